@@ -1,0 +1,95 @@
+// Package crypto holds the engine-neutral vocabulary shared by the OpenPGP
+// (crypto/pgp) and S/MIME (crypto/smime) engines and by the packages that
+// consume their results: what protected a message, who signed it and how
+// the signature checked out, and what a key or certificate can be used for.
+//
+// A verification outcome is a value (Status, Signer, Reason), never an
+// error: an error from an engine means the message could not be processed
+// at all. The package does no I/O and imports no crypto library.
+package crypto
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Engine names a message-security standard.
+type Engine string
+
+// The engines Sealpost speaks.
+const (
+	OpenPGP Engine = "openpgp"
+	SMIME   Engine = "smime"
+)
+
+// Status is the outcome of checking the signature that covers a message's
+// content. Only StatusGood authenticates a signer.
+type Status int
+
+// Signature statuses. The zero value is StatusUnsigned.
+const (
+	StatusUnsigned      Status = iota // no signature covers the content
+	StatusGood                        // signature verifies with a known, currently valid key
+	StatusBad                         // signature does not verify (content or signature altered)
+	StatusUnknownSigner               // made by a key we do not hold
+	StatusKeyInvalid                  // made by a known key that is expired, revoked or not for signing
+)
+
+var statusNames = [...]string{"unsigned", "good", "bad", "unknown-signer", "key-invalid"}
+
+func (s Status) String() string {
+	if int(s) < len(statusNames) {
+		return statusNames[s]
+	}
+	return fmt.Sprintf("status(%d)", int(s))
+}
+
+// Protection describes the encryption layer a message arrived in.
+type Protection struct {
+	Encrypted bool   // the content was encrypted to one of our keys
+	Integrity string // "mdc" (SEIPD v1), "aead" (SEIPD v2 / AEAD) or "" when none
+	Cipher    string // symmetric cipher, e.g. "AES256"
+}
+
+// Signer identifies the key that made a good signature.
+type Signer struct {
+	Fingerprint string   // upper-case hex fingerprint (OpenPGP) or certificate SHA-256 (S/MIME)
+	Addresses   []string // lower-case addr-specs bound to the key (UIDs / certificate addresses)
+}
+
+// HasAddress reports whether addr, an addr-spec, is bound to the signer's
+// key. The comparison ignores case in the whole address: RFC 5321 §2.4 lets
+// the local part be case-sensitive, but no mail provider treats it so and
+// key servers and clients compare UIDs case-insensitively.
+func (s *Signer) HasAddress(addr string) bool {
+	if s == nil {
+		return false
+	}
+	for _, a := range s.Addresses {
+		if strings.EqualFold(a, addr) {
+			return true
+		}
+	}
+	return false
+}
+
+// KeyInfo summarises a public key or certificate as the rest of Sealpost
+// needs it: whose it is, what it may be used for and until when.
+type KeyInfo struct {
+	Engine      Engine
+	Fingerprint string    // upper-case hex
+	Addresses   []string  // lower-case addr-specs from UIDs or the certificate
+	Algorithm   string    // e.g. "Ed25519/Cv25519", "RSA-3072"
+	Created     time.Time // key creation time
+	Expires     time.Time // zero when the key does not expire
+	Revoked     bool
+	CanSign     bool // a currently valid signing-capable (sub)key exists
+	CanEncrypt  bool // a currently valid encryption-capable (sub)key exists
+	SEIPDv2     bool // the key advertises support for SEIPD v2 (RFC 9580 §5.13.2)
+}
+
+// Expired reports whether the key had expired at now.
+func (k KeyInfo) Expired(now time.Time) bool {
+	return !k.Expires.IsZero() && !now.Before(k.Expires)
+}

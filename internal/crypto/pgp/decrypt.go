@@ -1,0 +1,313 @@
+package pgp
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/ProtonMail/go-crypto/openpgp/armor"
+	pgperrors "github.com/ProtonMail/go-crypto/openpgp/errors"
+	"github.com/ProtonMail/go-crypto/openpgp/packet"
+	openpgp "github.com/ProtonMail/go-crypto/openpgp/v2"
+
+	spcrypto "github.com/sealpost/sealpost/internal/crypto"
+	"github.com/sealpost/sealpost/internal/mime"
+)
+
+// Unwrapped is what Unwrap learned from a message that decrypted with
+// valid integrity protection. Content is set only then: bytes that failed
+// or skipped the integrity check never leave this package.
+type Unwrapped struct {
+	Protection spcrypto.Protection
+	Status     spcrypto.Status
+	Signer     *spcrypto.Signer // set when Status is StatusGood
+	// Reason says, for logs and the owner's notice, why Status is not
+	// StatusGood. It never contains message content.
+	Reason string
+	// SignatureDigest identifies the good signature for replay detection
+	// (DESIGN §4.4): SHA-256 over the signature packet.
+	SignatureDigest []byte
+	SignatureTime   time.Time
+	// IntendedRecipients are the fingerprints the signer named in RFC 9580
+	// §5.2.3.36 Intended Recipient Fingerprint subpackets, upper-case hex.
+	IntendedRecipients []string
+	// Content is the authenticated MIME entity: the first part of a
+	// multipart/signed entity inside the encryption (RFC 3156 §6.1), exact
+	// bytes, or the whole decrypted entity (RFC 3156 §6.2).
+	Content []byte
+}
+
+// unverified is decrypted data whose integrity has not yet been
+// established. It has its own type so it cannot be handed where
+// authenticated content is expected (DESIGN §4.1).
+type unverified []byte
+
+// Unwrap decrypts a PGP/MIME message (RFC 3156 §4) with the list's secret
+// key and checks the signature inside it against signers.
+//
+// The error is non-nil, and nothing decrypted is returned, when the message
+// is not PGP/MIME encrypted, not encrypted to list, lacks or fails
+// integrity protection, or decrypts to more than Options.MaxPlaintext.
+// A missing or failing signature is not an error: it is Unwrapped.Status.
+func Unwrap(msg *mime.Part, list *Key, signers []*Key, opt Options) (*Unwrapped, error) {
+	armored, err := encryptedPayload(msg)
+	if err != nil {
+		return nil, err
+	}
+	bin, err := dearmor(armored, "PGP MESSAGE", opt.maxPlaintext()*2)
+	if err != nil {
+		return nil, err
+	}
+	prot, err := scanEncryption(bin)
+	if err != nil {
+		return nil, err
+	}
+	keyring := make(openpgp.EntityList, 0, len(signers)+1)
+	keyring = append(keyring, list.e)
+	for _, k := range signers {
+		keyring = append(keyring, k.e)
+	}
+	plain, md, err := decrypt(bin, keyring, opt)
+	if err != nil {
+		return nil, err
+	}
+	// Integrity is established: plain may now be used.
+	u := &Unwrapped{Protection: prot}
+	u.Protection.Cipher = cipherName(md.DecryptedWithAlgorithm)
+	if md.IsSigned {
+		u.Content = []byte(plain)
+		u.fromSignature(md.Signature, md.SignedBy, md.SignatureError, opt.now())
+		return u, nil
+	}
+	return u, u.verifyInner([]byte(plain), keyring, opt)
+}
+
+// encryptedPayload checks the RFC 3156 §4 structure and returns the
+// armored OpenPGP message from its second part.
+func encryptedPayload(msg *mime.Part) ([]byte, error) {
+	if msg.MediaType != "multipart/encrypted" {
+		return nil, ErrNotEncrypted
+	}
+	// RFC 3156 §4: protocol="application/pgp-encrypted", two body parts.
+	if !strings.EqualFold(msg.Params["protocol"], "application/pgp-encrypted") {
+		return nil, fmt.Errorf("%w: multipart/encrypted protocol %q", ErrNotEncrypted, msg.Params["protocol"])
+	}
+	if len(msg.Children) != 2 {
+		return nil, fmt.Errorf("%w: multipart/encrypted has %d parts, want 2", ErrMalformed, len(msg.Children))
+	}
+	control, payload := msg.Children[0], msg.Children[1]
+	if control.MediaType != "application/pgp-encrypted" || payload.MediaType != "application/octet-stream" {
+		return nil, fmt.Errorf("%w: parts are %s and %s", ErrMalformed, control.MediaType, payload.MediaType)
+	}
+	// RFC 3156 §4: the control part MUST contain "Version: 1".
+	if !bytes.Contains(control.Body, []byte("Version: 1")) {
+		return nil, fmt.Errorf("%w: control part lacks Version: 1", ErrMalformed)
+	}
+	body, err := payload.Decoded(int64(len(payload.Body)) + 1)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	return body, nil
+}
+
+// dearmor decodes one armored block of the given type.
+func dearmor(data []byte, blockType string, max int64) ([]byte, error) {
+	block, err := armor.Decode(bytes.NewReader(data))
+	if err != nil {
+		return nil, fmt.Errorf("%w: armor: %v", ErrMalformed, err)
+	}
+	if block.Type != blockType {
+		return nil, fmt.Errorf("%w: armor block %q, want %q", ErrMalformed, block.Type, blockType)
+	}
+	bin, err := io.ReadAll(io.LimitReader(block.Body, max+1))
+	if err != nil {
+		return nil, fmt.Errorf("%w: armor: %v", ErrMalformed, err)
+	}
+	if int64(len(bin)) > max {
+		return nil, ErrTooLarge
+	}
+	return bin, nil
+}
+
+// scanEncryption walks the packets in front of the encrypted data and
+// reports the protection without decrypting anything.
+func scanEncryption(bin []byte) (spcrypto.Protection, error) {
+	prot := spcrypto.Protection{Encrypted: true}
+	r := packet.NewReader(bytes.NewReader(bin))
+	sawPublicKey := false
+	for {
+		p, err := r.Next()
+		if err != nil {
+			return prot, fmt.Errorf("%w: %v", ErrMalformed, err)
+		}
+		switch p := p.(type) {
+		case *packet.EncryptedKey:
+			sawPublicKey = true
+		case *packet.SymmetricKeyEncrypted:
+			// Passphrase-encrypted session keys are skipped; a message
+			// that has only those is refused below.
+		case *packet.SymmetricallyEncrypted:
+			if !p.IntegrityProtected {
+				// RFC 9580 §5.7: the SED packet is deprecated and has no
+				// integrity protection; such plaintext is never used.
+				return prot, fmt.Errorf("%w: symmetrically encrypted data without MDC", ErrIntegrity)
+			}
+			prot.Integrity = "mdc"
+			if p.Version == 2 {
+				prot.Integrity = "aead"
+			}
+			return prot, checkRecipients(sawPublicKey)
+		case *packet.AEADEncrypted:
+			prot.Integrity = "aead"
+			return prot, checkRecipients(sawPublicKey)
+		default:
+			return prot, fmt.Errorf("%w: OpenPGP message is not encrypted", ErrNotEncrypted)
+		}
+	}
+}
+
+func checkRecipients(sawPublicKey bool) error {
+	if !sawPublicKey {
+		return ErrSymmetric
+	}
+	return nil
+}
+
+// decrypt reads the whole message to EOF into a bounded buffer. Only a
+// nil error establishes integrity (MDC or AEAD tag checked at EOF).
+func decrypt(bin []byte, keyring openpgp.EntityList, opt Options) (unverified, *openpgp.MessageDetails, error) {
+	md, err := openpgp.ReadMessage(bytes.NewReader(bin), keyring, nil, opt.config())
+	if err != nil {
+		return nil, nil, classifyReadError(err)
+	}
+	if !md.IsEncrypted {
+		return nil, nil, ErrNotEncrypted
+	}
+	max := opt.maxPlaintext()
+	plain, err := io.ReadAll(io.LimitReader(md.UnverifiedBody, max+1))
+	if errors.Is(err, pgperrors.ErrMessageTooLarge) {
+		return nil, nil, ErrTooLarge
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: %v", ErrIntegrity, err)
+	}
+	if int64(len(plain)) > max {
+		return nil, nil, ErrTooLarge
+	}
+	return unverified(plain), md, nil
+}
+
+func classifyReadError(err error) error {
+	var unsupported pgperrors.UnsupportedError
+	switch {
+	case errors.Is(err, pgperrors.ErrKeyIncorrect):
+		return fmt.Errorf("%w (%v)", ErrNoKey, err)
+	case errors.As(err, &unsupported) && strings.Contains(string(unsupported), "integrity"):
+		return fmt.Errorf("%w: %v", ErrIntegrity, err)
+	case errors.Is(err, pgperrors.ErrMessageTooLarge):
+		return ErrTooLarge
+	}
+	return fmt.Errorf("%w: %v", ErrMalformed, err)
+}
+
+// verifyInner handles an encrypted but not OpenPGP-signed message: when the
+// plaintext is a multipart/signed entity (RFC 3156 §6.1) it verifies the
+// detached signature over the first part's exact bytes.
+func (u *Unwrapped) verifyInner(plain []byte, keyring openpgp.EntityList, opt Options) error {
+	u.Content = plain
+	u.Status = spcrypto.StatusUnsigned
+	inner, err := mime.Parse(plain, mime.Limits{MaxSize: opt.maxPlaintext()})
+	if err != nil {
+		u.Reason = "decrypted content is not a MIME entity"
+		return nil
+	}
+	if inner.MediaType != "multipart/signed" ||
+		!strings.EqualFold(inner.Params["protocol"], "application/pgp-signature") {
+		return nil
+	}
+	// RFC 3156 §5: exactly two parts, the second application/pgp-signature.
+	if len(inner.Children) != 2 || inner.Children[1].MediaType != "application/pgp-signature" {
+		u.Status, u.Reason = spcrypto.StatusBad, "multipart/signed does not have the RFC 3156 shape"
+		return nil
+	}
+	signed, sigPart := inner.Children[0], inner.Children[1]
+	armored, err := sigPart.Decoded(int64(len(sigPart.Body)) + 1)
+	if err != nil {
+		u.Status, u.Reason = spcrypto.StatusBad, "signature part cannot be decoded"
+		return nil
+	}
+	sigBin, err := dearmor(armored, "PGP SIGNATURE", 1<<20)
+	if err != nil {
+		u.Status, u.Reason = spcrypto.StatusBad, "signature part is not an armored OpenPGP signature"
+		return nil
+	}
+	u.Content = signed.Raw
+	// RFC 3156 §5: the signed data is the first part with CRLF line endings.
+	sig, signer, verr := openpgp.VerifyDetachedSignature(keyring,
+		bytes.NewReader(mime.Canonicalize(signed.Raw)), bytes.NewReader(sigBin), opt.config())
+	var signedBy *openpgp.Key
+	if signer != nil {
+		signedBy = &openpgp.Key{Entity: signer}
+	}
+	u.fromSignature(sig, signedBy, verr, opt.now())
+	return nil
+}
+
+// fromSignature records the outcome of one signature check.
+func (u *Unwrapped) fromSignature(sig *packet.Signature, signedBy *openpgp.Key, verr error, now time.Time) {
+	switch {
+	case verr == nil && sig != nil && signedBy != nil:
+		u.Status = spcrypto.StatusGood
+	case errors.Is(verr, pgperrors.ErrUnknownIssuer):
+		u.Status, u.Reason = spcrypto.StatusUnknownSigner, "signed by a key that is not on the list"
+	case errors.Is(verr, pgperrors.ErrKeyExpired), errors.Is(verr, pgperrors.ErrKeyRevoked),
+		errors.Is(verr, pgperrors.ErrSignatureExpired):
+		u.Status, u.Reason = spcrypto.StatusKeyInvalid, "signing key is expired or revoked: "+verr.Error()
+	default:
+		u.Status, u.Reason = spcrypto.StatusBad, "signature does not verify"
+	}
+	if sig == nil {
+		return
+	}
+	var b bytes.Buffer
+	if err := sig.Serialize(&b); err == nil {
+		d := sha256.Sum256(b.Bytes())
+		u.SignatureDigest = d[:]
+	}
+	u.SignatureTime = sig.CreationTime
+	for _, r := range sig.IntendedRecipients {
+		u.IntendedRecipients = append(u.IntendedRecipients, strings.ToUpper(hex.EncodeToString(r.Fingerprint)))
+	}
+	if u.Status != spcrypto.StatusGood {
+		return
+	}
+	k := &Key{e: signedBy.Entity}
+	info := k.Info(now)
+	if info.Revoked || info.Expired(now) {
+		// DESIGN §4.2: the signing key must be valid now, not only when it signed.
+		u.Status, u.Reason = spcrypto.StatusKeyInvalid, "signing key is expired or revoked"
+		return
+	}
+	u.Signer = &spcrypto.Signer{Fingerprint: k.Fingerprint(), Addresses: info.Addresses}
+}
+
+func cipherName(c packet.CipherFunction) string {
+	switch c {
+	case packet.CipherAES128:
+		return "AES128"
+	case packet.CipherAES192:
+		return "AES192"
+	case packet.CipherAES256:
+		return "AES256"
+	case packet.Cipher3DES:
+		return "3DES"
+	case packet.CipherCAST5:
+		return "CAST5"
+	}
+	return fmt.Sprintf("cipher-%d", c)
+}

@@ -1,0 +1,150 @@
+package pgp
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/ProtonMail/go-crypto/openpgp/armor"
+	"github.com/ProtonMail/go-crypto/openpgp/packet"
+	openpgp "github.com/ProtonMail/go-crypto/openpgp/v2"
+
+	"github.com/sealpost/sealpost/internal/mime"
+)
+
+// ErrNoUsableKey is returned by EncryptTo when the recipient's key has no
+// currently valid encryption-capable (sub)key.
+var ErrNoUsableKey = errors.New("pgp: recipient key has no usable encryption key")
+
+// Signed is one signed OpenPGP message over one MIME entity: one-pass
+// signature, literal data and signature packets (RFC 9580 §10.3), not yet
+// encrypted. It is made once per post and encrypted to each recipient.
+type Signed struct {
+	packets []byte
+	opt     Options
+}
+
+// Sign signs entity, a complete MIME entity, with signer's key. The entity
+// is canonicalised to CRLF line endings first (RFC 3156 §5).
+func Sign(signer *Key, entity []byte, opt Options) (*Signed, error) {
+	if !signer.HasSecret() {
+		return nil, errors.New("pgp: sign: key has no secret part")
+	}
+	var b bytes.Buffer
+	w, err := openpgp.SignWithParams(&b, []*openpgp.Entity{signer.e}, &openpgp.SignParams{
+		Hints:  &openpgp.FileHints{},
+		Config: opt.config(),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("pgp: sign: %w", err)
+	}
+	if _, err := w.Write(mime.Canonicalize(entity)); err != nil {
+		return nil, fmt.Errorf("pgp: sign: %w", err)
+	}
+	if err := w.Close(); err != nil {
+		return nil, fmt.Errorf("pgp: sign: %w", err)
+	}
+	return &Signed{packets: b.Bytes(), opt: opt}, nil
+}
+
+// EncryptTo encrypts the signed message to one recipient and returns it
+// armored. SEIPD v2 is used only when allowV2 is set and the recipient key
+// advertises it (RFC 9580 §5.13.2); otherwise SEIPD v1 with MDC, which
+// every OpenPGP implementation in use reads.
+func (s *Signed) EncryptTo(to *Key, allowV2 bool) ([]byte, error) {
+	var out bytes.Buffer
+	if err := s.encryptTo(&out, to, allowV2); err != nil {
+		return nil, err
+	}
+	return out.Bytes(), nil
+}
+
+func (s *Signed) encryptTo(out io.Writer, to *Key, allowV2 bool) error {
+	cfg := s.opt.config()
+	now := s.opt.now()
+	enc, ok := to.e.EncryptionKey(now, cfg)
+	if !ok {
+		return ErrNoUsableKey
+	}
+	prefs := recipientPrefs(to.e, now)
+	useV2 := allowV2 && prefs != nil && prefs.SEIPDv2
+	cipher := chooseCipher(prefs)
+	sessionKey := make([]byte, cipher.KeySize())
+	if _, err := io.ReadFull(s.opt.rand(), sessionKey); err != nil {
+		return fmt.Errorf("pgp: session key: %w", err)
+	}
+	aw, err := armorEncode(out)
+	if err != nil {
+		return fmt.Errorf("pgp: armor: %w", err)
+	}
+	if err := packet.SerializeEncryptedKeyAEAD(aw, enc.PublicKey, cipher, useV2, sessionKey, cfg); err != nil {
+		return fmt.Errorf("pgp: encrypt session key: %w", err)
+	}
+	suite := packet.CipherSuite{Cipher: cipher, Mode: packet.AEADModeOCB}
+	pw, err := packet.SerializeSymmetricallyEncrypted(aw, cipher, useV2, suite, sessionKey, cfg)
+	if err != nil {
+		return fmt.Errorf("pgp: encrypt: %w", err)
+	}
+	if _, err := pw.Write(s.packets); err != nil {
+		return fmt.Errorf("pgp: encrypt: %w", err)
+	}
+	if err := pw.Close(); err != nil {
+		return fmt.Errorf("pgp: encrypt: %w", err)
+	}
+	if err := aw.Close(); err != nil {
+		return fmt.Errorf("pgp: armor: %w", err)
+	}
+	_, err = io.WriteString(out, "\r\n")
+	return err
+}
+
+func recipientPrefs(e *openpgp.Entity, now time.Time) *packet.Signature {
+	sig, err := e.PrimarySelfSignature(now, &packet.Config{})
+	if err != nil {
+		return nil
+	}
+	return sig
+}
+
+// chooseCipher picks the strongest AES the recipient lists, else AES-128,
+// which RFC 9580 §9.3 makes mandatory to implement.
+func chooseCipher(prefs *packet.Signature) packet.CipherFunction {
+	if prefs == nil {
+		return packet.CipherAES128
+	}
+	for _, want := range []packet.CipherFunction{packet.CipherAES256, packet.CipherAES192} {
+		for _, p := range prefs.PreferredSymmetric {
+			if packet.CipherFunction(p) == want {
+				return want
+			}
+		}
+	}
+	return packet.CipherAES128
+}
+
+// EncryptedBody returns the two body parts of an RFC 3156 §4
+// multipart/encrypted entity around armored, and the Content-Type field
+// value to put in front of it.
+func EncryptedBody(armored []byte, boundary string) (contentType string, body []byte) {
+	var b bytes.Buffer
+	b.Grow(len(armored) + 256)
+	b.WriteString("This is an OpenPGP/MIME encrypted message (RFC 4880 and 3156)\r\n")
+	b.WriteString("--" + boundary + "\r\n")
+	b.WriteString("Content-Type: application/pgp-encrypted\r\n")
+	b.WriteString("Content-Description: PGP/MIME version identification\r\n\r\n")
+	b.WriteString("Version: 1\r\n\r\n")
+	b.WriteString("--" + boundary + "\r\n")
+	b.WriteString("Content-Type: application/octet-stream; name=\"encrypted.asc\"\r\n")
+	b.WriteString("Content-Description: OpenPGP encrypted message\r\n")
+	b.WriteString("Content-Disposition: inline; filename=\"encrypted.asc\"\r\n\r\n")
+	b.Write(mime.Canonicalize(armored))
+	b.WriteString("\r\n--" + boundary + "--\r\n")
+	ct := `multipart/encrypted; protocol="application/pgp-encrypted"; boundary="` + boundary + `"`
+	return ct, b.Bytes()
+}
+
+func armorEncode(w io.Writer) (io.WriteCloser, error) {
+	return armor.Encode(w, "PGP MESSAGE", nil)
+}

@@ -1,0 +1,261 @@
+package pgp
+
+import (
+	"bytes"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/ProtonMail/go-crypto/openpgp/armor"
+	pgperrors "github.com/ProtonMail/go-crypto/openpgp/errors"
+	"github.com/ProtonMail/go-crypto/openpgp/packet"
+	openpgp "github.com/ProtonMail/go-crypto/openpgp/v2"
+
+	spcrypto "github.com/sealpost/sealpost/internal/crypto"
+	"github.com/sealpost/sealpost/internal/mail"
+)
+
+// Limits on keys accepted for import (DESIGN §4.8).
+const (
+	maxKeyBytes       = 1 << 20 // one transferable key, armored
+	maxUserIDs        = 100
+	maxSubkeys        = 50
+	maxSigsPerElement = 100
+)
+
+// Algorithm selects the kind of key GenerateKey makes.
+type Algorithm string
+
+// Key algorithms for list keys.
+const (
+	Ed25519 Algorithm = "ed25519" // EdDSA (legacy OID) primary + Cv25519 ECDH subkey, v4
+	RSA3072 Algorithm = "rsa3072"
+	RSA4096 Algorithm = "rsa4096"
+)
+
+// ParseAlgorithm accepts the --key-algo spellings.
+func ParseAlgorithm(s string) (Algorithm, error) {
+	switch a := Algorithm(strings.ToLower(s)); a {
+	case Ed25519, RSA3072, RSA4096:
+		return a, nil
+	case "":
+		return Ed25519, nil
+	}
+	return "", fmt.Errorf("pgp: unknown key algorithm %q (want ed25519, rsa3072 or rsa4096)", s)
+}
+
+// Key is one OpenPGP transferable key: public, or with its secret parts.
+type Key struct {
+	e *openpgp.Entity
+}
+
+// Fingerprint returns the primary key's fingerprint in upper-case hex.
+func (k *Key) Fingerprint() string {
+	return strings.ToUpper(hex.EncodeToString(k.e.PrimaryKey.Fingerprint))
+}
+
+// HasSecret reports whether the key carries usable secret key material.
+func (k *Key) HasSecret() bool { return k.e.PrivateKey != nil && !k.e.PrivateKey.Dummy() }
+
+// GenerateKey makes a new v4 key for a list: name and addr form its only
+// user ID, and it has a signing primary key and an encryption subkey.
+func GenerateKey(name, addr string, algo Algorithm, opt Options) (*Key, error) {
+	cfg := opt.config()
+	cfg.V6Keys = false
+	switch algo {
+	case Ed25519, "":
+		cfg.Algorithm = packet.PubKeyAlgoEdDSA
+		cfg.Curve = packet.Curve25519
+	case RSA3072, RSA4096:
+		cfg.Algorithm = packet.PubKeyAlgoRSA
+		cfg.RSABits = 3072
+		if algo == RSA4096 {
+			cfg.RSABits = 4096
+		}
+	default:
+		return nil, fmt.Errorf("pgp: generate: unknown algorithm %q", algo)
+	}
+	e, err := openpgp.NewEntity(name, "", addr, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("pgp: generate: %w", err)
+	}
+	return &Key{e: e}, nil
+}
+
+// ParseKey reads exactly one transferable key, armored or binary. Secret
+// keys are returned with their secret parts; passphrase-protected secret
+// keys are refused.
+func ParseKey(data []byte) (*Key, error) {
+	if len(data) > maxKeyBytes {
+		return nil, fmt.Errorf("pgp: key is larger than %d bytes", maxKeyBytes)
+	}
+	var r io.Reader = bytes.NewReader(data)
+	if bytes.Contains(data[:min(len(data), 1024)], []byte("-----BEGIN PGP")) {
+		block, err := armor.Decode(bytes.NewReader(data))
+		if err != nil {
+			return nil, fmt.Errorf("pgp: key armor: %w", err)
+		}
+		if block.Type != openpgp.PublicKeyType && block.Type != openpgp.PrivateKeyType {
+			return nil, fmt.Errorf("pgp: expected a key block, found %q", block.Type)
+		}
+		r = block.Body
+	}
+	list, err := openpgp.ReadKeyRing(r)
+	if err != nil {
+		return nil, fmt.Errorf("pgp: read key: %w", err)
+	}
+	if len(list) != 1 {
+		return nil, fmt.Errorf("pgp: expected one key, found %d", len(list))
+	}
+	e := list[0]
+	if err := checkKeyLimits(e); err != nil {
+		return nil, err
+	}
+	if e.PrivateKey != nil && e.PrivateKey.Encrypted {
+		return nil, errors.New("pgp: secret key is protected by a passphrase; export it without one")
+	}
+	return &Key{e: e}, nil
+}
+
+func checkKeyLimits(e *openpgp.Entity) error {
+	if len(e.Identities) > maxUserIDs || len(e.Subkeys) > maxSubkeys {
+		return fmt.Errorf("pgp: key has too many user IDs or subkeys (limits %d, %d)", maxUserIDs, maxSubkeys)
+	}
+	for _, id := range e.Identities {
+		if len(id.SelfCertifications)+len(id.OtherCertifications)+len(id.Revocations) > maxSigsPerElement {
+			return fmt.Errorf("pgp: user ID %q carries more than %d signatures", id.Name, maxSigsPerElement)
+		}
+	}
+	return nil
+}
+
+// PublicBytes returns the binary transferable public key (RFC 9580 §10.1).
+func (k *Key) PublicBytes() []byte {
+	var b bytes.Buffer
+	if err := k.e.Serialize(&b); err != nil {
+		// Serialize writes to memory and fails only on a malformed entity,
+		// which ParseKey and GenerateKey never return.
+		panic("pgp: serialize public key: " + err.Error())
+	}
+	return b.Bytes()
+}
+
+// Armored returns the ASCII-armored public key.
+func (k *Key) Armored() []byte {
+	var b bytes.Buffer
+	w, err := armor.Encode(&b, openpgp.PublicKeyType, nil)
+	if err == nil {
+		_, err = w.Write(k.PublicBytes())
+	}
+	if err == nil {
+		err = w.Close()
+	}
+	if err != nil {
+		panic("pgp: armor public key: " + err.Error())
+	}
+	b.WriteByte('\n')
+	return b.Bytes()
+}
+
+// SecretBytes returns the binary transferable secret key, unprotected:
+// the caller must seal it before it is stored (DESIGN §4.6).
+func (k *Key) SecretBytes() ([]byte, error) {
+	if !k.HasSecret() {
+		return nil, errors.New("pgp: key has no secret part")
+	}
+	var b bytes.Buffer
+	if err := k.e.SerializePrivateWithoutSigning(&b, nil); err != nil {
+		return nil, fmt.Errorf("pgp: serialize secret key: %w", err)
+	}
+	return b.Bytes(), nil
+}
+
+// Info summarises the key as it stands at now.
+func (k *Key) Info(now time.Time) spcrypto.KeyInfo {
+	e := k.e
+	info := spcrypto.KeyInfo{
+		Engine:      spcrypto.OpenPGP,
+		Fingerprint: k.Fingerprint(),
+		Algorithm:   algorithmName(e),
+		Created:     e.PrimaryKey.CreationTime,
+		Addresses:   k.addresses(now),
+	}
+	cfg := &packet.Config{}
+	selfSig, err := e.VerifyPrimaryKey(now, cfg)
+	switch {
+	case errors.Is(err, pgperrors.ErrKeyRevoked):
+		info.Revoked = true
+	case selfSig != nil && selfSig.KeyLifetimeSecs != nil && *selfSig.KeyLifetimeSecs != 0:
+		info.Expires = e.PrimaryKey.CreationTime.Add(time.Duration(*selfSig.KeyLifetimeSecs) * time.Second)
+	}
+	if selfSig != nil {
+		info.SEIPDv2 = selfSig.SEIPDv2
+	}
+	_, info.CanEncrypt = e.EncryptionKey(now, cfg)
+	_, info.CanSign = e.SigningKey(now, cfg)
+	return info
+}
+
+// addresses returns the addr-specs of the user IDs that carry a valid,
+// unrevoked self-certification at now.
+func (k *Key) addresses(now time.Time) []string {
+	var out []string
+	for _, id := range k.e.Identities {
+		sig, err := id.Verify(now, &packet.Config{})
+		if err != nil || id.Revoked(sig, now, &packet.Config{}) {
+			continue
+		}
+		email := id.UserId.Email
+		if email == "" {
+			// A bare addr-spec as the whole user ID, as Autocrypt writes them.
+			email = id.UserId.Id
+		}
+		if a, err := mail.Normalize(email); err == nil {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+func algorithmName(e *openpgp.Entity) string {
+	name := pubAlgoName(e.PrimaryKey)
+	for _, s := range e.Subkeys {
+		if sub := pubAlgoName(s.PublicKey); sub != name {
+			return name + "/" + sub
+		}
+	}
+	return name
+}
+
+func pubAlgoName(pk *packet.PublicKey) string {
+	switch pk.PubKeyAlgo {
+	case packet.PubKeyAlgoRSA, packet.PubKeyAlgoRSAEncryptOnly, packet.PubKeyAlgoRSASignOnly:
+		bits, _ := pk.BitLength()
+		return fmt.Sprintf("RSA-%d", bits)
+	case packet.PubKeyAlgoEd25519:
+		return "Ed25519"
+	case packet.PubKeyAlgoX25519:
+		return "Cv25519"
+	case packet.PubKeyAlgoEdDSA, packet.PubKeyAlgoECDH:
+		curve, err := pk.Curve()
+		switch {
+		case err != nil:
+		case curve == packet.Curve25519 && pk.PubKeyAlgo == packet.PubKeyAlgoEdDSA:
+			return "Ed25519"
+		case curve == packet.Curve25519:
+			return "Cv25519"
+		default:
+			return string(curve)
+		}
+	case packet.PubKeyAlgoEd448:
+		return "Ed448"
+	case packet.PubKeyAlgoX448:
+		return "X448"
+	case packet.PubKeyAlgoECDSA:
+		return "ECDSA"
+	}
+	return fmt.Sprintf("algo-%d", pk.PubKeyAlgo)
+}

@@ -1,0 +1,93 @@
+// Package pgp is Sealpost's OpenPGP engine: PGP/MIME (RFC 3156) over
+// OpenPGP messages (RFC 9580, RFC 4880), built on ProtonMail's go-crypto
+// openpgp/v2 API. It is the only package that imports an OpenPGP library.
+//
+// Inbound, Unwrap decrypts a multipart/encrypted message with a list's
+// secret key, requires integrity protection (SEIPD v1 with MDC, or AEAD),
+// reads the plaintext to EOF into a bounded buffer and only then checks
+// the signature, which may be inside the OpenPGP message (RFC 3156 §6.2)
+// or a multipart/signed entity inside the encryption (RFC 3156 §6.1).
+//
+// Outbound, Sign makes one signed OpenPGP message of an entity with the
+// list's key and Signed.EncryptTo wraps that same signed message for each
+// recipient: the expensive signature is made once per post, and each
+// recipient costs one public-key encryption of a session key.
+//
+// Keys Sealpost writes are v4 keys (Ed25519 legacy EdDSA with Cv25519 ECDH,
+// or RSA) and messages are SEIPD v1 unless a recipient key advertises v2
+// and the caller allows it: GnuPG 2.2 reads neither v6 keys nor SEIPD v2.
+//
+// Not done here: inline PGP (RFC 4880 cleartext and armored bodies), Autocrypt
+// headers, and symmetric (passphrase) encryption, which is refused.
+package pgp
+
+import (
+	"crypto"
+	"crypto/rand"
+	"errors"
+	"io"
+	"time"
+
+	"github.com/ProtonMail/go-crypto/openpgp/packet"
+)
+
+// Options carry the engine's environment. The zero value is usable.
+type Options struct {
+	Now  func() time.Time // default time.Now
+	Rand io.Reader        // default crypto/rand.Reader
+	// MaxPlaintext bounds the decrypted (and decompressed) size of an
+	// inbound message; default 32 MiB (DESIGN §4.8).
+	MaxPlaintext int64
+}
+
+// DefaultMaxPlaintext is the plaintext bound used when Options.MaxPlaintext is zero.
+const DefaultMaxPlaintext = 32 << 20
+
+// Errors returned by the engine. The pipeline answers all of them with the
+// same generic reply (DESIGN §4.3); they differ only for logs and for the
+// owner's notice.
+var (
+	ErrNotEncrypted = errors.New("pgp: message is not PGP/MIME encrypted")
+	ErrMalformed    = errors.New("pgp: malformed PGP/MIME structure")
+	ErrNoKey        = errors.New("pgp: message is not encrypted to this key")
+	ErrIntegrity    = errors.New("pgp: message integrity protection missing or broken")
+	ErrTooLarge     = errors.New("pgp: decrypted message exceeds the size limit")
+	ErrSymmetric    = errors.New("pgp: passphrase-encrypted messages are not accepted")
+)
+
+func (o Options) now() time.Time {
+	if o.Now != nil {
+		return o.Now()
+	}
+	return time.Now()
+}
+
+func (o Options) rand() io.Reader {
+	if o.Rand != nil {
+		return o.Rand
+	}
+	return rand.Reader
+}
+
+func (o Options) maxPlaintext() int64 {
+	if o.MaxPlaintext > 0 {
+		return o.MaxPlaintext
+	}
+	return DefaultMaxPlaintext
+}
+
+// config returns the go-crypto configuration for one operation.
+func (o Options) config() *packet.Config {
+	max := o.maxPlaintext()
+	strict := true
+	return &packet.Config{
+		Rand:          o.rand(),
+		Time:          o.Now,
+		DefaultHash:   crypto.SHA512,
+		DefaultCipher: packet.CipherAES256,
+		// RFC 9580 §5.6: decompression bombs are bounded by the reader.
+		MaxDecompressedMessageSize: &max,
+		CheckPacketSequence:        &strict,
+		DefaultCompressionAlgo:     packet.CompressionNone,
+	}
+}

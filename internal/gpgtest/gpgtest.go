@@ -1,0 +1,152 @@
+// Package gpgtest runs the real GnuPG binary as an interop oracle in
+// tests: a throwaway GNUPGHOME per test, key generation, import/export,
+// and status-fd capture (GnuPG's doc/DETAILS describes the status lines).
+//
+// Tests that use it are skipped when gpg is not installed, unless the
+// environment sets REQUIRE_INTEROP=1 (as .ci/run does), which turns the
+// skip into a failure. Only test files import this package.
+package gpgtest
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// GPG is one throwaway GnuPG home.
+type GPG struct {
+	Home string
+	t    testing.TB
+}
+
+// Require skips or fails t when the named binary is missing, depending on
+// REQUIRE_INTEROP.
+func Require(t testing.TB, binary string) string {
+	t.Helper()
+	path, err := exec.LookPath(binary)
+	if err == nil {
+		return path
+	}
+	if os.Getenv("REQUIRE_INTEROP") == "1" {
+		t.Fatalf("%s is required for interop tests (REQUIRE_INTEROP=1) but not found: %v", binary, err)
+	}
+	t.Skipf("%s not installed; interop test skipped", binary)
+	return ""
+}
+
+// New returns a GPG with an empty home that is removed, and whose agent is
+// stopped, when the test ends.
+func New(t testing.TB) *GPG {
+	t.Helper()
+	Require(t, "gpg")
+	// A short path: gpg-agent's socket path must fit in sun_path.
+	home, err := os.MkdirTemp("", "gpg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(home, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	conf := "allow-loopback-pinentry\n"
+	if err := os.WriteFile(filepath.Join(home, "gpg-agent.conf"), []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	g := &GPG{Home: home, t: t}
+	t.Cleanup(func() {
+		cmd := exec.Command("gpgconf", "--kill", "all")
+		cmd.Env = g.env()
+		_ = cmd.Run()
+		os.RemoveAll(home)
+	})
+	return g
+}
+
+func (g *GPG) env() []string {
+	return append(os.Environ(), "GNUPGHOME="+g.Home, "LC_ALL=C")
+}
+
+// Result is what one gpg run produced.
+type Result struct {
+	Stdout []byte
+	Stderr []byte
+	Status string // the --status-file contents
+	Err    error  // non-nil when gpg exited non-zero
+}
+
+// HasStatus reports whether a status line with the given keyword (and,
+// when given, first argument) was printed.
+func (r Result) HasStatus(keyword string, args ...string) bool {
+	for _, line := range strings.Split(r.Status, "\n") {
+		f := strings.Fields(strings.TrimPrefix(line, "[GNUPG:] "))
+		if len(f) == 0 || f[0] != keyword {
+			continue
+		}
+		if len(args) == 0 || (len(f) > 1 && strings.EqualFold(f[1], args[0])) {
+			return true
+		}
+	}
+	return false
+}
+
+// Run runs gpg in batch mode with stdin and the given arguments.
+func (g *GPG) Run(stdin []byte, args ...string) Result {
+	g.t.Helper()
+	status := filepath.Join(g.Home, "status.txt")
+	full := append([]string{"--batch", "--yes", "--no-tty", "--pinentry-mode", "loopback",
+		"--passphrase", "", "--status-file", status, "--trust-model", "always"}, args...)
+	cmd := exec.Command("gpg", full...)
+	cmd.Env = g.env()
+	cmd.Stdin = bytes.NewReader(stdin)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	st, _ := os.ReadFile(status)
+	os.Remove(status)
+	return Result{Stdout: out.Bytes(), Stderr: errb.Bytes(), Status: string(st), Err: err}
+}
+
+// MustRun is Run that fails the test when gpg exits non-zero.
+func (g *GPG) MustRun(stdin []byte, args ...string) Result {
+	g.t.Helper()
+	r := g.Run(stdin, args...)
+	if r.Err != nil {
+		g.t.Fatalf("gpg %s: %v\n%s", strings.Join(args, " "), r.Err, r.Stderr)
+	}
+	return r
+}
+
+// GenKey makes an Ed25519/Cv25519 key without passphrase for uid
+// ("Name <addr>") and returns its fingerprint.
+func (g *GPG) GenKey(uid string) string {
+	g.t.Helper()
+	r := g.MustRun(nil, "--quick-generate-key", uid, "future-default", "default", "never")
+	for _, line := range strings.Split(r.Status, "\n") {
+		f := strings.Fields(line)
+		if len(f) >= 4 && f[1] == "KEY_CREATED" {
+			return f[3]
+		}
+	}
+	g.t.Fatalf("gpg --quick-generate-key printed no KEY_CREATED:\n%s", r.Status)
+	return ""
+}
+
+// Import imports keys (armored or binary).
+func (g *GPG) Import(key []byte) {
+	g.t.Helper()
+	g.MustRun(key, "--import")
+}
+
+// Export returns the armored public key of who.
+func (g *GPG) Export(who string) []byte {
+	g.t.Helper()
+	return g.MustRun(nil, "--armor", "--export", who).Stdout
+}
+
+// ExportSecret returns the armored secret key of who.
+func (g *GPG) ExportSecret(who string) []byte {
+	g.t.Helper()
+	return g.MustRun(nil, "--armor", "--export-secret-keys", who).Stdout
+}

@@ -1,0 +1,139 @@
+// Package mail owns the address-level vocabulary of Sealpost: addr-specs
+// and their comparison (RFC 5322 §3.4.1), the address forms a list
+// answers to (post, -request, -owner, -bounce), message identifiers
+// (RFC 5322 §3.6.4) and the list header fields of RFC 2369 and RFC 2919.
+//
+// It does no I/O. It deliberately does not implement internationalised
+// local parts beyond what net/mail accepts.
+package mail
+
+import (
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	netmail "net/mail"
+	"strings"
+)
+
+// ErrBadAddress is returned for a string that is not a usable addr-spec.
+var ErrBadAddress = errors.New("mail: not a valid email address")
+
+// ParseAddress parses an address as found in a header or on a command line
+// ("Alice <alice@example.org>" or "alice@example.org") and returns its
+// display name and normalised addr-spec.
+func ParseAddress(s string) (name, addr string, err error) {
+	a, err := netmail.ParseAddress(strings.TrimSpace(s))
+	if err != nil {
+		return "", "", fmt.Errorf("%w: %q", ErrBadAddress, s)
+	}
+	addr, err = Normalize(a.Address)
+	return a.Name, addr, err
+}
+
+// Normalize checks that addr is a bare addr-spec with a domain and returns
+// it lower-cased. Sealpost compares addresses case-insensitively throughout
+// (see crypto.Signer.HasAddress for why).
+func Normalize(addr string) (string, error) {
+	addr = strings.TrimSpace(addr)
+	at := strings.LastIndexByte(addr, '@')
+	if at <= 0 || at == len(addr)-1 || strings.ContainsAny(addr, " \t\r\n<>,;\"") {
+		return "", fmt.Errorf("%w: %q", ErrBadAddress, addr)
+	}
+	if !strings.Contains(addr[at+1:], ".") && addr[at+1:] != "localhost" {
+		return "", fmt.Errorf("%w: %q (domain has no dot)", ErrBadAddress, addr)
+	}
+	return strings.ToLower(addr), nil
+}
+
+// Split returns the local part and domain of a normalised addr-spec.
+func Split(addr string) (local, domain string) {
+	at := strings.LastIndexByte(addr, '@')
+	if at < 0 {
+		return addr, ""
+	}
+	return addr[:at], addr[at+1:]
+}
+
+// Role is the function of one of a list's addresses.
+type Role string
+
+// The addresses a list answers to. RFC 2369 names -request for commands;
+// -owner and -bounce are the conventions of Mailman and Schleuder.
+const (
+	RolePost    Role = "post"
+	RoleRequest Role = "request"
+	RoleOwner   Role = "owner"
+	RoleBounce  Role = "bounce"
+)
+
+var roleSuffixes = []Role{RoleRequest, RoleOwner, RoleBounce}
+
+// RoleAddress returns the address of list that has the given role.
+func RoleAddress(list string, r Role) string {
+	if r == RolePost {
+		return list
+	}
+	local, domain := Split(list)
+	return local + "-" + string(r) + "@" + domain
+}
+
+// Target is one reading of a recipient address: a list and the role of
+// the address within it.
+type Target struct {
+	List string // the list's post address
+	Role Role
+}
+
+// ListRoles returns the readings of rcpt: rcpt itself as a post address,
+// and, when its local part ends in -request, -owner or -bounce, the base
+// list address with that role. The caller decides which of them is a list
+// it serves.
+func ListRoles(rcpt string) []Target {
+	out := []Target{{rcpt, RolePost}}
+	local, domain := Split(rcpt)
+	for _, r := range roleSuffixes {
+		if base, ok := strings.CutSuffix(local, "-"+string(r)); ok && base != "" {
+			out = append(out, Target{base + "@" + domain, r})
+		}
+	}
+	return out
+}
+
+// ListID returns the RFC 2919 List-Id field body for a list address:
+// the address with '@' replaced by '.', in angle brackets, preceded by the
+// list's display name when it has one.
+func ListID(list, name string) string {
+	// RFC 2919 §2: list-id = [phrase] "<" list-label "." list-id-namespace ">"
+	id := "<" + strings.Replace(list, "@", ".", 1) + ">"
+	if name == "" {
+		return id
+	}
+	return quotePhrase(name) + " " + id
+}
+
+// ListPost returns the RFC 2369 §3.4 List-Post field body.
+func ListPost(list string) string { return "<mailto:" + list + ">" }
+
+// FormatAddress renders a display name and addr-spec for a header field,
+// quoting the name when RFC 5322 §3.2.5 requires it and encoding it per
+// RFC 2047 when it is not ASCII.
+func FormatAddress(name, addr string) string {
+	return (&netmail.Address{Name: name, Address: addr}).String()
+}
+
+func quotePhrase(s string) string {
+	// Render through net/mail and strip the address part to reuse its quoting.
+	full := (&netmail.Address{Name: s, Address: "x@x"}).String()
+	return strings.TrimSuffix(full, " <x@x>")
+}
+
+// NewMessageID returns a fresh Message-ID field body, "<random@domain>",
+// taking its randomness from rand.
+func NewMessageID(rand io.Reader, domain string) (string, error) {
+	var b [16]byte
+	if _, err := io.ReadFull(rand, b[:]); err != nil {
+		return "", fmt.Errorf("mail: message-id: %w", err)
+	}
+	return "<" + hex.EncodeToString(b[:]) + "@" + domain + ">", nil
+}

@@ -1,0 +1,78 @@
+package mail
+
+import (
+	"bytes"
+	"errors"
+	"strings"
+	"testing"
+)
+
+func TestParseAddress(t *testing.T) {
+	tests := []struct {
+		in, name, addr string
+		bad             bool
+	}{
+		{in: "alice@example.org", addr: "alice@example.org"},
+		{in: "Alice <Alice@Example.ORG>", name: "Alice", addr: "alice@example.org"},
+		{in: `"Lovelace, Ada" <ada@example.org>`, name: "Lovelace, Ada", addr: "ada@example.org"},
+		{in: "nobody", bad: true},
+		{in: "a@b", bad: true},
+		{in: "", bad: true},
+		{in: "a@localhost", addr: "a@localhost"},
+	}
+	for _, tt := range tests {
+		name, addr, err := ParseAddress(tt.in)
+		if tt.bad {
+			if !errors.Is(err, ErrBadAddress) {
+				t.Errorf("ParseAddress(%q) err = %v, want ErrBadAddress", tt.in, err)
+			}
+			continue
+		}
+		if err != nil || name != tt.name || addr != tt.addr {
+			t.Errorf("ParseAddress(%q) = %q, %q, %v; want %q, %q", tt.in, name, addr, err, tt.name, tt.addr)
+		}
+	}
+}
+
+func TestListRoles(t *testing.T) {
+	got := ListRoles("team-request@lists.example.org")
+	want := []Target{{"team-request@lists.example.org", RolePost}, {"team@lists.example.org", RoleRequest}}
+	if len(got) != len(want) || got[0] != want[0] || got[1] != want[1] {
+		t.Fatalf("ListRoles = %v, want %v", got, want)
+	}
+	if got := ListRoles("-owner@x.org"); len(got) != 1 {
+		t.Errorf("a bare suffix must not yield an empty list name: %v", got)
+	}
+	for _, r := range []Role{RoleRequest, RoleOwner, RoleBounce} {
+		a := RoleAddress("team@lists.example.org", r)
+		roles := ListRoles(a)
+		if roles[len(roles)-1] != (Target{"team@lists.example.org", r}) {
+			t.Errorf("RoleAddress/ListRoles round trip for %s: %v", r, roles)
+		}
+	}
+}
+
+func TestListHeaders(t *testing.T) {
+	if got := ListID("team@lists.example.org", ""); got != "<team.lists.example.org>" {
+		t.Errorf("ListID = %q", got)
+	}
+	if got := ListID("team@lists.example.org", "Team"); got != `"Team" <team.lists.example.org>` {
+		t.Errorf("ListID with name = %q", got)
+	}
+	if got := ListPost("team@lists.example.org"); got != "<mailto:team@lists.example.org>" {
+		t.Errorf("ListPost = %q", got)
+	}
+}
+
+func TestNewMessageID(t *testing.T) {
+	id, err := NewMessageID(bytes.NewReader(make([]byte, 16)), "lists.example.org")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id != "<00000000000000000000000000000000@lists.example.org>" {
+		t.Errorf("NewMessageID = %q", id)
+	}
+	if _, err := NewMessageID(strings.NewReader("short"), "x.org"); err == nil {
+		t.Error("NewMessageID with exhausted randomness must fail")
+	}
+}
