@@ -10,7 +10,7 @@ import (
 func TestParseAddress(t *testing.T) {
 	tests := []struct {
 		in, name, addr string
-		bad             bool
+		bad            bool
 	}{
 		{in: "alice@example.org", addr: "alice@example.org"},
 		{in: "Alice <Alice@Example.ORG>", name: "Alice", addr: "alice@example.org"},

@@ -1,0 +1,139 @@
+// Package keyring decides which keys Sealpost may use for what: whether a
+// member's key is fit to be pinned for an address (user ID or certificate
+// address, expiry, revocation, encryption capability), and how secret key
+// material is sealed at rest under the master key (DESIGN §4.6).
+//
+// It works on the engine-neutral crypto.KeyInfo and does no I/O: reading
+// the master key file is the caller's job.
+package keyring
+
+import (
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/sealpost/sealpost/internal/crypto"
+)
+
+// Reason says why a key is unfit.
+type Reason int
+
+// Reasons a key is refused.
+const (
+	NoAddress       Reason = iota + 1 // no user ID / certificate address for the member's address
+	Revoked                           // the key is revoked
+	Expired                           // the key has expired
+	NoEncryptionKey                   // no currently valid encryption-capable (sub)key
+)
+
+// KeyError reports why a key cannot be pinned for an address. Its message
+// is written for the person who ran the command.
+type KeyError struct {
+	Reason      Reason
+	Address     string
+	Fingerprint string
+	Detail      string
+}
+
+func (e *KeyError) Error() string {
+	switch e.Reason {
+	case NoAddress:
+		return fmt.Sprintf("key %s has no user ID for %s%s", e.Fingerprint, e.Address, e.Detail)
+	case Revoked:
+		return fmt.Sprintf("key %s is revoked", e.Fingerprint)
+	case Expired:
+		return fmt.Sprintf("key %s expired on %s", e.Fingerprint, e.Detail)
+	case NoEncryptionKey:
+		return fmt.Sprintf("key %s has no usable encryption-capable key (subkeys missing, expired or revoked)", e.Fingerprint)
+	}
+	return fmt.Sprintf("key %s is not usable for %s", e.Fingerprint, e.Address)
+}
+
+// CheckMemberKey reports whether a key may be pinned for addr at now: it
+// must name addr, be neither revoked nor expired, and be able to encrypt.
+func CheckMemberKey(info crypto.KeyInfo, addr string, now time.Time) error {
+	fail := func(r Reason, detail string) error {
+		return &KeyError{Reason: r, Address: addr, Fingerprint: info.Fingerprint, Detail: detail}
+	}
+	switch {
+	case info.Revoked:
+		return fail(Revoked, "")
+	case info.Expired(now):
+		return fail(Expired, info.Expires.UTC().Format("2006-01-02"))
+	case !(&crypto.Signer{Addresses: info.Addresses}).HasAddress(addr):
+		detail := " (it has none)"
+		if len(info.Addresses) > 0 {
+			detail = " (it has " + strings.Join(info.Addresses, ", ") + ")"
+		}
+		return fail(NoAddress, detail)
+	case !info.CanEncrypt:
+		return fail(NoEncryptionKey, "")
+	}
+	return nil
+}
+
+// MasterKeySize is the length of the master key in bytes (AES-256).
+const MasterKeySize = 32
+
+// ErrUnseal is returned when sealed data does not open under the master
+// key: the wrong master key, or data that was altered.
+var ErrUnseal = errors.New("keyring: sealed secret does not open with this master key")
+
+// Sealer encrypts secret key material at rest with AES-256-GCM under the
+// master key. The label (for example the list address and fingerprint) is
+// bound as associated data, so a sealed key cannot be moved to another list.
+type Sealer struct {
+	aead cipher.AEAD
+	rand io.Reader
+}
+
+// NewSealer returns a Sealer for a MasterKeySize-byte master key. rand
+// may be nil for crypto/rand.
+func NewSealer(master []byte, rnd io.Reader) (*Sealer, error) {
+	if len(master) != MasterKeySize {
+		return nil, fmt.Errorf("keyring: master key must be %d bytes, got %d", MasterKeySize, len(master))
+	}
+	block, err := aes.NewCipher(master)
+	if err != nil {
+		return nil, fmt.Errorf("keyring: %w", err)
+	}
+	aead, err := cipher.NewGCM(block)
+	if err != nil {
+		return nil, fmt.Errorf("keyring: %w", err)
+	}
+	if rnd == nil {
+		rnd = rand.Reader
+	}
+	return &Sealer{aead: aead, rand: rnd}, nil
+}
+
+// sealVersion prefixes sealed blobs so the format can change later.
+const sealVersion = 1
+
+// Seal encrypts plain under the master key, bound to label.
+func (s *Sealer) Seal(plain []byte, label string) ([]byte, error) {
+	nonce := make([]byte, s.aead.NonceSize())
+	if _, err := io.ReadFull(s.rand, nonce); err != nil {
+		return nil, fmt.Errorf("keyring: seal: %w", err)
+	}
+	out := append([]byte{sealVersion}, nonce...)
+	return s.aead.Seal(out, nonce, plain, []byte(label)), nil
+}
+
+// Open decrypts a blob made by Seal with the same label.
+func (s *Sealer) Open(sealed []byte, label string) ([]byte, error) {
+	n := s.aead.NonceSize()
+	if len(sealed) < 1+n || sealed[0] != sealVersion {
+		return nil, ErrUnseal
+	}
+	plain, err := s.aead.Open(nil, sealed[1:1+n], sealed[1+n:], []byte(label))
+	if err != nil {
+		return nil, ErrUnseal
+	}
+	return plain, nil
+}

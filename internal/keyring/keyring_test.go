@@ -1,0 +1,73 @@
+package keyring
+
+import (
+	"bytes"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/sealpost/sealpost/internal/crypto"
+)
+
+func TestCheckMemberKey(t *testing.T) {
+	now := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
+	good := crypto.KeyInfo{Fingerprint: "F1", Addresses: []string{"alice@example.org"}, CanEncrypt: true, CanSign: true}
+	tests := []struct {
+		name   string
+		edit   func(*crypto.KeyInfo)
+		addr   string
+		reason Reason
+	}{
+		{name: "good", addr: "alice@example.org"},
+		{name: "good, case differs", addr: "Alice@Example.org"},
+		{name: "other address", addr: "mallory@example.org", reason: NoAddress},
+		{name: "revoked", addr: "alice@example.org", edit: func(k *crypto.KeyInfo) { k.Revoked = true }, reason: Revoked},
+		{name: "expired", addr: "alice@example.org", edit: func(k *crypto.KeyInfo) { k.Expires = now.Add(-time.Hour) }, reason: Expired},
+		{name: "expires later", addr: "alice@example.org", edit: func(k *crypto.KeyInfo) { k.Expires = now.Add(time.Hour) }},
+		{name: "cannot encrypt", addr: "alice@example.org", edit: func(k *crypto.KeyInfo) { k.CanEncrypt = false }, reason: NoEncryptionKey},
+	}
+	for _, tt := range tests {
+		info := good
+		if tt.edit != nil {
+			tt.edit(&info)
+		}
+		err := CheckMemberKey(info, tt.addr, now)
+		var ke *KeyError
+		switch {
+		case tt.reason == 0 && err != nil:
+			t.Errorf("%s: unexpected error %v", tt.name, err)
+		case tt.reason != 0 && (!errors.As(err, &ke) || ke.Reason != tt.reason):
+			t.Errorf("%s: err = %v, want reason %d", tt.name, err, tt.reason)
+		}
+	}
+}
+
+func TestSealer(t *testing.T) {
+	master := bytes.Repeat([]byte{7}, MasterKeySize)
+	s, err := NewSealer(master, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret := []byte("secret key material")
+	sealed, err := s.Seal(secret, "team@lists.example.org")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(sealed, secret) {
+		t.Fatal("sealed blob contains the plaintext")
+	}
+	got, err := s.Open(sealed, "team@lists.example.org")
+	if err != nil || !bytes.Equal(got, secret) {
+		t.Fatalf("Open = %q, %v", got, err)
+	}
+	if _, err := s.Open(sealed, "other@lists.example.org"); !errors.Is(err, ErrUnseal) {
+		t.Errorf("Open with another label: %v, want ErrUnseal", err)
+	}
+	other, _ := NewSealer(bytes.Repeat([]byte{8}, MasterKeySize), nil)
+	if _, err := other.Open(sealed, "team@lists.example.org"); !errors.Is(err, ErrUnseal) {
+		t.Errorf("Open with another master key: %v, want ErrUnseal", err)
+	}
+	if _, err := NewSealer([]byte("short"), nil); err == nil {
+		t.Error("NewSealer accepted a short key")
+	}
+}

@@ -1,0 +1,65 @@
+package sqlstore
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/sealpost/sealpost/internal/store"
+)
+
+const deliveryColumns = `id, ref, list_id, kind, env_from, rcpt, data, state, attempts, next_attempt, last_error, created_at, updated_at`
+
+// DueDeliveries returns up to limit pending deliveries whose next attempt
+// is due at now, oldest first.
+func (s *DB) DueDeliveries(ctx context.Context, now time.Time, limit int) ([]store.Delivery, error) {
+	return s.deliveries(ctx, `WHERE state = $1 AND next_attempt <= $2 ORDER BY next_attempt, id LIMIT $3`,
+		string(store.Pending), millis(now), limit)
+}
+
+// DeliveriesByRef returns every delivery made for one inbound message.
+func (s *DB) DeliveriesByRef(ctx context.Context, ref string) ([]store.Delivery, error) {
+	return s.deliveries(ctx, `WHERE ref = $1 ORDER BY id`, ref)
+}
+
+// NextDue returns when the earliest pending delivery is due, or the zero
+// time when none is pending.
+func (s *DB) NextDue(ctx context.Context) (time.Time, error) {
+	var next *int64
+	if err := s.db.QueryRowContext(ctx, `SELECT MIN(next_attempt) FROM deliveries WHERE state = $1`, string(store.Pending)).Scan(&next); err != nil {
+		return time.Time{}, fmt.Errorf("sqlstore: next due: %w", err)
+	}
+	if next == nil {
+		return time.Time{}, nil
+	}
+	return fromMillis(*next), nil
+}
+
+func (s *DB) deliveries(ctx context.Context, where string, args ...any) ([]store.Delivery, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+deliveryColumns+` FROM deliveries `+where, args...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: deliveries: %w", err)
+	}
+	defer rows.Close()
+	var out []store.Delivery
+	for rows.Next() {
+		var d store.Delivery
+		var state string
+		var next, created, updated int64
+		if err := rows.Scan(&d.ID, &d.Ref, &d.ListID, &d.Kind, &d.From, &d.To, &d.Data, &state, &d.Attempts,
+			&next, &d.LastError, &created, &updated); err != nil {
+			return nil, fmt.Errorf("sqlstore: deliveries: %w", err)
+		}
+		d.State = store.DeliveryState(state)
+		d.NextAttempt, d.CreatedAt, d.UpdatedAt = fromMillis(next), fromMillis(created), fromMillis(updated)
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
+// RecordAttempt records the result of one delivery attempt: state is
+// store.Sent, store.Failed, or store.Pending with the next attempt time.
+func (s *DB) RecordAttempt(ctx context.Context, id int64, state store.DeliveryState, next time.Time, lastErr string, now time.Time) error {
+	return s.execOne(ctx, "record attempt", `UPDATE deliveries SET state = $1, attempts = attempts + 1, next_attempt = $2,
+		last_error = $3, updated_at = $4 WHERE id = $5`, string(state), millis(next), lastErr, millis(now), id)
+}

@@ -1,0 +1,110 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"github.com/sealpost/sealpost/internal/store"
+)
+
+// Spool durably stores an inbound message before it is processed. When the
+// same message (same list and digest) is already spooled — a client
+// retrying after a crash mid-processing — its attempt counter is raised
+// instead, and the existing row's ID and the new count are set in in.
+func (s *DB) Spool(ctx context.Context, in *store.Inbound) error {
+	err := s.db.QueryRowContext(ctx, `INSERT INTO spool (id, list_id, digest, envelope_from, raw, attempts, received_at)
+		VALUES ($1, $2, $3, $4, $5, 1, $6)
+		ON CONFLICT (list_id, digest) DO UPDATE SET attempts = spool.attempts + 1
+		RETURNING id, attempts`,
+		in.ID, in.ListID, in.Digest, in.EnvelopeFrom, in.Raw, millis(in.ReceivedAt)).Scan(&in.ID, &in.Attempts)
+	if err != nil {
+		return fmt.Errorf("sqlstore: spool: %w", err)
+	}
+	return nil
+}
+
+// Unspool removes a spooled message without other effects.
+func (s *DB) Unspool(ctx context.Context, id string) error {
+	if _, err := s.db.ExecContext(ctx, `DELETE FROM spool WHERE id = $1`, id); err != nil {
+		return fmt.Errorf("sqlstore: unspool: %w", err)
+	}
+	return nil
+}
+
+// Commit applies the outcome of processing one message in one
+// transaction. It returns store.ErrReplay, changing nothing, when the
+// outcome's replay mark was recorded before.
+func (s *DB) Commit(ctx context.Context, o store.Outcome) error {
+	now := time.Now()
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		if o.Replay != nil {
+			res, err := tx.ExecContext(ctx, `INSERT INTO replay (list_id, digest, created_at) VALUES ($1, $2, $3)
+				ON CONFLICT (list_id, digest) DO NOTHING`, o.ListID, o.Replay, millis(now))
+			if err != nil {
+				return err
+			}
+			if n, err := res.RowsAffected(); err != nil || n == 0 {
+				return store.ErrReplay
+			}
+		}
+		for i := range o.Deliveries {
+			if err := insertDelivery(ctx, tx, &o.Deliveries[i], now); err != nil {
+				return err
+			}
+		}
+		if h := o.Hold; h != nil {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO holds (list_id, ref, reason, raw, created_at) VALUES ($1, $2, $3, $4, $5)`,
+				h.ListID, h.Ref, h.Reason, h.Raw, millis(now)); err != nil {
+				return err
+			}
+		}
+		if o.SpoolID != "" {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM spool WHERE id = $1`, o.SpoolID); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err == store.ErrReplay {
+		return err
+	}
+	if err != nil {
+		return fmt.Errorf("sqlstore: commit: %w", err)
+	}
+	return nil
+}
+
+func insertDelivery(ctx context.Context, tx *sql.Tx, d *store.Delivery, now time.Time) error {
+	if d.State == "" {
+		d.State = store.Pending
+	}
+	next := d.NextAttempt
+	if next.IsZero() {
+		next = now
+	}
+	return tx.QueryRowContext(ctx, `INSERT INTO deliveries (ref, list_id, kind, env_from, rcpt, data, state, attempts, next_attempt, last_error, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8, '', $9, $9) RETURNING id`,
+		d.Ref, d.ListID, d.Kind, d.From, d.To, d.Data, string(d.State), millis(next), millis(now)).Scan(&d.ID)
+}
+
+// Holds returns a list's held messages, oldest first.
+func (s *DB) Holds(ctx context.Context, listID int64) ([]store.Hold, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT id, list_id, ref, reason, raw, created_at FROM holds WHERE list_id = $1 ORDER BY id`, listID)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: holds: %w", err)
+	}
+	defer rows.Close()
+	var out []store.Hold
+	for rows.Next() {
+		var h store.Hold
+		var created int64
+		if err := rows.Scan(&h.ID, &h.ListID, &h.Ref, &h.Reason, &h.Raw, &created); err != nil {
+			return nil, fmt.Errorf("sqlstore: holds: %w", err)
+		}
+		h.CreatedAt = fromMillis(created)
+		out = append(out, h)
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,149 @@
+package sqlstore
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/sealpost/sealpost/internal/store"
+)
+
+func open(t *testing.T) *DB {
+	t.Helper()
+	db, err := Open(context.Background(), filepath.Join(t.TempDir(), "sealpost.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+func newList(t *testing.T, db *DB, addr string) *store.List {
+	t.Helper()
+	l := &store.List{Address: addr, Owner: "owner@example.org", KeyFingerprint: "F", PublicKey: []byte{1}, SealedKey: []byte{2}, CreatedAt: time.Now()}
+	if err := db.CreateList(context.Background(), l); err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+func TestListsAndMembers(t *testing.T) {
+	ctx := context.Background()
+	db := open(t)
+	l := newList(t, db, "team@lists.example.org")
+	if err := db.CreateList(ctx, &store.List{Address: l.Address, PublicKey: []byte{1}, SealedKey: []byte{1}}); !errors.Is(err, store.ErrExists) {
+		t.Errorf("duplicate list: %v", err)
+	}
+	got, err := db.ListByAddress(ctx, l.Address)
+	if err != nil || got.ID != l.ID || got.Owner != l.Owner {
+		t.Fatalf("ListByAddress = %+v, %v", got, err)
+	}
+	if err := db.UpdateListSettings(ctx, l.ID, store.ListSettings{AllowSEIPDv2: true}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := db.ListByAddress(ctx, l.Address); !got.Settings.AllowSEIPDv2 {
+		t.Error("settings not saved")
+	}
+	m := &store.Member{ListID: l.ID, Email: "a@example.org", Admin: true, Engine: "openpgp", KeyFingerprint: "A", PublicKey: []byte{3}}
+	if err := db.AddMember(ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.AddMember(ctx, m); !errors.Is(err, store.ErrExists) {
+		t.Errorf("duplicate member: %v", err)
+	}
+	ms, err := db.Members(ctx, l.ID)
+	if err != nil || len(ms) != 1 || !ms[0].Admin || ms[0].KeyFingerprint != "A" {
+		t.Fatalf("Members = %+v, %v", ms, err)
+	}
+	if err := db.RemoveMember(ctx, l.ID, "nobody@example.org"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("RemoveMember(absent) = %v", err)
+	}
+	if err := db.DeleteList(ctx, l.Address); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ListByAddress(ctx, l.Address); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("deleted list still found: %v", err)
+	}
+	if ms, _ := db.Members(ctx, l.ID); len(ms) != 0 {
+		t.Errorf("members of a deleted list remain: %v", ms)
+	}
+}
+
+func TestSpoolCommitReplay(t *testing.T) {
+	ctx := context.Background()
+	db := open(t)
+	l := newList(t, db, "team@lists.example.org")
+	in := &store.Inbound{ID: "r1", ListID: l.ID, Digest: "d1", Raw: []byte("ciphertext"), ReceivedAt: time.Now()}
+	if err := db.Spool(ctx, in); err != nil || in.Attempts != 1 {
+		t.Fatalf("Spool = %v, attempts %d", err, in.Attempts)
+	}
+	again := &store.Inbound{ID: "r2", ListID: l.ID, Digest: "d1", Raw: []byte("ciphertext")}
+	if err := db.Spool(ctx, again); err != nil || again.Attempts != 2 || again.ID != "r1" {
+		t.Fatalf("respool = %v, %+v; want attempts 2 on r1", err, again)
+	}
+	out := store.Outcome{SpoolID: "r1", ListID: l.ID, Replay: []byte("sig"), Deliveries: []store.Delivery{
+		{Ref: "r1", ListID: l.ID, Kind: store.KindPost, From: "b@x.org", To: "m1@x.org", Data: []byte("c1")},
+		{Ref: "r1", ListID: l.ID, Kind: store.KindPost, From: "b@x.org", To: "m2@x.org", Data: []byte("c2")},
+	}}
+	if err := db.Commit(ctx, out); err != nil {
+		t.Fatal(err)
+	}
+	// DESIGN §4.4: the same signature is refused the second time, and the
+	// refused commit changes nothing.
+	out.SpoolID = ""
+	if err := db.Commit(ctx, out); !errors.Is(err, store.ErrReplay) {
+		t.Fatalf("second Commit = %v, want ErrReplay", err)
+	}
+	ds, err := db.DeliveriesByRef(ctx, "r1")
+	if err != nil || len(ds) != 2 {
+		t.Fatalf("deliveries = %d, %v; want 2", len(ds), err)
+	}
+	// The same signature on another list is not a replay there.
+	l2 := newList(t, db, "other@lists.example.org")
+	if err := db.Commit(ctx, store.Outcome{ListID: l2.ID, Replay: []byte("sig")}); err != nil {
+		t.Errorf("replay mark is not per list: %v", err)
+	}
+	// The spool row is gone.
+	fresh := &store.Inbound{ID: "r3", ListID: l.ID, Digest: "d1", Raw: []byte("x")}
+	if err := db.Spool(ctx, fresh); err != nil || fresh.Attempts != 1 {
+		t.Errorf("spool after commit: %v, %+v", err, fresh)
+	}
+}
+
+func TestDeliveryAttempts(t *testing.T) {
+	ctx := context.Background()
+	db := open(t)
+	l := newList(t, db, "team@lists.example.org")
+	later := time.Now().Add(time.Hour)
+	err := db.Commit(ctx, store.Outcome{Deliveries: []store.Delivery{
+		{Ref: "r", ListID: l.ID, Kind: store.KindPost, To: "now@x.org", Data: []byte("1")},
+		{Ref: "r", ListID: l.ID, Kind: store.KindPost, To: "later@x.org", Data: []byte("2"), NextAttempt: later},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	due, err := db.DueDeliveries(ctx, time.Now(), 10)
+	if err != nil || len(due) != 1 || due[0].To != "now@x.org" {
+		t.Fatalf("DueDeliveries = %+v, %v", due, err)
+	}
+	retry := time.Now().Add(5 * time.Minute)
+	if err := db.RecordAttempt(ctx, due[0].ID, store.Pending, retry, "451 try later", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if due, _ := db.DueDeliveries(ctx, time.Now(), 10); len(due) != 0 {
+		t.Errorf("a deferred delivery is due: %+v", due)
+	}
+	next, err := db.NextDue(ctx)
+	if err != nil || next.Sub(retry).Abs() > time.Millisecond {
+		t.Errorf("NextDue = %v, %v; want %v", next, err, retry)
+	}
+	if err := db.RecordAttempt(ctx, due[0].ID, store.Sent, time.Time{}, "", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	ds, _ := db.DeliveriesByRef(ctx, "r")
+	if ds[0].State != store.Sent || ds[0].Attempts != 2 || ds[0].LastError != "" {
+		t.Errorf("after success: %+v", ds[0])
+	}
+}

@@ -1,0 +1,120 @@
+// Package store defines the records Sealpost keeps — lists, members, the
+// inbound spool, the per-recipient outbound queue, holds and replay marks —
+// and the errors their repositories return. Implementations live below it
+// (store/sqlstore); consumers declare the small interfaces they need.
+//
+// Every record that holds message bytes holds ciphertext or a notice that
+// Sealpost wrote itself, never decrypted content (DESIGN §4.6).
+package store
+
+import (
+	"errors"
+	"time"
+)
+
+// Errors returned by repositories.
+var (
+	ErrNotFound = errors.New("store: not found")
+	ErrExists   = errors.New("store: already exists")
+	// ErrReplay is returned by Commit when the outcome's replay mark was
+	// already recorded: the same signature was accepted before (DESIGN §4.4).
+	ErrReplay = errors.New("store: signature already seen")
+)
+
+// List is one mailing list and its own key.
+type List struct {
+	ID             int64
+	Address        string // post address, normalised addr-spec
+	Name           string // display name, may be empty
+	Owner          string // owner's addr-spec: receives notices
+	KeyFingerprint string
+	PublicKey      []byte // binary transferable public key
+	SealedKey      []byte // secret key sealed under the master key
+	Settings       ListSettings
+	CreatedAt      time.Time
+}
+
+// ListSettings are a list's policy options. The zero value is the secure
+// default.
+type ListSettings struct {
+	// AllowSEIPDv2 lets outbound copies use SEIPD v2 (AEAD) for members
+	// whose keys advertise it. Off by default: GnuPG 2.2 cannot read it.
+	AllowSEIPDv2 bool `json:"allow_seipd_v2,omitempty"`
+}
+
+// Member is a subscriber of a list with their pinned key.
+type Member struct {
+	ListID         int64
+	Email          string // normalised addr-spec
+	Admin          bool
+	Engine         string // "openpgp" or "smime"
+	KeyFingerprint string
+	PublicKey      []byte
+	CreatedAt      time.Time
+}
+
+// Inbound is a received message in the spool, as it arrived (ciphertext).
+type Inbound struct {
+	ID           string // reference ID, also used in logs and 4xx replies
+	ListID       int64
+	Digest       string // hex SHA-256 of Raw; the same message received again shares it
+	EnvelopeFrom string
+	Raw          []byte
+	Attempts     int // processing attempts begun, including the current one
+	ReceivedAt   time.Time
+}
+
+// DeliveryState is where an outbound copy stands.
+type DeliveryState string
+
+// Delivery states.
+const (
+	Pending DeliveryState = "pending"
+	Sent    DeliveryState = "sent"
+	Failed  DeliveryState = "failed" // gave up: permanent error or retries exhausted
+)
+
+// Delivery kinds.
+const (
+	KindPost   = "post"   // a member's copy of a list post
+	KindNotice = "notice" // a notice Sealpost wrote (owner notices, DSNs)
+)
+
+// Delivery is one message to one envelope recipient in the outbound queue.
+type Delivery struct {
+	ID          int64
+	Ref         string // the inbound message's reference ID
+	ListID      int64
+	Kind        string
+	From        string // envelope sender
+	To          string // envelope recipient
+	Data        []byte // the complete message: encrypted, or a notice with no decrypted content
+	State       DeliveryState
+	Attempts    int
+	NextAttempt time.Time
+	LastError   string
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
+// Hold keeps a message that could not be processed, as received, for the
+// owner to inspect.
+type Hold struct {
+	ID        int64
+	ListID    int64
+	Ref       string
+	Reason    string
+	Raw       []byte
+	CreatedAt time.Time
+}
+
+// Outcome is everything processing one inbound message changes. A
+// repository applies it in one transaction: remove the spooled message,
+// record the replay mark, enqueue the deliveries, keep the hold.
+type Outcome struct {
+	SpoolID    string
+	Replay     []byte // signature digest to record for ListID; nil for none
+	ListID     int64
+	Deliveries []Delivery
+	Hold       *Hold
+}
