@@ -137,3 +137,9 @@ func (s *Sealer) Open(sealed []byte, label string) ([]byte, error) {
 	}
 	return plain, nil
 }
+
+// ListKeyLabel is the label a list's secret key is sealed with: it binds
+// the sealed key to its list address and fingerprint.
+func ListKeyLabel(list, fingerprint string) string {
+	return "sealpost list key\x00" + list + "\x00" + fingerprint
+}

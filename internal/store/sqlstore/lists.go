@@ -99,4 +99,3 @@ func scanList(r scanner) (*store.List, error) {
 	l.CreatedAt = fromMillis(created)
 	return &l, nil
 }
-

@@ -1,0 +1,238 @@
+package pipeline
+
+import (
+	stdmime "mime"
+	netmail "net/mail"
+	nettextproto "net/textproto"
+	"strings"
+	"time"
+
+	"github.com/emersion/go-message/textproto"
+
+	"github.com/sealpost/sealpost/internal/crypto/pgp"
+	"github.com/sealpost/sealpost/internal/mail"
+	"github.com/sealpost/sealpost/internal/mime"
+	"github.com/sealpost/sealpost/internal/policy"
+	"github.com/sealpost/sealpost/internal/store"
+)
+
+// VerifiedHeader is the field Sealpost adds inside each copy to say who
+// signed the post. Inbound fields with the X-Sealpost- prefix are never
+// carried over (DESIGN §4.7).
+const VerifiedHeader = "X-Sealpost-Verified"
+
+// address is a parsed mailbox.
+type address struct{ name, addr string }
+
+// headers are the fields of a post that Sealpost uses, taken from the
+// signed content (protected headers) where present, else from the outer
+// message (DESIGN §4.7: reply targets from protected headers only).
+type headers struct {
+	from             address
+	outerFrom        string
+	subject          string
+	date             string
+	messageID        string
+	inReplyTo        string
+	references       string
+	signedRecipients []string // protected To and Cc; nil when absent
+}
+
+func readHeaders(outer, content *mime.Part) headers {
+	var h headers
+	if _, a, err := mail.ParseAddress(outer.Header.Get("From")); err == nil {
+		h.outerFrom = a
+	}
+	pick := func(k string) string {
+		if v := content.Header.Get(k); v != "" {
+			return v
+		}
+		return outer.Header.Get(k)
+	}
+	if n, a, err := mail.ParseAddress(pick("From")); err == nil {
+		h.from = address{n, a}
+	}
+	h.subject, h.date = pick("Subject"), pick("Date")
+	h.messageID = msgID(pick("Message-Id"))
+	h.inReplyTo = msgIDs(pick("In-Reply-To"))
+	h.references = msgIDs(pick("References"))
+	for _, k := range []string{"To", "Cc"} {
+		list, err := netmail.ParseAddressList(content.Header.Get(k))
+		if err != nil {
+			continue
+		}
+		for _, a := range list {
+			if n, err := mail.Normalize(a.Address); err == nil {
+				h.signedRecipients = append(h.signedRecipients, n)
+			}
+		}
+	}
+	return h
+}
+
+// msgID returns v when it is one well-formed msg-id (RFC 5322 §3.6.4).
+func msgID(v string) string {
+	v = strings.TrimSpace(v)
+	if len(v) < 3 || len(v) > 250 || v[0] != '<' || v[len(v)-1] != '>' || strings.ContainsAny(v[1:len(v)-1], "<> \t\r\n") {
+		return ""
+	}
+	return v
+}
+
+// msgIDs keeps the well-formed msg-ids of a list.
+func msgIDs(v string) string {
+	var out []string
+	for _, f := range strings.Fields(v) {
+		if id := msgID(f); id != "" {
+			out = append(out, id)
+		}
+	}
+	return strings.Join(out, " ")
+}
+
+// field is one header field in the order it is written.
+type field struct{ k, v string }
+
+// buildHeader returns a header that mime.WriteHeader writes in the order
+// given (go-message iterates fields last-added first).
+func buildHeader(fields []field) textproto.Header {
+	var h textproto.Header
+	for i := len(fields) - 1; i >= 0; i-- {
+		if fields[i].v != "" {
+			h.Add(fields[i].k, fields[i].v)
+		}
+	}
+	return h
+}
+
+// wrap makes every member's copy: the inner entity is signed once and the
+// signed message encrypted to each member's key.
+func (p *Pipeline) wrap(list *store.List, listKey *pgp.Key, r *roster, content *mime.Part, h headers, dec policy.Decision, ref string) ([]store.Delivery, error) {
+	if h.messageID == "" {
+		id, err := mail.NewMessageID(p.opt.Rand, domainOf(list.Address))
+		if err != nil {
+			return nil, err
+		}
+		h.messageID = id
+	}
+	if h.date == "" {
+		h.date = p.opt.Now().Format(time.RFC1123Z)
+	}
+	inner, err := p.innerEntity(list, content, h, dec)
+	if err != nil {
+		return nil, err
+	}
+	signed, err := pgp.Sign(listKey, inner, p.pgpOptions())
+	if err != nil {
+		return nil, err
+	}
+	bounce := mail.RoleAddress(list.Address, mail.RoleBounce)
+	out := make([]store.Delivery, 0, len(dec.Send)+len(dec.NoKey))
+	for _, m := range dec.Send {
+		armored, err := signed.EncryptTo(r.byFpr[m.Fingerprint], list.Settings.AllowSEIPDv2)
+		if err != nil {
+			return nil, err
+		}
+		data, err := p.outerMessage(list, h, m.Email, armored)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, store.Delivery{Ref: ref, ListID: list.ID, Kind: store.KindPost, From: bounce, To: m.Email, Data: data})
+	}
+	for _, m := range dec.NoKey {
+		n, err := p.noKeyNotice(list, m, ref)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+// viaName is the display name of a copy's From: "Sender via list".
+func viaName(list *store.List, from address) string {
+	who := from.name
+	if who == "" {
+		who = from.addr
+	}
+	name := list.Name
+	if name == "" {
+		name = list.Address
+	}
+	return who + " via " + name
+}
+
+// innerEntity is the entity that is signed and encrypted: the sender's
+// content with its own Content-* fields, under protected headers (RFC 9788
+// §2; protected-headers="v1" is the older marker mail clients look for).
+func (p *Pipeline) innerEntity(list *store.List, content *mime.Part, h headers, dec policy.Decision) ([]byte, error) {
+	params := make(map[string]string, len(content.Params)+2)
+	for k, v := range content.Params {
+		params[k] = v
+	}
+	params["protected-headers"] = "v1"
+	params["hp"] = "cipher"
+	fields := []field{
+		{"From", mail.FormatAddress(viaName(list, h.from), list.Address)},
+		{"Reply-To", list.Address},
+		{"To", list.Address},
+		{"Subject", h.subject},
+		{"Date", h.date},
+		{"Message-ID", h.messageID},
+		{"In-Reply-To", h.inReplyTo},
+		{"References", h.references},
+		{VerifiedHeader, "signed by " + dec.Sender.Email + "; key " + dec.Sender.Fingerprint},
+		{"Content-Type", stdmime.FormatMediaType(content.MediaType, params)},
+	}
+	// Keep the content's own Content-* fields (except Content-Type, set
+	// above); every other inbound field is dropped (DESIGN §4.7).
+	for fs := content.Header.Fields(); fs.Next(); {
+		k := nettextproto.CanonicalMIMEHeaderKey(fs.Key())
+		if strings.HasPrefix(k, "Content-") && k != "Content-Type" {
+			fields = append(fields, field{k, fs.Value()})
+		}
+	}
+	var b strings.Builder
+	if err := mime.WriteHeader(&b, buildHeader(fields)); err != nil {
+		return nil, err
+	}
+	b.Write(content.Body)
+	return []byte(b.String()), nil
+}
+
+// outerMessage is one member's copy as it travels: routing headers in
+// clear, the real Subject only inside (RFC 9788 §4: "..." outside).
+func (p *Pipeline) outerMessage(list *store.List, h headers, to string, armored []byte) ([]byte, error) {
+	boundary, err := mime.NewBoundary(p.opt.Rand)
+	if err != nil {
+		return nil, err
+	}
+	ct, body := pgp.EncryptedBody(armored, boundary)
+	fields := []field{
+		{"From", mail.FormatAddress(viaName(list, h.from), list.Address)},
+		{"Reply-To", list.Address},
+		{"To", "<" + to + ">"},
+		{"Subject", "..."},
+		{"Date", h.date},
+		{"Message-ID", h.messageID},
+		{"In-Reply-To", h.inReplyTo},
+		{"References", h.references},
+		{"List-Id", mail.ListID(list.Address, list.Name)},
+		{"List-Post", mail.ListPost(list.Address)},
+		{"Precedence", "list"},
+		{"MIME-Version", "1.0"},
+		{"Content-Type", ct},
+	}
+	var b strings.Builder
+	b.Grow(len(body) + 1024)
+	if err := mime.WriteHeader(&b, buildHeader(fields)); err != nil {
+		return nil, err
+	}
+	b.Write(body)
+	return []byte(b.String()), nil
+}
+
+func domainOf(addr string) string {
+	_, d := mail.Split(addr)
+	return d
+}

@@ -1,0 +1,71 @@
+package pipeline
+
+import (
+	"crypto/sha256"
+	"fmt"
+	"sync"
+
+	"github.com/sealpost/sealpost/internal/crypto/pgp"
+	"github.com/sealpost/sealpost/internal/keyring"
+	"github.com/sealpost/sealpost/internal/store"
+)
+
+// maxCachedKeys bounds the key cache; past it the cache starts over.
+const maxCachedKeys = 10000
+
+// keyCache keeps parsed keys so that a post to a large list does not parse
+// every member's key again. Entries are keyed by a digest of the stored
+// bytes, so an updated key is parsed afresh.
+type keyCache struct {
+	mu   sync.Mutex
+	keys map[[32]byte]*pgp.Key
+}
+
+func newKeyCache() *keyCache { return &keyCache{keys: make(map[[32]byte]*pgp.Key)} }
+
+func (c *keyCache) get(data []byte, parse func() (*pgp.Key, error)) (*pgp.Key, error) {
+	id := sha256.Sum256(data)
+	c.mu.Lock()
+	k, ok := c.keys[id]
+	c.mu.Unlock()
+	if ok {
+		return k, nil
+	}
+	k, err := parse()
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	if len(c.keys) >= maxCachedKeys {
+		clear(c.keys)
+	}
+	c.keys[id] = k
+	c.mu.Unlock()
+	return k, nil
+}
+
+// listKey returns the list's secret key, unsealed.
+func (p *Pipeline) listKey(l *store.List) (*pgp.Key, error) {
+	return p.keys.get(l.SealedKey, func() (*pgp.Key, error) {
+		secret, err := p.sealer.Open(l.SealedKey, keyring.ListKeyLabel(l.Address, l.KeyFingerprint))
+		if err != nil {
+			return nil, fmt.Errorf("pipeline: list key of %s: %w", l.Address, err)
+		}
+		k, err := pgp.ParseKey(secret)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline: list key of %s: %w", l.Address, err)
+		}
+		return k, nil
+	})
+}
+
+// memberKey returns a member's pinned public key.
+func (p *Pipeline) memberKey(m *store.Member) (*pgp.Key, error) {
+	return p.keys.get(m.PublicKey, func() (*pgp.Key, error) {
+		k, err := pgp.ParseKey(m.PublicKey)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline: key of member %s: %w", m.Email, err)
+		}
+		return k, nil
+	})
+}

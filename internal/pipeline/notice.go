@@ -1,0 +1,75 @@
+package pipeline
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/sealpost/sealpost/internal/mail"
+	"github.com/sealpost/sealpost/internal/mime"
+	"github.com/sealpost/sealpost/internal/policy"
+	"github.com/sealpost/sealpost/internal/store"
+)
+
+// Notices are written by Sealpost itself. They carry envelope data and
+// the reason, never anything decrypted (DESIGN §4.3). They are sent with
+// a null envelope sender and Auto-Submitted (RFC 3834 §3.1.7, §5) so that
+// they cannot start mail loops.
+
+// ownerNotice tells the list owner what happened to a message. A list
+// without an owner gets none.
+func (p *Pipeline) ownerNotice(list *store.List, in *store.Inbound, title, reason string) ([]store.Delivery, error) {
+	if list.Owner == "" {
+		return nil, nil
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %s.\r\n\r\n", title, list.Address)
+	fmt.Fprintf(&b, "Reason: %s\r\n\r\n", reason)
+	fmt.Fprintf(&b, "Envelope sender: <%s>\r\n", in.EnvelopeFrom)
+	fmt.Fprintf(&b, "Received:        %s\r\n", in.ReceivedAt.UTC().Format(time.RFC1123Z))
+	fmt.Fprintf(&b, "Reference:       %s\r\n\r\n", in.ID)
+	b.WriteString("This notice contains nothing from the message's content.\r\n")
+	d, err := p.notice(list, list.Owner, "["+list.Address+"] "+title, b.String(), in.ID)
+	if err != nil {
+		return nil, err
+	}
+	return []store.Delivery{d}, nil
+}
+
+// noKeyNotice tells a member that they missed a post because their key
+// cannot be used (DESIGN §4.5: a notice, never plaintext).
+func (p *Pipeline) noKeyNotice(list *store.List, m policy.Member, ref string) (store.Delivery, error) {
+	var b strings.Builder
+	fmt.Fprintf(&b, "A message was posted to %s, but it could not be sent to you:\r\n", list.Address)
+	fmt.Fprintf(&b, "the key the list holds for you (%s) cannot be used for encryption\r\n", m.Fingerprint)
+	b.WriteString("(expired, revoked, or without an encryption subkey).\r\n\r\n")
+	b.WriteString("Please send the list owner an updated key. Sealpost never sends list mail\r\n")
+	b.WriteString("unencrypted.\r\n\r\n")
+	fmt.Fprintf(&b, "Reference: %s\r\n", ref)
+	return p.notice(list, m.Email, "["+list.Address+"] A post could not be encrypted to your key", b.String(), ref)
+}
+
+func (p *Pipeline) notice(list *store.List, to, subject, text, ref string) (store.Delivery, error) {
+	id, err := mail.NewMessageID(p.opt.Rand, domainOf(list.Address))
+	if err != nil {
+		return store.Delivery{}, err
+	}
+	fields := []field{
+		{"From", mail.FormatAddress("Sealpost for "+list.Address, mail.RoleAddress(list.Address, mail.RoleOwner))},
+		{"To", "<" + to + ">"},
+		{"Subject", subject},
+		{"Date", p.opt.Now().Format(time.RFC1123Z)},
+		{"Message-ID", id},
+		{"Auto-Submitted", "auto-generated"},
+		{"List-Id", mail.ListID(list.Address, list.Name)},
+		{"MIME-Version", "1.0"},
+		{"Content-Type", "text/plain; charset=utf-8"},
+		{"Content-Transfer-Encoding", "8bit"},
+	}
+	var b strings.Builder
+	if err := mime.WriteHeader(&b, buildHeader(fields)); err != nil {
+		return store.Delivery{}, err
+	}
+	b.WriteString(text)
+	return store.Delivery{Ref: ref, ListID: list.ID, Kind: store.KindNotice, From: "", To: to, Data: []byte(b.String())}, nil
+}

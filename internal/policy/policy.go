@@ -1,0 +1,195 @@
+// Package policy makes a list's decisions as pure functions: given what
+// the envelope, the unwrapped message and the list's members say, should
+// a post be distributed, and to whom. It does no I/O and reads no clock;
+// everything it needs is in Input.
+//
+// The default policy is DESIGN §4.2: distribute only what is encrypted to
+// the list with integrity protection and signed, inside the encryption, by
+// the currently valid pinned key of a member whose address is the From
+// addr-spec, and whose signed content names this list (DESIGN §4.4).
+// Recipients without a usable key get a notice instead of the post
+// (DESIGN §4.5).
+package policy
+
+import (
+	"strings"
+
+	"github.com/sealpost/sealpost/internal/crypto"
+)
+
+// Reason names why a post was not distributed. The zero value means it was.
+type Reason int
+
+// Reasons for rejecting a post.
+const (
+	OK             Reason = iota
+	NotEncrypted          // not encrypted to the list, or not PGP/MIME at the top level
+	Undecryptable         // encrypted, but not to the list's key, or malformed
+	NoIntegrity           // no or broken MDC/AEAD
+	TooLarge              // over a size limit
+	Unsigned              // no signature inside the encryption
+	BadSignature          // a signature that does not verify
+	UnknownSigner         // signed by a key that belongs to no member
+	KeyInvalid            // the signing key is expired or revoked
+	FromMismatch          // signed by a member, but From names someone else
+	NotForThisList        // the signed content does not name this list
+	Replay                // this signature was accepted before
+	Unparseable           // not a MIME message we can read
+)
+
+var descriptions = map[Reason]string{
+	OK:             "accepted",
+	NotEncrypted:   "The message was not encrypted to the list's key as PGP/MIME. The list only distributes encrypted posts.",
+	Undecryptable:  "The message could not be decrypted with the list's key (encrypted to another key, or damaged).",
+	NoIntegrity:    "The message lacked integrity protection (MDC/AEAD) or failed its integrity check, so its content cannot be trusted.",
+	TooLarge:       "The message exceeded the list's size limits.",
+	Unsigned:       "The message was not signed inside the encryption. The list only distributes posts signed by a member's key.",
+	BadSignature:   "The message's signature did not verify: the content or the signature was altered.",
+	UnknownSigner:  "The message was signed by a key that belongs to no member of the list.",
+	KeyInvalid:     "The message was signed with a member key that is expired or revoked.",
+	FromMismatch:   "The message was signed by a member's key, but its From address names someone else.",
+	NotForThisList: "The signed content does not name this list as a recipient, so it may have been replayed from another conversation.",
+	Replay:         "This exact signed message was already distributed once; the copy was refused as a replay.",
+	Unparseable:    "The message could not be parsed as MIME.",
+}
+
+// String returns a short machine-friendly name.
+func (r Reason) String() string {
+	names := [...]string{"ok", "not-encrypted", "undecryptable", "no-integrity", "too-large", "unsigned",
+		"bad-signature", "unknown-signer", "key-invalid", "from-mismatch", "not-for-this-list", "replay", "unparseable"}
+	if int(r) < len(names) {
+		return names[r]
+	}
+	return "unknown"
+}
+
+// Describe explains the reason to a list owner in one sentence or two.
+func (r Reason) Describe() string { return descriptions[r] }
+
+// Member is what policy needs to know of one member.
+type Member struct {
+	Email       string // normalised addr-spec
+	Fingerprint string // pinned key
+	Usable      bool   // the pinned key can be encrypted to now
+}
+
+// Input is everything a decision depends on.
+type Input struct {
+	List            string // the list's post address
+	ListFingerprint string // the list key's fingerprint
+	Protection      crypto.Protection
+	Status          crypto.Status
+	Signer          *crypto.Signer
+	// From is the addr-spec the post claims to be from: the protected
+	// (inner) From when the signed content carries one, else the outer.
+	From string
+	// OuterFrom is the outer From addr-spec; when both are present they
+	// must agree.
+	OuterFrom string
+	// SignedRecipients are the To and Cc addr-specs inside the signed
+	// content (protected headers); nil when it carries none.
+	SignedRecipients []string
+	// IntendedRecipients are the fingerprints the signature names (RFC
+	// 9580 §5.2.3.36).
+	IntendedRecipients []string
+	Members            []Member
+}
+
+// Decision is the outcome for one post.
+type Decision struct {
+	Reason Reason   // OK when the post is distributed
+	Sender *Member  // the member who signed, when accepted
+	Send   []Member // members who get an encrypted copy
+	NoKey  []Member // members who get a notice instead (no usable key)
+}
+
+// Accepted reports whether the post is distributed.
+func (d Decision) Accepted() bool { return d.Reason == OK }
+
+// Decide applies the default list policy.
+func Decide(in Input) Decision {
+	if r := checkPost(in); r != OK {
+		return Decision{Reason: r}
+	}
+	sender, r := findSender(in)
+	if r != OK {
+		return Decision{Reason: r}
+	}
+	if !boundToList(in) {
+		return Decision{Reason: NotForThisList}
+	}
+	d := Decision{Sender: sender}
+	for _, m := range in.Members {
+		if m.Usable {
+			d.Send = append(d.Send, m)
+		} else {
+			// DESIGN §4.5: fail closed, never plaintext.
+			d.NoKey = append(d.NoKey, m)
+		}
+	}
+	return d
+}
+
+// checkPost checks protection and signature status.
+func checkPost(in Input) Reason {
+	switch {
+	case !in.Protection.Encrypted:
+		return NotEncrypted
+	case in.Protection.Integrity == "":
+		return NoIntegrity
+	}
+	switch in.Status {
+	case crypto.StatusGood:
+		return OK
+	case crypto.StatusUnsigned:
+		return Unsigned
+	case crypto.StatusUnknownSigner:
+		return UnknownSigner
+	case crypto.StatusKeyInvalid:
+		return KeyInvalid
+	}
+	return BadSignature
+}
+
+// findSender matches the signer to a member whose pinned key made the
+// signature and whose address is the From addr-spec (DESIGN §4.2).
+func findSender(in Input) (*Member, Reason) {
+	if in.Signer == nil {
+		return nil, BadSignature
+	}
+	if in.OuterFrom != "" && !strings.EqualFold(in.OuterFrom, in.From) {
+		return nil, FromMismatch
+	}
+	signerIsMember := false
+	for i, m := range in.Members {
+		if !strings.EqualFold(m.Fingerprint, in.Signer.Fingerprint) {
+			continue
+		}
+		signerIsMember = true
+		if strings.EqualFold(m.Email, in.From) && in.Signer.HasAddress(in.From) {
+			return &in.Members[i], OK
+		}
+	}
+	if signerIsMember {
+		return nil, FromMismatch
+	}
+	return nil, UnknownSigner
+}
+
+// boundToList reports whether the signed content names this list, either
+// as a protected To/Cc recipient or as an intended recipient of the
+// signature, so that a post signed for one list is not accepted by
+// another (DESIGN §4.4).
+func boundToList(in Input) bool {
+	for _, a := range in.SignedRecipients {
+		if strings.EqualFold(a, in.List) {
+			return true
+		}
+	}
+	for _, f := range in.IntendedRecipients {
+		if strings.EqualFold(f, in.ListFingerprint) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,96 @@
+package policy
+
+import (
+	"testing"
+
+	"github.com/sealpost/sealpost/internal/crypto"
+)
+
+// valid returns an input the default policy accepts; each test case
+// breaks one thing.
+func valid() Input {
+	return Input{
+		List:             "team@lists.example.org",
+		ListFingerprint:  "LISTFPR",
+		Protection:       crypto.Protection{Encrypted: true, Integrity: "mdc"},
+		Status:           crypto.StatusGood,
+		Signer:           &crypto.Signer{Fingerprint: "ALICEFPR", Addresses: []string{"alice@example.org"}},
+		From:             "alice@example.org",
+		OuterFrom:        "alice@example.org",
+		SignedRecipients: []string{"team@lists.example.org"},
+		Members: []Member{
+			{Email: "alice@example.org", Fingerprint: "ALICEFPR", Usable: true},
+			{Email: "bob@example.org", Fingerprint: "BOBFPR", Usable: true},
+			{Email: "carol@example.org", Fingerprint: "CAROLFPR", Usable: false},
+		},
+	}
+}
+
+func TestDecide(t *testing.T) {
+	tests := []struct {
+		name   string
+		break_ func(*Input)
+		want   Reason
+	}{
+		{"valid", func(*Input) {}, OK},
+		{"bound by intended recipient instead of To", func(in *Input) {
+			in.SignedRecipients = nil
+			in.IntendedRecipients = []string{"LISTFPR"}
+		}, OK},
+		{"no outer From", func(in *Input) { in.OuterFrom = "" }, OK},
+		{"From differs only in case", func(in *Input) { in.From = "Alice@Example.org"; in.OuterFrom = "alice@example.ORG" }, OK},
+		{"RFC 3156 §4: not encrypted", func(in *Input) { in.Protection = crypto.Protection{} }, NotEncrypted},
+		{"RFC 9580 §5.13: no integrity", func(in *Input) { in.Protection.Integrity = "" }, NoIntegrity},
+		{"unsigned", func(in *Input) { in.Status, in.Signer = crypto.StatusUnsigned, nil }, Unsigned},
+		{"bad signature", func(in *Input) { in.Status, in.Signer = crypto.StatusBad, nil }, BadSignature},
+		{"unknown signer", func(in *Input) { in.Status, in.Signer = crypto.StatusUnknownSigner, nil }, UnknownSigner},
+		{"expired key", func(in *Input) { in.Status, in.Signer = crypto.StatusKeyInvalid, nil }, KeyInvalid},
+		{"good signature, key of no member", func(in *Input) { in.Signer.Fingerprint = "MALLORYFPR" }, UnknownSigner},
+		{"member signs with someone else's From", func(in *Input) { in.From, in.OuterFrom = "bob@example.org", "bob@example.org" }, FromMismatch},
+		{"outer From differs from protected From", func(in *Input) { in.OuterFrom = "bob@example.org" }, FromMismatch},
+		{"key lacks the From UID", func(in *Input) { in.Signer.Addresses = []string{"alice@elsewhere.org"} }, FromMismatch},
+		{"display name is not the address", func(in *Input) { in.From, in.OuterFrom = "alice", "alice" }, FromMismatch},
+		{"signed for another list", func(in *Input) { in.SignedRecipients = []string{"other@lists.example.org"} }, NotForThisList},
+		{"no binding at all", func(in *Input) { in.SignedRecipients = nil }, NotForThisList},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			in := valid()
+			tt.break_(&in)
+			d := Decide(in)
+			if d.Reason != tt.want {
+				t.Fatalf("Decide = %v, want %v", d.Reason, tt.want)
+			}
+			if d.Accepted() != (tt.want == OK) {
+				t.Errorf("Accepted() = %v", d.Accepted())
+			}
+			if !d.Accepted() && (len(d.Send) > 0 || len(d.NoKey) > 0) {
+				t.Errorf("a rejected post has recipients: %+v", d)
+			}
+		})
+	}
+}
+
+// TestFailClosed: DESIGN §4.5, a member without a usable key gets no copy.
+func TestFailClosed(t *testing.T) {
+	d := Decide(valid())
+	if len(d.Send) != 2 || len(d.NoKey) != 1 || d.NoKey[0].Email != "carol@example.org" {
+		t.Fatalf("Send = %+v, NoKey = %+v", d.Send, d.NoKey)
+	}
+	for _, m := range d.Send {
+		if !m.Usable {
+			t.Errorf("member without usable key planned for a copy: %+v", m)
+		}
+	}
+	if d.Sender == nil || d.Sender.Email != "alice@example.org" {
+		t.Errorf("Sender = %+v", d.Sender)
+	}
+}
+
+func TestReasonsDescribed(t *testing.T) {
+	for r := OK; r <= Unparseable; r++ {
+		if r.Describe() == "" || r.String() == "unknown" {
+			t.Errorf("reason %d has no description or name", r)
+		}
+	}
+}
