@@ -170,7 +170,7 @@ func (p *Pipeline) hold(ctx context.Context, list *store.List, in *store.Inbound
 	if err != nil {
 		return err
 	}
-	return p.store.Commit(ctx, store.Outcome{
+	return p.commit(ctx, store.Outcome{
 		SpoolID:    in.ID,
 		ListID:     list.ID,
 		Hold:       &store.Hold{ListID: list.ID, Ref: in.ID, Reason: reason, Raw: in.Raw},
@@ -184,8 +184,18 @@ func (p *Pipeline) forwardToOwner(ctx context.Context, log *slog.Logger, list *s
 		return p.hold(ctx, list, in, "message to the -owner address, but the list has no owner")
 	}
 	log.Info("forwarding to owner")
-	return p.store.Commit(ctx, store.Outcome{SpoolID: in.ID, ListID: list.ID, Deliveries: []store.Delivery{{
+	return p.commit(ctx, store.Outcome{SpoolID: in.ID, ListID: list.ID, Deliveries: []store.Delivery{{
 		Ref: in.ID, ListID: list.ID, Kind: store.KindNotice,
 		From: mail.RoleAddress(list.Address, mail.RoleBounce), To: list.Owner, Data: in.Raw,
 	}}})
+}
+
+// commit stamps the outcome's deliveries with the pipeline's clock and
+// applies it.
+func (p *Pipeline) commit(ctx context.Context, o store.Outcome) error {
+	now := p.opt.Now()
+	for i := range o.Deliveries {
+		o.Deliveries[i].CreatedAt = now
+	}
+	return p.store.Commit(ctx, o)
 }

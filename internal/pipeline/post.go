@@ -53,7 +53,7 @@ func (p *Pipeline) post(ctx context.Context, log *slog.Logger, list *store.List,
 	if err != nil {
 		return err
 	}
-	err = p.store.Commit(ctx, store.Outcome{SpoolID: in.ID, ListID: list.ID, Replay: u.SignatureDigest, Deliveries: deliveries})
+	err = p.commit(ctx, store.Outcome{SpoolID: in.ID, ListID: list.ID, Replay: u.SignatureDigest, Deliveries: deliveries})
 	if errors.Is(err, store.ErrReplay) {
 		log.Info("message rejected", "reason", policy.Replay.String(), "sender", dec.Sender.Email)
 		return p.refuse(ctx, list, in, policy.Replay)
@@ -108,7 +108,7 @@ func (p *Pipeline) refuse(ctx context.Context, list *store.List, in *store.Inbou
 	if err != nil {
 		return err
 	}
-	if err := p.store.Commit(ctx, store.Outcome{SpoolID: in.ID, ListID: list.ID, Deliveries: notice}); err != nil {
+	if err := p.commit(ctx, store.Outcome{SpoolID: in.ID, ListID: list.ID, Deliveries: notice}); err != nil {
 		return err
 	}
 	return reject(reason)

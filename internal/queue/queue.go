@@ -22,14 +22,16 @@ import (
 
 // Store is what the queue needs from the repository.
 type Store interface {
-	DueDeliveries(ctx context.Context, now time.Time, limit int) ([]store.Delivery, error)
+	// ClaimDue claims due deliveries (of one inbound message when ref is
+	// not empty) so that no other process attempts them before lease ends.
+	ClaimDue(ctx context.Context, now time.Time, lease time.Duration, ref string, limit int) ([]store.Delivery, error)
 	RecordAttempt(ctx context.Context, id int64, state store.DeliveryState, next time.Time, lastErr string, now time.Time) error
 	NextDue(ctx context.Context) (time.Time, error)
 }
 
 // Transport hands one message to its next hop. It returns nil once the
-// message is durably accepted. An error with a Temporary() bool method
-// returning false is permanent; every other error is retried.
+// message is durably accepted. A *Permanent error (or one wrapping it) is
+// not retried; every other error is.
 type Transport interface {
 	Deliver(ctx context.Context, from, to string, data []byte) error
 }
@@ -111,12 +113,21 @@ func (q *Queue) Run(ctx context.Context) error {
 	}
 }
 
+// lease is how long a claimed delivery is left to the process that
+// claimed it; past it, another process may attempt it again.
+const lease = 10 * time.Minute
+
 // Flush attempts every delivery that is due now and returns how many were
 // attempted.
-func (q *Queue) Flush(ctx context.Context) (int, error) {
+func (q *Queue) Flush(ctx context.Context) (int, error) { return q.flush(ctx, "") }
+
+// FlushRef attempts the due deliveries of one inbound message.
+func (q *Queue) FlushRef(ctx context.Context, ref string) (int, error) { return q.flush(ctx, ref) }
+
+func (q *Queue) flush(ctx context.Context, ref string) (int, error) {
 	total := 0
 	for ctx.Err() == nil {
-		due, err := q.st.DueDeliveries(ctx, q.opt.Now(), 100)
+		due, err := q.st.ClaimDue(ctx, q.opt.Now(), lease, ref, 100)
 		if err != nil {
 			return total, err
 		}
@@ -197,12 +208,15 @@ func (q *Queue) backoff(attempts int) time.Duration {
 	return q.opt.Backoff[min(attempts, len(q.opt.Backoff)-1)]
 }
 
-// Temporary reports whether a transport error should be retried: only an
-// error that says it is not temporary is permanent.
+// Permanent marks a transport error that retrying cannot fix, such as a
+// 5xx reply from the relay.
+type Permanent struct{ Err error }
+
+func (e *Permanent) Error() string { return e.Err.Error() }
+func (e *Permanent) Unwrap() error { return e.Err }
+
+// Temporary reports whether a transport error should be retried.
 func Temporary(err error) bool {
-	var t interface{ Temporary() bool }
-	if errors.As(err, &t) {
-		return t.Temporary()
-	}
-	return true
+	var p *Permanent
+	return !errors.As(err, &p)
 }

@@ -10,23 +10,37 @@ import (
 
 const deliveryColumns = `id, ref, list_id, kind, env_from, rcpt, data, state, attempts, next_attempt, last_error, created_at, updated_at`
 
-// DueDeliveries returns up to limit pending deliveries whose next attempt
-// is due at now, oldest first.
-func (s *DB) DueDeliveries(ctx context.Context, now time.Time, limit int) ([]store.Delivery, error) {
-	return s.deliveries(ctx, `WHERE state = $1 AND next_attempt <= $2 ORDER BY next_attempt, id LIMIT $3`,
-		string(store.Pending), millis(now), limit)
+// ClaimDue claims up to limit pending deliveries that are due at now and
+// not claimed by another process, oldest first, for lease: until then no
+// other ClaimDue returns them. A non-empty ref restricts the claim to the
+// deliveries of one inbound message. RecordAttempt ends the claim.
+func (s *DB) ClaimDue(ctx context.Context, now time.Time, lease time.Duration, ref string, limit int) ([]store.Delivery, error) {
+	return s.deliveries(ctx, `UPDATE deliveries SET claimed_until = $1 WHERE id IN (
+			SELECT id FROM deliveries WHERE state = $2 AND next_attempt <= $3 AND claimed_until <= $3
+			AND ($4 = '' OR ref = $4) ORDER BY next_attempt, id LIMIT $5)
+		RETURNING `+deliveryColumns,
+		millis(now.Add(lease)), string(store.Pending), millis(now), ref, limit)
+}
+
+// ReleaseClaims ends every claim, for a process that starts up as the
+// only one delivering: claims left by a crashed process become due again.
+func (s *DB) ReleaseClaims(ctx context.Context) error {
+	if _, err := s.db.ExecContext(ctx, `UPDATE deliveries SET claimed_until = 0 WHERE claimed_until <> 0`); err != nil {
+		return fmt.Errorf("sqlstore: release claims: %w", err)
+	}
+	return nil
 }
 
 // DeliveriesByRef returns every delivery made for one inbound message.
 func (s *DB) DeliveriesByRef(ctx context.Context, ref string) ([]store.Delivery, error) {
-	return s.deliveries(ctx, `WHERE ref = $1 ORDER BY id`, ref)
+	return s.deliveries(ctx, `SELECT `+deliveryColumns+` FROM deliveries WHERE ref = $1 ORDER BY id`, ref)
 }
 
 // NextDue returns when the earliest pending delivery is due, or the zero
 // time when none is pending.
 func (s *DB) NextDue(ctx context.Context) (time.Time, error) {
 	var next *int64
-	if err := s.db.QueryRowContext(ctx, `SELECT MIN(next_attempt) FROM deliveries WHERE state = $1`, string(store.Pending)).Scan(&next); err != nil {
+	if err := s.db.QueryRowContext(ctx, `SELECT MIN(MAX(next_attempt, claimed_until)) FROM deliveries WHERE state = $1`, string(store.Pending)).Scan(&next); err != nil {
 		return time.Time{}, fmt.Errorf("sqlstore: next due: %w", err)
 	}
 	if next == nil {
@@ -35,8 +49,8 @@ func (s *DB) NextDue(ctx context.Context) (time.Time, error) {
 	return fromMillis(*next), nil
 }
 
-func (s *DB) deliveries(ctx context.Context, where string, args ...any) ([]store.Delivery, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+deliveryColumns+` FROM deliveries `+where, args...)
+func (s *DB) deliveries(ctx context.Context, query string, args ...any) ([]store.Delivery, error) {
+	rows, err := s.db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: deliveries: %w", err)
 	}
@@ -61,5 +75,5 @@ func (s *DB) deliveries(ctx context.Context, where string, args ...any) ([]store
 // store.Sent, store.Failed, or store.Pending with the next attempt time.
 func (s *DB) RecordAttempt(ctx context.Context, id int64, state store.DeliveryState, next time.Time, lastErr string, now time.Time) error {
 	return s.execOne(ctx, "record attempt", `UPDATE deliveries SET state = $1, attempts = attempts + 1, next_attempt = $2,
-		last_error = $3, updated_at = $4 WHERE id = $5`, string(state), millis(next), lastErr, millis(now), id)
+		claimed_until = 0, last_error = $3, updated_at = $4 WHERE id = $5`, string(state), millis(next), lastErr, millis(now), id)
 }

@@ -57,13 +57,14 @@ func (s *DB) Lists(ctx context.Context) ([]store.List, error) {
 	return out, rows.Err()
 }
 
-// UpdateListSettings replaces a list's settings.
-func (s *DB) UpdateListSettings(ctx context.Context, id int64, settings store.ListSettings) error {
-	b, err := json.Marshal(settings)
+// UpdateList saves a list's name, owner and settings.
+func (s *DB) UpdateList(ctx context.Context, l *store.List) error {
+	b, err := json.Marshal(l.Settings)
 	if err != nil {
 		return fmt.Errorf("sqlstore: update list: %w", err)
 	}
-	return s.execOne(ctx, "update list", `UPDATE lists SET settings = $1 WHERE id = $2`, string(b), id)
+	return s.execOne(ctx, "update list", `UPDATE lists SET name = $1, owner = $2, settings = $3 WHERE id = $4`,
+		l.Name, l.Owner, string(b), l.ID)
 }
 
 // DeleteList removes a list with its members, spool, holds and replay

@@ -80,13 +80,16 @@ func insertDelivery(ctx context.Context, tx *sql.Tx, d *store.Delivery, now time
 	if d.State == "" {
 		d.State = store.Pending
 	}
+	if d.CreatedAt.IsZero() {
+		d.CreatedAt = now
+	}
 	next := d.NextAttempt
 	if next.IsZero() {
-		next = now
+		next = d.CreatedAt
 	}
 	return tx.QueryRowContext(ctx, `INSERT INTO deliveries (ref, list_id, kind, env_from, rcpt, data, state, attempts, next_attempt, last_error, created_at, updated_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8, '', $9, $9) RETURNING id`,
-		d.Ref, d.ListID, d.Kind, d.From, d.To, d.Data, string(d.State), millis(next), millis(now)).Scan(&d.ID)
+		d.Ref, d.ListID, d.Kind, d.From, d.To, d.Data, string(d.State), millis(next), millis(d.CreatedAt)).Scan(&d.ID)
 }
 
 // Holds returns a list's held messages, oldest first.

@@ -40,10 +40,11 @@ func TestListsAndMembers(t *testing.T) {
 	if err != nil || got.ID != l.ID || got.Owner != l.Owner {
 		t.Fatalf("ListByAddress = %+v, %v", got, err)
 	}
-	if err := db.UpdateListSettings(ctx, l.ID, store.ListSettings{AllowSEIPDv2: true}); err != nil {
+	got.Settings.AllowSEIPDv2, got.Name = true, "Team"
+	if err := db.UpdateList(ctx, got); err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := db.ListByAddress(ctx, l.Address); !got.Settings.AllowSEIPDv2 {
+	if got, _ := db.ListByAddress(ctx, l.Address); !got.Settings.AllowSEIPDv2 || got.Name != "Team" {
 		t.Error("settings not saved")
 	}
 	m := &store.Member{ListID: l.ID, Email: "a@example.org", Admin: true, Engine: "openpgp", KeyFingerprint: "A", PublicKey: []byte{3}}
@@ -124,15 +125,24 @@ func TestDeliveryAttempts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	due, err := db.DueDeliveries(ctx, time.Now(), 10)
+	due, err := db.ClaimDue(ctx, time.Now(), time.Minute, "", 10)
 	if err != nil || len(due) != 1 || due[0].To != "now@x.org" {
-		t.Fatalf("DueDeliveries = %+v, %v", due, err)
+		t.Fatalf("ClaimDue = %+v, %v", due, err)
+	}
+	if again, _ := db.ClaimDue(ctx, time.Now(), time.Minute, "", 10); len(again) != 0 {
+		t.Fatalf("a claimed delivery was claimed again: %+v", again)
+	}
+	if err := db.ReleaseClaims(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if again, _ := db.ClaimDue(ctx, time.Now(), time.Minute, "other-ref", 10); len(again) != 0 {
+		t.Fatalf("ClaimDue ignored the ref filter: %+v", again)
 	}
 	retry := time.Now().Add(5 * time.Minute)
 	if err := db.RecordAttempt(ctx, due[0].ID, store.Pending, retry, "451 try later", time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	if due, _ := db.DueDeliveries(ctx, time.Now(), 10); len(due) != 0 {
+	if due, _ := db.ClaimDue(ctx, time.Now(), time.Minute, "", 10); len(due) != 0 {
 		t.Errorf("a deferred delivery is due: %+v", due)
 	}
 	next, err := db.NextDue(ctx)

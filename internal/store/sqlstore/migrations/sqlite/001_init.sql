@@ -48,6 +48,8 @@ CREATE TABLE deliveries (
     state        TEXT    NOT NULL,
     attempts     INTEGER NOT NULL DEFAULT 0,
     next_attempt BIGINT  NOT NULL,
+    -- claimed_until: a process is attempting the delivery until then.
+    claimed_until BIGINT NOT NULL DEFAULT 0,
     last_error   TEXT    NOT NULL DEFAULT '',
     created_at   BIGINT  NOT NULL,
     updated_at   BIGINT  NOT NULL

@@ -1,0 +1,324 @@
+// Package admin holds the use cases an operator runs on lists and members
+// — create a list with its own key, pin a member's key, set options,
+// remove — shared by the command line and, later, the API and web UI.
+// Authorisation checks belong here; the command line runs as the local
+// operator, who may do everything.
+package admin
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/sealpost/sealpost/internal/crypto"
+	"github.com/sealpost/sealpost/internal/crypto/pgp"
+	"github.com/sealpost/sealpost/internal/keyring"
+	"github.com/sealpost/sealpost/internal/mail"
+	"github.com/sealpost/sealpost/internal/store"
+)
+
+// Store is what the use cases need from the repository.
+type Store interface {
+	CreateList(ctx context.Context, l *store.List) error
+	ListByAddress(ctx context.Context, addr string) (*store.List, error)
+	Lists(ctx context.Context) ([]store.List, error)
+	UpdateList(ctx context.Context, l *store.List) error
+	DeleteList(ctx context.Context, addr string) error
+	AddMember(ctx context.Context, m *store.Member) error
+	RemoveMember(ctx context.Context, listID int64, email string) error
+	Members(ctx context.Context, listID int64) ([]store.Member, error)
+}
+
+// Errors a person can act on. The command line turns them into exit
+// codes: ErrInvalid and ErrNotFound are bad data (65), ErrExists too.
+var (
+	ErrInvalid  = errors.New("invalid")
+	ErrNotFound = errors.New("not found")
+	ErrExists   = errors.New("already exists")
+)
+
+// Options configure a Service. The zero value is usable.
+type Options struct {
+	Now  func() time.Time
+	Rand io.Reader
+}
+
+// Service runs the use cases.
+type Service struct {
+	st     Store
+	sealer *keyring.Sealer
+	now    func() time.Time
+	rand   io.Reader
+}
+
+// New returns a Service over st; sealer seals the lists' secret keys.
+func New(st Store, sealer *keyring.Sealer, opt Options) *Service {
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	if opt.Rand == nil {
+		opt.Rand = rand.Reader
+	}
+	return &Service{st: st, sealer: sealer, now: opt.Now, rand: opt.Rand}
+}
+
+// CreateList creates a list at address with a freshly generated key.
+func (s *Service) CreateList(ctx context.Context, address, owner, name string, algo pgp.Algorithm) (*store.List, error) {
+	addr, err := mail.Normalize(address)
+	if err != nil {
+		return nil, fmt.Errorf("%w: list address %q is not an email address", ErrInvalid, address)
+	}
+	if local, _ := mail.Split(addr); hasRoleSuffix(local) {
+		return nil, fmt.Errorf("%w: %s ends in -request, -owner or -bounce, which Sealpost uses for the list's own addresses", ErrInvalid, addr)
+	}
+	if owner != "" {
+		if _, owner, err = mail.ParseAddress(owner); err != nil {
+			return nil, fmt.Errorf("%w: owner %q is not an email address", ErrInvalid, owner)
+		}
+	}
+	if _, err := s.st.ListByAddress(ctx, addr); err == nil {
+		return nil, fmt.Errorf("%w: list %s", ErrExists, addr)
+	}
+	key, err := pgp.GenerateKey(name, addr, algo, pgp.Options{Now: s.now, Rand: s.rand})
+	if err != nil {
+		return nil, err
+	}
+	secret, err := key.SecretBytes()
+	if err != nil {
+		return nil, err
+	}
+	sealed, err := s.sealer.Seal(secret, keyring.ListKeyLabel(addr, key.Fingerprint()))
+	if err != nil {
+		return nil, err
+	}
+	l := &store.List{Address: addr, Name: name, Owner: owner, KeyFingerprint: key.Fingerprint(),
+		PublicKey: key.PublicBytes(), SealedKey: sealed, CreatedAt: s.now()}
+	if err := s.st.CreateList(ctx, l); err != nil {
+		if errors.Is(err, store.ErrExists) {
+			return nil, fmt.Errorf("%w: list %s", ErrExists, addr)
+		}
+		return nil, err
+	}
+	return l, nil
+}
+
+func hasRoleSuffix(local string) bool {
+	for _, r := range []mail.Role{mail.RoleRequest, mail.RoleOwner, mail.RoleBounce} {
+		if strings.HasSuffix(local, "-"+string(r)) {
+			return true
+		}
+	}
+	return false
+}
+
+// List returns the list at address.
+func (s *Service) List(ctx context.Context, address string) (*store.List, error) {
+	addr, err := mail.Normalize(address)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %q is not an email address", ErrInvalid, address)
+	}
+	l, err := s.st.ListByAddress(ctx, addr)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, fmt.Errorf("%w: no list %s", ErrNotFound, addr)
+	}
+	return l, err
+}
+
+// Lists returns every list.
+func (s *Service) Lists(ctx context.Context) ([]store.List, error) { return s.st.Lists(ctx) }
+
+// DeleteList deletes a list, its key and its members.
+func (s *Service) DeleteList(ctx context.Context, address string) error {
+	l, err := s.List(ctx, address)
+	if err != nil {
+		return err
+	}
+	return s.st.DeleteList(ctx, l.Address)
+}
+
+// ListKey returns the list's armored public key.
+func (s *Service) ListKey(ctx context.Context, address string) ([]byte, error) {
+	l, err := s.List(ctx, address)
+	if err != nil {
+		return nil, err
+	}
+	k, err := pgp.ParseKey(l.PublicKey)
+	if err != nil {
+		return nil, err
+	}
+	return k.Armored(), nil
+}
+
+// KeyInfo describes the list's key as it stands now.
+func (s *Service) KeyInfo(l *store.List) (crypto.KeyInfo, error) {
+	k, err := pgp.ParseKey(l.PublicKey)
+	if err != nil {
+		return crypto.KeyInfo{}, err
+	}
+	return k.Info(s.now()), nil
+}
+
+// AddMember pins keyData, an OpenPGP public key (armored or binary), for
+// email on the list. A key without a user ID for email, expired or
+// revoked, or unable to encrypt is refused, saying which.
+func (s *Service) AddMember(ctx context.Context, list, email string, keyData []byte, isAdmin bool) (*store.Member, crypto.KeyInfo, error) {
+	l, err := s.List(ctx, list)
+	if err != nil {
+		return nil, crypto.KeyInfo{}, err
+	}
+	_, addr, err := mail.ParseAddress(email)
+	if err != nil {
+		return nil, crypto.KeyInfo{}, fmt.Errorf("%w: %q is not an email address", ErrInvalid, email)
+	}
+	if bytes.Contains(keyData, []byte("-----BEGIN CERTIFICATE-----")) {
+		return nil, crypto.KeyInfo{}, fmt.Errorf("%w: this is an X.509 certificate; S/MIME members are not supported yet, give an OpenPGP key", ErrInvalid)
+	}
+	key, err := pgp.ParseKey(keyData)
+	if err != nil {
+		return nil, crypto.KeyInfo{}, fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	info := key.Info(s.now())
+	if err := keyring.CheckMemberKey(info, addr, s.now()); err != nil {
+		return nil, info, fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	m := &store.Member{ListID: l.ID, Email: addr, Admin: isAdmin, Engine: string(crypto.OpenPGP),
+		KeyFingerprint: info.Fingerprint, PublicKey: key.PublicBytes(), CreatedAt: s.now()}
+	if err := s.st.AddMember(ctx, m); err != nil {
+		if errors.Is(err, store.ErrExists) {
+			return nil, info, fmt.Errorf("%w: %s is already a member of %s", ErrExists, addr, l.Address)
+		}
+		return nil, info, err
+	}
+	return m, info, nil
+}
+
+// RemoveMember removes email from the list.
+func (s *Service) RemoveMember(ctx context.Context, list, email string) error {
+	l, err := s.List(ctx, list)
+	if err != nil {
+		return err
+	}
+	addr, err := mail.Normalize(email)
+	if err != nil {
+		return fmt.Errorf("%w: %q is not an email address", ErrInvalid, email)
+	}
+	if err := s.st.RemoveMember(ctx, l.ID, addr); errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("%w: %s is not a member of %s", ErrNotFound, addr, l.Address)
+	} else if err != nil {
+		return err
+	}
+	return nil
+}
+
+// MemberView is a member with their key as it stands now.
+type MemberView struct {
+	store.Member
+	Key crypto.KeyInfo
+}
+
+// Members returns the list's members with key status.
+func (s *Service) Members(ctx context.Context, list string) ([]MemberView, error) {
+	l, err := s.List(ctx, list)
+	if err != nil {
+		return nil, err
+	}
+	ms, err := s.st.Members(ctx, l.ID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]MemberView, 0, len(ms))
+	for _, m := range ms {
+		v := MemberView{Member: m}
+		if k, err := pgp.ParseKey(m.PublicKey); err == nil {
+			v.Key = k.Info(s.now())
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+// Option describes one list option that `list set` accepts.
+type Option struct {
+	Name string
+	Help string
+	get  func(*store.List) string
+	set  func(*store.List, string) error
+}
+
+// ListOptions returns the settable list options, sorted by name.
+func ListOptions() []Option {
+	opts := []Option{
+		{Name: "name", Help: "display name of the list, used in From: \"Sender via NAME\"",
+			get: func(l *store.List) string { return l.Name },
+			set: func(l *store.List, v string) error { l.Name = v; return nil }},
+		{Name: "owner", Help: "address that receives the list's notices",
+			get: func(l *store.List) string { return l.Owner },
+			set: func(l *store.List, v string) error {
+				_, a, err := mail.ParseAddress(v)
+				l.Owner = a
+				return err
+			}},
+		{Name: "allow_seipd_v2", Help: "true to use SEIPD v2 (AEAD) for members whose keys support it; GnuPG 2.2 cannot read it (default false)",
+			get: func(l *store.List) string { return strconv.FormatBool(l.Settings.AllowSEIPDv2) },
+			set: func(l *store.List, v string) (err error) {
+				l.Settings.AllowSEIPDv2, err = strconv.ParseBool(v)
+				return err
+			}},
+	}
+	sort.Slice(opts, func(i, j int) bool { return opts[i].Name < opts[j].Name })
+	return opts
+}
+
+// Value returns the option's current value on l.
+func (o Option) Value(l *store.List) string { return o.get(l) }
+
+// SetOptions applies NAME=VALUE assignments to a list. Every problem is
+// reported at once; nothing is saved unless all assignments are valid.
+func (s *Service) SetOptions(ctx context.Context, list string, assignments []string) (*store.List, error) {
+	l, err := s.List(ctx, list)
+	if err != nil {
+		return nil, err
+	}
+	byName := map[string]Option{}
+	for _, o := range ListOptions() {
+		byName[o.Name] = o
+	}
+	var problems []string
+	for _, a := range assignments {
+		name, value, ok := strings.Cut(a, "=")
+		o, known := byName[strings.TrimSpace(name)]
+		switch {
+		case !ok:
+			problems = append(problems, fmt.Sprintf("%q is not OPTION=VALUE", a))
+		case !known:
+			problems = append(problems, fmt.Sprintf("unknown option %q", name))
+		default:
+			if err := o.set(l, strings.TrimSpace(value)); err != nil {
+				problems = append(problems, fmt.Sprintf("%s: invalid value %q", o.Name, value))
+			}
+		}
+	}
+	if len(problems) > 0 {
+		return nil, fmt.Errorf("%w: %s", ErrInvalid, strings.Join(problems, "; "))
+	}
+	if err := s.st.UpdateList(ctx, l); err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+// OpenListKey unseals the list's secret key, proving the master key opens it.
+func (s *Service) OpenListKey(l *store.List) (*pgp.Key, error) {
+	secret, err := s.sealer.Open(l.SealedKey, keyring.ListKeyLabel(l.Address, l.KeyFingerprint))
+	if err != nil {
+		return nil, err
+	}
+	return pgp.ParseKey(secret)
+}

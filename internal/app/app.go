@@ -1,0 +1,161 @@
+// Package app builds every Sealpost component from the configuration and
+// owns their start and stop. Nothing imports it but the command line.
+package app
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+
+	"github.com/sealpost/sealpost/internal/admin"
+	"github.com/sealpost/sealpost/internal/keyring"
+	"github.com/sealpost/sealpost/internal/maildir"
+	"github.com/sealpost/sealpost/internal/mime"
+	"github.com/sealpost/sealpost/internal/pipeline"
+	"github.com/sealpost/sealpost/internal/queue"
+	"github.com/sealpost/sealpost/internal/smtpclient"
+	"github.com/sealpost/sealpost/internal/store/sqlstore"
+)
+
+// Paths inside the data directory.
+const (
+	DatabaseFile  = "sealpost.db"
+	SecretsDir    = "secrets"
+	MasterKeyFile = "master.key"
+	OutboxDir     = "outbox"
+)
+
+// App is a running Sealpost: its store, pipeline, queue and use cases.
+type App struct {
+	Config   *Config
+	Logger   *slog.Logger
+	Store    *sqlstore.DB
+	Pipeline *pipeline.Pipeline
+	Queue    *queue.Queue
+	Admin    *admin.Service
+	// Outbox is the Maildir used when no relay is configured.
+	Outbox *maildir.Outbox
+}
+
+// Open prepares the data directory (creating it, the master key and the
+// database when missing) and builds every component.
+func Open(ctx context.Context, cfg *Config, logger *slog.Logger) (*App, error) {
+	if logger == nil {
+		logger = slog.Default()
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("data directory: %w", err)
+	}
+	master, err := masterKey(cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	sealer, err := keyring.NewSealer(master, nil)
+	if err != nil {
+		return nil, err
+	}
+	db, err := sqlstore.Open(ctx, filepath.Join(cfg.DataDir, DatabaseFile))
+	if err != nil {
+		return nil, err
+	}
+	a := &App{Config: cfg, Logger: logger, Store: db}
+	tr, err := a.transport()
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	a.Pipeline = pipeline.New(db, sealer, pipeline.Options{
+		Logger: logger,
+		Limits: mime.Limits{MaxSize: cfg.SMTP.MaxMessageBytes},
+	})
+	a.Queue = queue.New(db, tr, queue.Options{Logger: logger})
+	a.Admin = admin.New(db, sealer, admin.Options{})
+	return a, nil
+}
+
+// Close releases the store.
+func (a *App) Close() error { return a.Store.Close() }
+
+// masterKey reads DATA/secrets/master.key, creating it on first start
+// (mode 0600 in a 0700 directory). It never lives in the database
+// (DESIGN §4.6).
+func masterKey(dataDir string) ([]byte, error) {
+	dir := filepath.Join(dataDir, SecretsDir)
+	path := filepath.Join(dir, MasterKeyFile)
+	key, err := os.ReadFile(path)
+	if err == nil {
+		if len(key) != keyring.MasterKeySize {
+			return nil, fmt.Errorf("master key %s: has %d bytes, want %d", path, len(key), keyring.MasterKeySize)
+		}
+		return key, nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("master key: %w", err)
+	}
+	if _, err := os.Stat(filepath.Join(dataDir, DatabaseFile)); err == nil {
+		return nil, fmt.Errorf("master key %s is missing but the database exists: restore the key from your backup (without it the lists' keys cannot be opened)", path)
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("master key: %w", err)
+	}
+	key = make([]byte, keyring.MasterKeySize)
+	if _, err := io.ReadFull(rand.Reader, key); err != nil {
+		return nil, fmt.Errorf("master key: %w", err)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("master key: %w", err)
+	}
+	if _, err := f.Write(key); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("master key: %w", err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("master key: %w", err)
+	}
+	return key, f.Close()
+}
+
+// transport returns the outbound hop: the relay when configured, else the
+// Maildir outbox.
+func (a *App) transport() (queue.Transport, error) {
+	if a.Config.Relay.Addr != "" {
+		c := smtpclient.New(smtpclient.Options{Addr: a.Config.Relay.Addr, HeloName: a.Config.Hostname,
+			RequireTLS: a.Config.Relay.RequireTLS})
+		return relay{c}, nil
+	}
+	ob, err := maildir.Open(filepath.Join(a.Config.DataDir, OutboxDir), maildir.Options{Hostname: a.Config.Hostname})
+	if err != nil {
+		return nil, err
+	}
+	a.Outbox = ob
+	return outbox{ob}, nil
+}
+
+// outbox adapts the Maildir to queue.Transport.
+type outbox struct{ o *maildir.Outbox }
+
+func (t outbox) Deliver(_ context.Context, from, to string, data []byte) error {
+	_, err := t.o.Deliver(from, to, data)
+	return err
+}
+
+// relay adapts the smarthost client to queue.Transport.
+type relay struct{ c *smtpclient.Client }
+
+func (t relay) Deliver(ctx context.Context, from, to string, data []byte) error {
+	res, err := t.c.Send(ctx, from, []string{to}, data)
+	if err == nil && len(res) == 1 {
+		err = res[0].Err
+	}
+	if err != nil && !smtpclient.Temporary(err) {
+		return &queue.Permanent{Err: err}
+	}
+	return err
+}

@@ -1,0 +1,113 @@
+package app
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/BurntSushi/toml"
+)
+
+// ConfigFile is the optional configuration file inside the data directory.
+const ConfigFile = "sealpost.toml"
+
+// Config is Sealpost's configuration: defaults, then DATA/sealpost.toml,
+// then command-line flags.
+type Config struct {
+	// DataDir holds the config file, the database, secrets and the outbox.
+	DataDir string `toml:"-"`
+	// Hostname names this host in SMTP greetings and Message-IDs.
+	Hostname string `toml:"hostname"`
+	SMTP     struct {
+		// Listen is the address of the inbound SMTP listener.
+		Listen string `toml:"listen"`
+		// MaxMessageBytes bounds an inbound message (DESIGN §4.8).
+		MaxMessageBytes int64 `toml:"max_message_bytes"`
+	} `toml:"smtp"`
+	HTTP struct {
+		// Listen is reserved for the admin UI and API.
+		Listen string `toml:"listen"`
+	} `toml:"http"`
+	Relay struct {
+		// Addr is the smarthost, host:port; empty means the Maildir outbox.
+		Addr string `toml:"addr"`
+		// RequireTLS refuses to send when the relay offers no STARTTLS.
+		RequireTLS bool `toml:"require_tls"`
+	} `toml:"relay"`
+}
+
+// Defaults of the user's contract (DESIGN §3).
+const (
+	DefaultDataDir  = "./sealpost-data"
+	DefaultSMTP     = "127.0.0.1:2525"
+	DefaultHTTP     = "127.0.0.1:8025"
+	DefaultMaxBytes = 32 << 20
+)
+
+// LoadConfig returns the configuration for dataDir: defaults overlaid with
+// DATA/sealpost.toml when it exists. Every problem in the file is reported
+// at once, with the file and key.
+func LoadConfig(dataDir string) (*Config, error) {
+	c := &Config{DataDir: dataDir}
+	c.SMTP.Listen, c.HTTP.Listen, c.SMTP.MaxMessageBytes = DefaultSMTP, DefaultHTTP, DefaultMaxBytes
+	path := filepath.Join(dataDir, ConfigFile)
+	md, err := toml.DecodeFile(path, c)
+	if errors.Is(err, os.ErrNotExist) {
+		return c, c.Validate()
+	}
+	if err != nil {
+		return nil, &ConfigError{Problems: []string{fmt.Sprintf("%s: %v", path, err)}}
+	}
+	var problems []string
+	for _, k := range md.Undecoded() {
+		problems = append(problems, fmt.Sprintf("%s: unknown key %q", path, k.String()))
+	}
+	if err := c.Validate(); err != nil {
+		var ce *ConfigError
+		if errors.As(err, &ce) {
+			for _, p := range ce.Problems {
+				problems = append(problems, path+": "+p)
+			}
+		}
+	}
+	if len(problems) > 0 {
+		return nil, &ConfigError{Problems: problems}
+	}
+	return c, nil
+}
+
+// Validate checks the configuration and reports every problem at once.
+func (c *Config) Validate() error {
+	var problems []string
+	check := func(key, addr string, optional bool) {
+		if addr == "" && optional {
+			return
+		}
+		if _, port, err := net.SplitHostPort(addr); err != nil || port == "" {
+			problems = append(problems, fmt.Sprintf("%s: %q is not HOST:PORT", key, addr))
+		}
+	}
+	check("smtp.listen", c.SMTP.Listen, false)
+	check("http.listen", c.HTTP.Listen, true)
+	check("relay.addr", c.Relay.Addr, true)
+	if c.SMTP.MaxMessageBytes < 1024 {
+		problems = append(problems, fmt.Sprintf("smtp.max_message_bytes: %d is too small", c.SMTP.MaxMessageBytes))
+	}
+	if strings.ContainsAny(c.Hostname, " \t\r\n<>@") {
+		problems = append(problems, fmt.Sprintf("hostname: %q is not a host name", c.Hostname))
+	}
+	if len(problems) > 0 {
+		return &ConfigError{Problems: problems}
+	}
+	return nil
+}
+
+// ConfigError lists everything wrong with a configuration.
+type ConfigError struct{ Problems []string }
+
+func (e *ConfigError) Error() string {
+	return "configuration error:\n  " + strings.Join(e.Problems, "\n  ")
+}

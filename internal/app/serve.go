@@ -1,0 +1,130 @@
+package app
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/sealpost/sealpost/internal/mail"
+	"github.com/sealpost/sealpost/internal/pipeline"
+	"github.com/sealpost/sealpost/internal/smtpserver"
+)
+
+// Serve runs the SMTP listener and the delivery queue until ctx ends,
+// then stops accepting (421), finishes messages in flight and returns.
+// ready, when not nil, receives the listener's address once it accepts.
+func (a *App) Serve(ctx context.Context, ready chan<- net.Addr) error {
+	// This process is now the one delivering: claims left by a crashed
+	// predecessor become due again.
+	if err := a.Store.ReleaseClaims(ctx); err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", a.Config.SMTP.Listen)
+	if err != nil {
+		return fmt.Errorf("smtp listener: %w", err)
+	}
+	srv := smtpserver.New(&smtpBackend{a: a}, smtpserver.Options{
+		Domain:          a.Config.Hostname,
+		MaxMessageBytes: a.Config.SMTP.MaxMessageBytes,
+		Logger:          a.Logger,
+		NewID:           NewRef,
+	})
+	qctx, stopQueue := context.WithCancel(context.WithoutCancel(ctx))
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); a.Queue.Run(qctx) }()
+	errc := make(chan error, 1)
+	go func() { defer wg.Done(); errc <- srv.Serve(ln) }()
+	a.Logger.Info("sealpost serving", "smtp", ln.Addr().String(), "data", a.Config.DataDir, "relay", a.Config.Relay.Addr)
+	if ready != nil {
+		ready <- ln.Addr()
+	}
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+		errc <- err
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	serr := srv.Shutdown(shutdownCtx)
+	stopQueue()
+	wg.Wait()
+	if err := <-errc; err != nil {
+		return err
+	}
+	a.Logger.Info("sealpost stopped")
+	return serr
+}
+
+// NewRef returns a fresh reference ID for an inbound message.
+func NewRef() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// smtpBackend connects the SMTP listener to the pipeline.
+type smtpBackend struct{ a *App }
+
+// Recipient accepts only addresses of lists this Sealpost serves (DESIGN
+// §4.9), one list address per transaction.
+func (b *smtpBackend) Recipient(ctx context.Context, env *smtpserver.Envelope, rcpt string) error {
+	addr, err := mail.Normalize(rcpt)
+	if err != nil {
+		return smtpserver.ErrNoSuchUser()
+	}
+	if _, _, err := b.a.Pipeline.Resolve(ctx, addr); errors.Is(err, pipeline.ErrUnknownList) {
+		return smtpserver.ErrNoSuchUser()
+	} else if err != nil {
+		return err
+	}
+	if len(env.To) > 0 {
+		// RFC 5321 §3.3: a 452 makes the client send the message to this
+		// recipient again in a separate transaction, so each list decides
+		// on its own copy.
+		return &smtpserver.Error{Code: 452, Enhanced: [3]int{4, 5, 3}, Message: "One list address per message, please send this recipient separately"}
+	}
+	return nil
+}
+
+// Deliver processes the message synchronously: the reply reflects the
+// list's decision, and a 250 means the outcome is durable.
+func (b *smtpBackend) Deliver(ctx context.Context, env *smtpserver.Envelope, raw []byte) error {
+	rcpt, _ := mail.Normalize(env.To[0])
+	err := b.a.Pipeline.Process(ctx, pipeline.Message{Ref: env.ID, EnvelopeFrom: env.From, Rcpt: rcpt, Raw: raw})
+	var rej *pipeline.Rejection
+	switch {
+	case err == nil:
+		b.a.Queue.Notify()
+		return nil
+	case errors.As(err, &rej):
+		b.a.Queue.Notify() // the owner's notice
+		return &smtpserver.Error{Code: rej.Code, Enhanced: rej.Enhanced, Message: rej.Text, Err: err}
+	}
+	return err
+}
+
+// Process handles one message to list synchronously, as an MTA pipe
+// does, and then delivers what it queued. It returns a
+// *pipeline.Rejection for a policy refusal.
+func (a *App) Process(ctx context.Context, list, sender string, raw []byte) (string, error) {
+	rcpt, err := mail.Normalize(list)
+	if err != nil {
+		return "", err
+	}
+	ref := NewRef()
+	err = a.Pipeline.Process(ctx, pipeline.Message{Ref: ref, EnvelopeFrom: sender, Rcpt: rcpt, Raw: raw})
+	var rej *pipeline.Rejection
+	if err != nil && !errors.As(err, &rej) {
+		return ref, err
+	}
+	if _, ferr := a.Queue.FlushRef(ctx, ref); ferr != nil {
+		a.Logger.Warn("delivery after process failed; the queue will retry", "msgid", ref, "err", ferr)
+	}
+	return ref, err
+}

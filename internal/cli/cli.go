@@ -1,0 +1,148 @@
+// Package cli is the sealpost command line: subcommands and flags, turned
+// into configuration and calls on app. Exit codes follow sysexits(3):
+// 0 ok, 64 usage, 65 bad data or policy rejection, 75 temporary failure
+// (an MTA retries), 78 configuration error.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sealpost/sealpost/internal/admin"
+	"github.com/sealpost/sealpost/internal/app"
+	"github.com/sealpost/sealpost/internal/pipeline"
+)
+
+// Exit codes (sysexits.h).
+const (
+	ExitOK       = 0
+	ExitUsage    = 64
+	ExitDataErr  = 65
+	ExitSoftware = 70
+	ExitTempFail = 75
+	ExitConfig   = 78
+)
+
+// env carries what every command needs.
+type env struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	dataDir        string
+	verbose        bool
+}
+
+// Main runs the command line and returns the exit code.
+func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	e := &env{stdin: stdin, stdout: stdout, stderr: stderr}
+	root := e.root()
+	root.SetArgs(args)
+	root.SetIn(stdin)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return ExitOK
+	}
+	code := exitCode(err)
+	fmt.Fprintf(stderr, "sealpost: %v\n", err)
+	if code == ExitUsage {
+		fmt.Fprintln(stderr, "Run 'sealpost --help' for usage.")
+	}
+	return code
+}
+
+// usageError marks a problem with how a command was called.
+type usageError struct{ error }
+
+func usagef(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }
+
+func exitCode(err error) int {
+	var (
+		ue  usageError
+		ce  *app.ConfigError
+		rej *pipeline.Rejection
+	)
+	switch {
+	case errors.As(err, &ue):
+		return ExitUsage
+	case errors.As(err, &ce):
+		return ExitConfig
+	case errors.As(err, &rej), errors.Is(err, admin.ErrInvalid), errors.Is(err, admin.ErrExists), errors.Is(err, admin.ErrNotFound):
+		return ExitDataErr
+	}
+	return ExitTempFail
+}
+
+func (e *env) root() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "sealpost",
+		Short: "Secure group email: OpenPGP-encrypted mailing lists in one binary",
+		Long: `Sealpost runs encrypted mailing lists. Members write to the list encrypted
+to the list's own key and signed with their own; Sealpost checks the
+signature, then signs with the list's key and encrypts a separate copy to
+each member's key. Members need only the list's public key.
+
+Start with 'sealpost demo' for a walkthrough that needs nothing set up.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	def := os.Getenv("SEALPOST_DATA")
+	if def == "" {
+		def = app.DefaultDataDir
+	}
+	root.PersistentFlags().StringVar(&e.dataDir, "data", def, "data directory: config, database, secrets, outbox (env SEALPOST_DATA)")
+	root.PersistentFlags().BoolVarP(&e.verbose, "verbose", "v", false, "log every step to stderr")
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	root.AddCommand(e.serveCmd(), e.listCmd(), e.memberCmd(), e.processCmd(), e.checkCmd(), e.demoCmd())
+	return root
+}
+
+// args wraps a cobra positional-argument check so that its failure is a
+// usage error.
+func args(check cobra.PositionalArgs) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, a []string) error {
+		if err := check(cmd, a); err != nil {
+			return usageError{err}
+		}
+		return nil
+	}
+}
+
+func (e *env) logger(level slog.Level) *slog.Logger {
+	if e.verbose {
+		level = slog.LevelDebug
+	}
+	return slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level}))
+}
+
+// open loads the configuration and opens the app; quiet commands log
+// warnings only.
+func (e *env) open(ctx context.Context, cfg *app.Config) (*app.App, error) {
+	if cfg == nil {
+		var err error
+		if cfg, err = app.LoadConfig(e.dataDir); err != nil {
+			return nil, err
+		}
+	}
+	return app.Open(ctx, cfg, e.logger(slog.LevelWarn))
+}
+
+// withApp runs fn with an open app and closes it afterwards.
+func (e *env) withApp(cmd *cobra.Command, fn func(*app.App) error) error {
+	a, err := e.open(cmd.Context(), nil)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	return fn(a)
+}

@@ -1,0 +1,153 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sealpost/sealpost/internal/app"
+	"github.com/sealpost/sealpost/internal/keyring"
+)
+
+// maxKeyFile bounds a key file read from disk or stdin.
+const maxKeyFile = 1 << 20
+
+func (e *env) memberCmd() *cobra.Command {
+	c := &cobra.Command{
+		Use:   "member",
+		Short: "Add, list and remove a list's members",
+	}
+	c.AddCommand(e.memberAddCmd(), e.memberListCmd(), e.memberRemoveCmd())
+	return c
+}
+
+func (e *env) memberAddCmd() *cobra.Command {
+	var keyFile string
+	var isAdmin bool
+	c := &cobra.Command{
+		Use:   "add LIST EMAIL --key FILE",
+		Short: "Add a member and pin their OpenPGP key",
+		Long: `Add EMAIL to LIST and pin the OpenPGP public key in FILE (armored or
+binary; '-' reads standard input). Only posts signed by this key, with
+EMAIL as From, are distributed, and the member's copies are encrypted to it.
+
+The key is refused if it has no user ID for EMAIL, is expired or revoked,
+or has no usable encryption subkey.`,
+		Example: `  gpg --export --armor bob@example.org > bob.asc
+  sealpost member add team@lists.example.org bob@example.org --key bob.asc`,
+		Args: args(cobra.ExactArgs(2)),
+		RunE: func(cmd *cobra.Command, a []string) error {
+			if keyFile == "" {
+				return usagef("--key FILE is required")
+			}
+			data, err := e.readKey(keyFile)
+			if err != nil {
+				return err
+			}
+			return e.withApp(cmd, func(ap *app.App) error {
+				m, info, err := ap.Admin.AddMember(cmd.Context(), a[0], a[1], data, isAdmin)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(e.stdout, "Added %s to %s\n  key: %s (%s)\n", m.Email, a[0], info.Fingerprint, info.Algorithm)
+				if !info.Expires.IsZero() {
+					fmt.Fprintf(e.stdout, "  expires: %s\n", info.Expires.Format("2006-01-02"))
+				}
+				return nil
+			})
+		},
+	}
+	c.Flags().StringVar(&keyFile, "key", "", "file with the member's public key ('-' for standard input)")
+	c.Flags().BoolVar(&isAdmin, "admin", false, "make the member a list admin")
+	return c
+}
+
+func (e *env) readKey(name string) ([]byte, error) {
+	var r io.Reader = e.stdin
+	if name != "-" {
+		f, err := os.Open(name)
+		if err != nil {
+			return nil, usagef("key file: %v", err)
+		}
+		defer f.Close()
+		r = f
+	}
+	data, err := io.ReadAll(io.LimitReader(r, maxKeyFile+1))
+	if err != nil {
+		return nil, fmt.Errorf("key file: %w", err)
+	}
+	if len(data) > maxKeyFile {
+		return nil, usagef("key file is larger than %d bytes", maxKeyFile)
+	}
+	return data, nil
+}
+
+// memberJSON is the --json form of `member list`.
+type memberJSON struct {
+	Email          string    `json:"email"`
+	Admin          bool      `json:"admin"`
+	KeyFingerprint string    `json:"key_fingerprint"`
+	KeyStatus      string    `json:"key_status"`
+	KeyExpires     string    `json:"key_expires,omitempty"`
+	AddedAt        time.Time `json:"added_at"`
+}
+
+func (e *env) memberListCmd() *cobra.Command {
+	var asJSON bool
+	c := &cobra.Command{
+		Use:   "list LIST",
+		Short: "List a list's members and the state of their keys",
+		Args:  args(cobra.ExactArgs(1)),
+		RunE: func(cmd *cobra.Command, a []string) error {
+			return e.withApp(cmd, func(ap *app.App) error {
+				ms, err := ap.Admin.Members(cmd.Context(), a[0])
+				if err != nil {
+					return err
+				}
+				out := make([]memberJSON, 0, len(ms))
+				for _, m := range ms {
+					v := memberJSON{Email: m.Email, Admin: m.Admin, KeyFingerprint: m.KeyFingerprint, AddedAt: m.CreatedAt, KeyStatus: "usable"}
+					if err := keyring.CheckMemberKey(m.Key, m.Email, time.Now()); err != nil {
+						v.KeyStatus = err.Error()
+					}
+					if !m.Key.Expires.IsZero() {
+						v.KeyExpires = m.Key.Expires.Format("2006-01-02")
+					}
+					out = append(out, v)
+				}
+				if asJSON {
+					return writeJSON(e, out)
+				}
+				w := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
+				fmt.Fprintln(w, "EMAIL\tADMIN\tKEY\tSTATUS")
+				for _, m := range out {
+					fmt.Fprintf(w, "%s\t%v\t%s\t%s\n", m.Email, m.Admin, m.KeyFingerprint, m.KeyStatus)
+				}
+				return w.Flush()
+			})
+		},
+	}
+	c.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return c
+}
+
+func (e *env) memberRemoveCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "remove LIST EMAIL",
+		Short: "Remove a member from a list",
+		Args:  args(cobra.ExactArgs(2)),
+		RunE: func(cmd *cobra.Command, a []string) error {
+			return e.withApp(cmd, func(ap *app.App) error {
+				if err := ap.Admin.RemoveMember(cmd.Context(), a[0], a[1]); err != nil {
+					return err
+				}
+				fmt.Fprintf(e.stdout, "Removed %s from %s\n", a[1], a[0])
+				return nil
+			})
+		},
+	}
+}

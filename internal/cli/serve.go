@@ -1,0 +1,199 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/mail"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sealpost/sealpost/internal/app"
+	"github.com/sealpost/sealpost/internal/crypto/pgp"
+	"github.com/sealpost/sealpost/internal/keyring"
+	"github.com/sealpost/sealpost/internal/pipeline"
+)
+
+func (e *env) serveCmd() *cobra.Command {
+	var smtpAddr, httpAddr, relayAddr string
+	var requireTLS bool
+	c := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the SMTP listener and deliver the outbound queue",
+		Long: `Accept mail for the lists on the SMTP listener, process each message as it
+arrives (the reply says whether the list took it), and deliver the copies:
+to the smarthost given by --relay (STARTTLS whenever it is offered), or
+else into the Maildir outbox DATA/outbox.
+
+Only list addresses are accepted: Sealpost is never an open relay.
+SIGTERM or Ctrl-C stops accepting (421) and finishes work in flight.
+
+Settings may also be given in DATA/sealpost.toml:
+
+  hostname = "lists.example.org"
+  [smtp]
+  listen = "127.0.0.1:2525"
+  max_message_bytes = 33554432
+  [relay]
+  addr = "smtp.example.org:587"
+  require_tls = true`,
+		Args: args(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := app.LoadConfig(e.dataDir)
+			if err != nil {
+				return err
+			}
+			if cmd.Flags().Changed("smtp") {
+				cfg.SMTP.Listen = smtpAddr
+			}
+			if cmd.Flags().Changed("http") {
+				cfg.HTTP.Listen = httpAddr
+			}
+			if cmd.Flags().Changed("relay") {
+				cfg.Relay.Addr = relayAddr
+			}
+			if cmd.Flags().Changed("relay-require-tls") {
+				cfg.Relay.RequireTLS = requireTLS
+			}
+			if err := cfg.Validate(); err != nil {
+				return err
+			}
+			a, err := app.Open(cmd.Context(), cfg, e.logger(slog.LevelInfo))
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			return a.Serve(cmd.Context(), nil)
+		},
+	}
+	c.Flags().StringVar(&smtpAddr, "smtp", app.DefaultSMTP, "SMTP listen address")
+	c.Flags().StringVar(&httpAddr, "http", app.DefaultHTTP, "HTTP listen address (reserved for the admin UI; not served yet)")
+	c.Flags().StringVar(&relayAddr, "relay", "", "smarthost HOST:PORT for outbound mail (default: the Maildir outbox)")
+	c.Flags().BoolVar(&requireTLS, "relay-require-tls", false, "refuse to send to the relay without STARTTLS")
+	return c
+}
+
+func (e *env) processCmd() *cobra.Command {
+	var sender string
+	c := &cobra.Command{
+		Use:   "process LIST < message.eml",
+		Short: "Process one message for a list synchronously, as an MTA pipe",
+		Long: `Read one message from standard input and process it for LIST (or one of its
+-request, -owner, -bounce addresses) exactly as if it had arrived by SMTP,
+then deliver the copies it produced.
+
+Exit status (sysexits): 0 accepted, 65 rejected by the list's policy
+(the owner is told), 75 temporary failure (the MTA should retry).
+
+The envelope sender is taken from --sender, else from a leading
+Return-Path header.`,
+		Example: `  # Postfix master.cf:
+  # sealpost unix - n n - - pipe
+  #   user=sealpost argv=/usr/local/bin/sealpost --data /var/lib/sealpost process ${recipient} --sender ${sender}`,
+		Args: args(cobra.ExactArgs(1)),
+		RunE: func(cmd *cobra.Command, a []string) error {
+			raw, err := io.ReadAll(io.LimitReader(e.stdin, app.DefaultMaxBytes+1))
+			if err != nil {
+				return fmt.Errorf("read message: %w", err)
+			}
+			if len(raw) == 0 {
+				return usagef("no message on standard input")
+			}
+			if !cmd.Flags().Changed("sender") {
+				sender = returnPath(raw)
+			}
+			return e.withApp(cmd, func(ap *app.App) error {
+				if int64(len(raw)) > ap.Config.SMTP.MaxMessageBytes {
+					return &pipeline.Rejection{Code: 552, Text: "message too large"}
+				}
+				ref, err := ap.Process(cmd.Context(), a[0], sender, raw)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(e.stdout, "accepted, reference %s\n", ref)
+				return nil
+			})
+		},
+	}
+	c.Flags().StringVar(&sender, "sender", "", "envelope sender of the message")
+	return c
+}
+
+// returnPath returns the address of a leading Return-Path header field.
+func returnPath(raw []byte) string {
+	line, _, _ := bytes.Cut(raw, []byte("\n"))
+	name, value, ok := strings.Cut(strings.TrimRight(string(line), "\r"), ":")
+	if !ok || !strings.EqualFold(name, "Return-Path") {
+		return ""
+	}
+	a, err := mail.ParseAddress(strings.TrimSpace(value))
+	if err != nil {
+		return ""
+	}
+	return a.Address
+}
+
+func (e *env) checkCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "check",
+		Short: "Self-test: store, master key, every list's key, a signing probe",
+		Long: `Check that the data directory is usable: the configuration parses, the
+database answers, the master key opens every list's secret key, each list
+key can sign, and every member key is still usable. Problems are listed;
+the exit status is 0 only when there are none.`,
+		Args: args(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return e.withApp(cmd, func(a *app.App) error { return e.check(cmd.Context(), a) })
+		},
+	}
+}
+
+func (e *env) check(ctx context.Context, a *app.App) error {
+	problems := 0
+	report := func(ok bool, format string, args ...any) {
+		mark := "ok  "
+		if !ok {
+			mark = "FAIL"
+			problems++
+		}
+		fmt.Fprintf(e.stdout, "%s %s\n", mark, fmt.Sprintf(format, args...))
+	}
+	report(a.Store.Ping(ctx) == nil, "database %s answers", a.Config.DataDir)
+	lists, err := a.Admin.Lists(ctx)
+	if err != nil {
+		return err
+	}
+	for i := range lists {
+		l := &lists[i]
+		key, err := a.Admin.OpenListKey(l)
+		report(err == nil, "%s: secret key opens with the master key", l.Address)
+		if err == nil {
+			_, serr := pgp.Sign(key, []byte("probe"), pgp.Options{})
+			report(serr == nil, "%s: list key signs", l.Address)
+		}
+		ms, err := a.Admin.Members(ctx, l.Address)
+		if err != nil {
+			return err
+		}
+		for _, m := range ms {
+			kerr := keyring.CheckMemberKey(m.Key, m.Email, time.Now())
+			report(kerr == nil, "%s: member %s key %s", l.Address, m.Email, errText(kerr, "usable"))
+		}
+	}
+	if problems > 0 {
+		return fmt.Errorf("%d problem(s) found", problems)
+	}
+	fmt.Fprintf(e.stdout, "all checks passed (%d lists)\n", len(lists))
+	return nil
+}
+
+func errText(err error, ok string) string {
+	if err != nil {
+		return err.Error()
+	}
+	return ok
+}

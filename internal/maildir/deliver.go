@@ -1,0 +1,119 @@
+package maildir
+
+import (
+	"encoding/hex"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// Deliver stores msg for the envelope recipient rcpt, sent by the envelope
+// sender from ("" for the null sender), and returns the new file's name in
+// new/. When Deliver returns without error the file and its directory entry
+// have been fsynced. msg is written unchanged after the Return-Path and
+// Delivered-To fields; Deliver does not keep it.
+//
+// from and rcpt must not contain control characters (CR and LF included),
+// '<' or '>', and rcpt must not be empty; otherwise the error wraps
+// ErrInvalidAddress and nothing is written.
+func (o *Outbox) Deliver(from, rcpt string, msg []byte) (string, error) {
+	if err := checkAddress("sender", from); err != nil {
+		return "", err
+	}
+	if rcpt == "" {
+		return "", fmt.Errorf("%w: empty recipient", ErrInvalidAddress)
+	}
+	if err := checkAddress("recipient", rcpt); err != nil {
+		return "", err
+	}
+	name, err := o.uniqueName()
+	if err != nil {
+		return "", fmt.Errorf("maildir: deliver: %w", err)
+	}
+	tmp := filepath.Join(o.dir, "tmp", name)
+	if err := writeSynced(tmp, header(from, rcpt), msg); err != nil {
+		return "", fmt.Errorf("maildir: deliver: %w", err)
+	}
+	// Maildir: after the file is written and synced in tmp/, it is moved
+	// into new/ under the same unique name; readers never see a partial
+	// file.
+	if err := os.Rename(tmp, filepath.Join(o.dir, "new", name)); err != nil {
+		os.Remove(tmp)
+		return "", fmt.Errorf("maildir: deliver: %w", err)
+	}
+	if err := syncDir(filepath.Join(o.dir, "new")); err != nil {
+		// The file is in new/ but may not survive a crash; the caller
+		// retries, which can at worst duplicate the message (DESIGN §5).
+		return "", fmt.Errorf("maildir: deliver: sync new/: %w", err)
+	}
+	return name, nil
+}
+
+// checkAddress refuses envelope addresses that would break out of the
+// header field or its angle brackets (header injection).
+func checkAddress(role, addr string) error {
+	// RFC 5321 §4.1.2: a path is "<" Mailbox ">" and no part of a Mailbox
+	// contains a control character; RFC 5322 §2.2: a header field body
+	// must not contain CR or LF.
+	if i := strings.IndexFunc(addr, func(r rune) bool {
+		return r < 0x20 || r == 0x7f || r == '<' || r == '>'
+	}); i >= 0 {
+		return fmt.Errorf("%w: %s contains %q", ErrInvalidAddress, role, addr[i])
+	}
+	return nil
+}
+
+// header returns the two fields that precede every message in the outbox.
+func header(from, rcpt string) []byte {
+	// RFC 5321 §4.4: Return-Path: <reverse-path>, "<>" for the null sender.
+	return []byte("Return-Path: <" + from + ">\r\n" +
+		// RFC 9228 §4; angle brackets per the outbox contract (DESIGN §3).
+		"Delivered-To: <" + rcpt + ">\r\n")
+}
+
+// uniqueName returns a Maildir name "time.pid_seq_random.host" that no
+// other delivery, in this or another process, uses.
+func (o *Outbox) uniqueName() (string, error) {
+	// Maildir: the name is "time.unique.host". unique combines the process
+	// ID, a per-Outbox counter (several deliveries in one second and one
+	// process) and 64 random bits (several Outboxes in one process, or a
+	// recycled process ID).
+	var r [8]byte
+	o.randMu.Lock()
+	_, err := io.ReadFull(o.rand, r[:])
+	o.randMu.Unlock()
+	if err != nil {
+		return "", fmt.Errorf("random name: %w", err)
+	}
+	seq := o.seq.Add(1)
+	return fmt.Sprintf("%d.%d_%d_%s.%s",
+		o.now().Unix(), o.pid, seq, hex.EncodeToString(r[:]), o.host), nil
+}
+
+// writeSynced creates path exclusively with mode 0600, writes head and body
+// to it and fsyncs it. On any error the file is removed.
+func writeSynced(path string, head, body []byte) (err error) {
+	// O_EXCL: never overwrite a file another delivery owns.
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(path)
+		}
+	}()
+	if _, err = f.Write(head); err != nil {
+		return err
+	}
+	if _, err = f.Write(body); err != nil {
+		return err
+	}
+	if err = f.Sync(); err != nil {
+		return err
+	}
+	return f.Close()
+}

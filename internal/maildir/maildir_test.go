@@ -1,0 +1,259 @@
+package maildir_test
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sealpost/sealpost/internal/maildir"
+)
+
+// openTemp opens an Outbox in a fresh directory below t.TempDir.
+func openTemp(t *testing.T, opt maildir.Options) *maildir.Outbox {
+	t.Helper()
+	o, err := maildir.Open(filepath.Join(t.TempDir(), "outbox"), opt)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	return o
+}
+
+// names lists the file names in one Maildir subdirectory.
+func names(t *testing.T, o *maildir.Outbox, sub string) []string {
+	t.Helper()
+	entries, err := os.ReadDir(filepath.Join(o.Dir(), sub))
+	if err != nil {
+		t.Fatalf("ReadDir %s: %v", sub, err)
+	}
+	var out []string
+	for _, e := range entries {
+		out = append(out, e.Name())
+	}
+	return out
+}
+
+func TestOpenCreatesDirectories(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "a", "outbox")
+	o, err := maildir.Open(dir, maildir.Options{})
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	if o.Dir() != dir {
+		t.Errorf("Dir() = %q, want %q", o.Dir(), dir)
+	}
+	for _, sub := range []string{"", "tmp", "new", "cur"} {
+		fi, err := os.Stat(filepath.Join(dir, sub))
+		if err != nil {
+			t.Fatalf("stat %q: %v", sub, err)
+		}
+		if !fi.IsDir() || fi.Mode().Perm() != 0o700 {
+			t.Errorf("%q: mode %v, want directory 0700", sub, fi.Mode())
+		}
+	}
+	// Opening an existing Maildir again is fine.
+	if _, err := maildir.Open(dir, maildir.Options{}); err != nil {
+		t.Errorf("second Open: %v", err)
+	}
+}
+
+func TestOpenEmptyDir(t *testing.T) {
+	if _, err := maildir.Open("", maildir.Options{}); err == nil {
+		t.Fatal("Open(\"\") succeeded")
+	}
+}
+
+func TestDeliverContent(t *testing.T) {
+	tests := []struct {
+		name, from, rcpt string
+		msg              string
+		want             string
+	}{{
+		name: "ordinary",
+		from: "team@lists.example.org", rcpt: "bob@example.net",
+		msg:  "Subject: hi\r\n\r\nhello\r\n",
+		want: "Return-Path: <team@lists.example.org>\r\nDelivered-To: <bob@example.net>\r\nSubject: hi\r\n\r\nhello\r\n",
+	}, {
+		name: "null sender",
+		from: "", rcpt: "owner@example.org",
+		msg:  "Subject: bounce\r\n\r\nx\r\n",
+		want: "Return-Path: <>\r\nDelivered-To: <owner@example.org>\r\nSubject: bounce\r\n\r\nx\r\n",
+	}, {
+		name: "bytes kept unchanged",
+		from: "a@example.org", rcpt: "b@example.org",
+		msg:  "Subject: raw\n\n.dot\r\nno final newline \xff",
+		want: "Return-Path: <a@example.org>\r\nDelivered-To: <b@example.org>\r\nSubject: raw\n\n.dot\r\nno final newline \xff",
+	}, {
+		name: "quoted local part and UTF-8",
+		from: `"john doe"@example.org`, rcpt: "jörg@example.de",
+		msg:  "\r\n",
+		want: "Return-Path: <\"john doe\"@example.org>\r\nDelivered-To: <jörg@example.de>\r\n\r\n",
+	}}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			o := openTemp(t, maildir.Options{})
+			name, err := o.Deliver(tc.from, tc.rcpt, []byte(tc.msg))
+			if err != nil {
+				t.Fatalf("Deliver: %v", err)
+			}
+			path := filepath.Join(o.Dir(), "new", name)
+			got, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(got) != tc.want {
+				t.Errorf("content = %q, want %q", got, tc.want)
+			}
+			fi, err := os.Stat(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fi.Mode().Perm() != 0o600 {
+				t.Errorf("file mode %v, want 0600", fi.Mode().Perm())
+			}
+			if left := names(t, o, "tmp"); len(left) != 0 {
+				t.Errorf("tmp/ not empty after delivery: %q", left)
+			}
+			if cur := names(t, o, "cur"); len(cur) != 0 {
+				t.Errorf("cur/ not empty: %q", cur)
+			}
+		})
+	}
+}
+
+func TestDeliverName(t *testing.T) {
+	now := time.Unix(1700000000, 123456789)
+	o := openTemp(t, maildir.Options{
+		Now:      func() time.Time { return now },
+		Hostname: "mx/1:a.example.org",
+		Rand:     bytes.NewReader(bytes.Repeat([]byte{0xab}, 16)),
+	})
+	want := []string{
+		fmt.Sprintf(`1700000000.%d_1_abababababababab.mx\0571\072a.example.org`, os.Getpid()),
+		fmt.Sprintf(`1700000000.%d_2_abababababababab.mx\0571\072a.example.org`, os.Getpid()),
+	}
+	for i, w := range want {
+		got, err := o.Deliver("a@example.org", "b@example.org", []byte("\r\n"))
+		if err != nil {
+			t.Fatalf("Deliver %d: %v", i, err)
+		}
+		if got != w {
+			t.Errorf("name %d = %q, want %q", i, got, w)
+		}
+	}
+	// The random source is exhausted now: the error is reported and
+	// nothing is left behind.
+	if _, err := o.Deliver("a@example.org", "b@example.org", []byte("\r\n")); err == nil {
+		t.Error("Deliver with exhausted Rand succeeded")
+	}
+	if left := names(t, o, "tmp"); len(left) != 0 {
+		t.Errorf("tmp/ not empty: %q", left)
+	}
+}
+
+func TestDeliverDefaultName(t *testing.T) {
+	o := openTemp(t, maildir.Options{})
+	name, err := o.Deliver("a@example.org", "b@example.org", []byte("\r\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	re := regexp.MustCompile(fmt.Sprintf(`^\d{10,}\.%d_1_[0-9a-f]{16}\.[^/:]+$`, os.Getpid()))
+	if !re.MatchString(name) {
+		t.Errorf("name %q does not match %v", name, re)
+	}
+}
+
+func TestDeliverRefusesInjection(t *testing.T) {
+	tests := []struct {
+		name, from, rcpt string
+	}{
+		{"CRLF in sender", "a@example.org>\r\nBcc: x@evil.example", "b@example.org"},
+		{"LF in sender", "a@example.org\nX: y", "b@example.org"},
+		{"CR in recipient", "a@example.org", "b@example.org\rX: y"},
+		{"CRLF in recipient", "a@example.org", "b@example.org>\r\nSubject: pwned"},
+		{"> in sender", "a@example.org> x", "b@example.org"},
+		{"> in recipient", "a@example.org", "b>@example.org"},
+		{"< in recipient", "a@example.org", "<b@example.org"},
+		{"NUL in recipient", "a@example.org", "b\x00@example.org"},
+		{"empty recipient", "a@example.org", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			o := openTemp(t, maildir.Options{})
+			name, err := o.Deliver(tc.from, tc.rcpt, []byte("Subject: x\r\n\r\n"))
+			if !errors.Is(err, maildir.ErrInvalidAddress) {
+				t.Fatalf("Deliver = %q, %v; want ErrInvalidAddress", name, err)
+			}
+			for _, sub := range []string{"tmp", "new", "cur"} {
+				if left := names(t, o, sub); len(left) != 0 {
+					t.Errorf("%s/ not empty: %q", sub, left)
+				}
+			}
+		})
+	}
+}
+
+func TestDeliverConcurrent(t *testing.T) {
+	const workers, each = 16, 25
+	dir := filepath.Join(t.TempDir(), "outbox")
+	// Two Outboxes on one directory stand in for two processes; both get
+	// the same clock so that only the unique part tells names apart.
+	now := func() time.Time { return time.Unix(1700000000, 0) }
+	var boxes [2]*maildir.Outbox
+	for i := range boxes {
+		o, err := maildir.Open(dir, maildir.Options{Now: now, Hostname: "host"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		boxes[i] = o
+	}
+
+	var (
+		mu   sync.Mutex
+		seen = map[string]string{} // name -> recipient
+		wg   sync.WaitGroup
+	)
+	for w := range workers {
+		wg.Go(func() {
+			o := boxes[w%len(boxes)]
+			for i := range each {
+				rcpt := fmt.Sprintf("m%d-%d@example.org", w, i)
+				name, err := o.Deliver("list@example.org", rcpt, []byte("Subject: x\r\n\r\n"+rcpt+"\r\n"))
+				if err != nil {
+					t.Errorf("Deliver: %v", err)
+					return
+				}
+				mu.Lock()
+				if prev, dup := seen[name]; dup {
+					t.Errorf("name %q returned for %s and %s", name, prev, rcpt)
+				}
+				seen[name] = rcpt
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+
+	files := names(t, boxes[0], "new")
+	if len(files) != workers*each || len(seen) != workers*each {
+		t.Fatalf("new/ holds %d files, %d names returned; want %d", len(files), len(seen), workers*each)
+	}
+	for _, name := range files {
+		b, err := os.ReadFile(filepath.Join(dir, "new", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rcpt := seen[name]
+		if !bytes.Contains(b, []byte("Delivered-To: <"+rcpt+">\r\n")) || !bytes.HasSuffix(b, []byte(rcpt+"\r\n")) {
+			t.Errorf("%s: content does not belong to %s: %q", name, rcpt, b)
+		}
+	}
+	if left := names(t, boxes[0], "tmp"); len(left) != 0 {
+		t.Errorf("tmp/ not empty: %q", left)
+	}
+}

@@ -1,0 +1,121 @@
+package queue
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sealpost/sealpost/internal/store"
+	"github.com/sealpost/sealpost/internal/store/sqlstore"
+)
+
+// sink is a Transport that records deliveries and answers from a script.
+type sink struct {
+	mu     sync.Mutex
+	got    []string
+	answer func(to string) error
+}
+
+func (s *sink) Deliver(_ context.Context, from, to string, data []byte) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.answer != nil {
+		if err := s.answer(to); err != nil {
+			return err
+		}
+	}
+	s.got = append(s.got, to)
+	return nil
+}
+
+var quiet = slog.New(slog.DiscardHandler)
+
+var errTransport = errors.New("transport said no")
+
+func setup(t *testing.T, rcpts ...string) (*sqlstore.DB, *time.Time) {
+	t.Helper()
+	ctx := context.Background()
+	db, err := sqlstore.Open(ctx, filepath.Join(t.TempDir(), "q.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	now := time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
+	var ds []store.Delivery
+	for _, r := range rcpts {
+		ds = append(ds, store.Delivery{Ref: "ref1", Kind: store.KindPost, From: "b@x.org", To: r, Data: []byte("m"), CreatedAt: now})
+	}
+	if err := db.Commit(ctx, store.Outcome{Deliveries: ds}); err != nil {
+		t.Fatal(err)
+	}
+	return db, &now
+}
+
+func TestFlushDeliversAndRetries(t *testing.T) {
+	ctx := context.Background()
+	db, now := setup(t, "ok@x.org", "later@x.org", "never@x.org")
+	s := &sink{answer: func(to string) error {
+		switch to {
+		case "later@x.org":
+			return errTransport
+		case "never@x.org":
+			return &Permanent{errTransport}
+		}
+		return nil
+	}}
+	q := New(db, s, Options{Now: func() time.Time { return *now }, Logger: quiet})
+	if n, err := q.Flush(ctx); err != nil || n != 3 {
+		t.Fatalf("Flush = %d, %v", n, err)
+	}
+	ds, _ := db.DeliveriesByRef(ctx, "ref1")
+	want := map[string]store.DeliveryState{"ok@x.org": store.Sent, "later@x.org": store.Pending, "never@x.org": store.Failed}
+	for _, d := range ds {
+		if d.State != want[d.To] {
+			t.Errorf("%s: state %s, want %s", d.To, d.State, want[d.To])
+		}
+		if d.To == "later@x.org" && !d.NextAttempt.Equal(now.Add(5*time.Minute)) {
+			t.Errorf("first retry at %v, want +5m", d.NextAttempt)
+		}
+	}
+	// Nothing is due until the backoff has passed; then the retry succeeds.
+	if n, _ := q.Flush(ctx); n != 0 {
+		t.Errorf("Flush before the backoff attempted %d", n)
+	}
+	s.answer = nil
+	*now = now.Add(5 * time.Minute)
+	if n, _ := q.Flush(ctx); n != 1 {
+		t.Errorf("Flush after the backoff attempted %d, want 1", n)
+	}
+	if len(s.got) != 2 {
+		t.Errorf("delivered to %v", s.got)
+	}
+}
+
+func TestGiveUpAfterFiveDays(t *testing.T) {
+	ctx := context.Background()
+	db, now := setup(t, "down@x.org")
+	s := &sink{answer: func(string) error { return errors.New("connection refused") }}
+	start := *now
+	q := New(db, s, Options{Now: func() time.Time { return *now }, Logger: quiet})
+	var delays []time.Duration
+	for i := 0; i < 500; i++ {
+		q.Flush(ctx)
+		d, _ := db.DeliveriesByRef(ctx, "ref1")
+		if d[0].State == store.Failed {
+			if got := now.Sub(start); got < 5*24*time.Hour || got > 5*24*time.Hour+time.Hour {
+				t.Errorf("gave up after %v, want about 5 days", got)
+			}
+			if delays[0] != 5*time.Minute || delays[len(delays)-1] != time.Hour {
+				t.Errorf("backoff runs %v … %v, want 5m … 1h", delays[0], delays[len(delays)-1])
+			}
+			return
+		}
+		delays = append(delays, d[0].NextAttempt.Sub(*now))
+		*now = d[0].NextAttempt
+	}
+	t.Fatal("never gave up")
+}
