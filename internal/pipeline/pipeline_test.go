@@ -1,0 +1,250 @@
+package pipeline_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sealpost/sealpost/internal/crypto/pgp"
+	"github.com/sealpost/sealpost/internal/mime"
+	"github.com/sealpost/sealpost/internal/pipeline"
+	"github.com/sealpost/sealpost/internal/policy"
+	"github.com/sealpost/sealpost/internal/store"
+)
+
+const team = "team@lists.example.org"
+
+func TestPostDistributed(t *testing.T) {
+	f := newFixture(t)
+	l := f.list(team, "alice@example.org", "bob@example.org", "carol@example.org")
+	raw := f.post(l, postSpec{signer: f.member("alice@example.org"), from: "Alice <alice@example.org>",
+		extraInner: "X-Sealpost-Verified: forged by the sender\r\n", extraOuter: "X-Sealpost-Verified: forged outside\r\n"})
+	if err := f.process(l, raw, "r1"); err != nil {
+		t.Fatal(err)
+	}
+	ds := f.deliveries("r1")
+	if len(ds) != 3 {
+		t.Fatalf("%d deliveries, want 3", len(ds))
+	}
+	for _, d := range ds {
+		if d.Kind != store.KindPost || d.From != "team-bounce@lists.example.org" {
+			t.Errorf("delivery %+v", d)
+		}
+		// DESIGN §4.6: what is queued is ciphertext.
+		if hasCanary(d.Data) || strings.Contains(string(d.Data), "the real subject") {
+			t.Errorf("queued copy for %s contains plaintext", d.To)
+		}
+		outer, inner := f.open(l, d)
+		checkHeader(t, outer, "Subject", "...")
+		checkHeader(t, outer, "List-Id", "<team.lists.example.org>")
+		checkHeader(t, outer, "List-Post", "<mailto:team@lists.example.org>")
+		checkHeader(t, outer, "To", "<"+d.To+">")
+		checkHeader(t, outer, "From", `"Alice via team@lists.example.org" <team@lists.example.org>`)
+		checkHeader(t, inner, "Subject", "the real subject")
+		checkHeader(t, inner, "Message-Id", "<post-1@example.org>")
+		// DESIGN §4.7: verification claims from the sender never survive.
+		if got := inner.Header.Values("X-Sealpost-Verified"); len(got) != 1 || !strings.HasPrefix(got[0], "signed by alice@example.org; key ") {
+			t.Errorf("X-Sealpost-Verified = %q", got)
+		}
+		if outer.Header.Has("X-Sealpost-Verified") {
+			t.Error("outer copy carries X-Sealpost-Verified")
+		}
+		if !hasCanary(inner.Body) {
+			t.Errorf("decrypted copy lacks the body")
+		}
+	}
+}
+
+func checkHeader(t *testing.T, p *mime.Part, k, want string) {
+	t.Helper()
+	if got := p.Header.Get(k); got != want {
+		t.Errorf("%s: %q, want %q", k, got, want)
+	}
+}
+
+// TestRejections: each post breaks one rule of the default policy. All
+// get the same reply (DESIGN §4.3), the owner a notice without content,
+// and nobody a copy.
+func TestRejections(t *testing.T) {
+	f := newFixture(t)
+	l := f.list(team, "alice@example.org", "bob@example.org")
+	other := f.list("other@lists.example.org", "alice@example.org")
+	alice := f.member("alice@example.org")
+	mallory := f.member("mallory@example.org")
+	tests := []struct {
+		name string
+		spec postSpec
+		want policy.Reason
+	}{
+		{"non-member", postSpec{signer: mallory, from: "mallory@example.org"}, policy.UnknownSigner},
+		{"non-member forging a member's From", postSpec{signer: mallory, from: "alice@example.org"}, policy.UnknownSigner},
+		{"unsigned", postSpec{from: "alice@example.org"}, policy.Unsigned},
+		{"member signs with someone else's From", postSpec{signer: alice, from: "bob@example.org"}, policy.FromMismatch},
+		{"outer From differs from protected From", postSpec{signer: alice, from: "alice@example.org", outerFrom: "bob@example.org"}, policy.FromMismatch},
+		{"not encrypted", postSpec{from: "alice@example.org", plaintext: true}, policy.NotEncrypted},
+		{"encrypted to another key", postSpec{signer: alice, from: "alice@example.org", encryptTo: other.key}, policy.Undecryptable},
+		{"signed for another list", postSpec{signer: alice, from: "alice@example.org", innerTo: other.rec.Address}, policy.NotForThisList},
+	}
+	var replies []string
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ref := "rej" + string(rune('a'+i))
+			err := f.process(l, f.post(l, tt.spec), ref)
+			var rej *pipeline.Rejection
+			if !errors.As(err, &rej) || rej.Reason != tt.want {
+				t.Fatalf("Process = %v, want rejection %v", err, tt.want)
+			}
+			replies = append(replies, rej.Text)
+			ds := f.deliveries(ref)
+			if len(ds) != 1 || ds[0].Kind != store.KindNotice || ds[0].To != "owner@example.org" {
+				t.Fatalf("deliveries = %+v, want only the owner's notice", ds)
+			}
+			if hasCanary(ds[0].Data) || strings.Contains(string(ds[0].Data), "the real subject") {
+				t.Error("owner notice contains decrypted content")
+			}
+			if !strings.Contains(string(ds[0].Data), tt.want.Describe()[:20]) {
+				t.Errorf("owner notice does not give the reason:\n%s", ds[0].Data)
+			}
+		})
+	}
+	for _, r := range replies {
+		if r != replies[0] {
+			t.Errorf("replies differ: %q vs %q (DESIGN §4.3 wants one text)", r, replies[0])
+		}
+	}
+}
+
+// TestTamperedCiphertext: DESIGN §4.1, one flipped byte and nothing is used.
+func TestTamperedCiphertext(t *testing.T) {
+	f := newFixture(t)
+	l := f.list(team, "alice@example.org")
+	raw := f.post(l, postSpec{signer: f.member("alice@example.org"), from: "alice@example.org"})
+	s := string(raw)
+	i := strings.Index(s, "-----END PGP MESSAGE-----") - 80
+	flipped := []byte(s)
+	if flipped[i] == 'A' {
+		flipped[i] = 'B'
+	} else {
+		flipped[i] = 'A'
+	}
+	err := f.process(l, flipped, "t1")
+	var rej *pipeline.Rejection
+	if !errors.As(err, &rej) {
+		t.Fatalf("Process(tampered) = %v, want a rejection", err)
+	}
+	for _, d := range f.deliveries("t1") {
+		if d.Kind == store.KindPost || hasCanary(d.Data) {
+			t.Fatalf("tampered post produced %+v", d)
+		}
+	}
+}
+
+// TestReplay: DESIGN §4.4. The same signed post is accepted once per list,
+// whether resent as is or re-encrypted.
+func TestReplay(t *testing.T) {
+	f := newFixture(t)
+	l := f.list(team, "alice@example.org", "bob@example.org")
+	alice := f.member("alice@example.org")
+	inner := "Content-Type: text/plain\r\nFrom: alice@example.org\r\nTo: " + team + "\r\n\r\n" + canary + "\r\n"
+	signed, err := pgp.Sign(alice, []byte(inner), pgp.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wrap := func() []byte {
+		armored, err := signed.EncryptTo(l.key, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ct, body := pgp.EncryptedBody(armored, "b")
+		return append([]byte("From: alice@example.org\r\nTo: "+team+"\r\nMIME-Version: 1.0\r\nContent-Type: "+ct+"\r\n\r\n"), body...)
+	}
+	first := wrap()
+	if err := f.process(l, first, "p1"); err != nil {
+		t.Fatal(err)
+	}
+	for name, raw := range map[string][]byte{"resent": first, "re-encrypted": wrap()} {
+		err := f.process(l, raw, "p-"+name)
+		var rej *pipeline.Rejection
+		if !errors.As(err, &rej) || rej.Reason != policy.Replay {
+			t.Errorf("%s: Process = %v, want replay rejection", name, err)
+		}
+		for _, d := range f.deliveries("p-" + name) {
+			if d.Kind == store.KindPost {
+				t.Errorf("%s: replay distributed to %s", name, d.To)
+			}
+		}
+	}
+}
+
+// TestFailClosed: DESIGN §4.5, a member whose key cannot be used gets a
+// notice and never the post in clear.
+func TestFailClosed(t *testing.T) {
+	f := newFixture(t)
+	l := f.list(team, "alice@example.org")
+	eddie := corpusKey(t, "eddie@openpgp.example-0x15e9357d2c2395c0-pub.asc") // expired 2016
+	f.addMember(l, "eddie@openpgp.example", eddie)
+	if err := f.process(l, f.post(l, postSpec{signer: f.member("alice@example.org"), from: "alice@example.org"}), "f1"); err != nil {
+		t.Fatal(err)
+	}
+	var sawNotice bool
+	for _, d := range f.deliveries("f1") {
+		if d.To != "eddie@openpgp.example" {
+			continue
+		}
+		if d.Kind != store.KindNotice || hasCanary(d.Data) || strings.Contains(string(d.Data), "the real subject") {
+			t.Fatalf("eddie got %s:\n%s", d.Kind, d.Data)
+		}
+		sawNotice = true
+	}
+	if !sawNotice {
+		t.Error("eddie got no notice")
+	}
+}
+
+// TestHeldAfterRepeatedCrashes: DESIGN §5, a message whose processing was
+// begun MaxAttempts times without finishing is held, not tried again.
+func TestHeldAfterRepeatedCrashes(t *testing.T) {
+	f := newFixture(t)
+	l := f.list(team, "alice@example.org")
+	raw := f.post(l, postSpec{signer: f.member("alice@example.org"), from: "alice@example.org"})
+	for i := 0; i < 3; i++ { // three crashed attempts leave the spool row behind
+		in := &store.Inbound{ID: "c1", ListID: l.rec.ID, Digest: digest(raw), Raw: raw, ReceivedAt: time.Now()}
+		if err := f.db.Spool(context.Background(), in); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := f.process(l, raw, "c2"); err != nil {
+		t.Fatalf("held message must be accepted: %v", err)
+	}
+	holds, err := f.db.Holds(context.Background(), l.rec.ID)
+	if err != nil || len(holds) != 1 || string(holds[0].Raw) != string(raw) {
+		t.Fatalf("holds = %+v, %v", holds, err)
+	}
+	ds := f.deliveries("c1")
+	if len(ds) != 1 || ds[0].To != "owner@example.org" {
+		t.Errorf("deliveries = %+v, want the owner's notice only", ds)
+	}
+}
+
+func TestRoleAddresses(t *testing.T) {
+	f := newFixture(t)
+	l := f.list(team, "alice@example.org")
+	ctx := context.Background()
+	if err := f.p.Process(ctx, pipeline.Message{Ref: "o1", EnvelopeFrom: "x@example.org", Rcpt: "team-owner@lists.example.org", Raw: []byte("Subject: hi\r\n\r\nhello\r\n")}); err != nil {
+		t.Fatal(err)
+	}
+	if ds := f.deliveries("o1"); len(ds) != 1 || ds[0].To != "owner@example.org" {
+		t.Errorf("-owner mail: %+v", ds)
+	}
+	if err := f.p.Process(ctx, pipeline.Message{Ref: "q1", Rcpt: "team-request@lists.example.org", Raw: []byte("Subject: help\r\n\r\n")}); err != nil {
+		t.Fatal(err)
+	}
+	if holds, _ := f.db.Holds(ctx, l.rec.ID); len(holds) != 1 {
+		t.Errorf("-request mail not held: %+v", holds)
+	}
+	if _, _, err := f.p.Resolve(ctx, "nobody@lists.example.org"); !errors.Is(err, pipeline.ErrUnknownList) {
+		t.Errorf("Resolve(unknown) = %v", err)
+	}
+}
