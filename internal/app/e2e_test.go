@@ -1,0 +1,318 @@
+package app_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ProtonMail/go-crypto/openpgp/armor"
+	"github.com/emersion/go-smtp"
+
+	"github.com/sealpost/sealpost/internal/app"
+	"github.com/sealpost/sealpost/internal/crypto/pgp"
+	"github.com/sealpost/sealpost/internal/gpgtest"
+)
+
+const (
+	team   = "team@lists.example.org"
+	canary = "CANARY-e2e-4f1d"
+)
+
+// server is Sealpost running in-process on a loopback port.
+type server struct {
+	app  *app.App
+	addr string
+	dir  string
+}
+
+func startServer(t *testing.T) *server {
+	t.Helper()
+	dir := t.TempDir()
+	cfg, err := app.LoadConfig(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.SMTP.Listen = "127.0.0.1:0"
+	a, err := app.Open(context.Background(), cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan net.Addr, 1)
+	done := make(chan error, 1)
+	go func() { done <- a.Serve(ctx, ready) }()
+	var addr net.Addr
+	select {
+	case addr = <-ready:
+	case err := <-done:
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+		a.Close()
+	})
+	return &server{app: a, addr: addr.String(), dir: dir}
+}
+
+// send submits raw to rcpts over SMTP and returns the server's verdict.
+func (s *server) send(t *testing.T, from string, rcpts []string, raw []byte) error {
+	t.Helper()
+	c, err := smtp.Dial(s.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Hello("client.example.org"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Mail(from, nil); err != nil {
+		return err
+	}
+	for _, r := range rcpts {
+		if err := c.Rcpt(r, nil); err != nil {
+			return err
+		}
+	}
+	w, err := c.Data()
+	if err != nil {
+		return err
+	}
+	w.Write(raw)
+	return w.Close()
+}
+
+// outbox waits until the outbox holds n messages and returns them.
+func (s *server) outbox(t *testing.T, n int) [][]byte {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		files, _ := filepath.Glob(filepath.Join(s.dir, app.OutboxDir, "new", "*"))
+		if len(files) >= n {
+			var out [][]byte
+			for _, f := range files {
+				b, err := os.ReadFile(f)
+				if err != nil {
+					t.Fatal(err)
+				}
+				out = append(out, b)
+			}
+			return out
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("outbox has %d messages, want %d", len(files), n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func (s *server) clearOutbox(t *testing.T) {
+	files, _ := filepath.Glob(filepath.Join(s.dir, app.OutboxDir, "new", "*"))
+	for _, f := range files {
+		os.Remove(f)
+	}
+}
+
+func smtpCode(err error) int {
+	var se *smtp.SMTPError
+	if errors.As(err, &se) {
+		return se.Code
+	}
+	return 0
+}
+
+// member is a list member with their own GnuPG home.
+type member struct {
+	addr string
+	fpr  string
+	gpg  *gpgtest.GPG
+}
+
+func setupList(t *testing.T, s *server, addrs ...string) (listFpr string, members map[string]*member) {
+	t.Helper()
+	ctx := context.Background()
+	l, err := s.app.Admin.CreateList(ctx, team, "owner@example.org", "", pgp.Ed25519)
+	if err != nil {
+		t.Fatal(err)
+	}
+	listKey, err := s.app.Admin.ListKey(ctx, team)
+	if err != nil {
+		t.Fatal(err)
+	}
+	members = map[string]*member{}
+	for _, a := range addrs {
+		g := gpgtest.New(t)
+		fpr := g.GenKey(a + " <" + a + ">")
+		g.Import(listKey)
+		if _, _, err := s.app.Admin.AddMember(ctx, team, a, g.Export(fpr), false); err != nil {
+			t.Fatal(err)
+		}
+		members[a] = &member{addr: a, fpr: fpr, gpg: g}
+	}
+	return l.KeyFingerprint, members
+}
+
+// entity is a post's inner MIME entity with protected headers naming the list.
+func entity(from string) []byte {
+	return []byte("Content-Type: text/plain; charset=utf-8\r\nFrom: " + from + "\r\nTo: " + team + "\r\n" +
+		"Subject: e2e subject\r\n\r\nHello from " + from + ". " + canary + "\r\n")
+}
+
+// wrap puts an armored OpenPGP message into RFC 3156 multipart/encrypted.
+func wrap(from string, armored []byte) []byte {
+	ct, body := pgp.EncryptedBody(armored, "outer-boundary")
+	return append([]byte("From: "+from+"\r\nTo: "+team+"\r\nSubject: ...\r\nMIME-Version: 1.0\r\nContent-Type: "+ct+"\r\n\r\n"), body...)
+}
+
+// TestEndToEndWithGnuPG: posts made by real gpg in both RFC 3156 shapes
+// travel through the SMTP listener, and every member's copy decrypts in
+// gpg with integrity and a valid signature by the list key.
+func TestEndToEndWithGnuPG(t *testing.T) {
+	s := startServer(t)
+	listFpr, ms := setupList(t, s, "alice@example.org", "bob@example.org", "carol@example.org")
+	alice, bob := ms["alice@example.org"], ms["bob@example.org"]
+
+	signEncrypt := alice.gpg.MustRun(entity(alice.addr), "--armor", "--sign", "--encrypt", "-r", listFpr, "-u", alice.fpr).Stdout
+	sig := bob.gpg.MustRun(entity(bob.addr), "--armor", "--detach-sign", "-u", bob.fpr).Stdout
+	multipartSigned := "Content-Type: multipart/signed; micalg=pgp-sha512; protocol=\"application/pgp-signature\"; boundary=\"sig\"\r\n\r\n" +
+		"--sig\r\n" + string(entity(bob.addr)) + "\r\n--sig\r\nContent-Type: application/pgp-signature\r\n\r\n" + string(sig) + "\r\n--sig--\r\n"
+	signedInside := bob.gpg.MustRun([]byte(multipartSigned), "--armor", "--encrypt", "-r", listFpr).Stdout
+
+	for _, tc := range []struct {
+		name, from string
+		armored    []byte
+	}{
+		{"gpg --sign --encrypt (RFC 3156 §6.2)", alice.addr, signEncrypt},
+		{"multipart/signed inside multipart/encrypted (RFC 3156 §6.1)", bob.addr, signedInside},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s.clearOutbox(t)
+			if err := s.send(t, tc.from, []string{team}, wrap(tc.from, tc.armored)); err != nil {
+				t.Fatalf("post refused: %v", err)
+			}
+			copies := s.outbox(t, len(ms))
+			for _, c := range copies {
+				to := deliveredTo(c)
+				m := ms[to]
+				if m == nil {
+					t.Fatalf("copy for %q", to)
+				}
+				if bytes.Contains(c, []byte(canary)) {
+					t.Fatalf("copy for %s carries the body in clear", to)
+				}
+				r := m.gpg.Run(c, "--decrypt")
+				for _, st := range []string{"DECRYPTION_OKAY", "GOODMDC"} {
+					if !r.HasStatus(st) {
+						t.Errorf("%s: gpg status lacks %s:\n%s", to, st, r.Status)
+					}
+				}
+				if !r.HasStatus("VALIDSIG", listFpr) {
+					t.Errorf("%s: gpg status lacks VALIDSIG %s:\n%s", to, listFpr, r.Status)
+				}
+				if !bytes.Contains(r.Stdout, []byte(canary)) || !bytes.Contains(r.Stdout, []byte("Subject: e2e subject")) {
+					t.Errorf("%s: decrypted copy lacks the post:\n%s", to, r.Stdout)
+				}
+			}
+		})
+	}
+}
+
+// TestRefusedOverSMTP: what must not pass gets 5xx at end of DATA, and
+// nothing but the owner's notice reaches the outbox.
+func TestRefusedOverSMTP(t *testing.T) {
+	s := startServer(t)
+	listFpr, ms := setupList(t, s, "alice@example.org", "bob@example.org")
+	alice := ms["alice@example.org"]
+
+	noMDC := alice.gpg.Run(entity(alice.addr), "--armor", "--rfc2440", "--cipher-algo", "AES256", "--sign", "--encrypt", "-r", listFpr, "-u", alice.fpr)
+	if noMDC.Err != nil {
+		t.Fatalf("gpg --rfc2440: %v\n%s", noMDC.Err, noMDC.Stderr)
+	}
+	bin := alice.gpg.MustRun(entity(alice.addr), "--sign", "--encrypt", "-r", listFpr, "-u", alice.fpr).Stdout
+	bin[len(bin)-30] ^= 0x20
+	flipped := armorBytes(t, bin)
+	outsider := gpgtest.New(t)
+	outsiderFpr := outsider.GenKey("Mallory <mallory@example.org>")
+	listKey, _ := s.app.Admin.ListKey(context.Background(), team)
+	outsider.Import(listKey)
+	nonMember := outsider.MustRun(entity("mallory@example.org"), "--armor", "--sign", "--encrypt", "-r", listFpr, "-u", outsiderFpr).Stdout
+	unsigned := alice.gpg.MustRun(entity(alice.addr), "--armor", "--encrypt", "-r", listFpr).Stdout
+
+	for _, tc := range []struct {
+		name, from string
+		armored    []byte
+	}{
+		{"no MDC (gpg --rfc2440)", alice.addr, noMDC.Stdout},
+		{"one flipped ciphertext byte", alice.addr, flipped},
+		{"non-member", "mallory@example.org", nonMember},
+		{"unsigned", alice.addr, unsigned},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s.clearOutbox(t)
+			err := s.send(t, tc.from, []string{team}, wrap(tc.from, tc.armored))
+			if smtpCode(err) != 550 {
+				t.Fatalf("reply = %v, want 550", err)
+			}
+			if strings.Contains(err.Error(), listFpr) || strings.Contains(err.Error(), "pgp") {
+				t.Errorf("reply leaks internals: %v", err)
+			}
+			notes := s.outbox(t, 1)
+			time.Sleep(100 * time.Millisecond) // anything else would have arrived by now
+			notes = s.outbox(t, 1)
+			if len(notes) != 1 || deliveredTo(notes[0]) != "owner@example.org" {
+				t.Fatalf("outbox holds %d messages, want only the owner's notice", len(notes))
+			}
+			if bytes.Contains(notes[0], []byte(canary)) {
+				t.Error("the owner's notice contains the post's body")
+			}
+		})
+	}
+}
+
+// TestNotAnOpenRelay: DESIGN §4.9.
+func TestNotAnOpenRelay(t *testing.T) {
+	s := startServer(t)
+	setupList(t, s)
+	err := s.send(t, "x@example.org", []string{"someone@elsewhere.example"}, []byte("Subject: x\r\n\r\nx\r\n"))
+	var se *smtp.SMTPError
+	if !errors.As(err, &se) || se.Code != 550 || se.EnhancedCode != (smtp.EnhancedCode{5, 1, 1}) {
+		t.Errorf("RCPT to a foreign address: %v, want 550 5.1.1", err)
+	}
+	err = s.send(t, "x@example.org", []string{team, "team-owner@lists.example.org"}, []byte("Subject: x\r\n\r\nx\r\n"))
+	if smtpCode(err) != 452 {
+		t.Errorf("second list address in one transaction: %v, want 452", err)
+	}
+}
+
+func deliveredTo(msg []byte) string {
+	for _, line := range strings.Split(string(msg), "\r\n") {
+		if v, ok := strings.CutPrefix(line, "Delivered-To: "); ok {
+			return strings.Trim(v, "<>")
+		}
+		if line == "" {
+			break
+		}
+	}
+	return ""
+}
+
+func armorBytes(t *testing.T, bin []byte) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	w, err := armor.Encode(&b, "PGP MESSAGE", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write(bin)
+	w.Close()
+	return b.Bytes()
+}
