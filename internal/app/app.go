@@ -19,6 +19,7 @@ import (
 	"github.com/sealpost/sealpost/internal/pipeline"
 	"github.com/sealpost/sealpost/internal/queue"
 	"github.com/sealpost/sealpost/internal/smtpclient"
+	"github.com/sealpost/sealpost/internal/store"
 	"github.com/sealpost/sealpost/internal/store/sqlstore"
 )
 
@@ -144,6 +145,14 @@ type outbox struct{ o *maildir.Outbox }
 func (t outbox) Deliver(_ context.Context, from, to string, data []byte) error {
 	_, err := t.o.Deliver(from, to, data)
 	return err
+}
+
+func (t outbox) DeliverBatch(_ context.Context, ds []store.Delivery) []error {
+	msgs := make([]maildir.Message, len(ds))
+	for i, d := range ds {
+		msgs[i] = maildir.Message{From: d.From, Rcpt: d.To, Data: d.Data}
+	}
+	return t.o.DeliverAll(msgs)
 }
 
 // relay adapts the smarthost client to queue.Transport.

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 )
 
@@ -19,6 +20,79 @@ import (
 // '<' or '>', and rcpt must not be empty; otherwise the error wraps
 // ErrInvalidAddress and nothing is written.
 func (o *Outbox) Deliver(from, rcpt string, msg []byte) (string, error) {
+	name, err := o.place(from, rcpt, msg)
+	if err != nil {
+		return "", err
+	}
+	if err := syncDir(filepath.Join(o.dir, "new")); err != nil {
+		// The file is in new/ but may not survive a crash; the caller
+		// retries, which can at worst duplicate the message (DESIGN §5).
+		return "", fmt.Errorf("maildir: deliver: sync new/: %w", err)
+	}
+	return name, nil
+}
+
+// Message is one message for DeliverAll.
+type Message struct {
+	From, Rcpt string
+	Data       []byte
+}
+
+// DeliverAll stores several messages like Deliver, but makes them durable
+// together: on Linux one syncfs(2) for the written files and one fsync of
+// new/ replace two fsyncs per message. errs[i] is the outcome of msgs[i];
+// a failed sync is reported for every message it covered.
+func (o *Outbox) DeliverAll(msgs []Message) (errs []error) {
+	errs = make([]error, len(msgs))
+	names := make([]string, len(msgs))
+	for i, m := range msgs {
+		names[i], errs[i] = o.write(m.From, m.Rcpt, m.Data, !batchSync)
+	}
+	if !slices.Contains(errs, nil) {
+		return errs
+	}
+	fail := func(err error) {
+		for i := range errs {
+			if errs[i] == nil {
+				errs[i] = fmt.Errorf("maildir: deliver: %w", err)
+				os.Remove(filepath.Join(o.dir, "tmp", names[i]))
+			}
+		}
+	}
+	if batchSync {
+		if err := syncFS(filepath.Join(o.dir, "tmp")); err != nil {
+			fail(err)
+			return errs
+		}
+	}
+	for i, name := range names {
+		if errs[i] == nil {
+			errs[i] = o.publish(name)
+		}
+	}
+	if err := syncDir(filepath.Join(o.dir, "new")); err != nil {
+		for i := range errs {
+			if errs[i] == nil {
+				errs[i] = fmt.Errorf("maildir: deliver: sync new/: %w", err)
+			}
+		}
+	}
+	return errs
+}
+
+// place writes msg into tmp/, fsyncs it and moves it into new/; the
+// caller syncs new/.
+func (o *Outbox) place(from, rcpt string, msg []byte) (string, error) {
+	name, err := o.write(from, rcpt, msg, true)
+	if err != nil {
+		return "", err
+	}
+	return name, o.publish(name)
+}
+
+// write checks the envelope and writes the message into tmp/, fsyncing
+// it when sync is set.
+func (o *Outbox) write(from, rcpt string, msg []byte, sync bool) (string, error) {
 	if err := checkAddress("sender", from); err != nil {
 		return "", err
 	}
@@ -32,23 +106,23 @@ func (o *Outbox) Deliver(from, rcpt string, msg []byte) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("maildir: deliver: %w", err)
 	}
-	tmp := filepath.Join(o.dir, "tmp", name)
-	if err := writeSynced(tmp, header(from, rcpt), msg); err != nil {
+	if err := writeFile(filepath.Join(o.dir, "tmp", name), header(from, rcpt), msg, sync); err != nil {
 		return "", fmt.Errorf("maildir: deliver: %w", err)
 	}
+	return name, nil
+}
+
+// publish moves a written and synced file from tmp/ into new/.
+func (o *Outbox) publish(name string) error {
+	tmp := filepath.Join(o.dir, "tmp", name)
 	// Maildir: after the file is written and synced in tmp/, it is moved
 	// into new/ under the same unique name; readers never see a partial
 	// file.
 	if err := os.Rename(tmp, filepath.Join(o.dir, "new", name)); err != nil {
 		os.Remove(tmp)
-		return "", fmt.Errorf("maildir: deliver: %w", err)
+		return fmt.Errorf("maildir: deliver: %w", err)
 	}
-	if err := syncDir(filepath.Join(o.dir, "new")); err != nil {
-		// The file is in new/ but may not survive a crash; the caller
-		// retries, which can at worst duplicate the message (DESIGN §5).
-		return "", fmt.Errorf("maildir: deliver: sync new/: %w", err)
-	}
-	return name, nil
+	return nil
 }
 
 // checkAddress refuses envelope addresses that would break out of the
@@ -69,7 +143,8 @@ func checkAddress(role, addr string) error {
 func header(from, rcpt string) []byte {
 	// RFC 5321 §4.4: Return-Path: <reverse-path>, "<>" for the null sender.
 	return []byte("Return-Path: <" + from + ">\r\n" +
-		// RFC 9228 §4; angle brackets per the outbox contract (DESIGN §3).
+		// RFC 9228 Delivered-To, in angle brackets per the outbox
+		// contract (DESIGN §3).
 		"Delivered-To: <" + rcpt + ">\r\n")
 }
 
@@ -92,9 +167,9 @@ func (o *Outbox) uniqueName() (string, error) {
 		o.now().Unix(), o.pid, seq, hex.EncodeToString(r[:]), o.host), nil
 }
 
-// writeSynced creates path exclusively with mode 0600, writes head and body
-// to it and fsyncs it. On any error the file is removed.
-func writeSynced(path string, head, body []byte) (err error) {
+// writeFile creates path exclusively with mode 0600, writes head and body
+// to it and, when sync is set, fsyncs it. On any error the file is removed.
+func writeFile(path string, head, body []byte, sync bool) (err error) {
 	// O_EXCL: never overwrite a file another delivery owns.
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
@@ -112,8 +187,10 @@ func writeSynced(path string, head, body []byte) (err error) {
 	if _, err = f.Write(body); err != nil {
 		return err
 	}
-	if err = f.Sync(); err != nil {
-		return err
+	if sync {
+		if err = f.Sync(); err != nil {
+			return err
+		}
 	}
 	return f.Close()
 }

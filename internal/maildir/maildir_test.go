@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"sync"
 	"testing"
 	"time"
@@ -255,5 +256,47 @@ func TestDeliverConcurrent(t *testing.T) {
 	}
 	if left := names(t, boxes[0], "tmp"); len(left) != 0 {
 		t.Errorf("tmp/ not empty: %q", left)
+	}
+}
+
+// TestDeliverAll: a batch lands complete in new/, each file with its own
+// envelope, nothing left in tmp/.
+func TestDeliverAll(t *testing.T) {
+	dir := t.TempDir()
+	o, err := maildir.Open(dir, maildir.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs := []maildir.Message{
+		{From: "list-bounce@x.org", Rcpt: "a@x.org", Data: []byte("Subject: a\r\n\r\na\r\n")},
+		{From: "list-bounce@x.org", Rcpt: "bad\r\nInjected: yes", Data: []byte("x")},
+		{From: "", Rcpt: "b@x.org", Data: []byte("Subject: b\r\n\r\nb\r\n")},
+	}
+	errs := o.DeliverAll(msgs)
+	if errs[0] != nil || errs[2] != nil || !errors.Is(errs[1], maildir.ErrInvalidAddress) {
+		t.Fatalf("errs = %v", errs)
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "new", "*"))
+	if len(files) != 2 {
+		t.Fatalf("new/ has %d files, want 2", len(files))
+	}
+	var got []string
+	for _, f := range files {
+		b, _ := os.ReadFile(f)
+		got = append(got, string(b))
+	}
+	sort.Strings(got)
+	want := []string{
+		"Return-Path: <>\r\nDelivered-To: <b@x.org>\r\nSubject: b\r\n\r\nb\r\n",
+		"Return-Path: <list-bounce@x.org>\r\nDelivered-To: <a@x.org>\r\nSubject: a\r\n\r\na\r\n",
+	}
+	sort.Strings(want)
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("file %d = %q, want %q", i, got[i], want[i])
+		}
+	}
+	if left, _ := filepath.Glob(filepath.Join(dir, "tmp", "*")); len(left) != 0 {
+		t.Errorf("tmp/ not empty: %v", left)
 	}
 }

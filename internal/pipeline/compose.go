@@ -1,10 +1,14 @@
 package pipeline
 
 import (
+	"errors"
 	stdmime "mime"
 	netmail "net/mail"
 	nettextproto "net/textproto"
+	"runtime"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emersion/go-message/textproto"
@@ -126,18 +130,14 @@ func (p *Pipeline) wrap(list *store.List, listKey *pgp.Key, r *roster, content *
 	if err != nil {
 		return nil, err
 	}
+	copies, err := p.encryptCopies(list, signed, r, h, dec.Send)
+	if err != nil {
+		return nil, err
+	}
 	bounce := mail.RoleAddress(list.Address, mail.RoleBounce)
 	out := make([]store.Delivery, 0, len(dec.Send)+len(dec.NoKey))
-	for _, m := range dec.Send {
-		armored, err := signed.EncryptTo(r.byFpr[m.Fingerprint], list.Settings.AllowSEIPDv2)
-		if err != nil {
-			return nil, err
-		}
-		data, err := p.outerMessage(list, h, m.Email, armored)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, store.Delivery{Ref: ref, ListID: list.ID, Kind: store.KindPost, From: bounce, To: m.Email, Data: data})
+	for i, m := range dec.Send {
+		out = append(out, store.Delivery{Ref: ref, ListID: list.ID, Kind: store.KindPost, From: bounce, To: m.Email, Data: copies[i]})
 	}
 	for _, m := range dec.NoKey {
 		n, err := p.noKeyNotice(list, m, ref)
@@ -147,6 +147,30 @@ func (p *Pipeline) wrap(list *store.List, listKey *pgp.Key, r *roster, content *
 		out = append(out, n)
 	}
 	return out, nil
+}
+
+// encryptCopies encrypts the signed post to each member, spreading the
+// work over the available cores; copies[i] is for send[i].
+func (p *Pipeline) encryptCopies(list *store.List, signed *pgp.Signed, r *roster, h headers, send []policy.Member) ([][]byte, error) {
+	copies := make([][]byte, len(send))
+	errs := make([]error, len(send))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(send)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := int(next.Add(1) - 1); i < len(send); i = int(next.Add(1) - 1) {
+				armored, err := signed.EncryptTo(r.byFpr[send[i].Fingerprint], list.Settings.AllowSEIPDv2)
+				if err == nil {
+					copies[i], err = p.outerMessage(list, h, send[i].Email, armored)
+				}
+				errs[i] = err
+			}
+		}()
+	}
+	wg.Wait()
+	return copies, errors.Join(errs...)
 }
 
 // viaName is the display name of a copy's From: "Sender via list".

@@ -41,7 +41,7 @@ type Store interface {
 // Options configure a Pipeline. The zero value is usable.
 type Options struct {
 	Now    func() time.Time // default time.Now
-	Rand   io.Reader        // default crypto/rand.Reader
+	Rand   io.Reader        // default crypto/rand.Reader; must be safe for concurrent use
 	Logger *slog.Logger     // default slog.Default()
 	Limits mime.Limits      // inbound message limits
 	// MaxAttempts is how many times processing of the same message may be

@@ -25,7 +25,8 @@ type Store interface {
 	// ClaimDue claims due deliveries (of one inbound message when ref is
 	// not empty) so that no other process attempts them before lease ends.
 	ClaimDue(ctx context.Context, now time.Time, lease time.Duration, ref string, limit int) ([]store.Delivery, error)
-	RecordAttempt(ctx context.Context, id int64, state store.DeliveryState, next time.Time, lastErr string, now time.Time) error
+	// RecordAttempts records results and ends their claims, atomically.
+	RecordAttempts(ctx context.Context, attempts []store.Attempt) error
 	NextDue(ctx context.Context) (time.Time, error)
 }
 
@@ -34,6 +35,14 @@ type Store interface {
 // not retried; every other error is.
 type Transport interface {
 	Deliver(ctx context.Context, from, to string, data []byte) error
+}
+
+// BatchTransport is a Transport that hands over many messages more cheaply
+// at once (a Maildir syncs its directory once). errs[i] is the outcome of
+// ds[i], with the same meaning as Deliver's error.
+type BatchTransport interface {
+	Transport
+	DeliverBatch(ctx context.Context, ds []store.Delivery) (errs []error)
 }
 
 // Options configure a Queue. The zero value is usable.
@@ -142,65 +151,76 @@ func (q *Queue) flush(ctx context.Context, ref string) (int, error) {
 	return total, ctx.Err()
 }
 
-// attemptAll runs one batch through the workers.
+// attemptAll runs one batch through the workers and records the results
+// in one transaction. A crash before that records nothing: the claims
+// lapse and the batch is delivered again (at-least-once).
 func (q *Queue) attemptAll(ctx context.Context, due []store.Delivery) error {
-	jobs := make(chan *store.Delivery)
+	results := make([]store.Attempt, len(due))
+	if bt, ok := q.tr.(BatchTransport); ok {
+		for i, err := range bt.DeliverBatch(ctx, due) {
+			results[i] = q.result(ctx, &due[i], err)
+		}
+		return q.record(ctx, results)
+	}
+	jobs := make(chan int)
 	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var firstErr error
 	for range min(q.opt.Workers, len(due)) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for d := range jobs {
-				if err := q.attempt(ctx, d); err != nil {
-					mu.Lock()
-					firstErr = cmpErr(firstErr, err)
-					mu.Unlock()
-				}
+			for i := range jobs {
+				d := &due[i]
+				results[i] = q.result(ctx, d, q.tr.Deliver(ctx, d.From, d.To, d.Data))
 			}
 		}()
 	}
 	for i := range due {
-		jobs <- &due[i]
+		jobs <- i
 	}
 	close(jobs)
 	wg.Wait()
-	return firstErr
+	return q.record(ctx, results)
 }
 
-func cmpErr(a, b error) error {
-	if a != nil {
-		return a
+// record stores the results that have something to record.
+func (q *Queue) record(ctx context.Context, results []store.Attempt) error {
+	done := results[:0]
+	for _, r := range results {
+		if r.ID != 0 {
+			done = append(done, r)
+		}
 	}
-	return b
-}
-
-// attempt delivers one message and records the result. The returned error
-// is a failure to record, not a failure to deliver.
-func (q *Queue) attempt(ctx context.Context, d *store.Delivery) error {
-	log := q.opt.Logger.With("msgid", d.Ref, "delivery", d.ID, "rcpt", d.To)
-	err := q.tr.Deliver(ctx, d.From, d.To, d.Data)
-	now := q.opt.Now()
-	if err == nil {
-		log.Info("delivered", "kind", d.Kind, "attempts", d.Attempts+1)
-		return q.st.RecordAttempt(ctx, d.ID, store.Sent, time.Time{}, "", now)
-	}
-	if ctx.Err() != nil {
-		// Shutting down: leave it pending, untouched.
+	if len(done) == 0 {
 		return nil
 	}
-	if !Temporary(err) {
+	// Record even when ctx ended: what was delivered must not be sent twice.
+	return q.st.RecordAttempts(context.WithoutCancel(ctx), done)
+}
+
+// result turns the outcome of one delivery attempt into what to record;
+// an attempt cut short by shutdown gives a zero Attempt (nothing to record).
+func (q *Queue) result(ctx context.Context, d *store.Delivery, err error) store.Attempt {
+	log := q.opt.Logger.With("msgid", d.Ref, "delivery", d.ID, "rcpt", d.To)
+	now := q.opt.Now()
+	a := store.Attempt{ID: d.ID, At: now}
+	switch {
+	case err == nil:
+		log.Info("delivered", "kind", d.Kind, "attempts", d.Attempts+1)
+		a.State = store.Sent
+	case ctx.Err() != nil:
+		// Shutting down: leave it pending; its claim lapses.
+		return store.Attempt{}
+	case !Temporary(err):
 		log.Warn("delivery failed permanently", "err", err)
-		return q.st.RecordAttempt(ctx, d.ID, store.Failed, time.Time{}, err.Error(), now)
-	}
-	if now.Sub(d.CreatedAt) >= q.opt.GiveUp {
+		a.State, a.Error = store.Failed, err.Error()
+	case now.Sub(d.CreatedAt) >= q.opt.GiveUp:
 		log.Warn("delivery given up after retrying", "err", err, "attempts", d.Attempts+1)
-		return q.st.RecordAttempt(ctx, d.ID, store.Failed, time.Time{}, "gave up: "+err.Error(), now)
+		a.State, a.Error = store.Failed, "gave up: "+err.Error()
+	default:
+		a.State, a.Next, a.Error = store.Pending, now.Add(q.backoff(d.Attempts)), err.Error()
+		log.Info("delivery deferred", "err", err, "next", a.Next)
 	}
-	next := now.Add(q.backoff(d.Attempts))
-	log.Info("delivery deferred", "err", err, "next", next)
-	return q.st.RecordAttempt(ctx, d.ID, store.Pending, next, err.Error(), now)
+	return a
 }
 
 // backoff returns the delay after a delivery's (attempts+1)th failure.

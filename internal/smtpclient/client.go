@@ -63,8 +63,8 @@ type Options struct {
 	// error) when the relay does not offer STARTTLS, instead of sending in
 	// plaintext.
 	RequireTLS bool
-	// Timeout bounds each Send, from dialling to the reply to the
-	// message data; zero means DefaultTimeout.
+	// Timeout bounds each Send as a whole, from dialling to QUIT; zero
+	// means DefaultTimeout.
 	Timeout time.Duration
 	// Auth, when set, authenticates to the relay. It is used only inside
 	// TLS: with Auth set, a relay that does not offer STARTTLS fails like

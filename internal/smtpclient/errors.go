@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/emersion/go-smtp"
 )
@@ -112,6 +113,8 @@ func Temporary(err error) bool {
 	if errors.As(err, &se) {
 		return se.Code/100 != 5
 	}
+	// RFC 5321 §3.8: a broken connection is treated as if 451 had been
+	// received; errors of unknown kind are treated the same way.
 	return !errors.Is(err, ErrInvalidEnvelope)
 }
 
@@ -124,8 +127,21 @@ func stepError(ctx context.Context, cmd string, err error) error {
 	if errors.As(err, &se) {
 		return newReplyError(cmd, se)
 	}
-	if ctx.Err() != nil {
-		return fmt.Errorf("smtpclient: %s: %w", cmd, context.Cause(ctx))
+	if cause := ctxCause(ctx); cause != nil {
+		return fmt.Errorf("smtpclient: %s: %w", cmd, cause)
 	}
 	return fmt.Errorf("smtpclient: %s: %w", cmd, err)
+}
+
+// ctxCause returns why ctx is done, or nil. A deadline that has passed
+// counts even before ctx's timer has fired: go-smtp's per-command
+// deadline on the connection, which is never earlier, can fire first.
+func ctxCause(ctx context.Context) error {
+	if cause := context.Cause(ctx); cause != nil {
+		return cause
+	}
+	if dl, ok := ctx.Deadline(); ok && !time.Now().Before(dl) {
+		return context.DeadlineExceeded
+	}
+	return nil
 }

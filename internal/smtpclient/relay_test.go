@@ -173,6 +173,8 @@ func serveRelay(s *sink, cfg relayConfig) (addr string, stop func(), err error) 
 	}()
 	return ln.Addr().String(), func() {
 		srv.Close()
+		// Close misses the listener if Serve has not registered it yet.
+		ln.Close()
 		<-done
 	}, nil
 }

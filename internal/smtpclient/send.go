@@ -23,8 +23,9 @@ import (
 // Temporary(err) tells whether retrying may help any of them.
 //
 // A connection lost after the message data was sent but before the reply
-// counts as a temporary failure, so a retry can duplicate the message
-// (RFC 5321 §6.1 accepts this; Sealpost delivers at least once).
+// counts as a temporary failure (RFC 5321 §3.8: as if 451 had been
+// received), so a retry can duplicate the message (RFC 1047); Sealpost
+// delivers at least once.
 func (c *Client) Send(ctx context.Context, from string, rcpts []string, msg []byte) ([]Result, error) {
 	results := make([]Result, len(rcpts))
 	for i, r := range rcpts {
@@ -57,7 +58,7 @@ func (c *Client) send(ctx context.Context, from string, results []Result, msg []
 	defer sc.Close()
 	err = transact(ctx, sc, from, results, msg)
 	var re *ReplyError
-	if ctx.Err() == nil && (err == nil || errors.As(err, &re) || errors.Is(err, ErrInvalidEnvelope)) {
+	if ctxCause(ctx) == nil && (err == nil || errors.As(err, &re) || errors.Is(err, ErrInvalidEnvelope)) {
 		// RFC 5321 §4.1.1.10: end a working session with QUIT. Its reply
 		// changes nothing: the outcome was decided by then.
 		sc.Quit()

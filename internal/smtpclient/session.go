@@ -17,26 +17,34 @@ import (
 // notices.
 const errNoSTARTTLS = "smtp: server doesn't support STARTTLS"
 
+// isNoSTARTTLS reports whether err is go-smtp's unwrapped error for a
+// server that does not offer STARTTLS.
+func isNoSTARTTLS(err error) bool {
+	return err != nil && err.Error() == errNoSTARTTLS
+}
+
 // connect opens a session with the relay that is ready for MAIL: greeted,
 // in TLS when the relay offers it, and authenticated when c.auth is set.
 // The connection is closed when ctx is done, which is how the deadline and
 // cancellation reach go-smtp, whose own timeouts are per command.
 func (c *Client) connect(ctx context.Context) (*smtp.Client, error) {
 	sc, err := c.startTLS(ctx)
-	if err != nil && err.Error() == errNoSTARTTLS {
+	if isNoSTARTTLS(err) {
 		if c.requireTLS || c.auth != nil {
 			return nil, fmt.Errorf("%w (%s)", ErrTLSUnavailable, c.addr)
 		}
-		// RFC 3207 §4: the client decides whether to continue without
-		// TLS; without RequireTLS and credentials, it does.
+		// RFC 3207 §6: an attacker can strip STARTTLS from the EHLO
+		// reply, so a client must be able to insist on TLS; that is
+		// RequireTLS (and Auth). Otherwise the session goes on in
+		// plaintext.
 		sc, err = c.plain(ctx)
 	}
 	if err != nil {
 		return nil, err
 	}
-	// RFC 3207 §4.2: after TLS the client MUST discard what it knew and
-	// send EHLO again; go-smtp has forgotten the first EHLO, so this one
-	// is the first to carry our name.
+	// RFC 3207 §4.2: after TLS the client MUST discard what it learnt
+	// from the server and SHOULD send EHLO first; go-smtp has forgotten
+	// the first EHLO, and this one carries our name.
 	if err := sc.Hello(c.helo); err != nil {
 		sc.Close()
 		return nil, stepError(ctx, CmdEHLO, err)
@@ -51,7 +59,7 @@ func (c *Client) connect(ctx context.Context) (*smtp.Client, error) {
 }
 
 // startTLS dials the relay and negotiates STARTTLS. If the relay does not
-// offer it, the error is go-smtp's unwrapped errNoSTARTTLS error.
+// offer it, the error is go-smtp's, unwrapped (see isNoSTARTTLS).
 func (c *Client) startTLS(ctx context.Context) (*smtp.Client, error) {
 	conn, err := c.dial(ctx)
 	if err != nil {
@@ -62,7 +70,7 @@ func (c *Client) startTLS(ctx context.Context) (*smtp.Client, error) {
 	sc, err := smtp.NewClientStartTLS(conn, c.tls)
 	if err != nil {
 		conn.Close()
-		if err.Error() == errNoSTARTTLS {
+		if isNoSTARTTLS(err) {
 			return nil, err
 		}
 		return nil, stepError(ctx, CmdSTARTTLS, err)
@@ -96,7 +104,8 @@ func (c *Client) dial(ctx context.Context) (net.Conn, error) {
 }
 
 // setTimeouts caps go-smtp's per-command timeouts (minutes by default) at
-// the timeout for the whole Send.
+// the timeout for the whole Send. go-smtp sets them afresh for each
+// command, so they never expire before Send's deadline.
 func (c *Client) setTimeouts(sc *smtp.Client) {
 	sc.CommandTimeout = c.timeout
 	sc.SubmissionTimeout = c.timeout

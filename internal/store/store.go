@@ -97,6 +97,15 @@ type Delivery struct {
 	UpdatedAt   time.Time
 }
 
+// Attempt is the result of one delivery attempt.
+type Attempt struct {
+	ID    int64
+	State DeliveryState // Sent, Failed, or Pending to retry at Next
+	Next  time.Time
+	Error string // the last error, "" on success
+	At    time.Time
+}
+
 // Hold keeps a message that could not be processed, as received, for the
 // owner to inspect.
 type Hold struct {

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"time"
 
@@ -71,9 +72,25 @@ func (s *DB) deliveries(ctx context.Context, query string, args ...any) ([]store
 	return out, rows.Err()
 }
 
-// RecordAttempt records the result of one delivery attempt: state is
-// store.Sent, store.Failed, or store.Pending with the next attempt time.
-func (s *DB) RecordAttempt(ctx context.Context, id int64, state store.DeliveryState, next time.Time, lastErr string, now time.Time) error {
-	return s.execOne(ctx, "record attempt", `UPDATE deliveries SET state = $1, attempts = attempts + 1, next_attempt = $2,
-		claimed_until = 0, last_error = $3, updated_at = $4 WHERE id = $5`, string(state), millis(next), lastErr, millis(now), id)
+// RecordAttempts records the results of delivery attempts in one
+// transaction, ending their claims.
+func (s *DB) RecordAttempts(ctx context.Context, attempts []store.Attempt) error {
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		for _, a := range attempts {
+			res, err := tx.ExecContext(ctx, `UPDATE deliveries SET state = $1, attempts = attempts + 1, next_attempt = $2,
+				claimed_until = 0, last_error = $3, updated_at = $4 WHERE id = $5`,
+				string(a.State), millis(a.Next), a.Error, millis(a.At), a.ID)
+			if err != nil {
+				return err
+			}
+			if n, err := res.RowsAffected(); err != nil || n == 0 {
+				return fmt.Errorf("delivery %d: %w", a.ID, store.ErrNotFound)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("sqlstore: record attempts: %w", err)
+	}
+	return nil
 }

@@ -139,7 +139,7 @@ func TestDeliveryAttempts(t *testing.T) {
 		t.Fatalf("ClaimDue ignored the ref filter: %+v", again)
 	}
 	retry := time.Now().Add(5 * time.Minute)
-	if err := db.RecordAttempt(ctx, due[0].ID, store.Pending, retry, "451 try later", time.Now()); err != nil {
+	if err := db.RecordAttempts(ctx, []store.Attempt{{ID: due[0].ID, State: store.Pending, Next: retry, Error: "451 try later", At: time.Now()}}); err != nil {
 		t.Fatal(err)
 	}
 	if due, _ := db.ClaimDue(ctx, time.Now(), time.Minute, "", 10); len(due) != 0 {
@@ -149,7 +149,7 @@ func TestDeliveryAttempts(t *testing.T) {
 	if err != nil || next.Sub(retry).Abs() > time.Millisecond {
 		t.Errorf("NextDue = %v, %v; want %v", next, err, retry)
 	}
-	if err := db.RecordAttempt(ctx, due[0].ID, store.Sent, time.Time{}, "", time.Now()); err != nil {
+	if err := db.RecordAttempts(ctx, []store.Attempt{{ID: due[0].ID, State: store.Sent, At: time.Now()}}); err != nil {
 		t.Fatal(err)
 	}
 	ds, _ := db.DeliveriesByRef(ctx, "r")

@@ -1,0 +1,112 @@
+package app_test
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/sealpost/sealpost/internal/app"
+	"github.com/sealpost/sealpost/internal/crypto/pgp"
+	"github.com/sealpost/sealpost/internal/mime"
+	"github.com/sealpost/sealpost/internal/pipeline"
+)
+
+// BenchmarkFanout measures one post to 100 members (4 KiB body,
+// Ed25519/Cv25519 keys) through the whole pipeline: spool, decrypt,
+// verify, policy, sign once, encrypt 100 times, commit, and delivery of
+// the 100 copies into the Maildir outbox (each fsynced). Making the
+// member's post (sign and encrypt to the list) is not timed.
+func BenchmarkFanout(b *testing.B) {
+	for _, n := range []int{10, 100} {
+		b.Run(fmt.Sprintf("members=%d", n), func(b *testing.B) { benchFanout(b, n, true) })
+	}
+	// Up to the durable commit of the 100 encrypted copies in the queue,
+	// which is when SMTP answers 250; delivery is not included.
+	b.Run("members=100/until-queued", func(b *testing.B) { benchFanout(b, 100, false) })
+}
+
+func benchFanout(b *testing.B, members int, deliver bool) {
+	ctx := context.Background()
+	dir := b.TempDir()
+	cfg, err := app.LoadConfig(dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	a, err := app.Open(ctx, cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer a.Close()
+	l, err := a.Admin.CreateList(ctx, team, "owner@example.org", "", pgp.Ed25519)
+	if err != nil {
+		b.Fatal(err)
+	}
+	listKey, err := pgp.ParseKey(l.PublicKey)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var sender *pgp.Key
+	for i := range members {
+		addr := fmt.Sprintf("member%03d@example.org", i)
+		k, err := pgp.GenerateKey("", addr, pgp.Ed25519, pgp.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, _, err := a.Admin.AddMember(ctx, team, addr, k.PublicBytes(), false); err != nil {
+			b.Fatal(err)
+		}
+		if i == 0 {
+			sender = k
+		}
+	}
+	body := strings.Repeat("All work and no play makes Jack a dull boy. 0123456789abcdef\r\n", 4096/64)
+	outbox := filepath.Join(dir, app.OutboxDir, "new")
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		raw := benchPost(b, sender, listKey, i, body)
+		b.StartTimer()
+		if !deliver {
+			err := a.Pipeline.Process(ctx, pipeline.Message{Ref: fmt.Sprint(i), EnvelopeFrom: "member000@example.org", Rcpt: team, Raw: raw})
+			if err != nil {
+				b.Fatal(err)
+			}
+			continue
+		}
+		if _, err := a.Process(ctx, team, "member000@example.org", raw); err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		if i == 0 {
+			if files, _ := filepath.Glob(filepath.Join(outbox, "*")); len(files) != members {
+				b.Fatalf("outbox has %d copies, want %d", len(files), members)
+			}
+		}
+		os.RemoveAll(outbox)
+		os.Mkdir(outbox, 0o700)
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N*members), "µs/recipient")
+}
+
+// benchPost makes the i-th post from sender: signed and encrypted to the
+// list, with protected headers naming it.
+func benchPost(b *testing.B, sender, list *pgp.Key, i int, body string) []byte {
+	inner := fmt.Sprintf("Content-Type: text/plain; charset=utf-8\r\nFrom: member000@example.org\r\nTo: %s\r\nSubject: post %d\r\n\r\n%s", team, i, body)
+	signed, err := pgp.Sign(sender, []byte(inner), pgp.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	armored, err := signed.EncryptTo(list, false)
+	if err != nil {
+		b.Fatal(err)
+	}
+	boundary, _ := mime.NewBoundary(rand.Reader)
+	ct, mbody := pgp.EncryptedBody(armored, boundary)
+	return append([]byte("From: member000@example.org\r\nTo: "+team+"\r\nSubject: ...\r\nMIME-Version: 1.0\r\nContent-Type: "+ct+"\r\n\r\n"), mbody...)
+}
