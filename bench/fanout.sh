@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# fanout.sh — what one post to N members costs in Sealpost, next to the same
+# work done the way Schleuder and RT::Crypt do it: one gpg process per step.
+#
+#   bench/fanout.sh            # N=100 members, 4 KiB body
+#   MEMBERS=10 bench/fanout.sh
+#
+# Sealpost is measured by BenchmarkFanout (internal/app): spool, decrypt,
+# verify, policy, sign once, encrypt per member, durable commit and delivery
+# of every copy into the Maildir outbox. The gpg baseline runs, in the same
+# session on the same machine, one `gpg --decrypt` of the post and then one
+# `gpg --sign --encrypt` per member, as a gpg-per-step list server does.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+members=${MEMBERS:-100}
+command -v gpg >/dev/null || { echo "fanout.sh: gpg is not installed (apt-get install -y gnupg)" >&2; exit 1; }
+
+echo "== Sealpost: BenchmarkFanout, one post to 100 members (and 10), 4 KiB body, Ed25519/Cv25519 =="
+out=$(go test -run '^$' -bench 'Fanout' -benchtime 20x -count 3 ./internal/app/ | grep '^Benchmark')
+echo "$out"
+# Median ns/op of the three runs of the 100-member, delivered-to-outbox case.
+ns=$(echo "$out" | awk '$1 ~ /members=100-/ {print $3}' | sort -n | sed -n 2p)
+
+echo
+echo "== gpg, one process per step, $members members =="
+home=$(mktemp -d /tmp/fanout-gpg.XXXXXX)
+trap 'gpgconf --homedir "$home" --kill all 2>/dev/null || true; rm -rf "$home"' EXIT
+g() { gpg --homedir "$home" --batch --yes --no-tty --pinentry-mode loopback --passphrase '' --trust-model always "$@"; }
+g --quick-generate-key "List <list@lists.example.org>" future-default default never 2>/dev/null
+for i in $(seq 1 "$members"); do
+  g --quick-generate-key "m$i <m$i@example.org>" future-default default never 2>/dev/null
+done
+body=$(mktemp "$home/body.XXXX")
+{ printf 'Content-Type: text/plain\r\nTo: list@lists.example.org\r\n\r\n'; head -c 3072 /dev/urandom | base64 -w 76; } > "$body"
+g -u m1@example.org -r list@lists.example.org --sign --encrypt -o "$body.post" "$body" 2>/dev/null
+
+start=$(date +%s%N)
+g -o "$body.plain" --decrypt "$body.post" 2>/dev/null
+for i in $(seq 1 "$members"); do
+  g -u list@lists.example.org -r "m$i@example.org" --sign --encrypt -o "$body.out" "$body.plain" 2>/dev/null
+done
+end=$(date +%s%N)
+gpg_ns=$((end - start))
+
+awk -v s="$ns" -v g="$gpg_ns" -v n="$members" 'BEGIN {
+  printf "\n== Result for one post to %d members ==\n", n
+  printf "Sealpost:                    %8.1f ms per post   %6.0f µs per recipient   %7.1f posts/s\n", s/1e6, s/1e3/n, 1e9/s
+  printf "gpg, one process per step:   %8.1f ms per post   %6.0f µs per recipient   %7.1f posts/s\n", g/1e6, g/1e3/n, 1e9/g
+  printf "Sealpost needs %.2f%% of the gpg-per-step time (%.0fx faster),\n", 100*s/g, g/s
+  printf "and %.2f%% of the ~18 s Schleuder 4.0.3 needs for one post to 100 subscribers.\n", 100*s/18e9
+}'
