@@ -69,7 +69,7 @@ func benchFanout(b *testing.B, members int, deliver bool) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
-		raw := benchPost(b, sender, listKey, i, body)
+		raw := benchPost(b, sender, "member000@example.org", listKey, i, body)
 		b.StartTimer()
 		if !deliver {
 			err := a.Pipeline.Process(ctx, pipeline.Message{Ref: fmt.Sprint(i), EnvelopeFrom: "member000@example.org", Rcpt: team, Raw: raw})
@@ -96,8 +96,8 @@ func benchFanout(b *testing.B, members int, deliver bool) {
 
 // benchPost makes the i-th post from sender: signed and encrypted to the
 // list, with protected headers naming it.
-func benchPost(b *testing.B, sender, list *pgp.Key, i int, body string) []byte {
-	inner := fmt.Sprintf("Content-Type: text/plain; charset=utf-8\r\nFrom: member000@example.org\r\nTo: %s\r\nSubject: post %d\r\n\r\n%s", team, i, body)
+func benchPost(b testing.TB, sender *pgp.Key, from string, list *pgp.Key, i int, body string) []byte {
+	inner := fmt.Sprintf("Content-Type: text/plain; charset=utf-8\r\nFrom: %s\r\nTo: %s\r\nSubject: post %d\r\n\r\n%s", from, team, i, body)
 	signed, err := pgp.Sign(sender, []byte(inner), pgp.Options{})
 	if err != nil {
 		b.Fatal(err)
@@ -108,5 +108,5 @@ func benchPost(b *testing.B, sender, list *pgp.Key, i int, body string) []byte {
 	}
 	boundary, _ := mime.NewBoundary(rand.Reader)
 	ct, mbody := pgp.EncryptedBody(armored, boundary)
-	return append([]byte("From: member000@example.org\r\nTo: "+team+"\r\nSubject: ...\r\nMIME-Version: 1.0\r\nContent-Type: "+ct+"\r\n\r\n"), mbody...)
+	return append([]byte("From: "+from+"\r\nTo: "+team+"\r\nSubject: ...\r\nMIME-Version: 1.0\r\nContent-Type: "+ct+"\r\n\r\n"), mbody...)
 }
