@@ -24,6 +24,13 @@ func (a *App) Serve(ctx context.Context, ready chan<- net.Addr) error {
 	if err := a.Store.ReleaseClaims(ctx); err != nil {
 		return err
 	}
+	// Spooled messages older than any MTA's retry period were never
+	// answered 250: their senders retried or were told. Drop them.
+	if n, err := a.Store.PurgeSpool(ctx, time.Now().Add(-SpoolRetention)); err != nil {
+		return err
+	} else if n > 0 {
+		a.Logger.Info("purged stale spooled messages", "count", n)
+	}
 	ln, err := net.Listen("tcp", a.Config.SMTP.Listen)
 	if err != nil {
 		return fmt.Errorf("smtp listener: %w", err)
@@ -60,6 +67,11 @@ func (a *App) Serve(ctx context.Context, ready chan<- net.Addr) error {
 	a.Logger.Info("sealpost stopped")
 	return serr
 }
+
+// SpoolRetention is how long a message whose processing never finished
+// stays in the spool (counting crashes, DESIGN §5): longer than the five
+// days MTAs retry for.
+const SpoolRetention = 7 * 24 * time.Hour
 
 // NewRef returns a fresh reference ID for an inbound message.
 func NewRef() string {

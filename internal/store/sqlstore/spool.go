@@ -25,6 +25,17 @@ func (s *DB) Spool(ctx context.Context, in *store.Inbound) error {
 	return nil
 }
 
+// PurgeSpool removes spooled messages received before cutoff: messages
+// whose processing never finished and whose senders were never told 250,
+// so their MTAs have retried or bounced them long since.
+func (s *DB) PurgeSpool(ctx context.Context, cutoff time.Time) (int64, error) {
+	res, err := s.db.ExecContext(ctx, `DELETE FROM spool WHERE received_at < $1`, millis(cutoff))
+	if err != nil {
+		return 0, fmt.Errorf("sqlstore: purge spool: %w", err)
+	}
+	return res.RowsAffected()
+}
+
 // Unspool removes a spooled message without other effects.
 func (s *DB) Unspool(ctx context.Context, id string) error {
 	if _, err := s.db.ExecContext(ctx, `DELETE FROM spool WHERE id = $1`, id); err != nil {

@@ -107,9 +107,15 @@ func TestSpoolCommitReplay(t *testing.T) {
 		t.Errorf("replay mark is not per list: %v", err)
 	}
 	// The spool row is gone.
-	fresh := &store.Inbound{ID: "r3", ListID: l.ID, Digest: "d1", Raw: []byte("x")}
+	fresh := &store.Inbound{ID: "r3", ListID: l.ID, Digest: "d1", Raw: []byte("x"), ReceivedAt: time.Now().Add(-time.Hour)}
 	if err := db.Spool(ctx, fresh); err != nil || fresh.Attempts != 1 {
 		t.Errorf("spool after commit: %v, %+v", err, fresh)
+	}
+	if n, err := db.PurgeSpool(ctx, time.Now().Add(-2*time.Hour)); err != nil || n != 0 {
+		t.Errorf("PurgeSpool removed %d recent messages (%v)", n, err)
+	}
+	if n, err := db.PurgeSpool(ctx, time.Now()); err != nil || n != 1 {
+		t.Errorf("PurgeSpool removed %d stale messages (%v), want 1", n, err)
 	}
 }
 
