@@ -96,6 +96,7 @@ Start with 'sealpost demo' for a walkthrough that needs nothing set up.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	groupCommand(root)
 	def := os.Getenv("SEALPOST_DATA")
 	if def == "" {
 		def = app.DefaultDataDir
@@ -107,12 +108,20 @@ Start with 'sealpost demo' for a walkthrough that needs nothing set up.`,
 	return root
 }
 
+// groupCommand makes a command that only holds subcommands print its help
+// when called alone, and refuse an unknown subcommand as a usage error.
+func groupCommand(c *cobra.Command) *cobra.Command {
+	c.Args = args(cobra.NoArgs)
+	c.RunE = func(c *cobra.Command, _ []string) error { return c.Help() }
+	return c
+}
+
 // args wraps a cobra positional-argument check so that its failure is a
 // usage error.
 func args(check cobra.PositionalArgs) cobra.PositionalArgs {
 	return func(cmd *cobra.Command, a []string) error {
 		if err := check(cmd, a); err != nil {
-			return usageError{err}
+			return usagef("%s: %v\nUsage: %s", cmd.CommandPath(), err, cmd.UseLine())
 		}
 		return nil
 	}

@@ -20,6 +20,7 @@ func (e *env) listCmd() *cobra.Command {
 		Use:   "list",
 		Short: "Create, inspect, configure and delete lists",
 	}
+	groupCommand(c)
 	c.AddCommand(e.listCreateCmd(), e.listShowCmd(), e.listSetCmd(), e.listKeyCmd(), e.listDeleteCmd())
 	return c
 }

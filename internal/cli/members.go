@@ -21,6 +21,7 @@ func (e *env) memberCmd() *cobra.Command {
 		Use:   "member",
 		Short: "Add, list and remove a list's members",
 	}
+	groupCommand(c)
 	c.AddCommand(e.memberAddCmd(), e.memberListCmd(), e.memberRemoveCmd())
 	return c
 }
