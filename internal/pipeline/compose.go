@@ -34,6 +34,7 @@ type address struct{ name, addr string }
 type headers struct {
 	from             address
 	outerFrom        string
+	multipleFrom     bool // more than one From field outside or inside
 	subject          string
 	date             string
 	messageID        string
@@ -47,6 +48,7 @@ func readHeaders(outer, content *mime.Part) headers {
 	if _, a, err := mail.ParseAddress(outer.Header.Get("From")); err == nil {
 		h.outerFrom = a
 	}
+	h.multipleFrom = len(outer.Header.Values("From")) > 1 || len(content.Header.Values("From")) > 1
 	pick := func(k string) string {
 		if v := content.Header.Get(k); v != "" {
 			return v

@@ -66,6 +66,12 @@ func (f *fixture) list(addr string, members ...string) *testList {
 	if err != nil {
 		f.t.Fatal(err)
 	}
+	return f.listWithKey(addr, k, members...)
+}
+
+// listWithKey creates a list whose key is k (with its secret part).
+func (f *fixture) listWithKey(addr string, k *pgp.Key, members ...string) *testList {
+	f.t.Helper()
 	secret, _ := k.SecretBytes()
 	sealed, err := f.sealer.Seal(secret, keyring.ListKeyLabel(addr, k.Fingerprint()))
 	if err != nil {
@@ -225,7 +231,13 @@ func encryptUnsigned(t *testing.T, to *pgp.Key, data []byte) []byte {
 
 func corpusKey(t *testing.T, name string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "..", "..", "shared", "corpus", "thunderbird-openpgp", "keys", name))
+	return corpusFile(t, "keys", name)
+}
+
+// corpusFile reads a file of the Thunderbird OpenPGP corpus (../shared/corpus).
+func corpusFile(t *testing.T, dir, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "..", "..", "shared", "corpus", "thunderbird-openpgp", dir, name))
 	if err != nil {
 		t.Skipf("corpus not available: %v", err)
 	}

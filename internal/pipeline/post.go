@@ -42,7 +42,7 @@ func (p *Pipeline) post(ctx context.Context, log *slog.Logger, list *store.List,
 	dec := policy.Decide(policy.Input{
 		List: list.Address, ListFingerprint: list.KeyFingerprint,
 		Protection: u.Protection, Status: u.Status, Signer: u.Signer,
-		From: hdr.from.addr, OuterFrom: hdr.outerFrom, SignedRecipients: hdr.signedRecipients,
+		From: hdr.from.addr, OuterFrom: hdr.outerFrom, MultipleFrom: hdr.multipleFrom, SignedRecipients: hdr.signedRecipients,
 		IntendedRecipients: u.IntendedRecipients, Members: roster.members,
 	})
 	if !dec.Accepted() {

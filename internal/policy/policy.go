@@ -86,6 +86,10 @@ type Input struct {
 	// OuterFrom is the outer From addr-spec; when both are present they
 	// must agree.
 	OuterFrom string
+	// MultipleFrom is set when the outer or the protected header has more
+	// than one From field (RFC 5322 §3.6 allows one): who sent it is then
+	// ambiguous.
+	MultipleFrom bool
 	// SignedRecipients are the To and Cc addr-specs inside the signed
 	// content (protected headers); nil when it carries none.
 	SignedRecipients []string
@@ -157,7 +161,7 @@ func findSender(in Input) (*Member, Reason) {
 	if in.Signer == nil {
 		return nil, BadSignature
 	}
-	if in.OuterFrom != "" && !strings.EqualFold(in.OuterFrom, in.From) {
+	if in.MultipleFrom || (in.OuterFrom != "" && !strings.EqualFold(in.OuterFrom, in.From)) {
 		return nil, FromMismatch
 	}
 	signerIsMember := false

@@ -48,6 +48,7 @@ func TestDecide(t *testing.T) {
 		{"good signature, key of no member", func(in *Input) { in.Signer.Fingerprint = "MALLORYFPR" }, UnknownSigner},
 		{"member signs with someone else's From", func(in *Input) { in.From, in.OuterFrom = "bob@example.org", "bob@example.org" }, FromMismatch},
 		{"outer From differs from protected From", func(in *Input) { in.OuterFrom = "bob@example.org" }, FromMismatch},
+		{"RFC 5322 §3.6: two From fields", func(in *Input) { in.MultipleFrom = true }, FromMismatch},
 		{"key lacks the From UID", func(in *Input) { in.Signer.Addresses = []string{"alice@elsewhere.org"} }, FromMismatch},
 		{"display name is not the address", func(in *Input) { in.From, in.OuterFrom = "alice", "alice" }, FromMismatch},
 		{"signed for another list", func(in *Input) { in.SignedRecipients = []string{"other@lists.example.org"} }, NotForThisList},

@@ -203,11 +203,17 @@ func decrypt(bin []byte, keyring openpgp.EntityList, opt Options) (unverified, *
 }
 
 func classifyReadError(err error) error {
-	var unsupported pgperrors.UnsupportedError
+	var (
+		unsupported pgperrors.UnsupportedError
+		sessionErr  pgperrors.DecryptWithSessionKeyError
+	)
 	switch {
 	case errors.Is(err, pgperrors.ErrKeyIncorrect):
 		return fmt.Errorf("%w (%v)", ErrNoKey, err)
-	case errors.As(err, &unsupported) && strings.Contains(string(unsupported), "integrity"):
+	case errors.As(err, &unsupported) && strings.Contains(string(unsupported), "integrity"),
+		// The session key opened the data, but what came out does not
+		// parse or authenticate: altered ciphertext.
+		errors.As(err, &sessionErr):
 		return fmt.Errorf("%w: %v", ErrIntegrity, err)
 	case errors.Is(err, pgperrors.ErrMessageTooLarge):
 		return ErrTooLarge

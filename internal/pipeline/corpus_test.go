@@ -1,0 +1,75 @@
+package pipeline_test
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/sealpost/sealpost/internal/crypto/pgp"
+	"github.com/sealpost/sealpost/internal/pipeline"
+	"github.com/sealpost/sealpost/internal/policy"
+	"github.com/sealpost/sealpost/internal/store"
+)
+
+// TestCorpusThunderbird runs real Thunderbird messages (../shared/corpus,
+// PROVENANCE.md §1b) through the list pipeline. Alice's key plays the
+// list's key, so mail Thunderbird encrypted to Alice is a post to the list
+// alice@openpgp.example, and Bob and Carol are members. The outcomes are
+// the corpus's "relay outcome" column under the default list policy.
+func TestCorpusThunderbird(t *testing.T) {
+	f := newFixture(t)
+	aliceKey, err := pgp.ParseKey(corpusKey(t, "alice@openpgp.example-0xf231550c4f47e38e-secret.asc"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The corpus signatures are from 2020 to 2026; the keys do not expire.
+	l := f.listWithKey("alice@openpgp.example", aliceKey)
+	f.addMember(l, "bob@openpgp.example", corpusKey(t, "bob@openpgp.example-0xfbfcc82a015e7330-pub.asc"))
+	f.addMember(l, "carol@example.com", corpusKey(t, "carol@example.com-0x3099ff1238852b9f-pub.asc"))
+
+	tests := []struct {
+		file string
+		want policy.Reason // policy.OK: distributed
+	}{
+		// ACCEPT(enc, signer Bob): inner multipart/signed, protected To.
+		{"signed-by-0xfbfcc82a015e7330-encrypted-to-0xf231550c4f47e38e.eml", policy.OK},
+		// Same post with Bob's key attached: its own signature, accepted.
+		{"signed-by-0xfbfcc82a015e7330-encrypted-to-0xf231550c4f47e38e-with-key.eml", policy.OK},
+		// Two From fields (Eve, then Bob): sender ambiguous.
+		{"signed-by-0xfbfcc82a015e7330-encrypted-to-0xf231550c4f47e38e-multi-from.eml", policy.FromMismatch},
+		// ACCEPT(enc, signer Carol), Carol being a member here.
+		{"signed-by-0x3099ff1238852b9f-encrypted-to-0xf231550c4f47e38e.eml", policy.OK},
+		// Decrypts (wildcard key ID, trial decryption) but is unsigned.
+		{"encrypted-to-alice-as-hidden-recipient.eml", policy.Unsigned},
+		// Decrypts; the inner S/MIME signature is not an OpenPGP one.
+		{"inner-smime-sig-in-pgp-encrypted.eml", policy.Unsigned},
+		// Not encrypted at the top level.
+		{"alice-signed.eml", policy.NotEncrypted},
+		{"fwd-unsigned-encrypted.eml", policy.NotEncrypted},
+		{"outer-pgp-sig-inner-pgp-enc-with-mixed.eml", policy.NotEncrypted},
+		{"signed-by-0xfbfcc82a015e7330-to-0xf231550c4f47e38e-unencrypted.eml", policy.NotEncrypted},
+		// Encrypted to Bob, not to this list's key.
+		{"rc-openpgp-mdc.eml", policy.Undecryptable},
+	}
+	for i, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			ref := "corpus" + string(rune('a'+i))
+			err := f.process(l, corpusFile(t, "eml", tt.file), ref)
+			var rej *pipeline.Rejection
+			switch {
+			case tt.want == policy.OK && err != nil:
+				t.Fatalf("Process = %v, want distributed", err)
+			case tt.want != policy.OK && (!errors.As(err, &rej) || rej.Reason != tt.want):
+				t.Fatalf("Process = %v, want rejection %v", err, tt.want)
+			}
+			posts := 0
+			for _, d := range f.deliveries(ref) {
+				if d.Kind == store.KindPost {
+					posts++
+				}
+			}
+			if tt.want == policy.OK && posts != 2 || tt.want != policy.OK && posts != 0 {
+				t.Errorf("%d copies distributed", posts)
+			}
+		})
+	}
+}
