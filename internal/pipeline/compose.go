@@ -32,15 +32,18 @@ type address struct{ name, addr string }
 // signed content (protected headers) where present, else from the outer
 // message (DESIGN §4.7: reply targets from protected headers only).
 type headers struct {
-	from             address
-	outerFrom        string
-	multipleFrom     bool // more than one From field outside or inside
-	subject          string
-	date             string
-	messageID        string
-	inReplyTo        string
-	references       string
-	signedRecipients []string // protected To and Cc; nil when absent
+	from         address
+	outerFrom    string
+	multipleFrom bool // more than one From field outside or inside
+	subject      string
+	date         string
+	messageID    string
+	inReplyTo    string
+	references   string
+	// The threading fields the sender left in clear, which the copies
+	// repeat in clear; protected ones stay inside.
+	outerInReplyTo, outerReferences string
+	signedRecipients                []string // protected To and Cc; nil when absent
 }
 
 func readHeaders(outer, content *mime.Part) headers {
@@ -62,6 +65,8 @@ func readHeaders(outer, content *mime.Part) headers {
 	h.messageID = msgID(pick("Message-Id"))
 	h.inReplyTo = msgIDs(pick("In-Reply-To"))
 	h.references = msgIDs(pick("References"))
+	h.outerInReplyTo = msgIDs(outer.Header.Get("In-Reply-To"))
+	h.outerReferences = msgIDs(outer.Header.Get("References"))
 	for _, k := range []string{"To", "Cc"} {
 		list, err := netmail.ParseAddressList(content.Header.Get(k))
 		if err != nil {
@@ -241,8 +246,8 @@ func (p *Pipeline) outerMessage(list *store.List, h headers, to string, armored 
 		{"Subject", "..."},
 		{"Date", h.date},
 		{"Message-ID", h.messageID},
-		{"In-Reply-To", h.inReplyTo},
-		{"References", h.references},
+		{"In-Reply-To", h.outerInReplyTo},
+		{"References", h.outerReferences},
 		{"List-Id", mail.ListID(list.Address, list.Name)},
 		{"List-Post", mail.ListPost(list.Address)},
 		{"Precedence", "list"},

@@ -20,7 +20,8 @@ func TestPostDistributed(t *testing.T) {
 	f := newFixture(t)
 	l := f.list(team, "alice@example.org", "bob@example.org", "carol@example.org")
 	raw := f.post(l, postSpec{signer: f.member("alice@example.org"), from: "Alice <alice@example.org>",
-		extraInner: "X-Sealpost-Verified: forged by the sender\r\n", extraOuter: "X-Sealpost-Verified: forged outside\r\n"})
+		extraInner: "X-Sealpost-Verified: forged by the sender\r\nIn-Reply-To: <protected-thread@example.org>\r\n",
+		extraOuter: "X-Sealpost-Verified: forged outside\r\n"})
 	if err := f.process(l, raw, "r1"); err != nil {
 		t.Fatal(err)
 	}
@@ -44,6 +45,9 @@ func TestPostDistributed(t *testing.T) {
 		checkHeader(t, outer, "From", `"Alice via team@lists.example.org" <team@lists.example.org>`)
 		checkHeader(t, inner, "Subject", "the real subject")
 		checkHeader(t, inner, "Message-Id", "<post-1@example.org>")
+		// Protected threading stays protected (RFC 9788 §4).
+		checkHeader(t, inner, "In-Reply-To", "<protected-thread@example.org>")
+		checkHeader(t, outer, "In-Reply-To", "")
 		// DESIGN §4.7: verification claims from the sender never survive.
 		if got := inner.Header.Values("X-Sealpost-Verified"); len(got) != 1 || !strings.HasPrefix(got[0], "signed by alice@example.org; key ") {
 			t.Errorf("X-Sealpost-Verified = %q", got)
