@@ -1,0 +1,116 @@
+package admin_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/sealpost/sealpost/internal/admin"
+	"github.com/sealpost/sealpost/internal/crypto/pgp"
+	"github.com/sealpost/sealpost/internal/keyring"
+	"github.com/sealpost/sealpost/internal/store/sqlstore"
+)
+
+func service(t *testing.T) *admin.Service {
+	t.Helper()
+	db, err := sqlstore.Open(context.Background(), filepath.Join(t.TempDir(), "s.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	sealer, err := keyring.NewSealer(bytes.Repeat([]byte{3}, keyring.MasterKeySize), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return admin.New(db, sealer, admin.Options{})
+}
+
+func TestCreateList(t *testing.T) {
+	ctx := context.Background()
+	s := service(t)
+	l, err := s.CreateList(ctx, "Team@Lists.Example.org", "Alice <alice@example.org>", "Team", pgp.Ed25519)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.Address != "team@lists.example.org" || l.Owner != "alice@example.org" || l.Name != "Team" {
+		t.Errorf("list = %+v", l)
+	}
+	key, err := s.OpenListKey(l)
+	if err != nil || key.Fingerprint() != l.KeyFingerprint || !key.HasSecret() {
+		t.Fatalf("OpenListKey = %v, %v", key, err)
+	}
+	for _, tc := range []struct {
+		addr, owner string
+		want        error
+	}{
+		{"team@lists.example.org", "", admin.ErrExists},
+		{"not an address", "", admin.ErrInvalid},
+		{"team-owner@lists.example.org", "", admin.ErrInvalid},
+		{"new@lists.example.org", "nobody", admin.ErrInvalid},
+	} {
+		if _, err := s.CreateList(ctx, tc.addr, tc.owner, "", pgp.Ed25519); !errors.Is(err, tc.want) {
+			t.Errorf("CreateList(%q, %q) = %v, want %v", tc.addr, tc.owner, err, tc.want)
+		}
+	}
+}
+
+func TestAddMemberRefusals(t *testing.T) {
+	ctx := context.Background()
+	s := service(t)
+	if _, err := s.CreateList(ctx, "team@lists.example.org", "", "", pgp.Ed25519); err != nil {
+		t.Fatal(err)
+	}
+	bob, _ := pgp.GenerateKey("Bob", "bob@example.org", pgp.Ed25519, pgp.Options{})
+	for _, tc := range []struct {
+		name, email string
+		key         []byte
+		say         string
+	}{
+		{"key for another address", "carol@example.org", bob.Armored(), "no user ID for carol@example.org"},
+		{"X.509 certificate", "bob@example.org", []byte("-----BEGIN CERTIFICATE-----\nMII=\n-----END CERTIFICATE-----\n"), "S/MIME"},
+		{"garbage", "bob@example.org", []byte("hello"), "pgp:"},
+		{"bad address", "bob", bob.Armored(), "not an email address"},
+	} {
+		_, _, err := s.AddMember(ctx, "team@lists.example.org", tc.email, tc.key, false)
+		if !errors.Is(err, admin.ErrInvalid) || !strings.Contains(err.Error(), tc.say) {
+			t.Errorf("%s: err = %v, want ErrInvalid saying %q", tc.name, err, tc.say)
+		}
+	}
+	if _, _, err := s.AddMember(ctx, "team@lists.example.org", "Bob@Example.org", bob.PublicBytes(), true); err != nil {
+		t.Fatal(err)
+	}
+	ms, err := s.Members(ctx, "team@lists.example.org")
+	if err != nil || len(ms) != 1 || ms[0].Email != "bob@example.org" || !ms[0].Admin || !ms[0].Key.CanEncrypt {
+		t.Fatalf("Members = %+v, %v", ms, err)
+	}
+	if err := s.RemoveMember(ctx, "team@lists.example.org", "carol@example.org"); !errors.Is(err, admin.ErrNotFound) {
+		t.Errorf("RemoveMember(non-member) = %v", err)
+	}
+}
+
+func TestSetOptions(t *testing.T) {
+	ctx := context.Background()
+	s := service(t)
+	if _, err := s.CreateList(ctx, "team@lists.example.org", "", "", pgp.Ed25519); err != nil {
+		t.Fatal(err)
+	}
+	_, err := s.SetOptions(ctx, "team@lists.example.org", []string{"nosuch=1", "allow_seipd_v2=maybe", "owner"})
+	if !errors.Is(err, admin.ErrInvalid) {
+		t.Fatalf("err = %v", err)
+	}
+	for _, want := range []string{`unknown option "nosuch"`, "allow_seipd_v2: invalid value", `"owner" is not OPTION=VALUE`} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not report %q (all problems at once)", err, want)
+		}
+	}
+	l, err := s.SetOptions(ctx, "team@lists.example.org", []string{"name=The Team", "allow_seipd_v2=true", "owner=o@example.org"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l, _ = s.List(ctx, l.Address); l.Name != "The Team" || !l.Settings.AllowSEIPDv2 || l.Owner != "o@example.org" {
+		t.Errorf("after set: %+v", l)
+	}
+}
