@@ -16,6 +16,7 @@ import (
 	"github.com/sealpost/sealpost/internal/crypto/pgp"
 	"github.com/sealpost/sealpost/internal/keyring"
 	"github.com/sealpost/sealpost/internal/pipeline"
+	"github.com/sealpost/sealpost/internal/policy"
 )
 
 func (e *env) serveCmd() *cobra.Command {
@@ -96,19 +97,21 @@ Return-Path header.`,
   #   user=sealpost argv=/usr/local/bin/sealpost --data /var/lib/sealpost process ${recipient} --sender ${sender}`,
 		Args: args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, a []string) error {
-			raw, err := io.ReadAll(io.LimitReader(e.stdin, app.DefaultMaxBytes+1))
-			if err != nil {
-				return fmt.Errorf("read message: %w", err)
-			}
-			if len(raw) == 0 {
-				return usagef("no message on standard input")
-			}
-			if !cmd.Flags().Changed("sender") {
-				sender = returnPath(raw)
-			}
 			return e.withApp(cmd, func(ap *app.App) error {
-				if int64(len(raw)) > ap.Config.SMTP.MaxMessageBytes {
-					return &pipeline.Rejection{Code: 552, Text: "message too large"}
+				max := ap.Config.SMTP.MaxMessageBytes
+				raw, err := io.ReadAll(io.LimitReader(e.stdin, max+1))
+				if err != nil {
+					return fmt.Errorf("read message: %w", err)
+				}
+				if len(raw) == 0 {
+					return usagef("no message on standard input")
+				}
+				if int64(len(raw)) > max {
+					return &pipeline.Rejection{Reason: policy.TooLarge, Code: 552, Enhanced: [3]int{5, 3, 4},
+						Text: fmt.Sprintf("message larger than smtp.max_message_bytes (%d)", max)}
+				}
+				if !cmd.Flags().Changed("sender") {
+					sender = returnPath(raw)
 				}
 				ref, err := ap.Process(cmd.Context(), a[0], sender, raw)
 				if err != nil {
