@@ -78,3 +78,45 @@ func TestSignerMustBeValidNow(t *testing.T) {
 		t.Errorf("after expiry: Status = %v, Signer = %v; want key-invalid", u.Status, u.Signer)
 	}
 }
+
+// TestSEIPDVersionChoice: SEIPD v2 only when the list allows it and the
+// recipient key advertises it (RFC 9580 §5.13.2); v1 with MDC otherwise,
+// which GnuPG 2.2 reads.
+func TestSEIPDVersionChoice(t *testing.T) {
+	list := newListKey(t)
+	cfg := &packet.Config{Algorithm: packet.PubKeyAlgoEdDSA, Curve: packet.Curve25519, AEADConfig: &packet.AEADConfig{}}
+	e, err := openpgp.NewEntity("", "", "modern@example.org", cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	modern, legacy := &Key{e: e}, newListKey(t)
+	if !modern.Info(time.Now()).SEIPDv2 || legacy.Info(time.Now()).SEIPDv2 {
+		t.Fatal("test keys do not advertise what they should")
+	}
+	signed, err := Sign(list, []byte(entity), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name    string
+		to      *Key
+		allowV2 bool
+		want    string
+	}{
+		{"v2 key, list allows v2", modern, true, "aead"},
+		{"v2 key, list does not", modern, false, "mdc"},
+		{"v1 key, list allows v2", legacy, true, "mdc"},
+	} {
+		ct, err := signed.EncryptTo(tc.to, tc.allowV2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		u, err := Unwrap(pgpMIME(t, ct), tc.to, []*Key{list}, Options{})
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if u.Protection.Integrity != tc.want || u.Status != spcrypto.StatusGood {
+			t.Errorf("%s: %+v %v, want %s and a good signature", tc.name, u.Protection, u.Status, tc.want)
+		}
+	}
+}
