@@ -1,0 +1,155 @@
+package smime
+
+import (
+	"bytes"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// TrustReason says why a certificate is not trusted for an address.
+type TrustReason int
+
+// Reasons a certificate is refused. The names follow the wording Sympa
+// and OpenSSL users know ("No CRL known", "CRL too old").
+const (
+	Untrusted       TrustReason = iota + 1 // no chain to a configured trust anchor
+	Expired                                // outside its validity period
+	NoEmailEKU                             // not valid for email protection
+	AddressMismatch                        // no rfc822Name SAN equals the address
+	Revoked                                // listed on a CRL of its issuer
+	CRLTooOld                              // the issuer's CRL is past its nextUpdate
+	NoCRL                                  // CRLs are required and none is known for the issuer
+)
+
+var trustReasonText = map[TrustReason]string{
+	Untrusted:       "certificate does not chain to a trusted authority",
+	Expired:         "certificate is expired or not yet valid",
+	NoEmailEKU:      "certificate is not valid for email protection",
+	AddressMismatch: "certificate is not issued for this address",
+	Revoked:         "certificate is revoked",
+	CRLTooOld:       "CRL too old",
+	NoCRL:           "No CRL known",
+}
+
+func (r TrustReason) String() string { return trustReasonText[r] }
+
+// TrustError reports why a certificate was refused.
+type TrustError struct {
+	Reason TrustReason
+	Detail string
+}
+
+func (e *TrustError) Error() string {
+	if e.Detail == "" {
+		return "smime: " + e.Reason.String()
+	}
+	return "smime: " + e.Reason.String() + ": " + e.Detail
+}
+
+// TrustOptions are the inputs of a trust decision.
+type TrustOptions struct {
+	// Roots are the trust anchors (a list's own plus the global ones).
+	Roots *x509.CertPool
+	// Intermediates are candidate intermediate certificates, typically
+	// those carried in the signed message.
+	Intermediates []*x509.Certificate
+	// Now is the verification time.
+	Now time.Time
+	// CRLs are the revocation lists the administrator loaded (or that
+	// were fetched); each is used only for the issuer that signed it.
+	CRLs []*x509.RevocationList
+	// RequireCRL refuses a certificate whose issuer has no CRL here.
+	RequireCRL bool
+}
+
+// CheckCertificate decides whether cert may be used for addr: it must
+// chain to a trust anchor at Now with the email-protection EKU (RFC 8550
+// §4.4.4, checked along the whole chain by crypto/x509), carry addr as
+// an rfc822Name SAN (RFC 8550 §3; compared without regard to case, the
+// whole addr-spec, never the display name), and not be revoked by a CRL
+// of its issuer.
+func CheckCertificate(cert *x509.Certificate, addr string, opt TrustOptions) error {
+	if opt.Now.Before(cert.NotBefore) || opt.Now.After(cert.NotAfter) {
+		return &TrustError{Reason: Expired, Detail: fmt.Sprintf("valid %s to %s",
+			cert.NotBefore.Format(time.DateOnly), cert.NotAfter.Format(time.DateOnly))}
+	}
+	if !hasAddress(cert, addr) {
+		return &TrustError{Reason: AddressMismatch, Detail: fmt.Sprintf("%s is not among %v", addr, cert.EmailAddresses)}
+	}
+	pool := x509.NewCertPool()
+	for _, c := range opt.Intermediates {
+		pool.AddCert(c)
+	}
+	roots := opt.Roots
+	if roots == nil {
+		roots = x509.NewCertPool()
+	}
+	chains, err := cert.Verify(x509.VerifyOptions{
+		Roots:         roots,
+		Intermediates: pool,
+		CurrentTime:   opt.Now,
+		KeyUsages:     []x509.ExtKeyUsage{x509.ExtKeyUsageEmailProtection},
+	})
+	if err != nil {
+		var inv x509.CertificateInvalidError
+		if errors.As(err, &inv) && inv.Reason == x509.IncompatibleUsage {
+			return &TrustError{Reason: NoEmailEKU}
+		}
+		if errors.As(err, &inv) && inv.Reason == x509.Expired {
+			return &TrustError{Reason: Expired, Detail: "a certificate in the chain"}
+		}
+		return &TrustError{Reason: Untrusted, Detail: err.Error()}
+	}
+	return checkRevocation(chains[0], opt)
+}
+
+func hasAddress(cert *x509.Certificate, addr string) bool {
+	for _, a := range cert.EmailAddresses {
+		if strings.EqualFold(a, addr) {
+			return true
+		}
+	}
+	return false
+}
+
+// checkRevocation checks every certificate of the chain below the anchor
+// against the CRLs its issuer signed (RFC 5280 §6.3, without delta CRLs
+// or partitioned CRLs).
+func checkRevocation(chain []*x509.Certificate, opt TrustOptions) error {
+	for i := 0; i+1 < len(chain); i++ {
+		cert, issuer := chain[i], chain[i+1]
+		crl := issuerCRL(issuer, opt.CRLs)
+		if crl == nil {
+			if opt.RequireCRL {
+				return &TrustError{Reason: NoCRL, Detail: "issuer " + issuer.Subject.String()}
+			}
+			continue
+		}
+		if !crl.NextUpdate.IsZero() && opt.Now.After(crl.NextUpdate) {
+			return &TrustError{Reason: CRLTooOld, Detail: "next update was due " + crl.NextUpdate.Format(time.DateOnly)}
+		}
+		for _, e := range crl.RevokedCertificateEntries {
+			if e.SerialNumber.Cmp(cert.SerialNumber) == 0 {
+				return &TrustError{Reason: Revoked, Detail: "on " + e.RevocationTime.Format(time.DateOnly)}
+			}
+		}
+	}
+	return nil
+}
+
+// issuerCRL returns the newest CRL that issuer signed, or nil.
+func issuerCRL(issuer *x509.Certificate, crls []*x509.RevocationList) *x509.RevocationList {
+	var best *x509.RevocationList
+	for _, crl := range crls {
+		if !bytes.Equal(crl.RawIssuer, issuer.RawSubject) || crl.CheckSignatureFrom(issuer) != nil {
+			continue
+		}
+		if best == nil || crl.ThisUpdate.After(best.ThisUpdate) {
+			best = crl
+		}
+	}
+	return best
+}
