@@ -188,8 +188,9 @@ func (s *Service) AddMember(ctx context.Context, list, email string, keyData []b
 	if err := keyring.CheckMemberKey(info, addr, s.now()); err != nil {
 		return nil, info, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
-	m := &store.Member{ListID: l.ID, Email: addr, Admin: isAdmin, Engine: string(crypto.OpenPGP),
-		KeyFingerprint: info.Fingerprint, PublicKey: key.PublicBytes(), CreatedAt: s.now()}
+	m := &store.Member{ListID: l.ID, Email: addr, Admin: isAdmin, CreatedAt: s.now(), Keys: []store.MemberKey{{
+		Engine: store.EngineOpenPGP, Fingerprint: info.Fingerprint, Data: key.PublicBytes(),
+		Source: store.SourcePinned, CreatedAt: s.now()}}}
 	if err := s.st.AddMember(ctx, m); err != nil {
 		if errors.Is(err, store.ErrExists) {
 			return nil, info, fmt.Errorf("%w: %s is already a member of %s", ErrExists, addr, l.Address)
@@ -217,10 +218,13 @@ func (s *Service) RemoveMember(ctx context.Context, list, email string) error {
 	return nil
 }
 
-// MemberView is a member with their key as it stands now.
+// MemberView is a member with their keys as they stand now.
 type MemberView struct {
 	store.Member
-	Key crypto.KeyInfo
+	// Key describes the member's OpenPGP key; Keys every key, in the
+	// order of Member.Keys.
+	Key  crypto.KeyInfo
+	Keys []crypto.KeyInfo
 }
 
 // Members returns the list's members with key status.
@@ -236,8 +240,17 @@ func (s *Service) Members(ctx context.Context, list string) ([]MemberView, error
 	out := make([]MemberView, 0, len(ms))
 	for _, m := range ms {
 		v := MemberView{Member: m}
-		if k, err := pgp.ParseKey(m.PublicKey); err == nil {
-			v.Key = k.Info(s.now())
+		for _, mk := range m.Keys {
+			var info crypto.KeyInfo
+			if k, err := pgp.ParseKey(mk.Data); mk.Engine == store.EngineOpenPGP && err == nil {
+				info = k.Info(s.now())
+			}
+			v.Keys = append(v.Keys, info)
+		}
+		if k := m.Key(store.EngineOpenPGP); k != nil {
+			if pk, err := pgp.ParseKey(k.Data); err == nil {
+				v.Key = pk.Info(s.now())
+			}
 		}
 		out = append(out, v)
 	}

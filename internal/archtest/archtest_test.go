@@ -257,7 +257,8 @@ func checkEdges(g *graph) []violation {
 			switch {
 			case !ok:
 				continue
-			case slices.Contains(testSupport(), to):
+			case slices.Contains(testSupport(), to) && !slices.Contains(testSupport(), strings.TrimPrefix(from, "internal/")):
+				// Test-support packages may build on each other.
 				rule = "test-support package imported by non-test code: only _test.go files may import it"
 			case to == "app" && from != "internal/cli":
 				rule = "only internal/cli may import internal/app (DESIGN §2: app composes everything, nothing imports it)"

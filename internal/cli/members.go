@@ -111,7 +111,7 @@ func (e *env) memberListCmd() *cobra.Command {
 				}
 				out := make([]memberJSON, 0, len(ms))
 				for _, m := range ms {
-					v := memberJSON{Email: m.Email, Admin: m.Admin, KeyFingerprint: m.KeyFingerprint, AddedAt: m.CreatedAt, KeyStatus: "usable"}
+					v := memberJSON{Email: m.Email, Admin: m.Admin, KeyFingerprint: m.Key.Fingerprint, AddedAt: m.CreatedAt, KeyStatus: "usable"}
 					if err := keyring.CheckMemberKey(m.Key, m.Email, time.Now()); err != nil {
 						v.KeyStatus = err.Error()
 					}

@@ -108,7 +108,8 @@ func (f *fixture) addMember(l *testList, addr string, pub []byte) {
 	if err != nil {
 		f.t.Fatal(err)
 	}
-	m := &store.Member{ListID: l.rec.ID, Email: addr, Engine: "openpgp", KeyFingerprint: k.Fingerprint(), PublicKey: pub}
+	m := &store.Member{ListID: l.rec.ID, Email: addr,
+		Keys: []store.MemberKey{{Engine: store.EngineOpenPGP, Fingerprint: k.Fingerprint(), Data: pub}}}
 	if err := f.db.AddMember(context.Background(), m); err != nil {
 		f.t.Fatal(err)
 	}

@@ -59,10 +59,14 @@ func (p *Pipeline) listKey(l *store.List) (*pgp.Key, error) {
 	})
 }
 
-// memberKey returns a member's pinned public key.
+// memberKey returns a member's OpenPGP public key.
 func (p *Pipeline) memberKey(m *store.Member) (*pgp.Key, error) {
-	return p.keys.get(m.PublicKey, func() (*pgp.Key, error) {
-		k, err := pgp.ParseKey(m.PublicKey)
+	mk := m.Key(store.EngineOpenPGP)
+	if mk == nil {
+		return nil, fmt.Errorf("pipeline: member %s has no OpenPGP key", m.Email)
+	}
+	return p.keys.get(mk.Data, func() (*pgp.Key, error) {
+		k, err := pgp.ParseKey(mk.Data)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline: key of member %s: %w", m.Email, err)
 		}

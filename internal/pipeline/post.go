@@ -88,8 +88,8 @@ func (p *Pipeline) roster(ctx context.Context, list *store.List) (*roster, error
 		if err != nil {
 			// A stored key that no longer parses is unusable, not fatal:
 			// that member gets a notice instead of the post.
-			p.opt.Logger.Warn("member key unreadable", "list", list.Address, "member", ms[i].Email, "err", err)
-			r.members = append(r.members, policy.Member{Email: ms[i].Email, Fingerprint: ms[i].KeyFingerprint})
+			p.opt.Logger.Warn("member key unusable", "list", list.Address, "member", ms[i].Email, "err", err)
+			r.members = append(r.members, policy.Member{Email: ms[i].Email})
 			continue
 		}
 		info := k.Info(now)

@@ -30,7 +30,12 @@ type List struct {
 	KeyFingerprint string
 	PublicKey      []byte // binary transferable public key
 	SealedKey      []byte // secret key sealed under the master key
-	Settings       ListSettings
+	// SMIMECert is the list's S/MIME certificate (DER), SMIMESealed its
+	// identity (key and chain) sealed under the master key; both empty
+	// when the list has no S/MIME identity.
+	SMIMECert   []byte
+	SMIMESealed []byte
+	Settings    ListSettings
 	CreatedAt      time.Time
 }
 
@@ -42,15 +47,46 @@ type ListSettings struct {
 	AllowSEIPDv2 bool `json:"allow_seipd_v2,omitempty"`
 }
 
-// Member is a subscriber of a list with their pinned key.
+// Member is a subscriber of a list with their keys.
 type Member struct {
-	ListID         int64
-	Email          string // normalised addr-spec
-	Admin          bool
-	Engine         string // "openpgp" or "smime"
-	KeyFingerprint string
-	PublicKey      []byte
-	CreatedAt      time.Time
+	ListID    int64
+	Email     string // normalised addr-spec
+	Admin     bool
+	Keys      []MemberKey
+	CreatedAt time.Time
+}
+
+// Engines of member keys.
+const (
+	EngineOpenPGP = "openpgp"
+	EngineSMIME   = "smime"
+)
+
+// Key sources.
+const (
+	SourcePinned    = "pinned"    // given by an administrator
+	SourceHarvested = "harvested" // taken from a validly signed post (Sympa's harvesting)
+)
+
+// MemberKey is one OpenPGP key or X.509 certificate of a member.
+type MemberKey struct {
+	Engine      string // EngineOpenPGP or EngineSMIME
+	Fingerprint string // OpenPGP fingerprint, or SHA-256 of the certificate
+	Data        []byte // transferable public key, or the DER certificate
+	Source      string // SourcePinned or SourceHarvested
+	CreatedAt   time.Time
+}
+
+// Key returns the member's newest key of the given engine, or nil.
+func (m *Member) Key(engine string) *MemberKey {
+	var best *MemberKey
+	for i := range m.Keys {
+		k := &m.Keys[i]
+		if k.Engine == engine && (best == nil || k.CreatedAt.After(best.CreatedAt)) {
+			best = k
+		}
+	}
+	return best
 }
 
 // Inbound is a received message in the spool, as it arrived (ciphertext).

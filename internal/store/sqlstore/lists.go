@@ -8,7 +8,7 @@ import (
 	"github.com/sealpost/sealpost/internal/store"
 )
 
-const listColumns = `id, address, name, owner, key_fingerprint, public_key, sealed_key, settings, created_at`
+const listColumns = `id, address, name, owner, key_fingerprint, public_key, sealed_key, smime_cert, smime_sealed, settings, created_at`
 
 // CreateList inserts l and sets l.ID. It returns store.ErrExists when a
 // list with the address exists.
@@ -17,9 +17,10 @@ func (s *DB) CreateList(ctx context.Context, l *store.List) error {
 	if err != nil {
 		return fmt.Errorf("sqlstore: create list: %w", err)
 	}
-	err = s.db.QueryRowContext(ctx, `INSERT INTO lists (address, name, owner, key_fingerprint, public_key, sealed_key, settings, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`,
-		l.Address, l.Name, l.Owner, l.KeyFingerprint, l.PublicKey, l.SealedKey, string(settings), millis(l.CreatedAt)).Scan(&l.ID)
+	err = s.db.QueryRowContext(ctx, `INSERT INTO lists (address, name, owner, key_fingerprint, public_key, sealed_key, smime_cert, smime_sealed, settings, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id`,
+		l.Address, l.Name, l.Owner, l.KeyFingerprint, l.PublicKey, l.SealedKey, nonNil(l.SMIMECert), nonNil(l.SMIMESealed),
+		string(settings), millis(l.CreatedAt)).Scan(&l.ID)
 	if isUnique(err) {
 		return store.ErrExists
 	}
@@ -91,7 +92,8 @@ func scanList(r scanner) (*store.List, error) {
 	var l store.List
 	var settings string
 	var created int64
-	if err := r.Scan(&l.ID, &l.Address, &l.Name, &l.Owner, &l.KeyFingerprint, &l.PublicKey, &l.SealedKey, &settings, &created); err != nil {
+	if err := r.Scan(&l.ID, &l.Address, &l.Name, &l.Owner, &l.KeyFingerprint, &l.PublicKey, &l.SealedKey,
+		&l.SMIMECert, &l.SMIMESealed, &settings, &created); err != nil {
 		return nil, err
 	}
 	if err := json.Unmarshal([]byte(settings), &l.Settings); err != nil {
@@ -99,4 +101,12 @@ func scanList(r scanner) (*store.List, error) {
 	}
 	l.CreatedAt = fromMillis(created)
 	return &l, nil
+}
+
+// nonNil turns a nil BLOB into an empty one for NOT NULL columns.
+func nonNil(b []byte) []byte {
+	if b == nil {
+		return []byte{}
+	}
+	return b
 }

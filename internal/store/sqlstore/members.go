@@ -2,18 +2,28 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 
 	"github.com/sealpost/sealpost/internal/store"
 )
 
-const memberColumns = `list_id, email, admin, engine, key_fingerprint, public_key, created_at`
-
-// AddMember inserts m. It returns store.ErrExists when the address is
-// already a member of the list.
+// AddMember inserts m with its keys. It returns store.ErrExists when the
+// address is already a member of the list.
 func (s *DB) AddMember(ctx context.Context, m *store.Member) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO members (`+memberColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-		m.ListID, m.Email, boolInt(m.Admin), m.Engine, m.KeyFingerprint, m.PublicKey, millis(m.CreatedAt))
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO members (list_id, email, admin, created_at) VALUES ($1, $2, $3, $4)`,
+			m.ListID, m.Email, boolInt(m.Admin), millis(m.CreatedAt))
+		if err != nil {
+			return err
+		}
+		for i := range m.Keys {
+			if err := putKey(ctx, tx, m.ListID, m.Email, &m.Keys[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 	if isUnique(err) {
 		return store.ErrExists
 	}
@@ -23,28 +33,78 @@ func (s *DB) AddMember(ctx context.Context, m *store.Member) error {
 	return nil
 }
 
-// RemoveMember deletes a member.
+// PutMemberKey adds a key to a member, or refreshes it when the member
+// already has a key with that fingerprint.
+func (s *DB) PutMemberKey(ctx context.Context, listID int64, email string, k *store.MemberKey) error {
+	err := s.tx(ctx, func(tx *sql.Tx) error { return putKey(ctx, tx, listID, email, k) })
+	if err != nil {
+		return fmt.Errorf("sqlstore: put member key: %w", err)
+	}
+	return nil
+}
+
+func putKey(ctx context.Context, tx *sql.Tx, listID int64, email string, k *store.MemberKey) error {
+	if k.Source == "" {
+		k.Source = store.SourcePinned
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO member_keys (list_id, email, engine, fingerprint, data, source, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)
+		ON CONFLICT (list_id, email, fingerprint) DO UPDATE SET data = excluded.data`,
+		listID, email, k.Engine, k.Fingerprint, k.Data, k.Source, millis(k.CreatedAt))
+	return err
+}
+
+// RemoveMember deletes a member and their keys.
 func (s *DB) RemoveMember(ctx context.Context, listID int64, email string) error {
 	return s.execOne(ctx, "remove member", `DELETE FROM members WHERE list_id = $1 AND email = $2`, listID, email)
 }
 
-// Members returns a list's members ordered by address.
+// Members returns a list's members ordered by address, with their keys.
 func (s *DB) Members(ctx context.Context, listID int64) ([]store.Member, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+memberColumns+` FROM members WHERE list_id = $1 ORDER BY email`, listID)
+	rows, err := s.db.QueryContext(ctx, `SELECT email, admin, created_at FROM members WHERE list_id = $1 ORDER BY email`, listID)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: members: %w", err)
 	}
-	defer rows.Close()
 	var out []store.Member
+	index := map[string]int{}
 	for rows.Next() {
-		var m store.Member
+		m := store.Member{ListID: listID}
 		var admin int
 		var created int64
-		if err := rows.Scan(&m.ListID, &m.Email, &admin, &m.Engine, &m.KeyFingerprint, &m.PublicKey, &created); err != nil {
+		if err := rows.Scan(&m.Email, &admin, &created); err != nil {
+			rows.Close()
 			return nil, fmt.Errorf("sqlstore: members: %w", err)
 		}
 		m.Admin, m.CreatedAt = admin != 0, fromMillis(created)
+		index[m.Email] = len(out)
 		out = append(out, m)
 	}
-	return out, rows.Err()
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlstore: members: %w", err)
+	}
+	return out, s.memberKeys(ctx, listID, out, index)
+}
+
+// memberKeys fills in the keys of the members of one list.
+func (s *DB) memberKeys(ctx context.Context, listID int64, ms []store.Member, index map[string]int) error {
+	rows, err := s.db.QueryContext(ctx, `SELECT email, engine, fingerprint, data, source, created_at FROM member_keys
+		WHERE list_id = $1 ORDER BY email, created_at`, listID)
+	if err != nil {
+		return fmt.Errorf("sqlstore: member keys: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var email string
+		var k store.MemberKey
+		var created int64
+		if err := rows.Scan(&email, &k.Engine, &k.Fingerprint, &k.Data, &k.Source, &created); err != nil {
+			return fmt.Errorf("sqlstore: member keys: %w", err)
+		}
+		k.CreatedAt = fromMillis(created)
+		if i, ok := index[email]; ok {
+			ms[i].Keys = append(ms[i].Keys, k)
+		}
+	}
+	return rows.Err()
 }

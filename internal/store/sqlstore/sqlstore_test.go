@@ -47,7 +47,8 @@ func TestListsAndMembers(t *testing.T) {
 	if got, _ := db.ListByAddress(ctx, l.Address); !got.Settings.AllowSEIPDv2 || got.Name != "Team" {
 		t.Error("settings not saved")
 	}
-	m := &store.Member{ListID: l.ID, Email: "a@example.org", Admin: true, Engine: "openpgp", KeyFingerprint: "A", PublicKey: []byte{3}}
+	m := &store.Member{ListID: l.ID, Email: "a@example.org", Admin: true,
+		Keys: []store.MemberKey{{Engine: store.EngineOpenPGP, Fingerprint: "A", Data: []byte{3}}}}
 	if err := db.AddMember(ctx, m); err != nil {
 		t.Fatal(err)
 	}
@@ -55,8 +56,19 @@ func TestListsAndMembers(t *testing.T) {
 		t.Errorf("duplicate member: %v", err)
 	}
 	ms, err := db.Members(ctx, l.ID)
-	if err != nil || len(ms) != 1 || !ms[0].Admin || ms[0].KeyFingerprint != "A" {
+	if err != nil || len(ms) != 1 || !ms[0].Admin || ms[0].Key(store.EngineOpenPGP).Fingerprint != "A" {
 		t.Fatalf("Members = %+v, %v", ms, err)
+	}
+	// A harvested certificate joins the member's keys; putting it again
+	// refreshes it instead of adding a duplicate.
+	cert := &store.MemberKey{Engine: store.EngineSMIME, Fingerprint: "C", Data: []byte{4}, Source: store.SourceHarvested, CreatedAt: time.Now()}
+	for range 2 {
+		if err := db.PutMemberKey(ctx, l.ID, "a@example.org", cert); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if ms, _ := db.Members(ctx, l.ID); len(ms[0].Keys) != 2 || ms[0].Key(store.EngineSMIME).Source != store.SourceHarvested {
+		t.Errorf("keys after harvesting: %+v", ms[0].Keys)
 	}
 	if err := db.RemoveMember(ctx, l.ID, "nobody@example.org"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("RemoveMember(absent) = %v", err)
