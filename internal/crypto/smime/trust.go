@@ -68,8 +68,9 @@ type TrustOptions struct {
 // CheckCertificate decides whether cert may be used for addr: it must
 // chain to a trust anchor at Now with the email-protection EKU (RFC 8550
 // §4.4.4, checked along the whole chain by crypto/x509), carry addr as
-// an rfc822Name SAN (RFC 8550 §3; compared without regard to case, the
-// whole addr-spec, never the display name), and not be revoked by a CRL
+// an address (RFC 8550 §3: an rfc822Name SAN or a PKCS #9 emailAddress in
+// the subject; compared without regard to case, the whole addr-spec,
+// never the display name), and not be revoked by a CRL
 // of its issuer.
 func CheckCertificate(cert *x509.Certificate, addr string, opt TrustOptions) error {
 	if opt.Now.Before(cert.NotBefore) || opt.Now.After(cert.NotAfter) {
@@ -77,7 +78,7 @@ func CheckCertificate(cert *x509.Certificate, addr string, opt TrustOptions) err
 			cert.NotBefore.Format(time.DateOnly), cert.NotAfter.Format(time.DateOnly))}
 	}
 	if !hasAddress(cert, addr) {
-		return &TrustError{Reason: AddressMismatch, Detail: fmt.Sprintf("%s is not among %v", addr, cert.EmailAddresses)}
+		return &TrustError{Reason: AddressMismatch, Detail: fmt.Sprintf("%s is not among %v", addr, certAddresses(cert))}
 	}
 	pool := x509.NewCertPool()
 	for _, c := range opt.Intermediates {
@@ -107,7 +108,7 @@ func CheckCertificate(cert *x509.Certificate, addr string, opt TrustOptions) err
 }
 
 func hasAddress(cert *x509.Certificate, addr string) bool {
-	for _, a := range cert.EmailAddresses {
+	for _, a := range certAddresses(cert) {
 		if strings.EqualFold(a, addr) {
 			return true
 		}

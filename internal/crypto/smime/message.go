@@ -1,0 +1,217 @@
+package smime
+
+import (
+	"bytes"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	stdmime "mime"
+	"strings"
+	"time"
+
+	spcrypto "github.com/sealpost/sealpost/internal/crypto"
+	"github.com/sealpost/sealpost/internal/mime"
+)
+
+// The S/MIME message layer (RFC 8551 §3): application/pkcs7-mime for
+// enveloped and opaque-signed data, multipart/signed with
+// application/pkcs7-signature for detached signatures.
+
+// ErrNotEncrypted is returned by Unwrap for a message that is not an
+// S/MIME enveloped message at the top level.
+var ErrNotEncrypted = errors.New("smime: message is not S/MIME encrypted")
+
+// Options carry the environment of Unwrap and the wrapping functions.
+type Options struct {
+	Now  func() time.Time // default time.Now
+	Rand io.Reader        // default crypto/rand
+	// MaxPlaintext bounds the decrypted content; default 32 MiB.
+	MaxPlaintext int64
+}
+
+// msgRand returns r, or crypto/rand when r is nil.
+func msgRand(r io.Reader) io.Reader {
+	if r != nil {
+		return r
+	}
+	return rand.Reader
+}
+
+func (o Options) maxPlaintext() int64 {
+	if o.MaxPlaintext > 0 {
+		return o.MaxPlaintext
+	}
+	return 32 << 20
+}
+
+// Unwrapped is what Unwrap learned from a message that decrypted.
+type Unwrapped struct {
+	Protection spcrypto.Protection
+	// Verified is the cryptographic signature result when a signature
+	// inside the encryption verified; nil otherwise. Trust in the signer
+	// certificate is not decided here (see CheckCertificate).
+	Verified *Verified
+	// SignatureError says why a signature that was present did not
+	// verify; nil when unsigned or verified.
+	SignatureError error
+	// Content is the signed content when a signature verified, else the
+	// whole decrypted entity.
+	Content []byte
+}
+
+// Signed reports whether the content carried a signature of any kind.
+func (u *Unwrapped) Signed() bool { return u.Verified != nil || u.SignatureError != nil }
+
+// Unwrap decrypts an S/MIME enveloped message (RFC 8551 §3.3) with id
+// and verifies a signature inside it, detached (§3.5.3) or opaque
+// (§3.5.2). Errors: ErrNotEncrypted, ErrNoRecipient, ErrIntegrity,
+// ErrMalformed, ErrUnsupported; a missing or bad signature is not an
+// error but shows in the result.
+func Unwrap(msg *mime.Part, id *Identity, opt Options) (*Unwrapped, error) {
+	if !isPKCS7MIME(msg) || signedDataType(msg) {
+		return nil, ErrNotEncrypted
+	}
+	der, err := msg.Decoded(opt.maxPlaintext() * 2)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	plain, info, err := Decrypt(der, id.Cert, id.Key)
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(plain)) > opt.maxPlaintext() {
+		return nil, fmt.Errorf("%w: decrypted content larger than %d bytes", ErrMalformed, opt.maxPlaintext())
+	}
+	u := &Unwrapped{Content: plain, Protection: spcrypto.Protection{Encrypted: true, Cipher: info.Cipher}}
+	if info.Authenticated {
+		u.Protection.Integrity = "aead"
+	}
+	u.verifyInner(plain, opt)
+	return u, nil
+}
+
+// verifyInner checks a signature that is the decrypted entity itself.
+func (u *Unwrapped) verifyInner(plain []byte, opt Options) {
+	inner, err := mime.Parse(plain, mime.Limits{MaxSize: opt.maxPlaintext()})
+	if err != nil {
+		return
+	}
+	switch {
+	case inner.MediaType == "multipart/signed" && isPKCS7Signature(inner.Params["protocol"]):
+		// RFC 8551 §3.5.3: two parts, the second the signature.
+		if len(inner.Children) != 2 || !isPKCS7Signature(inner.Children[1].MediaType) {
+			u.SignatureError = fmt.Errorf("%w: multipart/signed is not in the RFC 8551 shape", ErrMalformed)
+			return
+		}
+		sig, err := inner.Children[1].Decoded(int64(len(inner.Children[1].Body)) + 1)
+		if err != nil {
+			u.SignatureError = fmt.Errorf("%w: signature part: %v", ErrMalformed, err)
+			return
+		}
+		signed := inner.Children[0].Raw
+		// RFC 8551 §3.1.1: the signed entity in canonical (CRLF) form.
+		v, err := Verify(sig, mime.Canonicalize(signed), nil)
+		u.record(v, err, signed)
+	case isPKCS7MIME(inner) && signedDataType(inner):
+		body, err := inner.Decoded(opt.maxPlaintext() * 2)
+		if err != nil {
+			u.SignatureError = fmt.Errorf("%w: %v", ErrMalformed, err)
+			return
+		}
+		v, err := Verify(body, nil, nil)
+		if err == nil {
+			u.record(v, nil, v.Content)
+			return
+		}
+		u.SignatureError = err
+	}
+}
+
+func (u *Unwrapped) record(v *Verified, err error, content []byte) {
+	if err != nil {
+		u.SignatureError = err
+		return
+	}
+	u.Verified, u.Content = v, content
+	if u.Protection.Integrity == "" {
+		// EnvelopedData (CBC) has no integrity of its own; a signature
+		// inside that verifies over the content authenticates it.
+		u.Protection.Integrity = "signature"
+	}
+}
+
+func isPKCS7MIME(p *mime.Part) bool {
+	return p.MediaType == "application/pkcs7-mime" || p.MediaType == "application/x-pkcs7-mime"
+}
+
+func isPKCS7Signature(t string) bool {
+	t = strings.ToLower(t)
+	return t == "application/pkcs7-signature" || t == "application/x-pkcs7-signature"
+}
+
+// signedDataType reports whether an application/pkcs7-mime part says it
+// holds signed data (RFC 8551 §3.2.2 smime-type), which is not encryption.
+func signedDataType(p *mime.Part) bool {
+	return strings.EqualFold(p.Params["smime-type"], "signed-data")
+}
+
+// SignEntity makes the multipart/signed entity (RFC 8551 §3.5.3) for
+// entity, a complete MIME entity, signed by id. It is made once per post
+// and then encrypted for each recipient.
+func SignEntity(entity []byte, id *Identity, opt Options) ([]byte, error) {
+	canon := mime.Canonicalize(entity)
+	sig, err := Sign(canon, id.Cert, id.Key, SignOptions{Detached: true, Extra: id.Chain, Now: opt.Now, Rand: opt.Rand})
+	if err != nil {
+		return nil, err
+	}
+	boundary, err := mime.NewBoundary(msgRand(opt.Rand))
+	if err != nil {
+		return nil, err
+	}
+	var b bytes.Buffer
+	b.WriteString("Content-Type: " + stdmime.FormatMediaType("multipart/signed", map[string]string{
+		"protocol": "application/pkcs7-signature", "micalg": "sha-256", "boundary": boundary}) + "\r\n\r\n")
+	b.WriteString("This is a cryptographically signed message in MIME format.\r\n\r\n")
+	b.WriteString("--" + boundary + "\r\n")
+	b.Write(canon)
+	b.WriteString("\r\n--" + boundary + "\r\n")
+	b.WriteString("Content-Type: application/pkcs7-signature; name=\"smime.p7s\"\r\n")
+	b.WriteString("Content-Transfer-Encoding: base64\r\n")
+	b.WriteString("Content-Disposition: attachment; filename=\"smime.p7s\"\r\n\r\n")
+	writeBase64(&b, sig)
+	b.WriteString("--" + boundary + "--\r\n")
+	return b.Bytes(), nil
+}
+
+// EncryptEntity encrypts entity for one recipient and returns the
+// Content-Type value and base64 body of the application/pkcs7-mime part
+// (RFC 8551 §3.3; smime-type authEnveloped-data for GCM, RFC 8551 §3.2.2).
+func EncryptEntity(entity []byte, to *x509.Certificate, opt EncryptOptions) (contentType string, body []byte, err error) {
+	der, err := Encrypt(mime.Canonicalize(entity), []*x509.Certificate{to}, opt)
+	if err != nil {
+		return "", nil, err
+	}
+	smimeType := "authEnveloped-data"
+	if opt.Cipher == AES256CBC || opt.Cipher == AES128CBC {
+		smimeType = "enveloped-data"
+	}
+	var b bytes.Buffer
+	writeBase64(&b, der)
+	return `application/pkcs7-mime; smime-type=` + smimeType + `; name="smime.p7m"`, b.Bytes(), nil
+}
+
+// writeBase64 writes data base64-encoded in CRLF lines of 76 characters
+// (RFC 2045 §6.8).
+func writeBase64(b *bytes.Buffer, data []byte) {
+	enc := base64.StdEncoding.EncodeToString(data)
+	for len(enc) > 76 {
+		b.WriteString(enc[:76] + "\r\n")
+		enc = enc[76:]
+	}
+	if enc != "" {
+		b.WriteString(enc + "\r\n")
+	}
+}
