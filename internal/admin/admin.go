@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/sealpost/sealpost/internal/crypto"
 	"github.com/sealpost/sealpost/internal/crypto/pgp"
+	"github.com/sealpost/sealpost/internal/crypto/smime"
 	"github.com/sealpost/sealpost/internal/keyring"
 	"github.com/sealpost/sealpost/internal/mail"
 	"github.com/sealpost/sealpost/internal/store"
@@ -165,9 +167,10 @@ func (s *Service) KeyInfo(l *store.List) (crypto.KeyInfo, error) {
 	return k.Info(s.now()), nil
 }
 
-// AddMember pins keyData, an OpenPGP public key (armored or binary), for
-// email on the list. A key without a user ID for email, expired or
-// revoked, or unable to encrypt is refused, saying which.
+// AddMember pins keyData for email on the list: an OpenPGP public key
+// (armored or binary) or an X.509 certificate (PEM or DER). A key or
+// certificate that does not name email, is expired or revoked, or cannot
+// be used for encryption is refused, saying which.
 func (s *Service) AddMember(ctx context.Context, list, email string, keyData []byte, isAdmin bool) (*store.Member, crypto.KeyInfo, error) {
 	l, err := s.List(ctx, list)
 	if err != nil {
@@ -177,20 +180,14 @@ func (s *Service) AddMember(ctx context.Context, list, email string, keyData []b
 	if err != nil {
 		return nil, crypto.KeyInfo{}, fmt.Errorf("%w: %q is not an email address", ErrInvalid, email)
 	}
-	if bytes.Contains(keyData, []byte("-----BEGIN CERTIFICATE-----")) {
-		return nil, crypto.KeyInfo{}, fmt.Errorf("%w: this is an X.509 certificate; S/MIME members are not supported yet, give an OpenPGP key", ErrInvalid)
-	}
-	key, err := pgp.ParseKey(keyData)
+	key, info, err := s.memberKey(keyData)
 	if err != nil {
-		return nil, crypto.KeyInfo{}, fmt.Errorf("%w: %v", ErrInvalid, err)
+		return nil, info, err
 	}
-	info := key.Info(s.now())
 	if err := keyring.CheckMemberKey(info, addr, s.now()); err != nil {
 		return nil, info, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
-	m := &store.Member{ListID: l.ID, Email: addr, Admin: isAdmin, CreatedAt: s.now(), Keys: []store.MemberKey{{
-		Engine: store.EngineOpenPGP, Fingerprint: info.Fingerprint, Data: key.PublicBytes(),
-		Source: store.SourcePinned, CreatedAt: s.now()}}}
+	m := &store.Member{ListID: l.ID, Email: addr, Admin: isAdmin, CreatedAt: s.now(), Keys: []store.MemberKey{key}}
 	if err := s.st.AddMember(ctx, m); err != nil {
 		if errors.Is(err, store.ErrExists) {
 			return nil, info, fmt.Errorf("%w: %s is already a member of %s", ErrExists, addr, l.Address)
@@ -198,6 +195,108 @@ func (s *Service) AddMember(ctx context.Context, list, email string, keyData []b
 		return nil, info, err
 	}
 	return m, info, nil
+}
+
+// memberKey parses a member's OpenPGP key or X.509 certificate.
+func (s *Service) memberKey(data []byte) (store.MemberKey, crypto.KeyInfo, error) {
+	mk := store.MemberKey{Source: store.SourcePinned, CreatedAt: s.now()}
+	if isCertificate(data) {
+		cert, _, err := smime.ParseCertificate(data)
+		if err != nil {
+			return mk, crypto.KeyInfo{}, fmt.Errorf("%w: %v", ErrInvalid, err)
+		}
+		info := smime.CertInfo(cert)
+		mk.Engine, mk.Fingerprint, mk.Data = store.EngineSMIME, info.Fingerprint, cert.Raw
+		return mk, info, nil
+	}
+	key, err := pgp.ParseKey(data)
+	if err != nil {
+		return mk, crypto.KeyInfo{}, fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	info := key.Info(s.now())
+	mk.Engine, mk.Fingerprint, mk.Data = store.EngineOpenPGP, info.Fingerprint, key.PublicBytes()
+	return mk, info, nil
+}
+
+// isCertificate tells an X.509 certificate (PEM, or DER: a SEQUENCE) from
+// an OpenPGP key (armored, or binary packets, whose first byte has the
+// high bit set and is never 0x30).
+func isCertificate(data []byte) bool {
+	return bytes.Contains(data, []byte("-----BEGIN CERTIFICATE-----")) || (len(data) > 0 && data[0] == 0x30)
+}
+
+// SetSMIMEIdentity gives the list an S/MIME identity (from a PKCS#12 file,
+// or GenerateIdentity): members' S/MIME clients encrypt to its
+// certificate, and the list signs with its key. The certificate must name
+// the list's address and allow signing and encryption.
+func (s *Service) SetSMIMEIdentity(ctx context.Context, list string, id *smime.Identity) (*store.List, error) {
+	l, err := s.List(ctx, list)
+	if err != nil {
+		return nil, err
+	}
+	info := smime.CertInfo(id.Cert)
+	if err := keyring.CheckMemberKey(info, l.Address, s.now()); err != nil {
+		return nil, fmt.Errorf("%w: list certificate: %v", ErrInvalid, err)
+	}
+	if !info.CanSign {
+		return nil, fmt.Errorf("%w: list certificate %s cannot be used for signing email", ErrInvalid, info.Fingerprint)
+	}
+	secret, err := id.MarshalSecret()
+	if err != nil {
+		return nil, err
+	}
+	sealed, err := s.sealer.Seal(secret, keyring.ListKeyLabel(l.Address, info.Fingerprint))
+	if err != nil {
+		return nil, err
+	}
+	l.SMIMECert, l.SMIMESealed = id.Cert.Raw, sealed
+	if err := s.st.UpdateList(ctx, l); err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+// GenerateSMIMEIdentity gives the list a new self-signed S/MIME identity,
+// for trying S/MIME out: members must trust its certificate explicitly.
+func (s *Service) GenerateSMIMEIdentity(ctx context.Context, list string) (*store.List, error) {
+	l, err := s.List(ctx, list)
+	if err != nil {
+		return nil, err
+	}
+	id, err := smime.GenerateIdentity(l.Name, l.Address, s.now(), s.rand)
+	if err != nil {
+		return nil, err
+	}
+	return s.SetSMIMEIdentity(ctx, list, id)
+}
+
+// ListCert returns the list's S/MIME certificate in PEM.
+func (s *Service) ListCert(ctx context.Context, list string) ([]byte, error) {
+	l, err := s.List(ctx, list)
+	if err != nil {
+		return nil, err
+	}
+	if len(l.SMIMECert) == 0 {
+		return nil, fmt.Errorf("%w: list %s has no S/MIME certificate (create it with --smime-cert or --smime-generate)", ErrNotFound, l.Address)
+	}
+	cert, err := x509.ParseCertificate(l.SMIMECert)
+	if err != nil {
+		return nil, err
+	}
+	return smime.CertsPEM(cert), nil
+}
+
+// OpenSMIMEIdentity unseals the list's S/MIME identity.
+func (s *Service) OpenSMIMEIdentity(l *store.List) (*smime.Identity, error) {
+	cert, err := x509.ParseCertificate(l.SMIMECert)
+	if err != nil {
+		return nil, err
+	}
+	secret, err := s.sealer.Open(l.SMIMESealed, keyring.ListKeyLabel(l.Address, smime.Fingerprint(cert)))
+	if err != nil {
+		return nil, err
+	}
+	return smime.ParseSecret(secret)
 }
 
 // RemoveMember removes email from the list.
@@ -242,8 +341,8 @@ func (s *Service) Members(ctx context.Context, list string) ([]MemberView, error
 		v := MemberView{Member: m}
 		for _, mk := range m.Keys {
 			var info crypto.KeyInfo
-			if k, err := pgp.ParseKey(mk.Data); mk.Engine == store.EngineOpenPGP && err == nil {
-				info = k.Info(s.now())
+			if _, i, err := s.memberKey(mk.Data); err == nil {
+				info = i
 			}
 			v.Keys = append(v.Keys, info)
 		}

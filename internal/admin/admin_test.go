@@ -7,10 +7,14 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sealpost/sealpost/internal/admin"
 	"github.com/sealpost/sealpost/internal/crypto/pgp"
+	"github.com/sealpost/sealpost/internal/crypto/smime"
 	"github.com/sealpost/sealpost/internal/keyring"
+	"github.com/sealpost/sealpost/internal/openssltest"
+	"github.com/sealpost/sealpost/internal/store"
 	"github.com/sealpost/sealpost/internal/store/sqlstore"
 )
 
@@ -70,7 +74,7 @@ func TestAddMemberRefusals(t *testing.T) {
 		say         string
 	}{
 		{"key for another address", "carol@example.org", bob.Armored(), "no user ID for carol@example.org"},
-		{"X.509 certificate", "bob@example.org", []byte("-----BEGIN CERTIFICATE-----\nMII=\n-----END CERTIFICATE-----\n"), "S/MIME"},
+		{"broken certificate", "bob@example.org", []byte("-----BEGIN CERTIFICATE-----\nMII=\n-----END CERTIFICATE-----\n"), "smime:"},
 		{"garbage", "bob@example.org", []byte("hello"), "pgp:"},
 		{"bad address", "bob", bob.Armored(), "not an email address"},
 	} {
@@ -112,5 +116,61 @@ func TestSetOptions(t *testing.T) {
 	}
 	if l, _ = s.List(ctx, l.Address); l.Name != "The Team" || !l.Settings.AllowSEIPDv2 || l.Owner != "o@example.org" {
 		t.Errorf("after set: %+v", l)
+	}
+}
+
+func TestSMIMEMembersAndIdentity(t *testing.T) {
+	ctx := context.Background()
+	s := service(t)
+	if _, err := s.CreateList(ctx, "team@lists.example.org", "", "", pgp.Ed25519); err != nil {
+		t.Fatal(err)
+	}
+	ca := openssltest.NewCA(t, openssltest.RSA2048)
+	carol := ca.Issue("carol@example.org", openssltest.P256, openssltest.LeafOptions{})
+	for name, data := range map[string][]byte{"PEM": smime.CertsPEM(carol.Cert), "DER": carol.Cert.Raw} {
+		m, info, err := s.AddMember(ctx, "team@lists.example.org", "carol@example.org", data, false)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if m.Keys[0].Engine != store.EngineSMIME || info.Fingerprint != smime.Fingerprint(carol.Cert) {
+			t.Errorf("%s: member %+v", name, m)
+		}
+		if err := s.RemoveMember(ctx, "team@lists.example.org", "carol@example.org"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tc := range []struct {
+		name string
+		cert *openssltest.Leaf
+		say  string
+	}{
+		{"another address", ca.Issue("dave@example.org", openssltest.RSA2048, openssltest.LeafOptions{}), "is not issued for carol@example.org"},
+		{"no email protection", ca.Issue("carol@example.org", openssltest.RSA2048, openssltest.LeafOptions{NoEmailEKU: true}), "cannot be used for email encryption"},
+		{"expired", ca.Issue("carol@example.org", openssltest.RSA2048, openssltest.LeafOptions{NotAfter: time.Now().Add(-time.Minute)}), "expired"},
+	} {
+		_, _, err := s.AddMember(ctx, "team@lists.example.org", "carol@example.org", tc.cert.Cert.Raw, false)
+		if !errors.Is(err, admin.ErrInvalid) || !strings.Contains(err.Error(), tc.say) {
+			t.Errorf("%s: err = %v, want %q", tc.name, err, tc.say)
+		}
+	}
+
+	if _, err := s.ListCert(ctx, "team@lists.example.org"); !errors.Is(err, admin.ErrNotFound) {
+		t.Errorf("ListCert without identity: %v", err)
+	}
+	l, err := s.GenerateSMIMEIdentity(ctx, "team@lists.example.org")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pemCert, err := s.ListCert(ctx, "team@lists.example.org")
+	if err != nil || !strings.Contains(string(pemCert), "BEGIN CERTIFICATE") {
+		t.Fatalf("ListCert = %s, %v", pemCert, err)
+	}
+	id, err := s.OpenSMIMEIdentity(l)
+	if err != nil || !bytes.Equal(id.Cert.Raw, l.SMIMECert) {
+		t.Fatalf("OpenSMIMEIdentity: %v", err)
+	}
+	wrong, _ := smime.GenerateIdentity("", "other@lists.example.org", time.Now(), nil)
+	if _, err := s.SetSMIMEIdentity(ctx, "team@lists.example.org", wrong); !errors.Is(err, admin.ErrInvalid) {
+		t.Errorf("an identity for another address was accepted: %v", err)
 	}
 }

@@ -35,30 +35,39 @@ const (
 // is written for the person who ran the command.
 type KeyError struct {
 	Reason      Reason
+	Engine      crypto.Engine
 	Address     string
 	Fingerprint string
 	Detail      string
 }
 
 func (e *KeyError) Error() string {
-	switch e.Reason {
-	case NoAddress:
-		return fmt.Sprintf("key %s has no user ID for %s%s", e.Fingerprint, e.Address, e.Detail)
-	case Revoked:
-		return fmt.Sprintf("key %s is revoked", e.Fingerprint)
-	case Expired:
-		return fmt.Sprintf("key %s expired on %s", e.Fingerprint, e.Detail)
-	case NoEncryptionKey:
-		return fmt.Sprintf("key %s has no usable encryption-capable key (subkeys missing, expired or revoked)", e.Fingerprint)
+	what := "key " + e.Fingerprint
+	if e.Engine == crypto.SMIME {
+		what = "certificate " + e.Fingerprint
 	}
-	return fmt.Sprintf("key %s is not usable for %s", e.Fingerprint, e.Address)
+	switch {
+	case e.Reason == NoAddress && e.Engine == crypto.SMIME:
+		return fmt.Sprintf("%s is not issued for %s%s", what, e.Address, e.Detail)
+	case e.Reason == NoAddress:
+		return fmt.Sprintf("%s has no user ID for %s%s", what, e.Address, e.Detail)
+	case e.Reason == Revoked:
+		return what + " is revoked"
+	case e.Reason == Expired:
+		return fmt.Sprintf("%s expired on %s", what, e.Detail)
+	case e.Reason == NoEncryptionKey && e.Engine == crypto.SMIME:
+		return what + " cannot be used for email encryption (key usage or extended key usage forbids it)"
+	case e.Reason == NoEncryptionKey:
+		return what + " has no usable encryption-capable key (subkeys missing, expired or revoked)"
+	}
+	return fmt.Sprintf("%s is not usable for %s", what, e.Address)
 }
 
 // CheckMemberKey reports whether a key may be pinned for addr at now: it
 // must name addr, be neither revoked nor expired, and be able to encrypt.
 func CheckMemberKey(info crypto.KeyInfo, addr string, now time.Time) error {
 	fail := func(r Reason, detail string) error {
-		return &KeyError{Reason: r, Address: addr, Fingerprint: info.Fingerprint, Detail: detail}
+		return &KeyError{Reason: r, Engine: info.Engine, Address: addr, Fingerprint: info.Fingerprint, Detail: detail}
 	}
 	switch {
 	case info.Revoked:

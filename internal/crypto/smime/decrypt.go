@@ -26,9 +26,15 @@ import (
 // the content-encryption key and decrypts. Plaintext is returned only
 // when all of that succeeded.
 //
+// Supported: AES-128/192/256-CBC (EnvelopedData), AES-128/192/256-GCM
+// (AuthEnvelopedData, authAttrs included in the AAD); RSA PKCS#1 v1.5
+// and RSA-OAEP with SHA-1/256/384/512, MGF1 and an optional label; ECDH
+// P-256/P-384/P-521 with dhSinglePass-stdDH-sha1/256/384/512kdf and
+// aes128/192/256-wrap. Limits: 1000 recipients, 64 MiB of ciphertext.
+//
 // Errors: ErrMalformed for structure errors and exceeded limits;
 // ErrUnsupported for refused algorithms (DES, 3DES, RC2 and anything not
-// listed in the package doc) and for contents other than id-data;
+// listed above) and for contents other than id-data;
 // ErrNoRecipient when no RecipientInfo names cert; ErrIntegrity, bare and
 // the same for every cause, for any failure once a recipient matched
 // (wrong key, failed key unwrap, bad CBC padding, bad GCM tag).

@@ -58,14 +58,15 @@ func (s *DB) Lists(ctx context.Context) ([]store.List, error) {
 	return out, rows.Err()
 }
 
-// UpdateList saves a list's name, owner and settings.
+// UpdateList saves a list's name, owner, settings and S/MIME identity.
 func (s *DB) UpdateList(ctx context.Context, l *store.List) error {
 	b, err := json.Marshal(l.Settings)
 	if err != nil {
 		return fmt.Errorf("sqlstore: update list: %w", err)
 	}
-	return s.execOne(ctx, "update list", `UPDATE lists SET name = $1, owner = $2, settings = $3 WHERE id = $4`,
-		l.Name, l.Owner, string(b), l.ID)
+	return s.execOne(ctx, "update list", `UPDATE lists SET name = $1, owner = $2, settings = $3,
+		smime_cert = $4, smime_sealed = $5 WHERE id = $6`,
+		l.Name, l.Owner, string(b), nonNil(l.SMIMECert), nonNil(l.SMIMESealed), l.ID)
 }
 
 // DeleteList removes a list with its members, spool, holds and replay
