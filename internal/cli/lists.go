@@ -3,6 +3,7 @@ package cli
 import (
 	"encoding/json"
 	"fmt"
+	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/sealpost/sealpost/internal/admin"
 	"github.com/sealpost/sealpost/internal/app"
 	"github.com/sealpost/sealpost/internal/crypto/pgp"
+	"github.com/sealpost/sealpost/internal/crypto/smime"
 	"github.com/sealpost/sealpost/internal/mail"
 )
 
@@ -21,12 +23,13 @@ func (e *env) listCmd() *cobra.Command {
 		Short: "Create, inspect, configure and delete lists",
 	}
 	groupCommand(c)
-	c.AddCommand(e.listCreateCmd(), e.listShowCmd(), e.listSetCmd(), e.listKeyCmd(), e.listDeleteCmd())
+	c.AddCommand(e.listCreateCmd(), e.listShowCmd(), e.listSetCmd(), e.listKeyCmd(), e.listCertCmd(), e.listDeleteCmd())
 	return c
 }
 
 func (e *env) listCreateCmd() *cobra.Command {
-	var owner, name, algo string
+	var owner, name, algo, p12File, passFile string
+	var generateSMIME bool
 	c := &cobra.Command{
 		Use:   "create ADDRESS",
 		Short: "Create a list with its own newly generated OpenPGP key",
@@ -35,13 +38,23 @@ every current mail client can use it). The list also answers to
 ADDRESS-request, ADDRESS-owner and ADDRESS-bounce.
 
 Give members the list's public key ('sealpost list key ADDRESS'); posts
-must be encrypted to it and signed with the member's own key.`,
-		Example: `  sealpost list create team@lists.example.org --owner alice@example.org`,
-		Args:    args(cobra.ExactArgs(1)),
+must be encrypted to it and signed with the member's own key.
+
+For S/MIME members the list also needs a certificate for ADDRESS: give
+its PKCS#12 file with --smime-cert (the password is read from the file
+named by --smime-pass-file), or let Sealpost make a self-signed one with
+--smime-generate to try it out. 'sealpost list cert ADDRESS' prints it.`,
+		Example: `  sealpost list create team@lists.example.org --owner alice@example.org
+  sealpost list create team@lists.example.org --smime-cert team.p12 --smime-pass-file team.pass`,
+		Args: args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, a []string) error {
 			alg, err := pgp.ParseAlgorithm(algo)
 			if err != nil {
 				return usageError{err}
+			}
+			id, err := e.smimeIdentity(p12File, passFile, generateSMIME)
+			if err != nil {
+				return err
 			}
 			return e.withApp(cmd, func(ap *app.App) error {
 				l, err := ap.Admin.CreateList(cmd.Context(), a[0], owner, name, alg)
@@ -49,6 +62,9 @@ must be encrypted to it and signed with the member's own key.`,
 					return err
 				}
 				fmt.Fprintf(e.stdout, "Created list %s\n  key:   %s (%s)\n", l.Address, l.KeyFingerprint, alg)
+				if err := e.addSMIMEIdentity(cmd, ap, l.Address, id, generateSMIME); err != nil {
+					return err
+				}
 				if l.Owner != "" {
 					fmt.Fprintf(e.stdout, "  owner: %s\n", l.Owner)
 				}
@@ -60,7 +76,87 @@ must be encrypted to it and signed with the member's own key.`,
 	c.Flags().StringVar(&owner, "owner", "", "address that receives the list's notices")
 	c.Flags().StringVar(&name, "name", "", "display name of the list (default: the address)")
 	c.Flags().StringVar(&algo, "key-algo", "ed25519", "list key algorithm: ed25519, rsa3072 or rsa4096")
+	c.Flags().StringVar(&p12File, "smime-cert", "", "PKCS#12 file with the list's S/MIME certificate and key")
+	c.Flags().StringVar(&passFile, "smime-pass-file", "", "file whose first line is the PKCS#12 password")
+	c.Flags().BoolVar(&generateSMIME, "smime-generate", false, "make a self-signed S/MIME certificate for the list (for trying it out)")
 	return c
+}
+
+// smimeIdentity reads the list identity named by --smime-cert before
+// anything is created, so a wrong password creates nothing.
+func (e *env) smimeIdentity(p12File, passFile string, generate bool) (*smime.Identity, error) {
+	switch {
+	case p12File != "" && generate:
+		return nil, usagef("give either --smime-cert or --smime-generate, not both")
+	case p12File == "" && passFile != "":
+		return nil, usagef("--smime-pass-file needs --smime-cert")
+	case p12File == "":
+		return nil, nil
+	}
+	data, err := os.ReadFile(p12File)
+	if err != nil {
+		return nil, usagef("--smime-cert: %v", err)
+	}
+	var password string
+	if passFile != "" {
+		p, err := os.ReadFile(passFile)
+		if err != nil {
+			return nil, usagef("--smime-pass-file: %v", err)
+		}
+		password, _, _ = strings.Cut(string(p), "\n")
+		password = strings.TrimRight(password, "\r")
+	}
+	id, err := smime.ParsePKCS12(data, password)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", admin.ErrInvalid, p12File, err)
+	}
+	return id, nil
+}
+
+// addSMIMEIdentity gives a new list its S/MIME identity; on failure the
+// list is deleted again so that nothing half-made stays behind.
+func (e *env) addSMIMEIdentity(cmd *cobra.Command, ap *app.App, list string, id *smime.Identity, generate bool) error {
+	if id == nil && !generate {
+		return nil
+	}
+	var err error
+	if generate {
+		_, err = ap.Admin.GenerateSMIMEIdentity(cmd.Context(), list)
+	} else {
+		_, err = ap.Admin.SetSMIMEIdentity(cmd.Context(), list, id)
+	}
+	if err != nil {
+		ap.Admin.DeleteList(cmd.Context(), list)
+		return err
+	}
+	pemCert, err := ap.Admin.ListCert(cmd.Context(), list)
+	if err != nil {
+		return err
+	}
+	cert, _, err := smime.ParseCertificate(pemCert)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "  S/MIME certificate: %s (%s)\n", smime.Fingerprint(cert), smime.CertInfo(cert).Algorithm)
+	return nil
+}
+
+func (e *env) listCertCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "cert ADDRESS",
+		Short: "Print the list's S/MIME certificate (PEM) for members to install",
+		Args:  args(cobra.ExactArgs(1)),
+		RunE: func(cmd *cobra.Command, a []string) error {
+			return e.withApp(cmd, func(ap *app.App) error {
+				c, err := ap.Admin.ListCert(cmd.Context(), a[0])
+				if err != nil {
+					return err
+				}
+				_, err = e.stdout.Write(c)
+				return err
+			})
+		},
+	}
 }
 
 // listJSON is the --json form of `list show`.

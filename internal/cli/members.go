@@ -31,15 +31,18 @@ func (e *env) memberAddCmd() *cobra.Command {
 	var isAdmin bool
 	c := &cobra.Command{
 		Use:   "add LIST EMAIL --key FILE",
-		Short: "Add a member and pin their OpenPGP key",
-		Long: `Add EMAIL to LIST and pin the OpenPGP public key in FILE (armored or
-binary; '-' reads standard input). Only posts signed by this key, with
-EMAIL as From, are distributed, and the member's copies are encrypted to it.
+		Short: "Add a member and pin their OpenPGP key or S/MIME certificate",
+		Long: `Add EMAIL to LIST and pin the OpenPGP public key (armored or binary) or
+the X.509 certificate (PEM or DER: .pem .crt .cer .der) in FILE ('-' reads
+standard input). Only posts signed by this key, with EMAIL as From, are
+distributed, and the member's copies are encrypted to it: PGP/MIME for an
+OpenPGP key, S/MIME for a certificate.
 
-The key is refused if it has no user ID for EMAIL, is expired or revoked,
-or has no usable encryption subkey.`,
+The key is refused if it does not name EMAIL, is expired or revoked, or
+cannot be used for encryption.`,
 		Example: `  gpg --export --armor bob@example.org > bob.asc
-  sealpost member add team@lists.example.org bob@example.org --key bob.asc`,
+  sealpost member add team@lists.example.org bob@example.org --key bob.asc
+  sealpost member add team@lists.example.org carol@example.org --key carol.crt`,
 		Args: args(cobra.ExactArgs(2)),
 		RunE: func(cmd *cobra.Command, a []string) error {
 			if keyFile == "" {
@@ -62,7 +65,7 @@ or has no usable encryption subkey.`,
 			})
 		},
 	}
-	c.Flags().StringVar(&keyFile, "key", "", "file with the member's public key ('-' for standard input)")
+	c.Flags().StringVar(&keyFile, "key", "", "file with the member's OpenPGP key or X.509 certificate ('-' for standard input)")
 	c.Flags().BoolVar(&isAdmin, "admin", false, "make the member a list admin")
 	return c
 }
