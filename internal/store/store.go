@@ -36,7 +36,7 @@ type List struct {
 	SMIMECert   []byte
 	SMIMESealed []byte
 	Settings    ListSettings
-	CreatedAt      time.Time
+	CreatedAt   time.Time
 }
 
 // ListSettings are a list's policy options. The zero value is the secure
