@@ -288,15 +288,7 @@ func (s *Service) ListCert(ctx context.Context, list string) ([]byte, error) {
 
 // OpenSMIMEIdentity unseals the list's S/MIME identity.
 func (s *Service) OpenSMIMEIdentity(l *store.List) (*smime.Identity, error) {
-	cert, err := x509.ParseCertificate(l.SMIMECert)
-	if err != nil {
-		return nil, err
-	}
-	secret, err := s.sealer.Open(l.SMIMESealed, keyring.ListKeyLabel(l.Address, smime.Fingerprint(cert)))
-	if err != nil {
-		return nil, err
-	}
-	return smime.ParseSecret(secret)
+	return s.sealer.OpenListIdentity(l)
 }
 
 // RemoveMember removes email from the list.
@@ -427,10 +419,4 @@ func (s *Service) SetOptions(ctx context.Context, list string, assignments []str
 }
 
 // OpenListKey unseals the list's secret key, proving the master key opens it.
-func (s *Service) OpenListKey(l *store.List) (*pgp.Key, error) {
-	secret, err := s.sealer.Open(l.SealedKey, keyring.ListKeyLabel(l.Address, l.KeyFingerprint))
-	if err != nil {
-		return nil, err
-	}
-	return pgp.ParseKey(secret)
-}
+func (s *Service) OpenListKey(l *store.List) (*pgp.Key, error) { return s.sealer.OpenListKey(l) }

@@ -1,7 +1,8 @@
 // Package keyring decides which keys Sealpost may use for what: whether a
 // member's key is fit to be pinned for an address (user ID or certificate
-// address, expiry, revocation, encryption capability), and how secret key
-// material is sealed at rest under the master key (DESIGN §4.6).
+// address, expiry, revocation, encryption capability), and how a list's
+// secret keys are sealed at rest under the master key and opened again
+// (DESIGN §4.6).
 //
 // It works on the engine-neutral crypto.KeyInfo and does no I/O: reading
 // the master key file is the caller's job.
@@ -11,6 +12,7 @@ import (
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/rand"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -18,6 +20,9 @@ import (
 	"time"
 
 	"github.com/sealpost/sealpost/internal/crypto"
+	"github.com/sealpost/sealpost/internal/crypto/pgp"
+	"github.com/sealpost/sealpost/internal/crypto/smime"
+	"github.com/sealpost/sealpost/internal/store"
 )
 
 // Reason says why a key is unfit.
@@ -151,4 +156,41 @@ func (s *Sealer) Open(sealed []byte, label string) ([]byte, error) {
 // the sealed key to its list address and fingerprint.
 func ListKeyLabel(list, fingerprint string) string {
 	return "sealpost list key\x00" + list + "\x00" + fingerprint
+}
+
+// OpenListKey unseals a list's OpenPGP secret key.
+func (s *Sealer) OpenListKey(l *store.List) (*pgp.Key, error) {
+	secret, err := s.Open(l.SealedKey, ListKeyLabel(l.Address, l.KeyFingerprint))
+	if err != nil {
+		return nil, fmt.Errorf("keyring: OpenPGP key of %s: %w", l.Address, err)
+	}
+	k, err := pgp.ParseKey(secret)
+	if err != nil {
+		return nil, fmt.Errorf("keyring: OpenPGP key of %s: %w", l.Address, err)
+	}
+	return k, nil
+}
+
+// ErrNoIdentity is returned by OpenListIdentity for a list without an
+// S/MIME identity.
+var ErrNoIdentity = errors.New("keyring: list has no S/MIME identity")
+
+// OpenListIdentity unseals a list's S/MIME identity.
+func (s *Sealer) OpenListIdentity(l *store.List) (*smime.Identity, error) {
+	if len(l.SMIMECert) == 0 {
+		return nil, ErrNoIdentity
+	}
+	cert, err := x509.ParseCertificate(l.SMIMECert)
+	if err != nil {
+		return nil, fmt.Errorf("keyring: S/MIME certificate of %s: %w", l.Address, err)
+	}
+	secret, err := s.Open(l.SMIMESealed, ListKeyLabel(l.Address, smime.Fingerprint(cert)))
+	if err != nil {
+		return nil, fmt.Errorf("keyring: S/MIME identity of %s: %w", l.Address, err)
+	}
+	id, err := smime.ParseSecret(secret)
+	if err != nil {
+		return nil, fmt.Errorf("keyring: S/MIME identity of %s: %w", l.Address, err)
+	}
+	return id, nil
 }

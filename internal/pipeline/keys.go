@@ -6,7 +6,6 @@ import (
 	"sync"
 
 	"github.com/sealpost/sealpost/internal/crypto/pgp"
-	"github.com/sealpost/sealpost/internal/keyring"
 	"github.com/sealpost/sealpost/internal/store"
 )
 
@@ -44,19 +43,9 @@ func (c *keyCache) get(data []byte, parse func() (*pgp.Key, error)) (*pgp.Key, e
 	return k, nil
 }
 
-// listKey returns the list's secret key, unsealed.
+// listKey returns the list's OpenPGP secret key, unsealed.
 func (p *Pipeline) listKey(l *store.List) (*pgp.Key, error) {
-	return p.keys.get(l.SealedKey, func() (*pgp.Key, error) {
-		secret, err := p.sealer.Open(l.SealedKey, keyring.ListKeyLabel(l.Address, l.KeyFingerprint))
-		if err != nil {
-			return nil, fmt.Errorf("pipeline: list key of %s: %w", l.Address, err)
-		}
-		k, err := pgp.ParseKey(secret)
-		if err != nil {
-			return nil, fmt.Errorf("pipeline: list key of %s: %w", l.Address, err)
-		}
-		return k, nil
-	})
+	return p.keys.get(l.SealedKey, func() (*pgp.Key, error) { return p.sealer.OpenListKey(l) })
 }
 
 // memberKey returns a member's OpenPGP public key.
