@@ -34,9 +34,10 @@ const (
 	StatusBad                         // signature does not verify (content or signature altered)
 	StatusUnknownSigner               // made by a key we do not hold
 	StatusKeyInvalid                  // made by a known key that is expired, revoked or not for signing
+	StatusUntrusted                   // an S/MIME certificate that is not trusted for the sender's address
 )
 
-var statusNames = [...]string{"unsigned", "good", "bad", "unknown-signer", "key-invalid"}
+var statusNames = [...]string{"unsigned", "good", "bad", "unknown-signer", "key-invalid", "untrusted"}
 
 func (s Status) String() string {
 	if int(s) < len(statusNames) {

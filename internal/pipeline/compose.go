@@ -13,7 +13,9 @@ import (
 
 	"github.com/emersion/go-message/textproto"
 
+	"github.com/sealpost/sealpost/internal/crypto"
 	"github.com/sealpost/sealpost/internal/crypto/pgp"
+	"github.com/sealpost/sealpost/internal/crypto/smime"
 	"github.com/sealpost/sealpost/internal/mail"
 	"github.com/sealpost/sealpost/internal/mime"
 	"github.com/sealpost/sealpost/internal/policy"
@@ -116,9 +118,10 @@ func buildHeader(fields []field) textproto.Header {
 	return h
 }
 
-// wrap makes every member's copy: the inner entity is signed once and the
-// signed message encrypted to each member's key.
-func (p *Pipeline) wrap(list *store.List, listKey *pgp.Key, r *roster, content *mime.Part, h headers, dec policy.Decision, ref string) ([]store.Delivery, error) {
+// wrap makes every member's copy. The inner entity is signed once per
+// format in use — an OpenPGP signed message, an S/MIME multipart/signed
+// entity — and the signed form is then encrypted to each member's key.
+func (p *Pipeline) wrap(list *store.List, r *roster, content *mime.Part, h headers, dec policy.Decision, signer *crypto.Signer, ref string) ([]store.Delivery, error) {
 	if h.messageID == "" {
 		id, err := mail.NewMessageID(p.opt.Rand, domainOf(list.Address))
 		if err != nil {
@@ -129,15 +132,15 @@ func (p *Pipeline) wrap(list *store.List, listKey *pgp.Key, r *roster, content *
 	if h.date == "" {
 		h.date = p.opt.Now().Format(time.RFC1123Z)
 	}
-	inner, err := p.innerEntity(list, content, h, dec)
+	inner, err := p.innerEntity(list, content, h, dec, signer)
 	if err != nil {
 		return nil, err
 	}
-	signed, err := pgp.Sign(listKey, inner, p.pgpOptions())
+	s, err := p.signOnce(list, r, inner, dec.Send)
 	if err != nil {
 		return nil, err
 	}
-	copies, err := p.encryptCopies(list, signed, r, h, dec.Send)
+	copies, err := p.encryptCopies(list, s, r, h, dec.Send)
 	if err != nil {
 		return nil, err
 	}
@@ -147,7 +150,7 @@ func (p *Pipeline) wrap(list *store.List, listKey *pgp.Key, r *roster, content *
 		out = append(out, store.Delivery{Ref: ref, ListID: list.ID, Kind: store.KindPost, From: bounce, To: m.Email, Data: copies[i]})
 	}
 	for _, m := range dec.NoKey {
-		n, err := p.noKeyNotice(list, m, ref)
+		n, err := p.noKeyNotice(list, m.Email, r.to[m.Email].fingerprint, ref)
 		if err != nil {
 			return nil, err
 		}
@@ -156,9 +159,41 @@ func (p *Pipeline) wrap(list *store.List, listKey *pgp.Key, r *roster, content *
 	return out, nil
 }
 
+// signed is the inner entity signed once in each format that is needed.
+type signed struct {
+	pgp   *pgp.Signed
+	smime []byte // multipart/signed entity
+}
+
+func (p *Pipeline) signOnce(list *store.List, r *roster, inner []byte, send []policy.Member) (signed, error) {
+	var s signed
+	for _, m := range send {
+		to := r.to[m.Email]
+		switch {
+		case to.pgp != nil && s.pgp == nil:
+			listKey, err := p.listKey(list)
+			if err != nil {
+				return s, err
+			}
+			if s.pgp, err = pgp.Sign(listKey, inner, p.pgpOptions()); err != nil {
+				return s, err
+			}
+		case to.cert != nil && s.smime == nil:
+			id, err := p.listIdentity(list)
+			if err != nil {
+				return s, err
+			}
+			if s.smime, err = smime.SignEntity(inner, id, smime.Options{Now: p.opt.Now, Rand: p.opt.Rand}); err != nil {
+				return s, err
+			}
+		}
+	}
+	return s, nil
+}
+
 // encryptCopies encrypts the signed post to each member, spreading the
 // work over the available cores; copies[i] is for send[i].
-func (p *Pipeline) encryptCopies(list *store.List, signed *pgp.Signed, r *roster, h headers, send []policy.Member) ([][]byte, error) {
+func (p *Pipeline) encryptCopies(list *store.List, s signed, r *roster, h headers, send []policy.Member) ([][]byte, error) {
 	copies := make([][]byte, len(send))
 	errs := make([]error, len(send))
 	var next atomic.Int64
@@ -168,16 +203,37 @@ func (p *Pipeline) encryptCopies(list *store.List, signed *pgp.Signed, r *roster
 		go func() {
 			defer wg.Done()
 			for i := int(next.Add(1) - 1); i < len(send); i = int(next.Add(1) - 1) {
-				armored, err := signed.EncryptTo(r.byFpr[send[i].Fingerprint], list.Settings.AllowSEIPDv2)
-				if err == nil {
-					copies[i], err = p.outerMessage(list, h, send[i].Email, armored)
-				}
-				errs[i] = err
+				copies[i], errs[i] = p.copyFor(list, s, r.to[send[i].Email], h, send[i].Email)
 			}
 		}()
 	}
 	wg.Wait()
 	return copies, errors.Join(errs...)
+}
+
+// copyFor encrypts the signed post for one member in their format.
+func (p *Pipeline) copyFor(list *store.List, s signed, to recipient, h headers, addr string) ([]byte, error) {
+	if to.cert != nil {
+		// RFC 8551 §3.3: application/pkcs7-mime; AES-256-GCM
+		// AuthEnvelopedData by default.
+		ct, body, err := smime.EncryptEntity(s.smime, to.cert, smime.EncryptOptions{Rand: p.opt.Rand})
+		if err != nil {
+			return nil, err
+		}
+		return p.outerMessage(list, h, addr, ct, body,
+			field{"Content-Transfer-Encoding", "base64"},
+			field{"Content-Disposition", `attachment; filename="smime.p7m"`})
+	}
+	armored, err := s.pgp.EncryptTo(to.pgp, list.Settings.AllowSEIPDv2)
+	if err != nil {
+		return nil, err
+	}
+	boundary, err := mime.NewBoundary(p.opt.Rand)
+	if err != nil {
+		return nil, err
+	}
+	ct, body := pgp.EncryptedBody(armored, boundary)
+	return p.outerMessage(list, h, addr, ct, body)
 }
 
 // viaName is the display name of a copy's From: "Sender via list".
@@ -196,7 +252,7 @@ func viaName(list *store.List, from address) string {
 // innerEntity is the entity that is signed and encrypted: the sender's
 // content with its own Content-* fields, under protected headers (RFC 9788
 // §2; protected-headers="v1" is the older marker mail clients look for).
-func (p *Pipeline) innerEntity(list *store.List, content *mime.Part, h headers, dec policy.Decision) ([]byte, error) {
+func (p *Pipeline) innerEntity(list *store.List, content *mime.Part, h headers, dec policy.Decision, signer *crypto.Signer) ([]byte, error) {
 	params := make(map[string]string, len(content.Params)+2)
 	for k, v := range content.Params {
 		params[k] = v
@@ -212,7 +268,7 @@ func (p *Pipeline) innerEntity(list *store.List, content *mime.Part, h headers, 
 		{"Message-ID", h.messageID},
 		{"In-Reply-To", h.inReplyTo},
 		{"References", h.references},
-		{VerifiedHeader, "signed by " + dec.Sender.Email + "; key " + dec.Sender.Fingerprint},
+		{VerifiedHeader, "signed by " + dec.Sender.Email + "; key " + signer.Fingerprint},
 		{"Content-Type", stdmime.FormatMediaType(content.MediaType, params)},
 	}
 	// Keep the content's own Content-* fields (except Content-Type, set
@@ -232,13 +288,9 @@ func (p *Pipeline) innerEntity(list *store.List, content *mime.Part, h headers, 
 }
 
 // outerMessage is one member's copy as it travels: routing headers in
-// clear, the real Subject only inside (RFC 9788 §4: "..." outside).
-func (p *Pipeline) outerMessage(list *store.List, h headers, to string, armored []byte) ([]byte, error) {
-	boundary, err := mime.NewBoundary(p.opt.Rand)
-	if err != nil {
-		return nil, err
-	}
-	ct, body := pgp.EncryptedBody(armored, boundary)
+// clear, the real Subject only inside (RFC 9788 §4: "..." outside), then
+// the encrypted body with its Content-Type and any further MIME fields.
+func (p *Pipeline) outerMessage(list *store.List, h headers, to, contentType string, body []byte, mimeFields ...field) ([]byte, error) {
 	fields := []field{
 		{"From", mail.FormatAddress(viaName(list, h.from), list.Address)},
 		{"Reply-To", list.Address},
@@ -252,8 +304,9 @@ func (p *Pipeline) outerMessage(list *store.List, h headers, to string, armored 
 		{"List-Post", mail.ListPost(list.Address)},
 		{"Precedence", "list"},
 		{"MIME-Version", "1.0"},
-		{"Content-Type", ct},
+		{"Content-Type", contentType},
 	}
+	fields = append(fields, mimeFields...)
 	var b strings.Builder
 	b.Grow(len(body) + 1024)
 	if err := mime.WriteHeader(&b, buildHeader(fields)); err != nil {

@@ -33,7 +33,7 @@ type fixture struct {
 	db     *sqlstore.DB
 	sealer *keyring.Sealer
 	p      *pipeline.Pipeline
-	now    time.Time
+	now    time.Time // the pipeline's clock when set; the real time otherwise
 	lists  map[string]*testList
 	keys   map[string]*pgp.Key // member secret keys by address
 }
@@ -54,8 +54,16 @@ func newFixture(t *testing.T) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{t: t, db: db, sealer: sealer, now: time.Now(), lists: map[string]*testList{}, keys: map[string]*pgp.Key{}}
-	f.p = pipeline.New(db, sealer, pipeline.Options{Now: func() time.Time { return f.now }, Logger: slog.New(slog.DiscardHandler)})
+	f := &fixture{t: t, db: db, sealer: sealer, lists: map[string]*testList{}, keys: map[string]*pgp.Key{}}
+	// The clock is the real one unless a test sets f.now: keys made during
+	// the test must not lie in the pipeline's future.
+	clock := func() time.Time {
+		if f.now.IsZero() {
+			return time.Now()
+		}
+		return f.now
+	}
+	f.p = pipeline.New(db, sealer, pipeline.Options{Now: clock, Logger: slog.New(slog.DiscardHandler)})
 	return f
 }
 

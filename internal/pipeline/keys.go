@@ -2,37 +2,41 @@ package pipeline
 
 import (
 	"crypto/sha256"
+	"crypto/x509"
 	"fmt"
 	"sync"
 
 	"github.com/sealpost/sealpost/internal/crypto/pgp"
+	"github.com/sealpost/sealpost/internal/crypto/smime"
 	"github.com/sealpost/sealpost/internal/store"
 )
 
 // maxCachedKeys bounds the key cache; past it the cache starts over.
 const maxCachedKeys = 10000
 
-// keyCache keeps parsed keys so that a post to a large list does not parse
-// every member's key again. Entries are keyed by a digest of the stored
-// bytes, so an updated key is parsed afresh.
+// keyCache keeps parsed keys, certificates and identities so that a post
+// to a large list does not parse every member's key again. Entries are
+// keyed by a digest of the stored bytes, so an updated key is parsed
+// afresh.
 type keyCache struct {
 	mu   sync.Mutex
-	keys map[[32]byte]*pgp.Key
+	keys map[[32]byte]any
 }
 
-func newKeyCache() *keyCache { return &keyCache{keys: make(map[[32]byte]*pgp.Key)} }
+func newKeyCache() *keyCache { return &keyCache{keys: make(map[[32]byte]any)} }
 
-func (c *keyCache) get(data []byte, parse func() (*pgp.Key, error)) (*pgp.Key, error) {
+// cached returns what parse makes of data, parsing it once.
+func cached[T any](c *keyCache, data []byte, parse func() (T, error)) (T, error) {
 	id := sha256.Sum256(data)
 	c.mu.Lock()
-	k, ok := c.keys[id]
+	v, ok := c.keys[id].(T)
 	c.mu.Unlock()
 	if ok {
-		return k, nil
+		return v, nil
 	}
 	k, err := parse()
 	if err != nil {
-		return nil, err
+		return k, err
 	}
 	c.mu.Lock()
 	if len(c.keys) >= maxCachedKeys {
@@ -45,20 +49,26 @@ func (c *keyCache) get(data []byte, parse func() (*pgp.Key, error)) (*pgp.Key, e
 
 // listKey returns the list's OpenPGP secret key, unsealed.
 func (p *Pipeline) listKey(l *store.List) (*pgp.Key, error) {
-	return p.keys.get(l.SealedKey, func() (*pgp.Key, error) { return p.sealer.OpenListKey(l) })
+	return cached(p.keys, l.SealedKey, func() (*pgp.Key, error) { return p.sealer.OpenListKey(l) })
+}
+
+// listIdentity returns the list's S/MIME identity, unsealed.
+func (p *Pipeline) listIdentity(l *store.List) (*smime.Identity, error) {
+	return cached(p.keys, l.SMIMESealed, func() (*smime.Identity, error) { return p.sealer.OpenListIdentity(l) })
 }
 
 // memberKey returns a member's OpenPGP public key.
-func (p *Pipeline) memberKey(m *store.Member) (*pgp.Key, error) {
-	mk := m.Key(store.EngineOpenPGP)
-	if mk == nil {
-		return nil, fmt.Errorf("pipeline: member %s has no OpenPGP key", m.Email)
-	}
-	return p.keys.get(mk.Data, func() (*pgp.Key, error) {
+func (p *Pipeline) memberKey(mk *store.MemberKey) (*pgp.Key, error) {
+	return cached(p.keys, mk.Data, func() (*pgp.Key, error) {
 		k, err := pgp.ParseKey(mk.Data)
 		if err != nil {
-			return nil, fmt.Errorf("pipeline: key of member %s: %w", m.Email, err)
+			return nil, fmt.Errorf("pipeline: member key %s: %w", mk.Fingerprint, err)
 		}
 		return k, nil
 	})
+}
+
+// memberCert returns a member's S/MIME certificate.
+func (p *Pipeline) memberCert(mk *store.MemberKey) (*x509.Certificate, error) {
+	return cached(p.keys, mk.Data, func() (*x509.Certificate, error) { return x509.ParseCertificate(mk.Data) })
 }

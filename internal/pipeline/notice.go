@@ -7,7 +7,6 @@ import (
 
 	"github.com/sealpost/sealpost/internal/mail"
 	"github.com/sealpost/sealpost/internal/mime"
-	"github.com/sealpost/sealpost/internal/policy"
 	"github.com/sealpost/sealpost/internal/store"
 )
 
@@ -38,15 +37,19 @@ func (p *Pipeline) ownerNotice(list *store.List, in *store.Inbound, title, reaso
 
 // noKeyNotice tells a member that they missed a post because their key
 // cannot be used (DESIGN §4.5: a notice, never plaintext).
-func (p *Pipeline) noKeyNotice(list *store.List, m policy.Member, ref string) (store.Delivery, error) {
+func (p *Pipeline) noKeyNotice(list *store.List, to, fingerprint, ref string) (store.Delivery, error) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "A message was posted to %s, but it could not be sent to you:\r\n", list.Address)
-	fmt.Fprintf(&b, "the key the list holds for you (%s) cannot be used for encryption\r\n", m.Fingerprint)
-	b.WriteString("(expired, revoked, or without an encryption subkey).\r\n\r\n")
+	if fingerprint == "" {
+		b.WriteString("the list holds no key or certificate for you.\r\n\r\n")
+	} else {
+		fmt.Fprintf(&b, "the key or certificate the list holds for you (%s) cannot be\r\n", fingerprint)
+		b.WriteString("used for encryption (expired, revoked, untrusted, or not for encryption).\r\n\r\n")
+	}
 	b.WriteString("Please send the list owner an updated key. Sealpost never sends list mail\r\n")
 	b.WriteString("unencrypted.\r\n\r\n")
 	fmt.Fprintf(&b, "Reference: %s\r\n", ref)
-	return p.notice(list, m.Email, "["+list.Address+"] A post could not be encrypted to your key", b.String(), ref)
+	return p.notice(list, to, "["+list.Address+"] A post could not be encrypted to your key", b.String(), ref)
 }
 
 func (p *Pipeline) notice(list *store.List, to, subject, text, ref string) (store.Delivery, error) {

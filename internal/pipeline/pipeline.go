@@ -14,6 +14,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/x509"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -47,6 +48,14 @@ type Options struct {
 	// MaxAttempts is how many times processing of the same message may be
 	// begun before it is held instead (DESIGN §5); default 3.
 	MaxAttempts int
+	// TrustAnchors are the certification authorities whose S/MIME
+	// certificates are trusted for their addresses; nil trusts none, so
+	// only pinned and harvested certificates count.
+	TrustAnchors *x509.CertPool
+	// CRLs are the revocation lists loaded by the administrator.
+	CRLs []*x509.RevocationList
+	// RequireCRL refuses certificates whose issuer has no current CRL.
+	RequireCRL bool
 }
 
 // Pipeline processes inbound messages for the lists in a store.

@@ -35,6 +35,7 @@ const (
 	NotForThisList        // the signed content does not name this list
 	Replay                // this signature was accepted before
 	Unparseable           // not a MIME message we can read
+	Untrusted             // an S/MIME certificate not trusted for the From address
 )
 
 var descriptions = map[Reason]string{
@@ -51,12 +52,14 @@ var descriptions = map[Reason]string{
 	NotForThisList: "The signed content does not name this list as a recipient, so it may have been replayed from another conversation.",
 	Replay:         "This exact signed message was already distributed once; the copy was refused as a replay.",
 	Unparseable:    "The message could not be parsed as MIME.",
+	Untrusted: "The message was signed with an S/MIME certificate that is not trusted for the sender's address " +
+		"(no chain to the list's trust anchors, not issued for From, revoked, or no current CRL).",
 }
 
 // String returns a short machine-friendly name.
 func (r Reason) String() string {
 	names := [...]string{"ok", "not-encrypted", "undecryptable", "no-integrity", "too-large", "unsigned",
-		"bad-signature", "unknown-signer", "key-invalid", "from-mismatch", "not-for-this-list", "replay", "unparseable"}
+		"bad-signature", "unknown-signer", "key-invalid", "from-mismatch", "not-for-this-list", "replay", "unparseable", "untrusted"}
 	if int(r) < len(names) {
 		return names[r]
 	}
@@ -68,9 +71,19 @@ func (r Reason) Describe() string { return descriptions[r] }
 
 // Member is what policy needs to know of one member.
 type Member struct {
-	Email       string // normalised addr-spec
-	Fingerprint string // pinned key
-	Usable      bool   // the pinned key can be encrypted to now
+	Email        string   // normalised addr-spec
+	Fingerprints []string // the member's keys and certificates
+	Usable       bool     // one of them can be encrypted to now, in a format the list sends
+}
+
+// Has reports whether fingerprint is one of the member's keys.
+func (m Member) Has(fingerprint string) bool {
+	for _, f := range m.Fingerprints {
+		if strings.EqualFold(f, fingerprint) {
+			return true
+		}
+	}
+	return false
 }
 
 // Input is everything a decision depends on.
@@ -80,6 +93,11 @@ type Input struct {
 	Protection      crypto.Protection
 	Status          crypto.Status
 	Signer          *crypto.Signer
+	// Certified is set when the signer's S/MIME certificate chains to a
+	// trust anchor of the list and is issued for From (RFC 8550 §3): a
+	// member may then post with a certificate that is not pinned yet
+	// (Sympa's model), which the list then harvests.
+	Certified bool
 	// From is the addr-spec the post claims to be from: the protected
 	// (inner) From when the signed content carries one, else the outer.
 	From string
@@ -151,6 +169,8 @@ func checkPost(in Input) Reason {
 		return UnknownSigner
 	case crypto.StatusKeyInvalid:
 		return KeyInvalid
+	case crypto.StatusUntrusted:
+		return Untrusted
 	}
 	return BadSignature
 }
@@ -166,7 +186,10 @@ func findSender(in Input) (*Member, Reason) {
 	}
 	signerIsMember := false
 	for i, m := range in.Members {
-		if !strings.EqualFold(m.Fingerprint, in.Signer.Fingerprint) {
+		if in.Certified && strings.EqualFold(m.Email, in.From) {
+			return &in.Members[i], OK
+		}
+		if !m.Has(in.Signer.Fingerprint) {
 			continue
 		}
 		signerIsMember = true

@@ -19,9 +19,9 @@ func valid() Input {
 		OuterFrom:        "alice@example.org",
 		SignedRecipients: []string{"team@lists.example.org"},
 		Members: []Member{
-			{Email: "alice@example.org", Fingerprint: "ALICEFPR", Usable: true},
-			{Email: "bob@example.org", Fingerprint: "BOBFPR", Usable: true},
-			{Email: "carol@example.org", Fingerprint: "CAROLFPR", Usable: false},
+			{Email: "alice@example.org", Fingerprints: []string{"ALICEFPR", "ALICECERT"}, Usable: true},
+			{Email: "bob@example.org", Fingerprints: []string{"BOBFPR"}, Usable: true},
+			{Email: "carol@example.org", Fingerprints: []string{"CAROLFPR"}, Usable: false},
 		},
 	}
 }
@@ -38,6 +38,13 @@ func TestDecide(t *testing.T) {
 			in.IntendedRecipients = []string{"LISTFPR"}
 		}, OK},
 		{"no outer From", func(in *Input) { in.OuterFrom = "" }, OK},
+		{"signed with the member's other key", func(in *Input) { in.Signer.Fingerprint = "ALICECERT" }, OK},
+		{"RFC 8550 §3: certified S/MIME signer, certificate not pinned yet", func(in *Input) {
+			in.Signer.Fingerprint, in.Certified = "NEWCERT", true
+		}, OK},
+		{"certified signer who is not a member", func(in *Input) {
+			in.Signer.Fingerprint, in.Certified, in.From, in.OuterFrom = "NEWCERT", true, "dave@example.org", "dave@example.org"
+		}, UnknownSigner},
 		{"From differs only in case", func(in *Input) { in.From = "Alice@Example.org"; in.OuterFrom = "alice@example.ORG" }, OK},
 		{"RFC 3156 §4: not encrypted", func(in *Input) { in.Protection = crypto.Protection{} }, NotEncrypted},
 		{"RFC 9580 §5.13: no integrity", func(in *Input) { in.Protection.Integrity = "" }, NoIntegrity},
@@ -45,6 +52,7 @@ func TestDecide(t *testing.T) {
 		{"bad signature", func(in *Input) { in.Status, in.Signer = crypto.StatusBad, nil }, BadSignature},
 		{"unknown signer", func(in *Input) { in.Status, in.Signer = crypto.StatusUnknownSigner, nil }, UnknownSigner},
 		{"expired key", func(in *Input) { in.Status, in.Signer = crypto.StatusKeyInvalid, nil }, KeyInvalid},
+		{"RFC 8550: untrusted certificate", func(in *Input) { in.Status, in.Signer = crypto.StatusUntrusted, nil }, Untrusted},
 		{"good signature, key of no member", func(in *Input) { in.Signer.Fingerprint = "MALLORYFPR" }, UnknownSigner},
 		{"member signs with someone else's From", func(in *Input) { in.From, in.OuterFrom = "bob@example.org", "bob@example.org" }, FromMismatch},
 		{"outer From differs from protected From", func(in *Input) { in.OuterFrom = "bob@example.org" }, FromMismatch},
@@ -89,7 +97,7 @@ func TestFailClosed(t *testing.T) {
 }
 
 func TestReasonsDescribed(t *testing.T) {
-	for r := OK; r <= Unparseable; r++ {
+	for r := OK; r <= Untrusted; r++ {
 		if r.Describe() == "" || r.String() == "unknown" {
 			t.Errorf("reason %d has no description or name", r)
 		}

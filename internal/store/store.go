@@ -45,6 +45,9 @@ type ListSettings struct {
 	// AllowSEIPDv2 lets outbound copies use SEIPD v2 (AEAD) for members
 	// whose keys advertise it. Off by default: GnuPG 2.2 cannot read it.
 	AllowSEIPDv2 bool `json:"allow_seipd_v2,omitempty"`
+	// PreferSMIME sends S/MIME to members who have both an OpenPGP key
+	// and a usable certificate; the default is PGP/MIME.
+	PreferSMIME bool `json:"prefer_smime,omitempty"`
 }
 
 // Member is a subscriber of a list with their keys.
@@ -162,4 +165,12 @@ type Outcome struct {
 	ListID     int64
 	Deliveries []Delivery
 	Hold       *Hold
+	Harvest    []Harvested
+}
+
+// Harvested is a member key learnt from a validly signed post.
+type Harvested struct {
+	ListID int64
+	Email  string
+	Key    MemberKey
 }

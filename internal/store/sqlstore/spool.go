@@ -65,6 +65,12 @@ func (s *DB) Commit(ctx context.Context, o store.Outcome) error {
 				return err
 			}
 		}
+		for i := range o.Harvest {
+			h := &o.Harvest[i]
+			if err := putKey(ctx, tx, h.ListID, h.Email, &h.Key); err != nil {
+				return err
+			}
+		}
 		if h := o.Hold; h != nil {
 			if _, err := tx.ExecContext(ctx, `INSERT INTO holds (list_id, ref, reason, raw, created_at) VALUES ($1, $2, $3, $4, $5)`,
 				h.ListID, h.Ref, h.Reason, h.Raw, millis(now)); err != nil {

@@ -1,0 +1,135 @@
+package pipeline
+
+import (
+	"errors"
+	"strings"
+
+	spcrypto "github.com/sealpost/sealpost/internal/crypto"
+	"github.com/sealpost/sealpost/internal/crypto/pgp"
+	"github.com/sealpost/sealpost/internal/crypto/smime"
+	"github.com/sealpost/sealpost/internal/keyring"
+	"github.com/sealpost/sealpost/internal/mime"
+	"github.com/sealpost/sealpost/internal/policy"
+	"github.com/sealpost/sealpost/internal/store"
+)
+
+// opened is what either engine learned from an inbound message whose
+// encryption and integrity checked out. content is authenticated.
+type opened struct {
+	protection spcrypto.Protection
+	status     spcrypto.Status
+	signer     *spcrypto.Signer
+	reason     string // why status is not good; never message content
+	digest     []byte // signature digest for replay detection
+	intended   []string
+	content    []byte
+	// smime is the S/MIME signature, whose certificate still has to be
+	// trusted for the sender's address (see certify).
+	smime *smime.Verified
+}
+
+// open decrypts and verifies msg with the engine its structure calls for:
+// application/pkcs7-mime is S/MIME (RFC 8551 §3.3), everything else goes
+// to the OpenPGP engine, which refuses what is not RFC 3156.
+func (p *Pipeline) open(list *store.List, r *roster, msg *mime.Part) (*opened, error) {
+	if msg.MediaType == "application/pkcs7-mime" || msg.MediaType == "application/x-pkcs7-mime" {
+		return p.openSMIME(list, msg)
+	}
+	listKey, err := p.listKey(list)
+	if err != nil {
+		return nil, err
+	}
+	u, err := pgp.Unwrap(msg, listKey, r.pgpKeys, p.pgpOptions())
+	if err != nil {
+		return nil, &engineError{reason: pgpReason(err), err: err}
+	}
+	return &opened{protection: u.Protection, status: u.Status, signer: u.Signer, reason: u.Reason,
+		digest: u.SignatureDigest, intended: u.IntendedRecipients, content: u.Content}, nil
+}
+
+func (p *Pipeline) openSMIME(list *store.List, msg *mime.Part) (*opened, error) {
+	id, err := p.listIdentity(list)
+	if errors.Is(err, keyring.ErrNoIdentity) {
+		return nil, &engineError{reason: policy.Undecryptable, err: err}
+	}
+	if err != nil {
+		return nil, err
+	}
+	u, err := smime.Unwrap(msg, id, smime.Options{Rand: p.opt.Rand, MaxPlaintext: p.opt.Limits.MaxSize})
+	if err != nil {
+		return nil, &engineError{reason: smimeReason(err), err: err}
+	}
+	o := &opened{protection: u.Protection, content: u.Content, status: spcrypto.StatusUnsigned}
+	switch {
+	case u.Verified != nil:
+		v := u.Verified
+		info := smime.CertInfo(v.Signer)
+		o.status, o.smime, o.digest = spcrypto.StatusGood, v, v.SignatureDigest
+		o.signer = &spcrypto.Signer{Fingerprint: info.Fingerprint, Addresses: info.Addresses}
+	case u.SignatureError != nil:
+		o.status, o.reason = spcrypto.StatusBad, "S/MIME signature: "+u.SignatureError.Error()
+	}
+	return o, nil
+}
+
+// certify decides whether an S/MIME signer's certificate may speak for
+// from: a member's pinned or harvested certificate by itself (valid now),
+// any other certificate only through a chain to the trust anchors, with
+// the address and revocation checked (RFC 8550 §3, RFC 5280). It reports
+// whether the signer was certified through a chain.
+func (p *Pipeline) certify(o *opened, from string, r *roster) bool {
+	if o.smime == nil || o.status != spcrypto.StatusGood {
+		return false
+	}
+	cert, now := o.smime.Signer, p.opt.Now()
+	if _, known := r.certs[o.signer.Fingerprint]; known {
+		if now.Before(cert.NotBefore) || now.After(cert.NotAfter) {
+			o.status, o.reason, o.signer = spcrypto.StatusKeyInvalid, "member certificate expired", nil
+		}
+		return false
+	}
+	err := smime.CheckCertificate(cert, from, smime.TrustOptions{
+		Roots: p.opt.TrustAnchors, Intermediates: o.smime.Certificates, Now: now,
+		CRLs: p.opt.CRLs, RequireCRL: p.opt.RequireCRL,
+	})
+	if err != nil {
+		o.status, o.reason, o.signer = spcrypto.StatusUntrusted, err.Error(), nil
+		return false
+	}
+	return true
+}
+
+// engineError is an engine's refusal with the policy reason it maps to.
+type engineError struct {
+	reason policy.Reason
+	err    error
+}
+
+func (e *engineError) Error() string { return e.err.Error() }
+func (e *engineError) Unwrap() error { return e.err }
+
+// pgpReason maps an OpenPGP engine error to a policy reason.
+func pgpReason(err error) policy.Reason {
+	switch {
+	case errors.Is(err, pgp.ErrNotEncrypted), errors.Is(err, pgp.ErrSymmetric):
+		return policy.NotEncrypted
+	case errors.Is(err, pgp.ErrIntegrity):
+		return policy.NoIntegrity
+	case errors.Is(err, pgp.ErrTooLarge):
+		return policy.TooLarge
+	}
+	return policy.Undecryptable
+}
+
+// smimeReason maps an S/MIME engine error to a policy reason.
+func smimeReason(err error) policy.Reason {
+	switch {
+	case errors.Is(err, smime.ErrNotEncrypted):
+		return policy.NotEncrypted
+	case errors.Is(err, smime.ErrIntegrity):
+		return policy.NoIntegrity
+	case strings.Contains(err.Error(), "larger than"):
+		return policy.TooLarge
+	}
+	return policy.Undecryptable
+}

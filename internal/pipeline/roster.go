@@ -1,0 +1,112 @@
+package pipeline
+
+import (
+	"context"
+	"crypto/x509"
+	"slices"
+	"time"
+
+	"github.com/sealpost/sealpost/internal/crypto/pgp"
+	"github.com/sealpost/sealpost/internal/crypto/smime"
+	"github.com/sealpost/sealpost/internal/policy"
+	"github.com/sealpost/sealpost/internal/store"
+)
+
+// recipient is how one member receives the list's mail: PGP/MIME to an
+// OpenPGP key or S/MIME to a certificate. The zero value means neither
+// can be used and the member gets a notice instead (DESIGN §4.5).
+type recipient struct {
+	pgp  *pgp.Key
+	cert *x509.Certificate
+	// fingerprint names the key or certificate used, for notices.
+	fingerprint string
+}
+
+// roster is a list's members with their parsed keys and how each one is
+// to receive the post.
+type roster struct {
+	members []policy.Member
+	pgpKeys []*pgp.Key                   // every member's OpenPGP key, to verify signatures
+	certs   map[string]*x509.Certificate // member certificates by fingerprint
+	to      map[string]recipient         // by member address
+}
+
+// roster loads the list's members and decides each one's format: the
+// list's preference when both are usable, else whichever is.
+func (p *Pipeline) roster(ctx context.Context, list *store.List) (*roster, error) {
+	ms, err := p.store.Members(ctx, list.ID)
+	if err != nil {
+		return nil, err
+	}
+	r := &roster{certs: map[string]*x509.Certificate{}, to: make(map[string]recipient, len(ms))}
+	canSMIME := len(list.SMIMECert) > 0 // S/MIME copies are signed with the list's certificate
+	for i := range ms {
+		m := &ms[i]
+		pm := policy.Member{Email: m.Email}
+		var viaPGP, viaSMIME recipient
+		for j := range m.Keys {
+			mk := &m.Keys[j]
+			pm.Fingerprints = append(pm.Fingerprints, mk.Fingerprint)
+			switch mk.Engine {
+			case store.EngineOpenPGP:
+				if k := p.usablePGP(list, m, mk); k != nil {
+					r.pgpKeys = append(r.pgpKeys, k)
+					if p.encryptable(k) {
+						viaPGP = recipient{pgp: k, fingerprint: k.Fingerprint()}
+					}
+				}
+			case store.EngineSMIME:
+				if c := p.usableCert(list, m, mk); c != nil {
+					r.certs[mk.Fingerprint] = c
+					if canSMIME && certEncryptable(c, m.Email, p.opt.Now()) && (viaSMIME.cert == nil || c.NotAfter.After(viaSMIME.cert.NotAfter)) {
+						viaSMIME = recipient{cert: c, fingerprint: mk.Fingerprint}
+					}
+				}
+			}
+		}
+		choice := viaPGP
+		if choice.pgp == nil || (viaSMIME.cert != nil && list.Settings.PreferSMIME) {
+			choice = viaSMIME
+		}
+		if choice.pgp == nil && choice.cert == nil && len(pm.Fingerprints) > 0 {
+			choice.fingerprint = pm.Fingerprints[len(pm.Fingerprints)-1]
+		}
+		pm.Usable = choice.pgp != nil || choice.cert != nil
+		r.members = append(r.members, pm)
+		r.to[m.Email] = choice
+	}
+	return r, nil
+}
+
+// usablePGP parses a member's OpenPGP key; nil when it does not parse.
+func (p *Pipeline) usablePGP(list *store.List, m *store.Member, mk *store.MemberKey) *pgp.Key {
+	k, err := p.memberKey(mk)
+	if err != nil {
+		p.opt.Logger.Warn("member key unusable", "list", list.Address, "member", m.Email, "err", err)
+		return nil
+	}
+	return k
+}
+
+func (p *Pipeline) encryptable(k *pgp.Key) bool {
+	now := p.opt.Now()
+	info := k.Info(now)
+	return info.CanEncrypt && !info.Revoked && !info.Expired(now)
+}
+
+// usableCert parses a member's certificate; nil when it does not parse.
+func (p *Pipeline) usableCert(list *store.List, m *store.Member, mk *store.MemberKey) *x509.Certificate {
+	c, err := p.memberCert(mk)
+	if err != nil {
+		p.opt.Logger.Warn("member certificate unusable", "list", list.Address, "member", m.Email, "err", err)
+		return nil
+	}
+	return c
+}
+
+// certEncryptable reports whether a certificate may be encrypted to for
+// addr at now: valid, issued for addr, allowed for email encryption.
+func certEncryptable(c *x509.Certificate, addr string, now time.Time) bool {
+	info := smime.CertInfo(c)
+	return info.CanEncrypt && !info.Expired(now) && !now.Before(c.NotBefore) && slices.Contains(info.Addresses, addr)
+}
