@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"log/slog"
 	"os"
@@ -256,4 +257,21 @@ func corpusFile(t *testing.T, dir, name string) []byte {
 func digest(b []byte) string {
 	d := sha256.Sum256(b)
 	return hex.EncodeToString(d[:])
+}
+
+func quietLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+func decodeB64(s string) ([]byte, error) {
+	return base64.StdEncoding.DecodeString(strings.NewReplacer("\r", "", "\n", "").Replace(s))
+}
+
+func encodeB64(b []byte) string {
+	s := base64.StdEncoding.EncodeToString(b)
+	var out strings.Builder
+	for len(s) > 76 {
+		out.WriteString(s[:76] + "\r\n")
+		s = s[76:]
+	}
+	out.WriteString(s + "\r\n")
+	return out.String()
 }
