@@ -259,4 +259,3 @@ func revocationList(t *testing.T, ca *openssltest.CA, serials ...*big.Int) *x509
 	}
 	return l
 }
-
