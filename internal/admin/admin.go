@@ -369,6 +369,12 @@ func ListOptions() []Option {
 				l.Owner = a
 				return err
 			}},
+		{Name: "prefer_smime", Help: "true to send S/MIME to members who have both an OpenPGP key and a certificate (default false: PGP/MIME)",
+			get: func(l *store.List) string { return strconv.FormatBool(l.Settings.PreferSMIME) },
+			set: func(l *store.List, v string) (err error) {
+				l.Settings.PreferSMIME, err = strconv.ParseBool(v)
+				return err
+			}},
 		{Name: "allow_seipd_v2", Help: "true to use SEIPD v2 (AEAD) for members whose keys support it; GnuPG 2.2 cannot read it (default false)",
 			get: func(l *store.List) string { return strconv.FormatBool(l.Settings.AllowSEIPDv2) },
 			set: func(l *store.List, v string) (err error) {

@@ -70,9 +70,22 @@ func Open(ctx context.Context, cfg *Config, logger *slog.Logger) (*App, error) {
 		db.Close()
 		return nil, err
 	}
+	anchors, err := loadTrustAnchors(cfg.SMIME.TrustAnchors)
+	if err != nil {
+		db.Close()
+		return nil, &ConfigError{Problems: []string{err.Error()}}
+	}
+	crls, err := loadCRLs(cfg.SMIME.CRLs)
+	if err != nil {
+		db.Close()
+		return nil, &ConfigError{Problems: []string{err.Error()}}
+	}
 	a.Pipeline = pipeline.New(db, sealer, pipeline.Options{
-		Logger: logger,
-		Limits: mime.Limits{MaxSize: cfg.SMTP.MaxMessageBytes},
+		Logger:       logger,
+		Limits:       mime.Limits{MaxSize: cfg.SMTP.MaxMessageBytes},
+		TrustAnchors: anchors,
+		CRLs:         crls,
+		RequireCRL:   cfg.SMIME.RequireCRL,
 	})
 	a.Queue = queue.New(db, tr, queue.Options{Logger: logger})
 	a.Admin = admin.New(db, sealer, admin.Options{})

@@ -31,6 +31,17 @@ type Config struct {
 		// Listen is reserved for the admin UI and API.
 		Listen string `toml:"listen"`
 	} `toml:"http"`
+	SMIME struct {
+		// TrustAnchors is a PEM file, or a directory of them, with the
+		// certification authorities whose S/MIME certificates are
+		// trusted for their addresses (like Sympa's cafile/capath).
+		TrustAnchors string `toml:"trust_anchors"`
+		// CRLs is a PEM or DER file, or a directory of them, with
+		// certificate revocation lists.
+		CRLs string `toml:"crls"`
+		// RequireCRL refuses certificates whose issuer has no current CRL.
+		RequireCRL bool `toml:"require_crl"`
+	} `toml:"smime"`
 	Relay struct {
 		// Addr is the smarthost, host:port; empty means the Maildir outbox.
 		Addr string `toml:"addr"`

@@ -34,7 +34,12 @@ type server struct {
 
 func startServer(t *testing.T) *server {
 	t.Helper()
-	dir := t.TempDir()
+	return startServerIn(t, t.TempDir())
+}
+
+// startServerIn starts Sealpost on the data directory dir.
+func startServerIn(t *testing.T, dir string) *server {
+	t.Helper()
 	cfg, err := app.LoadConfig(dir)
 	if err != nil {
 		t.Fatal(err)
