@@ -41,7 +41,11 @@ Settings may also be given in DATA/sealpost.toml:
   max_message_bytes = 33554432
   [relay]
   addr = "smtp.example.org:587"
-  require_tls = true`,
+  require_tls = true
+  [smime]
+  trust_anchors = "/etc/sealpost/ca.pem"   # PEM file or directory
+  crls = "/etc/sealpost/crls"              # PEM or DER, file or directory
+  require_crl = false`,
 		Args: args(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := app.LoadConfig(e.dataDir)
