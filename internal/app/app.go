@@ -80,12 +80,14 @@ func Open(ctx context.Context, cfg *Config, logger *slog.Logger) (*App, error) {
 		db.Close()
 		return nil, &ConfigError{Problems: []string{err.Error()}}
 	}
+	kt, _ := cfg.keyTransport() // validated with the configuration
 	a.Pipeline = pipeline.New(db, sealer, pipeline.Options{
-		Logger:       logger,
-		Limits:       mime.Limits{MaxSize: cfg.SMTP.MaxMessageBytes},
-		TrustAnchors: anchors,
-		CRLs:         crls,
-		RequireCRL:   cfg.SMIME.RequireCRL,
+		Logger:            logger,
+		SMIMEKeyTransport: kt,
+		Limits:            mime.Limits{MaxSize: cfg.SMTP.MaxMessageBytes},
+		TrustAnchors:      anchors,
+		CRLs:              crls,
+		RequireCRL:        cfg.SMIME.RequireCRL,
 	})
 	a.Queue = queue.New(db, tr, queue.Options{Logger: logger})
 	a.Admin = admin.New(db, sealer, admin.Options{})

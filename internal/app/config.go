@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/sealpost/sealpost/internal/crypto/smime"
 )
 
 // ConfigFile is the optional configuration file inside the data directory.
@@ -41,6 +43,9 @@ type Config struct {
 		CRLs string `toml:"crls"`
 		// RequireCRL refuses certificates whose issuer has no current CRL.
 		RequireCRL bool `toml:"require_crl"`
+		// KeyTransport is the RSA key transport of S/MIME copies:
+		// "rsa-oaep-sha256" (default) or "rsa-pkcs1v15" for old clients.
+		KeyTransport string `toml:"key_transport"`
 	} `toml:"smime"`
 	Relay struct {
 		// Addr is the smarthost, host:port; empty means the Maildir outbox.
@@ -107,6 +112,9 @@ func (c *Config) Validate() error {
 	if c.SMTP.MaxMessageBytes < 1024 {
 		problems = append(problems, fmt.Sprintf("smtp.max_message_bytes: %d is too small", c.SMTP.MaxMessageBytes))
 	}
+	if _, err := c.keyTransport(); err != nil {
+		problems = append(problems, err.Error())
+	}
 	if strings.ContainsAny(c.Hostname, " \t\r\n<>@") {
 		problems = append(problems, fmt.Sprintf("hostname: %q is not a host name", c.Hostname))
 	}
@@ -121,4 +129,15 @@ type ConfigError struct{ Problems []string }
 
 func (e *ConfigError) Error() string {
 	return "configuration error:\n  " + strings.Join(e.Problems, "\n  ")
+}
+
+// keyTransport maps smime.key_transport to the engine's choice.
+func (c *Config) keyTransport() (smime.KeyTransport, error) {
+	switch c.SMIME.KeyTransport {
+	case "", "rsa-oaep-sha256":
+		return smime.RSAOAEPSHA256, nil
+	case "rsa-pkcs1v15":
+		return smime.RSAPKCS1v15, nil
+	}
+	return 0, fmt.Errorf("smime.key_transport: %q is not rsa-oaep-sha256 or rsa-pkcs1v15", c.SMIME.KeyTransport)
 }

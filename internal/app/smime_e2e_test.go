@@ -89,6 +89,24 @@ func TestMixedListWithOpenSSLAndGnuPG(t *testing.T) {
 		})
 	}
 
+	// OpenSSL announces only CBC ciphers in its SMIMECapabilities, so after
+	// their posts alice and bob get EnvelopedData (RFC 8551 §2.7.1) copies:
+	// in the last round alice, who had posted before; bob only posted in it.
+	ms, err := s.app.Admin.Members(ctx, team)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range ms {
+		if k := m.Member.Key("smime"); k != nil && (k.Capabilities == "" || strings.Contains(k.Capabilities, "gcm")) {
+			t.Errorf("%s: capabilities %q, want OpenSSL's CBC-only list", m.Email, k.Capabilities)
+		}
+	}
+	for _, c := range s.outbox(t, 4) {
+		if to := deliveredTo(c); to == "alice@example.org" && !bytes.Contains(c, []byte("smime-type=enveloped-data")) {
+			t.Errorf("%s's copy is not EnvelopedData after their client announced CBC only", to)
+		}
+	}
+
 	t.Run("two SignerInfos refused", func(t *testing.T) {
 		s.clearOutbox(t)
 		o.Write("entity", []byte("Content-Type: text/plain\r\nFrom: alice@example.org\r\nTo: "+team+"\r\n\r\ntwo signers "+canary+"\r\n"))

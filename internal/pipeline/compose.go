@@ -215,8 +215,9 @@ func (p *Pipeline) encryptCopies(list *store.List, s signed, r *roster, h header
 func (p *Pipeline) copyFor(list *store.List, s signed, to recipient, h headers, addr string) ([]byte, error) {
 	if to.cert != nil {
 		// RFC 8551 §3.3: application/pkcs7-mime; AES-256-GCM
-		// AuthEnvelopedData by default.
-		ct, body, err := smime.EncryptEntity(s.smime, to.cert, smime.EncryptOptions{Rand: p.opt.Rand})
+		// AuthEnvelopedData unless the member's client announced only CBC.
+		ct, body, err := smime.EncryptEntity(s.smime, to.cert, smime.EncryptOptions{
+			Cipher: to.cipher, KeyTransport: p.opt.SMIMEKeyTransport, Rand: p.opt.Rand})
 		if err != nil {
 			return nil, err
 		}

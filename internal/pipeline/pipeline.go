@@ -22,6 +22,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/sealpost/sealpost/internal/crypto/smime"
 	"github.com/sealpost/sealpost/internal/keyring"
 	"github.com/sealpost/sealpost/internal/mail"
 	"github.com/sealpost/sealpost/internal/mime"
@@ -56,6 +57,9 @@ type Options struct {
 	CRLs []*x509.RevocationList
 	// RequireCRL refuses certificates whose issuer has no current CRL.
 	RequireCRL bool
+	// SMIMEKeyTransport is the RSA key transport of S/MIME copies;
+	// the zero value is RSA-OAEP with SHA-256.
+	SMIMEKeyTransport smime.KeyTransport
 }
 
 // Pipeline processes inbound messages for the lists in a store.

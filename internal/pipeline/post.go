@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"strings"
 
 	"github.com/sealpost/sealpost/internal/crypto/pgp"
+	"github.com/sealpost/sealpost/internal/crypto/smime"
 	"github.com/sealpost/sealpost/internal/mime"
 	"github.com/sealpost/sealpost/internal/policy"
 	"github.com/sealpost/sealpost/internal/store"
@@ -55,7 +57,7 @@ func (p *Pipeline) post(ctx context.Context, log *slog.Logger, list *store.List,
 		return err
 	}
 	err = p.commit(ctx, store.Outcome{SpoolID: in.ID, ListID: list.ID, Replay: o.digest, Deliveries: deliveries,
-		Harvest: p.harvest(list, o, dec, certified)})
+		Harvest: p.harvest(list, o, dec)})
 	if errors.Is(err, store.ErrReplay) {
 		log.Info("message rejected", "reason", policy.Replay.String(), "sender", dec.Sender.Email)
 		return p.refuse(ctx, list, in, policy.Replay)
@@ -67,16 +69,21 @@ func (p *Pipeline) post(ctx context.Context, log *slog.Logger, list *store.List,
 	return nil
 }
 
-// harvest keeps the certificate a member was certified by, so that a
-// member who only ever sent signed mail can receive encrypted mail
-// (Sympa's harvesting). Nothing is harvested from unaccepted posts.
-func (p *Pipeline) harvest(list *store.List, o *opened, dec policy.Decision, certified bool) []store.Harvested {
-	if !certified || !dec.Accepted() {
+// harvest keeps the certificate an accepted S/MIME post was signed with,
+// with the capabilities the sender's client announced: a member certified
+// through a trust anchor gets it as a new key, so that members who only
+// ever sent signed mail can receive encrypted mail (Sympa's harvesting);
+// for a pinned certificate only the capabilities are refreshed.
+func (p *Pipeline) harvest(list *store.List, o *opened, dec policy.Decision) []store.Harvested {
+	if o.smime == nil || !dec.Accepted() {
 		return nil
 	}
+	// For a stored certificate the insert turns into an update of its
+	// capabilities (the key's source stays as it was).
 	return []store.Harvested{{ListID: list.ID, Email: dec.Sender.Email, Key: store.MemberKey{
 		Engine: store.EngineSMIME, Fingerprint: o.signer.Fingerprint, Data: o.smime.Signer.Raw,
 		Source: store.SourceHarvested, CreatedAt: p.opt.Now(),
+		Capabilities: strings.Join(smime.CapabilityNames(o.smime.Capabilities), ","),
 	}}}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/x509"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/sealpost/sealpost/internal/crypto/pgp"
@@ -16,8 +17,9 @@ import (
 // OpenPGP key or S/MIME to a certificate. The zero value means neither
 // can be used and the member gets a notice instead (DESIGN §4.5).
 type recipient struct {
-	pgp  *pgp.Key
-	cert *x509.Certificate
+	pgp    *pgp.Key
+	cert   *x509.Certificate
+	cipher smime.Cipher // for cert: what the member's client reads
 	// fingerprint names the key or certificate used, for notices.
 	fingerprint string
 }
@@ -59,7 +61,7 @@ func (p *Pipeline) roster(ctx context.Context, list *store.List) (*roster, error
 				if c := p.usableCert(list, m, mk); c != nil {
 					r.certs[mk.Fingerprint] = c
 					if canSMIME && certEncryptable(c, m.Email, p.opt.Now()) && (viaSMIME.cert == nil || c.NotAfter.After(viaSMIME.cert.NotAfter)) {
-						viaSMIME = recipient{cert: c, fingerprint: mk.Fingerprint}
+						viaSMIME = recipient{cert: c, fingerprint: mk.Fingerprint, cipher: smime.CipherFor(splitCaps(mk.Capabilities))}
 					}
 				}
 			}
@@ -109,4 +111,11 @@ func (p *Pipeline) usableCert(list *store.List, m *store.Member, mk *store.Membe
 func certEncryptable(c *x509.Certificate, addr string, now time.Time) bool {
 	info := smime.CertInfo(c)
 	return info.CanEncrypt && !info.Expired(now) && !now.Before(c.NotBefore) && slices.Contains(info.Addresses, addr)
+}
+
+func splitCaps(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, ",")
 }

@@ -77,7 +77,10 @@ type MemberKey struct {
 	Fingerprint string // OpenPGP fingerprint, or SHA-256 of the certificate
 	Data        []byte // transferable public key, or the DER certificate
 	Source      string // SourcePinned or SourceHarvested
-	CreatedAt   time.Time
+	// Capabilities are the S/MIME content encryptions the member's client
+	// announced (e.g. "aes256-gcm,aes256-cbc"); empty when unknown.
+	Capabilities string
+	CreatedAt    time.Time
 }
 
 // Key returns the member's newest key of the given engine, or nil.

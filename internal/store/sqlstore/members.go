@@ -47,10 +47,11 @@ func putKey(ctx context.Context, tx *sql.Tx, listID int64, email string, k *stor
 	if k.Source == "" {
 		k.Source = store.SourcePinned
 	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO member_keys (list_id, email, engine, fingerprint, data, source, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)
-		ON CONFLICT (list_id, email, fingerprint) DO UPDATE SET data = excluded.data`,
-		listID, email, k.Engine, k.Fingerprint, k.Data, k.Source, millis(k.CreatedAt))
+	_, err := tx.ExecContext(ctx, `INSERT INTO member_keys (list_id, email, engine, fingerprint, data, source, capabilities, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+		ON CONFLICT (list_id, email, fingerprint) DO UPDATE SET data = excluded.data,
+			capabilities = CASE WHEN excluded.capabilities = '' THEN member_keys.capabilities ELSE excluded.capabilities END`,
+		listID, email, k.Engine, k.Fingerprint, k.Data, k.Source, k.Capabilities, millis(k.CreatedAt))
 	return err
 }
 
@@ -88,7 +89,7 @@ func (s *DB) Members(ctx context.Context, listID int64) ([]store.Member, error) 
 
 // memberKeys fills in the keys of the members of one list.
 func (s *DB) memberKeys(ctx context.Context, listID int64, ms []store.Member, index map[string]int) error {
-	rows, err := s.db.QueryContext(ctx, `SELECT email, engine, fingerprint, data, source, created_at FROM member_keys
+	rows, err := s.db.QueryContext(ctx, `SELECT email, engine, fingerprint, data, source, capabilities, created_at FROM member_keys
 		WHERE list_id = $1 ORDER BY email, created_at`, listID)
 	if err != nil {
 		return fmt.Errorf("sqlstore: member keys: %w", err)
@@ -98,7 +99,7 @@ func (s *DB) memberKeys(ctx context.Context, listID int64, ms []store.Member, in
 		var email string
 		var k store.MemberKey
 		var created int64
-		if err := rows.Scan(&email, &k.Engine, &k.Fingerprint, &k.Data, &k.Source, &created); err != nil {
+		if err := rows.Scan(&email, &k.Engine, &k.Fingerprint, &k.Data, &k.Source, &k.Capabilities, &created); err != nil {
 			return fmt.Errorf("sqlstore: member keys: %w", err)
 		}
 		k.CreatedAt = fromMillis(created)
