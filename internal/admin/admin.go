@@ -312,9 +312,7 @@ func (s *Service) RemoveMember(ctx context.Context, list, email string) error {
 // MemberView is a member with their keys as they stand now.
 type MemberView struct {
 	store.Member
-	// Key describes the member's OpenPGP key; Keys every key, in the
-	// order of Member.Keys.
-	Key  crypto.KeyInfo
+	// Keys describes each of Member.Keys, in the same order.
 	Keys []crypto.KeyInfo
 }
 
@@ -338,11 +336,7 @@ func (s *Service) Members(ctx context.Context, list string) ([]MemberView, error
 			}
 			v.Keys = append(v.Keys, info)
 		}
-		if k := m.Key(store.EngineOpenPGP); k != nil {
-			if pk, err := pgp.ParseKey(k.Data); err == nil {
-				v.Key = pk.Info(s.now())
-			}
-		}
+
 		out = append(out, v)
 	}
 	return out, nil

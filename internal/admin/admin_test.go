@@ -87,7 +87,7 @@ func TestAddMemberRefusals(t *testing.T) {
 		t.Fatal(err)
 	}
 	ms, err := s.Members(ctx, "team@lists.example.org")
-	if err != nil || len(ms) != 1 || ms[0].Email != "bob@example.org" || !ms[0].Admin || !ms[0].Key.CanEncrypt {
+	if err != nil || len(ms) != 1 || ms[0].Email != "bob@example.org" || !ms[0].Admin || !ms[0].Keys[0].CanEncrypt {
 		t.Fatalf("Members = %+v, %v", ms, err)
 	}
 	if err := s.RemoveMember(ctx, "team@lists.example.org", "carol@example.org"); !errors.Is(err, admin.ErrNotFound) {

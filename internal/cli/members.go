@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/sealpost/sealpost/internal/admin"
 	"github.com/sealpost/sealpost/internal/app"
 	"github.com/sealpost/sealpost/internal/keyring"
 )
@@ -90,14 +91,51 @@ func (e *env) readKey(name string) ([]byte, error) {
 	return data, nil
 }
 
-// memberJSON is the --json form of `member list`.
+// memberJSON is the --json form of `member list`. The key_* fields
+// describe the member's first usable key (else their first key); keys
+// lists all of them.
 type memberJSON struct {
 	Email          string    `json:"email"`
 	Admin          bool      `json:"admin"`
 	KeyFingerprint string    `json:"key_fingerprint"`
 	KeyStatus      string    `json:"key_status"`
 	KeyExpires     string    `json:"key_expires,omitempty"`
+	Keys           []keyJSON `json:"keys"`
 	AddedAt        time.Time `json:"added_at"`
+}
+
+type keyJSON struct {
+	Engine      string `json:"engine"`
+	Fingerprint string `json:"fingerprint"`
+	Source      string `json:"source"`
+	Status      string `json:"status"`
+	Expires     string `json:"expires,omitempty"`
+}
+
+func memberView(m admin.MemberView, now time.Time) memberJSON {
+	v := memberJSON{Email: m.Email, Admin: m.Admin, AddedAt: m.CreatedAt, KeyStatus: "no key", Keys: []keyJSON{}}
+	chosen := -1
+	for i, mk := range m.Member.Keys {
+		k := keyJSON{Engine: mk.Engine, Fingerprint: mk.Fingerprint, Source: mk.Source, Status: "usable"}
+		info := m.Keys[i]
+		if err := keyring.CheckMemberKey(info, m.Email, now); err != nil {
+			k.Status = err.Error()
+		} else if chosen < 0 {
+			chosen = i
+		}
+		if !info.Expires.IsZero() {
+			k.Expires = info.Expires.Format("2006-01-02")
+		}
+		v.Keys = append(v.Keys, k)
+	}
+	if chosen < 0 && len(v.Keys) > 0 {
+		chosen = 0
+	}
+	if chosen >= 0 {
+		k := v.Keys[chosen]
+		v.KeyFingerprint, v.KeyStatus, v.KeyExpires = k.Fingerprint, k.Status, k.Expires
+	}
+	return v
 }
 
 func (e *env) memberListCmd() *cobra.Command {
@@ -114,14 +152,7 @@ func (e *env) memberListCmd() *cobra.Command {
 				}
 				out := make([]memberJSON, 0, len(ms))
 				for _, m := range ms {
-					v := memberJSON{Email: m.Email, Admin: m.Admin, KeyFingerprint: m.Key.Fingerprint, AddedAt: m.CreatedAt, KeyStatus: "usable"}
-					if err := keyring.CheckMemberKey(m.Key, m.Email, time.Now()); err != nil {
-						v.KeyStatus = err.Error()
-					}
-					if !m.Key.Expires.IsZero() {
-						v.KeyExpires = m.Key.Expires.Format("2006-01-02")
-					}
-					out = append(out, v)
+					out = append(out, memberView(m, time.Now()))
 				}
 				if asJSON {
 					return writeJSON(e, out)

@@ -14,7 +14,6 @@ import (
 
 	"github.com/sealpost/sealpost/internal/app"
 	"github.com/sealpost/sealpost/internal/crypto/pgp"
-	"github.com/sealpost/sealpost/internal/keyring"
 	"github.com/sealpost/sealpost/internal/pipeline"
 	"github.com/sealpost/sealpost/internal/policy"
 )
@@ -187,8 +186,8 @@ func (e *env) check(ctx context.Context, a *app.App) error {
 			return err
 		}
 		for _, m := range ms {
-			kerr := keyring.CheckMemberKey(m.Key, m.Email, time.Now())
-			report(kerr == nil, "%s: member %s key %s", l.Address, m.Email, errText(kerr, "usable"))
+			mv := memberView(m, time.Now())
+			report(mv.KeyStatus == "usable", "%s: member %s key %s", l.Address, m.Email, mv.KeyStatus)
 		}
 	}
 	if problems > 0 {
@@ -196,11 +195,4 @@ func (e *env) check(ctx context.Context, a *app.App) error {
 	}
 	fmt.Fprintf(e.stdout, "all checks passed (%d lists)\n", len(lists))
 	return nil
-}
-
-func errText(err error, ok string) string {
-	if err != nil {
-		return err.Error()
-	}
-	return ok
 }
