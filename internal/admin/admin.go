@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -34,6 +35,7 @@ type Store interface {
 	UpdateList(ctx context.Context, l *store.List) error
 	DeleteList(ctx context.Context, addr string) error
 	AddMember(ctx context.Context, m *store.Member) error
+	PutMemberKey(ctx context.Context, listID int64, email string, k *store.MemberKey) error
 	RemoveMember(ctx context.Context, listID int64, email string) error
 	Members(ctx context.Context, listID int64) ([]store.Member, error)
 }
@@ -195,6 +197,38 @@ func (s *Service) AddMember(ctx context.Context, list, email string, keyData []b
 		return nil, info, err
 	}
 	return m, info, nil
+}
+
+// AddMemberKey gives an existing member a further key or certificate, for
+// example a separate S/MIME signing certificate beside the encryption
+// one. It must name the member's address and be valid now; it may be
+// signing-only.
+func (s *Service) AddMemberKey(ctx context.Context, list, email string, keyData []byte) (crypto.KeyInfo, error) {
+	l, err := s.List(ctx, list)
+	if err != nil {
+		return crypto.KeyInfo{}, err
+	}
+	addr, err := mail.Normalize(email)
+	if err != nil {
+		return crypto.KeyInfo{}, fmt.Errorf("%w: %q is not an email address", ErrInvalid, email)
+	}
+	ms, err := s.st.Members(ctx, l.ID)
+	if err != nil {
+		return crypto.KeyInfo{}, err
+	}
+	if !slices.ContainsFunc(ms, func(m store.Member) bool { return m.Email == addr }) {
+		return crypto.KeyInfo{}, fmt.Errorf("%w: %s is not a member of %s", ErrNotFound, addr, l.Address)
+	}
+	key, info, err := s.memberKey(keyData)
+	if err != nil {
+		return info, err
+	}
+	check := info
+	check.CanEncrypt = info.CanEncrypt || info.CanSign // a signing-only key is fine here
+	if err := keyring.CheckMemberKey(check, addr, s.now()); err != nil {
+		return info, fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	return info, s.st.PutMemberKey(ctx, l.ID, addr, &key)
 }
 
 // memberKey parses a member's OpenPGP key or X.509 certificate.

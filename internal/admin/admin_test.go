@@ -3,6 +3,7 @@ package admin_test
 import (
 	"bytes"
 	"context"
+	"crypto/x509"
 	"errors"
 	"path/filepath"
 	"strings"
@@ -172,5 +173,36 @@ func TestSMIMEMembersAndIdentity(t *testing.T) {
 	wrong, _ := smime.GenerateIdentity("", "other@lists.example.org", time.Now(), nil)
 	if _, err := s.SetSMIMEIdentity(ctx, "team@lists.example.org", wrong); !errors.Is(err, admin.ErrInvalid) {
 		t.Errorf("an identity for another address was accepted: %v", err)
+	}
+}
+
+func TestAddMemberKey(t *testing.T) {
+	ctx := context.Background()
+	s := service(t)
+	if _, err := s.CreateList(ctx, "team@lists.example.org", "", "", pgp.Ed25519); err != nil {
+		t.Fatal(err)
+	}
+	ca := openssltest.NewCA(t, openssltest.RSA2048)
+	enc := ca.Issue("alice@example.org", openssltest.RSA2048, openssltest.LeafOptions{Usage: x509.KeyUsageKeyEncipherment})
+	sign := ca.Issue("alice@example.org", openssltest.P256, openssltest.LeafOptions{Usage: x509.KeyUsageDigitalSignature})
+	if _, _, err := s.AddMember(ctx, "team@lists.example.org", "alice@example.org", sign.Cert.Raw, false); !errors.Is(err, admin.ErrInvalid) {
+		t.Errorf("a signing-only certificate as a member's only key: %v, want refusal", err)
+	}
+	if _, _, err := s.AddMember(ctx, "team@lists.example.org", "alice@example.org", enc.Cert.Raw, false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AddMemberKey(ctx, "team@lists.example.org", "alice@example.org", sign.Cert.Raw); err != nil {
+		t.Fatalf("signing certificate beside the encryption one: %v", err)
+	}
+	other := ca.Issue("bob@example.org", openssltest.P256, openssltest.LeafOptions{})
+	if _, err := s.AddMemberKey(ctx, "team@lists.example.org", "alice@example.org", other.Cert.Raw); !errors.Is(err, admin.ErrInvalid) {
+		t.Errorf("bob's certificate for alice: %v", err)
+	}
+	if _, err := s.AddMemberKey(ctx, "team@lists.example.org", "carol@example.org", enc.Cert.Raw); !errors.Is(err, admin.ErrNotFound) {
+		t.Errorf("key for a non-member: %v", err)
+	}
+	ms, _ := s.Members(ctx, "team@lists.example.org")
+	if len(ms) != 1 || len(ms[0].Member.Keys) != 2 {
+		t.Errorf("alice's keys: %+v", ms)
 	}
 }

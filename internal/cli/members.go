@@ -23,7 +23,7 @@ func (e *env) memberCmd() *cobra.Command {
 		Short: "Add, list and remove a list's members",
 	}
 	groupCommand(c)
-	c.AddCommand(e.memberAddCmd(), e.memberListCmd(), e.memberRemoveCmd())
+	c.AddCommand(e.memberAddCmd(), e.memberKeyCmd(), e.memberListCmd(), e.memberRemoveCmd())
 	return c
 }
 
@@ -167,6 +167,38 @@ func (e *env) memberListCmd() *cobra.Command {
 		},
 	}
 	c.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return c
+}
+
+func (e *env) memberKeyCmd() *cobra.Command {
+	var keyFile string
+	c := &cobra.Command{
+		Use:   "key LIST EMAIL --key FILE",
+		Short: "Give a member a further key or certificate",
+		Long: `Add another OpenPGP key or X.509 certificate to an existing member: for
+example a separate S/MIME signing certificate beside the encryption
+certificate, or a new key before the old one expires. It must name EMAIL
+and be valid; a signing-only certificate is accepted here.`,
+		Args: args(cobra.ExactArgs(2)),
+		RunE: func(cmd *cobra.Command, a []string) error {
+			if keyFile == "" {
+				return usagef("--key FILE is required")
+			}
+			data, err := e.readKey(keyFile)
+			if err != nil {
+				return err
+			}
+			return e.withApp(cmd, func(ap *app.App) error {
+				info, err := ap.Admin.AddMemberKey(cmd.Context(), a[0], a[1], data)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(e.stdout, "Added %s key %s (%s) to %s on %s\n", info.Engine, info.Fingerprint, info.Algorithm, a[1], a[0])
+				return nil
+			})
+		},
+	}
+	c.Flags().StringVar(&keyFile, "key", "", "file with the OpenPGP key or X.509 certificate ('-' for standard input)")
 	return c
 }
 

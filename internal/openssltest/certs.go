@@ -90,6 +90,9 @@ type Leaf struct {
 type LeafOptions struct {
 	NoEmailEKU bool
 	NotAfter   time.Time
+	// Usage replaces the default key usage (for signing-only or
+	// encryption-only certificates).
+	Usage x509.KeyUsage
 }
 
 // Issue makes an S/MIME certificate for email with a new key of type kt.
@@ -99,6 +102,9 @@ func (ca *CA) Issue(email string, kt KeyType, opt LeafOptions) *Leaf {
 	usage := x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment
 	if kt != RSA2048 {
 		usage = x509.KeyUsageDigitalSignature | x509.KeyUsageKeyAgreement
+	}
+	if opt.Usage != 0 {
+		usage = opt.Usage
 	}
 	eku := []x509.ExtKeyUsage{x509.ExtKeyUsageEmailProtection}
 	if opt.NoEmailEKU {

@@ -259,3 +259,31 @@ func revocationList(t *testing.T, ca *openssltest.CA, serials ...*big.Int) *x509
 	}
 	return l
 }
+
+// TestSeparateSigningAndEncryptionCertificates: a member signs with one
+// certificate and receives with another (key usages digitalSignature and
+// keyEncipherment apart).
+func TestSeparateSigningAndEncryptionCertificates(t *testing.T) {
+	sf := newSMIMEFixture(t, false)
+	signLeaf := sf.ca.Issue("alice@example.org", openssltest.P256, openssltest.LeafOptions{Usage: x509.KeyUsageDigitalSignature})
+	encLeaf := sf.ca.Issue("alice@example.org", openssltest.RSA2048, openssltest.LeafOptions{Usage: x509.KeyUsageKeyEncipherment})
+	m := &store.Member{ListID: sf.l.rec.ID, Email: "alice@example.org", Keys: []store.MemberKey{
+		{Engine: store.EngineSMIME, Fingerprint: smime.Fingerprint(signLeaf.Cert), Data: signLeaf.Cert.Raw},
+		{Engine: store.EngineSMIME, Fingerprint: smime.Fingerprint(encLeaf.Cert), Data: encLeaf.Cert.Raw},
+	}}
+	if err := sf.db.AddMember(context.Background(), m); err != nil {
+		t.Fatal(err)
+	}
+	raw := sf.smimePost(&smime.Identity{Cert: signLeaf.Cert, Key: signLeaf.Key}, "alice@example.org", smime.AES256GCM)
+	if err := sf.process(sf.l, raw, "sep"); err != nil {
+		t.Fatal(err)
+	}
+	ds := sf.deliveries("sep")
+	if len(ds) != 1 || ds[0].Kind != store.KindPost {
+		t.Fatalf("deliveries = %+v", ds)
+	}
+	msg, _ := mime.Parse(ds[0].Data, mime.Limits{})
+	if _, err := smime.Unwrap(msg, &smime.Identity{Cert: encLeaf.Cert, Key: encLeaf.Key}, smime.Options{}); err != nil {
+		t.Errorf("alice cannot open her copy with her encryption certificate: %v", err)
+	}
+}
