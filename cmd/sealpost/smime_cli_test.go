@@ -58,4 +58,17 @@ func TestSMIMECommands(t *testing.T) {
 		}
 	}
 	sealpost(t, data, nil, "list", "set", "team@lists.example.org", "prefer_smime=true").want(t, 0)
+
+	caFile := filepath.Join(o.Dir, o.WriteCert("ca.pem", ca.Cert))
+	sealpost(t, data, nil, "list", "trust", "add", "team@lists.example.org", caFile).want(t, 0)
+	r = sealpost(t, data, nil, "list", "trust", "list", "team@lists.example.org").want(t, 0)
+	if !strings.Contains(r.stdout, smime.Fingerprint(ca.Cert)) {
+		t.Errorf("list trust list:\n%s", r.stdout)
+	}
+	r = sealpost(t, data, nil, "list", "trust", "add", "team@lists.example.org", filepath.Join(o.Dir, "carol.pem")).want(t, 65)
+	if !strings.Contains(r.stderr, "not a CA certificate") {
+		t.Errorf("a leaf certificate as trust anchor:\n%s", r.stderr)
+	}
+	sealpost(t, data, nil, "list", "trust", "remove", "team@lists.example.org", smime.Fingerprint(ca.Cert)).want(t, 0)
+	sealpost(t, data, nil, "list", "trust", "remove", "team@lists.example.org", smime.Fingerprint(ca.Cert)).want(t, 65)
 }

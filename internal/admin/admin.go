@@ -36,6 +36,9 @@ type Store interface {
 	DeleteList(ctx context.Context, addr string) error
 	AddMember(ctx context.Context, m *store.Member) error
 	PutMemberKey(ctx context.Context, listID int64, email string, k *store.MemberKey) error
+	AddTrustAnchor(ctx context.Context, listID int64, fingerprint string, der []byte) error
+	RemoveTrustAnchor(ctx context.Context, listID int64, fingerprint string) error
+	TrustAnchors(ctx context.Context, listID int64) ([][]byte, error)
 	RemoveMember(ctx context.Context, listID int64, email string) error
 	Members(ctx context.Context, listID int64) ([]store.Member, error)
 }
@@ -454,3 +457,64 @@ func (s *Service) SetOptions(ctx context.Context, list string, assignments []str
 
 // OpenListKey unseals the list's secret key, proving the master key opens it.
 func (s *Service) OpenListKey(l *store.List) (*pgp.Key, error) { return s.sealer.OpenListKey(l) }
+
+// AddTrustAnchors adds the certification authorities in data (PEM, one or
+// more, or DER) to the list's S/MIME trust anchors (Sympa's cafile): their
+// certificates are then trusted for the addresses they name. Only CA
+// certificates are accepted.
+func (s *Service) AddTrustAnchors(ctx context.Context, list string, data []byte) ([]*x509.Certificate, error) {
+	l, err := s.List(ctx, list)
+	if err != nil {
+		return nil, err
+	}
+	first, rest, err := smime.ParseCertificate(data)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	certs := append([]*x509.Certificate{first}, rest...)
+	for _, c := range certs {
+		if !c.IsCA {
+			return nil, fmt.Errorf("%w: %s is not a CA certificate", ErrInvalid, c.Subject)
+		}
+	}
+	for _, c := range certs {
+		if err := s.st.AddTrustAnchor(ctx, l.ID, smime.Fingerprint(c), c.Raw); err != nil {
+			return nil, err
+		}
+	}
+	return certs, nil
+}
+
+// RemoveTrustAnchor removes a list's trust anchor by its fingerprint.
+func (s *Service) RemoveTrustAnchor(ctx context.Context, list, fingerprint string) error {
+	l, err := s.List(ctx, list)
+	if err != nil {
+		return err
+	}
+	err = s.st.RemoveTrustAnchor(ctx, l.ID, strings.ToUpper(fingerprint))
+	if errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("%w: %s has no trust anchor %s", ErrNotFound, l.Address, fingerprint)
+	}
+	return err
+}
+
+// TrustAnchors returns the list's own trust anchors.
+func (s *Service) TrustAnchors(ctx context.Context, list string) ([]*x509.Certificate, error) {
+	l, err := s.List(ctx, list)
+	if err != nil {
+		return nil, err
+	}
+	ders, err := s.st.TrustAnchors(ctx, l.ID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*x509.Certificate, 0, len(ders))
+	for _, der := range ders {
+		c, err := x509.ParseCertificate(der)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}

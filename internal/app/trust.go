@@ -10,11 +10,11 @@ import (
 
 // loadTrustAnchors reads the certificates of a PEM file, or of every file
 // in a directory; an empty path means none.
-func loadTrustAnchors(path string) (*x509.CertPool, error) {
+func loadTrustAnchors(path string) ([]*x509.Certificate, error) {
 	if path == "" {
 		return nil, nil
 	}
-	pool := x509.NewCertPool()
+	var pool []*x509.Certificate
 	n := 0
 	err := eachFile(path, func(name string, data []byte) error {
 		for block, rest := pem.Decode(data); block != nil; block, rest = pem.Decode(rest) {
@@ -25,7 +25,7 @@ func loadTrustAnchors(path string) (*x509.CertPool, error) {
 			if err != nil {
 				return fmt.Errorf("smime.trust_anchors: %s: %w", name, err)
 			}
-			pool.AddCert(c)
+			pool = append(pool, c)
 			n++
 		}
 		return nil

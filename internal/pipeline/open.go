@@ -1,7 +1,10 @@
 package pipeline
 
 import (
+	"context"
+	"crypto/x509"
 	"errors"
+	"fmt"
 	"strings"
 
 	spcrypto "github.com/sealpost/sealpost/internal/crypto"
@@ -77,26 +80,50 @@ func (p *Pipeline) openSMIME(list *store.List, msg *mime.Part) (*opened, error) 
 // any other certificate only through a chain to the trust anchors, with
 // the address and revocation checked (RFC 8550 §3, RFC 5280). It reports
 // whether the signer was certified through a chain.
-func (p *Pipeline) certify(o *opened, from string, r *roster) bool {
+func (p *Pipeline) certify(ctx context.Context, list *store.List, o *opened, from string, r *roster) (bool, error) {
 	if o.smime == nil || o.status != spcrypto.StatusGood {
-		return false
+		return false, nil
 	}
 	cert, now := o.smime.Signer, p.opt.Now()
 	if _, known := r.certs[o.signer.Fingerprint]; known {
 		if now.Before(cert.NotBefore) || now.After(cert.NotAfter) {
 			o.status, o.reason, o.signer = spcrypto.StatusKeyInvalid, "member certificate expired", nil
 		}
-		return false
+		return false, nil
 	}
-	err := smime.CheckCertificate(cert, from, smime.TrustOptions{
-		Roots: p.opt.TrustAnchors, Intermediates: o.smime.Certificates, Now: now,
+	roots, err := p.trustAnchors(ctx, list)
+	if err != nil {
+		return false, err
+	}
+	err = smime.CheckCertificate(cert, from, smime.TrustOptions{
+		Roots: roots, Intermediates: o.smime.Certificates, Now: now,
 		CRLs: p.opt.CRLs, RequireCRL: p.opt.RequireCRL,
 	})
 	if err != nil {
 		o.status, o.reason, o.signer = spcrypto.StatusUntrusted, err.Error(), nil
-		return false
+		return false, nil
 	}
-	return true
+	return true, nil
+}
+
+// trustAnchors are the global anchors and the list's own.
+func (p *Pipeline) trustAnchors(ctx context.Context, list *store.List) (*x509.CertPool, error) {
+	pool := x509.NewCertPool()
+	for _, c := range p.opt.TrustAnchors {
+		pool.AddCert(c)
+	}
+	ders, err := p.store.TrustAnchors(ctx, list.ID)
+	if err != nil {
+		return nil, err
+	}
+	for _, der := range ders {
+		c, err := cached(p.keys, der, func() (*x509.Certificate, error) { return x509.ParseCertificate(der) })
+		if err != nil {
+			return nil, fmt.Errorf("pipeline: trust anchor of %s: %w", list.Address, err)
+		}
+		pool.AddCert(c)
+	}
+	return pool, nil
 }
 
 // engineError is an engine's refusal with the policy reason it maps to.

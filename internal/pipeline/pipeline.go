@@ -37,6 +37,7 @@ type Store interface {
 	ListByAddress(ctx context.Context, addr string) (*store.List, error)
 	Members(ctx context.Context, listID int64) ([]store.Member, error)
 	Spool(ctx context.Context, in *store.Inbound) error
+	TrustAnchors(ctx context.Context, listID int64) ([][]byte, error)
 	Commit(ctx context.Context, o store.Outcome) error
 }
 
@@ -50,9 +51,10 @@ type Options struct {
 	// begun before it is held instead (DESIGN §5); default 3.
 	MaxAttempts int
 	// TrustAnchors are the certification authorities whose S/MIME
-	// certificates are trusted for their addresses; nil trusts none, so
-	// only pinned and harvested certificates count.
-	TrustAnchors *x509.CertPool
+	// certificates are trusted for their addresses on every list; each
+	// list may add its own. With none, only pinned and harvested
+	// certificates count.
+	TrustAnchors []*x509.Certificate
 	// CRLs are the revocation lists loaded by the administrator.
 	CRLs []*x509.RevocationList
 	// RequireCRL refuses certificates whose issuer has no current CRL.

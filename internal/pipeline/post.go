@@ -41,7 +41,10 @@ func (p *Pipeline) post(ctx context.Context, log *slog.Logger, list *store.List,
 		return p.refuse(ctx, list, in, limitReason(err, policy.Unparseable))
 	}
 	hdr := readHeaders(msg, content)
-	certified := p.certify(o, hdr.from.addr, roster)
+	certified, err := p.certify(ctx, list, o, hdr.from.addr, roster)
+	if err != nil {
+		return err
+	}
 	dec := policy.Decide(policy.Input{
 		List: list.Address, ListFingerprint: list.KeyFingerprint,
 		Protection: o.protection, Status: o.status, Signer: o.signer, Certified: certified,

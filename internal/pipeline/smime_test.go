@@ -32,9 +32,7 @@ func newSMIMEFixture(t *testing.T, anchors bool) *smimeFixture {
 	f := newFixture(t)
 	sf := &smimeFixture{fixture: f, ca: openssltest.NewCA(t, openssltest.RSA2048), certs: map[string]*smime.Identity{}}
 	if anchors {
-		roots := x509.NewCertPool()
-		roots.AddCert(sf.ca.Cert)
-		f.p = pipeline.New(f.db, f.sealer, pipeline.Options{TrustAnchors: roots, Logger: quietLogger()})
+		f.p = pipeline.New(f.db, f.sealer, pipeline.Options{TrustAnchors: []*x509.Certificate{sf.ca.Cert}, Logger: quietLogger()})
 	}
 	sf.l = f.list(team)
 	leaf := sf.ca.Issue(team, openssltest.RSA2048, openssltest.LeafOptions{})
@@ -228,19 +226,11 @@ func TestSMIMERefusals(t *testing.T) {
 
 	// Revoked by a CRL the administrator loaded.
 	crl := revocationList(t, sf.ca, good.Cert.SerialNumber)
-	sf.p = pipeline.New(sf.db, sf.sealer, pipeline.Options{TrustAnchors: poolOf(sf.ca.Cert), CRLs: []*x509.RevocationList{crl}, Logger: quietLogger()})
+	sf.p = pipeline.New(sf.db, sf.sealer, pipeline.Options{TrustAnchors: []*x509.Certificate{sf.ca.Cert}, CRLs: []*x509.RevocationList{crl}, Logger: quietLogger()})
 	var rej *pipeline.Rejection
 	if err := sf.process(sf.l, post(good, smime.AES256GCM), "revoked"); !errors.As(err, &rej) || rej.Reason != policy.Untrusted {
 		t.Errorf("revoked certificate: %v", err)
 	}
-}
-
-func poolOf(certs ...*x509.Certificate) *x509.CertPool {
-	p := x509.NewCertPool()
-	for _, c := range certs {
-		p.AddCert(c)
-	}
-	return p
 }
 
 func revocationList(t *testing.T, ca *openssltest.CA, serials ...*big.Int) *x509.RevocationList {
@@ -285,5 +275,26 @@ func TestSeparateSigningAndEncryptionCertificates(t *testing.T) {
 	msg, _ := mime.Parse(ds[0].Data, mime.Limits{})
 	if _, err := smime.Unwrap(msg, &smime.Identity{Cert: encLeaf.Cert, Key: encLeaf.Key}, smime.Options{}); err != nil {
 		t.Errorf("alice cannot open her copy with her encryption certificate: %v", err)
+	}
+}
+
+// TestListTrustAnchors: a list's own trust anchor certifies its members'
+// certificates; the same post to a list without it is untrusted.
+func TestListTrustAnchors(t *testing.T) {
+	sf := newSMIMEFixture(t, false)
+	frank := &store.Member{ListID: sf.l.rec.ID, Email: "frank@example.org"}
+	if err := sf.db.AddMember(context.Background(), frank); err != nil {
+		t.Fatal(err)
+	}
+	id := sf.identity("frank@example.org", openssltest.P256)
+	var rej *pipeline.Rejection
+	if err := sf.process(sf.l, sf.smimePost(id, "frank@example.org", smime.AES256GCM), "t1"); !errors.As(err, &rej) || rej.Reason != policy.Untrusted {
+		t.Fatalf("without a trust anchor: %v, want untrusted", err)
+	}
+	if err := sf.db.AddTrustAnchor(context.Background(), sf.l.rec.ID, smime.Fingerprint(sf.ca.Cert), sf.ca.Cert.Raw); err != nil {
+		t.Fatal(err)
+	}
+	if err := sf.process(sf.l, sf.smimePost(id, "frank@example.org", smime.AES256GCM), "t2"); err != nil {
+		t.Fatalf("with the list's trust anchor: %v", err)
 	}
 }

@@ -175,3 +175,29 @@ func TestDeliveryAttempts(t *testing.T) {
 		t.Errorf("after success: %+v", ds[0])
 	}
 }
+
+func TestTrustAnchors(t *testing.T) {
+	ctx := context.Background()
+	db := open(t)
+	l := newList(t, db, "team@lists.example.org")
+	for range 2 {
+		if err := db.AddTrustAnchor(ctx, l.ID, "CA1", []byte{1}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := db.AddTrustAnchor(ctx, l.ID, "CA2", []byte{2}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := db.TrustAnchors(ctx, l.ID); err != nil || len(got) != 2 {
+		t.Fatalf("TrustAnchors = %v, %v", got, err)
+	}
+	if err := db.RemoveTrustAnchor(ctx, l.ID, "CA1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.RemoveTrustAnchor(ctx, l.ID, "CA1"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("removing twice: %v", err)
+	}
+	if got, _ := db.TrustAnchors(ctx, l.ID); len(got) != 1 || got[0][0] != 2 {
+		t.Errorf("after removal: %v", got)
+	}
+}
