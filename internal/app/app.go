@@ -5,6 +5,7 @@ package app
 import (
 	"context"
 	"crypto/rand"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -81,7 +82,12 @@ func Open(ctx context.Context, cfg *Config, logger *slog.Logger) (*App, error) {
 		return nil, &ConfigError{Problems: []string{err.Error()}}
 	}
 	kt, _ := cfg.keyTransport() // validated with the configuration
+	var fetch func(context.Context, string) (*x509.RevocationList, error)
+	if cfg.SMIME.FetchCRLs {
+		fetch = newCRLFetcher().Fetch
+	}
 	a.Pipeline = pipeline.New(db, sealer, pipeline.Options{
+		FetchCRL:          fetch,
 		Logger:            logger,
 		SMIMEKeyTransport: kt,
 		Limits:            mime.Limits{MaxSize: cfg.SMTP.MaxMessageBytes},

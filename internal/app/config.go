@@ -43,6 +43,9 @@ type Config struct {
 		CRLs string `toml:"crls"`
 		// RequireCRL refuses certificates whose issuer has no current CRL.
 		RequireCRL bool `toml:"require_crl"`
+		// FetchCRLs fetches CRLs from the distribution points named in
+		// certificates (HTTP and HTTPS), caching them until nextUpdate.
+		FetchCRLs bool `toml:"fetch_crls"`
 		// KeyTransport is the RSA key transport of S/MIME copies:
 		// "rsa-oaep-sha256" (default) or "rsa-pkcs1v15" for old clients.
 		KeyTransport string `toml:"key_transport"`

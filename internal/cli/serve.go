@@ -44,7 +44,9 @@ Settings may also be given in DATA/sealpost.toml:
   [smime]
   trust_anchors = "/etc/sealpost/ca.pem"   # PEM file or directory
   crls = "/etc/sealpost/crls"              # PEM or DER, file or directory
-  require_crl = false`,
+  require_crl = false
+  fetch_crls = false                       # fetch CRLs named in certificates
+  key_transport = "rsa-oaep-sha256"        # or "rsa-pkcs1v15"`,
 		Args: args(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := app.LoadConfig(e.dataDir)

@@ -93,6 +93,8 @@ type LeafOptions struct {
 	// Usage replaces the default key usage (for signing-only or
 	// encryption-only certificates).
 	Usage x509.KeyUsage
+	// CRLURL is put in the CRL distribution points extension.
+	CRLURL string
 }
 
 // Issue makes an S/MIME certificate for email with a new key of type kt.
@@ -122,6 +124,9 @@ func (ca *CA) Issue(email string, kt KeyType, opt LeafOptions) *Leaf {
 		NotAfter:       notAfter,
 		KeyUsage:       usage,
 		ExtKeyUsage:    eku,
+	}
+	if opt.CRLURL != "" {
+		tmpl.CRLDistributionPoints = []string{opt.CRLURL}
 	}
 	ca.next++
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.Cert, key.Public(), ca.Key)

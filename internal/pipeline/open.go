@@ -97,13 +97,40 @@ func (p *Pipeline) certify(ctx context.Context, list *store.List, o *opened, fro
 	}
 	err = smime.CheckCertificate(cert, from, smime.TrustOptions{
 		Roots: roots, Intermediates: o.smime.Certificates, Now: now,
-		CRLs: p.opt.CRLs, RequireCRL: p.opt.RequireCRL,
+		CRLs: append(p.fetchCRLs(ctx, o.smime.Certificates), p.opt.CRLs...), RequireCRL: p.opt.RequireCRL,
 	})
 	if err != nil {
 		o.status, o.reason, o.signer = spcrypto.StatusUntrusted, err.Error(), nil
 		return false, nil
 	}
 	return true, nil
+}
+
+// fetchCRLs fetches the CRLs named in the distribution points of the
+// message's certificates, when fetching is enabled. A CRL that cannot be
+// fetched is logged and left out: with RequireCRL the certificate is then
+// refused ("No CRL known").
+func (p *Pipeline) fetchCRLs(ctx context.Context, certs []*x509.Certificate) []*x509.RevocationList {
+	if p.opt.FetchCRL == nil {
+		return nil
+	}
+	var out []*x509.RevocationList
+	seen := map[string]bool{}
+	for _, c := range certs {
+		for _, url := range c.CRLDistributionPoints {
+			if seen[url] {
+				continue
+			}
+			seen[url] = true
+			crl, err := p.opt.FetchCRL(ctx, url)
+			if err != nil {
+				p.opt.Logger.Warn("CRL not fetched", "url", url, "err", err)
+				continue
+			}
+			out = append(out, crl)
+		}
+	}
+	return out
 }
 
 // trustAnchors are the global anchors and the list's own.

@@ -59,6 +59,10 @@ type Options struct {
 	CRLs []*x509.RevocationList
 	// RequireCRL refuses certificates whose issuer has no current CRL.
 	RequireCRL bool
+	// FetchCRL, when set, fetches a CRL from a distribution point named
+	// in a certificate (RFC 5280 §4.2.1.13). It must bound its own time
+	// and size and may cache.
+	FetchCRL func(ctx context.Context, url string) (*x509.RevocationList, error)
 	// SMIMEKeyTransport is the RSA key transport of S/MIME copies;
 	// the zero value is RSA-OAEP with SHA-256.
 	SMIMEKeyTransport smime.KeyTransport
