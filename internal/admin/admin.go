@@ -406,6 +406,12 @@ func ListOptions() []Option {
 				l.Settings.PreferSMIME, err = strconv.ParseBool(v)
 				return err
 			}},
+		{Name: "smime_opaque", Help: "true to sign S/MIME copies opaquely (application/pkcs7-mime) instead of multipart/signed (default false)",
+			get: func(l *store.List) string { return strconv.FormatBool(l.Settings.SMIMEOpaque) },
+			set: func(l *store.List, v string) (err error) {
+				l.Settings.SMIMEOpaque, err = strconv.ParseBool(v)
+				return err
+			}},
 		{Name: "allow_seipd_v2", Help: "true to use SEIPD v2 (AEAD) for members whose keys support it; GnuPG 2.2 cannot read it (default false)",
 			get: func(l *store.List) string { return strconv.FormatBool(l.Settings.AllowSEIPDv2) },
 			set: func(l *store.List, v string) (err error) {

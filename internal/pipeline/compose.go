@@ -183,7 +183,11 @@ func (p *Pipeline) signOnce(list *store.List, r *roster, inner []byte, send []po
 			if err != nil {
 				return s, err
 			}
-			if s.smime, err = smime.SignEntity(inner, id, smime.Options{Now: p.opt.Now, Rand: p.opt.Rand}); err != nil {
+			sign := smime.SignEntity
+			if list.Settings.SMIMEOpaque {
+				sign = smime.SignOpaqueEntity
+			}
+			if s.smime, err = sign(inner, id, smime.Options{Now: p.opt.Now, Rand: p.opt.Rand}); err != nil {
 				return s, err
 			}
 		}

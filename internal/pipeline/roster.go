@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"bytes"
 	"context"
 	"crypto/x509"
 	"slices"
@@ -60,7 +61,8 @@ func (p *Pipeline) roster(ctx context.Context, list *store.List) (*roster, error
 			case store.EngineSMIME:
 				if c := p.usableCert(list, m, mk); c != nil {
 					r.certs[mk.Fingerprint] = c
-					if canSMIME && certEncryptable(c, m.Email, p.opt.Now()) && (viaSMIME.cert == nil || c.NotAfter.After(viaSMIME.cert.NotAfter)) {
+					if canSMIME && certEncryptable(c, m.Email, p.opt.Now()) && !p.revoked(c) &&
+						(viaSMIME.cert == nil || c.NotAfter.After(viaSMIME.cert.NotAfter)) {
 						viaSMIME = recipient{cert: c, fingerprint: mk.Fingerprint, cipher: smime.CipherFor(splitCaps(mk.Capabilities))}
 					}
 				}
@@ -118,4 +120,20 @@ func splitCaps(s string) []string {
 		return nil
 	}
 	return strings.Split(s, ",")
+}
+
+// revoked reports whether an administrator-loaded CRL of the certificate's
+// issuer lists it: such a member gets a notice, not the post.
+func (p *Pipeline) revoked(c *x509.Certificate) bool {
+	for _, crl := range p.opt.CRLs {
+		if !bytes.Equal(crl.RawIssuer, c.RawIssuer) {
+			continue
+		}
+		for _, e := range crl.RevokedCertificateEntries {
+			if e.SerialNumber.Cmp(c.SerialNumber) == 0 {
+				return true
+			}
+		}
+	}
+	return false
 }

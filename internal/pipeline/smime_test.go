@@ -101,6 +101,11 @@ func TestMixedList(t *testing.T) {
 	sf.addCertMember("alice@example.org", openssltest.P256)
 	sf.addCertMember("bob@example.org", openssltest.RSA2048)
 	for _, cipher := range []smime.Cipher{smime.AES256GCM, smime.AES128CBC} {
+		// The second round signs the S/MIME copies opaquely.
+		sf.l.rec.Settings.SMIMEOpaque = cipher == smime.AES128CBC
+		if err := sf.db.UpdateList(context.Background(), sf.l.rec); err != nil {
+			t.Fatal(err)
+		}
 		ref := "mixed" + string(rune('0'+cipher))
 		if err := sf.process(sf.l, sf.smimePost(sf.identity("alice@example.org", openssltest.P256), "alice@example.org", cipher), ref); err != nil {
 			t.Fatalf("cipher %d: %v", cipher, err)
@@ -296,5 +301,23 @@ func TestListTrustAnchors(t *testing.T) {
 	}
 	if err := sf.process(sf.l, sf.smimePost(id, "frank@example.org", smime.AES256GCM), "t2"); err != nil {
 		t.Fatalf("with the list's trust anchor: %v", err)
+	}
+}
+
+// TestRevokedRecipientGetsNotice: a member whose certificate a loaded CRL
+// revokes gets a notice, never the post (Sympa's x509-user-cert-missing).
+func TestRevokedRecipientGetsNotice(t *testing.T) {
+	sf := newSMIMEFixture(t, false)
+	sf.addCertMember("alice@example.org", openssltest.P256)
+	sf.addCertMember("bob@example.org", openssltest.RSA2048)
+	crl := revocationList(t, sf.ca, sf.identity("bob@example.org", openssltest.RSA2048).Cert.SerialNumber)
+	sf.p = pipeline.New(sf.db, sf.sealer, pipeline.Options{CRLs: []*x509.RevocationList{crl}, Logger: quietLogger()})
+	if err := sf.process(sf.l, sf.smimePost(sf.identity("alice@example.org", openssltest.P256), "alice@example.org", smime.AES256GCM), "rv"); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range sf.deliveries("rv") {
+		if d.To == "bob@example.org" && (d.Kind != store.KindNotice || hasCanary(d.Data)) {
+			t.Errorf("bob, revoked, got a %s", d.Kind)
+		}
 	}
 }

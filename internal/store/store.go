@@ -48,6 +48,9 @@ type ListSettings struct {
 	// PreferSMIME sends S/MIME to members who have both an OpenPGP key
 	// and a usable certificate; the default is PGP/MIME.
 	PreferSMIME bool `json:"prefer_smime,omitempty"`
+	// SMIMEOpaque signs S/MIME copies opaquely (application/pkcs7-mime
+	// signed-data) instead of as multipart/signed.
+	SMIMEOpaque bool `json:"smime_opaque,omitempty"`
 }
 
 // Member is a subscriber of a list with their keys.

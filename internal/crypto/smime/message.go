@@ -187,6 +187,23 @@ func SignEntity(entity []byte, id *Identity, opt Options) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
+// SignOpaqueEntity makes an application/pkcs7-mime signed-data entity
+// (RFC 8551 §3.5.2) carrying entity inside the signature: for clients
+// that lose multipart/signed structure on the way, at the cost of being
+// unreadable without S/MIME support.
+func SignOpaqueEntity(entity []byte, id *Identity, opt Options) ([]byte, error) {
+	der, err := Sign(mime.Canonicalize(entity), id.Cert, id.Key, SignOptions{Extra: id.Chain, Now: opt.Now, Rand: opt.Rand})
+	if err != nil {
+		return nil, err
+	}
+	var b bytes.Buffer
+	b.WriteString("Content-Type: application/pkcs7-mime; smime-type=signed-data; name=\"smime.p7m\"\r\n")
+	b.WriteString("Content-Transfer-Encoding: base64\r\n")
+	b.WriteString("Content-Disposition: attachment; filename=\"smime.p7m\"\r\n\r\n")
+	writeBase64(&b, der)
+	return b.Bytes(), nil
+}
+
 // EncryptEntity encrypts entity for one recipient and returns the
 // Content-Type value and base64 body of the application/pkcs7-mime part
 // (RFC 8551 §3.3; smime-type authEnveloped-data for GCM, RFC 8551 §3.2.2).

@@ -34,13 +34,21 @@ func TestSignEncryptRoundTrip(t *testing.T) {
 	list := identityOf(ca.Issue("team@lists.example.org", openssltest.RSA2048, openssltest.LeafOptions{}))
 	o := openssltest.New(t)
 	caFile := o.WriteCert("ca.pem", ca.Cert)
-	signed, err := SignEntity([]byte(msgEntity), list, Options{})
+	detached, err := SignEntity([]byte(msgEntity), list, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, kt := range []openssltest.KeyType{openssltest.RSA2048, openssltest.P256, openssltest.P384} {
+	opaque, err := SignOpaqueEntity([]byte(msgEntity), list, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, kt := range []openssltest.KeyType{openssltest.RSA2048, openssltest.P256, openssltest.P384} {
 		for _, cipher := range []Cipher{AES256GCM, AES256CBC} {
 			member := ca.Issue("m@example.org", kt, openssltest.LeafOptions{})
+			signed := detached
+			if i == 1 { // P-256 members get the opaque form
+				signed = opaque
+			}
 			ct, body, err := EncryptEntity(signed, member.Cert, EncryptOptions{Cipher: cipher})
 			if err != nil {
 				t.Fatal(err)
