@@ -36,6 +36,7 @@ type Store interface {
 	DeleteList(ctx context.Context, addr string) error
 	AddMember(ctx context.Context, m *store.Member) error
 	PutMemberKey(ctx context.Context, listID int64, email string, k *store.MemberKey) error
+	SetCapabilities(ctx context.Context, listID int64, email, caps string) error
 	AddTrustAnchor(ctx context.Context, listID int64, fingerprint string, der []byte) error
 	RemoveTrustAnchor(ctx context.Context, listID int64, fingerprint string) error
 	TrustAnchors(ctx context.Context, listID int64) ([][]byte, error)
@@ -523,4 +524,33 @@ func (s *Service) TrustAnchors(ctx context.Context, list string) ([]*x509.Certif
 		out = append(out, c)
 	}
 	return out, nil
+}
+
+// SetMemberCipher records which S/MIME content encryption a member's
+// client reads, overriding what it announced: "aes256-gcm", "aes128-gcm",
+// "aes256-cbc", "aes128-cbc", or "auto" to go by the announcement again.
+func (s *Service) SetMemberCipher(ctx context.Context, list, email, cipher string) error {
+	l, err := s.List(ctx, list)
+	if err != nil {
+		return err
+	}
+	addr, err := mail.Normalize(email)
+	if err != nil {
+		return fmt.Errorf("%w: %q is not an email address", ErrInvalid, email)
+	}
+	switch cipher {
+	case "auto":
+		cipher = ""
+	case "aes256-gcm", "aes128-gcm", "aes256-cbc", "aes128-cbc":
+	default:
+		return fmt.Errorf("%w: smime_cipher %q is not aes256-gcm, aes128-gcm, aes256-cbc, aes128-cbc or auto", ErrInvalid, cipher)
+	}
+	ms, err := s.st.Members(ctx, l.ID)
+	if err != nil {
+		return err
+	}
+	if !slices.ContainsFunc(ms, func(m store.Member) bool { return m.Email == addr }) {
+		return fmt.Errorf("%w: %s is not a member of %s", ErrNotFound, addr, l.Address)
+	}
+	return s.st.SetCapabilities(ctx, l.ID, addr, cipher)
 }

@@ -206,3 +206,32 @@ func TestAddMemberKey(t *testing.T) {
 		t.Errorf("alice's keys: %+v", ms)
 	}
 }
+
+func TestSetMemberCipher(t *testing.T) {
+	ctx := context.Background()
+	s := service(t)
+	if _, err := s.CreateList(ctx, "team@lists.example.org", "", "", pgp.Ed25519); err != nil {
+		t.Fatal(err)
+	}
+	ca := openssltest.NewCA(t, openssltest.RSA2048)
+	carol := ca.Issue("carol@example.org", openssltest.P256, openssltest.LeafOptions{})
+	if _, _, err := s.AddMember(ctx, "team@lists.example.org", "carol@example.org", carol.Cert.Raw, false); err != nil {
+		t.Fatal(err)
+	}
+	caps := func() string {
+		ms, _ := s.Members(ctx, "team@lists.example.org")
+		return ms[0].Member.Keys[0].Capabilities
+	}
+	if err := s.SetMemberCipher(ctx, "team@lists.example.org", "carol@example.org", "aes256-cbc"); err != nil || caps() != "aes256-cbc" {
+		t.Fatalf("set: %v, caps %q", err, caps())
+	}
+	if err := s.SetMemberCipher(ctx, "team@lists.example.org", "carol@example.org", "auto"); err != nil || caps() != "" {
+		t.Fatalf("auto: %v, caps %q", err, caps())
+	}
+	if err := s.SetMemberCipher(ctx, "team@lists.example.org", "carol@example.org", "3des"); !errors.Is(err, admin.ErrInvalid) {
+		t.Errorf("3des: %v", err)
+	}
+	if err := s.SetMemberCipher(ctx, "team@lists.example.org", "dave@example.org", "auto"); !errors.Is(err, admin.ErrNotFound) {
+		t.Errorf("non-member: %v", err)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -23,7 +24,7 @@ func (e *env) memberCmd() *cobra.Command {
 		Short: "Add, list and remove a list's members",
 	}
 	groupCommand(c)
-	c.AddCommand(e.memberAddCmd(), e.memberKeyCmd(), e.memberListCmd(), e.memberRemoveCmd())
+	c.AddCommand(e.memberAddCmd(), e.memberKeyCmd(), e.memberSetCmd(), e.memberListCmd(), e.memberRemoveCmd())
 	return c
 }
 
@@ -200,6 +201,32 @@ and be valid; a signing-only certificate is accepted here.`,
 	}
 	c.Flags().StringVar(&keyFile, "key", "", "file with the OpenPGP key or X.509 certificate ('-' for standard input)")
 	return c
+}
+
+func (e *env) memberSetCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "set LIST EMAIL smime_cipher=VALUE",
+		Short: "Set what a member's S/MIME client can read",
+		Long: `Set the content encryption of the member's S/MIME copies, for clients that
+cannot read AES-GCM AuthEnvelopedData: smime_cipher=aes256-cbc (or
+aes128-cbc, aes256-gcm, aes128-gcm), or smime_cipher=auto to follow what
+the member's client announced in its signed posts (AES-256-GCM when
+nothing is known).`,
+		Args: args(cobra.ExactArgs(3)),
+		RunE: func(cmd *cobra.Command, a []string) error {
+			name, value, ok := strings.Cut(a[2], "=")
+			if !ok || name != "smime_cipher" {
+				return usagef("unknown member option %q (want smime_cipher=VALUE)", a[2])
+			}
+			return e.withApp(cmd, func(ap *app.App) error {
+				if err := ap.Admin.SetMemberCipher(cmd.Context(), a[0], a[1], value); err != nil {
+					return err
+				}
+				fmt.Fprintf(e.stdout, "Updated %s on %s\n", a[1], a[0])
+				return nil
+			})
+		},
+	}
 }
 
 func (e *env) memberRemoveCmd() *cobra.Command {

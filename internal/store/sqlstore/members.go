@@ -109,3 +109,14 @@ func (s *DB) memberKeys(ctx context.Context, listID int64, ms []store.Member, in
 	}
 	return rows.Err()
 }
+
+// SetCapabilities sets the announced S/MIME capabilities of every
+// certificate of a member ("" forgets them).
+func (s *DB) SetCapabilities(ctx context.Context, listID int64, email, caps string) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE member_keys SET capabilities = $1 WHERE list_id = $2 AND email = $3 AND engine = $4`,
+		caps, listID, email, store.EngineSMIME)
+	if err != nil {
+		return fmt.Errorf("sqlstore: set capabilities: %w", err)
+	}
+	return nil
+}
