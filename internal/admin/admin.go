@@ -413,6 +413,12 @@ func ListOptions() []Option {
 				l.Settings.SMIMEOpaque, err = strconv.ParseBool(v)
 				return err
 			}},
+		{Name: "allow_unbound", Help: "true to accept posts whose signed content names no recipient (clients without protected headers, e.g. Outlook S/MIME); weakens cross-list replay protection (default false)",
+			get: func(l *store.List) string { return strconv.FormatBool(l.Settings.AllowUnbound) },
+			set: func(l *store.List, v string) (err error) {
+				l.Settings.AllowUnbound, err = strconv.ParseBool(v)
+				return err
+			}},
 		{Name: "allow_seipd_v2", Help: "true to use SEIPD v2 (AEAD) for members whose keys support it; GnuPG 2.2 cannot read it (default false)",
 			get: func(l *store.List) string { return strconv.FormatBool(l.Settings.AllowSEIPDv2) },
 			set: func(l *store.List, v string) (err error) {

@@ -115,6 +115,11 @@ type Input struct {
 	// 9580 §5.2.3.36).
 	IntendedRecipients []string
 	Members            []Member
+	// AllowUnbound accepts a post whose signed content names no recipient
+	// at all (clients without protected headers, such as Outlook's
+	// S/MIME); content that names other recipients but not this list is
+	// still refused. Off by default (DESIGN §4.4).
+	AllowUnbound bool
 }
 
 // Decision is the outcome for one post.
@@ -208,6 +213,9 @@ func findSender(in Input) (*Member, Reason) {
 // signature, so that a post signed for one list is not accepted by
 // another (DESIGN §4.4).
 func boundToList(in Input) bool {
+	if in.AllowUnbound && len(in.SignedRecipients) == 0 && len(in.IntendedRecipients) == 0 {
+		return true
+	}
 	for _, a := range in.SignedRecipients {
 		if strings.EqualFold(a, in.List) {
 			return true

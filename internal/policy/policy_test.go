@@ -61,6 +61,10 @@ func TestDecide(t *testing.T) {
 		{"display name is not the address", func(in *Input) { in.From, in.OuterFrom = "alice", "alice" }, FromMismatch},
 		{"signed for another list", func(in *Input) { in.SignedRecipients = []string{"other@lists.example.org"} }, NotForThisList},
 		{"no binding at all", func(in *Input) { in.SignedRecipients = nil }, NotForThisList},
+		{"no binding at all, list allows unbound posts", func(in *Input) { in.SignedRecipients, in.AllowUnbound = nil, true }, OK},
+		{"signed for another list, list allows unbound posts", func(in *Input) {
+			in.SignedRecipients, in.AllowUnbound = []string{"other@lists.example.org"}, true
+		}, NotForThisList},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

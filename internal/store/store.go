@@ -51,6 +51,10 @@ type ListSettings struct {
 	// SMIMEOpaque signs S/MIME copies opaquely (application/pkcs7-mime
 	// signed-data) instead of as multipart/signed.
 	SMIMEOpaque bool `json:"smime_opaque,omitempty"`
+	// AllowUnbound accepts posts whose signed content names no recipient
+	// (no protected To/Cc), as clients without protected headers send
+	// them; it weakens replay protection across lists (DESIGN §4.4).
+	AllowUnbound bool `json:"allow_unbound,omitempty"`
 }
 
 // Member is a subscriber of a list with their keys.
