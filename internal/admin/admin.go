@@ -14,8 +14,6 @@ import (
 	"fmt"
 	"io"
 	"slices"
-	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -378,94 +376,6 @@ func (s *Service) Members(ctx context.Context, list string) ([]MemberView, error
 		out = append(out, v)
 	}
 	return out, nil
-}
-
-// Option describes one list option that `list set` accepts.
-type Option struct {
-	Name string
-	Help string
-	get  func(*store.List) string
-	set  func(*store.List, string) error
-}
-
-// ListOptions returns the settable list options, sorted by name.
-func ListOptions() []Option {
-	opts := []Option{
-		{Name: "name", Help: "display name of the list, used in From: \"Sender via NAME\"",
-			get: func(l *store.List) string { return l.Name },
-			set: func(l *store.List, v string) error { l.Name = v; return nil }},
-		{Name: "owner", Help: "address that receives the list's notices",
-			get: func(l *store.List) string { return l.Owner },
-			set: func(l *store.List, v string) error {
-				_, a, err := mail.ParseAddress(v)
-				l.Owner = a
-				return err
-			}},
-		{Name: "prefer_smime", Help: "true to send S/MIME to members who have both an OpenPGP key and a certificate (default false: PGP/MIME)",
-			get: func(l *store.List) string { return strconv.FormatBool(l.Settings.PreferSMIME) },
-			set: func(l *store.List, v string) (err error) {
-				l.Settings.PreferSMIME, err = strconv.ParseBool(v)
-				return err
-			}},
-		{Name: "smime_opaque", Help: "true to sign S/MIME copies opaquely (application/pkcs7-mime) instead of multipart/signed (default false)",
-			get: func(l *store.List) string { return strconv.FormatBool(l.Settings.SMIMEOpaque) },
-			set: func(l *store.List, v string) (err error) {
-				l.Settings.SMIMEOpaque, err = strconv.ParseBool(v)
-				return err
-			}},
-		{Name: "allow_unbound", Help: "true to accept posts whose signed content names no recipient (clients without protected headers, e.g. Outlook S/MIME); weakens cross-list replay protection (default false)",
-			get: func(l *store.List) string { return strconv.FormatBool(l.Settings.AllowUnbound) },
-			set: func(l *store.List, v string) (err error) {
-				l.Settings.AllowUnbound, err = strconv.ParseBool(v)
-				return err
-			}},
-		{Name: "allow_seipd_v2", Help: "true to use SEIPD v2 (AEAD) for members whose keys support it; GnuPG 2.2 cannot read it (default false)",
-			get: func(l *store.List) string { return strconv.FormatBool(l.Settings.AllowSEIPDv2) },
-			set: func(l *store.List, v string) (err error) {
-				l.Settings.AllowSEIPDv2, err = strconv.ParseBool(v)
-				return err
-			}},
-	}
-	sort.Slice(opts, func(i, j int) bool { return opts[i].Name < opts[j].Name })
-	return opts
-}
-
-// Value returns the option's current value on l.
-func (o Option) Value(l *store.List) string { return o.get(l) }
-
-// SetOptions applies NAME=VALUE assignments to a list. Every problem is
-// reported at once; nothing is saved unless all assignments are valid.
-func (s *Service) SetOptions(ctx context.Context, list string, assignments []string) (*store.List, error) {
-	l, err := s.List(ctx, list)
-	if err != nil {
-		return nil, err
-	}
-	byName := map[string]Option{}
-	for _, o := range ListOptions() {
-		byName[o.Name] = o
-	}
-	var problems []string
-	for _, a := range assignments {
-		name, value, ok := strings.Cut(a, "=")
-		o, known := byName[strings.TrimSpace(name)]
-		switch {
-		case !ok:
-			problems = append(problems, fmt.Sprintf("%q is not OPTION=VALUE", a))
-		case !known:
-			problems = append(problems, fmt.Sprintf("unknown option %q", name))
-		default:
-			if err := o.set(l, strings.TrimSpace(value)); err != nil {
-				problems = append(problems, fmt.Sprintf("%s: invalid value %q", o.Name, value))
-			}
-		}
-	}
-	if len(problems) > 0 {
-		return nil, fmt.Errorf("%w: %s", ErrInvalid, strings.Join(problems, "; "))
-	}
-	if err := s.st.UpdateList(ctx, l); err != nil {
-		return nil, err
-	}
-	return l, nil
 }
 
 // OpenListKey unseals the list's secret key, proving the master key opens it.

@@ -142,21 +142,8 @@ func (e *env) addSMIMEIdentity(cmd *cobra.Command, ap *app.App, list string, id 
 }
 
 func (e *env) listCertCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:   "cert ADDRESS",
-		Short: "Print the list's S/MIME certificate (PEM) for members to install",
-		Args:  args(cobra.ExactArgs(1)),
-		RunE: func(cmd *cobra.Command, a []string) error {
-			return e.withApp(cmd, func(ap *app.App) error {
-				c, err := ap.Admin.ListCert(cmd.Context(), a[0])
-				if err != nil {
-					return err
-				}
-				_, err = e.stdout.Write(c)
-				return err
-			})
-		},
-	}
+	return e.printCmd("cert ADDRESS", "Print the list's S/MIME certificate (PEM) for members to install",
+		func(ap *app.App, cmd *cobra.Command, list string) ([]byte, error) { return ap.Admin.ListCert(cmd.Context(), list) })
 }
 
 // listJSON is the --json form of `list show`.
@@ -257,17 +244,23 @@ func (e *env) listSetCmd() *cobra.Command {
 }
 
 func (e *env) listKeyCmd() *cobra.Command {
+	return e.printCmd("key ADDRESS", "Print the list's public key, armored, for members to encrypt to",
+		func(ap *app.App, cmd *cobra.Command, list string) ([]byte, error) { return ap.Admin.ListKey(cmd.Context(), list) })
+}
+
+// printCmd is a command that prints what fetch returns for a list.
+func (e *env) printCmd(use, short string, fetch func(*app.App, *cobra.Command, string) ([]byte, error)) *cobra.Command {
 	return &cobra.Command{
-		Use:   "key ADDRESS",
-		Short: "Print the list's public key, armored, for members to encrypt to",
+		Use:   use,
+		Short: short,
 		Args:  args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, a []string) error {
 			return e.withApp(cmd, func(ap *app.App) error {
-				k, err := ap.Admin.ListKey(cmd.Context(), a[0])
+				out, err := fetch(ap, cmd, a[0])
 				if err != nil {
 					return err
 				}
-				_, err = e.stdout.Write(k)
+				_, err = e.stdout.Write(out)
 				return err
 			})
 		},

@@ -1,0 +1,95 @@
+package admin
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/sealpost/sealpost/internal/mail"
+	"github.com/sealpost/sealpost/internal/store"
+)
+
+// Option describes one list option that `list set` accepts.
+type Option struct {
+	Name string
+	Help string
+	get  func(*store.List) string
+	set  func(*store.List, string) error
+}
+
+// Value returns the option's current value on l.
+func (o Option) Value(l *store.List) string { return o.get(l) }
+
+// boolOption is an on/off list setting.
+func boolOption(name, help string, field func(*store.ListSettings) *bool) Option {
+	return Option{Name: name, Help: help,
+		get: func(l *store.List) string { return strconv.FormatBool(*field(&l.Settings)) },
+		set: func(l *store.List, v string) (err error) {
+			*field(&l.Settings), err = strconv.ParseBool(v)
+			return err
+		}}
+}
+
+// ListOptions returns the settable list options, sorted by name.
+func ListOptions() []Option {
+	opts := []Option{
+		{Name: "name", Help: "display name of the list, used in From: \"Sender via NAME\"",
+			get: func(l *store.List) string { return l.Name },
+			set: func(l *store.List, v string) error { l.Name = v; return nil }},
+		{Name: "owner", Help: "address that receives the list's notices",
+			get: func(l *store.List) string { return l.Owner },
+			set: func(l *store.List, v string) error {
+				_, a, err := mail.ParseAddress(v)
+				l.Owner = a
+				return err
+			}},
+		boolOption("prefer_smime", "true to send S/MIME to members who have both an OpenPGP key and a certificate (default false: PGP/MIME)",
+			func(s *store.ListSettings) *bool { return &s.PreferSMIME }),
+		boolOption("smime_opaque", "true to sign S/MIME copies opaquely (application/pkcs7-mime) instead of multipart/signed (default false)",
+			func(s *store.ListSettings) *bool { return &s.SMIMEOpaque }),
+		boolOption("allow_unbound", "true to accept posts whose signed content names no recipient (clients without protected headers, "+
+			"e.g. Outlook S/MIME); weakens cross-list replay protection (default false)",
+			func(s *store.ListSettings) *bool { return &s.AllowUnbound }),
+		boolOption("allow_seipd_v2", "true to use SEIPD v2 (AEAD) for members whose keys support it; GnuPG 2.2 cannot read it (default false)",
+			func(s *store.ListSettings) *bool { return &s.AllowSEIPDv2 }),
+	}
+	sort.Slice(opts, func(i, j int) bool { return opts[i].Name < opts[j].Name })
+	return opts
+}
+
+// SetOptions applies NAME=VALUE assignments to a list. Every problem is
+// reported at once; nothing is saved unless all assignments are valid.
+func (s *Service) SetOptions(ctx context.Context, list string, assignments []string) (*store.List, error) {
+	l, err := s.List(ctx, list)
+	if err != nil {
+		return nil, err
+	}
+	byName := map[string]Option{}
+	for _, o := range ListOptions() {
+		byName[o.Name] = o
+	}
+	var problems []string
+	for _, a := range assignments {
+		name, value, ok := strings.Cut(a, "=")
+		o, known := byName[strings.TrimSpace(name)]
+		switch {
+		case !ok:
+			problems = append(problems, fmt.Sprintf("%q is not OPTION=VALUE", a))
+		case !known:
+			problems = append(problems, fmt.Sprintf("unknown option %q", name))
+		default:
+			if err := o.set(l, strings.TrimSpace(value)); err != nil {
+				problems = append(problems, fmt.Sprintf("%s: invalid value %q", o.Name, value))
+			}
+		}
+	}
+	if len(problems) > 0 {
+		return nil, fmt.Errorf("%w: %s", ErrInvalid, strings.Join(problems, "; "))
+	}
+	if err := s.st.UpdateList(ctx, l); err != nil {
+		return nil, err
+	}
+	return l, nil
+}
