@@ -143,7 +143,9 @@ func (e *env) addSMIMEIdentity(cmd *cobra.Command, ap *app.App, list string, id 
 
 func (e *env) listCertCmd() *cobra.Command {
 	return e.printCmd("cert ADDRESS", "Print the list's S/MIME certificate (PEM) for members to install",
-		func(ap *app.App, cmd *cobra.Command, list string) ([]byte, error) { return ap.Admin.ListCert(cmd.Context(), list) })
+		func(ap *app.App, cmd *cobra.Command, list string) ([]byte, error) {
+			return ap.Admin.ListCert(cmd.Context(), list)
+		})
 }
 
 // listJSON is the --json form of `list show`.
@@ -245,7 +247,9 @@ func (e *env) listSetCmd() *cobra.Command {
 
 func (e *env) listKeyCmd() *cobra.Command {
 	return e.printCmd("key ADDRESS", "Print the list's public key, armored, for members to encrypt to",
-		func(ap *app.App, cmd *cobra.Command, list string) ([]byte, error) { return ap.Admin.ListKey(cmd.Context(), list) })
+		func(ap *app.App, cmd *cobra.Command, list string) ([]byte, error) {
+			return ap.Admin.ListKey(cmd.Context(), list)
+		})
 }
 
 // printCmd is a command that prints what fetch returns for a list.
