@@ -14,6 +14,7 @@ import (
 
 	"github.com/sealpost/sealpost/internal/app"
 	"github.com/sealpost/sealpost/internal/crypto/pgp"
+	"github.com/sealpost/sealpost/internal/crypto/smime"
 	"github.com/sealpost/sealpost/internal/pipeline"
 	"github.com/sealpost/sealpost/internal/policy"
 )
@@ -150,8 +151,8 @@ func (e *env) checkCmd() *cobra.Command {
 		Use:   "check",
 		Short: "Self-test: store, master key, every list's key, a signing probe",
 		Long: `Check that the data directory is usable: the configuration parses, the
-database answers, the master key opens every list's secret key, each list
-key can sign, and every member key is still usable. Problems are listed;
+database answers, the master key opens every list's secret key and S/MIME
+identity, each can sign, and every member key is still usable. Problems are listed;
 the exit status is 0 only when there are none.`,
 		Args: args(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -182,6 +183,15 @@ func (e *env) check(ctx context.Context, a *app.App) error {
 		if err == nil {
 			_, serr := pgp.Sign(key, []byte("probe"), pgp.Options{})
 			report(serr == nil, "%s: list key signs", l.Address)
+		}
+		if len(l.SMIMECert) > 0 {
+			id, err := a.Admin.OpenSMIMEIdentity(l)
+			report(err == nil, "%s: S/MIME identity opens with the master key", l.Address)
+			if err == nil {
+				_, serr := smime.SignEntity([]byte("Content-Type: text/plain\r\n\r\nprobe\r\n"), id, smime.Options{})
+				report(serr == nil, "%s: S/MIME certificate signs", l.Address)
+				report(time.Now().Before(id.Cert.NotAfter), "%s: S/MIME certificate valid until %s", l.Address, id.Cert.NotAfter.Format(time.DateOnly))
+			}
 		}
 		ms, err := a.Admin.Members(ctx, l.Address)
 		if err != nil {
