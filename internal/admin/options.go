@@ -32,6 +32,18 @@ func boolOption(name, help string, field func(*store.ListSettings) *bool) Option
 		}}
 }
 
+// onOption is an on/off list setting stored negated, so that the zero
+// value of the settings means on.
+func onOption(name, help string, off func(*store.ListSettings) *bool) Option {
+	return Option{Name: name, Help: help,
+		get: func(l *store.List) string { return strconv.FormatBool(!*off(&l.Settings)) },
+		set: func(l *store.List, v string) error {
+			on, err := strconv.ParseBool(v)
+			*off(&l.Settings) = !on
+			return err
+		}}
+}
+
 // ListOptions returns the settable list options, sorted by name.
 func ListOptions() []Option {
 	opts := []Option{
@@ -52,6 +64,10 @@ func ListOptions() []Option {
 		boolOption("allow_unbound", "true to accept posts whose signed content names no recipient (clients without protected headers, "+
 			"e.g. Outlook S/MIME); weakens cross-list replay protection (default false)",
 			func(s *store.ListSettings) *bool { return &s.AllowUnbound }),
+		onOption("autocrypt", "false to leave out the Autocrypt header with the list key on copies (default true)",
+			func(s *store.ListSettings) *bool { return &s.NoAutocrypt }),
+		onOption("openpgp_header", "false to leave out the OpenPGP: id=...; preference=signencrypt header (default true)",
+			func(s *store.ListSettings) *bool { return &s.NoOpenPGPHeader }),
 		boolOption("allow_seipd_v2", "true to use SEIPD v2 (AEAD) for members whose keys support it; GnuPG 2.2 cannot read it (default false)",
 			func(s *store.ListSettings) *bool { return &s.AllowSEIPDv2 }),
 	}

@@ -8,6 +8,7 @@
 package mail
 
 import (
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -136,4 +137,27 @@ func NewMessageID(rand io.Reader, domain string) (string, error) {
 		return "", fmt.Errorf("mail: message-id: %w", err)
 	}
 	return "<" + hex.EncodeToString(b[:]) + "@" + domain + ">", nil
+}
+
+// Autocrypt returns the Autocrypt header field body (Autocrypt Level 1
+// §2.1) announcing key, a binary OpenPGP transferable public key, for
+// addr with prefer-encrypt=mutual. The base64 keydata is broken by
+// spaces, which the specification ignores, so the field can be folded.
+func Autocrypt(addr string, key []byte) string {
+	data := base64.StdEncoding.EncodeToString(key)
+	var b strings.Builder
+	b.WriteString("addr=" + addr + "; prefer-encrypt=mutual; keydata=")
+	for len(data) > 72 {
+		b.WriteString(data[:72] + " ")
+		data = data[72:]
+	}
+	b.WriteString(data)
+	return b.String()
+}
+
+// OpenPGPHeader returns the OpenPGP header field body
+// (draft-josefsson-openpgp-mailnews-header) naming the key fingerprint
+// that encrypted mail to this address should use.
+func OpenPGPHeader(fingerprint string) string {
+	return "id=" + fingerprint + "; preference=signencrypt"
 }

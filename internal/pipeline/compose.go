@@ -308,9 +308,14 @@ func (p *Pipeline) outerMessage(list *store.List, h headers, to, contentType str
 		{"List-Id", mail.ListID(list.Address, list.Name)},
 		{"List-Post", mail.ListPost(list.Address)},
 		{"Precedence", "list"},
-		{"MIME-Version", "1.0"},
-		{"Content-Type", contentType},
 	}
+	if !list.Settings.NoOpenPGPHeader {
+		fields = append(fields, field{"OpenPGP", mail.OpenPGPHeader(list.KeyFingerprint)})
+	}
+	if !list.Settings.NoAutocrypt {
+		fields = append(fields, field{"Autocrypt", mail.Autocrypt(list.Address, list.PublicKey)})
+	}
+	fields = append(fields, field{"MIME-Version", "1.0"}, field{"Content-Type", contentType})
 	fields = append(fields, mimeFields...)
 	var b strings.Builder
 	b.Grow(len(body) + 1024)

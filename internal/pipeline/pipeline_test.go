@@ -2,6 +2,7 @@ package pipeline_test
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"strings"
 	"testing"
@@ -250,5 +251,45 @@ func TestRoleAddresses(t *testing.T) {
 	}
 	if _, _, err := f.p.Resolve(ctx, "nobody@lists.example.org"); !errors.Is(err, pipeline.ErrUnknownList) {
 		t.Errorf("Resolve(unknown) = %v", err)
+	}
+}
+
+// TestKeyAnnouncementHeaders: copies announce the list key with an
+// Autocrypt header (Autocrypt Level 1 §2.1) and an OpenPGP header, unless
+// the list switches them off.
+func TestKeyAnnouncementHeaders(t *testing.T) {
+	f := newFixture(t)
+	l := f.list(team, "alice@example.org")
+	for round, off := range []bool{false, true} {
+		l.rec.Settings.NoAutocrypt, l.rec.Settings.NoOpenPGPHeader = off, off
+		if err := f.db.UpdateList(context.Background(), l.rec); err != nil {
+			t.Fatal(err)
+		}
+		ref := "ac" + string(rune('0'+round))
+		if err := f.process(l, f.post(l, postSpec{signer: f.member("alice@example.org"), from: "alice@example.org"}), ref); err != nil {
+			t.Fatal(err)
+		}
+		outer, _ := f.open(l, f.deliveries(ref)[0])
+		ac, op := outer.Header.Get("Autocrypt"), outer.Header.Get("Openpgp")
+		if off {
+			if ac != "" || op != "" {
+				t.Errorf("switched off, yet Autocrypt %q, OpenPGP %q", ac, op)
+			}
+			continue
+		}
+		if op != "id="+l.key.Fingerprint()+"; preference=signencrypt" {
+			t.Errorf("OpenPGP = %q", op)
+		}
+		_, keydata, ok := strings.Cut(ac, "keydata=")
+		if !strings.HasPrefix(ac, "addr="+team+"; prefer-encrypt=mutual; ") || !ok {
+			t.Fatalf("Autocrypt = %q", ac)
+		}
+		der, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(keydata), ""))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if k, err := pgp.ParseKey(der); err != nil || k.Fingerprint() != l.key.Fingerprint() {
+			t.Errorf("Autocrypt keydata is not the list key: %v", err)
+		}
 	}
 }

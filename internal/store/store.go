@@ -55,6 +55,11 @@ type ListSettings struct {
 	// (no protected To/Cc), as clients without protected headers send
 	// them; it weakens replay protection across lists (DESIGN §4.4).
 	AllowUnbound bool `json:"allow_unbound,omitempty"`
+	// NoAutocrypt and NoOpenPGPHeader switch off the Autocrypt header
+	// (Autocrypt Level 1) and the OpenPGP header that copies carry by
+	// default to announce the list's key.
+	NoAutocrypt     bool `json:"no_autocrypt,omitempty"`
+	NoOpenPGPHeader bool `json:"no_openpgp_header,omitempty"`
 }
 
 // Member is a subscriber of a list with their keys.
