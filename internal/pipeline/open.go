@@ -35,6 +35,7 @@ type opened struct {
 // application/pkcs7-mime is S/MIME (RFC 8551 §3.3), everything else goes
 // to the OpenPGP engine, which refuses what is not RFC 3156.
 func (p *Pipeline) open(list *store.List, r *roster, msg *mime.Part) (*opened, error) {
+	msg = encryptedLayer(msg)
 	if msg.MediaType == "application/pkcs7-mime" || msg.MediaType == "application/x-pkcs7-mime" {
 		return p.openSMIME(list, msg)
 	}
