@@ -288,8 +288,38 @@ func (p *Pipeline) innerEntity(list *store.List, content *mime.Part, h headers, 
 	if err := mime.WriteHeader(&b, buildHeader(fields)); err != nil {
 		return nil, err
 	}
-	b.Write(content.Body)
+	b.Write(withoutLegacyDisplay(content))
 	return []byte(b.String()), nil
+}
+
+// withoutLegacyDisplay returns the content's body without the part that
+// showed the sender's protected headers to clients that cannot read them
+// (RFC 9788 §4.5 hp-legacy-display, or Enigmail's text/rfc822-headers
+// with protected-headers="v1"): the copies carry the list's own headers,
+// and a stale display part would contradict them.
+func withoutLegacyDisplay(content *mime.Part) []byte {
+	if content.MediaType != "multipart/mixed" || len(content.Children) < 2 || !isLegacyDisplay(content.Children[0]) {
+		return content.Body
+	}
+	boundary := content.Params["boundary"]
+	var b strings.Builder
+	for _, c := range content.Children[1:] {
+		b.WriteString("--" + boundary + "\r\n")
+		b.Write(c.Raw)
+		b.WriteString("\r\n")
+	}
+	b.WriteString("--" + boundary + "--\r\n")
+	return []byte(b.String())
+}
+
+func isLegacyDisplay(p *mime.Part) bool {
+	switch {
+	case p.Params["hp-legacy-display"] == "1":
+		return true
+	case p.MediaType == "text/rfc822-headers" && strings.EqualFold(p.Params["protected-headers"], "v1"):
+		return true
+	}
+	return false
 }
 
 // outerMessage is one member's copy as it travels: routing headers in

@@ -293,3 +293,33 @@ func TestKeyAnnouncementHeaders(t *testing.T) {
 		}
 	}
 }
+
+// TestLegacyDisplayRemoved: the part that displayed the sender's protected
+// headers (RFC 9788 §4.5; Enigmail's text/rfc822-headers) is not
+// distributed; the rest of the content is, byte for byte.
+func TestLegacyDisplayRemoved(t *testing.T) {
+	f := newFixture(t)
+	l := f.list(team, "alice@example.org", "bob@example.org")
+	for i, display := range []string{
+		"Content-Type: text/plain; charset=utf-8; hp-legacy-display=\"1\"\r\n\r\nSubject: the real subject\r\n",
+		"Content-Type: text/rfc822-headers; protected-headers=\"v1\"\r\n\r\nSubject: the real subject\r\n",
+	} {
+		inner := "Content-Type: multipart/mixed; boundary=\"lg\"; protected-headers=\"v1\"\r\nFrom: alice@example.org\r\nTo: " + team +
+			"\r\nSubject: the real subject\r\n\r\n--lg\r\n" + display + "\r\n--lg\r\nContent-Type: text/plain\r\n\r\nBody " + canary + "\r\n--lg--\r\n"
+		signed, err := pgp.Sign(f.member("alice@example.org"), []byte(inner), pgp.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		armored, _ := signed.EncryptTo(l.key, false)
+		ct, body := pgp.EncryptedBody(armored, "b")
+		raw := append([]byte("From: alice@example.org\r\nTo: "+team+"\r\nMIME-Version: 1.0\r\nContent-Type: "+ct+"\r\n\r\n"), body...)
+		ref := "lg" + string(rune('0'+i))
+		if err := f.process(l, raw, ref); err != nil {
+			t.Fatal(err)
+		}
+		_, got := f.open(l, f.deliveries(ref)[0])
+		if len(got.Children) != 1 || !hasCanary(got.Children[0].Body) {
+			t.Errorf("display %d: distributed tree:\n%s", i, mime.Tree(got))
+		}
+	}
+}
