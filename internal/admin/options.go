@@ -68,6 +68,9 @@ func ListOptions() []Option {
 			func(s *store.ListSettings) *bool { return &s.NoAutocrypt }),
 		onOption("openpgp_header", "false to leave out the OpenPGP: id=...; preference=signencrypt header (default true)",
 			func(s *store.ListSettings) *bool { return &s.NoOpenPGPHeader }),
+		boolOption("autocrypt_import", "true to keep the OpenPGP key a member's accepted post announces in an Autocrypt header "+
+			"(only when the header is signed or names the key that signed; default false)",
+			func(s *store.ListSettings) *bool { return &s.AutocryptImport }),
 		boolOption("allow_seipd_v2", "true to use SEIPD v2 (AEAD) for members whose keys support it; GnuPG 2.2 cannot read it (default false)",
 			func(s *store.ListSettings) *bool { return &s.AllowSEIPDv2 }),
 	}

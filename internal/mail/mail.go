@@ -161,3 +161,37 @@ func Autocrypt(addr string, key []byte) string {
 func OpenPGPHeader(fingerprint string) string {
 	return "id=" + fingerprint + "; preference=signencrypt"
 }
+
+// ErrBadAutocrypt is returned for an Autocrypt header that Level 1 §2.1
+// says to ignore.
+var ErrBadAutocrypt = errors.New("mail: unusable Autocrypt header")
+
+// ParseAutocrypt reads an Autocrypt header field body (Autocrypt Level 1
+// §2.1): the normalised addr and the decoded keydata. A header with an
+// unknown attribute that does not start with "_", or without addr or
+// keydata, is refused, as the specification requires.
+func ParseAutocrypt(value string) (addr string, key []byte, err error) {
+	var keydata string
+	for _, attr := range strings.Split(value, ";") {
+		name, v, ok := strings.Cut(strings.TrimSpace(attr), "=")
+		if !ok {
+			return "", nil, fmt.Errorf("%w: attribute %q", ErrBadAutocrypt, attr)
+		}
+		switch name = strings.ToLower(strings.TrimSpace(name)); {
+		case name == "addr":
+			if addr, err = Normalize(v); err != nil {
+				return "", nil, fmt.Errorf("%w: addr", ErrBadAutocrypt)
+			}
+		case name == "keydata":
+			keydata = v
+		case name == "prefer-encrypt", strings.HasPrefix(name, "_"):
+		default:
+			return "", nil, fmt.Errorf("%w: unknown critical attribute %q", ErrBadAutocrypt, name)
+		}
+	}
+	key, err = base64.StdEncoding.DecodeString(strings.Join(strings.Fields(keydata), ""))
+	if addr == "" || err != nil || len(key) == 0 {
+		return "", nil, fmt.Errorf("%w: missing addr or keydata", ErrBadAutocrypt)
+	}
+	return addr, key, nil
+}

@@ -76,3 +76,24 @@ func TestNewMessageID(t *testing.T) {
 		t.Error("NewMessageID with exhausted randomness must fail")
 	}
 }
+
+func TestAutocryptRoundTrip(t *testing.T) {
+	key := bytes.Repeat([]byte{0x99, 1, 2, 3}, 100)
+	addr, got, err := ParseAutocrypt(Autocrypt("team@lists.example.org", key))
+	if err != nil || addr != "team@lists.example.org" || !bytes.Equal(got, key) {
+		t.Fatalf("round trip: %q, %v", addr, err)
+	}
+	for _, bad := range []string{
+		"addr=a@example.org", // no keydata
+		"keydata=AAAA",       // no addr
+		"addr=a@example.org; critical=1; keydata=AAAA", // unknown critical attribute
+		"addr=a@example.org; keydata=!!!",              // not base64
+	} {
+		if _, _, err := ParseAutocrypt(bad); !errors.Is(err, ErrBadAutocrypt) {
+			t.Errorf("ParseAutocrypt(%q) = %v", bad, err)
+		}
+	}
+	if _, _, err := ParseAutocrypt("addr=a@example.org; _extra=x; prefer-encrypt=mutual; keydata=AAAA"); err != nil {
+		t.Errorf("non-critical attribute refused: %v", err)
+	}
+}

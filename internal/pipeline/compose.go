@@ -45,7 +45,11 @@ type headers struct {
 	// The threading fields the sender left in clear, which the copies
 	// repeat in clear; protected ones stay inside.
 	outerInReplyTo, outerReferences string
-	signedRecipients                []string // protected To and Cc; nil when absent
+	// autocrypt is the Autocrypt header, and whether it came from the
+	// signed content (protected) rather than the outer header.
+	autocrypt        string
+	autocryptSigned  bool
+	signedRecipients []string // protected To and Cc; nil when absent
 }
 
 func readHeaders(outer, content *mime.Part) headers {
@@ -68,6 +72,10 @@ func readHeaders(outer, content *mime.Part) headers {
 	h.inReplyTo = msgIDs(pick("In-Reply-To"))
 	h.references = msgIDs(pick("References"))
 	h.outerInReplyTo = msgIDs(outer.Header.Get("In-Reply-To"))
+	h.autocrypt, h.autocryptSigned = content.Header.Get("Autocrypt"), true
+	if h.autocrypt == "" {
+		h.autocrypt, h.autocryptSigned = outer.Header.Get("Autocrypt"), false
+	}
 	h.outerReferences = msgIDs(outer.Header.Get("References"))
 	for _, k := range []string{"To", "Cc"} {
 		list, err := netmail.ParseAddressList(content.Header.Get(k))

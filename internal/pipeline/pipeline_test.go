@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/sealpost/sealpost/internal/crypto/pgp"
+	"github.com/sealpost/sealpost/internal/mail"
 	"github.com/sealpost/sealpost/internal/mime"
 	"github.com/sealpost/sealpost/internal/pipeline"
 	"github.com/sealpost/sealpost/internal/policy"
@@ -321,5 +322,46 @@ func TestLegacyDisplayRemoved(t *testing.T) {
 		if len(got.Children) != 1 || !hasCanary(got.Children[0].Body) {
 			t.Errorf("display %d: distributed tree:\n%s", i, mime.Tree(got))
 		}
+	}
+}
+
+// TestAutocryptImport: with autocrypt_import, a member's accepted post
+// hands the list a new key only through a signed (protected) Autocrypt
+// header; one in the outer header, which anyone on the way can add, is
+// ignored unless it names the key that signed.
+func TestAutocryptImport(t *testing.T) {
+	f := newFixture(t)
+	l := f.list(team, "alice@example.org")
+	alice := f.member("alice@example.org")
+	newKey, _ := pgp.GenerateKey("", "alice@example.org", pgp.Ed25519, pgp.Options{})
+	header := "Autocrypt: " + mail.Autocrypt("alice@example.org", newKey.PublicBytes()) + "\r\n"
+	keys := func() int {
+		ms, _ := f.db.Members(context.Background(), l.rec.ID)
+		return len(ms[0].Keys)
+	}
+	post := func(ref string, spec postSpec) {
+		t.Helper()
+		spec.signer, spec.from = alice, "alice@example.org"
+		if err := f.process(l, f.post(l, spec), ref); err != nil {
+			t.Fatal(err)
+		}
+	}
+	post("a0", postSpec{extraInner: header})
+	if keys() != 1 {
+		t.Fatal("imported although autocrypt_import is off")
+	}
+	l.rec.Settings.AutocryptImport = true
+	if err := f.db.UpdateList(context.Background(), l.rec); err != nil {
+		t.Fatal(err)
+	}
+	post("a1", postSpec{extraOuter: header})
+	if keys() != 1 {
+		t.Fatal("an unsigned outer Autocrypt header replaced the member's key")
+	}
+	post("a2", postSpec{extraInner: header})
+	ms, _ := f.db.Members(context.Background(), l.rec.ID)
+	k := ms[0].Key(store.EngineOpenPGP)
+	if len(ms[0].Keys) != 2 || k.Fingerprint != newKey.Fingerprint() || k.Source != store.SourceAutocrypt {
+		t.Errorf("after a signed Autocrypt header: %+v", ms[0].Keys)
 	}
 }

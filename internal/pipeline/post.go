@@ -8,6 +8,8 @@ import (
 
 	"github.com/sealpost/sealpost/internal/crypto/pgp"
 	"github.com/sealpost/sealpost/internal/crypto/smime"
+	"github.com/sealpost/sealpost/internal/keyring"
+	"github.com/sealpost/sealpost/internal/mail"
 	"github.com/sealpost/sealpost/internal/mime"
 	"github.com/sealpost/sealpost/internal/policy"
 	"github.com/sealpost/sealpost/internal/store"
@@ -59,8 +61,8 @@ func (p *Pipeline) post(ctx context.Context, log *slog.Logger, list *store.List,
 	if err != nil {
 		return err
 	}
-	err = p.commit(ctx, store.Outcome{SpoolID: in.ID, ListID: list.ID, Replay: o.digest, Deliveries: deliveries,
-		Harvest: p.harvest(list, o, dec)})
+	harvest := append(p.harvest(list, o, dec), p.autocryptKey(list, o, hdr, dec)...)
+	err = p.commit(ctx, store.Outcome{SpoolID: in.ID, ListID: list.ID, Replay: o.digest, Deliveries: deliveries, Harvest: harvest})
 	if errors.Is(err, store.ErrReplay) {
 		log.Info("message rejected", "reason", policy.Replay.String(), "sender", dec.Sender.Email)
 		return p.refuse(ctx, list, in, policy.Replay)
@@ -113,4 +115,31 @@ func limitReason(err error, otherwise policy.Reason) policy.Reason {
 		return policy.TooLarge
 	}
 	return otherwise
+}
+
+// autocryptKey keeps the OpenPGP key an accepted post announces in its
+// Autocrypt header (Autocrypt Level 1 §2.1), when the list imports them,
+// the header names the sender, and it cannot have been injected: it is
+// inside the signed content, or it announces the key that signed.
+func (p *Pipeline) autocryptKey(list *store.List, o *opened, h headers, dec policy.Decision) []store.Harvested {
+	if !list.Settings.AutocryptImport || h.autocrypt == "" || !dec.Accepted() || o.signer == nil {
+		return nil
+	}
+	addr, data, err := mail.ParseAutocrypt(h.autocrypt)
+	if err != nil || addr != dec.Sender.Email {
+		return nil
+	}
+	key, err := pgp.ParseKey(data)
+	if err != nil {
+		return nil
+	}
+	info := key.Info(p.opt.Now())
+	if keyring.CheckMemberKey(info, addr, p.opt.Now()) != nil ||
+		(!h.autocryptSigned && !strings.EqualFold(info.Fingerprint, o.signer.Fingerprint)) {
+		return nil
+	}
+	return []store.Harvested{{ListID: list.ID, Email: addr, Key: store.MemberKey{
+		Engine: store.EngineOpenPGP, Fingerprint: info.Fingerprint, Data: key.PublicBytes(),
+		Source: store.SourceAutocrypt, CreatedAt: p.opt.Now(),
+	}}}
 }

@@ -60,6 +60,10 @@ type ListSettings struct {
 	// default to announce the list's key.
 	NoAutocrypt     bool `json:"no_autocrypt,omitempty"`
 	NoOpenPGPHeader bool `json:"no_openpgp_header,omitempty"`
+	// AutocryptImport keeps the OpenPGP key a member's accepted post
+	// announces in an Autocrypt header, when that header is inside the
+	// signed content or announces the very key that signed.
+	AutocryptImport bool `json:"autocrypt_import,omitempty"`
 }
 
 // Member is a subscriber of a list with their keys.
@@ -81,6 +85,7 @@ const (
 const (
 	SourcePinned    = "pinned"    // given by an administrator
 	SourceHarvested = "harvested" // taken from a validly signed post (Sympa's harvesting)
+	SourceAutocrypt = "autocrypt" // from the Autocrypt header of a member's accepted post
 )
 
 // MemberKey is one OpenPGP key or X.509 certificate of a member.
