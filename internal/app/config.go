@@ -70,13 +70,29 @@ const (
 // DATA/sealpost.toml when it exists. Every problem in the file is reported
 // at once, with the file and key.
 func LoadConfig(dataDir string) (*Config, error) {
-	c := &Config{DataDir: dataDir}
-	c.SMTP.Listen, c.HTTP.Listen, c.SMTP.MaxMessageBytes = DefaultSMTP, DefaultHTTP, DefaultMaxBytes
 	path := filepath.Join(dataDir, ConfigFile)
-	md, err := toml.DecodeFile(path, c)
+	data, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
+		c := defaultConfig(dataDir)
 		return c, c.Validate()
 	}
+	if err != nil {
+		return nil, &ConfigError{Problems: []string{fmt.Sprintf("%s: %v", path, err)}}
+	}
+	return parseConfig(dataDir, path, data)
+}
+
+func defaultConfig(dataDir string) *Config {
+	c := &Config{DataDir: dataDir}
+	c.SMTP.Listen, c.HTTP.Listen, c.SMTP.MaxMessageBytes = DefaultSMTP, DefaultHTTP, DefaultMaxBytes
+	return c
+}
+
+// parseConfig reads the TOML in data (from the file path) over the
+// defaults and validates it.
+func parseConfig(dataDir, path string, data []byte) (*Config, error) {
+	c := defaultConfig(dataDir)
+	md, err := toml.Decode(string(data), c)
 	if err != nil {
 		return nil, &ConfigError{Problems: []string{fmt.Sprintf("%s: %v", path, err)}}
 	}

@@ -97,3 +97,14 @@ func TestAutocryptRoundTrip(t *testing.T) {
 		t.Errorf("non-critical attribute refused: %v", err)
 	}
 }
+
+func FuzzParseAutocrypt(f *testing.F) {
+	f.Add(Autocrypt("a@example.org", []byte{1, 2, 3}))
+	f.Add("addr=a@example.org; _x=y; keydata=AAAA")
+	f.Fuzz(func(t *testing.T, v string) {
+		addr, key, err := ParseAutocrypt(v)
+		if err == nil && (addr == "" || len(key) == 0) {
+			t.Fatalf("accepted %q without addr or key", v)
+		}
+	})
+}
