@@ -35,6 +35,7 @@ type Store interface {
 	AddMember(ctx context.Context, m *store.Member) error
 	PutMemberKey(ctx context.Context, listID int64, email string, k *store.MemberKey) error
 	SetCapabilities(ctx context.Context, listID int64, email, caps string) error
+	SetMemberFormat(ctx context.Context, listID int64, email, format string) error
 	AddTrustAnchor(ctx context.Context, listID int64, fingerprint string, der []byte) error
 	RemoveTrustAnchor(ctx context.Context, listID int64, fingerprint string) error
 	TrustAnchors(ctx context.Context, listID int64) ([][]byte, error)
@@ -469,4 +470,31 @@ func (s *Service) SetMemberCipher(ctx context.Context, list, email, cipher strin
 		return fmt.Errorf("%w: %s is not a member of %s", ErrNotFound, addr, l.Address)
 	}
 	return s.st.SetCapabilities(ctx, l.ID, addr, cipher)
+}
+
+// SetMemberFormat sets the format of a member's copies: "pgpmime",
+// "smime", or "auto" for the list's preference. When the chosen format
+// has no usable key, the member gets the other one.
+func (s *Service) SetMemberFormat(ctx context.Context, list, email, format string) error {
+	l, err := s.List(ctx, list)
+	if err != nil {
+		return err
+	}
+	addr, err := mail.Normalize(email)
+	if err != nil {
+		return fmt.Errorf("%w: %q is not an email address", ErrInvalid, email)
+	}
+	switch format {
+	case "auto":
+		format = ""
+	case store.FormatPGPMIME, store.FormatSMIME:
+	default:
+		return fmt.Errorf("%w: format %q is not pgpmime, smime or auto", ErrInvalid, format)
+	}
+	if err := s.st.SetMemberFormat(ctx, l.ID, addr, format); errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("%w: %s is not a member of %s", ErrNotFound, addr, l.Address)
+	} else if err != nil {
+		return err
+	}
+	return nil
 }

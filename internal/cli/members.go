@@ -205,21 +205,30 @@ and be valid; a signing-only certificate is accepted here.`,
 
 func (e *env) memberSetCmd() *cobra.Command {
 	return &cobra.Command{
-		Use:   "set LIST EMAIL smime_cipher=VALUE",
-		Short: "Set what a member's S/MIME client can read",
-		Long: `Set the content encryption of the member's S/MIME copies, for clients that
-cannot read AES-GCM AuthEnvelopedData: smime_cipher=aes256-cbc (or
-aes128-cbc, aes256-gcm, aes128-gcm), or smime_cipher=auto to follow what
-the member's client announced in its signed posts (AES-256-GCM when
-nothing is known).`,
+		Use:   "set LIST EMAIL OPTION=VALUE",
+		Short: "Set a member's copy format or what their S/MIME client can read",
+		Long: `Options:
+
+  format=pgpmime|smime|auto   the format of the member's copies when they have
+                              both an OpenPGP key and a certificate; auto
+                              follows the list's prefer_smime
+  smime_cipher=VALUE          content encryption of S/MIME copies, for clients
+                              that cannot read AES-GCM AuthEnvelopedData:
+                              aes256-cbc, aes128-cbc, aes256-gcm, aes128-gcm,
+                              or auto to follow what the member's client
+                              announced in its signed posts`,
 		Args: args(cobra.ExactArgs(3)),
 		RunE: func(cmd *cobra.Command, a []string) error {
 			name, value, ok := strings.Cut(a[2], "=")
-			if !ok || name != "smime_cipher" {
-				return usagef("unknown member option %q (want smime_cipher=VALUE)", a[2])
+			if !ok || (name != "smime_cipher" && name != "format") {
+				return usagef("unknown member option %q (want format=VALUE or smime_cipher=VALUE)", a[2])
 			}
 			return e.withApp(cmd, func(ap *app.App) error {
-				if err := ap.Admin.SetMemberCipher(cmd.Context(), a[0], a[1], value); err != nil {
+				set := ap.Admin.SetMemberCipher
+				if name == "format" {
+					set = ap.Admin.SetMemberFormat
+				}
+				if err := set(cmd.Context(), a[0], a[1], value); err != nil {
 					return err
 				}
 				fmt.Fprintf(e.stdout, "Updated %s on %s\n", a[1], a[0])

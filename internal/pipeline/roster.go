@@ -68,10 +68,7 @@ func (p *Pipeline) roster(ctx context.Context, list *store.List) (*roster, error
 				}
 			}
 		}
-		choice := viaPGP
-		if choice.pgp == nil || (viaSMIME.cert != nil && list.Settings.PreferSMIME) {
-			choice = viaSMIME
-		}
+		choice := chooseFormat(viaPGP, viaSMIME, m.Format, list.Settings.PreferSMIME)
 		if choice.pgp == nil && choice.cert == nil && len(pm.Fingerprints) > 0 {
 			choice.fingerprint = pm.Fingerprints[len(pm.Fingerprints)-1]
 		}
@@ -80,6 +77,22 @@ func (p *Pipeline) roster(ctx context.Context, list *store.List) (*roster, error
 		r.to[m.Email] = choice
 	}
 	return r, nil
+}
+
+// chooseFormat picks the copy format: the member's preference, else the
+// list's, falling back to whichever format is usable at all.
+func chooseFormat(viaPGP, viaSMIME recipient, memberFormat string, listPrefersSMIME bool) recipient {
+	preferSMIME := listPrefersSMIME
+	switch memberFormat {
+	case store.FormatSMIME:
+		preferSMIME = true
+	case store.FormatPGPMIME:
+		preferSMIME = false
+	}
+	if viaPGP.pgp == nil || (viaSMIME.cert != nil && preferSMIME) {
+		return viaSMIME
+	}
+	return viaPGP
 }
 
 // usablePGP parses a member's OpenPGP key; nil when it does not parse.

@@ -321,3 +321,46 @@ func TestRevokedRecipientGetsNotice(t *testing.T) {
 		}
 	}
 }
+
+// TestFormatPreference: a member with both an OpenPGP key and a
+// certificate gets PGP/MIME by default, S/MIME when the list prefers it,
+// and whatever their own preference says above both.
+func TestFormatPreference(t *testing.T) {
+	sf := newSMIMEFixture(t, false)
+	sf.addCertMember("alice@example.org", openssltest.P256)
+	bobCert := sf.identity("bob@example.org", openssltest.RSA2048)
+	bob := &store.Member{ListID: sf.l.rec.ID, Email: "bob@example.org", Keys: []store.MemberKey{
+		{Engine: store.EngineOpenPGP, Fingerprint: sf.member("bob@example.org").Fingerprint(), Data: sf.member("bob@example.org").PublicBytes()},
+		{Engine: store.EngineSMIME, Fingerprint: smime.Fingerprint(bobCert.Cert), Data: bobCert.Cert.Raw},
+	}}
+	if err := sf.db.AddMember(context.Background(), bob); err != nil {
+		t.Fatal(err)
+	}
+	for i, tc := range []struct {
+		listPrefersSMIME bool
+		bobFormat        string
+		want             string
+	}{
+		{false, "", "multipart/encrypted"},
+		{true, "", "application/pkcs7-mime"},
+		{true, store.FormatPGPMIME, "multipart/encrypted"},
+		{false, store.FormatSMIME, "application/pkcs7-mime"},
+	} {
+		sf.l.rec.Settings.PreferSMIME = tc.listPrefersSMIME
+		if err := sf.db.UpdateList(context.Background(), sf.l.rec); err != nil {
+			t.Fatal(err)
+		}
+		if err := sf.db.SetMemberFormat(context.Background(), sf.l.rec.ID, "bob@example.org", tc.bobFormat); err != nil {
+			t.Fatal(err)
+		}
+		ref := "fmt" + string(rune('0'+i))
+		if err := sf.process(sf.l, sf.smimePost(sf.identity("alice@example.org", openssltest.P256), "alice@example.org", smime.AES256GCM), ref); err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range sf.deliveries(ref) {
+			if d.To == "bob@example.org" && !strings.Contains(string(d.Data), "Content-Type: "+tc.want) {
+				t.Errorf("case %d: bob's copy is not %s", i, tc.want)
+			}
+		}
+	}
+}

@@ -68,12 +68,21 @@ type ListSettings struct {
 
 // Member is a subscriber of a list with their keys.
 type Member struct {
-	ListID    int64
-	Email     string // normalised addr-spec
-	Admin     bool
+	ListID int64
+	Email  string // normalised addr-spec
+	Admin  bool
+	// Format is the member's preferred format for copies, FormatPGPMIME
+	// or FormatSMIME; empty follows the list's preference.
+	Format    string
 	Keys      []MemberKey
 	CreatedAt time.Time
 }
+
+// Copy formats a member may prefer.
+const (
+	FormatPGPMIME = "pgpmime"
+	FormatSMIME   = "smime"
+)
 
 // Engines of member keys.
 const (

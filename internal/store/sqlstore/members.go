@@ -12,8 +12,8 @@ import (
 // address is already a member of the list.
 func (s *DB) AddMember(ctx context.Context, m *store.Member) error {
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO members (list_id, email, admin, created_at) VALUES ($1, $2, $3, $4)`,
-			m.ListID, m.Email, boolInt(m.Admin), millis(m.CreatedAt))
+		_, err := tx.ExecContext(ctx, `INSERT INTO members (list_id, email, admin, format, created_at) VALUES ($1, $2, $3, $4, $5)`,
+			m.ListID, m.Email, boolInt(m.Admin), m.Format, millis(m.CreatedAt))
 		if err != nil {
 			return err
 		}
@@ -62,7 +62,7 @@ func (s *DB) RemoveMember(ctx context.Context, listID int64, email string) error
 
 // Members returns a list's members ordered by address, with their keys.
 func (s *DB) Members(ctx context.Context, listID int64) ([]store.Member, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT email, admin, created_at FROM members WHERE list_id = $1 ORDER BY email`, listID)
+	rows, err := s.db.QueryContext(ctx, `SELECT email, admin, format, created_at FROM members WHERE list_id = $1 ORDER BY email`, listID)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: members: %w", err)
 	}
@@ -72,7 +72,7 @@ func (s *DB) Members(ctx context.Context, listID int64) ([]store.Member, error) 
 		m := store.Member{ListID: listID}
 		var admin int
 		var created int64
-		if err := rows.Scan(&m.Email, &admin, &created); err != nil {
+		if err := rows.Scan(&m.Email, &admin, &m.Format, &created); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("sqlstore: members: %w", err)
 		}
@@ -119,4 +119,9 @@ func (s *DB) SetCapabilities(ctx context.Context, listID int64, email, caps stri
 		return fmt.Errorf("sqlstore: set capabilities: %w", err)
 	}
 	return nil
+}
+
+// SetMemberFormat sets a member's preferred copy format ("" for the list's).
+func (s *DB) SetMemberFormat(ctx context.Context, listID int64, email, format string) error {
+	return s.execOne(ctx, "set member format", `UPDATE members SET format = $1 WHERE list_id = $2 AND email = $3`, format, listID, email)
 }
