@@ -365,3 +365,33 @@ func TestAutocryptImport(t *testing.T) {
 		t.Errorf("after a signed Autocrypt header: %+v", ms[0].Keys)
 	}
 }
+
+// TestNestedEncryptionRefused: DESIGN §4.8, one layer of encryption.
+func TestNestedEncryptionRefused(t *testing.T) {
+	f := newFixture(t)
+	l := f.list(team, "alice@example.org")
+	inner := f.post(l, postSpec{signer: f.member("alice@example.org"), from: "alice@example.org"})
+	// The whole inner post, headers and all, encrypted again.
+	outer := pgpWrap(t, f.member("alice@example.org"), l.key, inner)
+	err := f.process(l, outer, "nest")
+	var rej *pipeline.Rejection
+	if !errors.As(err, &rej) || rej.Reason != policy.TooManyLayers {
+		t.Fatalf("Process = %v, want too-many-layers", err)
+	}
+}
+
+// pgpWrap signs entity by signer, encrypts it to to and wraps it as
+// RFC 3156 multipart/encrypted.
+func pgpWrap(t *testing.T, signer, to *pgp.Key, entity []byte) []byte {
+	t.Helper()
+	signed, err := pgp.Sign(signer, entity, pgp.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	armored, err := signed.EncryptTo(to, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ct, body := pgp.EncryptedBody(armored, "nested")
+	return append([]byte("From: alice@example.org\r\nTo: "+team+"\r\nMIME-Version: 1.0\r\nContent-Type: "+ct+"\r\n\r\n"), body...)
+}

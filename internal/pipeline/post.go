@@ -42,6 +42,12 @@ func (p *Pipeline) post(ctx context.Context, log *slog.Logger, list *store.List,
 		log.Info("message rejected", "reason", "inner content unparseable", "err", err)
 		return p.refuse(ctx, list, in, limitReason(err, policy.Unparseable))
 	}
+	if isEncrypted(content) {
+		// One layer of encryption (DESIGN §4.8): a member could not
+		// read a copy that is still encrypted to the list.
+		log.Info("message rejected", "reason", policy.TooManyLayers.String())
+		return p.refuse(ctx, list, in, policy.TooManyLayers)
+	}
 	hdr := readHeaders(msg, content)
 	certified, err := p.certify(ctx, list, o, hdr.from.addr, roster)
 	if err != nil {

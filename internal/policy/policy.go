@@ -36,6 +36,7 @@ const (
 	Replay                // this signature was accepted before
 	Unparseable           // not a MIME message we can read
 	Untrusted             // an S/MIME certificate not trusted for the From address
+	TooManyLayers         // encrypted inside the encryption
 )
 
 var descriptions = map[Reason]string{
@@ -52,6 +53,7 @@ var descriptions = map[Reason]string{
 	NotForThisList: "The signed content does not name this list as a recipient, so it may have been replayed from another conversation.",
 	Replay:         "This exact signed message was already distributed once; the copy was refused as a replay.",
 	Unparseable:    "The message could not be parsed as MIME.",
+	TooManyLayers:  "The message was encrypted more than once; the list accepts posts with one layer of encryption.",
 	Untrusted: "The message was signed with an S/MIME certificate that is not trusted for the sender's address " +
 		"(no chain to the list's trust anchors, not issued for From, revoked, or no current CRL).",
 }
@@ -59,7 +61,7 @@ var descriptions = map[Reason]string{
 // String returns a short machine-friendly name.
 func (r Reason) String() string {
 	names := [...]string{"ok", "not-encrypted", "undecryptable", "no-integrity", "too-large", "unsigned",
-		"bad-signature", "unknown-signer", "key-invalid", "from-mismatch", "not-for-this-list", "replay", "unparseable", "untrusted"}
+		"bad-signature", "unknown-signer", "key-invalid", "from-mismatch", "not-for-this-list", "replay", "unparseable", "untrusted", "too-many-layers"}
 	if int(r) < len(names) {
 		return names[r]
 	}
