@@ -395,3 +395,22 @@ func pgpWrap(t *testing.T, signer, to *pgp.Key, entity []byte) []byte {
 	ct, body := pgp.EncryptedBody(armored, "nested")
 	return append([]byte("From: alice@example.org\r\nTo: "+team+"\r\nMIME-Version: 1.0\r\nContent-Type: "+ct+"\r\n\r\n"), body...)
 }
+
+// TestUnreadableMIMEIsHeld: a message Sealpost cannot read as MIME is kept
+// as received for the owner, who is told; nothing is lost or distributed.
+func TestUnreadableMIMEIsHeld(t *testing.T) {
+	f := newFixture(t)
+	l := f.list(team, "alice@example.org")
+	raw := []byte("From: alice@example.org\r\nContent-Type: multipart/mixed\r\n\r\nno boundary parameter\r\n")
+	if err := f.process(l, raw, "bad"); err != nil {
+		t.Fatalf("Process = %v, want the message held (nil)", err)
+	}
+	holds, err := f.db.Holds(context.Background(), l.rec.ID)
+	if err != nil || len(holds) != 1 || string(holds[0].Raw) != string(raw) {
+		t.Fatalf("holds = %+v, %v", holds, err)
+	}
+	ds := f.deliveries("bad")
+	if len(ds) != 1 || ds[0].To != "owner@example.org" || ds[0].Kind != store.KindNotice {
+		t.Errorf("deliveries = %+v, want the owner's notice", ds)
+	}
+}

@@ -23,8 +23,7 @@ func (p *Pipeline) post(ctx context.Context, log *slog.Logger, list *store.List,
 	}
 	msg, err := mime.Parse(in.Raw, p.opt.Limits)
 	if err != nil {
-		log.Info("message rejected", "reason", "unparseable", "err", err)
-		return p.refuse(ctx, list, in, limitReason(err, policy.Unparseable))
+		return p.unprocessable(ctx, log, list, in, err)
 	}
 	o, err := p.open(list, roster, msg)
 	var ee *engineError
@@ -39,8 +38,7 @@ func (p *Pipeline) post(ctx context.Context, log *slog.Logger, list *store.List,
 	// policy decides whether its signature makes it distributable.
 	content, err := mime.Parse(o.content, p.opt.Limits)
 	if err != nil {
-		log.Info("message rejected", "reason", "inner content unparseable", "err", err)
-		return p.refuse(ctx, list, in, limitReason(err, policy.Unparseable))
+		return p.unprocessable(ctx, log, list, in, err)
 	}
 	if isEncrypted(content) {
 		// One layer of encryption (DESIGN §4.8): a member could not
@@ -115,12 +113,17 @@ func (p *Pipeline) refuse(ctx context.Context, list *store.List, in *store.Inbou
 	return reject(reason)
 }
 
-func limitReason(err error, otherwise policy.Reason) policy.Reason {
+// unprocessable handles a message that is not MIME Sealpost can read (or
+// decrypts to such): one over a limit is refused; any other is held as
+// received (ciphertext) and the owner told, so nothing is lost.
+func (p *Pipeline) unprocessable(ctx context.Context, log *slog.Logger, list *store.List, in *store.Inbound, err error) error {
 	var le *mime.LimitError
 	if errors.As(err, &le) {
-		return policy.TooLarge
+		log.Info("message rejected", "reason", policy.TooLarge.String(), "err", err)
+		return p.refuse(ctx, list, in, policy.TooLarge)
 	}
-	return otherwise
+	log.Warn("message held: not readable as MIME", "err", err)
+	return p.hold(ctx, list, in, policy.Unparseable.Describe())
 }
 
 // autocryptKey keeps the OpenPGP key an accepted post announces in its
