@@ -122,9 +122,6 @@ func reject(reason policy.Reason) *Rejection {
 	case policy.TooLarge:
 		// RFC 3463 §3.4: 5.3.4 message too big for system.
 		return &Rejection{Reason: reason, Code: 552, Enhanced: [3]int{5, 3, 4}, Text: "Message too large for this list"}
-	case policy.Unparseable:
-		// RFC 3463 §3.7: 5.6.0 other or undefined media error.
-		return &Rejection{Reason: reason, Code: 554, Enhanced: [3]int{5, 6, 0}, Text: "Message could not be parsed"}
 	}
 	// RFC 3463 §3.8: 5.7.1 delivery not authorized, message refused.
 	return &Rejection{Reason: reason, Code: 550, Enhanced: [3]int{5, 7, 1},
