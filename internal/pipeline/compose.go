@@ -54,9 +54,8 @@ type headers struct {
 
 func readHeaders(outer, content *mime.Part) headers {
 	var h headers
-	if _, a, err := mail.ParseAddress(outer.Header.Get("From")); err == nil {
-		h.outerFrom = a
-	}
+	// RFC 5322 §3.6: one From field. Two in the outer header are refused
+	// even when a protected From exists, for the reader of the original.
 	h.multipleFrom = len(outer.Header.Values("From")) > 1 || len(content.Header.Values("From")) > 1
 	pick := func(k string) string {
 		if v := content.Header.Get(k); v != "" {

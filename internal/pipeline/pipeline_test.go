@@ -88,7 +88,6 @@ func TestRejections(t *testing.T) {
 		{"non-member forging a member's From", postSpec{signer: mallory, from: "alice@example.org"}, policy.UnknownSigner},
 		{"unsigned", postSpec{from: "alice@example.org"}, policy.Unsigned},
 		{"member signs with someone else's From", postSpec{signer: alice, from: "bob@example.org"}, policy.FromMismatch},
-		{"outer From differs from protected From", postSpec{signer: alice, from: "alice@example.org", outerFrom: "bob@example.org"}, policy.FromMismatch},
 		{"not encrypted", postSpec{from: "alice@example.org", plaintext: true}, policy.NotEncrypted},
 		{"encrypted to another key", postSpec{signer: alice, from: "alice@example.org", encryptTo: other.key}, policy.Undecryptable},
 		{"signed for another list", postSpec{signer: alice, from: "alice@example.org", innerTo: other.rec.Address}, policy.NotForThisList},
@@ -412,5 +411,22 @@ func TestUnreadableMIMEIsHeld(t *testing.T) {
 	ds := f.deliveries("bad")
 	if len(ds) != 1 || ds[0].To != "owner@example.org" || ds[0].Kind != store.KindNotice {
 		t.Errorf("deliveries = %+v, want the owner's notice", ds)
+	}
+}
+
+// TestOuterFromIgnored: RFC 9788 §4.1, the protected From counts; an outer
+// From that differs is ignored (and never redistributed).
+func TestOuterFromIgnored(t *testing.T) {
+	f := newFixture(t)
+	l := f.list(team, "alice@example.org", "bob@example.org")
+	raw := f.post(l, postSpec{signer: f.member("alice@example.org"), from: "alice@example.org", outerFrom: "Bob <bob@example.org>"})
+	if err := f.process(l, raw, "of"); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range f.deliveries("of") {
+		outer, inner := f.open(l, d)
+		if strings.Contains(outer.Header.Get("From"), "Bob") || !strings.HasPrefix(inner.Header.Get(pipeline.VerifiedHeader), "signed by alice@example.org") {
+			t.Errorf("copy for %s: From %q", d.To, outer.Header.Get("From"))
+		}
 	}
 }

@@ -54,7 +54,7 @@ func (p *Pipeline) post(ctx context.Context, log *slog.Logger, list *store.List,
 	dec := policy.Decide(policy.Input{
 		List: list.Address, ListFingerprint: list.KeyFingerprint,
 		Protection: o.protection, Status: o.status, Signer: o.signer, Certified: certified,
-		From: hdr.from.addr, OuterFrom: hdr.outerFrom, MultipleFrom: hdr.multipleFrom, SignedRecipients: hdr.signedRecipients,
+		From: hdr.from.addr, MultipleFrom: hdr.multipleFrom, SignedRecipients: hdr.signedRecipients,
 		IntendedRecipients: o.intended, Members: roster.members, AllowUnbound: list.Settings.AllowUnbound,
 	})
 	if !dec.Accepted() {

@@ -102,13 +102,12 @@ type Input struct {
 	Certified bool
 	// From is the addr-spec the post claims to be from: the protected
 	// (inner) From when the signed content carries one, else the outer.
+	// An outer From that differs from a protected one is ignored (RFC 9788
+	// §4.1: the protected header is the one that counts).
 	From string
-	// OuterFrom is the outer From addr-spec; when both are present they
-	// must agree.
-	OuterFrom string
-	// MultipleFrom is set when the outer or the protected header has more
-	// than one From field (RFC 5322 §3.6 allows one): who sent it is then
-	// ambiguous.
+	// MultipleFrom is set when the header From is taken from, or the
+	// outer header, has more than one From field (RFC 5322 §3.6 allows
+	// one): who sent it is then ambiguous.
 	MultipleFrom bool
 	// SignedRecipients are the To and Cc addr-specs inside the signed
 	// content (protected headers); nil when it carries none.
@@ -188,7 +187,7 @@ func findSender(in Input) (*Member, Reason) {
 	if in.Signer == nil {
 		return nil, BadSignature
 	}
-	if in.MultipleFrom || (in.OuterFrom != "" && !strings.EqualFold(in.OuterFrom, in.From)) {
+	if in.MultipleFrom {
 		return nil, FromMismatch
 	}
 	signerIsMember := false

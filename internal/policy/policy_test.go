@@ -16,7 +16,6 @@ func valid() Input {
 		Status:           crypto.StatusGood,
 		Signer:           &crypto.Signer{Fingerprint: "ALICEFPR", Addresses: []string{"alice@example.org"}},
 		From:             "alice@example.org",
-		OuterFrom:        "alice@example.org",
 		SignedRecipients: []string{"team@lists.example.org"},
 		Members: []Member{
 			{Email: "alice@example.org", Fingerprints: []string{"ALICEFPR", "ALICECERT"}, Usable: true},
@@ -37,15 +36,14 @@ func TestDecide(t *testing.T) {
 			in.SignedRecipients = nil
 			in.IntendedRecipients = []string{"LISTFPR"}
 		}, OK},
-		{"no outer From", func(in *Input) { in.OuterFrom = "" }, OK},
 		{"signed with the member's other key", func(in *Input) { in.Signer.Fingerprint = "ALICECERT" }, OK},
 		{"RFC 8550 §3: certified S/MIME signer, certificate not pinned yet", func(in *Input) {
 			in.Signer.Fingerprint, in.Certified = "NEWCERT", true
 		}, OK},
 		{"certified signer who is not a member", func(in *Input) {
-			in.Signer.Fingerprint, in.Certified, in.From, in.OuterFrom = "NEWCERT", true, "dave@example.org", "dave@example.org"
+			in.Signer.Fingerprint, in.Certified, in.From = "NEWCERT", true, "dave@example.org"
 		}, UnknownSigner},
-		{"From differs only in case", func(in *Input) { in.From = "Alice@Example.org"; in.OuterFrom = "alice@example.ORG" }, OK},
+		{"From differs only in case", func(in *Input) { in.From = "Alice@Example.org" }, OK},
 		{"RFC 3156 §4: not encrypted", func(in *Input) { in.Protection = crypto.Protection{} }, NotEncrypted},
 		{"RFC 9580 §5.13: no integrity", func(in *Input) { in.Protection.Integrity = "" }, NoIntegrity},
 		{"unsigned", func(in *Input) { in.Status, in.Signer = crypto.StatusUnsigned, nil }, Unsigned},
@@ -54,11 +52,10 @@ func TestDecide(t *testing.T) {
 		{"expired key", func(in *Input) { in.Status, in.Signer = crypto.StatusKeyInvalid, nil }, KeyInvalid},
 		{"RFC 8550: untrusted certificate", func(in *Input) { in.Status, in.Signer = crypto.StatusUntrusted, nil }, Untrusted},
 		{"good signature, key of no member", func(in *Input) { in.Signer.Fingerprint = "MALLORYFPR" }, UnknownSigner},
-		{"member signs with someone else's From", func(in *Input) { in.From, in.OuterFrom = "bob@example.org", "bob@example.org" }, FromMismatch},
-		{"outer From differs from protected From", func(in *Input) { in.OuterFrom = "bob@example.org" }, FromMismatch},
+		{"member signs with someone else's From", func(in *Input) { in.From = "bob@example.org" }, FromMismatch},
 		{"RFC 5322 §3.6: two From fields", func(in *Input) { in.MultipleFrom = true }, FromMismatch},
 		{"key lacks the From UID", func(in *Input) { in.Signer.Addresses = []string{"alice@elsewhere.org"} }, FromMismatch},
-		{"display name is not the address", func(in *Input) { in.From, in.OuterFrom = "alice", "alice" }, FromMismatch},
+		{"display name is not the address", func(in *Input) { in.From = "alice" }, FromMismatch},
 		{"signed for another list", func(in *Input) { in.SignedRecipients = []string{"other@lists.example.org"} }, NotForThisList},
 		{"no binding at all", func(in *Input) { in.SignedRecipients = nil }, NotForThisList},
 		{"no binding at all, list allows unbound posts", func(in *Input) { in.SignedRecipients, in.AllowUnbound = nil, true }, OK},
