@@ -71,6 +71,9 @@ func ListOptions() []Option {
 		boolOption("autocrypt_import", "true to keep the OpenPGP key a member's accepted post announces in an Autocrypt header "+
 			"(only when the header is signed or names the key that signed; default false)",
 			func(s *store.ListSettings) *bool { return &s.AutocryptImport }),
+		boolOption("legacy_display", "true to add a part showing Subject, From and To inside each copy, for mail clients "+
+			"that do not read protected headers (RFC 9788 legacy display; default false)",
+			func(s *store.ListSettings) *bool { return &s.LegacyDisplay }),
 		boolOption("allow_seipd_v2", "true to use SEIPD v2 (AEAD) for members whose keys support it; GnuPG 2.2 cannot read it (default false)",
 			func(s *store.ListSettings) *bool { return &s.AllowSEIPDv2 }),
 	}

@@ -265,13 +265,7 @@ func viaName(list *store.List, from address) string {
 // content with its own Content-* fields, under protected headers (RFC 9788
 // §2; protected-headers="v1" is the older marker mail clients look for).
 func (p *Pipeline) innerEntity(list *store.List, content *mime.Part, h headers, dec policy.Decision, signer *crypto.Signer) ([]byte, error) {
-	params := make(map[string]string, len(content.Params)+2)
-	for k, v := range content.Params {
-		params[k] = v
-	}
-	params["protected-headers"] = "v1"
-	params["hp"] = "cipher"
-	fields := []field{
+	protected := []field{
 		{"From", mail.FormatAddress(viaName(list, h.from), list.Address)},
 		{"Reply-To", list.Address},
 		{"To", list.Address},
@@ -281,21 +275,63 @@ func (p *Pipeline) innerEntity(list *store.List, content *mime.Part, h headers, 
 		{"In-Reply-To", h.inReplyTo},
 		{"References", h.references},
 		{VerifiedHeader, "signed by " + dec.Sender.Email + "; key " + signer.Fingerprint},
-		{"Content-Type", stdmime.FormatMediaType(content.MediaType, params)},
 	}
-	// Keep the content's own Content-* fields (except Content-Type, set
-	// above); every other inbound field is dropped (DESIGN §4.7).
+	// The content's own Content-* fields; every other inbound field is
+	// dropped (DESIGN §4.7).
+	var contentFields []field
 	for fs := content.Header.Fields(); fs.Next(); {
 		k := nettextproto.CanonicalMIMEHeaderKey(fs.Key())
 		if strings.HasPrefix(k, "Content-") && k != "Content-Type" {
-			fields = append(fields, field{k, fs.Value()})
+			contentFields = append(contentFields, field{k, fs.Value()})
 		}
 	}
+	body := withoutLegacyDisplay(content)
+	if !list.Settings.LegacyDisplay {
+		ct := field{"Content-Type", stdmime.FormatMediaType(content.MediaType, protectedParams(content.Params))}
+		return entity(append(append(protected, ct), contentFields...), body)
+	}
+	// RFC 9788 §4.5: the content goes into a multipart/mixed after a part
+	// that shows the protected headers to clients that do not read them.
+	inner, err := entity(append([]field{{"Content-Type", stdmime.FormatMediaType(content.MediaType, content.Params)}}, contentFields...), body)
+	if err != nil {
+		return nil, err
+	}
+	boundary, err := mime.NewBoundary(p.opt.Rand)
+	if err != nil {
+		return nil, err
+	}
+	var b strings.Builder
+	b.WriteString("--" + boundary + "\r\nContent-Type: text/plain; charset=utf-8; hp-legacy-display=\"1\"\r\n\r\n")
+	for _, f := range protected[:4] { // From, Reply-To, To, Subject
+		b.WriteString(f.k + ": " + f.v + "\r\n")
+	}
+	b.WriteString("\r\n--" + boundary + "\r\n")
+	b.Write(inner)
+	b.WriteString("\r\n--" + boundary + "--\r\n")
+	ct := field{"Content-Type", stdmime.FormatMediaType("multipart/mixed", protectedParams(map[string]string{"boundary": boundary}))}
+	return entity(append(protected, ct), []byte(b.String()))
+}
+
+// protectedParams marks a Content-Type as carrying protected headers:
+// hp="cipher" (RFC 9788 §2) and protected-headers="v1", the older marker
+// mail clients look for.
+func protectedParams(params map[string]string) map[string]string {
+	out := make(map[string]string, len(params)+2)
+	for k, v := range params {
+		out[k] = v
+	}
+	out["protected-headers"] = "v1"
+	out["hp"] = "cipher"
+	return out
+}
+
+// entity writes a header and a body as one MIME entity.
+func entity(fields []field, body []byte) ([]byte, error) {
 	var b strings.Builder
 	if err := mime.WriteHeader(&b, buildHeader(fields)); err != nil {
 		return nil, err
 	}
-	b.Write(withoutLegacyDisplay(content))
+	b.Write(body)
 	return []byte(b.String()), nil
 }
 

@@ -430,3 +430,26 @@ func TestOuterFromIgnored(t *testing.T) {
 		}
 	}
 }
+
+// TestLegacyDisplayOption: with legacy_display the copy's content is a
+// multipart/mixed whose first part shows the protected headers (RFC 9788
+// §4.5), followed by the post unchanged.
+func TestLegacyDisplayOption(t *testing.T) {
+	f := newFixture(t)
+	l := f.list(team, "alice@example.org")
+	l.rec.Settings.LegacyDisplay = true
+	if err := f.db.UpdateList(context.Background(), l.rec); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.process(l, f.post(l, postSpec{signer: f.member("alice@example.org"), from: "alice@example.org"}), "ld"); err != nil {
+		t.Fatal(err)
+	}
+	_, inner := f.open(l, f.deliveries("ld")[0])
+	if inner.MediaType != "multipart/mixed" || len(inner.Children) != 2 || inner.Children[0].Params["hp-legacy-display"] != "1" {
+		t.Fatalf("copy tree:\n%s", mime.Tree(inner))
+	}
+	if !strings.Contains(string(inner.Children[0].Body), "Subject: the real subject") || !hasCanary(inner.Children[1].Body) {
+		t.Errorf("legacy display %q, content %q", inner.Children[0].Body, inner.Children[1].Body)
+	}
+	checkHeader(t, inner, "Subject", "the real subject")
+}
