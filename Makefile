@@ -12,6 +12,7 @@ FUZZ_TARGETS = \
 	./internal/crypto/smime:FuzzP12Decode \
 	./internal/mail:FuzzParseAutocrypt \
 	./internal/smtpserver:FuzzCheckAddress \
+	./internal/smtpserver:FuzzSession \
 	./internal/app:FuzzParseConfig
 
 .PHONY: test fuzz bench
