@@ -22,8 +22,9 @@ type opened struct {
 	protection spcrypto.Protection
 	status     spcrypto.Status
 	signer     *spcrypto.Signer
-	reason     string // why status is not good; never message content
-	digest     []byte // signature digest for replay detection
+	reason     string   // why status is not good; never message content
+	digest     []byte   // signature digest for replay detection
+	parts      [][]byte // further replay marks: per-part signatures of inline PGP
 	intended   []string
 	content    []byte
 	// smime is the S/MIME signature, whose certificate still has to be
@@ -43,12 +44,16 @@ func (p *Pipeline) open(list *store.List, r *roster, msg *mime.Part) (*opened, e
 	if err != nil {
 		return nil, err
 	}
-	u, err := pgp.Unwrap(msg, listKey, r.pgpKeys, p.pgpOptions())
+	unwrap := pgp.Unwrap
+	if msg.MediaType != "multipart/encrypted" && pgp.IsInline(msg) {
+		unwrap = pgp.UnwrapInline
+	}
+	u, err := unwrap(msg, listKey, r.pgpKeys, p.pgpOptions())
 	if err != nil {
 		return nil, &engineError{reason: pgpReason(err), err: err}
 	}
 	return &opened{protection: u.Protection, status: u.Status, signer: u.Signer, reason: u.Reason,
-		digest: u.SignatureDigest, intended: u.IntendedRecipients, content: u.Content}, nil
+		digest: u.SignatureDigest, parts: u.PartDigests, intended: u.IntendedRecipients, content: u.Content}, nil
 }
 
 func (p *Pipeline) openSMIME(list *store.List, msg *mime.Part) (*opened, error) {
@@ -166,6 +171,8 @@ func (e *engineError) Unwrap() error { return e.err }
 // pgpReason maps an OpenPGP engine error to a policy reason.
 func pgpReason(err error) policy.Reason {
 	switch {
+	case errors.Is(err, pgp.ErrPartial):
+		return policy.PartlyEncrypted
 	case errors.Is(err, pgp.ErrNotEncrypted), errors.Is(err, pgp.ErrSymmetric):
 		return policy.NotEncrypted
 	case errors.Is(err, pgp.ErrIntegrity):

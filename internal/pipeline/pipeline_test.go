@@ -453,3 +453,37 @@ func TestLegacyDisplayOption(t *testing.T) {
 	}
 	checkHeader(t, inner, "Subject", "the real subject")
 }
+
+// TestInlinePGPPosts: inline PGP (a text body that is one armored message)
+// is distributed when the list accepts posts without protected headers;
+// plaintext beside the ciphertext is never decrypted into a post (EFAIL).
+func TestInlinePGPPosts(t *testing.T) {
+	f := newFixture(t)
+	l := f.list(team, "alice@example.org", "bob@example.org")
+	l.rec.Settings.AllowUnbound = true // inline text carries no protected To
+	if err := f.db.UpdateList(context.Background(), l.rec); err != nil {
+		t.Fatal(err)
+	}
+	signed, err := pgp.Sign(f.member("alice@example.org"), []byte("Inline hello. "+canary+"\r\n"), pgp.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	armored, err := signed.EncryptTo(l.key, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	head := "From: alice@example.org\r\nTo: " + team + "\r\nSubject: inline\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+	if err := f.process(l, []byte(head+string(armored)), "in1"); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range f.deliveries("in1") {
+		if _, inner := f.open(l, d); !hasCanary(inner.Body) {
+			t.Errorf("%s's copy lacks the text", d.To)
+		}
+	}
+	err = f.process(l, []byte(head+"Please also read this.\r\n\r\n"+string(armored)), "in2")
+	var rej *pipeline.Rejection
+	if !errors.As(err, &rej) || rej.Reason != policy.PartlyEncrypted {
+		t.Errorf("plaintext beside inline ciphertext: %v, want partly-encrypted", err)
+	}
+}

@@ -66,7 +66,11 @@ func (p *Pipeline) post(ctx context.Context, log *slog.Logger, list *store.List,
 		return err
 	}
 	harvest := append(p.harvest(list, o, dec), p.autocryptKey(list, o, hdr, dec)...)
-	err = p.commit(ctx, store.Outcome{SpoolID: in.ID, ListID: list.ID, Replay: o.digest, Deliveries: deliveries, Harvest: harvest})
+	var marks [][]byte
+	if o.digest != nil {
+		marks = append([][]byte{o.digest}, o.parts...)
+	}
+	err = p.commit(ctx, store.Outcome{SpoolID: in.ID, ListID: list.ID, Replay: marks, Deliveries: deliveries, Harvest: harvest})
 	if errors.Is(err, store.ErrReplay) {
 		log.Info("message rejected", "reason", policy.Replay.String(), "sender", dec.Sender.Email)
 		return p.refuse(ctx, list, in, policy.Replay)

@@ -22,26 +22,27 @@ type Reason int
 
 // Reasons for rejecting a post.
 const (
-	OK             Reason = iota
-	NotEncrypted          // not encrypted to the list, or not PGP/MIME at the top level
-	Undecryptable         // encrypted, but not to the list's key, or malformed
-	NoIntegrity           // no or broken MDC/AEAD
-	TooLarge              // over a size limit
-	Unsigned              // no signature inside the encryption
-	BadSignature          // a signature that does not verify
-	UnknownSigner         // signed by a key that belongs to no member
-	KeyInvalid            // the signing key is expired or revoked
-	FromMismatch          // signed by a member, but From names someone else
-	NotForThisList        // the signed content does not name this list
-	Replay                // this signature was accepted before
-	Unparseable           // not a MIME message we can read
-	Untrusted             // an S/MIME certificate not trusted for the From address
-	TooManyLayers         // encrypted inside the encryption
+	OK              Reason = iota
+	NotEncrypted           // not encrypted to the list, or not PGP/MIME at the top level
+	Undecryptable          // encrypted, but not to the list's key, or malformed
+	NoIntegrity            // no or broken MDC/AEAD
+	TooLarge               // over a size limit
+	Unsigned               // no signature inside the encryption
+	BadSignature           // a signature that does not verify
+	UnknownSigner          // signed by a key that belongs to no member
+	KeyInvalid             // the signing key is expired or revoked
+	FromMismatch           // signed by a member, but From names someone else
+	NotForThisList         // the signed content does not name this list
+	Replay                 // this signature was accepted before
+	Unparseable            // not a MIME message we can read
+	Untrusted              // an S/MIME certificate not trusted for the From address
+	TooManyLayers          // encrypted inside the encryption
+	PartlyEncrypted        // encrypted and unencrypted content mixed (EFAIL)
 )
 
 var descriptions = map[Reason]string{
 	OK:             "accepted",
-	NotEncrypted:   "The message was not encrypted to the list's key as PGP/MIME. The list only distributes encrypted posts.",
+	NotEncrypted:   "The message was not encrypted to the list's key (PGP/MIME, inline PGP or S/MIME). The list only distributes encrypted posts.",
 	Undecryptable:  "The message could not be decrypted with the list's key (encrypted to another key, or damaged).",
 	NoIntegrity:    "The message lacked integrity protection (MDC/AEAD) or failed its integrity check, so its content cannot be trusted.",
 	TooLarge:       "The message exceeded the list's size limits.",
@@ -54,6 +55,8 @@ var descriptions = map[Reason]string{
 	Replay:         "This exact signed message was already distributed once; the copy was refused as a replay.",
 	Unparseable:    "The message could not be parsed as MIME.",
 	TooManyLayers:  "The message was encrypted more than once; the list accepts posts with one layer of encryption.",
+	PartlyEncrypted: "The message mixed encrypted and unencrypted parts (or text beside the ciphertext); " +
+		"such messages are never decrypted into a post.",
 	Untrusted: "The message was signed with an S/MIME certificate that is not trusted for the sender's address " +
 		"(no chain to the list's trust anchors, not issued for From, revoked, or no current CRL).",
 }
@@ -61,7 +64,7 @@ var descriptions = map[Reason]string{
 // String returns a short machine-friendly name.
 func (r Reason) String() string {
 	names := [...]string{"ok", "not-encrypted", "undecryptable", "no-integrity", "too-large", "unsigned",
-		"bad-signature", "unknown-signer", "key-invalid", "from-mismatch", "not-for-this-list", "replay", "unparseable", "untrusted", "too-many-layers"}
+		"bad-signature", "unknown-signer", "key-invalid", "from-mismatch", "not-for-this-list", "replay", "unparseable", "untrusted", "too-many-layers", "partly-encrypted"}
 	if int(r) < len(names) {
 		return names[r]
 	}

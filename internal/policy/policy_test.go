@@ -98,7 +98,7 @@ func TestFailClosed(t *testing.T) {
 }
 
 func TestReasonsDescribed(t *testing.T) {
-	for r := OK; r <= TooManyLayers; r++ {
+	for r := OK; r <= PartlyEncrypted; r++ {
 		if r.Describe() == "" || r.String() == "unknown" {
 			t.Errorf("reason %d has no description or name", r)
 		}

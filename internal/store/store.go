@@ -193,7 +193,7 @@ type Hold struct {
 // record the replay mark, enqueue the deliveries, keep the hold.
 type Outcome struct {
 	SpoolID    string
-	Replay     []byte // signature digest to record for ListID; nil for none
+	Replay     [][]byte // signature digests to record for ListID; any seen before makes it a replay
 	ListID     int64
 	Deliveries []Delivery
 	Hold       *Hold

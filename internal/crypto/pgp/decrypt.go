@@ -32,7 +32,11 @@ type Unwrapped struct {
 	// SignatureDigest identifies the good signature for replay detection
 	// (DESIGN §4.4): SHA-256 over the signature packet.
 	SignatureDigest []byte
-	SignatureTime   time.Time
+	// PartDigests are the digests of the separate signatures of an
+	// inline-PGP message's parts, when there are several: each is a
+	// replay mark too, so parts cannot be spliced into a new post.
+	PartDigests   [][]byte
+	SignatureTime time.Time
 	// IntendedRecipients are the fingerprints the signer named in RFC 9580
 	// §5.2.3.36 Intended Recipient Fingerprint subpackets, upper-case hex.
 	IntendedRecipients []string

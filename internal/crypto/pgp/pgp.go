@@ -17,8 +17,13 @@
 // or RSA) and messages are SEIPD v1 unless a recipient key advertises v2
 // and the caller allows it: GnuPG 2.2 reads neither v6 keys nor SEIPD v2.
 //
-// Not done here: inline PGP (RFC 4880 cleartext and armored bodies), Autocrypt
-// headers, and symmetric (passphrase) encryption, which is refused.
+// UnwrapInline does the same for inline PGP: text bodies that are one
+// armored message (possibly a cleartext-signed text inside), *.pgp, *.gpg
+// and *.asc attachments, and *.sig detached signatures; content partly in
+// clear is refused (ErrPartial, EFAIL).
+//
+// Not done here: Autocrypt headers (package mail) and symmetric
+// (passphrase) encryption, which is refused.
 package pgp
 
 import (

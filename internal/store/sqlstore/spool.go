@@ -45,14 +45,14 @@ func (s *DB) Unspool(ctx context.Context, id string) error {
 }
 
 // Commit applies the outcome of processing one message in one
-// transaction. It returns store.ErrReplay, changing nothing, when the
-// outcome's replay mark was recorded before.
+// transaction. It returns store.ErrReplay, changing nothing, when any of
+// the outcome's replay marks was recorded before.
 func (s *DB) Commit(ctx context.Context, o store.Outcome) error {
 	now := time.Now()
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		if o.Replay != nil {
+		for _, digest := range o.Replay {
 			res, err := tx.ExecContext(ctx, `INSERT INTO replay (list_id, digest, created_at) VALUES ($1, $2, $3)
-				ON CONFLICT (list_id, digest) DO NOTHING`, o.ListID, o.Replay, millis(now))
+				ON CONFLICT (list_id, digest) DO NOTHING`, o.ListID, digest, millis(now))
 			if err != nil {
 				return err
 			}

@@ -96,7 +96,7 @@ func TestSpoolCommitReplay(t *testing.T) {
 	if err := db.Spool(ctx, again); err != nil || again.Attempts != 2 || again.ID != "r1" {
 		t.Fatalf("respool = %v, %+v; want attempts 2 on r1", err, again)
 	}
-	out := store.Outcome{SpoolID: "r1", ListID: l.ID, Replay: []byte("sig"), Deliveries: []store.Delivery{
+	out := store.Outcome{SpoolID: "r1", ListID: l.ID, Replay: [][]byte{[]byte("sig")}, Deliveries: []store.Delivery{
 		{Ref: "r1", ListID: l.ID, Kind: store.KindPost, From: "b@x.org", To: "m1@x.org", Data: []byte("c1")},
 		{Ref: "r1", ListID: l.ID, Kind: store.KindPost, From: "b@x.org", To: "m2@x.org", Data: []byte("c2")},
 	}}
@@ -113,9 +113,13 @@ func TestSpoolCommitReplay(t *testing.T) {
 	if err != nil || len(ds) != 2 {
 		t.Fatalf("deliveries = %d, %v; want 2", len(ds), err)
 	}
+	// One known mark among new ones is enough to refuse.
+	if err := db.Commit(ctx, store.Outcome{ListID: l.ID, Replay: [][]byte{[]byte("new"), []byte("sig")}}); !errors.Is(err, store.ErrReplay) {
+		t.Errorf("a known mark among new ones: %v", err)
+	}
 	// The same signature on another list is not a replay there.
 	l2 := newList(t, db, "other@lists.example.org")
-	if err := db.Commit(ctx, store.Outcome{ListID: l2.ID, Replay: []byte("sig")}); err != nil {
+	if err := db.Commit(ctx, store.Outcome{ListID: l2.ID, Replay: [][]byte{[]byte("sig")}}); err != nil {
 		t.Errorf("replay mark is not per list: %v", err)
 	}
 	// The spool row is gone.
