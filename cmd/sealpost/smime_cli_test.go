@@ -57,7 +57,7 @@ func TestSMIMECommands(t *testing.T) {
 			t.Errorf("member list lacks %s:\n%s", c.Cert.EmailAddresses[0], r.stdout)
 		}
 	}
-	sealpost(t, data, nil, "list", "set", "team@lists.example.org", "prefer_smime=true").want(t, 0)
+	sealpost(t, data, nil, "list", "set", "team@lists.example.org", "outgoing_format=smime").want(t, 0)
 
 	caFile := filepath.Join(o.Dir, o.WriteCert("ca.pem", ca.Cert))
 	sealpost(t, data, nil, "list", "trust", "add", "team@lists.example.org", caFile).want(t, 0)

@@ -473,7 +473,7 @@ func (s *Service) SetMemberCipher(ctx context.Context, list, email, cipher strin
 }
 
 // SetMemberFormat sets the format of a member's copies: "pgpmime",
-// "smime", or "auto" for the list's preference. When the chosen format
+// "inline", "smime", or "auto" for the list's. When the chosen format
 // has no usable key, the member gets the other one.
 func (s *Service) SetMemberFormat(ctx context.Context, list, email, format string) error {
 	l, err := s.List(ctx, list)
@@ -484,12 +484,11 @@ func (s *Service) SetMemberFormat(ctx context.Context, list, email, format strin
 	if err != nil {
 		return fmt.Errorf("%w: %q is not an email address", ErrInvalid, email)
 	}
-	switch format {
-	case "auto":
+	switch {
+	case format == "auto":
 		format = ""
-	case store.FormatPGPMIME, store.FormatSMIME:
-	default:
-		return fmt.Errorf("%w: format %q is not pgpmime, smime or auto", ErrInvalid, format)
+	case !validFormat(format):
+		return fmt.Errorf("%w: format %q is not pgpmime, inline, smime or auto", ErrInvalid, format)
 	}
 	if err := s.st.SetMemberFormat(ctx, l.ID, addr, format); errors.Is(err, store.ErrNotFound) {
 		return fmt.Errorf("%w: %s is not a member of %s", ErrNotFound, addr, l.Address)

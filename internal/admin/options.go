@@ -57,8 +57,16 @@ func ListOptions() []Option {
 				l.Owner = a
 				return err
 			}},
-		boolOption("prefer_smime", "true to send S/MIME to members who have both an OpenPGP key and a certificate (default false: PGP/MIME)",
-			func(s *store.ListSettings) *bool { return &s.PreferSMIME }),
+		{Name: "outgoing_format", Help: "format of copies for members who choose none: pgpmime (default), inline (RT's Inline: " +
+			"text parts inline-encrypted, attachments NAME.pgp) or smime; members without a key for it get the other format",
+			get: func(l *store.List) string { return orDefault(l.Settings.OutgoingFormat, store.FormatPGPMIME) },
+			set: func(l *store.List, v string) error {
+				if !validFormat(v) {
+					return fmt.Errorf("not pgpmime, inline or smime")
+				}
+				l.Settings.OutgoingFormat = v
+				return nil
+			}},
 		boolOption("smime_opaque", "true to sign S/MIME copies opaquely (application/pkcs7-mime) instead of multipart/signed (default false)",
 			func(s *store.ListSettings) *bool { return &s.SMIMEOpaque }),
 		boolOption("allow_unbound", "true to accept posts whose signed content names no recipient (clients without protected headers, "+
@@ -114,4 +122,15 @@ func (s *Service) SetOptions(ctx context.Context, list string, assignments []str
 		return nil, err
 	}
 	return l, nil
+}
+
+func validFormat(f string) bool {
+	return f == store.FormatPGPMIME || f == store.FormatInline || f == store.FormatSMIME
+}
+
+func orDefault(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
 }

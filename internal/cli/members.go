@@ -209,9 +209,10 @@ func (e *env) memberSetCmd() *cobra.Command {
 		Short: "Set a member's copy format or what their S/MIME client can read",
 		Long: `Options:
 
-  format=pgpmime|smime|auto   the format of the member's copies when they have
-                              both an OpenPGP key and a certificate; auto
-                              follows the list's prefer_smime
+  format=pgpmime|inline|smime|auto
+                              the format of the member's copies; auto follows
+                              the list's outgoing_format (inline: RT's Inline
+                              format, for mail programs without PGP/MIME)
   smime_cipher=VALUE          content encryption of S/MIME copies, for clients
                               that cannot read AES-GCM AuthEnvelopedData:
                               aes256-cbc, aes128-cbc, aes256-gcm, aes128-gcm,

@@ -147,6 +147,11 @@ func (p *Pipeline) wrap(list *store.List, r *roster, content *mime.Part, h heade
 	if err != nil {
 		return nil, err
 	}
+	if needsInline(r, dec.Send) {
+		if s.inline, err = p.signInline(list, content, h); err != nil {
+			return nil, err
+		}
+	}
 	copies, err := p.encryptCopies(list, s, r, h, dec.Send)
 	if err != nil {
 		return nil, err
@@ -168,8 +173,18 @@ func (p *Pipeline) wrap(list *store.List, r *roster, content *mime.Part, h heade
 
 // signed is the inner entity signed once in each format that is needed.
 type signed struct {
-	pgp   *pgp.Signed
-	smime []byte // multipart/signed entity
+	pgp    *pgp.Signed
+	smime  []byte       // multipart/signed entity
+	inline []inlinePart // each part signed, for inline copies
+}
+
+func needsInline(r *roster, send []policy.Member) bool {
+	for _, m := range send {
+		if r.to[m.Email].inline {
+			return true
+		}
+	}
+	return false
 }
 
 func (p *Pipeline) signOnce(list *store.List, r *roster, inner []byte, send []policy.Member) (signed, error) {
@@ -177,7 +192,7 @@ func (p *Pipeline) signOnce(list *store.List, r *roster, inner []byte, send []po
 	for _, m := range send {
 		to := r.to[m.Email]
 		switch {
-		case to.pgp != nil && s.pgp == nil:
+		case to.pgp != nil && !to.inline && s.pgp == nil:
 			listKey, err := p.listKey(list)
 			if err != nil {
 				return s, err
@@ -224,6 +239,9 @@ func (p *Pipeline) encryptCopies(list *store.List, s signed, r *roster, h header
 
 // copyFor encrypts the signed post for one member in their format.
 func (p *Pipeline) copyFor(list *store.List, s signed, to recipient, h headers, addr string) ([]byte, error) {
+	if to.inline {
+		return p.inlineCopy(list, s.inline, to, h, addr)
+	}
 	if to.cert != nil {
 		// RFC 8551 §3.3: application/pkcs7-mime; AES-256-GCM
 		// AuthEnvelopedData unless the member's client announced only CBC.

@@ -21,6 +21,7 @@ type recipient struct {
 	pgp    *pgp.Key
 	cert   *x509.Certificate
 	cipher smime.Cipher // for cert: what the member's client reads
+	inline bool         // for pgp: inline PGP instead of PGP/MIME
 	// fingerprint names the key or certificate used, for notices.
 	fingerprint string
 }
@@ -68,7 +69,7 @@ func (p *Pipeline) roster(ctx context.Context, list *store.List) (*roster, error
 				}
 			}
 		}
-		choice := chooseFormat(viaPGP, viaSMIME, m.Format, list.Settings.PreferSMIME)
+		choice := chooseFormat(viaPGP, viaSMIME, m.Format, list.Settings.OutgoingFormat)
 		if choice.pgp == nil && choice.cert == nil && len(pm.Fingerprints) > 0 {
 			choice.fingerprint = pm.Fingerprints[len(pm.Fingerprints)-1]
 		}
@@ -79,19 +80,17 @@ func (p *Pipeline) roster(ctx context.Context, list *store.List) (*roster, error
 	return r, nil
 }
 
-// chooseFormat picks the copy format: the member's preference, else the
-// list's, falling back to whichever format is usable at all.
-func chooseFormat(viaPGP, viaSMIME recipient, memberFormat string, listPrefersSMIME bool) recipient {
-	preferSMIME := listPrefersSMIME
-	switch memberFormat {
-	case store.FormatSMIME:
-		preferSMIME = true
-	case store.FormatPGPMIME:
-		preferSMIME = false
+// chooseFormat picks the copy format: the member's, else the list's
+// (PGP/MIME by default), falling back to whichever key is usable at all.
+func chooseFormat(viaPGP, viaSMIME recipient, memberFormat, listFormat string) recipient {
+	format := memberFormat
+	if format == "" {
+		format = listFormat
 	}
-	if viaPGP.pgp == nil || (viaSMIME.cert != nil && preferSMIME) {
+	if format == store.FormatSMIME && viaSMIME.cert != nil || viaPGP.pgp == nil {
 		return viaSMIME
 	}
+	viaPGP.inline = format == store.FormatInline
 	return viaPGP
 }
 

@@ -337,16 +337,18 @@ func TestFormatPreference(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i, tc := range []struct {
-		listPrefersSMIME bool
-		bobFormat        string
-		want             string
+		listFormat string
+		bobFormat  string
+		want       string
 	}{
-		{false, "", "multipart/encrypted"},
-		{true, "", "application/pkcs7-mime"},
-		{true, store.FormatPGPMIME, "multipart/encrypted"},
-		{false, store.FormatSMIME, "application/pkcs7-mime"},
+		{"", "", "multipart/encrypted"},
+		{store.FormatSMIME, "", "application/pkcs7-mime"},
+		{store.FormatSMIME, store.FormatPGPMIME, "multipart/encrypted"},
+		{"", store.FormatSMIME, "application/pkcs7-mime"},
+		{store.FormatInline, "", "text/plain"},
+		{store.FormatSMIME, store.FormatInline, "text/plain"},
 	} {
-		sf.l.rec.Settings.PreferSMIME = tc.listPrefersSMIME
+		sf.l.rec.Settings.OutgoingFormat = tc.listFormat
 		if err := sf.db.UpdateList(context.Background(), sf.l.rec); err != nil {
 			t.Fatal(err)
 		}

@@ -45,9 +45,10 @@ type ListSettings struct {
 	// AllowSEIPDv2 lets outbound copies use SEIPD v2 (AEAD) for members
 	// whose keys advertise it. Off by default: GnuPG 2.2 cannot read it.
 	AllowSEIPDv2 bool `json:"allow_seipd_v2,omitempty"`
-	// PreferSMIME sends S/MIME to members who have both an OpenPGP key
-	// and a usable certificate; the default is PGP/MIME.
-	PreferSMIME bool `json:"prefer_smime,omitempty"`
+	// OutgoingFormat is the format of copies for members who do not
+	// choose one: FormatPGPMIME (the default, also for ""), FormatInline
+	// or FormatSMIME. A member without a key for it gets the other format.
+	OutgoingFormat string `json:"outgoing_format,omitempty"`
 	// SMIMEOpaque signs S/MIME copies opaquely (application/pkcs7-mime
 	// signed-data) instead of as multipart/signed.
 	SMIMEOpaque bool `json:"smime_opaque,omitempty"`
@@ -74,16 +75,17 @@ type Member struct {
 	ListID int64
 	Email  string // normalised addr-spec
 	Admin  bool
-	// Format is the member's preferred format for copies, FormatPGPMIME
-	// or FormatSMIME; empty follows the list's preference.
+	// Format is the member's format for copies (FormatPGPMIME,
+	// FormatInline or FormatSMIME); empty follows the list's.
 	Format    string
 	Keys      []MemberKey
 	CreatedAt time.Time
 }
 
-// Copy formats a member may prefer.
+// Copy formats a list or member may choose.
 const (
 	FormatPGPMIME = "pgpmime"
+	FormatInline  = "inline" // inline PGP, RT's "Inline" format
 	FormatSMIME   = "smime"
 )
 

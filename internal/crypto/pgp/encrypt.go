@@ -29,6 +29,12 @@ type Signed struct {
 // Sign signs entity, a complete MIME entity, with signer's key. The entity
 // is canonicalised to CRLF line endings first (RFC 3156 §5).
 func Sign(signer *Key, entity []byte, opt Options) (*Signed, error) {
+	return SignBinary(signer, mime.Canonicalize(entity), opt)
+}
+
+// SignBinary signs data as it is, for attachments whose bytes must not
+// change (RFC 9580 §5.2.1 binary signature).
+func SignBinary(signer *Key, data []byte, opt Options) (*Signed, error) {
 	if !signer.HasSecret() {
 		return nil, errors.New("pgp: sign: key has no secret part")
 	}
@@ -40,7 +46,7 @@ func Sign(signer *Key, entity []byte, opt Options) (*Signed, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pgp: sign: %w", err)
 	}
-	if _, err := w.Write(mime.Canonicalize(entity)); err != nil {
+	if _, err := w.Write(data); err != nil {
 		return nil, fmt.Errorf("pgp: sign: %w", err)
 	}
 	if err := w.Close(); err != nil {
@@ -55,12 +61,31 @@ func Sign(signer *Key, entity []byte, opt Options) (*Signed, error) {
 // every OpenPGP implementation in use reads.
 func (s *Signed) EncryptTo(to *Key, allowV2 bool) ([]byte, error) {
 	var out bytes.Buffer
+	aw, err := armorEncode(&out)
+	if err != nil {
+		return nil, fmt.Errorf("pgp: armor: %w", err)
+	}
+	if err := s.encryptTo(aw, to, allowV2); err != nil {
+		return nil, err
+	}
+	if err := aw.Close(); err != nil {
+		return nil, fmt.Errorf("pgp: armor: %w", err)
+	}
+	out.WriteString("\r\n")
+	return out.Bytes(), nil
+}
+
+// EncryptBinaryTo is EncryptTo without the armor: the binary OpenPGP
+// message, as *.pgp attachments carry it.
+func (s *Signed) EncryptBinaryTo(to *Key, allowV2 bool) ([]byte, error) {
+	var out bytes.Buffer
 	if err := s.encryptTo(&out, to, allowV2); err != nil {
 		return nil, err
 	}
 	return out.Bytes(), nil
 }
 
+// encryptTo writes the encrypted message's packets to out.
 func (s *Signed) encryptTo(out io.Writer, to *Key, allowV2 bool) error {
 	cfg := s.opt.config()
 	now := s.opt.now()
@@ -75,15 +100,11 @@ func (s *Signed) encryptTo(out io.Writer, to *Key, allowV2 bool) error {
 	if _, err := io.ReadFull(s.opt.rand(), sessionKey); err != nil {
 		return fmt.Errorf("pgp: session key: %w", err)
 	}
-	aw, err := armorEncode(out)
-	if err != nil {
-		return fmt.Errorf("pgp: armor: %w", err)
-	}
-	if err := packet.SerializeEncryptedKeyAEAD(aw, enc.PublicKey, cipher, useV2, sessionKey, cfg); err != nil {
+	if err := packet.SerializeEncryptedKeyAEAD(out, enc.PublicKey, cipher, useV2, sessionKey, cfg); err != nil {
 		return fmt.Errorf("pgp: encrypt session key: %w", err)
 	}
 	suite := packet.CipherSuite{Cipher: cipher, Mode: packet.AEADModeOCB}
-	pw, err := packet.SerializeSymmetricallyEncrypted(aw, cipher, useV2, suite, sessionKey, cfg)
+	pw, err := packet.SerializeSymmetricallyEncrypted(out, cipher, useV2, suite, sessionKey, cfg)
 	if err != nil {
 		return fmt.Errorf("pgp: encrypt: %w", err)
 	}
@@ -93,11 +114,7 @@ func (s *Signed) encryptTo(out io.Writer, to *Key, allowV2 bool) error {
 	if err := pw.Close(); err != nil {
 		return fmt.Errorf("pgp: encrypt: %w", err)
 	}
-	if err := aw.Close(); err != nil {
-		return fmt.Errorf("pgp: armor: %w", err)
-	}
-	_, err = io.WriteString(out, "\r\n")
-	return err
+	return nil
 }
 
 func recipientPrefs(e *openpgp.Entity, now time.Time) *packet.Signature {
