@@ -6,6 +6,7 @@ FUZZTIME ?= 60s
 FUZZ_TARGETS = \
 	./internal/mime:FuzzParse \
 	./internal/crypto/pgp:FuzzUnwrap \
+	./internal/crypto/pgp:FuzzUnwrapInline \
 	./internal/crypto/smime:FuzzBERToDER \
 	./internal/crypto/smime:FuzzDecrypt \
 	./internal/crypto/smime:FuzzVerify \

@@ -2,9 +2,15 @@ package pipeline_test
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/sealpost/sealpost/internal/crypto/pgp"
+	"github.com/sealpost/sealpost/internal/keyring"
+	"github.com/sealpost/sealpost/internal/mail"
+	"github.com/sealpost/sealpost/internal/mime"
 	"github.com/sealpost/sealpost/internal/pipeline"
 	"github.com/sealpost/sealpost/internal/policy"
 	"github.com/sealpost/sealpost/internal/store"
@@ -86,5 +92,30 @@ func TestCorpusThunderbird(t *testing.T) {
 				t.Errorf("%d copies distributed", posts)
 			}
 		})
+	}
+}
+
+// TestCorpusAutocrypt: the Autocrypt Level 1 examples (PROVENANCE.md §2)
+// parse, and their keydata is Alice's key; it is expired since 2021, so
+// keyring refuses it as a member key.
+func TestCorpusAutocrypt(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join("..", "..", "..", "shared", "corpus", "autocrypt", "appendix", "example-simple-autocrypt.eml"))
+	if err != nil {
+		t.Skipf("corpus not available: %v", err)
+	}
+	msg, err := mime.Parse(raw, mime.Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr, data, err := mail.ParseAutocrypt(msg.Header.Get("Autocrypt"))
+	if err != nil || addr != "alice@autocrypt.example" {
+		t.Fatalf("ParseAutocrypt = %q, %v", addr, err)
+	}
+	k, err := pgp.ParseKey(data)
+	if err != nil || k.Fingerprint() != "EB85BB5FA33A75E15E944E63F231550C4F47E38E" {
+		t.Fatalf("keydata: %v", err)
+	}
+	if keyring.CheckMemberKey(k.Info(time.Now()), addr, time.Now()) == nil {
+		t.Error("the expired Autocrypt example key counts as usable")
 	}
 }
