@@ -26,6 +26,12 @@ func FuzzParse(f *testing.F) {
 	for _, s := range seeds {
 		f.Add([]byte(s))
 	}
+	// Every message of the corpus is a seed too.
+	for _, path := range corpusMessages() {
+		if b, err := os.ReadFile(path); err == nil {
+			f.Add(b)
+		}
+	}
 	f.Fuzz(func(t *testing.T, in []byte) {
 		orig := bytes.Clone(in)
 		p, err := Parse(in, Limits{MaxParts: 200, MaxDepth: 8})
@@ -142,4 +148,17 @@ func readCorpus(t *testing.T, rel string) []byte {
 		t.Fatal(err)
 	}
 	return raw
+}
+
+// corpusMessages lists the .eml files of ../shared/corpus (none when it
+// is absent).
+func corpusMessages() []string {
+	var out []string
+	filepath.WalkDir(filepath.Join("..", "..", "..", "shared", "corpus"), func(path string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && filepath.Ext(path) == ".eml" {
+			out = append(out, path)
+		}
+		return nil
+	})
+	return out
 }

@@ -1,6 +1,8 @@
 package pgp
 
 import (
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/sealpost/sealpost/internal/mime"
@@ -17,6 +19,14 @@ func FuzzUnwrap(f *testing.F) {
 	f.Add(append([]byte("Content-Type: multipart/encrypted; protocol=\"application/pgp-encrypted\"; boundary=\"b\"\r\n\r\n"), body...))
 	f.Add([]byte("Content-Type: multipart/encrypted; protocol=\"application/pgp-encrypted\"; boundary=\"b\"\r\n\r\n--b\r\n\r\nVersion: 1\r\n--b\r\nContent-Type: application/octet-stream\r\n\r\n-----BEGIN PGP MESSAGE-----\r\n\r\nwcBMA0\r\n-----END PGP MESSAGE-----\r\n--b--\r\n"))
 	f.Add([]byte("Content-Type: text/plain\r\n\r\nhello\r\n"))
+	// Every OpenPGP message of the corpus is a seed too.
+	if files, err := filepath.Glob(filepath.Join("..", "..", "..", "..", "shared", "corpus", "thunderbird-openpgp", "eml", "*.eml")); err == nil {
+		for _, name := range files {
+			if b, err := os.ReadFile(name); err == nil {
+				f.Add(b)
+			}
+		}
+	}
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		msg, err := mime.Parse(raw, mime.Limits{MaxSize: 1 << 20})
 		if err != nil {
