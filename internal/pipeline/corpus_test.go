@@ -119,3 +119,35 @@ func TestCorpusAutocrypt(t *testing.T) {
 		t.Error("the expired Autocrypt example key counts as usable")
 	}
 }
+
+// TestCorpusRemoteContentThroughPipeline: the rc-openpgp-* messages, which
+// are encrypted to Bob, with Bob's key as the list's (PROVENANCE.md §1b).
+// None is signed inside, so none is distributed; what matters is why.
+func TestCorpusRemoteContentThroughPipeline(t *testing.T) {
+	bobKey, err := pgp.ParseKey(corpusKey(t, "bob@openpgp.example-0xfbfcc82a015e7330-secret.asc"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, tc := range []struct {
+		file string
+		want policy.Reason
+	}{
+		{"rc-openpgp-mdc.eml", policy.Unsigned},               // decrypts with integrity
+		{"rc-openpgp-aead.eml", policy.Unsigned},              // decrypts with integrity (OCB)
+		{"rc-openpgp-nomdc.eml", policy.NoIntegrity},          // never decrypted
+		{"rc-openpgp-mdc-tampered.eml", policy.NoIntegrity},   // never used
+		{"rc-openpgp-mixed-subpart.eml", policy.NotEncrypted}, // attacker MIME around it
+		{"rc-openpgp-sigwrap-mdc.eml", policy.Unsigned},       // outer signature ignored
+		{"rc-openpgp-sigwrap-nomdc.eml", policy.NoIntegrity},  // outer signature ignored, no MDC inside
+	} {
+		t.Run(tc.file, func(t *testing.T) {
+			f := newFixture(t)
+			l := f.listWithKey("bob@openpgp.example", bobKey)
+			err := f.process(l, corpusFile(t, "eml", tc.file), "rc"+string(rune('a'+i)))
+			var rej *pipeline.Rejection
+			if !errors.As(err, &rej) || rej.Reason != tc.want {
+				t.Fatalf("Process = %v, want %v", err, tc.want)
+			}
+		})
+	}
+}
