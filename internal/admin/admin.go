@@ -207,20 +207,9 @@ func (s *Service) AddMember(ctx context.Context, list, email string, keyData []b
 // one. It must name the member's address and be valid now; it may be
 // signing-only.
 func (s *Service) AddMemberKey(ctx context.Context, list, email string, keyData []byte) (crypto.KeyInfo, error) {
-	l, err := s.List(ctx, list)
+	l, addr, err := s.memberOf(ctx, list, email)
 	if err != nil {
 		return crypto.KeyInfo{}, err
-	}
-	addr, err := mail.Normalize(email)
-	if err != nil {
-		return crypto.KeyInfo{}, fmt.Errorf("%w: %q is not an email address", ErrInvalid, email)
-	}
-	ms, err := s.st.Members(ctx, l.ID)
-	if err != nil {
-		return crypto.KeyInfo{}, err
-	}
-	if !slices.ContainsFunc(ms, func(m store.Member) bool { return m.Email == addr }) {
-		return crypto.KeyInfo{}, fmt.Errorf("%w: %s is not a member of %s", ErrNotFound, addr, l.Address)
 	}
 	key, info, err := s.memberKey(keyData)
 	if err != nil {
@@ -443,18 +432,31 @@ func (s *Service) TrustAnchors(ctx context.Context, list string) ([]*x509.Certif
 	return out, nil
 }
 
+// memberOf resolves list and email to an existing member's list and
+// normalised address.
+func (s *Service) memberOf(ctx context.Context, list, email string) (*store.List, string, error) {
+	l, err := s.List(ctx, list)
+	if err != nil {
+		return nil, "", err
+	}
+	addr, err := mail.Normalize(email)
+	if err != nil {
+		return nil, "", fmt.Errorf("%w: %q is not an email address", ErrInvalid, email)
+	}
+	ms, err := s.st.Members(ctx, l.ID)
+	if err != nil {
+		return nil, "", err
+	}
+	if !slices.ContainsFunc(ms, func(m store.Member) bool { return m.Email == addr }) {
+		return nil, "", fmt.Errorf("%w: %s is not a member of %s", ErrNotFound, addr, l.Address)
+	}
+	return l, addr, nil
+}
+
 // SetMemberCipher records which S/MIME content encryption a member's
 // client reads, overriding what it announced: "aes256-gcm", "aes128-gcm",
 // "aes256-cbc", "aes128-cbc", or "auto" to go by the announcement again.
 func (s *Service) SetMemberCipher(ctx context.Context, list, email, cipher string) error {
-	l, err := s.List(ctx, list)
-	if err != nil {
-		return err
-	}
-	addr, err := mail.Normalize(email)
-	if err != nil {
-		return fmt.Errorf("%w: %q is not an email address", ErrInvalid, email)
-	}
 	switch cipher {
 	case "auto":
 		cipher = ""
@@ -462,12 +464,9 @@ func (s *Service) SetMemberCipher(ctx context.Context, list, email, cipher strin
 	default:
 		return fmt.Errorf("%w: smime_cipher %q is not aes256-gcm, aes128-gcm, aes256-cbc, aes128-cbc or auto", ErrInvalid, cipher)
 	}
-	ms, err := s.st.Members(ctx, l.ID)
+	l, addr, err := s.memberOf(ctx, list, email)
 	if err != nil {
 		return err
-	}
-	if !slices.ContainsFunc(ms, func(m store.Member) bool { return m.Email == addr }) {
-		return fmt.Errorf("%w: %s is not a member of %s", ErrNotFound, addr, l.Address)
 	}
 	return s.st.SetCapabilities(ctx, l.ID, addr, cipher)
 }
@@ -476,24 +475,15 @@ func (s *Service) SetMemberCipher(ctx context.Context, list, email, cipher strin
 // "inline", "smime", or "auto" for the list's. When the chosen format
 // has no usable key, the member gets the other one.
 func (s *Service) SetMemberFormat(ctx context.Context, list, email, format string) error {
-	l, err := s.List(ctx, list)
-	if err != nil {
-		return err
-	}
-	addr, err := mail.Normalize(email)
-	if err != nil {
-		return fmt.Errorf("%w: %q is not an email address", ErrInvalid, email)
-	}
 	switch {
 	case format == "auto":
 		format = ""
 	case !validFormat(format):
 		return fmt.Errorf("%w: format %q is not pgpmime, inline, smime or auto", ErrInvalid, format)
 	}
-	if err := s.st.SetMemberFormat(ctx, l.ID, addr, format); errors.Is(err, store.ErrNotFound) {
-		return fmt.Errorf("%w: %s is not a member of %s", ErrNotFound, addr, l.Address)
-	} else if err != nil {
+	l, addr, err := s.memberOf(ctx, list, email)
+	if err != nil {
 		return err
 	}
-	return nil
+	return s.st.SetMemberFormat(ctx, l.ID, addr, format)
 }
