@@ -34,6 +34,12 @@ func (p *Pipeline) post(ctx context.Context, log *slog.Logger, list *store.List,
 	if err != nil {
 		return err
 	}
+	if o.protection.Integrity == "" {
+		// DESIGN §4.1: unauthenticated plaintext (CBC EnvelopedData whose
+		// inner signature did not verify) is not even parsed.
+		log.Info("message rejected", "reason", policy.NoIntegrity.String(), "detail", o.reason)
+		return p.refuse(ctx, list, in, policy.NoIntegrity)
+	}
 	// From here on o.content is authenticated (integrity checked); the
 	// policy decides whether its signature makes it distributable.
 	content, err := mime.Parse(o.content, p.opt.Limits)
