@@ -30,7 +30,9 @@ type Config struct {
 		MaxMessageBytes int64 `toml:"max_message_bytes"`
 	} `toml:"smtp"`
 	HTTP struct {
-		// Listen is reserved for the admin UI and API.
+		// Listen is the HTTP listener's address; it serves the lists'
+		// keys as a Web Key Directory. Empty (the default for now) serves
+		// nothing.
 		Listen string `toml:"listen"`
 	} `toml:"http"`
 	SMIME struct {
@@ -84,7 +86,7 @@ func LoadConfig(dataDir string) (*Config, error) {
 
 func defaultConfig(dataDir string) *Config {
 	c := &Config{DataDir: dataDir}
-	c.SMTP.Listen, c.HTTP.Listen, c.SMTP.MaxMessageBytes = DefaultSMTP, DefaultHTTP, DefaultMaxBytes
+	c.SMTP.Listen, c.SMTP.MaxMessageBytes = DefaultSMTP, DefaultMaxBytes
 	return c
 }
 

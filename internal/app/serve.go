@@ -41,13 +41,19 @@ func (a *App) Serve(ctx context.Context, ready chan<- net.Addr) error {
 		Logger:          a.Logger,
 		NewID:           NewRef,
 	})
+	web, err := a.startHTTP()
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer web.Close()
 	qctx, stopQueue := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() { defer wg.Done(); a.Queue.Run(qctx) }()
 	errc := make(chan error, 1)
 	go func() { defer wg.Done(); errc <- srv.Serve(ln) }()
-	a.Logger.Info("sealpost serving", "smtp", ln.Addr().String(), "data", a.Config.DataDir, "relay", a.Config.Relay.Addr)
+	a.Logger.Info("sealpost serving", "smtp", ln.Addr().String(), "http", web.addr(), "data", a.Config.DataDir, "relay", a.Config.Relay.Addr)
 	if ready != nil {
 		ready <- ln.Addr()
 	}

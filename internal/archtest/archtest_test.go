@@ -37,7 +37,7 @@ func layerTable() []layer {
 		{"flow", []string{"pipeline", "policy", "queue"}},
 		{"crypto", []string{"crypto", "crypto/pgp", "crypto/smime", "keyring"}},
 		{"message", []string{"mime", "mail"}},
-		{"transport", []string{"smtpserver", "smtpclient", "maildir"}},
+		{"transport", []string{"smtpserver", "smtpclient", "maildir", "wkd"}},
 		{"state", []string{"store", "store/sqlstore"}},
 		{"foundation", []string{"obs"}},
 	}

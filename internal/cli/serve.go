@@ -31,6 +31,11 @@ to the smarthost given by --relay (STARTTLS whenever it is offered), or
 else into the Maildir outbox DATA/outbox.
 
 Only list addresses are accepted: Sealpost is never an open relay.
+
+With --http, the lists' OpenPGP keys are published as a Web Key Directory
+(/.well-known/openpgpkey/, advanced and direct methods), so that mail
+programs find a list's key by its address; put it behind the HTTPS server
+of the list's domain (or openpgpkey.DOMAIN).
 SIGTERM or Ctrl-C stops accepting (421) and finishes work in flight.
 
 Settings may also be given in DATA/sealpost.toml:
@@ -78,7 +83,7 @@ Settings may also be given in DATA/sealpost.toml:
 		},
 	}
 	c.Flags().StringVar(&smtpAddr, "smtp", app.DefaultSMTP, "SMTP listen address")
-	c.Flags().StringVar(&httpAddr, "http", app.DefaultHTTP, "HTTP listen address (reserved for the admin UI; not served yet)")
+	c.Flags().StringVar(&httpAddr, "http", "", "HTTP listen address, e.g. "+app.DefaultHTTP+": serves the lists' keys as a Web Key Directory (off unless given)")
 	c.Flags().StringVar(&relayAddr, "relay", "", "smarthost HOST:PORT for outbound mail (default: the Maildir outbox)")
 	c.Flags().BoolVar(&requireTLS, "relay-require-tls", false, "refuse to send to the relay without STARTTLS")
 	return c
