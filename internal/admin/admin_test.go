@@ -235,3 +235,35 @@ func TestSetMemberCipher(t *testing.T) {
 		t.Errorf("non-member: %v", err)
 	}
 }
+
+func TestCheckKeys(t *testing.T) {
+	ctx := context.Background()
+	db, err := sqlstore.Open(ctx, filepath.Join(t.TempDir(), "s.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	sealer, _ := keyring.NewSealer(bytes.Repeat([]byte{3}, keyring.MasterKeySize), nil)
+	now := time.Now()
+	s := admin.New(db, sealer, admin.Options{Now: func() time.Time { return now }})
+	if _, err := s.CreateList(ctx, "team@lists.example.org", "", "", pgp.Ed25519); err != nil {
+		t.Fatal(err)
+	}
+	ca := openssltest.NewCA(t, openssltest.RSA2048)
+	soon := ca.Issue("soon@example.org", openssltest.P256, openssltest.LeafOptions{NotAfter: now.AddDate(0, 0, 5)})
+	later := ca.Issue("later@example.org", openssltest.P256, openssltest.LeafOptions{})
+	for addr, c := range map[string]*openssltest.Leaf{"soon@example.org": soon, "later@example.org": later} {
+		if _, _, err := s.AddMember(ctx, "team@lists.example.org", addr, c.Cert.Raw, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fs, err := s.CheckKeys(ctx, "", 14)
+	if err != nil || len(fs) != 1 || fs[0].Holder != "soon@example.org" || fs[0].Status != keyring.Usable {
+		t.Fatalf("within 14 days: %+v, %v", fs, err)
+	}
+	now = now.AddDate(0, 0, 10) // soon's certificate has expired by then
+	fs, err = s.CheckKeys(ctx, "team@lists.example.org", 0)
+	if err != nil || len(fs) != 1 || fs[0].Status != keyring.KeyExpired {
+		t.Fatalf("ten days later: %+v, %v", fs, err)
+	}
+}

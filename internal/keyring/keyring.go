@@ -194,3 +194,64 @@ func (s *Sealer) OpenListIdentity(l *store.List) (*smime.Identity, error) {
 	}
 	return id, nil
 }
+
+// Status names why a key or certificate cannot be used, in the words of
+// GnuPG's INV_RECP codes that Request Tracker shows its admins.
+type Status int
+
+// Key statuses. Usable is the zero value.
+const (
+	Usable Status = iota
+	NotFound
+	Ambiguous
+	WrongKeyUsage
+	KeyRevoked
+	KeyExpired
+	NoCRLKnown
+	CRLTooOld
+	PolicyMismatch
+	NotSecretKey
+	KeyNotTrusted
+	NoSpecificReason
+)
+
+var statusText = [...]string{"Usable", "Not Found", "Ambiguous specification", "Wrong key usage", "Key revoked",
+	"Key expired", "No CRL known", "CRL too old", "Policy mismatch", "Not a secret key", "Key not trusted", "No specific reason"}
+
+func (s Status) String() string {
+	if int(s) < len(statusText) {
+		return statusText[s]
+	}
+	return statusText[NoSpecificReason]
+}
+
+// StatusOf maps an error from CheckMemberKey or smime.CheckCertificate
+// (or nil) to a Status.
+func StatusOf(err error) Status {
+	var ke *KeyError
+	var te *smime.TrustError
+	switch {
+	case err == nil:
+		return Usable
+	case errors.As(err, &ke):
+		return [...]Status{NoSpecificReason, PolicyMismatch, KeyRevoked, KeyExpired, WrongKeyUsage}[min(int(ke.Reason), 4)]
+	case errors.As(err, &te):
+		switch te.Reason {
+		case smime.Untrusted:
+			return KeyNotTrusted
+		case smime.Expired:
+			return KeyExpired
+		case smime.NoEmailEKU:
+			return WrongKeyUsage
+		case smime.AddressMismatch:
+			return PolicyMismatch
+		case smime.Revoked:
+			return KeyRevoked
+		case smime.CRLTooOld:
+			return CRLTooOld
+		case smime.NoCRL:
+			return NoCRLKnown
+		}
+	}
+	return NoSpecificReason
+}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/sealpost/sealpost/internal/crypto"
+	"github.com/sealpost/sealpost/internal/crypto/smime"
 )
 
 func TestCheckMemberKey(t *testing.T) {
@@ -69,5 +70,31 @@ func TestSealer(t *testing.T) {
 	}
 	if _, err := NewSealer([]byte("short"), nil); err == nil {
 		t.Error("NewSealer accepted a short key")
+	}
+}
+
+func TestStatusOf(t *testing.T) {
+	now := time.Now()
+	tests := []struct {
+		err  error
+		want Status
+	}{
+		{nil, Usable},
+		{CheckMemberKey(crypto.KeyInfo{Revoked: true}, "a@x.org", now), KeyRevoked},
+		{CheckMemberKey(crypto.KeyInfo{Expires: now.Add(-time.Hour)}, "a@x.org", now), KeyExpired},
+		{CheckMemberKey(crypto.KeyInfo{Addresses: []string{"b@x.org"}}, "a@x.org", now), PolicyMismatch},
+		{CheckMemberKey(crypto.KeyInfo{Addresses: []string{"a@x.org"}}, "a@x.org", now), WrongKeyUsage},
+		{&smime.TrustError{Reason: smime.NoCRL}, NoCRLKnown},
+		{&smime.TrustError{Reason: smime.CRLTooOld}, CRLTooOld},
+		{&smime.TrustError{Reason: smime.Untrusted}, KeyNotTrusted},
+		{errors.New("other"), NoSpecificReason},
+	}
+	for _, tt := range tests {
+		if got := StatusOf(tt.err); got != tt.want {
+			t.Errorf("StatusOf(%v) = %v, want %v", tt.err, got, tt.want)
+		}
+	}
+	if KeyExpired.String() != "Key expired" || NoCRLKnown.String() != "No CRL known" {
+		t.Error("status names differ from RT's")
 	}
 }

@@ -1,0 +1,83 @@
+package admin
+
+import (
+	"context"
+	"crypto/x509"
+	"time"
+
+	"github.com/sealpost/sealpost/internal/crypto"
+	"github.com/sealpost/sealpost/internal/crypto/smime"
+	"github.com/sealpost/sealpost/internal/keyring"
+)
+
+// KeyFinding is a key or certificate that is unusable or expires soon.
+type KeyFinding struct {
+	List        string
+	Holder      string // "list" for the list's own keys, else the member's address
+	Engine      crypto.Engine
+	Fingerprint string
+	Status      keyring.Status
+	Expires     time.Time // zero when it does not expire
+}
+
+// CheckKeys reports every list key, list certificate and member key of
+// list (or of every list when list is empty) that is unusable now or
+// expires within the next days days.
+func (s *Service) CheckKeys(ctx context.Context, list string, days int) ([]KeyFinding, error) {
+	lists, err := s.Lists(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if list != "" {
+		l, err := s.List(ctx, list)
+		if err != nil {
+			return nil, err
+		}
+		lists = lists[:0]
+		lists = append(lists, *l)
+	}
+	now := s.now()
+	soon := now.AddDate(0, 0, days)
+	var out []KeyFinding
+	report := func(f KeyFinding) {
+		if f.Status != keyring.Usable || (!f.Expires.IsZero() && f.Expires.Before(soon)) {
+			out = append(out, f)
+		}
+	}
+	for _, l := range lists {
+		if info, err := s.KeyInfo(&l); err == nil {
+			report(KeyFinding{List: l.Address, Holder: "list", Engine: crypto.OpenPGP, Fingerprint: info.Fingerprint,
+				Status: listKeyStatus(info, now), Expires: info.Expires})
+		}
+		if c, err := x509.ParseCertificate(l.SMIMECert); err == nil {
+			info := smime.CertInfo(c)
+			report(KeyFinding{List: l.Address, Holder: "list", Engine: crypto.SMIME, Fingerprint: info.Fingerprint,
+				Status: listKeyStatus(info, now), Expires: info.Expires})
+		}
+		ms, err := s.Members(ctx, l.Address)
+		if err != nil {
+			return nil, err
+		}
+		for _, m := range ms {
+			for i, mk := range m.Member.Keys {
+				info := m.Keys[i]
+				report(KeyFinding{List: l.Address, Holder: m.Email, Engine: crypto.Engine(mk.Engine), Fingerprint: mk.Fingerprint,
+					Status: keyring.StatusOf(keyring.CheckMemberKey(info, m.Email, now)), Expires: info.Expires})
+			}
+		}
+	}
+	return out, nil
+}
+
+// listKeyStatus judges one of the list's own keys, which must sign.
+func listKeyStatus(info crypto.KeyInfo, now time.Time) keyring.Status {
+	switch {
+	case info.Revoked:
+		return keyring.KeyRevoked
+	case info.Expired(now):
+		return keyring.KeyExpired
+	case !info.CanSign:
+		return keyring.WrongKeyUsage
+	}
+	return keyring.Usable
+}
