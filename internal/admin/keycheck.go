@@ -8,6 +8,7 @@ import (
 	"github.com/sealpost/sealpost/internal/crypto"
 	"github.com/sealpost/sealpost/internal/crypto/smime"
 	"github.com/sealpost/sealpost/internal/keyring"
+	"github.com/sealpost/sealpost/internal/store"
 )
 
 // KeyFinding is a key or certificate that is unusable or expires soon.
@@ -24,17 +25,19 @@ type KeyFinding struct {
 // list (or of every list when list is empty) that is unusable now or
 // expires within the next days days.
 func (s *Service) CheckKeys(ctx context.Context, list string, days int) ([]KeyFinding, error) {
-	lists, err := s.Lists(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if list != "" {
+	var lists []store.List
+	if list == "" {
+		all, err := s.Lists(ctx)
+		if err != nil {
+			return nil, err
+		}
+		lists = all
+	} else {
 		l, err := s.List(ctx, list)
 		if err != nil {
 			return nil, err
 		}
-		lists = lists[:0]
-		lists = append(lists, *l)
+		lists = []store.List{*l}
 	}
 	now := s.now()
 	soon := now.AddDate(0, 0, days)

@@ -91,7 +91,7 @@ func TestFetchedCRLs(t *testing.T) {
 		{"gina@example.org", policy.Untrusted},
 		{"hugo@example.org", policy.Untrusted},
 	} {
-		_, err := a.Process(ctx, team, tc.from, signedPost(t, ids[tc.from], tc.from, listLeaf.Cert))
+		_, err := a.Process(ctx, team, tc.from, signedPost(t, ids[tc.from], tc.from, listLeaf.Cert, "Hello. "+canary+"\r\n"))
 		var rej *pipeline.Rejection
 		switch {
 		case tc.want == policy.OK && err != nil:
@@ -103,16 +103,16 @@ func TestFetchedCRLs(t *testing.T) {
 }
 
 // signedPost is an S/MIME post by id from from, encrypted to the list.
-func signedPost(t *testing.T, id *smime.Identity, from string, list *x509.Certificate) []byte {
+func signedPost(t testing.TB, id *smime.Identity, from string, list *x509.Certificate, body string) []byte {
 	t.Helper()
-	inner := "Content-Type: text/plain\r\nFrom: " + from + "\r\nTo: " + team + "\r\n\r\nHello. " + canary + "\r\n"
+	inner := "Content-Type: text/plain\r\nFrom: " + from + "\r\nTo: " + team + "\r\n\r\n" + body
 	signed, err := smime.SignEntity([]byte(inner), id, smime.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ct, body, err := smime.EncryptEntity(signed, list, smime.EncryptOptions{})
+	ct, enc, err := smime.EncryptEntity(signed, list, smime.EncryptOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return append([]byte("From: "+from+"\r\nTo: "+team+"\r\nMIME-Version: 1.0\r\nContent-Type: "+ct+"\r\nContent-Transfer-Encoding: base64\r\n\r\n"), body...)
+	return append([]byte("From: "+from+"\r\nTo: "+team+"\r\nMIME-Version: 1.0\r\nContent-Type: "+ct+"\r\nContent-Transfer-Encoding: base64\r\n\r\n"), enc...)
 }

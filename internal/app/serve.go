@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"sync"
 	"time"
 
 	"github.com/sealpost/sealpost/internal/mail"
@@ -48,30 +47,31 @@ func (a *App) Serve(ctx context.Context, ready chan<- net.Addr) error {
 	}
 	defer web.Close()
 	qctx, stopQueue := context.WithCancel(context.WithoutCancel(ctx))
-	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() { defer wg.Done(); a.Queue.Run(qctx) }()
-	errc := make(chan error, 1)
-	go func() { defer wg.Done(); errc <- srv.Serve(ln) }()
+	queued := make(chan struct{})
+	go func() { defer close(queued); a.Queue.Run(qctx) }()
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
 	a.Logger.Info("sealpost serving", "smtp", ln.Addr().String(), "http", web.addr(), "data", a.Config.DataDir, "relay", a.Config.Relay.Addr)
 	if ready != nil {
 		ready <- ln.Addr()
 	}
+	var serveErr error
 	select {
 	case <-ctx.Done():
-	case err = <-errc:
-		errc <- err
+	case serveErr = <-served: // the listener failed by itself
 	}
+	// DESIGN §5: stop accepting (421), finish what is in flight, then
+	// stop the queue; unfinished deliveries stay claimed for the next start.
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	serr := srv.Shutdown(shutdownCtx)
-	stopQueue()
-	wg.Wait()
-	if err := <-errc; err != nil {
-		return err
+	shutdownErr := srv.Shutdown(shutdownCtx)
+	if serveErr == nil {
+		serveErr = <-served
 	}
+	stopQueue()
+	<-queued
 	a.Logger.Info("sealpost stopped")
-	return serr
+	return errors.Join(serveErr, shutdownErr)
 }
 
 // SpoolRetention is how long a message whose processing never finished

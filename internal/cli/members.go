@@ -47,9 +47,6 @@ cannot be used for encryption.`,
   sealpost member add team@lists.example.org carol@example.org --key carol.crt`,
 		Args: args(cobra.ExactArgs(2)),
 		RunE: func(cmd *cobra.Command, a []string) error {
-			if keyFile == "" {
-				return usagef("--key FILE is required")
-			}
 			data, err := e.readKey(keyFile)
 			if err != nil {
 				return err
@@ -72,7 +69,12 @@ cannot be used for encryption.`,
 	return c
 }
 
+// readKey reads the file named by --key ('-' for standard input); a
+// missing --key is a usage error.
 func (e *env) readKey(name string) ([]byte, error) {
+	if name == "" {
+		return nil, usagef("--key FILE is required")
+	}
 	var r io.Reader = e.stdin
 	if name != "-" {
 		f, err := os.Open(name)
@@ -182,9 +184,6 @@ certificate, or a new key before the old one expires. It must name EMAIL
 and be valid; a signing-only certificate is accepted here.`,
 		Args: args(cobra.ExactArgs(2)),
 		RunE: func(cmd *cobra.Command, a []string) error {
-			if keyFile == "" {
-				return usagef("--key FILE is required")
-			}
 			data, err := e.readKey(keyFile)
 			if err != nil {
 				return err

@@ -5,7 +5,6 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"strings"
 
 	spcrypto "github.com/sealpost/sealpost/internal/crypto"
 	"github.com/sealpost/sealpost/internal/crypto/pgp"
@@ -190,7 +189,7 @@ func smimeReason(err error) policy.Reason {
 		return policy.NotEncrypted
 	case errors.Is(err, smime.ErrIntegrity):
 		return policy.NoIntegrity
-	case strings.Contains(err.Error(), "larger than"):
+	case errors.Is(err, smime.ErrTooLarge):
 		return policy.TooLarge
 	}
 	return policy.Undecryptable

@@ -21,9 +21,13 @@ import (
 // enveloped and opaque-signed data, multipart/signed with
 // application/pkcs7-signature for detached signatures.
 
-// ErrNotEncrypted is returned by Unwrap for a message that is not an
-// S/MIME enveloped message at the top level.
-var ErrNotEncrypted = errors.New("smime: message is not S/MIME encrypted")
+// Errors of Unwrap beside the engine's.
+var (
+	// ErrNotEncrypted: not an S/MIME enveloped message at the top level.
+	ErrNotEncrypted = errors.New("smime: message is not S/MIME encrypted")
+	// ErrTooLarge: the decrypted content exceeds Options.MaxPlaintext.
+	ErrTooLarge = errors.New("smime: decrypted content exceeds the size limit")
+)
 
 // Options carry the environment of Unwrap and the wrapping functions.
 type Options struct {
@@ -84,7 +88,7 @@ func Unwrap(msg *mime.Part, id *Identity, opt Options) (*Unwrapped, error) {
 		return nil, err
 	}
 	if int64(len(plain)) > opt.maxPlaintext() {
-		return nil, fmt.Errorf("%w: decrypted content larger than %d bytes", ErrMalformed, opt.maxPlaintext())
+		return nil, ErrTooLarge
 	}
 	u := &Unwrapped{Content: plain, Protection: spcrypto.Protection{Encrypted: true, Cipher: info.Cipher}}
 	if info.Authenticated {

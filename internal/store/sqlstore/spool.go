@@ -36,14 +36,6 @@ func (s *DB) PurgeSpool(ctx context.Context, cutoff time.Time) (int64, error) {
 	return res.RowsAffected()
 }
 
-// Unspool removes a spooled message without other effects.
-func (s *DB) Unspool(ctx context.Context, id string) error {
-	if _, err := s.db.ExecContext(ctx, `DELETE FROM spool WHERE id = $1`, id); err != nil {
-		return fmt.Errorf("sqlstore: unspool: %w", err)
-	}
-	return nil
-}
-
 // Commit applies the outcome of processing one message in one
 // transaction. It returns store.ErrReplay, changing nothing, when any of
 // the outcome's replay marks was recorded before.
