@@ -732,15 +732,8 @@ func p12DecryptCBC(block cipher.Block, iv, ciphertext []byte) ([]byte, bool) {
 // p12DigestHash maps a MAC digest OID to its hash (RFC 7292 §5.1 allows
 // any; these are the ones in use).
 func p12DigestHash(oid asn1.ObjectIdentifier) func() hash.Hash {
-	switch {
-	case oid.Equal(oidSHA1):
-		return sha1.New
-	case oid.Equal(oidSHA256):
-		return sha256.New
-	case oid.Equal(oidSHA384):
-		return sha512.New384
-	case oid.Equal(oidSHA512):
-		return sha512.New
+	if h, _, ok := envHashByOID(oid); ok { // the same four digests
+		return h.New
 	}
 	return nil
 }
