@@ -6,7 +6,6 @@
 package admin
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/x509"
@@ -41,6 +40,13 @@ type Store interface {
 	TrustAnchors(ctx context.Context, listID int64) ([][]byte, error)
 	RemoveMember(ctx context.Context, listID int64, email string) error
 	Members(ctx context.Context, listID int64) ([]store.Member, error)
+	ReplaceListKey(ctx context.Context, l *store.List, retired store.RetiredKey, announce []store.Delivery) error
+
+	PutKeys(ctx context.Context, keys []store.Key) ([]store.PutResult, error)
+	Key(ctx context.Context, fpr string) (*store.Key, error)
+	FindKeys(ctx context.Context, kind, value string) ([]store.Key, error)
+	KeyUsers(ctx context.Context, fpr string) ([]store.KeyUser, error)
+	KeysToIndex(ctx context.Context, version, limit int) ([]store.Key, error)
 }
 
 // Errors a person can act on. The command line turns them into exit
@@ -55,14 +61,17 @@ var (
 type Options struct {
 	Now  func() time.Time
 	Rand io.Reader
+	// Announcer writes announcements to a list's members (key rotation).
+	Announcer Announcer
 }
 
 // Service runs the use cases.
 type Service struct {
-	st     Store
-	sealer *keyring.Sealer
-	now    func() time.Time
-	rand   io.Reader
+	st        Store
+	sealer    *keyring.Sealer
+	now       func() time.Time
+	rand      io.Reader
+	announcer Announcer
 }
 
 // New returns a Service over st; sealer seals the lists' secret keys.
@@ -73,7 +82,7 @@ func New(st Store, sealer *keyring.Sealer, opt Options) *Service {
 	if opt.Rand == nil {
 		opt.Rand = rand.Reader
 	}
-	return &Service{st: st, sealer: sealer, now: opt.Now, rand: opt.Rand}
+	return &Service{st: st, sealer: sealer, now: opt.Now, rand: opt.Rand, announcer: opt.Announcer}
 }
 
 // CreateList creates a list at address with a freshly generated key.
@@ -113,7 +122,7 @@ func (s *Service) CreateList(ctx context.Context, address, owner, name string, a
 		}
 		return nil, err
 	}
-	return l, nil
+	return l, s.keepListKeys(ctx, l)
 }
 
 func hasRoleSuffix(local string) bool {
@@ -225,30 +234,11 @@ func (s *Service) AddMemberKey(ctx context.Context, list, email string, keyData 
 
 // memberKey parses a member's OpenPGP key or X.509 certificate.
 func (s *Service) memberKey(data []byte) (store.MemberKey, crypto.KeyInfo, error) {
-	mk := store.MemberKey{Source: store.SourcePinned, CreatedAt: s.now()}
-	if isCertificate(data) {
-		cert, _, err := smime.ParseCertificate(data)
-		if err != nil {
-			return mk, crypto.KeyInfo{}, fmt.Errorf("%w: %v", ErrInvalid, err)
-		}
-		info := smime.CertInfo(cert)
-		mk.Engine, mk.Fingerprint, mk.Data = store.EngineSMIME, info.Fingerprint, cert.Raw
-		return mk, info, nil
-	}
-	key, err := pgp.ParseKey(data)
+	rec, info, err := keyring.Describe(data, s.now())
 	if err != nil {
-		return mk, crypto.KeyInfo{}, fmt.Errorf("%w: %v", ErrInvalid, err)
+		return store.MemberKey{}, info, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
-	info := key.Info(s.now())
-	mk.Engine, mk.Fingerprint, mk.Data = store.EngineOpenPGP, info.Fingerprint, key.PublicBytes()
-	return mk, info, nil
-}
-
-// isCertificate tells an X.509 certificate (PEM, or DER: a SEQUENCE) from
-// an OpenPGP key (armored, or binary packets, whose first byte has the
-// high bit set and is never 0x30).
-func isCertificate(data []byte) bool {
-	return bytes.Contains(data, []byte("-----BEGIN CERTIFICATE-----")) || (len(data) > 0 && data[0] == 0x30)
+	return store.MemberKey{Key: rec, Source: store.SourcePinned, CreatedAt: s.now()}, info, nil
 }
 
 // SetSMIMEIdentity gives the list an S/MIME identity (from a PKCS#12 file,
@@ -279,7 +269,7 @@ func (s *Service) SetSMIMEIdentity(ctx context.Context, list string, id *smime.I
 	if err := s.st.UpdateList(ctx, l); err != nil {
 		return nil, err
 	}
-	return l, nil
+	return l, s.keepListKeys(ctx, l)
 }
 
 // GenerateSMIMEIdentity gives the list a new self-signed S/MIME identity,

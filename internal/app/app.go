@@ -96,7 +96,20 @@ func Open(ctx context.Context, cfg *Config, logger *slog.Logger) (*App, error) {
 		RequireCRL:        cfg.SMIME.RequireCRL,
 	})
 	a.Queue = queue.New(db, tr, queue.Options{Logger: logger})
-	a.Admin = admin.New(db, sealer, admin.Options{})
+	a.Admin = admin.New(db, sealer, admin.Options{Announcer: a.Pipeline})
+	// Keys moved from an older schema, or indexed by an older version of
+	// Sealpost, are indexed now; usually there is nothing to do.
+	n, bad, err := a.Admin.ReindexKeys(ctx)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("keyring index: %w", err)
+	}
+	for _, e := range bad {
+		logger.Warn("keyring: key cannot be indexed", "err", e)
+	}
+	if n > 0 {
+		logger.Info("keyring: indexed keys", "count", n)
+	}
 	return a, nil
 }
 

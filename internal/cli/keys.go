@@ -1,20 +1,312 @@
 package cli
 
 import (
+	"encoding/json"
 	"fmt"
+	"io"
+	"os"
+	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/sealpost/sealpost/internal/admin"
 	"github.com/sealpost/sealpost/internal/app"
 )
+
+// maxImportFile bounds one file given to `key import`: a flooded key can
+// be tens of megabytes before its third-party signatures are dropped.
+const maxImportFile = 64 << 20
 
 func (e *env) keyCmd() *cobra.Command {
 	c := groupCommand(&cobra.Command{
 		Use:   "key",
-		Short: "Inspect the keys and certificates of lists and members",
+		Short: "Import, inspect and export the keys and certificates of lists and members",
+		Long: `Sealpost keeps one keyring for OpenPGP keys and X.509 certificates, shared
+by all lists. Members' keys and the lists' own public keys are in it; it
+is indexed by fingerprint, key ID, subkey, email address, issuer and
+serial number and subject key identifier.`,
 	})
+	c.AddCommand(e.keyImportCmd(), e.keyShowCmd(), e.keyExportCmd(), e.keyCheckCmd())
+	return c
+}
+
+func (e *env) keyImportCmd() *cobra.Command {
+	var list string
+	var pass passphraseFlags
+	var quiet bool
+	c := &cobra.Command{
+		Use:   "import [--list LIST] FILE...",
+		Short: "Import OpenPGP keys, X.509 certificates and PKCS#12 files into the keyring",
+		Long: `Import every key and certificate in each FILE ('-' reads standard input):
+OpenPGP keys armored or binary, public or secret, several per file (as
+gpg --export writes them); X.509 certificates in PEM or DER (.pem .crt
+.cer .der), bundles too; PKCS#12 files (.p12 .pfx) with their password.
+
+A key already in the keyring is merged with the new copy (new self-
+signatures, subkeys, revocations), so re-importing a refreshed key
+updates every member who uses it. On the way in, third-party
+certifications are dropped and self-signatures capped (certificate
+flooding), and signing subkeys without a back-signature are dropped.
+
+Secret keys are kept only as a list's own key: with --list LIST an
+OpenPGP secret key or PKCS#12 identity for LIST's address becomes LIST's
+key (a replaced OpenPGP key keeps decrypting for 30 days); without
+--list only the public part is kept.
+
+Passphrases of protected secret keys and PKCS#12 passwords are read,
+in this order, from --passphrase-file, from the systemd credential
+named by --passphrase-credential (default "sealpost-passphrase" in
+$CREDENTIALS_DIRECTORY), or from $SEALPOST_PASSPHRASE. Nothing prompts.
+
+Prints one line per key: new, updated, unchanged or refused (and why),
+then a summary. Exits 65 when any key was refused; the others are
+imported all the same.`,
+		Example: `  gpg --export > members.pgp && sealpost key import members.pgp
+  sealpost key import carol.crt dave.pem
+  sealpost key import --list team@lists.example.org --passphrase-file pw.txt team-secret.asc
+  SEALPOST_PASSPHRASE=secret sealpost key import --list support@example.org support.p12`,
+		Args: args(cobra.MinimumNArgs(1)),
+		RunE: func(cmd *cobra.Command, files []string) error {
+			passphrase, err := pass.source(e)
+			if err != nil {
+				return err
+			}
+			return e.withApp(cmd, func(ap *app.App) error {
+				p := e.newProgress()
+				defer p.finish()
+				var all []admin.ImportResult
+				for _, name := range files {
+					data, err := e.readFile(name, maxImportFile)
+					if err != nil {
+						return err
+					}
+					rs, err := ap.Admin.ImportKeys(cmd.Context(), name, data, admin.ImportOptions{
+						List: list, Passphrase: passphrase, Progress: p.add})
+					all = append(all, rs...)
+					if err != nil {
+						p.finish()
+						e.importReport(all, quiet)
+						return err
+					}
+				}
+				p.finish()
+				return e.importReport(all, quiet)
+			})
+		},
+	}
+	c.Flags().StringVar(&list, "list", "", "make secret keys and PKCS#12 identities for this list's address its keys")
+	c.Flags().BoolVarP(&quiet, "quiet", "q", false, "print only refused keys and the summary")
+	pass.register(c)
+	return c
+}
+
+// importReport prints one line per key and a summary; it fails when any
+// key was refused.
+func (e *env) importReport(rs []admin.ImportResult, quiet bool) error {
+	count := map[admin.Outcome]int{}
+	w := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
+	for _, r := range rs {
+		count[r.Outcome]++
+		if quiet && r.Outcome != admin.Refused {
+			continue
+		}
+		fpr := r.Fingerprint
+		if fpr == "" {
+			fpr = "-"
+		}
+		detail := strings.Join(r.Addresses, ", ")
+		if r.Reason != "" {
+			detail = r.Reason
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", r.Outcome, r.Engine, fpr, detail)
+		for _, n := range r.Notes {
+			fmt.Fprintf(w, "\t\t\t  %s\n", n)
+		}
+	}
+	w.Flush()
+	fmt.Fprintf(e.stdout, "%d keys: %d new, %d updated, %d unchanged, %d refused\n", len(rs),
+		count[admin.Imported], count[admin.Updated], count[admin.Unchanged], count[admin.Refused])
+	if count[admin.Refused] > 0 {
+		return fmt.Errorf("%w: %d of %d keys refused", admin.ErrInvalid, count[admin.Refused], len(rs))
+	}
+	return nil
+}
+
+func (e *env) keyShowCmd() *cobra.Command {
+	var asJSON bool
+	c := &cobra.Command{
+		Use:   "show FINGERPRINT|KEYID|EMAIL",
+		Short: "Show a key or certificate of the keyring",
+		Long: `Show the keys matching a fingerprint, a 16-digit OpenPGP key ID (of the
+primary key or a subkey) or an email address: fingerprint, addresses,
+algorithm, what it may be used for, when it was created and expires,
+its status (RT's reasons: Key expired, Key revoked, Wrong key usage, ...)
+and which lists and members use it.`,
+		Example: `  sealpost key show 0123456789ABCDEF0123456789ABCDEF01234567
+  sealpost key show bob@example.org --json`,
+		Args: args(cobra.ExactArgs(1)),
+		RunE: func(cmd *cobra.Command, a []string) error {
+			return e.withApp(cmd, func(ap *app.App) error {
+				ds, err := ap.Admin.FindKey(cmd.Context(), a[0])
+				if err != nil {
+					return err
+				}
+				if asJSON {
+					out := make([]keyShowJSON, 0, len(ds))
+					for _, d := range ds {
+						out = append(out, keyShow(d))
+					}
+					enc := json.NewEncoder(e.stdout)
+					enc.SetIndent("", "  ")
+					return enc.Encode(out)
+				}
+				for i, d := range ds {
+					if i > 0 {
+						fmt.Fprintln(e.stdout)
+					}
+					e.printKey(keyShow(d))
+				}
+				return nil
+			})
+		},
+	}
+	c.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return c
+}
+
+type keyShowJSON struct {
+	Fingerprint string    `json:"fingerprint"`
+	Engine      string    `json:"engine"`
+	Addresses   []string  `json:"addresses"`
+	Algorithm   string    `json:"algorithm"`
+	Usage       []string  `json:"usage"`
+	Created     string    `json:"created"`
+	Expires     string    `json:"expires,omitempty"`
+	Status      string    `json:"status"`
+	UsedBy      []string  `json:"used_by"`
+	Updated     time.Time `json:"updated_at"`
+}
+
+func keyShow(d admin.KeyDetails) keyShowJSON {
+	v := keyShowJSON{Fingerprint: d.Fingerprint, Engine: d.Engine, Addresses: d.Info.Addresses, Algorithm: d.Info.Algorithm,
+		Usage: []string{}, Created: d.Info.Created.UTC().Format(time.DateOnly), Status: d.Status.String(),
+		UsedBy: d.Users, Updated: d.UpdatedAt}
+	if v.Addresses == nil {
+		v.Addresses = []string{}
+	}
+	if v.UsedBy == nil {
+		v.UsedBy = []string{}
+	}
+	if d.Info.CanSign {
+		v.Usage = append(v.Usage, "sign")
+	}
+	if d.Info.CanEncrypt {
+		v.Usage = append(v.Usage, "encrypt")
+	}
+	if !d.Info.Expires.IsZero() {
+		v.Expires = d.Info.Expires.UTC().Format(time.DateOnly)
+	}
+	return v
+}
+
+func (e *env) printKey(v keyShowJSON) {
+	w := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
+	expires, usage, used := v.Expires, strings.Join(v.Usage, ", "), strings.Join(v.UsedBy, "\n\t")
+	if expires == "" {
+		expires = "never"
+	}
+	if usage == "" {
+		usage = "none"
+	}
+	if used == "" {
+		used = "nobody (kept in the keyring only)"
+	}
+	fmt.Fprintf(w, "fingerprint:\t%s\nengine:\t%s\naddresses:\t%s\nalgorithm:\t%s\nusage:\t%s\ncreated:\t%s\nexpires:\t%s\nstatus:\t%s\nused by:\t%s\n",
+		admin.GroupFingerprint(v.Fingerprint), v.Engine, strings.Join(v.Addresses, ", "), v.Algorithm, usage, v.Created, expires, v.Status, used)
+	w.Flush()
+}
+
+func (e *env) keyExportCmd() *cobra.Command {
+	var secret, fingerprint bool
+	c := &cobra.Command{
+		Use:   "export FINGERPRINT [--secret | --fingerprint]",
+		Short: "Write a key or certificate, or its fingerprint, to standard output",
+		Long: `Write the key with FINGERPRINT (or a unique key ID or address): an OpenPGP
+key ASCII-armored, an X.509 certificate in PEM.
+
+--fingerprint writes the fingerprint as a small text file instead, for
+people to compare by eye (what helpdesk admins hand out).
+
+--secret writes a list's own secret key, unprotected (OpenPGP armored,
+or for S/MIME the private key, certificate and chain in PEM), to back
+it up or move the list; Sealpost keeps no other secret keys. Keep the
+output safe.`,
+		Example: `  sealpost key export 0123456789ABCDEF0123456789ABCDEF01234567 > bob.asc
+  sealpost key export team@lists.example.org --fingerprint > team-fingerprint.txt
+  sealpost key export 0123456789ABCDEF0123456789ABCDEF01234567 --secret > team-secret.asc`,
+		Args: args(cobra.ExactArgs(1)),
+		RunE: func(cmd *cobra.Command, a []string) error {
+			if secret && fingerprint {
+				return usagef("--secret and --fingerprint exclude each other")
+			}
+			return e.withApp(cmd, func(ap *app.App) error {
+				if fingerprint {
+					ds, err := ap.Admin.FindKey(cmd.Context(), a[0])
+					if err != nil {
+						return err
+					}
+					for _, d := range ds {
+						fmt.Fprint(e.stdout, fingerprintText(d))
+					}
+					return nil
+				}
+				data, err := ap.Admin.ExportKey(cmd.Context(), a[0], secret)
+				if err != nil {
+					return err
+				}
+				_, err = e.stdout.Write(data)
+				return err
+			})
+		},
+	}
+	c.Flags().BoolVar(&secret, "secret", false, "export a list's secret key (unprotected)")
+	c.Flags().BoolVar(&fingerprint, "fingerprint", false, "write the fingerprint as a text file")
+	return c
+}
+
+// fingerprintText is the fingerprint file of one key.
+func fingerprintText(d admin.KeyDetails) string {
+	what := "OpenPGP key"
+	if d.Engine == "smime" {
+		what = "X.509 certificate (SHA-256)"
+	}
+	return fmt.Sprintf("%s of %s\n%s\n", what, strings.Join(d.Info.Addresses, ", "), admin.GroupFingerprint(d.Fingerprint))
+}
+
+// readFile reads a named file ('-' for standard input) up to limit bytes.
+func (e *env) readFile(name string, limit int64) ([]byte, error) {
+	var r io.Reader = e.stdin
+	if name != "-" {
+		f, err := os.Open(name)
+		if err != nil {
+			return nil, usagef("%v", err)
+		}
+		defer f.Close()
+		r = f
+	}
+	data, err := io.ReadAll(io.LimitReader(r, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	if int64(len(data)) > limit {
+		return nil, usagef("%s is larger than %d bytes", name, limit)
+	}
+	return data, nil
+}
+
+func (e *env) keyCheckCmd() *cobra.Command {
 	var list string
 	var days int
 	check := &cobra.Command{
@@ -50,6 +342,6 @@ is nothing to report; suitable for a daily cron job.`,
 	}
 	check.Flags().StringVar(&list, "list", "", "check only this list")
 	check.Flags().IntVar(&days, "days", 14, "also report keys that expire within this many days")
-	c.AddCommand(check)
-	return c
+
+	return check
 }

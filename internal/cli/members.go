@@ -2,8 +2,6 @@ package cli
 
 import (
 	"fmt"
-	"io"
-	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -75,21 +73,9 @@ func (e *env) readKey(name string) ([]byte, error) {
 	if name == "" {
 		return nil, usagef("--key FILE is required")
 	}
-	var r io.Reader = e.stdin
-	if name != "-" {
-		f, err := os.Open(name)
-		if err != nil {
-			return nil, usagef("key file: %v", err)
-		}
-		defer f.Close()
-		r = f
-	}
-	data, err := io.ReadAll(io.LimitReader(r, maxKeyFile+1))
+	data, err := e.readFile(name, maxKeyFile)
 	if err != nil {
 		return nil, fmt.Errorf("key file: %w", err)
-	}
-	if len(data) > maxKeyFile {
-		return nil, usagef("key file is larger than %d bytes", maxKeyFile)
 	}
 	return data, nil
 }

@@ -171,6 +171,19 @@ func (s *Sealer) OpenListKey(l *store.List) (*pgp.Key, error) {
 	return k, nil
 }
 
+// OpenRetiredKey unseals one of a list's retired OpenPGP keys.
+func (s *Sealer) OpenRetiredKey(l *store.List, r *store.RetiredKey) (*pgp.Key, error) {
+	secret, err := s.Open(r.SealedKey, ListKeyLabel(l.Address, r.Fingerprint))
+	if err != nil {
+		return nil, fmt.Errorf("keyring: retired key %s of %s: %w", r.Fingerprint, l.Address, err)
+	}
+	k, err := pgp.ParseKey(secret)
+	if err != nil {
+		return nil, fmt.Errorf("keyring: retired key %s of %s: %w", r.Fingerprint, l.Address, err)
+	}
+	return k, nil
+}
+
 // ErrNoIdentity is returned by OpenListIdentity for a list without an
 // S/MIME identity.
 var ErrNoIdentity = errors.New("keyring: list has no S/MIME identity")

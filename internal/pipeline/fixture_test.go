@@ -118,7 +118,7 @@ func (f *fixture) addMember(l *testList, addr string, pub []byte) {
 		f.t.Fatal(err)
 	}
 	m := &store.Member{ListID: l.rec.ID, Email: addr,
-		Keys: []store.MemberKey{{Engine: store.EngineOpenPGP, Fingerprint: k.Fingerprint(), Data: pub}}}
+		Keys: []store.MemberKey{{Key: store.Key{Engine: store.EngineOpenPGP, Fingerprint: k.Fingerprint(), Data: pub}}}}
 	if err := f.db.AddMember(context.Background(), m); err != nil {
 		f.t.Fatal(err)
 	}

@@ -52,6 +52,26 @@ func (p *Pipeline) listKey(l *store.List) (*pgp.Key, error) {
 	return cached(p.keys, l.SealedKey, func() (*pgp.Key, error) { return p.sealer.OpenListKey(l) })
 }
 
+// retiredKeys returns the list's former OpenPGP keys whose grace period
+// has not ended: they still decrypt. One that cannot be opened is
+// skipped (and logged): the current key must still work.
+func (p *Pipeline) retiredKeys(l *store.List) []*pgp.Key {
+	var out []*pgp.Key
+	for i := range l.Retired {
+		r := &l.Retired[i]
+		if !p.opt.Now().Before(r.DecryptUntil) {
+			continue
+		}
+		k, err := cached(p.keys, r.SealedKey, func() (*pgp.Key, error) { return p.sealer.OpenRetiredKey(l, r) })
+		if err != nil {
+			p.opt.Logger.Error("retired list key unusable", "list", l.Address, "fingerprint", r.Fingerprint, "err", err)
+			continue
+		}
+		out = append(out, k)
+	}
+	return out
+}
+
 // listIdentity returns the list's S/MIME identity, unsealed.
 func (p *Pipeline) listIdentity(l *store.List) (*smime.Identity, error) {
 	return cached(p.keys, l.SMIMESealed, func() (*smime.Identity, error) { return p.sealer.OpenListIdentity(l) })

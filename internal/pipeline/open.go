@@ -47,7 +47,9 @@ func (p *Pipeline) open(list *store.List, r *roster, msg *mime.Part) (*opened, e
 	if msg.MediaType != "multipart/encrypted" && pgp.IsInline(msg) {
 		unwrap = pgp.UnwrapInline
 	}
-	u, err := unwrap(msg, listKey, r.pgpKeys, p.pgpOptions())
+	opt := p.pgpOptions()
+	opt.Retired = p.retiredKeys(list)
+	u, err := unwrap(msg, listKey, r.pgpKeys, opt)
 	if err != nil {
 		return nil, &engineError{reason: pgpReason(err), err: err}
 	}

@@ -99,9 +99,9 @@ func (p *Pipeline) harvest(list *store.List, o *opened, dec policy.Decision) []s
 	}
 	// For a stored certificate the insert turns into an update of its
 	// capabilities (the key's source stays as it was).
+	rec, _ := keyring.CertificateRecord(o.smime.Signer)
 	return []store.Harvested{{ListID: list.ID, Email: dec.Sender.Email, Key: store.MemberKey{
-		Engine: store.EngineSMIME, Fingerprint: o.signer.Fingerprint, Data: o.smime.Signer.Raw,
-		Source: store.SourceHarvested, CreatedAt: p.opt.Now(),
+		Key: rec, Source: store.SourceHarvested, CreatedAt: p.opt.Now(),
 		Capabilities: strings.Join(smime.CapabilityNames(o.smime.Capabilities), ","),
 	}}}
 }
@@ -157,8 +157,8 @@ func (p *Pipeline) autocryptKey(list *store.List, o *opened, h headers, dec poli
 		(!h.autocryptSigned && !strings.EqualFold(info.Fingerprint, o.signer.Fingerprint)) {
 		return nil
 	}
+	rec, _ := keyring.OpenPGPRecord(key, p.opt.Now())
 	return []store.Harvested{{ListID: list.ID, Email: addr, Key: store.MemberKey{
-		Engine: store.EngineOpenPGP, Fingerprint: info.Fingerprint, Data: key.PublicBytes(),
-		Source: store.SourceAutocrypt, CreatedAt: p.opt.Now(),
+		Key: rec, Source: store.SourceAutocrypt, CreatedAt: p.opt.Now(),
 	}}}
 }

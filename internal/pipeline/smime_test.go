@@ -67,7 +67,7 @@ func (sf *smimeFixture) addCertMember(addr string, kt openssltest.KeyType) {
 	sf.t.Helper()
 	id := sf.identity(addr, kt)
 	m := &store.Member{ListID: sf.l.rec.ID, Email: addr, Keys: []store.MemberKey{{
-		Engine: store.EngineSMIME, Fingerprint: smime.Fingerprint(id.Cert), Data: id.Cert.Raw}}}
+		Key: store.Key{Engine: store.EngineSMIME, Fingerprint: smime.Fingerprint(id.Cert), Data: id.Cert.Raw}}}}
 	if err := sf.db.AddMember(context.Background(), m); err != nil {
 		sf.t.Fatal(err)
 	}
@@ -263,8 +263,8 @@ func TestSeparateSigningAndEncryptionCertificates(t *testing.T) {
 	signLeaf := sf.ca.Issue("alice@example.org", openssltest.P256, openssltest.LeafOptions{Usage: x509.KeyUsageDigitalSignature})
 	encLeaf := sf.ca.Issue("alice@example.org", openssltest.RSA2048, openssltest.LeafOptions{Usage: x509.KeyUsageKeyEncipherment})
 	m := &store.Member{ListID: sf.l.rec.ID, Email: "alice@example.org", Keys: []store.MemberKey{
-		{Engine: store.EngineSMIME, Fingerprint: smime.Fingerprint(signLeaf.Cert), Data: signLeaf.Cert.Raw},
-		{Engine: store.EngineSMIME, Fingerprint: smime.Fingerprint(encLeaf.Cert), Data: encLeaf.Cert.Raw},
+		{Key: store.Key{Engine: store.EngineSMIME, Fingerprint: smime.Fingerprint(signLeaf.Cert), Data: signLeaf.Cert.Raw}},
+		{Key: store.Key{Engine: store.EngineSMIME, Fingerprint: smime.Fingerprint(encLeaf.Cert), Data: encLeaf.Cert.Raw}},
 	}}
 	if err := sf.db.AddMember(context.Background(), m); err != nil {
 		t.Fatal(err)
@@ -330,8 +330,8 @@ func TestFormatPreference(t *testing.T) {
 	sf.addCertMember("alice@example.org", openssltest.P256)
 	bobCert := sf.identity("bob@example.org", openssltest.RSA2048)
 	bob := &store.Member{ListID: sf.l.rec.ID, Email: "bob@example.org", Keys: []store.MemberKey{
-		{Engine: store.EngineOpenPGP, Fingerprint: sf.member("bob@example.org").Fingerprint(), Data: sf.member("bob@example.org").PublicBytes()},
-		{Engine: store.EngineSMIME, Fingerprint: smime.Fingerprint(bobCert.Cert), Data: bobCert.Cert.Raw},
+		{Key: store.Key{Engine: store.EngineOpenPGP, Fingerprint: sf.member("bob@example.org").Fingerprint(), Data: sf.member("bob@example.org").PublicBytes()}},
+		{Key: store.Key{Engine: store.EngineSMIME, Fingerprint: smime.Fingerprint(bobCert.Cert), Data: bobCert.Cert.Raw}},
 	}}
 	if err := sf.db.AddMember(context.Background(), bob); err != nil {
 		t.Fatal(err)

@@ -16,6 +16,8 @@ import (
 var (
 	ErrNotFound = errors.New("store: not found")
 	ErrExists   = errors.New("store: already exists")
+	// ErrInUse is returned when deleting a key a member still uses.
+	ErrInUse = errors.New("store: key in use")
 	// ErrReplay is returned by Commit when the outcome's replay mark was
 	// already recorded: the same signature was accepted before (DESIGN §4.4).
 	ErrReplay = errors.New("store: signature already seen")
@@ -35,8 +37,20 @@ type List struct {
 	// when the list has no S/MIME identity.
 	SMIMECert   []byte
 	SMIMESealed []byte
-	Settings    ListSettings
-	CreatedAt   time.Time
+	// Retired are the OpenPGP keys this list's key replaced, newest first;
+	// they decrypt until their grace period ends.
+	Retired   []RetiredKey
+	Settings  ListSettings
+	CreatedAt time.Time
+}
+
+// RetiredKey is a list key that a newer one replaced.
+type RetiredKey struct {
+	Fingerprint  string
+	PublicKey    []byte
+	SealedKey    []byte // sealed under the master key with the list's label
+	RetiredAt    time.Time
+	DecryptUntil time.Time
 }
 
 // ListSettings are a list's policy options. The zero value is the secure
@@ -102,16 +116,65 @@ const (
 	SourceAutocrypt = "autocrypt" // from the Autocrypt header of a member's accepted post
 )
 
-// MemberKey is one OpenPGP key or X.509 certificate of a member.
-type MemberKey struct {
+// Key is one OpenPGP transferable public key or X.509 certificate in
+// the keyring, which every list and member shares: members reference
+// keys by fingerprint.
+type Key struct {
+	Fingerprint string // OpenPGP fingerprint, or SHA-256 of the certificate (upper-case hex)
 	Engine      string // EngineOpenPGP or EngineSMIME
-	Fingerprint string // OpenPGP fingerprint, or SHA-256 of the certificate
 	Data        []byte // transferable public key, or the DER certificate
-	Source      string // SourcePinned or SourceHarvested
+	// Index lists the values the key is found by besides its fingerprint.
+	// A write replaces the key's index when Index is non-nil.
+	Index        []IndexEntry
+	IndexVersion int       // the indexer version that made Index; 0 when never indexed
+	KeyCreated   time.Time // when the key or certificate was made
+	Expires      time.Time // zero: does not expire
+	Revoked      bool
+	AddedAt      time.Time
+	UpdatedAt    time.Time
+}
+
+// IndexEntry is one value a key is looked up by.
+type IndexEntry struct {
+	Kind  string // one of the Index* kinds
+	Value string
+}
+
+// Kinds of index entries.
+const (
+	IndexKeyID        = "keyid"         // OpenPGP long key ID (16 upper hex) of the primary key or a subkey
+	IndexSubkey       = "subkey"        // OpenPGP subkey fingerprint
+	IndexEmail        = "email"         // normalised addr-spec of a user ID or certificate address
+	IndexIssuerSerial = "issuer-serial" // X.509: SHA-256 of the issuer name (hex) ":" serial (hex)
+	IndexSKI          = "ski"           // X.509 subject key identifier (hex)
+)
+
+// PutResult says what writing a key changed.
+type PutResult int
+
+// Results of PutKeys.
+const (
+	KeyNew       PutResult = iota + 1 // the keyring did not have it
+	KeyUpdated                        // it had it with other data
+	KeyUnchanged                      // it had it exactly so
+)
+
+// KeyUser is a list whose own key a key is (Email empty) or a member of
+// List who holds it.
+type KeyUser struct {
+	List  string
+	Email string
+}
+
+// MemberKey is one OpenPGP key or X.509 certificate of a member: a key of
+// the keyring and how the member came by it.
+type MemberKey struct {
+	Key
+	Source string // SourcePinned, SourceHarvested or SourceAutocrypt
 	// Capabilities are the S/MIME content encryptions the member's client
 	// announced (e.g. "aes256-gcm,aes256-cbc"); empty when unknown.
 	Capabilities string
-	CreatedAt    time.Time
+	CreatedAt    time.Time // when the member got the key
 }
 
 // Key returns the member's newest key of the given engine, or nil.

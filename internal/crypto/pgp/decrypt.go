@@ -71,11 +71,7 @@ func Unwrap(msg *mime.Part, list *Key, signers []*Key, opt Options) (*Unwrapped,
 	if err != nil {
 		return nil, err
 	}
-	keyring := make(openpgp.EntityList, 0, len(signers)+1)
-	keyring = append(keyring, list.e)
-	for _, k := range signers {
-		keyring = append(keyring, k.e)
-	}
+	keyring := keyringFor(list, signers, opt)
 	plain, md, err := decrypt(bin, keyring, opt)
 	if err != nil {
 		return nil, err

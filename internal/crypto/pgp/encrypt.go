@@ -29,17 +29,31 @@ type Signed struct {
 // Sign signs entity, a complete MIME entity, with signer's key. The entity
 // is canonicalised to CRLF line endings first (RFC 3156 §5).
 func Sign(signer *Key, entity []byte, opt Options) (*Signed, error) {
-	return SignBinary(signer, mime.Canonicalize(entity), opt)
+	return SignBy([]*Key{signer}, entity, opt)
+}
+
+// SignBy signs entity with each of signers: one signature each, as a
+// list key rotation is announced under the old and the new key.
+func SignBy(signers []*Key, entity []byte, opt Options) (*Signed, error) {
+	return signBinary(signers, mime.Canonicalize(entity), opt)
 }
 
 // SignBinary signs data as it is, for attachments whose bytes must not
 // change (RFC 9580 §5.2.1 binary signature).
 func SignBinary(signer *Key, data []byte, opt Options) (*Signed, error) {
-	if !signer.HasSecret() {
-		return nil, errors.New("pgp: sign: key has no secret part")
+	return signBinary([]*Key{signer}, data, opt)
+}
+
+func signBinary(signers []*Key, data []byte, opt Options) (*Signed, error) {
+	entities := make([]*openpgp.Entity, 0, len(signers))
+	for _, k := range signers {
+		if !k.HasSecret() {
+			return nil, errors.New("pgp: sign: key has no secret part")
+		}
+		entities = append(entities, k.e)
 	}
 	var b bytes.Buffer
-	w, err := openpgp.SignWithParams(&b, []*openpgp.Entity{signer.e}, &openpgp.SignParams{
+	w, err := openpgp.SignWithParams(&b, entities, &openpgp.SignParams{
 		Hints:  &openpgp.FileHints{},
 		Config: opt.config(),
 	})

@@ -122,7 +122,7 @@ func UnwrapInline(msg *mime.Part, list *Key, signers []*Key, opt Options) (*Unwr
 	if err != nil {
 		return nil, err
 	}
-	keyring := inlineKeyring(list, signers)
+	keyring := keyringFor(list, signers, opt)
 	parts, err := decryptParts(enc, keyring, opt)
 	if err != nil {
 		return nil, err
@@ -169,9 +169,14 @@ func carriesInline(p *mime.Part, n *int) bool {
 	return strings.HasPrefix(p.MediaType, "text/") && armored
 }
 
-func inlineKeyring(list *Key, signers []*Key) openpgp.EntityList {
-	keyring := make(openpgp.EntityList, 0, len(signers)+1)
+// keyringFor is the keyring a message is opened with: the list's
+// key, its retired keys, and the members' keys that may have signed.
+func keyringFor(list *Key, signers []*Key, opt Options) openpgp.EntityList {
+	keyring := make(openpgp.EntityList, 0, len(signers)+1+len(opt.Retired))
 	keyring = append(keyring, list.e)
+	for _, k := range opt.Retired {
+		keyring = append(keyring, k.e)
+	}
 	for _, k := range signers {
 		keyring = append(keyring, k.e)
 	}

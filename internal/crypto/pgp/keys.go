@@ -145,19 +145,29 @@ func (k *Key) PublicBytes() []byte {
 
 // Armored returns the ASCII-armored public key.
 func (k *Key) Armored() []byte {
+	b, err := armorBlock(openpgp.PublicKeyType, k.PublicBytes())
+	if err != nil {
+		panic("pgp: armor public key: " + err.Error())
+	}
+	return b
+}
+
+// armorBlock wraps data in an ASCII armor block (RFC 9580 §6.2) of the
+// given type, ending in a newline.
+func armorBlock(blockType string, data []byte) ([]byte, error) {
 	var b bytes.Buffer
-	w, err := armor.Encode(&b, openpgp.PublicKeyType, nil)
+	w, err := armor.Encode(&b, blockType, nil)
 	if err == nil {
-		_, err = w.Write(k.PublicBytes())
+		_, err = w.Write(data)
 	}
 	if err == nil {
 		err = w.Close()
 	}
 	if err != nil {
-		panic("pgp: armor public key: " + err.Error())
+		return nil, err
 	}
 	b.WriteByte('\n')
-	return b.Bytes()
+	return b.Bytes(), nil
 }
 
 // SecretBytes returns the binary transferable secret key, unprotected:

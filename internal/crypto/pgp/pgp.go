@@ -43,6 +43,9 @@ type Options struct {
 	// MaxPlaintext bounds the decrypted (and decompressed) size of an
 	// inbound message; default 32 MiB (DESIGN §4.8).
 	MaxPlaintext int64
+	// Retired are the list's former keys, still accepted for decryption
+	// during their grace period after a key rotation.
+	Retired []*Key
 }
 
 // DefaultMaxPlaintext is the plaintext bound used when Options.MaxPlaintext is zero.

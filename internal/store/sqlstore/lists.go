@@ -2,8 +2,10 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/sealpost/sealpost/internal/store"
 )
@@ -37,7 +39,67 @@ func (s *DB) ListByAddress(ctx context.Context, addr string) (*store.List, error
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: list %s: %w", addr, notFound(err))
 	}
+	if l.Retired, err = s.retiredKeys(ctx, l.ID); err != nil {
+		return nil, err
+	}
 	return l, nil
+}
+
+func (s *DB) retiredKeys(ctx context.Context, listID int64) ([]store.RetiredKey, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT fingerprint, public_key, sealed_key, retired_at, decrypt_until
+		FROM retired_list_keys WHERE list_id = $1 ORDER BY retired_at DESC`, listID)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: retired keys: %w", err)
+	}
+	defer rows.Close()
+	var out []store.RetiredKey
+	for rows.Next() {
+		var r store.RetiredKey
+		var retired, until int64
+		if err := rows.Scan(&r.Fingerprint, &r.PublicKey, &r.SealedKey, &retired, &until); err != nil {
+			return nil, fmt.Errorf("sqlstore: retired keys: %w", err)
+		}
+		r.RetiredAt, r.DecryptUntil = fromMillis(retired), fromMillis(until)
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// ReplaceListKey makes l's KeyFingerprint, PublicKey and SealedKey the
+// list's key, keeps the key they replace as retired and enqueues the
+// deliveries that announce the change, in one transaction.
+func (s *DB) ReplaceListKey(ctx context.Context, l *store.List, retired store.RetiredKey, announce []store.Delivery) error {
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		now := time.Now()
+		for i := range announce {
+			if err := insertDelivery(ctx, tx, &announce[i], now); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO retired_list_keys (list_id, fingerprint, public_key, sealed_key, retired_at, decrypt_until)
+			VALUES ($1, $2, $3, $4, $5, $6)
+			ON CONFLICT (list_id, fingerprint) DO UPDATE SET retired_at = excluded.retired_at, decrypt_until = excluded.decrypt_until`,
+			l.ID, retired.Fingerprint, retired.PublicKey, retired.SealedKey, millis(retired.RetiredAt), millis(retired.DecryptUntil)); err != nil {
+			return err
+		}
+		// A key that comes back (imported again) is no longer retired.
+		if _, err := tx.ExecContext(ctx, `DELETE FROM retired_list_keys WHERE list_id = $1 AND fingerprint = $2`, l.ID, l.KeyFingerprint); err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE lists SET key_fingerprint = $1, public_key = $2, sealed_key = $3 WHERE id = $4`,
+			l.KeyFingerprint, l.PublicKey, l.SealedKey, l.ID)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return store.ErrNotFound
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("sqlstore: replace list key: %w", err)
+	}
+	return nil
 }
 
 // Lists returns all lists ordered by address.

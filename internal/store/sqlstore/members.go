@@ -47,11 +47,17 @@ func putKey(ctx context.Context, tx *sql.Tx, listID int64, email string, k *stor
 	if k.Source == "" {
 		k.Source = store.SourcePinned
 	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO member_keys (list_id, email, engine, fingerprint, data, source, capabilities, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-		ON CONFLICT (list_id, email, fingerprint) DO UPDATE SET data = excluded.data,
+	if k.AddedAt.IsZero() {
+		k.AddedAt = k.CreatedAt
+	}
+	if _, err := putKeyTx(ctx, tx, &k.Key); err != nil {
+		return err
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO member_keys (list_id, email, fingerprint, source, capabilities, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6)
+		ON CONFLICT (list_id, email, fingerprint) DO UPDATE SET
 			capabilities = CASE WHEN excluded.capabilities = '' THEN member_keys.capabilities ELSE excluded.capabilities END`,
-		listID, email, k.Engine, k.Fingerprint, k.Data, k.Source, k.Capabilities, millis(k.CreatedAt))
+		listID, email, k.Fingerprint, k.Source, k.Capabilities, millis(k.CreatedAt))
 	return err
 }
 
@@ -89,8 +95,9 @@ func (s *DB) Members(ctx context.Context, listID int64) ([]store.Member, error) 
 
 // memberKeys fills in the keys of the members of one list.
 func (s *DB) memberKeys(ctx context.Context, listID int64, ms []store.Member, index map[string]int) error {
-	rows, err := s.db.QueryContext(ctx, `SELECT email, engine, fingerprint, data, source, capabilities, created_at FROM member_keys
-		WHERE list_id = $1 ORDER BY email, created_at`, listID)
+	rows, err := s.db.QueryContext(ctx, `SELECT `+keyColumns+`, m.email, m.source, m.capabilities, m.created_at
+		FROM member_keys m JOIN keys k ON k.fingerprint = m.fingerprint
+		WHERE m.list_id = $1 ORDER BY m.email, m.created_at`, listID)
 	if err != nil {
 		return fmt.Errorf("sqlstore: member keys: %w", err)
 	}
@@ -99,7 +106,7 @@ func (s *DB) memberKeys(ctx context.Context, listID int64, ms []store.Member, in
 		var email string
 		var k store.MemberKey
 		var created int64
-		if err := rows.Scan(&email, &k.Engine, &k.Fingerprint, &k.Data, &k.Source, &k.Capabilities, &created); err != nil {
+		if err := scanKey(rows, &k.Key, &email, &k.Source, &k.Capabilities, &created); err != nil {
 			return fmt.Errorf("sqlstore: member keys: %w", err)
 		}
 		k.CreatedAt = fromMillis(created)
@@ -113,7 +120,8 @@ func (s *DB) memberKeys(ctx context.Context, listID int64, ms []store.Member, in
 // SetCapabilities sets the announced S/MIME capabilities of every
 // certificate of a member ("" forgets them).
 func (s *DB) SetCapabilities(ctx context.Context, listID int64, email, caps string) error {
-	_, err := s.db.ExecContext(ctx, `UPDATE member_keys SET capabilities = $1 WHERE list_id = $2 AND email = $3 AND engine = $4`,
+	_, err := s.db.ExecContext(ctx, `UPDATE member_keys SET capabilities = $1 WHERE list_id = $2 AND email = $3
+		AND fingerprint IN (SELECT fingerprint FROM keys WHERE engine = $4)`,
 		caps, listID, email, store.EngineSMIME)
 	if err != nil {
 		return fmt.Errorf("sqlstore: set capabilities: %w", err)

@@ -48,7 +48,7 @@ func TestListsAndMembers(t *testing.T) {
 		t.Error("settings not saved")
 	}
 	m := &store.Member{ListID: l.ID, Email: "a@example.org", Admin: true,
-		Keys: []store.MemberKey{{Engine: store.EngineOpenPGP, Fingerprint: "A", Data: []byte{3}}}}
+		Keys: []store.MemberKey{{Key: store.Key{Engine: store.EngineOpenPGP, Fingerprint: "A", Data: []byte{3}}}}}
 	if err := db.AddMember(ctx, m); err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +61,7 @@ func TestListsAndMembers(t *testing.T) {
 	}
 	// A harvested certificate joins the member's keys; putting it again
 	// refreshes it instead of adding a duplicate.
-	cert := &store.MemberKey{Engine: store.EngineSMIME, Fingerprint: "C", Data: []byte{4}, Source: store.SourceHarvested, CreatedAt: time.Now()}
+	cert := &store.MemberKey{Key: store.Key{Engine: store.EngineSMIME, Fingerprint: "C", Data: []byte{4}}, Source: store.SourceHarvested, CreatedAt: time.Now()}
 	for range 2 {
 		if err := db.PutMemberKey(ctx, l.ID, "a@example.org", cert); err != nil {
 			t.Fatal(err)

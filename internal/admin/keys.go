@@ -1,0 +1,462 @@
+package admin
+
+import (
+	"bytes"
+	"context"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/sealpost/sealpost/internal/crypto"
+	"github.com/sealpost/sealpost/internal/crypto/pgp"
+	"github.com/sealpost/sealpost/internal/crypto/smime"
+	"github.com/sealpost/sealpost/internal/keyring"
+	"github.com/sealpost/sealpost/internal/mail"
+	"github.com/sealpost/sealpost/internal/store"
+)
+
+// Outcome says what importing one key did.
+type Outcome string
+
+// Import outcomes.
+const (
+	Imported  Outcome = "new"
+	Updated   Outcome = "updated"
+	Unchanged Outcome = "unchanged"
+	Refused   Outcome = "refused"
+)
+
+// ImportResult reports one key or certificate found in an imported file.
+type ImportResult struct {
+	File        string
+	Engine      crypto.Engine
+	Fingerprint string // empty when the key could not be read far enough
+	Addresses   []string
+	Outcome     Outcome
+	Reason      string   // why it was refused
+	Notes       []string // what was dropped or done besides
+}
+
+// ImportOptions configure ImportKeys.
+type ImportOptions struct {
+	// List, when set, makes a secret key or PKCS#12 identity for the
+	// list's address that list's key (ImportKeys refuses secret parts it
+	// has no list for: only list keys are kept secret).
+	List string
+	// Passphrase returns the passphrase of a protected OpenPGP secret key
+	// (what is its fingerprint) or the password of a PKCS#12 file (what
+	// is the file name). Nil: protected keys are refused.
+	Passphrase func(what string) ([]byte, error)
+	// Progress, when set, is called as keys are stored, with the number
+	// stored so far.
+	Progress func(done int)
+}
+
+// importBatch is how many keys one store transaction writes.
+const importBatch = 1000
+
+// ImportKeys imports every key and certificate in data, read from the
+// file name (used to recognise .p12/.pfx and in the report): OpenPGP
+// keys armored or binary, public or secret, several per file; X.509
+// certificates PEM or DER; PKCS#12 with its password. Third-party
+// certifications are dropped and the rest capped on the way in (key
+// flooding). Keys already in the keyring are merged with the new copy.
+func (s *Service) ImportKeys(ctx context.Context, name string, data []byte, opt ImportOptions) ([]ImportResult, error) {
+	var l *store.List
+	if opt.List != "" {
+		var err error
+		if l, err = s.List(ctx, opt.List); err != nil {
+			return nil, err
+		}
+	}
+	im := &importer{s: s, file: name, list: l, opt: opt}
+	switch ext := strings.ToLower(filepath.Ext(name)); {
+	case ext == ".p12" || ext == ".pfx":
+		return im.pkcs12(ctx, data)
+	case keyring.IsCertificate(data):
+		return im.certificates(ctx, data)
+	default:
+		return im.openpgp(ctx, data)
+	}
+}
+
+// importer imports the keys of one file.
+type importer struct {
+	s    *Service
+	file string
+	list *store.List
+	opt  ImportOptions
+	done int
+}
+
+func (im *importer) result(engine crypto.Engine, info crypto.KeyInfo) ImportResult {
+	return ImportResult{File: im.file, Engine: engine, Fingerprint: info.Fingerprint, Addresses: info.Addresses}
+}
+
+func (im *importer) openpgp(ctx context.Context, data []byte) ([]ImportResult, error) {
+	var pass func(string) ([]byte, error)
+	if im.opt.Passphrase != nil {
+		pass = im.opt.Passphrase
+	}
+	found, err := pgp.ReadKeys(data, pgp.ImportOptions{Now: im.s.now(), Passphrase: pass})
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrInvalid, im.file, err)
+	}
+	out := make([]ImportResult, 0, len(found))
+	var batch []store.Key
+	var slots []int
+	flush := func() error {
+		if err := im.put(ctx, batch, slots, out); err != nil {
+			return err
+		}
+		batch, slots = batch[:0], slots[:0]
+		return nil
+	}
+	for _, f := range found {
+		r := ImportResult{File: im.file, Engine: crypto.OpenPGP, Fingerprint: f.Fingerprint, Notes: f.Notes}
+		if f.DroppedThirdParty > 0 {
+			r.Notes = append(r.Notes, fmt.Sprintf("dropped %d third-party certifications", f.DroppedThirdParty))
+		}
+		if f.DroppedSelfSigs > 0 {
+			r.Notes = append(r.Notes, fmt.Sprintf("dropped %d surplus self-signatures", f.DroppedSelfSigs))
+		}
+		if f.Err != nil {
+			r.Outcome, r.Reason = Refused, f.Err.Error()
+			out = append(out, r)
+			continue
+		}
+		rec, note, err := im.openpgpKey(ctx, f.Key)
+		if err != nil {
+			r.Outcome, r.Reason = Refused, err.Error()
+			out = append(out, r)
+			continue
+		}
+		if note != "" {
+			r.Notes = append(r.Notes, note)
+		}
+		_, info := keyring.OpenPGPRecord(f.Key, im.s.now())
+		r.Addresses = info.Addresses
+		out = append(out, r)
+		batch, slots = append(batch, rec), append(slots, len(out)-1)
+		if len(batch) == importBatch {
+			if err := flush(); err != nil {
+				return out, err
+			}
+		}
+	}
+	return out, flush()
+}
+
+// openpgpKey prepares one key for the keyring: merged with the copy it
+// holds, and, for a secret key, made the list's key.
+func (im *importer) openpgpKey(ctx context.Context, k *pgp.Key) (store.Key, string, error) {
+	var note string
+	if k.HasSecret() {
+		if im.list == nil {
+			note = "secret part not kept: only list keys are kept secret (give --list to make it a list's key)"
+		} else {
+			var err error
+			if note, err = im.s.installListKey(ctx, im.list, k); err != nil {
+				return store.Key{}, "", err
+			}
+		}
+	}
+	if old, err := im.s.st.Key(ctx, k.Fingerprint()); err == nil {
+		if prev, err := pgp.ParseKey(old.Data); err == nil {
+			k, _ = pgp.Merge(prev, k)
+		}
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return store.Key{}, "", err
+	}
+	rec, _ := keyring.OpenPGPRecord(k, im.s.now())
+	return rec, note, nil
+}
+
+// put stores a batch of records and fills in their outcomes.
+func (im *importer) put(ctx context.Context, batch []store.Key, slots []int, out []ImportResult) error {
+	if len(batch) == 0 {
+		return nil
+	}
+	res, err := im.s.st.PutKeys(ctx, batch)
+	if err != nil {
+		return err
+	}
+	for i, r := range res {
+		out[slots[i]].Outcome = map[store.PutResult]Outcome{store.KeyNew: Imported, store.KeyUpdated: Updated, store.KeyUnchanged: Unchanged}[r]
+	}
+	im.done += len(batch)
+	if im.opt.Progress != nil {
+		im.opt.Progress(im.done)
+	}
+	return nil
+}
+
+func (im *importer) certificates(ctx context.Context, data []byte) ([]ImportResult, error) {
+	first, rest, err := smime.ParseCertificate(data)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrInvalid, im.file, err)
+	}
+	return im.putCerts(ctx, append([]*x509.Certificate{first}, rest...), "")
+}
+
+// putCerts stores certificates; note is added to the first one's report.
+func (im *importer) putCerts(ctx context.Context, certs []*x509.Certificate, note string) ([]ImportResult, error) {
+	out := make([]ImportResult, 0, len(certs))
+	var batch []store.Key
+	var slots []int
+	for i, c := range certs {
+		rec, info := keyring.CertificateRecord(c)
+		r := im.result(crypto.SMIME, info)
+		if i == 0 && note != "" {
+			r.Notes = append(r.Notes, note)
+		}
+		if c.IsCA {
+			r.Notes = append(r.Notes, "a CA certificate: kept, but not trusted (to trust it for a list: sealpost list trust add)")
+		}
+		out = append(out, r)
+		batch, slots = append(batch, rec), append(slots, len(out)-1)
+	}
+	return out, im.put(ctx, batch, slots, out)
+}
+
+func (im *importer) pkcs12(ctx context.Context, data []byte) ([]ImportResult, error) {
+	var password []byte
+	if im.opt.Passphrase != nil {
+		p, err := im.opt.Passphrase(im.file)
+		if err != nil {
+			return nil, err
+		}
+		password = p
+	}
+	id, err := smime.ParsePKCS12(data, string(password))
+	if err != nil {
+		r := ImportResult{File: im.file, Engine: crypto.SMIME, Outcome: Refused, Reason: err.Error()}
+		if password == nil {
+			r.Reason = "PKCS#12 file needs its password (give it with --passphrase-file, SEALPOST_PASSPHRASE or a systemd credential): " + err.Error()
+		}
+		return []ImportResult{r}, nil
+	}
+	note := "private key not kept: only list keys are kept secret (give --list to make it a list's identity)"
+	if im.list != nil {
+		if _, err := im.s.SetSMIMEIdentity(ctx, im.list.Address, id); err != nil {
+			info := smime.CertInfo(id.Cert)
+			r := im.result(crypto.SMIME, info)
+			r.Outcome, r.Reason = Refused, err.Error()
+			return []ImportResult{r}, nil
+		}
+		note = "now the S/MIME identity of " + im.list.Address
+	}
+	return im.putCerts(ctx, append([]*x509.Certificate{id.Cert}, id.Chain...), note)
+}
+
+// KeyDetails is a key of the keyring as it stands now, with who uses it.
+type KeyDetails struct {
+	store.Key
+	Info crypto.KeyInfo
+	// Status is why the key cannot be used, or keyring.Usable.
+	Status keyring.Status
+	// Users are "list" (a list's own key) or "member@address on list".
+	Users []string
+}
+
+// FindKey returns the keys matching query: a fingerprint, an OpenPGP key
+// ID (16 hex digits, with or without 0x) or an email address.
+func (s *Service) FindKey(ctx context.Context, query string) ([]KeyDetails, error) {
+	q := strings.TrimPrefix(strings.ToUpper(strings.ReplaceAll(strings.TrimSpace(query), " ", "")), "0X")
+	var keys []store.Key
+	var err error
+	switch {
+	case strings.Contains(query, "@"):
+		addr, aerr := mail.Normalize(query)
+		if aerr != nil {
+			return nil, fmt.Errorf("%w: %q is not an email address", ErrInvalid, query)
+		}
+		keys, err = s.st.FindKeys(ctx, store.IndexEmail, addr)
+	case !isHex(q):
+		return nil, fmt.Errorf("%w: %q is neither a fingerprint, a key ID nor an email address", ErrInvalid, query)
+	case len(q) == 16:
+		keys, err = s.st.FindKeys(ctx, store.IndexKeyID, q)
+	default:
+		var k *store.Key
+		if k, err = s.st.Key(ctx, q); err == nil {
+			keys = []store.Key{*k}
+		} else if errors.Is(err, store.ErrNotFound) {
+			keys, err = s.st.FindKeys(ctx, store.IndexSubkey, q)
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	if len(keys) == 0 {
+		return nil, fmt.Errorf("%w: no key or certificate matches %s", ErrNotFound, query)
+	}
+	out := make([]KeyDetails, 0, len(keys))
+	for _, k := range keys {
+		d, err := s.details(ctx, k)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	return out, nil
+}
+
+func (s *Service) details(ctx context.Context, k store.Key) (KeyDetails, error) {
+	d := KeyDetails{Key: k}
+	_, info, err := keyring.Describe(k.Data, s.now())
+	if err != nil {
+		return d, fmt.Errorf("key %s: %w", k.Fingerprint, err)
+	}
+	d.Info = info
+	d.Status = keyStatus(info, s.now())
+	users, err := s.st.KeyUsers(ctx, k.Fingerprint)
+	if err != nil {
+		return d, err
+	}
+	for _, u := range users {
+		if u.Email == "" {
+			d.Users = append(d.Users, "list "+u.List)
+		} else {
+			d.Users = append(d.Users, u.Email+" on "+u.List)
+		}
+	}
+	return d, nil
+}
+
+// keyStatus judges a key on its own, without an address to match.
+func keyStatus(info crypto.KeyInfo, now time.Time) keyring.Status {
+	switch {
+	case info.Revoked:
+		return keyring.KeyRevoked
+	case info.Expired(now):
+		return keyring.KeyExpired
+	case !info.CanEncrypt && !info.CanSign:
+		return keyring.WrongKeyUsage
+	}
+	return keyring.Usable
+}
+
+func isHex(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, c := range s {
+		if !(c >= '0' && c <= '9' || c >= 'A' && c <= 'F') {
+			return false
+		}
+	}
+	return true
+}
+
+// ExportKey returns one key by its fingerprint: an OpenPGP key armored,
+// a certificate in PEM. With secret, only a list's own key can be
+// exported (its secret key armored, or its S/MIME certificate, chain and
+// private key in PEM), as a backup or to move the list elsewhere.
+func (s *Service) ExportKey(ctx context.Context, fpr string, secret bool) ([]byte, error) {
+	ds, err := s.FindKey(ctx, fpr)
+	if err != nil {
+		return nil, err
+	}
+	if len(ds) != 1 {
+		return nil, fmt.Errorf("%w: %s matches %d keys; give the full fingerprint", ErrInvalid, fpr, len(ds))
+	}
+	k := ds[0].Key
+	if secret {
+		return s.exportSecret(ctx, k)
+	}
+	if k.Engine == store.EngineSMIME {
+		c, err := x509.ParseCertificate(k.Data)
+		if err != nil {
+			return nil, err
+		}
+		return smime.CertsPEM(c), nil
+	}
+	pk, err := pgp.ParseKey(k.Data)
+	if err != nil {
+		return nil, err
+	}
+	return pk.Armored(), nil
+}
+
+func (s *Service) exportSecret(ctx context.Context, k store.Key) ([]byte, error) {
+	lists, err := s.st.Lists(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for i := range lists {
+		l := &lists[i]
+		switch {
+		case k.Engine == store.EngineOpenPGP && l.KeyFingerprint == k.Fingerprint:
+			key, err := s.sealer.OpenListKey(l)
+			if err != nil {
+				return nil, err
+			}
+			return key.ArmoredSecret()
+		case k.Engine == store.EngineSMIME && bytes.Equal(l.SMIMECert, k.Data):
+			id, err := s.sealer.OpenListIdentity(l)
+			if err != nil {
+				return nil, err
+			}
+			return id.MarshalSecret()
+		}
+	}
+	return nil, fmt.Errorf("%w: %s is not the key of a list; Sealpost keeps no other secret keys", ErrNotFound, k.Fingerprint)
+}
+
+// ReindexKeys brings the keyring's index up to date: keys indexed by an
+// older indexer (or moved from an older schema) are indexed again, and
+// every list's own key and certificate is in the keyring. It returns how
+// many keys it indexed; keys it cannot read are reported in errs and
+// left unindexed (they are not retried until the indexer changes).
+func (s *Service) ReindexKeys(ctx context.Context) (n int, errs []error, err error) {
+	lists, err := s.st.Lists(ctx)
+	if err != nil {
+		return 0, nil, err
+	}
+	for i := range lists {
+		if _, err := s.st.Key(ctx, lists[i].KeyFingerprint); errors.Is(err, store.ErrNotFound) {
+			if err := s.keepListKeys(ctx, &lists[i]); err != nil {
+				return 0, nil, err
+			}
+		}
+	}
+	for {
+		keys, err := s.st.KeysToIndex(ctx, keyring.IndexVersion, importBatch)
+		if err != nil || len(keys) == 0 {
+			return n, errs, err
+		}
+		for i, k := range keys {
+			rec, rerr := keyring.Reindex(k, s.now())
+			if rerr != nil {
+				errs = append(errs, rerr)
+				rec.Index, rec.IndexVersion = []store.IndexEntry{}, keyring.IndexVersion
+			}
+			keys[i] = rec
+		}
+		if _, err := s.st.PutKeys(ctx, keys); err != nil {
+			return n, errs, err
+		}
+		n += len(keys)
+	}
+}
+
+// keepListKeys puts a list's public key and certificate into the keyring.
+func (s *Service) keepListKeys(ctx context.Context, l *store.List) error {
+	var recs []store.Key
+	if k, err := pgp.ParseKey(l.PublicKey); err == nil {
+		rec, _ := keyring.OpenPGPRecord(k, s.now())
+		recs = append(recs, rec)
+	}
+	if c, err := x509.ParseCertificate(l.SMIMECert); err == nil {
+		rec, _ := keyring.CertificateRecord(c)
+		recs = append(recs, rec)
+	}
+	if len(recs) == 0 {
+		return nil
+	}
+	_, err := s.st.PutKeys(ctx, recs)
+	return err
+}

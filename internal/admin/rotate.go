@@ -1,0 +1,157 @@
+package admin
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/sealpost/sealpost/internal/crypto"
+	"github.com/sealpost/sealpost/internal/pipeline"
+
+	"github.com/sealpost/sealpost/internal/crypto/pgp"
+	"github.com/sealpost/sealpost/internal/keyring"
+	"github.com/sealpost/sealpost/internal/store"
+)
+
+// DefaultGrace is how long a replaced list key keeps decrypting posts.
+const DefaultGrace = 30 * 24 * time.Hour
+
+// installListKey makes k, a secret key, the OpenPGP key of l. The key it
+// replaces keeps decrypting for DefaultGrace. It returns a note for the
+// import report.
+func (s *Service) installListKey(ctx context.Context, l *store.List, k *pgp.Key) (string, error) {
+	if k.Fingerprint() == l.KeyFingerprint {
+		return "already the key of " + l.Address, nil
+	}
+	if err := s.replaceListKey(ctx, l, k, DefaultGrace, nil); err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("now the OpenPGP key of %s; the previous key decrypts until %s", l.Address,
+		s.now().Add(DefaultGrace).Format(time.DateOnly)), nil
+}
+
+// replaceListKey checks that k can serve as l's key, seals it and makes
+// it the list's key; the old key is retired with grace.
+func (s *Service) replaceListKey(ctx context.Context, l *store.List, k *pgp.Key, grace time.Duration, announce []store.Delivery) error {
+	info := k.Info(s.now())
+	if err := keyring.CheckMemberKey(info, l.Address, s.now()); err != nil {
+		return fmt.Errorf("%w: cannot be the key of %s: %v", ErrInvalid, l.Address, err)
+	}
+	if !info.CanSign {
+		return fmt.Errorf("%w: key %s cannot sign, so it cannot be the key of %s", ErrInvalid, info.Fingerprint, l.Address)
+	}
+	secret, err := k.SecretBytes()
+	if err != nil {
+		return err
+	}
+	sealed, err := s.sealer.Seal(secret, keyring.ListKeyLabel(l.Address, info.Fingerprint))
+	if err != nil {
+		return err
+	}
+	now := s.now()
+	old := store.RetiredKey{Fingerprint: l.KeyFingerprint, PublicKey: l.PublicKey, SealedKey: l.SealedKey,
+		RetiredAt: now, DecryptUntil: now.Add(grace)}
+	l.KeyFingerprint, l.PublicKey, l.SealedKey = info.Fingerprint, k.PublicBytes(), sealed
+	if err := s.st.ReplaceListKey(ctx, l, old, announce); err != nil {
+		return err
+	}
+	rec, _ := keyring.OpenPGPRecord(k, now)
+	_, err = s.st.PutKeys(ctx, []store.Key{rec})
+	return err
+}
+
+// Announcer writes a list's announcements to its members, signed and
+// encrypted (the pipeline does).
+type Announcer interface {
+	Announce(ctx context.Context, list *store.List, a pipeline.Announcement) ([]store.Delivery, []string, error)
+}
+
+// Rotation reports a list key rotation.
+type Rotation struct {
+	Old, New     crypto.KeyInfo
+	DecryptUntil time.Time
+	Announced    int      // members the announcement is queued for
+	Unreachable  []string // members without a usable key, who were not told
+}
+
+// RotateListKey gives the list a new OpenPGP key. Every member is sent
+// the new key, in a message signed by both the old and the new key so
+// that their client can tie one to the other; the old key keeps
+// decrypting posts for grace. The announcements are queued in the same
+// transaction that switches the key.
+func (s *Service) RotateListKey(ctx context.Context, list string, algo pgp.Algorithm, grace time.Duration) (*Rotation, error) {
+	if s.announcer == nil {
+		return nil, errors.New("admin: no announcer configured")
+	}
+	l, err := s.List(ctx, list)
+	if err != nil {
+		return nil, err
+	}
+	oldInfo, err := s.KeyInfo(l)
+	if err != nil {
+		return nil, err
+	}
+	k, err := pgp.GenerateKey(l.Name, l.Address, algo, pgp.Options{Now: s.now, Rand: s.rand})
+	if err != nil {
+		return nil, err
+	}
+	newInfo := k.Info(s.now())
+	until := s.now().Add(grace)
+	ref, err := newRef(s.rand)
+	if err != nil {
+		return nil, err
+	}
+	a := pipeline.Announcement{
+		Subject:      "[" + l.Address + "] The list has a new OpenPGP key",
+		Text:         rotationText(l.Address, oldInfo.Fingerprint, newInfo.Fingerprint, until),
+		Attachments:  []pipeline.Attachment{{Name: "list-key.asc", ContentType: "application/pgp-keys", Data: k.Armored()}},
+		ExtraSigners: []*pgp.Key{k},
+		Ref:          ref,
+	}
+	deliveries, unreachable, err := s.announcer.Announce(ctx, l, a)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.replaceListKey(ctx, l, k, grace, deliveries); err != nil {
+		return nil, err
+	}
+	return &Rotation{Old: oldInfo, New: newInfo, DecryptUntil: until, Announced: len(deliveries), Unreachable: unreachable}, nil
+}
+
+func rotationText(list, oldFpr, newFpr string, until time.Time) string {
+	return fmt.Sprintf(`The list %s has a new OpenPGP key. Please import the attached key and
+encrypt your posts to it from now on.
+
+  New key: %s
+  Old key: %s
+
+This message is signed by both keys, so you can check that the new key
+comes from the list you know. Posts encrypted to the old key are still
+accepted until %s.
+`, list, GroupFingerprint(newFpr), GroupFingerprint(oldFpr), until.UTC().Format(time.DateOnly))
+}
+
+// GroupFingerprint writes a fingerprint in groups of four, as gpg shows it.
+func GroupFingerprint(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i += 4 {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(s[i:min(i+4, len(s))])
+	}
+	return b.String()
+}
+
+// newRef makes a reference ID for deliveries Sealpost starts itself.
+func newRef(rnd io.Reader) (string, error) {
+	b := make([]byte, 8)
+	if _, err := io.ReadFull(rnd, b); err != nil {
+		return "", err
+	}
+	return "admin-" + hex.EncodeToString(b), nil
+}

@@ -1,0 +1,193 @@
+package sqlstore
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/sealpost/sealpost/internal/store"
+)
+
+// keyColumns are the columns scanKey reads, in order.
+const keyColumns = `k.fingerprint, k.engine, k.data, k.index_version, k.key_created, k.expires_at, k.revoked, k.added_at, k.updated_at`
+
+// PutKeys writes keys into the keyring in one transaction and reports,
+// per key, whether it was new, updated (other data) or unchanged. A key
+// whose Index is non-nil gets exactly that index.
+func (s *DB) PutKeys(ctx context.Context, keys []store.Key) ([]store.PutResult, error) {
+	out := make([]store.PutResult, len(keys))
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		for i := range keys {
+			r, err := putKeyTx(ctx, tx, &keys[i])
+			if err != nil {
+				return err
+			}
+			out[i] = r
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: put keys: %w", err)
+	}
+	return out, nil
+}
+
+// putKeyTx inserts or updates one keyring row and its index.
+func putKeyTx(ctx context.Context, tx *sql.Tx, k *store.Key) (store.PutResult, error) {
+	now := time.Now()
+	if k.AddedAt.IsZero() {
+		k.AddedAt = now
+	}
+	if k.UpdatedAt.IsZero() {
+		k.UpdatedAt = now
+	}
+	var old []byte
+	var oldVersion int
+	err := tx.QueryRowContext(ctx, `SELECT data, index_version FROM keys WHERE fingerprint = $1`, k.Fingerprint).Scan(&old, &oldVersion)
+	result := store.KeyNew
+	switch {
+	case err == sql.ErrNoRows:
+		_, err = tx.ExecContext(ctx, `INSERT INTO keys (fingerprint, engine, data, index_version, key_created, expires_at, revoked, added_at, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+			k.Fingerprint, k.Engine, k.Data, k.IndexVersion, millis(k.KeyCreated), millis(k.Expires), boolInt(k.Revoked), millis(k.AddedAt), millis(k.UpdatedAt))
+	case err != nil:
+		return 0, err
+	case bytes.Equal(old, k.Data) && (k.Index == nil || oldVersion == k.IndexVersion):
+		return store.KeyUnchanged, nil
+	default:
+		result = store.KeyUpdated
+		if bytes.Equal(old, k.Data) {
+			result = store.KeyUnchanged // only re-indexed
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE keys SET data = $1, index_version = $2, key_created = $3, expires_at = $4, revoked = $5, updated_at = $6
+			WHERE fingerprint = $7`,
+			k.Data, k.IndexVersion, millis(k.KeyCreated), millis(k.Expires), boolInt(k.Revoked), millis(k.UpdatedAt), k.Fingerprint)
+	}
+	if err != nil || k.Index == nil {
+		return result, err
+	}
+	if result != store.KeyNew {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM key_index WHERE fingerprint = $1`, k.Fingerprint); err != nil {
+			return 0, err
+		}
+	}
+	for _, e := range k.Index {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO key_index (kind, value, fingerprint) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
+			e.Kind, e.Value, k.Fingerprint); err != nil {
+			return 0, err
+		}
+	}
+	return result, nil
+}
+
+// Key returns the keyring's key with fingerprint fpr (upper-case hex).
+func (s *DB) Key(ctx context.Context, fpr string) (*store.Key, error) {
+	keys, err := s.queryKeys(ctx, `SELECT `+keyColumns+` FROM keys k WHERE k.fingerprint = $1`, fpr)
+	if err != nil {
+		return nil, err
+	}
+	if len(keys) == 0 {
+		return nil, store.ErrNotFound
+	}
+	return &keys[0], nil
+}
+
+// FindKeys returns the keys indexed under kind and value (for example
+// store.IndexEmail and an addr-spec), ordered by fingerprint.
+func (s *DB) FindKeys(ctx context.Context, kind, value string) ([]store.Key, error) {
+	return s.queryKeys(ctx, `SELECT `+keyColumns+` FROM key_index i JOIN keys k ON k.fingerprint = i.fingerprint
+		WHERE i.kind = $1 AND i.value = $2 ORDER BY k.fingerprint`, kind, value)
+}
+
+// KeysToIndex returns up to limit keys whose index was made by an indexer
+// older than version.
+func (s *DB) KeysToIndex(ctx context.Context, version, limit int) ([]store.Key, error) {
+	return s.queryKeys(ctx, `SELECT `+keyColumns+` FROM keys k WHERE k.index_version < $1 ORDER BY k.fingerprint LIMIT $2`, version, limit)
+}
+
+// KeysExpiringBefore returns the keys that expire before t and are not
+// revoked, soonest first.
+func (s *DB) KeysExpiringBefore(ctx context.Context, t time.Time) ([]store.Key, error) {
+	return s.queryKeys(ctx, `SELECT `+keyColumns+` FROM keys k WHERE k.expires_at <> 0 AND k.expires_at < $1 AND k.revoked = 0
+		ORDER BY k.expires_at`, millis(t))
+}
+
+// CountKeys returns how many keys the keyring holds.
+func (s *DB) CountKeys(ctx context.Context) (int, error) {
+	var n int
+	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM keys`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("sqlstore: count keys: %w", err)
+	}
+	return n, nil
+}
+
+// DeleteKey removes a key no member uses from the keyring.
+func (s *DB) DeleteKey(ctx context.Context, fpr string) error {
+	err := s.execOne(ctx, "delete key", `DELETE FROM keys WHERE fingerprint = $1
+		AND NOT EXISTS (SELECT 1 FROM member_keys m WHERE m.fingerprint = $1)`, fpr)
+	if errors.Is(err, store.ErrNotFound) {
+		if _, ferr := s.Key(ctx, fpr); ferr == nil {
+			return store.ErrInUse
+		}
+	}
+	return err
+}
+
+func (s *DB) queryKeys(ctx context.Context, query string, args ...any) ([]store.Key, error) {
+	rows, err := s.db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: keys: %w", err)
+	}
+	defer rows.Close()
+	var out []store.Key
+	for rows.Next() {
+		var k store.Key
+		if err := scanKey(rows, &k); err != nil {
+			return nil, fmt.Errorf("sqlstore: keys: %w", err)
+		}
+		out = append(out, k)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlstore: keys: %w", err)
+	}
+	return out, nil
+}
+
+// scanKey reads the keyColumns of one row, plus any extra destinations.
+func scanKey(rows scanner, k *store.Key, extra ...any) error {
+	var created, expires, added, updated int64
+	var revoked int
+	dest := append([]any{&k.Fingerprint, &k.Engine, &k.Data, &k.IndexVersion, &created, &expires, &revoked, &added, &updated}, extra...)
+	if err := rows.Scan(dest...); err != nil {
+		return err
+	}
+	k.KeyCreated, k.Expires, k.Revoked = fromMillis(created), fromMillis(expires), revoked != 0
+	k.AddedAt, k.UpdatedAt = fromMillis(added), fromMillis(updated)
+	k.Fingerprint = strings.ToUpper(k.Fingerprint)
+	return nil
+}
+
+// KeyUsers returns who uses the key with fingerprint fpr: lists whose
+// own key it is (Email empty) and members who hold it.
+func (s *DB) KeyUsers(ctx context.Context, fpr string) ([]store.KeyUser, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT address, '' FROM lists WHERE key_fingerprint = $1
+		UNION ALL SELECT l.address, m.email FROM member_keys m JOIN lists l ON l.id = m.list_id WHERE m.fingerprint = $1
+		ORDER BY 1, 2`, fpr)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: key users: %w", err)
+	}
+	defer rows.Close()
+	var out []store.KeyUser
+	for rows.Next() {
+		var u store.KeyUser
+		if err := rows.Scan(&u.List, &u.Email); err != nil {
+			return nil, fmt.Errorf("sqlstore: key users: %w", err)
+		}
+		out = append(out, u)
+	}
+	return out, rows.Err()
+}
