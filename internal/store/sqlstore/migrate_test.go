@@ -48,6 +48,10 @@ func TestMigrationKeepsMemberKeys(t *testing.T) {
 	if k == nil || k.Fingerprint != "AFPR" || string(k.Data) != "\x03\x04" || k.Source != store.SourcePinned {
 		t.Errorf("migrated key = %+v", k)
 	}
+	// The key moved into the keyring, waiting to be indexed.
+	if ks, err := db.KeysToIndex(ctx, 1, 10); err != nil || len(ks) != 1 || ks[0].Fingerprint != "AFPR" {
+		t.Errorf("keys to index = %+v, %v", ks, err)
+	}
 	if l, err := db.ListByAddress(ctx, "team@x.org"); err != nil || len(l.SMIMECert) != 0 {
 		t.Errorf("migrated list = %+v, %v", l, err)
 	}
