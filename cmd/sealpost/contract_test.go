@@ -27,6 +27,7 @@ func TestHelp(t *testing.T) {
 	for _, cmd := range []string{
 		"", "serve", "list", "list create", "list show", "list set", "list key", "list delete",
 		"member", "member add", "member list", "member remove", "process", "check", "demo",
+		"key", "key import", "key show", "key export", "key check",
 	} {
 		t.Run(strings.ReplaceAll(cmd, " ", "_")+"_", func(t *testing.T) {
 			r := sealpost(t, data, nil, append(strings.Fields(cmd), "--help")...).want(t, exitOK)

@@ -128,7 +128,7 @@ func (im *importer) openpgp(ctx context.Context, data []byte) ([]ImportResult, e
 			out = append(out, r)
 			continue
 		}
-		rec, note, err := im.openpgpKey(ctx, f.Key)
+		rec, note, stored, err := im.openpgpKey(ctx, f.Key)
 		if err != nil {
 			r.Outcome, r.Reason = Refused, err.Error()
 			out = append(out, r)
@@ -137,8 +137,8 @@ func (im *importer) openpgp(ctx context.Context, data []byte) ([]ImportResult, e
 		if note != "" {
 			r.Notes = append(r.Notes, note)
 		}
-		_, info := keyring.OpenPGPRecord(f.Key, im.s.now())
-		r.Addresses = info.Addresses
+		r.Outcome = stored
+		r.Addresses = rec.Addresses()
 		out = append(out, r)
 		batch, slots = append(batch, rec), append(slots, len(out)-1)
 		if len(batch) == importBatch {
@@ -151,28 +151,38 @@ func (im *importer) openpgp(ctx context.Context, data []byte) ([]ImportResult, e
 }
 
 // openpgpKey prepares one key for the keyring: merged with the copy it
-// holds, and, for a secret key, made the list's key.
-func (im *importer) openpgpKey(ctx context.Context, k *pgp.Key) (store.Key, string, error) {
-	var note string
-	if k.HasSecret() {
-		if im.list == nil {
-			note = "secret part not kept: only list keys are kept secret (give --list to make it a list's key)"
-		} else {
-			var err error
-			if note, err = im.s.installListKey(ctx, im.list, k); err != nil {
-				return store.Key{}, "", err
-			}
-		}
-	}
-	if old, err := im.s.st.Key(ctx, k.Fingerprint()); err == nil {
+// holds, and, for a secret key, made the list's key. The merge comes
+// first, so that a list key is judged with what the keyring knows (a
+// revocation) and keeps it. When making it the list's key stored the
+// key already, stored says what that changed.
+func (im *importer) openpgpKey(ctx context.Context, k *pgp.Key) (rec store.Key, note string, stored Outcome, err error) {
+	old, err := im.s.st.Key(ctx, k.Fingerprint())
+	if err == nil {
 		if prev, err := pgp.ParseKey(old.Data); err == nil {
 			k, _ = pgp.Merge(prev, k)
 		}
 	} else if !errors.Is(err, store.ErrNotFound) {
-		return store.Key{}, "", err
+		return store.Key{}, "", "", err
 	}
-	rec, _ := keyring.OpenPGPRecord(k, im.s.now())
-	return rec, note, nil
+	rec, _ = keyring.OpenPGPRecord(k, im.s.now())
+	switch {
+	case !k.HasSecret():
+	case im.list == nil:
+		note = "secret part not kept: only list keys are kept secret (give --list to make it a list's key)"
+	default:
+		replaces := im.list.KeyFingerprint != k.Fingerprint()
+		if note, err = im.s.installListKey(ctx, im.list, k); err != nil {
+			return store.Key{}, "", "", err
+		}
+		switch {
+		case !replaces:
+		case old == nil:
+			stored = Imported
+		case !bytes.Equal(old.Data, rec.Data):
+			stored = Updated
+		}
+	}
+	return rec, note, stored, nil
 }
 
 // put stores a batch of records and fills in their outcomes.
@@ -185,7 +195,11 @@ func (im *importer) put(ctx context.Context, batch []store.Key, slots []int, out
 		return err
 	}
 	for i, r := range res {
-		out[slots[i]].Outcome = map[store.PutResult]Outcome{store.KeyNew: Imported, store.KeyUpdated: Updated, store.KeyUnchanged: Unchanged}[r]
+		o := &out[slots[i]].Outcome
+		if r == store.KeyUnchanged && *o != "" {
+			continue // stored already, as a list's key: *o says what that changed
+		}
+		*o = map[store.PutResult]Outcome{store.KeyNew: Imported, store.KeyUpdated: Updated, store.KeyUnchanged: Unchanged}[r]
 	}
 	im.done += len(batch)
 	if im.opt.Progress != nil {
@@ -240,7 +254,13 @@ func (im *importer) pkcs12(ctx context.Context, data []byte) ([]ImportResult, er
 		return []ImportResult{r}, nil
 	}
 	note := "private key not kept: only list keys are kept secret (give --list to make it a list's identity)"
+	known := true
 	if im.list != nil {
+		_, err := im.s.st.Key(ctx, smime.Fingerprint(id.Cert))
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return nil, err
+		}
+		known = err == nil
 		if _, err := im.s.SetSMIMEIdentity(ctx, im.list.Address, id); err != nil {
 			info := smime.CertInfo(id.Cert)
 			r := im.result(crypto.SMIME, info)
@@ -249,7 +269,11 @@ func (im *importer) pkcs12(ctx context.Context, data []byte) ([]ImportResult, er
 		}
 		note = "now the S/MIME identity of " + im.list.Address
 	}
-	return im.putCerts(ctx, append([]*x509.Certificate{id.Cert}, id.Chain...), note)
+	out, err := im.putCerts(ctx, append([]*x509.Certificate{id.Cert}, id.Chain...), note)
+	if err == nil && !known {
+		out[0].Outcome = Imported // SetSMIMEIdentity stored it first
+	}
+	return out, err
 }
 
 // KeyDetails is a key of the keyring as it stands now, with who uses it.
@@ -428,18 +452,20 @@ func (s *Service) ReindexKeys(ctx context.Context) (n int, errs []error, err err
 		if err != nil || len(keys) == 0 {
 			return n, errs, err
 		}
+		indexed := len(keys)
 		for i, k := range keys {
 			rec, rerr := keyring.Reindex(k, s.now())
 			if rerr != nil {
 				errs = append(errs, rerr)
 				rec.Index, rec.IndexVersion = []store.IndexEntry{}, keyring.IndexVersion
+				indexed--
 			}
 			keys[i] = rec
 		}
 		if _, err := s.st.PutKeys(ctx, keys); err != nil {
 			return n, errs, err
 		}
-		n += len(keys)
+		n += indexed
 	}
 }
 

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strings"
 	"time"
 
 	"github.com/sealpost/sealpost/internal/crypto"
@@ -132,19 +131,7 @@ encrypt your posts to it from now on.
 This message is signed by both keys, so you can check that the new key
 comes from the list you know. Posts encrypted to the old key are still
 accepted until %s.
-`, list, GroupFingerprint(newFpr), GroupFingerprint(oldFpr), until.UTC().Format(time.DateOnly))
-}
-
-// GroupFingerprint writes a fingerprint in groups of four, as gpg shows it.
-func GroupFingerprint(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i += 4 {
-		if i > 0 {
-			b.WriteByte(' ')
-		}
-		b.WriteString(s[i:min(i+4, len(s))])
-	}
-	return b.String()
+`, list, crypto.FormatFingerprint(newFpr), crypto.FormatFingerprint(oldFpr), until.UTC().Format(time.DateOnly))
 }
 
 // newRef makes a reference ID for deliveries Sealpost starts itself.

@@ -13,6 +13,7 @@ import (
 
 	"github.com/sealpost/sealpost/internal/admin"
 	"github.com/sealpost/sealpost/internal/app"
+	"github.com/sealpost/sealpost/internal/crypto"
 )
 
 // maxImportFile bounds one file given to `key import`: a flooded key can
@@ -224,7 +225,7 @@ func (e *env) printKey(v keyShowJSON) {
 		used = "nobody (kept in the keyring only)"
 	}
 	fmt.Fprintf(w, "fingerprint:\t%s\nengine:\t%s\naddresses:\t%s\nalgorithm:\t%s\nusage:\t%s\ncreated:\t%s\nexpires:\t%s\nstatus:\t%s\nused by:\t%s\n",
-		admin.GroupFingerprint(v.Fingerprint), v.Engine, strings.Join(v.Addresses, ", "), v.Algorithm, usage, v.Created, expires, v.Status, used)
+		crypto.FormatFingerprint(v.Fingerprint), v.Engine, strings.Join(v.Addresses, ", "), v.Algorithm, usage, v.Created, expires, v.Status, used)
 	w.Flush()
 }
 
@@ -282,7 +283,7 @@ func fingerprintText(d admin.KeyDetails) string {
 	if d.Engine == "smime" {
 		what = "X.509 certificate (SHA-256)"
 	}
-	return fmt.Sprintf("%s of %s\n%s\n", what, strings.Join(d.Info.Addresses, ", "), admin.GroupFingerprint(d.Fingerprint))
+	return fmt.Sprintf("%s of %s\n%s\n", what, strings.Join(d.Info.Addresses, ", "), crypto.FormatFingerprint(d.Fingerprint))
 }
 
 // readFile reads a named file ('-' for standard input) up to limit bytes.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/sealpost/sealpost/internal/admin"
 	"github.com/sealpost/sealpost/internal/app"
+	"github.com/sealpost/sealpost/internal/crypto"
 	"github.com/sealpost/sealpost/internal/crypto/pgp"
 )
 
@@ -42,8 +43,8 @@ are listed: they must get the new key from the owner.`,
 				if err != nil {
 					return err
 				}
-				fmt.Fprintf(e.stdout, "New key of %s: %s (%s)\n", a[0], admin.GroupFingerprint(r.New.Fingerprint), r.New.Algorithm)
-				fmt.Fprintf(e.stdout, "Old key %s decrypts until %s\n", admin.GroupFingerprint(r.Old.Fingerprint), r.DecryptUntil.UTC().Format(time.DateOnly))
+				fmt.Fprintf(e.stdout, "New key of %s: %s (%s)\n", a[0], crypto.FormatFingerprint(r.New.Fingerprint), r.New.Algorithm)
+				fmt.Fprintf(e.stdout, "Old key %s decrypts until %s\n", crypto.FormatFingerprint(r.Old.Fingerprint), r.DecryptUntil.UTC().Format(time.DateOnly))
 				fmt.Fprintf(e.stdout, "Announcement queued for %d members\n", r.Announced)
 				for _, m := range r.Unreachable {
 					fmt.Fprintf(e.stdout, "  not told (no usable key): %s\n", m)

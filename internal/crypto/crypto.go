@@ -94,3 +94,16 @@ type KeyInfo struct {
 func (k KeyInfo) Expired(now time.Time) bool {
 	return !k.Expires.IsZero() && !now.Before(k.Expires)
 }
+
+// FormatFingerprint writes a fingerprint in groups of four hex digits,
+// as gpg shows it, for people to compare by eye.
+func FormatFingerprint(fpr string) string {
+	var b strings.Builder
+	for i := 0; i < len(fpr); i += 4 {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(fpr[i:min(i+4, len(fpr))])
+	}
+	return b.String()
+}

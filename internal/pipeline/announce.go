@@ -26,7 +26,11 @@ type Announcement struct {
 	ExtraSigners []*pgp.Key
 	// To limits the announcement to these member addresses; nil sends it
 	// to every member.
-	To  []string
+	To []string
+	// Key, when set, is the key the addressed members' copies are
+	// encrypted to, instead of the key the list holds for them (the
+	// challenge for a new key goes to that key).
+	Key *pgp.Key
 	Ref string // reference ID of the deliveries
 }
 
@@ -51,11 +55,14 @@ func (p *Pipeline) Announce(ctx context.Context, list *store.List, a Announcemen
 		if a.To != nil && !containsFold(a.To, m.Email) {
 			continue
 		}
+		to := r.to[m.Email]
+		if a.Key != nil {
+			to, m.Usable = recipient{pgp: a.Key, fingerprint: a.Key.Fingerprint()}, true
+		}
 		if !m.Usable {
 			unreachable = append(unreachable, m.Email)
 			continue
 		}
-		to := r.to[m.Email]
 		to.inline = false // announcements are always PGP/MIME
 		r.to[m.Email] = to
 		send = append(send, m)

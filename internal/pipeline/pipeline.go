@@ -39,6 +39,7 @@ type Store interface {
 	Spool(ctx context.Context, in *store.Inbound) error
 	TrustAnchors(ctx context.Context, listID int64) ([][]byte, error)
 	Commit(ctx context.Context, o store.Outcome) error
+	PendingKeys(ctx context.Context, listID int64, now time.Time) ([]store.PendingKey, error)
 }
 
 // Options configure a Pipeline. The zero value is usable.
@@ -175,7 +176,7 @@ func (p *Pipeline) Process(ctx context.Context, m Message) error {
 	case mail.RoleBounce:
 		return p.hold(ctx, list, in, "bounce received; automatic bounce processing is not available yet")
 	default:
-		return p.hold(ctx, list, in, "message to the -request address; email commands are not available yet")
+		return p.request(ctx, log, list, in)
 	}
 }
 

@@ -235,7 +235,7 @@ func TestHeldAfterRepeatedCrashes(t *testing.T) {
 
 func TestRoleAddresses(t *testing.T) {
 	f := newFixture(t)
-	l := f.list(team, "alice@example.org")
+	f.list(team, "alice@example.org")
 	ctx := context.Background()
 	if err := f.p.Process(ctx, pipeline.Message{Ref: "o1", EnvelopeFrom: "x@example.org", Rcpt: "team-owner@lists.example.org", Raw: []byte("Subject: hi\r\n\r\nhello\r\n")}); err != nil {
 		t.Fatal(err)
@@ -243,11 +243,14 @@ func TestRoleAddresses(t *testing.T) {
 	if ds := f.deliveries("o1"); len(ds) != 1 || ds[0].To != "owner@example.org" {
 		t.Errorf("-owner mail: %+v", ds)
 	}
-	if err := f.p.Process(ctx, pipeline.Message{Ref: "q1", Rcpt: "team-request@lists.example.org", Raw: []byte("Subject: help\r\n\r\n")}); err != nil {
-		t.Fatal(err)
+	// Requests must be encrypted and signed like posts.
+	var rej *pipeline.Rejection
+	err := f.p.Process(ctx, pipeline.Message{Ref: "q1", Rcpt: "team-request@lists.example.org", Raw: []byte("Subject: help\r\n\r\n")})
+	if !errors.As(err, &rej) || rej.Reason != policy.NotEncrypted {
+		t.Fatalf("plaintext -request mail: %v, want refused as not encrypted", err)
 	}
-	if holds, _ := f.db.Holds(ctx, l.rec.ID); len(holds) != 1 {
-		t.Errorf("-request mail not held: %+v", holds)
+	if ds := f.deliveries("q1"); len(ds) != 1 || ds[0].To != "owner@example.org" {
+		t.Errorf("-request refusal: %+v, want the owner's notice", ds)
 	}
 	if _, _, err := f.p.Resolve(ctx, "nobody@lists.example.org"); !errors.Is(err, pipeline.ErrUnknownList) {
 		t.Errorf("Resolve(unknown) = %v", err)

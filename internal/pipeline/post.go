@@ -71,7 +71,7 @@ func (p *Pipeline) post(ctx context.Context, log *slog.Logger, list *store.List,
 	if err != nil {
 		return err
 	}
-	harvest := append(p.harvest(list, o, dec), p.autocryptKey(list, o, hdr, dec)...)
+	harvest := append(p.harvest(list, o, dec), p.autocryptKey(list, roster, o, hdr, dec)...)
 	var marks [][]byte
 	if o.digest != nil {
 		marks = append([][]byte{o.digest}, o.parts...)
@@ -139,8 +139,10 @@ func (p *Pipeline) unprocessable(ctx context.Context, log *slog.Logger, list *st
 // autocryptKey keeps the OpenPGP key an accepted post announces in its
 // Autocrypt header (Autocrypt Level 1 §2.1), when the list imports them,
 // the header names the sender, and it cannot have been injected: it is
-// inside the signed content, or it announces the key that signed.
-func (p *Pipeline) autocryptKey(list *store.List, o *opened, h headers, dec policy.Decision) []store.Harvested {
+// inside the signed content, or it announces the key that signed. A key
+// the member already has is merged with it, so that the few packets an
+// Autocrypt header carries do not replace a fuller copy.
+func (p *Pipeline) autocryptKey(list *store.List, r *roster, o *opened, h headers, dec policy.Decision) []store.Harvested {
 	if !list.Settings.AutocryptImport || h.autocrypt == "" || !dec.Accepted() || o.signer == nil {
 		return nil
 	}
@@ -156,6 +158,12 @@ func (p *Pipeline) autocryptKey(list *store.List, o *opened, h headers, dec poli
 	if keyring.CheckMemberKey(info, addr, p.opt.Now()) != nil ||
 		(!h.autocryptSigned && !strings.EqualFold(info.Fingerprint, o.signer.Fingerprint)) {
 		return nil
+	}
+	for _, known := range r.pgpKeys {
+		if known.Fingerprint() == key.Fingerprint() {
+			key, _ = pgp.Merge(known, key)
+			break
+		}
 	}
 	rec, _ := keyring.OpenPGPRecord(key, p.opt.Now())
 	return []store.Harvested{{ListID: list.ID, Email: addr, Key: store.MemberKey{

@@ -38,6 +38,7 @@ const (
 	Untrusted              // an S/MIME certificate not trusted for the From address
 	TooManyLayers          // encrypted inside the encryption
 	PartlyEncrypted        // encrypted and unencrypted content mixed (EFAIL)
+	BadConfirmation        // signed with a key a member asked for, without its challenge's code
 )
 
 var descriptions = map[Reason]string{
@@ -57,6 +58,8 @@ var descriptions = map[Reason]string{
 	TooManyLayers:  "The message was encrypted more than once; the list accepts posts with one layer of encryption.",
 	PartlyEncrypted: "The message mixed encrypted and unencrypted parts (or text beside the ciphertext); " +
 		"such messages are never decrypted into a post.",
+	BadConfirmation: "The message was signed with a key a member asked for, but did not carry the confirmation code " +
+		"Sealpost sent to that key, so the key was not made theirs.",
 	Untrusted: "The message was signed with an S/MIME certificate that is not trusted for the sender's address " +
 		"(no chain to the list's trust anchors, not issued for From, revoked, or no current CRL).",
 }
@@ -64,7 +67,7 @@ var descriptions = map[Reason]string{
 // String returns a short machine-friendly name.
 func (r Reason) String() string {
 	names := [...]string{"ok", "not-encrypted", "undecryptable", "no-integrity", "too-large", "unsigned",
-		"bad-signature", "unknown-signer", "key-invalid", "from-mismatch", "not-for-this-list", "replay", "unparseable", "untrusted", "too-many-layers", "partly-encrypted"}
+		"bad-signature", "unknown-signer", "key-invalid", "from-mismatch", "not-for-this-list", "replay", "unparseable", "untrusted", "too-many-layers", "partly-encrypted", "bad-confirmation"}
 	if int(r) < len(names) {
 		return names[r]
 	}

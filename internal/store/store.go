@@ -114,6 +114,7 @@ const (
 	SourcePinned    = "pinned"    // given by an administrator
 	SourceHarvested = "harvested" // taken from a validly signed post (Sympa's harvesting)
 	SourceAutocrypt = "autocrypt" // from the Autocrypt header of a member's accepted post
+	SourceConfirmed = "confirmed" // sent by the member by mail and proven by a challenge
 )
 
 // Key is one OpenPGP transferable public key or X.509 certificate in
@@ -132,6 +133,17 @@ type Key struct {
 	Revoked      bool
 	AddedAt      time.Time
 	UpdatedAt    time.Time
+}
+
+// Addresses returns the email addresses the key is indexed under.
+func (k *Key) Addresses() []string {
+	var out []string
+	for _, e := range k.Index {
+		if e.Kind == IndexEmail {
+			out = append(out, e.Value)
+		}
+	}
+	return out
 }
 
 // IndexEntry is one value a key is looked up by.
@@ -263,6 +275,22 @@ type Outcome struct {
 	Deliveries []Delivery
 	Hold       *Hold
 	Harvest    []Harvested
+	// Pending records a key a member asked for, replacing any earlier
+	// request of theirs; Confirmed removes the request a member answered
+	// (its key arrives through Harvest).
+	Pending   *PendingKey
+	Confirmed *PendingKey
+}
+
+// PendingKey is a key a member asked for by mail, waiting for the proof
+// that they hold its secret part.
+type PendingKey struct {
+	ListID    int64
+	Email     string
+	Key       Key    // written into the keyring with the request
+	TokenHash []byte // SHA-256 of the challenge code
+	CreatedAt time.Time
+	ExpiresAt time.Time
 }
 
 // Harvested is a member key learnt from a validly signed post.

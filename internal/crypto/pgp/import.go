@@ -6,10 +6,11 @@ package pgp
 //
 // Certificate flooding (the 2019 SKS attack: tens of thousands of
 // third-party certifications appended to a key) is handled before
-// go-crypto sees the key: the packet framing is walked here, third-party
-// signatures are dropped unparsed except for their issuer, and what is left
-// is capped. Only then is an Entity built, so a flooded key costs one pass
-// over its bytes and memory bounded by the caps.
+// go-crypto sees the key: the packet framing is walked here, each
+// signature packet is read only for its issuer, never verified, those by
+// other keys are dropped at once, and what is left is capped. Only then is
+// an Entity built, so a flooded key costs one pass over its bytes and
+// memory bounded by the caps.
 
 import (
 	"bytes"
@@ -109,7 +110,8 @@ func ReadKeys(data []byte, opt ImportOptions) ([]Imported, error) {
 	return readKeyStreams(streams, bad, opt)
 }
 
-// readKeyStreams reads the binary key streams and appends to out.
+// readKeyStreams reads the binary key streams and appends to out. A
+// stream that holds no key is an error only when no stream holds one.
 func readKeyStreams(streams [][]byte, out []Imported, opt ImportOptions) ([]Imported, error) {
 	var errs []error
 	for _, bin := range streams {
@@ -124,6 +126,9 @@ func readKeyStreams(streams [][]byte, out []Imported, opt ImportOptions) ([]Impo
 			errs = append(errs, errors.New("pgp: no OpenPGP key found"))
 		}
 		return nil, errors.Join(errs...)
+	}
+	for _, err := range errs {
+		out = append(out, Imported{Err: err})
 	}
 	return out, nil
 }
@@ -304,7 +309,7 @@ func newKeyFilter(p keyPacket) *keyFilter {
 	case *packet.PrivateKey:
 		f.primary = &k.PublicKey
 	default:
-		f.imp.Err = fmt.Errorf("pgp: cannot read a primary key: %v", err)
+		f.imp.Err = fmt.Errorf("pgp: cannot read a primary key: %w", err)
 		return f
 	}
 	f.imp.Fingerprint = fmt.Sprintf("%X", f.primary.Fingerprint)
@@ -401,13 +406,21 @@ func (el *keyElement) keep(s keptSig) bool {
 	}
 	worst := 0
 	for i, c := range el.sigs {
-		w := el.sigs[worst]
-		if c.revocation != w.revocation && !c.revocation || c.revocation == w.revocation && c.created.Before(w.created) {
+		if c.lessWanted(el.sigs[worst]) {
 			worst = i
 		}
 	}
 	el.sigs = slices.Delete(el.sigs, worst, worst+1)
 	return true
+}
+
+// lessWanted reports whether s is dropped before t: a certification
+// before a revocation, an older signature before a newer one.
+func (s keptSig) lessWanted(t keptSig) bool {
+	if s.revocation != t.revocation {
+		return !s.revocation
+	}
+	return s.created.Before(t.created)
 }
 
 // finish turns what the filter kept into a verdict.

@@ -182,6 +182,11 @@ func (k *Key) ArmoredSecret() ([]byte, error) {
 // a refreshed expiry, a new subkey or a revocation do. Copies of two
 // different keys are not merged: Merge returns old, false. Neither
 // argument is modified.
+//
+// Being a union, merging an older copy into a newer one can report a
+// change: gpg exports only the newest self-signature of a user ID, and
+// Merge adds the superseded one back (go-crypto uses the newest). The
+// import limits are not applied again to the union.
 func Merge(old, fresh *Key) (merged *Key, changed bool) {
 	if old.Fingerprint() != fresh.Fingerprint() {
 		return old, false
@@ -191,8 +196,8 @@ func Merge(old, fresh *Key) (merged *Key, changed bool) {
 		PrimaryKey: old.e.PrimaryKey,
 		Identities: map[string]*openpgp.Identity{},
 	}
-	for _, src := range []*openpgp.Entity{old.e, fresh.e} {
-		m.fresh = src == fresh.e
+	for i, src := range []*openpgp.Entity{old.e, fresh.e} {
+		m.fresh = i == 1
 		e.PrivateKey = m.secret(e.PrivateKey, src.PrivateKey)
 		e.Revocations = m.sigs(e.Revocations, src.Revocations)
 		e.DirectSignatures = m.sigs(e.DirectSignatures, src.DirectSignatures)

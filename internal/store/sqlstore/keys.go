@@ -191,3 +191,38 @@ func (s *DB) KeyUsers(ctx context.Context, fpr string) ([]store.KeyUser, error) 
 	}
 	return out, rows.Err()
 }
+
+func putPending(ctx context.Context, tx *sql.Tx, pk *store.PendingKey) error {
+	if _, err := putKeyTx(ctx, tx, &pk.Key); err != nil {
+		return err
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO pending_keys (list_id, email, fingerprint, token_hash, created_at, expires_at)
+		VALUES ($1, $2, $3, $4, $5, $6)
+		ON CONFLICT (list_id, email) DO UPDATE SET fingerprint = excluded.fingerprint, token_hash = excluded.token_hash,
+			created_at = excluded.created_at, expires_at = excluded.expires_at`,
+		pk.ListID, pk.Email, pk.Key.Fingerprint, pk.TokenHash, millis(pk.CreatedAt), millis(pk.ExpiresAt))
+	return err
+}
+
+// PendingKeys returns the list's key requests that have not expired at
+// now, with their keys.
+func (s *DB) PendingKeys(ctx context.Context, listID int64, now time.Time) ([]store.PendingKey, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+keyColumns+`, p.email, p.token_hash, p.created_at, p.expires_at
+		FROM pending_keys p JOIN keys k ON k.fingerprint = p.fingerprint
+		WHERE p.list_id = $1 AND p.expires_at > $2 ORDER BY p.email`, listID, millis(now))
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: pending keys: %w", err)
+	}
+	defer rows.Close()
+	var out []store.PendingKey
+	for rows.Next() {
+		pk := store.PendingKey{ListID: listID}
+		var created, expires int64
+		if err := scanKey(rows, &pk.Key, &pk.Email, &pk.TokenHash, &created, &expires); err != nil {
+			return nil, fmt.Errorf("sqlstore: pending keys: %w", err)
+		}
+		pk.CreatedAt, pk.ExpiresAt = fromMillis(created), fromMillis(expires)
+		out = append(out, pk)
+	}
+	return out, rows.Err()
+}

@@ -63,6 +63,16 @@ func (s *DB) Commit(ctx context.Context, o store.Outcome) error {
 				return err
 			}
 		}
+		if pk := o.Pending; pk != nil {
+			if err := putPending(ctx, tx, pk); err != nil {
+				return err
+			}
+		}
+		if pk := o.Confirmed; pk != nil {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM pending_keys WHERE list_id = $1 AND email = $2`, pk.ListID, pk.Email); err != nil {
+				return err
+			}
+		}
 		if h := o.Hold; h != nil {
 			if _, err := tx.ExecContext(ctx, `INSERT INTO holds (list_id, ref, reason, raw, created_at) VALUES ($1, $2, $3, $4, $5)`,
 				h.ListID, h.Ref, h.Reason, h.Raw, millis(now)); err != nil {
