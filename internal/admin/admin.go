@@ -47,6 +47,8 @@ type Store interface {
 	FindKeys(ctx context.Context, kind, value string) ([]store.Key, error)
 	KeyUsers(ctx context.Context, fpr string) ([]store.KeyUser, error)
 	KeysToIndex(ctx context.Context, version, limit int) ([]store.Key, error)
+	KeyWarnings(ctx context.Context, listID int64) (map[store.KeyWarning]time.Time, error)
+	Commit(ctx context.Context, o store.Outcome) error
 }
 
 // Errors a person can act on. The command line turns them into exit

@@ -67,6 +67,7 @@ func (s *Service) replaceListKey(ctx context.Context, l *store.List, k *pgp.Key,
 // encrypted (the pipeline does).
 type Announcer interface {
 	Announce(ctx context.Context, list *store.List, a pipeline.Announcement) ([]store.Delivery, []string, error)
+	Notice(list *store.List, to, subject, text, ref string) (store.Delivery, error)
 }
 
 // Rotation reports a list key rotation.

@@ -52,6 +52,12 @@ type Config struct {
 		// "rsa-oaep-sha256" (default) or "rsa-pkcs1v15" for old clients.
 		KeyTransport string `toml:"key_transport"`
 	} `toml:"smime"`
+	Keys struct {
+		// WarnDays: members whose key expires within this many days get
+		// an encrypted reminder, owners a summary (daily, inside serve);
+		// 0 switches the reminders off.
+		WarnDays int `toml:"warn_days"`
+	} `toml:"keys"`
 	Relay struct {
 		// Addr is the smarthost, host:port; empty means the Maildir outbox.
 		Addr string `toml:"addr"`
@@ -66,6 +72,7 @@ const (
 	DefaultSMTP     = "127.0.0.1:2525"
 	DefaultHTTP     = "127.0.0.1:8025"
 	DefaultMaxBytes = 32 << 20
+	DefaultWarnDays = 14
 )
 
 // LoadConfig returns the configuration for dataDir: defaults overlaid with
@@ -87,6 +94,7 @@ func LoadConfig(dataDir string) (*Config, error) {
 func defaultConfig(dataDir string) *Config {
 	c := &Config{DataDir: dataDir}
 	c.SMTP.Listen, c.SMTP.MaxMessageBytes = DefaultSMTP, DefaultMaxBytes
+	c.Keys.WarnDays = DefaultWarnDays
 	return c
 }
 
@@ -132,6 +140,9 @@ func (c *Config) Validate() error {
 	check("relay.addr", c.Relay.Addr, true)
 	if c.SMTP.MaxMessageBytes < 1024 {
 		problems = append(problems, fmt.Sprintf("smtp.max_message_bytes: %d is too small", c.SMTP.MaxMessageBytes))
+	}
+	if c.Keys.WarnDays < 0 {
+		problems = append(problems, fmt.Sprintf("keys.warn_days: %d is negative (0 switches reminders off)", c.Keys.WarnDays))
 	}
 	if _, err := c.keyTransport(); err != nil {
 		problems = append(problems, err.Error())

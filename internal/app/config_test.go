@@ -12,13 +12,13 @@ import (
 // the file and key.
 func TestConfigReportsEveryProblem(t *testing.T) {
 	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, ConfigFile), []byte("hostname = \"a b\"\n[smtp]\nlisten = \"nonsense\"\n[smime]\nkey_transport = \"rot13\"\nbogus = 1\n"), 0o600)
+	os.WriteFile(filepath.Join(dir, ConfigFile), []byte("hostname = \"a b\"\n[smtp]\nlisten = \"nonsense\"\n[smime]\nkey_transport = \"rot13\"\nbogus = 1\n[keys]\nwarn_days = -1\n"), 0o600)
 	_, err := LoadConfig(dir)
 	var ce *ConfigError
 	if !errors.As(err, &ce) {
 		t.Fatalf("LoadConfig = %v", err)
 	}
-	for _, want := range []string{"smtp.listen", "smime.key_transport", "hostname", `unknown key "smime.bogus"`} {
+	for _, want := range []string{"smtp.listen", "smime.key_transport", "hostname", `unknown key "smime.bogus"`, "keys.warn_days"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error does not report %s:\n%v", want, err)
 		}

@@ -49,6 +49,8 @@ func (a *App) Serve(ctx context.Context, ready chan<- net.Addr) error {
 	qctx, stopQueue := context.WithCancel(context.WithoutCancel(ctx))
 	queued := make(chan struct{})
 	go func() { defer close(queued); a.Queue.Run(qctx) }()
+	daily := make(chan struct{})
+	go func() { defer close(daily); a.runDaily(qctx) }()
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	a.Logger.Info("sealpost serving", "smtp", ln.Addr().String(), "http", web.addr(), "data", a.Config.DataDir, "relay", a.Config.Relay.Addr)
@@ -70,6 +72,7 @@ func (a *App) Serve(ctx context.Context, ready chan<- net.Addr) error {
 	}
 	stopQueue()
 	<-queued
+	<-daily
 	a.Logger.Info("sealpost stopped")
 	return errors.Join(serveErr, shutdownErr)
 }

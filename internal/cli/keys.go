@@ -83,8 +83,9 @@ imported all the same.`,
 					if err != nil {
 						return err
 					}
+					before := len(all)
 					rs, err := ap.Admin.ImportKeys(cmd.Context(), name, data, admin.ImportOptions{
-						List: list, Passphrase: passphrase, Progress: p.add})
+						List: list, Passphrase: passphrase, Progress: func(n int) { p.add(before + n) }})
 					all = append(all, rs...)
 					if err != nil {
 						p.finish()

@@ -52,6 +52,13 @@ func (p *Pipeline) noKeyNotice(list *store.List, to, fingerprint, ref string) (s
 	return p.notice(list, to, "["+list.Address+"] A post could not be encrypted to your key", b.String(), ref)
 }
 
+// Notice writes a notice from the list's Sealpost to to (usually the
+// owner): plain text, null envelope sender, Auto-Submitted. It must carry
+// nothing decrypted.
+func (p *Pipeline) Notice(list *store.List, to, subject, text, ref string) (store.Delivery, error) {
+	return p.notice(list, to, subject, text, ref)
+}
+
 func (p *Pipeline) notice(list *store.List, to, subject, text, ref string) (store.Delivery, error) {
 	id, err := mail.NewMessageID(p.opt.Rand, domainOf(list.Address))
 	if err != nil {

@@ -280,6 +280,16 @@ type Outcome struct {
 	// (its key arrives through Harvest).
 	Pending   *PendingKey
 	Confirmed *PendingKey
+	// Warned records expiry warnings sent with Deliveries.
+	Warned []KeyWarning
+}
+
+// KeyWarning records that the holder of a key was told it expires soon.
+type KeyWarning struct {
+	ListID      int64
+	Email       string // the member, or "" for the list's own key
+	Fingerprint string
+	At          time.Time
 }
 
 // PendingKey is a key a member asked for by mail, waiting for the proof

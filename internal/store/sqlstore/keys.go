@@ -226,3 +226,23 @@ func (s *DB) PendingKeys(ctx context.Context, listID int64, now time.Time) ([]st
 	}
 	return out, rows.Err()
 }
+
+// KeyWarnings returns when each key holder of the list was last warned,
+// keyed by email and fingerprint.
+func (s *DB) KeyWarnings(ctx context.Context, listID int64) (map[store.KeyWarning]time.Time, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT email, fingerprint, warned_at FROM key_warnings WHERE list_id = $1`, listID)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: key warnings: %w", err)
+	}
+	defer rows.Close()
+	out := map[store.KeyWarning]time.Time{}
+	for rows.Next() {
+		w := store.KeyWarning{ListID: listID}
+		var at int64
+		if err := rows.Scan(&w.Email, &w.Fingerprint, &at); err != nil {
+			return nil, fmt.Errorf("sqlstore: key warnings: %w", err)
+		}
+		out[w] = fromMillis(at)
+	}
+	return out, rows.Err()
+}

@@ -73,6 +73,13 @@ func (s *DB) Commit(ctx context.Context, o store.Outcome) error {
 				return err
 			}
 		}
+		for _, w := range o.Warned {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO key_warnings (list_id, email, fingerprint, warned_at) VALUES ($1, $2, $3, $4)
+				ON CONFLICT (list_id, email, fingerprint) DO UPDATE SET warned_at = excluded.warned_at`,
+				w.ListID, w.Email, w.Fingerprint, millis(w.At)); err != nil {
+				return err
+			}
+		}
 		if h := o.Hold; h != nil {
 			if _, err := tx.ExecContext(ctx, `INSERT INTO holds (list_id, ref, reason, raw, created_at) VALUES ($1, $2, $3, $4, $5)`,
 				h.ListID, h.Ref, h.Reason, h.Raw, millis(now)); err != nil {

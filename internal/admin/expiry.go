@@ -1,0 +1,137 @@
+package admin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/sealpost/sealpost/internal/crypto"
+	"github.com/sealpost/sealpost/internal/keyring"
+	"github.com/sealpost/sealpost/internal/mail"
+	"github.com/sealpost/sealpost/internal/pipeline"
+	"github.com/sealpost/sealpost/internal/store"
+)
+
+// WarnAgainAfter is how long the expiry check waits before warning about
+// the same key again.
+const WarnAgainAfter = 7 * 24 * time.Hour
+
+// ExpiryRun reports one run of WarnExpiring.
+type ExpiryRun struct {
+	Members []KeyFinding // members sent an encrypted warning
+	Owners  int          // owners sent a summary
+}
+
+// WarnExpiring tells every member whose key expires within days, in a
+// message encrypted to that key, to send a fresh one, and sends each
+// list's owner one summary of the list's expiring and unusable keys
+// (its own included). A key is warned about at most once a week. The
+// warnings are queued in one transaction per list.
+func (s *Service) WarnExpiring(ctx context.Context, days int) (ExpiryRun, error) {
+	var run ExpiryRun
+	if s.announcer == nil {
+		return run, errors.New("admin: no announcer configured")
+	}
+	lists, err := s.st.Lists(ctx)
+	if err != nil {
+		return run, err
+	}
+	for i := range lists {
+		warned, owner, err := s.warnList(ctx, &lists[i], days)
+		if err != nil {
+			return run, fmt.Errorf("list %s: %w", lists[i].Address, err)
+		}
+		run.Members = append(run.Members, warned...)
+		if owner {
+			run.Owners++
+		}
+	}
+	return run, nil
+}
+
+func (s *Service) warnList(ctx context.Context, l *store.List, days int) ([]KeyFinding, bool, error) {
+	findings, err := s.CheckKeys(ctx, l.Address, days)
+	if err != nil || len(findings) == 0 {
+		return nil, false, err
+	}
+	last, err := s.st.KeyWarnings(ctx, l.ID)
+	if err != nil {
+		return nil, false, err
+	}
+	now := s.now()
+	ref, err := newRef(s.rand)
+	if err != nil {
+		return nil, false, err
+	}
+	out := store.Outcome{ListID: l.ID}
+	var fresh, warned []KeyFinding
+	for _, f := range findings {
+		email := f.Holder
+		if email == "list" {
+			email = ""
+		}
+		w := store.KeyWarning{ListID: l.ID, Email: email, Fingerprint: f.Fingerprint}
+		if at, ok := last[w]; ok && now.Sub(at) < WarnAgainAfter {
+			continue
+		}
+		w.At = now
+		out.Warned = append(out.Warned, w)
+		fresh = append(fresh, f)
+		if email == "" || f.Status != keyring.Usable {
+			continue // an unusable key cannot carry a warning; the owner hears of it
+		}
+		ds, _, err := s.announcer.Announce(ctx, l, pipeline.Announcement{To: []string{email}, Ref: ref,
+			Subject: "[" + l.Address + "] Your key expires on " + f.Expires.UTC().Format(time.DateOnly),
+			Text:    expiryText(l.Address, f)})
+		if err != nil {
+			return nil, false, err
+		}
+		out.Deliveries = append(out.Deliveries, ds...)
+		if len(ds) > 0 {
+			warned = append(warned, f)
+		}
+	}
+	if len(fresh) == 0 {
+		return nil, false, nil
+	}
+	owner := l.Owner != ""
+	if owner {
+		d, err := s.announcer.Notice(l, l.Owner, "["+l.Address+"] Keys that expire soon or cannot be used", ownerExpiryText(l.Address, fresh, days), ref)
+		if err != nil {
+			return nil, false, err
+		}
+		out.Deliveries = append(out.Deliveries, d)
+	}
+	return warned, owner, s.st.Commit(ctx, out)
+}
+
+func expiryText(list string, f KeyFinding) string {
+	return fmt.Sprintf(`The key that %s encrypts your copies to expires on %s:
+
+  %s
+
+After that you will no longer receive the list's mail, and your posts
+will be refused. Please extend the key's expiry date (gpg --quick-set-expire)
+or make a new key, and send the public key to %s
+in a message signed with your current key and encrypted to the list's
+key. Sealpost then asks you to confirm the new key.
+`, list, f.Expires.UTC().Format(time.DateOnly), crypto.FormatFingerprint(f.Fingerprint), mail.RoleAddress(list, mail.RoleRequest))
+}
+
+func ownerExpiryText(list string, fs []KeyFinding, days int) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "These keys of %s cannot be used or expire within %d days:\r\n\r\n", list, days)
+	for _, f := range fs {
+		when := "never expires"
+		if !f.Expires.IsZero() {
+			when = "expires " + f.Expires.UTC().Format(time.DateOnly)
+		}
+		fmt.Fprintf(&b, "  %-28s %s\r\n  %-28s %s, %s\r\n\r\n", f.Holder, f.Fingerprint, "", f.Status, when)
+	}
+	b.WriteString("Members with a usable key were sent an encrypted reminder. Members whose key\r\n" +
+		"can no longer be used must send a new key through you (sealpost member key).\r\n" +
+		"For the list's own key: sealpost list rotate-key " + list + "\r\n")
+	return b.String()
+}
