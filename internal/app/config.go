@@ -57,6 +57,12 @@ type Config struct {
 		// an encrypted reminder, owners a summary (daily, inside serve);
 		// 0 switches the reminders off.
 		WarnDays int `toml:"warn_days"`
+		// WKDRefreshDays: fetch every member's key from its Web Key
+		// Directory once in this many days, spread out at random, and
+		// merge new expiry dates, subkeys and revocations; 0 (the
+		// default) never fetches. The fetches tell each member's mail
+		// provider that this host holds their key.
+		WKDRefreshDays int `toml:"wkd_refresh_days"`
 	} `toml:"keys"`
 	Relay struct {
 		// Addr is the smarthost, host:port; empty means the Maildir outbox.
@@ -140,6 +146,9 @@ func (c *Config) Validate() error {
 	check("relay.addr", c.Relay.Addr, true)
 	if c.SMTP.MaxMessageBytes < 1024 {
 		problems = append(problems, fmt.Sprintf("smtp.max_message_bytes: %d is too small", c.SMTP.MaxMessageBytes))
+	}
+	if c.Keys.WKDRefreshDays < 0 {
+		problems = append(problems, fmt.Sprintf("keys.wkd_refresh_days: %d is negative (0 switches the refresh off)", c.Keys.WKDRefreshDays))
 	}
 	if c.Keys.WarnDays < 0 {
 		problems = append(problems, fmt.Sprintf("keys.warn_days: %d is negative (0 switches reminders off)", c.Keys.WarnDays))

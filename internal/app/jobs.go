@@ -2,7 +2,12 @@ package app
 
 import (
 	"context"
+	"errors"
+	"math/rand/v2"
 	"time"
+
+	"github.com/sealpost/sealpost/internal/admin"
+	"github.com/sealpost/sealpost/internal/wkd"
 )
 
 // Daily jobs run inside serve: the first shortly after start, then once
@@ -40,5 +45,58 @@ func (a *App) warnExpiring(ctx context.Context) {
 	if len(run.Members) > 0 || run.Owners > 0 {
 		a.Logger.Info("key expiry reminders queued", "members", len(run.Members), "owners", run.Owners)
 		a.Queue.Notify()
+	}
+}
+
+// runWKDRefresh refreshes the members' keys from their Web Key
+// Directories ([keys] wkd_refresh_days) until ctx ends: one pass per
+// period, the fetches in random order with random pauses that spread
+// them over the period.
+func (a *App) runWKDRefresh(ctx context.Context) {
+	period := time.Duration(a.Config.Keys.WKDRefreshDays) * 24 * time.Hour
+	if period == 0 {
+		return
+	}
+	client := &wkd.Client{}
+	fetch := func(ctx context.Context, addr string) ([]byte, error) {
+		key, err := client.Fetch(ctx, addr)
+		if errors.Is(err, wkd.ErrNotFound) {
+			return nil, admin.ErrNoKeyPublished
+		}
+		return key, err
+	}
+	pause := func(ctx context.Context, n int) error {
+		return sleep(ctx, rand.N(2*period/time.Duration(n)))
+	}
+	for {
+		start := time.Now()
+		r, err := a.Admin.RefreshMemberKeys(ctx, fetch, pause)
+		if ctx.Err() != nil {
+			return
+		}
+		if err != nil {
+			a.Logger.Error("key refresh from WKD failed", "err", err)
+		} else {
+			a.Logger.Info("keys refreshed from WKD", "checked", r.Checked, "updated", len(r.Updated),
+				"failed", r.Failed, "publishing another key", len(r.Different))
+		}
+		if err := sleep(ctx, period-time.Since(start)); err != nil {
+			return
+		}
+	}
+}
+
+// sleep waits d or until ctx ends.
+func sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
 	}
 }

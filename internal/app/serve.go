@@ -51,6 +51,8 @@ func (a *App) Serve(ctx context.Context, ready chan<- net.Addr) error {
 	go func() { defer close(queued); a.Queue.Run(qctx) }()
 	daily := make(chan struct{})
 	go func() { defer close(daily); a.runDaily(qctx) }()
+	refresh := make(chan struct{})
+	go func() { defer close(refresh); a.runWKDRefresh(qctx) }()
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	a.Logger.Info("sealpost serving", "smtp", ln.Addr().String(), "http", web.addr(), "data", a.Config.DataDir, "relay", a.Config.Relay.Addr)
@@ -73,6 +75,7 @@ func (a *App) Serve(ctx context.Context, ready chan<- net.Addr) error {
 	stopQueue()
 	<-queued
 	<-daily
+	<-refresh
 	a.Logger.Info("sealpost stopped")
 	return errors.Join(serveErr, shutdownErr)
 }
