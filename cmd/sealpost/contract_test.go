@@ -24,21 +24,45 @@ const (
 func TestHelp(t *testing.T) {
 	t.Parallel()
 	data := filepath.Join(t.TempDir(), "never-created")
-	for _, cmd := range []string{
-		"", "serve", "list", "list create", "list show", "list set", "list key", "list delete",
-		"member", "member add", "member list", "member remove", "process", "check", "demo",
-		"key", "key import", "key show", "key export", "key check",
-	} {
-		t.Run(strings.ReplaceAll(cmd, " ", "_")+"_", func(t *testing.T) {
-			r := sealpost(t, data, nil, append(strings.Fields(cmd), "--help")...).want(t, exitOK)
-			if !strings.Contains(r.stdout, "Usage:") || !strings.Contains(r.stdout, "sealpost "+cmd) {
-				t.Errorf("--help printed no usage for %q:\n%s", cmd, r.stdout)
-			}
-		})
+	// Walk the whole command tree from the root's help, so that a new
+	// command cannot go without one.
+	seen := 0
+	queue := []string{""}
+	for len(queue) > 0 {
+		cmd := queue[0]
+		queue = queue[1:]
+		seen++
+		r := sealpost(t, data, nil, append(strings.Fields(cmd), "--help")...).want(t, exitOK)
+		if !strings.Contains(r.stdout, "Usage:") || !strings.Contains(r.stdout, "sealpost "+cmd) {
+			t.Errorf("--help printed no usage for %q:\n%s", cmd, r.stdout)
+		}
+		queue = append(queue, subcommands(cmd, r.stdout)...)
+	}
+	if seen < 25 {
+		t.Errorf("walked %d commands; the tree was not read", seen)
 	}
 	if _, err := os.Stat(data); err == nil {
 		t.Errorf("--help created the data directory %s", data)
 	}
+}
+
+// subcommands reads the "Available Commands:" block of a help text.
+func subcommands(parent, help string) []string {
+	_, block, ok := strings.Cut(help, "Available Commands:\n")
+	if !ok {
+		return nil
+	}
+	var out []string
+	for _, line := range strings.Split(block, "\n") {
+		if !strings.HasPrefix(line, "  ") {
+			break
+		}
+		name := strings.Fields(line)[0]
+		if name != "help" && name != "completion" {
+			out = append(out, strings.TrimSpace(parent+" "+name))
+		}
+	}
+	return out
 }
 
 // TestUsageErrors: a command called wrongly exits 64 and says why.

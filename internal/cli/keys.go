@@ -70,7 +70,7 @@ imported all the same.`,
   SEALPOST_PASSPHRASE=secret sealpost key import --list support@example.org support.p12`,
 		Args: args(cobra.MinimumNArgs(1)),
 		RunE: func(cmd *cobra.Command, files []string) error {
-			passphrase, err := pass.source(e)
+			passphrase, err := pass.source(cmd)
 			if err != nil {
 				return err
 			}

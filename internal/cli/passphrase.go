@@ -27,20 +27,30 @@ func (p *passphraseFlags) register(c *cobra.Command) {
 const PassphraseEnv = "SEALPOST_PASSPHRASE"
 
 // source returns the passphrase callback, or nil when no passphrase was
-// given anywhere. The passphrase is read once, when first needed.
-func (p *passphraseFlags) source(e *env) (func(string) ([]byte, error), error) {
-	var read func() ([]byte, error)
-	switch dir := os.Getenv("CREDENTIALS_DIRECTORY"); {
+// given anywhere. A passphrase file or credential that was named but is
+// missing is a usage error, found before anything is imported. The
+// passphrase is read once, when first needed.
+func (p *passphraseFlags) source(cmd *cobra.Command) (func(string) ([]byte, error), error) {
+	var name string
+	dir := os.Getenv("CREDENTIALS_DIRECTORY")
+	credential := filepath.Join(dir, p.credential)
+	switch {
 	case p.file != "":
-		read = func() ([]byte, error) { return readSecretFile(p.file) }
-	case dir != "" && fileExists(filepath.Join(dir, p.credential)):
-		read = func() ([]byte, error) { return readSecretFile(filepath.Join(dir, p.credential)) }
+		name = p.file
+	case cmd.Flags().Changed("passphrase-credential") && (dir == "" || !fileExists(credential)):
+		return nil, usagef("systemd credential %q not found (is $CREDENTIALS_DIRECTORY set, and LoadCredential= in the unit?)", p.credential)
+	case dir != "" && fileExists(credential):
+		name = credential
 	case os.Getenv(PassphraseEnv) != "":
-		read = func() ([]byte, error) { return []byte(os.Getenv(PassphraseEnv)), nil }
+		pass := []byte(os.Getenv(PassphraseEnv))
+		return func(string) ([]byte, error) { return pass, nil }, nil
 	default:
 		return nil, nil
 	}
-	once := sync.OnceValues(read)
+	if !fileExists(name) {
+		return nil, usagef("passphrase file %s not found", name)
+	}
+	once := sync.OnceValues(func() ([]byte, error) { return readSecretFile(name) })
 	return func(string) ([]byte, error) { return once() }, nil
 }
 

@@ -438,3 +438,27 @@ func ExampleReadKeys() {
 	}
 	// Output: true true
 }
+
+// TestPublicBytesStable: a key with several user IDs serialises to the
+// same bytes every time, so re-importing it reports "unchanged".
+func TestPublicBytesStable(t *testing.T) {
+	k, err := GenerateKey("A", "a@example.org", Ed25519, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, addr := range []string{"b@example.org", "c@example.org", "d@example.org"} {
+		if err := k.e.AddUserId("", "", addr, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	first := k.PublicBytes()
+	for range 20 {
+		again, err := ParseKey(first)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(again.PublicBytes(), first) {
+			t.Fatal("the same key serialised to different bytes")
+		}
+	}
+}

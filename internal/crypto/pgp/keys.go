@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -133,14 +135,43 @@ func checkKeyLimits(e *openpgp.Entity) error {
 }
 
 // PublicBytes returns the binary transferable public key (RFC 9580 §10.1).
+// The user IDs are written in a fixed order (by user ID), so the same key
+// always serialises to the same bytes: the keyring tells an updated key
+// from an unchanged one by comparing them.
 func (k *Key) PublicBytes() []byte {
 	var b bytes.Buffer
-	if err := k.e.Serialize(&b); err != nil {
-		// Serialize writes to memory and fails only on a malformed entity,
-		// which ParseKey and GenerateKey never return.
+	if err := serializePublic(&b, k.e); err != nil {
+		// Serialising writes to memory and fails only on a malformed
+		// entity, which ParseKey and GenerateKey never return.
 		panic("pgp: serialize public key: " + err.Error())
 	}
 	return b.Bytes()
+}
+
+// serializePublic is openpgp.Entity.Serialize, except that it does not
+// take the user IDs in the random order of a map.
+func serializePublic(w io.Writer, e *openpgp.Entity) error {
+	if err := e.PrimaryKey.Serialize(w); err != nil {
+		return err
+	}
+	for _, sigs := range [][]*packet.VerifiableSignature{e.Revocations, e.DirectSignatures} {
+		for _, sig := range sigs {
+			if err := sig.Packet.Serialize(w); err != nil {
+				return err
+			}
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(e.Identities)) {
+		if err := e.Identities[name].Serialize(w); err != nil {
+			return err
+		}
+	}
+	for i := range e.Subkeys {
+		if err := e.Subkeys[i].Serialize(w, false); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Armored returns the ASCII-armored public key.
