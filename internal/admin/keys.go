@@ -341,9 +341,12 @@ func (s *Service) details(ctx context.Context, k store.Key) (KeyDetails, error) 
 		return d, err
 	}
 	for _, u := range users {
-		if u.Email == "" {
+		switch {
+		case !u.RetiredUntil.IsZero():
+			d.Users = append(d.Users, "list "+u.List+" (replaced; decrypts until "+u.RetiredUntil.Format(time.DateOnly)+")")
+		case u.Email == "":
 			d.Users = append(d.Users, "list "+u.List)
-		} else {
+		default:
 			d.Users = append(d.Users, u.Email+" on "+u.List)
 		}
 	}

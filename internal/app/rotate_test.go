@@ -3,6 +3,7 @@ package app_test
 import (
 	"bytes"
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -29,6 +30,9 @@ func TestRotateListKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.app.Queue.Notify() // a running serve finds them within a minute by itself
+	if ds, err := s.app.Admin.FindKey(context.Background(), oldFpr); err != nil || len(ds[0].Users) != 1 || !strings.Contains(ds[0].Users[0], "replaced; decrypts until") {
+		t.Errorf("old key's users: %+v, %v", ds, err)
+	}
 	newFpr := r.New.Fingerprint
 	if r.Old.Fingerprint != oldFpr || newFpr == oldFpr || r.Announced != 2 || len(r.Unreachable) != 0 {
 		t.Fatalf("rotation = %+v", r)

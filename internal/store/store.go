@@ -176,6 +176,9 @@ const (
 type KeyUser struct {
 	List  string
 	Email string
+	// RetiredUntil is set for a list key that a newer one replaced: it
+	// decrypts until then.
+	RetiredUntil time.Time
 }
 
 // MemberKey is one OpenPGP key or X.509 certificate of a member: a key of

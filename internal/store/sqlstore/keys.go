@@ -174,8 +174,9 @@ func scanKey(rows scanner, k *store.Key, extra ...any) error {
 // KeyUsers returns who uses the key with fingerprint fpr: lists whose
 // own key it is (Email empty) and members who hold it.
 func (s *DB) KeyUsers(ctx context.Context, fpr string) ([]store.KeyUser, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT address, '' FROM lists WHERE key_fingerprint = $1
-		UNION ALL SELECT l.address, m.email FROM member_keys m JOIN lists l ON l.id = m.list_id WHERE m.fingerprint = $1
+	rows, err := s.db.QueryContext(ctx, `SELECT address, '', 0 FROM lists WHERE key_fingerprint = $1
+		UNION ALL SELECT l.address, '', r.decrypt_until FROM retired_list_keys r JOIN lists l ON l.id = r.list_id WHERE r.fingerprint = $1
+		UNION ALL SELECT l.address, m.email, 0 FROM member_keys m JOIN lists l ON l.id = m.list_id WHERE m.fingerprint = $1
 		ORDER BY 1, 2`, fpr)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: key users: %w", err)
@@ -184,9 +185,11 @@ func (s *DB) KeyUsers(ctx context.Context, fpr string) ([]store.KeyUser, error) 
 	var out []store.KeyUser
 	for rows.Next() {
 		var u store.KeyUser
-		if err := rows.Scan(&u.List, &u.Email); err != nil {
+		var until int64
+		if err := rows.Scan(&u.List, &u.Email, &until); err != nil {
 			return nil, fmt.Errorf("sqlstore: key users: %w", err)
 		}
+		u.RetiredUntil = fromMillis(until)
 		out = append(out, u)
 	}
 	return out, rows.Err()
