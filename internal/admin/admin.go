@@ -234,6 +234,40 @@ func (s *Service) AddMemberKey(ctx context.Context, list, email string, keyData 
 	return info, s.st.PutMemberKey(ctx, l.ID, addr, &key)
 }
 
+// ChallengeMemberKey gives a member a new OpenPGP key only once they
+// prove they hold it: the key is kept as pending and the member is sent a
+// challenge encrypted to it, which they answer by mail signed with it
+// (for a key that reached the owner by a channel they cannot vouch for).
+func (s *Service) ChallengeMemberKey(ctx context.Context, list, email string, keyData []byte) (crypto.KeyInfo, error) {
+	if s.announcer == nil {
+		return crypto.KeyInfo{}, errors.New("admin: no announcer configured")
+	}
+	l, addr, err := s.memberOf(ctx, list, email)
+	if err != nil {
+		return crypto.KeyInfo{}, err
+	}
+	if keyring.IsCertificate(keyData) {
+		return crypto.KeyInfo{}, fmt.Errorf("%w: --challenge is for OpenPGP keys; a certificate is vouched for by its issuer", ErrInvalid)
+	}
+	k, err := pgp.ParseKey(keyData)
+	if err != nil {
+		return crypto.KeyInfo{}, fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	info := k.Info(s.now())
+	if err := keyring.CheckMemberKey(info, addr, s.now()); err != nil {
+		return info, fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	ref, err := newRef(s.rand)
+	if err != nil {
+		return info, err
+	}
+	out, err := s.announcer.ChallengeKey(ctx, l, addr, k, ref)
+	if err != nil {
+		return info, err
+	}
+	return info, s.st.Commit(ctx, out)
+}
+
 // memberKey parses a member's OpenPGP key or X.509 certificate.
 func (s *Service) memberKey(data []byte) (store.MemberKey, crypto.KeyInfo, error) {
 	rec, info, err := keyring.Describe(data, s.now())

@@ -137,3 +137,32 @@ func (s *server) waitFor(t *testing.T, rcpt string) []byte {
 		}
 	}
 }
+
+// TestOwnerChallengesKey: a key the owner does not vouch for (member key
+// --challenge) becomes the member's only after the challenge round trip.
+func TestOwnerChallengesKey(t *testing.T) {
+	s := startServer(t)
+	listFpr, ms := setupList(t, s, "alice@example.org")
+	alice := ms["alice@example.org"]
+	newFpr := alice.gpg.GenKey("Alice New <alice@example.org>")
+	ctx := context.Background()
+	if _, err := s.app.Admin.ChallengeMemberKey(ctx, team, alice.addr, alice.gpg.Export(newFpr)); err != nil {
+		t.Fatal(err)
+	}
+	if vs, _ := s.app.Admin.Members(ctx, team); hasKey(vs, alice.addr, newFpr) {
+		t.Fatal("the challenged key is in use before the answer")
+	}
+	s.app.Queue.Notify()
+	res := alice.gpg.Run(s.waitFor(t, alice.addr), "--decrypt")
+	code := regexp.MustCompile(`Confirmation code: (SP-[A-Z2-7]+)`).FindSubmatch(res.Stdout)
+	if !res.HasStatus("ENC_TO", encryptionSubkey(t, alice.gpg, newFpr)) || code == nil {
+		t.Fatalf("challenge:\n%s\n%s", res.Status, res.Stdout)
+	}
+	answer := requestEntity(alice.addr, "Content-Type: text/plain\r\n\r\nConfirmation code: "+string(code[1])+"\r\n")
+	if err := s.send(t, alice.addr, []string{teamRequest}, request(t, alice, listFpr, newFpr, answer)); err != nil {
+		t.Fatalf("answer refused: %v", err)
+	}
+	if vs, _ := s.app.Admin.Members(ctx, team); !hasKey(vs, alice.addr, newFpr) {
+		t.Fatal("the answered key is not alice's")
+	}
+}

@@ -161,13 +161,23 @@ func (e *env) memberListCmd() *cobra.Command {
 
 func (e *env) memberKeyCmd() *cobra.Command {
 	var keyFile string
+	var challenge bool
 	c := &cobra.Command{
-		Use:   "key LIST EMAIL --key FILE",
+		Use:   "key LIST EMAIL --key FILE [--challenge]",
 		Short: "Give a member a further key or certificate",
 		Long: `Add another OpenPGP key or X.509 certificate to an existing member: for
 example a separate S/MIME signing certificate beside the encryption
 certificate, or a new key before the old one expires. It must name EMAIL
-and be valid; a signing-only certificate is accepted here.`,
+and be valid; a signing-only certificate is accepted here. Adding it
+this way vouches for it: it is in use at once.
+
+With --challenge the OpenPGP key is not vouched for: the member is sent
+a challenge encrypted to it, and the key becomes theirs only when they
+answer it by mail, signed with the key (proof of possession). Members
+can also send a new key themselves to LIST-request, signed with their
+current key; a member who lost their key needs you.`,
+		Example: `  sealpost member key team@lists.example.org bob@example.org --key bob-new.asc
+  sealpost member key team@lists.example.org bob@example.org --key bob-new.asc --challenge`,
 		Args: args(cobra.ExactArgs(2)),
 		RunE: func(cmd *cobra.Command, a []string) error {
 			data, err := e.readKey(keyFile)
@@ -175,6 +185,14 @@ and be valid; a signing-only certificate is accepted here.`,
 				return err
 			}
 			return e.withApp(cmd, func(ap *app.App) error {
+				if challenge {
+					info, err := ap.Admin.ChallengeMemberKey(cmd.Context(), a[0], a[1], data)
+					if err != nil {
+						return err
+					}
+					fmt.Fprintf(e.stdout, "Sent %s a challenge for key %s; it becomes theirs when they answer it\n", a[1], info.Fingerprint)
+					return nil
+				}
 				info, err := ap.Admin.AddMemberKey(cmd.Context(), a[0], a[1], data)
 				if err != nil {
 					return err
@@ -185,6 +203,7 @@ and be valid; a signing-only certificate is accepted here.`,
 		},
 	}
 	c.Flags().StringVar(&keyFile, "key", "", "file with the OpenPGP key or X.509 certificate ('-' for standard input)")
+	c.Flags().BoolVar(&challenge, "challenge", false, "do not vouch for the key: make the member prove they hold it first")
 	return c
 }
 

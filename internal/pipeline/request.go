@@ -193,6 +193,19 @@ func (p *Pipeline) requestKey(ctx context.Context, list *store.List, email strin
 		out.Deliveries = ds
 		return err
 	}
+	return p.challenge(ctx, list, email, key, ref, out)
+}
+
+// ChallengeKey asks member email of list to prove they hold key's secret
+// part: the returned outcome records the key as pending and carries the
+// challenge, encrypted to the key. The key becomes the member's when
+// they answer it. The caller commits the outcome.
+func (p *Pipeline) ChallengeKey(ctx context.Context, list *store.List, email string, key *pgp.Key, ref string) (store.Outcome, error) {
+	out := store.Outcome{ListID: list.ID}
+	return out, p.challenge(ctx, list, email, key, ref, &out)
+}
+
+func (p *Pipeline) challenge(ctx context.Context, list *store.List, email string, key *pgp.Key, ref string, out *store.Outcome) error {
 	token, err := newToken(p.opt.Rand)
 	if err != nil {
 		return err
@@ -204,7 +217,7 @@ func (p *Pipeline) requestKey(ctx context.Context, list *store.List, email strin
 	ds, _, err := p.Announce(ctx, list, Announcement{To: []string{email}, Key: key, Ref: ref,
 		Subject: "[" + list.Address + "] Confirm your new key",
 		Text:    challengeText(list.Address, key.Fingerprint(), token, out.Pending.ExpiresAt)})
-	out.Deliveries = ds
+	out.Deliveries = append(out.Deliveries, ds...)
 	return err
 }
 
