@@ -15,6 +15,15 @@ import (
 // keyColumns are the columns scanKey reads, in order.
 const keyColumns = `k.fingerprint, k.engine, k.data, k.index_version, k.key_created, k.expires_at, k.revoked, k.added_at, k.updated_at`
 
+// The keyring's lookups. Each must use an index: with a million keys a
+// table scan takes seconds (TestKeyringQueriesUseIndexes).
+const (
+	queryKey         = `SELECT ` + keyColumns + ` FROM keys k WHERE k.fingerprint = $1`
+	queryFindKeys    = `SELECT ` + keyColumns + ` FROM key_index i JOIN keys k ON k.fingerprint = i.fingerprint WHERE i.kind = $1 AND i.value = $2 ORDER BY k.fingerprint`
+	queryKeysToIndex = `SELECT ` + keyColumns + ` FROM keys k WHERE k.index_version < $1 LIMIT $2`
+	queryExpiring    = `SELECT ` + keyColumns + ` FROM keys k WHERE k.expires_at <> 0 AND k.expires_at < $1 AND k.revoked = 0 ORDER BY k.expires_at`
+)
+
 // PutKeys writes keys into the keyring in one transaction and reports,
 // per key, whether it was new, updated (other data) or unchanged. A key
 // whose Index is non-nil gets exactly that index.
@@ -86,7 +95,7 @@ func putKeyTx(ctx context.Context, tx *sql.Tx, k *store.Key) (store.PutResult, e
 
 // Key returns the keyring's key with fingerprint fpr (upper-case hex).
 func (s *DB) Key(ctx context.Context, fpr string) (*store.Key, error) {
-	keys, err := s.queryKeys(ctx, `SELECT `+keyColumns+` FROM keys k WHERE k.fingerprint = $1`, fpr)
+	keys, err := s.queryKeys(ctx, queryKey, fpr)
 	if err != nil {
 		return nil, err
 	}
@@ -99,21 +108,19 @@ func (s *DB) Key(ctx context.Context, fpr string) (*store.Key, error) {
 // FindKeys returns the keys indexed under kind and value (for example
 // store.IndexEmail and an addr-spec), ordered by fingerprint.
 func (s *DB) FindKeys(ctx context.Context, kind, value string) ([]store.Key, error) {
-	return s.queryKeys(ctx, `SELECT `+keyColumns+` FROM key_index i JOIN keys k ON k.fingerprint = i.fingerprint
-		WHERE i.kind = $1 AND i.value = $2 ORDER BY k.fingerprint`, kind, value)
+	return s.queryKeys(ctx, queryFindKeys, kind, value)
 }
 
 // KeysToIndex returns up to limit keys whose index was made by an indexer
 // older than version.
 func (s *DB) KeysToIndex(ctx context.Context, version, limit int) ([]store.Key, error) {
-	return s.queryKeys(ctx, `SELECT `+keyColumns+` FROM keys k WHERE k.index_version < $1 ORDER BY k.fingerprint LIMIT $2`, version, limit)
+	return s.queryKeys(ctx, queryKeysToIndex, version, limit)
 }
 
 // KeysExpiringBefore returns the keys that expire before t and are not
 // revoked, soonest first.
 func (s *DB) KeysExpiringBefore(ctx context.Context, t time.Time) ([]store.Key, error) {
-	return s.queryKeys(ctx, `SELECT `+keyColumns+` FROM keys k WHERE k.expires_at <> 0 AND k.expires_at < $1 AND k.revoked = 0
-		ORDER BY k.expires_at`, millis(t))
+	return s.queryKeys(ctx, queryExpiring, millis(t))
 }
 
 // CountKeys returns how many keys the keyring holds.

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -111,5 +112,33 @@ func TestReplaceListKey(t *testing.T) {
 	}
 	if got, _ := db.ListByAddress(ctx, l.Address); len(got.Retired) != 1 || got.Retired[0].Fingerprint != "G" {
 		t.Errorf("retired after returning to F: %+v", got.Retired)
+	}
+}
+
+// TestKeyringQueriesUseIndexes: no keyring query scans the whole table
+// (with a million keys a scan takes seconds; bench/keystore.sh).
+func TestKeyringQueriesUseIndexes(t *testing.T) {
+	db := open(t)
+	for name, q := range map[string]string{
+		"Key": queryKey, "FindKeys": queryFindKeys, "KeysToIndex": queryKeysToIndex, "KeysExpiringBefore": queryExpiring,
+	} {
+		args := []any{"x", "y"}[:strings.Count(q, "$")]
+		rows, err := db.db.Query(`EXPLAIN QUERY PLAN `+q, args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var plan []string
+		for rows.Next() {
+			var id, parent, unused int
+			var detail string
+			rows.Scan(&id, &parent, &unused, &detail)
+			plan = append(plan, detail)
+		}
+		rows.Close()
+		for _, step := range plan {
+			if strings.HasPrefix(step, "SCAN ") {
+				t.Errorf("%s scans a table: %v", name, plan)
+			}
+		}
 	}
 }
