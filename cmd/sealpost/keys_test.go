@@ -55,23 +55,6 @@ func hasKey(m map[string]string, k string) bool {
 	return ok
 }
 
-// newGPG is gpgtest.New with a fast passphrase protection: gpg-agent
-// otherwise calibrates its S2K count to the maximum on a fast machine,
-// and every protected export and unlock then takes seconds.
-func newGPG(t *testing.T) *gpgtest.GPG {
-	t.Helper()
-	g := gpgtest.New(t)
-	f, err := os.OpenFile(filepath.Join(g.Home, "gpg-agent.conf"), os.O_APPEND|os.O_WRONLY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	if _, err := f.WriteString("s2k-count 65536\n"); err != nil {
-		t.Fatal(err)
-	}
-	return g
-}
-
 // grouped writes a fingerprint in groups of four, as gpg shows it.
 func grouped(fpr string) string {
 	var groups []string
@@ -118,7 +101,7 @@ type keyShowJSON struct {
 // the others are imported, the keys shown and exported back to gpg.
 func TestKeyCommands(t *testing.T) {
 	t.Parallel()
-	g := newGPG(t)
+	g := gpgtest.New(t)
 	data, dir := t.TempDir(), t.TempDir()
 	fprs := map[string]string{}
 	for _, who := range []string{"alice", "bob", "carol", "mallory"} {
@@ -192,7 +175,7 @@ func TestKeyCommands(t *testing.T) {
 
 	step("key export", func(t *testing.T) {
 		r := sealpost(t, data, nil, "key", "export", fprs["alice"]).want(t, exitOK)
-		fresh := newGPG(t)
+		fresh := gpgtest.New(t)
 		fresh.MustRun([]byte(r.stdout), "--import")
 		if got := gpgFingerprints(t, fresh, "alice@example.org"); !slices.Equal(got, []string{fprs["alice"]}) {
 			t.Errorf("gpg reads %v from key export, want %s", got, fprs["alice"])
@@ -216,7 +199,7 @@ func TestKeyCommands(t *testing.T) {
 func TestKeyImportPassphrase(t *testing.T) {
 	t.Parallel()
 	const pass = "correct horse"
-	g := newGPG(t)
+	g := gpgtest.New(t)
 	data, dir, creds := t.TempDir(), t.TempDir(), t.TempDir()
 	pwFile := writeFile(t, dir, "pw.txt", []byte(pass+"\n"))
 	writeFile(t, creds, "sealpost-passphrase", []byte(pass))

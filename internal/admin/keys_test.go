@@ -46,23 +46,6 @@ func keyService(t *testing.T) (*admin.Service, *sqlstore.DB) {
 	return admin.New(db, sealer, admin.Options{}), db
 }
 
-// newGPG is gpgtest.New with a fast passphrase protection: gpg-agent
-// otherwise calibrates its S2K count to the maximum on a fast machine,
-// and every protected export and unlock then takes seconds.
-func newGPG(t *testing.T) *gpgtest.GPG {
-	t.Helper()
-	g := gpgtest.New(t)
-	f, err := os.OpenFile(filepath.Join(g.Home, "gpg-agent.conf"), os.O_APPEND|os.O_WRONLY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	if _, err := f.WriteString("s2k-count 65536\n"); err != nil {
-		t.Fatal(err)
-	}
-	return g
-}
-
 // genKey makes an Ed25519/Cv25519 key for uid in g, protected by pass
 // ("" for none), dated an hour ago so that any self-signature gpg makes
 // later is newer than the first even within the same second.
@@ -133,7 +116,7 @@ func near(got, want time.Time) bool { return got.Sub(want).Abs() < time.Minute }
 func TestImportGPGExport(t *testing.T) {
 	ctx := context.Background()
 	s, _ := keyService(t)
-	g := newGPG(t)
+	g := gpgtest.New(t)
 	people := []string{"alice@example.org", "bob@example.org", "carol@example.org"}
 	fprs := map[string]string{} // address → fingerprint
 	for _, who := range people {
@@ -218,7 +201,7 @@ func TestImportGPGExport(t *testing.T) {
 func TestImportSecretKeyWithoutList(t *testing.T) {
 	ctx := context.Background()
 	s, _ := keyService(t)
-	g := newGPG(t)
+	g := gpgtest.New(t)
 	fpr := genKey(t, g, "Alice <alice@example.org>", "")
 	r := importOne(t, s, "alice-secret.asc", g.ExportSecret(fpr), admin.ImportOptions{})
 	if r.Outcome != admin.Imported || r.Fingerprint != fpr || !hasNote(r, "secret part not kept") {
@@ -244,7 +227,7 @@ func TestImportListKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	old := l.KeyFingerprint
-	g := newGPG(t)
+	g := gpgtest.New(t)
 	fpr := genKey(t, g, teamUserID, teamPass)
 	secret := g.MustRun(nil, "--passphrase", teamPass, "--armor", "--export-secret-keys", fpr).Stdout
 	passphrase := func(p string) func(string) ([]byte, error) {
@@ -301,7 +284,7 @@ func TestImportListKey(t *testing.T) {
 	if !bytes.HasPrefix(armored, []byte("-----BEGIN PGP PRIVATE KEY BLOCK-----")) {
 		t.Fatalf("ExportKey(secret) is not an armored secret key:\n%s", armored)
 	}
-	fresh := newGPG(t)
+	fresh := gpgtest.New(t)
 	fresh.MustRun(armored, "--import")
 	if secs := colons(t, fresh, "fpr", "--list-secret-keys", fpr); len(secs) == 0 || secs[0][9] != fpr {
 		t.Errorf("gpg --list-secret-keys after importing the export: %v, want %s", secs, fpr)
@@ -318,7 +301,7 @@ func TestImportListKeyKeepsRevocation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	g := newGPG(t)
+	g := gpgtest.New(t)
 	fpr := genKey(t, g, teamUserID, "")
 	secret := g.ExportSecret(fpr)
 	rev, err := os.ReadFile(filepath.Join(g.Home, "openpgp-revocs.d", fpr+".rev"))
@@ -353,7 +336,7 @@ func TestImportListKeyMerges(t *testing.T) {
 	if _, err := s.CreateList(ctx, teamList, "", "Team", pgp.Ed25519); err != nil {
 		t.Fatal(err)
 	}
-	g := newGPG(t)
+	g := gpgtest.New(t)
 	fpr := genKey(t, g, teamUserID, "")
 	secret := g.ExportSecret(fpr)
 	g.MustRun(nil, "--quick-set-expire", fpr, "2y")
@@ -381,7 +364,7 @@ func TestImportListKeyMerges(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fresh := newGPG(t)
+	fresh := gpgtest.New(t)
 	fresh.MustRun(armored, "--import")
 	if secs := colons(t, fresh, "sec", "--list-secret-keys", fpr); len(secs) != 1 || !near(unixField(t, secs[0][6]), in2y) {
 		t.Errorf("gpg reads the exported secret key as %v, want one expiring about %v", secs, in2y)
@@ -406,7 +389,7 @@ func TestExportMemberKey(t *testing.T) {
 	if _, err := s.CreateList(ctx, teamList, "", "", pgp.Ed25519); err != nil {
 		t.Fatal(err)
 	}
-	g := newGPG(t)
+	g := gpgtest.New(t)
 	fpr := genKey(t, g, "Bob <bob@example.org>", "")
 	if _, _, err := s.AddMember(ctx, teamList, "bob@example.org", g.Export(fpr), false); err != nil {
 		t.Fatal(err)
@@ -418,7 +401,7 @@ func TestExportMemberKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fresh := newGPG(t)
+	fresh := gpgtest.New(t)
 	if r := fresh.MustRun(armored, "--import"); !r.HasStatus("IMPORT_OK") {
 		t.Fatalf("gpg --import did not report IMPORT_OK:\n%s", r.Status)
 	}
@@ -567,7 +550,7 @@ func TestImportCertificates(t *testing.T) {
 func TestImportFloodedKey(t *testing.T) {
 	ctx := context.Background()
 	s, _ := keyService(t)
-	g := newGPG(t)
+	g := gpgtest.New(t)
 	victim := genKey(t, g, "Victim <victim@example.org>", "")
 	for i := range 3 {
 		signer := genKey(t, g, "Signer "+strconv.Itoa(i)+" <signer"+strconv.Itoa(i)+"@example.org>", "")
@@ -585,7 +568,7 @@ func TestImportFloodedKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fresh := newGPG(t)
+	fresh := gpgtest.New(t)
 	fresh.MustRun(armored, "--import")
 	sigs := colons(t, fresh, "sig", "--check-sigs", victim)
 	if len(sigs) == 0 || len(thirdParty(sigs, victimID)) > 0 {
