@@ -49,6 +49,9 @@ type Store interface {
 	KeysToIndex(ctx context.Context, version, limit int) ([]store.Key, error)
 	KeyWarnings(ctx context.Context, listID int64) (map[store.KeyWarning]time.Time, error)
 	Commit(ctx context.Context, o store.Outcome) error
+	Holds(ctx context.Context, listID int64) ([]store.Hold, error)
+	Hold(ctx context.Context, listID, id int64) (*store.Hold, error)
+	DropHold(ctx context.Context, listID, id int64, notices []store.Delivery) error
 }
 
 // Errors a person can act on. The command line turns them into exit
@@ -63,17 +66,18 @@ var (
 type Options struct {
 	Now  func() time.Time
 	Rand io.Reader
-	// Announcer writes announcements to a list's members (key rotation).
-	Announcer Announcer
+	// Flow is the message flow (the pipeline): announcements, notices,
+	// challenges, releasing held posts.
+	Flow Flow
 }
 
 // Service runs the use cases.
 type Service struct {
-	st        Store
-	sealer    *keyring.Sealer
-	now       func() time.Time
-	rand      io.Reader
-	announcer Announcer
+	st     Store
+	sealer *keyring.Sealer
+	now    func() time.Time
+	rand   io.Reader
+	flow   Flow
 }
 
 // New returns a Service over st; sealer seals the lists' secret keys.
@@ -84,7 +88,7 @@ func New(st Store, sealer *keyring.Sealer, opt Options) *Service {
 	if opt.Rand == nil {
 		opt.Rand = rand.Reader
 	}
-	return &Service{st: st, sealer: sealer, now: opt.Now, rand: opt.Rand, announcer: opt.Announcer}
+	return &Service{st: st, sealer: sealer, now: opt.Now, rand: opt.Rand, flow: opt.Flow}
 }
 
 // CreateList creates a list at address with a freshly generated key.
@@ -239,8 +243,8 @@ func (s *Service) AddMemberKey(ctx context.Context, list, email string, keyData 
 // challenge encrypted to it, which they answer by mail signed with it
 // (for a key that reached the owner by a channel they cannot vouch for).
 func (s *Service) ChallengeMemberKey(ctx context.Context, list, email string, keyData []byte) (crypto.KeyInfo, error) {
-	if s.announcer == nil {
-		return crypto.KeyInfo{}, errors.New("admin: no announcer configured")
+	if s.flow == nil {
+		return crypto.KeyInfo{}, errors.New("admin: no flow configured")
 	}
 	l, addr, err := s.memberOf(ctx, list, email)
 	if err != nil {
@@ -261,7 +265,7 @@ func (s *Service) ChallengeMemberKey(ctx context.Context, list, email string, ke
 	if err != nil {
 		return info, err
 	}
-	out, err := s.announcer.ChallengeKey(ctx, l, addr, k, ref)
+	out, err := s.flow.ChallengeKey(ctx, l, addr, k, ref)
 	if err != nil {
 		return info, err
 	}

@@ -120,6 +120,59 @@ func TestSetOptions(t *testing.T) {
 	}
 }
 
+// TestPolicyOptions: the on_OUTCOME actions, the receive_* switches over
+// them and the posting rules, as `list set` and `list show` see them.
+func TestPolicyOptions(t *testing.T) {
+	ctx := context.Background()
+	s := service(t)
+	if _, err := s.CreateList(ctx, "team@lists.example.org", "", "", pgp.Ed25519); err != nil {
+		t.Fatal(err)
+	}
+	value := func(l *store.List, name string) string {
+		for _, o := range admin.ListOptions() {
+			if o.Name == name {
+				return o.Value(l)
+			}
+		}
+		t.Fatalf("no option %s", name)
+		return ""
+	}
+	l, _ := s.List(ctx, "team@lists.example.org")
+	for name, want := range map[string]string{"on_unsigned": "reject", "receive_signed_only": "true", "receive_admin_only": "false",
+		"signer_must_match_from": "true", "deliver_selfsent": "true", "max_message_size": "0", "on_duplicate": "reject"} {
+		if got := value(l, name); got != want {
+			t.Errorf("default %s = %s, want %s", name, got, want)
+		}
+	}
+	_, err := s.SetOptions(ctx, l.Address, []string{"on_bad_signature=accept", "on_unsigned=bounce", "max_message_size=-1"})
+	for _, want := range []string{`on_bad_signature: invalid value "accept": "accept" is not one of hold, reject, discard`,
+		`on_unsigned: invalid value "bounce"`, "max_message_size"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error %v does not say %q", err, want)
+		}
+	}
+	l, err = s.SetOptions(ctx, l.Address, []string{"receive_signed_only=false", "on_unknown_signer=hold", "receive_admin_only=true",
+		"signer_must_match_from=false", "deliver_selfsent=false", "max_message_size=100000"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, _ = s.List(ctx, l.Address)
+	if l.Settings.Actions["unsigned"] != "accept" || l.Settings.Actions["unknown_signer"] != "hold" || !l.Settings.AdminOnly ||
+		!l.Settings.AllowFromMismatch || !l.Settings.NoSelfCopy || l.Settings.MaxMessageSize != 100000 {
+		t.Errorf("settings = %+v", l.Settings)
+	}
+	if value(l, "on_unsigned") != "accept" || value(l, "receive_signed_only") != "false" || value(l, "receive_authenticated_only") != "true" {
+		t.Error("the switches do not show the actions")
+	}
+	// Switching back restores the default, and a default is not stored.
+	if l, err = s.SetOptions(ctx, l.Address, []string{"receive_signed_only=true", "on_unknown_signer=reject"}); err != nil {
+		t.Fatal(err)
+	}
+	if len(l.Settings.Actions) != 0 {
+		t.Errorf("actions after restoring the defaults: %v", l.Settings.Actions)
+	}
+}
+
 func TestSMIMEMembersAndIdentity(t *testing.T) {
 	ctx := context.Background()
 	s := service(t)

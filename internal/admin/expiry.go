@@ -31,8 +31,8 @@ type ExpiryRun struct {
 // warnings are queued in one transaction per list.
 func (s *Service) WarnExpiring(ctx context.Context, days int) (ExpiryRun, error) {
 	var run ExpiryRun
-	if s.announcer == nil {
-		return run, errors.New("admin: no announcer configured")
+	if s.flow == nil {
+		return run, errors.New("admin: no flow configured")
 	}
 	lists, err := s.st.Lists(ctx)
 	if err != nil {
@@ -82,7 +82,7 @@ func (s *Service) warnList(ctx context.Context, l *store.List, days int) ([]KeyF
 		if email == "" || f.Status != keyring.Usable {
 			continue // an unusable key cannot carry a warning; the owner hears of it
 		}
-		ds, _, err := s.announcer.Announce(ctx, l, pipeline.Announcement{To: []string{email}, Ref: ref,
+		ds, _, err := s.flow.Announce(ctx, l, pipeline.Announcement{To: []string{email}, Ref: ref,
 			Subject: "[" + l.Address + "] Your key expires on " + f.Expires.UTC().Format(time.DateOnly),
 			Text:    expiryText(l.Address, f)})
 		if err != nil {
@@ -98,7 +98,7 @@ func (s *Service) warnList(ctx context.Context, l *store.List, days int) ([]KeyF
 	}
 	owner := l.Owner != ""
 	if owner {
-		d, err := s.announcer.Notice(l, l.Owner, "["+l.Address+"] Keys that expire soon or cannot be used", ownerExpiryText(l.Address, fresh, days), ref)
+		d, err := s.flow.Notice(l, l.Owner, "["+l.Address+"] Keys that expire soon or cannot be used", ownerExpiryText(l.Address, fresh, days), ref)
 		if err != nil {
 			return nil, false, err
 		}

@@ -2,12 +2,14 @@ package admin
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strconv"
 	"strings"
 
 	"github.com/sealpost/sealpost/internal/mail"
+	"github.com/sealpost/sealpost/internal/policy"
 	"github.com/sealpost/sealpost/internal/store"
 )
 
@@ -85,8 +87,106 @@ func ListOptions() []Option {
 		boolOption("allow_seipd_v2", "true to use SEIPD v2 (AEAD) for members whose keys support it; GnuPG 2.2 cannot read it (default false)",
 			func(s *store.ListSettings) *bool { return &s.AllowSEIPDv2 }),
 	}
+	opts = append(opts, policyOptions()...)
 	sort.Slice(opts, func(i, j int) bool { return opts[i].Name < opts[j].Name })
 	return opts
+}
+
+// policyOptions are the options of the list's posting policy: an action
+// per rule breach (on_OUTCOME), Schleuder's receive_* switches over
+// them, and the rules of who may post and who gets a copy.
+func policyOptions() []Option {
+	var opts []Option
+	for _, r := range policy.OutcomeRules() {
+		names := make([]string, len(r.Allowed))
+		for i, a := range r.Allowed {
+			names[i] = string(a)
+		}
+		opts = append(opts, Option{Name: "on_" + string(r.Outcome),
+			Help: fmt.Sprintf("what to do with a post %s: %s (default %s)", r.Help, strings.Join(names, ", "), r.Default),
+			get:  func(l *store.List) string { return string(actionOf(l, r)) },
+			set: func(l *store.List, v string) error {
+				a, err := policy.ParseAction(r.Outcome, v)
+				if err == nil {
+					setAction(l, r, a)
+				}
+				return err
+			}})
+	}
+	opts = append(opts,
+		acceptSwitch("receive_signed_only", "false to distribute encrypted posts that are not signed, marked as unsigned "+
+			"(sets on_unsigned=accept; default true)", policy.OutcomeUnsigned),
+		acceptSwitch("receive_authenticated_only", "false to distribute posts signed by keys of non-members, marked as such "+
+			"(sets on_unknown_signer=accept; default true)", policy.OutcomeUnknownSigner),
+		boolOption("receive_admin_only", "true to distribute posts from list admins only: an announcement list (default false)",
+			func(s *store.ListSettings) *bool { return &s.AdminOnly }),
+		onOption("signer_must_match_from", "false to accept a member's signed post whose From names someone else; "+
+			"the signer counts as its sender (default true)",
+			func(s *store.ListSettings) *bool { return &s.AllowFromMismatch }),
+		onOption("deliver_selfsent", "false to send the sender no copy of their own post (default true)",
+			func(s *store.ListSettings) *bool { return &s.NoSelfCopy }),
+		Option{Name: "max_message_size", Help: "largest post in bytes; 0 follows the server's [smtp] max_message_bytes " +
+			"(what happens to larger ones: on_too_big)",
+			get: func(l *store.List) string { return strconv.FormatInt(l.Settings.MaxMessageSize, 10) },
+			set: func(l *store.List, v string) error {
+				n, err := strconv.ParseInt(v, 10, 64)
+				if err == nil && n < 0 {
+					err = fmt.Errorf("negative")
+				}
+				l.Settings.MaxMessageSize = n
+				return err
+			}},
+	)
+	return opts
+}
+
+func ruleFor(o policy.Outcome) policy.OutcomeRule {
+	for _, r := range policy.OutcomeRules() {
+		if r.Outcome == o {
+			return r
+		}
+	}
+	panic("admin: no outcome " + string(o))
+}
+
+func actionOf(l *store.List, r policy.OutcomeRule) policy.Action {
+	if a, err := policy.ParseAction(r.Outcome, l.Settings.Actions[string(r.Outcome)]); err == nil {
+		return a
+	}
+	return r.Default
+}
+
+func setAction(l *store.List, r policy.OutcomeRule, a policy.Action) {
+	if a == r.Default {
+		delete(l.Settings.Actions, string(r.Outcome))
+		return
+	}
+	if l.Settings.Actions == nil {
+		l.Settings.Actions = map[string]string{}
+	}
+	l.Settings.Actions[string(r.Outcome)] = string(a)
+}
+
+// acceptSwitch is a receive_* option: true unless the outcome's action
+// is accept. Setting it false accepts; setting it true again restores
+// the default action.
+func acceptSwitch(name, help string, o policy.Outcome) Option {
+	r := ruleFor(o)
+	return Option{Name: name, Help: help,
+		get: func(l *store.List) string { return strconv.FormatBool(actionOf(l, r) != policy.Accept) },
+		set: func(l *store.List, v string) error {
+			on, err := strconv.ParseBool(v)
+			if err != nil {
+				return err
+			}
+			switch {
+			case !on:
+				setAction(l, r, policy.Accept)
+			case actionOf(l, r) == policy.Accept:
+				setAction(l, r, r.Default)
+			}
+			return nil
+		}}
 }
 
 // SetOptions applies NAME=VALUE assignments to a list. Every problem is
@@ -111,7 +211,11 @@ func (s *Service) SetOptions(ctx context.Context, list string, assignments []str
 			problems = append(problems, fmt.Sprintf("unknown option %q", name))
 		default:
 			if err := o.set(l, strings.TrimSpace(value)); err != nil {
-				problems = append(problems, fmt.Sprintf("%s: invalid value %q", o.Name, value))
+				if errors.Is(err, strconv.ErrSyntax) {
+					problems = append(problems, fmt.Sprintf("%s: invalid value %q", o.Name, value))
+				} else {
+					problems = append(problems, fmt.Sprintf("%s: invalid value %q: %v", o.Name, value, err))
+				}
 			}
 		}
 	}

@@ -63,9 +63,11 @@ func (s *Service) replaceListKey(ctx context.Context, l *store.List, k *pgp.Key,
 	return err
 }
 
-// Announcer writes a list's announcements to its members, signed and
-// encrypted (the pipeline does).
-type Announcer interface {
+// Flow is what the use cases need from the message flow (the pipeline):
+// announcements signed and encrypted to members, notices, challenges,
+// and held posts released.
+type Flow interface {
+	Release(ctx context.Context, list *store.List, h *store.Hold, ref string) error
 	Announce(ctx context.Context, list *store.List, a pipeline.Announcement) ([]store.Delivery, []string, error)
 	Notice(list *store.List, to, subject, text, ref string) (store.Delivery, error)
 	ChallengeKey(ctx context.Context, list *store.List, email string, key *pgp.Key, ref string) (store.Outcome, error)
@@ -85,8 +87,8 @@ type Rotation struct {
 // decrypting posts for grace. The announcements are queued in the same
 // transaction that switches the key.
 func (s *Service) RotateListKey(ctx context.Context, list string, algo pgp.Algorithm, grace time.Duration) (*Rotation, error) {
-	if s.announcer == nil {
-		return nil, errors.New("admin: no announcer configured")
+	if s.flow == nil {
+		return nil, errors.New("admin: no flow configured")
 	}
 	l, err := s.List(ctx, list)
 	if err != nil {
@@ -113,7 +115,7 @@ func (s *Service) RotateListKey(ctx context.Context, list string, algo pgp.Algor
 		ExtraSigners: []*pgp.Key{k},
 		Ref:          ref,
 	}
-	deliveries, unreachable, err := s.announcer.Announce(ctx, l, a)
+	deliveries, unreachable, err := s.flow.Announce(ctx, l, a)
 	if err != nil {
 		return nil, err
 	}

@@ -96,7 +96,7 @@ func Open(ctx context.Context, cfg *Config, logger *slog.Logger) (*App, error) {
 		RequireCRL:        cfg.SMIME.RequireCRL,
 	})
 	a.Queue = queue.New(db, tr, queue.Options{Logger: logger})
-	a.Admin = admin.New(db, sealer, admin.Options{Announcer: a.Pipeline})
+	a.Admin = admin.New(db, sealer, admin.Options{Flow: a.Pipeline})
 	// Keys moved from an older schema, or indexed by an older version of
 	// Sealpost, are indexed now; usually there is nothing to do.
 	n, bad, err := a.Admin.ReindexKeys(ctx)

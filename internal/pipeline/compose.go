@@ -292,7 +292,7 @@ func (p *Pipeline) innerEntity(list *store.List, content *mime.Part, h headers, 
 		{"Message-ID", h.messageID},
 		{"In-Reply-To", h.inReplyTo},
 		{"References", h.references},
-		{VerifiedHeader, "signed by " + dec.Sender.Email + "; key " + signer.Fingerprint},
+		{VerifiedHeader, verified(dec, signer)},
 	}
 	// The content's own Content-* fields; every other inbound field is
 	// dropped (DESIGN §4.7).
@@ -328,6 +328,25 @@ func (p *Pipeline) innerEntity(list *store.List, content *mime.Part, h headers, 
 	b.WriteString("\r\n--" + boundary + "--\r\n")
 	ct := field{"Content-Type", stdmime.FormatMediaType("multipart/mixed", protectedParams(map[string]string{"boundary": boundary}))}
 	return entity(append(protected, ct), []byte(b.String()))
+}
+
+// verified is the X-Sealpost-Verified value: who signed, or, for a post
+// the list's actions let through unauthenticated, that nobody is vouched
+// for and why.
+func verified(dec policy.Decision, signer *crypto.Signer) string {
+	if dec.Authenticated() {
+		return "signed by " + dec.Sender.Email + "; key " + signer.Fingerprint
+	}
+	switch dec.Reason {
+	case policy.Unsigned:
+		return "no; not signed"
+	case policy.KeyInvalid:
+		return "no; signed with an expired or revoked key"
+	}
+	if signer != nil {
+		return "no; signed by a key of no member (" + signer.Fingerprint + ")"
+	}
+	return "no; signed by a key of no member"
 }
 
 // protectedParams marks a Content-Type as carrying protected headers:

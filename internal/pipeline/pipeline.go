@@ -170,7 +170,7 @@ func (p *Pipeline) Process(ctx context.Context, m Message) error {
 	}
 	switch role {
 	case mail.RolePost:
-		return p.post(ctx, log, list, in)
+		return p.post(ctx, log, list, in, 0)
 	case mail.RoleOwner:
 		return p.forwardToOwner(ctx, log, list, in)
 	case mail.RoleBounce:
@@ -190,7 +190,7 @@ func (p *Pipeline) hold(ctx context.Context, list *store.List, in *store.Inbound
 	return p.commit(ctx, store.Outcome{
 		SpoolID:    in.ID,
 		ListID:     list.ID,
-		Hold:       &store.Hold{ListID: list.ID, Ref: in.ID, Reason: reason, Raw: in.Raw},
+		Hold:       &store.Hold{ListID: list.ID, Ref: in.ID, EnvelopeFrom: in.EnvelopeFrom, Reason: reason, Raw: in.Raw},
 		Deliveries: notice,
 	})
 }

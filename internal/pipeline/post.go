@@ -16,20 +16,31 @@ import (
 )
 
 // post handles a message to a list's post address.
-func (p *Pipeline) post(ctx context.Context, log *slog.Logger, list *store.List, in *store.Inbound) error {
+// release is the ID of the hold the owner is releasing, or 0.
+func (p *Pipeline) post(ctx context.Context, log *slog.Logger, list *store.List, in *store.Inbound, release int64) error {
+	rs := rules(list.Settings)
+	if release != 0 {
+		rs = rs.Releasing()
+	}
+	turnDown := func(reason policy.Reason, action policy.Action) error {
+		return p.turnDown(ctx, log, list, in, release, reason, action)
+	}
+	if tooBig(list, in) {
+		return turnDown(policy.TooLarge, rs.ActionFor(policy.TooLarge))
+	}
 	roster, err := p.roster(ctx, list)
 	if err != nil {
 		return err
 	}
 	msg, err := mime.Parse(in.Raw, p.opt.Limits)
 	if err != nil {
-		return p.unprocessable(ctx, log, list, in, err)
+		return p.unprocessable(ctx, log, list, in, release, err)
 	}
 	o, err := p.open(list, roster, msg)
 	var ee *engineError
 	if errors.As(err, &ee) {
-		log.Info("message rejected", "reason", "unwrap", "err", err)
-		return p.refuse(ctx, list, in, ee.reason)
+		log.Info("message not opened", "err", err)
+		return turnDown(ee.reason, rs.ActionFor(ee.reason))
 	}
 	if err != nil {
 		return err
@@ -38,19 +49,19 @@ func (p *Pipeline) post(ctx context.Context, log *slog.Logger, list *store.List,
 		// DESIGN §4.1: unauthenticated plaintext (CBC EnvelopedData whose
 		// inner signature did not verify) is not even parsed.
 		log.Info("message rejected", "reason", policy.NoIntegrity.String(), "detail", o.reason)
-		return p.refuse(ctx, list, in, policy.NoIntegrity)
+		return turnDown(policy.NoIntegrity, policy.Reject)
 	}
 	// From here on o.content is authenticated (integrity checked); the
 	// policy decides whether its signature makes it distributable.
 	content, err := mime.Parse(o.content, p.opt.Limits)
 	if err != nil {
-		return p.unprocessable(ctx, log, list, in, err)
+		return p.unprocessable(ctx, log, list, in, release, err)
 	}
 	if isEncrypted(content) {
 		// One layer of encryption (DESIGN §4.8): a member could not
 		// read a copy that is still encrypted to the list.
 		log.Info("message rejected", "reason", policy.TooManyLayers.String())
-		return p.refuse(ctx, list, in, policy.TooManyLayers)
+		return turnDown(policy.TooManyLayers, policy.Reject)
 	}
 	hdr := readHeaders(msg, content)
 	certified, err := p.certify(ctx, list, o, hdr.from.addr, roster)
@@ -62,10 +73,11 @@ func (p *Pipeline) post(ctx context.Context, log *slog.Logger, list *store.List,
 		Protection: o.protection, Status: o.status, Signer: o.signer, Certified: certified,
 		From: hdr.from.addr, MultipleFrom: hdr.multipleFrom, SignedRecipients: hdr.signedRecipients,
 		IntendedRecipients: o.intended, Members: roster.members, AllowUnbound: list.Settings.AllowUnbound,
+		Rules: rs,
 	})
 	if !dec.Accepted() {
-		log.Info("message rejected", "reason", dec.Reason.String(), "status", o.status.String(), "detail", o.reason)
-		return p.refuse(ctx, list, in, dec.Reason)
+		log.Info("message not accepted", "reason", dec.Reason.String(), "status", o.status.String(), "detail", o.reason)
+		return turnDown(dec.Reason, dec.Action)
 	}
 	deliveries, err := p.wrap(list, roster, content, hdr, dec, o.signer, in.ID)
 	if err != nil {
@@ -76,15 +88,19 @@ func (p *Pipeline) post(ctx context.Context, log *slog.Logger, list *store.List,
 	if o.digest != nil {
 		marks = append([][]byte{o.digest}, o.parts...)
 	}
-	err = p.commit(ctx, store.Outcome{SpoolID: in.ID, ListID: list.ID, Replay: marks, Deliveries: deliveries, Harvest: harvest})
+	err = p.commit(ctx, store.Outcome{SpoolID: in.ID, ListID: list.ID, Replay: marks, Deliveries: deliveries, Harvest: harvest, Released: release})
 	if errors.Is(err, store.ErrReplay) {
-		log.Info("message rejected", "reason", policy.Replay.String(), "sender", dec.Sender.Email)
-		return p.refuse(ctx, list, in, policy.Replay)
+		return turnDown(policy.Replay, rs.ActionFor(policy.Replay))
 	}
 	if err != nil {
 		return err
 	}
-	log.Info("post distributed", "sender", dec.Sender.Email, "copies", len(dec.Send), "nokey", len(dec.NoKey))
+	if dec.Authenticated() {
+		log.Info("post distributed", "sender", dec.Sender.Email, "copies", len(dec.Send), "nokey", len(dec.NoKey))
+	} else {
+		log.Info("post distributed unauthenticated, as the list's actions allow", "reason", dec.Reason.String(),
+			"copies", len(dec.Send), "nokey", len(dec.NoKey))
+	}
 	return nil
 }
 
@@ -94,7 +110,7 @@ func (p *Pipeline) post(ctx context.Context, log *slog.Logger, list *store.List,
 // ever sent signed mail can receive encrypted mail (Sympa's harvesting);
 // for a pinned certificate only the capabilities are refreshed.
 func (p *Pipeline) harvest(list *store.List, o *opened, dec policy.Decision) []store.Harvested {
-	if o.smime == nil || !dec.Accepted() {
+	if o.smime == nil || !dec.Authenticated() {
 		return nil
 	}
 	// For a stored certificate the insert turns into an update of its
@@ -126,11 +142,14 @@ func (p *Pipeline) refuse(ctx context.Context, list *store.List, in *store.Inbou
 // unprocessable handles a message that is not MIME Sealpost can read (or
 // decrypts to such): one over a limit is refused; any other is held as
 // received (ciphertext) and the owner told, so nothing is lost.
-func (p *Pipeline) unprocessable(ctx context.Context, log *slog.Logger, list *store.List, in *store.Inbound, err error) error {
+func (p *Pipeline) unprocessable(ctx context.Context, log *slog.Logger, list *store.List, in *store.Inbound, release int64, err error) error {
 	var le *mime.LimitError
 	if errors.As(err, &le) {
-		log.Info("message rejected", "reason", policy.TooLarge.String(), "err", err)
-		return p.refuse(ctx, list, in, policy.TooLarge)
+		log.Info("message over a limit", "err", err)
+		return p.turnDown(ctx, log, list, in, release, policy.TooLarge, rules(list.Settings).ActionFor(policy.TooLarge))
+	}
+	if release != 0 {
+		return p.turnDown(ctx, log, list, in, release, policy.Unparseable, policy.Hold)
 	}
 	log.Warn("message held: not readable as MIME", "err", err)
 	return p.hold(ctx, list, in, policy.Unparseable.Describe())
@@ -143,7 +162,7 @@ func (p *Pipeline) unprocessable(ctx context.Context, log *slog.Logger, list *st
 // the member already has is merged with it, so that the few packets an
 // Autocrypt header carries do not replace a fuller copy.
 func (p *Pipeline) autocryptKey(list *store.List, r *roster, o *opened, h headers, dec policy.Decision) []store.Harvested {
-	if !list.Settings.AutocryptImport || h.autocrypt == "" || !dec.Accepted() || o.signer == nil {
+	if !list.Settings.AutocryptImport || h.autocrypt == "" || !dec.Authenticated() || o.signer == nil {
 		return nil
 	}
 	addr, data, err := mail.ParseAutocrypt(h.autocrypt)

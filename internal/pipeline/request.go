@@ -44,11 +44,11 @@ func (p *Pipeline) request(ctx context.Context, log *slog.Logger, list *store.Li
 	members := p.withPending(list, roster, pending)
 	msg, err := mime.Parse(in.Raw, p.opt.Limits)
 	if err != nil {
-		return p.unprocessable(ctx, log, list, in, err)
+		return p.unprocessable(ctx, log, list, in, 0, err)
 	}
 	o, content, reason, err := p.authenticate(list, roster, msg)
 	if err != nil {
-		return p.unprocessable(ctx, log, list, in, err)
+		return p.unprocessable(ctx, log, list, in, 0, err)
 	}
 	if reason != policy.OK {
 		log.Info("request rejected", "reason", reason.String())
@@ -61,7 +61,7 @@ func (p *Pipeline) request(ctx context.Context, log *slog.Logger, list *store.Li
 		From: hdr.from.addr, MultipleFrom: hdr.multipleFrom, SignedRecipients: hdr.signedRecipients,
 		IntendedRecipients: o.intended, Members: members, AllowUnbound: list.Settings.AllowUnbound,
 	})
-	if !dec.Accepted() {
+	if !dec.Authenticated() {
 		log.Info("request rejected", "reason", dec.Reason.String(), "status", o.status.String(), "detail", o.reason)
 		return p.refuse(ctx, list, in, dec.Reason)
 	}

@@ -39,6 +39,7 @@ const (
 	TooManyLayers          // encrypted inside the encryption
 	PartlyEncrypted        // encrypted and unencrypted content mixed (EFAIL)
 	BadConfirmation        // signed with a key a member asked for, without its challenge's code
+	NotAdmin               // the list takes posts from its admins only
 )
 
 var descriptions = map[Reason]string{
@@ -58,6 +59,7 @@ var descriptions = map[Reason]string{
 	TooManyLayers:  "The message was encrypted more than once; the list accepts posts with one layer of encryption.",
 	PartlyEncrypted: "The message mixed encrypted and unencrypted parts (or text beside the ciphertext); " +
 		"such messages are never decrypted into a post.",
+	NotAdmin: "The list distributes posts from its admins only.",
 	BadConfirmation: "The message was signed with a key a member asked for, but did not carry the confirmation code " +
 		"Sealpost sent to that key, so the key was not made theirs.",
 	Untrusted: "The message was signed with an S/MIME certificate that is not trusted for the sender's address " +
@@ -67,7 +69,7 @@ var descriptions = map[Reason]string{
 // String returns a short machine-friendly name.
 func (r Reason) String() string {
 	names := [...]string{"ok", "not-encrypted", "undecryptable", "no-integrity", "too-large", "unsigned",
-		"bad-signature", "unknown-signer", "key-invalid", "from-mismatch", "not-for-this-list", "replay", "unparseable", "untrusted", "too-many-layers", "partly-encrypted", "bad-confirmation"}
+		"bad-signature", "unknown-signer", "key-invalid", "from-mismatch", "not-for-this-list", "replay", "unparseable", "untrusted", "too-many-layers", "partly-encrypted", "bad-confirmation", "not-admin"}
 	if int(r) < len(names) {
 		return names[r]
 	}
@@ -80,6 +82,7 @@ func (r Reason) Describe() string { return descriptions[r] }
 // Member is what policy needs to know of one member.
 type Member struct {
 	Email        string   // normalised addr-spec
+	Admin        bool     // a list admin
 	Fingerprints []string // the member's keys and certificates
 	Usable       bool     // one of them can be encrypted to now, in a format the list sends
 }
@@ -127,33 +130,60 @@ type Input struct {
 	// S/MIME); content that names other recipients but not this list is
 	// still refused. Off by default (DESIGN §4.4).
 	AllowUnbound bool
+	// Rules are the list's options and actions.
+	Rules Rules
 }
 
 // Decision is the outcome for one post.
 type Decision struct {
-	Reason Reason   // OK when the post is distributed
-	Sender *Member  // the member who signed, when accepted
+	// Reason is OK when the post is authenticated and fit; otherwise why
+	// not. Action says what happens: a post whose rule breach the list
+	// accepts is distributed with its Reason kept.
+	Reason Reason
+	Action Action
+	Sender *Member  // the member who signed, when authenticated
 	Send   []Member // members who get an encrypted copy
 	NoKey  []Member // members who get a notice instead (no usable key)
 }
 
 // Accepted reports whether the post is distributed.
-func (d Decision) Accepted() bool { return d.Reason == OK }
+func (d Decision) Accepted() bool { return d.Action == Accept }
 
-// Decide applies the default list policy.
+// Authenticated reports whether the post is distributed as signed by
+// Sender: accepted with no rule broken.
+func (d Decision) Authenticated() bool { return d.Reason == OK && d.Action == Accept }
+
+// Decide applies the list's policy.
 func Decide(in Input) Decision {
-	if r := checkPost(in); r != OK {
-		return Decision{Reason: r}
+	r := checkPost(in)
+	var sender *Member
+	if r == OK {
+		sender, r = findSender(in)
 	}
-	sender, r := findSender(in)
+	if r == OK && !boundToList(in) {
+		r = NotForThisList
+	}
+	if r == OK && in.Rules.AdminOnly && !sender.Admin {
+		r = NotAdmin
+	}
+	if in.Rules.AdminOnly && r != OK {
+		// An announcement list distributes nothing unauthenticated,
+		// whatever its actions say.
+		if a := in.Rules.ActionFor(r); a == Accept {
+			return Decision{Reason: r, Action: Reject}
+		}
+	}
 	if r != OK {
-		return Decision{Reason: r}
+		if a := in.Rules.ActionFor(r); a != Accept {
+			return Decision{Reason: r, Action: a}
+		}
+		sender = nil // accepted, but nobody is authenticated
 	}
-	if !boundToList(in) {
-		return Decision{Reason: NotForThisList}
-	}
-	d := Decision{Sender: sender}
+	d := Decision{Reason: r, Action: Accept, Sender: sender}
 	for _, m := range in.Members {
+		if in.Rules.NoSelfCopy && sender != nil && m.Email == sender.Email {
+			continue
+		}
 		if m.Usable {
 			d.Send = append(d.Send, m)
 		} else {
@@ -207,6 +237,13 @@ func findSender(in Input) (*Member, Reason) {
 		signerIsMember = true
 		if strings.EqualFold(m.Email, in.From) && in.Signer.HasAddress(in.From) {
 			return &in.Members[i], OK
+		}
+	}
+	if signerIsMember && in.Rules.AllowFromMismatch && in.Signer != nil {
+		for i, m := range in.Members {
+			if m.Has(in.Signer.Fingerprint) {
+				return &in.Members[i], OK
+			}
 		}
 	}
 	if signerIsMember {

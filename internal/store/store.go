@@ -82,6 +82,21 @@ type ListSettings struct {
 	// LegacyDisplay adds a part showing the protected headers to clients
 	// that do not read them (RFC 9788 §4.5).
 	LegacyDisplay bool `json:"legacy_display,omitempty"`
+	// Actions maps a rule breach (policy.Outcome: "unsigned",
+	// "unknown_signer", ...) to what the list does with such a post
+	// (policy.Action); absent ones take their default, reject.
+	Actions map[string]string `json:"actions,omitempty"`
+	// AdminOnly takes posts from list admins only (announcement lists).
+	AdminOnly bool `json:"receive_admin_only,omitempty"`
+	// AllowFromMismatch accepts posts signed by a member whose From names
+	// someone else (signer_must_match_from=false).
+	AllowFromMismatch bool `json:"allow_from_mismatch,omitempty"`
+	// NoSelfCopy leaves the sender out of their post's recipients
+	// (deliver_selfsent=false).
+	NoSelfCopy bool `json:"no_self_copy,omitempty"`
+	// MaxMessageSize bounds a post to this list in bytes; 0 follows the
+	// server's [smtp] max_message_bytes.
+	MaxMessageSize int64 `json:"max_message_size,omitempty"`
 }
 
 // Member is a subscriber of a list with their keys.
@@ -260,12 +275,13 @@ type Attempt struct {
 // Hold keeps a message that could not be processed, as received, for the
 // owner to inspect.
 type Hold struct {
-	ID        int64
-	ListID    int64
-	Ref       string
-	Reason    string
-	Raw       []byte
-	CreatedAt time.Time
+	ID           int64
+	ListID       int64
+	Ref          string
+	EnvelopeFrom string
+	Reason       string
+	Raw          []byte
+	CreatedAt    time.Time
 }
 
 // Outcome is everything processing one inbound message changes. A
@@ -285,6 +301,8 @@ type Outcome struct {
 	Confirmed *PendingKey
 	// Warned records expiry warnings sent with Deliveries.
 	Warned []KeyWarning
+	// Released is the hold this outcome releases (removed with it), or 0.
+	Released int64
 }
 
 // KeyWarning records that the holder of a key was told it expires soon.

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 
@@ -73,6 +74,15 @@ func (s *DB) Commit(ctx context.Context, o store.Outcome) error {
 				return err
 			}
 		}
+		if o.Released != 0 {
+			res, err := tx.ExecContext(ctx, `DELETE FROM holds WHERE id = $1 AND list_id = $2`, o.Released, o.ListID)
+			if err != nil {
+				return err
+			}
+			if n, _ := res.RowsAffected(); n != 1 {
+				return store.ErrNotFound // released twice at once
+			}
+		}
 		for _, w := range o.Warned {
 			if _, err := tx.ExecContext(ctx, `INSERT INTO key_warnings (list_id, email, fingerprint, warned_at) VALUES ($1, $2, $3, $4)
 				ON CONFLICT (list_id, email, fingerprint) DO UPDATE SET warned_at = excluded.warned_at`,
@@ -81,8 +91,8 @@ func (s *DB) Commit(ctx context.Context, o store.Outcome) error {
 			}
 		}
 		if h := o.Hold; h != nil {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO holds (list_id, ref, reason, raw, created_at) VALUES ($1, $2, $3, $4, $5)`,
-				h.ListID, h.Ref, h.Reason, h.Raw, millis(now)); err != nil {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO holds (list_id, ref, env_from, reason, raw, created_at) VALUES ($1, $2, $3, $4, $5, $6)`,
+				h.ListID, h.Ref, h.EnvelopeFrom, h.Reason, h.Raw, millis(now)); err != nil {
 				return err
 			}
 		}
@@ -120,7 +130,50 @@ func insertDelivery(ctx context.Context, tx *sql.Tx, d *store.Delivery, now time
 
 // Holds returns a list's held messages, oldest first.
 func (s *DB) Holds(ctx context.Context, listID int64) ([]store.Hold, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id, list_id, ref, reason, raw, created_at FROM holds WHERE list_id = $1 ORDER BY id`, listID)
+	return s.holds(ctx, `SELECT `+holdColumns+` FROM holds WHERE list_id = $1 ORDER BY id`, listID)
+}
+
+// Hold returns one held message of a list.
+func (s *DB) Hold(ctx context.Context, listID, id int64) (*store.Hold, error) {
+	hs, err := s.holds(ctx, `SELECT `+holdColumns+` FROM holds WHERE list_id = $1 AND id = $2`, listID, id)
+	if err != nil {
+		return nil, err
+	}
+	if len(hs) == 0 {
+		return nil, store.ErrNotFound
+	}
+	return &hs[0], nil
+}
+
+// DropHold removes a held message and enqueues deliveries (a notice to
+// its sender) in one transaction.
+func (s *DB) DropHold(ctx context.Context, listID, id int64, notices []store.Delivery) error {
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM holds WHERE list_id = $1 AND id = $2`, listID, id)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return store.ErrNotFound
+		}
+		now := time.Now()
+		for i := range notices {
+			if err := insertDelivery(ctx, tx, &notices[i], now); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("sqlstore: drop hold: %w", err)
+	}
+	return err
+}
+
+const holdColumns = `id, list_id, ref, env_from, reason, raw, created_at`
+
+func (s *DB) holds(ctx context.Context, query string, args ...any) ([]store.Hold, error) {
+	rows, err := s.db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: holds: %w", err)
 	}
@@ -129,7 +182,7 @@ func (s *DB) Holds(ctx context.Context, listID int64) ([]store.Hold, error) {
 	for rows.Next() {
 		var h store.Hold
 		var created int64
-		if err := rows.Scan(&h.ID, &h.ListID, &h.Ref, &h.Reason, &h.Raw, &created); err != nil {
+		if err := rows.Scan(&h.ID, &h.ListID, &h.Ref, &h.EnvelopeFrom, &h.Reason, &h.Raw, &created); err != nil {
 			return nil, fmt.Errorf("sqlstore: holds: %w", err)
 		}
 		h.CreatedAt = fromMillis(created)

@@ -1,0 +1,112 @@
+package admin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/sealpost/sealpost/internal/mail"
+	"github.com/sealpost/sealpost/internal/mime"
+	"github.com/sealpost/sealpost/internal/pipeline"
+	"github.com/sealpost/sealpost/internal/store"
+)
+
+// Holds returns the list's held messages, oldest first. They hold the
+// message as it arrived: ciphertext.
+func (s *Service) Holds(ctx context.Context, list string) ([]store.Hold, error) {
+	l, err := s.List(ctx, list)
+	if err != nil {
+		return nil, err
+	}
+	return s.st.Holds(ctx, l.ID)
+}
+
+// Hold returns one held message of the list.
+func (s *Service) Hold(ctx context.Context, list string, id int64) (*store.List, *store.Hold, error) {
+	l, err := s.List(ctx, list)
+	if err != nil {
+		return nil, nil, err
+	}
+	h, err := s.st.Hold(ctx, l.ID, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil, fmt.Errorf("%w: %s has no held message %d", ErrNotFound, l.Address, id)
+	}
+	return l, h, err
+}
+
+// ReleaseHold distributes a held post: the rule it broke is waived (an
+// unsigned post goes out marked unsigned, and so on). A post that cannot
+// be distributed at all (altered, a replay, not readable) stays held and
+// the error says why.
+func (s *Service) ReleaseHold(ctx context.Context, list string, id int64) error {
+	if s.flow == nil {
+		return errors.New("admin: no flow configured")
+	}
+	l, h, err := s.Hold(ctx, list, id)
+	if err != nil {
+		return err
+	}
+	ref, err := newRef(s.rand)
+	if err != nil {
+		return err
+	}
+	err = s.flow.Release(ctx, l, h, ref)
+	var re *pipeline.ReleaseError
+	if errors.As(err, &re) {
+		return fmt.Errorf("%w: held message %d %v", ErrInvalid, id, err)
+	}
+	return err
+}
+
+// RejectHold drops a held message and tells its envelope sender, if it
+// had one, that the list's moderator did not accept it; nothing of the
+// message is in the notice.
+func (s *Service) RejectHold(ctx context.Context, list string, id int64) error {
+	l, h, err := s.Hold(ctx, list, id)
+	if err != nil {
+		return err
+	}
+	var notices []store.Delivery
+	if h.EnvelopeFrom != "" && s.flow != nil {
+		d, err := s.flow.Notice(l, h.EnvelopeFrom, "Your message to "+l.Address+" was not accepted",
+			rejectionText(l.Address, h), h.Ref)
+		if err != nil {
+			return err
+		}
+		notices = append(notices, d)
+	}
+	return s.st.DropHold(ctx, l.ID, id, notices)
+}
+
+// DiscardHold drops a held message without telling anyone.
+func (s *Service) DiscardHold(ctx context.Context, list string, id int64) error {
+	l, _, err := s.Hold(ctx, list, id)
+	if err != nil {
+		return err
+	}
+	return s.st.DropHold(ctx, l.ID, id, nil)
+}
+
+func rejectionText(list string, h *store.Hold) string {
+	return fmt.Sprintf("A message you sent to %s on %s was not accepted by the list's moderator.\r\n\r\n"+
+		"Reference: %s\r\n\r\nWrite to %s if you think this is a mistake.\r\n",
+		list, h.CreatedAt.UTC().Format(time.RFC1123Z), h.Ref, mail.RoleAddress(list, mail.RoleOwner))
+}
+
+// HoldHeaders returns the outer (unencrypted, unauthenticated) From, To,
+// Subject and Date of a held message, for the moderator to recognise it;
+// the content stays encrypted.
+func HoldHeaders(h *store.Hold) map[string]string {
+	out := map[string]string{}
+	msg, err := mime.Parse(h.Raw, mime.Limits{})
+	if err != nil {
+		return out
+	}
+	for _, k := range []string{"From", "To", "Subject", "Date"} {
+		if v := msg.Header.Get(k); v != "" {
+			out[k] = v
+		}
+	}
+	return out
+}

@@ -1,0 +1,82 @@
+package app_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/sealpost/sealpost/internal/admin"
+	"github.com/sealpost/sealpost/internal/pipeline"
+)
+
+// TestModeration: a list that holds unsigned posts and posts with bad
+// signatures keeps them (ciphertext) for the moderator. Released, an
+// unsigned post reaches the members marked unsigned (read by their gpg);
+// a post with a bad signature cannot be released and stays held;
+// rejected, the sender is told; discarded, nobody is.
+func TestModeration(t *testing.T) {
+	s := startServer(t)
+	listFpr, ms := setupList(t, s, "alice@example.org", "bob@example.org")
+	alice, bob := ms["alice@example.org"], ms["bob@example.org"]
+	ctx := context.Background()
+	if _, err := s.app.Admin.SetOptions(ctx, team, []string{"on_unsigned=hold", "on_bad_signature=hold"}); err != nil {
+		t.Fatal(err)
+	}
+	unsigned := func() []byte {
+		return wrap(alice.addr, alice.gpg.MustRun(entity(alice.addr), "--armor", "--encrypt", "-r", listFpr).Stdout)
+	}
+	sig := bob.gpg.MustRun(entity(bob.addr), "--armor", "--detach-sign", "-u", bob.fpr).Stdout
+	altered := strings.Replace(string(entity(bob.addr)), "Hello", "Jello", 1)
+	badSig := wrap(bob.addr, bob.gpg.MustRun([]byte("Content-Type: multipart/signed; micalg=pgp-sha512; protocol=\"application/pgp-signature\"; boundary=\"sig\"\r\n\r\n"+
+		"--sig\r\n"+altered+"\r\n--sig\r\nContent-Type: application/pgp-signature\r\n\r\n"+string(sig)+"\r\n--sig--\r\n"), "--armor", "--encrypt", "-r", listFpr).Stdout)
+
+	for _, raw := range [][]byte{unsigned(), badSig, unsigned(), unsigned()} {
+		if err := s.send(t, alice.addr, []string{team}, raw); err != nil {
+			t.Fatalf("held post refused: %v", err)
+		}
+	}
+	hs, err := s.app.Admin.Holds(ctx, team)
+	if err != nil || len(hs) != 4 {
+		t.Fatalf("holds = %d, %v", len(hs), err)
+	}
+	if h := admin.HoldHeaders(&hs[0]); h["From"] != alice.addr || strings.Contains(string(hs[0].Raw), canary) || hs[0].EnvelopeFrom != alice.addr {
+		t.Fatalf("hold 1: headers %v, sender %q", h, hs[0].EnvelopeFrom)
+	}
+	s.clearOutbox(t)
+
+	// Released: distributed, marked unsigned.
+	if err := s.app.Admin.ReleaseHold(ctx, team, hs[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	s.app.Queue.Notify()
+	for _, m := range []*member{alice, bob} {
+		res := m.gpg.Run(s.waitFor(t, m.addr), "--decrypt")
+		if !res.HasStatus("VALIDSIG", listFpr) || !strings.Contains(string(res.Stdout), canary) ||
+			!strings.Contains(string(res.Stdout), pipeline.VerifiedHeader+": no; not signed") {
+			t.Fatalf("%s: released copy:\n%s\n%s", m.addr, res.Status, res.Stdout)
+		}
+	}
+	if err := s.app.Admin.ReleaseHold(ctx, team, hs[0].ID); !errors.Is(err, admin.ErrNotFound) {
+		t.Errorf("releasing twice: %v", err)
+	}
+	// A bad signature cannot be released.
+	if err := s.app.Admin.ReleaseHold(ctx, team, hs[1].ID); !errors.Is(err, admin.ErrInvalid) {
+		t.Errorf("releasing an altered post: %v, want ErrInvalid", err)
+	}
+	s.clearOutbox(t)
+	// Rejected: the sender hears of it, with nothing of the message.
+	if err := s.app.Admin.RejectHold(ctx, team, hs[2].ID); err != nil {
+		t.Fatal(err)
+	}
+	s.app.Queue.Notify()
+	if n := string(s.waitFor(t, alice.addr)); !strings.Contains(n, "not accepted by the list's moderator") || strings.Contains(n, canary) {
+		t.Errorf("rejection notice:\n%s", n)
+	}
+	if err := s.app.Admin.DiscardHold(ctx, team, hs[3].ID); err != nil {
+		t.Fatal(err)
+	}
+	if left, _ := s.app.Admin.Holds(ctx, team); len(left) != 1 || left[0].ID != hs[1].ID {
+		t.Errorf("holds left = %+v, want only the altered post", left)
+	}
+}

@@ -1,0 +1,81 @@
+package pipeline
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"log/slog"
+
+	"github.com/sealpost/sealpost/internal/policy"
+	"github.com/sealpost/sealpost/internal/store"
+)
+
+// rules are the list's policy options as the policy package takes them.
+func rules(s store.ListSettings) policy.Rules {
+	r := policy.Rules{AdminOnly: s.AdminOnly, AllowFromMismatch: s.AllowFromMismatch, NoSelfCopy: s.NoSelfCopy}
+	for o, a := range s.Actions {
+		if action, err := policy.ParseAction(policy.Outcome(o), a); err == nil {
+			if r.Actions == nil {
+				r.Actions = map[policy.Outcome]policy.Action{}
+			}
+			r.Actions[policy.Outcome(o)] = action
+		}
+	}
+	return r
+}
+
+// act carries out the list's action for a post refused for reason.
+func (p *Pipeline) act(ctx context.Context, log *slog.Logger, list *store.List, in *store.Inbound, reason policy.Reason, action policy.Action) error {
+	switch action {
+	case policy.Hold:
+		log.Info("message held", "reason", reason.String())
+		return p.hold(ctx, list, in, reason.Describe())
+	case policy.Discard:
+		log.Info("message discarded", "reason", reason.String())
+		return p.commit(ctx, store.Outcome{SpoolID: in.ID, ListID: list.ID})
+	}
+	log.Info("message rejected", "reason", reason.String())
+	return p.refuse(ctx, list, in, reason)
+}
+
+// turnDown handles a post that is not distributed: the list's action, or,
+// when the owner is releasing a held post (release is its ID), an error
+// saying why it cannot be; the hold then stays.
+func (p *Pipeline) turnDown(ctx context.Context, log *slog.Logger, list *store.List, in *store.Inbound, release int64, reason policy.Reason, action policy.Action) error {
+	if release == 0 {
+		return p.act(ctx, log, list, in, reason, action)
+	}
+	log.Info("held message not released", "hold", release, "reason", reason.String())
+	if err := p.commit(ctx, store.Outcome{SpoolID: in.ID, ListID: list.ID}); err != nil {
+		return err
+	}
+	return &ReleaseError{Reason: reason}
+}
+
+// ReleaseError says why a held post cannot be released.
+type ReleaseError struct{ Reason policy.Reason }
+
+func (e *ReleaseError) Error() string {
+	return "cannot be distributed even when released: " + e.Reason.Describe()
+}
+
+// Release distributes a held post as the owner decides: every rule breach
+// that may be accepted is accepted. A post that still cannot be
+// distributed (altered, a replay, undecryptable) returns a *ReleaseError
+// and stays held. The hold is removed in the transaction that queues the
+// copies.
+func (p *Pipeline) Release(ctx context.Context, list *store.List, h *store.Hold, ref string) error {
+	log := p.opt.Logger.With("msgid", ref, "list", list.Address, "hold", h.ID)
+	digest := sha256.Sum256(h.Raw)
+	in := &store.Inbound{ID: ref, ListID: list.ID, Digest: hex.EncodeToString(digest[:]),
+		EnvelopeFrom: h.EnvelopeFrom, Raw: h.Raw, ReceivedAt: p.opt.Now()}
+	if err := p.store.Spool(ctx, in); err != nil {
+		return err
+	}
+	return p.post(ctx, log, list, in, h.ID)
+}
+
+// tooBig reports whether in is over the list's own size limit.
+func tooBig(list *store.List, in *store.Inbound) bool {
+	return list.Settings.MaxMessageSize > 0 && int64(len(in.Raw)) > list.Settings.MaxMessageSize
+}
