@@ -224,7 +224,7 @@ func writeJSON(e *env, v any) error {
 func (e *env) listSetCmd() *cobra.Command {
 	var help strings.Builder
 	for _, o := range admin.ListOptions() {
-		fmt.Fprintf(&help, "  %-16s %s\n", o.Name, o.Help)
+		fmt.Fprintf(&help, "  %-26s %s\n", o.Name, o.Help)
 	}
 	return &cobra.Command{
 		Use:     "set ADDRESS OPTION=VALUE...",

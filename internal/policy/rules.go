@@ -44,17 +44,17 @@ type OutcomeRule struct {
 
 var outcomeRules = []OutcomeRule{
 	{OutcomeUnsigned, Unsigned, Reject, []Action{Accept, Hold, Reject, Discard},
-		"encrypted to the list but not signed (accept: distributed as unsigned, receive_signed_only=false)"},
+		"that is encrypted to the list but not signed (accept: distributed marked unsigned; receive_signed_only=false)"},
 	{OutcomeUnknownSigner, UnknownSigner, Reject, []Action{Accept, Hold, Reject, Discard},
-		"signed by a key that belongs to no member (accept: posts from anyone, receive_authenticated_only=false)"},
+		"signed by a key of no member (accept: posts from anyone, marked as such; receive_authenticated_only=false)"},
 	{OutcomeBadSignature, BadSignature, Reject, []Action{Hold, Reject, Discard},
-		"a signature that does not verify: content or signature altered"},
+		"whose signature does not verify (content or signature altered)"},
 	{OutcomeKeyInvalid, KeyInvalid, Reject, []Action{Accept, Hold, Reject, Discard},
 		"signed with a member key that is expired or revoked"},
 	{OutcomeUnencrypted, NotEncrypted, Reject, []Action{Hold, Reject, Discard},
-		"not encrypted to the list's key"},
+		"that is not encrypted to the list's key"},
 	{OutcomeDuplicate, Replay, Reject, []Action{Hold, Reject, Discard},
-		"the same signature was accepted before (a replay)"},
+		"whose signature was accepted before (a replay)"},
 	{OutcomeTooBig, TooLarge, Reject, []Action{Hold, Reject, Discard},
 		"larger than max_message_size"},
 }
