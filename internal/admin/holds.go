@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/sealpost/sealpost/internal/mail"
@@ -109,4 +110,71 @@ func HoldHeaders(h *store.Hold) map[string]string {
 		}
 	}
 	return out
+}
+
+// ExpireHolds drops every held message that waited longer than its
+// list's hold_days and sends each list's owner one summary. It returns
+// how many it dropped.
+func (s *Service) ExpireHolds(ctx context.Context) (int, error) {
+	lists, err := s.st.Lists(ctx)
+	if err != nil {
+		return 0, err
+	}
+	dropped := 0
+	for i := range lists {
+		l := &lists[i]
+		days := l.Settings.HoldDays
+		if days <= 0 {
+			days = store.DefaultHoldDays
+		}
+		hs, err := s.st.Holds(ctx, l.ID)
+		if err != nil {
+			return dropped, err
+		}
+		cutoff := s.now().AddDate(0, 0, -days)
+		var old []store.Hold
+		for _, h := range hs {
+			if h.CreatedAt.Before(cutoff) {
+				old = append(old, h)
+			}
+		}
+		if len(old) == 0 {
+			continue
+		}
+		var notices []store.Delivery
+		if l.Owner != "" && s.flow != nil {
+			d, err := s.flow.Notice(l, l.Owner, fmt.Sprintf("[%s] %d held messages expired", l.Address, len(old)),
+				expiredText(l.Address, old, days), old[0].Ref)
+			if err != nil {
+				return dropped, err
+			}
+			notices = append(notices, d)
+		}
+		for j, h := range old {
+			var with []store.Delivery
+			if j == len(old)-1 {
+				with = notices // the summary goes with the last one dropped
+			}
+			if err := s.st.DropHold(ctx, l.ID, h.ID, with); err != nil && !errors.Is(err, store.ErrNotFound) {
+				return dropped, err
+			}
+			dropped++
+		}
+	}
+	return dropped, nil
+}
+
+func expiredText(list string, hs []store.Hold, days int) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "These messages to %s were held for more than %d days without being\r\n"+
+		"released, and have been dropped:\r\n\r\n", list, days)
+	for _, h := range hs {
+		sender := h.EnvelopeFrom
+		if sender == "" {
+			sender = "(no sender)"
+		}
+		fmt.Fprintf(&b, "  #%d  held %s  from %s\r\n      %s\r\n", h.ID, h.CreatedAt.UTC().Format(time.DateOnly), sender, h.Reason)
+	}
+	b.WriteString("\r\nSet how long messages wait with: sealpost list set " + list + " hold_days=N\r\n")
+	return b.String()
 }

@@ -125,6 +125,22 @@ func policyOptions() []Option {
 			func(s *store.ListSettings) *bool { return &s.AllowFromMismatch }),
 		onOption("deliver_selfsent", "false to send the sender no copy of their own post (default true)",
 			func(s *store.ListSettings) *bool { return &s.NoSelfCopy }),
+		Option{Name: "hold_days", Help: fmt.Sprintf("days a held message waits for a moderator before it is dropped "+
+			"and the owner told (default %d)", store.DefaultHoldDays),
+			get: func(l *store.List) string {
+				if l.Settings.HoldDays == 0 {
+					return strconv.Itoa(store.DefaultHoldDays)
+				}
+				return strconv.Itoa(l.Settings.HoldDays)
+			},
+			set: func(l *store.List, v string) error {
+				n, err := strconv.Atoi(v)
+				if err == nil && n < 1 {
+					err = fmt.Errorf("at least 1")
+				}
+				l.Settings.HoldDays = n
+				return err
+			}},
 		Option{Name: "max_message_size", Help: "largest post in bytes; 0 follows the server's [smtp] max_message_bytes " +
 			"(what happens to larger ones: on_too_big)",
 			get: func(l *store.List) string { return strconv.FormatInt(l.Settings.MaxMessageSize, 10) },

@@ -28,6 +28,7 @@ func (a *App) runDaily(ctx context.Context) {
 		case <-t.C:
 		}
 		a.warnExpiring(ctx)
+		a.expireHolds(ctx)
 		t.Reset(dailyInterval)
 	}
 }
@@ -44,6 +45,19 @@ func (a *App) warnExpiring(ctx context.Context) {
 	}
 	if len(run.Members) > 0 || run.Owners > 0 {
 		a.Logger.Info("key expiry reminders queued", "members", len(run.Members), "owners", run.Owners)
+		a.Queue.Notify()
+	}
+}
+
+// expireHolds drops held messages past their list's hold_days.
+func (a *App) expireHolds(ctx context.Context) {
+	n, err := a.Admin.ExpireHolds(ctx)
+	if err != nil {
+		a.Logger.Error("expiring held messages failed", "err", err)
+		return
+	}
+	if n > 0 {
+		a.Logger.Info("held messages expired", "count", n)
 		a.Queue.Notify()
 	}
 }

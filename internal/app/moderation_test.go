@@ -3,8 +3,10 @@ package app_test
 import (
 	"context"
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sealpost/sealpost/internal/admin"
 	"github.com/sealpost/sealpost/internal/pipeline"
@@ -78,5 +80,23 @@ func TestModeration(t *testing.T) {
 	}
 	if left, _ := s.app.Admin.Holds(ctx, team); len(left) != 1 || left[0].ID != hs[1].ID {
 		t.Errorf("holds left = %+v, want only the altered post", left)
+	}
+
+	// Three days on, with hold_days=2, the daily job drops it and tells
+	// the owner.
+	if _, err := s.app.Admin.SetOptions(ctx, team, []string{"hold_days=2"}); err != nil {
+		t.Fatal(err)
+	}
+	later := admin.New(s.app.Store, nil, admin.Options{Flow: s.app.Pipeline,
+		Now: func() time.Time { return time.Now().Add(3 * 24 * time.Hour) }})
+	if n, err := later.ExpireHolds(ctx); err != nil || n != 1 {
+		t.Fatalf("ExpireHolds = %d, %v", n, err)
+	}
+	s.app.Queue.Notify()
+	if n := string(s.waitFor(t, "owner@example.org")); !strings.Contains(n, "held for more than 2 days") || !strings.Contains(n, "#"+strconv.FormatInt(hs[1].ID, 10)) {
+		t.Errorf("owner's expiry notice:\n%s", n)
+	}
+	if left, _ := s.app.Admin.Holds(ctx, team); len(left) != 0 {
+		t.Errorf("holds after expiry: %+v", left)
 	}
 }

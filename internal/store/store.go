@@ -97,7 +97,13 @@ type ListSettings struct {
 	// MaxMessageSize bounds a post to this list in bytes; 0 follows the
 	// server's [smtp] max_message_bytes.
 	MaxMessageSize int64 `json:"max_message_size,omitempty"`
+	// HoldDays is how long a held message waits for a moderator before
+	// it is dropped (the owner is told); 0 means DefaultHoldDays.
+	HoldDays int `json:"hold_days,omitempty"`
 }
+
+// DefaultHoldDays is how long held messages wait when a list sets none.
+const DefaultHoldDays = 14
 
 // Member is a subscriber of a list with their keys.
 type Member struct {
