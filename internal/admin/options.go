@@ -125,6 +125,25 @@ func policyOptions() []Option {
 			func(s *store.ListSettings) *bool { return &s.AllowFromMismatch }),
 		onOption("deliver_selfsent", "false to send the sender no copy of their own post (default true)",
 			func(s *store.ListSettings) *bool { return &s.NoSelfCopy }),
+		Option{Name: "subject_prefix", Help: "text put before the Subject of copies, e.g. \"[team]\" (default none)",
+			get: func(l *store.List) string { return l.Settings.SubjectPrefix },
+			set: func(l *store.List, v string) error { l.Settings.SubjectPrefix = v; return nil }},
+		onOption("keep_msgid", "false to give copies a Message-ID of the list's instead of the post's (default true)",
+			func(s *store.ListSettings) *bool { return &s.NewMessageID }),
+		onOption("munge_from", "false to put the sender's own address in From instead of \"Sender via LIST\" <LIST>; "+
+			"copies may then fail DMARC checks (default true)",
+			func(s *store.ListSettings) *bool { return &s.RealFrom }),
+		boolOption("set_reply_to_sender", "true to point Reply-To at the sender instead of the list (default false)",
+			func(s *store.ListSettings) *bool { return &s.ReplyToSender }),
+		boolOption("anonymous", "true to hide who posted: From, Message-ID and Date are the list's and nothing names the "+
+			"signer; posts must still be signed by a member (default false)",
+			func(s *store.ListSettings) *bool { return &s.Anonymous }),
+		boolOption("headers_to_meta", "true to put the post's From, To, Cc, Date, signature and encryption in a block at "+
+			"the top of each copy (default false)",
+			func(s *store.ListSettings) *bool { return &s.HeadersToMeta }),
+		Option{Name: "footer", Help: "text added as the last part of each copy; \\n starts a new line (default none)",
+			get: func(l *store.List) string { return strings.ReplaceAll(l.Settings.Footer, "\n", `\n`) },
+			set: func(l *store.List, v string) error { l.Settings.Footer = strings.ReplaceAll(v, `\n`, "\n"); return nil }},
 		Option{Name: "hold_days", Help: fmt.Sprintf("days a held message waits for a moderator before it is dropped "+
 			"and the owner told (default %d)", store.DefaultHoldDays),
 			get: func(l *store.List) string {

@@ -75,7 +75,8 @@ func (p *Pipeline) Announce(ctx context.Context, list *store.List, a Announcemen
 		return nil, nil, err
 	}
 	h := headers{from: address{name: "Sealpost", addr: list.Address}, subject: a.Subject,
-		date: p.opt.Now().Format(time.RFC1123Z), messageID: id}
+		date: p.opt.Now().Format(time.RFC1123Z), messageID: id, replyTo: list.Address}
+	h.fromField = mail.FormatAddress(viaName(list, h.from), list.Address)
 	inner, err := p.announcementEntity(list, h, a)
 	if err != nil {
 		return nil, nil, err
@@ -109,14 +110,14 @@ func (p *Pipeline) Announce(ctx context.Context, list *store.List, a Announcemen
 // text and its attachments.
 func (p *Pipeline) announcementEntity(list *store.List, h headers, a Announcement) ([]byte, error) {
 	protected := []field{
-		{"From", mail.FormatAddress(viaName(list, h.from), list.Address)},
+		{"From", h.fromField},
 		{"To", list.Address},
 		{"Subject", h.subject},
 		{"Date", h.date},
 		{"Message-ID", h.messageID},
 		{"Auto-Submitted", "auto-generated"},
 	}
-	text := strings.ReplaceAll(strings.ReplaceAll(a.Text, "\r\n", "\n"), "\n", "\r\n")
+	text := crlf(a.Text)
 	if len(a.Attachments) == 0 {
 		ct := field{"Content-Type", stdmime.FormatMediaType("text/plain", protectedParams(map[string]string{"charset": "utf-8"}))}
 		return entity(append(protected, ct), []byte(text))
@@ -131,7 +132,7 @@ func (p *Pipeline) announcementEntity(list *store.List, h headers, a Announcemen
 		b.WriteString("--" + boundary + "\r\n")
 		b.WriteString("Content-Type: " + stdmime.FormatMediaType(at.ContentType, map[string]string{"name": at.Name}) + "\r\n")
 		b.WriteString("Content-Disposition: " + stdmime.FormatMediaType("attachment", map[string]string{"filename": at.Name}) + "\r\n\r\n")
-		b.WriteString(strings.ReplaceAll(strings.ReplaceAll(string(at.Data), "\r\n", "\n"), "\n", "\r\n"))
+		b.WriteString(crlf(string(at.Data)))
 		b.WriteString("\r\n")
 	}
 	b.WriteString("--" + boundary + "--\r\n")

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/emersion/go-message/textproto"
 
@@ -50,6 +49,13 @@ type headers struct {
 	autocrypt        string
 	autocryptSigned  bool
 	signedRecipients []string // protected To and Cc; nil when absent
+	to, cc           string   // the To and Cc fields as written
+
+	// Set by present from the list's options, for the copies.
+	fromField  string // From of the copies
+	replyTo    string // Reply-To of the copies
+	anonymous  bool   // the list hides who posted
+	protection crypto.Protection
 }
 
 func readHeaders(outer, content *mime.Part) headers {
@@ -67,6 +73,7 @@ func readHeaders(outer, content *mime.Part) headers {
 		h.from = address{n, a}
 	}
 	h.subject, h.date = pick("Subject"), pick("Date")
+	h.to, h.cc = pick("To"), pick("Cc")
 	h.messageID = msgID(pick("Message-Id"))
 	h.inReplyTo = msgIDs(pick("In-Reply-To"))
 	h.references = msgIDs(pick("References"))
@@ -129,15 +136,8 @@ func buildHeader(fields []field) textproto.Header {
 // format in use — an OpenPGP signed message, an S/MIME multipart/signed
 // entity — and the signed form is then encrypted to each member's key.
 func (p *Pipeline) wrap(list *store.List, r *roster, content *mime.Part, h headers, dec policy.Decision, signer *crypto.Signer, ref string) ([]store.Delivery, error) {
-	if h.messageID == "" {
-		id, err := mail.NewMessageID(p.opt.Rand, domainOf(list.Address))
-		if err != nil {
-			return nil, err
-		}
-		h.messageID = id
-	}
-	if h.date == "" {
-		h.date = p.opt.Now().Format(time.RFC1123Z)
+	if err := p.present(list, &h); err != nil {
+		return nil, err
 	}
 	inner, err := p.innerEntity(list, content, h, dec, signer)
 	if err != nil {
@@ -284,15 +284,15 @@ func viaName(list *store.List, from address) string {
 // §2; protected-headers="v1" is the older marker mail clients look for).
 func (p *Pipeline) innerEntity(list *store.List, content *mime.Part, h headers, dec policy.Decision, signer *crypto.Signer) ([]byte, error) {
 	protected := []field{
-		{"From", mail.FormatAddress(viaName(list, h.from), list.Address)},
-		{"Reply-To", list.Address},
+		{"From", h.fromField},
+		{"Reply-To", h.replyTo},
 		{"To", list.Address},
 		{"Subject", h.subject},
 		{"Date", h.date},
 		{"Message-ID", h.messageID},
 		{"In-Reply-To", h.inReplyTo},
 		{"References", h.references},
-		{VerifiedHeader, verified(dec, signer)},
+		{VerifiedHeader, verified(dec, signer, h.anonymous)},
 	}
 	// The content's own Content-* fields; every other inbound field is
 	// dropped (DESIGN §4.7).
@@ -304,13 +304,21 @@ func (p *Pipeline) innerEntity(list *store.List, content *mime.Part, h headers, 
 		}
 	}
 	body := withoutLegacyDisplay(content)
+	mediaType, params := content.MediaType, content.Params
+	if meta, footer := p.metaBlock(list, h, dec, signer), list.Settings.Footer; meta != "" || footer != "" {
+		var err error
+		if mediaType, params, body, err = p.decorate(mediaType, params, contentFields, body, meta, footer); err != nil {
+			return nil, err
+		}
+		contentFields = nil
+	}
 	if !list.Settings.LegacyDisplay {
-		ct := field{"Content-Type", stdmime.FormatMediaType(content.MediaType, protectedParams(content.Params))}
+		ct := field{"Content-Type", stdmime.FormatMediaType(mediaType, protectedParams(params))}
 		return entity(append(append(protected, ct), contentFields...), body)
 	}
 	// RFC 9788 §4.5: the content goes into a multipart/mixed after a part
 	// that shows the protected headers to clients that do not read them.
-	inner, err := entity(append([]field{{"Content-Type", stdmime.FormatMediaType(content.MediaType, content.Params)}}, contentFields...), body)
+	inner, err := entity(append([]field{{"Content-Type", stdmime.FormatMediaType(mediaType, params)}}, contentFields...), body)
 	if err != nil {
 		return nil, err
 	}
@@ -333,7 +341,10 @@ func (p *Pipeline) innerEntity(list *store.List, content *mime.Part, h headers, 
 // verified is the X-Sealpost-Verified value: who signed, or, for a post
 // the list's actions let through unauthenticated, that nobody is vouched
 // for and why.
-func verified(dec policy.Decision, signer *crypto.Signer) string {
+func verified(dec policy.Decision, signer *crypto.Signer, anonymous bool) string {
+	if dec.Authenticated() && anonymous {
+		return "signed by a member of the list"
+	}
 	if dec.Authenticated() {
 		return "signed by " + dec.Sender.Email + "; key " + signer.Fingerprint
 	}
@@ -407,8 +418,8 @@ func isLegacyDisplay(p *mime.Part) bool {
 // the encrypted body with its Content-Type and any further MIME fields.
 func (p *Pipeline) outerMessage(list *store.List, h headers, to, contentType string, body []byte, mimeFields ...field) ([]byte, error) {
 	fields := []field{
-		{"From", mail.FormatAddress(viaName(list, h.from), list.Address)},
-		{"Reply-To", list.Address},
+		{"From", h.fromField},
+		{"Reply-To", h.replyTo},
 		{"To", "<" + to + ">"},
 		{"Subject", "..."},
 		{"Date", h.date},

@@ -46,7 +46,7 @@ func (p *Pipeline) signInline(list *store.List, content *mime.Part, h headers) (
 		limit = mime.DefaultMaxSize
 	}
 	var parts []inlinePart
-	headerBlock := "Subject: " + h.subject + "\r\nFrom: " + viaName(list, h.from) + "\r\nTo: " + list.Address + "\r\n\r\n"
+	headerBlock := "Subject: " + h.subject + "\r\nFrom: " + h.fromField + "\r\nTo: " + list.Address + "\r\n\r\n"
 	for i, leaf := range leaves {
 		data, err := leaf.Decoded(limit)
 		if err != nil {

@@ -64,6 +64,7 @@ func (p *Pipeline) post(ctx context.Context, log *slog.Logger, list *store.List,
 		return turnDown(policy.TooManyLayers, policy.Reject)
 	}
 	hdr := readHeaders(msg, content)
+	hdr.protection = o.protection
 	certified, err := p.certify(ctx, list, o, hdr.from.addr, roster)
 	if err != nil {
 		return err

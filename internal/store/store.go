@@ -97,6 +97,26 @@ type ListSettings struct {
 	// MaxMessageSize bounds a post to this list in bytes; 0 follows the
 	// server's [smtp] max_message_bytes.
 	MaxMessageSize int64 `json:"max_message_size,omitempty"`
+	// SubjectPrefix is put before the Subject of copies ("[team]"),
+	// unless the Subject already carries it.
+	SubjectPrefix string `json:"subject_prefix,omitempty"`
+	// NewMessageID gives copies a Message-ID of the list's instead of the
+	// post's (keep_msgid=false).
+	NewMessageID bool `json:"new_message_id,omitempty"`
+	// RealFrom puts the sender's own address in From instead of "Sender
+	// via list" <list> (munge_from=false; breaks DMARC alignment).
+	RealFrom bool `json:"real_from,omitempty"`
+	// ReplyToSender points Reply-To at the sender instead of the list.
+	ReplyToSender bool `json:"reply_to_sender,omitempty"`
+	// Anonymous hides who posted: From is the list, the Message-ID and
+	// Date are the list's, and nothing names the signer. A member's
+	// signature is still required.
+	Anonymous bool `json:"anonymous,omitempty"`
+	// HeadersToMeta puts a block with the post's From, To, Cc, Date,
+	// signature and encryption at the top of each copy (Schleuder).
+	HeadersToMeta bool `json:"headers_to_meta,omitempty"`
+	// Footer is text added as a last part of each copy.
+	Footer string `json:"footer,omitempty"`
 	// HoldDays is how long a held message waits for a moderator before
 	// it is dropped (the owner is told); 0 means DefaultHoldDays.
 	HoldDays int `json:"hold_days,omitempty"`

@@ -1,0 +1,101 @@
+package pipeline_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/sealpost/sealpost/internal/mime"
+	"github.com/sealpost/sealpost/internal/pipeline"
+	"github.com/sealpost/sealpost/internal/store"
+)
+
+// TestPresentationOptions: each option that changes how copies show a
+// post, checked on a member's decrypted copy.
+func TestPresentationOptions(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		set   func(*store.ListSettings)
+		check func(t *testing.T, outer, inner *mime.Part)
+	}{
+		{"defaults", func(*store.ListSettings) {}, func(t *testing.T, outer, inner *mime.Part) {
+			want(t, inner, "From", `"alice@example.org via team@lists.example.org" <team@lists.example.org>`)
+			want(t, inner, "Reply-To", team)
+			want(t, inner, "Subject", "the real subject")
+			want(t, inner, "Message-Id", "<post-1@example.org>")
+			want(t, outer, "Message-Id", "<post-1@example.org>")
+		}},
+		{"subject_prefix", func(s *store.ListSettings) { s.SubjectPrefix = "[team]" }, func(t *testing.T, _, inner *mime.Part) {
+			want(t, inner, "Subject", "[team] the real subject")
+		}},
+		{"keep_msgid=false", func(s *store.ListSettings) { s.NewMessageID = true }, func(t *testing.T, outer, inner *mime.Part) {
+			if id := inner.Header.Get("Message-Id"); id == "<post-1@example.org>" || !strings.HasSuffix(id, "@lists.example.org>") ||
+				outer.Header.Get("Message-Id") != id {
+				t.Errorf("Message-ID inside %q, outside %q", id, outer.Header.Get("Message-Id"))
+			}
+		}},
+		{"munge_from=false", func(s *store.ListSettings) { s.RealFrom = true }, func(t *testing.T, outer, inner *mime.Part) {
+			want(t, inner, "From", "<alice@example.org>")
+			want(t, outer, "From", "<alice@example.org>")
+		}},
+		{"set_reply_to_sender", func(s *store.ListSettings) { s.ReplyToSender = true }, func(t *testing.T, outer, inner *mime.Part) {
+			want(t, inner, "Reply-To", "alice@example.org")
+			want(t, outer, "Reply-To", "alice@example.org")
+		}},
+		{"anonymous", func(s *store.ListSettings) { s.Anonymous, s.HeadersToMeta = true, true }, func(t *testing.T, outer, inner *mime.Part) {
+			want(t, inner, "From", `"team@lists.example.org" <team@lists.example.org>`)
+			want(t, inner, pipeline.VerifiedHeader, "signed by a member of the list")
+			for _, p := range []*mime.Part{outer, inner} {
+				if strings.Contains(strings.ToLower(string(p.RawHeader)), "alice") || strings.Contains(string(p.RawHeader), "post-1@example.org") {
+					t.Errorf("a header names the sender:\n%s", p.RawHeader)
+				}
+			}
+			if meta := string(inner.Children[0].Body); strings.Contains(meta, "alice") || !strings.Contains(meta, "Sig: Good signature by a member") {
+				t.Errorf("meta block of an anonymous list:\n%s", meta)
+			}
+		}},
+		{"headers_to_meta and footer", func(s *store.ListSettings) { s.HeadersToMeta, s.Footer = true, "Unsubscribe: ask the owner.\nBye." },
+			func(t *testing.T, _, inner *mime.Part) {
+				if inner.MediaType != "multipart/mixed" || len(inner.Children) != 3 {
+					t.Fatalf("copy is %s with %d parts", inner.MediaType, len(inner.Children))
+				}
+				meta, post, footer := string(inner.Children[0].Body), inner.Children[1], string(inner.Children[2].Body)
+				for _, l := range []string{"From: <alice@example.org>", "To: team@lists.example.org", "Sig: Good signature from ", "Enc: Encrypted"} {
+					if !strings.Contains(meta, l) {
+						t.Errorf("meta block lacks %q:\n%s", l, meta)
+					}
+				}
+				if !hasCanary(post.Body) || post.MediaType != "text/plain" {
+					t.Errorf("the post part: %s %q", post.MediaType, post.Body)
+				}
+				if footer != "Unsubscribe: ask the owner.\r\nBye." {
+					t.Errorf("footer = %q", footer)
+				}
+			}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t)
+			l := f.list(team, "alice@example.org", "bob@example.org")
+			tc.set(&l.rec.Settings)
+			if err := f.db.UpdateList(context.Background(), l.rec); err != nil {
+				t.Fatal(err)
+			}
+			if err := f.process(l, f.post(l, postSpec{signer: f.member("alice@example.org"), from: "alice@example.org"}), "p1"); err != nil {
+				t.Fatal(err)
+			}
+			for _, d := range f.deliveries("p1") {
+				if d.To == "bob@example.org" {
+					outer, inner := f.open(l, d)
+					tc.check(t, outer, inner)
+				}
+			}
+		})
+	}
+}
+
+func want(t *testing.T, p *mime.Part, field, value string) {
+	t.Helper()
+	if got := p.Header.Get(field); got != value {
+		t.Errorf("%s = %q, want %q", field, got, value)
+	}
+}
