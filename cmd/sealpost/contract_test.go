@@ -309,8 +309,9 @@ func TestContract(t *testing.T) {
 		}
 		bounce := showList(t, data, list).Addresses["bounce"]
 		for _, f := range files {
-			if f.returnPath != bounce {
-				t.Errorf("%s: Return-Path <%s>, want the list's bounce address <%s>", f.name, f.returnPath, bounce)
+			// VERP: the bounce address with the member in it.
+			if want := verp(bounce, f.deliveredTo); f.returnPath != want {
+				t.Errorf("%s: Return-Path <%s>, want the list's bounce address for the member <%s>", f.name, f.returnPath, want)
 			}
 			checkGPGCopy(t, homes[f.deliveredTo], f, listFpr, canary)
 		}
@@ -387,4 +388,12 @@ func checkRejected(t *testing.T, before, after []outboxFile, owner, canary strin
 			t.Errorf("notice %s carries decrypted content:\n%s", f.name, f.raw)
 		}
 	}
+}
+
+// verp is bounce (LIST-bounce@DOMAIN) with member's address in it:
+// LIST-bounce+LOCAL=MDOMAIN@DOMAIN, as copies are sent.
+func verp(bounce, member string) string {
+	local, domain, _ := strings.Cut(bounce, "@")
+	mlocal, mdomain, _ := strings.Cut(member, "@")
+	return local + "+" + mlocal + "=" + mdomain + "@" + domain
 }

@@ -52,6 +52,7 @@ type Store interface {
 	Holds(ctx context.Context, listID int64) ([]store.Hold, error)
 	Hold(ctx context.Context, listID, id int64) (*store.Hold, error)
 	DropHold(ctx context.Context, listID, id int64, notices []store.Delivery) error
+	EnableMember(ctx context.Context, listID int64, email string) error
 }
 
 // Errors a person can act on. The command line turns them into exit
@@ -516,4 +517,21 @@ func (s *Service) SetMemberFormat(ctx context.Context, list, email, format strin
 		return err
 	}
 	return s.st.SetMemberFormat(ctx, l.ID, addr, format)
+}
+
+// SetMemberDelivery turns copies to a member "on" (forgetting their
+// bounces) or "off" (they may still post).
+func (s *Service) SetMemberDelivery(ctx context.Context, list, email, value string) error {
+	l, addr, err := s.memberOf(ctx, list, email)
+	if err != nil {
+		return err
+	}
+	switch value {
+	case "on":
+		return s.st.EnableMember(ctx, l.ID, addr)
+	case "off":
+		return s.st.Commit(ctx, store.Outcome{ListID: l.ID, Disable: &store.Disable{ListID: l.ID, Email: addr,
+			Reason: "turned off by an administrator", At: s.now()}})
+	}
+	return fmt.Errorf("%w: delivery %q is not on or off", ErrInvalid, value)
 }

@@ -144,22 +144,14 @@ func policyOptions() []Option {
 		Option{Name: "footer", Help: "text added as the last part of each copy; \\n starts a new line (default none)",
 			get: func(l *store.List) string { return strings.ReplaceAll(l.Settings.Footer, "\n", `\n`) },
 			set: func(l *store.List, v string) error { l.Settings.Footer = strings.ReplaceAll(v, `\n`, "\n"); return nil }},
-		Option{Name: "hold_days", Help: fmt.Sprintf("days a held message waits for a moderator before it is dropped "+
-			"and the owner told (default %d)", store.DefaultHoldDays),
-			get: func(l *store.List) string {
-				if l.Settings.HoldDays == 0 {
-					return strconv.Itoa(store.DefaultHoldDays)
-				}
-				return strconv.Itoa(l.Settings.HoldDays)
-			},
-			set: func(l *store.List, v string) error {
-				n, err := strconv.Atoi(v)
-				if err == nil && n < 1 {
-					err = fmt.Errorf("at least 1")
-				}
-				l.Settings.HoldDays = n
-				return err
-			}},
+		intOption("bounce_threshold", fmt.Sprintf("bounces within bounce_days after which copies to a member stop "+
+			"and the owner is told (default %d)", store.DefaultBounceThreshold), store.DefaultBounceThreshold,
+			func(s *store.ListSettings) *int { return &s.BounceThreshold }),
+		intOption("bounce_days", fmt.Sprintf("days over which bounces are counted (default %d)", store.DefaultBounceDays),
+			store.DefaultBounceDays, func(s *store.ListSettings) *int { return &s.BounceDays }),
+		intOption("hold_days", fmt.Sprintf("days a held message waits for a moderator before it is dropped "+
+			"and the owner told (default %d)", store.DefaultHoldDays), store.DefaultHoldDays,
+			func(s *store.ListSettings) *int { return &s.HoldDays }),
 		Option{Name: "max_message_size", Help: "largest post in bytes; 0 follows the server's [smtp] max_message_bytes " +
 			"(what happens to larger ones: on_too_big)",
 			get: func(l *store.List) string { return strconv.FormatInt(l.Settings.MaxMessageSize, 10) },
@@ -173,6 +165,26 @@ func policyOptions() []Option {
 			}},
 	)
 	return opts
+}
+
+// intOption is a positive number whose zero value in the settings means
+// def.
+func intOption(name, help string, def int, field func(*store.ListSettings) *int) Option {
+	return Option{Name: name, Help: help,
+		get: func(l *store.List) string {
+			if v := *field(&l.Settings); v != 0 {
+				return strconv.Itoa(v)
+			}
+			return strconv.Itoa(def)
+		},
+		set: func(l *store.List, v string) error {
+			n, err := strconv.Atoi(v)
+			if err == nil && n < 1 {
+				err = fmt.Errorf("at least 1")
+			}
+			*field(&l.Settings) = n
+			return err
+		}}
 }
 
 func ruleFor(o policy.Outcome) policy.OutcomeRule {

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"text/tabwriter"
@@ -91,6 +92,8 @@ type memberJSON struct {
 	KeyExpires     string    `json:"key_expires,omitempty"`
 	Keys           []keyJSON `json:"keys"`
 	AddedAt        time.Time `json:"added_at"`
+	// Delivery is "on", or "off" with why (bounces, an administrator).
+	Delivery string `json:"delivery"`
 }
 
 type keyJSON struct {
@@ -102,7 +105,10 @@ type keyJSON struct {
 }
 
 func memberView(m admin.MemberView, now time.Time) memberJSON {
-	v := memberJSON{Email: m.Email, Admin: m.Admin, AddedAt: m.CreatedAt, KeyStatus: "no key", Keys: []keyJSON{}}
+	v := memberJSON{Email: m.Email, Admin: m.Admin, AddedAt: m.CreatedAt, KeyStatus: "no key", Keys: []keyJSON{}, Delivery: "on"}
+	if !m.DisabledAt.IsZero() {
+		v.Delivery = "off (" + m.DisabledReason + ")"
+	}
 	chosen := -1
 	for i, mk := range m.Member.Keys {
 		k := keyJSON{Engine: mk.Engine, Fingerprint: mk.Fingerprint, Source: mk.Source, Status: "usable"}
@@ -147,9 +153,9 @@ func (e *env) memberListCmd() *cobra.Command {
 					return writeJSON(e, out)
 				}
 				w := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
-				fmt.Fprintln(w, "EMAIL\tADMIN\tKEY\tSTATUS")
+				fmt.Fprintln(w, "EMAIL\tADMIN\tDELIVERY\tKEY\tSTATUS")
 				for _, m := range out {
-					fmt.Fprintf(w, "%s\t%v\t%s\t%s\n", m.Email, m.Admin, m.KeyFingerprint, m.KeyStatus)
+					fmt.Fprintf(w, "%s\t%v\t%s\t%s\t%s\n", m.Email, m.Admin, m.Delivery, m.KeyFingerprint, m.KeyStatus)
 				}
 				return w.Flush()
 			})
@@ -210,7 +216,7 @@ current key; a member who lost their key needs you.`,
 func (e *env) memberSetCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "set LIST EMAIL OPTION=VALUE",
-		Short: "Set a member's copy format or what their S/MIME client can read",
+		Short: "Set a member's copy format, S/MIME cipher or delivery",
 		Long: `Options:
 
   format=pgpmime|inline|smime|auto
@@ -221,18 +227,21 @@ func (e *env) memberSetCmd() *cobra.Command {
                               that cannot read AES-GCM AuthEnvelopedData:
                               aes256-cbc, aes128-cbc, aes256-gcm, aes128-gcm,
                               or auto to follow what the member's client
-                              announced in its signed posts`,
+                              announced in its signed posts
+  delivery=on|off             off stops copies to the member (they may still
+                              post); on resumes them and forgets the member's
+                              bounces. Sealpost turns delivery off by itself
+                              after bounce_threshold bounces in bounce_days`,
 		Args: args(cobra.ExactArgs(3)),
 		RunE: func(cmd *cobra.Command, a []string) error {
 			name, value, ok := strings.Cut(a[2], "=")
-			if !ok || (name != "smime_cipher" && name != "format") {
-				return usagef("unknown member option %q (want format=VALUE or smime_cipher=VALUE)", a[2])
+			if !ok || (name != "smime_cipher" && name != "format" && name != "delivery") {
+				return usagef("unknown member option %q (want format=VALUE, smime_cipher=VALUE or delivery=on|off)", a[2])
 			}
 			return e.withApp(cmd, func(ap *app.App) error {
-				set := ap.Admin.SetMemberCipher
-				if name == "format" {
-					set = ap.Admin.SetMemberFormat
-				}
+				set := map[string]func(context.Context, string, string, string) error{
+					"smime_cipher": ap.Admin.SetMemberCipher, "format": ap.Admin.SetMemberFormat, "delivery": ap.Admin.SetMemberDelivery,
+				}[name]
 				if err := set(cmd.Context(), a[0], a[1], value); err != nil {
 					return err
 				}

@@ -84,6 +84,17 @@ func RoleAddress(list string, r Role) string {
 type Target struct {
 	List string // the list's post address
 	Role Role
+	// Member is the member a VERP bounce address names, for RoleBounce.
+	Member string
+}
+
+// VERP returns the list's bounce address for one member's copies
+// (variable envelope return path): LIST-bounce+LOCAL=DOMAIN@LISTDOMAIN,
+// so that a bounce names the member even when it is no DSN.
+func VERP(list, member string) string {
+	local, domain := Split(list)
+	mlocal, mdomain := Split(member)
+	return local + "-" + string(RoleBounce) + "+" + mlocal + "=" + mdomain + "@" + domain
 }
 
 // ListRoles returns the readings of rcpt: rcpt itself as a post address,
@@ -91,11 +102,20 @@ type Target struct {
 // list address with that role. The caller decides which of them is a list
 // it serves.
 func ListRoles(rcpt string) []Target {
-	out := []Target{{rcpt, RolePost}}
+	out := []Target{{List: rcpt, Role: RolePost}}
 	local, domain := Split(rcpt)
 	for _, r := range roleSuffixes {
 		if base, ok := strings.CutSuffix(local, "-"+string(r)); ok && base != "" {
-			out = append(out, Target{base + "@" + domain, r})
+			out = append(out, Target{List: base + "@" + domain, Role: r})
+		}
+	}
+	// LIST-bounce+LOCAL=DOMAIN: a VERP bounce address.
+	if i := strings.LastIndex(local, "-"+string(RoleBounce)+"+"); i > 0 {
+		tag := local[i+len(RoleBounce)+2:]
+		if j := strings.LastIndex(tag, "="); j > 0 && j < len(tag)-1 {
+			if member, err := Normalize(tag[:j] + "@" + tag[j+1:]); err == nil {
+				out = append(out, Target{List: local[:i] + "@" + domain, Role: RoleBounce, Member: member})
+			}
 		}
 	}
 	return out

@@ -36,7 +36,7 @@ func TestParseAddress(t *testing.T) {
 
 func TestListRoles(t *testing.T) {
 	got := ListRoles("team-request@lists.example.org")
-	want := []Target{{"team-request@lists.example.org", RolePost}, {"team@lists.example.org", RoleRequest}}
+	want := []Target{{List: "team-request@lists.example.org", Role: RolePost}, {List: "team@lists.example.org", Role: RoleRequest}}
 	if len(got) != len(want) || got[0] != want[0] || got[1] != want[1] {
 		t.Fatalf("ListRoles = %v, want %v", got, want)
 	}
@@ -46,9 +46,22 @@ func TestListRoles(t *testing.T) {
 	for _, r := range []Role{RoleRequest, RoleOwner, RoleBounce} {
 		a := RoleAddress("team@lists.example.org", r)
 		roles := ListRoles(a)
-		if roles[len(roles)-1] != (Target{"team@lists.example.org", r}) {
+		if roles[len(roles)-1] != (Target{List: "team@lists.example.org", Role: r}) {
 			t.Errorf("RoleAddress/ListRoles round trip for %s: %v", r, roles)
 		}
+	}
+	// VERP: the member comes back out of the bounce address, even one
+	// whose local part holds '=' or '+'.
+	for _, m := range []string{"alice@example.org", "a=b+c@sub.example.org"} {
+		v := VERP("team@lists.example.org", m)
+		roles := ListRoles(v)
+		last := roles[len(roles)-1]
+		if last != (Target{List: "team@lists.example.org", Role: RoleBounce, Member: m}) {
+			t.Errorf("VERP %s: ListRoles = %+v", v, roles)
+		}
+	}
+	if roles := ListRoles("team-bounce+nonsense@lists.example.org"); roles[len(roles)-1].Role == RoleBounce {
+		t.Errorf("a bounce tag without '=' yields %+v", roles)
 	}
 }
 

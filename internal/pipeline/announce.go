@@ -101,7 +101,7 @@ func (p *Pipeline) Announce(ctx context.Context, list *store.List, a Announcemen
 	out := make([]store.Delivery, len(send))
 	for i, m := range send {
 		out[i] = store.Delivery{Ref: a.Ref, ListID: list.ID, Kind: store.KindNotice,
-			From: mail.RoleAddress(list.Address, mail.RoleBounce), To: m.Email, Data: copies[i]}
+			From: mail.VERP(list.Address, m.Email), To: m.Email, Data: copies[i]}
 	}
 	return out, unreachable, nil
 }

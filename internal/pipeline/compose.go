@@ -156,10 +156,10 @@ func (p *Pipeline) wrap(list *store.List, r *roster, content *mime.Part, h heade
 	if err != nil {
 		return nil, err
 	}
-	bounce := mail.RoleAddress(list.Address, mail.RoleBounce)
 	out := make([]store.Delivery, 0, len(dec.Send)+len(dec.NoKey))
 	for i, m := range dec.Send {
-		out = append(out, store.Delivery{Ref: ref, ListID: list.ID, Kind: store.KindPost, From: bounce, To: m.Email, Data: copies[i]})
+		out = append(out, store.Delivery{Ref: ref, ListID: list.ID, Kind: store.KindPost,
+			From: mail.VERP(list.Address, m.Email), To: m.Email, Data: copies[i]})
 	}
 	for _, m := range dec.NoKey {
 		n, err := p.noKeyNotice(list, m.Email, r.to[m.Email].fingerprint, ref)
@@ -429,6 +429,7 @@ func (p *Pipeline) outerMessage(list *store.List, h headers, to, contentType str
 		{"List-Id", mail.ListID(list.Address, list.Name)},
 		{"List-Post", mail.ListPost(list.Address)},
 		{"Precedence", "list"},
+		{"X-Loop", list.Address},
 	}
 	if !list.Settings.NoOpenPGPHeader {
 		fields = append(fields, field{"OpenPGP", mail.OpenPGPHeader(list.KeyFingerprint)})

@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/sealpost/sealpost/internal/crypto/smime"
@@ -40,6 +41,7 @@ type Store interface {
 	TrustAnchors(ctx context.Context, listID int64) ([][]byte, error)
 	Commit(ctx context.Context, o store.Outcome) error
 	PendingKeys(ctx context.Context, listID int64, now time.Time) ([]store.PendingKey, error)
+	Bounces(ctx context.Context, listID int64, email string, since time.Time) (int, error)
 }
 
 // Options configure a Pipeline. The zero value is usable.
@@ -168,16 +170,35 @@ func (p *Pipeline) Process(ctx context.Context, m Message) error {
 		log.Warn("message held after repeated failed processing", "attempts", in.Attempts)
 		return p.hold(ctx, list, in, "processing failed repeatedly")
 	}
+	if role == mail.RoleBounce {
+		return p.bounce(ctx, log, list, in, verpMember(m.Rcpt))
+	}
+	if outer, err := mime.Parse(in.Raw, p.opt.Limits); err == nil {
+		if why := automated(list, outer, in.EnvelopeFrom); why != "" && (role != mail.RoleOwner || strings.HasPrefix(why, "loop")) {
+			// Never distributed, never answered: a vacation reply or a
+			// bounce to the post address would otherwise go to everyone.
+			log.Info("message dropped", "why", why)
+			return p.commit(ctx, store.Outcome{SpoolID: in.ID, ListID: list.ID})
+		}
+	}
 	switch role {
 	case mail.RolePost:
 		return p.post(ctx, log, list, in, 0)
 	case mail.RoleOwner:
 		return p.forwardToOwner(ctx, log, list, in)
-	case mail.RoleBounce:
-		return p.hold(ctx, list, in, "bounce received; automatic bounce processing is not available yet")
 	default:
 		return p.request(ctx, log, list, in)
 	}
+}
+
+// verpMember is the member a VERP bounce address names, or "".
+func verpMember(rcpt string) string {
+	for _, t := range mail.ListRoles(rcpt) {
+		if t.Member != "" {
+			return t.Member
+		}
+	}
+	return ""
 }
 
 // hold keeps the message as received (ciphertext) for the owner and

@@ -32,8 +32,10 @@ func TestPostDistributed(t *testing.T) {
 		t.Fatalf("%d deliveries, want 3", len(ds))
 	}
 	for _, d := range ds {
-		if d.Kind != store.KindPost || d.From != "team-bounce@lists.example.org" {
-			t.Errorf("delivery %+v", d)
+		// VERP: each copy's envelope sender names its member, so a
+		// bounce does too.
+		if d.Kind != store.KindPost || d.From != mail.VERP(team, d.To) {
+			t.Errorf("delivery to %s: kind %s, envelope sender %s", d.To, d.Kind, d.From)
 		}
 		// DESIGN §4.6: what is queued is ciphertext.
 		if hasCanary(d.Data) || strings.Contains(string(d.Data), "the real subject") {

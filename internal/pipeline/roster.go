@@ -46,7 +46,7 @@ func (p *Pipeline) roster(ctx context.Context, list *store.List) (*roster, error
 	canSMIME := len(list.SMIMECert) > 0 // S/MIME copies are signed with the list's certificate
 	for i := range ms {
 		m := &ms[i]
-		pm := policy.Member{Email: m.Email, Admin: m.Admin}
+		pm := policy.Member{Email: m.Email, Admin: m.Admin, Disabled: !m.DisabledAt.IsZero()}
 		var viaPGP, viaSMIME recipient
 		for j := range m.Keys {
 			mk := &m.Keys[j]

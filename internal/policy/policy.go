@@ -83,6 +83,7 @@ func (r Reason) Describe() string { return descriptions[r] }
 type Member struct {
 	Email        string   // normalised addr-spec
 	Admin        bool     // a list admin
+	Disabled     bool     // delivery stopped (bounces): gets no copy, may still post
 	Fingerprints []string // the member's keys and certificates
 	Usable       bool     // one of them can be encrypted to now, in a format the list sends
 }
@@ -181,7 +182,7 @@ func Decide(in Input) Decision {
 	}
 	d := Decision{Reason: r, Action: Accept, Sender: sender}
 	for _, m := range in.Members {
-		if in.Rules.NoSelfCopy && sender != nil && m.Email == sender.Email {
+		if m.Disabled || in.Rules.NoSelfCopy && sender != nil && m.Email == sender.Email {
 			continue
 		}
 		if m.Usable {

@@ -93,6 +93,12 @@ func TestRules(t *testing.T) {
 		{"From mismatch allowed, signer no member", func(in *Input) {
 			in.Rules.AllowFromMismatch, in.Signer.Fingerprint = true, "MALLORYFPR"
 		}, UnknownSigner, Reject, nil},
+		{"disabled member: no copy, may still post", func(in *Input) { in.Members[0].Disabled, in.Members[1].Disabled = true, true }, OK, Accept,
+			func(t *testing.T, d Decision) {
+				if len(d.Send) != 0 || len(d.NoKey) != 1 || d.Sender == nil || d.Sender.Email != "alice@example.org" {
+					t.Errorf("decision = %+v", d)
+				}
+			}},
 		{"no self copy", func(in *Input) { in.Rules.NoSelfCopy = true }, OK, Accept, func(t *testing.T, d Decision) {
 			for _, m := range append(d.Send, d.NoKey...) {
 				if m.Email == "alice@example.org" {

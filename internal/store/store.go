@@ -117,13 +117,21 @@ type ListSettings struct {
 	HeadersToMeta bool `json:"headers_to_meta,omitempty"`
 	// Footer is text added as a last part of each copy.
 	Footer string `json:"footer,omitempty"`
+	// BounceThreshold members are disabled after this many bounces
+	// within BounceDays days; 0 means the defaults.
+	BounceThreshold int `json:"bounce_threshold,omitempty"`
+	BounceDays      int `json:"bounce_days,omitempty"`
 	// HoldDays is how long a held message waits for a moderator before
 	// it is dropped (the owner is told); 0 means DefaultHoldDays.
 	HoldDays int `json:"hold_days,omitempty"`
 }
 
-// DefaultHoldDays is how long held messages wait when a list sets none.
-const DefaultHoldDays = 14
+// Defaults of list settings whose zero value means "the default".
+const (
+	DefaultHoldDays        = 14 // held messages wait this many days
+	DefaultBounceThreshold = 5  // bounces within DefaultBounceDays disable a member
+	DefaultBounceDays      = 10
+)
 
 // Member is a subscriber of a list with their keys.
 type Member struct {
@@ -135,6 +143,10 @@ type Member struct {
 	Format    string
 	Keys      []MemberKey
 	CreatedAt time.Time
+	// DisabledAt is when delivery to the member stopped (too many
+	// bounces); zero while they get copies. They may still post.
+	DisabledAt     time.Time
+	DisabledReason string
 }
 
 // Copy formats a list or member may choose.
@@ -329,6 +341,26 @@ type Outcome struct {
 	Warned []KeyWarning
 	// Released is the hold this outcome releases (removed with it), or 0.
 	Released int64
+	// Bounce records a bounce of a member's copy; Disable stops delivery
+	// to a member.
+	Bounce  *Bounce
+	Disable *Disable
+}
+
+// Bounce is one bounced copy.
+type Bounce struct {
+	ListID int64
+	Email  string
+	Status string // the DSN status, e.g. "5.1.1"; "" when the bounce was no DSN
+	At     time.Time
+}
+
+// Disable stops delivery to a member.
+type Disable struct {
+	ListID int64
+	Email  string
+	Reason string
+	At     time.Time
 }
 
 // KeyWarning records that the holder of a key was told it expires soon.

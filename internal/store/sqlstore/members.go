@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"time"
 
 	"github.com/sealpost/sealpost/internal/store"
 )
@@ -68,7 +69,7 @@ func (s *DB) RemoveMember(ctx context.Context, listID int64, email string) error
 
 // Members returns a list's members ordered by address, with their keys.
 func (s *DB) Members(ctx context.Context, listID int64) ([]store.Member, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT email, admin, format, created_at FROM members WHERE list_id = $1 ORDER BY email`, listID)
+	rows, err := s.db.QueryContext(ctx, `SELECT email, admin, format, created_at, disabled_at, disabled_reason FROM members WHERE list_id = $1 ORDER BY email`, listID)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: members: %w", err)
 	}
@@ -77,12 +78,12 @@ func (s *DB) Members(ctx context.Context, listID int64) ([]store.Member, error) 
 	for rows.Next() {
 		m := store.Member{ListID: listID}
 		var admin int
-		var created int64
-		if err := rows.Scan(&m.Email, &admin, &m.Format, &created); err != nil {
+		var created, disabled int64
+		if err := rows.Scan(&m.Email, &admin, &m.Format, &created, &disabled, &m.DisabledReason); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("sqlstore: members: %w", err)
 		}
-		m.Admin, m.CreatedAt = admin != 0, fromMillis(created)
+		m.Admin, m.CreatedAt, m.DisabledAt = admin != 0, fromMillis(created), fromMillis(disabled)
 		index[m.Email] = len(out)
 		out = append(out, m)
 	}
@@ -132,4 +133,29 @@ func (s *DB) SetCapabilities(ctx context.Context, listID int64, email, caps stri
 // SetMemberFormat sets a member's preferred copy format ("" for the list's).
 func (s *DB) SetMemberFormat(ctx context.Context, listID int64, email, format string) error {
 	return s.execOne(ctx, "set member format", `UPDATE members SET format = $1 WHERE list_id = $2 AND email = $3`, format, listID, email)
+}
+
+// Bounces counts the bounces of a member's copies since t.
+func (s *DB) Bounces(ctx context.Context, listID int64, email string, since time.Time) (int, error) {
+	var n int
+	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM bounces WHERE list_id = $1 AND email = $2 AND at >= $3`,
+		listID, email, millis(since)).Scan(&n); err != nil {
+		return 0, fmt.Errorf("sqlstore: bounces: %w", err)
+	}
+	return n, nil
+}
+
+// EnableMember resumes delivery to a member and forgets their bounces.
+func (s *DB) EnableMember(ctx context.Context, listID int64, email string) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE members SET disabled_at = 0, disabled_reason = '' WHERE list_id = $1 AND email = $2`, listID, email)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return store.ErrNotFound
+		}
+		_, err = tx.ExecContext(ctx, `DELETE FROM bounces WHERE list_id = $1 AND email = $2`, listID, email)
+		return err
+	})
 }

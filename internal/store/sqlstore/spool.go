@@ -83,6 +83,18 @@ func (s *DB) Commit(ctx context.Context, o store.Outcome) error {
 				return store.ErrNotFound // released twice at once
 			}
 		}
+		if b := o.Bounce; b != nil {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO bounces (list_id, email, status, at) VALUES ($1, $2, $3, $4)`,
+				b.ListID, b.Email, b.Status, millis(b.At)); err != nil {
+				return err
+			}
+		}
+		if d := o.Disable; d != nil {
+			if _, err := tx.ExecContext(ctx, `UPDATE members SET disabled_at = $1, disabled_reason = $2 WHERE list_id = $3 AND email = $4`,
+				millis(d.At), d.Reason, d.ListID, d.Email); err != nil {
+				return err
+			}
+		}
 		for _, w := range o.Warned {
 			if _, err := tx.ExecContext(ctx, `INSERT INTO key_warnings (list_id, email, fingerprint, warned_at) VALUES ($1, $2, $3, $4)
 				ON CONFLICT (list_id, email, fingerprint) DO UPDATE SET warned_at = excluded.warned_at`,

@@ -1,0 +1,160 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+
+	"github.com/sealpost/sealpost/internal/mail"
+	"github.com/sealpost/sealpost/internal/mime"
+	"github.com/sealpost/sealpost/internal/store"
+)
+
+// bounce handles mail to the list's bounce address. A bounce of a
+// member's copy (to their VERP address, or a DSN naming them) that
+// reports a permanent failure is counted; after the list's threshold of
+// bounces within its window, delivery to the member stops and the owner
+// is told. Bounces are never distributed and never answered.
+func (p *Pipeline) bounce(ctx context.Context, log *slog.Logger, list *store.List, in *store.Inbound, verpMember string) error {
+	out := store.Outcome{SpoolID: in.ID, ListID: list.ID}
+	msg, err := mime.Parse(in.Raw, p.opt.Limits)
+	if err != nil {
+		log.Info("bounce not readable; dropped", "err", err)
+		return p.commit(ctx, out)
+	}
+	email, status, failed := bounceOf(msg, verpMember, in.EnvelopeFrom)
+	m, err := p.member(ctx, list, email)
+	if err != nil {
+		return err
+	}
+	if !failed || m == nil {
+		log.Info("mail to the bounce address ignored", "member", email, "failed", failed, "status", status)
+		return p.commit(ctx, out)
+	}
+	now := p.opt.Now()
+	out.Bounce = &store.Bounce{ListID: list.ID, Email: email, Status: status, At: now}
+	threshold, days := bounceLimits(list.Settings)
+	n, err := p.store.Bounces(ctx, list.ID, email, now.AddDate(0, 0, -days))
+	if err != nil {
+		return err
+	}
+	log.Info("bounce recorded", "member", email, "status", status, "recent", n+1)
+	if n+1 >= threshold && m.DisabledAt.IsZero() {
+		reason := fmt.Sprintf("%d bounces within %d days (last status %s)", n+1, days, orUnknown(status))
+		out.Disable = &store.Disable{ListID: list.ID, Email: email, Reason: reason, At: now}
+		if list.Owner != "" {
+			d, err := p.notice(list, list.Owner, "["+list.Address+"] Delivery to "+email+" stopped",
+				fmt.Sprintf("Copies to %s bounced %s, so %s gets no more copies.\r\n\r\n"+
+					"Once the address works again: sealpost member set %s %s delivery=on\r\n", email, reason, email, list.Address, email), in.ID)
+			if err != nil {
+				return err
+			}
+			out.Deliveries = append(out.Deliveries, d)
+		}
+		log.Warn("member's delivery disabled after bounces", "member", email, "bounces", n+1)
+	}
+	return p.commit(ctx, out)
+}
+
+// bounceOf reads who bounced and whether permanently: a DSN's failed
+// recipient (RFC 3464), checked against the VERP address when there is
+// one; any other bounce to a VERP address counts as a permanent failure
+// when it comes from a mailer daemon (null sender).
+func bounceOf(msg *mime.Part, verpMember, envelopeFrom string) (email, status string, failed bool) {
+	for _, r := range dsnRecipients(msg) {
+		if verpMember != "" && r.Recipient != verpMember {
+			continue // a DSN sent to alice's address that names bob is not about bob
+		}
+		return r.Recipient, r.Status, r.Failed()
+	}
+	if verpMember != "" && msg.MediaType != "multipart/report" && (envelopeFrom == "" || isDaemon(envelopeFrom)) {
+		return verpMember, "", true
+	}
+	return verpMember, "", false
+}
+
+// dsnRecipients reads the message/delivery-status part of a
+// multipart/report (RFC 6522) report.
+func dsnRecipients(msg *mime.Part) []mail.DSNRecipient {
+	if msg.MediaType != "multipart/report" {
+		return nil
+	}
+	for _, c := range msg.Children {
+		if c.MediaType == "message/delivery-status" {
+			body, err := c.Decoded(64 << 10)
+			if err != nil {
+				return nil
+			}
+			return mail.ParseDSN(body)
+		}
+	}
+	return nil
+}
+
+func isDaemon(addr string) bool {
+	local, _ := mail.Split(strings.ToLower(addr))
+	return local == "mailer-daemon" || local == "postmaster"
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "unknown"
+	}
+	return s
+}
+
+func bounceLimits(s store.ListSettings) (threshold, days int) {
+	threshold, days = s.BounceThreshold, s.BounceDays
+	if threshold <= 0 {
+		threshold = store.DefaultBounceThreshold
+	}
+	if days <= 0 {
+		days = store.DefaultBounceDays
+	}
+	return threshold, days
+}
+
+// member returns the list's member with address email, or nil.
+func (p *Pipeline) member(ctx context.Context, list *store.List, email string) (*store.Member, error) {
+	if email == "" {
+		return nil, nil
+	}
+	ms, err := p.store.Members(ctx, list.ID)
+	if err != nil {
+		return nil, err
+	}
+	for i := range ms {
+		if ms[i].Email == email {
+			return &ms[i], nil
+		}
+	}
+	return nil, nil
+}
+
+// automated says why a message to a post or -request address was sent
+// by a machine or has looped, or "": it is then dropped, never
+// distributed and never answered (RFC 3834 §2; RFC 2919 for List-Id).
+func automated(list *store.List, msg *mime.Part, envelopeFrom string) string {
+	h := msg.Header
+	switch {
+	case strings.EqualFold(strings.TrimSpace(h.Get("X-Loop")), list.Address):
+		return "loop: X-Loop names this list"
+	case strings.Contains(strings.ToLower(h.Get("List-Id")), "<"+strings.ReplaceAll(list.Address, "@", ".")+">"):
+		return "loop: a copy of this list's own mail"
+	case h.Get("Auto-Submitted") != "" && !strings.EqualFold(strings.TrimSpace(h.Get("Auto-Submitted")), "no"):
+		return "automated: Auto-Submitted " + h.Get("Auto-Submitted")
+	case msg.MediaType == "multipart/report":
+		return "automated: a delivery or disposition report"
+	case envelopeFrom != "" && isDaemon(envelopeFrom):
+		return "automated: sent by " + envelopeFrom
+	}
+	if _, from, err := mail.ParseAddress(h.Get("From")); err == nil && isDaemon(from) {
+		return "automated: From " + from
+	}
+	switch strings.ToLower(strings.TrimSpace(h.Get("Precedence"))) {
+	case "bulk", "junk", "list":
+		return "automated: Precedence " + h.Get("Precedence")
+	}
+	return ""
+}
