@@ -95,7 +95,12 @@ func Open(ctx context.Context, cfg *Config, logger *slog.Logger) (*App, error) {
 		CRLs:              crls,
 		RequireCRL:        cfg.SMIME.RequireCRL,
 	})
-	a.Queue = queue.New(db, tr, queue.Options{Logger: logger})
+	a.Queue = queue.New(db, tr, queue.Options{Logger: logger, Failed: func(ctx context.Context, d store.Delivery, reason string) {
+		// A copy that cannot be delivered is a bounce of its member.
+		if err := a.Pipeline.CopyFailed(ctx, d, reason); err != nil {
+			logger.Error("counting a failed copy as a bounce", "msgid", d.Ref, "rcpt", d.To, "err", err)
+		}
+	}})
 	a.Admin = admin.New(db, sealer, admin.Options{Flow: a.Pipeline})
 	// Keys moved from an older schema, or indexed by an older version of
 	// Sealpost, are indexed now; usually there is nothing to do.

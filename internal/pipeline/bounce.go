@@ -32,7 +32,17 @@ func (p *Pipeline) bounce(ctx context.Context, log *slog.Logger, list *store.Lis
 		log.Info("mail to the bounce address ignored", "member", email, "failed", failed, "status", status)
 		return p.commit(ctx, out)
 	}
+	if err := p.countBounce(ctx, log, list, m, status, in.ID, &out); err != nil {
+		return err
+	}
+	return p.commit(ctx, out)
+}
+
+// countBounce adds a bounce of member m's copy to out and, at the list's
+// threshold, stops delivery to them and tells the owner.
+func (p *Pipeline) countBounce(ctx context.Context, log *slog.Logger, list *store.List, m *store.Member, status, ref string, out *store.Outcome) error {
 	now := p.opt.Now()
+	email := m.Email
 	out.Bounce = &store.Bounce{ListID: list.ID, Email: email, Status: status, At: now}
 	threshold, days := bounceLimits(list.Settings)
 	n, err := p.store.Bounces(ctx, list.ID, email, now.AddDate(0, 0, -days))
@@ -40,21 +50,65 @@ func (p *Pipeline) bounce(ctx context.Context, log *slog.Logger, list *store.Lis
 		return err
 	}
 	log.Info("bounce recorded", "member", email, "status", status, "recent", n+1)
-	if n+1 >= threshold && m.DisabledAt.IsZero() {
-		reason := fmt.Sprintf("%d bounces within %d days (last status %s)", n+1, days, orUnknown(status))
-		out.Disable = &store.Disable{ListID: list.ID, Email: email, Reason: reason, At: now}
-		if list.Owner != "" {
-			d, err := p.notice(list, list.Owner, "["+list.Address+"] Delivery to "+email+" stopped",
-				fmt.Sprintf("Copies to %s bounced %s, so %s gets no more copies.\r\n\r\n"+
-					"Once the address works again: sealpost member set %s %s delivery=on\r\n", email, reason, email, list.Address, email), in.ID)
-			if err != nil {
-				return err
-			}
-			out.Deliveries = append(out.Deliveries, d)
+	if n+1 < threshold || !m.DisabledAt.IsZero() {
+		return nil
+	}
+	reason := fmt.Sprintf("%d bounces within %d days (last status %s)", n+1, days, orUnknown(status))
+	out.Disable = &store.Disable{ListID: list.ID, Email: email, Reason: reason, At: now}
+	log.Warn("member's delivery disabled after bounces", "member", email, "bounces", n+1)
+	if list.Owner == "" {
+		return nil
+	}
+	d, err := p.notice(list, list.Owner, "["+list.Address+"] Delivery to "+email+" stopped",
+		fmt.Sprintf("Copies to %s bounced %s, so %s gets no more copies.\r\n\r\n"+
+			"Once the address works again: sealpost member set %s %s delivery=on\r\n", email, reason, email, list.Address, email), ref)
+	if err != nil {
+		return err
+	}
+	out.Deliveries = append(out.Deliveries, d)
+	return nil
+}
+
+// CopyFailed counts a member's copy that the queue could not deliver
+// (a permanent refusal, or retries given up) as a bounce. d is the
+// failed delivery; its VERP envelope sender names list and member.
+func (p *Pipeline) CopyFailed(ctx context.Context, d store.Delivery, reason string) error {
+	if d.Kind != store.KindPost {
+		return nil
+	}
+	var t mail.Target
+	for _, r := range mail.ListRoles(d.From) {
+		if r.Member != "" {
+			t = r
 		}
-		log.Warn("member's delivery disabled after bounces", "member", email, "bounces", n+1)
+	}
+	if t.Member == "" {
+		return nil
+	}
+	list, err := p.store.ListByAddress(ctx, t.List)
+	if err != nil {
+		return err
+	}
+	m, err := p.member(ctx, list, t.Member)
+	if err != nil || m == nil {
+		return err
+	}
+	out := store.Outcome{ListID: list.ID}
+	log := p.opt.Logger.With("msgid", d.Ref, "list", list.Address)
+	if err := p.countBounce(ctx, log, list, m, statusOf(reason), d.Ref, &out); err != nil {
+		return err
 	}
 	return p.commit(ctx, out)
+}
+
+// statusOf finds an RFC 3463 status code ("5.1.1") in an SMTP error text.
+func statusOf(reason string) string {
+	for _, f := range strings.Fields(reason) {
+		if len(f) >= 5 && (f[0] == '4' || f[0] == '5') && f[1] == '.' && strings.Count(f, ".") == 2 {
+			return strings.TrimRight(f, ",;:")
+		}
+	}
+	return ""
 }
 
 // bounceOf reads who bounced and whether permanently: a DSN's failed

@@ -8,6 +8,7 @@ import (
 
 	"github.com/sealpost/sealpost/internal/mail"
 	"github.com/sealpost/sealpost/internal/pipeline"
+	"github.com/sealpost/sealpost/internal/store"
 )
 
 // dsn is an RFC 3464 report that rcpt failed (or was delayed) with status.
@@ -105,5 +106,28 @@ func TestAutomatedMailDropped(t *testing.T) {
 	raw := f.post(l, postSpec{signer: f.member("alice@example.org"), from: "alice@example.org", extraOuter: "Auto-Submitted: no\r\n"})
 	if err := f.process(l, raw, "person"); err != nil || len(f.deliveries("person")) != 2 {
 		t.Errorf("Auto-Submitted: no: %v, %d deliveries", err, len(f.deliveries("person")))
+	}
+}
+
+// TestCopyFailed: a copy the queue gives up on counts as a bounce of its
+// member; notices (not copies) do not.
+func TestCopyFailed(t *testing.T) {
+	f := newFixture(t)
+	l := f.list(team, "alice@example.org", "bob@example.org")
+	ctx := context.Background()
+	l.rec.Settings.BounceThreshold = 2
+	if err := f.db.UpdateList(ctx, l.rec); err != nil {
+		t.Fatal(err)
+	}
+	copyToBob := store.Delivery{Ref: "c1", ListID: l.rec.ID, Kind: store.KindPost, From: mail.VERP(team, "bob@example.org"), To: "bob@example.org"}
+	notice := store.Delivery{Ref: "c2", ListID: l.rec.ID, Kind: store.KindNotice, From: "", To: "bob@example.org"}
+	for _, d := range []store.Delivery{notice, copyToBob, copyToBob} {
+		if err := f.p.CopyFailed(ctx, d, "550 5.1.1 <bob@example.org>: Recipient address rejected"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ms, _ := f.db.Members(ctx, l.rec.ID)
+	if ms[1].DisabledAt.IsZero() || !strings.Contains(ms[1].DisabledReason, "5.1.1") {
+		t.Errorf("bob after two failed copies: %+v", ms[1])
 	}
 }

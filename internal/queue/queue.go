@@ -56,6 +56,9 @@ type Options struct {
 	GiveUp  time.Duration // default 5 days after the delivery was queued
 	// Poll is the longest the queue sleeps without being notified; default 1 minute.
 	Poll time.Duration
+	// Failed, when set, is told of each delivery that failed for good,
+	// after that is recorded (a list counts it as a bounce).
+	Failed func(ctx context.Context, d store.Delivery, reason string)
 }
 
 // Queue runs deliveries.
@@ -160,7 +163,7 @@ func (q *Queue) attemptAll(ctx context.Context, due []store.Delivery) error {
 		for i, err := range bt.DeliverBatch(ctx, due) {
 			results[i] = q.result(ctx, &due[i], err)
 		}
-		return q.record(ctx, results)
+		return q.record(ctx, due, results)
 	}
 	jobs := make(chan int)
 	var wg sync.WaitGroup
@@ -179,12 +182,13 @@ func (q *Queue) attemptAll(ctx context.Context, due []store.Delivery) error {
 	}
 	close(jobs)
 	wg.Wait()
-	return q.record(ctx, results)
+	return q.record(ctx, due, results)
 }
 
-// record stores the results that have something to record.
-func (q *Queue) record(ctx context.Context, results []store.Attempt) error {
-	done := results[:0]
+// record stores the results that have something to record, then tells
+// Options.Failed of the deliveries that failed for good.
+func (q *Queue) record(ctx context.Context, due []store.Delivery, results []store.Attempt) error {
+	var done []store.Attempt
 	for _, r := range results {
 		if r.ID != 0 {
 			done = append(done, r)
@@ -194,7 +198,16 @@ func (q *Queue) record(ctx context.Context, results []store.Attempt) error {
 		return nil
 	}
 	// Record even when ctx ended: what was delivered must not be sent twice.
-	return q.st.RecordAttempts(context.WithoutCancel(ctx), done)
+	ctx = context.WithoutCancel(ctx)
+	if err := q.st.RecordAttempts(ctx, done); err != nil {
+		return err
+	}
+	for i, r := range results {
+		if r.State == store.Failed && q.opt.Failed != nil {
+			q.opt.Failed(ctx, due[i], r.Error)
+		}
+	}
+	return nil
 }
 
 // result turns the outcome of one delivery attempt into what to record;

@@ -67,9 +67,15 @@ func TestFlushDeliversAndRetries(t *testing.T) {
 		}
 		return nil
 	}}
-	q := New(db, s, Options{Now: func() time.Time { return *now }, Logger: quiet})
+	var failed []string
+	q := New(db, s, Options{Now: func() time.Time { return *now }, Logger: quiet,
+		Failed: func(_ context.Context, d store.Delivery, reason string) { failed = append(failed, d.To+": "+reason) }})
 	if n, err := q.Flush(ctx); err != nil || n != 3 {
 		t.Fatalf("Flush = %d, %v", n, err)
+	}
+	// Only the permanent failure is reported as failed for good.
+	if len(failed) != 1 || failed[0] != "never@x.org: transport said no" {
+		t.Errorf("Failed told of %v", failed)
 	}
 	ds, _ := db.DeliveriesByRef(ctx, "ref1")
 	want := map[string]store.DeliveryState{"ok@x.org": store.Sent, "later@x.org": store.Pending, "never@x.org": store.Failed}
