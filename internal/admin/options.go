@@ -123,6 +123,9 @@ func policyOptions() []Option {
 		onOption("signer_must_match_from", "false to accept a member's signed post whose From names someone else; "+
 			"the signer counts as its sender (default true)",
 			func(s *store.ListSettings) *bool { return &s.AllowFromMismatch }),
+		onOption("send_encrypted_only", "false to send members without a usable key the post in clear, signed by the "+
+			"list, instead of a notice that they missed it (default true)",
+			func(s *store.ListSettings) *bool { return &s.SendPlaintext }),
 		onOption("deliver_selfsent", "false to send the sender no copy of their own post (default true)",
 			func(s *store.ListSettings) *bool { return &s.NoSelfCopy }),
 		Option{Name: "subject_prefix", Help: "text put before the Subject of copies, e.g. \"[team]\" (default none)",

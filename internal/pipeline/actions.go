@@ -12,7 +12,8 @@ import (
 
 // rules are the list's policy options as the policy package takes them.
 func rules(s store.ListSettings) policy.Rules {
-	r := policy.Rules{AdminOnly: s.AdminOnly, AllowFromMismatch: s.AllowFromMismatch, NoSelfCopy: s.NoSelfCopy}
+	r := policy.Rules{AdminOnly: s.AdminOnly, AllowFromMismatch: s.AllowFromMismatch, NoSelfCopy: s.NoSelfCopy,
+		SendPlaintext: s.SendPlaintext}
 	for o, a := range s.Actions {
 		if action, err := policy.ParseAction(policy.Outcome(o), a); err == nil {
 			if r.Actions == nil {

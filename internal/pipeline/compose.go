@@ -52,10 +52,11 @@ type headers struct {
 	to, cc           string   // the To and Cc fields as written
 
 	// Set by present from the list's options, for the copies.
-	fromField  string // From of the copies
-	replyTo    string // Reply-To of the copies
-	anonymous  bool   // the list hides who posted
-	protection crypto.Protection
+	fromField    string // From of the copies
+	outerSubject string // Subject outside the encryption; "" for "..."
+	replyTo      string // Reply-To of the copies
+	anonymous    bool   // the list hides who posted
+	protection   crypto.Protection
 }
 
 func readHeaders(outer, content *mime.Part) headers {
@@ -167,6 +168,52 @@ func (p *Pipeline) wrap(list *store.List, r *roster, content *mime.Part, h heade
 			return nil, err
 		}
 		out = append(out, n)
+	}
+	if len(dec.Plain) > 0 {
+		plain, err := p.plainCopies(list, inner, h, dec.Plain, ref)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, plain...)
+	}
+	return out, nil
+}
+
+// plainCopies are the copies for members without a usable key on a list
+// that sends them in clear (send_encrypted_only=false): the inner entity
+// as a PGP/MIME multipart/signed message signed by the list (RFC 3156
+// §5), the real Subject outside.
+func (p *Pipeline) plainCopies(list *store.List, inner []byte, h headers, to []policy.Member, ref string) ([]store.Delivery, error) {
+	listKey, err := p.listKey(list)
+	if err != nil {
+		return nil, err
+	}
+	sig, err := pgp.DetachSign(listKey, inner, p.pgpOptions())
+	if err != nil {
+		return nil, err
+	}
+	boundary, err := mime.NewBoundary(p.opt.Rand)
+	if err != nil {
+		return nil, err
+	}
+	var b strings.Builder
+	b.WriteString("--" + boundary + "\r\n")
+	b.Write(mime.Canonicalize(inner))
+	b.WriteString("\r\n--" + boundary + "\r\nContent-Type: application/pgp-signature; name=\"signature.asc\"\r\n" +
+		"Content-Description: OpenPGP digital signature\r\n\r\n")
+	b.Write(mime.Canonicalize(sig))
+	b.WriteString("--" + boundary + "--\r\n")
+	ct := stdmime.FormatMediaType("multipart/signed", map[string]string{"micalg": pgp.MICAlg,
+		"protocol": "application/pgp-signature", "boundary": boundary})
+	h.outerSubject = h.subject
+	out := make([]store.Delivery, 0, len(to))
+	for _, m := range to {
+		data, err := p.outerMessage(list, h, m.Email, ct, []byte(b.String()))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, store.Delivery{Ref: ref, ListID: list.ID, Kind: store.KindPost,
+			From: mail.VERP(list.Address, m.Email), To: m.Email, Data: data})
 	}
 	return out, nil
 }
@@ -421,7 +468,7 @@ func (p *Pipeline) outerMessage(list *store.List, h headers, to, contentType str
 		{"From", h.fromField},
 		{"Reply-To", h.replyTo},
 		{"To", "<" + to + ">"},
-		{"Subject", "..."},
+		{"Subject", orDots(h.outerSubject)},
 		{"Date", h.date},
 		{"Message-ID", h.messageID},
 		{"In-Reply-To", h.outerInReplyTo},
@@ -446,6 +493,15 @@ func (p *Pipeline) outerMessage(list *store.List, h headers, to, contentType str
 	}
 	b.Write(body)
 	return []byte(b.String()), nil
+}
+
+// orDots is the outer Subject of an encrypted copy: "..." (RFC 9788 §4)
+// unless the copy is not encrypted.
+func orDots(s string) string {
+	if s == "" {
+		return "..."
+	}
+	return s
 }
 
 func domainOf(addr string) string {

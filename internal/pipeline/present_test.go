@@ -2,9 +2,13 @@ package pipeline_test
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/sealpost/sealpost/internal/gpgtest"
+	"github.com/sealpost/sealpost/internal/mail"
 	"github.com/sealpost/sealpost/internal/mime"
 	"github.com/sealpost/sealpost/internal/pipeline"
 	"github.com/sealpost/sealpost/internal/store"
@@ -97,5 +101,56 @@ func want(t *testing.T, p *mime.Part, field, value string) {
 	t.Helper()
 	if got := p.Header.Get(field); got != value {
 		t.Errorf("%s = %q, want %q", field, got, value)
+	}
+}
+
+// TestPlaintextForKeylessMembers: with send_encrypted_only=false a member
+// without a usable key gets the post in clear as PGP/MIME multipart/signed,
+// and gpg verifies the list's signature over exactly the signed part; by
+// default they get only a notice.
+func TestPlaintextForKeylessMembers(t *testing.T) {
+	f := newFixture(t)
+	l := f.list(team, "alice@example.org")
+	ctx := context.Background()
+	if err := f.db.AddMember(ctx, &store.Member{ListID: l.rec.ID, Email: "carol@example.org"}); err != nil {
+		t.Fatal(err)
+	}
+	post := func(ref string) store.Delivery {
+		t.Helper()
+		if err := f.process(l, f.post(l, postSpec{signer: f.member("alice@example.org"), from: "alice@example.org"}), ref); err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range f.deliveries(ref) {
+			if d.To == "carol@example.org" {
+				return d
+			}
+		}
+		t.Fatalf("%s: nothing for carol", ref)
+		return store.Delivery{}
+	}
+	if d := post("n1"); hasCanary(d.Data) || d.Kind != store.KindNotice {
+		t.Fatalf("default: carol got a %s (canary in clear: %v)", d.Kind, hasCanary(d.Data))
+	}
+	l.rec.Settings.SendPlaintext = true
+	if err := f.db.UpdateList(ctx, l.rec); err != nil {
+		t.Fatal(err)
+	}
+	d := post("n2")
+	msg, err := mime.Parse(d.Data, mime.Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if msg.MediaType != "multipart/signed" || len(msg.Children) != 2 || !hasCanary(msg.Children[0].Raw) ||
+		msg.Header.Get("Subject") != "the real subject" || d.From != mail.VERP(team, "carol@example.org") {
+		t.Fatalf("plain copy: %s, %d parts, Subject %q, from %s", msg.MediaType, len(msg.Children), msg.Header.Get("Subject"), d.From)
+	}
+	g := gpgtest.New(t)
+	g.Import(l.key.Armored())
+	dir := t.TempDir()
+	data, sig := filepath.Join(dir, "signed"), filepath.Join(dir, "signed.asc")
+	os.WriteFile(data, msg.Children[0].Raw, 0o600)
+	os.WriteFile(sig, msg.Children[1].Body, 0o600)
+	if r := g.Run(nil, "--verify", sig, data); !r.HasStatus("VALIDSIG", l.key.Fingerprint()) {
+		t.Errorf("gpg does not verify the list's signature:\n%s", r.Status)
 	}
 }

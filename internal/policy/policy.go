@@ -145,6 +145,7 @@ type Decision struct {
 	Sender *Member  // the member who signed, when authenticated
 	Send   []Member // members who get an encrypted copy
 	NoKey  []Member // members who get a notice instead (no usable key)
+	Plain  []Member // members without a usable key who get a signed copy in clear (Rules.SendPlaintext)
 }
 
 // Accepted reports whether the post is distributed.
@@ -187,6 +188,8 @@ func Decide(in Input) Decision {
 		}
 		if m.Usable {
 			d.Send = append(d.Send, m)
+		} else if in.Rules.SendPlaintext {
+			d.Plain = append(d.Plain, m)
 		} else {
 			// DESIGN §4.5: fail closed, never plaintext.
 			d.NoKey = append(d.NoKey, m)

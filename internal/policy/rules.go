@@ -97,6 +97,10 @@ type Rules struct {
 	// NoSelfCopy leaves the sender out of a post's recipients
 	// (deliver_selfsent=false).
 	NoSelfCopy bool
+	// SendPlaintext gives members without a usable key a signed copy in
+	// clear instead of a notice (send_encrypted_only=false; DESIGN §4.5
+	// allows it only when the owner says so).
+	SendPlaintext bool
 }
 
 // ActionFor returns the list's action for a post refused for reason r.

@@ -99,6 +99,11 @@ func TestRules(t *testing.T) {
 					t.Errorf("decision = %+v", d)
 				}
 			}},
+		{"plaintext for members without a key", func(in *Input) { in.Rules.SendPlaintext = true }, OK, Accept, func(t *testing.T, d Decision) {
+			if len(d.Plain) != 1 || d.Plain[0].Email != "carol@example.org" || len(d.NoKey) != 0 || len(d.Send) != 2 {
+				t.Errorf("decision = %+v", d)
+			}
+		}},
 		{"no self copy", func(in *Input) { in.Rules.NoSelfCopy = true }, OK, Accept, func(t *testing.T, d Decision) {
 			for _, m := range append(d.Send, d.NoKey...) {
 				if m.Email == "alice@example.org" {

@@ -3,6 +3,8 @@ package pgp
 import (
 	"bytes"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -245,5 +247,35 @@ func TestUnwrapPlaintextSizeBound(t *testing.T) {
 	u, err := Unwrap(pgpMIME(t, ct), list, []*Key{list}, Options{})
 	if err != nil || u.Status != spcrypto.StatusGood {
 		t.Fatalf("round trip: %v, %+v", err, u)
+	}
+}
+
+// TestDetachSignWithGPG: a multipart/signed entity made with DetachSign
+// verifies in gpg, with the micalg the constant names.
+func TestDetachSignWithGPG(t *testing.T) {
+	g := gpgtest.New(t)
+	k, err := GenerateKey("List", "team@lists.example.org", Ed25519, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.Import(k.Armored())
+	ent := []byte("Content-Type: text/plain\n\nHello\n")
+	sig, err := DetachSign(k, ent, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	data, sigFile := filepath.Join(dir, "data"), filepath.Join(dir, "data.asc")
+	os.WriteFile(data, mime.Canonicalize(ent), 0o600)
+	os.WriteFile(sigFile, sig, 0o600)
+	r := g.Run(nil, "--verify", sigFile, data)
+	if !r.HasStatus("VALIDSIG", k.Fingerprint()) {
+		t.Fatalf("gpg --verify:\n%s", r.Status)
+	}
+	// RFC 4880 §9.4 hash 10 is SHA-512, which MICAlg names.
+	for _, line := range strings.Split(r.Status, "\n") {
+		if f := strings.Fields(line); len(f) > 9 && f[1] == "VALIDSIG" && (f[9] != "10" || MICAlg != "pgp-sha512") {
+			t.Errorf("signature hash %s, micalg %s", f[9], MICAlg)
+		}
 	}
 }
