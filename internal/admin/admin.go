@@ -53,6 +53,7 @@ type Store interface {
 	Hold(ctx context.Context, listID, id int64) (*store.Hold, error)
 	DropHold(ctx context.Context, listID, id int64, notices []store.Delivery) error
 	EnableMember(ctx context.Context, listID int64, email string) error
+	DeleteKey(ctx context.Context, fpr string) error
 }
 
 // Errors a person can act on. The command line turns them into exit

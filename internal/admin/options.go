@@ -147,6 +147,33 @@ func policyOptions() []Option {
 		Option{Name: "footer", Help: "text added as the last part of each copy; \\n starts a new line (default none)",
 			get: func(l *store.List) string { return strings.ReplaceAll(l.Settings.Footer, "\n", `\n`) },
 			set: func(l *store.List, v string) error { l.Settings.Footer = strings.ReplaceAll(v, `\n`, "\n"); return nil }},
+		Option{Name: "keywords_admin_only", Help: "request keywords only list admins may send, comma-separated " +
+			"(default " + strings.ToLower(strings.Join(DefaultAdminKeywords, ",")) + "; \"none\" for none)",
+			get: func(l *store.List) string {
+				ks := l.Settings.AdminKeywords
+				if ks == nil {
+					ks = DefaultAdminKeywords
+				}
+				if len(ks) == 0 {
+					return "none"
+				}
+				return strings.ToLower(strings.Join(ks, ","))
+			},
+			set: func(l *store.List, v string) error {
+				ks := []string{}
+				for _, k := range strings.Split(v, ",") {
+					k = strings.ToUpper(strings.TrimPrefix(strings.TrimPrefix(strings.TrimSpace(k), "x-"), "X-"))
+					switch _, known := keywords[k]; {
+					case k == "" || k == "NONE":
+					case !known || k == "LIST-NAME":
+						return fmt.Errorf("%q is not a request keyword", k)
+					default:
+						ks = append(ks, k)
+					}
+				}
+				l.Settings.AdminKeywords = ks
+				return nil
+			}},
 		intOption("bounce_threshold", fmt.Sprintf("bounces within bounce_days after which copies to a member stop "+
 			"and the owner is told (default %d)", store.DefaultBounceThreshold), store.DefaultBounceThreshold,
 			func(s *store.ListSettings) *int { return &s.BounceThreshold }),

@@ -102,6 +102,7 @@ func Open(ctx context.Context, cfg *Config, logger *slog.Logger) (*App, error) {
 		}
 	}})
 	a.Admin = admin.New(db, sealer, admin.Options{Flow: a.Pipeline})
+	a.Pipeline.SetCommands(a.Admin) // members' requests by mail run the admin use cases
 	// Keys moved from an older schema, or indexed by an older version of
 	// Sealpost, are indexed now; usually there is nothing to do.
 	n, bad, err := a.Admin.ReindexKeys(ctx)

@@ -32,6 +32,14 @@ type Announcement struct {
 	// challenge for a new key goes to that key).
 	Key *pgp.Key
 	Ref string // reference ID of the deliveries
+	// direct sends it to one address with the given recipient key,
+	// member or not (the reply to a member who just left).
+	direct *directRecipient
+}
+
+type directRecipient struct {
+	email string
+	to    recipient
 }
 
 // Attachment is one attached file of an Announcement.
@@ -51,6 +59,10 @@ func (p *Pipeline) Announce(ctx context.Context, list *store.List, a Announcemen
 	}
 	var send []policy.Member
 	var unreachable []string
+	if a.direct != nil {
+		r.members = []policy.Member{{Email: a.direct.email, Usable: a.direct.to.pgp != nil || a.direct.to.cert != nil}}
+		r.to[a.direct.email] = a.direct.to
+	}
 	for _, m := range r.members {
 		if a.To != nil && !containsFold(a.To, m.Email) {
 			continue

@@ -62,6 +62,9 @@ type Options struct {
 	CRLs []*x509.RevocationList
 	// RequireCRL refuses certificates whose issuer has no current CRL.
 	RequireCRL bool
+	// Commands runs the keywords of members' requests to LIST-request
+	// (the admin use cases do); nil holds such requests for the owner.
+	Commands Commands
 	// FetchCRL, when set, fetches a CRL from a distribution point named
 	// in a certificate (RFC 5280 §4.2.1.13). It must bound its own time
 	// and size and may cache.

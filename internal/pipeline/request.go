@@ -78,6 +78,8 @@ func (p *Pipeline) request(ctx context.Context, log *slog.Logger, list *store.Li
 			return p.refuse(ctx, list, in, policy.BadConfirmation)
 		}
 		err = p.confirmKey(ctx, list, pk, &out)
+	case p.opt.Commands != nil && hasKeywords(content):
+		return p.commands(ctx, log, list, in, dec, content, out)
 	case findKey(content) != nil:
 		err = p.requestKey(ctx, list, email, findKey(content), in.ID, &out)
 	default:

@@ -97,6 +97,9 @@ type ListSettings struct {
 	// MaxMessageSize bounds a post to this list in bytes; 0 follows the
 	// server's [smtp] max_message_bytes.
 	MaxMessageSize int64 `json:"max_message_size,omitempty"`
+	// AdminKeywords are the request keywords (upper case, without X-)
+	// only list admins may send; nil means admin.DefaultAdminKeywords.
+	AdminKeywords []string `json:"admin_keywords,omitempty"`
 	// SendPlaintext gives members without a usable key a copy in clear,
 	// signed by the list, instead of a notice (send_encrypted_only=false).
 	SendPlaintext bool `json:"send_plaintext,omitempty"`

@@ -279,3 +279,21 @@ func TestDetachSignWithGPG(t *testing.T) {
 		}
 	}
 }
+
+// TestClearSignWithGPG: gpg verifies a cleartext signature by the list key.
+func TestClearSignWithGPG(t *testing.T) {
+	g := gpgtest.New(t)
+	k, err := GenerateKey("List", "team@lists.example.org", Ed25519, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.Import(k.Armored())
+	signed, err := ClearSign(k, []byte("Sign this, please.\r\n- and this dash line\r\n"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := g.Run(signed, "--decrypt")
+	if !r.HasStatus("VALIDSIG", k.Fingerprint()) || !strings.Contains(string(r.Stdout), "- and this dash line") {
+		t.Errorf("gpg:\n%s\n%s", r.Status, r.Stdout)
+	}
+}

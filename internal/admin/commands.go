@@ -1,0 +1,359 @@
+package admin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/sealpost/sealpost/internal/crypto"
+	"github.com/sealpost/sealpost/internal/crypto/pgp"
+	"github.com/sealpost/sealpost/internal/keyring"
+	"github.com/sealpost/sealpost/internal/mail"
+	"github.com/sealpost/sealpost/internal/pipeline"
+	"github.com/sealpost/sealpost/internal/store"
+)
+
+// keyword is one command members and admins send to LIST-request.
+type keyword struct {
+	help string
+	// run carries it out for sender (an admin or not) and returns the
+	// text of its answer; an error is shown to the sender as the answer.
+	run func(c *commandRun, args []string) (string, error)
+}
+
+// keywords are the commands of Schleuder's request mail that Sealpost
+// answers.
+var keywords = map[string]keyword{
+	"LIST-NAME":          {"names the list the request is for (required)", nil},
+	"SUBSCRIBE":          {"EMAIL [FINGERPRINT] [true]: add a member with a key from the keyring (true: as admin)", (*commandRun).subscribe},
+	"UNSUBSCRIBE":        {"[EMAIL]: remove a member (yourself when no EMAIL)", (*commandRun).unsubscribe},
+	"LIST-SUBSCRIPTIONS": {"[TEXT]: the members (those matching TEXT)", (*commandRun).subscriptions},
+	"SET-FINGERPRINT":    {"[EMAIL] FINGERPRINT: a member's key, from the keyring; for yourself it needs your confirmation", (*commandRun).setFingerprint},
+	"ADD-KEY":            {"import the keys attached or pasted below into the keyring", (*commandRun).addKey},
+	"DELETE-KEY":         {"FINGERPRINT: remove a key nobody uses from the keyring", (*commandRun).deleteKey},
+	"LIST-KEYS":          {"[TEXT]: the members' keys (those matching TEXT)", (*commandRun).listKeys},
+	"GET-KEY":            {"FINGERPRINT|EMAIL: the key, attached", (*commandRun).getKey},
+	"SIGN-THIS":          {"the text after the keywords, signed by the list's key", (*commandRun).signThis},
+}
+
+// DefaultAdminKeywords are the keywords only list admins may send, when
+// a list names none.
+var DefaultAdminKeywords = []string{"SUBSCRIBE", "DELETE-KEY"}
+
+// commandRun is one request being carried out.
+type commandRun struct {
+	s      *Service
+	ctx    context.Context
+	list   *store.List
+	sender string
+	admin  bool
+	req    pipeline.Request
+	reply  pipeline.Reply
+}
+
+// RunCommands carries out the keywords of a member's request by mail
+// (pipeline.Commands). The request must name the list (X-LIST-NAME); a
+// request with an unknown keyword, or one the sender may not use, does
+// nothing at all. The reply says what each keyword did.
+func (s *Service) RunCommands(ctx context.Context, list *store.List, sender string, req pipeline.Request) (pipeline.Reply, error) {
+	ms, err := s.st.Members(ctx, list.ID)
+	if err != nil {
+		return pipeline.Reply{}, err
+	}
+	c := &commandRun{s: s, ctx: ctx, list: list, sender: sender, req: req}
+	for _, m := range ms {
+		if m.Email == sender {
+			c.admin = m.Admin
+		}
+	}
+	if problems := c.check(); len(problems) > 0 {
+		return pipeline.Reply{Text: "Nothing was done, because:\n\n  " + strings.Join(problems, "\n  ") +
+			"\n\n" + keywordHelp(list.Address)}, nil
+	}
+	var b strings.Builder
+	for _, kw := range req.Keywords {
+		if kw.Name == "LIST-NAME" {
+			continue
+		}
+		fmt.Fprintf(&b, "> X-%s: %s\n", kw.Name, strings.Join(kw.Args, " "))
+		answer, err := keywords[kw.Name].run(c, kw.Args)
+		if err != nil {
+			answer = "Not done: " + strings.TrimPrefix(strings.TrimPrefix(err.Error(), ErrInvalid.Error()+": "), ErrNotFound.Error()+": ")
+		}
+		b.WriteString(indent(answer) + "\n")
+	}
+	c.reply.Text = b.String()
+	return c.reply, nil
+}
+
+// check validates the whole request before anything is done.
+func (c *commandRun) check() []string {
+	var problems []string
+	named := false
+	adminOnly := c.list.Settings.AdminKeywords
+	if adminOnly == nil {
+		adminOnly = DefaultAdminKeywords
+	}
+	for _, kw := range c.req.Keywords {
+		switch _, known := keywords[kw.Name]; {
+		case !known:
+			problems = append(problems, fmt.Sprintf("X-%s is not a keyword Sealpost knows.", kw.Name))
+		case kw.Name == "LIST-NAME":
+			named = len(kw.Args) == 1 && strings.EqualFold(kw.Args[0], c.list.Address)
+		case slices.Contains(adminOnly, kw.Name) && !c.admin:
+			problems = append(problems, fmt.Sprintf("X-%s is for the list's admins only.", kw.Name))
+		}
+	}
+	if !named {
+		problems = append(problems, "The request does not name the list: its first line must be X-LIST-NAME: "+c.list.Address)
+	}
+	return problems
+}
+
+func keywordHelp(list string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Requests go to %s, encrypted to the list's key and signed with\nyour key, starting with X-LIST-NAME: %s and then one keyword a line:\n\n",
+		mail.RoleAddress(list, mail.RoleRequest), list)
+	names := make([]string, 0, len(keywords))
+	for n := range keywords {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	for _, n := range names {
+		fmt.Fprintf(&b, "  X-%-19s %s\n", n+":", keywords[n].help)
+	}
+	return b.String()
+}
+
+func indent(s string) string {
+	return "  " + strings.ReplaceAll(strings.TrimRight(s, "\n"), "\n", "\n  ") + "\n"
+}
+
+// target is the member address a keyword acts on: args[0] when it is an
+// address, else the sender. Acting on someone else needs an admin.
+func (c *commandRun) target(args []string) (string, []string, error) {
+	if len(args) > 0 && strings.Contains(args[0], "@") {
+		addr, err := mail.Normalize(args[0])
+		if err != nil {
+			return "", nil, fmt.Errorf("%q is not an email address", args[0])
+		}
+		if addr != c.sender && !c.admin {
+			return "", nil, errors.New("only the list's admins may do this for someone else")
+		}
+		return addr, args[1:], nil
+	}
+	return c.sender, args, nil
+}
+
+func (c *commandRun) subscribe(args []string) (string, error) {
+	if len(args) == 0 {
+		return "", errors.New("X-SUBSCRIBE needs the address to subscribe")
+	}
+	addr, err := mail.Normalize(args[0])
+	if err != nil {
+		return "", fmt.Errorf("%q is not an email address", args[0])
+	}
+	var k *store.Key
+	if len(args) > 1 && args[1] != "true" {
+		if k, err = c.keyringKey(args[1]); err != nil {
+			return "", err
+		}
+	} else {
+		keys, err := c.s.st.FindKeys(c.ctx, store.IndexEmail, addr)
+		if err != nil {
+			return "", err
+		}
+		if len(keys) != 1 {
+			return "", fmt.Errorf("the keyring has %d keys for %s; name the fingerprint", len(keys), addr)
+		}
+		k = &keys[0]
+	}
+	isAdmin := args[len(args)-1] == "true"
+	m, info, err := c.s.AddMember(c.ctx, c.list.Address, addr, k.Data, isAdmin)
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("Subscribed %s with key %s (admin: %v).", m.Email, crypto.FormatFingerprint(info.Fingerprint), isAdmin), nil
+}
+
+func (c *commandRun) unsubscribe(args []string) (string, error) {
+	addr, _, err := c.target(args)
+	if err != nil {
+		return "", err
+	}
+	if err := c.s.RemoveMember(c.ctx, c.list.Address, addr); err != nil {
+		return "", err
+	}
+	return "Unsubscribed " + addr + ".", nil
+}
+
+func (c *commandRun) subscriptions(args []string) (string, error) {
+	views, err := c.s.Members(c.ctx, c.list.Address)
+	if err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	for _, v := range views {
+		if !matches(v.Email, args) {
+			continue
+		}
+		fpr := "no key"
+		if len(v.Member.Keys) > 0 {
+			fpr = v.Member.Keys[len(v.Member.Keys)-1].Fingerprint
+		}
+		line := v.Email + "  " + fpr
+		if v.Admin {
+			line += "  (admin)"
+		}
+		if !v.DisabledAt.IsZero() {
+			line += "  (delivery off)"
+		}
+		b.WriteString(line + "\n")
+	}
+	if b.Len() == 0 {
+		return "No members match.", nil
+	}
+	return b.String(), nil
+}
+
+func (c *commandRun) setFingerprint(args []string) (string, error) {
+	addr, rest, err := c.target(args)
+	if err != nil {
+		return "", err
+	}
+	if len(rest) != 1 {
+		return "", errors.New("X-SET-FINGERPRINT needs one fingerprint")
+	}
+	k, err := c.keyringKey(rest[0])
+	if err != nil {
+		return "", err
+	}
+	if addr == c.sender && k.Engine == store.EngineOpenPGP {
+		// A member's own new key needs proof that they hold it.
+		if _, err := c.s.ChallengeMemberKey(c.ctx, c.list.Address, addr, k.Data); err != nil {
+			return "", err
+		}
+		return "A challenge was sent, encrypted to key " + crypto.FormatFingerprint(k.Fingerprint) +
+			"; it becomes your key when you answer it, signed with that key.", nil
+	}
+	if _, err := c.s.AddMemberKey(c.ctx, c.list.Address, addr, k.Data); err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("%s now has key %s.", addr, crypto.FormatFingerprint(k.Fingerprint)), nil
+}
+
+func (c *commandRun) addKey([]string) (string, error) {
+	if len(c.req.Keys) == 0 {
+		return "", errors.New("no key attached or pasted")
+	}
+	var b strings.Builder
+	for _, data := range c.req.Keys {
+		rs, err := c.s.ImportKeys(c.ctx, "key.asc", data, ImportOptions{})
+		if err != nil {
+			return "", err
+		}
+		for _, r := range rs {
+			fmt.Fprintf(&b, "%s: %s %s\n", r.Outcome, r.Fingerprint, strings.Join(append(r.Addresses, r.Reason), " "))
+		}
+	}
+	return b.String(), nil
+}
+
+func (c *commandRun) deleteKey(args []string) (string, error) {
+	if len(args) != 1 {
+		return "", errors.New("X-DELETE-KEY needs one fingerprint")
+	}
+	fpr := strings.ToUpper(strings.TrimPrefix(args[0], "0x"))
+	switch err := c.s.st.DeleteKey(c.ctx, fpr); {
+	case errors.Is(err, store.ErrInUse):
+		return "", fmt.Errorf("key %s is used by a member or list", fpr)
+	case errors.Is(err, store.ErrNotFound):
+		return "", fmt.Errorf("the keyring has no key %s", fpr)
+	case err != nil:
+		return "", err
+	}
+	return "Deleted key " + crypto.FormatFingerprint(fpr) + ".", nil
+}
+
+func (c *commandRun) listKeys(args []string) (string, error) {
+	views, err := c.s.Members(c.ctx, c.list.Address)
+	if err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	for _, v := range views {
+		for i, mk := range v.Member.Keys {
+			info := v.Keys[i]
+			if !matches(v.Email+" "+mk.Fingerprint, args) {
+				continue
+			}
+			fmt.Fprintf(&b, "%s  %s  %s  %s\n", crypto.FormatFingerprint(mk.Fingerprint), v.Email, info.Algorithm,
+				keyring.StatusOf(keyring.CheckMemberKey(info, v.Email, c.s.now())))
+		}
+	}
+	if b.Len() == 0 {
+		return "No keys match.", nil
+	}
+	return b.String(), nil
+}
+
+func (c *commandRun) getKey(args []string) (string, error) {
+	if len(args) != 1 {
+		return "", errors.New("X-GET-KEY needs a fingerprint or an address")
+	}
+	ds, err := c.s.FindKey(c.ctx, args[0])
+	if err != nil {
+		return "", err
+	}
+	var names []string
+	for _, d := range ds {
+		data, err := c.s.ExportKey(c.ctx, d.Fingerprint, false)
+		if err != nil {
+			return "", err
+		}
+		name, ct := d.Fingerprint+".asc", "application/pgp-keys"
+		if d.Engine == store.EngineSMIME {
+			name, ct = d.Fingerprint+".pem", "application/x-pem-file"
+		}
+		c.reply.Attachments = append(c.reply.Attachments, pipeline.Attachment{Name: name, ContentType: ct, Data: data})
+		names = append(names, name)
+	}
+	return "Attached: " + strings.Join(names, ", "), nil
+}
+
+func (c *commandRun) signThis([]string) (string, error) {
+	text := strings.TrimSpace(c.req.Text)
+	if text == "" {
+		return "", errors.New("nothing to sign: put the text after the keywords")
+	}
+	k, err := c.s.sealer.OpenListKey(c.list)
+	if err != nil {
+		return "", err
+	}
+	signed, err := pgp.ClearSign(k, []byte(text+"\n"), pgp.Options{Now: c.s.now, Rand: c.s.rand})
+	if err != nil {
+		return "", err
+	}
+	c.reply.Attachments = append(c.reply.Attachments, pipeline.Attachment{Name: "signed.asc", ContentType: "text/plain", Data: signed})
+	return "Attached: signed.asc, the text signed by the list's key.", nil
+}
+
+// keyringKey returns the keyring's key with fingerprint fpr.
+func (c *commandRun) keyringKey(fpr string) (*store.Key, error) {
+	k, err := c.s.st.Key(c.ctx, strings.ToUpper(strings.TrimPrefix(fpr, "0x")))
+	if err != nil {
+		return nil, fmt.Errorf("the keyring has no key %s; send it with X-ADD-KEY first", fpr)
+	}
+	return k, nil
+}
+
+func matches(s string, filter []string) bool {
+	for _, f := range filter {
+		if !strings.Contains(strings.ToLower(s), strings.ToLower(f)) {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,95 @@
+package app_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/sealpost/sealpost/internal/gpgtest"
+)
+
+// TestEmailCommands: members send Schleuder's keywords to LIST-request,
+// encrypted and signed with gpg; the reply comes back encrypted to them.
+// An admin adds a key and subscribes its holder; a member may not; a
+// request with an unknown keyword or without X-LIST-NAME does nothing;
+// X-GET-KEY and X-SIGN-THIS answer with attachments gpg reads; a replayed
+// request is refused.
+func TestEmailCommands(t *testing.T) {
+	s := startServer(t)
+	listFpr, ms := setupList(t, s, "alice@example.org")
+	alice := ms["alice@example.org"]
+	ctx := context.Background()
+	listKey, _ := s.app.Admin.ListKey(ctx, team)
+	bob := &member{addr: "bob@example.org", gpg: gpgtest.New(t)}
+	bob.fpr = bob.gpg.GenKey("Bob <bob@example.org>")
+	bob.gpg.Import(listKey)
+	if _, _, err := s.app.Admin.AddMember(ctx, team, bob.addr, bob.gpg.Export(bob.fpr), true); err != nil {
+		t.Fatal(err)
+	}
+	carol := gpgtest.New(t)
+	carolFpr := carol.GenKey("Carol <carol@example.org>")
+
+	ask := func(m *member, lines string) string {
+		t.Helper()
+		s.clearOutbox(t)
+		body := "Content-Type: text/plain; charset=utf-8\r\n\r\n" + lines
+		if err := s.send(t, m.addr, []string{teamRequest}, request(t, m, listFpr, m.fpr, requestEntity(m.addr, body))); err != nil {
+			t.Fatalf("request refused: %v", err)
+		}
+		res := m.gpg.Run(s.waitFor(t, m.addr), "--decrypt")
+		if !res.HasStatus("DECRYPTION_OKAY") || !res.HasStatus("VALIDSIG", listFpr) {
+			t.Fatalf("reply not encrypted to %s or not signed by the list:\n%s", m.addr, res.Status)
+		}
+		return string(res.Stdout)
+	}
+	head := "X-LIST-NAME: " + team + "\r\n"
+
+	reply := ask(bob, head+"X-ADD-KEY:\r\nX-SUBSCRIBE: carol@example.org\r\nX-LIST-SUBSCRIPTIONS:\r\n\r\n"+string(carol.Export(carolFpr)))
+	for _, want := range []string{"new: " + carolFpr, "Subscribed carol@example.org", "carol@example.org  " + carolFpr} {
+		if !strings.Contains(reply, want) {
+			t.Errorf("admin's reply lacks %q:\n%s", want, reply)
+		}
+	}
+	if reply := ask(alice, head+"X-SUBSCRIBE: dave@example.org\r\n"); !strings.Contains(reply, "Nothing was done") ||
+		!strings.Contains(reply, "X-SUBSCRIBE is for the list's admins only") {
+		t.Errorf("member subscribing someone:\n%s", reply)
+	}
+	if reply := ask(alice, head+"X-FROBNICATE:\r\nX-UNSUBSCRIBE:\r\n"); !strings.Contains(reply, "X-FROBNICATE is not a keyword") {
+		t.Errorf("unknown keyword:\n%s", reply)
+	}
+	if reply := ask(alice, "X-UNSUBSCRIBE:\r\n"); !strings.Contains(reply, "does not name the list") {
+		t.Errorf("no X-LIST-NAME:\n%s", reply)
+	}
+	if vs, _ := s.app.Admin.Members(ctx, team); len(vs) != 3 {
+		t.Fatalf("members after refused requests: %d, want alice, bob and carol", len(vs))
+	}
+
+	reply = ask(alice, head+"X-GET-KEY: carol@example.org\r\nX-SIGN-THIS:\r\nWe meet on Tuesday.\r\n")
+	if !strings.Contains(reply, "-----BEGIN PGP PUBLIC KEY BLOCK-----") || !strings.Contains(reply, "-----BEGIN PGP SIGNED MESSAGE-----") {
+		t.Fatalf("reply lacks the key or the signed text:\n%s", reply)
+	}
+	signed := reply[strings.Index(reply, "-----BEGIN PGP SIGNED MESSAGE-----"):]
+	signed = signed[:strings.Index(signed, "-----END PGP SIGNATURE-----")+len("-----END PGP SIGNATURE-----")]
+	if r := alice.gpg.Run([]byte(signed), "--decrypt"); !r.HasStatus("VALIDSIG", listFpr) || !strings.Contains(string(r.Stdout), "We meet on Tuesday.") {
+		t.Errorf("X-SIGN-THIS:\n%s\n%s", r.Status, r.Stdout)
+	}
+
+	// The same signed request again is a replay.
+	raw := request(t, alice, listFpr, alice.fpr, requestEntity(alice.addr, "Content-Type: text/plain\r\n\r\n"+head+"X-LIST-KEYS:\r\n"))
+	s.clearOutbox(t)
+	if err := s.send(t, alice.addr, []string{teamRequest}, raw); err != nil {
+		t.Fatal(err)
+	}
+	s.waitFor(t, alice.addr) // its reply, before the next request's
+
+	if err := s.send(t, alice.addr, []string{teamRequest}, raw); smtpCode(err) != 550 {
+		t.Errorf("replayed request: %v, want 550", err)
+	}
+	// A member leaves by themselves.
+	if reply := ask(alice, head+"X-UNSUBSCRIBE:\r\n"); !strings.Contains(reply, "Unsubscribed alice@example.org") {
+		t.Errorf("unsubscribe:\n%s", reply)
+	}
+	if vs, _ := s.app.Admin.Members(ctx, team); len(vs) != 2 {
+		t.Errorf("members after alice left: %d", len(vs))
+	}
+}
