@@ -100,7 +100,7 @@ func (s *Service) CreateList(ctx context.Context, address, owner, name string, a
 		return nil, fmt.Errorf("%w: list address %q is not an email address", ErrInvalid, address)
 	}
 	if local, _ := mail.Split(addr); hasRoleSuffix(local) {
-		return nil, fmt.Errorf("%w: %s ends in -request, -owner or -bounce, which Sealpost uses for the list's own addresses", ErrInvalid, addr)
+		return nil, fmt.Errorf("%w: %s ends in -request, -owner, -bounce or -sendkey, which Sealpost uses for the list's own addresses", ErrInvalid, addr)
 	}
 	if owner != "" {
 		if _, owner, err = mail.ParseAddress(owner); err != nil {
@@ -134,7 +134,7 @@ func (s *Service) CreateList(ctx context.Context, address, owner, name string, a
 }
 
 func hasRoleSuffix(local string) bool {
-	for _, r := range []mail.Role{mail.RoleRequest, mail.RoleOwner, mail.RoleBounce} {
+	for _, r := range mail.RoleSuffixes {
 		if strings.HasSuffix(local, "-"+string(r)) {
 			return true
 		}

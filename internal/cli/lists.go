@@ -184,7 +184,7 @@ func (e *env) listShowCmd() *cobra.Command {
 				v := listJSON{Address: l.Address, Name: l.Name, Owner: l.Owner, KeyFingerprint: l.KeyFingerprint,
 					KeyAlgorithm: info.Algorithm, Members: len(ms), CreatedAt: l.CreatedAt,
 					Addresses: map[string]string{}, Options: map[string]string{}}
-				for _, r := range []mail.Role{mail.RolePost, mail.RoleRequest, mail.RoleOwner, mail.RoleBounce} {
+				for _, r := range append([]mail.Role{mail.RolePost}, mail.RoleSuffixes...) {
 					v.Addresses[string(r)] = mail.RoleAddress(l.Address, r)
 				}
 				for _, o := range admin.ListOptions() {

@@ -66,9 +66,11 @@ const (
 	RoleRequest Role = "request"
 	RoleOwner   Role = "owner"
 	RoleBounce  Role = "bounce"
+	RoleSendKey Role = "sendkey" // answers with the list's public key (Schleuder)
 )
 
-var roleSuffixes = []Role{RoleRequest, RoleOwner, RoleBounce}
+// RoleSuffixes are the roles whose addresses are LOCAL-ROLE@DOMAIN.
+var RoleSuffixes = []Role{RoleRequest, RoleOwner, RoleBounce, RoleSendKey}
 
 // RoleAddress returns the address of list that has the given role.
 func RoleAddress(list string, r Role) string {
@@ -104,7 +106,7 @@ func VERP(list, member string) string {
 func ListRoles(rcpt string) []Target {
 	out := []Target{{List: rcpt, Role: RolePost}}
 	local, domain := Split(rcpt)
-	for _, r := range roleSuffixes {
+	for _, r := range RoleSuffixes {
 		if base, ok := strings.CutSuffix(local, "-"+string(r)); ok && base != "" {
 			out = append(out, Target{List: base + "@" + domain, Role: r})
 		}

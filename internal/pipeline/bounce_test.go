@@ -6,7 +6,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sealpost/sealpost/internal/crypto/pgp"
 	"github.com/sealpost/sealpost/internal/mail"
+	"github.com/sealpost/sealpost/internal/mime"
 	"github.com/sealpost/sealpost/internal/pipeline"
 	"github.com/sealpost/sealpost/internal/store"
 )
@@ -129,5 +131,37 @@ func TestCopyFailed(t *testing.T) {
 	ms, _ := f.db.Members(ctx, l.rec.ID)
 	if ms[1].DisabledAt.IsZero() || !strings.Contains(ms[1].DisabledReason, "5.1.1") {
 		t.Errorf("bob after two failed copies: %+v", ms[1])
+	}
+}
+
+// TestSendKey: LIST-sendkey answers the envelope sender with the list's
+// public key; an automated message gets nothing.
+func TestSendKey(t *testing.T) {
+	f := newFixture(t)
+	l := f.list(team, "alice@example.org")
+	ctx := context.Background()
+	send := func(ref, from, extra string) []store.Delivery {
+		t.Helper()
+		err := f.p.Process(ctx, pipeline.Message{Ref: ref, EnvelopeFrom: from, Rcpt: "team-sendkey@lists.example.org",
+			Raw: []byte("From: " + from + "\r\n" + extra + "Subject: key please\r\n\r\nhi\r\n")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return f.deliveries(ref)
+	}
+	ds := send("k1", "someone@example.net", "")
+	if len(ds) != 1 || ds[0].To != "someone@example.net" || ds[0].From != "" {
+		t.Fatalf("deliveries = %+v", ds)
+	}
+	msg, err := mime.Parse(ds[0].Data, mime.Limits{})
+	if err != nil || len(msg.Children) != 2 {
+		t.Fatalf("answer: %v", err)
+	}
+	body, _ := msg.Children[1].Decoded(1 << 20)
+	if k, err := pgp.ParseKey(body); err != nil || k.Fingerprint() != l.key.Fingerprint() || k.HasSecret() {
+		t.Errorf("attached key: %v", err)
+	}
+	if ds := send("k2", "robot@example.net", "Auto-Submitted: auto-replied\r\n"); len(ds) != 0 {
+		t.Errorf("an automated request got %d answers", len(ds))
 	}
 }

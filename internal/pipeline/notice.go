@@ -1,10 +1,13 @@
 package pipeline
 
 import (
+	"context"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 
+	"github.com/sealpost/sealpost/internal/crypto"
 	"github.com/sealpost/sealpost/internal/mail"
 	"github.com/sealpost/sealpost/internal/mime"
 	"github.com/sealpost/sealpost/internal/store"
@@ -60,6 +63,11 @@ func (p *Pipeline) Notice(list *store.List, to, subject, text, ref string) (stor
 }
 
 func (p *Pipeline) notice(list *store.List, to, subject, text, ref string) (store.Delivery, error) {
+	return p.noticeMessage(list, to, subject, "text/plain; charset=utf-8", text, ref)
+}
+
+// noticeMessage is a message from the list's Sealpost with any body.
+func (p *Pipeline) noticeMessage(list *store.List, to, subject, contentType, body, ref string) (store.Delivery, error) {
 	id, err := mail.NewMessageID(p.opt.Rand, domainOf(list.Address))
 	if err != nil {
 		return store.Delivery{}, err
@@ -73,13 +81,47 @@ func (p *Pipeline) notice(list *store.List, to, subject, text, ref string) (stor
 		{"Auto-Submitted", "auto-generated"},
 		{"List-Id", mail.ListID(list.Address, list.Name)},
 		{"MIME-Version", "1.0"},
-		{"Content-Type", "text/plain; charset=utf-8"},
+		{"Content-Type", contentType},
 		{"Content-Transfer-Encoding", "8bit"},
 	}
 	var b strings.Builder
 	if err := mime.WriteHeader(&b, buildHeader(fields)); err != nil {
 		return store.Delivery{}, err
 	}
-	b.WriteString(text)
+	b.WriteString(body)
 	return store.Delivery{Ref: ref, ListID: list.ID, Kind: store.KindNotice, From: "", To: to, Data: []byte(b.String())}, nil
+}
+
+// sendKey answers mail to LIST-sendkey with the list's public key, in
+// clear (the sender may have no key yet), to the envelope sender. Mail
+// without one, or from a machine, is dropped before it gets here.
+func (p *Pipeline) sendKey(ctx context.Context, log *slog.Logger, list *store.List, in *store.Inbound) error {
+	out := store.Outcome{SpoolID: in.ID, ListID: list.ID}
+	to, err := mail.Normalize(in.EnvelopeFrom)
+	if err != nil {
+		log.Info("sendkey request without a usable envelope sender; dropped")
+		return p.commit(ctx, out)
+	}
+	key, err := p.listKey(list)
+	if err != nil {
+		return err
+	}
+	boundary, err := mime.NewBoundary(p.opt.Rand)
+	if err != nil {
+		return err
+	}
+	text := fmt.Sprintf("The OpenPGP key of %s is attached.\r\n\r\n  %s\r\n\r\n"+
+		"Check the fingerprint with someone you trust before you use it.\r\n",
+		list.Address, crypto.FormatFingerprint(list.KeyFingerprint))
+	body := "--" + boundary + "\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n" + text +
+		"--" + boundary + "\r\nContent-Type: application/pgp-keys; name=\"list-key.asc\"\r\n" +
+		"Content-Disposition: attachment; filename=\"list-key.asc\"\r\n\r\n" + crlf(string(key.Armored())) +
+		"--" + boundary + "--\r\n"
+	d, err := p.noticeMessage(list, to, "The OpenPGP key of "+list.Address, "multipart/mixed; boundary=\""+boundary+"\"", body, in.ID)
+	if err != nil {
+		return err
+	}
+	out.Deliveries = []store.Delivery{d}
+	log.Info("list key sent", "to", to)
+	return p.commit(ctx, out)
 }

@@ -189,6 +189,8 @@ func (p *Pipeline) Process(ctx context.Context, m Message) error {
 		return p.post(ctx, log, list, in, 0)
 	case mail.RoleOwner:
 		return p.forwardToOwner(ctx, log, list, in)
+	case mail.RoleSendKey:
+		return p.sendKey(ctx, log, list, in)
 	default:
 		return p.request(ctx, log, list, in)
 	}
