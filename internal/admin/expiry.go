@@ -98,7 +98,7 @@ func (s *Service) warnList(ctx context.Context, l *store.List, days int) ([]KeyF
 	}
 	owner := l.Owner != ""
 	if owner {
-		d, err := s.flow.Notice(l, l.Owner, "["+l.Address+"] Keys that expire soon or cannot be used", ownerExpiryText(l.Address, fresh, days), ref)
+		d, err := s.flow.Notice(ctx, l, l.Owner, "["+l.Address+"] Keys that expire soon or cannot be used", ownerExpiryText(l.Address, fresh, days), ref)
 		if err != nil {
 			return nil, false, err
 		}

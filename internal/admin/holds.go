@@ -70,7 +70,7 @@ func (s *Service) RejectHold(ctx context.Context, list string, id int64) error {
 	}
 	var notices []store.Delivery
 	if h.EnvelopeFrom != "" && s.flow != nil {
-		d, err := s.flow.Notice(l, h.EnvelopeFrom, "Your message to "+l.Address+" was not accepted",
+		d, err := s.flow.Notice(ctx, l, h.EnvelopeFrom, "Your message to "+l.Address+" was not accepted",
 			rejectionText(l.Address, h), h.Ref)
 		if err != nil {
 			return err
@@ -143,7 +143,7 @@ func (s *Service) ExpireHolds(ctx context.Context) (int, error) {
 		}
 		var notices []store.Delivery
 		if l.Owner != "" && s.flow != nil {
-			d, err := s.flow.Notice(l, l.Owner, fmt.Sprintf("[%s] %d held messages expired", l.Address, len(old)),
+			d, err := s.flow.Notice(ctx, l, l.Owner, fmt.Sprintf("[%s] %d held messages expired", l.Address, len(old)),
 				expiredText(l.Address, old, days), old[0].Ref)
 			if err != nil {
 				return dropped, err

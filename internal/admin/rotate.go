@@ -69,7 +69,7 @@ func (s *Service) replaceListKey(ctx context.Context, l *store.List, k *pgp.Key,
 type Flow interface {
 	Release(ctx context.Context, list *store.List, h *store.Hold, ref string) error
 	Announce(ctx context.Context, list *store.List, a pipeline.Announcement) ([]store.Delivery, []string, error)
-	Notice(list *store.List, to, subject, text, ref string) (store.Delivery, error)
+	Notice(ctx context.Context, list *store.List, to, subject, text, ref string) (store.Delivery, error)
 	ChallengeKey(ctx context.Context, list *store.List, email string, key *pgp.Key, ref string) (store.Outcome, error)
 }
 

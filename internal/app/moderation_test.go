@@ -72,8 +72,11 @@ func TestModeration(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.app.Queue.Notify()
-	if n := string(s.waitFor(t, alice.addr)); !strings.Contains(n, "not accepted by the list's moderator") || strings.Contains(n, canary) {
-		t.Errorf("rejection notice:\n%s", n)
+	// Alice is a member with a key: the notice is encrypted to her.
+	n := alice.gpg.Run(s.waitFor(t, alice.addr), "--decrypt")
+	if !n.HasStatus("VALIDSIG", listFpr) || !strings.Contains(string(n.Stdout), "not accepted by the list's moderator") ||
+		strings.Contains(string(n.Stdout), canary) {
+		t.Errorf("rejection notice:\n%s\n%s", n.Status, n.Stdout)
 	}
 	if err := s.app.Admin.DiscardHold(ctx, team, hs[3].ID); err != nil {
 		t.Fatal(err)

@@ -184,31 +184,14 @@ func (p *Pipeline) wrap(list *store.List, r *roster, content *mime.Part, h heade
 // as a PGP/MIME multipart/signed message signed by the list (RFC 3156
 // §5), the real Subject outside.
 func (p *Pipeline) plainCopies(list *store.List, inner []byte, h headers, to []policy.Member, ref string) ([]store.Delivery, error) {
-	listKey, err := p.listKey(list)
+	ct, body, err := p.signedBody(list, inner)
 	if err != nil {
 		return nil, err
 	}
-	sig, err := pgp.DetachSign(listKey, inner, p.pgpOptions())
-	if err != nil {
-		return nil, err
-	}
-	boundary, err := mime.NewBoundary(p.opt.Rand)
-	if err != nil {
-		return nil, err
-	}
-	var b strings.Builder
-	b.WriteString("--" + boundary + "\r\n")
-	b.Write(mime.Canonicalize(inner))
-	b.WriteString("\r\n--" + boundary + "\r\nContent-Type: application/pgp-signature; name=\"signature.asc\"\r\n" +
-		"Content-Description: OpenPGP digital signature\r\n\r\n")
-	b.Write(mime.Canonicalize(sig))
-	b.WriteString("--" + boundary + "--\r\n")
-	ct := stdmime.FormatMediaType("multipart/signed", map[string]string{"micalg": pgp.MICAlg,
-		"protocol": "application/pgp-signature", "boundary": boundary})
 	h.outerSubject = h.subject
 	out := make([]store.Delivery, 0, len(to))
 	for _, m := range to {
-		data, err := p.outerMessage(list, h, m.Email, ct, []byte(b.String()))
+		data, err := p.outerMessage(list, h, m.Email, ct, body)
 		if err != nil {
 			return nil, err
 		}
@@ -493,6 +476,33 @@ func (p *Pipeline) outerMessage(list *store.List, h headers, to, contentType str
 	}
 	b.Write(body)
 	return []byte(b.String()), nil
+}
+
+// signedBody is entity as a PGP/MIME multipart/signed body signed by the
+// list's key (RFC 3156 §5), with its Content-Type.
+func (p *Pipeline) signedBody(list *store.List, entity []byte) (string, []byte, error) {
+	listKey, err := p.listKey(list)
+	if err != nil {
+		return "", nil, err
+	}
+	sig, err := pgp.DetachSign(listKey, entity, p.pgpOptions())
+	if err != nil {
+		return "", nil, err
+	}
+	boundary, err := mime.NewBoundary(p.opt.Rand)
+	if err != nil {
+		return "", nil, err
+	}
+	var b strings.Builder
+	b.WriteString("--" + boundary + "\r\n")
+	b.Write(mime.Canonicalize(entity))
+	b.WriteString("\r\n--" + boundary + "\r\nContent-Type: application/pgp-signature; name=\"signature.asc\"\r\n" +
+		"Content-Description: OpenPGP digital signature\r\n\r\n")
+	b.Write(mime.Canonicalize(sig))
+	b.WriteString("--" + boundary + "--\r\n")
+	ct := stdmime.FormatMediaType("multipart/signed", map[string]string{"micalg": pgp.MICAlg,
+		"protocol": "application/pgp-signature", "boundary": boundary})
+	return ct, []byte(b.String()), nil
 }
 
 // orDots is the outer Subject of an encrypted copy: "..." (RFC 9788 §4)

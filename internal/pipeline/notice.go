@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/sealpost/sealpost/internal/crypto"
+	"github.com/sealpost/sealpost/internal/crypto/pgp"
+	"github.com/sealpost/sealpost/internal/keyring"
 	"github.com/sealpost/sealpost/internal/mail"
 	"github.com/sealpost/sealpost/internal/mime"
 	"github.com/sealpost/sealpost/internal/store"
@@ -20,7 +22,7 @@ import (
 
 // ownerNotice tells the list owner what happened to a message. A list
 // without an owner gets none.
-func (p *Pipeline) ownerNotice(list *store.List, in *store.Inbound, title, reason string) ([]store.Delivery, error) {
+func (p *Pipeline) ownerNotice(ctx context.Context, list *store.List, in *store.Inbound, title, reason string) ([]store.Delivery, error) {
 	if list.Owner == "" {
 		return nil, nil
 	}
@@ -31,7 +33,7 @@ func (p *Pipeline) ownerNotice(list *store.List, in *store.Inbound, title, reaso
 	fmt.Fprintf(&b, "Received:        %s\r\n", in.ReceivedAt.UTC().Format(time.RFC1123Z))
 	fmt.Fprintf(&b, "Reference:       %s\r\n\r\n", in.ID)
 	b.WriteString("This notice contains nothing from the message's content.\r\n")
-	d, err := p.notice(list, list.Owner, "["+list.Address+"] "+title, b.String(), in.ID)
+	d, err := p.secureNotice(ctx, list, list.Owner, "["+list.Address+"] "+title, b.String(), in.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -52,18 +54,71 @@ func (p *Pipeline) noKeyNotice(list *store.List, to, fingerprint, ref string) (s
 	b.WriteString("Please send the list owner an updated key. Sealpost never sends list mail\r\n")
 	b.WriteString("unencrypted.\r\n\r\n")
 	fmt.Fprintf(&b, "Reference: %s\r\n", ref)
-	return p.notice(list, to, "["+list.Address+"] A post could not be encrypted to your key", b.String(), ref)
+	return p.signedNotice(list, to, "["+list.Address+"] A post could not be encrypted to your key", b.String(), ref)
 }
 
 // Notice writes a notice from the list's Sealpost to to (usually the
-// owner): plain text, null envelope sender, Auto-Submitted. It must carry
-// nothing decrypted.
-func (p *Pipeline) Notice(list *store.List, to, subject, text, ref string) (store.Delivery, error) {
-	return p.notice(list, to, subject, text, ref)
+// owner): signed by the list, encrypted when to has a usable key, null
+// envelope sender, Auto-Submitted. It must carry nothing decrypted.
+func (p *Pipeline) Notice(ctx context.Context, list *store.List, to, subject, text, ref string) (store.Delivery, error) {
+	return p.secureNotice(ctx, list, to, subject, text, ref)
 }
 
-func (p *Pipeline) notice(list *store.List, to, subject, text, ref string) (store.Delivery, error) {
-	return p.noticeMessage(list, to, subject, "text/plain; charset=utf-8", text, ref)
+// secureNotice is a notice encrypted to to's usable key (a member's, or
+// one in the keyring for the address) and signed by the list; without
+// such a key it is signed only.
+func (p *Pipeline) secureNotice(ctx context.Context, list *store.List, to, subject, text, ref string) (store.Delivery, error) {
+	rcpt, err := p.noticeKey(ctx, list, to)
+	if err != nil {
+		return store.Delivery{}, err
+	}
+	if rcpt == nil {
+		return p.signedNotice(list, to, subject, text, ref)
+	}
+	ds, _, err := p.Announce(ctx, list, Announcement{direct: &directRecipient{email: to, to: *rcpt}, Ref: ref, Subject: subject, Text: text})
+	if err != nil || len(ds) != 1 {
+		return store.Delivery{}, fmt.Errorf("pipeline: notice to %s: %w", to, err)
+	}
+	d := ds[0]
+	d.From = "" // notices have a null envelope sender (RFC 3834 §5)
+	return d, nil
+}
+
+// noticeKey finds a usable key for to: theirs as a member, else an
+// OpenPGP key in the keyring that names the address.
+func (p *Pipeline) noticeKey(ctx context.Context, list *store.List, to string) (*recipient, error) {
+	r, err := p.roster(ctx, list)
+	if err != nil {
+		return nil, err
+	}
+	if rc, ok := r.to[to]; ok && (rc.pgp != nil || rc.cert != nil) {
+		return &rc, nil
+	}
+	keys, err := p.store.FindKeys(ctx, store.IndexEmail, to)
+	if err != nil {
+		return nil, err
+	}
+	for _, k := range keys {
+		if k.Engine != store.EngineOpenPGP {
+			continue
+		}
+		pk, err := cached(p.keys, k.Data, func() (*pgp.Key, error) { return pgp.ParseKey(k.Data) })
+		if err == nil && keyring.CheckMemberKey(pk.Info(p.opt.Now()), to, p.opt.Now()) == nil {
+			return &recipient{pgp: pk, fingerprint: pk.Fingerprint()}, nil
+		}
+	}
+	return nil, nil
+}
+
+// signedNotice is a notice in clear, PGP/MIME multipart/signed by the
+// list, for a recipient without a usable key.
+func (p *Pipeline) signedNotice(list *store.List, to, subject, text, ref string) (store.Delivery, error) {
+	inner := "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n" + crlf(text)
+	ct, body, err := p.signedBody(list, []byte(inner))
+	if err != nil {
+		return store.Delivery{}, err
+	}
+	return p.noticeMessage(list, to, subject, ct, string(body), ref)
 }
 
 // noticeMessage is a message from the list's Sealpost with any body.

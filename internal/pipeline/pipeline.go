@@ -42,6 +42,7 @@ type Store interface {
 	Commit(ctx context.Context, o store.Outcome) error
 	PendingKeys(ctx context.Context, listID int64, now time.Time) ([]store.PendingKey, error)
 	Bounces(ctx context.Context, listID int64, email string, since time.Time) (int, error)
+	FindKeys(ctx context.Context, kind, value string) ([]store.Key, error)
 }
 
 // Options configure a Pipeline. The zero value is usable.
@@ -209,7 +210,7 @@ func verpMember(rcpt string) string {
 // hold keeps the message as received (ciphertext) for the owner and
 // commits that, telling the owner.
 func (p *Pipeline) hold(ctx context.Context, list *store.List, in *store.Inbound, reason string) error {
-	notice, err := p.ownerNotice(list, in, "A message to the list was held", reason)
+	notice, err := p.ownerNotice(ctx, list, in, "A message to the list was held", reason)
 	if err != nil {
 		return err
 	}

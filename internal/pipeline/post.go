@@ -130,7 +130,7 @@ func (p *Pipeline) pgpOptions() pgp.Options {
 // refuse commits the rejection — the spooled message removed, the owner
 // told — and returns it.
 func (p *Pipeline) refuse(ctx context.Context, list *store.List, in *store.Inbound, reason policy.Reason) error {
-	notice, err := p.ownerNotice(list, in, "A message to the list was rejected", reason.Describe())
+	notice, err := p.ownerNotice(ctx, list, in, "A message to the list was rejected", reason.Describe())
 	if err != nil {
 		return err
 	}

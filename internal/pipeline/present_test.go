@@ -6,8 +6,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sealpost/sealpost/internal/gpgtest"
+	"github.com/sealpost/sealpost/internal/keyring"
 	"github.com/sealpost/sealpost/internal/mail"
 	"github.com/sealpost/sealpost/internal/mime"
 	"github.com/sealpost/sealpost/internal/pipeline"
@@ -154,3 +156,47 @@ func TestPlaintextForKeylessMembers(t *testing.T) {
 		t.Errorf("gpg does not verify the list's signature:\n%s", r.Status)
 	}
 }
+
+// TestNoticesSignedAndEncrypted: the owner's notice is signed by the list
+// (gpg checks it); once the keyring holds a key for the owner's address,
+// it is encrypted to that key too.
+func TestNoticesSignedAndEncrypted(t *testing.T) {
+	f := newFixture(t)
+	l := f.list(team, "alice@example.org")
+	ctx := context.Background()
+	unsigned := func() []byte { return f.post(l, postSpec{from: "alice@example.org"}) }
+	f.process(l, unsigned(), "o1")
+	ds := f.deliveries("o1")
+	if len(ds) != 1 || ds[0].To != "owner@example.org" || ds[0].From != "" {
+		t.Fatalf("deliveries = %+v", ds)
+	}
+	msg, err := mime.Parse(ds[0].Data, mime.Limits{})
+	if err != nil || msg.MediaType != "multipart/signed" {
+		t.Fatalf("owner's notice is %s (%v)", msg.MediaType, err)
+	}
+	g := gpgtest.New(t)
+	g.Import(l.key.Armored())
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "n"), msg.Children[0].Raw, 0o600)
+	os.WriteFile(filepath.Join(dir, "n.asc"), msg.Children[1].Body, 0o600)
+	if r := g.Run(nil, "--verify", filepath.Join(dir, "n.asc"), filepath.Join(dir, "n")); !r.HasStatus("VALIDSIG", l.key.Fingerprint()) {
+		t.Errorf("gpg does not verify the notice:\n%s", r.Status)
+	}
+
+	owner := f.member("owner@example.org") // a key for the owner's address
+	rec, _ := keyring.OpenPGPRecord(owner, time.Now())
+	if _, err := f.db.PutKeys(ctx, []store.Key{rec}); err != nil {
+		t.Fatal(err)
+	}
+	f.process(l, unsigned(), "o2")
+	ds = f.deliveries("o2")
+	if len(ds) != 1 || hasText(ds[0].Data, "rejected") {
+		t.Fatalf("deliveries = %d; the notice is readable in clear", len(ds))
+	}
+	_, inner := f.open(l, ds[0])
+	if body := string(inner.Body); !strings.Contains(body, "not signed inside the encryption") {
+		t.Errorf("decrypted notice:\n%s", body)
+	}
+}
+
+func hasText(b []byte, s string) bool { return strings.Contains(string(b), s) }
