@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"context"
 	"errors"
 	stdmime "mime"
 	netmail "net/mail"
@@ -136,7 +137,7 @@ func buildHeader(fields []field) textproto.Header {
 // wrap makes every member's copy. The inner entity is signed once per
 // format in use — an OpenPGP signed message, an S/MIME multipart/signed
 // entity — and the signed form is then encrypted to each member's key.
-func (p *Pipeline) wrap(list *store.List, r *roster, content *mime.Part, h headers, dec policy.Decision, signer *crypto.Signer, ref string) ([]store.Delivery, error) {
+func (p *Pipeline) wrap(ctx context.Context, list *store.List, r *roster, content *mime.Part, h headers, dec policy.Decision, signer *crypto.Signer, ref string) ([]store.Delivery, error) {
 	if err := p.present(list, &h); err != nil {
 		return nil, err
 	}
@@ -164,6 +165,13 @@ func (p *Pipeline) wrap(list *store.List, r *roster, content *mime.Part, h heade
 	}
 	for _, m := range dec.NoKey {
 		n, err := p.noKeyNotice(list, m.Email, r.to[m.Email].fingerprint, ref)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, n)
+	}
+	if len(dec.NoKey) > 0 && list.Owner != "" {
+		n, err := p.unservedNotice(ctx, list, r, dec.NoKey, ref)
 		if err != nil {
 			return nil, err
 		}

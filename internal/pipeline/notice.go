@@ -12,6 +12,7 @@ import (
 	"github.com/sealpost/sealpost/internal/keyring"
 	"github.com/sealpost/sealpost/internal/mail"
 	"github.com/sealpost/sealpost/internal/mime"
+	"github.com/sealpost/sealpost/internal/policy"
 	"github.com/sealpost/sealpost/internal/store"
 )
 
@@ -60,6 +61,23 @@ func (p *Pipeline) noKeyNotice(list *store.List, to, fingerprint, ref string) (s
 // Notice writes a notice from the list's Sealpost to to (usually the
 // owner): signed by the list, encrypted when to has a usable key, null
 // envelope sender, Auto-Submitted. It must carry nothing decrypted.
+// unservedNotice tells the owner, once per post, which members got no
+// copy for want of a usable key, and why (RT's reasons).
+func (p *Pipeline) unservedNotice(ctx context.Context, list *store.List, r *roster, unserved []policy.Member, ref string) (store.Delivery, error) {
+	var b strings.Builder
+	fmt.Fprintf(&b, "A post to %s could not be encrypted for %d member(s), who were sent a\r\nnotice instead:\r\n\r\n", list.Address, len(unserved))
+	for _, m := range unserved {
+		to := r.to[m.Email]
+		key := to.fingerprint
+		if key == "" {
+			key = "no key"
+		}
+		fmt.Fprintf(&b, "  %s  %s  (%s)\r\n", m.Email, to.status, key)
+	}
+	fmt.Fprintf(&b, "\r\nReference: %s\r\nThis notice contains nothing from the post.\r\n", ref)
+	return p.secureNotice(ctx, list, list.Owner, "["+list.Address+"] Members without a usable key", b.String(), ref)
+}
+
 func (p *Pipeline) Notice(ctx context.Context, list *store.List, to, subject, text, ref string) (store.Delivery, error) {
 	return p.secureNotice(ctx, list, to, subject, text, ref)
 }

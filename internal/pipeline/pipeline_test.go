@@ -208,6 +208,19 @@ func TestFailClosed(t *testing.T) {
 	if !sawNotice {
 		t.Error("eddie got no notice")
 	}
+	// The owner hears once which members got no copy, and why.
+	var owner []store.Delivery
+	for _, d := range f.deliveries("f1") {
+		if d.To == "owner@example.org" {
+			owner = append(owner, d)
+		}
+	}
+	if len(owner) != 1 || !strings.Contains(string(owner[0].Data), "eddie@openpgp.example  Key expired") || hasCanary(owner[0].Data) {
+		t.Errorf("owner's notices: %d", len(owner))
+		for _, d := range owner {
+			t.Logf("%s", d.Data)
+		}
+	}
 }
 
 // TestHeldAfterRepeatedCrashes: DESIGN §5, a message whose processing was

@@ -80,7 +80,7 @@ func (p *Pipeline) post(ctx context.Context, log *slog.Logger, list *store.List,
 		log.Info("message not accepted", "reason", dec.Reason.String(), "status", o.status.String(), "detail", o.reason)
 		return turnDown(dec.Reason, dec.Action)
 	}
-	deliveries, err := p.wrap(list, roster, content, hdr, dec, o.signer, in.ID)
+	deliveries, err := p.wrap(ctx, list, roster, content, hdr, dec, o.signer, in.ID)
 	if err != nil {
 		return err
 	}

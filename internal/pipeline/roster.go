@@ -10,6 +10,7 @@ import (
 
 	"github.com/sealpost/sealpost/internal/crypto/pgp"
 	"github.com/sealpost/sealpost/internal/crypto/smime"
+	"github.com/sealpost/sealpost/internal/keyring"
 	"github.com/sealpost/sealpost/internal/policy"
 	"github.com/sealpost/sealpost/internal/store"
 )
@@ -24,6 +25,8 @@ type recipient struct {
 	inline bool         // for pgp: inline PGP instead of PGP/MIME
 	// fingerprint names the key or certificate used, for notices.
 	fingerprint string
+	// status says why a member has no usable key (RT's reasons).
+	status keyring.Status
 }
 
 // roster is a list's members with their parsed keys and how each one is
@@ -74,6 +77,9 @@ func (p *Pipeline) roster(ctx context.Context, list *store.List) (*roster, error
 			choice.fingerprint = pm.Fingerprints[len(pm.Fingerprints)-1]
 		}
 		pm.Usable = choice.pgp != nil || choice.cert != nil
+		if !pm.Usable {
+			choice.status = unusableStatus(m, p.opt.Now())
+		}
 		r.members = append(r.members, pm)
 		r.to[m.Email] = choice
 	}
@@ -148,4 +154,26 @@ func (p *Pipeline) revoked(c *x509.Certificate) bool {
 		}
 	}
 	return false
+}
+
+// unusableStatus says why none of a member's keys can be encrypted to,
+// judging their newest key.
+func unusableStatus(m *store.Member, now time.Time) keyring.Status {
+	if len(m.Keys) == 0 {
+		return keyring.NotFound
+	}
+	newest := &m.Keys[0]
+	for i := range m.Keys {
+		if m.Keys[i].CreatedAt.After(newest.CreatedAt) {
+			newest = &m.Keys[i]
+		}
+	}
+	_, info, err := keyring.Describe(newest.Data, now)
+	if err != nil {
+		return keyring.NoSpecificReason
+	}
+	if st := keyring.StatusOf(keyring.CheckMemberKey(info, m.Email, now)); st != keyring.Usable {
+		return st
+	}
+	return keyring.PolicyMismatch // usable, but not in a format the list sends (a certificate, no list certificate)
 }
