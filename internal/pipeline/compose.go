@@ -27,6 +27,10 @@ import (
 // carried over (DESIGN §4.7).
 const VerifiedHeader = "X-Sealpost-Verified"
 
+// ResentHeader tells the members of a post whom its sender had it resent
+// to (X-RESEND keywords).
+const ResentHeader = "X-Sealpost-Resent"
+
 // address is a parsed mailbox.
 type address struct{ name, addr string }
 
@@ -58,6 +62,8 @@ type headers struct {
 	replyTo      string // Reply-To of the copies
 	anonymous    bool   // the list hides who posted
 	protection   crypto.Protection
+	resent       string       // where the post was resent (X-RESEND), for the members
+	attach       []Attachment // added to the copies (X-ATTACH-LISTKEY)
 }
 
 func readHeaders(outer, content *mime.Part) headers {
@@ -137,8 +143,11 @@ func buildHeader(fields []field) textproto.Header {
 // wrap makes every member's copy. The inner entity is signed once per
 // format in use — an OpenPGP signed message, an S/MIME multipart/signed
 // entity — and the signed form is then encrypted to each member's key.
-func (p *Pipeline) wrap(ctx context.Context, list *store.List, r *roster, content *mime.Part, h headers, dec policy.Decision, signer *crypto.Signer, ref string) ([]store.Delivery, error) {
+func (p *Pipeline) wrap(ctx context.Context, list *store.List, r *roster, content *mime.Part, h headers, dec policy.Decision, signer *crypto.Signer, ref string, plan *postPlan) ([]store.Delivery, error) {
 	if err := p.present(list, &h); err != nil {
+		return nil, err
+	}
+	if err := p.applyPlan(list, &h, plan); err != nil {
 		return nil, err
 	}
 	inner, err := p.innerEntity(list, content, h, dec, signer)
@@ -183,6 +192,13 @@ func (p *Pipeline) wrap(ctx context.Context, list *store.List, r *roster, conten
 			return nil, err
 		}
 		out = append(out, plain...)
+	}
+	if plan != nil {
+		resent, err := p.resendCopies(list, inner, h, plan, ref)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, resent...)
 	}
 	return out, nil
 }
@@ -331,6 +347,7 @@ func (p *Pipeline) innerEntity(list *store.List, content *mime.Part, h headers, 
 		{"In-Reply-To", h.inReplyTo},
 		{"References", h.references},
 		{VerifiedHeader, verified(dec, signer, h.anonymous)},
+		{ResentHeader, h.resent},
 	}
 	// The content's own Content-* fields; every other inbound field is
 	// dropped (DESIGN §4.7).
@@ -343,9 +360,9 @@ func (p *Pipeline) innerEntity(list *store.List, content *mime.Part, h headers, 
 	}
 	body := withoutLegacyDisplay(content)
 	mediaType, params := content.MediaType, content.Params
-	if meta, footer := p.metaBlock(list, h, dec, signer), list.Settings.Footer; meta != "" || footer != "" {
+	if meta, footer := p.metaBlock(list, h, dec, signer), list.Settings.Footer; meta != "" || footer != "" || len(h.attach) > 0 {
 		var err error
-		if mediaType, params, body, err = p.decorate(mediaType, params, contentFields, body, meta, footer); err != nil {
+		if mediaType, params, body, err = p.decorate(mediaType, params, contentFields, body, meta, footer, h.attach); err != nil {
 			return nil, err
 		}
 		contentFields = nil

@@ -135,6 +135,7 @@ type postSpec struct {
 	extraInner string   // extra inner header lines
 	extraOuter string   // extra outer header lines
 	plaintext  bool     // send the entity unencrypted
+	bodyStart  string   // text before the body's greeting (keywords)
 }
 
 func (f *fixture) post(l *testList, s postSpec) []byte {
@@ -145,7 +146,7 @@ func (f *fixture) post(l *testList, s postSpec) []byte {
 	}
 	inner := "Content-Type: text/plain; charset=utf-8\r\nFrom: " + s.from + "\r\nTo: " + to + "\r\n" +
 		"Subject: the real subject\r\nMessage-ID: <post-1@example.org>\r\n" + s.extraInner + "\r\n" +
-		"Hello list. " + canary + "\r\n"
+		s.bodyStart + "Hello list. " + canary + "\r\n"
 	outerFrom := s.from
 	if s.outerFrom != "" {
 		outerFrom = s.outerFrom

@@ -80,15 +80,24 @@ func (p *Pipeline) post(ctx context.Context, log *slog.Logger, list *store.List,
 		log.Info("message not accepted", "reason", dec.Reason.String(), "status", o.status.String(), "detail", o.reason)
 		return turnDown(dec.Reason, dec.Action)
 	}
-	deliveries, err := p.wrap(ctx, list, roster, content, hdr, dec, o.signer, in.ID)
-	if err != nil {
-		return err
-	}
-	harvest := append(p.harvest(list, o, dec), p.autocryptKey(list, roster, o, hdr, dec)...)
 	var marks [][]byte
 	if o.digest != nil {
 		marks = append([][]byte{o.digest}, o.parts...)
 	}
+	plan, problems, err := p.planKeywords(ctx, list, content, dec)
+	if err != nil {
+		return err
+	}
+	if len(problems) > 0 {
+		// Nothing is distributed; the sender is told why.
+		log.Info("post with keywords not distributed", "sender", dec.Sender.Email, "problems", len(problems))
+		return p.keywordTrouble(ctx, log, list, in, roster, dec.Sender.Email, marks, problems)
+	}
+	deliveries, err := p.wrap(ctx, list, roster, content, hdr, dec, o.signer, in.ID, plan)
+	if err != nil {
+		return err
+	}
+	harvest := append(p.harvest(list, o, dec), p.autocryptKey(list, roster, o, hdr, dec)...)
 	err = p.commit(ctx, store.Outcome{SpoolID: in.ID, ListID: list.ID, Replay: marks, Deliveries: deliveries, Harvest: harvest, Released: release})
 	if errors.Is(err, store.ErrReplay) {
 		return turnDown(policy.Replay, rs.ActionFor(policy.Replay))

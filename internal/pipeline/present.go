@@ -99,7 +99,7 @@ func signatureLine(dec policy.Decision, signer *crypto.Signer, anonymous bool) s
 
 // decorate puts the meta block before the content and the footer after
 // it, in a multipart/mixed; the content keeps its own Content-* fields.
-func (p *Pipeline) decorate(mediaType string, params map[string]string, contentFields []field, body []byte, meta, footer string) (string, map[string]string, []byte, error) {
+func (p *Pipeline) decorate(mediaType string, params map[string]string, contentFields []field, body []byte, meta, footer string, attach []Attachment) (string, map[string]string, []byte, error) {
 	boundary, err := mime.NewBoundary(p.opt.Rand)
 	if err != nil {
 		return "", nil, nil, err
@@ -119,6 +119,11 @@ func (p *Pipeline) decorate(mediaType string, params map[string]string, contentF
 	b.WriteString("--" + boundary + "\r\n")
 	b.Write(original)
 	b.WriteString("\r\n")
+	for _, at := range attach {
+		b.WriteString("--" + boundary + "\r\nContent-Type: " + stdmime.FormatMediaType(at.ContentType, map[string]string{"name": at.Name}) +
+			"\r\nContent-Disposition: " + stdmime.FormatMediaType("attachment", map[string]string{"filename": at.Name}) + "\r\n\r\n")
+		b.WriteString(crlf(string(at.Data)) + "\r\n")
+	}
 	if footer != "" {
 		text(footer)
 	}

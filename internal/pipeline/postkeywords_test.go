@@ -1,0 +1,74 @@
+package pipeline_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sealpost/sealpost/internal/keyring"
+	"github.com/sealpost/sealpost/internal/mime"
+	"github.com/sealpost/sealpost/internal/pipeline"
+	"github.com/sealpost/sealpost/internal/store"
+)
+
+// TestPostKeywords: a member's post resent to outsiders (encrypted to a
+// key the keyring holds, in clear when asked, not at all when
+// encryption was demanded and no key is known) and carrying the list's
+// key; the members see where it went. A post with an unknown keyword is
+// not distributed and its sender is told.
+func TestPostKeywords(t *testing.T) {
+	f := newFixture(t)
+	l := f.list(team, "alice@example.org", "bob@example.org")
+	ctx := context.Background()
+	out := f.member("outsider@example.net") // a key for the outsider, in the keyring
+	rec, _ := keyring.OpenPGPRecord(out, time.Now())
+	if _, err := f.db.PutKeys(ctx, []store.Key{rec}); err != nil {
+		t.Fatal(err)
+	}
+	kws := "X-LIST-NAME: " + team + "\r\nX-RESEND: outsider@example.net\r\nX-RESEND-UNENCRYPTED: plain@example.net\r\n" +
+		"X-RESEND-ENCRYPTED-ONLY: nokey@example.net\r\nX-ATTACH-LISTKEY:\r\n\r\n"
+	if err := f.process(l, f.post(l, postSpec{signer: f.member("alice@example.org"), from: "alice@example.org", bodyStart: kws}), "k1"); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]store.Delivery{}
+	for _, d := range f.deliveries("k1") {
+		got[d.To] = d
+	}
+	if _, ok := got["nokey@example.net"]; ok || len(got) != 4 {
+		t.Fatalf("deliveries to %v", keys(got))
+	}
+	_, inner := f.open(l, got["bob@example.org"])
+	if r := inner.Header.Get(pipeline.ResentHeader); r != "outsider@example.net (encrypted), plain@example.net (unencrypted), nokey@example.net (not resent: no usable key)" {
+		t.Errorf("%s = %q", pipeline.ResentHeader, r)
+	}
+	if inner.MediaType != "multipart/mixed" || !strings.Contains(string(inner.Body), "-----BEGIN PGP PUBLIC KEY BLOCK-----") {
+		t.Errorf("bob's copy lacks the list key")
+	}
+	if _, inner := f.open(l, got["outsider@example.net"]); !hasCanary(inner.Raw) {
+		t.Error("the outsider's encrypted copy lacks the post")
+	}
+	if plain, _ := mime.Parse(got["plain@example.net"].Data, mime.Limits{}); plain.MediaType != "multipart/signed" || !hasCanary(plain.Raw) {
+		t.Errorf("the unencrypted resend is %s", plain.MediaType)
+	}
+
+	bad := "X-LIST-NAME: " + team + "\r\nX-FROBNICATE: x\r\n\r\n"
+	if err := f.process(l, f.post(l, postSpec{signer: f.member("alice@example.org"), from: "alice@example.org", bodyStart: bad}), "k2"); err != nil {
+		t.Fatal(err)
+	}
+	ds := f.deliveries("k2")
+	if len(ds) != 1 || ds[0].To != "alice@example.org" {
+		t.Fatalf("unknown keyword: deliveries to %d, want alice's notice only", len(ds))
+	}
+	if _, inner := f.open(l, ds[0]); !strings.Contains(string(inner.Body), "X-FROBNICATE is not a keyword") || hasCanary(inner.Raw) {
+		t.Errorf("alice's notice:\n%s", inner.Body)
+	}
+}
+
+func keys(m map[string]store.Delivery) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
