@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -318,5 +319,39 @@ func TestCheckKeys(t *testing.T) {
 	fs, err = s.CheckKeys(ctx, "team@lists.example.org", 0)
 	if err != nil || len(fs) != 1 || fs[0].Status != keyring.KeyExpired {
 		t.Fatalf("ten days later: %+v, %v", fs, err)
+	}
+}
+
+func TestTemplates(t *testing.T) {
+	ctx := context.Background()
+	s := service(t)
+	if _, err := s.CreateList(ctx, "team@lists.example.org", "", "", pgp.Ed25519); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetTemplate(ctx, "team@lists.example.org", "", "member-missed", "Subject: x\n\n{{.Nope}}\n"); !errors.Is(err, admin.ErrInvalid) ||
+		!strings.Contains(err.Error(), "{{.Fingerprint}}") {
+		t.Errorf("broken template: %v", err)
+	}
+	if err := s.SetTemplate(ctx, "team@lists.example.org", "", "no-such-template", "Subject: x\n\nx\n"); !errors.Is(err, admin.ErrInvalid) {
+		t.Errorf("unknown template: %v", err)
+	}
+	own := "Subject: [{{.List}}] missed\n\nYou missed one ({{.Ref}}).\n"
+	if err := s.SetTemplate(ctx, "team@lists.example.org", "", "member-missed", own); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.Template(ctx, "team@lists.example.org", "", "member-missed"); got != own {
+		t.Errorf("Template = %q", got)
+	}
+	if ts, _ := s.Templates(ctx, "team@lists.example.org"); !slices.ContainsFunc(ts, func(t admin.TemplateInfo) bool { return t.Name == "member-missed" && t.Custom }) {
+		t.Errorf("Templates = %+v", ts)
+	}
+	if err := s.ResetTemplate(ctx, "team@lists.example.org", "", "member-missed"); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.Template(ctx, "team@lists.example.org", "de", "member-missed"); !strings.Contains(got, "Ein Beitrag") {
+		t.Errorf("German shipped template = %q", got)
+	}
+	if _, err := s.SetOptions(ctx, "team@lists.example.org", []string{"language=fr"}); err == nil {
+		t.Error("language=fr accepted")
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/sealpost/sealpost/internal/crypto"
@@ -82,9 +81,12 @@ func (s *Service) warnList(ctx context.Context, l *store.List, days int) ([]KeyF
 		if email == "" || f.Status != keyring.Usable {
 			continue // an unusable key cannot carry a warning; the owner hears of it
 		}
-		ds, _, err := s.flow.Announce(ctx, l, pipeline.Announcement{To: []string{email}, Ref: ref,
-			Subject: "[" + l.Address + "] Your key expires on " + f.Expires.UTC().Format(time.DateOnly),
-			Text:    expiryText(l.Address, f)})
+		subject, text, err := renderNotice(l, "key-expiring", map[string]any{"Expires": f.Expires.UTC().Format(time.DateOnly),
+			"Fingerprint": crypto.FormatFingerprint(f.Fingerprint), "Request": mail.RoleAddress(l.Address, mail.RoleRequest)})
+		if err != nil {
+			return nil, false, err
+		}
+		ds, _, err := s.flow.Announce(ctx, l, pipeline.Announcement{To: []string{email}, Ref: ref, Subject: subject, Text: text})
 		if err != nil {
 			return nil, false, err
 		}
@@ -98,40 +100,23 @@ func (s *Service) warnList(ctx context.Context, l *store.List, days int) ([]KeyF
 	}
 	owner := l.Owner != ""
 	if owner {
-		d, err := s.flow.Notice(ctx, l, l.Owner, "["+l.Address+"] Keys that expire soon or cannot be used", ownerExpiryText(l.Address, fresh, days), ref)
+		var keys []map[string]any
+		for _, f := range fresh {
+			expires := ""
+			if !f.Expires.IsZero() {
+				expires = f.Expires.UTC().Format(time.DateOnly)
+			}
+			keys = append(keys, map[string]any{"Holder": f.Holder, "Fingerprint": f.Fingerprint, "Status": f.Status.String(), "Expires": expires})
+		}
+		subject, text, err := renderNotice(l, "owner-keys-summary", map[string]any{"Days": days, "Keys": keys})
+		if err != nil {
+			return nil, false, err
+		}
+		d, err := s.flow.Notice(ctx, l, l.Owner, subject, text, ref)
 		if err != nil {
 			return nil, false, err
 		}
 		out.Deliveries = append(out.Deliveries, d)
 	}
 	return warned, owner, s.st.Commit(ctx, out)
-}
-
-func expiryText(list string, f KeyFinding) string {
-	return fmt.Sprintf(`The key that %s encrypts your copies to expires on %s:
-
-  %s
-
-After that you will no longer receive the list's mail, and your posts
-will be refused. Please extend the key's expiry date (gpg --quick-set-expire)
-or make a new key, and send the public key to %s
-in a message signed with your current key and encrypted to the list's
-key. Sealpost then asks you to confirm the new key.
-`, list, f.Expires.UTC().Format(time.DateOnly), crypto.FormatFingerprint(f.Fingerprint), mail.RoleAddress(list, mail.RoleRequest))
-}
-
-func ownerExpiryText(list string, fs []KeyFinding, days int) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "These keys of %s cannot be used or expire within %d days:\r\n\r\n", list, days)
-	for _, f := range fs {
-		when := "never expires"
-		if !f.Expires.IsZero() {
-			when = "expires " + f.Expires.UTC().Format(time.DateOnly)
-		}
-		fmt.Fprintf(&b, "  %-28s %s\r\n  %-28s %s, %s\r\n\r\n", f.Holder, f.Fingerprint, "", f.Status, when)
-	}
-	b.WriteString("Members with a usable key were sent an encrypted reminder. Members whose key\r\n" +
-		"can no longer be used must send a new key through you (sealpost member key).\r\n" +
-		"For the list's own key: sealpost list rotate-key " + list + "\r\n")
-	return b.String()
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/sealpost/sealpost/internal/mail"
@@ -70,8 +69,12 @@ func (s *Service) RejectHold(ctx context.Context, list string, id int64) error {
 	}
 	var notices []store.Delivery
 	if h.EnvelopeFrom != "" && s.flow != nil {
-		d, err := s.flow.Notice(ctx, l, h.EnvelopeFrom, "Your message to "+l.Address+" was not accepted",
-			rejectionText(l.Address, h), h.Ref)
+		subject, text, err := renderNotice(l, "hold-rejected", map[string]any{"Held": h.CreatedAt.UTC().Format(time.RFC1123Z),
+			"Ref": h.Ref, "Owner": mail.RoleAddress(l.Address, mail.RoleOwner)})
+		if err != nil {
+			return err
+		}
+		d, err := s.flow.Notice(ctx, l, h.EnvelopeFrom, subject, text, h.Ref)
 		if err != nil {
 			return err
 		}
@@ -87,12 +90,6 @@ func (s *Service) DiscardHold(ctx context.Context, list string, id int64) error 
 		return err
 	}
 	return s.st.DropHold(ctx, l.ID, id, nil)
-}
-
-func rejectionText(list string, h *store.Hold) string {
-	return fmt.Sprintf("A message you sent to %s on %s was not accepted by the list's moderator.\r\n\r\n"+
-		"Reference: %s\r\n\r\nWrite to %s if you think this is a mistake.\r\n",
-		list, h.CreatedAt.UTC().Format(time.RFC1123Z), h.Ref, mail.RoleAddress(list, mail.RoleOwner))
 }
 
 // HoldHeaders returns the outer (unencrypted, unauthenticated) From, To,
@@ -143,8 +140,19 @@ func (s *Service) ExpireHolds(ctx context.Context) (int, error) {
 		}
 		var notices []store.Delivery
 		if l.Owner != "" && s.flow != nil {
-			d, err := s.flow.Notice(ctx, l, l.Owner, fmt.Sprintf("[%s] %d held messages expired", l.Address, len(old)),
-				expiredText(l.Address, old, days), old[0].Ref)
+			var holds []map[string]any
+			for _, h := range old {
+				sender := h.EnvelopeFrom
+				if sender == "" {
+					sender = "(no sender)"
+				}
+				holds = append(holds, map[string]any{"ID": h.ID, "Held": h.CreatedAt.UTC().Format(time.DateOnly), "Sender": sender, "Reason": h.Reason})
+			}
+			subject, text, err := renderNotice(l, "owner-holds-expired", map[string]any{"Days": days, "Holds": holds})
+			if err != nil {
+				return dropped, err
+			}
+			d, err := s.flow.Notice(ctx, l, l.Owner, subject, text, old[0].Ref)
 			if err != nil {
 				return dropped, err
 			}
@@ -162,19 +170,4 @@ func (s *Service) ExpireHolds(ctx context.Context) (int, error) {
 		}
 	}
 	return dropped, nil
-}
-
-func expiredText(list string, hs []store.Hold, days int) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "These messages to %s were held for more than %d days without being\r\n"+
-		"released, and have been dropped:\r\n\r\n", list, days)
-	for _, h := range hs {
-		sender := h.EnvelopeFrom
-		if sender == "" {
-			sender = "(no sender)"
-		}
-		fmt.Fprintf(&b, "  #%d  held %s  from %s\r\n      %s\r\n", h.ID, h.CreatedAt.UTC().Format(time.DateOnly), sender, h.Reason)
-	}
-	b.WriteString("\r\nSet how long messages wait with: sealpost list set " + list + " hold_days=N\r\n")
-	return b.String()
 }

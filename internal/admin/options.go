@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 
 	"github.com/sealpost/sealpost/internal/mail"
+	"github.com/sealpost/sealpost/internal/notices"
 	"github.com/sealpost/sealpost/internal/policy"
 	"github.com/sealpost/sealpost/internal/store"
 )
@@ -128,6 +130,15 @@ func policyOptions() []Option {
 			func(s *store.ListSettings) *bool { return &s.SendPlaintext }),
 		onOption("deliver_selfsent", "false to send the sender no copy of their own post (default true)",
 			func(s *store.ListSettings) *bool { return &s.NoSelfCopy }),
+		Option{Name: "language", Help: "language of the list's notices: " + strings.Join(notices.Languages, ", ") + " (default en)",
+			get: func(l *store.List) string { return listLang(l.Settings.Language) },
+			set: func(l *store.List, v string) error {
+				if !slices.Contains(notices.Languages, v) {
+					return fmt.Errorf("not one of %s", strings.Join(notices.Languages, ", "))
+				}
+				l.Settings.Language = v
+				return nil
+			}},
 		Option{Name: "subject_prefix", Help: "text put before the Subject of copies, e.g. \"[team]\" (default none)",
 			get: func(l *store.List) string { return l.Settings.SubjectPrefix },
 			set: func(l *store.List, v string) error { l.Settings.SubjectPrefix = v; return nil }},

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/sealpost/sealpost/internal/crypto"
+	"github.com/sealpost/sealpost/internal/notices"
 	"github.com/sealpost/sealpost/internal/pipeline"
 
 	"github.com/sealpost/sealpost/internal/crypto/pgp"
@@ -108,9 +109,14 @@ func (s *Service) RotateListKey(ctx context.Context, list string, algo pgp.Algor
 	if err != nil {
 		return nil, err
 	}
+	subject, text, err := renderNotice(l, "key-rotated", map[string]any{"New": crypto.FormatFingerprint(newInfo.Fingerprint),
+		"Old": crypto.FormatFingerprint(oldInfo.Fingerprint), "Until": until.UTC().Format(time.DateOnly)})
+	if err != nil {
+		return nil, err
+	}
 	a := pipeline.Announcement{
-		Subject:      "[" + l.Address + "] The list has a new OpenPGP key",
-		Text:         rotationText(l.Address, oldInfo.Fingerprint, newInfo.Fingerprint, until),
+		Subject:      subject,
+		Text:         text,
 		Attachments:  []pipeline.Attachment{{Name: "list-key.asc", ContentType: "application/pgp-keys", Data: k.Armored()}},
 		ExtraSigners: []*pgp.Key{k},
 		Ref:          ref,
@@ -125,19 +131,6 @@ func (s *Service) RotateListKey(ctx context.Context, list string, algo pgp.Algor
 	return &Rotation{Old: oldInfo, New: newInfo, DecryptUntil: until, Announced: len(deliveries), Unreachable: unreachable}, nil
 }
 
-func rotationText(list, oldFpr, newFpr string, until time.Time) string {
-	return fmt.Sprintf(`The list %s has a new OpenPGP key. Please import the attached key and
-encrypt your posts to it from now on.
-
-  New key: %s
-  Old key: %s
-
-This message is signed by both keys, so you can check that the new key
-comes from the list you know. Posts encrypted to the old key are still
-accepted until %s.
-`, list, crypto.FormatFingerprint(newFpr), crypto.FormatFingerprint(oldFpr), until.UTC().Format(time.DateOnly))
-}
-
 // newRef makes a reference ID for deliveries Sealpost starts itself.
 func newRef(rnd io.Reader) (string, error) {
 	b := make([]byte, 8)
@@ -145,4 +138,11 @@ func newRef(rnd io.Reader) (string, error) {
 		return "", err
 	}
 	return "admin-" + hex.EncodeToString(b), nil
+}
+
+// renderNotice renders the list's notice template name with data (List
+// is added).
+func renderNotice(l *store.List, name string, data map[string]any) (string, string, error) {
+	data["List"] = l.Address
+	return notices.Set{Lang: l.Settings.Language, Overrides: l.Settings.Templates}.Render(name, data)
 }

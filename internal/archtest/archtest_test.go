@@ -36,7 +36,7 @@ func layerTable() []layer {
 		{"use cases", []string{"admin"}},
 		{"flow", []string{"pipeline", "policy", "queue"}},
 		{"crypto", []string{"crypto", "crypto/pgp", "crypto/smime", "keyring"}},
-		{"message", []string{"mime", "mail"}},
+		{"message", []string{"mime", "mail", "notices"}},
 		{"transport", []string{"smtpserver", "smtpclient", "maildir", "wkd"}},
 		{"state", []string{"store", "store/sqlstore"}},
 		{"foundation", []string{"obs"}},

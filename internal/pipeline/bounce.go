@@ -59,9 +59,11 @@ func (p *Pipeline) countBounce(ctx context.Context, log *slog.Logger, list *stor
 	if list.Owner == "" {
 		return nil
 	}
-	d, err := p.secureNotice(ctx, list, list.Owner, "["+list.Address+"] Delivery to "+email+" stopped",
-		fmt.Sprintf("Copies to %s bounced %s, so %s gets no more copies.\r\n\r\n"+
-			"Once the address works again: sealpost member set %s %s delivery=on\r\n", email, reason, email, list.Address, email), ref)
+	subject, text, err := p.render(list, "owner-bounce-disabled", map[string]any{"Member": email, "Reason": reason})
+	if err != nil {
+		return err
+	}
+	d, err := p.secureNotice(ctx, list, list.Owner, subject, text, ref)
 	if err != nil {
 		return err
 	}

@@ -111,8 +111,11 @@ func (p *Pipeline) commands(ctx context.Context, log *slog.Logger, list *store.L
 	if err != nil {
 		return err
 	}
-	ds, _, err := p.Announce(ctx, list, Announcement{direct: to, Ref: in.ID,
-		Subject: "[" + list.Address + "] Your request", Text: reply.Text, Attachments: reply.Attachments})
+	subject, text, err := p.render(list, "request-reply", map[string]any{"Answer": reply.Text})
+	if err != nil {
+		return err
+	}
+	ds, _, err := p.Announce(ctx, list, Announcement{direct: to, Ref: in.ID, Subject: subject, Text: text, Attachments: reply.Attachments})
 	if err != nil {
 		return err
 	}

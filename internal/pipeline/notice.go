@@ -12,6 +12,7 @@ import (
 	"github.com/sealpost/sealpost/internal/keyring"
 	"github.com/sealpost/sealpost/internal/mail"
 	"github.com/sealpost/sealpost/internal/mime"
+	"github.com/sealpost/sealpost/internal/notices"
 	"github.com/sealpost/sealpost/internal/policy"
 	"github.com/sealpost/sealpost/internal/store"
 )
@@ -21,20 +22,29 @@ import (
 // a null envelope sender and Auto-Submitted (RFC 3834 §3.1.7, §5) so that
 // they cannot start mail loops.
 
-// ownerNotice tells the list owner what happened to a message. A list
-// without an owner gets none.
-func (p *Pipeline) ownerNotice(ctx context.Context, list *store.List, in *store.Inbound, title, reason string) ([]store.Delivery, error) {
+// render renders the list's notice template name with data (List is
+// added): the Subject and the body.
+func (p *Pipeline) render(list *store.List, name string, data map[string]any) (string, string, error) {
+	if data == nil {
+		data = map[string]any{}
+	}
+	data["List"] = list.Address
+	return notices.Set{Lang: list.Settings.Language, Overrides: list.Settings.Templates}.Render(name, data)
+}
+
+// ownerNotice tells the list owner what happened to a message, with the
+// template name (owner-held, owner-rejected). A list without an owner
+// gets none.
+func (p *Pipeline) ownerNotice(ctx context.Context, list *store.List, in *store.Inbound, name, reason string) ([]store.Delivery, error) {
 	if list.Owner == "" {
 		return nil, nil
 	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "%s %s.\r\n\r\n", title, list.Address)
-	fmt.Fprintf(&b, "Reason: %s\r\n\r\n", reason)
-	fmt.Fprintf(&b, "Envelope sender: <%s>\r\n", in.EnvelopeFrom)
-	fmt.Fprintf(&b, "Received:        %s\r\n", in.ReceivedAt.UTC().Format(time.RFC1123Z))
-	fmt.Fprintf(&b, "Reference:       %s\r\n\r\n", in.ID)
-	b.WriteString("This notice contains nothing from the message's content.\r\n")
-	d, err := p.secureNotice(ctx, list, list.Owner, "["+list.Address+"] "+title, b.String(), in.ID)
+	subject, text, err := p.render(list, name, map[string]any{"Reason": reason, "EnvelopeFrom": in.EnvelopeFrom,
+		"Received": in.ReceivedAt.UTC().Format(time.RFC1123Z), "Ref": in.ID})
+	if err != nil {
+		return nil, err
+	}
+	d, err := p.secureNotice(ctx, list, list.Owner, subject, text, in.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -44,38 +54,30 @@ func (p *Pipeline) ownerNotice(ctx context.Context, list *store.List, in *store.
 // noKeyNotice tells a member that they missed a post because their key
 // cannot be used (DESIGN §4.5: a notice, never plaintext).
 func (p *Pipeline) noKeyNotice(list *store.List, to, fingerprint, ref string) (store.Delivery, error) {
-	var b strings.Builder
-	fmt.Fprintf(&b, "A message was posted to %s, but it could not be sent to you:\r\n", list.Address)
-	if fingerprint == "" {
-		b.WriteString("the list holds no key or certificate for you.\r\n\r\n")
-	} else {
-		fmt.Fprintf(&b, "the key or certificate the list holds for you (%s) cannot be\r\n", fingerprint)
-		b.WriteString("used for encryption (expired, revoked, untrusted, or not for encryption).\r\n\r\n")
+	subject, text, err := p.render(list, "member-missed", map[string]any{"Fingerprint": fingerprint, "Ref": ref})
+	if err != nil {
+		return store.Delivery{}, err
 	}
-	b.WriteString("Please send the list owner an updated key. Sealpost never sends list mail\r\n")
-	b.WriteString("unencrypted.\r\n\r\n")
-	fmt.Fprintf(&b, "Reference: %s\r\n", ref)
-	return p.signedNotice(list, to, "["+list.Address+"] A post could not be encrypted to your key", b.String(), ref)
+	return p.signedNotice(list, to, subject, text, ref)
 }
 
-// Notice writes a notice from the list's Sealpost to to (usually the
-// owner): signed by the list, encrypted when to has a usable key, null
-// envelope sender, Auto-Submitted. It must carry nothing decrypted.
 // unservedNotice tells the owner, once per post, which members got no
 // copy for want of a usable key, and why (RT's reasons).
 func (p *Pipeline) unservedNotice(ctx context.Context, list *store.List, r *roster, unserved []policy.Member, ref string) (store.Delivery, error) {
-	var b strings.Builder
-	fmt.Fprintf(&b, "A post to %s could not be encrypted for %d member(s), who were sent a\r\nnotice instead:\r\n\r\n", list.Address, len(unserved))
+	var members []map[string]any
 	for _, m := range unserved {
 		to := r.to[m.Email]
 		key := to.fingerprint
 		if key == "" {
 			key = "no key"
 		}
-		fmt.Fprintf(&b, "  %s  %s  (%s)\r\n", m.Email, to.status, key)
+		members = append(members, map[string]any{"Email": m.Email, "Status": to.status.String(), "Key": key})
 	}
-	fmt.Fprintf(&b, "\r\nReference: %s\r\nThis notice contains nothing from the post.\r\n", ref)
-	return p.secureNotice(ctx, list, list.Owner, "["+list.Address+"] Members without a usable key", b.String(), ref)
+	subject, text, err := p.render(list, "owner-unserved", map[string]any{"Members": members, "Ref": ref})
+	if err != nil {
+		return store.Delivery{}, err
+	}
+	return p.secureNotice(ctx, list, list.Owner, subject, text, ref)
 }
 
 func (p *Pipeline) Notice(ctx context.Context, list *store.List, to, subject, text, ref string) (store.Delivery, error) {
@@ -183,14 +185,15 @@ func (p *Pipeline) sendKey(ctx context.Context, log *slog.Logger, list *store.Li
 	if err != nil {
 		return err
 	}
-	text := fmt.Sprintf("The OpenPGP key of %s is attached.\r\n\r\n  %s\r\n\r\n"+
-		"Check the fingerprint with someone you trust before you use it.\r\n",
-		list.Address, crypto.FormatFingerprint(list.KeyFingerprint))
+	subject, text, err := p.render(list, "sendkey", map[string]any{"Fingerprint": crypto.FormatFingerprint(list.KeyFingerprint)})
+	if err != nil {
+		return err
+	}
 	body := "--" + boundary + "\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n" + text +
 		"--" + boundary + "\r\nContent-Type: application/pgp-keys; name=\"list-key.asc\"\r\n" +
 		"Content-Disposition: attachment; filename=\"list-key.asc\"\r\n\r\n" + crlf(string(key.Armored())) +
 		"--" + boundary + "--\r\n"
-	d, err := p.noticeMessage(list, to, "The OpenPGP key of "+list.Address, "multipart/mixed; boundary=\""+boundary+"\"", body, in.ID)
+	d, err := p.noticeMessage(list, to, subject, "multipart/mixed; boundary=\""+boundary+"\"", body, in.ID)
 	if err != nil {
 		return err
 	}

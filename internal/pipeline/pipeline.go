@@ -210,7 +210,7 @@ func verpMember(rcpt string) string {
 // hold keeps the message as received (ciphertext) for the owner and
 // commits that, telling the owner.
 func (p *Pipeline) hold(ctx context.Context, list *store.List, in *store.Inbound, reason string) error {
-	notice, err := p.ownerNotice(ctx, list, in, "A message to the list was held", reason)
+	notice, err := p.ownerNotice(ctx, list, in, "owner-held", reason)
 	if err != nil {
 		return err
 	}

@@ -139,7 +139,7 @@ func (p *Pipeline) pgpOptions() pgp.Options {
 // refuse commits the rejection — the spooled message removed, the owner
 // told — and returns it.
 func (p *Pipeline) refuse(ctx context.Context, list *store.List, in *store.Inbound, reason policy.Reason) error {
-	notice, err := p.ownerNotice(ctx, list, in, "A message to the list was rejected", reason.Describe())
+	notice, err := p.ownerNotice(ctx, list, in, "owner-rejected", reason.Describe())
 	if err != nil {
 		return err
 	}

@@ -156,10 +156,12 @@ func (p *Pipeline) resendCopies(list *store.List, inner []byte, h headers, plan 
 // nothing is distributed, the signature's replay mark is kept, and the
 // sender is told why, encrypted.
 func (p *Pipeline) keywordTrouble(ctx context.Context, log *slog.Logger, list *store.List, in *store.Inbound, r *roster, sender string, marks [][]byte, problems []string) error {
+	subject, text, err := p.render(list, "post-keywords-refused", map[string]any{"Problems": problems})
+	if err != nil {
+		return err
+	}
 	ds, _, err := p.Announce(ctx, list, Announcement{direct: &directRecipient{email: sender, to: r.to[sender]}, Ref: in.ID,
-		Subject: "[" + list.Address + "] Your post was not distributed",
-		Text: "Your post was not distributed, because:\n\n  " + strings.Join(problems, "\n  ") +
-			"\n\nKeywords in posts: X-LIST-NAME (required), X-RESEND, X-RESEND-ENCRYPTED-ONLY,\nX-RESEND-UNENCRYPTED, X-ATTACH-LISTKEY.\n"})
+		Subject: subject, Text: text})
 	if err != nil {
 		return err
 	}

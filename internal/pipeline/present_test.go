@@ -200,3 +200,30 @@ func TestNoticesSignedAndEncrypted(t *testing.T) {
 }
 
 func hasText(b []byte, s string) bool { return strings.Contains(string(b), s) }
+
+// TestNoticeLanguageAndTemplates: a German list writes German notices
+// and a list's own template replaces the
+// shipped one.
+func TestNoticeLanguageAndTemplates(t *testing.T) {
+	f := newFixture(t)
+	l := f.list(team, "alice@example.org")
+	ctx := context.Background()
+	l.rec.Settings.Language = "de"
+	if err := f.db.UpdateList(ctx, l.rec); err != nil {
+		t.Fatal(err)
+	}
+	f.process(l, f.post(l, postSpec{from: "alice@example.org"}), "de1")
+	ds := f.deliveries("de1")
+	if len(ds) != 1 || !hasText(ds[0].Data, "Subject: [team@lists.example.org] Eine Nachricht an die Liste wurde abgelehnt") {
+		t.Fatalf("German owner notice:\n%s", ds[0].Data)
+	}
+	l.rec.Settings.Templates = map[string]string{"de/owner-rejected": "Subject: [{{.List}}] Nein\n\nAbgelehnt, weil: {{.Reason}}\n"}
+	if err := f.db.UpdateList(ctx, l.rec); err != nil {
+		t.Fatal(err)
+	}
+	f.process(l, f.post(l, postSpec{from: "alice@example.org"}), "de2")
+	if ds := f.deliveries("de2"); len(ds) != 1 || !hasText(ds[0].Data, "Subject: [team@lists.example.org] Nein") ||
+		!hasText(ds[0].Data, "Abgelehnt, weil: The message was not signed") {
+		t.Errorf("the list's own template:\n%s", ds[0].Data)
+	}
+}

@@ -189,9 +189,11 @@ func findKey(part *mime.Part) []byte {
 func (p *Pipeline) requestKey(ctx context.Context, list *store.List, email string, data []byte, ref string, out *store.Outcome) error {
 	key, problem := p.memberKeyFromMail(data, email)
 	if problem != "" {
-		ds, _, err := p.Announce(ctx, list, Announcement{To: []string{email}, Ref: ref,
-			Subject: "[" + list.Address + "] Your new key was not accepted",
-			Text:    "Sealpost received a key from you for " + list.Address + ", but cannot use it:\n\n  " + problem + "\n\nYour current key stays in use.\n"})
+		subject, text, err := p.render(list, "key-refused", map[string]any{"Problem": problem})
+		if err != nil {
+			return err
+		}
+		ds, _, err := p.Announce(ctx, list, Announcement{To: []string{email}, Ref: ref, Subject: subject, Text: text})
 		out.Deliveries = ds
 		return err
 	}
@@ -216,9 +218,13 @@ func (p *Pipeline) challenge(ctx context.Context, list *store.List, email string
 	rec, _ := keyring.OpenPGPRecord(key, p.opt.Now())
 	out.Pending = &store.PendingKey{ListID: list.ID, Email: email, Key: rec, TokenHash: sum[:],
 		CreatedAt: p.opt.Now(), ExpiresAt: p.opt.Now().Add(ChallengeTTL)}
-	ds, _, err := p.Announce(ctx, list, Announcement{To: []string{email}, Key: key, Ref: ref,
-		Subject: "[" + list.Address + "] Confirm your new key",
-		Text:    challengeText(list.Address, key.Fingerprint(), token, out.Pending.ExpiresAt)})
+	subject, text, err := p.render(list, "key-challenge", map[string]any{"Fingerprint": crypto.FormatFingerprint(key.Fingerprint()),
+		"Request": mail.RoleAddress(list.Address, mail.RoleRequest), "Code": token,
+		"Expires": out.Pending.ExpiresAt.UTC().Format(time.DateOnly)})
+	if err != nil {
+		return err
+	}
+	ds, _, err := p.Announce(ctx, list, Announcement{To: []string{email}, Key: key, Ref: ref, Subject: subject, Text: text})
 	out.Deliveries = append(out.Deliveries, ds...)
 	return err
 }
@@ -244,22 +250,6 @@ func (p *Pipeline) memberKeyFromMail(data []byte, email string) (*pgp.Key, strin
 	return k, ""
 }
 
-func challengeText(list, fpr, token string, expires time.Time) string {
-	return fmt.Sprintf(`Someone, hopefully you, asked to make this key your key on %s:
-
-  %s
-
-To confirm, reply to %s, encrypted to the list's key and
-signed with this new key, keeping this line in your reply:
-
-  Confirmation code: %s
-
-Until you do, your current key stays in use. If you did not ask for
-this, ignore this message: nothing changes, and the request expires on
-%s.
-`, list, crypto.FormatFingerprint(fpr), mail.RoleAddress(list, mail.RoleRequest), token, expires.UTC().Format(time.DateOnly))
-}
-
 // confirmKey makes the pending key the member's, who answered its
 // challenge, and tells them so, encrypted to the new key.
 func (p *Pipeline) confirmKey(ctx context.Context, list *store.List, pk *store.PendingKey, out *store.Outcome) error {
@@ -271,10 +261,11 @@ func (p *Pipeline) confirmKey(ctx context.Context, list *store.List, pk *store.P
 	out.Confirmed = pk
 	out.Harvest = []store.Harvested{{ListID: list.ID, Email: pk.Email,
 		Key: store.MemberKey{Key: pk.Key, Source: store.SourceConfirmed, CreatedAt: now}}}
-	ds, _, err := p.Announce(ctx, list, Announcement{To: []string{pk.Email}, Key: key, Ref: out.SpoolID,
-		Subject: "[" + list.Address + "] Your new key is in use",
-		Text: fmt.Sprintf("From now on, copies from %s are encrypted to your key\n\n  %s\n\nand only posts signed with it are accepted from you.\n",
-			list.Address, crypto.FormatFingerprint(key.Fingerprint()))})
+	subject, text, err := p.render(list, "key-confirmed", map[string]any{"Fingerprint": crypto.FormatFingerprint(key.Fingerprint())})
+	if err != nil {
+		return err
+	}
+	ds, _, err := p.Announce(ctx, list, Announcement{To: []string{pk.Email}, Key: key, Ref: out.SpoolID, Subject: subject, Text: text})
 	out.Deliveries = ds
 	return err
 }

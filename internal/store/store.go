@@ -97,6 +97,12 @@ type ListSettings struct {
 	// MaxMessageSize bounds a post to this list in bytes; 0 follows the
 	// server's [smtp] max_message_bytes.
 	MaxMessageSize int64 `json:"max_message_size,omitempty"`
+	// Language is the language of the list's notices ("en", "de"); ""
+	// means English.
+	Language string `json:"language,omitempty"`
+	// Templates are the list's own notice texts, keyed "LANG/NAME",
+	// replacing the shipped ones (package notices).
+	Templates map[string]string `json:"templates,omitempty"`
 	// AdminKeywords are the request keywords (upper case, without X-)
 	// only list admins may send; nil means admin.DefaultAdminKeywords.
 	AdminKeywords []string `json:"admin_keywords,omitempty"`

@@ -1,0 +1,105 @@
+package admin
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/sealpost/sealpost/internal/notices"
+)
+
+// TemplateInfo is one notice template of a list.
+type TemplateInfo struct {
+	Name   string
+	Lang   string
+	Custom bool // the list's own text replaces the shipped one
+}
+
+// Templates lists a list's notice templates in its language.
+func (s *Service) Templates(ctx context.Context, list string) ([]TemplateInfo, error) {
+	l, err := s.List(ctx, list)
+	if err != nil {
+		return nil, err
+	}
+	lang := listLang(l.Settings.Language)
+	var out []TemplateInfo
+	for _, n := range notices.Names() {
+		_, custom := l.Settings.Templates[lang+"/"+n]
+		out = append(out, TemplateInfo{Name: n, Lang: lang, Custom: custom})
+	}
+	return out, nil
+}
+
+// Template returns the text a list uses for a notice template in lang
+// ("" for the list's language).
+func (s *Service) Template(ctx context.Context, list, lang, name string) (string, error) {
+	l, err := s.List(ctx, list)
+	if err != nil {
+		return "", err
+	}
+	if lang == "" {
+		lang = listLang(l.Settings.Language)
+	}
+	text, err := notices.Set{Lang: lang, Overrides: l.Settings.Templates}.Text(name)
+	if err != nil {
+		return "", fmt.Errorf("%w: %v", ErrNotFound, err)
+	}
+	return text, nil
+}
+
+// SetTemplate gives a list its own text for a notice template. The text
+// is rendered with example data first, so that a broken template is
+// refused now and not when a notice is due.
+func (s *Service) SetTemplate(ctx context.Context, list, lang, name, text string) error {
+	l, err := s.List(ctx, list)
+	if err != nil {
+		return err
+	}
+	if lang == "" {
+		lang = listLang(l.Settings.Language)
+	}
+	if _, err := notices.Shipped(lang, name); err != nil {
+		return fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	if err := notices.Check(text, notices.Sample(name)); err != nil {
+		return fmt.Errorf("%w: %v (fields: %s)", ErrInvalid, err, fieldNames(name))
+	}
+	if l.Settings.Templates == nil {
+		l.Settings.Templates = map[string]string{}
+	}
+	l.Settings.Templates[lang+"/"+name] = text
+	return s.st.UpdateList(ctx, l)
+}
+
+// ResetTemplate goes back to the shipped text of a notice template.
+func (s *Service) ResetTemplate(ctx context.Context, list, lang, name string) error {
+	l, err := s.List(ctx, list)
+	if err != nil {
+		return err
+	}
+	if lang == "" {
+		lang = listLang(l.Settings.Language)
+	}
+	delete(l.Settings.Templates, lang+"/"+name)
+	return s.st.UpdateList(ctx, l)
+}
+
+// TemplateFields names the fields a notice template may use.
+func TemplateFields(name string) string { return fieldNames(name) }
+
+func fieldNames(name string) string {
+	var fs []string
+	for k := range notices.Sample(name) {
+		fs = append(fs, "{{."+k+"}}")
+	}
+	slices.Sort(fs)
+	return strings.Join(fs, " ")
+}
+
+func listLang(l string) string {
+	if l == "" {
+		return notices.Languages[0]
+	}
+	return l
+}

@@ -1,0 +1,41 @@
+package notices
+
+// Sample returns example data for template name: the fields it may use,
+// for checking a list's own text before it is saved, and for showing
+// owners what they can write.
+func Sample(name string) map[string]any {
+	d := map[string]any{"List": "team@lists.example.org"}
+	for k, v := range samples[name] {
+		d[k] = v
+	}
+	return d
+}
+
+var (
+	fpr      = "0123 4567 89AB CDEF 0123  4567 89AB CDEF 0123 4567"
+	envelope = map[string]any{"Reason": "The message was not signed inside the encryption.",
+		"EnvelopeFrom": "alice@example.org", "Received": "Sun, 22 Nov 2026 10:00:00 +0000", "Ref": "8f2c1a"}
+)
+
+var samples = map[string]map[string]any{
+	"owner-held":     envelope,
+	"owner-rejected": envelope,
+	"member-missed":  {"Fingerprint": fpr, "Ref": "8f2c1a"},
+	"owner-unserved": {"Members": []map[string]any{{"Email": "bob@example.org", "Status": "Key expired", "Key": fpr}},
+		"Ref": "8f2c1a"},
+	"owner-bounce-disabled": {"Member": "bob@example.org", "Reason": "5 bounces within 10 days (last status 5.1.1)"},
+	"sendkey":               {"Fingerprint": fpr},
+	"key-refused":           {"Problem": "key 0123... expired on 2026-01-01"},
+	"key-challenge": {"Fingerprint": fpr, "Request": "team-request@lists.example.org", "Code": "SP-ABCDEFGHIJKLMNOPQRSTUVWXYZ234567",
+		"Expires": "2026-11-29"},
+	"key-confirmed":         {"Fingerprint": fpr},
+	"request-reply":         {"Answer": "> X-LIST-KEYS:\n  ..."},
+	"post-keywords-refused": {"Problems": []string{"X-FROBNICATE is not a keyword Sealpost knows in posts."}},
+	"key-rotated":           {"New": fpr, "Old": fpr, "Until": "2026-12-22"},
+	"key-expiring":          {"Expires": "2026-12-01", "Fingerprint": fpr, "Request": "team-request@lists.example.org"},
+	"owner-keys-summary": {"Days": 14, "Keys": []map[string]any{
+		{"Holder": "bob@example.org", "Fingerprint": fpr, "Status": "Usable", "Expires": "2026-12-01"}}},
+	"hold-rejected": {"Held": "Sun, 22 Nov 2026 10:00:00 +0000", "Ref": "8f2c1a", "Owner": "team-owner@lists.example.org"},
+	"owner-holds-expired": {"Days": 14, "Holds": []map[string]any{
+		{"ID": 7, "Held": "2026-11-01", "Sender": "alice@example.org", "Reason": "The message was not signed."}}},
+}
