@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/sealpost/sealpost/internal/crypto"
 	"github.com/sealpost/sealpost/internal/crypto/pgp"
@@ -36,7 +38,14 @@ var keywords = map[string]keyword{
 	"LIST-KEYS":          {"[TEXT]: the members' keys (those matching TEXT)", (*commandRun).listKeys},
 	"GET-KEY":            {"FINGERPRINT|EMAIL: the key, attached", (*commandRun).getKey},
 	"SIGN-THIS":          {"the text after the keywords, signed by the list's key", (*commandRun).signThis},
+	"HOLD-LIST":          {"the held messages (admins)", (*commandRun).holdList},
+	"HOLD-RELEASE":       {"ID...: distribute held messages, waiving the rule each broke (admins)", (*commandRun).holdRelease},
+	"HOLD-REJECT":        {"ID...: drop held messages and tell their senders (admins)", (*commandRun).holdReject},
+	"HOLD-DISCARD":       {"ID...: drop held messages silently (admins)", (*commandRun).holdDiscard},
 }
+
+// moderation keywords are for admins, whatever the list says.
+var moderation = []string{"HOLD-LIST", "HOLD-RELEASE", "HOLD-REJECT", "HOLD-DISCARD"}
 
 // DefaultAdminKeywords are the keywords only list admins may send, when
 // a list names none.
@@ -102,7 +111,7 @@ func (c *commandRun) check() []string {
 			problems = append(problems, fmt.Sprintf("X-%s is not a keyword Sealpost knows.", kw.Name))
 		case kw.Name == "LIST-NAME":
 			named = len(kw.Args) == 1 && strings.EqualFold(kw.Args[0], c.list.Address)
-		case slices.Contains(adminOnly, kw.Name) && !c.admin:
+		case (slices.Contains(adminOnly, kw.Name) || slices.Contains(moderation, kw.Name)) && !c.admin:
 			problems = append(problems, fmt.Sprintf("X-%s is for the list's admins only.", kw.Name))
 		}
 	}
@@ -347,6 +356,55 @@ func (c *commandRun) keyringKey(fpr string) (*store.Key, error) {
 		return nil, fmt.Errorf("the keyring has no key %s; send it with X-ADD-KEY first", fpr)
 	}
 	return k, nil
+}
+
+func (c *commandRun) holdList([]string) (string, error) {
+	hs, err := c.s.Holds(c.ctx, c.list.Address)
+	if err != nil {
+		return "", err
+	}
+	if len(hs) == 0 {
+		return "No held messages.", nil
+	}
+	var b strings.Builder
+	for _, h := range hs {
+		hdr := HoldHeaders(&h)
+		fmt.Fprintf(&b, "#%d  %s  from %s  %q\n      %s\n", h.ID, h.CreatedAt.UTC().Format(time.DateTime), h.EnvelopeFrom, hdr["Subject"], h.Reason)
+	}
+	return b.String(), nil
+}
+
+func (c *commandRun) holdRelease(args []string) (string, error) {
+	return c.eachHold(args, "Released", func(id int64) error { return c.s.ReleaseHold(c.ctx, c.list.Address, id) })
+}
+
+func (c *commandRun) holdReject(args []string) (string, error) {
+	return c.eachHold(args, "Rejected", func(id int64) error { return c.s.RejectHold(c.ctx, c.list.Address, id) })
+}
+
+func (c *commandRun) holdDiscard(args []string) (string, error) {
+	return c.eachHold(args, "Discarded", func(id int64) error { return c.s.DiscardHold(c.ctx, c.list.Address, id) })
+}
+
+// eachHold applies do to each held message ID in args.
+func (c *commandRun) eachHold(args []string, done string, do func(int64) error) (string, error) {
+	if len(args) == 0 {
+		return "", errors.New("name the held messages by their IDs (X-HOLD-LIST shows them)")
+	}
+	var b strings.Builder
+	for _, a := range args {
+		id, err := strconv.ParseInt(strings.TrimPrefix(a, "#"), 10, 64)
+		if err != nil {
+			fmt.Fprintf(&b, "%s: not a held message ID\n", a)
+			continue
+		}
+		if err := do(id); err != nil {
+			fmt.Fprintf(&b, "#%d: %v\n", id, err)
+			continue
+		}
+		fmt.Fprintf(&b, "#%d: %s\n", id, strings.ToLower(done))
+	}
+	return b.String(), nil
 }
 
 func matches(s string, filter []string) bool {
