@@ -116,6 +116,9 @@ func policyOptions() []Option {
 			}})
 	}
 	opts = append(opts,
+		acceptSwitch("receive_encrypted_only", "false to distribute posts that are not encrypted to the list, "+
+			"encrypted to each member as usual; who signed them still counts (sets on_unencrypted=accept; default true)",
+			policy.OutcomeUnencrypted),
 		acceptSwitch("receive_signed_only", "false to distribute encrypted posts that are not signed, marked as unsigned "+
 			"(sets on_unsigned=accept; default true)", policy.OutcomeUnsigned),
 		acceptSwitch("receive_authenticated_only", "false to distribute posts signed by keys of non-members, marked as such "+

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sealpost/sealpost/internal/crypto/pgp"
 	"github.com/sealpost/sealpost/internal/pipeline"
 	"github.com/sealpost/sealpost/internal/policy"
 )
@@ -107,5 +108,58 @@ func TestListRules(t *testing.T) {
 	}
 	if ds := f.deliveries("r2"); len(ds) != 1 || ds[0].To != "bob@example.org" {
 		t.Errorf("deliveries = %+v, want bob's copy only", ds)
+	}
+}
+
+// TestUnencryptedPosts: a list with on_unencrypted=accept distributes a
+// member's signed post that arrived in clear, encrypted to every member
+// and marked as sent unencrypted; an unsigned one still meets the
+// unsigned action, and a forged signature is not a member's. By default
+// such posts are refused.
+func TestUnencryptedPosts(t *testing.T) {
+	f := newFixture(t)
+	l := f.list(team, "alice@example.org", "bob@example.org")
+	ctx := context.Background()
+	inner := "Content-Type: text/plain; charset=utf-8\r\nFrom: alice@example.org\r\nTo: " + team + "\r\n" +
+		"Subject: in clear\r\n\r\nHello list. " + canary + "\r\n"
+	signedBy := func(k *pgp.Key) []byte {
+		sig, err := pgp.DetachSign(k, []byte(inner), pgp.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return []byte("From: alice@example.org\r\nTo: " + team + "\r\nSubject: in clear\r\nMIME-Version: 1.0\r\n" +
+			"Content-Type: multipart/signed; micalg=" + pgp.MICAlg + "; protocol=\"application/pgp-signature\"; boundary=\"s\"\r\n\r\n" +
+			"--s\r\n" + inner + "\r\n--s\r\nContent-Type: application/pgp-signature\r\n\r\n" + string(sig) + "\r\n--s--\r\n")
+	}
+	var rej *pipeline.Rejection
+	if err := f.process(l, signedBy(f.member("alice@example.org")), "u0"); !errors.As(err, &rej) || rej.Reason != policy.NotEncrypted {
+		t.Fatalf("default: %v, want refused as not encrypted", err)
+	}
+	l.rec.Settings.Actions = map[string]string{"unencrypted": "accept"}
+	if err := f.db.UpdateList(ctx, l.rec); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.process(l, signedBy(f.member("alice@example.org")), "u1"); err != nil {
+		t.Fatal(err)
+	}
+	ds := f.deliveries("u1")
+	if len(ds) != 2 {
+		t.Fatalf("%d copies", len(ds))
+	}
+	for _, d := range ds {
+		if hasCanary(d.Data) {
+			t.Errorf("%s's copy is not encrypted", d.To)
+		}
+		if _, in := f.open(l, d); !strings.HasSuffix(in.Header.Get(pipeline.VerifiedHeader), "; sent unencrypted") ||
+			!strings.HasPrefix(in.Header.Get(pipeline.VerifiedHeader), "signed by alice@example.org") {
+			t.Errorf("%s = %q", pipeline.VerifiedHeader, in.Header.Get(pipeline.VerifiedHeader))
+		}
+	}
+	plain := []byte("From: alice@example.org\r\nTo: " + team + "\r\nSubject: x\r\n\r\nHello. " + canary + "\r\n")
+	if err := f.process(l, plain, "u2"); !errors.As(err, &rej) || rej.Reason != policy.Unsigned {
+		t.Errorf("unsigned, in clear: %v, want the unsigned action (reject)", err)
+	}
+	if err := f.process(l, signedBy(f.member("mallory@example.org")), "u3"); !errors.As(err, &rej) || rej.Reason != policy.UnknownSigner {
+		t.Errorf("signed by a non-member, in clear: %v", err)
 	}
 }

@@ -346,7 +346,7 @@ func (p *Pipeline) innerEntity(list *store.List, content *mime.Part, h headers, 
 		{"Message-ID", h.messageID},
 		{"In-Reply-To", h.inReplyTo},
 		{"References", h.references},
-		{VerifiedHeader, verified(dec, signer, h.anonymous)},
+		{VerifiedHeader, verified(dec, signer, h.anonymous, h.protection.Encrypted)},
 		{ResentHeader, h.resent},
 	}
 	// The content's own Content-* fields; every other inbound field is
@@ -396,12 +396,16 @@ func (p *Pipeline) innerEntity(list *store.List, content *mime.Part, h headers, 
 // verified is the X-Sealpost-Verified value: who signed, or, for a post
 // the list's actions let through unauthenticated, that nobody is vouched
 // for and why.
-func verified(dec policy.Decision, signer *crypto.Signer, anonymous bool) string {
+func verified(dec policy.Decision, signer *crypto.Signer, anonymous, encrypted bool) string {
+	clear := ""
+	if !encrypted {
+		clear = "; sent unencrypted"
+	}
 	if dec.Authenticated() && anonymous {
-		return "signed by a member of the list"
+		return "signed by a member of the list" + clear
 	}
 	if dec.Authenticated() {
-		return "signed by " + dec.Sender.Email + "; key " + signer.Fingerprint
+		return "signed by " + dec.Sender.Email + "; key " + signer.Fingerprint + clear
 	}
 	switch dec.Reason {
 	case policy.Unsigned:

@@ -170,6 +170,15 @@ func (e *engineError) Error() string { return e.err.Error() }
 func (e *engineError) Unwrap() error { return e.err }
 
 // pgpReason maps an OpenPGP engine error to a policy reason.
+// openClear reads a message that is not encrypted, for a list that takes
+// such posts (on_unencrypted=accept): a PGP/MIME multipart/signed
+// message is verified; anything else is unsigned.
+func (p *Pipeline) openClear(r *roster, msg *mime.Part) *opened {
+	u := pgp.VerifySigned(msg, r.pgpKeys, p.pgpOptions())
+	return &opened{protection: u.Protection, status: u.Status, signer: u.Signer, reason: u.Reason,
+		digest: u.SignatureDigest, intended: u.IntendedRecipients, content: u.Content}
+}
+
 func pgpReason(err error) policy.Reason {
 	switch {
 	case errors.Is(err, pgp.ErrPartial):

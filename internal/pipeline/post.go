@@ -38,14 +38,17 @@ func (p *Pipeline) post(ctx context.Context, log *slog.Logger, list *store.List,
 	}
 	o, err := p.open(list, roster, msg)
 	var ee *engineError
-	if errors.As(err, &ee) {
+	switch {
+	case errors.As(err, &ee) && errors.Is(err, pgp.ErrNotEncrypted) && rs.ActionFor(policy.NotEncrypted) == policy.Accept:
+		// The list takes unencrypted posts; who signed still counts.
+		o, err = p.openClear(roster, msg), nil
+	case errors.As(err, &ee):
 		log.Info("message not opened", "err", err)
 		return turnDown(ee.reason, rs.ActionFor(ee.reason))
-	}
-	if err != nil {
+	case err != nil:
 		return err
 	}
-	if o.protection.Integrity == "" {
+	if o.protection.Encrypted && o.protection.Integrity == "" {
 		// DESIGN §4.1: unauthenticated plaintext (CBC EnvelopedData whose
 		// inner signature did not verify) is not even parsed.
 		log.Info("message rejected", "reason", policy.NoIntegrity.String(), "detail", o.reason)

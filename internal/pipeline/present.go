@@ -94,7 +94,7 @@ func signatureLine(dec policy.Decision, signer *crypto.Signer, anonymous bool) s
 	case dec.Reason == policy.Unsigned:
 		return "Unsigned"
 	}
-	return "Not vouched for (" + strings.TrimPrefix(verified(dec, signer, false), "no; ") + ")"
+	return "Not vouched for (" + strings.TrimPrefix(verified(dec, signer, false, true), "no; ") + ")"
 }
 
 // decorate puts the meta block before the content and the footer after

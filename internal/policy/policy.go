@@ -201,11 +201,12 @@ func Decide(in Input) Decision {
 // checkPost checks protection and signature status.
 func checkPost(in Input) Reason {
 	switch {
-	case !in.Protection.Encrypted:
+	case !in.Protection.Encrypted && in.Rules.ActionFor(NotEncrypted) != Accept:
 		return NotEncrypted
-	case in.Protection.Integrity == "":
+	case in.Protection.Encrypted && in.Protection.Integrity == "":
 		return NoIntegrity
 	}
+	// A list that takes unencrypted posts still checks who signed them.
 	switch in.Status {
 	case crypto.StatusGood:
 		return OK

@@ -43,6 +43,18 @@ func TestActions(t *testing.T) {
 			brk(&in)
 			in.Rules = rs
 			d := Decide(in)
+			if rule.Outcome == OutcomeUnencrypted && a == Accept {
+				// Taking unencrypted posts still checks the signature:
+				// this one is a member's, so it is authenticated.
+				if !d.Authenticated() || d.Sender == nil || d.Sender.Email != "alice@example.org" {
+					t.Errorf("unencrypted=accept, signed by a member: %+v", d)
+				}
+				in.Status, in.Signer = crypto.StatusUnsigned, nil
+				if d := Decide(in); d.Reason != Unsigned || d.Action != Reject {
+					t.Errorf("unencrypted=accept, unsigned: %v/%v, want the unsigned action", d.Reason, d.Action)
+				}
+				continue
+			}
 			if d.Reason != rule.Reason || d.Action != a {
 				t.Errorf("%s=%s: Decide = %v/%v", rule.Outcome, a, d.Reason, d.Action)
 			}
