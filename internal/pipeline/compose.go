@@ -59,6 +59,7 @@ type headers struct {
 	// Set by present from the list's options, for the copies.
 	fromField    string // From of the copies
 	outerSubject string // Subject outside the encryption; "" for "..."
+	outerCc      string // Cc of a copy sent to several people (X-RESEND-CC)
 	replyTo      string // Reply-To of the copies
 	anonymous    bool   // the list hides who posted
 	protection   crypto.Protection
@@ -480,6 +481,7 @@ func (p *Pipeline) outerMessage(list *store.List, h headers, to, contentType str
 		{"From", h.fromField},
 		{"Reply-To", h.replyTo},
 		{"To", "<" + to + ">"},
+		{"Cc", h.outerCc},
 		{"Subject", orDots(h.outerSubject)},
 		{"Date", h.date},
 		{"Message-ID", h.messageID},

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/sealpost/sealpost/internal/crypto/pgp"
 	"github.com/sealpost/sealpost/internal/mail"
 	"github.com/sealpost/sealpost/internal/mime"
 	"github.com/sealpost/sealpost/internal/policy"
@@ -18,11 +19,12 @@ import (
 // (Schleuder's): resend it to people outside the list (the remailer use),
 // or attach the list's key to the copies.
 var postKeywords = map[string]bool{"LIST-NAME": true, "RESEND": true, "RESEND-ENCRYPTED-ONLY": true,
-	"RESEND-UNENCRYPTED": true, "ATTACH-LISTKEY": true}
+	"RESEND-UNENCRYPTED": true, "RESEND-CC": true, "ATTACH-LISTKEY": true}
 
 // postPlan is what a post's keywords ask for.
 type postPlan struct {
 	resend        []resendTarget
+	cc            []resendTarget // one message to all of them (X-RESEND-CC)
 	attachListKey bool
 }
 
@@ -79,6 +81,10 @@ func (p *Pipeline) planKeywords(ctx context.Context, list *store.List, content *
 			if t.to == nil && kw.Name == "RESEND-ENCRYPTED-ONLY" {
 				t.skip = "no usable key"
 			}
+			if kw.Name == "RESEND-CC" {
+				plan.cc = append(plan.cc, t)
+				continue
+			}
 			plan.resend = append(plan.resend, t)
 		}
 	}
@@ -94,6 +100,17 @@ func (p *Pipeline) applyPlan(list *store.List, h *headers, plan *postPlan) error
 		return nil
 	}
 	var resent []string
+	if len(plan.cc) > 0 {
+		how := "unencrypted"
+		if ccEncrypted(plan.cc) {
+			how = "encrypted"
+		}
+		var addrs []string
+		for _, t := range plan.cc {
+			addrs = append(addrs, t.addr)
+		}
+		resent = append(resent, strings.Join(addrs, " + ")+" (one message, "+how+")")
+	}
 	for _, t := range plan.resend {
 		switch {
 		case t.skip != "":
@@ -149,7 +166,68 @@ func (p *Pipeline) resendCopies(list *store.List, inner []byte, h headers, plan 
 		}
 		out = append(out, store.Delivery{Ref: ref, ListID: list.ID, Kind: store.KindPost, From: bounce, To: t.addr, Data: data})
 	}
+	if len(plan.cc) > 0 {
+		cc, err := p.ccCopy(list, inner, h, plan.cc)
+		if err != nil {
+			return nil, err
+		}
+		for _, t := range plan.cc {
+			out = append(out, store.Delivery{Ref: ref, ListID: list.ID, Kind: store.KindPost, From: bounce, To: t.addr, Data: cc})
+		}
+	}
 	return out, nil
+}
+
+// ccEncrypted reports whether every address of an X-RESEND-CC has an
+// OpenPGP key, so that the one message can be encrypted to all.
+func ccEncrypted(ts []resendTarget) bool {
+	for _, t := range ts {
+		if t.to == nil || t.to.pgp == nil {
+			return false
+		}
+	}
+	return true
+}
+
+// ccCopy is the one message an X-RESEND-CC sends to all its addresses,
+// each named in To or Cc: encrypted to all of them when all have an
+// OpenPGP key, else in clear, signed by the list.
+func (p *Pipeline) ccCopy(list *store.List, inner []byte, h headers, ts []resendTarget) ([]byte, error) {
+	var cc []string
+	for _, t := range ts[1:] {
+		cc = append(cc, "<"+t.addr+">")
+	}
+	h.outerCc = strings.Join(cc, ", ")
+	if !ccEncrypted(ts) {
+		ct, body, err := p.signedBody(list, inner)
+		if err != nil {
+			return nil, err
+		}
+		h.outerSubject = h.subject
+		return p.outerMessage(list, h, ts[0].addr, ct, body)
+	}
+	listKey, err := p.listKey(list)
+	if err != nil {
+		return nil, err
+	}
+	signed, err := pgp.Sign(listKey, inner, p.pgpOptions())
+	if err != nil {
+		return nil, err
+	}
+	var keys []*pgp.Key
+	for _, t := range ts {
+		keys = append(keys, t.to.pgp)
+	}
+	armored, err := signed.EncryptToAll(keys)
+	if err != nil {
+		return nil, err
+	}
+	boundary, err := mime.NewBoundary(p.opt.Rand)
+	if err != nil {
+		return nil, err
+	}
+	ct, body := pgp.EncryptedBody(armored, boundary)
+	return p.outerMessage(list, h, ts[0].addr, ct, body)
 }
 
 // keywordTrouble answers a post whose keywords cannot be carried out:

@@ -72,3 +72,44 @@ func keys(m map[string]store.Delivery) []string {
 	}
 	return out
 }
+
+// TestResendCC: X-RESEND-CC sends one message to all its addresses,
+// encrypted to every one of them when each has a key (each decrypts the
+// same message), else in clear; the others are named in Cc.
+func TestResendCC(t *testing.T) {
+	f := newFixture(t)
+	l := f.list(team, "alice@example.org")
+	ctx := context.Background()
+	for _, a := range []string{"x@example.net", "y@example.net"} {
+		rec, _ := keyring.OpenPGPRecord(f.member(a), time.Now())
+		if _, err := f.db.PutKeys(ctx, []store.Key{rec}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	post := func(ref, addrs string) map[string]store.Delivery {
+		t.Helper()
+		kws := "X-LIST-NAME: " + team + "\r\nX-RESEND-CC: " + addrs + "\r\n\r\n"
+		if err := f.process(l, f.post(l, postSpec{signer: f.member("alice@example.org"), from: "alice@example.org", bodyStart: kws}), ref); err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]store.Delivery{}
+		for _, d := range f.deliveries(ref) {
+			got[d.To] = d
+		}
+		return got
+	}
+	got := post("cc1", "x@example.net y@example.net")
+	if string(got["x@example.net"].Data) != string(got["y@example.net"].Data) {
+		t.Fatal("X-RESEND-CC sent different messages")
+	}
+	for _, a := range []string{"x@example.net", "y@example.net"} {
+		outer, inner := f.open(l, got[a])
+		if !hasCanary(inner.Raw) || outer.Header.Get("Cc") != "<y@example.net>" {
+			t.Errorf("%s: Cc %q", a, outer.Header.Get("Cc"))
+		}
+	}
+	got = post("cc2", "x@example.net nokey@example.net")
+	if msg, _ := mime.Parse(got["nokey@example.net"].Data, mime.Limits{}); msg.MediaType != "multipart/signed" {
+		t.Errorf("one address without a key: %s, want the message in clear, signed", msg.MediaType)
+	}
+}

@@ -101,21 +101,58 @@ func (s *Signed) EncryptBinaryTo(to *Key, allowV2 bool) ([]byte, error) {
 
 // encryptTo writes the encrypted message's packets to out.
 func (s *Signed) encryptTo(out io.Writer, to *Key, allowV2 bool) error {
-	cfg := s.opt.config()
-	now := s.opt.now()
-	enc, ok := to.e.EncryptionKey(now, cfg)
-	if !ok {
+	return s.encryptToAll(out, []*Key{to}, allowV2)
+}
+
+// EncryptToAll encrypts the signed message once, readable by each of to
+// (one session key, one PKESK per recipient), armored: one message for
+// several people (X-RESEND-CC). It uses SEIPD v1 and the strongest AES
+// every recipient lists.
+func (s *Signed) EncryptToAll(to []*Key) ([]byte, error) {
+	var out bytes.Buffer
+	aw, err := armorEncode(&out)
+	if err != nil {
+		return nil, fmt.Errorf("pgp: armor: %w", err)
+	}
+	if err := s.encryptToAll(aw, to, false); err != nil {
+		return nil, err
+	}
+	if err := aw.Close(); err != nil {
+		return nil, fmt.Errorf("pgp: armor: %w", err)
+	}
+	out.WriteString("\r\n")
+	return out.Bytes(), nil
+}
+
+func (s *Signed) encryptToAll(out io.Writer, to []*Key, allowV2 bool) error {
+	if len(to) == 0 {
 		return ErrNoUsableKey
 	}
-	prefs := recipientPrefs(to.e, now)
-	useV2 := allowV2 && prefs != nil && prefs.SEIPDv2
-	cipher := chooseCipher(prefs)
+	cfg := s.opt.config()
+	now := s.opt.now()
+	useV2 := allowV2 && len(to) == 1
+	cipher := packet.CipherAES256
+	var encKeys []*packet.PublicKey
+	for _, k := range to {
+		enc, ok := k.e.EncryptionKey(now, cfg)
+		if !ok {
+			return ErrNoUsableKey
+		}
+		encKeys = append(encKeys, enc.PublicKey)
+		prefs := recipientPrefs(k.e, now)
+		useV2 = useV2 && prefs != nil && prefs.SEIPDv2
+		if c := chooseCipher(prefs); c.KeySize() < cipher.KeySize() {
+			cipher = c
+		}
+	}
 	sessionKey := make([]byte, cipher.KeySize())
 	if _, err := io.ReadFull(s.opt.rand(), sessionKey); err != nil {
 		return fmt.Errorf("pgp: session key: %w", err)
 	}
-	if err := packet.SerializeEncryptedKeyAEAD(out, enc.PublicKey, cipher, useV2, sessionKey, cfg); err != nil {
-		return fmt.Errorf("pgp: encrypt session key: %w", err)
+	for _, pub := range encKeys {
+		if err := packet.SerializeEncryptedKeyAEAD(out, pub, cipher, useV2, sessionKey, cfg); err != nil {
+			return fmt.Errorf("pgp: encrypt session key: %w", err)
+		}
 	}
 	suite := packet.CipherSuite{Cipher: cipher, Mode: packet.AEADModeOCB}
 	pw, err := packet.SerializeSymmetricallyEncrypted(out, cipher, useV2, suite, sessionKey, cfg)

@@ -297,3 +297,38 @@ func TestClearSignWithGPG(t *testing.T) {
 		t.Errorf("gpg:\n%s\n%s", r.Status, r.Stdout)
 	}
 }
+
+// TestEncryptToAllWithGPG: one message encrypted to two people; each
+// decrypts it with their own gpg.
+func TestEncryptToAllWithGPG(t *testing.T) {
+	list, err := GenerateKey("List", listAddr, Ed25519, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var homes []*gpgtest.GPG
+	var keys []*Key
+	for _, uid := range []string{"A <a@example.org>", "B <b@example.org>"} {
+		g := gpgtest.New(t)
+		fpr := g.GenKey(uid)
+		g.Import(list.Armored())
+		k, err := ParseKey(g.Export(fpr))
+		if err != nil {
+			t.Fatal(err)
+		}
+		homes, keys = append(homes, g), append(keys, k)
+	}
+	signed, err := Sign(list, []byte(entity), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	armored, err := signed.EncryptToAll(keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, g := range homes {
+		r := g.Run(armored, "--decrypt")
+		if !r.HasStatus("DECRYPTION_OKAY") || !r.HasStatus("VALIDSIG", list.Fingerprint()) || !strings.Contains(string(r.Stdout), "CANARY") {
+			t.Errorf("recipient %d:\n%s", i, r.Status)
+		}
+	}
+}
