@@ -64,6 +64,24 @@ func TestEmailCommands(t *testing.T) {
 		t.Fatalf("members after refused requests: %d, want alice, bob and carol", len(vs))
 	}
 
+	// The admin vouches for a new key of carol's, and removes a key nobody uses.
+	carolNew := carol.GenKey("Carol New <carol@example.org>")
+	dave := gpgtest.New(t)
+	daveFpr := dave.GenKey("Dave <dave@example.org>")
+	reply = ask(bob, head+"X-ADD-KEY:\r\nX-SET-FINGERPRINT: carol@example.org "+carolNew+"\r\nX-DELETE-KEY: "+daveFpr+"\r\n\r\n"+
+		string(carol.Export(carolNew))+string(dave.Export(daveFpr)))
+	for _, want := range []string{"carol@example.org now has key", "Deleted key"} {
+		if !strings.Contains(reply, want) {
+			t.Errorf("admin's key changes: reply lacks %q:\n%s", want, reply)
+		}
+	}
+	if vs, _ := s.app.Admin.Members(ctx, team); !hasKey(vs, "carol@example.org", carolNew) {
+		t.Error("carol's new key is not hers")
+	}
+	if _, err := s.app.Admin.FindKey(ctx, daveFpr); err == nil {
+		t.Error("dave's key is still in the keyring")
+	}
+
 	reply = ask(alice, head+"X-GET-KEY: carol@example.org\r\nX-SIGN-THIS:\r\nWe meet on Tuesday.\r\n")
 	if !strings.Contains(reply, "-----BEGIN PGP PUBLIC KEY BLOCK-----") || !strings.Contains(reply, "-----BEGIN PGP SIGNED MESSAGE-----") {
 		t.Fatalf("reply lacks the key or the signed text:\n%s", reply)

@@ -67,7 +67,7 @@ func requestText(part *mime.Part) string {
 }
 
 // attachedKeys are the OpenPGP keys in the content: application/pgp-keys
-// parts and armored key blocks in any text part.
+// parts and every armored key block in text parts.
 func attachedKeys(part *mime.Part) [][]byte {
 	if part.IsMultipart() {
 		var out [][]byte
@@ -76,11 +76,21 @@ func attachedKeys(part *mime.Part) [][]byte {
 		}
 		return out
 	}
+	if part.MediaType == "text/plain" {
+		body, err := part.Decoded(maxAttachedKey)
+		if err != nil {
+			return nil
+		}
+		return armoredKey.FindAll(body, maxRequestKeys)
+	}
 	if k := findKey(part); k != nil {
 		return [][]byte{k}
 	}
 	return nil
 }
+
+// maxRequestKeys bounds the keys one request may carry.
+const maxRequestKeys = 100
 
 // commands runs a member's keywords and sends them the reply, encrypted.
 // The signature's replay mark is committed first, so that a replayed
