@@ -19,11 +19,13 @@ func TestRotateListKey(t *testing.T) {
 	s := startServer(t)
 	oldFpr, ms := setupList(t, s, "alice@example.org", "bob@example.org")
 	alice := ms["alice@example.org"]
-	toOld := func() []byte {
-		armored := alice.gpg.MustRun(entity(alice.addr), "--armor", "--sign", "--encrypt", "-r", oldFpr, "-u", alice.fpr).Stdout
+	encryptTo := func(fpr string) []byte {
+		// The key's fingerprint in the text makes each post distinct: never a replay.
+		post := append(entity(alice.addr), []byte(fpr+"\r\n")...)
+		armored := alice.gpg.MustRun(post, "--armor", "--sign", "--encrypt", "-r", fpr, "-u", alice.fpr).Stdout
 		return wrap(alice.addr, armored)
 	}
-	early, late := toOld(), toOld()
+	early := encryptTo(oldFpr)
 
 	r, err := s.app.Admin.RotateListKey(context.Background(), team, pgp.Ed25519, 30*24*time.Hour)
 	if err != nil {
@@ -66,7 +68,9 @@ func TestRotateListKey(t *testing.T) {
 	}
 	s.clearOutbox(t)
 
-	// A second rotation without grace: keys before it no longer decrypt.
+	// A second rotation without grace: the key it replaces no longer
+	// decrypts at all. (Alice imported it from the announcement.)
+	late := encryptTo(newFpr)
 	if _, err := s.app.Admin.RotateListKey(context.Background(), team, pgp.Ed25519, 0); err != nil {
 		t.Fatal(err)
 	}
