@@ -2,16 +2,12 @@ package main_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
-	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/sealpost/sealpost/internal/gpgtest"
 )
@@ -20,39 +16,7 @@ import (
 // the test's environment; an empty value removes the variable.
 func sealpostEnv(t *testing.T, data string, env map[string]string, args ...string) result {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), commandTimeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, binary, append([]string{"--data", data}, args...)...)
-	for _, kv := range testEnv() {
-		if name, _, _ := strings.Cut(kv, "="); !hasKey(env, name) {
-			cmd.Env = append(cmd.Env, kv)
-		}
-	}
-	for name, v := range env {
-		if v != "" {
-			cmd.Env = append(cmd.Env, name+"="+v)
-		}
-	}
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	cmd.WaitDelay = 5 * time.Second
-	err := cmd.Run()
-	r := result{args: args, stdout: out.String(), stderr: errb.String()}
-	var ee *exec.ExitError
-	switch {
-	case ctx.Err() != nil:
-		t.Fatalf("sealpost %s: no exit within %s (waiting for a prompt?)\nstderr:\n%s", strings.Join(args, " "), commandTimeout, r.stderr)
-	case errors.As(err, &ee):
-		r.code = ee.ExitCode()
-	case err != nil:
-		t.Fatalf("sealpost %s: %v", strings.Join(args, " "), err)
-	}
-	return r
-}
-
-func hasKey(m map[string]string, k string) bool {
-	_, ok := m[k]
-	return ok
+	return run(t, data, nil, env, args...)
 }
 
 // grouped writes a fingerprint in groups of four, as gpg shows it.

@@ -69,11 +69,33 @@ func (r result) want(t *testing.T, code int) result {
 // input (none when nil), and returns its exit code and output.
 func sealpost(t *testing.T, data string, stdin []byte, args ...string) result {
 	t.Helper()
+	return run(t, data, stdin, nil, args...)
+}
+
+func hasEnv(env map[string]string, name string) bool {
+	_, ok := env[name]
+	return ok
+}
+
+// run runs the binary with --data data and args, stdin as standard input
+// (none when nil) and env on top of the test's environment (an empty
+// value removes the variable).
+func run(t *testing.T, data string, stdin []byte, env map[string]string, args ...string) result {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), commandTimeout)
 	defer cancel()
 	full := append([]string{"--data", data}, args...)
 	cmd := exec.CommandContext(ctx, binary, full...)
-	cmd.Env = testEnv()
+	for _, kv := range testEnv() {
+		if name, _, _ := strings.Cut(kv, "="); !hasEnv(env, name) {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	for name, v := range env {
+		if v != "" {
+			cmd.Env = append(cmd.Env, name+"="+v)
+		}
+	}
 	if stdin != nil {
 		cmd.Stdin = bytes.NewReader(stdin)
 	}
@@ -85,7 +107,7 @@ func sealpost(t *testing.T, data string, stdin []byte, args ...string) result {
 	var ee *exec.ExitError
 	switch {
 	case ctx.Err() != nil:
-		t.Fatalf("sealpost %s: no exit within %s\nstderr:\n%s", strings.Join(args, " "), commandTimeout, r.stderr)
+		t.Fatalf("sealpost %s: no exit within %s (waiting for input?)\nstderr:\n%s", strings.Join(args, " "), commandTimeout, r.stderr)
 	case errors.As(err, &ee):
 		r.code = ee.ExitCode()
 	case err != nil:

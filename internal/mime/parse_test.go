@@ -355,3 +355,12 @@ func TestErrorsOmitContent(t *testing.T) {
 		t.Errorf("error %v", err)
 	}
 }
+
+func TestParseHeader(t *testing.T) {
+	raw := []byte("From: a@example.org\r\nContent-Type: multipart/report; boundary=b\r\nAuto-Submitted: auto-replied\r\n\r\n--b\r\nnot parsed\r\n")
+	p, err := ParseHeader(raw, Limits{})
+	if err != nil || p.MediaType != "multipart/report" || p.Header.Get("Auto-Submitted") != "auto-replied" || p.Children != nil ||
+		string(p.Body) != "--b\r\nnot parsed\r\n" {
+		t.Fatalf("ParseHeader = %+v, %v", p, err)
+	}
+}

@@ -55,6 +55,26 @@ func Parse(raw []byte, lim Limits) (*Part, error) {
 	return ps.part(raw, 0, "text/plain")
 }
 
+// ParseHeader parses only the header block of raw: Header, RawHeader,
+// MediaType and Params are set, Body is the rest unparsed, and a
+// multipart's Children are not read. It is for looking at a message's
+// header (is it automated?) without walking its body.
+func ParseHeader(raw []byte, lim Limits) (*Part, error) {
+	lim = lim.withDefaults()
+	n, err := headerEnd(raw, lim.MaxHeaderBytes)
+	if err != nil {
+		return nil, err
+	}
+	p := &Part{Raw: raw[:len(raw):len(raw)], RawHeader: raw[:n:n], Body: raw[n:len(raw):len(raw)]}
+	if p.Header, err = readHeader(p.RawHeader, true); err != nil {
+		return nil, err
+	}
+	if p.MediaType, p.Params, err = contentType(p.Header, "text/plain"); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
 // parser carries the state of one Parse call.
 type parser struct {
 	lim   Limits

@@ -177,7 +177,7 @@ func (p *Pipeline) Process(ctx context.Context, m Message) error {
 	if role == mail.RoleBounce {
 		return p.bounce(ctx, log, list, in, verpMember(m.Rcpt))
 	}
-	if outer, err := mime.Parse(in.Raw, p.opt.Limits); err == nil {
+	if outer, err := mime.ParseHeader(in.Raw, p.opt.Limits); err == nil {
 		if why := automated(list, outer, in.EnvelopeFrom); why != "" && (role != mail.RoleOwner || strings.HasPrefix(why, "loop")) {
 			// Never distributed, never answered: a vacation reply or a
 			// bounce to the post address would otherwise go to everyone.
