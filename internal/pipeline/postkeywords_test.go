@@ -52,6 +52,26 @@ func TestPostKeywords(t *testing.T) {
 		t.Errorf("the unencrypted resend is %s", plain.MediaType)
 	}
 
+	// A post let through unauthenticated (the list accepts unknown
+	// signers) cannot have itself resent: its keywords do nothing.
+	l.rec.Settings.Actions = map[string]string{"unknown_signer": "accept"}
+	if err := f.db.UpdateList(ctx, l.rec); err != nil {
+		t.Fatal(err)
+	}
+	resend := "X-LIST-NAME: " + team + "\r\nX-RESEND-UNENCRYPTED: outsider@example.net\r\n\r\n"
+	if err := f.process(l, f.post(l, postSpec{signer: f.member("mallory@example.org"), from: "mallory@example.org", bodyStart: resend}), "k3"); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range f.deliveries("k3") {
+		if d.To == "outsider@example.net" {
+			t.Fatal("an unauthenticated post was resent to an outsider")
+		}
+	}
+	l.rec.Settings.Actions = nil
+	if err := f.db.UpdateList(ctx, l.rec); err != nil {
+		t.Fatal(err)
+	}
+
 	bad := "X-LIST-NAME: " + team + "\r\nX-FROBNICATE: x\r\n\r\n"
 	if err := f.process(l, f.post(l, postSpec{signer: f.member("alice@example.org"), from: "alice@example.org", bodyStart: bad}), "k2"); err != nil {
 		t.Fatal(err)
