@@ -97,11 +97,7 @@ func (im *importer) result(engine crypto.Engine, info crypto.KeyInfo) ImportResu
 }
 
 func (im *importer) openpgp(ctx context.Context, data []byte) ([]ImportResult, error) {
-	var pass func(string) ([]byte, error)
-	if im.opt.Passphrase != nil {
-		pass = im.opt.Passphrase
-	}
-	found, err := pgp.ReadKeys(data, pgp.ImportOptions{Now: im.s.now(), Passphrase: pass})
+	found, err := pgp.ReadKeys(data, pgp.ImportOptions{Now: im.s.now(), Passphrase: im.opt.Passphrase})
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %v", ErrInvalid, im.file, err)
 	}

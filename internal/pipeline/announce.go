@@ -53,16 +53,19 @@ type Attachment struct {
 // usable key. It returns the deliveries to enqueue and the members who
 // could not be reached (no usable key).
 func (p *Pipeline) Announce(ctx context.Context, list *store.List, a Announcement) ([]store.Delivery, []string, error) {
-	r, err := p.roster(ctx, list)
-	if err != nil {
-		return nil, nil, err
+	var r *roster
+	if a.direct != nil {
+		// One given recipient: the members need not be loaded.
+		r = &roster{members: []policy.Member{{Email: a.direct.email, Usable: a.direct.to.pgp != nil || a.direct.to.cert != nil}},
+			to: map[string]recipient{a.direct.email: a.direct.to}}
+	} else {
+		var err error
+		if r, err = p.roster(ctx, list); err != nil {
+			return nil, nil, err
+		}
 	}
 	var send []policy.Member
 	var unreachable []string
-	if a.direct != nil {
-		r.members = []policy.Member{{Email: a.direct.email, Usable: a.direct.to.pgp != nil || a.direct.to.cert != nil}}
-		r.to[a.direct.email] = a.direct.to
-	}
 	for _, m := range r.members {
 		if a.To != nil && !containsFold(a.To, m.Email) {
 			continue

@@ -63,7 +63,7 @@ func (p *Pipeline) countBounce(ctx context.Context, log *slog.Logger, list *stor
 	if err != nil {
 		return err
 	}
-	d, err := p.secureNotice(ctx, list, list.Owner, subject, text, ref)
+	d, err := p.secureNotice(ctx, list, nil, list.Owner, subject, text, ref)
 	if err != nil {
 		return err
 	}

@@ -44,7 +44,7 @@ func (p *Pipeline) ownerNotice(ctx context.Context, list *store.List, in *store.
 	if err != nil {
 		return nil, err
 	}
-	d, err := p.secureNotice(ctx, list, list.Owner, subject, text, in.ID)
+	d, err := p.secureNotice(ctx, list, nil, list.Owner, subject, text, in.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -77,18 +77,19 @@ func (p *Pipeline) unservedNotice(ctx context.Context, list *store.List, r *rost
 	if err != nil {
 		return store.Delivery{}, err
 	}
-	return p.secureNotice(ctx, list, list.Owner, subject, text, ref)
+	return p.secureNotice(ctx, list, r, list.Owner, subject, text, ref)
 }
 
 func (p *Pipeline) Notice(ctx context.Context, list *store.List, to, subject, text, ref string) (store.Delivery, error) {
-	return p.secureNotice(ctx, list, to, subject, text, ref)
+	return p.secureNotice(ctx, list, nil, to, subject, text, ref)
 }
 
 // secureNotice is a notice encrypted to to's usable key (a member's, or
 // one in the keyring for the address) and signed by the list; without
-// such a key it is signed only.
-func (p *Pipeline) secureNotice(ctx context.Context, list *store.List, to, subject, text, ref string) (store.Delivery, error) {
-	rcpt, err := p.noticeKey(ctx, list, to)
+// such a key it is signed only. r is the list's roster when the caller
+// has it, nil to load it.
+func (p *Pipeline) secureNotice(ctx context.Context, list *store.List, r *roster, to, subject, text, ref string) (store.Delivery, error) {
+	rcpt, err := p.noticeKey(ctx, list, r, to)
 	if err != nil {
 		return store.Delivery{}, err
 	}
@@ -105,11 +106,14 @@ func (p *Pipeline) secureNotice(ctx context.Context, list *store.List, to, subje
 }
 
 // noticeKey finds a usable key for to: theirs as a member, else an
-// OpenPGP key in the keyring that names the address.
-func (p *Pipeline) noticeKey(ctx context.Context, list *store.List, to string) (*recipient, error) {
-	r, err := p.roster(ctx, list)
-	if err != nil {
-		return nil, err
+// OpenPGP key in the keyring that names the address. r is the list's
+// roster, or nil to load it.
+func (p *Pipeline) noticeKey(ctx context.Context, list *store.List, r *roster, to string) (*recipient, error) {
+	if r == nil {
+		var err error
+		if r, err = p.roster(ctx, list); err != nil {
+			return nil, err
+		}
 	}
 	if rc, ok := r.to[to]; ok && (rc.pgp != nil || rc.cert != nil) {
 		return &rc, nil

@@ -87,7 +87,7 @@ func (p *Pipeline) post(ctx context.Context, log *slog.Logger, list *store.List,
 	if o.digest != nil {
 		marks = append([][]byte{o.digest}, o.parts...)
 	}
-	plan, problems, err := p.planKeywords(ctx, list, content, dec)
+	plan, problems, err := p.planKeywords(ctx, list, roster, content, dec)
 	if err != nil {
 		return err
 	}

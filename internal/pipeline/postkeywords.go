@@ -39,7 +39,7 @@ type resendTarget struct {
 // post. problems are reasons to distribute nothing (an unknown keyword,
 // no X-LIST-NAME, a keyword the sender may not use); a post without
 // keywords has neither plan nor problems.
-func (p *Pipeline) planKeywords(ctx context.Context, list *store.List, content *mime.Part, dec policy.Decision) (*postPlan, []string, error) {
+func (p *Pipeline) planKeywords(ctx context.Context, list *store.List, r *roster, content *mime.Part, dec policy.Decision) (*postPlan, []string, error) {
 	if !dec.Authenticated() {
 		return nil, nil, nil // keywords count only from a member's signed post
 	}
@@ -74,7 +74,7 @@ func (p *Pipeline) planKeywords(ctx context.Context, list *store.List, content *
 			}
 			t := resendTarget{addr: addr}
 			if kw.Name != "RESEND-UNENCRYPTED" {
-				if t.to, err = p.noticeKey(ctx, list, addr); err != nil {
+				if t.to, err = p.noticeKey(ctx, list, r, addr); err != nil {
 					return nil, nil, err
 				}
 			}

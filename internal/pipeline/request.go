@@ -71,6 +71,7 @@ func (p *Pipeline) request(ctx context.Context, log *slog.Logger, list *store.Li
 	}
 	email := dec.Sender.Email
 	pk := pendingOf(pending, email)
+	key := findKey(content)
 	switch {
 	case pk != nil && pk.Key.Fingerprint == o.signer.Fingerprint:
 		if !hasToken(content.Raw, pk.TokenHash) {
@@ -80,8 +81,8 @@ func (p *Pipeline) request(ctx context.Context, log *slog.Logger, list *store.Li
 		err = p.confirmKey(ctx, list, pk, &out)
 	case p.opt.Commands != nil && hasKeywords(content):
 		return p.commands(ctx, log, list, in, dec, content, out)
-	case findKey(content) != nil:
-		err = p.requestKey(ctx, list, email, findKey(content), in.ID, &out)
+	case key != nil:
+		err = p.requestKey(ctx, list, email, key, in.ID, &out)
 	default:
 		return p.hold(ctx, list, in, "message to the -request address that asks for nothing Sealpost understands yet")
 	}

@@ -168,15 +168,12 @@ func Decide(in Input) Decision {
 	if r == OK && in.Rules.AdminOnly && !sender.Admin {
 		r = NotAdmin
 	}
-	if in.Rules.AdminOnly && r != OK {
-		// An announcement list distributes nothing unauthenticated,
-		// whatever its actions say.
-		if a := in.Rules.ActionFor(r); a == Accept {
-			return Decision{Reason: r, Action: Reject}
-		}
-	}
 	if r != OK {
-		if a := in.Rules.ActionFor(r); a != Accept {
+		a := in.Rules.ActionFor(r)
+		if a == Accept && in.Rules.AdminOnly {
+			a = Reject // an announcement list distributes nothing unauthenticated
+		}
+		if a != Accept {
 			return Decision{Reason: r, Action: a}
 		}
 		sender = nil // accepted, but nobody is authenticated
