@@ -54,6 +54,8 @@ type Store interface {
 	DropHold(ctx context.Context, listID, id int64, notices []store.Delivery) error
 	EnableMember(ctx context.Context, listID int64, email string) error
 	DeleteKey(ctx context.Context, fpr string) error
+	Threads(ctx context.Context, listID int64, limit int) ([]store.Thread, error)
+	Archived(ctx context.Context, listID int64, thread string) ([]store.Archived, error)
 }
 
 // Errors a person can act on. The command line turns them into exit
@@ -95,11 +97,20 @@ func New(st Store, sealer *keyring.Sealer, opt Options) *Service {
 
 // CreateList creates a list at address with a freshly generated key.
 func (s *Service) CreateList(ctx context.Context, address, owner, name string, algo pgp.Algorithm) (*store.List, error) {
+	return s.create(ctx, &store.List{Mode: store.ModeList}, address, owner, name, algo)
+}
+
+// create makes the list or gateway l at address with a fresh key.
+func (s *Service) create(ctx context.Context, l *store.List, address, owner, name string, algo pgp.Algorithm) (*store.List, error) {
+	what := "list"
+	if l.IsGateway() {
+		what = "gateway"
+	}
 	addr, err := mail.Normalize(address)
 	if err != nil {
-		return nil, fmt.Errorf("%w: list address %q is not an email address", ErrInvalid, address)
+		return nil, fmt.Errorf("%w: %s address %q is not an email address", ErrInvalid, what, address)
 	}
-	if local, _ := mail.Split(addr); hasRoleSuffix(local) {
+	if local, _ := mail.Split(addr); hasRoleSuffix(local) && !l.IsGateway() {
 		return nil, fmt.Errorf("%w: %s ends in -request, -owner, -bounce or -sendkey, which Sealpost uses for the list's own addresses", ErrInvalid, addr)
 	}
 	if owner != "" {
@@ -107,8 +118,8 @@ func (s *Service) CreateList(ctx context.Context, address, owner, name string, a
 			return nil, fmt.Errorf("%w: owner %q is not an email address", ErrInvalid, owner)
 		}
 	}
-	if _, err := s.st.ListByAddress(ctx, addr); err == nil {
-		return nil, fmt.Errorf("%w: list %s", ErrExists, addr)
+	if other, err := s.st.ListByAddress(ctx, addr); err == nil {
+		return nil, fmt.Errorf("%w: %s %s", ErrExists, kindOf(other), addr)
 	}
 	key, err := pgp.GenerateKey(name, addr, algo, pgp.Options{Now: s.now, Rand: s.rand})
 	if err != nil {
@@ -122,15 +133,23 @@ func (s *Service) CreateList(ctx context.Context, address, owner, name string, a
 	if err != nil {
 		return nil, err
 	}
-	l := &store.List{Address: addr, Name: name, Owner: owner, KeyFingerprint: key.Fingerprint(),
-		PublicKey: key.PublicBytes(), SealedKey: sealed, CreatedAt: s.now()}
+	l.Address, l.Name, l.Owner, l.KeyFingerprint = addr, name, owner, key.Fingerprint()
+	l.PublicKey, l.SealedKey, l.CreatedAt = key.PublicBytes(), sealed, s.now()
 	if err := s.st.CreateList(ctx, l); err != nil {
 		if errors.Is(err, store.ErrExists) {
-			return nil, fmt.Errorf("%w: list %s", ErrExists, addr)
+			return nil, fmt.Errorf("%w: %s %s", ErrExists, what, addr)
 		}
 		return nil, err
 	}
 	return l, s.keepListKeys(ctx, l)
+}
+
+// kindOf names what l is, for messages.
+func kindOf(l *store.List) string {
+	if l.IsGateway() {
+		return "gateway"
+	}
+	return "list"
 }
 
 func hasRoleSuffix(local string) bool {

@@ -288,7 +288,7 @@ func (s *Service) SetOptions(ctx context.Context, list string, assignments []str
 		return nil, err
 	}
 	byName := map[string]Option{}
-	for _, o := range ListOptions() {
+	for _, o := range optionsFor(l) {
 		byName[o.Name] = o
 	}
 	var problems []string

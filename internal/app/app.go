@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 
@@ -42,6 +43,9 @@ type App struct {
 	Admin    *admin.Service
 	// Outbox is the Maildir used when no relay is configured.
 	Outbox *maildir.Outbox
+	// submissionAddr is where the submission listener accepts, once
+	// Serve has started it.
+	submissionAddr net.Addr
 }
 
 // Open prepares the data directory (creating it, the master key and the
@@ -95,12 +99,13 @@ func Open(ctx context.Context, cfg *Config, logger *slog.Logger) (*App, error) {
 		CRLs:              crls,
 		RequireCRL:        cfg.SMIME.RequireCRL,
 	})
+	helpdesks := &routes{hostname: cfg.Hostname}
 	a.Queue = queue.New(db, tr, queue.Options{Logger: logger, Failed: func(ctx context.Context, d store.Delivery, reason string) {
 		// A copy that cannot be delivered is a bounce of its member.
 		if err := a.Pipeline.CopyFailed(ctx, d, reason); err != nil {
 			logger.Error("counting a failed copy as a bounce", "msgid", d.Ref, "rcpt", d.To, "err", err)
 		}
-	}})
+	}, Route: helpdesks.transport, Open: a.Pipeline.OpenDelivery})
 	a.Admin = admin.New(db, sealer, admin.Options{Flow: a.Pipeline})
 	a.Pipeline.SetCommands(a.Admin) // members' requests by mail run the admin use cases
 	// Keys moved from an older schema, or indexed by an older version of

@@ -64,6 +64,16 @@ type Config struct {
 		// provider that this host holds their key.
 		WKDRefreshDays int `toml:"wkd_refresh_days"`
 	} `toml:"keys"`
+	Submission struct {
+		// Listen is the address of the submission listener through which
+		// helpdesks behind gateways send their replies; empty (the
+		// default) runs none.
+		Listen string `toml:"listen"`
+		// TLSCert and TLSKey are PEM files for STARTTLS on it. Without
+		// them, SMTP AUTH is only offered to clients on loopback.
+		TLSCert string `toml:"tls_cert"`
+		TLSKey  string `toml:"tls_key"`
+	} `toml:"submission"`
 	Relay struct {
 		// Addr is the smarthost, host:port; empty means the Maildir outbox.
 		Addr string `toml:"addr"`
@@ -144,6 +154,10 @@ func (c *Config) Validate() error {
 	check("smtp.listen", c.SMTP.Listen, false)
 	check("http.listen", c.HTTP.Listen, true)
 	check("relay.addr", c.Relay.Addr, true)
+	check("submission.listen", c.Submission.Listen, true)
+	if (c.Submission.TLSCert == "") != (c.Submission.TLSKey == "") {
+		problems = append(problems, "submission.tls_cert and submission.tls_key: give both or neither")
+	}
 	if c.SMTP.MaxMessageBytes < 1024 {
 		problems = append(problems, fmt.Sprintf("smtp.max_message_bytes: %d is too small", c.SMTP.MaxMessageBytes))
 	}

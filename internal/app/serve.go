@@ -46,6 +46,16 @@ func (a *App) Serve(ctx context.Context, ready chan<- net.Addr) error {
 		return err
 	}
 	defer web.Close()
+	sub, subLn, err := a.startSubmission()
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	subServed := make(chan error, 1)
+	if sub != nil {
+		a.submissionAddr = subLn.Addr()
+		go func() { subServed <- sub.Serve(subLn) }()
+	}
 	qctx, stopQueue := context.WithCancel(context.WithoutCancel(ctx))
 	queued := make(chan struct{})
 	go func() { defer close(queued); a.Queue.Run(qctx) }()
@@ -55,7 +65,8 @@ func (a *App) Serve(ctx context.Context, ready chan<- net.Addr) error {
 	go func() { defer close(refresh); a.runWKDRefresh(qctx) }()
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
-	a.Logger.Info("sealpost serving", "smtp", ln.Addr().String(), "http", web.addr(), "data", a.Config.DataDir, "relay", a.Config.Relay.Addr)
+	a.Logger.Info("sealpost serving", "smtp", ln.Addr().String(), "http", web.addr(), "submission", a.Config.Submission.Listen,
+		"data", a.Config.DataDir, "relay", a.Config.Relay.Addr)
 	if ready != nil {
 		ready <- ln.Addr()
 	}
@@ -72,6 +83,10 @@ func (a *App) Serve(ctx context.Context, ready chan<- net.Addr) error {
 	if serveErr == nil {
 		serveErr = <-served
 	}
+	if sub != nil {
+		shutdownErr = errors.Join(shutdownErr, sub.Shutdown(shutdownCtx))
+		serveErr = errors.Join(serveErr, <-subServed)
+	}
 	stopQueue()
 	<-queued
 	<-daily
@@ -79,6 +94,10 @@ func (a *App) Serve(ctx context.Context, ready chan<- net.Addr) error {
 	a.Logger.Info("sealpost stopped")
 	return errors.Join(serveErr, shutdownErr)
 }
+
+// SubmissionAddr is the address the submission listener accepts on,
+// once Serve has signalled that it is ready; nil when there is none.
+func (a *App) SubmissionAddr() net.Addr { return a.submissionAddr }
 
 // SpoolRetention is how long a message whose processing never finished
 // stays in the spool (counting crashes, DESIGN §5): longer than the five

@@ -104,7 +104,7 @@ Start with 'sealpost demo' for a walkthrough that needs nothing set up.`,
 	root.PersistentFlags().StringVar(&e.dataDir, "data", def, "data directory: config, database, secrets, outbox (env SEALPOST_DATA)")
 	root.PersistentFlags().BoolVarP(&e.verbose, "verbose", "v", false, "log every step to stderr")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(e.serveCmd(), e.listCmd(), e.memberCmd(), e.keyCmd(), e.holdCmd(), e.processCmd(), e.checkCmd(), e.demoCmd())
+	root.AddCommand(e.serveCmd(), e.listCmd(), e.gatewayCmd(), e.memberCmd(), e.keyCmd(), e.holdCmd(), e.processCmd(), e.checkCmd(), e.demoCmd())
 	return root
 }
 

@@ -20,7 +20,7 @@ import (
 )
 
 func (e *env) serveCmd() *cobra.Command {
-	var smtpAddr, httpAddr, relayAddr string
+	var smtpAddr, httpAddr, relayAddr, submissionAddr string
 	var requireTLS bool
 	c := &cobra.Command{
 		Use:   "serve",
@@ -36,6 +36,9 @@ With --http, the lists' OpenPGP keys are published as a Web Key Directory
 (/.well-known/openpgpkey/, advanced and direct methods), so that mail
 programs find a list's key by its address; put it behind the HTTPS server
 of the list's domain (or openpgpkey.DOMAIN).
+With --submission, helpdesks behind gateways send their replies there
+(SMTP AUTH as the gateway, or from the gateway's submit_clients); see
+'sealpost gateway --help'.
 SIGTERM or Ctrl-C stops accepting (421) and finishes work in flight.
 
 Settings may also be given in DATA/sealpost.toml:
@@ -47,6 +50,10 @@ Settings may also be given in DATA/sealpost.toml:
   [relay]
   addr = "smtp.example.org:587"
   require_tls = true
+  [submission]
+  listen = "127.0.0.1:2587"                # gateways' helpdesks send replies here
+  tls_cert = "/etc/sealpost/submission.pem"  # STARTTLS; without it AUTH only on loopback
+  tls_key = "/etc/sealpost/submission.key"
   [smime]
   trust_anchors = "/etc/sealpost/ca.pem"   # PEM file or directory
   crls = "/etc/sealpost/crls"              # PEM or DER, file or directory
@@ -68,6 +75,9 @@ Settings may also be given in DATA/sealpost.toml:
 			if cmd.Flags().Changed("relay") {
 				cfg.Relay.Addr = relayAddr
 			}
+			if cmd.Flags().Changed("submission") {
+				cfg.Submission.Listen = submissionAddr
+			}
 			if cmd.Flags().Changed("relay-require-tls") {
 				cfg.Relay.RequireTLS = requireTLS
 			}
@@ -85,6 +95,7 @@ Settings may also be given in DATA/sealpost.toml:
 	c.Flags().StringVar(&smtpAddr, "smtp", app.DefaultSMTP, "SMTP listen address")
 	c.Flags().StringVar(&httpAddr, "http", "", "HTTP listen address, e.g. "+app.DefaultHTTP+": serves the lists' keys as a Web Key Directory (off unless given)")
 	c.Flags().StringVar(&relayAddr, "relay", "", "smarthost HOST:PORT for outbound mail (default: the Maildir outbox)")
+	c.Flags().StringVar(&submissionAddr, "submission", "", "listen for gateways' helpdesks' replies on HOST:PORT (default: none)")
 	c.Flags().BoolVar(&requireTLS, "relay-require-tls", false, "refuse to send to the relay without STARTTLS")
 	return c
 }

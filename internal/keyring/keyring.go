@@ -152,6 +152,18 @@ func (s *Sealer) Open(sealed []byte, label string) ([]byte, error) {
 	return plain, nil
 }
 
+// DeliveryLabel is the label a plaintext delivery is sealed with in the
+// queue (a gateway's mail for its helpdesk, a reply sent in clear).
+func DeliveryLabel(ref, to string) string {
+	return "sealpost delivery\x00" + ref + "\x00" + to
+}
+
+// ArchiveLabel is the label of a message in a gateway's archive: bound
+// to the gateway, the message's reference and its direction.
+func ArchiveLabel(gateway, ref, direction string) string {
+	return "sealpost archive\x00" + gateway + "\x00" + ref + "\x00" + direction
+}
+
 // ListKeyLabel is the label a list's secret key is sealed with: it binds
 // the sealed key to its list address and fingerprint.
 func ListKeyLabel(list, fingerprint string) string {

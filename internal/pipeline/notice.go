@@ -151,14 +151,23 @@ func (p *Pipeline) noticeMessage(list *store.List, to, subject, contentType, bod
 	if err != nil {
 		return store.Delivery{}, err
 	}
+	from, listID := mail.FormatAddress("Sealpost for "+list.Address, mail.RoleAddress(list.Address, mail.RoleOwner)), mail.ListID(list.Address, list.Name)
+	if list.IsGateway() {
+		// A gateway has no -owner address; an answer goes to the helpdesk.
+		name := list.Name
+		if name == "" {
+			name = list.Address
+		}
+		from, listID = mail.FormatAddress(name, list.Address), ""
+	}
 	fields := []field{
-		{"From", mail.FormatAddress("Sealpost for "+list.Address, mail.RoleAddress(list.Address, mail.RoleOwner))},
+		{"From", from},
 		{"To", "<" + to + ">"},
 		{"Subject", subject},
 		{"Date", p.opt.Now().Format(time.RFC1123Z)},
 		{"Message-ID", id},
 		{"Auto-Submitted", "auto-generated"},
-		{"List-Id", mail.ListID(list.Address, list.Name)},
+		{"List-Id", listID},
 		{"MIME-Version", "1.0"},
 		{"Content-Type", contentType},
 		{"Content-Transfer-Encoding", "8bit"},

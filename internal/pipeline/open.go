@@ -29,6 +29,8 @@ type opened struct {
 	// smime is the S/MIME signature, whose certificate still has to be
 	// trusted for the sender's address (see certify).
 	smime *smime.Verified
+	// smimeEnveloped: the encryption was S/MIME (set by gateways).
+	smimeEnveloped bool
 }
 
 // open decrypts and verifies msg with the engine its structure calls for:
@@ -69,6 +71,11 @@ func (p *Pipeline) openSMIME(list *store.List, msg *mime.Part) (*opened, error) 
 	if err != nil {
 		return nil, &engineError{reason: smimeReason(err), err: err}
 	}
+	return smimeOpened(u), nil
+}
+
+// smimeOpened is what the pipeline works with from an S/MIME result.
+func smimeOpened(u *smime.Unwrapped) *opened {
 	o := &opened{protection: u.Protection, content: u.Content, status: spcrypto.StatusUnsigned}
 	switch {
 	case u.Verified != nil:
@@ -79,7 +86,7 @@ func (p *Pipeline) openSMIME(list *store.List, msg *mime.Part) (*opened, error) 
 	case u.SignatureError != nil:
 		o.status, o.reason = spcrypto.StatusBad, "S/MIME signature: "+u.SignatureError.Error()
 	}
-	return o, nil
+	return o
 }
 
 // certify decides whether an S/MIME signer's certificate may speak for

@@ -43,6 +43,10 @@ type Store interface {
 	PendingKeys(ctx context.Context, listID int64, now time.Time) ([]store.PendingKey, error)
 	Bounces(ctx context.Context, listID int64, email string, since time.Time) (int, error)
 	FindKeys(ctx context.Context, kind, value string) ([]store.Key, error)
+	// For gateways: the keys on file for some addresses, and the
+	// conversation a message belongs to.
+	MembersByEmail(ctx context.Context, listID int64, emails []string) ([]store.Member, error)
+	FindThread(ctx context.Context, listID int64, messageIDs []string) (*store.Thread, error)
 }
 
 // Options configure a Pipeline. The zero value is usable.
@@ -150,6 +154,9 @@ func (p *Pipeline) Resolve(ctx context.Context, rcpt string) (*store.List, mail.
 		if err != nil {
 			return nil, "", err
 		}
+		if l.IsGateway() && t.Role != mail.RolePost {
+			continue // a gateway has no -request, -owner, ... addresses
+		}
 		return l, t.Role, nil
 	}
 	return nil, "", ErrUnknownList
@@ -173,6 +180,11 @@ func (p *Pipeline) Process(ctx context.Context, m Message) error {
 	if in.Attempts > p.opt.MaxAttempts {
 		log.Warn("message held after repeated failed processing", "attempts", in.Attempts)
 		return p.hold(ctx, list, in, "processing failed repeatedly")
+	}
+	if list.IsGateway() {
+		// A helpdesk gets automated mail too (bounces of its replies,
+		// vacation notices): it decides what to do with them.
+		return p.gatewayIn(ctx, log, list, in)
 	}
 	if role == mail.RoleBounce {
 		return p.bounce(ctx, log, list, in, verpMember(m.Rcpt))

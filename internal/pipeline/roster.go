@@ -36,6 +36,8 @@ type roster struct {
 	pgpKeys []*pgp.Key                   // every member's OpenPGP key, to verify signatures
 	certs   map[string]*x509.Certificate // member certificates by fingerprint
 	to      map[string]recipient         // by member address
+	// keys are the keys on file by address (gateway rosters only).
+	keys map[string][]store.MemberKey
 }
 
 // roster loads the list's members and decides each one's format: the
@@ -45,6 +47,11 @@ func (p *Pipeline) roster(ctx context.Context, list *store.List) (*roster, error
 	if err != nil {
 		return nil, err
 	}
+	return p.rosterOf(list, ms), nil
+}
+
+// rosterOf is the roster of the members ms of list.
+func (p *Pipeline) rosterOf(list *store.List, ms []store.Member) *roster {
 	r := &roster{certs: map[string]*x509.Certificate{}, to: make(map[string]recipient, len(ms))}
 	canSMIME := len(list.SMIMECert) > 0 // S/MIME copies are signed with the list's certificate
 	for i := range ms {
@@ -83,7 +90,7 @@ func (p *Pipeline) roster(ctx context.Context, list *store.List) (*roster, error
 		r.members = append(r.members, pm)
 		r.to[m.Email] = choice
 	}
-	return r, nil
+	return r
 }
 
 // chooseFormat picks the copy format: the member's, else the list's

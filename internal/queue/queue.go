@@ -59,6 +59,12 @@ type Options struct {
 	// Failed, when set, is told of each delivery that failed for good,
 	// after that is recorded (a list counts it as a bounce).
 	Failed func(ctx context.Context, d store.Delivery, reason string)
+	// Route returns the transport of a delivery with a Route (a
+	// gateway's helpdesk); an error is a temporary failure of it.
+	Route func(route string) (Transport, error)
+	// Open returns the message of a Sealed delivery; an error is a
+	// temporary failure (the master key may come back).
+	Open func(d *store.Delivery) ([]byte, error)
 }
 
 // Queue runs deliveries.
@@ -159,7 +165,7 @@ func (q *Queue) flush(ctx context.Context, ref string) (int, error) {
 // lapse and the batch is delivered again (at-least-once).
 func (q *Queue) attemptAll(ctx context.Context, due []store.Delivery) error {
 	results := make([]store.Attempt, len(due))
-	if bt, ok := q.tr.(BatchTransport); ok {
+	if bt, ok := q.tr.(BatchTransport); ok && plain(due) {
 		for i, err := range bt.DeliverBatch(ctx, due) {
 			results[i] = q.result(ctx, &due[i], err)
 		}
@@ -173,7 +179,7 @@ func (q *Queue) attemptAll(ctx context.Context, due []store.Delivery) error {
 			defer wg.Done()
 			for i := range jobs {
 				d := &due[i]
-				results[i] = q.result(ctx, d, q.tr.Deliver(ctx, d.From, d.To, d.Data))
+				results[i] = q.result(ctx, d, q.deliver(ctx, d))
 			}
 		}()
 	}
@@ -183,6 +189,42 @@ func (q *Queue) attemptAll(ctx context.Context, due []store.Delivery) error {
 	close(jobs)
 	wg.Wait()
 	return q.record(ctx, due, results)
+}
+
+// plain reports whether every delivery goes through the default
+// transport as it is stored.
+func plain(ds []store.Delivery) bool {
+	for i := range ds {
+		if ds[i].Route != "" || ds[i].Sealed {
+			return false
+		}
+	}
+	return true
+}
+
+// deliver hands one delivery to its transport, opening it first when it
+// is sealed.
+func (q *Queue) deliver(ctx context.Context, d *store.Delivery) error {
+	tr, data := q.tr, d.Data
+	if d.Route != "" {
+		if q.opt.Route == nil {
+			return &Permanent{Err: errors.New("queue: no transport for routed deliveries")}
+		}
+		var err error
+		if tr, err = q.opt.Route(d.Route); err != nil {
+			return err
+		}
+	}
+	if d.Sealed {
+		if q.opt.Open == nil {
+			return errors.New("queue: cannot open sealed deliveries")
+		}
+		var err error
+		if data, err = q.opt.Open(d); err != nil {
+			return err
+		}
+	}
+	return tr.Deliver(ctx, d.From, d.To, data)
 }
 
 // record stores the results that have something to record, then tells

@@ -1,6 +1,7 @@
 // Package smtpclient hands outbound mail to one configured smarthost (the
-// relay of `sealpost serve --relay HOST:PORT`) over SMTP (RFC 5321), one
-// transaction per message, using github.com/emersion/go-smtp.
+// relay of `sealpost serve --relay HOST:PORT`) over SMTP (RFC 5321), or to
+// a local delivery agent such as a helpdesk's endpoint over LMTP
+// (RFC 2033), one transaction per message, using github.com/emersion/go-smtp.
 //
 // What it does:
 //
@@ -10,6 +11,13 @@
 //     plaintext.
 //   - SASL authentication (RFC 4954) with Options.Auth, only inside TLS.
 //   - SIZE (RFC 1870) and, for non-ASCII addresses, SMTPUTF8 (RFC 6531).
+//   - LMTP (RFC 2033) with Options.LMTP: LHLO instead of EHLO, and each
+//     recipient's own reply to the message data in its Result (RFC 2033
+//     §4.2), so a message can be delivered to one recipient and refused or
+//     deferred for another.
+//   - Unix sockets (Options.Network "unix", Addr the socket's path), for
+//     SMTP and LMTP alike, never with STARTTLS: the socket is local and
+//     there is no host name to verify a certificate for.
 //   - A result per recipient, and a temporary/permanent verdict for every
 //     failure (Temporary), so the queue knows what to retry and what to
 //     bounce.
@@ -27,17 +35,30 @@
 //     configured HeloName is sent in the EHLO after TLS. When the relay
 //     does not offer STARTTLS, the client reconnects for a plaintext
 //     session, so such relays see two connections per message.
+//   - go-smtp v0.25 cannot run STARTTLS in an LMTP session: only an SMTP
+//     client can be created with STARTTLS, and the LMTP client
+//     (smtp.NewClientLMTP) has no way to start it. LMTP is therefore
+//     always plaintext, and goes only over a unix socket or to a loopback
+//     address (checked before dialling for an IP address, and on the
+//     connected address for a host name). LMTP with RequireTLS or Auth, or
+//     to any other address, makes Send fail with ErrInvalidOptions.
+//   - go-smtp v0.25 returns the LMTP replies after the data keyed by
+//     address, so the replies for an address given twice could not be told
+//     apart: with LMTP, a recipient repeated in Send's rcpts gets one RCPT,
+//     and each of its Results carries that recipient's reply.
 //   - The message is written through net/textproto's dot-writer, which
 //     turns a bare LF into CRLF and ends an unterminated last line with
 //     CRLF (both required on the wire by RFC 5321 §2.3.8). Messages that
 //     already use CRLF throughout are sent byte for byte.
-//   - Replies to session commands (greeting, EHLO, STARTTLS, AUTH) count as
-//     temporary even when they are 5yz; see ReplyError.Temporary.
+//   - Replies to session commands (greeting, EHLO, LHLO, STARTTLS, AUTH)
+//     count as temporary even when they are 5yz; see ReplyError.Temporary.
 package smtpclient
 
 import (
 	"crypto/tls"
+	"fmt"
 	"net"
+	"net/netip"
 	"os"
 	"time"
 
@@ -50,25 +71,40 @@ const DefaultTimeout = 2 * time.Minute
 
 // Options configures a Client. Only Addr is required.
 type Options struct {
-	// Addr is the relay's address, "host:port".
+	// Addr is the relay's address, "host:port", or with Network "unix"
+	// the path of its socket.
 	Addr string
-	// HeloName is the name sent in EHLO; empty means os.Hostname, or
-	// "localhost" if that fails.
+	// Network is "tcp" (empty means "tcp") or "unix". No STARTTLS is
+	// attempted over a unix socket: it is local, and there is no host name
+	// to verify a certificate for.
+	Network string
+	// LMTP makes the client speak LMTP (RFC 2033) instead of SMTP: LHLO
+	// instead of EHLO, and after the message data one reply per accepted
+	// recipient, which Send puts in that recipient's Result. go-smtp's
+	// LMTP client cannot use STARTTLS (see the package doc), so LMTP needs
+	// Network "unix" or an Addr on a loopback address, and neither
+	// RequireTLS nor Auth; otherwise Send fails with ErrInvalidOptions.
+	LMTP bool
+	// HeloName is the name sent in EHLO (LHLO with LMTP); empty means
+	// os.Hostname, or "localhost" if that fails.
 	HeloName string
 	// TLSConfig is used for STARTTLS. nil means a default configuration
 	// that verifies the relay's certificate for the host of Addr; a
-	// configuration without ServerName gets the host of Addr.
+	// configuration without ServerName gets the host of Addr. It is not
+	// used with LMTP or over a unix socket.
 	TLSConfig *tls.Config
 	// RequireTLS makes Send fail with ErrTLSUnavailable (a temporary
 	// error) when the relay does not offer STARTTLS, instead of sending in
-	// plaintext.
+	// plaintext. With Network "unix" or LMTP, where STARTTLS is never
+	// attempted, Send fails with ErrInvalidOptions instead.
 	RequireTLS bool
 	// Timeout bounds each Send as a whole, from dialling to QUIT; zero
 	// means DefaultTimeout.
 	Timeout time.Duration
 	// Auth, when set, authenticates to the relay. It is used only inside
 	// TLS: with Auth set, a relay that does not offer STARTTLS fails like
-	// RequireTLS, and credentials are never sent in plaintext.
+	// RequireTLS, and credentials are never sent in plaintext. Like
+	// RequireTLS, it cannot be combined with Network "unix" or LMTP.
 	Auth sasl.Client
 }
 
@@ -77,6 +113,9 @@ type Options struct {
 // go-sasl clients for PLAIN and LOGIN are).
 type Client struct {
 	addr       string
+	network    string // "tcp" or "unix"
+	lmtp       bool
+	optErr     error // from checkOptions, returned by every Send
 	helo       string
 	tls        *tls.Config // ServerName already filled in; never modified
 	requireTLS bool
@@ -85,10 +124,14 @@ type Client struct {
 }
 
 // New returns a Client for opt, filling in the defaults. It does not
-// connect; configuration problems such as a bad Addr surface from Send.
+// connect; configuration problems such as a bad Addr, or Options that
+// contradict each other (ErrInvalidOptions), surface from Send.
 func New(opt Options) *Client {
 	c := &Client{
 		addr:       opt.Addr,
+		network:    opt.Network,
+		lmtp:       opt.LMTP,
+		optErr:     checkOptions(opt),
 		helo:       opt.HeloName,
 		tls:        tlsConfig(opt.Addr, opt.TLSConfig),
 		requireTLS: opt.RequireTLS,
@@ -104,7 +147,53 @@ func New(opt Options) *Client {
 	if c.timeout <= 0 {
 		c.timeout = DefaultTimeout
 	}
+	if c.network == "" {
+		c.network = "tcp"
+	}
 	return c
+}
+
+// checkOptions refuses Options that Send cannot honour: an unknown
+// Network, TLS where no STARTTLS is attempted, and plaintext LMTP to an
+// address that is not loopback.
+func checkOptions(opt Options) error {
+	unix := opt.Network == "unix"
+	if !unix && opt.Network != "" && opt.Network != "tcp" {
+		return fmt.Errorf("%w: Network %q: want \"tcp\" or \"unix\"", ErrInvalidOptions, opt.Network)
+	}
+	wantTLS := "RequireTLS"
+	if !opt.RequireTLS {
+		wantTLS = "Auth (sent only inside TLS)"
+	}
+	switch {
+	case unix && (opt.RequireTLS || opt.Auth != nil):
+		return fmt.Errorf("%w: %s with the unix socket %s: a unix socket is local and has no host name to verify a certificate for, so STARTTLS is never attempted over it",
+			ErrInvalidOptions, wantTLS, opt.Addr)
+	case opt.LMTP && (opt.RequireTLS || opt.Auth != nil):
+		return fmt.Errorf("%w: %s with LMTP: the go-smtp LMTP client cannot use STARTTLS",
+			ErrInvalidOptions, wantTLS)
+	case opt.LMTP && !unix && notLoopback(opt.Addr):
+		return errLMTPNotLocal(opt.Addr)
+	}
+	return nil
+}
+
+// errLMTPNotLocal is the error for LMTP to addr, which is not loopback.
+func errLMTPNotLocal(addr string) error {
+	return fmt.Errorf("%w: LMTP to %s: the go-smtp LMTP client cannot use STARTTLS, so LMTP goes only over a unix socket or to a loopback address",
+		ErrInvalidOptions, addr)
+}
+
+// notLoopback reports whether hostport is an IP address and port whose
+// address is not loopback. A host name is not known to be either before
+// it is dialled.
+func notLoopback(hostport string) bool {
+	host, _, err := net.SplitHostPort(hostport)
+	if err != nil {
+		return false
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && !ip.Unmap().IsLoopback()
 }
 
 // tlsConfig returns a private copy of cfg, or a default, whose ServerName
@@ -131,8 +220,8 @@ type Result struct {
 	Rcpt string
 	// Err is nil when the relay accepted the message for Rcpt. Otherwise
 	// it is the relay's reply to RCPT or to the message data (a
-	// *ReplyError), a local refusal wrapping ErrInvalidEnvelope, or the
-	// error that ended the whole transaction. Temporary(Err) tells whether
-	// to retry.
+	// *ReplyError; with LMTP, Rcpt's own reply after the data), a local
+	// refusal wrapping ErrInvalidEnvelope, or the error that ended the
+	// whole transaction. Temporary(Err) tells whether to retry.
 	Err error
 }

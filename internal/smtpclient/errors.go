@@ -20,14 +20,24 @@ var ErrTLSUnavailable = errors.New("smtpclient: relay does not offer STARTTLS")
 // permanent: sending it again cannot succeed.
 var ErrInvalidEnvelope = errors.New("smtpclient: invalid envelope")
 
+// ErrInvalidOptions means the Options ask for something Send cannot do: an
+// unknown Network, TLS (RequireTLS or Auth) over a unix socket or with
+// LMTP, or LMTP to an address that is not loopback (see Options.LMTP).
+// Send returns it, wrapped with the reason, before connecting, or for
+// LMTP to a host name as soon as the connection shows the address. It is
+// temporary, like the relay's refusal of a session: the message is fine,
+// and fixing the configuration lets the queue deliver it.
+var ErrInvalidOptions = errors.New("smtpclient: invalid options")
+
 // Commands named in ReplyError.Command.
 const (
 	CmdEHLO     = "EHLO"     // the greeting or EHLO/HELO
+	CmdLHLO     = "LHLO"     // the greeting or LHLO, with Options.LMTP
 	CmdSTARTTLS = "STARTTLS" // the greeting, the first EHLO or STARTTLS, when STARTTLS is attempted
 	CmdAUTH     = "AUTH"
 	CmdMAIL     = "MAIL"
 	CmdRCPT     = "RCPT"
-	CmdDATA     = "DATA" // DATA itself or the reply after the message data
+	CmdDATA     = "DATA" // DATA itself or the reply after the message data (with LMTP, one per recipient)
 )
 
 // ReplyError is a negative reply from the relay.
@@ -78,11 +88,13 @@ func (e *ReplyError) Unwrap() error {
 // Temporary reports whether the reply is worth retrying.
 //
 // Replies to MAIL, RCPT and DATA follow their code: RFC 5321 §4.2.1, 4yz
-// is a transient and 5yz a permanent negative completion. Replies to the
-// session commands (greeting, EHLO, STARTTLS, AUTH) are always temporary:
-// they are about Sealpost's standing with its one relay (credentials, TLS
-// setup, an address the relay refuses to serve), not about the message,
-// and bouncing the whole queue for a configuration error would lose mail.
+// is a transient and 5yz a permanent negative completion; with LMTP, each
+// recipient's reply after the data likewise (RFC 2033 §4.2). Replies to
+// the session commands (greeting, EHLO, LHLO, STARTTLS, AUTH) are always
+// temporary: they are about Sealpost's standing with its one relay
+// (credentials, TLS setup, an address the relay refuses to serve), not
+// about the message, and bouncing the whole queue for a configuration
+// error would lose mail.
 // Postfix's defaults make the same choice (smtp_skip_5xx_greeting,
 // smtp_sasl_auth_soft_bounce).
 func (e *ReplyError) Temporary() bool {
@@ -99,8 +111,9 @@ func (e *ReplyError) Temporary() bool {
 // retried later. It is false for nil, for a permanent reply (5yz to MAIL,
 // RCPT or DATA; see ReplyError.Temporary), for a bare 5yz *smtp.SMTPError
 // and for ErrInvalidEnvelope. Everything else is temporary: 4yz replies,
-// network errors, timeouts, cancellation, TLS failures, ErrTLSUnavailable
-// and errors of unknown kind (DESIGN §3: transient or unknown is 4xx).
+// network errors, timeouts, cancellation, TLS failures, ErrTLSUnavailable,
+// ErrInvalidOptions and errors of unknown kind (DESIGN §3: transient or
+// unknown is 4xx).
 func Temporary(err error) bool {
 	if err == nil {
 		return false

@@ -10,28 +10,34 @@ import (
 )
 
 // Send delivers msg from the envelope sender from ("" for the null
-// reverse-path) to rcpts in one SMTP transaction. It uses STARTTLS whenever
-// the relay offers it (RFC 3207). It returns within Options.Timeout; when
-// ctx is done first, the connection is closed and the error wraps
-// ctx's cause.
+// reverse-path) to rcpts in one SMTP or LMTP transaction. Over TCP with
+// SMTP, it uses STARTTLS whenever the relay offers it (RFC 3207). It
+// returns within Options.Timeout; when ctx is done first, the connection
+// is closed and the error wraps ctx's cause.
 //
 // There is always one Result per recipient, in the order of rcpts, also
 // when Send returns an error. The error is nil when the relay accepted the
 // message for at least one recipient; the others carry their own error
-// (the reply to RCPT, or ErrInvalidEnvelope). The error is non-nil when
-// nothing was delivered; every Result then carries an error, and
-// Temporary(err) tells whether retrying may help any of them.
+// (the reply to RCPT, with LMTP the recipient's reply after the data, or
+// ErrInvalidEnvelope). The error is non-nil when nothing was delivered;
+// every Result then carries an error, and Temporary(err) tells whether
+// retrying may help any of them.
 //
 // A connection lost after the message data was sent but before the reply
 // counts as a temporary failure (RFC 5321 §3.8: as if 451 had been
 // received), so a retry can duplicate the message (RFC 1047); Sealpost
-// delivers at least once.
+// delivers at least once. With LMTP this holds for each recipient whose
+// reply had not come; the replies that had come stand.
 func (c *Client) Send(ctx context.Context, from string, rcpts []string, msg []byte) ([]Result, error) {
 	results := make([]Result, len(rcpts))
 	for i, r := range rcpts {
 		results[i] = Result{Rcpt: r, Err: checkAddress("recipient", r, false)}
 	}
-	err := c.send(ctx, from, results, msg)
+	send := c.send
+	if c.lmtp {
+		send = c.sendDistinct
+	}
+	err := send(ctx, from, results, msg)
 	if err != nil {
 		for i := range results {
 			if results[i].Err == nil {
@@ -48,6 +54,9 @@ func (c *Client) send(ctx context.Context, from string, results []Result, msg []
 	if err := checkEnvelope(from, results); err != nil {
 		return err
 	}
+	if c.optErr != nil {
+		return c.optErr
+	}
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 
@@ -56,7 +65,7 @@ func (c *Client) send(ctx context.Context, from string, results []Result, msg []
 		return err
 	}
 	defer sc.Close()
-	err = transact(ctx, sc, from, results, msg)
+	err = transact(ctx, sc, from, results, msg, c.lmtp)
 	var re *ReplyError
 	if ctxCause(ctx) == nil && (err == nil || errors.As(err, &re) || errors.Is(err, ErrInvalidEnvelope)) {
 		// RFC 5321 §4.1.1.10: end a working session with QUIT. Its reply
@@ -66,8 +75,9 @@ func (c *Client) send(ctx context.Context, from string, results []Result, msg []
 	return err
 }
 
-// transact runs MAIL, RCPT for each unrefused recipient, and DATA.
-func transact(ctx context.Context, sc *smtp.Client, from string, results []Result, msg []byte) error {
+// transact runs MAIL, RCPT for each unrefused recipient, and DATA. With
+// lmtp, the replies after the data go into results.
+func transact(ctx context.Context, sc *smtp.Client, from string, results []Result, msg []byte, lmtp bool) error {
 	opts, err := mailOptions(sc, from, results, len(msg))
 	if err != nil {
 		return err
@@ -83,6 +93,9 @@ func transact(ctx context.Context, sc *smtp.Client, from string, results []Resul
 		// RFC 5321 §3.3: with every RCPT rejected there is no transaction
 		// to send DATA for.
 		return noneAccepted(results)
+	}
+	if lmtp {
+		return lmtpData(ctx, sc, msg, results)
 	}
 	return data(ctx, sc, msg)
 }

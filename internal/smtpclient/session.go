@@ -28,26 +28,17 @@ func isNoSTARTTLS(err error) bool {
 // The connection is closed when ctx is done, which is how the deadline and
 // cancellation reach go-smtp, whose own timeouts are per command.
 func (c *Client) connect(ctx context.Context) (*smtp.Client, error) {
-	sc, err := c.startTLS(ctx)
-	if isNoSTARTTLS(err) {
-		if c.requireTLS || c.auth != nil {
-			return nil, fmt.Errorf("%w (%s)", ErrTLSUnavailable, c.addr)
-		}
-		// RFC 3207 §6: an attacker can strip STARTTLS from the EHLO
-		// reply, so a client must be able to insist on TLS; that is
-		// RequireTLS (and Auth). Otherwise the session goes on in
-		// plaintext.
-		sc, err = c.plain(ctx)
-	}
+	sc, err := c.open(ctx)
 	if err != nil {
 		return nil, err
 	}
 	// RFC 3207 §4.2: after TLS the client MUST discard what it learnt
 	// from the server and SHOULD send EHLO first; go-smtp has forgotten
-	// the first EHLO, and this one carries our name.
+	// the first EHLO, and this one carries our name. RFC 2033 §4.1: an
+	// LMTP client says LHLO instead, which go-smtp's LMTP client does.
 	if err := sc.Hello(c.helo); err != nil {
 		sc.Close()
-		return nil, stepError(ctx, CmdEHLO, err)
+		return nil, stepError(ctx, c.helloCmd(), err)
 	}
 	if c.auth != nil {
 		if err := authenticate(ctx, sc, c.auth); err != nil {
@@ -56,6 +47,36 @@ func (c *Client) connect(ctx context.Context) (*smtp.Client, error) {
 		}
 	}
 	return sc, nil
+}
+
+// open dials the relay and returns a client ready for EHLO or LHLO, in TLS
+// when the relay offers STARTTLS and STARTTLS is attempted at all.
+func (c *Client) open(ctx context.Context) (*smtp.Client, error) {
+	if c.network == "unix" || c.lmtp {
+		// A unix socket has no host name to verify a certificate for, and
+		// go-smtp's LMTP client cannot start TLS. checkOptions refused
+		// RequireTLS and Auth for both, and LMTP to other hosts.
+		return c.plain(ctx)
+	}
+	sc, err := c.startTLS(ctx)
+	if !isNoSTARTTLS(err) {
+		return sc, err
+	}
+	if c.requireTLS || c.auth != nil {
+		return nil, fmt.Errorf("%w (%s)", ErrTLSUnavailable, c.addr)
+	}
+	// RFC 3207 §6: an attacker can strip STARTTLS from the EHLO reply, so
+	// a client must be able to insist on TLS; that is RequireTLS (and
+	// Auth). Otherwise the session goes on in plaintext.
+	return c.plain(ctx)
+}
+
+// helloCmd is the command that greets the relay, for ReplyError.Command.
+func (c *Client) helloCmd() string {
+	if c.lmtp {
+		return CmdLHLO
+	}
+	return CmdEHLO
 }
 
 // startTLS dials the relay and negotiates STARTTLS. If the relay does not
@@ -79,13 +100,24 @@ func (c *Client) startTLS(ctx context.Context) (*smtp.Client, error) {
 	return sc, nil
 }
 
-// plain dials the relay for a session without TLS.
+// plain dials the relay for a session without TLS, over SMTP or LMTP.
 func (c *Client) plain(ctx context.Context) (*smtp.Client, error) {
 	conn, err := c.dial(ctx)
 	if err != nil {
 		return nil, err
 	}
-	sc := smtp.NewClient(conn)
+	var sc *smtp.Client
+	if c.lmtp {
+		// A host name in Addr is known to be loopback only now. A unix
+		// socket's address is a path, which notLoopback lets through.
+		if notLoopback(conn.RemoteAddr().String()) {
+			conn.Close()
+			return nil, errLMTPNotLocal(fmt.Sprintf("%s (%s)", c.addr, conn.RemoteAddr()))
+		}
+		sc = smtp.NewClientLMTP(conn)
+	} else {
+		sc = smtp.NewClient(conn)
+	}
 	c.setTimeouts(sc)
 	return sc, nil
 }
@@ -95,7 +127,7 @@ func (c *Client) plain(ctx context.Context) (*smtp.Client, error) {
 // the connection is closed at the latest then; closing twice is harmless.
 func (c *Client) dial(ctx context.Context) (net.Conn, error) {
 	var d net.Dialer
-	conn, err := d.DialContext(ctx, "tcp", c.addr)
+	conn, err := d.DialContext(ctx, c.network, c.addr)
 	if err != nil {
 		return nil, stepError(ctx, "dial", err)
 	}

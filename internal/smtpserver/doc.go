@@ -22,6 +22,17 @@
 //     block of data, not the whole message.
 //   - RFC 3030 (CHUNKING, BDAT) is handled by go-smtp, which enforces the
 //     same size limit before a chunk reaches this package.
+//   - RFC 4954 (AUTH), for a submission listener, only when
+//     Options.Authenticate is set: PLAIN (RFC 4616) and LOGIN. AUTH is
+//     advertised and accepted only under TLS, from a loopback address, or
+//     with Options.AllowInsecureAuth (§4); elsewhere it gets 538 5.7.11.
+//     Wrong credentials get 535 5.7.8 after Options.AuthFailureDelay, and
+//     the third failure closes the connection with 421 4.7.0; any other
+//     error of Authenticate gets 454 4.7.0 with a reference. AUTH inside a
+//     transaction or after a successful AUTH gets 503 5.5.1. The identity
+//     is in Envelope.Auth until STARTTLS, which forgets it (RFC 3207
+//     §4.2). Options.RequireAuth answers MAIL before AUTH with 530 5.7.0.
+//     The log may name the username, never the password.
 //
 // Error policy: a Backend error that is, or wraps, *Error is replied with its
 // code, enhanced code and client-safe message. Every other error, and a
@@ -42,8 +53,11 @@
 //   - CHUNKING is always advertised.
 //   - A message of exactly MaxMessageBytes is rejected; the limit is
 //     effectively MaxMessageBytes-1 octets of content.
+//   - AUTH with a response that is not base64 gets "454 4.7.0 Invalid
+//     base64 data"; RFC 4954 §4 asks for 501. AUTH without a mechanism
+//     gets 502 5.5.4, where 501 would fit.
 //
-// The package does not implement AUTH (no mechanism is advertised, and
-// go-smtp's insecure AUTH stays disabled), SMTPUTF8, DSN or LMTP, and it
-// does not look at message content.
+// The package does not implement SMTPUTF8, DSN or LMTP, nor AUTH
+// mechanisms other than PLAIN and LOGIN; it ignores the AUTH parameter of
+// MAIL FROM (RFC 4954 §5), and it does not look at message content.
 package smtpserver

@@ -126,8 +126,18 @@ func seqIDs() func() string {
 	return func() string { return fmt.Sprintf("id-%d", n.Add(1)) }
 }
 
-// start runs a Server for b until the test ends.
+// start runs a Server for b on 127.0.0.1 until the test ends.
 func start(t *testing.T, b Backend, opt Options) *testServer {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return serveOn(t, b, opt, l)
+}
+
+// serveOn runs a Server for b on l until the test ends.
+func serveOn(t *testing.T, b Backend, opt Options, l net.Listener) *testServer {
 	t.Helper()
 	ts := &testServer{logs: &lockedBuffer{}, served: make(chan error, 1)}
 	if opt.Logger == nil {
@@ -135,10 +145,6 @@ func start(t *testing.T, b Backend, opt Options) *testServer {
 	}
 	if opt.NewID == nil {
 		opt.NewID = seqIDs()
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
 	}
 	ts.srv = New(b, opt)
 	ts.addr = l.Addr().String()

@@ -23,6 +23,7 @@ type Envelope struct {
 	To         []string // accepted RCPT TO addresses, in order
 	RemoteAddr string   // the client's address, host:port
 	Helo       string   // the name given in HELO/EHLO
+	Auth       string   // identity from a successful AUTH (RFC 4954), "" if none
 }
 
 // clone returns a copy that shares nothing with e.
@@ -71,11 +72,35 @@ type Options struct {
 	// TLSConfig, if set, enables STARTTLS (RFC 3207).
 	TLSConfig *tls.Config
 	// Logger receives the log; default slog.Default(). Every line carries
-	// the envelope ID as attribute "msgid" ("" before MAIL FROM).
+	// the envelope ID as attribute "msgid" ("" before MAIL FROM; an AUTH
+	// attempt's lines carry a reference of their own).
 	Logger *slog.Logger
-	// NewID returns a fresh reference ID for each transaction; it must be
-	// safe for concurrent use. Default: 12 random hex digits.
+	// NewID returns a fresh reference ID for each transaction and each
+	// AUTH attempt; it must be safe for concurrent use. Default: 12 random
+	// hex digits.
 	NewID func() string
+
+	// Authenticate, if set, enables AUTH (RFC 4954) with the mechanisms
+	// PLAIN (RFC 4616) and LOGIN, for a submission listener. It checks a
+	// username and password: a nil error authenticates the connection,
+	// and identity (the username if empty) becomes Envelope.Auth of every
+	// later transaction on it. For wrong credentials it returns
+	// ErrAuthFailed, or an error wrapping it (535 5.7.8); any other error
+	// is a temporary fault (454 4.7.0 with a reference, cause logged).
+	// ctx is as for Backend calls; it may be called concurrently. Nil:
+	// AUTH is neither advertised nor accepted.
+	Authenticate func(ctx context.Context, username, password string) (identity string, err error)
+	// AllowInsecureAuth permits AUTH on a connection without TLS from any
+	// address. By default AUTH needs TLS (STARTTLS) or a loopback client.
+	AllowInsecureAuth bool
+	// RequireAuth refuses MAIL FROM before a successful AUTH with
+	// 530 5.7.0 (RFC 4954 §6). Without Authenticate it refuses every
+	// message.
+	RequireAuth bool
+	// AuthFailureDelay holds back the reply to each failed AUTH, to slow
+	// down password guessing; default 1 second. The third failure on a
+	// connection closes it.
+	AuthFailureDelay time.Duration
 }
 
 const (
@@ -83,6 +108,7 @@ const (
 	defaultMaxMessageBytes = 32 << 20
 	defaultMaxRecipients   = 100
 	defaultTimeout         = 5 * time.Minute
+	defaultAuthDelay       = time.Second
 )
 
 // withDefaults returns o with every unset field set to its default.
@@ -107,6 +133,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.NewID == nil {
 		o.NewID = randomID
+	}
+	if o.AuthFailureDelay <= 0 {
+		o.AuthFailureDelay = defaultAuthDelay
 	}
 	return o
 }
@@ -149,7 +178,10 @@ func New(b Backend, opt Options) *Server {
 	ss.ReadTimeout = opt.ReadTimeout
 	ss.WriteTimeout = opt.WriteTimeout
 	ss.TLSConfig = opt.TLSConfig
-	ss.AllowInsecureAuth = false // no AUTH here; never in clear text
+	// Without Authenticate, go-smtp refuses AUTH outside TLS as before.
+	// With it, the session decides where AUTH is allowed (session.Auth),
+	// so go-smtp must not refuse it first.
+	ss.AllowInsecureAuth = opt.Authenticate != nil
 	ss.ErrorLog = errorLog{s.log}
 	s.smtp = ss
 	return s
@@ -247,13 +279,19 @@ func (s *Server) reply(log *slog.Logger, id, op string, err error) *smtp.SMTPErr
 			"err", err)
 		return e.reply()
 	}
+	logFailure(log, op, err)
+	return errTemporary(clientText(id, "unknown"), err).reply()
+}
+
+// logFailure logs an error of the Backend or of Options.Authenticate that
+// the client sees only as a temporary failure; a panic with its stack.
+func logFailure(log *slog.Logger, op string, err error) {
 	var p *panicError
 	if errors.As(err, &p) {
 		log.Error("smtp: panic in backend", "op", op, "panic", p.value, "stack", p.stack)
-	} else {
-		log.Error("smtp: "+op+" failed", "err", err)
+		return
 	}
-	return errTemporary(clientText(id, "unknown"), err).reply()
+	log.Error("smtp: "+op+" failed", "err", err)
 }
 
 // panicError carries a recovered Backend panic to reply.

@@ -15,9 +15,9 @@ import (
 )
 
 // session is one SMTP connection's state, driven by go-smtp. go-smtp calls
-// Mail, Rcpt, Reset and Data from the connection's goroutine, except that
-// with BDAT, Data runs in a goroutine of its own, and Logout may come from
-// Server.Shutdown; mu guards what those share.
+// Mail, Rcpt, Reset, Data and Auth (auth.go) from the connection's
+// goroutine, except that with BDAT, Data runs in a goroutine of its own,
+// and Logout may come from Server.Shutdown; mu guards what those share.
 //
 // Every method returns either nil or a *smtp.SMTPError: go-smtp would send
 // the text of any other error to the client.
@@ -28,6 +28,10 @@ type session struct {
 	remote  string
 	ctx     context.Context // for Backend calls; cancelled by Logout
 	cancel  context.CancelFunc
+
+	// Used only from the connection's goroutine.
+	auth     string // identity from a successful AUTH, "" before
+	failures int    // failed AUTH attempts
 
 	mu      sync.Mutex
 	env     *Envelope // the open transaction, nil outside one
@@ -62,6 +66,10 @@ func (ss *session) Mail(from string, _ *smtp.MailOptions) error {
 		// (go-smtp would otherwise keep the old transaction's recipients).
 		return ss.srv.reply(log, id, "MAIL FROM", errBadSequence())
 	}
+	if ss.srv.opt.RequireAuth && ss.auth == "" {
+		// RFC 4954 §6: 530 5.7.0 when policy requires authentication.
+		return ss.srv.reply(log, id, "MAIL FROM", errAuthRequired())
+	}
 	// RFC 5321 §4.5.5: the null reverse-path "<>" (from == "") is allowed.
 	if from != "" {
 		if err := checkAddress(from); err != nil {
@@ -69,11 +77,11 @@ func (ss *session) Mail(from string, _ *smtp.MailOptions) error {
 			return ss.srv.reply(log, id, "MAIL FROM", ErrBadSender().WithCause(cause))
 		}
 	}
-	env := &Envelope{ID: id, From: from, RemoteAddr: ss.remote, Helo: ss.conn.Hostname()}
+	env := &Envelope{ID: id, From: from, RemoteAddr: ss.remote, Helo: ss.conn.Hostname(), Auth: ss.auth}
 	ss.mu.Lock()
 	ss.env = env
 	ss.mu.Unlock()
-	log.Debug("smtp: MAIL FROM", "from", from, "remote", ss.remote, "helo", env.Helo)
+	log.Debug("smtp: MAIL FROM", "from", from, "remote", ss.remote, "helo", env.Helo, "auth", env.Auth)
 	return nil
 }
 

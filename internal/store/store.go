@@ -23,9 +23,16 @@ var (
 	ErrReplay = errors.New("store: signature already seen")
 )
 
-// List is one mailing list and its own key.
+// Modes of a list row (DESIGN §1).
+const (
+	ModeList    = "list"    // a mailing list: fan-out to members
+	ModeGateway = "gateway" // one address in front of a helpdesk
+)
+
+// List is one mailing list, or one gateway, and its own key.
 type List struct {
 	ID             int64
+	Mode           string // ModeList or ModeGateway; "" is ModeList
 	Address        string // post address, normalised addr-spec
 	Name           string // display name, may be empty
 	Owner          string // owner's addr-spec: receives notices
@@ -39,10 +46,55 @@ type List struct {
 	SMIMESealed []byte
 	// Retired are the OpenPGP keys this list's key replaced, newest first;
 	// they decrypt until their grace period ends.
-	Retired   []RetiredKey
-	Settings  ListSettings
+	Retired  []RetiredKey
+	Settings ListSettings
+	// Gateway holds a gateway's own options; zero for a list.
+	Gateway   GatewaySettings
 	CreatedAt time.Time
 }
+
+// IsGateway reports whether l is a gateway rather than a mailing list.
+func (l *List) IsGateway() bool { return l.Mode == ModeGateway }
+
+// GatewaySettings are the options of a gateway in front of a helpdesk.
+// The zero value is the default, except that DeliverTo must be set.
+type GatewaySettings struct {
+	// DeliverTo is where inbound mail goes once decrypted and verified:
+	// smtp://HOST:PORT, lmtp://HOST:PORT, lmtp:/PATH/TO/SOCKET or a
+	// Maildir directory (maildir:/PATH or /PATH).
+	DeliverTo string `json:"deliver_to"`
+	// RequireEncryption and RequireSignature refuse inbound mail that is
+	// not encrypted to the gateway, or not signed with a good signature.
+	// By default ordinary mail passes, marked as such.
+	RequireEncryption bool `json:"require_encryption,omitempty"`
+	RequireSignature  bool `json:"require_signature,omitempty"`
+	// AttachOriginal adds the message as received (the ciphertext) to
+	// what the helpdesk gets (RT's "store encrypted as received").
+	AttachOriginal bool `json:"attach_original,omitempty"`
+	// UnsignedReplies sends the helpdesk's replies without the gateway's
+	// signature (sign_replies=false).
+	UnsignedReplies bool `json:"unsigned_replies,omitempty"`
+	// EncryptReplies is when replies are encrypted: "" (when possible:
+	// whenever the recipient has a usable key, and always in a
+	// conversation that arrived encrypted) or "always".
+	EncryptReplies string `json:"encrypt_replies,omitempty"`
+	// Archive keeps every message of every conversation, sealed under
+	// the master key, for authorised staff.
+	Archive bool `json:"archive,omitempty"`
+	// SubmitClients are the networks (CIDR) the helpdesk may submit
+	// replies from without SMTP AUTH.
+	SubmitClients []string `json:"submit_clients,omitempty"`
+	// SubmitSecret is the SHA-256 (hex) of the password the helpdesk
+	// authenticates with (user name: the gateway's address); "" when
+	// none is set. The password is random, so a plain hash suffices.
+	SubmitSecret string `json:"submit_secret,omitempty"`
+}
+
+// Values of GatewaySettings.EncryptReplies.
+const (
+	EncryptWhenPossible = ""
+	EncryptAlways       = "always"
+)
 
 // RetiredKey is a list key that a newer one replaced.
 type RetiredKey struct {
@@ -292,19 +344,27 @@ const (
 
 // Delivery kinds.
 const (
-	KindPost   = "post"   // a member's copy of a list post
-	KindNotice = "notice" // a notice Sealpost wrote (owner notices, DSNs)
+	KindPost     = "post"     // a member's copy of a list post
+	KindNotice   = "notice"   // a notice Sealpost wrote (owner notices, DSNs)
+	KindHelpdesk = "helpdesk" // inbound mail of a gateway, for its helpdesk
+	KindReply    = "reply"    // a helpdesk's reply, sent on by its gateway
 )
 
 // Delivery is one message to one envelope recipient in the outbound queue.
 type Delivery struct {
-	ID          int64
-	Ref         string // the inbound message's reference ID
-	ListID      int64
-	Kind        string
-	From        string // envelope sender
-	To          string // envelope recipient
-	Data        []byte // the complete message: encrypted, or a notice with no decrypted content
+	ID     int64
+	Ref    string // the inbound message's reference ID
+	ListID int64
+	Kind   string
+	From   string // envelope sender
+	To     string // envelope recipient
+	Data   []byte // the complete message: encrypted, or a notice with no decrypted content
+	// Route is where the delivery goes when not through the default
+	// transport: a gateway's DeliverTo.
+	Route string
+	// Sealed says Data is sealed under the master key (keyring.Sealer,
+	// keyring.DeliveryLabel) because the message is plaintext.
+	Sealed      bool
 	State       DeliveryState
 	Attempts    int
 	NextAttempt time.Time
@@ -357,6 +417,42 @@ type Outcome struct {
 	// to a member.
 	Bounce  *Bounce
 	Disable *Disable
+	// Thread records message-ids of a gateway's conversation; Archive
+	// keeps messages in its archive.
+	Thread  *ThreadMark
+	Archive []Archived
+}
+
+// ThreadMark puts message-ids into a gateway's conversation, creating it
+// when new; Encrypted marks the conversation as one that arrived
+// encrypted (it never becomes unmarked).
+type ThreadMark struct {
+	Thread     string
+	MessageIDs []string
+	Encrypted  bool
+	At         time.Time
+}
+
+// Thread is one conversation of a gateway.
+type Thread struct {
+	ID        string // the conversation's first message-id
+	Encrypted bool
+	Messages  int // messages in the archive
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// Archived is one message of a gateway's archive, sealed under the
+// master key (keyring.ArchiveLabel).
+type Archived struct {
+	ID        int64
+	ListID    int64
+	Thread    string
+	Direction string // "in" (to the helpdesk) or "out" (a reply)
+	MessageID string
+	Ref       string
+	Sealed    []byte
+	CreatedAt time.Time
 }
 
 // Bounce is one bounced copy.
@@ -394,9 +490,12 @@ type PendingKey struct {
 	ExpiresAt time.Time
 }
 
-// Harvested is a member key learnt from a validly signed post.
+// Harvested is a member key learnt from a validly signed post. With
+// Contact, the address becomes a member first if it is not one (a
+// gateway's correspondent); otherwise only members' keys are kept.
 type Harvested struct {
-	ListID int64
-	Email  string
-	Key    MemberKey
+	ListID  int64
+	Email   string
+	Key     MemberKey
+	Contact bool
 }

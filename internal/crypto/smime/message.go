@@ -98,6 +98,18 @@ func Unwrap(msg *mime.Part, id *Identity, opt Options) (*Unwrapped, error) {
 	return u, nil
 }
 
+// VerifySigned checks a message that is not encrypted: one signed as a
+// whole, in multipart/signed (RFC 8551 §3.5.3) or opaque signed-data
+// (§3.5.2) form. Content is the signed content when the signature
+// verified, else the whole message; Protection is zero. Trust in the
+// signer's certificate is not decided here.
+func VerifySigned(msg *mime.Part, opt Options) *Unwrapped {
+	u := &Unwrapped{Content: msg.Raw}
+	u.verifyInner(msg.Raw, opt)
+	u.Protection = spcrypto.Protection{}
+	return u
+}
+
 // verifyInner checks a signature that is the decrypted entity itself.
 func (u *Unwrapped) verifyInner(plain []byte, opt Options) {
 	inner, err := mime.Parse(plain, mime.Limits{MaxSize: opt.maxPlaintext()})

@@ -9,7 +9,7 @@ import (
 	"github.com/sealpost/sealpost/internal/store"
 )
 
-const deliveryColumns = `id, ref, list_id, kind, env_from, rcpt, data, state, attempts, next_attempt, last_error, created_at, updated_at`
+const deliveryColumns = `id, ref, list_id, kind, env_from, rcpt, data, route, sealed, state, attempts, next_attempt, last_error, created_at, updated_at`
 
 // ClaimDue claims up to limit pending deliveries that are due at now and
 // not claimed by another process, oldest first, for lease: until then no
@@ -60,12 +60,13 @@ func (s *DB) deliveries(ctx context.Context, query string, args ...any) ([]store
 	for rows.Next() {
 		var d store.Delivery
 		var state string
+		var sealed int
 		var next, created, updated int64
-		if err := rows.Scan(&d.ID, &d.Ref, &d.ListID, &d.Kind, &d.From, &d.To, &d.Data, &state, &d.Attempts,
+		if err := rows.Scan(&d.ID, &d.Ref, &d.ListID, &d.Kind, &d.From, &d.To, &d.Data, &d.Route, &sealed, &state, &d.Attempts,
 			&next, &d.LastError, &created, &updated); err != nil {
 			return nil, fmt.Errorf("sqlstore: deliveries: %w", err)
 		}
-		d.State = store.DeliveryState(state)
+		d.Sealed, d.State = sealed != 0, store.DeliveryState(state)
 		d.NextAttempt, d.CreatedAt, d.UpdatedAt = fromMillis(next), fromMillis(created), fromMillis(updated)
 		out = append(out, d)
 	}

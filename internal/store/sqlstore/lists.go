@@ -10,19 +10,19 @@ import (
 	"github.com/sealpost/sealpost/internal/store"
 )
 
-const listColumns = `id, address, name, owner, key_fingerprint, public_key, sealed_key, smime_cert, smime_sealed, settings, created_at`
+const listColumns = `id, mode, address, name, owner, key_fingerprint, public_key, sealed_key, smime_cert, smime_sealed, settings, gateway, created_at`
 
 // CreateList inserts l and sets l.ID. It returns store.ErrExists when a
 // list with the address exists.
 func (s *DB) CreateList(ctx context.Context, l *store.List) error {
-	settings, err := json.Marshal(l.Settings)
+	settings, gateway, err := listJSON(l)
 	if err != nil {
 		return fmt.Errorf("sqlstore: create list: %w", err)
 	}
-	err = s.db.QueryRowContext(ctx, `INSERT INTO lists (address, name, owner, key_fingerprint, public_key, sealed_key, smime_cert, smime_sealed, settings, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id`,
-		l.Address, l.Name, l.Owner, l.KeyFingerprint, l.PublicKey, l.SealedKey, nonNil(l.SMIMECert), nonNil(l.SMIMESealed),
-		string(settings), millis(l.CreatedAt)).Scan(&l.ID)
+	err = s.db.QueryRowContext(ctx, `INSERT INTO lists (mode, address, name, owner, key_fingerprint, public_key, sealed_key, smime_cert, smime_sealed, settings, gateway, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id`,
+		listMode(l), l.Address, l.Name, l.Owner, l.KeyFingerprint, l.PublicKey, l.SealedKey, nonNil(l.SMIMECert), nonNil(l.SMIMESealed),
+		settings, gateway, millis(l.CreatedAt)).Scan(&l.ID)
 	if isUnique(err) {
 		return store.ErrExists
 	}
@@ -120,15 +120,36 @@ func (s *DB) Lists(ctx context.Context) ([]store.List, error) {
 	return out, rows.Err()
 }
 
-// UpdateList saves a list's name, owner, settings and S/MIME identity.
+// UpdateList saves a list's name, owner, settings, gateway options and
+// S/MIME identity.
 func (s *DB) UpdateList(ctx context.Context, l *store.List) error {
-	b, err := json.Marshal(l.Settings)
+	settings, gateway, err := listJSON(l)
 	if err != nil {
 		return fmt.Errorf("sqlstore: update list: %w", err)
 	}
-	return s.execOne(ctx, "update list", `UPDATE lists SET name = $1, owner = $2, settings = $3,
-		smime_cert = $4, smime_sealed = $5 WHERE id = $6`,
-		l.Name, l.Owner, string(b), nonNil(l.SMIMECert), nonNil(l.SMIMESealed), l.ID)
+	return s.execOne(ctx, "update list", `UPDATE lists SET name = $1, owner = $2, settings = $3, gateway = $4,
+		smime_cert = $5, smime_sealed = $6 WHERE id = $7`,
+		l.Name, l.Owner, settings, gateway, nonNil(l.SMIMECert), nonNil(l.SMIMESealed), l.ID)
+}
+
+// listJSON encodes a list's settings and gateway options.
+func listJSON(l *store.List) (settings, gateway string, err error) {
+	s, err := json.Marshal(l.Settings)
+	if err != nil {
+		return "", "", err
+	}
+	g, err := json.Marshal(l.Gateway)
+	if err != nil {
+		return "", "", err
+	}
+	return string(s), string(g), nil
+}
+
+func listMode(l *store.List) string {
+	if l.Mode == "" {
+		return store.ModeList
+	}
+	return l.Mode
 }
 
 // DeleteList removes a list with its members, spool, holds and replay
@@ -153,14 +174,17 @@ type scanner interface{ Scan(...any) error }
 
 func scanList(r scanner) (*store.List, error) {
 	var l store.List
-	var settings string
+	var settings, gateway string
 	var created int64
-	if err := r.Scan(&l.ID, &l.Address, &l.Name, &l.Owner, &l.KeyFingerprint, &l.PublicKey, &l.SealedKey,
-		&l.SMIMECert, &l.SMIMESealed, &settings, &created); err != nil {
+	if err := r.Scan(&l.ID, &l.Mode, &l.Address, &l.Name, &l.Owner, &l.KeyFingerprint, &l.PublicKey, &l.SealedKey,
+		&l.SMIMECert, &l.SMIMESealed, &settings, &gateway, &created); err != nil {
 		return nil, err
 	}
 	if err := json.Unmarshal([]byte(settings), &l.Settings); err != nil {
 		return nil, fmt.Errorf("settings of %s: %w", l.Address, err)
+	}
+	if err := json.Unmarshal([]byte(gateway), &l.Gateway); err != nil {
+		return nil, fmt.Errorf("gateway options of %s: %w", l.Address, err)
 	}
 	l.CreatedAt = fromMillis(created)
 	return &l, nil

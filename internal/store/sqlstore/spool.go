@@ -60,6 +60,12 @@ func (s *DB) Commit(ctx context.Context, o store.Outcome) error {
 		}
 		for i := range o.Harvest {
 			h := &o.Harvest[i]
+			if h.Contact {
+				if _, err := tx.ExecContext(ctx, `INSERT INTO members (list_id, email, created_at) VALUES ($1, $2, $3)
+					ON CONFLICT (list_id, email) DO NOTHING`, h.ListID, h.Email, millis(now)); err != nil {
+					return err
+				}
+			}
 			if err := putKey(ctx, tx, h.ListID, h.Email, &h.Key); err != nil {
 				return err
 			}
@@ -108,6 +114,16 @@ func (s *DB) Commit(ctx context.Context, o store.Outcome) error {
 				return err
 			}
 		}
+		if t := o.Thread; t != nil {
+			if err := markThread(ctx, tx, o.ListID, t); err != nil {
+				return err
+			}
+		}
+		for i := range o.Archive {
+			if err := insertArchived(ctx, tx, &o.Archive[i], now); err != nil {
+				return err
+			}
+		}
 		if o.SpoolID != "" {
 			if _, err := tx.ExecContext(ctx, `DELETE FROM spool WHERE id = $1`, o.SpoolID); err != nil {
 				return err
@@ -135,9 +151,9 @@ func insertDelivery(ctx context.Context, tx *sql.Tx, d *store.Delivery, now time
 	if next.IsZero() {
 		next = d.CreatedAt
 	}
-	return tx.QueryRowContext(ctx, `INSERT INTO deliveries (ref, list_id, kind, env_from, rcpt, data, state, attempts, next_attempt, last_error, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8, '', $9, $9) RETURNING id`,
-		d.Ref, d.ListID, d.Kind, d.From, d.To, d.Data, string(d.State), millis(next), millis(d.CreatedAt)).Scan(&d.ID)
+	return tx.QueryRowContext(ctx, `INSERT INTO deliveries (ref, list_id, kind, env_from, rcpt, data, route, sealed, state, attempts, next_attempt, last_error, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, $10, '', $11, $11) RETURNING id`,
+		d.Ref, d.ListID, d.Kind, d.From, d.To, d.Data, d.Route, boolInt(d.Sealed), string(d.State), millis(next), millis(d.CreatedAt)).Scan(&d.ID)
 }
 
 // Holds returns a list's held messages, oldest first.

@@ -1,0 +1,277 @@
+package admin
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"net/url"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/sealpost/sealpost/internal/crypto/pgp"
+	"github.com/sealpost/sealpost/internal/keyring"
+	"github.com/sealpost/sealpost/internal/mail"
+	"github.com/sealpost/sealpost/internal/store"
+)
+
+// Destination is where a gateway hands its inbound mail: a helpdesk's
+// SMTP or LMTP listener, or a Maildir it reads.
+type Destination struct {
+	Scheme  string // "smtp", "lmtp" or "maildir"
+	Network string // "tcp" or "unix" (smtp and lmtp)
+	Addr    string // host:port, a socket path, or the Maildir directory
+}
+
+// ParseDestination reads a gateway's deliver_to: smtp://HOST[:PORT]
+// (default port 25), lmtp://HOST[:PORT] (default 24), lmtp:/PATH (a Unix
+// socket), maildir:/PATH or an absolute path (a Maildir).
+func ParseDestination(s string) (Destination, error) {
+	if strings.HasPrefix(s, "/") {
+		return Destination{Scheme: "maildir", Addr: filepath.Clean(s)}, nil
+	}
+	u, err := url.Parse(s)
+	if err != nil || u.Scheme == "" {
+		return Destination{}, fmt.Errorf("%q is not smtp://HOST:PORT, lmtp://HOST:PORT, lmtp:/SOCKET or a Maildir path", s)
+	}
+	switch scheme := strings.ToLower(u.Scheme); {
+	case scheme == "maildir" && strings.HasPrefix(u.Opaque+u.Path, "/"):
+		return Destination{Scheme: "maildir", Addr: filepath.Clean(u.Opaque + u.Path)}, nil
+	case scheme == "lmtp" && u.Host == "" && strings.HasPrefix(u.Opaque+u.Path, "/"):
+		return Destination{Scheme: "lmtp", Network: "unix", Addr: u.Opaque + u.Path}, nil
+	case (scheme == "smtp" || scheme == "lmtp") && u.Host != "" && (u.Path == "" || u.Path == "/"):
+		port := map[string]string{"smtp": "25", "lmtp": "24"}[scheme]
+		if p := u.Port(); p != "" {
+			if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+				return Destination{}, fmt.Errorf("%q: bad port", s)
+			}
+			port = p
+		}
+		return Destination{Scheme: scheme, Network: "tcp", Addr: net.JoinHostPort(u.Hostname(), port)}, nil
+	}
+	return Destination{}, fmt.Errorf("%q is not smtp://HOST:PORT, lmtp://HOST:PORT, lmtp:/SOCKET or a Maildir path", s)
+}
+
+// CreateGateway creates a gateway at address, with a fresh key, in front
+// of the helpdesk that deliverTo names.
+func (s *Service) CreateGateway(ctx context.Context, address, owner, name string, algo pgp.Algorithm, deliverTo string) (*store.List, error) {
+	if _, err := ParseDestination(deliverTo); err != nil {
+		return nil, fmt.Errorf("%w: --deliver-to: %v", ErrInvalid, err)
+	}
+	return s.create(ctx, &store.List{Mode: store.ModeGateway, Gateway: store.GatewaySettings{DeliverTo: deliverTo}},
+		address, owner, name, algo)
+}
+
+// Gateway returns the gateway at address.
+func (s *Service) Gateway(ctx context.Context, address string) (*store.List, error) {
+	l, err := s.List(ctx, address)
+	if err != nil {
+		return nil, err
+	}
+	if !l.IsGateway() {
+		return nil, fmt.Errorf("%w: %s is a list, not a gateway", ErrInvalid, l.Address)
+	}
+	return l, nil
+}
+
+// listOptionsForGateways are the list options that mean something for a
+// gateway too.
+var listOptionsForGateways = []string{"name", "owner", "language", "autocrypt", "openpgp_header", "autocrypt_import",
+	"allow_seipd_v2", "max_message_size", "smime_opaque", "hold_days"}
+
+// GatewayOptions returns the settable gateway options, sorted by name.
+func GatewayOptions() []Option {
+	gwBool := func(name, help string, field func(*store.GatewaySettings) *bool, negated bool) Option {
+		return Option{Name: name, Help: help,
+			get: func(l *store.List) string { return strconv.FormatBool(*field(&l.Gateway) != negated) },
+			set: func(l *store.List, v string) error {
+				b, err := strconv.ParseBool(v)
+				*field(&l.Gateway) = b != negated
+				return err
+			}}
+	}
+	opts := []Option{
+		{Name: "deliver_to", Help: "where decrypted mail goes: smtp://HOST:PORT, lmtp://HOST:PORT, lmtp:/SOCKET or a Maildir path",
+			get: func(l *store.List) string { return l.Gateway.DeliverTo },
+			set: func(l *store.List, v string) error {
+				if _, err := ParseDestination(v); err != nil {
+					return err
+				}
+				l.Gateway.DeliverTo = v
+				return nil
+			}},
+		gwBool("require_encryption", "true to refuse mail that is not encrypted to the gateway (default false: ordinary mail passes, marked)",
+			func(g *store.GatewaySettings) *bool { return &g.RequireEncryption }, false),
+		gwBool("require_signature", "true to refuse mail without a good signature by a key on file or that it brings (default false)",
+			func(g *store.GatewaySettings) *bool { return &g.RequireSignature }, false),
+		gwBool("attach_original", "true to attach the message as received (encrypted) to what the helpdesk gets (default false)",
+			func(g *store.GatewaySettings) *bool { return &g.AttachOriginal }, false),
+		gwBool("sign_replies", "false to send replies that go out in clear unsigned (default true; encrypted replies are always signed)",
+			func(g *store.GatewaySettings) *bool { return &g.UnsignedReplies }, true),
+		gwBool("archive", "true to keep every message of every conversation, sealed, for `gateway archive` (default false)",
+			func(g *store.GatewaySettings) *bool { return &g.Archive }, false),
+		{Name: "encrypt_replies", Help: "when-possible (default: to every recipient with a usable key, and a conversation that " +
+			"arrived encrypted only encrypted) or always (no reply ever in clear)",
+			get: func(l *store.List) string {
+				if l.Gateway.EncryptReplies == store.EncryptAlways {
+					return "always"
+				}
+				return "when-possible"
+			},
+			set: func(l *store.List, v string) error {
+				switch v {
+				case "when-possible":
+					l.Gateway.EncryptReplies = store.EncryptWhenPossible
+				case "always":
+					l.Gateway.EncryptReplies = store.EncryptAlways
+				default:
+					return errors.New("not when-possible or always")
+				}
+				return nil
+			}},
+		{Name: "submit_clients", Help: "comma-separated networks (CIDR, e.g. 192.0.2.10/32) from which the helpdesk may submit " +
+			"replies without SMTP AUTH; empty: AUTH only",
+			get: func(l *store.List) string { return strings.Join(l.Gateway.SubmitClients, ",") },
+			set: func(l *store.List, v string) error {
+				var nets []string
+				for _, f := range strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' }) {
+					pfx, err := netip.ParsePrefix(f)
+					if err != nil {
+						return fmt.Errorf("%q is not a network in CIDR form", f)
+					}
+					nets = append(nets, pfx.Masked().String())
+				}
+				l.Gateway.SubmitClients = nets
+				return nil
+			}},
+	}
+	shared := map[string]bool{}
+	for _, n := range listOptionsForGateways {
+		shared[n] = true
+	}
+	for _, o := range ListOptions() {
+		if shared[o.Name] {
+			opts = append(opts, o)
+		}
+	}
+	sort.Slice(opts, func(i, j int) bool { return opts[i].Name < opts[j].Name })
+	return opts
+}
+
+// optionsFor returns the options of l's mode.
+func optionsFor(l *store.List) []Option {
+	if l.IsGateway() {
+		return GatewayOptions()
+	}
+	return ListOptions()
+}
+
+// NewSubmitPassword gives a gateway a new random password for SMTP AUTH
+// on the submission listener (user name: the gateway's address) and
+// returns it; only its hash is kept, and the old one stops working.
+func (s *Service) NewSubmitPassword(ctx context.Context, gateway string) (string, error) {
+	gw, err := s.Gateway(ctx, gateway)
+	if err != nil {
+		return "", err
+	}
+	b := make([]byte, 24)
+	if _, err := io.ReadFull(s.rand, b); err != nil {
+		return "", err
+	}
+	password := base64.RawURLEncoding.EncodeToString(b)
+	gw.Gateway.SubmitSecret = secretHash(password)
+	if err := s.st.UpdateList(ctx, gw); err != nil {
+		return "", err
+	}
+	return password, nil
+}
+
+func secretHash(password string) string {
+	h := sha256.Sum256([]byte(password))
+	return hex.EncodeToString(h[:])
+}
+
+// ErrBadCredentials is returned by CheckSubmitPassword for a user name
+// or password that is wrong.
+var ErrBadCredentials = errors.New("bad credentials")
+
+// CheckSubmitPassword returns the gateway whose submission password
+// user (its address) and password are.
+func (s *Service) CheckSubmitPassword(ctx context.Context, user, password string) (*store.List, error) {
+	addr, err := mail.Normalize(user)
+	if err != nil {
+		return nil, ErrBadCredentials
+	}
+	gw, err := s.st.ListByAddress(ctx, addr)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, ErrBadCredentials
+	}
+	if err != nil {
+		return nil, err
+	}
+	want := gw.Gateway.SubmitSecret
+	got := secretHash(password)
+	if !gw.IsGateway() || want == "" || subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 {
+		return nil, ErrBadCredentials
+	}
+	return gw, nil
+}
+
+// SubmitClientAllowed reports whether a client at addr may submit for gw
+// without SMTP AUTH.
+func SubmitClientAllowed(gw *store.List, addr netip.Addr) bool {
+	for _, n := range gw.Gateway.SubmitClients {
+		if pfx, err := netip.ParsePrefix(n); err == nil && pfx.Contains(addr.Unmap()) {
+			return true
+		}
+	}
+	return false
+}
+
+// ArchivedMessage is one message of a gateway's archive, opened.
+type ArchivedMessage struct {
+	store.Archived
+	Data []byte
+}
+
+// Conversations returns a gateway's most recent conversations.
+func (s *Service) Conversations(ctx context.Context, gateway string, limit int) ([]store.Thread, error) {
+	gw, err := s.Gateway(ctx, gateway)
+	if err != nil {
+		return nil, err
+	}
+	return s.st.Threads(ctx, gw.ID, limit)
+}
+
+// Conversation returns the archived messages of one conversation of a
+// gateway, opened with the master key, in the order they came.
+func (s *Service) Conversation(ctx context.Context, gateway, thread string) ([]ArchivedMessage, error) {
+	gw, err := s.Gateway(ctx, gateway)
+	if err != nil {
+		return nil, err
+	}
+	as, err := s.st.Archived(ctx, gw.ID, thread)
+	if err != nil {
+		return nil, err
+	}
+	if len(as) == 0 {
+		return nil, fmt.Errorf("%w: no archived conversation %s on %s", ErrNotFound, thread, gw.Address)
+	}
+	out := make([]ArchivedMessage, 0, len(as))
+	for _, a := range as {
+		data, err := s.sealer.Open(a.Sealed, keyring.ArchiveLabel(gw.Address, a.Ref, a.Direction))
+		if err != nil {
+			return nil, fmt.Errorf("archived message %d: %w", a.ID, err)
+		}
+		out = append(out, ArchivedMessage{Archived: a, Data: data})
+	}
+	return out, nil
+}

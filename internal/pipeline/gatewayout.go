@@ -1,0 +1,400 @@
+package pipeline
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	stdmime "mime"
+	"strings"
+
+	"github.com/sealpost/sealpost/internal/crypto/pgp"
+	"github.com/sealpost/sealpost/internal/crypto/smime"
+	"github.com/sealpost/sealpost/internal/keyring"
+	"github.com/sealpost/sealpost/internal/mail"
+	"github.com/sealpost/sealpost/internal/mime"
+	"github.com/sealpost/sealpost/internal/store"
+)
+
+// Submission is a message a helpdesk hands to Sealpost to send on: a
+// reply from a gateway's address.
+type Submission struct {
+	Ref          string
+	EnvelopeFrom string
+	Rcpts        []string // normalised addr-specs
+	Raw          []byte
+	// Authorized reports whether the submitter may send as gw (SMTP AUTH
+	// as the gateway, or a client address the gateway allows).
+	Authorized func(gw *store.List) bool
+}
+
+// Refusals of a submission; the helpdesk sees their text.
+var (
+	errNotGateway = &Rejection{Code: 550, Enhanced: [3]int{5, 7, 1},
+		Text: "The From address is not a gateway served here"}
+	errNotAuthorized = &Rejection{Code: 550, Enhanced: [3]int{5, 7, 1},
+		Text: "Not authorised to send as this gateway"}
+	errUnreadable = &Rejection{Code: 550, Enhanced: [3]int{5, 6, 0},
+		Text: "Message could not be read as MIME"}
+)
+
+// Submit sends a helpdesk's reply on from the gateway its From names:
+// signed by the gateway, and encrypted to each recipient whose usable
+// key is known. In a conversation that arrived encrypted (and with
+// encrypt_replies=always) a recipient without a usable key gets no reply
+// in clear: the helpdesk gets a delivery status notification naming the
+// recipient and the reason, and the recipient a notice without the
+// reply's content. It returns nil once the copies are queued.
+func (p *Pipeline) Submit(ctx context.Context, s Submission) error {
+	log := p.opt.Logger.With("msgid", s.Ref)
+	msg, err := mime.Parse(s.Raw, p.opt.Limits)
+	if err != nil {
+		var le *mime.LimitError
+		if errors.As(err, &le) {
+			return reject(0)
+		}
+		return errUnreadable
+	}
+	_, from, err := mail.ParseAddress(msg.Header.Get("From"))
+	if err != nil {
+		return errNotGateway
+	}
+	gw, err := p.store.ListByAddress(ctx, from)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return errNotGateway
+	case err != nil:
+		return err
+	case !gw.IsGateway():
+		return errNotGateway
+	case s.Authorized == nil || !s.Authorized(gw):
+		log.Warn("submission refused: not authorised for the gateway", "gateway", gw.Address)
+		return errNotAuthorized
+	}
+	log = log.With("gateway", gw.Address)
+	h := readHeaders(msg, msg)
+	msgID := h.messageID
+	if msgID == "" {
+		if msgID, err = mail.NewMessageID(p.opt.Rand, domainOf(gw.Address)); err != nil {
+			return err
+		}
+	}
+	t, err := p.threadMark(ctx, gw, msgID, h, false)
+	if err != nil {
+		return err
+	}
+	thread, err := p.store.FindThread(ctx, gw.ID, t.MessageIDs[1:])
+	if err != nil {
+		return err
+	}
+	mustEncrypt := thread != nil && thread.Encrypted || gw.Gateway.EncryptReplies == store.EncryptAlways
+	r, err := p.contacts(ctx, gw, s.Rcpts)
+	if err != nil {
+		return err
+	}
+	rep := &reply{gw: gw, msg: msg, h: h, msgID: msgID, ref: s.Ref, from: s.EnvelopeFrom}
+	var refused []refusedRcpt
+	for _, rcpt := range s.Rcpts {
+		to, err := p.noticeKey(ctx, gw, r, rcpt)
+		if err != nil {
+			return err
+		}
+		switch {
+		case to != nil:
+			rep.encrypted = append(rep.encrypted, rcptKey{rcpt, *to})
+		case mustEncrypt:
+			refused = append(refused, refusedRcpt{rcpt, noKeyStatus(r, rcpt)})
+		default:
+			rep.clear = append(rep.clear, rcpt)
+		}
+	}
+	out := store.Outcome{ListID: gw.ID, Thread: t}
+	if out.Deliveries, err = p.replyCopies(rep); err != nil {
+		return err
+	}
+	if len(refused) > 0 {
+		ds, err := p.refusedReply(gw, rep, refused)
+		if err != nil {
+			return err
+		}
+		out.Deliveries = append(out.Deliveries, ds...)
+	}
+	if out.Archive, err = p.archive(gw, t.Thread, "out", msgID, s.Ref, s.Raw); err != nil {
+		return err
+	}
+	if err := p.commit(ctx, out); err != nil {
+		return err
+	}
+	logReply(log, rep, refused, mustEncrypt)
+	return nil
+}
+
+func logReply(log *slog.Logger, rep *reply, refused []refusedRcpt, mustEncrypt bool) {
+	log.Info("reply sent on", "encrypted", len(rep.encrypted), "clear", len(rep.clear), "refused", len(refused),
+		"encrypted_conversation", mustEncrypt)
+}
+
+// reply is a helpdesk's reply on its way out.
+type reply struct {
+	gw        *store.List
+	msg       *mime.Part
+	h         headers
+	msgID     string
+	ref, from string
+	encrypted []rcptKey
+	clear     []string
+}
+
+type rcptKey struct {
+	addr string
+	to   recipient
+}
+
+type refusedRcpt struct {
+	addr   string
+	status keyring.Status
+}
+
+// noKeyStatus says why rcpt has no usable key (RT's reasons).
+func noKeyStatus(r *roster, rcpt string) keyring.Status {
+	if to, ok := r.to[rcpt]; ok && to.status != keyring.Usable {
+		return to.status
+	}
+	return keyring.NotFound
+}
+
+// replyFields are the reply's own header fields that travel with it:
+// everything but trace fields, Bcc (RFC 5322 §3.6.3: not shown to the
+// other recipients), foreign status fields and the MIME ones, which the
+// caller writes. A missing Message-ID is added.
+func (rep *reply) replyFields(b *bytes.Buffer) {
+	writeFields(b, mime.Fields(rep.msg.RawHeader), func(f mime.Field) bool {
+		switch strings.ToLower(f.Name) {
+		case "bcc", "received", "return-path", "delivered-to", "mime-version":
+			return false
+		}
+		return !f.HasPrefix(ourPrefix) && !f.HasPrefix("Content-")
+	})
+	if rep.h.messageID == "" {
+		b.WriteString("Message-ID: " + rep.msgID + "\r\n")
+	}
+}
+
+// inner is the entity that is signed and encrypted: the reply's fields
+// as protected headers (RFC 9788), its Content-Type marked so, its body.
+func (rep *reply) inner() []byte {
+	var b bytes.Buffer
+	rep.replyFields(&b)
+	b.WriteString("Content-Type: " + stdmime.FormatMediaType(rep.msg.MediaType, protectedParams(rep.msg.Params)) + "\r\n")
+	writeFields(&b, mime.Fields(rep.msg.RawHeader), func(f mime.Field) bool {
+		return f.HasPrefix("Content-") && !f.Is("Content-Type")
+	})
+	b.WriteString("\r\n")
+	b.Write(rep.msg.Body)
+	return b.Bytes()
+}
+
+// outer is one copy's header in clear: the routing fields, the Subject
+// only when the copy is not encrypted (RFC 9788 §4: "..." outside), the
+// gateway's key announced, then the body with its MIME fields.
+func (p *Pipeline) replyOuter(rep *reply, encrypted bool, contentType string, body []byte, mimeFields ...field) ([]byte, error) {
+	var b bytes.Buffer
+	keep := map[string]bool{"from": true, "to": true, "cc": true, "date": true, "message-id": true,
+		"in-reply-to": true, "references": true, "auto-submitted": true, "reply-to": !encrypted}
+	writeFields(&b, mime.Fields(rep.msg.RawHeader), func(f mime.Field) bool {
+		if encrypted {
+			return keep[strings.ToLower(f.Name)]
+		}
+		switch strings.ToLower(f.Name) {
+		case "bcc", "received", "return-path", "delivered-to", "mime-version":
+			return false
+		}
+		return !f.HasPrefix(ourPrefix) && !f.HasPrefix("Content-")
+	})
+	fields := []field{}
+	if rep.h.messageID == "" {
+		fields = append(fields, field{"Message-ID", rep.msgID})
+	}
+	if encrypted {
+		fields = append(fields, field{"Subject", "..."})
+	}
+	gw := rep.gw
+	if !gw.Settings.NoOpenPGPHeader {
+		fields = append(fields, field{"OpenPGP", mail.OpenPGPHeader(gw.KeyFingerprint)})
+	}
+	if !gw.Settings.NoAutocrypt {
+		fields = append(fields, field{"Autocrypt", mail.Autocrypt(gw.Address, gw.PublicKey)})
+	}
+	fields = append(fields, field{"MIME-Version", "1.0"}, field{"Content-Type", contentType})
+	fields = append(fields, mimeFields...)
+	if err := mime.WriteHeader(&b, buildHeader(fields)); err != nil {
+		return nil, err
+	}
+	b.Write(body)
+	return b.Bytes(), nil
+}
+
+// replyCopies makes the copies of a reply: encrypted to each recipient
+// with a usable key in their format, signed once per format; in clear,
+// signed by the gateway, for the others.
+func (p *Pipeline) replyCopies(rep *reply) ([]store.Delivery, error) {
+	gw := rep.gw
+	var out []store.Delivery
+	if len(rep.encrypted) > 0 {
+		inner := rep.inner()
+		var s signed
+		for _, rk := range rep.encrypted {
+			var err error
+			switch {
+			case rk.to.pgp != nil && s.pgp == nil:
+				var key *pgp.Key
+				if key, err = p.listKey(gw); err == nil {
+					s.pgp, err = pgp.Sign(key, inner, p.pgpOptions())
+				}
+			case rk.to.cert != nil && s.smime == nil:
+				var id *smime.Identity
+				if id, err = p.listIdentity(gw); err == nil {
+					s.smime, err = smime.SignEntity(inner, id, smime.Options{Now: p.opt.Now, Rand: p.opt.Rand})
+				}
+			}
+			if err != nil {
+				return nil, err
+			}
+		}
+		for _, rk := range rep.encrypted {
+			data, err := p.encryptReply(rep, s, rk.to)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, store.Delivery{Ref: rep.ref, ListID: gw.ID, Kind: store.KindReply, From: rep.from, To: rk.addr, Data: data})
+		}
+	}
+	if len(rep.clear) == 0 {
+		return out, nil
+	}
+	data, err := p.clearReply(rep)
+	if err != nil {
+		return nil, err
+	}
+	for _, rcpt := range rep.clear {
+		d := store.Delivery{Ref: rep.ref, ListID: gw.ID, Kind: store.KindReply, From: rep.from, To: rcpt}
+		if err := p.sealDelivery(&d, data); err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	return out, nil
+}
+
+// encryptReply encrypts the signed reply to one recipient.
+func (p *Pipeline) encryptReply(rep *reply, s signed, to recipient) ([]byte, error) {
+	if to.cert != nil {
+		ct, body, err := smime.EncryptEntity(s.smime, to.cert, smime.EncryptOptions{
+			Cipher: to.cipher, KeyTransport: p.opt.SMIMEKeyTransport, Rand: p.opt.Rand})
+		if err != nil {
+			return nil, err
+		}
+		return p.replyOuter(rep, true, ct, body,
+			field{"Content-Transfer-Encoding", "base64"},
+			field{"Content-Disposition", `attachment; filename="smime.p7m"`})
+	}
+	armored, err := s.pgp.EncryptTo(to.pgp, rep.gw.Settings.AllowSEIPDv2)
+	if err != nil {
+		return nil, err
+	}
+	boundary, err := mime.NewBoundary(p.opt.Rand)
+	if err != nil {
+		return nil, err
+	}
+	ct, body := pgp.EncryptedBody(armored, boundary)
+	return p.replyOuter(rep, true, ct, body)
+}
+
+// clearReply is the reply for recipients without a usable key outside an
+// encrypted conversation: signed by the gateway (S/MIME when it has a
+// certificate, which more of the people a helpdesk writes to can read,
+// else PGP/MIME), or as it is with sign_replies=false.
+func (p *Pipeline) clearReply(rep *reply) ([]byte, error) {
+	var entity bytes.Buffer
+	writeFields(&entity, mime.Fields(rep.msg.RawHeader), func(f mime.Field) bool { return f.HasPrefix("Content-") })
+	entity.WriteString("\r\n")
+	entity.Write(rep.msg.Body)
+	gw := rep.gw
+	switch {
+	case gw.Gateway.UnsignedReplies:
+		ct := rep.msg.Header.Get("Content-Type")
+		if ct == "" {
+			ct = "text/plain; charset=us-ascii"
+		}
+		var mimeFields []field
+		if cte := rep.msg.Header.Get("Content-Transfer-Encoding"); cte != "" {
+			mimeFields = append(mimeFields, field{"Content-Transfer-Encoding", cte})
+		}
+		return p.replyOuter(rep, false, ct, rep.msg.Body, mimeFields...)
+	case len(gw.SMIMESealed) > 0:
+		id, err := p.listIdentity(gw)
+		if err != nil {
+			return nil, err
+		}
+		signedEntity, err := smime.SignEntity(entity.Bytes(), id, smime.Options{Now: p.opt.Now, Rand: p.opt.Rand})
+		if err != nil {
+			return nil, err
+		}
+		part, err := mime.ParseHeader(signedEntity, p.opt.Limits)
+		if err != nil {
+			return nil, err
+		}
+		return p.replyOuter(rep, false, part.Header.Get("Content-Type"), part.Body)
+	}
+	ct, body, err := p.signedBody(gw, entity.Bytes())
+	if err != nil {
+		return nil, err
+	}
+	return p.replyOuter(rep, false, ct, body)
+}
+
+// refusedReply tells the helpdesk, with a delivery status notification
+// (RFC 3464), which recipients did not get the reply and why, and each
+// of them, in a notice with nothing of the reply, that a reply is waiting
+// for a key it can be encrypted to.
+func (p *Pipeline) refusedReply(gw *store.List, rep *reply, refused []refusedRcpt) ([]store.Delivery, error) {
+	var out []store.Delivery
+	if rep.from != "" {
+		var rcpts []mail.DSNRecipient
+		var lines []string
+		for _, r := range refused {
+			rcpts = append(rcpts, mail.DSNRecipient{Recipient: r.addr, Action: "failed", Status: "5.7.4",
+				Diagnostic: "x-sealpost; " + r.status.String() + "; the conversation is encrypted"})
+			lines = append(lines, "  "+r.addr+": "+r.status.String())
+		}
+		_, text, err := p.render(gw, "gateway-refused", map[string]any{"Recipients": strings.Join(lines, "\n"), "Ref": rep.ref})
+		if err != nil {
+			return nil, err
+		}
+		_, domain := mail.Split(gw.Address)
+		dsn, err := mail.DSN{ReportingMTA: domain, To: rep.from,
+			Subject: "Reply not sent: no key to encrypt to", Date: p.opt.Now(), Explanation: text,
+			Recipients: rcpts, Headers: rep.msg.RawHeader, InReplyTo: rep.h.messageID}.Bytes(p.opt.Rand)
+		if err != nil {
+			return nil, err
+		}
+		d := store.Delivery{Ref: rep.ref, ListID: gw.ID, Kind: store.KindNotice, From: "", To: rep.from}
+		if err := p.sealDelivery(&d, dsn); err != nil { // it carries the reply's header
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	for _, r := range refused {
+		subject, text, err := p.render(gw, "gateway-no-key", map[string]any{"Status": r.status.String(),
+			"Fingerprint": gw.KeyFingerprint, "Ref": rep.ref})
+		if err != nil {
+			return nil, err
+		}
+		n, err := p.signedNotice(gw, r.addr, subject, text, rep.ref)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
