@@ -181,8 +181,12 @@ func (p *Pipeline) arrive(ctx context.Context, gw *store.List, msg *mime.Part) (
 		a.r = mergeRosters(a.r, more)
 	}
 	a.offered = p.offeredKeys(a)
-	if o.status == spcrypto.StatusUnknownSigner && len(a.offered) > 0 {
-		// Signed by a key the message brought: check again with it.
+	if o.status == spcrypto.StatusUnknownSigner {
+		// Signed by a key on file for someone else, or by one the
+		// message brought: check again with them.
+		if a.r, err = p.issuerContacts(ctx, gw, a.r, o.issuer); err != nil {
+			return nil, 0, err
+		}
 		with := *a.r
 		with.pgpKeys = slices.Clone(a.r.pgpKeys)
 		for _, k := range a.offered {
@@ -606,6 +610,39 @@ func (p *Pipeline) contacts(ctx context.Context, gw *store.List, addrs []string)
 		r.keys[m.Email] = m.Keys
 	}
 	return r, nil
+}
+
+// issuerContacts adds to r the correspondents who hold the key with key
+// ID issuer, so that a message signed with a key on file for someone
+// other than its From address is recognised (and judged a mismatch).
+func (p *Pipeline) issuerContacts(ctx context.Context, gw *store.List, r *roster, issuer string) (*roster, error) {
+	if issuer == "" {
+		return r, nil
+	}
+	keys, err := p.store.FindKeys(ctx, store.IndexKeyID, issuer)
+	if err != nil {
+		return nil, err
+	}
+	var addrs []string
+	for _, k := range keys {
+		_, info, err := keyring.Describe(k.Data, p.opt.Now())
+		if err != nil {
+			continue
+		}
+		for _, a := range info.Addresses {
+			if _, known := r.keys[a]; !known && !slices.Contains(addrs, a) && len(addrs) < 8 {
+				addrs = append(addrs, a)
+			}
+		}
+	}
+	if len(addrs) == 0 {
+		return r, nil
+	}
+	more, err := p.contacts(ctx, gw, addrs)
+	if err != nil {
+		return nil, err
+	}
+	return mergeRosters(r, more), nil
 }
 
 // mergeRosters adds the members of b to a.

@@ -364,8 +364,8 @@ func (p *Pipeline) refusedReply(gw *store.List, rep *reply, refused []refusedRcp
 		var lines []string
 		for _, r := range refused {
 			rcpts = append(rcpts, mail.DSNRecipient{Recipient: r.addr, Action: "failed", Status: "5.7.4",
-				Diagnostic: "x-sealpost; " + r.status.String() + "; the conversation is encrypted"})
-			lines = append(lines, "  "+r.addr+": "+r.status.String())
+				Diagnostic: "x-sealpost; no usable key (" + r.status.String() + "): the conversation is encrypted, so the reply is not sent in clear"})
+			lines = append(lines, "  "+r.addr+": no usable key ("+r.status.String()+")")
 		}
 		_, text, err := p.render(gw, "gateway-refused", map[string]any{"Recipients": strings.Join(lines, "\n"), "Ref": rep.ref})
 		if err != nil {

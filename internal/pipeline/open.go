@@ -25,6 +25,7 @@ type opened struct {
 	digest     []byte   // signature digest for replay detection
 	parts      [][]byte // further replay marks: per-part signatures of inline PGP
 	intended   []string
+	issuer     string // the unknown signer's key ID, when the engine could tell
 	content    []byte
 	// smime is the S/MIME signature, whose certificate still has to be
 	// trusted for the sender's address (see certify).
@@ -56,7 +57,8 @@ func (p *Pipeline) open(list *store.List, r *roster, msg *mime.Part) (*opened, e
 		return nil, &engineError{reason: pgpReason(err), err: err}
 	}
 	return &opened{protection: u.Protection, status: u.Status, signer: u.Signer, reason: u.Reason,
-		digest: u.SignatureDigest, parts: u.PartDigests, intended: u.IntendedRecipients, content: u.Content}, nil
+		digest: u.SignatureDigest, parts: u.PartDigests, intended: u.IntendedRecipients, content: u.Content,
+		issuer: u.IssuerKeyID}, nil
 }
 
 func (p *Pipeline) openSMIME(list *store.List, msg *mime.Part) (*opened, error) {
@@ -183,7 +185,7 @@ func (e *engineError) Unwrap() error { return e.err }
 func (p *Pipeline) openClear(r *roster, msg *mime.Part) *opened {
 	u := pgp.VerifySigned(msg, r.pgpKeys, p.pgpOptions())
 	return &opened{protection: u.Protection, status: u.Status, signer: u.Signer, reason: u.Reason,
-		digest: u.SignatureDigest, intended: u.IntendedRecipients, content: u.Content}
+		digest: u.SignatureDigest, intended: u.IntendedRecipients, content: u.Content, issuer: u.IssuerKeyID}
 }
 
 func pgpReason(err error) policy.Reason {

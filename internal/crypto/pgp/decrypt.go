@@ -37,6 +37,10 @@ type Unwrapped struct {
 	// replay mark too, so parts cannot be spliced into a new post.
 	PartDigests   [][]byte
 	SignatureTime time.Time
+	// IssuerKeyID is the long key ID (16 upper-case hex digits) the
+	// signature names as its issuer when Status is StatusUnknownSigner,
+	// so that the caller can look the key up; "" when not known.
+	IssuerKeyID string
 	// IntendedRecipients are the fingerprints the signer named in RFC 9580
 	// §5.2.3.36 Intended Recipient Fingerprint subpackets, upper-case hex.
 	IntendedRecipients []string
@@ -82,6 +86,9 @@ func Unwrap(msg *mime.Part, list *Key, signers []*Key, opt Options) (*Unwrapped,
 	if md.IsSigned {
 		u.Content = []byte(plain)
 		u.fromSignature(md.Signature, md.SignedBy, md.SignatureError, opt.now())
+		if u.Status == spcrypto.StatusUnknownSigner && len(md.SignatureCandidates) > 0 {
+			u.IssuerKeyID = keyIDString(md.SignatureCandidates[0].IssuerKeyId)
+		}
 		return u, nil
 	}
 	return u, u.verifyInner([]byte(plain), keyring, opt)
@@ -261,8 +268,18 @@ func (u *Unwrapped) verifyInner(plain []byte, keyring openpgp.EntityList, opt Op
 		signedBy = &openpgp.Key{Entity: signer}
 	}
 	u.fromSignature(sig, signedBy, verr, opt.now())
+	if u.Status == spcrypto.StatusUnknownSigner {
+		if p, err := packet.Read(bytes.NewReader(sigBin)); err == nil {
+			if s, ok := p.(*packet.Signature); ok && s.IssuerKeyId != nil {
+				u.IssuerKeyID = keyIDString(*s.IssuerKeyId)
+			}
+		}
+	}
 	return nil
 }
+
+// keyIDString writes a long key ID as the keyring indexes it.
+func keyIDString(id uint64) string { return fmt.Sprintf("%016X", id) }
 
 // fromSignature records the outcome of one signature check.
 func (u *Unwrapped) fromSignature(sig *packet.Signature, signedBy *openpgp.Key, verr error, now time.Time) {

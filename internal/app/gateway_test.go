@@ -1,0 +1,530 @@
+package app_test
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-sasl"
+	"github.com/emersion/go-smtp"
+
+	"github.com/sealpost/sealpost/internal/app"
+	"github.com/sealpost/sealpost/internal/crypto/pgp"
+	"github.com/sealpost/sealpost/internal/gpgtest"
+	"github.com/sealpost/sealpost/internal/mail"
+	"github.com/sealpost/sealpost/internal/mime"
+	"github.com/sealpost/sealpost/internal/openssltest"
+	"github.com/sealpost/sealpost/internal/smtpserver"
+)
+
+const support = "support@example.org"
+
+// helpdesk is a fake helpdesk: an SMTP sink on loopback that keeps what
+// it is handed.
+type helpdesk struct {
+	addr string
+	mu   sync.Mutex
+	got  []sunk
+	more chan struct{}
+}
+
+type sunk struct {
+	from string
+	to   []string
+	data []byte
+}
+
+func startHelpdesk(t *testing.T) *helpdesk {
+	t.Helper()
+	h := &helpdesk{more: make(chan struct{}, 100)}
+	srv := smtpserver.New(h, smtpserver.Options{Logger: slog.New(slog.DiscardHandler)})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Shutdown(context.Background()) })
+	h.addr = ln.Addr().String()
+	return h
+}
+
+func (h *helpdesk) Recipient(context.Context, *smtpserver.Envelope, string) error { return nil }
+
+func (h *helpdesk) Deliver(_ context.Context, env *smtpserver.Envelope, raw []byte) error {
+	h.mu.Lock()
+	h.got = append(h.got, sunk{env.From, env.To, raw})
+	h.mu.Unlock()
+	h.more <- struct{}{}
+	return nil
+}
+
+// next waits for the next message the helpdesk gets.
+func (h *helpdesk) next(t *testing.T) sunk {
+	t.Helper()
+	select {
+	case <-h.more:
+	case <-time.After(15 * time.Second):
+		t.Fatal("the helpdesk got nothing")
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.got[len(h.got)-1]
+}
+
+// submit sends a reply through the submission listener, authenticated
+// as the gateway with password (none: unauthenticated).
+func submit(t *testing.T, s *server, password, envFrom string, rcpts []string, raw []byte) error {
+	t.Helper()
+	c, err := smtp.Dial(s.app.SubmissionAddr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Hello("helpdesk.example.org"); err != nil {
+		t.Fatal(err)
+	}
+	if password != "" {
+		if err := c.Auth(sasl.NewPlainClient("", support, password)); err != nil {
+			t.Fatalf("AUTH: %v", err)
+		}
+	}
+	if err := c.Mail(envFrom, nil); err != nil {
+		return err
+	}
+	for _, r := range rcpts {
+		if err := c.Rcpt(r, nil); err != nil {
+			return err
+		}
+	}
+	w, err := c.Data()
+	if err != nil {
+		return err
+	}
+	w.Write(raw)
+	return w.Close()
+}
+
+// fieldValues returns every value of the header field name in msg's
+// header.
+func fieldValues(t *testing.T, msg []byte, name string) []string {
+	t.Helper()
+	p, err := mime.ParseHeader(msg, mime.Limits{})
+	if err != nil {
+		t.Fatalf("helpdesk got a message that does not parse: %v", err)
+	}
+	return p.Header.Values(name)
+}
+
+func reply(id, inReplyTo, to, body string, extra ...string) []byte {
+	h := "From: Support Team <" + support + ">\r\nTo: " + to + "\r\nSubject: Re: your request\r\nMessage-ID: " + id + "\r\n"
+	if inReplyTo != "" {
+		h += "In-Reply-To: " + inReplyTo + "\r\nReferences: " + inReplyTo + "\r\n"
+	}
+	for _, e := range extra {
+		h += e + "\r\n"
+	}
+	return []byte(h + "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n" + body + "\r\n")
+}
+
+// TestGatewayWithGnuPGAndOpenSSL: a gateway in front of a fake helpdesk,
+// with customers using real gpg and openssl.
+func TestGatewayWithGnuPGAndOpenSSL(t *testing.T) {
+	desk := startHelpdesk(t)
+	s := startServerWithConfig(t, "[submission]\nlisten = \"127.0.0.1:0\"\n")
+	ctx := context.Background()
+	gw, err := s.app.Admin.CreateGateway(ctx, support, "admin@example.org", "Support", pgp.Ed25519, "smtp://"+desk.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.app.Admin.GenerateSMIMEIdentity(ctx, support); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.app.Admin.SetOptions(ctx, support, []string{"archive=true"}); err != nil {
+		t.Fatal(err)
+	}
+	password, err := s.app.Admin.NewSubmitPassword(ctx, support)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gwKey, err := s.app.Admin.ListKey(ctx, support)
+	if err != nil {
+		t.Fatal(err)
+	}
+	alice := gpgtest.New(t)
+	aliceFpr := alice.GenKey("Alice <alice@example.net>")
+	alice.Import(gwKey)
+	bob := gpgtest.New(t) // writes encrypted, never signs, has no key on file
+	bob.Import(gwKey)
+
+	var aliceMsgID string
+	t.Run("encrypted and signed, with the key attached; spoofed status fields stripped", func(t *testing.T) {
+		const secret = "CANARY-gw-alice-1"
+		aliceMsgID = "<alice-1@example.net>"
+		inner := "From: Alice <alice@example.net>\r\nTo: " + support + "\r\nSubject: My printer is on fire\r\nMessage-ID: " + aliceMsgID + "\r\n" +
+			"X-Sealpost-Signature: good; trust=pinned; signer=FORGED-INNER\r\n" +
+			"Content-Type: multipart/mixed; boundary=\"m\"\r\n\r\n--m\r\nContent-Type: text/plain\r\n\r\nHelp! " + secret + "\r\n" +
+			"--m\r\nContent-Type: application/pgp-keys; name=\"alice.asc\"\r\n\r\n" + string(alice.Export(aliceFpr)) + "\r\n--m--\r\n"
+		armored := alice.MustRun([]byte(inner), "--armor", "--sign", "--encrypt", "-r", gw.KeyFingerprint, "-u", aliceFpr).Stdout
+		ct, body := pgp.EncryptedBody(armored, "outer")
+		msg := append([]byte("From: alice@example.net\r\nTo: "+support+"\r\nSubject: ...\r\nMessage-ID: "+aliceMsgID+"\r\n"+
+			"X-Sealpost-Signature: good; trust=pinned; signer=FORGED-OUTER\r\nX-SEALPOST-ENCRYPTION: yes; forged\r\n"+
+			"MIME-Version: 1.0\r\nContent-Type: "+ct+"\r\n\r\n"), body...)
+		if err := s.send(t, "alice@example.net", []string{support}, msg); err != nil {
+			t.Fatalf("refused: %v", err)
+		}
+		got := desk.next(t)
+		if got.from != "alice@example.net" || len(got.to) != 1 || got.to[0] != support {
+			t.Errorf("envelope %s -> %v", got.from, got.to)
+		}
+		sig := fieldValues(t, got.data, "X-Sealpost-Signature")
+		enc := fieldValues(t, got.data, "X-Sealpost-Encryption")
+		if len(sig) != 1 || len(enc) != 1 || bytes.Contains(got.data, []byte("FORGED")) {
+			t.Fatalf("status fields %q %q; a forged one survived:\n%s", sig, enc, got.data)
+		}
+		want := "good; engine=openpgp; signer=" + aliceFpr + "; address=alice@example.net; trust=first-seen"
+		if sig[0] != want {
+			t.Errorf("X-Sealpost-Signature = %q, want %q", sig[0], want)
+		}
+		if !strings.HasPrefix(enc[0], "yes; engine=openpgp") {
+			t.Errorf("X-Sealpost-Encryption = %q", enc[0])
+		}
+		if !bytes.Contains(got.data, []byte(secret)) || !bytes.Contains(got.data, []byte("Subject: My printer is on fire")) {
+			t.Errorf("the helpdesk did not get the decrypted message and its protected Subject:\n%s", got.data)
+		}
+	})
+
+	t.Run("an autoreply on the encrypted conversation is encrypted", func(t *testing.T) {
+		s.clearOutbox(t)
+		const secret = "CANARY-gw-autoreply"
+		err := submit(t, s, password, "helpdesk-bounces@example.org", []string{"alice@example.net"},
+			reply("<auto-1@helpdesk.example.org>", aliceMsgID, "alice@example.net", "We got your ticket #1. "+secret,
+				"Auto-Submitted: auto-replied"))
+		if err != nil {
+			t.Fatalf("submission refused: %v", err)
+		}
+		c := s.waitFor(t, "alice@example.net")
+		if bytes.Contains(c, []byte(secret)) {
+			t.Fatalf("the autoreply went out in clear:\n%s", c)
+		}
+		r := alice.Run(c, "--decrypt")
+		if !r.HasStatus("GOODMDC") || !r.HasStatus("VALIDSIG", gw.KeyFingerprint) || !bytes.Contains(r.Stdout, []byte(secret)) {
+			t.Errorf("alice cannot read the autoreply as signed by the gateway:\n%s", r.Status)
+		}
+		if !bytes.Contains(c, []byte("Auto-Submitted: auto-replied")) {
+			t.Error("the autoreply lost its Auto-Submitted field outside")
+		}
+	})
+
+	var bobMsg []byte
+	t.Run("encrypted, unsigned: reply to a customer without key refused with a DSN and a notice", func(t *testing.T) {
+		const secret = "CANARY-gw-bob-question"
+		inner := "From: bob@example.com\r\nTo: " + support + "\r\nSubject: Question\r\nMessage-ID: <bob-1@example.com>\r\n" +
+			"Content-Type: text/plain\r\n\r\nAnything " + secret + "\r\n"
+		armored := bob.MustRun([]byte(inner), "--armor", "--encrypt", "-r", gw.KeyFingerprint).Stdout
+		ct, body := pgp.EncryptedBody(armored, "outer")
+		bobMsg = append([]byte("From: bob@example.com\r\nTo: "+support+"\r\nSubject: ...\r\nMIME-Version: 1.0\r\nContent-Type: "+ct+"\r\n\r\n"), body...)
+		if err := s.send(t, "bob@example.com", []string{support}, bobMsg); err != nil {
+			t.Fatalf("refused: %v", err)
+		}
+		got := desk.next(t)
+		if sig := fieldValues(t, got.data, "X-Sealpost-Signature"); len(sig) != 1 || sig[0] != "none" {
+			t.Errorf("X-Sealpost-Signature = %q, want none", sig)
+		}
+		s.clearOutbox(t)
+		const answer = "CANARY-gw-answer-for-bob"
+		err := submit(t, s, password, "helpdesk-bounces@example.org", []string{"bob@example.com"},
+			reply("<reply-bob@helpdesk.example.org>", "<bob-1@example.com>", "bob@example.com", "The answer: "+answer))
+		if err != nil {
+			t.Fatalf("submission refused: %v", err)
+		}
+		dsn := s.waitFor(t, "helpdesk-bounces@example.org")
+		notice := s.waitFor(t, "bob@example.com")
+		for _, m := range [][]byte{dsn, notice} {
+			if bytes.Contains(m, []byte(answer)) {
+				t.Errorf("the reply's content left Sealpost:\n%s", m)
+			}
+		}
+		rcpts := mail.ParseDSN(dsnReport(t, dsn))
+		if len(rcpts) != 1 || rcpts[0].Recipient != "bob@example.com" || !rcpts[0].Failed() ||
+			!strings.Contains(rcpts[0].Diagnostic, "no usable key (Not Found)") {
+			t.Errorf("DSN recipients = %+v", rcpts)
+		}
+		if !bytes.Contains(notice, []byte("waiting for your key")) {
+			t.Errorf("bob's notice:\n%s", notice)
+		}
+	})
+
+	t.Run("a captured ciphertext sent again by someone else is refused", func(t *testing.T) {
+		replayed := bytes.Replace(bobMsg, []byte("From: bob@example.com"), []byte("From: mallory@example.com"), 1)
+		if err := s.send(t, "mallory@example.com", []string{support}, replayed); smtpCode(err) != 550 {
+			t.Fatalf("replay: %v, want 550", err)
+		}
+	})
+
+	t.Run("a customer who only sent a signed message gets an encrypted reply (S/MIME)", func(t *testing.T) {
+		ca := openssltest.NewCA(t, openssltest.RSA2048) // not a trust anchor: first seen
+		o := openssltest.New(t)
+		carol := ca.Issue("carol@example.net", openssltest.RSA2048, openssltest.LeafOptions{})
+		o.WriteCert("carol.pem", carol.Cert)
+		o.WriteKey("carol.key", carol.Key)
+		o.Write("entity", []byte("Content-Type: text/plain\r\n\r\nSigned, not encrypted.\r\n"))
+		o.MustRun(nil, "cms", "-sign", "-in", "entity", "-signer", "carol.pem", "-inkey", "carol.key", "-out", "signed")
+		msg := append([]byte("From: carol@example.net\r\nTo: "+support+"\r\nSubject: Hello\r\nMessage-ID: <carol-1@example.net>\r\n"), o.Read("signed")...)
+		if err := s.send(t, "carol@example.net", []string{support}, msg); err != nil {
+			t.Fatalf("refused: %v", err)
+		}
+		got := desk.next(t)
+		sig := fieldValues(t, got.data, "X-Sealpost-Signature")
+		if len(sig) != 1 || !strings.HasPrefix(sig[0], "good; engine=smime; signer=") || !strings.HasSuffix(sig[0], "address=carol@example.net; trust=first-seen") {
+			t.Errorf("X-Sealpost-Signature = %q", sig)
+		}
+		if enc := fieldValues(t, got.data, "X-Sealpost-Encryption"); len(enc) != 1 || enc[0] != "none" {
+			t.Errorf("X-Sealpost-Encryption = %q", enc)
+		}
+		s.clearOutbox(t)
+		const answer = "CANARY-gw-answer-for-carol"
+		if err := submit(t, s, password, "helpdesk-bounces@example.org", []string{"carol@example.net"},
+			reply("<reply-carol@helpdesk.example.org>", "<carol-1@example.net>", "carol@example.net", answer)); err != nil {
+			t.Fatalf("submission refused: %v", err)
+		}
+		c := s.waitFor(t, "carol@example.net")
+		if bytes.Contains(c, []byte(answer)) {
+			t.Fatal("the reply to carol went out in clear")
+		}
+		o.Write("copy.eml", c)
+		o.MustRun(nil, "cms", "-decrypt", "-in", "copy.eml", "-recip", "carol.pem", "-inkey", "carol.key", "-out", "dec.eml")
+		ver := o.Run(nil, "cms", "-verify", "-noverify", "-in", "dec.eml")
+		if ver.Err != nil || !bytes.Contains(ver.Stdout, []byte(answer)) {
+			t.Errorf("carol cannot read and verify the reply: %v\n%s", ver.Err, ver.Stderr)
+		}
+	})
+
+	t.Run("ordinary mail passes; a reply outside an encrypted conversation goes out signed, in clear", func(t *testing.T) {
+		msg := []byte("From: dave@example.com\r\nTo: " + support + "\r\nSubject: plain\r\nX-Sealpost-Signature: good\r\n\r\nplain question\r\n")
+		if err := s.send(t, "dave@example.com", []string{support}, msg); err != nil {
+			t.Fatalf("refused: %v", err)
+		}
+		got := desk.next(t)
+		if sig := fieldValues(t, got.data, "X-Sealpost-Signature"); len(sig) != 1 || sig[0] != "none" {
+			t.Errorf("X-Sealpost-Signature = %q, want none", sig)
+		}
+		if ids := fieldValues(t, got.data, "Message-Id"); len(ids) != 1 {
+			t.Errorf("Message-ID fields = %q, want one added", ids)
+		}
+		s.clearOutbox(t)
+		if err := submit(t, s, password, "helpdesk-bounces@example.org", []string{"dave@example.com"},
+			reply("<reply-dave@helpdesk.example.org>", "", "dave@example.com", "plain answer")); err != nil {
+			t.Fatal(err)
+		}
+		c := s.waitFor(t, "dave@example.com")
+		if !bytes.Contains(c, []byte("plain answer")) || !bytes.Contains(c, []byte("multipart/signed")) {
+			t.Errorf("the clear reply is not signed:\n%s", c)
+		}
+	})
+
+	t.Run("submission needs the gateway's credentials", func(t *testing.T) {
+		if err := submit(t, s, "", "x@example.org", []string{"alice@example.net"}, reply("<x@y>", "", "alice@example.net", "x")); smtpCode(err) != 530 {
+			t.Errorf("without AUTH: %v, want 530", err)
+		}
+		err := submit(t, s, password, "x@example.org", []string{"alice@example.net"},
+			bytes.Replace(reply("<x2@y>", "", "alice@example.net", "x"), []byte(support), []byte("other@example.org"), 1))
+		if smtpCode(err) != 550 {
+			t.Errorf("From another address: %v, want 550", err)
+		}
+	})
+
+	t.Run("the archive holds the conversation, and nothing is in clear at rest", func(t *testing.T) {
+		ms, err := s.app.Admin.Conversation(ctx, support, aliceMsgID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ms) != 2 || ms[0].Direction != "in" || ms[1].Direction != "out" ||
+			!bytes.Contains(ms[0].Data, []byte("CANARY-gw-alice-1")) || !bytes.Contains(ms[1].Data, []byte("CANARY-gw-autoreply")) {
+			t.Fatalf("archive of alice's conversation: %d messages", len(ms))
+		}
+		db, err := os.ReadFile(filepath.Join(s.dir, app.DatabaseFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		wal, _ := os.ReadFile(filepath.Join(s.dir, app.DatabaseFile+"-wal"))
+		for _, secret := range []string{"CANARY-gw-alice-1", "CANARY-gw-autoreply", "CANARY-gw-bob-question", "CANARY-gw-answer-for-bob",
+			"CANARY-gw-answer-for-carol"} {
+			if bytes.Contains(db, []byte(secret)) || bytes.Contains(wal, []byte(secret)) {
+				t.Errorf("%s is in the database in clear", secret)
+			}
+		}
+	})
+}
+
+// dsnReport returns the message/delivery-status part of a DSN.
+func dsnReport(t *testing.T, msg []byte) []byte {
+	t.Helper()
+	p, err := mime.Parse(msg, mime.Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.MediaType != "multipart/report" {
+		t.Fatalf("DSN is %s", p.MediaType)
+	}
+	for _, c := range p.Children {
+		if c.MediaType == "message/delivery-status" {
+			return c.Body
+		}
+	}
+	t.Fatal("DSN without message/delivery-status")
+	return nil
+}
+
+// maildirMessages waits until the Maildir dir holds n messages and
+// returns them.
+func maildirMessages(t *testing.T, dir string, n int) [][]byte {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		files, _ := filepath.Glob(filepath.Join(dir, "new", "*"))
+		if len(files) >= n {
+			var out [][]byte
+			for _, f := range files {
+				b, err := os.ReadFile(f)
+				if err != nil {
+					t.Fatal(err)
+				}
+				out = append(out, b)
+			}
+			return out
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the helpdesk's Maildir has %d messages, want %d", len(files), n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestGatewayOptions: the gateway's options, with the helpdesk reading a
+// Maildir.
+func TestGatewayOptions(t *testing.T) {
+	desk := filepath.Join(t.TempDir(), "helpdesk")
+	s := startServerWithConfig(t, "[submission]\nlisten = \"127.0.0.1:0\"\n")
+	ctx := context.Background()
+	gw, err := s.app.Admin.CreateGateway(ctx, support, "admin@example.org", "", pgp.Ed25519, desk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gwKey, _ := s.app.Admin.ListKey(ctx, support)
+	alice := gpgtest.New(t)
+	aliceFpr := alice.GenKey("Alice <alice@example.net>")
+	alice.Import(gwKey)
+	if _, _, err := s.app.Admin.AddMember(ctx, support, "alice@example.net", alice.Export(aliceFpr), false); err != nil {
+		t.Fatal(err) // the administrator pins alice's key
+	}
+	n := 0
+	encrypted := func(from, body string, extra ...string) []byte {
+		inner := "From: " + from + "\r\nTo: " + support + "\r\nSubject: s\r\nContent-Type: text/plain\r\n\r\n" + body + "\r\n"
+		args := append([]string{"--armor", "--encrypt", "-r", gw.KeyFingerprint}, extra...)
+		ct, b := pgp.EncryptedBody(alice.MustRun([]byte(inner), args...).Stdout, "outer")
+		return append([]byte("From: "+from+"\r\nTo: "+support+"\r\nMIME-Version: 1.0\r\nContent-Type: "+ct+"\r\n\r\n"), b...)
+	}
+	statusOf := func(t *testing.T) string {
+		t.Helper()
+		n++
+		msgs := maildirMessages(t, desk, n)
+		for _, m := range msgs {
+			if !bytes.Contains(m, []byte("seen-"+string(rune('a'+n-1)))) {
+				continue
+			}
+			return strings.Join(fieldValues(t, m, "X-Sealpost-Signature"), " | ")
+		}
+		t.Fatal("message not found in the Maildir")
+		return ""
+	}
+
+	if err := s.send(t, "alice@example.net", []string{support}, encrypted("alice@example.net", "seen-a", "--sign", "-u", aliceFpr)); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := statusOf(t), "good; engine=openpgp; signer="+aliceFpr+"; address=alice@example.net; trust=pinned"; got != want {
+		t.Errorf("pinned key: %q, want %q", got, want)
+	}
+	if err := s.send(t, "alice@example.net", []string{support}, encrypted("boss@example.net", "seen-b", "--sign", "-u", aliceFpr)); err != nil {
+		t.Fatal(err)
+	}
+	if got := statusOf(t); !strings.HasPrefix(got, "mismatch; ") {
+		t.Errorf("alice's key on a message From boss: %q, want mismatch", got)
+	}
+	mallory := gpgtest.New(t)
+	malloryFpr := mallory.GenKey("Not Alice <alice@example.net>")
+	mallory.Import(gwKey)
+	inner := "From: alice@example.net\r\nTo: " + support + "\r\nContent-Type: multipart/mixed; boundary=m\r\n\r\n--m\r\n\r\nseen-c\r\n--m\r\n" +
+		"Content-Type: application/pgp-keys\r\n\r\n" + string(mallory.Export(malloryFpr)) + "\r\n--m--\r\n"
+	ct, b := pgp.EncryptedBody(mallory.MustRun([]byte(inner), "--armor", "--sign", "--encrypt", "-r", gw.KeyFingerprint, "-u", malloryFpr).Stdout, "o")
+	if err := s.send(t, "alice@example.net", []string{support}, append([]byte("From: alice@example.net\r\nMIME-Version: 1.0\r\nContent-Type: "+ct+"\r\n\r\n"), b...)); err != nil {
+		t.Fatal(err)
+	}
+	if got := statusOf(t); !strings.HasPrefix(got, "untrusted; ") || !strings.Contains(got, "trust=changed") {
+		t.Errorf("another key for a pinned sender: %q, want untrusted, trust=changed", got)
+	}
+	if ms, _ := s.app.Admin.Members(ctx, support); len(ms) != 1 || len(ms[0].Keys) != 1 {
+		t.Errorf("the other key was taken: %+v", ms)
+	}
+
+	t.Run("attach_original", func(t *testing.T) {
+		if _, err := s.app.Admin.SetOptions(ctx, support, []string{"attach_original=true"}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.send(t, "alice@example.net", []string{support}, encrypted("alice@example.net", "seen-d", "--sign", "-u", aliceFpr)); err != nil {
+			t.Fatal(err)
+		}
+		n++
+		for _, m := range maildirMessages(t, desk, n) {
+			if !bytes.Contains(m, []byte("seen-d")) {
+				continue
+			}
+			p, err := mime.Parse(m, mime.Limits{})
+			if err != nil || p.MediaType != "multipart/mixed" || len(p.Children) != 2 {
+				t.Fatalf("with attach_original: %v %s", err, mime.Tree(p))
+			}
+			orig, _ := p.Children[1].Decoded(1 << 20)
+			if !bytes.Contains(orig, []byte("BEGIN PGP MESSAGE")) {
+				t.Error("the attachment is not the message as received")
+			}
+		}
+	})
+
+	t.Run("require_encryption and require_signature", func(t *testing.T) {
+		if _, err := s.app.Admin.SetOptions(ctx, support, []string{"require_encryption=true", "require_signature=true"}); err != nil {
+			t.Fatal(err)
+		}
+		clear := []byte("From: dave@example.com\r\nTo: " + support + "\r\nSubject: hi\r\n\r\nhi\r\n")
+		err := s.send(t, "dave@example.com", []string{support}, clear)
+		if smtpCode(err) != 550 || !strings.Contains(err.Error(), "only encrypted mail") {
+			t.Errorf("unencrypted: %v, want 550 saying so", err)
+		}
+		if err := s.send(t, "alice@example.net", []string{support}, encrypted("alice@example.net", "unsigned")); smtpCode(err) != 550 {
+			t.Errorf("unsigned: %v, want 550", err)
+		}
+	})
+
+	t.Run("submission from an allowed network without AUTH", func(t *testing.T) {
+		msg := reply("<r1@helpdesk>", "", "alice@example.net", "hello from the helpdesk")
+		if err := submit(t, s, "", "bounces@example.org", []string{"alice@example.net"}, msg); smtpCode(err) != 530 {
+			t.Fatalf("before submit_clients: %v, want 530", err)
+		}
+		if _, err := s.app.Admin.SetOptions(ctx, support, []string{"submit_clients=127.0.0.0/8"}); err != nil {
+			t.Fatal(err)
+		}
+		s.clearOutbox(t)
+		if err := submit(t, s, "", "bounces@example.org", []string{"alice@example.net"}, msg); err != nil {
+			t.Fatalf("from 127.0.0.1 with submit_clients=127.0.0.0/8: %v", err)
+		}
+		r := alice.Run(s.waitFor(t, "alice@example.net"), "--decrypt")
+		if !r.HasStatus("VALIDSIG", gw.KeyFingerprint) || !bytes.Contains(r.Stdout, []byte("hello from the helpdesk")) {
+			t.Errorf("alice (pinned key) did not get the reply encrypted:\n%s", r.Status)
+		}
+	})
+}
