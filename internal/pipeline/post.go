@@ -41,7 +41,7 @@ func (p *Pipeline) post(ctx context.Context, log *slog.Logger, list *store.List,
 	switch {
 	case errors.As(err, &ee) && errors.Is(err, pgp.ErrNotEncrypted) && rs.ActionFor(policy.NotEncrypted) == policy.Accept:
 		// The list takes unencrypted posts; who signed still counts.
-		o, err = p.openClear(roster, msg), nil
+		o, err = p.openClearAny(roster, msg), nil
 	case errors.As(err, &ee):
 		log.Info("message not opened", "err", err)
 		return turnDown(ee.reason, rs.ActionFor(ee.reason))

@@ -366,3 +366,41 @@ func TestFormatPreference(t *testing.T) {
 		}
 	}
 }
+
+// TestUnencryptedSMIMESignedPost: a list that takes unencrypted posts
+// checks an S/MIME signature in clear (multipart/signed) as it checks a
+// PGP/MIME one: a member's is distributed, encrypted; a stranger's is not.
+func TestUnencryptedSMIMESignedPost(t *testing.T) {
+	sf := newSMIMEFixture(t, false)
+	sf.addMember(sf.l, "carol@example.org", sf.member("carol@example.org").PublicBytes())
+	sf.addCertMember("alice@example.org", openssltest.P256)
+	sf.l.rec.Settings.Actions = map[string]string{"unencrypted": "accept"}
+	if err := sf.db.UpdateList(context.Background(), sf.l.rec); err != nil {
+		t.Fatal(err)
+	}
+	post := func(id *smime.Identity, from string) []byte {
+		inner := "Content-Type: text/plain; charset=utf-8\r\nFrom: " + from + "\r\nTo: " + team + "\r\n\r\nIn clear. " + canary + "\r\n"
+		signed, err := smime.SignEntity([]byte(inner), id, smime.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return append([]byte("From: "+from+"\r\nTo: "+team+"\r\nSubject: clear\r\nMIME-Version: 1.0\r\n"), signed...)
+	}
+	if err := sf.process(sf.l, post(sf.identity("alice@example.org", openssltest.P256), "alice@example.org"), "c1"); err != nil {
+		t.Fatalf("a member's S/MIME-signed post in clear: %v", err)
+	}
+	ds := sf.deliveries("c1")
+	if len(ds) != 2 {
+		t.Fatalf("%d copies, want 2", len(ds))
+	}
+	for _, d := range ds {
+		if hasCanary(d.Data) {
+			t.Errorf("%s's copy is not encrypted", d.To)
+		}
+	}
+	var rej *pipeline.Rejection
+	err := sf.process(sf.l, post(sf.identity("mallory@example.org", openssltest.P256), "mallory@example.org"), "c2")
+	if !errors.As(err, &rej) {
+		t.Errorf("a stranger's S/MIME-signed post in clear: %v, want refused", err)
+	}
+}
