@@ -29,8 +29,9 @@ const support = "support@example.org"
 // helpdesk is a fake helpdesk: an SMTP sink on loopback that keeps what
 // it is handed.
 type helpdesk struct {
-	addr string
-	mu   sync.Mutex
+	addr   string
+	refuse bool // answer every message 550
+	mu     sync.Mutex
 	got  []sunk
 	more chan struct{}
 }
@@ -59,6 +60,10 @@ func (h *helpdesk) Recipient(context.Context, *smtpserver.Envelope, string) erro
 
 func (h *helpdesk) Deliver(_ context.Context, env *smtpserver.Envelope, raw []byte) error {
 	h.mu.Lock()
+	if h.refuse {
+		h.mu.Unlock()
+		return &smtpserver.Error{Code: 550, Enhanced: [3]int{5, 1, 1}, Message: "no such queue"}
+	}
 	h.got = append(h.got, sunk{env.From, env.To, raw})
 	h.mu.Unlock()
 	h.more <- struct{}{}
@@ -527,4 +532,30 @@ func TestGatewayOptions(t *testing.T) {
 			t.Errorf("alice (pinned key) did not get the reply encrypted:\n%s", r.Status)
 		}
 	})
+}
+
+// TestHelpdeskRefuses: when the helpdesk refuses a message for good, the
+// gateway's owner is told, without the message's content.
+func TestHelpdeskRefuses(t *testing.T) {
+	desk := startHelpdesk(t)
+	desk.mu.Lock()
+	desk.refuse = true
+	desk.mu.Unlock()
+	s := startServer(t)
+	ctx := context.Background()
+	if _, err := s.app.Admin.CreateGateway(ctx, support, "admin@example.org", "", pgp.Ed25519, "smtp://"+desk.addr); err != nil {
+		t.Fatal(err)
+	}
+	const secret = "CANARY-gw-refused-by-helpdesk"
+	msg := []byte("From: dave@example.com\r\nTo: " + support + "\r\nSubject: x\r\n\r\n" + secret + "\r\n")
+	if err := s.send(t, "dave@example.com", []string{support}, msg); err != nil {
+		t.Fatal(err)
+	}
+	n := s.waitFor(t, "admin@example.org")
+	if bytes.Contains(n, []byte(secret)) {
+		t.Error("the owner's notice carries the message")
+	}
+	if !bytes.Contains(n, []byte("did not take a message")) || !bytes.Contains(n, []byte("550")) {
+		t.Errorf("owner's notice:\n%s", n)
+	}
 }

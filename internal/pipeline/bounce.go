@@ -75,6 +75,9 @@ func (p *Pipeline) countBounce(ctx context.Context, log *slog.Logger, list *stor
 // (a permanent refusal, or retries given up) as a bounce. d is the
 // failed delivery; its VERP envelope sender names list and member.
 func (p *Pipeline) CopyFailed(ctx context.Context, d store.Delivery, reason string) error {
+	if d.Kind == store.KindHelpdesk {
+		return p.helpdeskFailed(ctx, d, reason)
+	}
 	if d.Kind != store.KindPost {
 		return nil
 	}
@@ -213,4 +216,22 @@ func automated(list *store.List, msg *mime.Part, envelopeFrom string) string {
 		return "automated: Precedence " + h.Get("Precedence")
 	}
 	return ""
+}
+
+// helpdeskFailed tells a gateway's owner that its helpdesk did not take
+// a message; the message stays in the queue, sealed, as failed.
+func (p *Pipeline) helpdeskFailed(ctx context.Context, d store.Delivery, reason string) error {
+	gw, err := p.store.ListByAddress(ctx, d.To)
+	if err != nil || gw.Owner == "" {
+		return err
+	}
+	subject, text, err := p.render(gw, "owner-helpdesk-failed", map[string]any{"DeliverTo": d.Route, "Reason": reason, "Ref": d.Ref})
+	if err != nil {
+		return err
+	}
+	n, err := p.secureNotice(ctx, gw, nil, gw.Owner, subject, text, d.Ref)
+	if err != nil {
+		return err
+	}
+	return p.commit(ctx, store.Outcome{ListID: gw.ID, Deliveries: []store.Delivery{n}})
 }

@@ -105,7 +105,7 @@ func (p *Pipeline) gatewayIn(ctx context.Context, log *slog.Logger, gw *store.Li
 		return err
 	}
 	out.Deliveries = []store.Delivery{d}
-	if out.Thread, err = p.threadMark(ctx, gw, msgID, a.h, a.engine != ""); err != nil {
+	if out.Thread, _, err = p.threadMark(ctx, gw, msgID, a.h, a.engine != ""); err != nil {
 		return err
 	}
 	if out.Archive, err = p.archive(gw, out.Thread.Thread, "in", msgID, in.ID, data); err != nil {
@@ -583,18 +583,19 @@ func (p *Pipeline) archive(gw *store.List, thread, direction, msgID, ref string,
 }
 
 // threadMark puts a message into its conversation: the one any message
-// it refers to belongs to, else a new one named by its own Message-ID.
-func (p *Pipeline) threadMark(ctx context.Context, gw *store.List, msgID string, h headers, encrypted bool) (*store.ThreadMark, error) {
+// it refers to belongs to (returned too; nil when none), else a new one
+// named by its own Message-ID.
+func (p *Pipeline) threadMark(ctx context.Context, gw *store.List, msgID string, h headers, encrypted bool) (*store.ThreadMark, *store.Thread, error) {
 	refs := strings.Fields(h.inReplyTo + " " + h.references)
 	t, err := p.store.FindThread(ctx, gw.ID, refs)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	m := &store.ThreadMark{Thread: msgID, MessageIDs: append([]string{msgID}, refs...), Encrypted: encrypted, At: p.opt.Now()}
 	if t != nil {
 		m.Thread = t.ID
 	}
-	return m, nil
+	return m, t, nil
 }
 
 // contacts is the roster of a gateway's correspondents among addrs: the

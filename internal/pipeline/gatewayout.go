@@ -13,6 +13,7 @@ import (
 	"github.com/sealpost/sealpost/internal/keyring"
 	"github.com/sealpost/sealpost/internal/mail"
 	"github.com/sealpost/sealpost/internal/mime"
+	"github.com/sealpost/sealpost/internal/policy"
 	"github.com/sealpost/sealpost/internal/store"
 )
 
@@ -51,7 +52,7 @@ func (p *Pipeline) Submit(ctx context.Context, s Submission) error {
 	if err != nil {
 		var le *mime.LimitError
 		if errors.As(err, &le) {
-			return reject(0)
+			return reject(policy.TooLarge)
 		}
 		return errUnreadable
 	}
@@ -79,11 +80,7 @@ func (p *Pipeline) Submit(ctx context.Context, s Submission) error {
 			return err
 		}
 	}
-	t, err := p.threadMark(ctx, gw, msgID, h, false)
-	if err != nil {
-		return err
-	}
-	thread, err := p.store.FindThread(ctx, gw.ID, t.MessageIDs[1:])
+	t, thread, err := p.threadMark(ctx, gw, msgID, h, false)
 	if err != nil {
 		return err
 	}

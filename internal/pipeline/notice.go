@@ -111,7 +111,13 @@ func (p *Pipeline) secureNotice(ctx context.Context, list *store.List, r *roster
 func (p *Pipeline) noticeKey(ctx context.Context, list *store.List, r *roster, to string) (*recipient, error) {
 	if r == nil {
 		var err error
-		if r, err = p.roster(ctx, list); err != nil {
+		if list.IsGateway() {
+			// A gateway may have many correspondents: load only to's keys.
+			r, err = p.contacts(ctx, list, []string{to})
+		} else {
+			r, err = p.roster(ctx, list)
+		}
+		if err != nil {
 			return nil, err
 		}
 	}

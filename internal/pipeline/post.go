@@ -149,7 +149,13 @@ func (p *Pipeline) refuse(ctx context.Context, list *store.List, in *store.Inbou
 	if err := p.commit(ctx, store.Outcome{SpoolID: in.ID, ListID: list.ID, Deliveries: notice}); err != nil {
 		return err
 	}
-	return reject(reason)
+	rej := reject(reason)
+	if list.IsGateway() && rej.Code == 550 {
+		// The same text for every reason still (DESIGN §4.3), without
+		// speaking of a list.
+		rej.Text = "Message not accepted: it could not be decrypted or verified by this address; its administrator has been notified"
+	}
+	return rej
 }
 
 // unprocessable handles a message that is not MIME Sealpost can read (or
