@@ -32,8 +32,8 @@ type helpdesk struct {
 	addr   string
 	refuse bool // answer every message 550
 	mu     sync.Mutex
-	got  []sunk
-	more chan struct{}
+	got    []sunk
+	more   chan struct{}
 }
 
 type sunk struct {
