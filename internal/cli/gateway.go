@@ -34,8 +34,9 @@ The signature's first word is good, untrusted (signed by another key than
 the one on file for the sender), mismatch (the key is not the From
 address's, or the signed message was addressed elsewhere), invalid
 (expired or revoked key), bad, unknown (a key Sealpost does not have) or
-none. trust is pinned (a key an administrator gave: 'sealpost key import'
-or 'gateway contact'), known (learnt from the sender's earlier mail),
+none. trust is pinned (a key an administrator gave the gateway for the
+sender: 'sealpost member add ADDRESS EMAIL --key FILE'), known (learnt from
+the sender's earlier mail),
 first-seen (the message brought the key) or ca (an S/MIME certificate from
 a trust anchor). Keys of senders are learnt from good signatures: S/MIME
 certificates, OpenPGP keys attached to the message, and Autocrypt headers
