@@ -29,11 +29,12 @@ const support = "support@example.org"
 // helpdesk is a fake helpdesk: an SMTP sink on loopback that keeps what
 // it is handed.
 type helpdesk struct {
-	addr   string
-	refuse bool // answer every message 550
-	mu     sync.Mutex
-	got    []sunk
-	more   chan struct{}
+	addr     string
+	refuse   bool   // answer every message 550
+	refuseTo string // answer messages to this recipient 550
+	mu       sync.Mutex
+	got      []sunk
+	more     chan struct{}
 }
 
 type sunk struct {
@@ -60,7 +61,7 @@ func (h *helpdesk) Recipient(context.Context, *smtpserver.Envelope, string) erro
 
 func (h *helpdesk) Deliver(_ context.Context, env *smtpserver.Envelope, raw []byte) error {
 	h.mu.Lock()
-	if h.refuse {
+	if h.refuse || (h.refuseTo != "" && len(env.To) > 0 && env.To[0] == h.refuseTo) {
 		h.mu.Unlock()
 		return &smtpserver.Error{Code: 550, Enhanced: [3]int{5, 1, 1}, Message: "no such queue"}
 	}
@@ -268,8 +269,19 @@ func TestGatewayWithGnuPGAndOpenSSL(t *testing.T) {
 
 	t.Run("a captured ciphertext sent again by someone else is refused", func(t *testing.T) {
 		replayed := bytes.Replace(bobMsg, []byte("From: bob@example.com"), []byte("From: mallory@example.com"), 1)
-		if err := s.send(t, "mallory@example.com", []string{support}, replayed); smtpCode(err) != 550 {
-			t.Fatalf("replay: %v, want 550", err)
+		replayErr := s.send(t, "mallory@example.com", []string{support}, replayed)
+		if smtpCode(replayErr) != 550 {
+			t.Fatalf("replay: %v, want 550", replayErr)
+		}
+		// DESIGN §4.3: the same reply as for a message the gateway cannot
+		// decrypt (here: encrypted to someone else's key).
+		other := gpgtest.New(t)
+		otherFpr := other.GenKey("Other <other@example.com>")
+		ct, body := pgp.EncryptedBody(other.MustRun([]byte("Content-Type: text/plain\r\n\r\nx\r\n"), "--armor", "--encrypt", "-r", otherFpr).Stdout, "o")
+		undecryptable := append([]byte("From: mallory@example.com\r\nMIME-Version: 1.0\r\nContent-Type: "+ct+"\r\n\r\n"), body...)
+		err := s.send(t, "mallory@example.com", []string{support}, undecryptable)
+		if smtpCode(err) != 550 || err.Error() != replayErr.Error() {
+			t.Errorf("undecryptable: %v; replay: %v; want the same 550", err, replayErr)
 		}
 	})
 
@@ -557,5 +569,35 @@ func TestHelpdeskRefuses(t *testing.T) {
 	}
 	if !bytes.Contains(n, []byte("did not take a message")) || !bytes.Contains(n, []byte("550")) {
 		t.Errorf("owner's notice:\n%s", n)
+	}
+}
+
+// TestReplyUndeliverable: a reply the customer's side refuses for good
+// comes back to the helpdesk as an RFC 3464 DSN.
+func TestReplyUndeliverable(t *testing.T) {
+	relay := startHelpdesk(t) // the smarthost, refusing one recipient
+	relay.mu.Lock()
+	relay.refuseTo = "gone@example.net"
+	relay.mu.Unlock()
+	s := startServerWithConfig(t, "[submission]\nlisten = \"127.0.0.1:0\"\n[relay]\naddr = \""+relay.addr+"\"\n")
+	ctx := context.Background()
+	if _, err := s.app.Admin.CreateGateway(ctx, support, "", "", pgp.Ed25519, t.TempDir()); err != nil {
+		t.Fatal(err)
+	}
+	password, err := s.app.Admin.NewSubmitPassword(ctx, support)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := submit(t, s, password, "helpdesk-bounces@example.org", []string{"gone@example.net"},
+		reply("<r-gone@helpdesk>", "", "gone@example.net", "CANARY-gw-undeliverable")); err != nil {
+		t.Fatal(err)
+	}
+	dsn := relay.next(t)
+	if len(dsn.to) != 1 || dsn.to[0] != "helpdesk-bounces@example.org" || dsn.from != "" {
+		t.Fatalf("after the refusal the relay got %s -> %v", dsn.from, dsn.to)
+	}
+	rcpts := mail.ParseDSN(dsnReport(t, dsn.data))
+	if len(rcpts) != 1 || rcpts[0].Recipient != "gone@example.net" || rcpts[0].Status != "5.1.1" || !rcpts[0].Failed() {
+		t.Errorf("DSN recipients = %+v", rcpts)
 	}
 }

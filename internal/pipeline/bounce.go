@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -75,8 +76,11 @@ func (p *Pipeline) countBounce(ctx context.Context, log *slog.Logger, list *stor
 // (a permanent refusal, or retries given up) as a bounce. d is the
 // failed delivery; its VERP envelope sender names list and member.
 func (p *Pipeline) CopyFailed(ctx context.Context, d store.Delivery, reason string) error {
-	if d.Kind == store.KindHelpdesk {
+	switch d.Kind {
+	case store.KindHelpdesk:
 		return p.helpdeskFailed(ctx, d, reason)
+	case store.KindReply:
+		return p.replyFailed(ctx, d, reason)
 	}
 	if d.Kind != store.KindPost {
 		return nil
@@ -234,4 +238,53 @@ func (p *Pipeline) helpdeskFailed(ctx context.Context, d store.Delivery, reason 
 		return err
 	}
 	return p.commit(ctx, store.Outcome{ListID: gw.ID, Deliveries: []store.Delivery{n}})
+}
+
+// replyFailed sends the helpdesk an RFC 3464 delivery status
+// notification for a reply that could not be delivered, as the
+// customer's mail server would have (the reply's envelope sender is the
+// helpdesk's).
+func (p *Pipeline) replyFailed(ctx context.Context, d store.Delivery, reason string) error {
+	if d.From == "" {
+		return nil
+	}
+	gw, err := p.store.ListByID(ctx, d.ListID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil // the gateway was deleted
+	}
+	if err != nil {
+		return err
+	}
+	data := d.Data
+	if d.Sealed {
+		if data, err = p.OpenDelivery(&d); err != nil {
+			return err
+		}
+	}
+	var header []byte
+	if h, err := mime.ParseHeader(data, p.opt.Limits); err == nil {
+		header = h.RawHeader
+	}
+	status := statusOf(reason)
+	if status == "" || status[0] != '5' {
+		status = "5.0.0"
+	}
+	_, domain := mail.Split(gw.Address)
+	dsn, err := mail.DSN{ReportingMTA: domain, To: d.From, Subject: "Undelivered reply", Date: p.opt.Now(),
+		Explanation: "A reply from " + gw.Address + " could not be delivered to " + d.To + ":\n\n  " + reason + "\n\nReference: " + d.Ref + "\n",
+		Recipients:  []mail.DSNRecipient{{Recipient: d.To, Action: "failed", Status: status, Diagnostic: "x-sealpost; " + oneLine(reason)}},
+		Headers:     header}.Bytes(p.opt.Rand)
+	if err != nil {
+		return err
+	}
+	n := store.Delivery{Ref: d.Ref, ListID: gw.ID, Kind: store.KindNotice, From: "", To: d.From}
+	if err := p.sealDelivery(&n, dsn); err != nil {
+		return err
+	}
+	return p.commit(ctx, store.Outcome{ListID: gw.ID, Deliveries: []store.Delivery{n}})
+}
+
+// oneLine makes s fit a single header line.
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(s), " ")
 }

@@ -36,6 +36,7 @@ import (
 // its replay mark exists (DESIGN §4.4).
 type Store interface {
 	ListByAddress(ctx context.Context, addr string) (*store.List, error)
+	ListByID(ctx context.Context, id int64) (*store.List, error)
 	Members(ctx context.Context, listID int64) ([]store.Member, error)
 	Spool(ctx context.Context, in *store.Inbound) error
 	TrustAnchors(ctx context.Context, listID int64) ([][]byte, error)

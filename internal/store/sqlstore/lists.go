@@ -45,6 +45,19 @@ func (s *DB) ListByAddress(ctx context.Context, addr string) (*store.List, error
 	return l, nil
 }
 
+// ListByID returns the list with the given ID.
+func (s *DB) ListByID(ctx context.Context, id int64) (*store.List, error) {
+	row := s.db.QueryRowContext(ctx, `SELECT `+listColumns+` FROM lists WHERE id = $1`, id)
+	l, err := scanList(row)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: list %d: %w", id, notFound(err))
+	}
+	if l.Retired, err = s.retiredKeys(ctx, l.ID); err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
 func (s *DB) retiredKeys(ctx context.Context, listID int64) ([]store.RetiredKey, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT fingerprint, public_key, sealed_key, retired_at, decrypt_until
 		FROM retired_list_keys WHERE list_id = $1 ORDER BY retired_at DESC`, listID)
