@@ -490,16 +490,51 @@ func TestGatewayOptions(t *testing.T) {
 		t.Errorf("the other key was taken: %+v", ms)
 	}
 
+	t.Run("autocrypt_import: a key from an Autocrypt header, then an encrypted reply", func(t *testing.T) {
+		if _, err := s.app.Admin.SetOptions(ctx, support, []string{"autocrypt_import=true"}); err != nil {
+			t.Fatal(err)
+		}
+		erin := gpgtest.New(t)
+		erinFpr := erin.GenKey("Erin <erin@example.net>")
+		pub, err := pgp.ParseKey(erin.Export(erinFpr))
+		if err != nil {
+			t.Fatal(err)
+		}
+		msg := "From: erin@example.net\r\nTo: " + support + "\r\nSubject: hi\r\nMessage-ID: <erin-1@example.net>\r\n" +
+			"Autocrypt: " + mail.Autocrypt("erin@example.net", pub.PublicBytes()) + "\r\n\r\nseen-d\r\n"
+		if err := s.send(t, "erin@example.net", []string{support}, []byte(msg)); err != nil {
+			t.Fatal(err)
+		}
+		if got := statusOf(t); got != "none" {
+			t.Errorf("unsigned mail with an Autocrypt header: %q, want none", got)
+		}
+		s.clearOutbox(t)
+		if _, err := s.app.Admin.SetOptions(ctx, support, []string{"submit_clients=127.0.0.0/8"}); err != nil {
+			t.Fatal(err)
+		}
+		if err := submit(t, s, "", "bounces@example.org", []string{"erin@example.net"},
+			reply("<r-erin@helpdesk>", "<erin-1@example.net>", "erin@example.net", "CANARY-gw-erin")); err != nil {
+			t.Fatal(err)
+		}
+		c := s.waitFor(t, "erin@example.net")
+		if r := erin.Run(c, "--decrypt"); bytes.Contains(c, []byte("CANARY-gw-erin")) || !bytes.Contains(r.Stdout, []byte("CANARY-gw-erin")) {
+			t.Errorf("the reply to erin is not encrypted to her Autocrypt key:\n%s", r.Status)
+		}
+		if _, err := s.app.Admin.SetOptions(ctx, support, []string{"autocrypt_import=false", "submit_clients="}); err != nil {
+			t.Fatal(err)
+		}
+	})
+
 	t.Run("attach_original", func(t *testing.T) {
 		if _, err := s.app.Admin.SetOptions(ctx, support, []string{"attach_original=true"}); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.send(t, "alice@example.net", []string{support}, encrypted("alice@example.net", "seen-d", "--sign", "-u", aliceFpr)); err != nil {
+		if err := s.send(t, "alice@example.net", []string{support}, encrypted("alice@example.net", "seen-e", "--sign", "-u", aliceFpr)); err != nil {
 			t.Fatal(err)
 		}
 		n++
 		for _, m := range maildirMessages(t, desk, n) {
-			if !bytes.Contains(m, []byte("seen-d")) {
+			if !bytes.Contains(m, []byte("seen-e")) {
 				continue
 			}
 			p, err := mime.Parse(m, mime.Limits{})
