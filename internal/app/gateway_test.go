@@ -3,6 +3,7 @@ package app_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"log/slog"
 	"net"
 	"os"
@@ -15,6 +16,7 @@ import (
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
 
+	"github.com/sealpost/sealpost/internal/admin"
 	"github.com/sealpost/sealpost/internal/app"
 	"github.com/sealpost/sealpost/internal/crypto/pgp"
 	"github.com/sealpost/sealpost/internal/gpgtest"
@@ -522,6 +524,24 @@ func TestGatewayOptions(t *testing.T) {
 		}
 		if _, err := s.app.Admin.SetOptions(ctx, support, []string{"autocrypt_import=false", "submit_clients="}); err != nil {
 			t.Fatal(err)
+		}
+	})
+
+	t.Run("a message that is not MIME is held for the owner, and cannot be released", func(t *testing.T) {
+		raw := []byte("From: zed@example.com\r\nTo: " + support + "\r\nContent-Type: multipart/mixed\r\n\r\nno boundary\r\n")
+		if err := s.send(t, "zed@example.com", []string{support}, raw); err != nil {
+			t.Fatalf("an unreadable message must be accepted and held: %v", err)
+		}
+		holds, err := s.app.Admin.Holds(ctx, support)
+		if err != nil || len(holds) != 1 {
+			t.Fatalf("holds = %+v, %v", holds, err)
+		}
+		if err := s.app.Admin.ReleaseHold(ctx, support, holds[0].ID); !errors.Is(err, admin.ErrInvalid) ||
+			!strings.Contains(err.Error(), "cannot be distributed even when released") {
+			t.Errorf("release: %v, want refused", err)
+		}
+		if err := s.app.Admin.DiscardHold(ctx, support, holds[0].ID); err != nil {
+			t.Error(err)
 		}
 	})
 

@@ -66,6 +66,11 @@ func (e *ReleaseError) Error() string {
 // and stays held. The hold is removed in the transaction that queues the
 // copies.
 func (p *Pipeline) Release(ctx context.Context, list *store.List, h *store.Hold, ref string) error {
+	if list.IsGateway() {
+		// A gateway holds only what it could not read at all; running
+		// it again would hold it again.
+		return &ReleaseError{Reason: policy.Unparseable}
+	}
 	log := p.opt.Logger.With("msgid", ref, "list", list.Address, "hold", h.ID)
 	digest := sha256.Sum256(h.Raw)
 	in := &store.Inbound{ID: ref, ListID: list.ID, Digest: hex.EncodeToString(digest[:]),
