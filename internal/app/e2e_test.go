@@ -99,9 +99,16 @@ func (s *server) send(t *testing.T, from string, rcpts []string, raw []byte) err
 // outbox waits until the outbox holds n messages and returns them.
 func (s *server) outbox(t *testing.T, n int) [][]byte {
 	t.Helper()
+	return maildirMessages(t, filepath.Join(s.dir, app.OutboxDir), n)
+}
+
+// maildirMessages waits until the Maildir dir holds n new messages and
+// returns them.
+func maildirMessages(t *testing.T, dir string, n int) [][]byte {
+	t.Helper()
 	deadline := time.Now().Add(15 * time.Second)
 	for {
-		files, _ := filepath.Glob(filepath.Join(s.dir, app.OutboxDir, "new", "*"))
+		files, _ := filepath.Glob(filepath.Join(dir, "new", "*"))
 		if len(files) >= n {
 			var out [][]byte
 			for _, f := range files {
@@ -114,7 +121,7 @@ func (s *server) outbox(t *testing.T, n int) [][]byte {
 			return out
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("outbox has %d messages, want %d", len(files), n)
+			t.Fatalf("%s has %d messages, want %d", dir, len(files), n)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

@@ -401,31 +401,6 @@ func dsnReport(t *testing.T, msg []byte) []byte {
 	return nil
 }
 
-// maildirMessages waits until the Maildir dir holds n messages and
-// returns them.
-func maildirMessages(t *testing.T, dir string, n int) [][]byte {
-	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		files, _ := filepath.Glob(filepath.Join(dir, "new", "*"))
-		if len(files) >= n {
-			var out [][]byte
-			for _, f := range files {
-				b, err := os.ReadFile(f)
-				if err != nil {
-					t.Fatal(err)
-				}
-				out = append(out, b)
-			}
-			return out
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the helpdesk's Maildir has %d messages, want %d", len(files), n)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 // TestGatewayOptions: the gateway's options, with the helpdesk reading a
 // Maildir.
 func TestGatewayOptions(t *testing.T) {
