@@ -4,11 +4,9 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
-	"log/slog"
 	"path/filepath"
 	"testing"
 
-	"github.com/sealpost/sealpost/internal/app"
 	"github.com/sealpost/sealpost/internal/crypto/pgp"
 	"github.com/sealpost/sealpost/internal/mime"
 	"github.com/sealpost/sealpost/internal/pipeline"
@@ -22,16 +20,7 @@ import (
 // reply signed by the gateway and encrypted to that customer.
 func BenchmarkGateway(b *testing.B) {
 	ctx := context.Background()
-	dir := b.TempDir()
-	cfg, err := app.LoadConfig(dir)
-	if err != nil {
-		b.Fatal(err)
-	}
-	a, err := app.Open(ctx, cfg, slog.New(slog.DiscardHandler))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer a.Close()
+	a, dir := openBenchApp(b)
 	gw, err := a.Admin.CreateGateway(ctx, support, "", "", pgp.Ed25519, filepath.Join(dir, "helpdesk"))
 	if err != nil {
 		b.Fatal(err)

@@ -30,18 +30,24 @@ func BenchmarkFanout(b *testing.B) {
 	b.Run("members=100/until-queued", func(b *testing.B) { benchFanout(b, 100, false) })
 }
 
-func benchFanout(b *testing.B, members int, deliver bool) {
-	ctx := context.Background()
+// openBenchApp opens Sealpost on a fresh data directory, closed when b ends.
+func openBenchApp(b *testing.B) (*app.App, string) {
 	dir := b.TempDir()
 	cfg, err := app.LoadConfig(dir)
 	if err != nil {
 		b.Fatal(err)
 	}
-	a, err := app.Open(ctx, cfg, slog.New(slog.DiscardHandler))
+	a, err := app.Open(context.Background(), cfg, slog.New(slog.DiscardHandler))
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer a.Close()
+	b.Cleanup(func() { a.Close() })
+	return a, dir
+}
+
+func benchFanout(b *testing.B, members int, deliver bool) {
+	ctx := context.Background()
+	a, dir := openBenchApp(b)
 	l, err := a.Admin.CreateList(ctx, team, "owner@example.org", "", pgp.Ed25519)
 	if err != nil {
 		b.Fatal(err)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ProtonMail/go-crypto/openpgp/armor"
+	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
 
 	"github.com/sealpost/sealpost/internal/app"
@@ -72,13 +73,25 @@ func startServerIn(t *testing.T, dir string) *server {
 // send submits raw to rcpts over SMTP and returns the server's verdict.
 func (s *server) send(t *testing.T, from string, rcpts []string, raw []byte) error {
 	t.Helper()
-	c, err := smtp.Dial(s.addr)
+	return smtpSend(t, s.addr, nil, from, rcpts, raw)
+}
+
+// smtpSend sends raw to rcpts at addr, authenticating with auth when it
+// is not nil, and returns the server's verdict.
+func smtpSend(t *testing.T, addr string, auth sasl.Client, from string, rcpts []string, raw []byte) error {
+	t.Helper()
+	c, err := smtp.Dial(addr)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
 	if err := c.Hello("client.example.org"); err != nil {
 		t.Fatal(err)
+	}
+	if auth != nil {
+		if err := c.Auth(auth); err != nil {
+			t.Fatalf("AUTH: %v", err)
+		}
 	}
 	if err := c.Mail(from, nil); err != nil {
 		return err

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/emersion/go-sasl"
-	"github.com/emersion/go-smtp"
 
 	"github.com/sealpost/sealpost/internal/admin"
 	"github.com/sealpost/sealpost/internal/app"
@@ -90,33 +89,11 @@ func (h *helpdesk) next(t *testing.T) sunk {
 // as the gateway with password (none: unauthenticated).
 func submit(t *testing.T, s *server, password, envFrom string, rcpts []string, raw []byte) error {
 	t.Helper()
-	c, err := smtp.Dial(s.app.SubmissionAddr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	if err := c.Hello("helpdesk.example.org"); err != nil {
-		t.Fatal(err)
-	}
+	var auth sasl.Client
 	if password != "" {
-		if err := c.Auth(sasl.NewPlainClient("", support, password)); err != nil {
-			t.Fatalf("AUTH: %v", err)
-		}
+		auth = sasl.NewPlainClient("", support, password)
 	}
-	if err := c.Mail(envFrom, nil); err != nil {
-		return err
-	}
-	for _, r := range rcpts {
-		if err := c.Rcpt(r, nil); err != nil {
-			return err
-		}
-	}
-	w, err := c.Data()
-	if err != nil {
-		return err
-	}
-	w.Write(raw)
-	return w.Close()
+	return smtpSend(t, s.app.SubmissionAddr().String(), auth, envFrom, rcpts, raw)
 }
 
 // fieldValues returns every value of the header field name in msg's
@@ -306,6 +283,19 @@ func TestGatewayWithGnuPGAndOpenSSL(t *testing.T) {
 		}
 		if enc := fieldValues(t, got.data, "X-Sealpost-Encryption"); len(enc) != 1 || enc[0] != "none" {
 			t.Errorf("X-Sealpost-Encryption = %q", enc)
+		}
+		// DESIGN §4.1: CBC EnvelopedData with no signature inside has no
+		// integrity; its plaintext is never handed on.
+		gwCert, err := s.app.Admin.ListCert(ctx, support)
+		if err != nil {
+			t.Fatal(err)
+		}
+		o.Write("gw.pem", gwCert)
+		o.Write("clear.eml", []byte("Content-Type: text/plain\r\n\r\nCANARY-gw-cbc-unsigned\r\n"))
+		o.MustRun(nil, "cms", "-encrypt", "-aes-256-cbc", "-in", "clear.eml", "-recip", "gw.pem", "-out", "cbc.eml")
+		cbc := append([]byte("From: carol@example.net\r\nTo: "+support+"\r\nSubject: ...\r\n"), o.Read("cbc.eml")...)
+		if err := s.send(t, "carol@example.net", []string{support}, cbc); smtpCode(err) != 550 {
+			t.Errorf("unsigned CBC EnvelopedData: %v, want 550", err)
 		}
 		s.clearOutbox(t)
 		const answer = "CANARY-gw-answer-for-carol"

@@ -11,7 +11,6 @@ import (
 
 	"github.com/sealpost/sealpost/internal/admin"
 	"github.com/sealpost/sealpost/internal/app"
-	"github.com/sealpost/sealpost/internal/crypto/pgp"
 )
 
 func (e *env) gatewayCmd() *cobra.Command {
@@ -57,8 +56,8 @@ notice asking for their key.`,
 }
 
 func (e *env) gatewayCreateCmd() *cobra.Command {
-	var owner, name, algo, deliverTo, p12File, passFile string
-	var generateSMIME bool
+	var f identityFlags
+	var deliverTo string
 	c := &cobra.Command{
 		Use:   "create ADDRESS --deliver-to DESTINATION",
 		Short: "Create a gateway with its own newly generated OpenPGP key",
@@ -81,22 +80,18 @@ the submission listener ('sealpost gateway password ADDRESS').`,
 			if deliverTo == "" {
 				return usagef("--deliver-to is required: where the helpdesk receives mail")
 			}
-			alg, err := pgp.ParseAlgorithm(algo)
-			if err != nil {
-				return usageError{err}
-			}
-			id, err := e.smimeIdentity(p12File, passFile, generateSMIME)
+			alg, id, err := e.readIdentityFlags(&f)
 			if err != nil {
 				return err
 			}
 			return e.withApp(cmd, func(ap *app.App) error {
-				gw, err := ap.Admin.CreateGateway(cmd.Context(), a[0], owner, name, alg, deliverTo)
+				gw, err := ap.Admin.CreateGateway(cmd.Context(), a[0], f.owner, f.name, alg, deliverTo)
 				if err != nil {
 					return err
 				}
 				fmt.Fprintf(e.stdout, "Created gateway %s\n  key:        %s (%s)\n  deliver to: %s\n",
 					gw.Address, gw.KeyFingerprint, alg, gw.Gateway.DeliverTo)
-				if err := e.addSMIMEIdentity(cmd, ap, gw.Address, id, generateSMIME); err != nil {
+				if err := e.addSMIMEIdentity(cmd, ap, gw.Address, id, f.generate); err != nil {
 					return err
 				}
 				if gw.Owner != "" {
@@ -108,12 +103,7 @@ the submission listener ('sealpost gateway password ADDRESS').`,
 		},
 	}
 	c.Flags().StringVar(&deliverTo, "deliver-to", "", "where decrypted mail goes: smtp://HOST:PORT, lmtp://HOST:PORT, lmtp:/SOCKET or a Maildir path")
-	c.Flags().StringVar(&owner, "owner", "", "address that receives the gateway's notices (messages held or refused)")
-	c.Flags().StringVar(&name, "name", "", "display name of the gateway (default: the address)")
-	c.Flags().StringVar(&algo, "key-algo", "ed25519", "key algorithm: ed25519, rsa3072 or rsa4096")
-	c.Flags().StringVar(&p12File, "smime-cert", "", "PKCS#12 file with the gateway's S/MIME certificate and key")
-	c.Flags().StringVar(&passFile, "smime-pass-file", "", "file whose first line is the PKCS#12 password")
-	c.Flags().BoolVar(&generateSMIME, "smime-generate", false, "make a self-signed S/MIME certificate (for trying it out)")
+	f.register(c, "gateway")
 	return c
 }
 

@@ -28,8 +28,7 @@ func (e *env) listCmd() *cobra.Command {
 }
 
 func (e *env) listCreateCmd() *cobra.Command {
-	var owner, name, algo, p12File, passFile string
-	var generateSMIME bool
+	var f identityFlags
 	c := &cobra.Command{
 		Use:   "create ADDRESS",
 		Short: "Create a list with its own newly generated OpenPGP key",
@@ -48,21 +47,17 @@ named by --smime-pass-file), or let Sealpost make a self-signed one with
   sealpost list create team@lists.example.org --smime-cert team.p12 --smime-pass-file team.pass`,
 		Args: args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, a []string) error {
-			alg, err := pgp.ParseAlgorithm(algo)
-			if err != nil {
-				return usageError{err}
-			}
-			id, err := e.smimeIdentity(p12File, passFile, generateSMIME)
+			alg, id, err := e.readIdentityFlags(&f)
 			if err != nil {
 				return err
 			}
 			return e.withApp(cmd, func(ap *app.App) error {
-				l, err := ap.Admin.CreateList(cmd.Context(), a[0], owner, name, alg)
+				l, err := ap.Admin.CreateList(cmd.Context(), a[0], f.owner, f.name, alg)
 				if err != nil {
 					return err
 				}
 				fmt.Fprintf(e.stdout, "Created list %s\n  key:   %s (%s)\n", l.Address, l.KeyFingerprint, alg)
-				if err := e.addSMIMEIdentity(cmd, ap, l.Address, id, generateSMIME); err != nil {
+				if err := e.addSMIMEIdentity(cmd, ap, l.Address, id, f.generate); err != nil {
 					return err
 				}
 				if l.Owner != "" {
@@ -73,13 +68,35 @@ named by --smime-pass-file), or let Sealpost make a self-signed one with
 			})
 		},
 	}
-	c.Flags().StringVar(&owner, "owner", "", "address that receives the list's notices")
-	c.Flags().StringVar(&name, "name", "", "display name of the list (default: the address)")
-	c.Flags().StringVar(&algo, "key-algo", "ed25519", "list key algorithm: ed25519, rsa3072 or rsa4096")
-	c.Flags().StringVar(&p12File, "smime-cert", "", "PKCS#12 file with the list's S/MIME certificate and key")
-	c.Flags().StringVar(&passFile, "smime-pass-file", "", "file whose first line is the PKCS#12 password")
-	c.Flags().BoolVar(&generateSMIME, "smime-generate", false, "make a self-signed S/MIME certificate for the list (for trying it out)")
+	f.register(c, "list")
 	return c
+}
+
+// identityFlags are the flags of a new list's or gateway's identity.
+type identityFlags struct {
+	owner, name, algo, p12File, passFile string
+	generate                             bool
+}
+
+// register adds the flags to c; what is "list" or "gateway".
+func (f *identityFlags) register(c *cobra.Command, what string) {
+	c.Flags().StringVar(&f.owner, "owner", "", "address that receives the "+what+"'s notices")
+	c.Flags().StringVar(&f.name, "name", "", "display name of the "+what+" (default: the address)")
+	c.Flags().StringVar(&f.algo, "key-algo", "ed25519", what+" key algorithm: ed25519, rsa3072 or rsa4096")
+	c.Flags().StringVar(&f.p12File, "smime-cert", "", "PKCS#12 file with the "+what+"'s S/MIME certificate and key")
+	c.Flags().StringVar(&f.passFile, "smime-pass-file", "", "file whose first line is the PKCS#12 password")
+	c.Flags().BoolVar(&f.generate, "smime-generate", false, "make a self-signed S/MIME certificate for the "+what+" (for trying it out)")
+}
+
+// readIdentityFlags checks the key algorithm and reads the S/MIME
+// identity the flags name, before anything is created.
+func (e *env) readIdentityFlags(f *identityFlags) (pgp.Algorithm, *smime.Identity, error) {
+	alg, err := pgp.ParseAlgorithm(f.algo)
+	if err != nil {
+		return alg, nil, usageError{err}
+	}
+	id, err := e.smimeIdentity(f.p12File, f.passFile, f.generate)
+	return alg, id, err
 }
 
 // smimeIdentity reads the list identity named by --smime-cert before

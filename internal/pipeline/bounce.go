@@ -269,16 +269,11 @@ func (p *Pipeline) replyFailed(ctx context.Context, d store.Delivery, reason str
 	if status == "" || status[0] != '5' {
 		status = "5.0.0"
 	}
-	_, domain := mail.Split(gw.Address)
-	dsn, err := mail.DSN{ReportingMTA: domain, To: d.From, Subject: "Undelivered reply", Date: p.opt.Now(),
+	n, err := p.helpdeskDSN(gw, d.Ref, mail.DSN{To: d.From, Subject: "Undelivered reply",
 		Explanation: "A reply from " + gw.Address + " could not be delivered to " + d.To + ":\n\n  " + reason + "\n\nReference: " + d.Ref + "\n",
 		Recipients:  []mail.DSNRecipient{{Recipient: d.To, Action: "failed", Status: status, Diagnostic: "x-sealpost; " + oneLine(reason)}},
-		Headers:     header}.Bytes(p.opt.Rand)
+		Headers:     header})
 	if err != nil {
-		return err
-	}
-	n := store.Delivery{Ref: d.Ref, ListID: gw.ID, Kind: store.KindNotice, From: "", To: d.From}
-	if err := p.sealDelivery(&n, dsn); err != nil {
 		return err
 	}
 	return p.commit(ctx, store.Outcome{ListID: gw.ID, Deliveries: []store.Delivery{n}})

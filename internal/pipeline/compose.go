@@ -243,9 +243,19 @@ func needsInline(r *roster, send []policy.Member) bool {
 }
 
 func (p *Pipeline) signOnce(list *store.List, r *roster, inner []byte, send []policy.Member) (signed, error) {
+	tos := make([]recipient, len(send))
+	for i, m := range send {
+		tos[i] = r.to[m.Email]
+	}
+	return p.signFormats(list, inner, tos)
+}
+
+// signFormats signs inner once in each format the recipients tos need:
+// an OpenPGP signed message for PGP/MIME, a multipart/signed entity for
+// S/MIME (inline copies are signed per part, elsewhere).
+func (p *Pipeline) signFormats(list *store.List, inner []byte, tos []recipient) (signed, error) {
 	var s signed
-	for _, m := range send {
-		to := r.to[m.Email]
+	for _, to := range tos {
 		switch {
 		case to.pgp != nil && !to.inline && s.pgp == nil:
 			listKey, err := p.listKey(list)
@@ -297,15 +307,23 @@ func (p *Pipeline) copyFor(list *store.List, s signed, to recipient, h headers, 
 	if to.inline {
 		return p.inlineCopy(list, s.inline, to, h, addr)
 	}
+	return p.encryptFor(list, s, to, func(ct string, body []byte, mimeFields ...field) ([]byte, error) {
+		return p.outerMessage(list, h, addr, ct, body, mimeFields...)
+	})
+}
+
+// encryptFor encrypts s to one recipient, S/MIME (RFC 8551 §3.3: AES-256-GCM
+// AuthEnvelopedData unless their client announced only CBC) or PGP/MIME
+// (RFC 3156 §4), and puts the result under the header outer writes.
+func (p *Pipeline) encryptFor(list *store.List, s signed, to recipient,
+	outer func(contentType string, body []byte, mimeFields ...field) ([]byte, error)) ([]byte, error) {
 	if to.cert != nil {
-		// RFC 8551 §3.3: application/pkcs7-mime; AES-256-GCM
-		// AuthEnvelopedData unless the member's client announced only CBC.
 		ct, body, err := smime.EncryptEntity(s.smime, to.cert, smime.EncryptOptions{
 			Cipher: to.cipher, KeyTransport: p.opt.SMIMEKeyTransport, Rand: p.opt.Rand})
 		if err != nil {
 			return nil, err
 		}
-		return p.outerMessage(list, h, addr, ct, body,
+		return outer(ct, body,
 			field{"Content-Transfer-Encoding", "base64"},
 			field{"Content-Disposition", `attachment; filename="smime.p7m"`})
 	}
@@ -318,7 +336,7 @@ func (p *Pipeline) copyFor(list *store.List, s signed, to recipient, h headers, 
 		return nil, err
 	}
 	ct, body := pgp.EncryptedBody(armored, boundary)
-	return p.outerMessage(list, h, addr, ct, body)
+	return outer(ct, body)
 }
 
 // viaName is the display name of a copy's From: "Sender via list".

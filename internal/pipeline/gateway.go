@@ -220,26 +220,6 @@ func (p *Pipeline) openAny(gw *store.List, r *roster, msg *mime.Part) (*opened, 
 	return o, 0, nil
 }
 
-func isSMIME(p *mime.Part) bool {
-	return p.MediaType == "application/pkcs7-mime" || p.MediaType == "application/x-pkcs7-mime"
-}
-
-// openClearAny reads a message that is not encrypted.
-func (p *Pipeline) openClearAny(r *roster, msg *mime.Part) *opened {
-	protocol := strings.ToLower(msg.Params["protocol"])
-	switch {
-	case msg.MediaType == "multipart/signed" && protocol == "application/pgp-signature":
-		return p.openClear(r, msg)
-	case msg.MediaType == "multipart/signed" && strings.HasSuffix(protocol, "pkcs7-signature"),
-		isSMIME(msg) && signedData(msg):
-		u := smime.VerifySigned(msg, smime.Options{Now: p.opt.Now, MaxPlaintext: p.opt.Limits.MaxSize})
-		return smimeOpened(u)
-	}
-	return &opened{content: msg.Raw}
-}
-
-func signedData(p *mime.Part) bool { return strings.EqualFold(p.Params["smime-type"], "signed-data") }
-
 // judge decides the signature's status word and trust at a gateway.
 func (p *Pipeline) judge(ctx context.Context, gw *store.List, a *arrival) error {
 	o, from := a.o, a.h.from.addr

@@ -8,7 +8,6 @@ import (
 	stdmime "mime"
 	"strings"
 
-	"github.com/sealpost/sealpost/internal/crypto/pgp"
 	"github.com/sealpost/sealpost/internal/crypto/smime"
 	"github.com/sealpost/sealpost/internal/keyring"
 	"github.com/sealpost/sealpost/internal/mail"
@@ -165,16 +164,20 @@ func noKeyStatus(r *roster, rcpt string) keyring.Status {
 // other recipients), foreign status fields and the MIME ones, which the
 // caller writes. A missing Message-ID is added.
 func (rep *reply) replyFields(b *bytes.Buffer) {
-	writeFields(b, mime.Fields(rep.msg.RawHeader), func(f mime.Field) bool {
-		switch strings.ToLower(f.Name) {
-		case "bcc", "received", "return-path", "delivered-to", "mime-version":
-			return false
-		}
-		return !f.HasPrefix(ourPrefix) && !f.HasPrefix("Content-")
-	})
+	writeFields(b, mime.Fields(rep.msg.RawHeader), travels)
 	if rep.h.messageID == "" {
 		b.WriteString("Message-ID: " + rep.msgID + "\r\n")
 	}
+}
+
+// travels reports whether a field of the reply goes with it: not trace
+// fields, not Bcc, not foreign status fields, not the MIME fields.
+func travels(f mime.Field) bool {
+	switch strings.ToLower(f.Name) {
+	case "bcc", "received", "return-path", "delivered-to", "mime-version":
+		return false
+	}
+	return !f.HasPrefix(ourPrefix) && !f.HasPrefix("Content-")
 }
 
 // inner is the entity that is signed and encrypted: the reply's fields
@@ -202,11 +205,7 @@ func (p *Pipeline) replyOuter(rep *reply, encrypted bool, contentType string, bo
 		if encrypted {
 			return keep[strings.ToLower(f.Name)]
 		}
-		switch strings.ToLower(f.Name) {
-		case "bcc", "received", "return-path", "delivered-to", "mime-version":
-			return false
-		}
-		return !f.HasPrefix(ourPrefix) && !f.HasPrefix("Content-")
+		return travels(f)
 	})
 	fields := []field{}
 	if rep.h.messageID == "" {
@@ -238,28 +237,18 @@ func (p *Pipeline) replyCopies(rep *reply) ([]store.Delivery, error) {
 	gw := rep.gw
 	var out []store.Delivery
 	if len(rep.encrypted) > 0 {
-		inner := rep.inner()
-		var s signed
-		for _, rk := range rep.encrypted {
-			var err error
-			switch {
-			case rk.to.pgp != nil && s.pgp == nil:
-				var key *pgp.Key
-				if key, err = p.listKey(gw); err == nil {
-					s.pgp, err = pgp.Sign(key, inner, p.pgpOptions())
-				}
-			case rk.to.cert != nil && s.smime == nil:
-				var id *smime.Identity
-				if id, err = p.listIdentity(gw); err == nil {
-					s.smime, err = smime.SignEntity(inner, id, smime.Options{Now: p.opt.Now, Rand: p.opt.Rand})
-				}
-			}
-			if err != nil {
-				return nil, err
-			}
+		tos := make([]recipient, len(rep.encrypted))
+		for i, rk := range rep.encrypted {
+			tos[i] = rk.to
+		}
+		s, err := p.signFormats(gw, rep.inner(), tos)
+		if err != nil {
+			return nil, err
 		}
 		for _, rk := range rep.encrypted {
-			data, err := p.encryptReply(rep, s, rk.to)
+			data, err := p.encryptFor(gw, s, rk.to, func(ct string, body []byte, mimeFields ...field) ([]byte, error) {
+				return p.replyOuter(rep, true, ct, body, mimeFields...)
+			})
 			if err != nil {
 				return nil, err
 			}
@@ -281,30 +270,6 @@ func (p *Pipeline) replyCopies(rep *reply) ([]store.Delivery, error) {
 		out = append(out, d)
 	}
 	return out, nil
-}
-
-// encryptReply encrypts the signed reply to one recipient.
-func (p *Pipeline) encryptReply(rep *reply, s signed, to recipient) ([]byte, error) {
-	if to.cert != nil {
-		ct, body, err := smime.EncryptEntity(s.smime, to.cert, smime.EncryptOptions{
-			Cipher: to.cipher, KeyTransport: p.opt.SMIMEKeyTransport, Rand: p.opt.Rand})
-		if err != nil {
-			return nil, err
-		}
-		return p.replyOuter(rep, true, ct, body,
-			field{"Content-Transfer-Encoding", "base64"},
-			field{"Content-Disposition", `attachment; filename="smime.p7m"`})
-	}
-	armored, err := s.pgp.EncryptTo(to.pgp, rep.gw.Settings.AllowSEIPDv2)
-	if err != nil {
-		return nil, err
-	}
-	boundary, err := mime.NewBoundary(p.opt.Rand)
-	if err != nil {
-		return nil, err
-	}
-	ct, body := pgp.EncryptedBody(armored, boundary)
-	return p.replyOuter(rep, true, ct, body)
 }
 
 // clearReply is the reply for recipients without a usable key outside an
@@ -368,15 +333,9 @@ func (p *Pipeline) refusedReply(gw *store.List, rep *reply, refused []refusedRcp
 		if err != nil {
 			return nil, err
 		}
-		_, domain := mail.Split(gw.Address)
-		dsn, err := mail.DSN{ReportingMTA: domain, To: rep.from,
-			Subject: "Reply not sent: no key to encrypt to", Date: p.opt.Now(), Explanation: text,
-			Recipients: rcpts, Headers: rep.msg.RawHeader, InReplyTo: rep.h.messageID}.Bytes(p.opt.Rand)
+		d, err := p.helpdeskDSN(gw, rep.ref, mail.DSN{To: rep.from, Subject: "Reply not sent: no key to encrypt to",
+			Explanation: text, Recipients: rcpts, Headers: rep.msg.RawHeader, InReplyTo: rep.h.messageID})
 		if err != nil {
-			return nil, err
-		}
-		d := store.Delivery{Ref: rep.ref, ListID: gw.ID, Kind: store.KindNotice, From: "", To: rep.from}
-		if err := p.sealDelivery(&d, dsn); err != nil { // it carries the reply's header
 			return nil, err
 		}
 		out = append(out, d)
@@ -394,4 +353,17 @@ func (p *Pipeline) refusedReply(gw *store.List, rep *reply, refused []refusedRcp
 		out = append(out, n)
 	}
 	return out, nil
+}
+
+// helpdeskDSN is a delivery status notification from gw to its helpdesk,
+// sealed in the queue: it carries the reply's header.
+func (p *Pipeline) helpdeskDSN(gw *store.List, ref string, dsn mail.DSN) (store.Delivery, error) {
+	_, dsn.ReportingMTA = mail.Split(gw.Address)
+	dsn.Date = p.opt.Now()
+	data, err := dsn.Bytes(p.opt.Rand)
+	if err != nil {
+		return store.Delivery{}, err
+	}
+	d := store.Delivery{Ref: ref, ListID: gw.ID, Kind: store.KindNotice, From: "", To: dsn.To}
+	return d, p.sealDelivery(&d, data)
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"strings"
 
 	spcrypto "github.com/sealpost/sealpost/internal/crypto"
 	"github.com/sealpost/sealpost/internal/crypto/pgp"
@@ -39,7 +40,7 @@ type opened struct {
 // to the OpenPGP engine, which refuses what is not RFC 3156.
 func (p *Pipeline) open(list *store.List, r *roster, msg *mime.Part) (*opened, error) {
 	msg = encryptedLayer(msg)
-	if msg.MediaType == "application/pkcs7-mime" || msg.MediaType == "application/x-pkcs7-mime" {
+	if isSMIME(msg) {
 		return p.openSMIME(list, msg)
 	}
 	listKey, err := p.listKey(list)
@@ -214,3 +215,23 @@ func smimeReason(err error) policy.Reason {
 	}
 	return policy.Undecryptable
 }
+
+func isSMIME(p *mime.Part) bool {
+	return p.MediaType == "application/pkcs7-mime" || p.MediaType == "application/x-pkcs7-mime"
+}
+
+// openClearAny reads a message that is not encrypted.
+func (p *Pipeline) openClearAny(r *roster, msg *mime.Part) *opened {
+	protocol := strings.ToLower(msg.Params["protocol"])
+	switch {
+	case msg.MediaType == "multipart/signed" && protocol == "application/pgp-signature":
+		return p.openClear(r, msg)
+	case msg.MediaType == "multipart/signed" && strings.HasSuffix(protocol, "pkcs7-signature"),
+		isSMIME(msg) && signedData(msg):
+		u := smime.VerifySigned(msg, smime.Options{Now: p.opt.Now, MaxPlaintext: p.opt.Limits.MaxSize})
+		return smimeOpened(u)
+	}
+	return &opened{content: msg.Raw}
+}
+
+func signedData(p *mime.Part) bool { return strings.EqualFold(p.Params["smime-type"], "signed-data") }

@@ -134,19 +134,13 @@ func (s *DB) archived(ctx context.Context, query string, args ...any) ([]store.A
 func (s *DB) MembersByEmail(ctx context.Context, listID int64, emails []string) ([]store.Member, error) {
 	var out []store.Member
 	for _, e := range emails {
-		var m store.Member
-		var admin int
-		var created, disabled int64
-		err := s.db.QueryRowContext(ctx, `SELECT email, admin, format, created_at, disabled_at, disabled_reason
-			FROM members WHERE list_id = $1 AND email = $2`, listID, e).
-			Scan(&m.Email, &admin, &m.Format, &created, &disabled, &m.DisabledReason)
+		m, err := scanMember(s.db.QueryRowContext(ctx, `SELECT `+memberColumns+` FROM members WHERE list_id = $1 AND email = $2`, listID, e), listID)
 		if err == sql.ErrNoRows {
 			continue
 		}
 		if err != nil {
 			return nil, fmt.Errorf("sqlstore: member %s: %w", e, err)
 		}
-		m.ListID, m.Admin, m.CreatedAt, m.DisabledAt = listID, admin != 0, fromMillis(created), fromMillis(disabled)
 		rows, err := s.db.QueryContext(ctx, `SELECT `+keyColumns+`, m.source, m.capabilities, m.created_at
 			FROM member_keys m JOIN keys k ON k.fingerprint = m.fingerprint
 			WHERE m.list_id = $1 AND m.email = $2 ORDER BY m.created_at`, listID, e)

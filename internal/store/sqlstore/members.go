@@ -69,21 +69,18 @@ func (s *DB) RemoveMember(ctx context.Context, listID int64, email string) error
 
 // Members returns a list's members ordered by address, with their keys.
 func (s *DB) Members(ctx context.Context, listID int64) ([]store.Member, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT email, admin, format, created_at, disabled_at, disabled_reason FROM members WHERE list_id = $1 ORDER BY email`, listID)
+	rows, err := s.db.QueryContext(ctx, `SELECT `+memberColumns+` FROM members WHERE list_id = $1 ORDER BY email`, listID)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: members: %w", err)
 	}
 	var out []store.Member
 	index := map[string]int{}
 	for rows.Next() {
-		m := store.Member{ListID: listID}
-		var admin int
-		var created, disabled int64
-		if err := rows.Scan(&m.Email, &admin, &m.Format, &created, &disabled, &m.DisabledReason); err != nil {
+		m, err := scanMember(rows, listID)
+		if err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("sqlstore: members: %w", err)
 		}
-		m.Admin, m.CreatedAt, m.DisabledAt = admin != 0, fromMillis(created), fromMillis(disabled)
 		index[m.Email] = len(out)
 		out = append(out, m)
 	}
@@ -92,6 +89,20 @@ func (s *DB) Members(ctx context.Context, listID int64) ([]store.Member, error) 
 		return nil, fmt.Errorf("sqlstore: members: %w", err)
 	}
 	return out, s.memberKeys(ctx, listID, out, index)
+}
+
+const memberColumns = `email, admin, format, created_at, disabled_at, disabled_reason`
+
+// scanMember reads a member row of memberColumns.
+func scanMember(r scanner, listID int64) (store.Member, error) {
+	m := store.Member{ListID: listID}
+	var admin int
+	var created, disabled int64
+	if err := r.Scan(&m.Email, &admin, &m.Format, &created, &disabled, &m.DisabledReason); err != nil {
+		return m, err
+	}
+	m.Admin, m.CreatedAt, m.DisabledAt = admin != 0, fromMillis(created), fromMillis(disabled)
+	return m, nil
 }
 
 // memberKeys fills in the keys of the members of one list.
