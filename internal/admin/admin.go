@@ -41,6 +41,30 @@ type Store interface {
 	RemoveMember(ctx context.Context, listID int64, email string) error
 	Members(ctx context.Context, listID int64) ([]store.Member, error)
 	ReplaceListKey(ctx context.Context, l *store.List, retired store.RetiredKey, announce []store.Delivery) error
+	ListByID(ctx context.Context, id int64) (*store.List, error)
+	AddAudit(ctx context.Context, e *store.AuditEntry) error
+
+	MembersByEmail(ctx context.Context, listID int64, emails []string) ([]store.Member, error)
+
+	CreateAccount(ctx context.Context, a *store.Account) error
+	Account(ctx context.Context, email string) (*store.Account, error)
+	AccountByID(ctx context.Context, id int64) (*store.Account, error)
+	Accounts(ctx context.Context) ([]store.Account, error)
+	UpdateAccount(ctx context.Context, a *store.Account) error
+	RecordLogin(ctx context.Context, id int64, at time.Time) error
+	DeleteAccount(ctx context.Context, email string) error
+	DeleteAccountSessions(ctx context.Context, accountID int64) error
+	CreateToken(ctx context.Context, t *store.Token) error
+	TokenByHash(ctx context.Context, hash string, now time.Time) (*store.Token, error)
+	Tokens(ctx context.Context, accountID int64) ([]store.Token, error)
+	DeleteToken(ctx context.Context, accountID, id int64) error
+
+	Queue(ctx context.Context, q store.DeliveryQuery) ([]store.Delivery, error)
+	QueueCounts(ctx context.Context, listIDs []int64) (map[store.DeliveryState]int, error)
+	Delivery(ctx context.Context, id int64) (*store.Delivery, error)
+	RetryDelivery(ctx context.Context, id int64, now time.Time) error
+	DropDelivery(ctx context.Context, id int64, now time.Time) error
+	Audit(ctx context.Context, q store.AuditQuery) ([]store.AuditEntry, error)
 
 	PutKeys(ctx context.Context, keys []store.Key) ([]store.PutResult, error)
 	Key(ctx context.Context, fpr string) (*store.Key, error)
@@ -82,6 +106,7 @@ type Service struct {
 	now    func() time.Time
 	rand   io.Reader
 	flow   Flow
+	actor  Actor
 }
 
 // New returns a Service over st; sealer seals the lists' secret keys.
@@ -92,7 +117,7 @@ func New(st Store, sealer *keyring.Sealer, opt Options) *Service {
 	if opt.Rand == nil {
 		opt.Rand = rand.Reader
 	}
-	return &Service{st: st, sealer: sealer, now: opt.Now, rand: opt.Rand, flow: opt.Flow}
+	return &Service{st: st, sealer: sealer, now: opt.Now, rand: opt.Rand, flow: opt.Flow, actor: Operator}
 }
 
 // CreateList creates a list at address with a freshly generated key.
@@ -102,9 +127,9 @@ func (s *Service) CreateList(ctx context.Context, address, owner, name string, a
 
 // create makes the list or gateway l at address with a fresh key.
 func (s *Service) create(ctx context.Context, l *store.List, address, owner, name string, algo pgp.Algorithm) (*store.List, error) {
-	what := "list"
-	if l.IsGateway() {
-		what = "gateway"
+	what := kindOf(l)
+	if err := s.requireAdmin("create a " + what); err != nil {
+		return nil, err
 	}
 	addr, err := mail.Normalize(address)
 	if err != nil {
@@ -141,7 +166,10 @@ func (s *Service) create(ctx context.Context, l *store.List, address, owner, nam
 		}
 		return nil, err
 	}
-	return l, s.keepListKeys(ctx, l)
+	if err := s.keepListKeys(ctx, l); err != nil {
+		return nil, err
+	}
+	return l, s.audit(ctx, what+".create", l.Address, "", "owner "+orDefault(owner, "none")+", key "+l.KeyFingerprint)
 }
 
 // kindOf names what l is, for messages.
@@ -161,29 +189,50 @@ func hasRoleSuffix(local string) bool {
 	return false
 }
 
-// List returns the list at address.
+// List returns the list at address, if the actor may manage it. Every use
+// case on one list starts here, so this is where the actor's access to
+// lists is checked.
 func (s *Service) List(ctx context.Context, address string) (*store.List, error) {
 	addr, err := mail.Normalize(address)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %q is not an email address", ErrInvalid, address)
 	}
 	l, err := s.st.ListByAddress(ctx, addr)
-	if errors.Is(err, store.ErrNotFound) {
+	switch {
+	case errors.Is(err, store.ErrNotFound) && s.mayManage(addr, ""):
 		return nil, fmt.Errorf("%w: no list %s", ErrNotFound, addr)
+	case errors.Is(err, store.ErrNotFound):
+		return nil, forbiddenList(addr)
+	case err != nil:
+		return nil, err
+	case !s.mayManage(l.Address, l.Owner):
+		return nil, forbiddenList(addr)
 	}
-	return l, err
+	return l, nil
 }
 
-// Lists returns every list.
-func (s *Service) Lists(ctx context.Context) ([]store.List, error) { return s.st.Lists(ctx) }
+// Lists returns every list the actor may manage.
+func (s *Service) Lists(ctx context.Context) ([]store.List, error) {
+	ls, err := s.st.Lists(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return s.visible(ls), nil
+}
 
-// DeleteList deletes a list, its key and its members.
+// DeleteList deletes a list, its key and its members. Only an admin may.
 func (s *Service) DeleteList(ctx context.Context, address string) error {
+	if err := s.requireAdmin("delete a list"); err != nil {
+		return err
+	}
 	l, err := s.List(ctx, address)
 	if err != nil {
 		return err
 	}
-	return s.st.DeleteList(ctx, l.Address)
+	if err := s.st.DeleteList(ctx, l.Address); err != nil {
+		return err
+	}
+	return s.audit(ctx, kindOf(l)+".delete", l.Address, "", "")
 }
 
 // ListKey returns the list's armored public key.
@@ -235,7 +284,16 @@ func (s *Service) AddMember(ctx context.Context, list, email string, keyData []b
 		}
 		return nil, info, err
 	}
-	return m, info, nil
+	return m, info, s.audit(ctx, "member.add", l.Address, addr, memberDetail(info, isAdmin))
+}
+
+// memberDetail describes a member's key for the audit log.
+func memberDetail(info crypto.KeyInfo, isAdmin bool) string {
+	d := string(info.Engine) + " " + info.Fingerprint
+	if isAdmin {
+		d += ", list admin"
+	}
+	return d
 }
 
 // AddMemberKey gives an existing member a further key or certificate, for
@@ -256,7 +314,10 @@ func (s *Service) AddMemberKey(ctx context.Context, list, email string, keyData 
 	if err := keyring.CheckMemberKey(check, addr, s.now()); err != nil {
 		return info, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
-	return info, s.st.PutMemberKey(ctx, l.ID, addr, &key)
+	if err := s.st.PutMemberKey(ctx, l.ID, addr, &key); err != nil {
+		return info, err
+	}
+	return info, s.audit(ctx, "member.key.add", l.Address, addr, memberDetail(info, false))
 }
 
 // ChallengeMemberKey gives a member a new OpenPGP key only once they
@@ -271,26 +332,86 @@ func (s *Service) ChallengeMemberKey(ctx context.Context, list, email string, ke
 	if err != nil {
 		return crypto.KeyInfo{}, err
 	}
+	k, info, err := s.challengeKey(addr, keyData)
+	if err != nil {
+		return info, err
+	}
+	return info, s.challenge(ctx, l, addr, k, "member.key.challenge")
+}
+
+// challengeKey parses and checks a key offered for addr with a challenge:
+// an OpenPGP key (a certificate is vouched for by its issuer instead)
+// that names addr and can be used now.
+func (s *Service) challengeKey(addr string, keyData []byte) (*pgp.Key, crypto.KeyInfo, error) {
 	if keyring.IsCertificate(keyData) {
-		return crypto.KeyInfo{}, fmt.Errorf("%w: --challenge is for OpenPGP keys; a certificate is vouched for by its issuer", ErrInvalid)
+		return nil, crypto.KeyInfo{}, fmt.Errorf("%w: a key proven by challenge must be an OpenPGP key; an S/MIME certificate is vouched for by its issuer", ErrInvalid)
 	}
 	k, err := pgp.ParseKey(keyData)
 	if err != nil {
-		return crypto.KeyInfo{}, fmt.Errorf("%w: %v", ErrInvalid, err)
+		return nil, crypto.KeyInfo{}, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
 	info := k.Info(s.now())
 	if err := keyring.CheckMemberKey(info, addr, s.now()); err != nil {
-		return info, fmt.Errorf("%w: %v", ErrInvalid, err)
+		return nil, info, fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	return k, info, nil
+}
+
+// challenge sends addr, a member of l, a challenge encrypted to k, which
+// they answer by mail signed with it; k becomes theirs then.
+func (s *Service) challenge(ctx context.Context, l *store.List, addr string, k *pgp.Key, action string) error {
+	if s.flow == nil {
+		return errors.New("admin: no flow configured")
 	}
 	ref, err := newRef(s.rand)
 	if err != nil {
-		return info, err
+		return err
 	}
 	out, err := s.flow.ChallengeKey(ctx, l, addr, k, ref)
 	if err != nil {
-		return info, err
+		return err
 	}
-	return info, s.st.Commit(ctx, out)
+	if err := s.st.Commit(ctx, out); err != nil {
+		return err
+	}
+	return s.audit(ctx, action, l.Address, addr, "challenge sent for "+k.Fingerprint())
+}
+
+// OfferOwnKey is member self-service: someone who says they are email, a
+// member of list, offers key as their new key. Nothing changes yet: a
+// challenge encrypted to the key goes to email, and the key becomes the
+// member's only when the answer, signed with it, comes back from that
+// address. So whoever offers it must hold the key and read that mailbox.
+//
+// It needs no account, so it tells nothing about who is a member: for an
+// address that is not a member of list, or a list that does not exist,
+// it does nothing and returns nil, as for a member. Only a key that is
+// unusable for email is refused (ErrInvalid).
+func (s *Service) OfferOwnKey(ctx context.Context, list, email string, keyData []byte) error {
+	_, addr, err := mail.ParseAddress(email)
+	if err != nil {
+		return fmt.Errorf("%w: %q is not an email address", ErrInvalid, email)
+	}
+	k, _, err := s.challengeKey(addr, keyData)
+	if err != nil {
+		return err
+	}
+	laddr, err := mail.Normalize(list)
+	if err != nil {
+		return fmt.Errorf("%w: %q is not a list address", ErrInvalid, list)
+	}
+	l, err := s.st.ListByAddress(ctx, laddr)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	ms, err := s.st.MembersByEmail(ctx, l.ID, []string{addr})
+	if err != nil || len(ms) == 0 {
+		return err
+	}
+	self := s.As(Actor{Email: addr, Role: store.RoleOwner, List: l.Address, Via: s.actor.Via})
+	return self.challenge(ctx, l, addr, k, "member.key.self-service")
 }
 
 // memberKey parses a member's OpenPGP key or X.509 certificate.
@@ -330,7 +451,10 @@ func (s *Service) SetSMIMEIdentity(ctx context.Context, list string, id *smime.I
 	if err := s.st.UpdateList(ctx, l); err != nil {
 		return nil, err
 	}
-	return l, s.keepListKeys(ctx, l)
+	if err := s.keepListKeys(ctx, l); err != nil {
+		return nil, err
+	}
+	return l, s.audit(ctx, "list.smime", l.Address, "", "certificate "+info.Fingerprint)
 }
 
 // GenerateSMIMEIdentity gives the list a new self-signed S/MIME identity,
@@ -383,7 +507,7 @@ func (s *Service) RemoveMember(ctx context.Context, list, email string) error {
 	} else if err != nil {
 		return err
 	}
-	return nil
+	return s.audit(ctx, "member.remove", l.Address, addr, "")
 }
 
 // MemberView is a member with their keys as they stand now.
@@ -445,6 +569,9 @@ func (s *Service) AddTrustAnchors(ctx context.Context, list string, data []byte)
 		if err := s.st.AddTrustAnchor(ctx, l.ID, smime.Fingerprint(c), c.Raw); err != nil {
 			return nil, err
 		}
+		if err := s.audit(ctx, "trust.add", l.Address, smime.Fingerprint(c), c.Subject.String()); err != nil {
+			return nil, err
+		}
 	}
 	return certs, nil
 }
@@ -458,8 +585,10 @@ func (s *Service) RemoveTrustAnchor(ctx context.Context, list, fingerprint strin
 	err = s.st.RemoveTrustAnchor(ctx, l.ID, strings.ToUpper(fingerprint))
 	if errors.Is(err, store.ErrNotFound) {
 		return fmt.Errorf("%w: %s has no trust anchor %s", ErrNotFound, l.Address, fingerprint)
+	} else if err != nil {
+		return err
 	}
-	return err
+	return s.audit(ctx, "trust.remove", l.Address, strings.ToUpper(fingerprint), "")
 }
 
 // TrustAnchors returns the list's own trust anchors.
@@ -519,7 +648,10 @@ func (s *Service) SetMemberCipher(ctx context.Context, list, email, cipher strin
 	if err != nil {
 		return err
 	}
-	return s.st.SetCapabilities(ctx, l.ID, addr, cipher)
+	if err := s.st.SetCapabilities(ctx, l.ID, addr, cipher); err != nil {
+		return err
+	}
+	return s.audit(ctx, "member.set", l.Address, addr, "smime_cipher="+orDefault(cipher, "auto"))
 }
 
 // SetMemberFormat sets the format of a member's copies: "pgpmime",
@@ -536,7 +668,10 @@ func (s *Service) SetMemberFormat(ctx context.Context, list, email, format strin
 	if err != nil {
 		return err
 	}
-	return s.st.SetMemberFormat(ctx, l.ID, addr, format)
+	if err := s.st.SetMemberFormat(ctx, l.ID, addr, format); err != nil {
+		return err
+	}
+	return s.audit(ctx, "member.set", l.Address, addr, "format="+orDefault(format, "auto"))
 }
 
 // SetMemberDelivery turns copies to a member "on" (forgetting their
@@ -548,10 +683,15 @@ func (s *Service) SetMemberDelivery(ctx context.Context, list, email, value stri
 	}
 	switch value {
 	case "on":
-		return s.st.EnableMember(ctx, l.ID, addr)
+		err = s.st.EnableMember(ctx, l.ID, addr)
 	case "off":
-		return s.st.Commit(ctx, store.Outcome{ListID: l.ID, Disable: &store.Disable{ListID: l.ID, Email: addr,
+		err = s.st.Commit(ctx, store.Outcome{ListID: l.ID, Disable: &store.Disable{ListID: l.ID, Email: addr,
 			Reason: "turned off by an administrator", At: s.now()}})
+	default:
+		return fmt.Errorf("%w: delivery %q is not on or off", ErrInvalid, value)
 	}
-	return fmt.Errorf("%w: delivery %q is not on or off", ErrInvalid, value)
+	if err != nil {
+		return err
+	}
+	return s.audit(ctx, "member.set", l.Address, addr, "delivery="+value)
 }

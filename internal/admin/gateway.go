@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -16,6 +17,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/sealpost/sealpost/internal/crypto/pgp"
 	"github.com/sealpost/sealpost/internal/keyring"
@@ -100,7 +102,8 @@ func GatewayOptions() []Option {
 	}
 	opts := []Option{
 		{Name: "deliver_to", Help: "where decrypted mail goes: smtp://HOST:PORT, lmtp://HOST:PORT, lmtp:/SOCKET or a Maildir path",
-			get: func(l *store.List) string { return l.Gateway.DeliverTo },
+			AdminOnly: true,
+			get:       func(l *store.List) string { return l.Gateway.DeliverTo },
 			set: func(l *store.List, v string) error {
 				if _, err := ParseDestination(v); err != nil {
 					return err
@@ -139,7 +142,8 @@ func GatewayOptions() []Option {
 			}},
 		{Name: "submit_clients", Help: "comma-separated networks (CIDR, e.g. 192.0.2.10/32) from which the helpdesk may submit " +
 			"replies without SMTP AUTH; empty: AUTH only",
-			get: func(l *store.List) string { return strings.Join(l.Gateway.SubmitClients, ",") },
+			AdminOnly: true,
+			get:       func(l *store.List) string { return strings.Join(l.Gateway.SubmitClients, ",") },
 			set: func(l *store.List, v string) error {
 				var nets []string
 				for _, f := range strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' }) {
@@ -166,8 +170,8 @@ func GatewayOptions() []Option {
 	return opts
 }
 
-// optionsFor returns the options of l's mode.
-func optionsFor(l *store.List) []Option {
+// OptionsFor returns the options of l's mode.
+func OptionsFor(l *store.List) []Option {
 	if l.IsGateway() {
 		return GatewayOptions()
 	}
@@ -178,6 +182,9 @@ func optionsFor(l *store.List) []Option {
 // on the submission listener (user name: the gateway's address) and
 // returns it; only its hash is kept, and the old one stops working.
 func (s *Service) NewSubmitPassword(ctx context.Context, gateway string) (string, error) {
+	if err := s.requireAdmin("set a gateway's submission password"); err != nil {
+		return "", err
+	}
 	gw, err := s.Gateway(ctx, gateway)
 	if err != nil {
 		return "", err
@@ -191,7 +198,7 @@ func (s *Service) NewSubmitPassword(ctx context.Context, gateway string) (string
 	if err := s.st.UpdateList(ctx, gw); err != nil {
 		return "", err
 	}
-	return password, nil
+	return password, s.audit(ctx, "gateway.password", gw.Address, "", "new submission password")
 }
 
 func secretHash(password string) string {
@@ -273,5 +280,31 @@ func (s *Service) Conversation(ctx context.Context, gateway, thread string) ([]A
 		}
 		out = append(out, ArchivedMessage{Archived: a, Data: data})
 	}
-	return out, nil
+	// Reading decrypted correspondence is recorded like a change.
+	return out, s.audit(ctx, "archive.read", gw.Address, thread, "")
+}
+
+// WriteMbox writes archived messages in mboxrd form: each with a From_
+// line, ">From " escaping, and an empty line after it.
+func WriteMbox(w io.Writer, ms []ArchivedMessage) error {
+	var b bytes.Buffer
+	for _, m := range ms {
+		who := "sealpost"
+		if m.Direction == "out" {
+			who = "helpdesk"
+		}
+		fmt.Fprintf(&b, "From %s %s\n", who, m.CreatedAt.UTC().Format(time.ANSIC))
+		for line := range bytes.Lines(bytes.ReplaceAll(m.Data, []byte("\r\n"), []byte("\n"))) {
+			if bytes.HasPrefix(bytes.TrimLeft(line, ">"), []byte("From ")) {
+				b.WriteByte('>')
+			}
+			b.Write(line)
+		}
+		if !bytes.HasSuffix(m.Data, []byte("\n")) {
+			b.WriteByte('\n')
+		}
+		b.WriteByte('\n')
+	}
+	_, err := w.Write(b.Bytes())
+	return err
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/sealpost/sealpost/internal/mail"
@@ -55,9 +56,14 @@ func (s *Service) ReleaseHold(ctx context.Context, list string, id int64) error 
 	var re *pipeline.ReleaseError
 	if errors.As(err, &re) {
 		return fmt.Errorf("%w: held message %d %v", ErrInvalid, id, err)
+	} else if err != nil {
+		return err
 	}
-	return err
+	return s.audit(ctx, "hold.release", l.Address, holdTarget(id), h.Reason)
 }
+
+// holdTarget names a held message in the audit log.
+func holdTarget(id int64) string { return "hold " + strconv.FormatInt(id, 10) }
 
 // RejectHold drops a held message and tells its envelope sender, if it
 // had one, that the list's moderator did not accept it; nothing of the
@@ -80,16 +86,22 @@ func (s *Service) RejectHold(ctx context.Context, list string, id int64) error {
 		}
 		notices = append(notices, d)
 	}
-	return s.st.DropHold(ctx, l.ID, id, notices)
+	if err := s.st.DropHold(ctx, l.ID, id, notices); err != nil {
+		return err
+	}
+	return s.audit(ctx, "hold.reject", l.Address, holdTarget(id), h.Reason)
 }
 
 // DiscardHold drops a held message without telling anyone.
 func (s *Service) DiscardHold(ctx context.Context, list string, id int64) error {
-	l, _, err := s.Hold(ctx, list, id)
+	l, h, err := s.Hold(ctx, list, id)
 	if err != nil {
 		return err
 	}
-	return s.st.DropHold(ctx, l.ID, id, nil)
+	if err := s.st.DropHold(ctx, l.ID, id, nil); err != nil {
+		return err
+	}
+	return s.audit(ctx, "hold.discard", l.Address, holdTarget(id), h.Reason)
 }
 
 // HoldHeaders returns the outer (unencrypted, unauthenticated) From, To,

@@ -84,3 +84,48 @@ func listKeyStatus(info crypto.KeyInfo, now time.Time) keyring.Status {
 	}
 	return keyring.Usable
 }
+
+// Key badges: how a member's keys stand, in one word, for the admin UI
+// and the API.
+const (
+	BadgeValid    = "valid"    // a key to encrypt to, good for more than ExpiringWithin
+	BadgeExpiring = "expiring" // the best key expires within ExpiringWithin
+	BadgeExpired  = "expired"
+	BadgeRevoked  = "revoked"
+	BadgeMissing  = "missing" // no key to encrypt to at all
+)
+
+// ExpiringWithin is how close to its expiry a key is badged expiring.
+const ExpiringWithin = 30 * 24 * time.Hour
+
+// KeyBadge judges one key of a member with address email at now.
+func KeyBadge(info crypto.KeyInfo, email string, now time.Time) string {
+	switch keyring.StatusOf(keyring.CheckMemberKey(info, email, now)) {
+	case keyring.Usable:
+		if !info.Expires.IsZero() && info.Expires.Before(now.Add(ExpiringWithin)) {
+			return BadgeExpiring
+		}
+		return BadgeValid
+	case keyring.KeyRevoked:
+		return BadgeRevoked
+	case keyring.KeyExpired:
+		return BadgeExpired
+	}
+	return BadgeMissing
+}
+
+// Badge judges a member by their best key: valid beats expiring beats
+// expired beats revoked; a member with no key to encrypt to is missing.
+func (v MemberView) Badge(now time.Time) string {
+	rank := map[string]int{BadgeValid: 4, BadgeExpiring: 3, BadgeExpired: 2, BadgeRevoked: 1, BadgeMissing: 0}
+	best := BadgeMissing
+	for _, info := range v.Keys {
+		if b := KeyBadge(info, v.Email, now); rank[b] > rank[best] {
+			best = b
+		}
+	}
+	return best
+}
+
+// Now is the service's clock.
+func (s *Service) Now() time.Time { return s.now() }

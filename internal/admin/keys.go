@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -71,16 +72,44 @@ func (s *Service) ImportKeys(ctx context.Context, name string, data []byte, opt 
 		if l, err = s.List(ctx, opt.List); err != nil {
 			return nil, err
 		}
+	} else if err := s.requireAdmin("import keys into the keyring"); err != nil {
+		return nil, err
 	}
 	im := &importer{s: s, file: name, list: l, opt: opt}
+	var rs []ImportResult
+	var err error
 	switch ext := strings.ToLower(filepath.Ext(name)); {
 	case ext == ".p12" || ext == ".pfx":
-		return im.pkcs12(ctx, data)
+		rs, err = im.pkcs12(ctx, data)
 	case keyring.IsCertificate(data):
-		return im.certificates(ctx, data)
+		rs, err = im.certificates(ctx, data)
 	default:
-		return im.openpgp(ctx, data)
+		rs, err = im.openpgp(ctx, data)
 	}
+	if err != nil {
+		return rs, err
+	}
+	return rs, s.auditImport(ctx, opt.List, rs)
+}
+
+// auditImport records what an import changed: one entry for a few keys,
+// a summary for a bulk import.
+func (s *Service) auditImport(ctx context.Context, list string, rs []ImportResult) error {
+	var changed []ImportResult
+	for _, r := range rs {
+		if r.Outcome == Imported || r.Outcome == Updated {
+			changed = append(changed, r)
+		}
+	}
+	if len(changed) > 10 {
+		return s.audit(ctx, "key.import", list, "", fmt.Sprintf("%d keys imported or updated", len(changed)))
+	}
+	for _, r := range changed {
+		if err := s.audit(ctx, "key.import", list, r.Fingerprint, string(r.Outcome)+" "+strings.Join(r.Addresses, " ")); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // importer imports the keys of one file.
@@ -280,6 +309,13 @@ type KeyDetails struct {
 	Status keyring.Status
 	// Users are "list" (a list's own key) or "member@address on list".
 	Users []string
+	// Lists are the addresses of the lists that use the key.
+	Lists []string
+	// Chain is, for a certificate, its path to a trust anchor (the
+	// certificate first) when one is known, else the certificate alone;
+	// ChainStatus says which.
+	Chain       []*x509.Certificate
+	ChainStatus string
 }
 
 // FindKey returns the keys matching query: a fingerprint, an OpenPGP key
@@ -310,18 +346,41 @@ func (s *Service) FindKey(ctx context.Context, query string) ([]KeyDetails, erro
 	if err != nil {
 		return nil, err
 	}
-	if len(keys) == 0 {
-		return nil, fmt.Errorf("%w: no key or certificate matches %s", ErrNotFound, query)
-	}
 	out := make([]KeyDetails, 0, len(keys))
 	for _, k := range keys {
 		d, err := s.details(ctx, k)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, d)
+		if ok, err := s.maySeeKey(ctx, d); err != nil {
+			return nil, err
+		} else if ok {
+			out = append(out, d)
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%w: no key or certificate matches %s", ErrNotFound, query)
 	}
 	return out, nil
+}
+
+// maySeeKey reports whether the actor may see a key of the keyring: an
+// admin sees all of it, anyone else the keys of their lists and of
+// their lists' members.
+func (s *Service) maySeeKey(ctx context.Context, d KeyDetails) (bool, error) {
+	if s.actor.IsAdmin() {
+		return true, nil
+	}
+	lists, err := s.Lists(ctx)
+	if err != nil {
+		return false, err
+	}
+	for _, l := range lists {
+		if slices.Contains(d.Lists, l.Address) {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 func (s *Service) details(ctx context.Context, k store.Key) (KeyDetails, error) {
@@ -337,6 +396,9 @@ func (s *Service) details(ctx context.Context, k store.Key) (KeyDetails, error) 
 		return d, err
 	}
 	for _, u := range users {
+		if !slices.Contains(d.Lists, u.List) {
+			d.Lists = append(d.Lists, u.List)
+		}
 		switch {
 		case !u.RetiredUntil.IsZero():
 			d.Users = append(d.Users, "list "+u.List+" (replaced; decrypts until "+u.RetiredUntil.Format(time.DateOnly)+")")
@@ -346,7 +408,52 @@ func (s *Service) details(ctx context.Context, k store.Key) (KeyDetails, error) 
 			d.Users = append(d.Users, u.Email+" on "+u.List)
 		}
 	}
+	if k.Engine == store.EngineSMIME {
+		if err := s.chain(ctx, &d); err != nil {
+			return d, err
+		}
+	}
 	return d, nil
+}
+
+// chain finds a certificate's path to a trust anchor: those of the lists
+// that use it, or the system's.
+func (s *Service) chain(ctx context.Context, d *KeyDetails) error {
+	c, err := x509.ParseCertificate(d.Data)
+	if err != nil {
+		return fmt.Errorf("certificate %s: %w", d.Fingerprint, err)
+	}
+	roots, err := x509.SystemCertPool()
+	if err != nil {
+		roots = x509.NewCertPool()
+	}
+	for _, addr := range d.Lists {
+		l, err := s.st.ListByAddress(ctx, addr)
+		if err != nil {
+			continue
+		}
+		ders, err := s.st.TrustAnchors(ctx, l.ID)
+		if err != nil {
+			return err
+		}
+		for _, der := range ders {
+			if a, err := x509.ParseCertificate(der); err == nil {
+				roots.AddCert(a)
+			}
+		}
+	}
+	d.Chain = []*x509.Certificate{c}
+	chains, err := c.Verify(x509.VerifyOptions{Roots: roots, CurrentTime: s.now(), KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}})
+	switch {
+	case err == nil && len(chains) > 0:
+		d.Chain = chains[0]
+		d.ChainStatus = "chains to a trusted certification authority"
+	case bytes.Equal(c.RawIssuer, c.RawSubject) && c.CheckSignatureFrom(c) == nil:
+		d.ChainStatus = "self-signed: trusted only as pinned for its holder"
+	default:
+		d.ChainStatus = "issuer not known: " + c.Issuer.String()
+	}
+	return nil
 }
 
 // keyStatus judges a key on its own, without an address to match.
@@ -388,7 +495,14 @@ func (s *Service) ExportKey(ctx context.Context, fpr string, secret bool) ([]byt
 	}
 	k := ds[0].Key
 	if secret {
-		return s.exportSecret(ctx, k)
+		if err := s.requireAdmin("export a list's secret key"); err != nil {
+			return nil, err
+		}
+		data, err := s.exportSecret(ctx, k)
+		if err != nil {
+			return nil, err
+		}
+		return data, s.audit(ctx, "key.export-secret", strings.Join(ds[0].Lists, " "), k.Fingerprint, "")
 	}
 	if k.Engine == store.EngineSMIME {
 		c, err := x509.ParseCertificate(k.Data)
@@ -484,4 +598,22 @@ func (s *Service) keepListKeys(ctx context.Context, l *store.List) error {
 	}
 	_, err := s.st.PutKeys(ctx, recs)
 	return err
+}
+
+// DeleteKey removes a key from the keyring, unless a list or member uses
+// it. Only an admin may.
+func (s *Service) DeleteKey(ctx context.Context, fpr string) error {
+	if err := s.requireAdmin("delete keys from the keyring"); err != nil {
+		return err
+	}
+	fpr = strings.ToUpper(strings.TrimPrefix(strings.ReplaceAll(fpr, " ", ""), "0x"))
+	switch err := s.st.DeleteKey(ctx, fpr); {
+	case errors.Is(err, store.ErrInUse):
+		return fmt.Errorf("%w: key %s is used by a member or list", ErrInvalid, fpr)
+	case errors.Is(err, store.ErrNotFound):
+		return fmt.Errorf("%w: the keyring has no key %s", ErrNotFound, fpr)
+	case err != nil:
+		return err
+	}
+	return s.audit(ctx, "key.delete", "", fpr, "")
 }

@@ -19,8 +19,11 @@ import (
 type Option struct {
 	Name string
 	Help string
-	get  func(*store.List) string
-	set  func(*store.List, string) error
+	// AdminOnly options change where a gateway's mail goes or who may
+	// send through it: only an admin may set them, not a list's owner.
+	AdminOnly bool
+	get       func(*store.List) string
+	set       func(*store.List, string) error
 }
 
 // Value returns the option's current value on l.
@@ -288,7 +291,7 @@ func (s *Service) SetOptions(ctx context.Context, list string, assignments []str
 		return nil, err
 	}
 	byName := map[string]Option{}
-	for _, o := range optionsFor(l) {
+	for _, o := range OptionsFor(l) {
 		byName[o.Name] = o
 	}
 	var problems []string
@@ -300,6 +303,8 @@ func (s *Service) SetOptions(ctx context.Context, list string, assignments []str
 			problems = append(problems, fmt.Sprintf("%q is not OPTION=VALUE", a))
 		case !known:
 			problems = append(problems, fmt.Sprintf("unknown option %q", name))
+		case o.AdminOnly && !s.actor.IsAdmin():
+			problems = append(problems, fmt.Sprintf("%s: only an admin may change it", o.Name))
 		default:
 			if err := o.set(l, strings.TrimSpace(value)); err != nil {
 				if errors.Is(err, strconv.ErrSyntax) {
@@ -316,7 +321,7 @@ func (s *Service) SetOptions(ctx context.Context, list string, assignments []str
 	if err := s.st.UpdateList(ctx, l); err != nil {
 		return nil, err
 	}
-	return l, nil
+	return l, s.audit(ctx, kindOf(l)+".set", l.Address, "", strings.Join(assignments, " "))
 }
 
 func validFormat(f string) bool {

@@ -128,6 +128,9 @@ func (s *Service) RotateListKey(ctx context.Context, list string, algo pgp.Algor
 	if err := s.replaceListKey(ctx, l, k, grace, deliveries); err != nil {
 		return nil, err
 	}
+	if err := s.audit(ctx, "list.rotate-key", l.Address, newInfo.Fingerprint, "replaces "+oldInfo.Fingerprint); err != nil {
+		return nil, err
+	}
 	return &Rotation{Old: oldInfo, New: newInfo, DecryptUntil: until, Announced: len(deliveries), Unreachable: unreachable}, nil
 }
 

@@ -69,7 +69,10 @@ func (s *Service) SetTemplate(ctx context.Context, list, lang, name, text string
 		l.Settings.Templates = map[string]string{}
 	}
 	l.Settings.Templates[lang+"/"+name] = text
-	return s.st.UpdateList(ctx, l)
+	if err := s.st.UpdateList(ctx, l); err != nil {
+		return err
+	}
+	return s.audit(ctx, "template.set", l.Address, lang+"/"+name, "")
 }
 
 // ResetTemplate goes back to the shipped text of a notice template.
@@ -82,7 +85,10 @@ func (s *Service) ResetTemplate(ctx context.Context, list, lang, name string) er
 		lang = listLang(l.Settings.Language)
 	}
 	delete(l.Settings.Templates, lang+"/"+name)
-	return s.st.UpdateList(ctx, l)
+	if err := s.st.UpdateList(ctx, l); err != nil {
+		return err
+	}
+	return s.audit(ctx, "template.reset", l.Address, lang+"/"+name, "")
 }
 
 // TemplateFields names the fields a notice template may use.

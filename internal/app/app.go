@@ -13,11 +13,14 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"sync"
 
 	"github.com/sealpost/sealpost/internal/admin"
+	"github.com/sealpost/sealpost/internal/auth"
 	"github.com/sealpost/sealpost/internal/keyring"
 	"github.com/sealpost/sealpost/internal/maildir"
 	"github.com/sealpost/sealpost/internal/mime"
+	"github.com/sealpost/sealpost/internal/obs"
 	"github.com/sealpost/sealpost/internal/pipeline"
 	"github.com/sealpost/sealpost/internal/queue"
 	"github.com/sealpost/sealpost/internal/smtpclient"
@@ -41,11 +44,15 @@ type App struct {
 	Pipeline *pipeline.Pipeline
 	Queue    *queue.Queue
 	Admin    *admin.Service
+	// Metrics counts what Sealpost does, for /metrics.
+	Metrics *obs.Metrics
 	// Outbox is the Maildir used when no relay is configured.
 	Outbox *maildir.Outbox
 	// submissionAddr is where the submission listener accepts, once
 	// Serve has started it.
 	submissionAddr net.Addr
+	authOnce       sync.Once
+	auth           *auth.Auth
 }
 
 // Open prepares the data directory (creating it, the master key and the
@@ -69,7 +76,7 @@ func Open(ctx context.Context, cfg *Config, logger *slog.Logger) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &App{Config: cfg, Logger: logger, Store: db}
+	a := &App{Config: cfg, Logger: logger, Store: db, Metrics: obs.NewMetrics()}
 	tr, err := a.transport()
 	if err != nil {
 		db.Close()
@@ -105,8 +112,9 @@ func Open(ctx context.Context, cfg *Config, logger *slog.Logger) (*App, error) {
 		if err := a.Pipeline.CopyFailed(ctx, d, reason); err != nil {
 			logger.Error("counting a failed copy as a bounce", "msgid", d.Ref, "rcpt", d.To, "err", err)
 		}
-	}, Route: helpdesks.transport, Open: a.Pipeline.OpenDelivery})
+	}, Route: helpdesks.transport, Open: a.Pipeline.OpenDelivery, Recorded: a.countAttempt})
 	a.Admin = admin.New(db, sealer, admin.Options{Flow: a.Pipeline})
+	a.registerGauges()
 	a.Pipeline.SetCommands(a.Admin) // members' requests by mail run the admin use cases
 	// Keys moved from an older schema, or indexed by an older version of
 	// Sealpost, are indexed now; usually there is nothing to do.

@@ -30,10 +30,18 @@ type Config struct {
 		MaxMessageBytes int64 `toml:"max_message_bytes"`
 	} `toml:"smtp"`
 	HTTP struct {
-		// Listen is the HTTP listener's address; it serves the lists'
-		// keys as a Web Key Directory. Empty (the default for now) serves
-		// nothing.
+		// Listen is the HTTP listener's address: the admin UI, the REST
+		// API under /api/v1, /healthz, /metrics and the lists' keys as a
+		// Web Key Directory. Empty serves nothing.
 		Listen string `toml:"listen"`
+		// TLSCert and TLSKey make the listener serve HTTPS.
+		TLSCert string `toml:"tls_cert"`
+		TLSKey  string `toml:"tls_key"`
+		// SecureCookies marks the session cookie Secure even when the
+		// request did not arrive over HTTPS, for a reverse proxy on
+		// another host that terminates TLS. (One on the same host says
+		// X-Forwarded-Proto: https, and that is enough.)
+		SecureCookies bool `toml:"secure_cookies"`
 	} `toml:"http"`
 	SMIME struct {
 		// TrustAnchors is a PEM file, or a directory of them, with the
@@ -155,6 +163,9 @@ func (c *Config) Validate() error {
 	check("http.listen", c.HTTP.Listen, true)
 	check("relay.addr", c.Relay.Addr, true)
 	check("submission.listen", c.Submission.Listen, true)
+	if (c.HTTP.TLSCert == "") != (c.HTTP.TLSKey == "") {
+		problems = append(problems, "http.tls_cert and http.tls_key: give both or neither")
+	}
 	if (c.Submission.TLSCert == "") != (c.Submission.TLSKey == "") {
 		problems = append(problems, "submission.tls_cert and submission.tls_key: give both or neither")
 	}

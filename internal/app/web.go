@@ -8,12 +8,16 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/sealpost/sealpost/internal/api"
+	"github.com/sealpost/sealpost/internal/auth"
 	"github.com/sealpost/sealpost/internal/mail"
+	"github.com/sealpost/sealpost/internal/store"
 	"github.com/sealpost/sealpost/internal/wkd"
 )
 
-// webServer is the HTTP listener: for now the Web Key Directory of the
-// lists' keys. A nil *webServer serves nothing.
+// webServer is the HTTP listener: the admin UI, the REST API, health and
+// metrics, and the Web Key Directory of the lists' keys. A nil
+// *webServer serves nothing.
 type webServer struct {
 	srv *http.Server
 	ln  net.Listener
@@ -28,15 +32,98 @@ func (a *App) startHTTP() (*webServer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("http listener: %w", err)
 	}
-	mux := http.NewServeMux()
-	mux.Handle("/.well-known/openpgpkey/", wkd.Handler(a.wkdLookup))
-	w := &webServer{ln: ln, srv: &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}}
+	w := &webServer{ln: ln, srv: &http.Server{Handler: a.HTTPHandler(), ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout: time.Minute, WriteTimeout: 2 * time.Minute, IdleTimeout: 2 * time.Minute}}
+	cert, key := a.Config.HTTP.TLSCert, a.Config.HTTP.TLSKey
 	go func() {
-		if err := w.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		var err error
+		if cert != "" {
+			err = w.srv.ServeTLS(ln, cert, key)
+		} else {
+			err = w.srv.Serve(ln)
+		}
+		if err != nil && !errors.Is(err, http.ErrServerClosed) {
 			a.Logger.Error("http listener stopped", "err", err)
 		}
 	}()
 	return w, nil
+}
+
+// HTTPHandler is everything the HTTP listener serves.
+func (a *App) HTTPHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/.well-known/openpgpkey/", wkd.Handler(a.wkdLookup))
+	mux.HandleFunc("GET /healthz", a.healthz)
+	mux.Handle("GET /metrics", a.Metrics.Handler())
+	mux.Handle(api.Prefix+"/", api.Handler(api.Options{Admin: a.Admin, Auth: a.Auth(), Notify: a.Queue.Notify,
+		Logger: a.Logger, Metrics: a.Metrics}))
+	return securityHeaders(mux)
+}
+
+// Auth is the authentication of the HTTP interface, made once.
+func (a *App) Auth() *auth.Auth {
+	a.authOnce.Do(func() {
+		a.auth = auth.New(a.Admin, a.Store, auth.Options{SecureCookies: a.Config.HTTP.SecureCookies, Metrics: a.Metrics})
+	})
+	return a.auth
+}
+
+// securityHeaders sets the headers every response carries: no framing,
+// no sniffing, no referrer leaking list addresses in URLs.
+func securityHeaders(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hd := w.Header()
+		hd.Set("X-Content-Type-Options", "nosniff")
+		hd.Set("X-Frame-Options", "DENY")
+		hd.Set("Referrer-Policy", "no-referrer")
+		h.ServeHTTP(w, r)
+	})
+}
+
+// healthz answers whether Sealpost can work: its database answers.
+func (a *App) healthz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+	defer cancel()
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	if err := a.Store.Ping(ctx); err != nil {
+		a.Logger.Warn("health check failed", "err", err)
+		w.WriteHeader(http.StatusServiceUnavailable)
+		fmt.Fprintln(w, `{"status":"unavailable"}`)
+		return
+	}
+	fmt.Fprintln(w, `{"status":"ok"}`)
+}
+
+// registerGauges makes /metrics report the queue and the holds, read
+// from the database at each scrape.
+func (a *App) registerGauges() {
+	count := func(f func(ctx context.Context) (int, error)) func() float64 {
+		return func() float64 {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			n, err := f(ctx)
+			if err != nil {
+				return -1
+			}
+			return float64(n)
+		}
+	}
+	queued := func(state store.DeliveryState) func(ctx context.Context) (int, error) {
+		return func(ctx context.Context) (int, error) {
+			m, err := a.Store.QueueCounts(ctx, nil)
+			return m[state], err
+		}
+	}
+	a.Metrics.GaugeFunc("sealpost_queue_pending", "Deliveries waiting in the outbound queue.", count(queued(store.Pending)))
+	a.Metrics.GaugeFunc("sealpost_queue_failed", "Deliveries that failed for good and are still in the queue.", count(queued(store.Failed)))
+	a.Metrics.GaugeFunc("sealpost_holds", "Messages held for a moderator.", count(a.Store.CountHolds))
+}
+
+// countAttempt counts a delivery attempt for the metrics.
+func (a *App) countAttempt(d *store.Delivery, at store.Attempt) {
+	result := map[store.DeliveryState]string{store.Sent: "sent", store.Pending: "retry", store.Failed: "failed"}[at.State]
+	a.Metrics.Delivery(d.Kind, result)
 }
 
 func (w *webServer) addr() string {

@@ -1,7 +1,8 @@
 // Package cli is the sealpost command line: subcommands and flags, turned
 // into configuration and calls on app. Exit codes follow sysexits(3):
 // 0 ok, 64 usage, 65 bad data or policy rejection, 75 temporary failure
-// (an MTA retries), 78 configuration error.
+// (an MTA retries), 77 not permitted (an account may not do that), 78
+// configuration error.
 package cli
 
 import (
@@ -28,6 +29,7 @@ const (
 	ExitDataErr  = 65
 	ExitSoftware = 70
 	ExitTempFail = 75
+	ExitNoPerm   = 77
 	ExitConfig   = 78
 )
 
@@ -77,6 +79,8 @@ func exitCode(err error) int {
 		return ExitUsage
 	case errors.As(err, &ce):
 		return ExitConfig
+	case errors.Is(err, admin.ErrForbidden), errors.Is(err, admin.ErrUnauthenticated):
+		return ExitNoPerm
 	case errors.As(err, &rej), errors.Is(err, admin.ErrInvalid), errors.Is(err, admin.ErrExists), errors.Is(err, admin.ErrNotFound):
 		return ExitDataErr
 	}
@@ -104,7 +108,8 @@ Start with 'sealpost demo' for a walkthrough that needs nothing set up.`,
 	root.PersistentFlags().StringVar(&e.dataDir, "data", def, "data directory: config, database, secrets, outbox (env SEALPOST_DATA)")
 	root.PersistentFlags().BoolVarP(&e.verbose, "verbose", "v", false, "log every step to stderr")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(e.serveCmd(), e.listCmd(), e.gatewayCmd(), e.memberCmd(), e.keyCmd(), e.holdCmd(), e.processCmd(), e.checkCmd(), e.demoCmd())
+	root.AddCommand(e.serveCmd(), e.listCmd(), e.gatewayCmd(), e.memberCmd(), e.keyCmd(), e.holdCmd(), e.processCmd(), e.checkCmd(), e.demoCmd(),
+		e.userCmd(), e.tokenCmd(), e.queueCmd(), e.auditCmd())
 	return root
 }
 

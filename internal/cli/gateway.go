@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bytes"
 	"fmt"
 	"strings"
 	"text/tabwriter"
@@ -218,10 +217,7 @@ Reading the archive needs the data directory and its master key.`,
 					if err != nil {
 						return err
 					}
-					for _, m := range ms {
-						writeMbox(e, m)
-					}
-					return nil
+					return admin.WriteMbox(e.stdout, ms)
 				}
 				ts, err := ap.Admin.Conversations(cmd.Context(), a[0], limit)
 				if err != nil {
@@ -238,24 +234,4 @@ Reading the archive needs the data directory and its master key.`,
 	}
 	c.Flags().IntVar(&limit, "limit", 50, "how many conversations to list")
 	return c
-}
-
-// writeMbox writes one archived message in mboxrd form: a From_ line,
-// ">From " escaping, and an empty line after it.
-func writeMbox(e *env, m admin.ArchivedMessage) {
-	who := "sealpost"
-	if m.Direction == "out" {
-		who = "helpdesk"
-	}
-	fmt.Fprintf(e.stdout, "From %s %s\n", who, m.CreatedAt.UTC().Format(time.ANSIC))
-	for line := range bytes.Lines(bytes.ReplaceAll(m.Data, []byte("\r\n"), []byte("\n"))) {
-		if bytes.HasPrefix(bytes.TrimLeft(line, ">"), []byte("From ")) {
-			e.stdout.Write([]byte(">"))
-		}
-		e.stdout.Write(line)
-	}
-	if !bytes.HasSuffix(m.Data, []byte("\n")) {
-		fmt.Fprintln(e.stdout)
-	}
-	fmt.Fprintln(e.stdout)
 }

@@ -65,6 +65,9 @@ type Options struct {
 	// Open returns the message of a Sealed delivery; an error is a
 	// temporary failure (the master key may come back).
 	Open func(d *store.Delivery) ([]byte, error)
+	// Recorded, when set, is told of each attempt's result once it is
+	// recorded (for metrics).
+	Recorded func(d *store.Delivery, a store.Attempt)
 }
 
 // Queue runs deliveries.
@@ -245,6 +248,9 @@ func (q *Queue) record(ctx context.Context, due []store.Delivery, results []stor
 		return err
 	}
 	for i, r := range results {
+		if r.ID != 0 && q.opt.Recorded != nil {
+			q.opt.Recorded(&due[i], r)
+		}
 		if r.State == store.Failed && q.opt.Failed != nil {
 			q.opt.Failed(ctx, due[i], r.Error)
 		}

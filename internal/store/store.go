@@ -21,6 +21,9 @@ var (
 	// ErrReplay is returned by Commit when the outcome's replay mark was
 	// already recorded: the same signature was accepted before (DESIGN §4.4).
 	ErrReplay = errors.New("store: signature already seen")
+	// ErrBusy is returned when dropping a delivery that a delivery
+	// attempt holds right now.
+	ErrBusy = errors.New("store: delivery in progress")
 )
 
 // Modes of a list row (DESIGN §1).
@@ -359,6 +362,9 @@ type Delivery struct {
 	From   string // envelope sender
 	To     string // envelope recipient
 	Data   []byte // the complete message: encrypted, or a notice with no decrypted content
+	// Size is the length of Data; a queue listing leaves Data out and
+	// sets only Size.
+	Size int
 	// Route is where the delivery goes when not through the default
 	// transport: a gateway's DeliverTo.
 	Route string
@@ -498,4 +504,71 @@ type Harvested struct {
 	Email   string
 	Key     MemberKey
 	Contact bool
+}
+
+// Roles of an account of the admin UI and API.
+const (
+	RoleAdmin = "admin" // everything, on every list
+	RoleOwner = "owner" // the lists whose owner address is the account's
+)
+
+// Account is a person who may sign in to the admin UI or hold API tokens.
+type Account struct {
+	ID           int64
+	Email        string // normalised addr-spec
+	Role         string // RoleAdmin or RoleOwner
+	PasswordHash string // argon2id, PHC string format
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+	LastLogin    time.Time
+}
+
+// Token is an API token of an account. Only the SHA-256 of its secret is
+// kept.
+type Token struct {
+	ID        int64
+	AccountID int64
+	Name      string
+	Hash      string // hex SHA-256 of the secret
+	ListID    int64  // the one list it may act on; 0 for all of the account's
+	CreatedAt time.Time
+	LastUsed  time.Time
+}
+
+// Session is a signed-in browser. Only the SHA-256 of the cookie's secret
+// is kept.
+type Session struct {
+	Hash      string // hex SHA-256 of the cookie's secret
+	AccountID int64
+	CSRF      string // the token every form and unsafe request must carry
+	CreatedAt time.Time
+	ExpiresAt time.Time
+}
+
+// AuditEntry records one change: who made it, through what, when, to what.
+type AuditEntry struct {
+	ID     int64
+	At     time.Time
+	Actor  string // an account's email, or "operator" for the command line
+	Via    string // "cli", "api", "web", "mail"
+	Action string // e.g. "member.add"
+	List   string // the list's address, or "" when the change is not a list's
+	Target string // what was changed: a member, a key, a hold, a delivery
+	Detail string
+}
+
+// AuditQuery selects audit entries, newest first.
+type AuditQuery struct {
+	// Lists restricts the entries to those of these lists; nil means all,
+	// including entries of no list.
+	Lists  []string
+	Before int64 // entries with a smaller ID; 0 for the newest
+	Limit  int
+}
+
+// DeliveryQuery selects deliveries of the outbound queue, oldest first.
+type DeliveryQuery struct {
+	ListIDs []int64 // nil means every list
+	States  []DeliveryState
+	Limit   int
 }

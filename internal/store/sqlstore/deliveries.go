@@ -9,7 +9,10 @@ import (
 	"github.com/sealpost/sealpost/internal/store"
 )
 
-const deliveryColumns = `id, ref, list_id, kind, env_from, rcpt, data, route, sealed, state, attempts, next_attempt, last_error, created_at, updated_at`
+const deliveryColumns = `id, ref, list_id, kind, env_from, rcpt, data, route, sealed, state, attempts, next_attempt, last_error, created_at, updated_at, length(data)`
+
+// queueColumns are deliveryColumns without the data, for listings.
+const queueColumns = `id, ref, list_id, kind, env_from, rcpt, x'', route, sealed, state, attempts, next_attempt, last_error, created_at, updated_at, length(data)`
 
 // ClaimDue claims up to limit pending deliveries that are due at now and
 // not claimed by another process, oldest first, for lease: until then no
@@ -63,7 +66,7 @@ func (s *DB) deliveries(ctx context.Context, query string, args ...any) ([]store
 		var sealed int
 		var next, created, updated int64
 		if err := rows.Scan(&d.ID, &d.Ref, &d.ListID, &d.Kind, &d.From, &d.To, &d.Data, &d.Route, &sealed, &state, &d.Attempts,
-			&next, &d.LastError, &created, &updated); err != nil {
+			&next, &d.LastError, &created, &updated, &d.Size); err != nil {
 			return nil, fmt.Errorf("sqlstore: deliveries: %w", err)
 		}
 		d.Sealed, d.State = sealed != 0, store.DeliveryState(state)

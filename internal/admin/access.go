@@ -1,0 +1,145 @@
+package admin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/sealpost/sealpost/internal/store"
+)
+
+// Ways a change reaches Sealpost, for the audit log.
+const (
+	ViaCLI  = "cli"
+	ViaAPI  = "api"
+	ViaWeb  = "web"
+	ViaMail = "mail"
+)
+
+// Actor is who asks for a use case: the operator at the command line, an
+// account signed in to the web UI, an API token, or a list admin by mail.
+type Actor struct {
+	// Email is the account's address; "" for the operator.
+	Email string
+	// Role is store.RoleAdmin or store.RoleOwner.
+	Role string
+	// List limits the actor to one list (an API token made for one list,
+	// a list admin's mail command); "" for no limit.
+	List string
+	// Via is how the request came: ViaCLI, ViaAPI, ViaWeb or ViaMail.
+	Via string
+	// AccountID is the account's ID; 0 for the operator.
+	AccountID int64
+}
+
+// Operator is the person at the command line: they can read the data
+// directory and the master key, so they may do everything.
+var Operator = Actor{Role: store.RoleAdmin, Via: ViaCLI}
+
+// Name is how the audit log names the actor.
+func (a Actor) Name() string {
+	if a.Email == "" {
+		return "operator"
+	}
+	return a.Email
+}
+
+// IsAdmin reports whether the actor may do everything on every list.
+func (a Actor) IsAdmin() bool { return a.Role == store.RoleAdmin && a.List == "" }
+
+// ErrForbidden is returned when the actor may not do what they asked.
+// For a list they may not manage, it is returned whether or not the list
+// exists, so that it tells nothing about other people's lists.
+var ErrForbidden = errors.New("forbidden")
+
+// As returns the service acting for a: every use case then checks that a
+// may do it, and the audit log names a. The service New returns acts for
+// the Operator.
+func (s *Service) As(a Actor) *Service {
+	c := *s
+	c.actor = a
+	return &c
+}
+
+// Actor returns who the service acts for.
+func (s *Service) Actor() Actor { return s.actor }
+
+// mayManage reports whether the actor may see and change the list at
+// addr (normalised), whose owner is owner ("" when unknown).
+func (s *Service) mayManage(addr, owner string) bool {
+	a := s.actor
+	if a.List != "" && !strings.EqualFold(a.List, addr) {
+		return false
+	}
+	switch a.Role {
+	case store.RoleAdmin:
+		return true
+	case store.RoleOwner:
+		return owner != "" && strings.EqualFold(owner, a.Email)
+	}
+	return false
+}
+
+// requireAdmin refuses anyone but an admin without a list limit: for what
+// is not one list's (creating lists, the keyring, accounts).
+func (s *Service) requireAdmin(what string) error {
+	if s.actor.IsAdmin() {
+		return nil
+	}
+	return fmt.Errorf("%w: only an admin may %s", ErrForbidden, what)
+}
+
+// CheckAdmin refuses (ErrForbidden) anyone but an admin without a list
+// limit, saying they may not do what; for an interface to refuse before
+// it reads a large request.
+func (s *Service) CheckAdmin(what string) error { return s.requireAdmin(what) }
+
+// visible returns the lists among ls that the actor may manage.
+func (s *Service) visible(ls []store.List) []store.List {
+	return slices.DeleteFunc(ls, func(l store.List) bool { return !s.mayManage(l.Address, l.Owner) })
+}
+
+// forbiddenList is the error for a list the actor may not manage.
+func forbiddenList(addr string) error {
+	return fmt.Errorf("%w: you may not manage %s", ErrForbidden, addr)
+}
+
+// audit records a change the actor made. list is the list's address, or
+// "" for a change that is not a list's.
+func (s *Service) audit(ctx context.Context, action, list, target, detail string) error {
+	e := &store.AuditEntry{At: s.now(), Actor: s.actor.Name(), Via: s.actor.Via, Action: action,
+		List: list, Target: target, Detail: detail}
+	if e.Via == "" {
+		e.Via = ViaCLI
+	}
+	if err := s.st.AddAudit(ctx, e); err != nil {
+		return fmt.Errorf("the change was made, but not recorded in the audit log: %w", err)
+	}
+	return nil
+}
+
+// Audit returns the audit log, newest first: all of it for an admin, the
+// entries of their own lists for anyone else. list, when set, selects
+// one list's entries.
+func (s *Service) Audit(ctx context.Context, list string, before int64, limit int) ([]store.AuditEntry, error) {
+	q := store.AuditQuery{Before: before, Limit: min(max(limit, 1), 1000)}
+	if list != "" {
+		l, err := s.List(ctx, list)
+		if err != nil {
+			return nil, err
+		}
+		q.Lists = []string{l.Address}
+	} else if !s.actor.IsAdmin() {
+		ls, err := s.Lists(ctx)
+		if err != nil {
+			return nil, err
+		}
+		q.Lists = []string{}
+		for _, l := range ls {
+			q.Lists = append(q.Lists, l.Address)
+		}
+	}
+	return s.st.Audit(ctx, q)
+}

@@ -1,0 +1,674 @@
+package api
+
+import (
+	"bytes"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/sealpost/sealpost/internal/admin"
+	"github.com/sealpost/sealpost/internal/crypto"
+	"github.com/sealpost/sealpost/internal/crypto/pgp"
+	"github.com/sealpost/sealpost/internal/store"
+)
+
+// routes is the API: every endpoint, in the order openapi.json lists them.
+func routes() []route {
+	return []route{
+		{method: "GET", path: "/me", handle: me},
+
+		{method: "GET", path: "/lists", handle: lists},
+		{method: "POST", path: "/lists", handle: createList, created: true},
+		{method: "GET", path: "/lists/{list}", handle: getList},
+		{method: "PATCH", path: "/lists/{list}", handle: setOptions},
+		{method: "DELETE", path: "/lists/{list}", handle: deleteList},
+		{method: "GET", path: "/lists/{list}/key", handle: listKey},
+		{method: "GET", path: "/lists/{list}/key/fingerprint", handle: listKeyFingerprint},
+		{method: "GET", path: "/lists/{list}/certificate", handle: listCertificate},
+
+		{method: "GET", path: "/lists/{list}/members", handle: members},
+		{method: "POST", path: "/lists/{list}/members", handle: addMember, created: true},
+		{method: "GET", path: "/lists/{list}/members/{email}", handle: getMember},
+		{method: "PATCH", path: "/lists/{list}/members/{email}", handle: setMember},
+		{method: "DELETE", path: "/lists/{list}/members/{email}", handle: removeMember},
+		{method: "POST", path: "/lists/{list}/members/{email}/keys", handle: addMemberKey, created: true},
+
+		{method: "GET", path: "/lists/{list}/holds", handle: holds},
+		{method: "GET", path: "/lists/{list}/holds/{id}", handle: getHold},
+		{method: "POST", path: "/lists/{list}/holds/{id}/release", handle: holdAction("release")},
+		{method: "POST", path: "/lists/{list}/holds/{id}/reject", handle: holdAction("reject")},
+		{method: "POST", path: "/lists/{list}/holds/{id}/discard", handle: holdAction("discard")},
+
+		{method: "GET", path: "/lists/{list}/templates", handle: templates},
+		{method: "GET", path: "/lists/{list}/templates/{lang}/{name}", handle: getTemplate},
+		{method: "PUT", path: "/lists/{list}/templates/{lang}/{name}", handle: setTemplate},
+		{method: "DELETE", path: "/lists/{list}/templates/{lang}/{name}", handle: resetTemplate},
+
+		{method: "GET", path: "/lists/{list}/conversations", handle: conversations},
+		{method: "GET", path: "/lists/{list}/conversations/{thread}", handle: conversation},
+
+		{method: "GET", path: "/keys", handle: findKeys},
+		{method: "POST", path: "/keys", handle: importKeys},
+		{method: "GET", path: "/keys/{fingerprint}", handle: getKey},
+		{method: "GET", path: "/keys/{fingerprint}/download", handle: downloadKey},
+		{method: "GET", path: "/keys/{fingerprint}/fingerprint", handle: keyFingerprintFile},
+		{method: "DELETE", path: "/keys/{fingerprint}", handle: deleteKey},
+
+		{method: "GET", path: "/queue", handle: queue},
+		{method: "POST", path: "/queue/{id}/retry", handle: retryDelivery},
+		{method: "DELETE", path: "/queue/{id}", handle: dropDelivery},
+
+		{method: "GET", path: "/audit", handle: auditLog},
+
+		{method: "GET", path: "/users", handle: users},
+		{method: "POST", path: "/users", handle: addUser, created: true},
+		{method: "PATCH", path: "/users/{email}", handle: setUser},
+		{method: "DELETE", path: "/users/{email}", handle: removeUser},
+		{method: "GET", path: "/users/{email}/tokens", handle: tokens},
+		{method: "POST", path: "/users/{email}/tokens", handle: createToken, created: true},
+		{method: "DELETE", path: "/users/{email}/tokens/{id}", handle: revokeToken},
+	}
+}
+
+// Routes returns the API's endpoints as "METHOD /api/v1/path" patterns,
+// for documentation and tests.
+func Routes() []string {
+	var out []string
+	for _, rt := range routes() {
+		out = append(out, rt.pattern())
+	}
+	return out
+}
+
+func me(c *call) (any, error) {
+	a := c.id.Actor
+	return map[string]any{"email": a.Email, "role": a.Role, "list": a.List, "via": a.Via}, nil
+}
+
+func lists(c *call) (any, error) {
+	ls, err := c.svc.Lists(c.r.Context())
+	if err != nil {
+		return nil, err
+	}
+	out := make([]listJSON, 0, len(ls))
+	for i := range ls {
+		out = append(out, listView(c.svc, &ls[i]))
+	}
+	return out, nil
+}
+
+func createList(c *call) (any, error) {
+	var req struct {
+		Address   string `json:"address"`
+		Mode      string `json:"mode"`
+		Owner     string `json:"owner"`
+		Name      string `json:"name"`
+		KeyAlgo   string `json:"key_algo"`
+		DeliverTo string `json:"deliver_to"`
+	}
+	if err := c.decode(&req); err != nil {
+		return nil, err
+	}
+	algo, err := pgp.ParseAlgorithm(cmpOr(req.KeyAlgo, "ed25519"))
+	if err != nil {
+		return nil, invalid("key_algo: %v", err)
+	}
+	var l *store.List
+	switch req.Mode {
+	case "", store.ModeList:
+		if req.DeliverTo != "" {
+			return nil, invalid("deliver_to is for a gateway (mode \"gateway\")")
+		}
+		l, err = c.svc.CreateList(c.r.Context(), req.Address, req.Owner, req.Name, algo)
+	case store.ModeGateway:
+		l, err = c.svc.CreateGateway(c.r.Context(), req.Address, req.Owner, req.Name, algo, req.DeliverTo)
+	default:
+		return nil, invalid("mode %q is not list or gateway", req.Mode)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return listView(c.svc, l), nil
+}
+
+func cmpOr(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
+}
+
+func getList(c *call) (any, error) {
+	l, err := c.svc.List(c.r.Context(), c.path("list"))
+	if err != nil {
+		return nil, err
+	}
+	return listView(c.svc, l), nil
+}
+
+func setOptions(c *call) (any, error) {
+	var req struct {
+		Options map[string]string `json:"options"`
+	}
+	if err := c.decode(&req); err != nil {
+		return nil, err
+	}
+	if len(req.Options) == 0 {
+		return nil, invalid(`give the options to set: {"options": {"NAME": "VALUE"}}`)
+	}
+	var assignments []string
+	for k, v := range req.Options {
+		assignments = append(assignments, k+"="+v)
+	}
+	slices.Sort(assignments)
+	l, err := c.svc.SetOptions(c.r.Context(), c.path("list"), assignments)
+	if err != nil {
+		return nil, err
+	}
+	return listView(c.svc, l), nil
+}
+
+func deleteList(c *call) (any, error) {
+	return nil, c.svc.DeleteList(c.r.Context(), c.path("list"))
+}
+
+func listKey(c *call) (any, error) {
+	data, err := c.svc.ListKey(c.r.Context(), c.path("list"))
+	if err != nil {
+		return nil, err
+	}
+	return &download{"application/pgp-keys", c.path("list") + ".asc", data}, nil
+}
+
+func listKeyFingerprint(c *call) (any, error) {
+	l, err := c.svc.List(c.r.Context(), c.path("list"))
+	if err != nil {
+		return nil, err
+	}
+	return fingerprintFile(l.Address, l.KeyFingerprint), nil
+}
+
+// fingerprintFile is a key's fingerprint as a text file to compare by
+// eye, as Znuny offers it.
+func fingerprintFile(name, fpr string) *download {
+	return &download{"text/plain; charset=utf-8", name + ".fingerprint.txt", []byte(crypto.FormatFingerprint(fpr) + "\n")}
+}
+
+func listCertificate(c *call) (any, error) {
+	data, err := c.svc.ListCert(c.r.Context(), c.path("list"))
+	if err != nil {
+		return nil, err
+	}
+	return &download{"application/x-pem-file", c.path("list") + ".pem", data}, nil
+}
+
+func members(c *call) (any, error) {
+	ms, err := c.svc.Members(c.r.Context(), c.path("list"))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]memberJSON, 0, len(ms))
+	for _, m := range ms {
+		out = append(out, memberView(m, c.svc.Now()))
+	}
+	return out, nil
+}
+
+// member returns one member of the request's list.
+func (c *call) member() (admin.MemberView, error) {
+	ms, err := c.svc.Members(c.r.Context(), c.path("list"))
+	if err != nil {
+		return admin.MemberView{}, err
+	}
+	email := strings.ToLower(c.path("email"))
+	for _, m := range ms {
+		if m.Email == email {
+			return m, nil
+		}
+	}
+	return admin.MemberView{}, &Error{404, "not_found", email + " is not a member of " + c.path("list")}
+}
+
+func addMember(c *call) (any, error) {
+	data, _, form, err := c.keyUpload()
+	if err != nil {
+		return nil, err
+	}
+	email := form["email"]
+	if email == "" {
+		return nil, invalid("the form needs the member's address (field \"email\")")
+	}
+	isAdmin, _ := strconv.ParseBool(form["admin"])
+	if _, _, err := c.svc.AddMember(c.r.Context(), c.path("list"), email, data, isAdmin); err != nil {
+		return nil, err
+	}
+	c.r.SetPathValue("email", strings.ToLower(email))
+	m, err := c.member()
+	if err != nil {
+		return nil, err
+	}
+	return memberView(m, c.svc.Now()), nil
+}
+
+func getMember(c *call) (any, error) {
+	m, err := c.member()
+	if err != nil {
+		return nil, err
+	}
+	return memberView(m, c.svc.Now()), nil
+}
+
+func setMember(c *call) (any, error) {
+	var req struct {
+		Format      *string `json:"format"`
+		SMIMECipher *string `json:"smime_cipher"`
+		Delivery    *string `json:"delivery"`
+	}
+	if err := c.decode(&req); err != nil {
+		return nil, err
+	}
+	ctx, list, email := c.r.Context(), c.path("list"), c.path("email")
+	if req.Format == nil && req.SMIMECipher == nil && req.Delivery == nil {
+		return nil, invalid("give format, smime_cipher or delivery")
+	}
+	if req.Format != nil {
+		if err := c.svc.SetMemberFormat(ctx, list, email, *req.Format); err != nil {
+			return nil, err
+		}
+	}
+	if req.SMIMECipher != nil {
+		if err := c.svc.SetMemberCipher(ctx, list, email, *req.SMIMECipher); err != nil {
+			return nil, err
+		}
+	}
+	if req.Delivery != nil {
+		if err := c.svc.SetMemberDelivery(ctx, list, email, *req.Delivery); err != nil {
+			return nil, err
+		}
+	}
+	return getMember(c)
+}
+
+func removeMember(c *call) (any, error) {
+	return nil, c.svc.RemoveMember(c.r.Context(), c.path("list"), c.path("email"))
+}
+
+func addMemberKey(c *call) (any, error) {
+	data, _, form, err := c.keyUpload()
+	if err != nil {
+		return nil, err
+	}
+	challenge, _ := strconv.ParseBool(cmpOr(c.r.URL.Query().Get("challenge"), form["challenge"]))
+	var info crypto.KeyInfo
+	if challenge {
+		info, err = c.svc.ChallengeMemberKey(c.r.Context(), c.path("list"), c.path("email"), data)
+		if err == nil && c.opt.Notify != nil {
+			c.opt.Notify()
+		}
+	} else {
+		info, err = c.svc.AddMemberKey(c.r.Context(), c.path("list"), c.path("email"), data)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"key": keyView(info), "pending": challenge}, nil
+}
+
+func holds(c *call) (any, error) {
+	hs, err := c.svc.Holds(c.r.Context(), c.path("list"))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]holdJSON, 0, len(hs))
+	for i := range hs {
+		out = append(out, holdView(&hs[i]))
+	}
+	return out, nil
+}
+
+func getHold(c *call) (any, error) {
+	id, err := c.pathID("id")
+	if err != nil {
+		return nil, err
+	}
+	_, h, err := c.svc.Hold(c.r.Context(), c.path("list"), id)
+	if err != nil {
+		return nil, err
+	}
+	return holdView(h), nil
+}
+
+func holdAction(action string) func(c *call) (any, error) {
+	return func(c *call) (any, error) {
+		id, err := c.pathID("id")
+		if err != nil {
+			return nil, err
+		}
+		ctx, list := c.r.Context(), c.path("list")
+		switch action {
+		case "release":
+			err = c.svc.ReleaseHold(ctx, list, id)
+		case "reject":
+			err = c.svc.RejectHold(ctx, list, id)
+		default:
+			err = c.svc.DiscardHold(ctx, list, id)
+		}
+		if err != nil {
+			return nil, err
+		}
+		if c.opt.Notify != nil {
+			c.opt.Notify()
+		}
+		return nil, nil
+	}
+}
+
+func templates(c *call) (any, error) {
+	ts, err := c.svc.Templates(c.r.Context(), c.path("list"))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]templateJSON, 0, len(ts))
+	for _, t := range ts {
+		out = append(out, templateJSON{Name: t.Name, Lang: t.Lang, Custom: t.Custom, Fields: admin.TemplateFields(t.Name)})
+	}
+	return out, nil
+}
+
+func getTemplate(c *call) (any, error) {
+	text, err := c.svc.Template(c.r.Context(), c.path("list"), c.path("lang"), c.path("name"))
+	if err != nil {
+		return nil, err
+	}
+	return templateJSON{Name: c.path("name"), Lang: c.path("lang"), Fields: admin.TemplateFields(c.path("name")), Text: text}, nil
+}
+
+func setTemplate(c *call) (any, error) {
+	var req struct {
+		Text string `json:"text"`
+	}
+	if err := c.decode(&req); err != nil {
+		return nil, err
+	}
+	if err := c.svc.SetTemplate(c.r.Context(), c.path("list"), c.path("lang"), c.path("name"), req.Text); err != nil {
+		return nil, err
+	}
+	return getTemplate(c)
+}
+
+func resetTemplate(c *call) (any, error) {
+	return nil, c.svc.ResetTemplate(c.r.Context(), c.path("list"), c.path("lang"), c.path("name"))
+}
+
+func conversations(c *call) (any, error) {
+	limit, err := c.queryInt("limit", 50)
+	if err != nil {
+		return nil, err
+	}
+	ts, err := c.svc.Conversations(c.r.Context(), c.path("list"), min(max(limit, 1), 1000))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]threadJSON, 0, len(ts))
+	for _, t := range ts {
+		out = append(out, threadJSON{ID: t.ID, Encrypted: t.Encrypted, Messages: t.Messages, CreatedAt: stamp(t.CreatedAt), UpdatedAt: stamp(t.UpdatedAt)})
+	}
+	return out, nil
+}
+
+func conversation(c *call) (any, error) {
+	ms, err := c.svc.Conversation(c.r.Context(), c.path("list"), c.path("thread"))
+	if err != nil {
+		return nil, err
+	}
+	var b bytes.Buffer
+	if err := admin.WriteMbox(&b, ms); err != nil {
+		return nil, err
+	}
+	return &download{"application/mbox", "conversation.mbox", b.Bytes()}, nil
+}
+
+func findKeys(c *call) (any, error) {
+	q := c.r.URL.Query().Get("q")
+	if q == "" {
+		return nil, invalid("give q: a fingerprint, key ID or email address")
+	}
+	ds, err := c.svc.FindKey(c.r.Context(), q)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]keyDetailsJSON, 0, len(ds))
+	for _, d := range ds {
+		out = append(out, keyDetailsView(d))
+	}
+	return out, nil
+}
+
+func importKeys(c *call) (any, error) {
+	opt := admin.ImportOptions{List: c.r.URL.Query().Get("list")}
+	if opt.List != "" {
+		if _, err := c.svc.List(c.r.Context(), opt.List); err != nil {
+			return nil, err
+		}
+	} else if err := c.svc.CheckAdmin("import keys into the keyring"); err != nil {
+		return nil, err
+	}
+	data, name, form, err := c.keyUpload()
+	if err != nil {
+		return nil, err
+	}
+	if pw, ok := form["password"]; ok {
+		opt.Passphrase = func(string) ([]byte, error) { return []byte(pw), nil }
+	}
+	rs, err := c.svc.ImportKeys(c.r.Context(), name, data, opt)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]importJSON, 0, len(rs))
+	for _, r := range rs {
+		addrs := r.Addresses
+		if addrs == nil {
+			addrs = []string{}
+		}
+		out = append(out, importJSON{Engine: string(r.Engine), Fingerprint: r.Fingerprint, Addresses: addrs,
+			Outcome: string(r.Outcome), Reason: r.Reason, Notes: r.Notes})
+	}
+	return out, nil
+}
+
+// oneKey finds the key the path's fingerprint names.
+func (c *call) oneKey() (admin.KeyDetails, error) {
+	ds, err := c.svc.FindKey(c.r.Context(), c.path("fingerprint"))
+	if err != nil {
+		return admin.KeyDetails{}, err
+	}
+	if len(ds) != 1 {
+		return admin.KeyDetails{}, invalid("%s matches %d keys; give the full fingerprint", c.path("fingerprint"), len(ds))
+	}
+	return ds[0], nil
+}
+
+func getKey(c *call) (any, error) {
+	d, err := c.oneKey()
+	if err != nil {
+		return nil, err
+	}
+	return keyDetailsView(d), nil
+}
+
+func downloadKey(c *call) (any, error) {
+	d, err := c.oneKey()
+	if err != nil {
+		return nil, err
+	}
+	data, err := c.svc.ExportKey(c.r.Context(), d.Fingerprint, false)
+	if err != nil {
+		return nil, err
+	}
+	if d.Engine == store.EngineSMIME {
+		return &download{"application/x-pem-file", d.Fingerprint + ".pem", data}, nil
+	}
+	return &download{"application/pgp-keys", d.Fingerprint + ".asc", data}, nil
+}
+
+func keyFingerprintFile(c *call) (any, error) {
+	d, err := c.oneKey()
+	if err != nil {
+		return nil, err
+	}
+	return fingerprintFile(d.Fingerprint, d.Fingerprint), nil
+}
+
+func deleteKey(c *call) (any, error) {
+	return nil, c.svc.DeleteKey(c.r.Context(), c.path("fingerprint"))
+}
+
+func queue(c *call) (any, error) {
+	var states []store.DeliveryState
+	for _, s := range c.r.URL.Query()["state"] {
+		switch st := store.DeliveryState(s); st {
+		case store.Pending, store.Failed, store.Sent:
+			states = append(states, st)
+		default:
+			return nil, invalid("state %q is not pending, failed or sent", s)
+		}
+	}
+	if states == nil {
+		states = []store.DeliveryState{store.Pending, store.Failed}
+	}
+	limit, err := c.queryInt("limit", 500)
+	if err != nil {
+		return nil, err
+	}
+	items, err := c.svc.Queue(c.r.Context(), c.r.URL.Query().Get("list"), states, limit)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]deliveryJSON, 0, len(items))
+	for _, d := range items {
+		out = append(out, deliveryView(d))
+	}
+	return out, nil
+}
+
+func retryDelivery(c *call) (any, error) {
+	id, err := c.pathID("id")
+	if err != nil {
+		return nil, err
+	}
+	if err := c.svc.RetryDelivery(c.r.Context(), id); err != nil {
+		return nil, err
+	}
+	if c.opt.Notify != nil {
+		c.opt.Notify()
+	}
+	return nil, nil
+}
+
+func dropDelivery(c *call) (any, error) {
+	id, err := c.pathID("id")
+	if err != nil {
+		return nil, err
+	}
+	return nil, c.svc.DropDelivery(c.r.Context(), id)
+}
+
+func auditLog(c *call) (any, error) {
+	before, err := c.queryInt("before", 0)
+	if err != nil {
+		return nil, err
+	}
+	limit, err := c.queryInt("limit", 100)
+	if err != nil {
+		return nil, err
+	}
+	es, err := c.svc.Audit(c.r.Context(), c.r.URL.Query().Get("list"), int64(before), limit)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]auditJSON, 0, len(es))
+	for _, e := range es {
+		out = append(out, auditView(e))
+	}
+	return out, nil
+}
+
+func users(c *call) (any, error) {
+	as, err := c.svc.Users(c.r.Context())
+	if err != nil {
+		return nil, err
+	}
+	out := make([]userJSON, 0, len(as))
+	for i := range as {
+		out = append(out, userView(&as[i]))
+	}
+	return out, nil
+}
+
+func addUser(c *call) (any, error) {
+	var req struct {
+		Email    string `json:"email"`
+		Role     string `json:"role"`
+		Password string `json:"password"`
+	}
+	if err := c.decode(&req); err != nil {
+		return nil, err
+	}
+	a, err := c.svc.AddUser(c.r.Context(), req.Email, req.Role, req.Password)
+	if err != nil {
+		return nil, err
+	}
+	return userView(a), nil
+}
+
+func setUser(c *call) (any, error) {
+	var req struct {
+		Role     string `json:"role"`
+		Password string `json:"password"`
+	}
+	if err := c.decode(&req); err != nil {
+		return nil, err
+	}
+	return nil, c.svc.SetUser(c.r.Context(), c.path("email"), req.Role, req.Password)
+}
+
+func removeUser(c *call) (any, error) {
+	return nil, c.svc.RemoveUser(c.r.Context(), c.path("email"))
+}
+
+func tokens(c *call) (any, error) {
+	ts, err := c.svc.Tokens(c.r.Context(), c.path("email"))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]tokenJSON, 0, len(ts))
+	for _, t := range ts {
+		out = append(out, tokenView(t))
+	}
+	return out, nil
+}
+
+func createToken(c *call) (any, error) {
+	var req struct {
+		Name string `json:"name"`
+		List string `json:"list"`
+	}
+	if err := c.decode(&req); err != nil {
+		return nil, err
+	}
+	secret, t, err := c.svc.CreateToken(c.r.Context(), c.path("email"), req.Name, req.List)
+	if err != nil {
+		return nil, err
+	}
+	v := tokenView(*t)
+	v.Token = secret
+	return v, nil
+}
+
+func revokeToken(c *call) (any, error) {
+	id, err := c.pathID("id")
+	if err != nil {
+		return nil, err
+	}
+	return nil, c.svc.RevokeToken(c.r.Context(), c.path("email"), id)
+}

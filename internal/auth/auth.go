@@ -1,0 +1,287 @@
+package auth
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/sealpost/sealpost/internal/admin"
+	"github.com/sealpost/sealpost/internal/obs"
+	"github.com/sealpost/sealpost/internal/store"
+)
+
+// Store keeps the sessions of signed-in browsers.
+type Store interface {
+	CreateSession(ctx context.Context, se *store.Session) error
+	Session(ctx context.Context, hash string, now time.Time) (*store.Session, error)
+	DeleteSession(ctx context.Context, hash string) error
+}
+
+// Options configure an Auth.
+type Options struct {
+	// SecureCookies marks the session cookie Secure (sent over HTTPS
+	// only) always. Without it, the cookie is Secure when the request
+	// came over HTTPS: directly, or through a reverse proxy on the same
+	// host that says so (X-Forwarded-Proto: https from a loopback peer).
+	SecureCookies bool
+	// SessionTTL is how long a sign-in lasts; 0 means 12 hours.
+	SessionTTL time.Duration
+	Now        func() time.Time
+	Metrics    *obs.Metrics
+}
+
+// Login rate limits: failures per client address and per account within
+// loginWindow. The account limit is higher, so that someone guessing at
+// one account from many addresses is slowed without locking its owner
+// out for long.
+const (
+	loginWindow       = 15 * time.Minute
+	loginFailuresIP   = 10
+	loginFailuresUser = 20
+)
+
+// Auth identifies the person or program behind a request: by an API
+// token (Authorization: Bearer) or a session cookie.
+type Auth struct {
+	admin   *admin.Service
+	st      Store
+	opt     Options
+	byIP    *Limiter
+	byEmail *Limiter
+}
+
+// New returns an Auth that checks credentials with svc (acting as the
+// operator) and keeps sessions in st.
+func New(svc *admin.Service, st Store, opt Options) *Auth {
+	if opt.SessionTTL == 0 {
+		opt.SessionTTL = 12 * time.Hour
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	return &Auth{admin: svc, st: st, opt: opt,
+		byIP:    NewLimiter(loginFailuresIP, loginWindow, opt.Now),
+		byEmail: NewLimiter(loginFailuresUser, loginWindow, opt.Now)}
+}
+
+// Identity is who made a request.
+type Identity struct {
+	Actor admin.Actor
+	// Session is the browser session, or nil for an API token. Requests
+	// that change something with a session must carry its CSRF token.
+	Session *store.Session
+}
+
+// CSRF returns the token the session's forms must carry ("" for a token).
+func (id *Identity) CSRF() string {
+	if id == nil || id.Session == nil {
+		return ""
+	}
+	return id.Session.CSRF
+}
+
+// CookieName is the session cookie's name.
+const CookieName = "sealpost_session"
+
+// secure reports whether r came over HTTPS, so that the cookie must be
+// Secure.
+func (a *Auth) secure(r *http.Request) bool {
+	if a.opt.SecureCookies || r.TLS != nil {
+		return true
+	}
+	ip, err := netip.ParseAddr(ClientIP(r))
+	return err == nil && ip.IsLoopback() && strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https")
+}
+
+// Identify returns who made r: the holder of its bearer token or of its
+// session cookie, acting via via (admin.ViaAPI or admin.ViaWeb).
+// admin.ErrUnauthenticated means neither is valid; a request with a bad
+// bearer token is not tried with its cookie.
+func (a *Auth) Identify(r *http.Request, via string) (*Identity, error) {
+	ctx := r.Context()
+	if h := r.Header.Get("Authorization"); h != "" {
+		scheme, secret, ok := strings.Cut(h, " ")
+		if !ok || !strings.EqualFold(scheme, "Bearer") {
+			return nil, admin.ErrUnauthenticated
+		}
+		actor, err := a.admin.TokenActor(ctx, strings.TrimSpace(secret), via)
+		if err != nil {
+			return nil, err
+		}
+		return &Identity{Actor: actor}, nil
+	}
+	c, err := r.Cookie(CookieName)
+	if err != nil || c.Value == "" {
+		return nil, admin.ErrUnauthenticated
+	}
+	se, err := a.st.Session(ctx, hashSecret(c.Value), a.opt.Now())
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, admin.ErrUnauthenticated
+	} else if err != nil {
+		return nil, err
+	}
+	actor, err := a.admin.AccountActor(ctx, se.AccountID, via)
+	if err != nil {
+		return nil, err
+	}
+	return &Identity{Actor: actor, Session: se}, nil
+}
+
+// ErrCSRF is returned for a request that changes something with a
+// session cookie but without the session's CSRF token, or that comes
+// from another site.
+var ErrCSRF = errors.New("the request did not come from Sealpost's own pages (CSRF check failed); reload the page and try again")
+
+// crossOrigin refuses unsafe requests that browsers say come from another
+// origin (Sec-Fetch-Site, Origin).
+var crossOrigin = http.NewCrossOriginProtection()
+
+// CheckCSRF checks an unsafe request (anything but GET, HEAD, OPTIONS)
+// made by id: it must not come from another origin, and with a session it
+// must carry the session's CSRF token, in the X-CSRF-Token header or the
+// form field "csrf". Requests with a bearer token need no CSRF token: a
+// browser never adds one by itself.
+func (a *Auth) CheckCSRF(r *http.Request, id *Identity) error {
+	if safeMethod(r.Method) {
+		return nil
+	}
+	if err := crossOrigin.Check(r); err != nil {
+		return ErrCSRF
+	}
+	if id == nil || id.Session == nil {
+		return nil
+	}
+	got := r.Header.Get("X-CSRF-Token")
+	if got == "" {
+		got = r.PostFormValue("csrf")
+	}
+	if got == "" || subtle.ConstantTimeCompare([]byte(got), []byte(id.Session.CSRF)) != 1 {
+		return ErrCSRF
+	}
+	return nil
+}
+
+// CheckOrigin refuses an unsafe request that browsers say comes from
+// another origin: for forms that have no session yet (sign-in, member
+// self-service).
+func CheckOrigin(r *http.Request) error {
+	if safeMethod(r.Method) {
+		return nil
+	}
+	if crossOrigin.Check(r) != nil {
+		return ErrCSRF
+	}
+	return nil
+}
+
+func safeMethod(m string) bool {
+	return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions
+}
+
+// RateLimited is returned by Login when too many sign-ins failed.
+type RateLimited struct{ RetryAfter time.Duration }
+
+func (e *RateLimited) Error() string {
+	return fmt.Sprintf("too many failed sign-ins; try again in %s", e.RetryAfter.Round(time.Minute).String())
+}
+
+// Login checks email and password, and on success starts a session: it
+// sets the session cookie on w and returns the new identity. Failures
+// are admin.ErrUnauthenticated, or *RateLimited after too many of them
+// from the same address or for the same account.
+func (a *Auth) Login(w http.ResponseWriter, r *http.Request, email, password string) (*Identity, error) {
+	ip := ClientIP(r)
+	account := strings.ToLower(strings.TrimSpace(email))
+	for _, l := range []struct {
+		lim *Limiter
+		key string
+	}{{a.byIP, ip}, {a.byEmail, account}} {
+		if ok, after := l.lim.Allow(l.key); !ok {
+			a.opt.Metrics.Login("limited")
+			return nil, &RateLimited{RetryAfter: after}
+		}
+	}
+	actor, err := a.admin.Login(r.Context(), email, password, admin.ViaWeb)
+	if errors.Is(err, admin.ErrUnauthenticated) {
+		a.byIP.Fail(ip)
+		a.byEmail.Fail(account)
+		a.opt.Metrics.Login("failed")
+		return nil, err
+	} else if err != nil {
+		return nil, err
+	}
+	a.byEmail.Reset(account)
+	a.opt.Metrics.Login("ok")
+	secret, err := randomToken()
+	if err != nil {
+		return nil, err
+	}
+	csrf, err := randomToken()
+	if err != nil {
+		return nil, err
+	}
+	now := a.opt.Now()
+	se := &store.Session{Hash: hashSecret(secret), AccountID: actor.AccountID, CSRF: csrf, CreatedAt: now,
+		ExpiresAt: now.Add(a.opt.SessionTTL)}
+	if err := a.st.CreateSession(r.Context(), se); err != nil {
+		return nil, err
+	}
+	http.SetCookie(w, a.cookie(r, secret, a.opt.SessionTTL))
+	return &Identity{Actor: actor, Session: se}, nil
+}
+
+// Logout ends the request's session, if any, and clears the cookie.
+func (a *Auth) Logout(w http.ResponseWriter, r *http.Request) error {
+	http.SetCookie(w, a.cookie(r, "", -1))
+	c, err := r.Cookie(CookieName)
+	if err != nil || c.Value == "" {
+		return nil
+	}
+	return a.st.DeleteSession(r.Context(), hashSecret(c.Value))
+}
+
+// cookie is the session cookie: HttpOnly (no script reads it),
+// SameSite=Strict (no other site's request carries it), Secure when the
+// UI is served over HTTPS.
+func (a *Auth) cookie(r *http.Request, value string, ttl time.Duration) *http.Cookie {
+	c := &http.Cookie{Name: CookieName, Value: value, Path: "/", HttpOnly: true,
+		Secure: a.secure(r), SameSite: http.SameSiteStrictMode}
+	if ttl < 0 {
+		c.MaxAge = -1
+	} else {
+		c.MaxAge = int(ttl.Seconds())
+	}
+	return c
+}
+
+// ClientIP is the address a request came from, for rate limits and logs.
+func ClientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+func randomToken() (string, error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+func hashSecret(s string) string {
+	h := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(h[:])
+}

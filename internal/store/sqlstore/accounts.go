@@ -1,0 +1,368 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/sealpost/sealpost/internal/store"
+)
+
+const accountColumns = `id, email, role, password_hash, created_at, updated_at, last_login`
+
+// CreateAccount adds an account, setting its ID; store.ErrExists when the
+// email has one.
+func (s *DB) CreateAccount(ctx context.Context, a *store.Account) error {
+	err := s.db.QueryRowContext(ctx, `INSERT INTO accounts (email, role, password_hash, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $4) RETURNING id`, a.Email, a.Role, a.PasswordHash, millis(a.CreatedAt)).Scan(&a.ID)
+	if isUnique(err) {
+		return store.ErrExists
+	}
+	if err != nil {
+		return fmt.Errorf("sqlstore: create account: %w", err)
+	}
+	return nil
+}
+
+// Account returns the account of email.
+func (s *DB) Account(ctx context.Context, email string) (*store.Account, error) {
+	return s.account(ctx, `SELECT `+accountColumns+` FROM accounts WHERE email = $1`, email)
+}
+
+// AccountByID returns the account with id.
+func (s *DB) AccountByID(ctx context.Context, id int64) (*store.Account, error) {
+	return s.account(ctx, `SELECT `+accountColumns+` FROM accounts WHERE id = $1`, id)
+}
+
+func (s *DB) account(ctx context.Context, query string, args ...any) (*store.Account, error) {
+	a, err := scanAccount(s.db.QueryRowContext(ctx, query, args...))
+	if err != nil {
+		return nil, notFound(err)
+	}
+	return a, nil
+}
+
+// Accounts returns every account, by email.
+func (s *DB) Accounts(ctx context.Context) ([]store.Account, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+accountColumns+` FROM accounts ORDER BY email`)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: accounts: %w", err)
+	}
+	defer rows.Close()
+	var out []store.Account
+	for rows.Next() {
+		a, err := scanAccount(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlstore: accounts: %w", err)
+		}
+		out = append(out, *a)
+	}
+	return out, rows.Err()
+}
+
+func scanAccount(r scanner) (*store.Account, error) {
+	var a store.Account
+	var created, updated, login int64
+	if err := r.Scan(&a.ID, &a.Email, &a.Role, &a.PasswordHash, &created, &updated, &login); err != nil {
+		return nil, err
+	}
+	a.CreatedAt, a.UpdatedAt, a.LastLogin = fromMillis(created), fromMillis(updated), fromMillis(login)
+	return &a, nil
+}
+
+// UpdateAccount changes an account's role and password hash.
+func (s *DB) UpdateAccount(ctx context.Context, a *store.Account) error {
+	return s.execOne(ctx, "update account", `UPDATE accounts SET role = $1, password_hash = $2, updated_at = $3 WHERE id = $4`,
+		a.Role, a.PasswordHash, millis(a.UpdatedAt), a.ID)
+}
+
+// RecordLogin notes a successful sign-in.
+func (s *DB) RecordLogin(ctx context.Context, id int64, at time.Time) error {
+	return s.execOne(ctx, "record login", `UPDATE accounts SET last_login = $1 WHERE id = $2`, millis(at), id)
+}
+
+// DeleteAccount removes an account with its tokens and sessions.
+func (s *DB) DeleteAccount(ctx context.Context, email string) error {
+	return s.execOne(ctx, "delete account", `DELETE FROM accounts WHERE email = $1`, email)
+}
+
+const tokenColumns = `id, account_id, name, hash, list_id, created_at, last_used`
+
+// CreateToken adds an API token, setting its ID.
+func (s *DB) CreateToken(ctx context.Context, t *store.Token) error {
+	err := s.db.QueryRowContext(ctx, `INSERT INTO api_tokens (account_id, name, hash, list_id, created_at)
+		VALUES ($1, $2, $3, $4, $5) RETURNING id`, t.AccountID, t.Name, t.Hash, t.ListID, millis(t.CreatedAt)).Scan(&t.ID)
+	if err != nil {
+		return fmt.Errorf("sqlstore: create token: %w", err)
+	}
+	return nil
+}
+
+// TokenByHash returns the token whose secret hashes to hash, and notes
+// that it was used at now.
+func (s *DB) TokenByHash(ctx context.Context, hash string, now time.Time) (*store.Token, error) {
+	ts, err := s.tokens(ctx, `UPDATE api_tokens SET last_used = $1 WHERE hash = $2 RETURNING `+tokenColumns, millis(now), hash)
+	if err != nil {
+		return nil, err
+	}
+	if len(ts) == 0 {
+		return nil, store.ErrNotFound
+	}
+	return &ts[0], nil
+}
+
+// Tokens returns an account's API tokens, oldest first.
+func (s *DB) Tokens(ctx context.Context, accountID int64) ([]store.Token, error) {
+	return s.tokens(ctx, `SELECT `+tokenColumns+` FROM api_tokens WHERE account_id = $1 ORDER BY id`, accountID)
+}
+
+func (s *DB) tokens(ctx context.Context, query string, args ...any) ([]store.Token, error) {
+	rows, err := s.db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: tokens: %w", err)
+	}
+	defer rows.Close()
+	var out []store.Token
+	for rows.Next() {
+		var t store.Token
+		var created, used int64
+		if err := rows.Scan(&t.ID, &t.AccountID, &t.Name, &t.Hash, &t.ListID, &created, &used); err != nil {
+			return nil, fmt.Errorf("sqlstore: tokens: %w", err)
+		}
+		t.CreatedAt, t.LastUsed = fromMillis(created), fromMillis(used)
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
+
+// DeleteToken removes one of an account's tokens.
+func (s *DB) DeleteToken(ctx context.Context, accountID, id int64) error {
+	return s.execOne(ctx, "delete token", `DELETE FROM api_tokens WHERE account_id = $1 AND id = $2`, accountID, id)
+}
+
+// CreateSession records a signed-in browser.
+func (s *DB) CreateSession(ctx context.Context, se *store.Session) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO sessions (hash, account_id, csrf, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)`,
+		se.Hash, se.AccountID, se.CSRF, millis(se.CreatedAt), millis(se.ExpiresAt))
+	if err != nil {
+		return fmt.Errorf("sqlstore: create session: %w", err)
+	}
+	return nil
+}
+
+// Session returns the session whose secret hashes to hash, unless it
+// expired before now.
+func (s *DB) Session(ctx context.Context, hash string, now time.Time) (*store.Session, error) {
+	var se store.Session
+	var created, expires int64
+	err := s.db.QueryRowContext(ctx, `SELECT hash, account_id, csrf, created_at, expires_at FROM sessions WHERE hash = $1 AND expires_at > $2`,
+		hash, millis(now)).Scan(&se.Hash, &se.AccountID, &se.CSRF, &created, &expires)
+	if err != nil {
+		return nil, notFound(err)
+	}
+	se.CreatedAt, se.ExpiresAt = fromMillis(created), fromMillis(expires)
+	return &se, nil
+}
+
+// DeleteSession ends a session; ending one that is gone is no error.
+func (s *DB) DeleteSession(ctx context.Context, hash string) error {
+	if _, err := s.db.ExecContext(ctx, `DELETE FROM sessions WHERE hash = $1`, hash); err != nil {
+		return fmt.Errorf("sqlstore: delete session: %w", err)
+	}
+	return nil
+}
+
+// DeleteAccountSessions ends every session of an account (after its
+// password changed).
+func (s *DB) DeleteAccountSessions(ctx context.Context, accountID int64) error {
+	if _, err := s.db.ExecContext(ctx, `DELETE FROM sessions WHERE account_id = $1`, accountID); err != nil {
+		return fmt.Errorf("sqlstore: delete sessions: %w", err)
+	}
+	return nil
+}
+
+// PurgeSessions removes the sessions that expired before now.
+func (s *DB) PurgeSessions(ctx context.Context, now time.Time) (int64, error) {
+	res, err := s.db.ExecContext(ctx, `DELETE FROM sessions WHERE expires_at <= $1`, millis(now))
+	if err != nil {
+		return 0, fmt.Errorf("sqlstore: purge sessions: %w", err)
+	}
+	return res.RowsAffected()
+}
+
+// AddAudit records one change, setting its ID.
+func (s *DB) AddAudit(ctx context.Context, e *store.AuditEntry) error {
+	err := s.db.QueryRowContext(ctx, `INSERT INTO audit (at, actor, via, action, list, target, detail)
+		VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
+		millis(e.At), e.Actor, e.Via, e.Action, e.List, e.Target, e.Detail).Scan(&e.ID)
+	if err != nil {
+		return fmt.Errorf("sqlstore: audit: %w", err)
+	}
+	return nil
+}
+
+// Audit returns audit entries, newest first.
+func (s *DB) Audit(ctx context.Context, q store.AuditQuery) ([]store.AuditEntry, error) {
+	var where []string
+	var args []any
+	arg := func(v any) string {
+		args = append(args, v)
+		return fmt.Sprintf("$%d", len(args))
+	}
+	if q.Lists != nil {
+		if len(q.Lists) == 0 {
+			return nil, nil
+		}
+		in := make([]string, len(q.Lists))
+		for i, l := range q.Lists {
+			in[i] = arg(l)
+		}
+		where = append(where, "list IN ("+strings.Join(in, ", ")+")")
+	}
+	if q.Before > 0 {
+		where = append(where, "id < "+arg(q.Before))
+	}
+	query := `SELECT id, at, actor, via, action, list, target, detail FROM audit`
+	if len(where) > 0 {
+		query += " WHERE " + strings.Join(where, " AND ")
+	}
+	query += " ORDER BY id DESC LIMIT " + arg(limitOr(q.Limit, 100))
+	rows, err := s.db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: audit: %w", err)
+	}
+	defer rows.Close()
+	var out []store.AuditEntry
+	for rows.Next() {
+		var e store.AuditEntry
+		var at int64
+		if err := rows.Scan(&e.ID, &at, &e.Actor, &e.Via, &e.Action, &e.List, &e.Target, &e.Detail); err != nil {
+			return nil, fmt.Errorf("sqlstore: audit: %w", err)
+		}
+		e.At = fromMillis(at)
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+func limitOr(n, def int) int {
+	if n <= 0 {
+		return def
+	}
+	return n
+}
+
+// Queue returns the deliveries q selects, without their data (Size is
+// set), oldest first.
+func (s *DB) Queue(ctx context.Context, q store.DeliveryQuery) ([]store.Delivery, error) {
+	var where []string
+	var args []any
+	arg := func(v any) string {
+		args = append(args, v)
+		return fmt.Sprintf("$%d", len(args))
+	}
+	if q.ListIDs != nil {
+		if len(q.ListIDs) == 0 {
+			return nil, nil
+		}
+		in := make([]string, len(q.ListIDs))
+		for i, id := range q.ListIDs {
+			in[i] = arg(id)
+		}
+		where = append(where, "list_id IN ("+strings.Join(in, ", ")+")")
+	}
+	if len(q.States) > 0 {
+		in := make([]string, len(q.States))
+		for i, st := range q.States {
+			in[i] = arg(string(st))
+		}
+		where = append(where, "state IN ("+strings.Join(in, ", ")+")")
+	}
+	query := `SELECT ` + queueColumns + ` FROM deliveries`
+	if len(where) > 0 {
+		query += " WHERE " + strings.Join(where, " AND ")
+	}
+	query += " ORDER BY id LIMIT " + arg(limitOr(q.Limit, 500))
+	return s.deliveries(ctx, query, args...)
+}
+
+// QueueCounts returns how many deliveries of the lists with listIDs (nil:
+// of every list) are in each state.
+func (s *DB) QueueCounts(ctx context.Context, listIDs []int64) (map[store.DeliveryState]int, error) {
+	query, args := `SELECT state, COUNT(*) FROM deliveries GROUP BY state`, []any(nil)
+	if listIDs != nil {
+		if len(listIDs) == 0 {
+			return map[store.DeliveryState]int{}, nil
+		}
+		in := make([]string, len(listIDs))
+		for i, id := range listIDs {
+			in[i], args = fmt.Sprintf("$%d", i+1), append(args, id)
+		}
+		query = `SELECT state, COUNT(*) FROM deliveries WHERE list_id IN (` + strings.Join(in, ", ") + `) GROUP BY state`
+	}
+	rows, err := s.db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: queue counts: %w", err)
+	}
+	defer rows.Close()
+	out := map[store.DeliveryState]int{}
+	for rows.Next() {
+		var st string
+		var n int
+		if err := rows.Scan(&st, &n); err != nil {
+			return nil, fmt.Errorf("sqlstore: queue counts: %w", err)
+		}
+		out[store.DeliveryState(st)] = n
+	}
+	return out, rows.Err()
+}
+
+// Delivery returns one delivery, with its data.
+func (s *DB) Delivery(ctx context.Context, id int64) (*store.Delivery, error) {
+	ds, err := s.deliveries(ctx, `SELECT `+deliveryColumns+` FROM deliveries WHERE id = $1`, id)
+	if err != nil {
+		return nil, err
+	}
+	if len(ds) == 0 {
+		return nil, store.ErrNotFound
+	}
+	return &ds[0], nil
+}
+
+// RetryDelivery makes a pending or failed delivery due at now.
+func (s *DB) RetryDelivery(ctx context.Context, id int64, now time.Time) error {
+	return s.execOne(ctx, "retry delivery", `UPDATE deliveries SET state = $1, next_attempt = $2, updated_at = $2
+		WHERE id = $3 AND state IN ($1, $4)`, string(store.Pending), millis(now), id, string(store.Failed))
+}
+
+// DropDelivery removes a delivery that has not been sent, unless a
+// delivery attempt holds it at now (store.ErrBusy).
+func (s *DB) DropDelivery(ctx context.Context, id int64, now time.Time) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		var state string
+		var claimed int64
+		err := tx.QueryRowContext(ctx, `SELECT state, claimed_until FROM deliveries WHERE id = $1`, id).Scan(&state, &claimed)
+		if err != nil {
+			return notFound(err)
+		}
+		if state == string(store.Sent) {
+			return store.ErrNotFound
+		}
+		if claimed > millis(now) {
+			return store.ErrBusy
+		}
+		_, err = tx.ExecContext(ctx, `DELETE FROM deliveries WHERE id = $1`, id)
+		return err
+	})
+}
+
+// CountHolds returns how many messages are held, on every list.
+func (s *DB) CountHolds(ctx context.Context) (int, error) {
+	var n int
+	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM holds`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("sqlstore: count holds: %w", err)
+	}
+	return n, nil
+}
