@@ -66,14 +66,17 @@ const importBatch = 1000
 // certifications are dropped and the rest capped on the way in (key
 // flooding). Keys already in the keyring are merged with the new copy.
 func (s *Service) ImportKeys(ctx context.Context, name string, data []byte, opt ImportOptions) ([]ImportResult, error) {
+	// The keyring is shared by every list: a key in it may be used for
+	// anyone it names, so only an admin may put keys there.
+	if err := s.requireAdmin("import keys into the keyring"); err != nil {
+		return nil, err
+	}
 	var l *store.List
 	if opt.List != "" {
 		var err error
 		if l, err = s.List(ctx, opt.List); err != nil {
 			return nil, err
 		}
-	} else if err := s.requireAdmin("import keys into the keyring"); err != nil {
-		return nil, err
 	}
 	im := &importer{s: s, file: name, list: l, opt: opt}
 	var rs []ImportResult

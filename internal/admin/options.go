@@ -57,7 +57,8 @@ func ListOptions() []Option {
 		{Name: "name", Help: "display name of the list, used in From: \"Sender via NAME\"",
 			get: func(l *store.List) string { return l.Name },
 			set: func(l *store.List, v string) error { l.Name = v; return nil }},
-		{Name: "owner", Help: "address that receives the list's notices",
+		{Name: "owner", Help: "address that receives the list's notices; an account with this address manages the list",
+			AdminOnly: true,
 			get: func(l *store.List) string { return l.Owner },
 			set: func(l *store.List, v string) error {
 				_, a, err := mail.ParseAddress(v)

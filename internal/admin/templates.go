@@ -84,6 +84,9 @@ func (s *Service) ResetTemplate(ctx context.Context, list, lang, name string) er
 	if lang == "" {
 		lang = listLang(l.Settings.Language)
 	}
+	if _, err := notices.Shipped(lang, name); err != nil {
+		return fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
 	delete(l.Settings.Templates, lang+"/"+name)
 	if err := s.st.UpdateList(ctx, l); err != nil {
 		return err

@@ -239,10 +239,11 @@ func addMember(c *call) (any, error) {
 		return nil, invalid("the form needs the member's address (field \"email\")")
 	}
 	isAdmin, _ := strconv.ParseBool(form["admin"])
-	if _, _, err := c.svc.AddMember(c.r.Context(), c.path("list"), email, data, isAdmin); err != nil {
+	added, _, err := c.svc.AddMember(c.r.Context(), c.path("list"), email, data, isAdmin)
+	if err != nil {
 		return nil, err
 	}
-	c.r.SetPathValue("email", strings.ToLower(email))
+	c.r.SetPathValue("email", added.Email)
 	m, err := c.member()
 	if err != nil {
 		return nil, err
@@ -446,11 +447,7 @@ func findKeys(c *call) (any, error) {
 
 func importKeys(c *call) (any, error) {
 	opt := admin.ImportOptions{List: c.r.URL.Query().Get("list")}
-	if opt.List != "" {
-		if _, err := c.svc.List(c.r.Context(), opt.List); err != nil {
-			return nil, err
-		}
-	} else if err := c.svc.CheckAdmin("import keys into the keyring"); err != nil {
+	if err := c.svc.CheckAdmin("import keys into the keyring"); err != nil {
 		return nil, err
 	}
 	data, name, form, err := c.keyUpload()

@@ -23,6 +23,7 @@ import (
 	"github.com/sealpost/sealpost/internal/mime"
 	"github.com/sealpost/sealpost/internal/openssltest"
 	"github.com/sealpost/sealpost/internal/smtpserver"
+	"github.com/sealpost/sealpost/internal/store"
 )
 
 const support = "support@example.org"
@@ -619,5 +620,66 @@ func TestReplyUndeliverable(t *testing.T) {
 	rcpts := mail.ParseDSN(dsnReport(t, dsn.data))
 	if len(rcpts) != 1 || rcpts[0].Recipient != "gone@example.net" || rcpts[0].Status != "5.1.1" || !rcpts[0].Failed() {
 		t.Errorf("DSN recipients = %+v", rcpts)
+	}
+}
+
+// TestKeyringKeysOfOtherLists: the owner of one list pins a key for an
+// address on their list; a gateway someone else runs must not encrypt its
+// replies to that address with that key (an owner must not choose the key
+// another list encrypts to). A key the operator imported into the
+// keyring is used.
+func TestKeyringKeysOfOtherLists(t *testing.T) {
+	s := startServerWithConfig(t, "[submission]\nlisten = \"127.0.0.1:0\"\n")
+	ctx := context.Background()
+	if _, err := s.app.Admin.CreateGateway(ctx, support, "admin@example.org", "", pgp.Ed25519, filepath.Join(t.TempDir(), "desk")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.app.Admin.SetOptions(ctx, support, []string{"submit_clients=127.0.0.0/8"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.app.Admin.CreateList(ctx, "other@lists.example.org", "mallory@example.org", "", pgp.Ed25519); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.app.Admin.AddUser(ctx, "mallory@example.org", store.RoleOwner, "a long enough password"); err != nil {
+		t.Fatal(err)
+	}
+	mallory := s.app.Admin.As(admin.Actor{Email: "mallory@example.org", Role: store.RoleOwner, Via: admin.ViaAPI})
+	planted, err := pgp.GenerateKey("", "victim@example.net", pgp.Ed25519, pgp.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := mallory.AddMember(ctx, "other@lists.example.org", "victim@example.net", planted.Armored(), false); err != nil {
+		t.Fatal(err)
+	}
+	s.clearOutbox(t)
+	if err := submit(t, s, "", "bounces@example.org", []string{"victim@example.net"}, reply("<k1@helpdesk>", "", "victim@example.net", "canary-k1")); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.waitFor(t, "victim@example.net"); !bytes.Contains(got, []byte("canary-k1")) || bytes.Contains(got, []byte("BEGIN PGP MESSAGE")) {
+		t.Errorf("the reply was encrypted to the key another list's owner planted:\n%.600s", got)
+	}
+
+	// The operator imports the victim's real key into the keyring: used.
+	real, err := pgp.GenerateKey("", "victim@example.net", pgp.Ed25519, pgp.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.app.Admin.ImportKeys(ctx, "victim.asc", real.Armored(), admin.ImportOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	s.clearOutbox(t)
+	if err := submit(t, s, "", "bounces@example.org", []string{"victim@example.net"}, reply("<k2@helpdesk>", "", "victim@example.net", "canary-k2")); err != nil {
+		t.Fatal(err)
+	}
+	got := s.waitFor(t, "victim@example.net")
+	if bytes.Contains(got, []byte("canary-k2")) {
+		t.Fatal("with the operator's key in the keyring the reply went in clear")
+	}
+	msg, err := mime.Parse(got, mime.Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pgp.Unwrap(msg, real, nil, pgp.Options{}); err != nil {
+		t.Errorf("the reply is not encrypted to the operator's key: %v", err)
 	}
 }

@@ -163,6 +163,8 @@ func (a *Auth) CheckCSRF(r *http.Request, id *Identity) error {
 	}
 	got := r.Header.Get("X-CSRF-Token")
 	if got == "" {
+		// Reading the form reads the body: bound it, uploads included.
+		r.Body = http.MaxBytesReader(nil, r.Body, MaxFormBytes)
 		got = r.PostFormValue("csrf")
 	}
 	if got == "" || subtle.ConstantTimeCompare([]byte(got), []byte(id.Session.CSRF)) != 1 {
@@ -183,6 +185,9 @@ func CheckOrigin(r *http.Request) error {
 	}
 	return nil
 }
+
+// MaxFormBytes bounds a form's body (a key file upload with its fields).
+const MaxFormBytes = 17 << 20
 
 func safeMethod(m string) bool {
 	return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions

@@ -32,10 +32,19 @@ else into the Maildir outbox DATA/outbox.
 
 Only list addresses are accepted: Sealpost is never an open relay.
 
-With --http, the lists' OpenPGP keys are published as a Web Key Directory
-(/.well-known/openpgpkey/, advanced and direct methods), so that mail
-programs find a list's key by its address; put it behind the HTTPS server
-of the list's domain (or openpgpkey.DOMAIN).
+With --http, Sealpost serves:
+  /               the web admin UI (sign in with an account made by
+                  'sealpost user add'); /self-service lets members
+                  offer a new key of their own, proven by a challenge
+  /api/v1/        the REST API (tokens from 'sealpost token create');
+                  its OpenAPI document is /api/v1/openapi.json
+  /healthz        200 when the database answers (no sign-in needed)
+  /metrics        Prometheus metrics (no sign-in needed; no list names)
+  /.well-known/openpgpkey/  the lists' keys as a Web Key Directory, so
+                  that mail programs find a list's key by its address
+Serve it over HTTPS: with [http] tls_cert and tls_key, or behind a
+reverse proxy (on the same host it should send X-Forwarded-Proto: https;
+on another host, set [http] secure_cookies = true).
 With --submission, helpdesks behind gateways send their replies there
 (SMTP AUTH as the gateway, or from the gateway's submit_clients); see
 'sealpost gateway --help'.
@@ -50,6 +59,11 @@ Settings may also be given in DATA/sealpost.toml:
   [relay]
   addr = "smtp.example.org:587"
   require_tls = true
+  [http]
+  listen = "127.0.0.1:8025"
+  tls_cert = "/etc/sealpost/admin.pem"     # HTTPS; or a reverse proxy
+  tls_key = "/etc/sealpost/admin.key"
+  secure_cookies = false                   # true behind a proxy elsewhere
   [submission]
   listen = "127.0.0.1:2587"                # gateways' helpdesks send replies here
   tls_cert = "/etc/sealpost/submission.pem"  # STARTTLS; without it AUTH only on loopback
@@ -93,7 +107,7 @@ Settings may also be given in DATA/sealpost.toml:
 		},
 	}
 	c.Flags().StringVar(&smtpAddr, "smtp", app.DefaultSMTP, "SMTP listen address")
-	c.Flags().StringVar(&httpAddr, "http", "", "HTTP listen address, e.g. "+app.DefaultHTTP+": serves the lists' keys as a Web Key Directory (off unless given)")
+	c.Flags().StringVar(&httpAddr, "http", "", "HTTP listen address, e.g. "+app.DefaultHTTP+": the admin UI, the API, /healthz, /metrics and the lists' keys (off unless given)")
 	c.Flags().StringVar(&relayAddr, "relay", "", "smarthost HOST:PORT for outbound mail (default: the Maildir outbox)")
 	c.Flags().StringVar(&submissionAddr, "submission", "", "listen for gateways' helpdesks' replies on HOST:PORT (default: none)")
 	c.Flags().BoolVar(&requireTLS, "relay-require-tls", false, "refuse to send to the relay without STARTTLS")

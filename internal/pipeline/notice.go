@@ -106,8 +106,8 @@ func (p *Pipeline) secureNotice(ctx context.Context, list *store.List, r *roster
 }
 
 // noticeKey finds a usable key for to: theirs as a member, else an
-// OpenPGP key in the keyring that names the address. r is the list's
-// roster, or nil to load it.
+// OpenPGP key in the keyring that names the address and that no other
+// list vouches for alone. r is the list's roster, or nil to load it.
 func (p *Pipeline) noticeKey(ctx context.Context, list *store.List, r *roster, to string) (*recipient, error) {
 	if r == nil {
 		var err error
@@ -130,6 +130,11 @@ func (p *Pipeline) noticeKey(ctx context.Context, list *store.List, r *roster, t
 	}
 	for _, k := range keys {
 		if k.Engine != store.EngineOpenPGP {
+			continue
+		}
+		if mine, err := p.keyringKeyFor(ctx, list, k.Fingerprint); err != nil {
+			return nil, err
+		} else if !mine {
 			continue
 		}
 		pk, err := cached(p.keys, k.Data, func() (*pgp.Key, error) { return pgp.ParseKey(k.Data) })
@@ -219,4 +224,22 @@ func (p *Pipeline) sendKey(ctx context.Context, log *slog.Logger, list *store.Li
 	out.Deliveries = []store.Delivery{d}
 	log.Info("list key sent", "to", to)
 	return p.commit(ctx, out)
+}
+
+// keyringKeyFor reports whether a keyring key may be used by list for
+// someone who is not its member: a key the operator imported (no list
+// uses it) or one this list uses too. A key that only other lists'
+// members hold was vouched for by those lists' owners alone, and an
+// owner must not be able to choose the key another list encrypts to.
+func (p *Pipeline) keyringKeyFor(ctx context.Context, list *store.List, fpr string) (bool, error) {
+	users, err := p.store.KeyUsers(ctx, fpr)
+	if err != nil {
+		return false, err
+	}
+	for _, u := range users {
+		if u.List == list.Address {
+			return true, nil
+		}
+	}
+	return len(users) == 0, nil
 }

@@ -44,6 +44,7 @@ type Store interface {
 	PendingKeys(ctx context.Context, listID int64, now time.Time) ([]store.PendingKey, error)
 	Bounces(ctx context.Context, listID int64, email string, since time.Time) (int, error)
 	FindKeys(ctx context.Context, kind, value string) ([]store.Key, error)
+	KeyUsers(ctx context.Context, fpr string) ([]store.KeyUser, error)
 	// For gateways: the keys on file for some addresses, and the
 	// conversation a message belongs to.
 	MembersByEmail(ctx context.Context, listID int64, emails []string) ([]store.Member, error)
