@@ -59,7 +59,7 @@ func ListOptions() []Option {
 			set: func(l *store.List, v string) error { l.Name = v; return nil }},
 		{Name: "owner", Help: "address that receives the list's notices; an account with this address manages the list",
 			AdminOnly: true,
-			get: func(l *store.List) string { return l.Owner },
+			get:       func(l *store.List) string { return l.Owner },
 			set: func(l *store.List, v string) error {
 				_, a, err := mail.ParseAddress(v)
 				l.Owner = a
