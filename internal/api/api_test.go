@@ -30,14 +30,14 @@ const password = "correct horse battery staple"
 // fixture is the API over a real store: an admin, two owners with a list
 // each, and API tokens for all three.
 type fixture struct {
-	t      *testing.T
+	t      testing.TB
 	srv    *httptest.Server
 	svc    *admin.Service
 	db     *sqlstore.DB
 	tokens map[string]string // account → token
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	db, err := sqlstore.Open(ctx, filepath.Join(t.TempDir(), "s.db"))
@@ -400,7 +400,7 @@ func multipartKey(t *testing.T, email string, key []byte) io.Reader {
 	return &b
 }
 
-func memberKey(t *testing.T, addr string) []byte {
+func memberKey(t testing.TB, addr string) []byte {
 	t.Helper()
 	k, err := pgp.GenerateKey("", addr, pgp.Ed25519, pgp.Options{})
 	if err != nil {
@@ -471,3 +471,60 @@ type cookieJar struct{ cookies []*http.Cookie }
 
 func (j *cookieJar) SetCookies(_ *url.URL, cs []*http.Cookie) { j.cookies = append(j.cookies, cs...) }
 func (j *cookieJar) Cookies(*url.URL) []*http.Cookie          { return j.cookies }
+
+// TestQueue: an owner sees and retries or drops the deliveries of their
+// own lists only; each action is in the audit log.
+func TestQueue(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	b, _ := f.svc.List(ctx, "b@lists.example.org")
+	if err := f.db.Commit(ctx, store.Outcome{ListID: b.ID, Deliveries: []store.Delivery{
+		{Ref: "r1", ListID: b.ID, Kind: store.KindPost, From: "b-bounce@lists.example.org", To: "carol@example.org", Data: []byte("ciphertext")},
+		{Ref: "r1", ListID: b.ID, Kind: store.KindPost, From: "b-bounce@lists.example.org", To: "dan@example.org", Data: []byte("ciphertext")},
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	var items []struct {
+		ID          int64
+		List, To    string
+		State       string
+		NextAttempt *string `json:"next_attempt"`
+		Size        int
+	}
+	f.get("alice@example.org", api.Prefix+"/queue").json(t, &items)
+	if len(items) != 0 {
+		t.Errorf("alice sees B's queue: %+v", items)
+	}
+	f.get("bob@example.org", api.Prefix+"/queue").json(t, &items)
+	if len(items) != 2 || items[0].List != "b@lists.example.org" || items[0].State != "pending" || items[0].Size != len("ciphertext") || items[0].NextAttempt == nil {
+		t.Fatalf("bob's queue: %+v", items)
+	}
+	id := items[0].ID
+	if r := f.do("alice@example.org", "POST", fmt.Sprintf("%s/queue/%d/retry", api.Prefix, id), nil, nil); r.status != http.StatusForbidden {
+		t.Errorf("alice retries B's delivery: %d", r.status)
+	}
+	if r := f.do("alice@example.org", "DELETE", fmt.Sprintf("%s/queue/%d", api.Prefix, id), nil, nil); r.status != http.StatusForbidden {
+		t.Errorf("alice drops B's delivery: %d", r.status)
+	}
+	if r := f.do("bob@example.org", "POST", fmt.Sprintf("%s/queue/%d/retry", api.Prefix, id), nil, nil); r.status != http.StatusNoContent {
+		t.Errorf("bob retries: %d %s", r.status, r.body)
+	}
+	if r := f.do("bob@example.org", "DELETE", fmt.Sprintf("%s/queue/%d", api.Prefix, id), nil, nil); r.status != http.StatusNoContent {
+		t.Errorf("bob drops: %d %s", r.status, r.body)
+	}
+	f.get("admin@example.org", api.Prefix+"/queue?state=pending&state=failed").json(t, &items)
+	if len(items) != 1 || items[0].To != "dan@example.org" {
+		t.Errorf("after the drop the queue holds %+v", items)
+	}
+	var entries []struct{ Actor, Action, Target string }
+	f.get("bob@example.org", api.Prefix+"/audit").json(t, &entries)
+	var got []string
+	for _, e := range entries {
+		got = append(got, e.Actor+" "+e.Action+" "+e.Target)
+	}
+	for _, want := range []string{fmt.Sprintf("bob@example.org queue.retry delivery %d", id), fmt.Sprintf("bob@example.org queue.drop delivery %d", id)} {
+		if !slices.Contains(got, want) {
+			t.Errorf("audit lacks %q: %v", want, got)
+		}
+	}
+}

@@ -100,17 +100,28 @@ func (s *DB) CreateToken(ctx context.Context, t *store.Token) error {
 	return nil
 }
 
+// tokenUseGranularity is how stale a token's last use may be: noting
+// every use would make every API request a durable write.
+const tokenUseGranularity = time.Minute
+
 // TokenByHash returns the token whose secret hashes to hash, and notes
-// that it was used at now.
+// that it was used at now (to the minute).
 func (s *DB) TokenByHash(ctx context.Context, hash string, now time.Time) (*store.Token, error) {
-	ts, err := s.tokens(ctx, `UPDATE api_tokens SET last_used = $1 WHERE hash = $2 RETURNING `+tokenColumns, millis(now), hash)
+	ts, err := s.tokens(ctx, `SELECT `+tokenColumns+` FROM api_tokens WHERE hash = $1`, hash)
 	if err != nil {
 		return nil, err
 	}
 	if len(ts) == 0 {
 		return nil, store.ErrNotFound
 	}
-	return &ts[0], nil
+	t := &ts[0]
+	if now.Sub(t.LastUsed) >= tokenUseGranularity {
+		if _, err := s.db.ExecContext(ctx, `UPDATE api_tokens SET last_used = $1 WHERE id = $2`, millis(now), t.ID); err != nil {
+			return nil, fmt.Errorf("sqlstore: token use: %w", err)
+		}
+		t.LastUsed = now
+	}
+	return t, nil
 }
 
 // Tokens returns an account's API tokens, oldest first.
