@@ -13,6 +13,9 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/sealpost/sealpost/internal/crypto/pgp"
+	"github.com/sealpost/sealpost/internal/mime"
 )
 
 // The admin UI in headless Chromium (DESIGN §7), driven by chromedp.
@@ -90,13 +93,14 @@ func (b *browser) text(sel string) string {
 	return s
 }
 
-// screenshot saves the page as DIR/name.png when screenshots are asked for.
+// screenshot saves what the window shows (1280×860) as DIR/name.png when
+// screenshots are asked for.
 func (b *browser) screenshot(name string) {
 	b.t.Helper()
 	if b.shot == "" {
 		return
 	}
-	png, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100))
+	png, err := chromedp.Run(b.ctx, chromedp.CaptureScreenshot())
 	if err != nil {
 		b.t.Fatalf("screenshot %s: %v", name, err)
 	}
@@ -118,4 +122,120 @@ func (s *server) httpAddr(t *testing.T) string {
 		t.Fatalf("no http listener in the log:\n%s", s.output.String())
 	}
 	return "http://" + strings.Trim(m[1], `"`)
+}
+
+// TestAdminUIInBrowser drives the admin UI as a person would: sign in,
+// create a list, add a member by uploading their key file and see its
+// badge, set the list to hold posts by strangers, release one that
+// arrived over SMTP, and find it all in the audit log. The released post
+// reaches the member encrypted to their key.
+func TestAdminUIInBrowser(t *testing.T) {
+	const (
+		list     = "team@lists.example.org"
+		password = "a browser test password"
+	)
+	data := t.TempDir()
+	pw := writeFile(t, data, "admin.pw", []byte(password+"\n"))
+	sealpost(t, data, nil, "user", "add", "admin@example.org", "--role", "admin", "--password-file", pw).want(t, exitOK)
+	// Something to look at besides what the test makes in the browser.
+	sealpost(t, data, nil, "list", "create", "board@lists.example.org", "--name", "Board", "--owner", "alice@example.org").want(t, exitOK)
+	sealpost(t, data, nil, "gateway", "create", "support@example.org", "--name", "Support", "--deliver-to", filepath.Join(data, "helpdesk")).want(t, exitOK)
+	srv := startServe(t, data, "--http", "127.0.0.1:0")
+	b := newBrowser(t, srv.httpAddr(t))
+
+	b.open("/")
+	b.do("the sign-in page", chromedp.WaitVisible(`#password`))
+	b.screenshot("login")
+	b.do("sign in", chromedp.SendKeys(`#email`, "admin@example.org"), chromedp.SendKeys(`#password`, password),
+		chromedp.Click(`form[action="/login"] button[type=submit]`), chromedp.WaitReady(`main.main`))
+
+	b.open("/lists/new")
+	b.do("create a list", chromedp.SendKeys(`#address`, list), chromedp.SendKeys(`#name`, "Team"),
+		chromedp.SendKeys(`#owner`, "owner@example.org"),
+		chromedp.Click(`form[action="/lists"] button[type=submit]`), chromedp.WaitVisible(`#member-email`))
+
+	dave, err := pgp.GenerateKey("Dave", "dave@example.org", pgp.Ed25519, pgp.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyFile := writeFile(t, data, "dave.asc", dave.Armored())
+	b.do("add a member by uploading a key file", chromedp.SendKeys(`#member-email`, "dave@example.org"),
+		chromedp.SetUploadFiles(`#member-key`, []string{keyFile}),
+		chromedp.Click(`form[enctype="multipart/form-data"] button[type=submit]`),
+		chromedp.WaitVisible(`tr[data-member="dave@example.org"] [data-badge="valid"]`))
+	if got := b.text(`tr[data-member="dave@example.org"] [data-badge]`); got != "valid" {
+		t.Errorf("dave's badge says %q", got)
+	}
+
+	for _, name := range []string{"Carol", "Frank"} {
+		addr := strings.ToLower(name) + "@example.org"
+		k, err := pgp.GenerateKey(name, addr, pgp.Ed25519, pgp.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sealpost(t, data, nil, "member", "add", list, addr, "--key", writeFile(t, data, name+".asc", k.Armored())).want(t, exitOK)
+	}
+	b.do("hold posts by strangers", chromedp.SetValue(`#opt-on_unknown_signer`, "hold"),
+		chromedp.Click(`form.options-form button[type=submit]`), chromedp.WaitReady(`main.main`))
+	if got := showList(t, data, list).Options["on_unknown_signer"]; got != "hold" {
+		t.Fatalf("on_unknown_signer after saving the form: %q", got)
+	}
+	b.open("/lists/" + list)
+	b.screenshot("list")
+
+	listKey, err := pgp.ParseKey([]byte(sealpost(t, data, nil, "list", "key", list).want(t, exitOK).stdout))
+	if err != nil {
+		t.Fatal(err)
+	}
+	erin, err := pgp.GenerateKey("Erin", "erin@example.net", pgp.Ed25519, pgp.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sendPost(t, srv.addr, "erin@example.net", list, signedPost(t, erin, listKey, list, "canary-browser-hold"))
+
+	b.open("/")
+	b.screenshot("dashboard")
+	b.open("/lists/" + list + "/holds")
+	b.do("see the held post", chromedp.WaitVisible(`tr[data-hold]`))
+	b.screenshot("holds")
+	b.do("release it", chromedp.Click(`tr[data-hold] button[value=release]`), chromedp.WaitReady(`main.main`),
+		chromedp.WaitNotPresent(`tr[data-hold]`))
+
+	var copy []byte
+	if !eventually(30*time.Second, func() bool {
+		for _, f := range readOutbox(t, data) {
+			if f.deliveredTo == "dave@example.org" {
+				copy = f.raw
+				return true
+			}
+		}
+		return false
+	}) {
+		t.Fatal("the released post did not reach dave")
+	}
+	msg, err := mime.Parse(copy, mime.Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := pgp.Unwrap(msg, dave, []*pgp.Key{listKey}, pgp.Options{})
+	if err != nil || !strings.Contains(string(u.Content), "canary-browser-hold") {
+		t.Errorf("dave's copy of the released post: %v", err)
+	}
+
+	b.open("/keys/" + dave.Fingerprint())
+	b.do("the key page", chromedp.WaitVisible(`main.main`))
+	if got := strings.ReplaceAll(b.text(`main.main`), " ", ""); !strings.Contains(got, dave.Fingerprint()) {
+		t.Errorf("the key page does not show the fingerprint %s", dave.Fingerprint())
+	}
+	b.screenshot("key")
+	b.open("/queue")
+	b.screenshot("queue")
+	b.open("/audit")
+	audit := b.text(`main.main`)
+	for _, want := range []string{"list.create", "member.add", "list.set", "hold.release", "admin@example.org"} {
+		if !strings.Contains(audit, want) {
+			t.Errorf("the audit page lacks %q", want)
+		}
+	}
+	b.screenshot("audit")
 }

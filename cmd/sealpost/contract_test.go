@@ -143,6 +143,7 @@ type listJSON struct {
 	KeyFingerprint string            `json:"key_fingerprint"`
 	Addresses      map[string]string `json:"addresses"`
 	Members        int               `json:"members"`
+	Options        map[string]string `json:"options"`
 }
 
 // memberJSON is one entry of `member list --json`.

@@ -42,6 +42,7 @@ type Store interface {
 	Members(ctx context.Context, listID int64) ([]store.Member, error)
 	ReplaceListKey(ctx context.Context, l *store.List, retired store.RetiredKey, announce []store.Delivery) error
 	ListByID(ctx context.Context, id int64) (*store.List, error)
+	ListCounts(ctx context.Context) (map[int64]store.ListCounts, error)
 	AddAudit(ctx context.Context, e *store.AuditEntry) error
 
 	MembersByEmail(ctx context.Context, listID int64, emails []string) ([]store.Member, error)

@@ -55,6 +55,24 @@ func (s *Service) QueueCounts(ctx context.Context) (map[store.DeliveryState]int,
 	return s.st.QueueCounts(ctx, listIDs(lists))
 }
 
+// ListCounts returns the member and held-message counts of the lists
+// the actor may manage, by address.
+func (s *Service) ListCounts(ctx context.Context) (map[string]store.ListCounts, error) {
+	lists, err := s.Lists(ctx)
+	if err != nil {
+		return nil, err
+	}
+	all, err := s.st.ListCounts(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]store.ListCounts, len(lists))
+	for _, l := range lists {
+		out[l.Address] = all[l.ID]
+	}
+	return out, nil
+}
+
 // scope returns the one list named, or every list the actor may manage.
 func (s *Service) scope(ctx context.Context, list string) ([]store.List, error) {
 	if list == "" {

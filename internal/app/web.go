@@ -12,6 +12,7 @@ import (
 	"github.com/sealpost/sealpost/internal/auth"
 	"github.com/sealpost/sealpost/internal/mail"
 	"github.com/sealpost/sealpost/internal/store"
+	"github.com/sealpost/sealpost/internal/web"
 	"github.com/sealpost/sealpost/internal/wkd"
 )
 
@@ -56,6 +57,8 @@ func (a *App) HTTPHandler() http.Handler {
 	mux.HandleFunc("GET /healthz", a.healthz)
 	mux.Handle("GET /metrics", a.Metrics.Handler())
 	mux.Handle(api.Prefix+"/", api.Handler(api.Options{Admin: a.Admin, Auth: a.Auth(), Notify: a.Queue.Notify,
+		Logger: a.Logger, Metrics: a.Metrics}))
+	mux.Handle("/", web.Handler(web.Options{Admin: a.Admin, Auth: a.Auth(), Notify: a.Queue.Notify,
 		Logger: a.Logger, Metrics: a.Metrics}))
 	return securityHeaders(mux)
 }

@@ -99,7 +99,11 @@ func (a *Auth) secure(r *http.Request) bool {
 	if a.opt.SecureCookies || r.TLS != nil {
 		return true
 	}
-	ip, err := netip.ParseAddr(ClientIP(r))
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return false
+	}
+	ip, err := netip.ParseAddr(host)
 	return err == nil && ip.IsLoopback() && strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https")
 }
 
@@ -197,7 +201,22 @@ func safeMethod(m string) bool {
 type RateLimited struct{ RetryAfter time.Duration }
 
 func (e *RateLimited) Error() string {
-	return fmt.Sprintf("too many failed sign-ins; try again in %s", e.RetryAfter.Round(time.Minute).String())
+	return "Too many failed sign-ins. Try again in " + Wait(e.RetryAfter) + "."
+}
+
+// Wait says roughly how long a wait is, for people: "a minute", "12
+// minutes", "an hour", "3 hours".
+func Wait(d time.Duration) string {
+	switch m := int(d.Round(time.Minute).Minutes()); {
+	case m <= 1:
+		return "a minute"
+	case m < 60:
+		return fmt.Sprintf("%d minutes", m)
+	case m < 90:
+		return "an hour"
+	default:
+		return fmt.Sprintf("%d hours", (m+30)/60)
+	}
 }
 
 // Login checks email and password, and on success starts a session: it
@@ -270,10 +289,20 @@ func (a *Auth) cookie(r *http.Request, value string, ttl time.Duration) *http.Co
 }
 
 // ClientIP is the address a request came from, for rate limits and logs.
+// Behind a reverse proxy on the same host (a loopback peer), it is the
+// address the proxy names last in X-Forwarded-For: the one it saw.
 func ClientIP(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
-		return r.RemoteAddr
+		host = r.RemoteAddr
+	}
+	if ip, err := netip.ParseAddr(host); err == nil && ip.IsLoopback() {
+		if xff := r.Header.Values("X-Forwarded-For"); len(xff) > 0 {
+			hops := strings.Split(xff[len(xff)-1], ",")
+			if fwd, err := netip.ParseAddr(strings.TrimSpace(hops[len(hops)-1])); err == nil {
+				return fwd.String()
+			}
+		}
 	}
 	return host
 }

@@ -572,3 +572,9 @@ type DeliveryQuery struct {
 	States  []DeliveryState
 	Limit   int
 }
+
+// ListCounts are a list's numbers at a glance.
+type ListCounts struct {
+	Members int
+	Held    int
+}

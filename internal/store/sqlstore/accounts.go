@@ -377,3 +377,24 @@ func (s *DB) CountHolds(ctx context.Context) (int, error) {
 	}
 	return n, nil
 }
+
+// ListCounts returns, for every list by ID, how many members it has and
+// how many messages it holds.
+func (s *DB) ListCounts(ctx context.Context) (map[int64]store.ListCounts, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT l.id, (SELECT COUNT(*) FROM members m WHERE m.list_id = l.id),
+		(SELECT COUNT(*) FROM holds h WHERE h.list_id = l.id) FROM lists l`)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: list counts: %w", err)
+	}
+	defer rows.Close()
+	out := map[int64]store.ListCounts{}
+	for rows.Next() {
+		var id int64
+		var c store.ListCounts
+		if err := rows.Scan(&id, &c.Members, &c.Held); err != nil {
+			return nil, fmt.Errorf("sqlstore: list counts: %w", err)
+		}
+		out[id] = c
+	}
+	return out, rows.Err()
+}
