@@ -165,3 +165,13 @@ func TestDummyPasswordHash(t *testing.T) {
 		t.Errorf("checkPassword(dummy) = %v, %v; want false, nil", ok, err)
 	}
 }
+
+// BenchmarkHashPassword: one argon2id hash at the default parameters,
+// which is what a sign-in costs.
+func BenchmarkHashPassword(b *testing.B) {
+	for b.Loop() {
+		if _, err := hashPassword(rand.Reader, "correct horse battery staple"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -29,6 +29,7 @@ func (a *App) runDaily(ctx context.Context) {
 		}
 		a.warnExpiring(ctx)
 		a.expireHolds(ctx)
+		a.purgeSessions(ctx)
 		t.Reset(dailyInterval)
 	}
 }
@@ -46,6 +47,15 @@ func (a *App) warnExpiring(ctx context.Context) {
 	if len(run.Members) > 0 || run.Owners > 0 {
 		a.Logger.Info("key expiry reminders queued", "members", len(run.Members), "owners", run.Owners)
 		a.Queue.Notify()
+	}
+}
+
+// purgeSessions forgets the admin UI's expired sessions.
+func (a *App) purgeSessions(ctx context.Context) {
+	if n, err := a.Store.PurgeSessions(ctx, time.Now()); err != nil {
+		a.Logger.Error("purging expired sessions failed", "err", err)
+	} else if n > 0 {
+		a.Logger.Info("expired sessions purged", "count", n)
 	}
 }
 

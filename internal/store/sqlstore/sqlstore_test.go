@@ -205,3 +205,38 @@ func TestTrustAnchors(t *testing.T) {
 		t.Errorf("after removal: %v", got)
 	}
 }
+
+// TestSessionsExpire: an expired session is not found, and PurgeSessions
+// removes it; a live one stays.
+func TestSessionsExpire(t *testing.T) {
+	ctx := context.Background()
+	db := open(t)
+	now := time.Now()
+	a := &store.Account{Email: "a@example.org", Role: store.RoleAdmin, PasswordHash: "x", CreatedAt: now}
+	if err := db.CreateAccount(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	for _, se := range []*store.Session{
+		{Hash: "old", AccountID: a.ID, CSRF: "c", CreatedAt: now.Add(-2 * time.Hour), ExpiresAt: now.Add(-time.Hour)},
+		{Hash: "live", AccountID: a.ID, CSRF: "c", CreatedAt: now, ExpiresAt: now.Add(time.Hour)},
+	} {
+		if err := db.CreateSession(ctx, se); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := db.Session(ctx, "old", now); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("expired session: %v", err)
+	}
+	if n, err := db.PurgeSessions(ctx, now); err != nil || n != 1 {
+		t.Errorf("purge: %d %v", n, err)
+	}
+	if _, err := db.Session(ctx, "live", now); err != nil {
+		t.Errorf("live session: %v", err)
+	}
+	if err := db.DeleteAccount(ctx, a.Email); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Session(ctx, "live", now); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("a removed account's session: %v", err)
+	}
+}
