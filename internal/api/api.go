@@ -12,8 +12,6 @@
 package api
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -148,7 +146,7 @@ func (e *endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (e *endpoint) fail(w http.ResponseWriter, r *http.Request, err error) {
 	ae := classify(err)
 	if ae.Status == http.StatusInternalServerError {
-		ref := newRef()
+		ref := obs.Ref()
 		e.opt.Logger.Error("api request failed", "ref", ref, "route", e.route.pattern(), "err", err)
 		ae.Message = "internal error; the server log has the details under reference " + ref
 	}
@@ -207,12 +205,6 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	enc.Encode(v)
-}
-
-func newRef() string {
-	b := make([]byte, 6)
-	rand.Read(b)
-	return hex.EncodeToString(b)
 }
 
 func invalid(format string, args ...any) error {

@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"cmp"
 	"slices"
 	"strconv"
 	"strings"
@@ -109,7 +110,7 @@ func createList(c *call) (any, error) {
 	if err := c.decode(&req); err != nil {
 		return nil, err
 	}
-	algo, err := pgp.ParseAlgorithm(cmpOr(req.KeyAlgo, "ed25519"))
+	algo, err := pgp.ParseAlgorithm(cmp.Or(req.KeyAlgo, "ed25519"))
 	if err != nil {
 		return nil, invalid("key_algo: %v", err)
 	}
@@ -129,13 +130,6 @@ func createList(c *call) (any, error) {
 		return nil, err
 	}
 	return listView(c.svc, l), nil
-}
-
-func cmpOr(v, def string) string {
-	if v == "" {
-		return def
-	}
-	return v
 }
 
 func getList(c *call) (any, error) {
@@ -299,7 +293,7 @@ func addMemberKey(c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	challenge, _ := strconv.ParseBool(cmpOr(c.r.URL.Query().Get("challenge"), form["challenge"]))
+	challenge, _ := strconv.ParseBool(cmp.Or(c.r.URL.Query().Get("challenge"), form["challenge"]))
 	var info crypto.KeyInfo
 	if challenge {
 		info, err = c.svc.ChallengeMemberKey(c.r.Context(), c.path("list"), c.path("email"), data)

@@ -1,8 +1,6 @@
 package web
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"net/http"
 	"strings"
@@ -11,6 +9,7 @@ import (
 
 	"github.com/sealpost/sealpost/internal/admin"
 	"github.com/sealpost/sealpost/internal/auth"
+	"github.com/sealpost/sealpost/internal/obs"
 )
 
 // errorView is what an error page shows.
@@ -51,7 +50,7 @@ func (q *request) fail(err error) {
 	case errors.As(err, &rl):
 		v = errorView{http.StatusTooManyRequests, "Too many attempts", sentence(rl.Error()), ""}
 	default:
-		v.Ref = newRef()
+		v.Ref = obs.Ref()
 		v.Text = "Sealpost could not do this. The server log has the details under the reference below; " +
 			"give it to your administrator."
 		q.s.opt.Logger.Error("web request failed", "ref", v.Ref, "method", q.r.Method, "path", q.r.URL.Path, "err", err)
@@ -93,11 +92,4 @@ func sentence(s string) string {
 		s += "."
 	}
 	return s
-}
-
-// newRef makes a reference ID for an error the log explains.
-func newRef() string {
-	b := make([]byte, 6)
-	rand.Read(b)
-	return hex.EncodeToString(b)
 }

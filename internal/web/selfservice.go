@@ -9,6 +9,7 @@ import (
 
 	"github.com/sealpost/sealpost/internal/admin"
 	"github.com/sealpost/sealpost/internal/auth"
+	"github.com/sealpost/sealpost/internal/obs"
 )
 
 // selfServiceAnswer is the one answer to a key offered by a member, for
@@ -65,7 +66,7 @@ func selfService(q *request) error {
 	case err != nil:
 		// The same answer as for anyone: an error here would tell that
 		// the address is a member. The log has it.
-		q.s.opt.Logger.Error("web: member self-service", "ref", newRef(), "err", err)
+		q.s.opt.Logger.Error("web: member self-service", "ref", obs.Ref(), "err", err)
 	default:
 		q.notify()
 	}

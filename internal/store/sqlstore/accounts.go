@@ -218,28 +218,20 @@ func (s *DB) AddAudit(ctx context.Context, e *store.AuditEntry) error {
 func (s *DB) Audit(ctx context.Context, q store.AuditQuery) ([]store.AuditEntry, error) {
 	var where []string
 	var args []any
-	arg := func(v any) string {
-		args = append(args, v)
-		return fmt.Sprintf("$%d", len(args))
-	}
 	if q.Lists != nil {
 		if len(q.Lists) == 0 {
 			return nil, nil
 		}
-		in := make([]string, len(q.Lists))
-		for i, l := range q.Lists {
-			in[i] = arg(l)
-		}
-		where = append(where, "list IN ("+strings.Join(in, ", ")+")")
+		where = append(where, "list IN ("+placeholders(&args, q.Lists...)+")")
 	}
 	if q.Before > 0 {
-		where = append(where, "id < "+arg(q.Before))
+		where = append(where, "id < "+placeholders(&args, q.Before))
 	}
 	query := `SELECT id, at, actor, via, action, list, target, detail FROM audit`
 	if len(where) > 0 {
 		query += " WHERE " + strings.Join(where, " AND ")
 	}
-	query += " ORDER BY id DESC LIMIT " + arg(limitOr(q.Limit, 100))
+	query += " ORDER BY id DESC LIMIT " + placeholders(&args, limitOr(q.Limit, 100))
 	rows, err := s.db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: audit: %w", err)
@@ -258,6 +250,17 @@ func (s *DB) Audit(ctx context.Context, q store.AuditQuery) ([]store.AuditEntry,
 	return out, rows.Err()
 }
 
+// placeholders appends vs to args and returns their placeholders, "$3,
+// $4", for a query that takes args.
+func placeholders[T any](args *[]any, vs ...T) string {
+	ps := make([]string, len(vs))
+	for i, v := range vs {
+		*args = append(*args, v)
+		ps[i] = fmt.Sprintf("$%d", len(*args))
+	}
+	return strings.Join(ps, ", ")
+}
+
 func limitOr(n, def int) int {
 	if n <= 0 {
 		return def
@@ -270,32 +273,20 @@ func limitOr(n, def int) int {
 func (s *DB) Queue(ctx context.Context, q store.DeliveryQuery) ([]store.Delivery, error) {
 	var where []string
 	var args []any
-	arg := func(v any) string {
-		args = append(args, v)
-		return fmt.Sprintf("$%d", len(args))
-	}
 	if q.ListIDs != nil {
 		if len(q.ListIDs) == 0 {
 			return nil, nil
 		}
-		in := make([]string, len(q.ListIDs))
-		for i, id := range q.ListIDs {
-			in[i] = arg(id)
-		}
-		where = append(where, "list_id IN ("+strings.Join(in, ", ")+")")
+		where = append(where, "list_id IN ("+placeholders(&args, q.ListIDs...)+")")
 	}
 	if len(q.States) > 0 {
-		in := make([]string, len(q.States))
-		for i, st := range q.States {
-			in[i] = arg(string(st))
-		}
-		where = append(where, "state IN ("+strings.Join(in, ", ")+")")
+		where = append(where, "state IN ("+placeholders(&args, q.States...)+")")
 	}
 	query := `SELECT ` + queueColumns + ` FROM deliveries`
 	if len(where) > 0 {
 		query += " WHERE " + strings.Join(where, " AND ")
 	}
-	query += " ORDER BY id LIMIT " + arg(limitOr(q.Limit, 500))
+	query += " ORDER BY id LIMIT " + placeholders(&args, limitOr(q.Limit, 500))
 	return s.deliveries(ctx, query, args...)
 }
 
@@ -307,11 +298,7 @@ func (s *DB) QueueCounts(ctx context.Context, listIDs []int64) (map[store.Delive
 		if len(listIDs) == 0 {
 			return map[store.DeliveryState]int{}, nil
 		}
-		in := make([]string, len(listIDs))
-		for i, id := range listIDs {
-			in[i], args = fmt.Sprintf("$%d", i+1), append(args, id)
-		}
-		query = `SELECT state, COUNT(*) FROM deliveries WHERE list_id IN (` + strings.Join(in, ", ") + `) GROUP BY state`
+		query = `SELECT state, COUNT(*) FROM deliveries WHERE list_id IN (` + placeholders(&args, listIDs...) + `) GROUP BY state`
 	}
 	rows, err := s.db.QueryContext(ctx, query, args...)
 	if err != nil {
