@@ -528,6 +528,31 @@ func (s *Service) Members(ctx context.Context, list string) ([]MemberView, error
 	if err != nil {
 		return nil, err
 	}
+	return s.memberViews(ms), nil
+}
+
+// Member returns one member of the list with key status.
+func (s *Service) Member(ctx context.Context, list, email string) (MemberView, error) {
+	l, err := s.List(ctx, list)
+	if err != nil {
+		return MemberView{}, err
+	}
+	addr, err := mail.Normalize(email)
+	if err != nil {
+		return MemberView{}, fmt.Errorf("%w: %q is not an email address", ErrInvalid, email)
+	}
+	ms, err := s.st.MembersByEmail(ctx, l.ID, []string{addr})
+	if err != nil {
+		return MemberView{}, err
+	}
+	if len(ms) == 0 {
+		return MemberView{}, fmt.Errorf("%w: %s is not a member of %s", ErrNotFound, addr, l.Address)
+	}
+	return s.memberViews(ms)[0], nil
+}
+
+// memberViews describes each member's keys as they stand now.
+func (s *Service) memberViews(ms []store.Member) []MemberView {
 	out := make([]MemberView, 0, len(ms))
 	for _, m := range ms {
 		v := MemberView{Member: m}
@@ -538,10 +563,9 @@ func (s *Service) Members(ctx context.Context, list string) ([]MemberView, error
 			}
 			v.Keys = append(v.Keys, info)
 		}
-
 		out = append(out, v)
 	}
-	return out, nil
+	return out
 }
 
 // OpenListKey unseals the list's secret key, proving the master key opens it.

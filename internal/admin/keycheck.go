@@ -74,12 +74,18 @@ func (s *Service) CheckKeys(ctx context.Context, list string, days int) ([]KeyFi
 
 // listKeyStatus judges one of the list's own keys, which must sign.
 func listKeyStatus(info crypto.KeyInfo, now time.Time) keyring.Status {
+	return standaloneStatus(info, now, info.CanSign)
+}
+
+// standaloneStatus judges a key on its own, without an address to match:
+// revoked, expired, or able to do what it is for (usable) or not.
+func standaloneStatus(info crypto.KeyInfo, now time.Time, usable bool) keyring.Status {
 	switch {
 	case info.Revoked:
 		return keyring.KeyRevoked
 	case info.Expired(now):
 		return keyring.KeyExpired
-	case !info.CanSign:
+	case !usable:
 		return keyring.WrongKeyUsage
 	}
 	return keyring.Usable
@@ -93,6 +99,8 @@ const (
 	BadgeExpired  = "expired"
 	BadgeRevoked  = "revoked"
 	BadgeMissing  = "missing" // no key to encrypt to at all
+	// BadgeUnusable is a list's own key that cannot sign.
+	BadgeUnusable = "unusable"
 )
 
 // ExpiringWithin is how close to its expiry a key is badged expiring.
@@ -100,7 +108,21 @@ const ExpiringWithin = 30 * 24 * time.Hour
 
 // KeyBadge judges one key of a member with address email at now.
 func KeyBadge(info crypto.KeyInfo, email string, now time.Time) string {
-	switch keyring.StatusOf(keyring.CheckMemberKey(info, email, now)) {
+	return badgeOf(keyring.StatusOf(keyring.CheckMemberKey(info, email, now)), info, now)
+}
+
+// ListKeyBadge judges a list's own key, which must sign.
+func ListKeyBadge(info crypto.KeyInfo, now time.Time) string {
+	st := listKeyStatus(info, now)
+	if st == keyring.WrongKeyUsage {
+		return BadgeUnusable
+	}
+	return badgeOf(st, info, now)
+}
+
+// badgeOf is the badge of a key with status st.
+func badgeOf(st keyring.Status, info crypto.KeyInfo, now time.Time) string {
+	switch st {
 	case keyring.Usable:
 		if !info.Expires.IsZero() && info.Expires.Before(now.Add(ExpiringWithin)) {
 			return BadgeExpiring

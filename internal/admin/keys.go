@@ -459,17 +459,10 @@ func (s *Service) chain(ctx context.Context, d *KeyDetails) error {
 	return nil
 }
 
-// keyStatus judges a key on its own, without an address to match.
+// keyStatus judges a key of the keyring on its own: it must sign or
+// encrypt.
 func keyStatus(info crypto.KeyInfo, now time.Time) keyring.Status {
-	switch {
-	case info.Revoked:
-		return keyring.KeyRevoked
-	case info.Expired(now):
-		return keyring.KeyExpired
-	case !info.CanEncrypt && !info.CanSign:
-		return keyring.WrongKeyUsage
-	}
-	return keyring.Usable
+	return standaloneStatus(info, now, info.CanEncrypt || info.CanSign)
 }
 
 func isHex(s string) bool {

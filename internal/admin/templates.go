@@ -52,31 +52,27 @@ func (s *Service) Template(ctx context.Context, list, lang, name string) (string
 // is rendered with example data first, so that a broken template is
 // refused now and not when a notice is due.
 func (s *Service) SetTemplate(ctx context.Context, list, lang, name, text string) error {
-	l, err := s.List(ctx, list)
-	if err != nil {
-		return err
-	}
-	if lang == "" {
-		lang = listLang(l.Settings.Language)
-	}
-	if _, err := notices.Shipped(lang, name); err != nil {
-		return fmt.Errorf("%w: %v", ErrInvalid, err)
-	}
-	if err := notices.Check(text, notices.Sample(name)); err != nil {
-		return fmt.Errorf("%w: %v (fields: %s)", ErrInvalid, err, fieldNames(name))
-	}
-	if l.Settings.Templates == nil {
-		l.Settings.Templates = map[string]string{}
-	}
-	l.Settings.Templates[lang+"/"+name] = text
-	if err := s.st.UpdateList(ctx, l); err != nil {
-		return err
-	}
-	return s.audit(ctx, "template.set", l.Address, lang+"/"+name, "")
+	return s.changeTemplate(ctx, list, lang, name, "template.set", func(ts map[string]string, key string) error {
+		if err := notices.Check(text, notices.Sample(name)); err != nil {
+			return fmt.Errorf("%w: %v (fields: %s)", ErrInvalid, err, fieldNames(name))
+		}
+		ts[key] = text
+		return nil
+	})
 }
 
 // ResetTemplate goes back to the shipped text of a notice template.
 func (s *Service) ResetTemplate(ctx context.Context, list, lang, name string) error {
+	return s.changeTemplate(ctx, list, lang, name, "template.reset", func(ts map[string]string, key string) error {
+		delete(ts, key)
+		return nil
+	})
+}
+
+// changeTemplate applies change (which may refuse) to the list's own templates under the key
+// of a shipped template lang/name (lang "" for the list's language), and
+// records it as action.
+func (s *Service) changeTemplate(ctx context.Context, list, lang, name, action string, change func(ts map[string]string, key string) error) error {
 	l, err := s.List(ctx, list)
 	if err != nil {
 		return err
@@ -87,11 +83,16 @@ func (s *Service) ResetTemplate(ctx context.Context, list, lang, name string) er
 	if _, err := notices.Shipped(lang, name); err != nil {
 		return fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
-	delete(l.Settings.Templates, lang+"/"+name)
+	if l.Settings.Templates == nil {
+		l.Settings.Templates = map[string]string{}
+	}
+	if err := change(l.Settings.Templates, lang+"/"+name); err != nil {
+		return err
+	}
 	if err := s.st.UpdateList(ctx, l); err != nil {
 		return err
 	}
-	return s.audit(ctx, "template.reset", l.Address, lang+"/"+name, "")
+	return s.audit(ctx, action, l.Address, lang+"/"+name, "")
 }
 
 // TemplateFields names the fields a notice template may use.

@@ -5,7 +5,6 @@ import (
 	"cmp"
 	"slices"
 	"strconv"
-	"strings"
 
 	"github.com/sealpost/sealpost/internal/admin"
 	"github.com/sealpost/sealpost/internal/crypto"
@@ -210,17 +209,7 @@ func members(c *call) (any, error) {
 
 // member returns one member of the request's list.
 func (c *call) member() (admin.MemberView, error) {
-	ms, err := c.svc.Members(c.r.Context(), c.path("list"))
-	if err != nil {
-		return admin.MemberView{}, err
-	}
-	email := strings.ToLower(c.path("email"))
-	for _, m := range ms {
-		if m.Email == email {
-			return m, nil
-		}
-	}
-	return admin.MemberView{}, &Error{404, "not_found", email + " is not a member of " + c.path("list")}
+	return c.svc.Member(c.r.Context(), c.path("list"), c.path("email"))
 }
 
 func addMember(c *call) (any, error) {

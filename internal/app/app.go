@@ -105,6 +105,7 @@ func Open(ctx context.Context, cfg *Config, logger *slog.Logger) (*App, error) {
 		TrustAnchors:      anchors,
 		CRLs:              crls,
 		RequireCRL:        cfg.SMIME.RequireCRL,
+		Metrics:           a.Metrics,
 	})
 	helpdesks := &routes{hostname: cfg.Hostname}
 	a.Queue = queue.New(db, tr, queue.Options{Logger: logger, Failed: func(ctx context.Context, d store.Delivery, reason string) {

@@ -138,15 +138,7 @@ func (b *submissionBackend) Deliver(ctx context.Context, env *smtpserver.Envelop
 	if authErr != nil {
 		return authErr
 	}
-	var rej *pipeline.Rejection
-	switch {
-	case err == nil:
-		b.a.Queue.Notify()
-		return nil
-	case errors.As(err, &rej):
-		return &smtpserver.Error{Code: rej.Code, Enhanced: rej.Enhanced, Message: rej.Text, Err: err}
-	}
-	return err
+	return b.a.smtpReply(err)
 }
 
 // startSubmission starts the submission listener when one is configured;

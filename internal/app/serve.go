@@ -12,7 +12,6 @@ import (
 	"github.com/sealpost/sealpost/internal/mail"
 	"github.com/sealpost/sealpost/internal/pipeline"
 	"github.com/sealpost/sealpost/internal/smtpserver"
-	"github.com/sealpost/sealpost/internal/store"
 )
 
 // Serve runs the SMTP listener and the delivery queue until ctx ends,
@@ -140,14 +139,21 @@ func (b *smtpBackend) Recipient(ctx context.Context, env *smtpserver.Envelope, r
 // list's decision, and a 250 means the outcome is durable.
 func (b *smtpBackend) Deliver(ctx context.Context, env *smtpserver.Envelope, raw []byte) error {
 	rcpt, _ := mail.Normalize(env.To[0])
-	err := b.a.process(ctx, pipeline.Message{Ref: env.ID, EnvelopeFrom: env.From, Rcpt: rcpt, Raw: raw})
+	err := b.a.Pipeline.Process(ctx, pipeline.Message{Ref: env.ID, EnvelopeFrom: env.From, Rcpt: rcpt, Raw: raw})
+	return b.a.smtpReply(err)
+}
+
+// smtpReply turns the pipeline's answer into the SMTP one: nil, or a
+// rejection's 5xx, wakes the queue (for what was queued, or an owner's
+// notice); anything else stays transient.
+func (a *App) smtpReply(err error) error {
 	var rej *pipeline.Rejection
 	switch {
 	case err == nil:
-		b.a.Queue.Notify()
+		a.Queue.Notify()
 		return nil
 	case errors.As(err, &rej):
-		b.a.Queue.Notify() // the owner's notice
+		a.Queue.Notify()
 		return &smtpserver.Error{Code: rej.Code, Enhanced: rej.Enhanced, Message: rej.Text, Err: err}
 	}
 	return err
@@ -162,7 +168,7 @@ func (a *App) Process(ctx context.Context, list, sender string, raw []byte) (str
 		return "", err
 	}
 	ref := NewRef()
-	err = a.process(ctx, pipeline.Message{Ref: ref, EnvelopeFrom: sender, Rcpt: rcpt, Raw: raw})
+	err = a.Pipeline.Process(ctx, pipeline.Message{Ref: ref, EnvelopeFrom: sender, Rcpt: rcpt, Raw: raw})
 	var rej *pipeline.Rejection
 	if err != nil && !errors.As(err, &rej) {
 		return ref, err
@@ -171,27 +177,4 @@ func (a *App) Process(ctx context.Context, list, sender string, raw []byte) (str
 		a.Logger.Warn("delivery after process failed; the queue will retry", "msgid", ref, "err", ferr)
 	}
 	return ref, err
-}
-
-// process runs one message through the pipeline, counting it for the
-// metrics: accepted (distributed, held or answered), rejected (policy)
-// or deferred (a transient fault; the sender retries).
-func (a *App) process(ctx context.Context, m pipeline.Message) error {
-	start := time.Now()
-	err := a.Pipeline.Process(ctx, m)
-	mode := store.ModeList
-	if l, _, rerr := a.Pipeline.Resolve(ctx, m.Rcpt); rerr == nil && l.IsGateway() {
-		mode = store.ModeGateway
-	}
-	var rej *pipeline.Rejection
-	switch {
-	case err == nil:
-		a.Metrics.Message(mode, "accepted")
-	case errors.As(err, &rej):
-		a.Metrics.Message(mode, "rejected")
-	default:
-		a.Metrics.Message(mode, "deferred")
-	}
-	a.Metrics.Processing(mode, time.Since(start))
-	return err
 }

@@ -13,8 +13,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/emersion/go-message/textproto"
-
 	"github.com/sealpost/sealpost/internal/mime"
 )
 
@@ -109,7 +107,7 @@ func (d DSN) Bytes(rnd io.Reader) ([]byte, error) {
 		return nil, err
 	}
 	var b bytes.Buffer
-	if err := mime.WriteHeader(&b, dsnHeader(d.topFields(id, boundary))); err != nil {
+	if err := mime.WriteFields(&b, d.topFields(id, boundary)); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrBadDSN, err)
 	}
 	if err := writeMultipart(&b, boundary, parts); err != nil {
@@ -119,20 +117,7 @@ func (d DSN) Bytes(rnd io.Reader) ([]byte, error) {
 }
 
 // dsnField is one header field to write.
-type dsnField struct{ k, v string }
-
-// dsnHeader builds a header holding fs in order, leaving out fields with
-// an empty value.
-func dsnHeader(fs []dsnField) textproto.Header {
-	var h textproto.Header
-	// Header.Fields lists the fields last added first.
-	for i := len(fs) - 1; i >= 0; i-- {
-		if fs[i].v != "" {
-			h.Add(fs[i].k, fs[i].v)
-		}
-	}
-	return h
-}
+type dsnField = mime.HeaderField
 
 // topFields returns the message header of d with Message-ID id.
 func (d DSN) topFields(id, boundary string) []dsnField {
@@ -261,7 +246,7 @@ func (d DSN) statusPart() ([]byte, error) {
 	for _, fs := range blocks {
 		// The fields are header fields (RFC 3464 §2.1): WriteHeader
 		// folds a long Diagnostic-Code and refuses line breaks.
-		if err := mime.WriteHeader(&b, dsnHeader(fs)); err != nil {
+		if err := mime.WriteFields(&b, fs); err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrBadDSN, err)
 		}
 	}

@@ -27,6 +27,27 @@ const (
 // folded to at most 998 characters is also an error. Nothing is written
 // when h is invalid.
 func WriteHeader(w io.Writer, h textproto.Header) error {
+	return writeHeader(w, h)
+}
+
+// HeaderField is a header field to write: its name and its unfolded
+// value, {"Subject", "hello"}.
+type HeaderField [2]string
+
+// WriteFields writes a header of fs in the order given, leaving out the
+// fields whose value is empty, as WriteHeader does (and with its checks).
+func WriteFields(w io.Writer, fs []HeaderField) error {
+	var h textproto.Header
+	// Header.Fields lists the fields last added first.
+	for i := len(fs) - 1; i >= 0; i-- {
+		if fs[i][1] != "" {
+			h.Add(fs[i][0], fs[i][1])
+		}
+	}
+	return writeHeader(w, h)
+}
+
+func writeHeader(w io.Writer, h textproto.Header) error {
 	var b strings.Builder
 	for fs := h.Fields(); fs.Next(); {
 		if err := writeField(&b, fs.Key(), fs.Value()); err != nil {

@@ -11,8 +11,6 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/emersion/go-message/textproto"
-
 	"github.com/sealpost/sealpost/internal/crypto"
 	"github.com/sealpost/sealpost/internal/crypto/pgp"
 	"github.com/sealpost/sealpost/internal/crypto/smime"
@@ -127,19 +125,7 @@ func msgIDs(v string) string {
 }
 
 // field is one header field in the order it is written.
-type field struct{ k, v string }
-
-// buildHeader returns a header that mime.WriteHeader writes in the order
-// given (go-message iterates fields last-added first).
-func buildHeader(fields []field) textproto.Header {
-	var h textproto.Header
-	for i := len(fields) - 1; i >= 0; i-- {
-		if fields[i].v != "" {
-			h.Add(fields[i].k, fields[i].v)
-		}
-	}
-	return h
-}
+type field = mime.HeaderField
 
 // wrap makes every member's copy. The inner entity is signed once per
 // format in use — an OpenPGP signed message, an S/MIME multipart/signed
@@ -403,7 +389,7 @@ func (p *Pipeline) innerEntity(list *store.List, content *mime.Part, h headers, 
 	var b strings.Builder
 	b.WriteString("--" + boundary + "\r\nContent-Type: text/plain; charset=utf-8; hp-legacy-display=\"1\"\r\n\r\n")
 	for _, f := range protected[:4] { // From, Reply-To, To, Subject
-		b.WriteString(f.k + ": " + f.v + "\r\n")
+		b.WriteString(f[0] + ": " + f[1] + "\r\n")
 	}
 	b.WriteString("\r\n--" + boundary + "\r\n")
 	b.Write(inner)
@@ -454,7 +440,7 @@ func protectedParams(params map[string]string) map[string]string {
 // entity writes a header and a body as one MIME entity.
 func entity(fields []field, body []byte) ([]byte, error) {
 	var b strings.Builder
-	if err := mime.WriteHeader(&b, buildHeader(fields)); err != nil {
+	if err := mime.WriteFields(&b, fields); err != nil {
 		return nil, err
 	}
 	b.Write(body)
@@ -520,7 +506,7 @@ func (p *Pipeline) outerMessage(list *store.List, h headers, to, contentType str
 	fields = append(fields, mimeFields...)
 	var b strings.Builder
 	b.Grow(len(body) + 1024)
-	if err := mime.WriteHeader(&b, buildHeader(fields)); err != nil {
+	if err := mime.WriteFields(&b, fields); err != nil {
 		return nil, err
 	}
 	b.Write(body)

@@ -394,7 +394,7 @@ func replayMarks(a *arrival) [][]byte {
 func (p *Pipeline) forHelpdesk(gw *store.List, in *store.Inbound, a *arrival) ([]byte, string, error) {
 	var b bytes.Buffer
 	status := []field{{EncryptionHeader, encryptionStatus(a)}, {SignatureHeader, signatureStatus(a)}}
-	if err := mime.WriteHeader(&b, buildHeader(status)); err != nil {
+	if err := mime.WriteFields(&b, status); err != nil {
 		return nil, "", err
 	}
 	b.Truncate(b.Len() - 2) // more fields follow

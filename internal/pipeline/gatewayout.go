@@ -223,7 +223,7 @@ func (p *Pipeline) replyOuter(rep *reply, encrypted bool, contentType string, bo
 	}
 	fields = append(fields, field{"MIME-Version", "1.0"}, field{"Content-Type", contentType})
 	fields = append(fields, mimeFields...)
-	if err := mime.WriteHeader(&b, buildHeader(fields)); err != nil {
+	if err := mime.WriteFields(&b, fields); err != nil {
 		return nil, err
 	}
 	b.Write(body)

@@ -184,7 +184,7 @@ func (p *Pipeline) noticeMessage(list *store.List, to, subject, contentType, bod
 		{"Content-Transfer-Encoding", "8bit"},
 	}
 	var b strings.Builder
-	if err := mime.WriteHeader(&b, buildHeader(fields)); err != nil {
+	if err := mime.WriteFields(&b, fields); err != nil {
 		return store.Delivery{}, err
 	}
 	b.WriteString(body)

@@ -27,6 +27,7 @@ import (
 	"github.com/sealpost/sealpost/internal/keyring"
 	"github.com/sealpost/sealpost/internal/mail"
 	"github.com/sealpost/sealpost/internal/mime"
+	"github.com/sealpost/sealpost/internal/obs"
 	"github.com/sealpost/sealpost/internal/policy"
 	"github.com/sealpost/sealpost/internal/store"
 )
@@ -79,6 +80,8 @@ type Options struct {
 	// SMIMEKeyTransport is the RSA key transport of S/MIME copies;
 	// the zero value is RSA-OAEP with SHA-256.
 	SMIMEKeyTransport smime.KeyTransport
+	// Metrics counts the messages processed; nil counts nothing.
+	Metrics *obs.Metrics
 }
 
 // Pipeline processes inbound messages for the lists in a store.
@@ -165,12 +168,13 @@ func (p *Pipeline) Resolve(ctx context.Context, rcpt string) (*store.List, mail.
 }
 
 // Process handles one message to one list address.
-func (p *Pipeline) Process(ctx context.Context, m Message) error {
+func (p *Pipeline) Process(ctx context.Context, m Message) (err error) {
 	log := p.opt.Logger.With("msgid", m.Ref)
 	list, role, err := p.Resolve(ctx, m.Rcpt)
 	if err != nil {
 		return err
 	}
+	defer p.count(list, time.Now(), &err)
 	digest := sha256.Sum256(m.Raw)
 	in := &store.Inbound{ID: m.Ref, ListID: list.ID, Digest: hex.EncodeToString(digest[:]),
 		EnvelopeFrom: m.EnvelopeFrom, Raw: m.Raw, ReceivedAt: p.opt.Now()}
@@ -209,6 +213,26 @@ func (p *Pipeline) Process(ctx context.Context, m Message) error {
 	default:
 		return p.request(ctx, log, list, in)
 	}
+}
+
+// count counts one processed message for the metrics: accepted
+// (distributed, held or answered), rejected (policy) or deferred (a
+// transient fault; the sender retries).
+func (p *Pipeline) count(list *store.List, start time.Time, err *error) {
+	mode := store.ModeList
+	if list.IsGateway() {
+		mode = store.ModeGateway
+	}
+	var rej *Rejection
+	switch {
+	case *err == nil:
+		p.opt.Metrics.Message(mode, "accepted")
+	case errors.As(*err, &rej):
+		p.opt.Metrics.Message(mode, "rejected")
+	default:
+		p.opt.Metrics.Message(mode, "deferred")
+	}
+	p.opt.Metrics.Processing(mode, time.Since(start))
 }
 
 // verpMember is the member a VERP bounce address names, or "".

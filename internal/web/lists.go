@@ -58,19 +58,13 @@ func listRows(ctx context.Context, svc *admin.Service) ([]listRow, error) {
 	return out, nil
 }
 
-// listKeyBadge judges a list's own key, which must sign.
+// listKeyBadge is the badge of a list's own key, and its words.
 func listKeyBadge(info crypto.KeyInfo, now time.Time) (kind, text string) {
-	switch {
-	case info.Revoked:
-		return admin.BadgeRevoked, admin.BadgeRevoked
-	case info.Expired(now):
-		return admin.BadgeExpired, admin.BadgeExpired
-	case !info.CanSign:
-		return "unusable", "cannot sign"
-	case !info.Expires.IsZero() && info.Expires.Before(now.Add(admin.ExpiringWithin)):
-		return admin.BadgeExpiring, admin.BadgeExpiring
+	kind = admin.ListKeyBadge(info, now)
+	if kind == admin.BadgeUnusable {
+		return kind, "cannot sign"
 	}
-	return admin.BadgeValid, admin.BadgeValid
+	return kind, kind
 }
 
 // findingRow is a key that needs attention.
@@ -91,7 +85,7 @@ func findingRows(fs []admin.KeyFinding) []findingRow {
 		case keyring.KeyRevoked:
 			r.Badge, r.Text = admin.BadgeRevoked, "revoked"
 		default:
-			r.Badge, r.Text = "unusable", strings.ToLower(f.Status.String())
+			r.Badge, r.Text = admin.BadgeUnusable, strings.ToLower(f.Status.String())
 		}
 		out = append(out, r)
 	}
