@@ -318,9 +318,21 @@ func TestContract(t *testing.T) {
 		}
 	})
 
-	step("replayed post exits 65 and reaches no member", func(t *testing.T) {
+	step("the same post again, as an MTA retries a pipe killed after its commit, exits 0 and sends nothing twice", func(t *testing.T) {
 		before := readOutbox(t, data)
-		sealpost(t, data, post, "process", list, "--sender", alice).want(t, exitData)
+		r := sealpost(t, data, post, "process", list, "--sender", alice).want(t, exitOK)
+		if !strings.Contains(r.stdout, "accepted") {
+			t.Errorf("process output: %q", r.stdout)
+		}
+		if added := newFiles(before, readOutbox(t, data)); len(added) != 0 {
+			t.Errorf("the retry added %d files to the outbox, want none", len(added))
+		}
+	})
+
+	step("the post resent with another From is a replay: exits 65 and reaches no member", func(t *testing.T) {
+		before := readOutbox(t, data)
+		resent := []byte(strings.Replace(string(post), "From: "+alice, "From: mallory@example.net", 1))
+		sealpost(t, data, resent, "process", list, "--sender", "mallory@example.net").want(t, exitData)
 		checkRejected(t, before, readOutbox(t, data), owner, canary)
 	})
 

@@ -13,17 +13,29 @@ import (
 	"github.com/sealpost/sealpost/internal/store"
 )
 
-// Holds returns the list's held messages, oldest first. They hold the
-// message as it arrived: ciphertext.
+// Holds returns the list's held messages, oldest first, opened for the
+// moderator: each is the message as it arrived (ciphertext, unless it
+// arrived unencrypted), kept sealed under the master key.
 func (s *Service) Holds(ctx context.Context, list string) ([]store.Hold, error) {
 	l, err := s.List(ctx, list)
 	if err != nil {
 		return nil, err
 	}
-	return s.st.Holds(ctx, l.ID)
+	hs, err := s.st.Holds(ctx, l.ID)
+	if err != nil {
+		return nil, err
+	}
+	for i := range hs {
+		h, err := s.sealer.OpenHold(&hs[i])
+		if err != nil {
+			return nil, err
+		}
+		hs[i] = *h
+	}
+	return hs, nil
 }
 
-// Hold returns one held message of the list.
+// Hold returns one held message of the list, opened for the moderator.
 func (s *Service) Hold(ctx context.Context, list string, id int64) (*store.List, *store.Hold, error) {
 	l, err := s.List(ctx, list)
 	if err != nil {
@@ -33,6 +45,10 @@ func (s *Service) Hold(ctx context.Context, list string, id int64) (*store.List,
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, nil, fmt.Errorf("%w: %s has no held message %d", ErrNotFound, l.Address, id)
 	}
+	if err != nil {
+		return nil, nil, err
+	}
+	h, err = s.sealer.OpenHold(h)
 	return l, h, err
 }
 

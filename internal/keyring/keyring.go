@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"time"
 
@@ -156,6 +157,33 @@ func (s *Sealer) Open(sealed []byte, label string) ([]byte, error) {
 // queue (a gateway's mail for its helpdesk, a reply sent in clear).
 func DeliveryLabel(ref, to string) string {
 	return "sealpost delivery\x00" + ref + "\x00" + to
+}
+
+// SpoolLabel is the label a received message is sealed with in the
+// inbound spool: bound to its list and its digest.
+func SpoolLabel(listID int64, digest string) string {
+	return "sealpost spool\x00" + strconv.FormatInt(listID, 10) + "\x00" + digest
+}
+
+// HoldLabel is the label of a held message: bound to its list and the
+// reference of the message it holds.
+func HoldLabel(listID int64, ref string) string {
+	return "sealpost hold\x00" + strconv.FormatInt(listID, 10) + "\x00" + ref
+}
+
+// OpenHold returns h with its message opened (Raw as received), for a
+// moderator; a hold kept before holds were sealed is returned as it is.
+func (s *Sealer) OpenHold(h *store.Hold) (*store.Hold, error) {
+	if !h.Sealed {
+		return h, nil
+	}
+	raw, err := s.Open(h.Raw, HoldLabel(h.ListID, h.Ref))
+	if err != nil {
+		return nil, fmt.Errorf("keyring: opening held message %d: %w", h.ID, err)
+	}
+	out := *h
+	out.Raw, out.Sealed = raw, false
+	return &out, nil
 }
 
 // ArchiveLabel is the label of a message in a gateway's archive: bound

@@ -2,8 +2,6 @@ package pipeline
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"log/slog"
 
 	"github.com/sealpost/sealpost/internal/policy"
@@ -65,19 +63,26 @@ func (e *ReleaseError) Error() string {
 // distributed (altered, a replay, undecryptable) returns a *ReleaseError
 // and stays held. The hold is removed in the transaction that queues the
 // copies.
-func (p *Pipeline) Release(ctx context.Context, list *store.List, h *store.Hold, ref string) error {
+func (p *Pipeline) Release(ctx context.Context, list *store.List, h *store.Hold, ref string) (err error) {
 	if list.IsGateway() {
 		// A gateway holds only what it could not read at all; running
 		// it again would hold it again.
 		return &ReleaseError{Reason: policy.Unparseable}
 	}
 	log := p.opt.Logger.With("msgid", ref, "list", list.Address, "hold", h.ID)
-	digest := sha256.Sum256(h.Raw)
-	in := &store.Inbound{ID: ref, ListID: list.ID, Digest: hex.EncodeToString(digest[:]),
-		EnvelopeFrom: h.EnvelopeFrom, Raw: h.Raw, ReceivedAt: p.opt.Now()}
-	if err := p.store.Spool(ctx, in); err != nil {
+	h, err = p.sealer.OpenHold(h)
+	if err != nil {
 		return err
 	}
+	// Each release is a message of its own, not a retry of the one held.
+	in, err := p.inbound(list, ref, h.EnvelopeFrom, h.Raw, append([]byte("sealpost release "+ref+"\x00"), h.Raw...))
+	if err != nil {
+		return err
+	}
+	if _, err := p.store.Admit(ctx, in, p.opt.Now(), p.opt.ClaimLease); err != nil {
+		return err
+	}
+	defer p.endAttempt(in, &err)
 	return p.post(ctx, log, list, in, h.ID)
 }
 

@@ -88,7 +88,7 @@ func (p *Pipeline) gatewayIn(ctx context.Context, log *slog.Logger, gw *store.Li
 	}
 	if gw.Gateway.RequireEncryption && a.engine == "" {
 		log.Info("message not accepted", "reason", policy.NotEncrypted.String())
-		return p.refuseClear(ctx, gw, in)
+		return p.refuse(ctx, gw, in, policy.NotEncrypted)
 	}
 	if gw.Gateway.RequireSignature && a.verdict != "good" {
 		log.Info("message not accepted: signature required", "signature", a.verdict, "detail", a.detail)
@@ -122,18 +122,6 @@ func (p *Pipeline) gatewayIn(ctx context.Context, log *slog.Logger, gw *store.Li
 	log.Info("message handed to the helpdesk", "encryption", orNone(a.engine), "signature", a.verdict, "trust", a.trust,
 		"harvested", len(out.Harvest))
 	return nil
-}
-
-// refuseClear refuses a message that was not encrypted, for a gateway
-// that takes only encrypted mail. Whether a message is encrypted shows
-// from outside, so saying so reveals nothing (DESIGN §4.3).
-func (p *Pipeline) refuseClear(ctx context.Context, gw *store.List, in *store.Inbound) error {
-	err := p.refuse(ctx, gw, in, policy.NotEncrypted)
-	var rej *Rejection
-	if errors.As(err, &rej) {
-		rej.Text = "This address accepts only encrypted mail; encrypt to its OpenPGP key or S/MIME certificate"
-	}
-	return err
 }
 
 // arrive opens a message to a gateway: decrypts it when it is encrypted,

@@ -36,6 +36,10 @@ var (
 		Text: "Not authorised to send as this gateway"}
 	errUnreadable = &Rejection{Code: 550, Enhanced: [3]int{5, 6, 0},
 		Text: "Message could not be read as MIME"}
+	errTooLarge = &Rejection{Reason: policy.TooLarge, Code: 552, Enhanced: [3]int{5, 3, 4},
+		Text: "Message too large"}
+	errOverLimit = &Rejection{Reason: policy.OverLimit, Code: 550, Enhanced: [3]int{5, 6, 0},
+		Text: "Message over a limit on its structure (MIME nesting depth, number of parts or header size)"}
 )
 
 // Submit sends a helpdesk's reply on from the gateway its From names:
@@ -45,13 +49,16 @@ var (
 // in clear: the helpdesk gets a delivery status notification naming the
 // recipient and the reason, and the recipient a notice without the
 // reply's content. It returns nil once the copies are queued.
-func (p *Pipeline) Submit(ctx context.Context, s Submission) error {
+func (p *Pipeline) Submit(ctx context.Context, s Submission) (err error) {
 	log := p.opt.Logger.With("msgid", s.Ref)
 	msg, err := mime.Parse(s.Raw, p.opt.Limits)
 	if err != nil {
 		var le *mime.LimitError
 		if errors.As(err, &le) {
-			return reject(policy.TooLarge)
+			if le.Limit == mime.LimitSize {
+				return errTooLarge
+			}
+			return errOverLimit
 		}
 		return errUnreadable
 	}
@@ -72,6 +79,20 @@ func (p *Pipeline) Submit(ctx context.Context, s Submission) error {
 		return errNotAuthorized
 	}
 	log = log.With("gateway", gw.Address)
+	// A helpdesk that did not see the 250 sends the reply again: it is
+	// answered as before and sent once (DESIGN §5).
+	in, err := p.inbound(gw, s.Ref, s.EnvelopeFrom, s.Raw, append([]byte("sealpost submission\x00"), s.Raw...))
+	if err != nil {
+		return err
+	}
+	decided, err := p.admit(ctx, in)
+	if err != nil {
+		return err
+	}
+	if decided != nil {
+		return p.answerAgain(log, gw, decided)
+	}
+	defer p.endAttempt(in, &err)
 	h := readHeaders(msg, msg)
 	msgID := h.messageID
 	if msgID == "" {
@@ -104,7 +125,7 @@ func (p *Pipeline) Submit(ctx context.Context, s Submission) error {
 			rep.clear = append(rep.clear, rcpt)
 		}
 	}
-	out := store.Outcome{ListID: gw.ID, Thread: t}
+	out := store.Outcome{SpoolID: in.ID, ListID: gw.ID, Thread: t}
 	if out.Deliveries, err = p.replyCopies(rep); err != nil {
 		return err
 	}

@@ -39,7 +39,12 @@ type Store interface {
 	ListByAddress(ctx context.Context, addr string) (*store.List, error)
 	ListByID(ctx context.Context, id int64) (*store.List, error)
 	Members(ctx context.Context, listID int64) ([]store.Member, error)
-	Spool(ctx context.Context, in *store.Inbound) error
+	// Admit spools in and claims it for this attempt, or returns the
+	// decision taken on the same message before; store.ErrClaimed while
+	// another attempt processes it. EndAttempt ends an attempt that
+	// stopped on a transient fault.
+	Admit(ctx context.Context, in *store.Inbound, now time.Time, lease time.Duration) (*store.Decision, error)
+	EndAttempt(ctx context.Context, spoolID string) error
 	TrustAnchors(ctx context.Context, listID int64) ([][]byte, error)
 	Commit(ctx context.Context, o store.Outcome) error
 	PendingKeys(ctx context.Context, listID int64, now time.Time) ([]store.PendingKey, error)
@@ -58,9 +63,20 @@ type Options struct {
 	Rand   io.Reader        // default crypto/rand.Reader; must be safe for concurrent use
 	Logger *slog.Logger     // default slog.Default()
 	Limits mime.Limits      // inbound message limits
-	// MaxAttempts is how many times processing of the same message may be
-	// begun before it is held instead (DESIGN §5); default 3.
-	MaxAttempts int
+	// MaxCrashes is how many attempts at processing one message may
+	// crash (begin and never finish: the process died) before the message
+	// is held at its next arrival instead of processed again (DESIGN §5);
+	// default 3. An attempt that ends, even on a transient fault, does not
+	// count; nor does a delivery of a message another attempt is
+	// processing right now.
+	MaxCrashes int
+	// ClaimLease bounds how long one attempt may take before another
+	// delivery of the same message may process it (default 30 minutes;
+	// a crashed serve releases its claims when it starts again).
+	// ClaimWait is how long a delivery of a message another attempt is
+	// processing waits for that attempt's decision before it gets a
+	// transient failure (default one minute).
+	ClaimLease, ClaimWait time.Duration
 	// TrustAnchors are the certification authorities whose S/MIME
 	// certificates are trusted for their addresses on every list; each
 	// list may add its own. With none, only pinned and harvested
@@ -103,8 +119,14 @@ func New(st Store, sealer *keyring.Sealer, opt Options) *Pipeline {
 	if opt.Logger == nil {
 		opt.Logger = slog.Default()
 	}
-	if opt.MaxAttempts <= 0 {
-		opt.MaxAttempts = 3
+	if opt.MaxCrashes <= 0 {
+		opt.MaxCrashes = 3
+	}
+	if opt.ClaimLease <= 0 {
+		opt.ClaimLease = 30 * time.Minute
+	}
+	if opt.ClaimWait <= 0 {
+		opt.ClaimWait = time.Minute
 	}
 	return &Pipeline{store: st, sealer: sealer, opt: opt, keys: newKeyCache()}
 }
@@ -130,14 +152,24 @@ func (r *Rejection) Error() string {
 	return fmt.Sprintf("%d %d.%d.%d %s (%s)", r.Code, r.Enhanced[0], r.Enhanced[1], r.Enhanced[2], r.Text, r.Reason)
 }
 
-// reject returns the uniform rejection for reason. DESIGN §4.3: the reply
-// is the same whether the message could not be decrypted, failed its
-// integrity check, had a bad signature or came from a non-member.
-func reject(reason policy.Reason) *Rejection {
-	switch reason {
-	case policy.TooLarge:
+// rejection is the refusal for reason as the sender sees it. DESIGN
+// §4.3: the reply is the same whether the message could not be decrypted,
+// failed its integrity check, had a bad signature or came from a
+// non-member; only the size, which the sender knows, is told apart.
+func (p *Pipeline) rejection(list *store.List, reason policy.Reason) *Rejection {
+	switch {
+	case reason == policy.TooLarge:
 		// RFC 3463 §3.4: 5.3.4 message too big for system.
-		return &Rejection{Reason: reason, Code: 552, Enhanced: [3]int{5, 3, 4}, Text: "Message too large for this list"}
+		return &Rejection{Reason: reason, Code: 552, Enhanced: [3]int{5, 3, 4}, Text: "Message too large for this address"}
+	case list.IsGateway() && reason == policy.NotEncrypted:
+		// Only require_encryption refuses this at a gateway; whether a
+		// message is encrypted shows from outside, so saying so reveals
+		// nothing.
+		return &Rejection{Reason: reason, Code: 550, Enhanced: [3]int{5, 7, 1},
+			Text: "This address accepts only encrypted mail; encrypt to its OpenPGP key or S/MIME certificate"}
+	case list.IsGateway():
+		return &Rejection{Reason: reason, Code: 550, Enhanced: [3]int{5, 7, 1},
+			Text: "Message not accepted: it could not be decrypted or verified by this address; its administrator has been notified"}
 	}
 	// RFC 3463 §3.8: 5.7.1 delivery not authorized, message refused.
 	return &Rejection{Reason: reason, Code: 550, Enhanced: [3]int{5, 7, 1},
@@ -175,16 +207,23 @@ func (p *Pipeline) Process(ctx context.Context, m Message) (err error) {
 		return err
 	}
 	defer p.count(list, time.Now(), &err)
-	digest := sha256.Sum256(m.Raw)
-	in := &store.Inbound{ID: m.Ref, ListID: list.ID, Digest: hex.EncodeToString(digest[:]),
-		EnvelopeFrom: m.EnvelopeFrom, Raw: m.Raw, ReceivedAt: p.opt.Now()}
-	// DESIGN §5: durable before anything else happens.
-	if err := p.store.Spool(ctx, in); err != nil {
+	in, err := p.inbound(list, m.Ref, m.EnvelopeFrom, m.Raw, m.Raw)
+	if err != nil {
 		return err
 	}
-	log = log.With("list", list.Address, "role", string(role), "spool", in.ID)
-	if in.Attempts > p.opt.MaxAttempts {
-		log.Warn("message held after repeated failed processing", "attempts", in.Attempts)
+	log = log.With("list", list.Address, "role", string(role))
+	// DESIGN §5: durable before anything else happens.
+	decided, err := p.admit(ctx, in)
+	if err != nil {
+		return err
+	}
+	if decided != nil {
+		return p.answerAgain(log, list, decided)
+	}
+	defer p.endAttempt(in, &err)
+	log = log.With("spool", in.ID)
+	if crashed := in.Attempts - 1; crashed > p.opt.MaxCrashes {
+		log.Warn("message held: its processing crashed repeatedly", "crashed", crashed)
 		return p.hold(ctx, list, in, "processing failed repeatedly")
 	}
 	if list.IsGateway() {
@@ -212,6 +251,79 @@ func (p *Pipeline) Process(ctx context.Context, m Message) (err error) {
 		return p.sendKey(ctx, log, list, in)
 	default:
 		return p.request(ctx, log, list, in)
+	}
+}
+
+// inbound is a received message as the spool keeps it: sealed under the
+// master key (DESIGN §4.6), named by the digest of identity, the bytes
+// that make two deliveries the same message.
+func (p *Pipeline) inbound(list *store.List, ref, envelopeFrom string, raw, identity []byte) (*store.Inbound, error) {
+	sum := sha256.Sum256(identity)
+	digest := hex.EncodeToString(sum[:])
+	sealed, err := p.sealer.Seal(raw, keyring.SpoolLabel(list.ID, digest))
+	if err != nil {
+		return nil, fmt.Errorf("pipeline: sealing a received message: %w", err)
+	}
+	return &store.Inbound{ID: ref, ListID: list.ID, Digest: digest, EnvelopeFrom: envelopeFrom, Raw: raw, Sealed: sealed,
+		ReceivedAt: p.opt.Now()}, nil
+}
+
+// errStillProcessing is the transient answer to a delivery of a message
+// that another attempt is still processing after Options.ClaimWait.
+var errStillProcessing = fmt.Errorf("pipeline: the same message is still being processed by another attempt: %w", store.ErrClaimed)
+
+// admit spools in and claims it for this attempt; or returns the decision
+// taken on the same message before, waiting for it while another attempt
+// is processing the message, so that concurrent deliveries of one
+// message are decided once (DESIGN §5).
+func (p *Pipeline) admit(ctx context.Context, in *store.Inbound) (*store.Decision, error) {
+	timeout := time.NewTimer(p.opt.ClaimWait)
+	defer timeout.Stop()
+	pause := 10 * time.Millisecond
+	for {
+		d, err := p.store.Admit(ctx, in, p.opt.Now(), p.opt.ClaimLease)
+		if !errors.Is(err, store.ErrClaimed) {
+			return d, err
+		}
+		t := time.NewTimer(pause)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, ctx.Err()
+		case <-timeout.C:
+			t.Stop()
+			return nil, errStillProcessing
+		case <-t.C:
+		}
+		pause = min(2*pause, 250*time.Millisecond)
+	}
+}
+
+// answerAgain answers a message decided before (the sender's retry after
+// the answer was lost, or a concurrent delivery of it) as it was
+// answered, and does nothing else: nothing is sent twice, the owner is
+// not told twice (DESIGN §4.4).
+func (p *Pipeline) answerAgain(log *slog.Logger, list *store.List, d *store.Decision) error {
+	if d.Refused == "" {
+		log.Info("the same message was taken before; answered again, nothing done", "decided", d.DecidedAt)
+		return nil
+	}
+	log.Info("the same message was refused before; refused again", "reason", d.Refused, "decided", d.DecidedAt)
+	return p.rejection(list, policy.ParseReason(d.Refused))
+}
+
+// endAttempt ends the attempt on in when it stopped on a transient fault
+// (*err neither nil nor a refusal): the message stays spooled for the
+// sender's retry, and the attempt does not count as a crash.
+func (p *Pipeline) endAttempt(in *store.Inbound, err *error) {
+	var rej *Rejection
+	if *err == nil || errors.As(*err, &rej) {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if e := p.store.EndAttempt(ctx, in.ID); e != nil {
+		p.opt.Logger.Warn("ending a failed attempt", "msgid", in.ID, "err", e)
 	}
 }
 
@@ -245,17 +357,23 @@ func verpMember(rcpt string) string {
 	return ""
 }
 
-// hold keeps the message as received (ciphertext) for the owner and
-// commits that, telling the owner.
+// hold keeps the message as received, sealed under the master key (it may
+// have arrived unencrypted; DESIGN §4.6), for the owner, and commits
+// that, telling the owner.
 func (p *Pipeline) hold(ctx context.Context, list *store.List, in *store.Inbound, reason string) error {
 	notice, err := p.ownerNotice(ctx, list, in, "owner-held", reason)
 	if err != nil {
 		return err
 	}
+	sealed, err := p.sealer.Seal(in.Raw, keyring.HoldLabel(list.ID, in.ID))
+	if err != nil {
+		return fmt.Errorf("pipeline: sealing a held message: %w", err)
+	}
 	return p.commit(ctx, store.Outcome{
-		SpoolID:    in.ID,
-		ListID:     list.ID,
-		Hold:       &store.Hold{ListID: list.ID, Ref: in.ID, EnvelopeFrom: in.EnvelopeFrom, Reason: reason, Raw: in.Raw},
+		SpoolID: in.ID,
+		ListID:  list.ID,
+		Hold: &store.Hold{ListID: list.ID, Ref: in.ID, EnvelopeFrom: in.EnvelopeFrom, Reason: reason,
+			Raw: sealed, Sealed: true, Size: len(in.Raw)},
 		Deliveries: notice,
 	})
 }

@@ -139,23 +139,17 @@ func (p *Pipeline) pgpOptions() pgp.Options {
 	return pgp.Options{Now: p.opt.Now, Rand: p.opt.Rand, MaxPlaintext: p.opt.Limits.MaxSize}
 }
 
-// refuse commits the rejection — the spooled message removed, the owner
-// told — and returns it.
+// refuse commits the rejection — the spooled message removed with the
+// decision kept for its retries, the owner told — and returns it.
 func (p *Pipeline) refuse(ctx context.Context, list *store.List, in *store.Inbound, reason policy.Reason) error {
 	notice, err := p.ownerNotice(ctx, list, in, "owner-rejected", reason.Describe())
 	if err != nil {
 		return err
 	}
-	if err := p.commit(ctx, store.Outcome{SpoolID: in.ID, ListID: list.ID, Deliveries: notice}); err != nil {
+	if err := p.commit(ctx, store.Outcome{SpoolID: in.ID, ListID: list.ID, Refused: reason.String(), Deliveries: notice}); err != nil {
 		return err
 	}
-	rej := reject(reason)
-	if list.IsGateway() && rej.Code == 550 {
-		// The same text for every reason still (DESIGN §4.3), without
-		// speaking of a list.
-		rej.Text = "Message not accepted: it could not be decrypted or verified by this address; its administrator has been notified"
-	}
-	return rej
+	return p.rejection(list, reason)
 }
 
 // unprocessable handles a message that is not MIME Sealpost can read (or
@@ -165,7 +159,11 @@ func (p *Pipeline) unprocessable(ctx context.Context, log *slog.Logger, list *st
 	var le *mime.LimitError
 	if errors.As(err, &le) {
 		log.Info("message over a limit", "err", err)
-		return p.turnDown(ctx, log, list, in, release, policy.TooLarge, rules(list.Settings).ActionFor(policy.TooLarge))
+		reason := policy.OverLimit
+		if le.Limit == mime.LimitSize {
+			reason = policy.TooLarge
+		}
+		return p.turnDown(ctx, log, list, in, release, reason, rules(list.Settings).ActionFor(reason))
 	}
 	if release != 0 {
 		return p.turnDown(ctx, log, list, in, release, policy.Unparseable, policy.Hold)

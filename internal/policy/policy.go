@@ -40,6 +40,7 @@ const (
 	PartlyEncrypted        // encrypted and unencrypted content mixed (EFAIL)
 	BadConfirmation        // signed with a key a member asked for, without its challenge's code
 	NotAdmin               // the list takes posts from its admins only
+	OverLimit              // over a limit on its structure (MIME nesting, parts, header size)
 )
 
 var descriptions = map[Reason]string{
@@ -60,6 +61,8 @@ var descriptions = map[Reason]string{
 	PartlyEncrypted: "The message mixed encrypted and unencrypted parts (or text beside the ciphertext); " +
 		"such messages are never decrypted into a post.",
 	NotAdmin: "The list distributes posts from its admins only.",
+	OverLimit: "The message exceeded a limit on its structure (MIME nesting depth, number of parts or header size); " +
+		"such messages are not read at all.",
 	BadConfirmation: "The message was signed with a key a member asked for, but did not carry the confirmation code " +
 		"Sealpost sent to that key, so the key was not made theirs.",
 	Untrusted: "The message was signed with an S/MIME certificate that is not trusted for the sender's address " +
@@ -69,11 +72,22 @@ var descriptions = map[Reason]string{
 // String returns a short machine-friendly name.
 func (r Reason) String() string {
 	names := [...]string{"ok", "not-encrypted", "undecryptable", "no-integrity", "too-large", "unsigned",
-		"bad-signature", "unknown-signer", "key-invalid", "from-mismatch", "not-for-this-list", "replay", "unparseable", "untrusted", "too-many-layers", "partly-encrypted", "bad-confirmation", "not-admin"}
-	if int(r) < len(names) {
+		"bad-signature", "unknown-signer", "key-invalid", "from-mismatch", "not-for-this-list", "replay", "unparseable", "untrusted", "too-many-layers", "partly-encrypted", "bad-confirmation", "not-admin", "over-limit"}
+	if int(r) >= 0 && int(r) < len(names) {
 		return names[r]
 	}
 	return "unknown"
+}
+
+// ParseReason returns the Reason whose String is s; an unknown name is
+// Undecryptable, whose refusal is the uniform one.
+func ParseReason(s string) Reason {
+	for r := OK; r.String() != "unknown"; r++ {
+		if r.String() == s {
+			return r
+		}
+	}
+	return Undecryptable
 }
 
 // Describe explains the reason to a list owner in one sentence or two.

@@ -24,6 +24,9 @@ var (
 	// ErrBusy is returned when dropping a delivery that a delivery
 	// attempt holds right now.
 	ErrBusy = errors.New("store: delivery in progress")
+	// ErrClaimed is returned by Admit while another attempt is
+	// processing the same message (the same bytes to the same list).
+	ErrClaimed = errors.New("store: message being processed by another attempt")
 )
 
 // Modes of a list row (DESIGN §1).
@@ -324,15 +327,35 @@ func (m *Member) Key(engine string) *MemberKey {
 	return best
 }
 
-// Inbound is a received message in the spool, as it arrived (ciphertext).
+// Inbound is a received message in the spool while it is processed.
 type Inbound struct {
 	ID           string // reference ID, also used in logs and 4xx replies
 	ListID       int64
 	Digest       string // hex SHA-256 of Raw; the same message received again shares it
 	EnvelopeFrom string
-	Raw          []byte
-	Attempts     int // processing attempts begun, including the current one
-	ReceivedAt   time.Time
+	// Raw is the message as it arrived. The spool never keeps it: it
+	// keeps Sealed, Raw sealed under the master key (DESIGN §4.6), since
+	// a message may arrive unencrypted.
+	Raw    []byte
+	Sealed []byte
+	// Attempts counts the attempts at processing this message that
+	// began and did not finish (a crash), including the current one.
+	// An attempt that ends, even with a transient error, is not counted.
+	Attempts   int
+	ReceivedAt time.Time
+}
+
+// Decision is how a received message was answered. It is kept for the
+// message's retries: the same bytes to the same address again get the
+// same answer, and nothing is sent twice (DESIGN §4.4, §5).
+type Decision struct {
+	ListID int64
+	Digest string // hex SHA-256 of the message as received
+	// Refused is the policy reason (policy.Reason's name) of a refusal;
+	// "" when the message was taken (distributed, held, dropped, handed
+	// to a helpdesk).
+	Refused   string
+	DecidedAt time.Time
 }
 
 // DeliveryState is where an outbound copy stands.
@@ -396,15 +419,25 @@ type Hold struct {
 	Ref          string
 	EnvelopeFrom string
 	Reason       string
-	Raw          []byte
-	CreatedAt    time.Time
+	// Raw is the message as received. A repository keeps it sealed
+	// under the master key (keyring.HoldLabel) when Sealed is set; rows
+	// from before sealing have Sealed false.
+	Raw       []byte
+	Sealed    bool
+	Size      int // length of the message as received
+	CreatedAt time.Time
 }
 
 // Outcome is everything processing one inbound message changes. A
 // repository applies it in one transaction: remove the spooled message,
 // record the replay mark, enqueue the deliveries, keep the hold.
 type Outcome struct {
-	SpoolID    string
+	// SpoolID is the spooled message this outcome settles: it is removed
+	// and its Decision recorded for its retries.
+	SpoolID string
+	// Refused is the policy reason (policy.Reason's name) the message was
+	// refused for; "" when it was taken.
+	Refused    string
 	Replay     [][]byte // signature digests to record for ListID; any seen before makes it a replay
 	ListID     int64
 	Deliveries []Delivery

@@ -27,9 +27,19 @@ func (s *DB) ClaimDue(ctx context.Context, now time.Time, lease time.Duration, r
 }
 
 // ReleaseClaims ends every claim, for a process that starts up as the
-// only one delivering: claims left by a crashed process become due again.
+// only one delivering and processing: deliveries claimed by a crashed
+// process become due again, and spooled messages it was processing can
+// be processed again at their senders' retries (their unfinished attempt
+// stays counted).
 func (s *DB) ReleaseClaims(ctx context.Context) error {
-	if _, err := s.db.ExecContext(ctx, `UPDATE deliveries SET claimed_until = 0 WHERE claimed_until <> 0`); err != nil {
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `UPDATE deliveries SET claimed_until = 0 WHERE claimed_until <> 0`); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `UPDATE spool SET claimed_until = 0 WHERE claimed_until <> 0`)
+		return err
+	})
+	if err != nil {
 		return fmt.Errorf("sqlstore: release claims: %w", err)
 	}
 	return nil

@@ -10,20 +10,73 @@ import (
 	"github.com/sealpost/sealpost/internal/store"
 )
 
-// Spool durably stores an inbound message before it is processed. When the
-// same message (same list and digest) is already spooled — a client
-// retrying after a crash mid-processing — its attempt counter is raised
-// instead, and the existing row's ID and the new count are set in in.
-func (s *DB) Spool(ctx context.Context, in *store.Inbound) error {
-	err := s.db.QueryRowContext(ctx, `INSERT INTO spool (id, list_id, digest, envelope_from, raw, attempts, received_at)
-		VALUES ($1, $2, $3, $4, $5, 1, $6)
-		ON CONFLICT (list_id, digest) DO UPDATE SET attempts = spool.attempts + 1
-		RETURNING id, attempts`,
-		in.ID, in.ListID, in.Digest, in.EnvelopeFrom, in.Raw, millis(in.ReceivedAt)).Scan(&in.ID, &in.Attempts)
-	if err != nil {
-		return fmt.Errorf("sqlstore: spool: %w", err)
+// Admit settles how an inbound message is taken, in one transaction:
+//
+//   - decided before (the same bytes to the same list: a retry after the
+//     answer was lost): it returns that Decision and spools nothing;
+//   - being processed by another attempt whose claim has not expired: it
+//     returns store.ErrClaimed, and the caller waits for that decision;
+//   - otherwise the message is spooled durably (in.Sealed; DESIGN §5: no
+//     250 before this) and claimed until now+lease. An earlier attempt
+//     that never finished (a crash) is counted: in.Attempts is set to the
+//     attempts that began and did not finish, this one included, and
+//     in.ID to the spooled row's reference.
+//
+// The attempt ends with Commit (which records the decision) or with
+// EndAttempt (a transient fault).
+func (s *DB) Admit(ctx context.Context, in *store.Inbound, now time.Time, lease time.Duration) (*store.Decision, error) {
+	var d *store.Decision
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var refused string
+		var at int64
+		err := tx.QueryRowContext(ctx, `SELECT refused, decided_at FROM decisions WHERE list_id = $1 AND digest = $2`,
+			in.ListID, in.Digest).Scan(&refused, &at)
+		switch {
+		case err == nil:
+			d = &store.Decision{ListID: in.ListID, Digest: in.Digest, Refused: refused, DecidedAt: fromMillis(at)}
+			return nil
+		case !errors.Is(err, sql.ErrNoRows):
+			return err
+		}
+		err = tx.QueryRowContext(ctx, `INSERT INTO spool (id, list_id, digest, envelope_from, raw, attempts, received_at, claimed_until)
+			VALUES ($1, $2, $3, $4, $5, 1, $6, $7)
+			ON CONFLICT (list_id, digest) DO UPDATE SET attempts = spool.attempts + 1, claimed_until = excluded.claimed_until
+			WHERE spool.claimed_until <= $8
+			RETURNING id, attempts`,
+			in.ID, in.ListID, in.Digest, in.EnvelopeFrom, in.Sealed, millis(in.ReceivedAt), millis(now.Add(lease)), millis(now)).Scan(&in.ID, &in.Attempts)
+		if errors.Is(err, sql.ErrNoRows) {
+			return store.ErrClaimed
+		}
+		return err
+	})
+	switch {
+	case errors.Is(err, store.ErrClaimed):
+		return nil, err
+	case err != nil:
+		return nil, fmt.Errorf("sqlstore: admit: %w", err)
+	}
+	return d, nil
+}
+
+// EndAttempt ends an attempt at processing a spooled message that stopped
+// on a transient fault: the claim is released and the attempt is not
+// counted as one that never finished. The message stays spooled for the
+// sender's retry.
+func (s *DB) EndAttempt(ctx context.Context, spoolID string) error {
+	if _, err := s.db.ExecContext(ctx, `UPDATE spool SET claimed_until = 0, attempts = MAX(attempts - 1, 0) WHERE id = $1`, spoolID); err != nil {
+		return fmt.Errorf("sqlstore: end attempt: %w", err)
 	}
 	return nil
+}
+
+// PurgeDecisions forgets the decisions taken before cutoff: their
+// messages are past any MTA's retries.
+func (s *DB) PurgeDecisions(ctx context.Context, cutoff time.Time) (int64, error) {
+	res, err := s.db.ExecContext(ctx, `DELETE FROM decisions WHERE decided_at < $1`, millis(cutoff))
+	if err != nil {
+		return 0, fmt.Errorf("sqlstore: purge decisions: %w", err)
+	}
+	return res.RowsAffected()
 }
 
 // PurgeSpool removes spooled messages received before cutoff: messages
@@ -109,8 +162,8 @@ func (s *DB) Commit(ctx context.Context, o store.Outcome) error {
 			}
 		}
 		if h := o.Hold; h != nil {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO holds (list_id, ref, env_from, reason, raw, created_at) VALUES ($1, $2, $3, $4, $5, $6)`,
-				h.ListID, h.Ref, h.EnvelopeFrom, h.Reason, h.Raw, millis(now)); err != nil {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO holds (list_id, ref, env_from, reason, raw, sealed, size, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+				h.ListID, h.Ref, h.EnvelopeFrom, h.Reason, h.Raw, boolInt(h.Sealed), h.Size, millis(now)); err != nil {
 				return err
 			}
 		}
@@ -125,9 +178,7 @@ func (s *DB) Commit(ctx context.Context, o store.Outcome) error {
 			}
 		}
 		if o.SpoolID != "" {
-			if _, err := tx.ExecContext(ctx, `DELETE FROM spool WHERE id = $1`, o.SpoolID); err != nil {
-				return err
-			}
+			return settle(ctx, tx, o.SpoolID, o.Refused, now)
 		}
 		return nil
 	})
@@ -138,6 +189,19 @@ func (s *DB) Commit(ctx context.Context, o store.Outcome) error {
 		return fmt.Errorf("sqlstore: commit: %w", err)
 	}
 	return nil
+}
+
+// settle records the decision on a spooled message for its retries and
+// removes it from the spool.
+func settle(ctx context.Context, tx *sql.Tx, spoolID, refused string, now time.Time) error {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO decisions (list_id, digest, refused, decided_at)
+		SELECT list_id, digest, $2, $3 FROM spool WHERE id = $1
+		ON CONFLICT (list_id, digest) DO UPDATE SET refused = excluded.refused, decided_at = excluded.decided_at`,
+		spoolID, refused, millis(now)); err != nil {
+		return err
+	}
+	_, err := tx.ExecContext(ctx, `DELETE FROM spool WHERE id = $1`, spoolID)
+	return err
 }
 
 func insertDelivery(ctx context.Context, tx *sql.Tx, d *store.Delivery, now time.Time) error {
@@ -198,7 +262,7 @@ func (s *DB) DropHold(ctx context.Context, listID, id int64, notices []store.Del
 	return err
 }
 
-const holdColumns = `id, list_id, ref, env_from, reason, raw, created_at`
+const holdColumns = `id, list_id, ref, env_from, reason, raw, sealed, size, created_at`
 
 func (s *DB) holds(ctx context.Context, query string, args ...any) ([]store.Hold, error) {
 	rows, err := s.db.QueryContext(ctx, query, args...)
@@ -210,10 +274,11 @@ func (s *DB) holds(ctx context.Context, query string, args ...any) ([]store.Hold
 	for rows.Next() {
 		var h store.Hold
 		var created int64
-		if err := rows.Scan(&h.ID, &h.ListID, &h.Ref, &h.EnvelopeFrom, &h.Reason, &h.Raw, &created); err != nil {
+		var sealed int
+		if err := rows.Scan(&h.ID, &h.ListID, &h.Ref, &h.EnvelopeFrom, &h.Reason, &h.Raw, &sealed, &h.Size, &created); err != nil {
 			return nil, fmt.Errorf("sqlstore: holds: %w", err)
 		}
-		h.CreatedAt = fromMillis(created)
+		h.CreatedAt, h.Sealed = fromMillis(created), sealed != 0
 		out = append(out, h)
 	}
 	return out, rows.Err()

@@ -84,17 +84,35 @@ func TestListsAndMembers(t *testing.T) {
 	}
 }
 
-func TestSpoolCommitReplay(t *testing.T) {
+// TestAdmitCommitReplay: a message is spooled and claimed once; a second
+// delivery of it waits while the claim holds, counts a crashed attempt
+// once the claim has expired, and gets the recorded decision once the
+// message is settled (DESIGN §5).
+func TestAdmitCommitReplay(t *testing.T) {
 	ctx := context.Background()
 	db := open(t)
 	l := newList(t, db, "team@lists.example.org")
-	in := &store.Inbound{ID: "r1", ListID: l.ID, Digest: "d1", Raw: []byte("ciphertext"), ReceivedAt: time.Now()}
-	if err := db.Spool(ctx, in); err != nil || in.Attempts != 1 {
-		t.Fatalf("Spool = %v, attempts %d", err, in.Attempts)
+	now := time.Now()
+	const lease = time.Minute
+	in := &store.Inbound{ID: "r1", ListID: l.ID, Digest: "d1", Sealed: []byte("sealed"), ReceivedAt: now}
+	if d, err := db.Admit(ctx, in, now, lease); err != nil || d != nil || in.Attempts != 1 {
+		t.Fatalf("Admit = %v, %v, attempts %d", d, err, in.Attempts)
 	}
-	again := &store.Inbound{ID: "r2", ListID: l.ID, Digest: "d1", Raw: []byte("ciphertext")}
-	if err := db.Spool(ctx, again); err != nil || again.Attempts != 2 || again.ID != "r1" {
-		t.Fatalf("respool = %v, %+v; want attempts 2 on r1", err, again)
+	again := &store.Inbound{ID: "r2", ListID: l.ID, Digest: "d1", Sealed: []byte("sealed")}
+	if _, err := db.Admit(ctx, again, now.Add(time.Second), lease); !errors.Is(err, store.ErrClaimed) {
+		t.Fatalf("admit while claimed = %v, want ErrClaimed", err)
+	}
+	// The first attempt crashed: its claim expires, and it stays counted.
+	if _, err := db.Admit(ctx, again, now.Add(2*lease), lease); err != nil || again.Attempts != 2 || again.ID != "r1" {
+		t.Fatalf("admit after the claim expired = %v, %+v; want attempts 2 on r1", err, again)
+	}
+	// This one ends on a transient fault: it does not count.
+	if err := db.EndAttempt(ctx, "r1"); err != nil {
+		t.Fatal(err)
+	}
+	third := &store.Inbound{ID: "r3", ListID: l.ID, Digest: "d1", Sealed: []byte("sealed")}
+	if _, err := db.Admit(ctx, third, now.Add(2*lease+time.Second), lease); err != nil || third.Attempts != 2 {
+		t.Fatalf("admit after a transient fault = %v, %+v; want attempts 2 (one crash, this one)", err, third)
 	}
 	out := store.Outcome{SpoolID: "r1", ListID: l.ID, Replay: [][]byte{[]byte("sig")}, Deliveries: []store.Delivery{
 		{Ref: "r1", ListID: l.ID, Kind: store.KindPost, From: "b@x.org", To: "m1@x.org", Data: []byte("c1")},
@@ -122,10 +140,27 @@ func TestSpoolCommitReplay(t *testing.T) {
 	if err := db.Commit(ctx, store.Outcome{ListID: l2.ID, Replay: [][]byte{[]byte("sig")}}); err != nil {
 		t.Errorf("replay mark is not per list: %v", err)
 	}
-	// The spool row is gone.
-	fresh := &store.Inbound{ID: "r3", ListID: l.ID, Digest: "d1", Raw: []byte("x"), ReceivedAt: time.Now().Add(-time.Hour)}
-	if err := db.Spool(ctx, fresh); err != nil || fresh.Attempts != 1 {
-		t.Errorf("spool after commit: %v, %+v", err, fresh)
+	// The spool row is gone, and the decision answers the message's retries.
+	fresh := &store.Inbound{ID: "r4", ListID: l.ID, Digest: "d1", Sealed: []byte("x"), ReceivedAt: time.Now().Add(-time.Hour)}
+	if d, err := db.Admit(ctx, fresh, now, lease); err != nil || d == nil || d.Refused != "" {
+		t.Errorf("admit after commit: %+v, %v; want the decision (taken)", d, err)
+	}
+	other := &store.Inbound{ID: "r5", ListID: l.ID, Digest: "d2", Sealed: []byte("x"), ReceivedAt: time.Now().Add(-time.Hour)}
+	if d, err := db.Admit(ctx, other, now, lease); err != nil || d != nil {
+		t.Fatalf("admit of another message: %+v, %v", d, err)
+	}
+	if err := db.Commit(ctx, store.Outcome{SpoolID: "r5", ListID: l.ID, Refused: "unsigned"}); err != nil {
+		t.Fatal(err)
+	}
+	if d, err := db.Admit(ctx, other, now, lease); err != nil || d == nil || d.Refused != "unsigned" {
+		t.Errorf("admit after a refusal: %+v, %v; want the refusal", d, err)
+	}
+	if n, err := db.PurgeDecisions(ctx, now.Add(time.Hour)); err != nil || n != 2 {
+		t.Errorf("PurgeDecisions = %d, %v; want 2", n, err)
+	}
+	stale := &store.Inbound{ID: "r6", ListID: l.ID, Digest: "d3", Sealed: []byte("x"), ReceivedAt: time.Now().Add(-time.Hour)}
+	if _, err := db.Admit(ctx, stale, now, lease); err != nil {
+		t.Fatal(err)
 	}
 	if n, err := db.PurgeSpool(ctx, time.Now().Add(-2*time.Hour)); err != nil || n != 0 {
 		t.Errorf("PurgeSpool removed %d recent messages (%v)", n, err)

@@ -1,0 +1,169 @@
+package app_test
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sealpost/sealpost/internal/crypto/pgp"
+	"github.com/sealpost/sealpost/internal/store"
+)
+
+// sendAndHangUp sends raw to rcpt and closes the connection right after
+// the final dot, without reading the answer: a client whose connection
+// broke before the 250 arrived.
+func sendAndHangUp(t *testing.T, addr, from, rcpt string, raw []byte) {
+	t.Helper()
+	conn, err := net.DialTimeout("tcp", addr, 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	r := bufio.NewReader(conn)
+	expect := func(code string) {
+		t.Helper()
+		for {
+			line, err := r.ReadString('\n')
+			if err != nil {
+				t.Fatalf("waiting for %s: %v", code, err)
+			}
+			if !strings.HasPrefix(line, code) {
+				t.Fatalf("got %q, want %s", line, code)
+			}
+			if len(line) > 3 && line[3] == ' ' {
+				return
+			}
+		}
+	}
+	expect("220")
+	for _, step := range []struct{ cmd, code string }{
+		{"EHLO client.example.org", "250"}, {"MAIL FROM:<" + from + ">", "250"}, {"RCPT TO:<" + rcpt + ">", "250"}, {"DATA", "354"},
+	} {
+		fmt.Fprintf(conn, "%s\r\n", step.cmd)
+		expect(step.code)
+	}
+	body := strings.ReplaceAll(string(raw), "\r\n.", "\r\n..")
+	if _, err := fmt.Fprintf(conn, "%s\r\n.\r\n", strings.TrimSuffix(body, "\r\n")); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// queued returns the deliveries the list has queued, by kind.
+func queued(t *testing.T, s *server, list string) map[string]int {
+	t.Helper()
+	qs, err := s.app.Admin.Queue(context.Background(), list, nil, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]int{}
+	for _, q := range qs {
+		out[q.Kind]++
+	}
+	return out
+}
+
+// TestConcurrentDuplicatesDecidedOnce: issue 14 item 4. Eight connections
+// send the same unencrypted message from an outsider at once: the message
+// is decided once, every connection gets the same 550, the owner is told
+// once, and nothing is held.
+func TestConcurrentDuplicatesDecidedOnce(t *testing.T) {
+	s := startServer(t)
+	setupList(t, s, "alice@example.org", "bob@example.org")
+	raw := []byte("From: outsider@example.net\r\nTo: " + team + "\r\nSubject: hello\r\nMessage-ID: <dup@example.net>\r\n\r\n" +
+		strings.Repeat("Unencrypted text from an outsider. "+canary+"\r\n", 2000))
+	const n = 8
+	codes := make([]int, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { codes[i] = smtpCode(s.send(t, "outsider@example.net", []string{team}, raw)) })
+	}
+	wg.Wait()
+	for i, c := range codes {
+		if c != 550 {
+			t.Errorf("connection %d got %d, want 550 like the others", i, c)
+		}
+	}
+	if holds, err := s.app.Admin.Holds(context.Background(), team); err != nil || len(holds) != 0 {
+		t.Errorf("holds = %d (%v), want none", len(holds), err)
+	}
+	if q := queued(t, s, team); q[store.KindNotice] != 1 || q[store.KindPost] != 0 {
+		t.Errorf("queued %v, want the owner's one notice", q)
+	}
+}
+
+// TestRetryAfterLostAnswer: issue 14 item 5. A client that did not see
+// the 250 sends the same message again: it gets 250 and nothing is sent
+// twice, on every path (SMTP, the process pipe, a gateway). The same
+// signature in another message is still a replay.
+func TestRetryAfterLostAnswer(t *testing.T) {
+	s := startServer(t)
+	listFpr, ms := setupList(t, s, "alice@example.org", "bob@example.org", "carol@example.org")
+	alice := ms["alice@example.org"]
+	// One signed entity (RFC 3156 §6.1), encrypted twice: two messages
+	// with one signature.
+	sig := alice.gpg.MustRun(entity(alice.addr), "--armor", "--detach-sign", "-u", alice.fpr).Stdout
+	signed := "Content-Type: multipart/signed; micalg=pgp-sha512; protocol=\"application/pgp-signature\"; boundary=\"sig\"\r\n\r\n" +
+		"--sig\r\n" + string(entity(alice.addr)) + "\r\n--sig\r\nContent-Type: application/pgp-signature\r\n\r\n" + string(sig) + "\r\n--sig--\r\n"
+	post := wrap(alice.addr, alice.gpg.MustRun([]byte(signed), "--armor", "--encrypt", "-r", listFpr).Stdout)
+	replay := wrap(alice.addr, alice.gpg.MustRun([]byte(signed), "--armor", "--encrypt", "-r", listFpr).Stdout)
+
+	t.Run("SMTP", func(t *testing.T) {
+		sendAndHangUp(t, s.addr, alice.addr, team, post)
+		if err := s.send(t, alice.addr, []string{team}, post); err != nil {
+			t.Fatalf("the same message again: %v, want 250", err)
+		}
+		if q := queued(t, s, team); q[store.KindPost] != len(ms) {
+			t.Fatalf("queued %v, want one copy per member (%d)", q, len(ms))
+		}
+		if err := s.send(t, alice.addr, []string{team}, replay); smtpCode(err) != 550 {
+			t.Errorf("the signature in another message: %v, want 550", err)
+		}
+		if q := queued(t, s, team); q[store.KindPost] != len(ms) {
+			t.Errorf("queued %v after the replay, want still one copy per member", q)
+		}
+	})
+
+	t.Run("process", func(t *testing.T) {
+		second := team2(t, s, ms)
+		inner := strings.ReplaceAll(string(entity(alice.addr)), team, "team2@lists.example.org")
+		raw := wrap(alice.addr, alice.gpg.MustRun([]byte(inner), "--armor", "--sign", "--encrypt", "-r", second, "-u", alice.fpr).Stdout)
+		raw = []byte(strings.Replace(string(raw), "To: "+team, "To: team2@lists.example.org", 1))
+		ctx := context.Background()
+		for i := range 2 { // the MTA runs the pipe again: the first run was killed after its commit
+			if _, err := s.app.Process(ctx, "team2@lists.example.org", alice.addr, raw); err != nil {
+				t.Fatalf("process run %d: %v, want accepted", i+1, err)
+			}
+		}
+		if q := queued(t, s, "team2@lists.example.org"); q[store.KindPost] != len(ms) {
+			t.Errorf("queued %v, want one copy per member (%d)", q, len(ms))
+		}
+	})
+}
+
+// team2 makes a second list with the members of ms and returns its key's
+// fingerprint, imported into each member's keyring.
+func team2(t *testing.T, s *server, ms map[string]*member) string {
+	t.Helper()
+	ctx := context.Background()
+	const addr = "team2@lists.example.org"
+	l, err := s.app.Admin.CreateList(ctx, addr, "owner@example.org", "", pgp.Ed25519)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := s.app.Admin.ListKey(ctx, addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range ms {
+		m.gpg.Import(key)
+		if _, _, err := s.app.Admin.AddMember(ctx, addr, m.addr, m.gpg.Export(m.fpr), false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return l.KeyFingerprint
+}
