@@ -51,6 +51,26 @@ func TestNothingInClearAtRest(t *testing.T) {
 		t.Fatal("a non-member's post was accepted")
 	}
 
+	// An unencrypted post held for the moderator (issue 14 item 6): the
+	// hold, and the spool it passed through, are sealed.
+	if _, err := a.Admin.SetOptions(ctx, team, []string{"on_unencrypted=hold"}); err != nil {
+		t.Fatal(err)
+	}
+	clear := []byte("From: alice@example.org\r\nTo: " + team + "\r\nSubject: subject " + canary + "\r\n" +
+		"Message-ID: <clear-1@example.org>\r\nContent-Type: text/plain\r\n\r\nUnencrypted body " + canary + "\r\n")
+	if _, err := a.Process(ctx, team, "alice@example.org", clear); err != nil {
+		t.Fatalf("unencrypted post with on_unencrypted=hold: %v", err)
+	}
+	holds, err := a.Admin.Holds(ctx, team)
+	if err != nil || len(holds) != 1 || !bytes.Equal(holds[0].Raw, clear) {
+		t.Fatalf("holds = %d, %v; want the post, readable by the moderator", len(holds), err)
+	}
+	// The database and its journal as the next reader finds them.
+	a.Close()
+	if a, err = app.Open(ctx, cfg, slog.New(slog.DiscardHandler)); err != nil {
+		t.Fatal(err)
+	}
+
 	listKey, err := a.Admin.OpenListKey(l)
 	if err != nil {
 		t.Fatal(err)
