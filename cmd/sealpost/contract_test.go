@@ -16,6 +16,8 @@ const (
 	exitOK     = 0
 	exitUsage  = 64
 	exitData   = 65
+	exitNoUser = 67
+	exitTemp   = 75
 	exitConfig = 78
 )
 
@@ -97,7 +99,9 @@ func TestUsageErrors(t *testing.T) {
 }
 
 // TestBadConfig: an invalid sealpost.toml makes every command that needs
-// the configuration exit 78, naming the file and the key.
+// the configuration exit 78, naming the file and the key; except process,
+// for which an MTA waits (DESIGN §3): it exits 75, so the MTA retries,
+// and names the problem in its log only.
 func TestBadConfig(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct{ name, toml, say string }{
@@ -116,12 +120,18 @@ func TestBadConfig(t *testing.T) {
 				{"list", "create", "team@lists.example.org"},
 				{"list", "show", "team@lists.example.org"},
 				{"member", "list", "team@lists.example.org"},
-				{"process", "team@lists.example.org"},
 			} {
 				r := sealpost(t, data, []byte("Subject: x\r\n\r\nx\r\n"), args...).want(t, exitConfig)
 				if !strings.Contains(r.stderr, "sealpost.toml") || !strings.Contains(r.stderr, tc.say) {
 					t.Errorf("%s: stderr does not name sealpost.toml and %q:\n%s", args[0], tc.say, r.stderr)
 				}
+			}
+			r := sealpost(t, data, []byte("Subject: x\r\n\r\nx\r\n"), "process", "team@lists.example.org").want(t, exitTemp)
+			if strings.Contains(r.stderr, "sealpost.toml") {
+				t.Errorf("process: the MTA is told about the configuration:\n%s", r.stderr)
+			}
+			if log, _ := os.ReadFile(filepath.Join(data, "process.log")); !strings.Contains(string(log), tc.say) {
+				t.Errorf("process.log does not name %q:\n%s", tc.say, log)
 			}
 		})
 	}

@@ -163,11 +163,15 @@ func (a *App) smtpReply(err error) error {
 // does, and then delivers what it queued. It returns a
 // *pipeline.Rejection for a policy refusal.
 func (a *App) Process(ctx context.Context, list, sender string, raw []byte) (string, error) {
+	return a.ProcessRef(ctx, NewRef(), list, sender, raw)
+}
+
+// ProcessRef is Process with the message's reference ID given.
+func (a *App) ProcessRef(ctx context.Context, ref, list, sender string, raw []byte) (string, error) {
 	rcpt, err := mail.Normalize(list)
 	if err != nil {
 		return "", err
 	}
-	ref := NewRef()
 	err = a.Pipeline.Process(ctx, pipeline.Message{Ref: ref, EnvelopeFrom: sender, Rcpt: rcpt, Raw: raw})
 	var rej *pipeline.Rejection
 	if err != nil && !errors.As(err, &rej) {

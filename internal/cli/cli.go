@@ -1,8 +1,8 @@
 // Package cli is the sealpost command line: subcommands and flags, turned
 // into configuration and calls on app. Exit codes follow sysexits(3):
 // 0 ok, 64 usage, 65 bad data or policy rejection, 75 temporary failure
-// (an MTA retries), 77 not permitted (an account may not do that), 78
-// configuration error.
+// (an MTA retries), 67 no such list (process), 77 not permitted (an
+// account may not do that), 78 configuration error.
 package cli
 
 import (
@@ -27,6 +27,7 @@ const (
 	ExitOK       = 0
 	ExitUsage    = 64
 	ExitDataErr  = 65
+	ExitNoUser   = 67
 	ExitSoftware = 70
 	ExitTempFail = 75
 	ExitNoPerm   = 77
@@ -73,8 +74,11 @@ func exitCode(err error) int {
 		ue  usageError
 		ce  *app.ConfigError
 		rej *pipeline.Rejection
+		mta *mtaAnswer
 	)
 	switch {
+	case errors.As(err, &mta):
+		return mta.exit
 	case errors.As(err, &ue):
 		return ExitUsage
 	case errors.As(err, &ce):

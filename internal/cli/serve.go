@@ -1,13 +1,9 @@
 package cli
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
-	"net/mail"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -15,8 +11,6 @@ import (
 	"github.com/sealpost/sealpost/internal/app"
 	"github.com/sealpost/sealpost/internal/crypto/pgp"
 	"github.com/sealpost/sealpost/internal/crypto/smime"
-	"github.com/sealpost/sealpost/internal/pipeline"
-	"github.com/sealpost/sealpost/internal/policy"
 )
 
 func (e *env) serveCmd() *cobra.Command {
@@ -112,68 +106,6 @@ Settings may also be given in DATA/sealpost.toml:
 	c.Flags().StringVar(&submissionAddr, "submission", "", "listen for gateways' helpdesks' replies on HOST:PORT (default: none)")
 	c.Flags().BoolVar(&requireTLS, "relay-require-tls", false, "refuse to send to the relay without STARTTLS")
 	return c
-}
-
-func (e *env) processCmd() *cobra.Command {
-	var sender string
-	c := &cobra.Command{
-		Use:   "process LIST < message.eml",
-		Short: "Process one message for a list synchronously, as an MTA pipe",
-		Long: `Read one message from standard input and process it for LIST (or one of its
--request, -owner, -bounce addresses) exactly as if it had arrived by SMTP,
-then deliver the copies it produced.
-
-Exit status (sysexits): 0 accepted, 65 rejected by the list's policy
-(the owner is told), 75 temporary failure (the MTA should retry).
-
-The envelope sender is taken from --sender, else from a leading
-Return-Path header.`,
-		Example: `  # Postfix master.cf:
-  # sealpost unix - n n - - pipe
-  #   user=sealpost argv=/usr/local/bin/sealpost --data /var/lib/sealpost process ${recipient} --sender ${sender}`,
-		Args: args(cobra.ExactArgs(1)),
-		RunE: func(cmd *cobra.Command, a []string) error {
-			return e.withApp(cmd, func(ap *app.App) error {
-				max := ap.Config.SMTP.MaxMessageBytes
-				raw, err := io.ReadAll(io.LimitReader(e.stdin, max+1))
-				if err != nil {
-					return fmt.Errorf("read message: %w", err)
-				}
-				if len(raw) == 0 {
-					return usagef("no message on standard input")
-				}
-				if int64(len(raw)) > max {
-					return &pipeline.Rejection{Reason: policy.TooLarge, Code: 552, Enhanced: [3]int{5, 3, 4},
-						Text: fmt.Sprintf("message larger than smtp.max_message_bytes (%d)", max)}
-				}
-				if !cmd.Flags().Changed("sender") {
-					sender = returnPath(raw)
-				}
-				ref, err := ap.Process(cmd.Context(), a[0], sender, raw)
-				if err != nil {
-					return err
-				}
-				fmt.Fprintf(e.stdout, "accepted, reference %s\n", ref)
-				return nil
-			})
-		},
-	}
-	c.Flags().StringVar(&sender, "sender", "", "envelope sender of the message")
-	return c
-}
-
-// returnPath returns the address of a leading Return-Path header field.
-func returnPath(raw []byte) string {
-	line, _, _ := bytes.Cut(raw, []byte("\n"))
-	name, value, ok := strings.Cut(strings.TrimRight(string(line), "\r"), ":")
-	if !ok || !strings.EqualFold(name, "Return-Path") {
-		return ""
-	}
-	a, err := mail.ParseAddress(strings.TrimSpace(value))
-	if err != nil {
-		return ""
-	}
-	return a.Address
 }
 
 func (e *env) checkCmd() *cobra.Command {

@@ -1,0 +1,170 @@
+package main_test
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/sealpost/sealpost/internal/gpgtest"
+	"github.com/sealpost/sealpost/internal/policy"
+)
+
+// TestProcessAnswers: issue 14 item 7, DESIGN §3 and §4.3. What `sealpost
+// process` tells the MTA (its exit status and the one line Postfix copies
+// into the bounce) is the SMTP answer: one uniform text for every policy
+// refusal, "no such user" for an address it does not serve, and a
+// temporary failure when its data directory cannot be used. The reason
+// goes to the log only; no internal name or path reaches the sender.
+func TestProcessAnswers(t *testing.T) {
+	t.Parallel()
+	const (
+		list  = "team@lists.example.org"
+		alice = "alice@example.org"
+		bob   = "bob@example.org"
+	)
+	data := t.TempDir()
+	sealpost(t, data, nil, "list", "create", list, "--owner", "owner@example.org").want(t, exitOK)
+	listKey := []byte(sealpost(t, data, nil, "list", "key", list).want(t, exitOK).stdout)
+	homes := map[string]*gpgtest.GPG{}
+	fprs := map[string]string{}
+	for _, who := range []string{alice, bob, "mallory@example.net"} {
+		g := gpgtest.New(t)
+		fprs[who] = g.GenKey(who + " <" + who + ">")
+		g.Import(listKey)
+		homes[who] = g
+		if who == "mallory@example.net" {
+			continue
+		}
+		file := filepath.Join(t.TempDir(), "key.asc")
+		if err := os.WriteFile(file, g.Export(fprs[who]), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		sealpost(t, data, nil, "member", "add", list, who, "--key", file).want(t, exitOK)
+	}
+	listFpr := gpgFingerprints(t, homes[alice], list)[0]
+	inner := func(from, to string) []byte {
+		return []byte("Content-Type: text/plain\r\nFrom: " + from + "\r\nTo: " + to + "\r\nSubject: s\r\n\r\nbody\r\n")
+	}
+	signEncrypt := func(who, from, to string, extra ...string) []byte {
+		args := append([]string{"--armor", "--sign", "--encrypt", "-r", listFpr, "-u", fprs[who]}, extra...)
+		return pgpMIME(from, list, homes[who].MustRun(inner(from, to), args...).Stdout)
+	}
+	good := signEncrypt(alice, alice, list)
+	other := gpgtest.New(t)
+	otherFpr := other.GenKey("Other <other@example.net>")
+
+	const refused = "sealpost: 550 5.7.1 Message not accepted by the list's policy; the list owner has been notified\n"
+	cases := []struct {
+		name     string
+		rcpt     string
+		msg      []byte
+		exit     int
+		want     string // the whole of stderr; stdout is empty unless accepted
+		accepted bool
+	}{
+		{"accepted", list, good, exitOK, "", true},
+		{"the same message again (a retry)", list, good, exitOK, "", true},
+		{"encrypted to another key", list, pgpMIME(alice, list, other.MustRun(inner(alice, list), "--armor", "--encrypt", "-r", otherFpr).Stdout), exitData, refused, false},
+		{"no integrity protection", list, pgpMIME(alice, list, homes[alice].MustRun(inner(alice, list), "--armor", "--rfc2440", "--cipher-algo", "AES256", "--sign", "--encrypt", "-r", listFpr, "-u", fprs[alice]).Stdout), exitData, refused, false},
+		{"unsigned", list, pgpMIME(alice, list, homes[alice].MustRun(inner(alice, list), "--armor", "--encrypt", "-r", listFpr).Stdout), exitData, refused, false},
+		{"signed by a non-member", list, signEncrypt("mallory@example.net", "mallory@example.net", list), exitData, refused, false},
+		{"signed by alice as bob", list, signEncrypt(alice, bob, list), exitData, refused, false},
+		{"signed for another list", list, signEncrypt(alice, alice, "other@lists.example.org"), exitData, refused, false},
+		{"a replay with another From", list, []byte(strings.Replace(string(good), "From: "+alice, "From: mallory@example.net", 1)), exitData, refused, false},
+		{"unencrypted", list, inner(alice, list), exitData, refused, false},
+		{"no such list", "nobody@lists.example.org", good, exitNoUser, "sealpost: 550 5.1.1 No such user here\n", false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := sealpost(t, data, tc.msg, "process", tc.rcpt, "--sender", alice).want(t, tc.exit)
+			switch {
+			case tc.accepted && !regexp.MustCompile(`^accepted, reference [0-9a-f]+\n$`).MatchString(r.stdout):
+				t.Errorf("stdout %q, want the reference", r.stdout)
+			case !tc.accepted && (r.stdout != "" || r.stderr != tc.want):
+				t.Errorf("stdout %q, stderr %q; want only %q", r.stdout, r.stderr, tc.want)
+			}
+			noInternals(t, data, r.stdout+r.stderr)
+		})
+	}
+	log, err := os.ReadFile(filepath.Join(data, "process.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, reason := range []policy.Reason{policy.Undecryptable, policy.NoIntegrity, policy.Unsigned, policy.UnknownSigner,
+		policy.FromMismatch, policy.NotForThisList, policy.Replay, policy.NotEncrypted} {
+		if !strings.Contains(string(log), "reason="+reason.String()) {
+			t.Errorf("process.log does not say %s", reason)
+		}
+	}
+
+	t.Run("too large", func(t *testing.T) {
+		small := t.TempDir()
+		if err := os.WriteFile(filepath.Join(small, "sealpost.toml"), []byte("[smtp]\nmax_message_bytes = 1024\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		r := sealpost(t, small, good, "process", list, "--sender", alice).want(t, exitData)
+		if r.stderr != "sealpost: 552 5.3.4 Message too large for this address\n" {
+			t.Errorf("stderr %q", r.stderr)
+		}
+		noInternals(t, small, r.stdout+r.stderr)
+	})
+
+	// What an MTA must retry, never bounce: a data directory, its
+	// configuration or its database that cannot be read.
+	temporary := regexp.MustCompile(`^sealpost: 451 4\.3\.0 Temporary failure, the message will be retried \(reference [0-9a-f]+\)\n$`)
+	for _, tc := range []struct {
+		name  string
+		setup func(t *testing.T, dir string)
+	}{
+		{"configuration unreadable", func(t *testing.T, dir string) {
+			if err := os.Mkdir(filepath.Join(dir, "sealpost.toml"), 0o700); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"configuration invalid", func(t *testing.T, dir string) {
+			if err := os.WriteFile(filepath.Join(dir, "sealpost.toml"), []byte("[smtp\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"database unreadable", func(t *testing.T, dir string) {
+			sealpost(t, dir, nil, "list", "create", list).want(t, exitOK)
+			if err := os.WriteFile(filepath.Join(dir, "sealpost.db"), []byte("not a database, not at all, really not"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			os.Remove(filepath.Join(dir, "sealpost.db-wal"))
+		}},
+		{"master key missing", func(t *testing.T, dir string) {
+			sealpost(t, dir, nil, "list", "create", list).want(t, exitOK)
+			if err := os.Remove(filepath.Join(dir, "secrets", "master.key")); err != nil {
+				t.Fatal(err)
+			}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			tc.setup(t, dir)
+			r := sealpost(t, dir, good, "process", list, "--sender", alice).want(t, exitTemp)
+			if r.stdout != "" || !temporary.MatchString(r.stderr) {
+				t.Errorf("stdout %q, stderr %q; want only the temporary failure", r.stdout, r.stderr)
+			}
+			noInternals(t, dir, r.stdout+r.stderr)
+		})
+	}
+}
+
+// noInternals fails t when out names something of Sealpost's insides: a
+// package, a path, a policy reason.
+func noInternals(t *testing.T, data, out string) {
+	t.Helper()
+	bad := []string{data, "pipeline:", "sqlstore:", "sqlite", "sealpost.db", "sealpost.toml", "master.key", "secrets", "policy:", "app:", "cli:", "toml"}
+	for r := policy.OK + 1; r.String() != "unknown"; r++ {
+		bad = append(bad, r.String())
+	}
+	for _, b := range bad {
+		if strings.Contains(out, b) {
+			t.Errorf("output %q names %q", out, b)
+		}
+	}
+}

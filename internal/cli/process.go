@@ -1,0 +1,179 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"log/syslog"
+	"net/mail"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sealpost/sealpost/internal/app"
+	spmail "github.com/sealpost/sealpost/internal/mail"
+	"github.com/sealpost/sealpost/internal/pipeline"
+)
+
+// ProcessLogFile is where `process` logs, inside the data directory,
+// unless --log-file says otherwise.
+const ProcessLogFile = "process.log"
+
+func (e *env) processCmd() *cobra.Command {
+	var sender, logFile string
+	c := &cobra.Command{
+		Use:   "process LIST < message.eml",
+		Short: "Process one message for a list synchronously, as an MTA pipe",
+		Long: `Read one message from standard input and process it for LIST (or one of its
+-request, -owner, -bounce addresses, or a gateway) exactly as if it had
+arrived by SMTP, then deliver the copies it produced.
+
+Exit status (sysexits), and the one line written for the MTA, which copies
+it into what the sender may see:
+
+  0   accepted (distributed, held, or the same message already taken)
+  65  refused by policy: the same uniform text as over SMTP, whatever the
+      reason (the reason goes to the log and to the owner's notice)
+  67  no such list or address here
+  75  temporary failure: the MTA keeps the message and retries (also when
+      the data directory, its configuration or database cannot be read)
+
+What went wrong, in detail, is written to the log, never to the MTA: by
+default DATA/process.log (or syslog's mail facility when that file cannot be
+written); --log-file - logs to standard error, for runs by hand.
+
+The envelope sender is taken from --sender, else from a leading
+Return-Path header.`,
+		Example: `  # Postfix master.cf:
+  # sealpost unix - n n - - pipe
+  #   user=sealpost argv=/usr/local/bin/sealpost --data /var/lib/sealpost process ${recipient} --sender ${sender}`,
+		Args: args(cobra.ExactArgs(1)),
+		RunE: func(cmd *cobra.Command, a []string) error {
+			return e.process(cmd.Context(), a[0], sender, cmd.Flags().Changed("sender"), logFile)
+		},
+	}
+	c.Flags().StringVar(&sender, "sender", "", "envelope sender of the message")
+	c.Flags().StringVar(&logFile, "log-file", "", "where to log (default DATA/"+ProcessLogFile+"; - for standard error)")
+	return c
+}
+
+// mtaAnswer is what `process` tells the MTA that runs it: one line, the
+// same as the SMTP reply would be, and the exit status that goes with it.
+// Its text is safe to show to the sender (DESIGN §4.3).
+type mtaAnswer struct {
+	exit int
+	code int
+	enh  [3]int
+	text string
+}
+
+func (a *mtaAnswer) Error() string {
+	return fmt.Sprintf("%d %d.%d.%d %s", a.code, a.enh[0], a.enh[1], a.enh[2], a.text)
+}
+
+// mtaTemporary is the answer to anything that is not a decision about the
+// message: the MTA keeps it and tries again.
+func mtaTemporary(ref string) *mtaAnswer {
+	return &mtaAnswer{exit: ExitTempFail, code: 451, enh: [3]int{4, 3, 0},
+		text: "Temporary failure, the message will be retried (reference " + ref + ")"}
+}
+
+// process runs one message through the list, as an MTA's pipe transport
+// does, and turns the outcome into an mtaAnswer (nil when accepted).
+func (e *env) process(ctx context.Context, list, sender string, senderGiven bool, logFile string) error {
+	ref := app.NewRef()
+	log, closeLog := e.processLogger(logFile)
+	defer closeLog()
+	log = log.With("msgid", ref, "rcpt", list)
+	cfg, err := app.LoadConfig(e.dataDir)
+	if err != nil {
+		log.Error("process: configuration cannot be read; the MTA will retry", "err", err)
+		return mtaTemporary(ref)
+	}
+	limit := cfg.SMTP.MaxMessageBytes
+	raw, err := io.ReadAll(io.LimitReader(e.stdin, limit+1))
+	switch {
+	case err != nil:
+		log.Error("process: reading the message", "err", err)
+		return mtaTemporary(ref)
+	case len(raw) == 0:
+		return usagef("no message on standard input")
+	case int64(len(raw)) > limit:
+		log.Info("process: message refused", "reason", "too-large", "limit", limit)
+		return &mtaAnswer{exit: ExitDataErr, code: 552, enh: [3]int{5, 3, 4}, text: "Message too large for this address"}
+	}
+	if !senderGiven {
+		sender = returnPath(raw)
+	}
+	a, err := app.Open(ctx, cfg, log)
+	if err != nil {
+		log.Error("process: data directory cannot be opened; the MTA will retry", "err", err)
+		return mtaTemporary(ref)
+	}
+	defer a.Close()
+	_, err = a.ProcessRef(ctx, ref, list, sender, raw)
+	var rej *pipeline.Rejection
+	switch {
+	case err == nil:
+		fmt.Fprintf(e.stdout, "accepted, reference %s\n", ref)
+		return nil
+	case errors.As(err, &rej):
+		// The reason is in the log already, and in the owner's notice.
+		return &mtaAnswer{exit: ExitDataErr, code: rej.Code, enh: rej.Enhanced, text: rej.Text}
+	case errors.Is(err, pipeline.ErrUnknownList), errors.Is(err, spmail.ErrBadAddress):
+		log.Info("process: no such list", "err", err)
+		// RFC 3463 §3.2: X.1.1 bad destination mailbox address.
+		return &mtaAnswer{exit: ExitNoUser, code: 550, enh: [3]int{5, 1, 1}, text: "No such user here"}
+	}
+	log.Error("process: temporary failure; the MTA will retry", "err", err)
+	return mtaTemporary(ref)
+}
+
+// processLogger opens where `process` logs: the file named, standard
+// error for "-", by default DATA/process.log, falling back to syslog's
+// mail facility when that cannot be written (an unreadable data
+// directory), and to nothing.
+func (e *env) processLogger(name string) (*slog.Logger, func()) {
+	level := slog.LevelInfo
+	if e.verbose {
+		level = slog.LevelDebug
+	}
+	handler := func(w io.Writer) *slog.Logger {
+		return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}))
+	}
+	if name == "-" {
+		return handler(e.stderr), func() {}
+	}
+	if name == "" {
+		name = filepath.Join(e.dataDir, ProcessLogFile)
+	}
+	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err == nil {
+		return handler(f), func() { f.Close() }
+	}
+	if w, serr := syslog.New(syslog.LOG_MAIL|syslog.LOG_INFO, "sealpost"); serr == nil {
+		l := handler(w)
+		l.Warn("process: log file cannot be written; logging to syslog", "file", name, "err", err)
+		return l, func() { w.Close() }
+	}
+	return slog.New(slog.DiscardHandler), func() {}
+}
+
+// returnPath returns the address of a leading Return-Path header field.
+func returnPath(raw []byte) string {
+	line, _, _ := bytes.Cut(raw, []byte("\n"))
+	name, value, ok := strings.Cut(strings.TrimRight(string(line), "\r"), ":")
+	if !ok || !strings.EqualFold(name, "Return-Path") {
+		return ""
+	}
+	a, err := mail.ParseAddress(strings.TrimSpace(value))
+	if err != nil {
+		return ""
+	}
+	return a.Address
+}
