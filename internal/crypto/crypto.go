@@ -57,6 +57,23 @@ type Protection struct {
 type Signer struct {
 	Fingerprint string   // upper-case hex fingerprint (OpenPGP) or certificate SHA-256 (S/MIME)
 	Addresses   []string // lower-case addr-specs bound to the key (UIDs / certificate addresses)
+	// Names are the display names the key gives its addresses (the name
+	// part of a user ID, a certificate's common name), by address. They
+	// were chosen by the key's holder: see mail.DisplayName.
+	Names map[string]string
+}
+
+// Name returns the display name the signer's key gives addr, or "".
+func (s *Signer) Name(addr string) string {
+	if s == nil {
+		return ""
+	}
+	for a, n := range s.Names {
+		if strings.EqualFold(a, addr) {
+			return n
+		}
+	}
+	return ""
 }
 
 // HasAddress reports whether addr, an addr-spec, is bound to the signer's
@@ -79,15 +96,18 @@ func (s *Signer) HasAddress(addr string) bool {
 // needs it: whose it is, what it may be used for and until when.
 type KeyInfo struct {
 	Engine      Engine
-	Fingerprint string    // upper-case hex
-	Addresses   []string  // lower-case addr-specs from UIDs or the certificate
-	Algorithm   string    // e.g. "Ed25519/Cv25519", "RSA-3072"
-	Created     time.Time // key creation time
-	Expires     time.Time // zero when the key does not expire
-	Revoked     bool
-	CanSign     bool // a currently valid signing-capable (sub)key exists
-	CanEncrypt  bool // a currently valid encryption-capable (sub)key exists
-	SEIPDv2     bool // the key advertises support for SEIPD v2 (RFC 9580 §5.13.2)
+	Fingerprint string   // upper-case hex
+	Addresses   []string // lower-case addr-specs from UIDs or the certificate
+	// Names are the display names given to Addresses (a user ID's name,
+	// a certificate's common name), by address; absent when none.
+	Names      map[string]string
+	Algorithm  string    // e.g. "Ed25519/Cv25519", "RSA-3072"
+	Created    time.Time // key creation time
+	Expires    time.Time // zero when the key does not expire
+	Revoked    bool
+	CanSign    bool // a currently valid signing-capable (sub)key exists
+	CanEncrypt bool // a currently valid encryption-capable (sub)key exists
+	SEIPDv2    bool // the key advertises support for SEIPD v2 (RFC 9580 §5.13.2)
 }
 
 // Expired reports whether the key had expired at now.

@@ -15,6 +15,8 @@ import (
 	"io"
 	netmail "net/mail"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // ErrBadAddress is returned for a string that is not a usable addr-spec.
@@ -144,6 +146,53 @@ func ListPost(list string) string { return "<mailto:" + list + ">" }
 func FormatAddress(name, addr string) string {
 	return (&netmail.Address{Name: name, Address: addr}).String()
 }
+
+// maxDisplayName bounds a display name Sealpost shows, in runes.
+const maxDisplayName = 64
+
+// DisplayName returns name made safe to show beside addr in a From field
+// Sealpost writes, or "" when it must not be shown. A display name is text
+// its holder chose (in a From field, a key's user ID, a certificate's
+// common name), and mail clients show it instead of the address: one that
+// contains an address, or anything that looks like one (an "@" or its
+// Unicode look-alikes, angle brackets), could make a copy look as if it
+// came from someone else, so it is dropped and the address shows instead.
+// Invisible characters (control, format and bidirectional marks) are
+// removed, spaces collapsed, and the name cut to 64 characters.
+func DisplayName(name, addr string) string {
+	var b strings.Builder
+	space := false
+	for _, r := range name {
+		switch {
+		case strings.ContainsRune(lookalikes, r):
+			return ""
+		case unicode.IsSpace(r):
+			space = b.Len() > 0
+			continue
+		case unicode.IsControl(r), unicode.Is(unicode.Cf, r), !unicode.IsPrint(r):
+			continue
+		}
+		if space {
+			b.WriteByte(' ')
+			space = false
+		}
+		b.WriteRune(r)
+	}
+	out := b.String()
+	if utf8.RuneCountInString(out) > maxDisplayName {
+		out = string([]rune(out)[:maxDisplayName])
+	}
+	if strings.EqualFold(out, addr) {
+		return ""
+	}
+	return out
+}
+
+// lookalikes are the characters that make a display name read as an
+// address: "@" and its look-alikes (fullwidth, small), and the angle
+// brackets that enclose an address, with theirs (Unicode's confusables
+// for these characters).
+const lookalikes = "@\uFF20\uFE6B<>\uFF1C\uFF1E\uFE64\uFE65\u2039\u203A\u3008\u3009\u2329\u232A\u27E8\u27E9\u02C2\u02C3"
 
 func quotePhrase(s string) string {
 	// Render through net/mail and strip the address part to reuse its quoting.

@@ -121,3 +121,24 @@ func FuzzParseAutocrypt(f *testing.F) {
 		}
 	})
 }
+
+func TestDisplayName(t *testing.T) {
+	for _, tc := range []struct{ name, addr, want string }{
+		{"Alice Example", "alice@example.org", "Alice Example"},
+		{"  Alice \t  Example ", "alice@example.org", "Alice Example"},
+		{"bob@example.org", "alice@example.org", ""},
+		{"manager@bigcorporation.example", "eve@example.org", ""},
+		{"manager\uFF20bigcorporation.example", "eve@example.org", ""}, // fullwidth @
+		{"manager\uFE6Bbigcorporation.example", "eve@example.org", ""}, // small @
+		{"Manager <manager@corp.example>", "eve@example.org", ""},
+		{"Manager \u2039manager\u203A", "eve@example.org", ""},
+		{"Ev\u200Be", "eve@example.org", "Eve"},             // zero-width space
+		{"\u202Eelgnis\u202C", "eve@example.org", "elgnis"}, // bidi override
+		{"alice@example.org", "alice@example.org", ""},      // the address itself: shown anyway
+		{strings.Repeat("x", 100), "x@example.org", strings.Repeat("x", 64)},
+	} {
+		if got := DisplayName(tc.name, tc.addr); got != tc.want {
+			t.Errorf("DisplayName(%q, %q) = %q, want %q", tc.name, tc.addr, got, tc.want)
+		}
+	}
+}

@@ -95,6 +95,8 @@ type LeafOptions struct {
 	Usage x509.KeyUsage
 	// CRLURL is put in the CRL distribution points extension.
 	CRLURL string
+	// CommonName is the subject's common name; default the address.
+	CommonName string
 }
 
 // Issue makes an S/MIME certificate for email with a new key of type kt.
@@ -116,9 +118,13 @@ func (ca *CA) Issue(email string, kt KeyType, opt LeafOptions) *Leaf {
 	if notAfter.IsZero() {
 		notAfter = time.Now().AddDate(2, 0, 0)
 	}
+	cn := opt.CommonName
+	if cn == "" {
+		cn = email
+	}
 	tmpl := &x509.Certificate{
 		SerialNumber:   big.NewInt(ca.next),
-		Subject:        pkix.Name{CommonName: email},
+		Subject:        pkix.Name{CommonName: cn},
 		EmailAddresses: []string{email},
 		NotBefore:      time.Now().Add(-time.Hour),
 		NotAfter:       notAfter,

@@ -103,7 +103,10 @@ func (f *fixture) member(addr string) *pgp.Key {
 	if k := f.keys[addr]; k != nil {
 		return k
 	}
-	k, err := pgp.GenerateKey("", addr, pgp.Ed25519, pgp.Options{})
+	// The key's user ID names its holder ("Alice <alice@example.org>"):
+	// copies show that name.
+	local, _, _ := strings.Cut(addr, "@")
+	k, err := pgp.GenerateKey(strings.ToUpper(local[:1])+local[1:], addr, pgp.Ed25519, pgp.Options{})
 	if err != nil {
 		f.t.Fatal(err)
 	}

@@ -85,7 +85,7 @@ func smimeOpened(u *smime.Unwrapped) *opened {
 		v := u.Verified
 		info := smime.CertInfo(v.Signer)
 		o.status, o.smime, o.digest = spcrypto.StatusGood, v, v.SignatureDigest
-		o.signer = &spcrypto.Signer{Fingerprint: info.Fingerprint, Addresses: info.Addresses}
+		o.signer = &spcrypto.Signer{Fingerprint: info.Fingerprint, Addresses: info.Addresses, Names: info.Names}
 	case u.SignatureError != nil:
 		o.status, o.reason = spcrypto.StatusBad, "S/MIME signature: "+u.SignatureError.Error()
 	}

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"strings"
 
+	"github.com/sealpost/sealpost/internal/crypto"
 	"github.com/sealpost/sealpost/internal/crypto/pgp"
 	"github.com/sealpost/sealpost/internal/crypto/smime"
 	"github.com/sealpost/sealpost/internal/keyring"
@@ -96,6 +97,7 @@ func (p *Pipeline) post(ctx context.Context, log *slog.Logger, list *store.List,
 		log.Info("post with keywords not distributed", "sender", dec.Sender.Email, "problems", len(problems))
 		return p.keywordTrouble(ctx, log, list, in, roster, dec.Sender.Email, marks, problems)
 	}
+	hdr.from = shownSender(dec, o.signer, hdr.from)
 	deliveries, err := p.wrap(ctx, list, roster, content, hdr, dec, o.signer, in.ID, plan)
 	if err != nil {
 		return err
@@ -115,6 +117,20 @@ func (p *Pipeline) post(ctx context.Context, log *slog.Logger, list *store.List,
 			"copies", len(dec.Send), "nokey", len(dec.NoKey))
 	}
 	return nil
+}
+
+// shownSender is who the copies of a post say sent it. For an
+// authenticated post: the signing member, under the name their key gives
+// them (DESIGN §4.2); never a name from the From field, which the sender
+// writes freely and which could name another member or another address
+// (issue 14 item 9). A post the list's actions let through
+// unauthenticated shows its From address only.
+func shownSender(dec policy.Decision, signer *crypto.Signer, from address) address {
+	if !dec.Authenticated() {
+		return address{addr: from.addr}
+	}
+	addr := dec.Sender.Email
+	return address{name: mail.DisplayName(signer.Name(addr), addr), addr: addr}
 }
 
 // harvest keeps the certificate an accepted S/MIME post was signed with,

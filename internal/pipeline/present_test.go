@@ -1,17 +1,22 @@
 package pipeline_test
 
 import (
+	"cmp"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/sealpost/sealpost/internal/crypto/pgp"
+	"github.com/sealpost/sealpost/internal/crypto/smime"
 	"github.com/sealpost/sealpost/internal/gpgtest"
 	"github.com/sealpost/sealpost/internal/keyring"
 	"github.com/sealpost/sealpost/internal/mail"
 	"github.com/sealpost/sealpost/internal/mime"
+	"github.com/sealpost/sealpost/internal/openssltest"
 	"github.com/sealpost/sealpost/internal/pipeline"
 	"github.com/sealpost/sealpost/internal/store"
 )
@@ -25,7 +30,8 @@ func TestPresentationOptions(t *testing.T) {
 		check func(t *testing.T, outer, inner *mime.Part)
 	}{
 		{"defaults", func(*store.ListSettings) {}, func(t *testing.T, outer, inner *mime.Part) {
-			want(t, inner, "From", `"alice@example.org via team@lists.example.org" <team@lists.example.org>`)
+			// The name is the one alice's key gives her (fixture: "Alice").
+			want(t, inner, "From", `"Alice via team@lists.example.org" <team@lists.example.org>`)
 			want(t, inner, "Reply-To", team)
 			want(t, inner, "Subject", "the real subject")
 			want(t, inner, "Message-Id", "<post-1@example.org>")
@@ -41,8 +47,8 @@ func TestPresentationOptions(t *testing.T) {
 			}
 		}},
 		{"munge_from=false", func(s *store.ListSettings) { s.RealFrom = true }, func(t *testing.T, outer, inner *mime.Part) {
-			want(t, inner, "From", "<alice@example.org>")
-			want(t, outer, "From", "<alice@example.org>")
+			want(t, inner, "From", `"Alice" <alice@example.org>`)
+			want(t, outer, "From", `"Alice" <alice@example.org>`)
 		}},
 		{"set_reply_to_sender", func(s *store.ListSettings) { s.ReplyToSender = true }, func(t *testing.T, outer, inner *mime.Part) {
 			want(t, inner, "Reply-To", "alice@example.org")
@@ -66,7 +72,7 @@ func TestPresentationOptions(t *testing.T) {
 					t.Fatalf("copy is %s with %d parts", inner.MediaType, len(inner.Children))
 				}
 				meta, post, footer := string(inner.Children[0].Body), inner.Children[1], string(inner.Children[2].Body)
-				for _, l := range []string{"From: <alice@example.org>", "To: team@lists.example.org", "Sig: Good signature from ", "Enc: Encrypted"} {
+				for _, l := range []string{"From: \"Alice\" <alice@example.org>", "To: team@lists.example.org", "Sig: Good signature from ", "Enc: Encrypted"} {
 					if !strings.Contains(meta, l) {
 						t.Errorf("meta block lacks %q:\n%s", l, meta)
 					}
@@ -225,5 +231,82 @@ func TestNoticeLanguageAndTemplates(t *testing.T) {
 	if ds := f.deliveries("de2"); len(ds) != 1 || !hasText(ds[0].Data, "Subject: [team@lists.example.org] Nein") ||
 		!hasText(ds[0].Data, "Abgelehnt, weil: The message was not signed") {
 		t.Errorf("the list's own template:\n%s", ds[0].Data)
+	}
+}
+
+// TestShownSenderFromSigner: issue 14 item 9. The name a copy shows for
+// its sender comes from the verified signer's key (a user ID's name, a
+// certificate's common name), never from the From field the sender
+// writes; a name that contains an address, or looks like one, is
+// dropped and the address shows. OpenPGP and S/MIME, munge_from on and
+// off.
+func TestShownSenderFromSigner(t *testing.T) {
+	sf := newSMIMEFixture(t, false)
+	f, l := sf.fixture, sf.l
+	for _, m := range []string{"alice@example.org", "bob@example.org"} {
+		f.addMember(l, m, f.member(m).PublicBytes())
+	}
+	// Eve's key names her "manager@bigcorporation.example", Mal's with a
+	// fullwidth at sign: both pinned by an owner who did not look closely.
+	for addr, name := range map[string]string{"eve@example.org": "manager@bigcorporation.example",
+		"mal@example.org": "boss\uFF20bigcorporation.example"} {
+		k, err := pgp.GenerateKey(name, addr, pgp.Ed25519, pgp.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.keys[addr] = k
+		f.addMember(l, addr, k.PublicBytes())
+	}
+	// S/MIME members: one certificate with a plain name, one whose
+	// common name is another address.
+	for addr, cn := range map[string]string{"carol@example.org": "Carol Certified", "dan@example.org": "ceo@bigcorporation.example"} {
+		leaf := sf.ca.Issue(addr, openssltest.RSA2048, openssltest.LeafOptions{CommonName: cn})
+		sf.certs[addr] = &smime.Identity{Cert: leaf.Cert, Key: leaf.Key}
+		sf.addCertMember(addr, openssltest.RSA2048)
+	}
+	forged := []string{`"bob@example.org" <%s>`, `"Bob" <%s>`, `"bob` + "\uFF20" + `example.org" <%s>`,
+		`"` + "\u0412\u043e" + `b" <%s>`, `=?utf-8?b?Ym9iQGV4YW1wbGUub3Jn?= <%s>`, `%s`}
+	shown := map[string]string{
+		"alice@example.org": "Alice", "eve@example.org": "", "mal@example.org": "",
+		"carol@example.org": "Carol Certified", "dan@example.org": "",
+	}
+	ref := 0
+	for sender, name := range shown {
+		for _, realFrom := range []bool{false, true} {
+			l.rec.Settings.RealFrom = realFrom
+			if err := f.db.UpdateList(context.Background(), l.rec); err != nil {
+				t.Fatal(err)
+			}
+			for _, pattern := range forged {
+				from := fmt.Sprintf(pattern, sender)
+				ref++
+				r := fmt.Sprintf("n%d", ref)
+				var raw []byte
+				if id := sf.certs[sender]; id != nil {
+					// Each post its own signature: not a replay of the last.
+					raw = sf.smimePost(id, from+"\r\nMessage-ID: <"+r+"@example.org>", smime.AES256GCM)
+				} else {
+					raw = f.post(l, postSpec{signer: f.member(sender), from: from})
+				}
+				if err := f.process(l, raw, r); err != nil {
+					t.Fatalf("%s as %q: %v", sender, from, err)
+				}
+				want := mail.FormatAddress(strings.TrimSpace(cmp.Or(name, sender)+" via "+team), team)
+				if realFrom {
+					want = mail.FormatAddress(name, sender)
+				}
+				for _, d := range f.deliveries(r) {
+					if d.Kind != store.KindPost || d.To != "alice@example.org" {
+						continue
+					}
+					outer, inner := f.open(l, d)
+					for _, p := range []*mime.Part{outer, inner} {
+						if got := p.Header.Get("From"); got != want {
+							t.Errorf("%s as %q (munge_from=%v): From %q, want %q", sender, from, !realFrom, got, want)
+						}
+					}
+				}
+			}
+		}
 	}
 }

@@ -316,7 +316,7 @@ func (u *Unwrapped) fromSignature(sig *packet.Signature, signedBy *openpgp.Key, 
 		u.Status, u.Reason = spcrypto.StatusKeyInvalid, "signing key is expired or revoked"
 		return
 	}
-	u.Signer = &spcrypto.Signer{Fingerprint: k.Fingerprint(), Addresses: info.Addresses}
+	u.Signer = &spcrypto.Signer{Fingerprint: k.Fingerprint(), Addresses: info.Addresses, Names: info.Names}
 }
 
 func cipherName(c packet.CipherFunction) string {

@@ -222,8 +222,8 @@ func (k *Key) Info(now time.Time) spcrypto.KeyInfo {
 		Fingerprint: k.Fingerprint(),
 		Algorithm:   algorithmName(e),
 		Created:     e.PrimaryKey.CreationTime,
-		Addresses:   k.addresses(now),
 	}
+	info.Addresses, info.Names = k.addresses(now)
 	cfg := &packet.Config{}
 	selfSig, err := e.VerifyPrimaryKey(now, cfg)
 	switch {
@@ -241,9 +241,11 @@ func (k *Key) Info(now time.Time) spcrypto.KeyInfo {
 }
 
 // addresses returns the addr-specs of the user IDs that carry a valid,
-// unrevoked self-certification at now.
-func (k *Key) addresses(now time.Time) []string {
+// unrevoked self-certification at now, and the names those user IDs give
+// them.
+func (k *Key) addresses(now time.Time) ([]string, map[string]string) {
 	var out []string
+	var names map[string]string
 	for _, id := range k.e.Identities {
 		sig, err := id.Verify(now, &packet.Config{})
 		if err != nil || id.Revoked(sig, now, &packet.Config{}) {
@@ -254,11 +256,19 @@ func (k *Key) addresses(now time.Time) []string {
 			// A bare addr-spec as the whole user ID, as Autocrypt writes them.
 			email = id.UserId.Id
 		}
-		if a, err := mail.Normalize(email); err == nil {
-			out = append(out, a)
+		a, err := mail.Normalize(email)
+		if err != nil {
+			continue
+		}
+		out = append(out, a)
+		if name := strings.TrimSpace(id.UserId.Name); name != "" && (names == nil || names[a] == "") {
+			if names == nil {
+				names = map[string]string{}
+			}
+			names[a] = name
 		}
 	}
-	return out
+	return out, names
 }
 
 func algorithmName(e *openpgp.Entity) string {

@@ -223,7 +223,14 @@ func CertInfo(c *x509.Certificate) spcrypto.KeyInfo {
 		Algorithm:   keyAlgorithm(c),
 	}
 	for _, a := range certAddresses(c) {
-		info.Addresses = append(info.Addresses, strings.ToLower(a))
+		a = strings.ToLower(a)
+		info.Addresses = append(info.Addresses, a)
+		if cn := strings.TrimSpace(c.Subject.CommonName); cn != "" && !strings.EqualFold(cn, a) {
+			if info.Names == nil {
+				info.Names = map[string]string{}
+			}
+			info.Names[a] = cn
+		}
 	}
 	emailEKU := len(c.ExtKeyUsage) == 0 // RFC 8550 §4.4.4: absent EKU does not restrict
 	for _, u := range c.ExtKeyUsage {
