@@ -82,9 +82,27 @@ func (s *Service) mayManage(addr, owner string) bool {
 	return false
 }
 
+// requireUnlimited refuses an actor limited to one list, whatever their
+// role. DESIGN §4.10: authority is the narrowest that was granted, so a
+// token made for one list acts on that list only, never on accounts (its
+// own included: password, role, tokens), the keyring or anything else
+// that is not one list's. This is the one rule for that: a use case on
+// one list is limited by mayManage (through List, Lists or visible);
+// every other use case calls requireUnlimited, directly or through
+// requireAdmin or account.
+func (s *Service) requireUnlimited(what string) error {
+	if s.actor.List == "" {
+		return nil
+	}
+	return fmt.Errorf("%w: you may act on %s only, so you may not %s", ErrForbidden, s.actor.List, what)
+}
+
 // requireAdmin refuses anyone but an admin without a list limit: for what
 // is not one list's (creating lists, the keyring, accounts).
 func (s *Service) requireAdmin(what string) error {
+	if err := s.requireUnlimited(what); err != nil {
+		return err
+	}
 	if s.actor.IsAdmin() {
 		return nil
 	}

@@ -87,9 +87,15 @@ func (s *Service) Users(ctx context.Context) ([]store.Account, error) {
 	return s.st.Accounts(ctx)
 }
 
-// account returns the account of email: the actor's own, or, for an
-// admin, anyone's.
-func (s *Service) account(ctx context.Context, email string) (*store.Account, error) {
+// account returns the account of email for the actor to do what to: the
+// actor's own, or, for an admin, anyone's. An account is not one list's,
+// so an actor limited to a list may not, not even to its own account
+// (DESIGN §4.10): a token for one list that could change its account's
+// password or make itself an unlimited token would be unlimited.
+func (s *Service) account(ctx context.Context, email, what string) (*store.Account, error) {
+	if err := s.requireUnlimited(what); err != nil {
+		return nil, err
+	}
 	addr, err := mail.Normalize(email)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %q is not an email address", ErrInvalid, email)
@@ -110,7 +116,7 @@ func (s *Service) RemoveUser(ctx context.Context, email string) error {
 	if err := s.requireAdmin("remove accounts"); err != nil {
 		return err
 	}
-	a, err := s.account(ctx, email)
+	a, err := s.account(ctx, email, "remove accounts")
 	if err != nil {
 		return err
 	}
@@ -121,10 +127,11 @@ func (s *Service) RemoveUser(ctx context.Context, email string) error {
 }
 
 // SetUser changes an account's role (when role is set; only an admin
-// may) and password (when password is set; the account itself may too).
-// A new password signs the account out everywhere.
+// may) and password (when password is set; the account itself may too,
+// but not with a token limited to a list). A new password signs the
+// account out everywhere.
 func (s *Service) SetUser(ctx context.Context, email, role, password string) error {
-	a, err := s.account(ctx, email)
+	a, err := s.account(ctx, email, "change an account's password or role")
 	if err != nil {
 		return err
 	}
@@ -224,11 +231,11 @@ type TokenView struct {
 }
 
 // CreateToken makes an API token for the account of email (the actor's
-// own, or anyone's for an admin), named name, limited to list when list
-// is set. It returns the token's secret, which is shown this once: only
-// its hash is kept.
+// own, or anyone's for an admin; never for an actor limited to a list),
+// named name, limited to list when list is set. It returns the token's
+// secret, which is shown this once: only its hash is kept.
 func (s *Service) CreateToken(ctx context.Context, email, name, list string) (string, *TokenView, error) {
-	a, err := s.account(ctx, email)
+	a, err := s.account(ctx, email, "make API tokens")
 	if err != nil {
 		return "", nil, err
 	}
@@ -261,7 +268,7 @@ func (s *Service) CreateToken(ctx context.Context, email, name, list string) (st
 
 // Tokens returns the API tokens of the account of email.
 func (s *Service) Tokens(ctx context.Context, email string) ([]TokenView, error) {
-	a, err := s.account(ctx, email)
+	a, err := s.account(ctx, email, "see API tokens")
 	if err != nil {
 		return nil, err
 	}
@@ -286,7 +293,7 @@ func (s *Service) Tokens(ctx context.Context, email string) ([]TokenView, error)
 
 // RevokeToken deletes one API token of the account of email.
 func (s *Service) RevokeToken(ctx context.Context, email string, id int64) error {
-	a, err := s.account(ctx, email)
+	a, err := s.account(ctx, email, "revoke API tokens")
 	if err != nil {
 		return err
 	}

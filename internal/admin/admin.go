@@ -326,12 +326,12 @@ func (s *Service) AddMemberKey(ctx context.Context, list, email string, keyData 
 // challenge encrypted to it, which they answer by mail signed with it
 // (for a key that reached the owner by a channel they cannot vouch for).
 func (s *Service) ChallengeMemberKey(ctx context.Context, list, email string, keyData []byte) (crypto.KeyInfo, error) {
-	if s.flow == nil {
-		return crypto.KeyInfo{}, errors.New("admin: no flow configured")
-	}
 	l, addr, err := s.memberOf(ctx, list, email)
 	if err != nil {
 		return crypto.KeyInfo{}, err
+	}
+	if s.flow == nil {
+		return crypto.KeyInfo{}, errors.New("admin: no flow configured")
 	}
 	k, info, err := s.challengeKey(addr, keyData)
 	if err != nil {
@@ -662,16 +662,16 @@ func (s *Service) memberOf(ctx context.Context, list, email string) (*store.List
 // client reads, overriding what it announced: "aes256-gcm", "aes128-gcm",
 // "aes256-cbc", "aes128-cbc", or "auto" to go by the announcement again.
 func (s *Service) SetMemberCipher(ctx context.Context, list, email, cipher string) error {
+	l, addr, err := s.memberOf(ctx, list, email)
+	if err != nil {
+		return err
+	}
 	switch cipher {
 	case "auto":
 		cipher = ""
 	case "aes256-gcm", "aes128-gcm", "aes256-cbc", "aes128-cbc":
 	default:
 		return fmt.Errorf("%w: smime_cipher %q is not aes256-gcm, aes128-gcm, aes256-cbc, aes128-cbc or auto", ErrInvalid, cipher)
-	}
-	l, addr, err := s.memberOf(ctx, list, email)
-	if err != nil {
-		return err
 	}
 	if err := s.st.SetCapabilities(ctx, l.ID, addr, cipher); err != nil {
 		return err
@@ -683,15 +683,15 @@ func (s *Service) SetMemberCipher(ctx context.Context, list, email, cipher strin
 // "inline", "smime", or "auto" for the list's. When the chosen format
 // has no usable key, the member gets the other one.
 func (s *Service) SetMemberFormat(ctx context.Context, list, email, format string) error {
+	l, addr, err := s.memberOf(ctx, list, email)
+	if err != nil {
+		return err
+	}
 	switch {
 	case format == "auto":
 		format = ""
 	case !validFormat(format):
 		return fmt.Errorf("%w: format %q is not pgpmime, inline, smime or auto", ErrInvalid, format)
-	}
-	l, addr, err := s.memberOf(ctx, list, email)
-	if err != nil {
-		return err
 	}
 	if err := s.st.SetMemberFormat(ctx, l.ID, addr, format); err != nil {
 		return err

@@ -27,9 +27,13 @@ type ExpiryRun struct {
 // message encrypted to that key, to send a fresh one, and sends each
 // list's owner one summary of the list's expiring and unusable keys
 // (its own included). A key is warned about at most once a week. The
-// warnings are queued in one transaction per list.
+// warnings are queued in one transaction per list. A server job: only
+// an admin (the operator) may run it.
 func (s *Service) WarnExpiring(ctx context.Context, days int) (ExpiryRun, error) {
 	var run ExpiryRun
+	if err := s.requireAdmin("send key expiry reminders for every list"); err != nil {
+		return run, err
+	}
 	if s.flow == nil {
 		return run, errors.New("admin: no flow configured")
 	}

@@ -65,6 +65,9 @@ func ParseDestination(s string) (Destination, error) {
 // CreateGateway creates a gateway at address, with a fresh key, in front
 // of the helpdesk that deliverTo names.
 func (s *Service) CreateGateway(ctx context.Context, address, owner, name string, algo pgp.Algorithm, deliverTo string) (*store.List, error) {
+	if err := s.requireAdmin("create a gateway"); err != nil {
+		return nil, err
+	}
 	if _, err := ParseDestination(deliverTo); err != nil {
 		return nil, fmt.Errorf("%w: --deliver-to: %v", ErrInvalid, err)
 	}

@@ -57,12 +57,12 @@ func (s *Service) Hold(ctx context.Context, list string, id int64) (*store.List,
 // be distributed at all (altered, a replay, not readable) stays held and
 // the error says why.
 func (s *Service) ReleaseHold(ctx context.Context, list string, id int64) error {
-	if s.flow == nil {
-		return errors.New("admin: no flow configured")
-	}
 	l, h, err := s.Hold(ctx, list, id)
 	if err != nil {
 		return err
+	}
+	if s.flow == nil {
+		return errors.New("admin: no flow configured")
 	}
 	ref, err := newRef(s.rand)
 	if err != nil {
@@ -139,8 +139,12 @@ func HoldHeaders(h *store.Hold) map[string]string {
 
 // ExpireHolds drops every held message that waited longer than its
 // list's hold_days and sends each list's owner one summary. It returns
-// how many it dropped.
+// how many it dropped. A server job: only an admin (the operator) may
+// run it.
 func (s *Service) ExpireHolds(ctx context.Context) (int, error) {
+	if err := s.requireAdmin("expire held messages on every list"); err != nil {
+		return 0, err
+	}
 	lists, err := s.st.Lists(ctx)
 	if err != nil {
 		return 0, err

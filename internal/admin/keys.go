@@ -322,8 +322,13 @@ type KeyDetails struct {
 }
 
 // FindKey returns the keys matching query: a fingerprint, an OpenPGP key
-// ID (16 hex digits, with or without 0x) or an email address.
+// ID (16 hex digits, with or without 0x) or an email address. The
+// keyring is shared by every list, so an actor limited to one list may
+// not search it (a key names who uses it, on every list).
 func (s *Service) FindKey(ctx context.Context, query string) ([]KeyDetails, error) {
+	if err := s.requireUnlimited("search the keyring"); err != nil {
+		return nil, err
+	}
 	q := strings.TrimPrefix(strings.ToUpper(strings.ReplaceAll(strings.TrimSpace(query), " ", "")), "0X")
 	var keys []store.Key
 	var err error
@@ -543,8 +548,12 @@ func (s *Service) exportSecret(ctx context.Context, k store.Key) ([]byte, error)
 // older indexer (or moved from an older schema) are indexed again, and
 // every list's own key and certificate is in the keyring. It returns how
 // many keys it indexed; keys it cannot read are reported in errs and
-// left unindexed (they are not retried until the indexer changes).
+// left unindexed (they are not retried until the indexer changes). A
+// server job: only an admin (the operator) may run it.
 func (s *Service) ReindexKeys(ctx context.Context) (n int, errs []error, err error) {
+	if err := s.requireAdmin("reindex the keyring"); err != nil {
+		return 0, nil, err
+	}
 	lists, err := s.st.Lists(ctx)
 	if err != nil {
 		return 0, nil, err

@@ -32,9 +32,13 @@ type Refresh struct {
 // is published for a member's own key (same fingerprint) is read with
 // the import filters and merged into the keyring: a new expiry date,
 // new subkeys, a revocation. A different key is never taken: a member's
-// key changes only through the owner or with proof of possession.
+// key changes only through the owner or with proof of possession. A
+// server job: only an admin (the operator) may run it.
 func (s *Service) RefreshMemberKeys(ctx context.Context, fetch KeyFetcher, pause func(ctx context.Context, n int) error) (Refresh, error) {
 	var r Refresh
+	if err := s.requireAdmin("refresh every member's key"); err != nil {
+		return r, err
+	}
 	owned, err := s.memberOpenPGPKeys(ctx)
 	if err != nil {
 		return r, err

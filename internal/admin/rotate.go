@@ -88,12 +88,12 @@ type Rotation struct {
 // decrypting posts for grace. The announcements are queued in the same
 // transaction that switches the key.
 func (s *Service) RotateListKey(ctx context.Context, list string, algo pgp.Algorithm, grace time.Duration) (*Rotation, error) {
-	if s.flow == nil {
-		return nil, errors.New("admin: no flow configured")
-	}
 	l, err := s.List(ctx, list)
 	if err != nil {
 		return nil, err
+	}
+	if s.flow == nil {
+		return nil, errors.New("admin: no flow configured")
 	}
 	oldInfo, err := s.KeyInfo(l)
 	if err != nil {

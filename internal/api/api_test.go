@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
@@ -21,19 +22,21 @@ import (
 	"github.com/sealpost/sealpost/internal/auth"
 	"github.com/sealpost/sealpost/internal/crypto/pgp"
 	"github.com/sealpost/sealpost/internal/keyring"
+	"github.com/sealpost/sealpost/internal/pipeline"
 	"github.com/sealpost/sealpost/internal/store"
 	"github.com/sealpost/sealpost/internal/store/sqlstore"
 )
 
 const password = "correct horse battery staple"
 
-// fixture is the API over a real store: an admin, two owners with a list
-// each, and API tokens for all three.
+// fixture is the API over a real store and a real pipeline: an admin,
+// two owners with a list each, and API tokens for all three.
 type fixture struct {
 	t      testing.TB
 	srv    *httptest.Server
 	svc    *admin.Service
 	db     *sqlstore.DB
+	sealer *keyring.Sealer
 	tokens map[string]string // account → token
 }
 
@@ -49,7 +52,8 @@ func newFixture(t testing.TB) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc := admin.New(db, sealer, admin.Options{})
+	flow := pipeline.New(db, sealer, pipeline.Options{Logger: slog.New(slog.DiscardHandler)})
+	svc := admin.New(db, sealer, admin.Options{Flow: flow})
 	a := auth.New(svc, db, auth.Options{})
 	mux := http.NewServeMux()
 	mux.Handle(api.Prefix+"/", api.Handler(api.Options{Admin: svc, Auth: a}))
@@ -62,7 +66,7 @@ func newFixture(t testing.TB) *fixture {
 		}
 		fmt.Fprint(w, id.CSRF())
 	})
-	f := &fixture{t: t, srv: httptest.NewServer(mux), svc: svc, db: db, tokens: map[string]string{}}
+	f := &fixture{t: t, srv: httptest.NewServer(mux), svc: svc, db: db, sealer: sealer, tokens: map[string]string{}}
 	t.Cleanup(f.srv.Close)
 	for _, u := range []struct{ email, role string }{
 		{"admin@example.org", store.RoleAdmin}, {"alice@example.org", store.RoleOwner}, {"bob@example.org", store.RoleOwner},
