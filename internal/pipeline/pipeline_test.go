@@ -34,7 +34,7 @@ func TestPostDistributed(t *testing.T) {
 	for _, d := range ds {
 		// VERP: each copy's envelope sender names its member, so a
 		// bounce does too.
-		if d.Kind != store.KindPost || d.From != mail.VERP(team, d.To) {
+		if d.Kind != store.KindPost || d.From != f.verp(d.To) {
 			t.Errorf("delivery to %s: kind %s, envelope sender %s", d.To, d.Kind, d.From)
 		}
 		// DESIGN §4.6: what is queued is ciphertext.

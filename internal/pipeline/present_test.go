@@ -10,7 +10,6 @@ import (
 
 	"github.com/sealpost/sealpost/internal/gpgtest"
 	"github.com/sealpost/sealpost/internal/keyring"
-	"github.com/sealpost/sealpost/internal/mail"
 	"github.com/sealpost/sealpost/internal/mime"
 	"github.com/sealpost/sealpost/internal/pipeline"
 	"github.com/sealpost/sealpost/internal/store"
@@ -143,7 +142,7 @@ func TestPlaintextForKeylessMembers(t *testing.T) {
 		t.Fatal(err)
 	}
 	if msg.MediaType != "multipart/signed" || len(msg.Children) != 2 || !hasCanary(msg.Children[0].Raw) ||
-		msg.Header.Get("Subject") != "the real subject" || d.From != mail.VERP(team, "carol@example.org") {
+		msg.Header.Get("Subject") != "the real subject" || d.From != f.verp("carol@example.org") {
 		t.Fatalf("plain copy: %s, %d parts, Subject %q, from %s", msg.MediaType, len(msg.Children), msg.Header.Get("Subject"), d.From)
 	}
 	g := gpgtest.New(t)
