@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/sealpost/sealpost/internal/gpgtest"
+	"github.com/sealpost/sealpost/internal/keyring"
+	"github.com/sealpost/sealpost/internal/mail"
 )
 
 // Exit codes of the user's contract (DESIGN §3, sysexits).
@@ -320,8 +322,8 @@ func TestContract(t *testing.T) {
 		}
 		bounce := showList(t, data, list).Addresses["bounce"]
 		for _, f := range files {
-			// VERP: the bounce address with the member in it.
-			if want := verp(bounce, f.deliveredTo); f.returnPath != want {
+			// VERP: the bounce address with the member and their token in it.
+			if want := verp(t, data, bounce, f.deliveredTo); f.returnPath != want {
 				t.Errorf("%s: Return-Path <%s>, want the list's bounce address for the member <%s>", f.name, f.returnPath, want)
 			}
 			checkGPGCopy(t, homes[f.deliveredTo], f, listFpr, canary)
@@ -413,10 +415,21 @@ func checkRejected(t *testing.T, before, after []outboxFile, owner, canary strin
 	}
 }
 
-// verp is bounce (LIST-bounce@DOMAIN) with member's address in it:
-// LIST-bounce+LOCAL=MDOMAIN@DOMAIN, as copies are sent.
-func verp(bounce, member string) string {
+// verp is the envelope sender of member's copies: bounce
+// (LIST-bounce@DOMAIN) with the member's address and token in it,
+// LIST-bounce+LOCAL=MDOMAIN=TOKEN@DOMAIN, the token made with the data
+// directory's master key.
+func verp(t *testing.T, data, bounce, member string) string {
+	t.Helper()
+	master, err := os.ReadFile(filepath.Join(data, "secrets", "master.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sealer, err := keyring.NewSealer(master, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	local, domain, _ := strings.Cut(bounce, "@")
-	mlocal, mdomain, _ := strings.Cut(member, "@")
-	return local + "+" + mlocal + "=" + mdomain + "@" + domain
+	list := strings.TrimSuffix(local, "-bounce") + "@" + domain
+	return mail.VERP(list, member, mail.VERPToken(sealer.BounceTag(list, member)))
 }

@@ -231,7 +231,7 @@ func TestRestartAfter250(t *testing.T) {
 				t.Fatalf("relay got copies for %v, want exactly one for each of %v", got, members)
 			}
 			for _, m := range msgs {
-				if want := verp(bounce, m.to[0]); m.from != want {
+				if want := verp(t, data, bounce, m.to[0]); m.from != want {
 					t.Errorf("copy for %v has envelope sender %q, want the list's bounce address for the member %q", m.to, m.from, want)
 				}
 				checkCopy(t, m, keys[m.to[0]], listPub, text)

@@ -11,8 +11,12 @@ package keyring
 import (
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/hkdf"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/x509"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -105,6 +109,8 @@ var ErrUnseal = errors.New("keyring: sealed secret does not open with this maste
 type Sealer struct {
 	aead cipher.AEAD
 	rand io.Reader
+	// bounceKey keys the tags of VERP bounce addresses (BounceTag).
+	bounceKey []byte
 }
 
 // NewSealer returns a Sealer for a MasterKeySize-byte master key. rand
@@ -124,7 +130,27 @@ func NewSealer(master []byte, rnd io.Reader) (*Sealer, error) {
 	if rnd == nil {
 		rnd = rand.Reader
 	}
-	return &Sealer{aead: aead, rand: rnd}, nil
+	// RFC 5869: a key of its own for the bounce tags, derived from the
+	// master key with a label, so no further secret needs keeping and a
+	// tag reveals nothing about the key that seals.
+	bounceKey, err := hkdf.Key(sha256.New, master, nil, "sealpost bounce tag key", sha256.Size)
+	if err != nil {
+		return nil, fmt.Errorf("keyring: %w", err)
+	}
+	return &Sealer{aead: aead, rand: rnd, bounceKey: bounceKey}, nil
+}
+
+// BounceTag returns the tag that binds a VERP bounce address to one
+// member of one list: HMAC-SHA256 (RFC 2104) of the two addresses under
+// a key derived from the master key. Only the holder of the master key
+// can make it, so a bounce that carries it answers a copy Sealpost sent.
+func (s *Sealer) BounceTag(list, member string) []byte {
+	mac := hmac.New(sha256.New, s.bounceKey)
+	// Length-prefixed, so that no two (list, member) pairs share an input.
+	mac.Write(binary.AppendUvarint(nil, uint64(len(list))))
+	mac.Write([]byte(list))
+	mac.Write([]byte(member))
+	return mac.Sum(nil)
 }
 
 // sealVersion prefixes sealed blobs so the format can change later.

@@ -2,6 +2,9 @@ package keyring
 
 import (
 	"bytes"
+	"crypto/hkdf"
+	"crypto/hmac"
+	"crypto/sha256"
 	"errors"
 	"testing"
 	"time"
@@ -70,6 +73,42 @@ func TestSealer(t *testing.T) {
 	}
 	if _, err := NewSealer([]byte("short"), nil); err == nil {
 		t.Error("NewSealer accepted a short key")
+	}
+}
+
+// TestBounceTag: the tag is HMAC-SHA256 of the length-prefixed list and
+// member addresses under a key derived from the master key (RFC 5869),
+// the same every time, and different for another list, another member,
+// the same characters split differently, or another master key.
+func TestBounceTag(t *testing.T) {
+	master := bytes.Repeat([]byte{7}, MasterKeySize)
+	s, _ := NewSealer(master, nil)
+	tag := s.BounceTag("team@lists.example.org", "bob@example.org")
+	key, err := hkdf.Key(sha256.New, master, nil, "sealpost bounce tag key", 32)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mac := hmac.New(sha256.New, key)
+	mac.Write(append([]byte{byte(len("team@lists.example.org"))}, "team@lists.example.orgbob@example.org"...))
+	if !bytes.Equal(tag, mac.Sum(nil)) {
+		t.Fatalf("BounceTag = %x, want HMAC-SHA256 under the derived key %x", tag, mac.Sum(nil))
+	}
+	if bytes.Equal(key, master) {
+		t.Fatal("the tag key is the master key")
+	}
+	if !bytes.Equal(tag, s.BounceTag("team@lists.example.org", "bob@example.org")) {
+		t.Error("BounceTag is not deterministic")
+	}
+	other, _ := NewSealer(bytes.Repeat([]byte{8}, MasterKeySize), nil)
+	for name, got := range map[string][]byte{
+		"another member":     s.BounceTag("team@lists.example.org", "alice@example.org"),
+		"another list":       s.BounceTag("other@lists.example.org", "bob@example.org"),
+		"split differently":  s.BounceTag("team@lists.example.orgb", "ob@example.org"),
+		"another master key": other.BounceTag("team@lists.example.org", "bob@example.org"),
+	} {
+		if bytes.Equal(got, tag) {
+			t.Errorf("%s: same tag", name)
+		}
 	}
 }
 

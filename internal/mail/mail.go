@@ -8,6 +8,7 @@
 package mail
 
 import (
+	"encoding/base32"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
@@ -88,23 +89,70 @@ func RoleAddress(list string, r Role) string {
 type Target struct {
 	List string // the list's post address
 	Role Role
-	// Member is the member a VERP bounce address names, for RoleBounce.
+	// Member is the member a VERP bounce address names, for RoleBounce;
+	// "" for the bare bounce address and the short form (see VERP).
 	Member string
+	// Token is the token a VERP bounce address carries, for RoleBounce;
+	// "" for the bare bounce address and the old form without one.
+	Token string
 }
 
+// VERPTokenLen is the length of a VERP token: 13 base32 characters, 64
+// bits of a keyed tag.
+const VERPTokenLen = 13
+
+// verpEncoding is lower-case base32 (RFC 4648 §6, without padding), so a
+// mailer that lower-cases local parts leaves the token intact.
+var verpEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
+
+// VERPToken encodes the first 8 bytes of tag, a keyed tag of a list and
+// one of its members that only Sealpost can make, as a VERP token.
+func VERPToken(tag []byte) string {
+	if len(tag) < 8 {
+		panic("mail: VERP tag shorter than 8 bytes")
+	}
+	return verpEncoding.EncodeToString(tag[:8])
+}
+
+// maxLocalPart is the longest local part every server must accept (RFC
+// 5321 §4.5.3.1.1: 64 octets).
+const maxLocalPart = 64
+
 // VERP returns the list's bounce address for one member's copies
-// (variable envelope return path): LIST-bounce+LOCAL=DOMAIN@LISTDOMAIN,
-// so that a bounce names the member even when it is no DSN.
-func VERP(list, member string) string {
+// (variable envelope return path) with the member's token (VERPToken):
+// LIST-bounce+LOCAL=DOMAIN=TOKEN@LISTDOMAIN, so that any bounce names the
+// member, and only a bounce of a copy Sealpost sent names them with the
+// right token. When that local part would be longer than RFC 5321
+// §4.5.3.1.1 allows, the member's address is left out
+// (LIST-bounce+TOKEN@LISTDOMAIN) and the token alone identifies the
+// member among the list's.
+func VERP(list, member, token string) string {
 	local, domain := Split(list)
 	mlocal, mdomain := Split(member)
-	return local + "-" + string(RoleBounce) + "+" + mlocal + "=" + mdomain + "@" + domain
+	prefix := local + "-" + string(RoleBounce) + "+"
+	if full := prefix + mlocal + "=" + mdomain + "=" + token; len(full) <= maxLocalPart {
+		return full + "@" + domain
+	}
+	return prefix + token + "@" + domain
+}
+
+// isVERPToken reports whether s has the form of a VERP token.
+func isVERPToken(s string) bool {
+	if len(s) != VERPTokenLen {
+		return false
+	}
+	for i := range len(s) {
+		if c := s[i]; (c < 'a' || c > 'z') && (c < '2' || c > '7') {
+			return false
+		}
+	}
+	return true
 }
 
 // ListRoles returns the readings of rcpt: rcpt itself as a post address,
 // and, when its local part ends in -request, -owner or -bounce, the base
-// list address with that role. The caller decides which of them is a list
-// it serves.
+// list address with that role, and the readings of a VERP bounce address.
+// The caller decides which of them is a list it serves.
 func ListRoles(rcpt string) []Target {
 	out := []Target{{List: rcpt, Role: RolePost}}
 	local, domain := Split(rcpt)
@@ -113,16 +161,46 @@ func ListRoles(rcpt string) []Target {
 			out = append(out, Target{List: base + "@" + domain, Role: r})
 		}
 	}
-	// LIST-bounce+LOCAL=DOMAIN: a VERP bounce address.
-	if i := strings.LastIndex(local, "-"+string(RoleBounce)+"+"); i > 0 {
-		tag := local[i+len(RoleBounce)+2:]
-		if j := strings.LastIndex(tag, "="); j > 0 && j < len(tag)-1 {
-			if member, err := Normalize(tag[:j] + "@" + tag[j+1:]); err == nil {
-				out = append(out, Target{List: local[:i] + "@" + domain, Role: RoleBounce, Member: member})
-			}
+	// A VERP bounce address, LIST-bounce+TAG. A member's local part may
+	// hold "-bounce+" too, so every place it occurs is a reading, the
+	// leftmost (the shortest list address) first.
+	sep := "-" + string(RoleBounce) + "+"
+	for i := 0; ; i++ {
+		j := strings.Index(local[i:], sep)
+		if j < 0 {
+			break
+		}
+		i += j
+		if t, ok := verpTag(local[i+len(sep):]); ok && i > 0 {
+			t.List, t.Role = local[:i]+"@"+domain, RoleBounce
+			out = append(out, t)
 		}
 	}
 	return out
+}
+
+// verpTag reads the part of a VERP address after "LIST-bounce+": TOKEN,
+// LOCAL=DOMAIN=TOKEN, or the old form LOCAL=DOMAIN. A domain holds no '='
+// and a token no '=' or '.', so the forms cannot be mistaken for each
+// other: the old form's DOMAIN needs a dot, which no token has.
+func verpTag(tag string) (Target, bool) {
+	if isVERPToken(tag) {
+		return Target{Token: tag}, true
+	}
+	var t Target
+	if j := strings.LastIndexByte(tag, '='); j > 0 && isVERPToken(tag[j+1:]) {
+		tag, t.Token = tag[:j], tag[j+1:]
+	}
+	j := strings.LastIndexByte(tag, '=')
+	if j <= 0 || j == len(tag)-1 {
+		return Target{}, false
+	}
+	member, err := Normalize(tag[:j] + "@" + tag[j+1:])
+	if err != nil {
+		return Target{}, false
+	}
+	t.Member = member
+	return t, true
 }
 
 // ListID returns the RFC 2919 List-Id field body for a list address:

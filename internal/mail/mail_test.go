@@ -50,18 +50,77 @@ func TestListRoles(t *testing.T) {
 			t.Errorf("RoleAddress/ListRoles round trip for %s: %v", r, roles)
 		}
 	}
-	// VERP: the member comes back out of the bounce address, even one
-	// whose local part holds '=' or '+'.
-	for _, m := range []string{"alice@example.org", "a=b+c@sub.example.org"} {
-		v := VERP("team@lists.example.org", m)
-		roles := ListRoles(v)
-		last := roles[len(roles)-1]
-		if last != (Target{List: "team@lists.example.org", Role: RoleBounce, Member: m}) {
-			t.Errorf("VERP %s: ListRoles = %+v", v, roles)
-		}
-	}
 	if roles := ListRoles("team-bounce+nonsense@lists.example.org"); roles[len(roles)-1].Role == RoleBounce {
 		t.Errorf("a bounce tag without '=' yields %+v", roles)
+	}
+}
+
+// TestVERP: the member and the token come back out of a VERP address,
+// whatever the member's local part holds; an address too long for RFC
+// 5321 §4.5.3.1.1 keeps only the token; the old form without a token is
+// still read, and the forms are never mistaken for each other.
+func TestVERP(t *testing.T) {
+	const list = "team@lists.example.org"
+	token := VERPToken([]byte("0123456789abcdef"))
+	if len(token) != VERPTokenLen || strings.ToLower(token) != token {
+		t.Fatalf("VERPToken = %q, want %d lower-case characters", token, VERPTokenLen)
+	}
+	long := strings.Repeat("x", 40) + "@example.org"
+	for _, tc := range []struct {
+		member, addr string
+		want         Target
+	}{
+		{"alice@example.org", "team-bounce+alice=example.org=" + token + "@lists.example.org",
+			Target{List: list, Role: RoleBounce, Member: "alice@example.org", Token: token}},
+		{"a=b+c.d-e@sub.example.org", "team-bounce+a=b+c.d-e=sub.example.org=" + token + "@lists.example.org",
+			Target{List: list, Role: RoleBounce, Member: "a=b+c.d-e@sub.example.org", Token: token}},
+		// A member whose address holds "-bounce+" is read first with the
+		// shortest list address.
+		{"x-bounce+y@example.org", "team-bounce+x-bounce+y=example.org=" + token + "@lists.example.org",
+			Target{List: list, Role: RoleBounce, Member: "x-bounce+y@example.org", Token: token}},
+		{long, "team-bounce+" + token + "@lists.example.org", Target{List: list, Role: RoleBounce, Token: token}},
+	} {
+		v := VERP(list, tc.member, token)
+		if v != tc.addr {
+			t.Errorf("VERP(%s) = %s, want %s", tc.member, v, tc.addr)
+		}
+		if local, _ := Split(v); len(local) > 64 {
+			t.Errorf("VERP(%s): local part of %d octets", tc.member, len(local))
+		}
+		var bounces []Target
+		for _, r := range ListRoles(v) {
+			if r.Role == RoleBounce {
+				bounces = append(bounces, r)
+			}
+		}
+		if len(bounces) == 0 || bounces[0] != tc.want {
+			t.Errorf("ListRoles(%s) bounce readings %+v, want first %+v", v, bounces, tc.want)
+		}
+	}
+	// The old form: a member, no token.
+	for _, tc := range []struct {
+		addr string
+		want Target
+	}{
+		{"team-bounce+bob=example.org@lists.example.org", Target{List: list, Role: RoleBounce, Member: "bob@example.org"}},
+		{"team-bounce+a=b=example.org@lists.example.org", Target{List: list, Role: RoleBounce, Member: "a=b@example.org"}},
+		// The token's place holds no token: read as the old form, whose
+		// domain has no dot, so no reading.
+		{"team-bounce+bob=example.org=" + token[:12] + "@lists.example.org", Target{}},
+		{"team-bounce+bob=example.org=" + token + "x@lists.example.org", Target{}},
+		{"team-bounce+" + strings.ToUpper(token) + "@lists.example.org", Target{}},
+		{"team-bounce+=" + token + "@lists.example.org", Target{}},
+		{"team-bounce+nonsense@lists.example.org", Target{}},
+	} {
+		var got Target
+		for _, r := range ListRoles(tc.addr) {
+			if r.Role == RoleBounce && got == (Target{}) {
+				got = r
+			}
+		}
+		if got != tc.want {
+			t.Errorf("ListRoles(%s) = %+v, want %+v", tc.addr, got, tc.want)
+		}
 	}
 }
 
@@ -141,4 +200,30 @@ func TestDisplayName(t *testing.T) {
 			t.Errorf("DisplayName(%q, %q) = %q, want %q", tc.name, tc.addr, got, tc.want)
 		}
 	}
+}
+
+// FuzzListRoles: reading any address never panics, and the VERP address
+// of any member (whose domain is a domain name) gives back that member,
+// or the short form, and the token.
+func FuzzListRoles(f *testing.F) {
+	f.Add("alice", "example.org", []byte("0123456789abcdef"))
+	f.Add("a=b+c-bounce+d", "sub.example.org", []byte("xxxxxxxxxxxxxxxx"))
+	f.Add(strings.Repeat("y", 50), "example.org", []byte("12345678"))
+	f.Fuzz(func(t *testing.T, mlocal, mdomain string, tag []byte) {
+		ListRoles(mlocal + "@" + mdomain)
+		const list = "team@lists.example.org"
+		member, err := Normalize(mlocal + "@" + mdomain)
+		if err != nil || len(tag) < 8 || strings.Contains(mlocal, "@") ||
+			strings.Trim(strings.ToLower(mdomain), "abcdefghijklmnopqrstuvwxyz0123456789.-") != "" {
+			return
+		}
+		token := VERPToken(tag)
+		v := VERP(list, member, token)
+		for _, r := range ListRoles(v) {
+			if r.List == list && r.Role == RoleBounce && r.Token == token && (r.Member == member || r.Member == "") {
+				return
+			}
+		}
+		t.Errorf("VERP(%q) = %q: ListRoles = %+v", member, v, ListRoles(v))
+	})
 }

@@ -116,7 +116,7 @@ func (p *Pipeline) Announce(ctx context.Context, list *store.List, a Announcemen
 	out := make([]store.Delivery, len(send))
 	for i, m := range send {
 		out[i] = store.Delivery{Ref: a.Ref, ListID: list.ID, Kind: store.KindNotice,
-			From: mail.VERP(list.Address, m.Email), To: m.Email, Data: copies[i]}
+			From: p.verp(list.Address, m.Email), To: m.Email, Data: copies[i]}
 	}
 	return out, unreachable, nil
 }

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -12,31 +13,99 @@ import (
 	"github.com/sealpost/sealpost/internal/store"
 )
 
-// bounce handles mail to the list's bounce address. A bounce of a
-// member's copy (to their VERP address, or a DSN naming them) that
-// reports a permanent failure is counted; after the list's threshold of
-// bounces within its window, delivery to the member stops and the owner
-// is told. Bounces are never distributed and never answered.
-func (p *Pipeline) bounce(ctx context.Context, log *slog.Logger, list *store.List, in *store.Inbound, verpMember string) error {
+// bounce handles mail to the list's bounce address rcpt, read as t. A
+// bounce counts only when it proves it answers a copy Sealpost sent
+// (DESIGN §4.10; see bouncedMember): then, when it reports a permanent
+// failure, it is counted, and after the list's threshold of bounces
+// within its window delivery to the member stops and the owner is told.
+// Anything else is logged and dropped. Bounces are never distributed and
+// never answered.
+func (p *Pipeline) bounce(ctx context.Context, log *slog.Logger, list *store.List, in *store.Inbound, rcpt string, t mail.Target) error {
 	out := store.Outcome{SpoolID: in.ID, ListID: list.ID}
+	m, why, err := p.bouncedMember(ctx, list, rcpt, t)
+	if err != nil {
+		return err
+	}
+	if m == nil {
+		log.Info("bounce dropped: it does not prove it answers a copy we sent", "why", why)
+		return p.commit(ctx, out)
+	}
 	msg, err := mime.Parse(in.Raw, p.opt.Limits)
 	if err != nil {
 		log.Info("bounce not readable; dropped", "err", err)
 		return p.commit(ctx, out)
 	}
-	email, status, failed := bounceOf(msg, verpMember, in.EnvelopeFrom)
-	m, err := p.member(ctx, list, email)
-	if err != nil {
-		return err
-	}
-	if !failed || m == nil {
-		log.Info("mail to the bounce address ignored", "member", email, "failed", failed, "status", status)
+	status, failed := bounceOf(msg, m.Email, in.EnvelopeFrom)
+	if !failed {
+		log.Info("mail to the bounce address ignored", "member", m.Email, "failed", failed, "status", status)
 		return p.commit(ctx, out)
 	}
 	if err := p.countBounce(ctx, log, list, m, status, in.ID, &out); err != nil {
 		return err
 	}
 	return p.commit(ctx, out)
+}
+
+// bouncedMember returns the member whose copy a bounce to rcpt (read as
+// t) answers, or nil and why not. It proves that it answers a copy we
+// sent when rcpt carries the member's token (verp), or, for copies sent
+// before tokens, when it is the member's old-form address and a copy
+// really went out to them from exactly that address within the list's
+// bounce window. The bare bounce address names no copy.
+func (p *Pipeline) bouncedMember(ctx context.Context, list *store.List, rcpt string, t mail.Target) (*store.Member, string, error) {
+	switch {
+	case t.Token != "" && t.Member != "":
+		if !p.tokenMatches(list.Address, t.Member, t.Token) {
+			return nil, "wrong token for " + t.Member, nil
+		}
+		m, err := p.member(ctx, list, t.Member)
+		if m == nil || err != nil {
+			return nil, "not a member: " + t.Member, err
+		}
+		return m, "", nil
+	case t.Token != "":
+		return p.memberByToken(ctx, list, t.Token)
+	case t.Member != "":
+		m, err := p.member(ctx, list, t.Member)
+		if m == nil || err != nil {
+			return nil, "not a member: " + t.Member, err
+		}
+		_, days := bounceLimits(list.Settings)
+		sent, err := p.store.CopySent(ctx, list.ID, rcpt, m.Email, p.opt.Now().AddDate(0, 0, -days))
+		if !sent || err != nil {
+			return nil, "no copy to " + m.Email + " went out from this address without a token recently", err
+		}
+		return m, "", nil
+	}
+	return nil, "the bare bounce address names no copy", nil
+}
+
+// memberByToken finds the member whose token a short VERP address (one
+// without the member's address) carries.
+func (p *Pipeline) memberByToken(ctx context.Context, list *store.List, token string) (*store.Member, string, error) {
+	ms, err := p.store.Members(ctx, list.ID)
+	if err != nil {
+		return nil, "", err
+	}
+	for i := range ms {
+		if p.tokenMatches(list.Address, ms[i].Email, token) {
+			return &ms[i], "", nil
+		}
+	}
+	return nil, "a token of no member", nil
+}
+
+// verp returns the envelope sender of member's copies of list's mail:
+// the VERP address with the member's token (mail.VERP).
+func (p *Pipeline) verp(list, member string) string {
+	return mail.VERP(list, member, mail.VERPToken(p.sealer.BounceTag(list, member)))
+}
+
+// tokenMatches reports, in constant time, whether token is member's
+// token on list.
+func (p *Pipeline) tokenMatches(list, member, token string) bool {
+	want := mail.VERPToken(p.sealer.BounceTag(list, member))
+	return subtle.ConstantTimeCompare([]byte(want), []byte(token)) == 1
 }
 
 // countBounce adds a bounce of member m's copy to out and, at the list's
@@ -74,7 +143,7 @@ func (p *Pipeline) countBounce(ctx context.Context, log *slog.Logger, list *stor
 
 // CopyFailed counts a member's copy that the queue could not deliver
 // (a permanent refusal, or retries given up) as a bounce. d is the
-// failed delivery; its VERP envelope sender names list and member.
+// failed delivery: a copy sent from its member's VERP address.
 func (p *Pipeline) CopyFailed(ctx context.Context, d store.Delivery, reason string) error {
 	switch d.Kind {
 	case store.KindHelpdesk:
@@ -82,23 +151,17 @@ func (p *Pipeline) CopyFailed(ctx context.Context, d store.Delivery, reason stri
 	case store.KindReply:
 		return p.replyFailed(ctx, d, reason)
 	}
-	if d.Kind != store.KindPost {
+	if d.Kind != store.KindPost || !isVERP(d.From) {
 		return nil
 	}
-	var t mail.Target
-	for _, r := range mail.ListRoles(d.From) {
-		if r.Member != "" {
-			t = r
-		}
+	list, err := p.store.ListByID(ctx, d.ListID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil // the list was deleted
 	}
-	if t.Member == "" {
-		return nil
-	}
-	list, err := p.store.ListByAddress(ctx, t.List)
 	if err != nil {
 		return err
 	}
-	m, err := p.member(ctx, list, t.Member)
+	m, err := p.member(ctx, list, d.To)
 	if err != nil || m == nil {
 		return err
 	}
@@ -108,6 +171,17 @@ func (p *Pipeline) CopyFailed(ctx context.Context, d store.Delivery, reason stri
 		return err
 	}
 	return p.commit(ctx, out)
+}
+
+// isVERP reports whether addr is a VERP bounce address of some list, in
+// any form (not the bare bounce address).
+func isVERP(addr string) bool {
+	for _, t := range mail.ListRoles(addr) {
+		if t.Member != "" || t.Token != "" {
+			return true
+		}
+	}
+	return false
 }
 
 // statusOf finds an RFC 3463 status code ("5.1.1") in an SMTP error text.
@@ -120,21 +194,21 @@ func statusOf(reason string) string {
 	return ""
 }
 
-// bounceOf reads who bounced and whether permanently: a DSN's failed
-// recipient (RFC 3464), checked against the VERP address when there is
-// one; any other bounce to a VERP address counts as a permanent failure
-// when it comes from a mailer daemon (null sender).
-func bounceOf(msg *mime.Part, verpMember, envelopeFrom string) (email, status string, failed bool) {
+// bounceOf reads whether member's copy bounced permanently: a DSN's
+// failed recipient (RFC 3464) when it names member (a DSN sent to
+// alice's address that names bob is not about bob, nor about alice); any
+// other bounce counts as a permanent failure when it comes from a mailer
+// daemon (null sender).
+func bounceOf(msg *mime.Part, member, envelopeFrom string) (status string, failed bool) {
 	for _, r := range dsnRecipients(msg) {
-		if verpMember != "" && r.Recipient != verpMember {
-			continue // a DSN sent to alice's address that names bob is not about bob
+		if r.Recipient == member {
+			return r.Status, r.Failed()
 		}
-		return r.Recipient, r.Status, r.Failed()
 	}
-	if verpMember != "" && msg.MediaType != "multipart/report" && (envelopeFrom == "" || isDaemon(envelopeFrom)) {
-		return verpMember, "", true
+	if msg.MediaType != "multipart/report" && (envelopeFrom == "" || isDaemon(envelopeFrom)) {
+		return "", true
 	}
-	return verpMember, "", false
+	return "", false
 }
 
 // dsnRecipients reads the message/delivery-status part of a

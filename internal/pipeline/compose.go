@@ -157,7 +157,7 @@ func (p *Pipeline) wrap(ctx context.Context, list *store.List, r *roster, conten
 	out := make([]store.Delivery, 0, len(dec.Send)+len(dec.NoKey))
 	for i, m := range dec.Send {
 		out = append(out, store.Delivery{Ref: ref, ListID: list.ID, Kind: store.KindPost,
-			From: mail.VERP(list.Address, m.Email), To: m.Email, Data: copies[i]})
+			From: p.verp(list.Address, m.Email), To: m.Email, Data: copies[i]})
 	}
 	for _, m := range dec.NoKey {
 		n, err := p.noKeyNotice(list, m.Email, r.to[m.Email].fingerprint, ref)
@@ -207,7 +207,7 @@ func (p *Pipeline) plainCopies(list *store.List, inner []byte, h headers, to []p
 			return nil, err
 		}
 		out = append(out, store.Delivery{Ref: ref, ListID: list.ID, Kind: store.KindPost,
-			From: mail.VERP(list.Address, m.Email), To: m.Email, Data: data})
+			From: p.verp(list.Address, m.Email), To: m.Email, Data: data})
 	}
 	return out, nil
 }

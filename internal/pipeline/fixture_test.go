@@ -19,6 +19,7 @@ import (
 
 	"github.com/sealpost/sealpost/internal/crypto/pgp"
 	"github.com/sealpost/sealpost/internal/keyring"
+	"github.com/sealpost/sealpost/internal/mail"
 	"github.com/sealpost/sealpost/internal/mime"
 	"github.com/sealpost/sealpost/internal/pipeline"
 	"github.com/sealpost/sealpost/internal/store"
@@ -185,6 +186,12 @@ func (f *fixture) post(l *testList, s postSpec) []byte {
 
 func (f *fixture) process(l *testList, raw []byte, ref string) error {
 	return f.p.Process(context.Background(), pipeline.Message{Ref: ref, EnvelopeFrom: "sender@example.org", Rcpt: l.rec.Address, Raw: raw})
+}
+
+// verp is the envelope sender of member's copies of the team list: the
+// VERP address with the member's token, made with the fixture's master key.
+func (f *fixture) verp(member string) string {
+	return mail.VERP(team, member, mail.VERPToken(f.sealer.BounceTag(team, member)))
 }
 
 func (f *fixture) deliveries(ref string) []store.Delivery {

@@ -81,7 +81,7 @@ func (p *Pipeline) Submit(ctx context.Context, s Submission) (err error) {
 	log = log.With("gateway", gw.Address)
 	// A helpdesk that did not see the 250 sends the reply again: it is
 	// answered as before and sent once (DESIGN §5).
-	in, err := p.inbound(gw, s.Ref, s.EnvelopeFrom, s.Raw, append([]byte("sealpost submission\x00"), s.Raw...))
+	in, err := p.inbound(gw, s.Ref, s.EnvelopeFrom, s.Raw, envelopeIdentity("sealpost submission", s.EnvelopeFrom, s.Rcpts, s.Raw))
 	if err != nil {
 		return err
 	}

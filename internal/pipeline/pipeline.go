@@ -49,6 +49,9 @@ type Store interface {
 	Commit(ctx context.Context, o store.Outcome) error
 	PendingKeys(ctx context.Context, listID int64, now time.Time) ([]store.PendingKey, error)
 	Bounces(ctx context.Context, listID int64, email string, since time.Time) (int, error)
+	// CopySent reports whether a copy from envelope sender from to rcpt,
+	// created since, was delivered.
+	CopySent(ctx context.Context, listID int64, from, rcpt string, since time.Time) (bool, error)
 	FindKeys(ctx context.Context, kind, value string) ([]store.Key, error)
 	KeyUsers(ctx context.Context, fpr string) ([]store.KeyUser, error)
 	// For gateways: the keys on file for some addresses, and the
@@ -181,33 +184,47 @@ func (p *Pipeline) rejection(list *store.List, reason policy.Reason) *Rejection 
 var ErrUnknownList = errors.New("pipeline: no such list")
 
 // Resolve returns the list and role that rcpt, a normalised addr-spec,
-// stands for.
+// stands for. Every well-formed bounce address of a list resolves — the
+// bare one, the old form without a token, any token — whether or not it
+// names a member with the right token: a bounce that proves nothing is
+// taken and dropped later, so the SMTP answer to RCPT reveals nothing
+// about members or tokens.
 func (p *Pipeline) Resolve(ctx context.Context, rcpt string) (*store.List, mail.Role, error) {
+	l, t, err := p.resolve(ctx, rcpt)
+	return l, t.Role, err
+}
+
+// resolve returns the list rcpt belongs to and the reading of rcpt that
+// names it.
+func (p *Pipeline) resolve(ctx context.Context, rcpt string) (*store.List, mail.Target, error) {
 	for _, t := range mail.ListRoles(rcpt) {
 		l, err := p.store.ListByAddress(ctx, t.List)
 		if errors.Is(err, store.ErrNotFound) {
 			continue
 		}
 		if err != nil {
-			return nil, "", err
+			return nil, mail.Target{}, err
 		}
 		if l.IsGateway() && t.Role != mail.RolePost {
 			continue // a gateway has no -request, -owner, ... addresses
 		}
-		return l, t.Role, nil
+		return l, t, nil
 	}
-	return nil, "", ErrUnknownList
+	return nil, mail.Target{}, ErrUnknownList
 }
 
 // Process handles one message to one list address.
 func (p *Pipeline) Process(ctx context.Context, m Message) (err error) {
 	log := p.opt.Logger.With("msgid", m.Ref)
-	list, role, err := p.Resolve(ctx, m.Rcpt)
+	list, target, err := p.resolve(ctx, m.Rcpt)
 	if err != nil {
 		return err
 	}
+	role := target.Role
 	defer p.count(list, time.Now(), &err)
-	in, err := p.inbound(list, m.Ref, m.EnvelopeFrom, m.Raw, m.Raw)
+	// The same message is the same bytes in the same envelope: what an
+	// MTA sends again when it did not see the answer.
+	in, err := p.inbound(list, m.Ref, m.EnvelopeFrom, m.Raw, envelopeIdentity("sealpost message", m.EnvelopeFrom, []string{m.Rcpt}, m.Raw))
 	if err != nil {
 		return err
 	}
@@ -232,7 +249,7 @@ func (p *Pipeline) Process(ctx context.Context, m Message) (err error) {
 		return p.gatewayIn(ctx, log, list, in)
 	}
 	if role == mail.RoleBounce {
-		return p.bounce(ctx, log, list, in, verpMember(m.Rcpt))
+		return p.bounce(ctx, log, list, in, m.Rcpt, target)
 	}
 	if outer, err := mime.ParseHeader(in.Raw, p.opt.Limits); err == nil {
 		if why := automated(list, outer, in.EnvelopeFrom); why != "" && (role != mail.RoleOwner || strings.HasPrefix(why, "loop")) {
@@ -266,6 +283,20 @@ func (p *Pipeline) inbound(list *store.List, ref, envelopeFrom string, raw, iden
 	}
 	return &store.Inbound{ID: ref, ListID: list.ID, Digest: digest, EnvelopeFrom: envelopeFrom, Raw: raw, Sealed: sealed,
 		ReceivedAt: p.opt.Now()}, nil
+}
+
+// Digest is the hex SHA-256 that makes two deliveries of m the same
+// message (the spool's and the decisions' key).
+func Digest(m Message) string {
+	sum := sha256.Sum256(envelopeIdentity("sealpost message", m.EnvelopeFrom, []string{m.Rcpt}, m.Raw))
+	return hex.EncodeToString(sum[:])
+}
+
+// envelopeIdentity is what makes two deliveries the same message: the
+// kind of entry, the envelope and the bytes.
+func envelopeIdentity(kind, from string, rcpts []string, raw []byte) []byte {
+	id := []byte(kind + "\x00" + from + "\x00" + strings.Join(rcpts, ",") + "\x00")
+	return append(id, raw...)
 }
 
 // errStillProcessing is the transient answer to a delivery of a message
@@ -345,16 +376,6 @@ func (p *Pipeline) count(list *store.List, start time.Time, err *error) {
 		p.opt.Metrics.Message(mode, "deferred")
 	}
 	p.opt.Metrics.Processing(mode, time.Since(start))
-}
-
-// verpMember is the member a VERP bounce address names, or "".
-func verpMember(rcpt string) string {
-	for _, t := range mail.ListRoles(rcpt) {
-		if t.Member != "" {
-			return t.Member
-		}
-	}
-	return ""
 }
 
 // hold keeps the message as received, sealed under the master key (it may

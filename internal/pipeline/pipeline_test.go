@@ -36,7 +36,7 @@ func TestPostDistributed(t *testing.T) {
 	for _, d := range ds {
 		// VERP: each copy's envelope sender names its member, so a
 		// bounce does too.
-		if d.Kind != store.KindPost || d.From != mail.VERP(team, d.To) {
+		if d.Kind != store.KindPost || d.From != f.verp(d.To) {
 			t.Errorf("delivery to %s: kind %s, envelope sender %s", d.To, d.Kind, d.From)
 		}
 		// DESIGN §4.6: what is queued is ciphertext.
@@ -228,6 +228,11 @@ func TestFailClosed(t *testing.T) {
 	}
 }
 
+// spoolDigest is the key under which f.process spools raw for l.
+func (f *fixture) spoolDigest(l *testList, raw []byte) string {
+	return pipeline.Digest(pipeline.Message{EnvelopeFrom: "sender@example.org", Rcpt: l.rec.Address, Raw: raw})
+}
+
 // crashedAttempts leaves n attempts at processing raw for l behind as a
 // killed process leaves them: spooled, claimed, never finished (their
 // claims long expired).
@@ -235,7 +240,7 @@ func (f *fixture) crashedAttempts(l *testList, raw []byte, n int) {
 	f.t.Helper()
 	for i := range n {
 		at := time.Now().Add(-time.Duration(n-i) * time.Hour)
-		in := &store.Inbound{ID: fmt.Sprintf("crash%d", i), ListID: l.rec.ID, Digest: digest(raw), Sealed: []byte("sealed"), ReceivedAt: at}
+		in := &store.Inbound{ID: fmt.Sprintf("crash%d", i), ListID: l.rec.ID, Digest: f.spoolDigest(l, raw), Sealed: []byte("sealed"), ReceivedAt: at}
 		if _, err := f.db.Admit(context.Background(), in, at, time.Minute); err != nil {
 			f.t.Fatal(err)
 		}
@@ -275,7 +280,7 @@ func TestCrashesCountOnlyUnfinishedAttempts(t *testing.T) {
 	raw := f.post(l, postSpec{signer: f.member("alice@example.org"), from: "alice@example.org"})
 	f.crashedAttempts(l, raw, 3)
 	for range 5 { // attempts that ended: claimed, then released
-		in := &store.Inbound{ID: "t", ListID: l.rec.ID, Digest: digest(raw), Sealed: []byte("sealed"), ReceivedAt: time.Now()}
+		in := &store.Inbound{ID: "t", ListID: l.rec.ID, Digest: f.spoolDigest(l, raw), Sealed: []byte("sealed"), ReceivedAt: time.Now()}
 		if _, err := f.db.Admit(context.Background(), in, time.Now(), time.Minute); err != nil {
 			t.Fatal(err)
 		}

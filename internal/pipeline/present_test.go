@@ -149,7 +149,7 @@ func TestPlaintextForKeylessMembers(t *testing.T) {
 		t.Fatal(err)
 	}
 	if msg.MediaType != "multipart/signed" || len(msg.Children) != 2 || !hasCanary(msg.Children[0].Raw) ||
-		msg.Header.Get("Subject") != "the real subject" || d.From != mail.VERP(team, "carol@example.org") {
+		msg.Header.Get("Subject") != "the real subject" || d.From != f.verp("carol@example.org") {
 		t.Fatalf("plain copy: %s, %d parts, Subject %q, from %s", msg.MediaType, len(msg.Children), msg.Header.Get("Subject"), d.From)
 	}
 	g := gpgtest.New(t)

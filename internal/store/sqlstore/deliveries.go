@@ -50,6 +50,23 @@ func (s *DB) DeliveriesByRef(ctx context.Context, ref string) ([]store.Delivery,
 	return s.deliveries(ctx, `SELECT `+deliveryColumns+` FROM deliveries WHERE ref = $1 ORDER BY id`, ref)
 }
 
+// copySentQuery finds a delivered copy by envelope sender (index
+// deliveries_env_from), recipient, list and time made.
+const copySentQuery = `SELECT EXISTS (SELECT 1 FROM deliveries WHERE env_from = $1 AND created_at >= $2
+	AND rcpt = $3 AND list_id = $4 AND state = $5)`
+
+// CopySent reports whether a copy of a list's mail from envelope sender
+// from to rcpt, created since, was delivered (state sent): a bounce can
+// then answer it.
+func (s *DB) CopySent(ctx context.Context, listID int64, from, rcpt string, since time.Time) (bool, error) {
+	var n int
+	err := s.db.QueryRowContext(ctx, copySentQuery, from, millis(since), rcpt, listID, string(store.Sent)).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("sqlstore: copy sent: %w", err)
+	}
+	return n > 0, nil
+}
+
 // NextDue returns when the earliest pending delivery is due, or the zero
 // time when none is pending.
 func (s *DB) NextDue(ctx context.Context) (time.Time, error) {
