@@ -98,6 +98,16 @@ type Options struct {
 	// Flow is the message flow (the pipeline): announcements, notices,
 	// challenges, releasing held posts.
 	Flow Flow
+	// TrustAnchors are the global S/MIME trust anchors (each list may
+	// add its own).
+	TrustAnchors []*x509.Certificate
+	// CRLs are the revocation lists the administrator loaded; a
+	// certificate one of them revokes is shown and judged revoked.
+	CRLs []*x509.RevocationList
+	// CRLIssuers are certificates, besides the trust anchors, that may
+	// have signed CRLs (loaded beside them); they are trusted for nothing
+	// else.
+	CRLIssuers []*x509.Certificate
 }
 
 // Service runs the use cases.
@@ -108,6 +118,11 @@ type Service struct {
 	rand   io.Reader
 	flow   Flow
 	actor  Actor
+	// anchors, crls and crlIssuers are Options.TrustAnchors, CRLs and
+	// CRLIssuers.
+	anchors    []*x509.Certificate
+	crls       []*x509.RevocationList
+	crlIssuers []*x509.Certificate
 }
 
 // New returns a Service over st; sealer seals the lists' secret keys.
@@ -118,7 +133,8 @@ func New(st Store, sealer *keyring.Sealer, opt Options) *Service {
 	if opt.Rand == nil {
 		opt.Rand = rand.Reader
 	}
-	return &Service{st: st, sealer: sealer, now: opt.Now, rand: opt.Rand, flow: opt.Flow, actor: Operator}
+	return &Service{st: st, sealer: sealer, now: opt.Now, rand: opt.Rand, flow: opt.Flow, actor: Operator,
+		anchors: opt.TrustAnchors, crls: opt.CRLs, crlIssuers: opt.CRLIssuers}
 }
 
 // CreateList creates a list at address with a freshly generated key.
@@ -275,6 +291,9 @@ func (s *Service) AddMember(ctx context.Context, list, email string, keyData []b
 	if err != nil {
 		return nil, info, err
 	}
+	if err := s.judgeCRLs(ctx, l, key.Data, &info); err != nil {
+		return nil, info, err
+	}
 	if err := keyring.CheckMemberKey(info, addr, s.now()); err != nil {
 		return nil, info, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
@@ -308,6 +327,9 @@ func (s *Service) AddMemberKey(ctx context.Context, list, email string, keyData 
 	}
 	key, info, err := s.memberKey(keyData)
 	if err != nil {
+		return info, err
+	}
+	if err := s.judgeCRLs(ctx, l, key.Data, &info); err != nil {
 		return info, err
 	}
 	check := info
@@ -528,7 +550,7 @@ func (s *Service) Members(ctx context.Context, list string) ([]MemberView, error
 	if err != nil {
 		return nil, err
 	}
-	return s.memberViews(ms), nil
+	return s.memberViewsOf(ctx, l, ms)
 }
 
 // Member returns one member of the list with key status.
@@ -548,11 +570,26 @@ func (s *Service) Member(ctx context.Context, list, email string) (MemberView, e
 	if len(ms) == 0 {
 		return MemberView{}, fmt.Errorf("%w: %s is not a member of %s", ErrNotFound, addr, l.Address)
 	}
-	return s.memberViews(ms)[0], nil
+	vs, err := s.memberViewsOf(ctx, l, ms)
+	if err != nil {
+		return MemberView{}, err
+	}
+	return vs[0], nil
 }
 
-// memberViews describes each member's keys as they stand now.
-func (s *Service) memberViews(ms []store.Member) []MemberView {
+// memberViewsOf describes the keys of the members ms of l as they stand
+// now, revocation by the loaded CRLs included.
+func (s *Service) memberViewsOf(ctx context.Context, l *store.List, ms []store.Member) ([]MemberView, error) {
+	anchors, err := s.anchorsOf(ctx, l)
+	if err != nil {
+		return nil, err
+	}
+	return s.memberViews(ms, s.revocations(anchors, nil)), nil
+}
+
+// memberViews describes each member's keys as they stand now; a
+// certificate that rev revokes is described as revoked.
+func (s *Service) memberViews(ms []store.Member, rev *smime.Revocations) []MemberView {
 	out := make([]MemberView, 0, len(ms))
 	for _, m := range ms {
 		v := MemberView{Member: m}
@@ -560,6 +597,7 @@ func (s *Service) memberViews(ms []store.Member) []MemberView {
 			var info crypto.KeyInfo
 			if _, i, err := s.memberKey(mk.Data); err == nil {
 				info = i
+				markRevoked(rev, mk.Data, &info)
 			}
 			v.Keys = append(v.Keys, info)
 		}

@@ -22,8 +22,8 @@ type KeyFinding struct {
 }
 
 // CheckKeys reports every list key, list certificate and member key of
-// list (or of every list when list is empty) that is unusable now or
-// expires within the next days days.
+// list (or of every list when list is empty) that is unusable now
+// (revoked by a loaded CRL too) or expires within the next days days.
 func (s *Service) CheckKeys(ctx context.Context, list string, days int) ([]KeyFinding, error) {
 	var lists []store.List
 	if list == "" {
@@ -48,20 +48,26 @@ func (s *Service) CheckKeys(ctx context.Context, list string, days int) ([]KeyFi
 		}
 	}
 	for _, l := range lists {
+		anchors, err := s.anchorsOf(ctx, &l)
+		if err != nil {
+			return nil, err
+		}
+		rev := s.revocations(anchors, nil)
 		if info, err := s.KeyInfo(&l); err == nil {
 			report(KeyFinding{List: l.Address, Holder: "list", Engine: crypto.OpenPGP, Fingerprint: info.Fingerprint,
 				Status: listKeyStatus(info, now), Expires: info.Expires})
 		}
 		if c, err := x509.ParseCertificate(l.SMIMECert); err == nil {
 			info := smime.CertInfo(c)
+			markRevoked(rev, c.Raw, &info)
 			report(KeyFinding{List: l.Address, Holder: "list", Engine: crypto.SMIME, Fingerprint: info.Fingerprint,
 				Status: listKeyStatus(info, now), Expires: info.Expires})
 		}
-		ms, err := s.Members(ctx, l.Address)
+		ms, err := s.st.Members(ctx, l.ID)
 		if err != nil {
 			return nil, err
 		}
-		for _, m := range ms {
+		for _, m := range s.memberViews(ms, rev) {
 			for i, mk := range m.Member.Keys {
 				info := m.Keys[i]
 				report(KeyFinding{List: l.Address, Holder: m.Email, Engine: crypto.Engine(mk.Engine), Fingerprint: mk.Fingerprint,

@@ -398,7 +398,6 @@ func (s *Service) details(ctx context.Context, k store.Key) (KeyDetails, error) 
 		return d, fmt.Errorf("key %s: %w", k.Fingerprint, err)
 	}
 	d.Info = info
-	d.Status = keyStatus(info, s.now())
 	users, err := s.st.KeyUsers(ctx, k.Fingerprint)
 	if err != nil {
 		return d, err
@@ -421,11 +420,13 @@ func (s *Service) details(ctx context.Context, k store.Key) (KeyDetails, error) 
 			return d, err
 		}
 	}
+	d.Status = keyStatus(d.Info, s.now())
 	return d, nil
 }
 
-// chain finds a certificate's path to a trust anchor: those of the lists
-// that use it, or the system's.
+// chain finds a certificate's path to a trust anchor: the global ones,
+// those of the lists that use it, or the system's; and marks the
+// certificate revoked when a loaded CRL revokes it.
 func (s *Service) chain(ctx context.Context, d *KeyDetails) error {
 	c, err := x509.ParseCertificate(d.Data)
 	if err != nil {
@@ -435,20 +436,18 @@ func (s *Service) chain(ctx context.Context, d *KeyDetails) error {
 	if err != nil {
 		roots = x509.NewCertPool()
 	}
+	var lists []*store.List
 	for _, addr := range d.Lists {
-		l, err := s.st.ListByAddress(ctx, addr)
-		if err != nil {
-			continue
+		if l, err := s.st.ListByAddress(ctx, addr); err == nil {
+			lists = append(lists, l)
 		}
-		ders, err := s.st.TrustAnchors(ctx, l.ID)
-		if err != nil {
-			return err
-		}
-		for _, der := range ders {
-			if a, err := x509.ParseCertificate(der); err == nil {
-				roots.AddCert(a)
-			}
-		}
+	}
+	anchors, err := s.anchorsOf(ctx, lists...)
+	if err != nil {
+		return err
+	}
+	for _, a := range slices.Concat(s.anchors, anchors) {
+		roots.AddCert(a)
 	}
 	d.Chain = []*x509.Certificate{c}
 	chains, err := c.Verify(x509.VerifyOptions{Roots: roots, CurrentTime: s.now(), KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}})
@@ -461,6 +460,7 @@ func (s *Service) chain(ctx context.Context, d *KeyDetails) error {
 	default:
 		d.ChainStatus = "issuer not known: " + c.Issuer.String()
 	}
+	markRevoked(s.revocations(anchors, d.Chain[1:]), d.Data, &d.Info)
 	return nil
 }
 

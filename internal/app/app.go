@@ -87,7 +87,7 @@ func Open(ctx context.Context, cfg *Config, logger *slog.Logger) (*App, error) {
 		db.Close()
 		return nil, &ConfigError{Problems: []string{err.Error()}}
 	}
-	crls, err := loadCRLs(cfg.SMIME.CRLs)
+	crls, crlIssuers, err := loadCRLs(cfg.SMIME.CRLs)
 	if err != nil {
 		db.Close()
 		return nil, &ConfigError{Problems: []string{err.Error()}}
@@ -104,6 +104,7 @@ func Open(ctx context.Context, cfg *Config, logger *slog.Logger) (*App, error) {
 		Limits:            mime.Limits{MaxSize: cfg.SMTP.MaxMessageBytes},
 		TrustAnchors:      anchors,
 		CRLs:              crls,
+		CRLIssuers:        crlIssuers,
 		RequireCRL:        cfg.SMIME.RequireCRL,
 		Metrics:           a.Metrics,
 	})
@@ -114,7 +115,7 @@ func Open(ctx context.Context, cfg *Config, logger *slog.Logger) (*App, error) {
 			logger.Error("counting a failed copy as a bounce", "msgid", d.Ref, "rcpt", d.To, "err", err)
 		}
 	}, Route: helpdesks.transport, Open: a.Pipeline.OpenDelivery, Recorded: a.countAttempt})
-	a.Admin = admin.New(db, sealer, admin.Options{Flow: a.Pipeline})
+	a.Admin = admin.New(db, sealer, admin.Options{Flow: a.Pipeline, TrustAnchors: anchors, CRLs: crls, CRLIssuers: crlIssuers})
 	a.registerGauges()
 	a.Pipeline.SetCommands(a.Admin) // members' requests by mail run the admin use cases
 	// Keys moved from an older schema, or indexed by an older version of
@@ -129,6 +130,10 @@ func Open(ctx context.Context, cfg *Config, logger *slog.Logger) (*App, error) {
 	}
 	if n > 0 {
 		logger.Info("keyring: indexed keys", "count", n)
+	}
+	if err := a.warnUnverifiedCRLs(ctx); err != nil {
+		db.Close()
+		return nil, err
 	}
 	return a, nil
 }

@@ -49,7 +49,12 @@ type Config struct {
 		// trusted for their addresses (like Sympa's cafile/capath).
 		TrustAnchors string `toml:"trust_anchors"`
 		// CRLs is a PEM or DER file, or a directory of them, with
-		// certificate revocation lists.
+		// certificate revocation lists. They revoke pinned and chained
+		// certificates alike, but only when Sealpost can verify them: their
+		// issuer is a trust anchor (global or a list's), or its certificate
+		// is in a PEM file among the CRLs (it verifies CRLs and is trusted
+		// for nothing else). A CRL none of these verifies revokes nothing,
+		// and Sealpost warns about it when it starts.
 		CRLs string `toml:"crls"`
 		// RequireCRL refuses certificates whose issuer has no current CRL.
 		RequireCRL bool `toml:"require_crl"`

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"crypto/x509"
 	"encoding/pem"
 	"fmt"
@@ -36,19 +37,31 @@ func loadTrustAnchors(path string) ([]*x509.Certificate, error) {
 	return pool, err
 }
 
-// loadCRLs reads the revocation lists (PEM or DER) of a file or directory.
-func loadCRLs(path string) ([]*x509.RevocationList, error) {
+// loadCRLs reads the revocation lists (PEM or DER) of a file or
+// directory, and the certificates (PEM) beside them: those of the CRLs'
+// issuers, which verify the CRLs of an authority that is not a trust
+// anchor (for its members' pinned certificates) and are trusted for
+// nothing else.
+func loadCRLs(path string) ([]*x509.RevocationList, []*x509.Certificate, error) {
 	if path == "" {
-		return nil, nil
+		return nil, nil, nil
 	}
 	var out []*x509.RevocationList
+	var issuers []*x509.Certificate
 	err := eachFile(path, func(name string, data []byte) error {
 		ders := [][]byte{data}
 		if block, _ := pem.Decode(data); block != nil {
 			ders = nil
 			for block, rest := pem.Decode(data); block != nil; block, rest = pem.Decode(rest) {
-				if block.Type == "X509 CRL" {
+				switch block.Type {
+				case "X509 CRL":
 					ders = append(ders, block.Bytes)
+				case "CERTIFICATE":
+					c, err := x509.ParseCertificate(block.Bytes)
+					if err != nil {
+						return fmt.Errorf("smime.crls: %s: %w", name, err)
+					}
+					issuers = append(issuers, c)
 				}
 			}
 		}
@@ -61,7 +74,7 @@ func loadCRLs(path string) ([]*x509.RevocationList, error) {
 		}
 		return nil
 	})
-	return out, err
+	return out, issuers, err
 }
 
 // eachFile calls fn for path, or for every regular file in it when it is
@@ -92,6 +105,22 @@ func eachFile(path string, fn func(name string, data []byte) error) error {
 		if err := fn(name, data); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// warnUnverifiedCRLs warns about each loaded CRL whose issuer Sealpost
+// cannot find (no trust anchor, no certificate beside the CRLs): it
+// cannot be told from a forgery, so it revokes nothing until its issuer's
+// certificate is put beside it or made a trust anchor.
+func (a *App) warnUnverifiedCRLs(ctx context.Context) error {
+	crls, err := a.Admin.UnverifiedCRLs(ctx)
+	if err != nil {
+		return err
+	}
+	for _, crl := range crls {
+		a.Logger.Warn("smime.crls: a CRL cannot be verified, so it revokes nothing (except in messages that carry its issuer's certificate): "+
+			"put the issuer's certificate (PEM) beside the CRL or make it a trust anchor", "issuer", crl.Issuer.String())
 	}
 	return nil
 }

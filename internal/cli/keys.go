@@ -316,7 +316,8 @@ func (e *env) keyCheckCmd() *cobra.Command {
 		Short: "List keys and certificates that are unusable or expire within N days",
 		Long: `Report every list key, list certificate and member key or certificate that
 cannot be used now (Key expired, Key revoked, Wrong key usage, Policy
-mismatch, ...) or that expires within the next N days (default 14), so
+mismatch, ...; a certificate that a CRL loaded from [smime] crls lists is
+Key revoked) or that expires within the next N days (default 14), so
 that fresh keys can be asked for in time. Prints nothing else when there
 is nothing to report; suitable for a daily cron job.`,
 		Args: args(cobra.NoArgs),

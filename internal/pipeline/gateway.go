@@ -247,9 +247,18 @@ func (p *Pipeline) judge(ctx context.Context, gw *store.List, a *arrival) error 
 	default:
 		a.trust = trustFirstSeen
 	}
+	revoked := false
+	if o.smime != nil && a.trust != trustCA { // a chain was checked with its CRLs already
+		var err error
+		if revoked, err = p.signerRevoked(ctx, gw, o.smime); err != nil {
+			return err
+		}
+	}
 	switch {
 	case o.smime != nil && !smimeValidFor(o.smime, from, p.opt.Now()):
 		a.verdict, a.detail = "invalid", "certificate expired, not yet valid or not for "+from
+	case revoked:
+		a.verdict, a.detail = "invalid", "certificate revoked by a CRL of its issuer"
 	case !o.signer.HasAddress(from):
 		a.verdict, a.detail = "mismatch", "the signing key is not for the From address"
 	case len(a.h.signedRecipients) > 0 && !slices.Contains(a.h.signedRecipients, gw.Address):
@@ -573,7 +582,11 @@ func (p *Pipeline) contacts(ctx context.Context, gw *store.List, addrs []string)
 	if err != nil {
 		return nil, err
 	}
-	r := p.rosterOf(gw, ms)
+	rev, err := p.revocations(ctx, gw, nil, nil)
+	if err != nil {
+		return nil, err
+	}
+	r := p.rosterOf(gw, ms, rev)
 	r.keys = map[string][]store.MemberKey{}
 	for _, m := range ms {
 		r.keys[m.Email] = m.Keys

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/x509"
 	"errors"
-	"fmt"
 	"strings"
 
 	spcrypto "github.com/sealpost/sealpost/internal/crypto"
@@ -93,10 +92,12 @@ func smimeOpened(u *smime.Unwrapped) *opened {
 }
 
 // certify decides whether an S/MIME signer's certificate may speak for
-// from: a member's pinned or harvested certificate by itself (valid now),
-// any other certificate only through a chain to the trust anchors, with
-// the address and revocation checked (RFC 8550 §3, RFC 5280). It reports
-// whether the signer was certified through a chain.
+// from: a member's pinned or harvested certificate by itself (valid now,
+// and not revoked by a CRL of its issuer: RFC 5280 §3.3, a CRL covers
+// every certificate its issuer signed), any other certificate only
+// through a chain to the trust anchors, with the address and revocation
+// checked (RFC 8550 §3, RFC 5280). It reports whether the signer was
+// certified through a chain.
 func (p *Pipeline) certify(ctx context.Context, list *store.List, o *opened, from string, r *roster) (bool, error) {
 	if o.smime == nil || o.status != spcrypto.StatusGood {
 		return false, nil
@@ -105,6 +106,14 @@ func (p *Pipeline) certify(ctx context.Context, list *store.List, o *opened, fro
 	if _, known := r.certs[o.signer.Fingerprint]; known {
 		if now.Before(cert.NotBefore) || now.After(cert.NotAfter) {
 			o.status, o.reason, o.signer = spcrypto.StatusKeyInvalid, "member certificate expired", nil
+			return false, nil
+		}
+		revoked, err := p.signerRevoked(ctx, list, o.smime)
+		if err != nil {
+			return false, err
+		}
+		if revoked {
+			o.status, o.reason, o.signer = spcrypto.StatusKeyInvalid, "member certificate revoked by a CRL of its issuer", nil
 		}
 		return false, nil
 	}
@@ -152,19 +161,12 @@ func (p *Pipeline) fetchCRLs(ctx context.Context, certs []*x509.Certificate) []*
 
 // trustAnchors are the global anchors and the list's own.
 func (p *Pipeline) trustAnchors(ctx context.Context, list *store.List) (*x509.CertPool, error) {
-	pool := x509.NewCertPool()
-	for _, c := range p.opt.TrustAnchors {
-		pool.AddCert(c)
-	}
-	ders, err := p.store.TrustAnchors(ctx, list.ID)
+	anchors, err := p.listAnchors(ctx, list)
 	if err != nil {
 		return nil, err
 	}
-	for _, der := range ders {
-		c, err := cached(p.keys, der, func() (*x509.Certificate, error) { return x509.ParseCertificate(der) })
-		if err != nil {
-			return nil, fmt.Errorf("pipeline: trust anchor of %s: %w", list.Address, err)
-		}
+	pool := x509.NewCertPool()
+	for _, c := range append(anchors, p.opt.TrustAnchors...) {
 		pool.AddCert(c)
 	}
 	return pool, nil

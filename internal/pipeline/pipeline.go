@@ -85,8 +85,13 @@ type Options struct {
 	// list may add its own. With none, only pinned and harvested
 	// certificates count.
 	TrustAnchors []*x509.Certificate
-	// CRLs are the revocation lists loaded by the administrator.
+	// CRLs are the revocation lists loaded by the administrator. They
+	// revoke chained and pinned certificates alike (see revocations).
 	CRLs []*x509.RevocationList
+	// CRLIssuers are certificates, besides the trust anchors, that may
+	// have signed CRLs (loaded beside them). They only verify CRLs; they
+	// are not trust anchors.
+	CRLIssuers []*x509.Certificate
 	// RequireCRL refuses certificates whose issuer has no current CRL.
 	RequireCRL bool
 	// Commands runs the keywords of members' requests to LIST-request

@@ -1,7 +1,6 @@
 package pipeline
 
 import (
-	"bytes"
 	"context"
 	"crypto/x509"
 	"slices"
@@ -47,11 +46,16 @@ func (p *Pipeline) roster(ctx context.Context, list *store.List) (*roster, error
 	if err != nil {
 		return nil, err
 	}
-	return p.rosterOf(list, ms), nil
+	rev, err := p.revocations(ctx, list, nil, nil)
+	if err != nil {
+		return nil, err
+	}
+	return p.rosterOf(list, ms, rev), nil
 }
 
-// rosterOf is the roster of the members ms of list.
-func (p *Pipeline) rosterOf(list *store.List, ms []store.Member) *roster {
+// rosterOf is the roster of the members ms of list; a certificate that
+// rev revokes gets no copy encrypted to it.
+func (p *Pipeline) rosterOf(list *store.List, ms []store.Member, rev *smime.Revocations) *roster {
 	r := &roster{certs: map[string]*x509.Certificate{}, to: make(map[string]recipient, len(ms))}
 	canSMIME := len(list.SMIMECert) > 0 // S/MIME copies are signed with the list's certificate
 	for i := range ms {
@@ -72,7 +76,7 @@ func (p *Pipeline) rosterOf(list *store.List, ms []store.Member) *roster {
 			case store.EngineSMIME:
 				if c := p.usableCert(list, m, mk); c != nil {
 					r.certs[mk.Fingerprint] = c
-					if canSMIME && certEncryptable(c, m.Email, p.opt.Now()) && !p.revoked(c) &&
+					if canSMIME && certEncryptable(c, m.Email, p.opt.Now()) && rev.Check(c) == nil &&
 						(viaSMIME.cert == nil || c.NotAfter.After(viaSMIME.cert.NotAfter)) {
 						viaSMIME = recipient{cert: c, fingerprint: mk.Fingerprint, cipher: smime.CipherFor(splitCaps(mk.Capabilities))}
 					}
@@ -85,7 +89,7 @@ func (p *Pipeline) rosterOf(list *store.List, ms []store.Member) *roster {
 		}
 		pm.Usable = choice.pgp != nil || choice.cert != nil
 		if !pm.Usable {
-			choice.status = unusableStatus(m, p.opt.Now())
+			choice.status = p.unusableStatus(m, rev)
 		}
 		r.members = append(r.members, pm)
 		r.to[m.Email] = choice
@@ -147,25 +151,10 @@ func splitCaps(s string) []string {
 	return strings.Split(s, ",")
 }
 
-// revoked reports whether an administrator-loaded CRL of the certificate's
-// issuer lists it: such a member gets a notice, not the post.
-func (p *Pipeline) revoked(c *x509.Certificate) bool {
-	for _, crl := range p.opt.CRLs {
-		if !bytes.Equal(crl.RawIssuer, c.RawIssuer) {
-			continue
-		}
-		for _, e := range crl.RevokedCertificateEntries {
-			if e.SerialNumber.Cmp(c.SerialNumber) == 0 {
-				return true
-			}
-		}
-	}
-	return false
-}
-
 // unusableStatus says why none of a member's keys can be encrypted to,
-// judging their newest key.
-func unusableStatus(m *store.Member, now time.Time) keyring.Status {
+// judging their newest key (a certificate revoked by a CRL is revoked).
+func (p *Pipeline) unusableStatus(m *store.Member, rev *smime.Revocations) keyring.Status {
+	now := p.opt.Now()
 	if len(m.Keys) == 0 {
 		return keyring.NotFound
 	}
@@ -178,6 +167,11 @@ func unusableStatus(m *store.Member, now time.Time) keyring.Status {
 	_, info, err := keyring.Describe(newest.Data, now)
 	if err != nil {
 		return keyring.NoSpecificReason
+	}
+	if newest.Engine == store.EngineSMIME {
+		if c, err := p.memberCert(newest); err == nil && rev.Check(c) != nil {
+			info.Revoked = true
+		}
 	}
 	if st := keyring.StatusOf(keyring.CheckMemberKey(info, m.Email, now)); st != keyring.Usable {
 		return st

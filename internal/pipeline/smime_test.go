@@ -306,12 +306,14 @@ func TestListTrustAnchors(t *testing.T) {
 
 // TestRevokedRecipientGetsNotice: a member whose certificate a loaded CRL
 // revokes gets a notice, never the post (Sympa's x509-user-cert-missing).
+// The CRL's issuer is known from the certificate loaded beside it.
 func TestRevokedRecipientGetsNotice(t *testing.T) {
 	sf := newSMIMEFixture(t, false)
 	sf.addCertMember("alice@example.org", openssltest.P256)
 	sf.addCertMember("bob@example.org", openssltest.RSA2048)
 	crl := revocationList(t, sf.ca, sf.identity("bob@example.org", openssltest.RSA2048).Cert.SerialNumber)
-	sf.p = pipeline.New(sf.db, sf.sealer, pipeline.Options{CRLs: []*x509.RevocationList{crl}, Logger: quietLogger()})
+	sf.p = pipeline.New(sf.db, sf.sealer, pipeline.Options{CRLs: []*x509.RevocationList{crl}, CRLIssuers: []*x509.Certificate{sf.ca.Cert},
+		Logger: quietLogger()})
 	if err := sf.process(sf.l, sf.smimePost(sf.identity("alice@example.org", openssltest.P256), "alice@example.org", smime.AES256GCM), "rv"); err != nil {
 		t.Fatal(err)
 	}

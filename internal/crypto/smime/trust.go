@@ -5,6 +5,8 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"math/big"
+	"slices"
 	"strings"
 	"time"
 )
@@ -134,11 +136,15 @@ func checkRevocation(chain []*x509.Certificate, opt TrustOptions) error {
 		}
 		for _, e := range crl.RevokedCertificateEntries {
 			if e.SerialNumber.Cmp(cert.SerialNumber) == 0 {
-				return &TrustError{Reason: Revoked, Detail: "on " + e.RevocationTime.Format(time.DateOnly)}
+				return revokedError(e.RevocationTime)
 			}
 		}
 	}
 	return nil
+}
+
+func revokedError(at time.Time) error {
+	return &TrustError{Reason: Revoked, Detail: "on " + at.Format(time.DateOnly)}
 }
 
 // issuerCRL returns the newest CRL that issuer signed, or nil.
@@ -153,4 +159,106 @@ func issuerCRL(issuer *x509.Certificate, crls []*x509.RevocationList) *x509.Revo
 		}
 	}
 	return best
+}
+
+// Revocations are CRLs as they apply to certificates trusted by
+// themselves rather than through a chain: a member's pinned or harvested
+// certificate, a gateway correspondent's. A CRL covers every certificate
+// its issuer signed, pinned or chained (RFC 5280 §3.3), but here no chain
+// names the issuer, so a CRL counts only when one of the candidate
+// issuer certificates it was built with verifies its signature (RFC 5280
+// §6.3.3 (f)) and signed the certificate too: a CRL of another authority
+// with the same name revokes nothing. Of an issuer's CRLs the newest
+// decides.
+//
+// A CRL past its nextUpdate still revokes what it lists: a revocation is
+// permanent (RFC 5280 §3.3; only a certificateHold, §5.3.1, may be lifted,
+// by a newer CRL), so a CRL that is not refreshed cannot bring a revoked
+// certificate back. It is not needed to clear one either: a pinned
+// certificate is trusted because an administrator or the member's earlier
+// mail vouched for it, and RequireCRL does not apply to it.
+type Revocations struct {
+	issued     []issuedCRL
+	unverified []*x509.RevocationList
+}
+
+// issuedCRL is an issuer's newest CRL, its entries by serial number.
+type issuedCRL struct {
+	issuer  *x509.Certificate
+	revoked map[string]time.Time
+}
+
+// NewRevocations verifies crls against the candidate issuers (trust
+// anchors, certificates loaded beside the CRLs, the chain a message
+// carries) once, for checking many certificates.
+func NewRevocations(crls []*x509.RevocationList, issuers []*x509.Certificate) *Revocations {
+	var distinct []*x509.Certificate
+	for _, c := range issuers {
+		if !slices.ContainsFunc(distinct, c.Equal) {
+			distinct = append(distinct, c)
+		}
+	}
+	newest := make([]*x509.RevocationList, len(distinct))
+	r := &Revocations{}
+	for _, crl := range crls {
+		verified := false
+		for i, issuer := range distinct {
+			if !bytes.Equal(crl.RawIssuer, issuer.RawSubject) || crl.CheckSignatureFrom(issuer) != nil {
+				continue
+			}
+			verified = true
+			if newest[i] == nil || crl.ThisUpdate.After(newest[i].ThisUpdate) {
+				newest[i] = crl
+			}
+		}
+		if !verified {
+			r.unverified = append(r.unverified, crl)
+		}
+	}
+	for i, crl := range newest {
+		if crl == nil {
+			continue
+		}
+		ic := issuedCRL{issuer: distinct[i], revoked: make(map[string]time.Time, len(crl.RevokedCertificateEntries))}
+		for _, e := range crl.RevokedCertificateEntries {
+			ic.revoked[serialKey(e.SerialNumber)] = e.RevocationTime
+		}
+		r.issued = append(r.issued, ic)
+	}
+	return r
+}
+
+// Check returns a *TrustError with reason Revoked when the CRL of an
+// issuer that signed cert lists it, and nil otherwise. A nil Revocations
+// revokes nothing.
+func (r *Revocations) Check(cert *x509.Certificate) error {
+	if r == nil {
+		return nil
+	}
+	serial := serialKey(cert.SerialNumber)
+	for _, ic := range r.issued {
+		at, listed := ic.revoked[serial]
+		// The issuer's key signed cert. CheckSignature, unlike
+		// CheckSignatureFrom, accepts a SHA-1 signature: an old
+		// certificate is revoked like any other.
+		if listed && bytes.Equal(ic.issuer.RawSubject, cert.RawIssuer) &&
+			ic.issuer.CheckSignature(cert.SignatureAlgorithm, cert.RawTBSCertificate, cert.Signature) == nil {
+			return revokedError(at)
+		}
+	}
+	return nil
+}
+
+// serialKey is a serial number as a map key: its sign and magnitude.
+func serialKey(n *big.Int) string {
+	return string(append([]byte{byte(n.Sign() + 1)}, n.Bytes()...))
+}
+
+// Unverified are the CRLs that none of the candidate issuers signed:
+// they revoke nothing here.
+func (r *Revocations) Unverified() []*x509.RevocationList {
+	if r == nil {
+		return nil
+	}
+	return r.unverified
 }
