@@ -177,7 +177,9 @@ func TestAdminUIInBrowser(t *testing.T) {
 	}
 	b.do("hold posts by strangers", chromedp.SetValue(`#opt-on_unknown_signer`, "hold"),
 		chromedp.Click(`form.options-form button[type=submit]`), chromedp.WaitReady(`main.main`))
-	if got := showList(t, data, list).Options["on_unknown_signer"]; got != "hold" {
+	// The page before the form was sent is ready too: wait for the effect.
+	var got string
+	if !eventually(15*time.Second, func() bool { got = showList(t, data, list).Options["on_unknown_signer"]; return got == "hold" }) {
 		t.Fatalf("on_unknown_signer after saving the form: %q", got)
 	}
 	b.open("/lists/" + list)

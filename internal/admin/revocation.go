@@ -73,6 +73,9 @@ func (s *Service) judgeCRLs(ctx context.Context, l *store.List, data []byte, inf
 // CRLs and no list's trust anchor is their issuer. They revoke nothing,
 // except for a message that carries their issuer's certificate.
 func (s *Service) UnverifiedCRLs(ctx context.Context) ([]*x509.RevocationList, error) {
+	if err := s.requireAdmin("inspect the loaded CRLs"); err != nil {
+		return nil, err
+	}
 	if len(s.crls) == 0 {
 		return nil, nil
 	}
