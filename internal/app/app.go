@@ -53,6 +53,9 @@ type App struct {
 	submissionAddr net.Addr
 	authOnce       sync.Once
 	auth           *auth.Auth
+	// retries holds start-up maintenance that failed (a full disk), for
+	// Serve to do again.
+	retries *retries
 }
 
 // Open prepares the data directory (creating it, the master key and the
@@ -76,7 +79,7 @@ func Open(ctx context.Context, cfg *Config, logger *slog.Logger) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &App{Config: cfg, Logger: logger, Store: db, Metrics: obs.NewMetrics()}
+	a := &App{Config: cfg, Logger: logger, Store: db, Metrics: obs.NewMetrics(), retries: newRetries()}
 	tr, err := a.transport()
 	if err != nil {
 		db.Close()
@@ -118,18 +121,11 @@ func Open(ctx context.Context, cfg *Config, logger *slog.Logger) (*App, error) {
 	a.Admin = admin.New(db, sealer, admin.Options{Flow: a.Pipeline, TrustAnchors: anchors, CRLs: crls, CRLIssuers: crlIssuers})
 	a.registerGauges()
 	a.Pipeline.SetCommands(a.Admin) // members' requests by mail run the admin use cases
-	// Keys moved from an older schema, or indexed by an older version of
-	// Sealpost, are indexed now; usually there is nothing to do.
-	n, bad, err := a.Admin.ReindexKeys(ctx)
-	if err != nil {
-		db.Close()
-		return nil, fmt.Errorf("keyring index: %w", err)
-	}
-	for _, e := range bad {
-		logger.Warn("keyring: key cannot be indexed", "err", e)
-	}
-	if n > 0 {
-		logger.Info("keyring: indexed keys", "count", n)
+	// Maintenance, not a reason to stay down (startup.go): without the
+	// index, keys are only found through the members that hold them.
+	if err := a.reindexKeys(ctx); err != nil {
+		logger.Error("updating the keyring index failed; retried later", "err", err)
+		a.retries.add("updating the keyring index", a.reindexKeys)
 	}
 	if err := a.warnUnverifiedCRLs(ctx); err != nil {
 		db.Close()

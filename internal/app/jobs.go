@@ -30,6 +30,9 @@ func (a *App) runDaily(ctx context.Context) {
 		a.warnExpiring(ctx)
 		a.expireHolds(ctx)
 		a.purgeSessions(ctx)
+		if err := a.purgeSpool(ctx); err != nil {
+			a.Logger.Error("purging stale spooled messages failed", "err", err)
+		}
 		t.Reset(dailyInterval)
 	}
 }

@@ -18,18 +18,8 @@ import (
 // then stops accepting (421), finishes messages in flight and returns.
 // ready, when not nil, receives the listener's address once it accepts.
 func (a *App) Serve(ctx context.Context, ready chan<- net.Addr) error {
-	// This process is now the one delivering: claims left by a crashed
-	// predecessor become due again.
-	if err := a.Store.ReleaseClaims(ctx); err != nil {
-		return err
-	}
-	// Spooled messages older than any MTA's retry period were never
-	// answered 250: their senders retried or were told. Drop them.
-	if n, err := a.Store.PurgeSpool(ctx, time.Now().Add(-SpoolRetention)); err != nil {
-		return err
-	} else if n > 0 {
-		a.Logger.Info("purged stale spooled messages", "count", n)
-	}
+	// Never fatal: a full disk must not keep the listener down (startup.go).
+	a.startupMaintenance(ctx)
 	ln, err := net.Listen("tcp", a.Config.SMTP.Listen)
 	if err != nil {
 		return fmt.Errorf("smtp listener: %w", err)
@@ -63,6 +53,8 @@ func (a *App) Serve(ctx context.Context, ready chan<- net.Addr) error {
 	go func() { defer close(daily); a.runDaily(qctx) }()
 	refresh := make(chan struct{})
 	go func() { defer close(refresh); a.runWKDRefresh(qctx) }()
+	retried := make(chan struct{})
+	go func() { defer close(retried); a.retries.run(qctx, a.Logger) }()
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	a.Logger.Info("sealpost serving", "smtp", ln.Addr().String(), "http", web.addr(), "submission", a.Config.Submission.Listen,
@@ -91,6 +83,7 @@ func (a *App) Serve(ctx context.Context, ready chan<- net.Addr) error {
 	<-queued
 	<-daily
 	<-refresh
+	<-retried
 	a.Logger.Info("sealpost stopped")
 	return errors.Join(serveErr, shutdownErr)
 }
@@ -145,15 +138,19 @@ func (b *smtpBackend) Deliver(ctx context.Context, env *smtpserver.Envelope, raw
 
 // smtpReply turns the pipeline's answer into the SMTP one: nil, or a
 // rejection's 5xx, wakes the queue (for what was queued, or an owner's
-// notice); anything else stays transient.
+// notice) and the start-up maintenance still to do (the store took a
+// write, so there is space again); anything else stays transient: 451
+// 4.3.0 with a reference (DESIGN §5), a full disk too.
 func (a *App) smtpReply(err error) error {
 	var rej *pipeline.Rejection
 	switch {
 	case err == nil:
 		a.Queue.Notify()
+		a.retries.poke()
 		return nil
 	case errors.As(err, &rej):
 		a.Queue.Notify()
+		a.retries.poke()
 		return &smtpserver.Error{Code: rej.Code, Enhanced: rej.Enhanced, Message: rej.Text, Err: err}
 	}
 	return err

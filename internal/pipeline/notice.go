@@ -193,12 +193,19 @@ func (p *Pipeline) noticeMessage(list *store.List, to, subject, contentType, bod
 
 // sendKey answers mail to LIST-sendkey with the list's public key, in
 // clear (the sender may have no key yet), to the envelope sender. Mail
-// without one, or from a machine, is dropped before it gets here.
+// without one, or from a machine, is dropped before it gets here; so is
+// a request past the answers' limits (Options.SendKey).
 func (p *Pipeline) sendKey(ctx context.Context, log *slog.Logger, list *store.List, in *store.Inbound) error {
 	out := store.Outcome{SpoolID: in.ID, ListID: list.ID}
 	to, err := mail.Normalize(in.EnvelopeFrom)
 	if err != nil {
 		log.Info("sendkey request without a usable envelope sender; dropped")
+		return p.commit(ctx, out)
+	}
+	if limit, err := p.sendKeyLimit(ctx, list, to); err != nil {
+		return err
+	} else if limit != "" {
+		log.Warn("sendkey request past the answers' limit; dropped without an answer", "to", to, "limit", limit)
 		return p.commit(ctx, out)
 	}
 	key, err := p.listKey(list)
@@ -221,6 +228,7 @@ func (p *Pipeline) sendKey(ctx context.Context, log *slog.Logger, list *store.Li
 	if err != nil {
 		return err
 	}
+	d.Kind = store.KindSendKey // what the limits count
 	out.Deliveries = []store.Delivery{d}
 	log.Info("list key sent", "to", to)
 	return p.commit(ctx, out)

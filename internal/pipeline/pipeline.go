@@ -106,6 +106,9 @@ type Options struct {
 	SMIMEKeyTransport smime.KeyTransport
 	// Metrics counts the messages processed; nil counts nothing.
 	Metrics *obs.Metrics
+	// SendKey limits the answers to LIST-sendkey, which anyone may ask
+	// for under any sender address; the zero value is the default limits.
+	SendKey SendKeyLimits
 }
 
 // Pipeline processes inbound messages for the lists in a store.

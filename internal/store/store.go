@@ -374,6 +374,7 @@ const (
 	KindNotice   = "notice"   // a notice Sealpost wrote (owner notices, DSNs)
 	KindHelpdesk = "helpdesk" // inbound mail of a gateway, for its helpdesk
 	KindReply    = "reply"    // a helpdesk's reply, sent on by its gateway
+	KindSendKey  = "sendkey"  // the list's key, answering mail to LIST-sendkey (counted for its limits)
 )
 
 // Delivery is one message to one envelope recipient in the outbound queue.
