@@ -62,8 +62,8 @@ func TestServeOnFullDisk(t *testing.T) {
 		t.Fatal(err)
 	}
 	stale := &store.Inbound{ID: "stale", ListID: l.ID, Digest: "stale", EnvelopeFrom: "x@example.net",
-		Raw: []byte("Subject: x\r\n\r\nx\r\n"), ReceivedAt: time.Now().Add(-app.SpoolRetention - time.Hour)}
-	if err := before.Store.Spool(ctx, stale); err != nil {
+		Sealed: []byte("sealed"), ReceivedAt: time.Now().Add(-app.SpoolRetention - time.Hour)}
+	if _, err := before.Store.Admit(ctx, stale, stale.ReceivedAt, time.Minute); err != nil {
 		t.Fatal(err)
 	}
 	before.Close()

@@ -58,6 +58,9 @@ type Store interface {
 	// conversation a message belongs to.
 	MembersByEmail(ctx context.Context, listID int64, emails []string) ([]store.Member, error)
 	FindThread(ctx context.Context, listID int64, messageIDs []string) (*store.Thread, error)
+	// CountDeliveries counts the deliveries of kind queued since a time:
+	// in all, those of one list, and those to rcpt on any list.
+	CountDeliveries(ctx context.Context, kind string, listID int64, rcpt string, since time.Time) (total, onList, toRcpt int, err error)
 }
 
 // Options configure a Pipeline. The zero value is usable.

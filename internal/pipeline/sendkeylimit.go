@@ -43,24 +43,11 @@ func (l SendKeyLimits) withDefaults() SendKeyLimits {
 	}
 }
 
-// deliveryCounter counts the deliveries of kind queued since a time: in
-// all, those of one list, and those to rcpt on any list. The SQL store
-// implements it. It is not part of Store so that this limit stays apart
-// from the rest of the pipeline; a store without it answers no request
-// to LIST-sendkey (see sendKeyLimit).
-type deliveryCounter interface {
-	CountDeliveries(ctx context.Context, kind string, listID int64, rcpt string, since time.Time) (total, onList, toRcpt int, err error)
-}
-
 // sendKeyLimit returns the limit that an answer to to would pass, or ""
 // when it may be sent.
 func (p *Pipeline) sendKeyLimit(ctx context.Context, list *store.List, to string) (string, error) {
-	c, ok := p.store.(deliveryCounter)
-	if !ok {
-		return "answers cannot be counted", nil // fail closed
-	}
 	lim := p.opt.SendKey.withDefaults()
-	total, onList, toRcpt, err := c.CountDeliveries(ctx, store.KindSendKey, list.ID, to, p.opt.Now().Add(-lim.Window))
+	total, onList, toRcpt, err := p.store.CountDeliveries(ctx, store.KindSendKey, list.ID, to, p.opt.Now().Add(-lim.Window))
 	if err != nil {
 		return "", err
 	}
