@@ -281,7 +281,7 @@ func TestCRLGatewayPinnedCertificate(t *testing.T) {
 		got := maildirMessages(t, desk, i+1)
 		var sig []string
 		for _, m := range got {
-			if bytes.Contains(m, []byte("From: "+from)) {
+			if fs := fieldValues(t, m, "From"); len(fs) == 1 && strings.Contains(fs[0], from) {
 				sig = fieldValues(t, m, "X-Sealpost-Signature")
 			}
 		}

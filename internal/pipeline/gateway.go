@@ -67,6 +67,13 @@ type arrival struct {
 	// an Autocrypt header), by fingerprint.
 	offered map[string]*pgp.Key
 	r       *roster // the sender's keys on file
+	// sender is whom the helpdesk is told the message is from (From and
+	// the envelope sender); bound when the content binds it. binds are
+	// the addresses the message makes its conversation answerable to.
+	// See bindSender.
+	sender address
+	bound  bool
+	binds  []string
 }
 
 // gatewayIn handles a message to a gateway's address.
@@ -99,15 +106,22 @@ func (p *Pipeline) gatewayIn(ctx context.Context, log *slog.Logger, gw *store.Li
 		return err
 	}
 	out := store.Outcome{SpoolID: in.ID, ListID: gw.ID, Replay: replayMarks(a), Harvest: p.gatewayHarvest(gw, a)}
-	d := store.Delivery{Ref: in.ID, ListID: gw.ID, Kind: store.KindHelpdesk, From: in.EnvelopeFrom, To: gw.Address,
+	envelopeFrom := in.EnvelopeFrom
+	if a.engine != "" {
+		// RFC 3834 §4: automatic answers go to the envelope sender.
+		envelopeFrom = a.sender.addr
+	}
+	d := store.Delivery{Ref: in.ID, ListID: gw.ID, Kind: store.KindHelpdesk, From: envelopeFrom, To: gw.Address,
 		Route: gw.Gateway.DeliverTo}
 	if err := p.sealDelivery(&d, data); err != nil {
 		return err
 	}
 	out.Deliveries = []store.Delivery{d}
-	if out.Thread, _, err = p.threadMark(ctx, gw, msgID, a.h, a.engine != ""); err != nil {
+	var t *store.Thread
+	if out.Thread, t, err = p.threadMark(ctx, gw, msgID, a.h, a.engine != ""); err != nil {
 		return err
 	}
+	out.Thread.Answerable, out.Thread.Guard = joins(t, a), true
 	if out.Archive, err = p.archive(gw, out.Thread.Thread, "in", msgID, in.ID, data); err != nil {
 		return err
 	}
@@ -120,7 +134,7 @@ func (p *Pipeline) gatewayIn(ctx context.Context, log *slog.Logger, gw *store.Li
 		return err
 	}
 	log.Info("message handed to the helpdesk", "encryption", orNone(a.engine), "signature", a.verdict, "trust", a.trust,
-		"harvested", len(out.Harvest))
+		"sender", a.sender.addr, "bound", a.bound, "harvested", len(out.Harvest))
 	return nil
 }
 
@@ -188,6 +202,7 @@ func (p *Pipeline) arrive(ctx context.Context, gw *store.List, msg *mime.Part) (
 	if err := p.judge(ctx, gw, a); err != nil {
 		return nil, 0, err
 	}
+	bindSender(gw, a)
 	return a, 0, nil
 }
 
@@ -368,18 +383,17 @@ func (p *Pipeline) gatewayHarvest(gw *store.List, a *arrival) []store.Harvested 
 }
 
 // replayMarks are the marks that make a second delivery of the same
-// message a replay (DESIGN §4.4): its signatures, or for an encrypted
-// message without one the digest of what it decrypted to, so that a
-// captured ciphertext sent again by someone else is refused.
+// message a replay (DESIGN §4.4): its signatures, and for every
+// encrypted message, signed or not, the digest of what it decrypted to,
+// so that a captured ciphertext sent again by someone else, however
+// rewrapped, is refused.
 func replayMarks(a *arrival) [][]byte {
-	if a.o.digest != nil {
-		return append([][]byte{a.o.digest}, a.o.parts...)
+	marks := a.o.signatureMarks()
+	if a.engine != "" {
+		d := sha256.Sum256(append([]byte("sealpost gateway content\x00"), a.o.content...))
+		marks = append(marks, d[:])
 	}
-	if a.engine == "" {
-		return nil
-	}
-	d := sha256.Sum256(append([]byte("sealpost gateway content\x00"), a.o.content...))
-	return [][]byte{d[:]}
+	return marks
 }
 
 // forHelpdesk writes what the helpdesk gets: the status fields, then the
@@ -400,9 +414,12 @@ func (p *Pipeline) forHelpdesk(gw *store.List, in *store.Inbound, a *arrival) ([
 		msgID = "<" + in.ID + "@" + domainOf(gw.Address) + ">"
 		b.WriteString("Message-ID: " + msgID + "\r\n")
 	}
+	// One From, the sender's (RFC 5322 §3.6: one From field; a second one
+	// would be shown by some helpdesks instead of the signer).
+	b.WriteString("From: " + a.fromField() + "\r\n")
 	if a.engine == "" {
 		// Not encrypted: the message as it came, without foreign status fields.
-		writeFields(&b, mime.Fields(a.outer.RawHeader), func(f mime.Field) bool { return !f.HasPrefix(ourPrefix) })
+		writeFields(&b, mime.Fields(a.outer.RawHeader), func(f mime.Field) bool { return !f.HasPrefix(ourPrefix) && !f.Is("From") })
 		b.WriteString("\r\n")
 		b.Write(a.outer.Body)
 		return b.Bytes(), msgID, nil
@@ -415,14 +432,16 @@ func (p *Pipeline) forHelpdesk(gw *store.List, in *store.Inbound, a *arrival) ([
 		}
 	}
 	writeFields(&b, mime.Fields(a.outer.RawHeader), func(f mime.Field) bool {
-		name := strings.ToLower(f.Name)
-		// DESIGN §4.7: when the content has protected fields, reply
-		// targets come from them only.
-		return !f.HasPrefix(ourPrefix) && !f.HasPrefix("Content-") && name != "mime-version" && !protected[name] &&
-			!(name == "reply-to" && protected["from"])
+		// DESIGN §4.3, §4.7: where answers go (a reply to all included)
+		// comes from inside only.
+		return !f.HasPrefix(ourPrefix) && !f.HasPrefix("Content-") && !f.Is("MIME-Version") && !protected[strings.ToLower(f.Name)] &&
+			!outsideAnswerTarget(f) && !f.Is("To") && !f.Is("Cc")
 	})
+	if !protected["to"] {
+		b.WriteString("To: <" + gw.Address + ">\r\n")
+	}
 	writeFields(&b, inner, func(f mime.Field) bool {
-		return !f.HasPrefix(ourPrefix) && !f.HasPrefix("Content-") && !f.Is("MIME-Version")
+		return !f.HasPrefix(ourPrefix) && !f.HasPrefix("Content-") && !f.Is("MIME-Version") && !f.Is("From")
 	})
 	b.WriteString("MIME-Version: 1.0\r\n")
 	contentFields := func(f mime.Field) bool { return f.HasPrefix("Content-") }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	stdmime "mime"
+	"slices"
 	"strings"
 
 	"github.com/sealpost/sealpost/internal/crypto/smime"
@@ -112,6 +113,12 @@ func (p *Pipeline) Submit(ctx context.Context, s Submission) (err error) {
 	rep := &reply{gw: gw, msg: msg, h: h, msgID: msgID, ref: s.Ref, from: s.EnvelopeFrom}
 	var refused []refusedRcpt
 	for _, rcpt := range s.Rcpts {
+		if guarded(thread) && !slices.Contains(thread.Answerable, rcpt) {
+			// DESIGN §4.3: an encrypted conversation is answered only to
+			// the addresses its content bound (binding.go).
+			refused = append(refused, refusedRcpt{addr: rcpt, stranger: true})
+			continue
+		}
 		to, err := p.noticeKey(ctx, gw, r, rcpt)
 		if err != nil {
 			return err
@@ -120,10 +127,15 @@ func (p *Pipeline) Submit(ctx context.Context, s Submission) (err error) {
 		case to != nil:
 			rep.encrypted = append(rep.encrypted, rcptKey{rcpt, *to})
 		case mustEncrypt:
-			refused = append(refused, refusedRcpt{rcpt, noKeyStatus(r, rcpt)})
+			refused = append(refused, refusedRcpt{addr: rcpt, status: noKeyStatus(r, rcpt)})
 		default:
 			rep.clear = append(rep.clear, rcpt)
 		}
+	}
+	if thread == nil || !thread.Encrypted {
+		// The helpdesk's correspondents, before the conversation is
+		// encrypted, are its own choice.
+		t.Answerable = s.Rcpts
 	}
 	out := store.Outcome{SpoolID: in.ID, ListID: gw.ID, Thread: t}
 	if out.Deliveries, err = p.replyCopies(rep); err != nil {
@@ -170,6 +182,17 @@ type rcptKey struct {
 type refusedRcpt struct {
 	addr   string
 	status keyring.Status
+	// stranger: not an address the encrypted conversation may be
+	// answered to; it is told nothing.
+	stranger bool
+}
+
+// why is the reason a recipient did not get a reply, for the helpdesk.
+func (r refusedRcpt) why() string {
+	if r.stranger {
+		return "not an address of this encrypted conversation (only those its signed or encrypted mail came from or named are answered)"
+	}
+	return "no usable key (" + r.status.String() + ")"
 }
 
 // noKeyStatus says why rcpt has no usable key (RT's reasons).
@@ -346,15 +369,20 @@ func (p *Pipeline) refusedReply(gw *store.List, rep *reply, refused []refusedRcp
 		var rcpts []mail.DSNRecipient
 		var lines []string
 		for _, r := range refused {
-			rcpts = append(rcpts, mail.DSNRecipient{Recipient: r.addr, Action: "failed", Status: "5.7.4",
-				Diagnostic: "x-sealpost; no usable key (" + r.status.String() + "): the conversation is encrypted, so the reply is not sent in clear"})
-			lines = append(lines, "  "+r.addr+": no usable key ("+r.status.String()+")")
+			// RFC 3463 §3.8: X.7.4 security features not supported (no
+			// key), X.7.1 delivery not authorized (a stranger).
+			status, diag := "5.7.4", "x-sealpost; "+r.why()+": the conversation is encrypted, so the reply is not sent in clear"
+			if r.stranger {
+				status, diag = "5.7.1", "x-sealpost; "+r.why()
+			}
+			rcpts = append(rcpts, mail.DSNRecipient{Recipient: r.addr, Action: "failed", Status: status, Diagnostic: diag})
+			lines = append(lines, "  "+r.addr+": "+r.why())
 		}
 		_, text, err := p.render(gw, "gateway-refused", map[string]any{"Recipients": strings.Join(lines, "\n"), "Ref": rep.ref})
 		if err != nil {
 			return nil, err
 		}
-		d, err := p.helpdeskDSN(gw, rep.ref, mail.DSN{To: rep.from, Subject: "Reply not sent: no key to encrypt to",
+		d, err := p.helpdeskDSN(gw, rep.ref, mail.DSN{To: rep.from, Subject: "Reply not sent to some recipients",
 			Explanation: text, Recipients: rcpts, Headers: rep.msg.RawHeader, InReplyTo: rep.h.messageID})
 		if err != nil {
 			return nil, err
@@ -362,6 +390,9 @@ func (p *Pipeline) refusedReply(gw *store.List, rep *reply, refused []refusedRcp
 		out = append(out, d)
 	}
 	for _, r := range refused {
+		if r.stranger {
+			continue // not invited to send a key: it will not be answered anyway
+		}
 		subject, text, err := p.render(gw, "gateway-no-key", map[string]any{"Status": r.status.String(),
 			"Fingerprint": gw.KeyFingerprint, "Ref": rep.ref})
 		if err != nil {

@@ -34,6 +34,22 @@ type opened struct {
 	smimeEnveloped bool
 }
 
+// signatureMarks are the replay marks of the message's signatures
+// (DESIGN §4.4): the digest over all of them and, for inline PGP, each
+// part's; none for an unsigned message.
+func (o *opened) signatureMarks() [][]byte {
+	if o.digest == nil {
+		return nil
+	}
+	marks := [][]byte{o.digest}
+	for _, d := range o.parts {
+		if d != nil { // a part whose signature could not be read
+			marks = append(marks, d)
+		}
+	}
+	return marks
+}
+
 // open decrypts and verifies msg with the engine its structure calls for:
 // application/pkcs7-mime is S/MIME (RFC 8551 §3.3), everything else goes
 // to the OpenPGP engine, which refuses what is not RFC 3156.

@@ -84,10 +84,7 @@ func (p *Pipeline) post(ctx context.Context, log *slog.Logger, list *store.List,
 		log.Info("message not accepted", "reason", dec.Reason.String(), "status", o.status.String(), "detail", o.reason)
 		return turnDown(dec.Reason, dec.Action)
 	}
-	var marks [][]byte
-	if o.digest != nil {
-		marks = append([][]byte{o.digest}, o.parts...)
-	}
+	marks := o.signatureMarks()
 	plan, problems, err := p.planKeywords(ctx, list, roster, content, dec)
 	if err != nil {
 		return err

@@ -66,9 +66,7 @@ func (p *Pipeline) request(ctx context.Context, log *slog.Logger, list *store.Li
 		return p.refuse(ctx, list, in, dec.Reason)
 	}
 	out := store.Outcome{SpoolID: in.ID, ListID: list.ID}
-	if o.digest != nil {
-		out.Replay = append([][]byte{o.digest}, o.parts...)
-	}
+	out.Replay = o.signatureMarks()
 	email := dec.Sender.Email
 	pk := pendingOf(pending, email)
 	key := findKey(content)

@@ -470,6 +470,12 @@ type ThreadMark struct {
 	Thread     string
 	MessageIDs []string
 	Encrypted  bool
+	// Answerable are addresses the conversation may now be answered to
+	// (added to those it had). Guard makes the conversation answered
+	// only to its answerable addresses once it is encrypted (it never
+	// becomes unguarded).
+	Answerable []string
+	Guard      bool
 	At         time.Time
 }
 
@@ -477,9 +483,15 @@ type ThreadMark struct {
 type Thread struct {
 	ID        string // the conversation's first message-id
 	Encrypted bool
-	Messages  int // messages in the archive
-	CreatedAt time.Time
-	UpdatedAt time.Time
+	// Answerable are the addresses the conversation may be answered to
+	// once it is encrypted and Guarded (set by FindThread only).
+	// Conversations from before these were kept are not guarded until
+	// their next inbound message.
+	Answerable []string
+	Guarded    bool
+	Messages   int // messages in the archive
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
 }
 
 // Archived is one message of a gateway's archive, sealed under the

@@ -13,15 +13,22 @@ import (
 // markThread puts message-ids into a gateway's conversation, creating it
 // when it is new. Encrypted is sticky: it is set, never cleared.
 func markThread(ctx context.Context, tx *sql.Tx, listID int64, t *store.ThreadMark) error {
-	if _, err := tx.ExecContext(ctx, `INSERT INTO threads (list_id, thread, encrypted, created_at, updated_at) VALUES ($1, $2, $3, $4, $4)
-		ON CONFLICT (list_id, thread) DO UPDATE SET encrypted = MAX(threads.encrypted, excluded.encrypted), updated_at = excluded.updated_at`,
-		listID, t.Thread, boolInt(t.Encrypted), millis(t.At)); err != nil {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO threads (list_id, thread, encrypted, guarded, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5)
+		ON CONFLICT (list_id, thread) DO UPDATE SET encrypted = MAX(threads.encrypted, excluded.encrypted),
+			guarded = MAX(threads.guarded, excluded.guarded), updated_at = excluded.updated_at`,
+		listID, t.Thread, boolInt(t.Encrypted), boolInt(t.Guard), millis(t.At)); err != nil {
 		return err
 	}
 	for _, id := range t.MessageIDs {
 		// A message-id already in another conversation stays there.
 		if _, err := tx.ExecContext(ctx, `INSERT INTO thread_messages (list_id, message_id, thread) VALUES ($1, $2, $3)
 			ON CONFLICT (list_id, message_id) DO NOTHING`, listID, id, t.Thread); err != nil {
+			return err
+		}
+	}
+	for _, a := range t.Answerable {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO thread_addresses (list_id, thread, address) VALUES ($1, $2, $3)
+			ON CONFLICT (list_id, thread, address) DO NOTHING`, listID, t.Thread, a); err != nil {
 			return err
 		}
 	}
@@ -40,21 +47,33 @@ func (s *DB) FindThread(ctx context.Context, listID int64, ids []string) (*store
 		args = append(args, id)
 		marks[i] = fmt.Sprintf("$%d", i+2)
 	}
-	row := s.db.QueryRowContext(ctx, `SELECT t.thread, t.encrypted, t.created_at, t.updated_at
+	row := s.db.QueryRowContext(ctx, `SELECT t.thread, t.encrypted, t.guarded, t.created_at, t.updated_at
 		FROM thread_messages m JOIN threads t ON t.list_id = m.list_id AND t.thread = m.thread
 		WHERE m.list_id = $1 AND m.message_id IN (`+strings.Join(marks, ", ")+`)
 		ORDER BY t.encrypted DESC, t.created_at LIMIT 1`, args...)
 	var t store.Thread
-	var enc int
+	var enc, guarded int
 	var created, updated int64
-	switch err := row.Scan(&t.ID, &enc, &created, &updated); {
+	switch err := row.Scan(&t.ID, &enc, &guarded, &created, &updated); {
 	case err == sql.ErrNoRows:
 		return nil, nil
 	case err != nil:
 		return nil, fmt.Errorf("sqlstore: find thread: %w", err)
 	}
-	t.Encrypted, t.CreatedAt, t.UpdatedAt = enc != 0, fromMillis(created), fromMillis(updated)
-	return &t, nil
+	t.Encrypted, t.Guarded, t.CreatedAt, t.UpdatedAt = enc != 0, guarded != 0, fromMillis(created), fromMillis(updated)
+	rows, err := s.db.QueryContext(ctx, `SELECT address FROM thread_addresses WHERE list_id = $1 AND thread = $2 ORDER BY address`, listID, t.ID)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: find thread: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var a string
+		if err := rows.Scan(&a); err != nil {
+			return nil, fmt.Errorf("sqlstore: find thread: %w", err)
+		}
+		t.Answerable = append(t.Answerable, a)
+	}
+	return &t, rows.Err()
 }
 
 // Threads returns a gateway's conversations, most recent first, with the
