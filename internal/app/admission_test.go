@@ -3,6 +3,7 @@ package app_test
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"strings"
@@ -10,7 +11,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emersion/go-smtp"
+
 	"github.com/sealpost/sealpost/internal/crypto/pgp"
+	"github.com/sealpost/sealpost/internal/gpgtest"
 	"github.com/sealpost/sealpost/internal/store"
 )
 
@@ -114,6 +118,7 @@ func TestRetryAfterLostAnswer(t *testing.T) {
 
 	t.Run("SMTP", func(t *testing.T) {
 		sendAndHangUp(t, s.addr, alice.addr, team, post)
+		waitFor(t, "the first one is taken", func() bool { return queued(t, s, team)[store.KindPost] == len(ms) })
 		if err := s.send(t, alice.addr, []string{team}, post); err != nil {
 			t.Fatalf("the same message again: %v, want 250", err)
 		}
@@ -143,6 +148,57 @@ func TestRetryAfterLostAnswer(t *testing.T) {
 			t.Errorf("queued %v, want one copy per member (%d)", q, len(ms))
 		}
 	})
+}
+
+// TestGatewayRetryAfterLostAnswer: issue 14 item 5 at a gateway. A
+// customer's server that did not see the 250 sends the same mail again:
+// it gets 250, and the helpdesk gets the mail once.
+func TestGatewayRetryAfterLostAnswer(t *testing.T) {
+	desk := startHelpdesk(t)
+	s := startServer(t)
+	ctx := context.Background()
+	gw, err := s.app.Admin.CreateGateway(ctx, support, "admin@example.org", "Support", pgp.Ed25519, "smtp://"+desk.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gwKey, _ := s.app.Admin.ListKey(ctx, support)
+	carol := gpgtest.New(t)
+	carolFpr := carol.GenKey("Carol <carol@example.net>")
+	carol.Import(gwKey)
+	inner := "From: carol@example.net\r\nTo: " + support + "\r\nSubject: help\r\nContent-Type: text/plain\r\n\r\nHelp. " + canary + "\r\n"
+	ct, body := pgp.EncryptedBody(carol.MustRun([]byte(inner), "--armor", "--sign", "--encrypt", "-r", gw.KeyFingerprint, "-u", carolFpr).Stdout, "c")
+	msg := append([]byte("From: carol@example.net\r\nTo: "+support+"\r\nSubject: ...\r\nMessage-ID: <carol-1@example.net>\r\n"+
+		"MIME-Version: 1.0\r\nContent-Type: "+ct+"\r\n\r\n"), body...)
+	sendAndHangUp(t, s.addr, "carol@example.net", support, msg)
+	desk.next(t) // the first one was taken: its 250 was lost
+	if err := s.send(t, "carol@example.net", []string{support}, msg); err != nil {
+		t.Fatalf("the same mail again: %v, want 250", err)
+	}
+	if q := queued(t, s, support); q[store.KindHelpdesk] != 1 {
+		t.Errorf("queued %v, want the mail for the helpdesk once", q)
+	}
+}
+
+// TestStructureLimitsRefusedUniformly: a message over a limit on its
+// structure (MIME nesting, number of parts) gets the list's uniform 550,
+// as docs/limits.md says; only size gets 552.
+func TestStructureLimitsRefusedUniformly(t *testing.T) {
+	s := startServer(t)
+	setupList(t, s, "alice@example.org")
+	deep := "From: alice@example.org\r\nTo: " + team + "\r\nSubject: deep\r\nMIME-Version: 1.0\r\n"
+	for i := range 200 {
+		deep += fmt.Sprintf("Content-Type: multipart/mixed; boundary=\"b%d\"\r\n\r\n--b%d\r\n", i, i)
+	}
+	deep += "Content-Type: text/plain\r\n\r\nx\r\n"
+	wide := "From: alice@example.org\r\nTo: " + team + "\r\nSubject: wide\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"w\"\r\n\r\n" +
+		strings.Repeat("--w\r\nContent-Type: text/plain\r\n\r\nx\r\n", 10000) + "--w--\r\n"
+	for name, raw := range map[string]string{"depth 200": deep, "10,000 parts": wide} {
+		err := s.send(t, "alice@example.org", []string{team}, []byte(raw))
+		var se *smtp.SMTPError
+		if !errors.As(err, &se) || se.Code != 550 || se.EnhancedCode != (smtp.EnhancedCode{5, 7, 1}) {
+			t.Errorf("%s: %v, want the uniform 550 5.7.1", name, err)
+		}
+	}
 }
 
 // team2 makes a second list with the members of ms and returns its key's
