@@ -155,7 +155,7 @@ func TestRetryAfterLostAnswer(t *testing.T) {
 // it gets 250, and the helpdesk gets the mail once.
 func TestGatewayRetryAfterLostAnswer(t *testing.T) {
 	desk := startHelpdesk(t)
-	s := startServer(t)
+	s := startServerWithConfig(t, "[submission]\nlisten = \"127.0.0.1:0\"\n")
 	ctx := context.Background()
 	gw, err := s.app.Admin.CreateGateway(ctx, support, "admin@example.org", "Support", pgp.Ed25519, "smtp://"+desk.addr)
 	if err != nil {
@@ -165,6 +165,9 @@ func TestGatewayRetryAfterLostAnswer(t *testing.T) {
 	carol := gpgtest.New(t)
 	carolFpr := carol.GenKey("Carol <carol@example.net>")
 	carol.Import(gwKey)
+	if _, _, err := s.app.Admin.AddMember(ctx, support, "carol@example.net", carol.Export(carolFpr), false); err != nil {
+		t.Fatal(err)
+	}
 	inner := "From: carol@example.net\r\nTo: " + support + "\r\nSubject: help\r\nContent-Type: text/plain\r\n\r\nHelp. " + canary + "\r\n"
 	ct, body := pgp.EncryptedBody(carol.MustRun([]byte(inner), "--armor", "--sign", "--encrypt", "-r", gw.KeyFingerprint, "-u", carolFpr).Stdout, "c")
 	msg := append([]byte("From: carol@example.net\r\nTo: "+support+"\r\nSubject: ...\r\nMessage-ID: <carol-1@example.net>\r\n"+
@@ -176,6 +179,21 @@ func TestGatewayRetryAfterLostAnswer(t *testing.T) {
 	}
 	if q := queued(t, s, support); q[store.KindHelpdesk] != 1 {
 		t.Errorf("queued %v, want the mail for the helpdesk once", q)
+	}
+	// The helpdesk's reply, submitted again because its 250 was lost, is
+	// sent once.
+	password, err := s.app.Admin.NewSubmitPassword(ctx, support)
+	if err != nil {
+		t.Fatal(err)
+	}
+	answer := reply("<answer-1@helpdesk.example.org>", "<carol-1@example.net>", "carol@example.net", "We are on it.")
+	for i := range 2 {
+		if err := submit(t, s, password, "helpdesk-bounces@example.org", []string{"carol@example.net"}, answer); err != nil {
+			t.Fatalf("submission %d: %v, want 250", i+1, err)
+		}
+	}
+	if q := queued(t, s, support); q[store.KindReply] != 1 {
+		t.Errorf("queued %v, want the reply once", q)
 	}
 }
 
