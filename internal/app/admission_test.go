@@ -14,7 +14,6 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"github.com/sealpost/sealpost/internal/crypto/pgp"
-	"github.com/sealpost/sealpost/internal/gpgtest"
 	"github.com/sealpost/sealpost/internal/store"
 )
 
@@ -155,21 +154,11 @@ func TestRetryAfterLostAnswer(t *testing.T) {
 // it gets 250, and the helpdesk gets the mail once.
 func TestGatewayRetryAfterLostAnswer(t *testing.T) {
 	desk := startHelpdesk(t)
-	s := startServerWithConfig(t, "[submission]\nlisten = \"127.0.0.1:0\"\n")
+	s, gw := startGateway(t, "smtp://"+desk.addr)
 	ctx := context.Background()
-	gw, err := s.app.Admin.CreateGateway(ctx, support, "admin@example.org", "Support", pgp.Ed25519, "smtp://"+desk.addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	gwKey, _ := s.app.Admin.ListKey(ctx, support)
-	carol := gpgtest.New(t)
-	carolFpr := carol.GenKey("Carol <carol@example.net>")
-	carol.Import(gwKey)
-	if _, _, err := s.app.Admin.AddMember(ctx, support, "carol@example.net", carol.Export(carolFpr), false); err != nil {
-		t.Fatal(err)
-	}
+	carol := customer(t, s, "carol@example.net", true)
 	inner := "From: carol@example.net\r\nTo: " + support + "\r\nSubject: help\r\nContent-Type: text/plain\r\n\r\nHelp. " + canary + "\r\n"
-	ct, body := pgp.EncryptedBody(carol.MustRun([]byte(inner), "--armor", "--sign", "--encrypt", "-r", gw.KeyFingerprint, "-u", carolFpr).Stdout, "c")
+	ct, body := pgp.EncryptedBody(carol.gpg.MustRun([]byte(inner), "--armor", "--sign", "--encrypt", "-r", gw.KeyFingerprint, "-u", carol.fpr).Stdout, "c")
 	msg := append([]byte("From: carol@example.net\r\nTo: "+support+"\r\nSubject: ...\r\nMessage-ID: <carol-1@example.net>\r\n"+
 		"MIME-Version: 1.0\r\nContent-Type: "+ct+"\r\n\r\n"), body...)
 	sendAndHangUp(t, s.addr, "carol@example.net", support, msg)

@@ -10,7 +10,6 @@ import (
 	"testing"
 
 	"github.com/sealpost/sealpost/internal/crypto/pgp"
-	"github.com/sealpost/sealpost/internal/gpgtest"
 	"github.com/sealpost/sealpost/internal/mime"
 	"github.com/sealpost/sealpost/internal/store"
 )
@@ -28,32 +27,14 @@ import (
 // to any of Alice's text; Alice's own mail is still answered to her.
 func TestGatewayNoDecryptionOracle(t *testing.T) {
 	desk := startHelpdesk(t)
-	s := startServerWithConfig(t, "[submission]\nlisten = \"127.0.0.1:0\"\n")
+	s, gw := startGateway(t, "smtp://"+desk.addr)
 	ctx := context.Background()
-	gw, err := s.app.Admin.CreateGateway(ctx, support, "admin@example.org", "Support", pgp.Ed25519, "smtp://"+desk.addr)
-	if err != nil {
-		t.Fatal(err)
-	}
 	password, err := s.app.Admin.NewSubmitPassword(ctx, support)
 	if err != nil {
 		t.Fatal(err)
 	}
-	gwKey, err := s.app.Admin.ListKey(ctx, support)
-	if err != nil {
-		t.Fatal(err)
-	}
-	people := map[string]*member{}
-	for _, addr := range []string{"alice@example.net", "eve@example.com"} {
-		g := gpgtest.New(t)
-		fpr := g.GenKey(addr + " <" + addr + ">")
-		g.Import(gwKey)
-		// Both keys are on file: a reply to Eve would be encrypted to her.
-		if _, _, err := s.app.Admin.AddMember(ctx, support, addr, g.Export(fpr), false); err != nil {
-			t.Fatal(err)
-		}
-		people[addr] = &member{addr: addr, fpr: fpr, gpg: g}
-	}
-	alice, eve := people["alice@example.net"], people["eve@example.com"]
+	// Both keys are on file: a reply to Eve would be encrypted to her.
+	alice, eve := customer(t, s, "alice@example.net", true), customer(t, s, "eve@example.com", true)
 	const gwBounces = "helpdesk-bounces@example.org"
 
 	// Alice's ciphertexts, one fresh per use: each carries its own canary.
@@ -299,26 +280,15 @@ func addresses(list string) []string {
 // sender's placeholder; never the name the sender added.
 func TestGatewayOneFromField(t *testing.T) {
 	desk := startHelpdesk(t)
-	s := startServer(t)
-	ctx := context.Background()
-	gw, err := s.app.Admin.CreateGateway(ctx, support, "admin@example.org", "Support", pgp.Ed25519, "smtp://"+desk.addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	gwKey, _ := s.app.Admin.ListKey(ctx, support)
-	eve := gpgtest.New(t)
-	eveFpr := eve.GenKey("Eve <eve@example.com>")
-	eve.Import(gwKey)
-	if _, _, err := s.app.Admin.AddMember(ctx, support, "eve@example.com", eve.Export(eveFpr), false); err != nil {
-		t.Fatal(err)
-	}
+	s, gw := startGateway(t, "smtp://"+desk.addr)
+	eve := customer(t, s, "eve@example.com", true)
 	const two = "From: eve@example.com\r\nFrom: manager@bigcorporation.example\r\n"
 	entity := "Content-Type: text/plain\r\n\r\nPlease wire the money.\r\n"
-	sig := eve.MustRun([]byte(entity), "--armor", "--detach-sign", "-u", eveFpr).Stdout
+	sig := eve.gpg.MustRun([]byte(entity), "--armor", "--detach-sign", "-u", eve.fpr).Stdout
 	signed := "Content-Type: multipart/signed; micalg=pgp-sha512; protocol=\"application/pgp-signature\"; boundary=\"s\"\r\n\r\n" +
 		"--s\r\n" + entity + "\r\n--s\r\nContent-Type: application/pgp-signature\r\n\r\n" + string(sig) + "\r\n--s--\r\n"
-	ct, body := pgp.EncryptedBody(eve.MustRun([]byte(two+"To: "+support+"\r\n"+entity), "--armor", "--sign", "--encrypt",
-		"-r", gw.KeyFingerprint, "-u", eveFpr).Stdout, "e")
+	ct, body := pgp.EncryptedBody(eve.gpg.MustRun([]byte(two+"To: "+support+"\r\n"+entity), "--armor", "--sign", "--encrypt",
+		"-r", gw.KeyFingerprint, "-u", eve.fpr).Stdout, "e")
 	for i, tc := range []struct {
 		name, msg, from string
 	}{

@@ -86,6 +86,40 @@ func (h *helpdesk) next(t *testing.T) sunk {
 	return h.got[len(h.got)-1]
 }
 
+// startGateway starts Sealpost with a submission listener and the
+// gateway support@ in front of the helpdesk at deliverTo (smtp://... or
+// a Maildir).
+func startGateway(t *testing.T, deliverTo string) (*server, *store.List) {
+	t.Helper()
+	s := startServerWithConfig(t, "[submission]\nlisten = \"127.0.0.1:0\"\n")
+	gw, err := s.app.Admin.CreateGateway(context.Background(), support, "admin@example.org", "Support", pgp.Ed25519, deliverTo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, gw
+}
+
+// customer is someone who writes to the gateway from their own GnuPG
+// home, with the gateway's key imported; their key is on file at the
+// gateway when pinned (the administrator pinned it).
+func customer(t *testing.T, s *server, addr string, pinned bool) *member {
+	t.Helper()
+	ctx := context.Background()
+	gwKey, err := s.app.Admin.ListKey(ctx, support)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := gpgtest.New(t)
+	fpr := g.GenKey(addr + " <" + addr + ">")
+	g.Import(gwKey)
+	if pinned {
+		if _, _, err := s.app.Admin.AddMember(ctx, support, addr, g.Export(fpr), false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return &member{addr: addr, fpr: fpr, gpg: g}
+}
+
 // submit sends a reply through the submission listener, authenticated
 // as the gateway with password (none: unauthenticated).
 func submit(t *testing.T, s *server, password, envFrom string, rcpts []string, raw []byte) error {
