@@ -9,6 +9,13 @@
 // Durability: the database runs in WAL mode with synchronous=FULL, so a
 // committed transaction has been fsynced (DESIGN §5: no 250 before the
 // message is durable).
+//
+// Space: a database made by Open has auto_vacuum=INCREMENTAL, so
+// ReclaimSpace can give the pages that purges free back to the file system
+// a few at a time; secure_delete=FAST overwrites deleted rows on the pages
+// that are written anyway. A database made before auto_vacuum was set
+// keeps it off (only a full VACUUM changes it): its free pages are reused
+// by new rows, and the file does not shrink.
 package sqlstore
 
 import (
@@ -42,7 +49,9 @@ type DB struct {
 // schema up to date.
 func Open(ctx context.Context, file string) (*DB, error) {
 	q := url.Values{}
-	for _, p := range []string{"journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(10000)", "foreign_keys(1)"} {
+	// auto_vacuum first: it takes effect only while the file has no tables.
+	for _, p := range []string{"auto_vacuum(INCREMENTAL)", "journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(10000)",
+		"foreign_keys(1)", "secure_delete(FAST)"} {
 		q.Add("_pragma", p)
 	}
 	q.Set("_txlock", "immediate")
