@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"time"
 
@@ -22,11 +23,65 @@ func (s *DB) PurgeDeliveryData(ctx context.Context, state store.DeliveryState, c
 	if state != store.Sent && state != store.Failed {
 		return 0, fmt.Errorf("sqlstore: purge deliveries: state %q is not sent or failed", state)
 	}
-	// An empty blob, not NULL: the row keeps its shape, and its pages of
-	// message bytes go to the free list (ReclaimSpace).
-	return s.purge(ctx, "purge deliveries", `UPDATE deliveries SET data = x'', purged_at = $1 WHERE id IN (
-			SELECT id FROM deliveries WHERE state = $2 AND purged_at = 0 AND updated_at < $3 ORDER BY updated_at LIMIT $4)`,
-		max(millis(now), 1), string(state), millis(cutoff), limit)
+	var n int64
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		// An empty blob, not NULL: the row keeps its shape, and its pages
+		// of message bytes go to the free list (ReclaimSpace).
+		rows, err := tx.QueryContext(ctx, `UPDATE deliveries SET data = x'', purged_at = $1 WHERE id IN (
+				SELECT id FROM deliveries WHERE state = $2 AND purged_at = 0 AND updated_at < $3 ORDER BY updated_at LIMIT $4)
+			RETURNING id`, max(millis(now), 1), string(state), millis(cutoff), limit)
+		if err != nil {
+			return err
+		}
+		var ids []int64
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return err
+			}
+			ids = append(ids, id)
+		}
+		if err := rows.Close(); err != nil {
+			return err
+		}
+		n = int64(len(ids))
+		if n == 0 {
+			return nil
+		}
+		return compact(ctx, tx, ids)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("sqlstore: purge deliveries: %w", err)
+	}
+	return n, nil
+}
+
+// compact takes the deliveries ids out of their table and puts them back
+// as they are. SQLite rebalances a table's pages when rows are deleted,
+// not when a row shrinks: each record whose message was emptied in place
+// would stay alone on a page that its message's first part filled (up to
+// 4 KiB per record until record_days). Put back, dozens of records share
+// a page. SELECT * keeps every column, whichever a later migration
+// adds.
+func compact(ctx context.Context, tx *sql.Tx, ids []int64) error {
+	var args []any
+	in := placeholders(&args, ids...)
+	for _, q := range []struct {
+		query string
+		args  []any
+	}{
+		{`DROP TABLE IF EXISTS temp.purged`, nil},
+		{`CREATE TEMP TABLE purged AS SELECT * FROM deliveries WHERE id IN (` + in + `)`, args},
+		{`DELETE FROM deliveries WHERE id IN (SELECT id FROM temp.purged)`, nil},
+		{`INSERT INTO deliveries SELECT * FROM temp.purged`, nil},
+		{`DROP TABLE temp.purged`, nil},
+	} {
+		if _, err := tx.ExecContext(ctx, q.query, q.args...); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // DeleteDeliveryRecords deletes up to limit sent or failed deliveries

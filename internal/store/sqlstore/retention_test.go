@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -225,6 +226,75 @@ func TestPurgedCopyLeavesTheFile(t *testing.T) {
 		case i == 50 && found != 4:
 			t.Errorf("the kept copy: %d of 4 pieces found; the check cannot see the file", found)
 		}
+	}
+}
+
+// TestPurgedRecordsAreSmall: once the messages of 2000 sent copies of
+// 6 KiB are removed and the space given back, their records take a few
+// hundred bytes each in the file, not the page each copy's first part
+// filled.
+func TestPurgedRecordsAreSmall(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "sealpost.db")
+	db, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	l := newList(t, db, "team@lists.example.org")
+	if _, err := db.Checkpoint(ctx); err != nil {
+		t.Fatal(err)
+	}
+	empty := fileSize(t, path)
+	const n = 2000
+	sent := time.Now().Add(-10 * day)
+	for i := 0; i < n; i += 250 {
+		out := store.Outcome{ListID: l.ID}
+		for j := range 250 {
+			body := make([]byte, 6<<10)
+			rand.Read(body)
+			out.Deliveries = append(out.Deliveries, store.Delivery{Ref: "r", ListID: l.ID, Kind: store.KindPost,
+				From: "team-bounce@lists.example.org", To: fmt.Sprintf("member%d@example.org", i+j), Data: body})
+		}
+		if err := db.Commit(ctx, out); err != nil {
+			t.Fatal(err)
+		}
+		var as []store.Attempt
+		for _, d := range out.Deliveries {
+			as = append(as, store.Attempt{ID: d.ID, State: store.Sent, At: sent})
+		}
+		if err := db.RecordAttempts(ctx, as); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for {
+		m, err := db.PurgeDeliveryData(ctx, store.Sent, time.Now().Add(-3*day), time.Now(), 250)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m < 250 {
+			break
+		}
+	}
+	for {
+		freed, left, err := db.ReclaimSpace(ctx, 1<<20)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if freed == 0 || left == 0 {
+			break
+		}
+	}
+	if _, err := db.Checkpoint(ctx); err != nil {
+		t.Fatal(err)
+	}
+	perRecord := (fileSize(t, path) - empty) / n
+	if perRecord > 512 {
+		t.Errorf("a purged delivery's record takes %d bytes of the file; want a few hundred", perRecord)
+	}
+	if q, err := db.Queue(ctx, store.DeliveryQuery{States: []store.DeliveryState{store.Sent}, Limit: n}); err != nil || len(q) != n ||
+		q[0].To != "member0@example.org" || q[n-1].To != fmt.Sprintf("member%d@example.org", n-1) || q[0].Purged.IsZero() {
+		t.Errorf("records after the purge: %d, %v", len(q), err)
 	}
 }
 
