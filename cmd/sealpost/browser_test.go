@@ -176,10 +176,11 @@ func TestAdminUIInBrowser(t *testing.T) {
 		sealpost(t, data, nil, "member", "add", list, addr, "--key", writeFile(t, data, name+".asc", k.Armored())).want(t, exitOK)
 	}
 	b.do("hold posts by strangers", chromedp.SetValue(`#opt-on_unknown_signer`, "hold"),
-		chromedp.Click(`form.options-form button[type=submit]`), chromedp.WaitReady(`main.main`))
-	// The page before the form was sent is ready too: wait for the effect.
-	var got string
-	if !eventually(15*time.Second, func() bool { got = showList(t, data, list).Options["on_unknown_signer"]; return got == "hold" }) {
+		// The page before the click is ready too (and may show another
+		// flash): wait for this save's own message.
+		chromedp.Click(`form.options-form button[type=submit]`),
+		chromedp.WaitVisible(`//*[contains(@class, "flash-ok") and contains(., "Saved on_unknown_signer")]`))
+	if got := showList(t, data, list).Options["on_unknown_signer"]; got != "hold" {
 		t.Fatalf("on_unknown_signer after saving the form: %q", got)
 	}
 	b.open("/lists/" + list)

@@ -1,10 +1,12 @@
 package admin
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/sealpost/sealpost/internal/store"
 )
@@ -114,21 +116,39 @@ func (s *Service) delivery(ctx context.Context, id int64) (*store.Delivery, *sto
 func deliveryTarget(id int64) string { return "delivery " + strconv.FormatInt(id, 10) }
 
 // RetryDelivery makes a waiting or failed delivery due now: one more
-// attempt (a failed one that fails for good again stays failed).
+// attempt (a failed one that fails for good again stays failed). A
+// failed delivery whose message was removed ([queue] failed_keep_days)
+// cannot be retried.
 func (s *Service) RetryDelivery(ctx context.Context, id int64) error {
 	d, l, err := s.delivery(ctx, id)
 	if err != nil {
 		return err
 	}
-	if d.State == store.Sent {
-		return fmt.Errorf("%w: delivery %d was sent already", ErrInvalid, id)
+	if err := notRetryable(d); err != nil {
+		return err
 	}
 	if err := s.st.RetryDelivery(ctx, id, s.now()); errors.Is(err, store.ErrNotFound) {
-		return fmt.Errorf("%w: delivery %d was sent already", ErrInvalid, id)
+		// It changed meanwhile: sent, dropped or its message removed.
+		if d, _, err = s.delivery(ctx, id); err != nil {
+			return err
+		}
+		return cmp.Or(notRetryable(d), fmt.Errorf("%w: delivery %d cannot be retried now; try again", ErrInvalid, id))
 	} else if err != nil {
 		return err
 	}
 	return s.audit(ctx, "queue.retry", l.Address, deliveryTarget(id), "to "+d.To)
+}
+
+// notRetryable says why d cannot be retried, or returns nil.
+func notRetryable(d *store.Delivery) error {
+	switch {
+	case d.State == store.Sent:
+		return fmt.Errorf("%w: delivery %d was sent already", ErrInvalid, d.ID)
+	case !d.Purged.IsZero():
+		return fmt.Errorf("%w: delivery %d failed on %s and its message was removed on %s ([queue] failed_keep_days): "+
+			"it cannot be sent again", ErrInvalid, d.ID, d.UpdatedAt.Format(time.DateOnly), d.Purged.Format(time.DateOnly))
+	}
+	return nil
 }
 
 // DropDelivery removes a delivery that was not sent: it will not be

@@ -16,6 +16,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sealpost/sealpost/internal/admin"
 	"github.com/sealpost/sealpost/internal/api"
@@ -467,6 +468,42 @@ func TestMembersAndKeys(t *testing.T) {
 	}
 	if r := f.do(alice, "DELETE", api.Prefix+"/lists/a@lists.example.org/members/dave@example.org", nil, nil); r.status != http.StatusNoContent {
 		t.Errorf("remove member: %d %s", r.status, r.body)
+	}
+}
+
+// TestQueuePurged: a delivery whose message was removed after its
+// retention is listed with size 0 and purged_at, and a retry of it is
+// refused (422) with the reason.
+func TestQueuePurged(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	b, _ := f.svc.List(ctx, "b@lists.example.org")
+	out := store.Outcome{ListID: b.ID, Deliveries: []store.Delivery{
+		{Ref: "r1", ListID: b.ID, Kind: store.KindPost, From: "b-bounce@lists.example.org", To: "carol@example.org", Data: []byte("ciphertext")}}}
+	if err := f.db.Commit(ctx, out); err != nil {
+		t.Fatal(err)
+	}
+	id := out.Deliveries[0].ID
+	then := time.Now().Add(-20 * 24 * time.Hour)
+	if err := f.db.RecordAttempts(ctx, []store.Attempt{{ID: id, State: store.Failed, Error: "550 5.1.1 no such user", At: then}}); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := f.db.PurgeDeliveryData(ctx, store.Failed, time.Now().Add(-14*24*time.Hour), time.Now(), 10); err != nil || n != 1 {
+		t.Fatalf("purge = %d, %v", n, err)
+	}
+	var items []struct {
+		ID       int64
+		State    string
+		Size     int
+		PurgedAt *string `json:"purged_at"`
+	}
+	f.get("bob@example.org", api.Prefix+"/queue?state=failed").json(t, &items)
+	if len(items) != 1 || items[0].ID != id || items[0].Size != 0 || items[0].PurgedAt == nil {
+		t.Fatalf("bob's queue: %+v", items)
+	}
+	r := f.do("bob@example.org", "POST", fmt.Sprintf("%s/queue/%d/retry", api.Prefix, id), nil, nil)
+	if r.status != http.StatusUnprocessableEntity || !strings.Contains(string(r.body), "message was removed") {
+		t.Errorf("retry of a purged delivery: %d %s", r.status, r.body)
 	}
 }
 

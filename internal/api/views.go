@@ -125,11 +125,12 @@ type deliveryJSON struct {
 	Size        int     `json:"size"`
 	Ref         string  `json:"ref"`
 	CreatedAt   *string `json:"created_at"`
+	PurgedAt    *string `json:"purged_at"`
 }
 
 func deliveryView(d admin.QueueItem) deliveryJSON {
 	v := deliveryJSON{ID: d.ID, List: d.List, Kind: d.Kind, To: d.To, State: string(d.State), Attempts: d.Attempts,
-		LastError: d.LastError, Size: d.Size, Ref: d.Ref, CreatedAt: stamp(d.CreatedAt)}
+		LastError: d.LastError, Size: d.Size, Ref: d.Ref, CreatedAt: stamp(d.CreatedAt), PurgedAt: stamp(d.Purged)}
 	if d.State == store.Pending {
 		v.NextAttempt = stamp(d.NextAttempt)
 	}

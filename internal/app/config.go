@@ -93,6 +93,34 @@ type Config struct {
 		// RequireTLS refuses to send when the relay offers no STARTTLS.
 		RequireTLS bool `toml:"require_tls"`
 	} `toml:"relay"`
+	// Queue, Gateway and Audit say how long records stay in the database
+	// (DESIGN §5); the daily job in serve removes what is older.
+	Queue struct {
+		// KeepDays: a delivered message's copy is removed this many days
+		// after it was sent; 0 removes it at the next daily run.
+		KeepDays int `toml:"keep_days"`
+		// FailedKeepDays: the copy of a delivery that failed for good is
+		// kept this long for `queue retry`, then removed likewise.
+		FailedKeepDays int `toml:"failed_keep_days"`
+		// RecordDays: a sent or failed delivery stays as a small record
+		// without its copy (who, to whom, when, the last error) this many
+		// days after its last attempt, then it is deleted. At least
+		// MinRecordDays, so that a late bounce still finds the copy it
+		// answers, and no less than KeepDays and FailedKeepDays.
+		RecordDays int `toml:"record_days"`
+	} `toml:"queue"`
+	Gateway struct {
+		// ConversationDays: a gateway conversation nobody wrote in for
+		// this many days is forgotten, unless the gateway archives it. A
+		// late reply to a forgotten conversation that arrived encrypted
+		// is then no longer forced to be encrypted. 0 never forgets.
+		ConversationDays int `toml:"conversation_days"`
+	} `toml:"gateway"`
+	Audit struct {
+		// KeepDays: audit entries older than this are deleted; 0 keeps
+		// them forever.
+		KeepDays int `toml:"keep_days"`
+	} `toml:"audit"`
 }
 
 // Defaults of the user's contract (DESIGN §3).
@@ -102,6 +130,16 @@ const (
 	DefaultHTTP     = "127.0.0.1:8025"
 	DefaultMaxBytes = 32 << 20
 	DefaultWarnDays = 14
+)
+
+// Defaults of the retention settings.
+const (
+	DefaultKeepDays         = 3
+	DefaultFailedKeepDays   = 14
+	DefaultRecordDays       = 30
+	MinRecordDays           = 30
+	DefaultConversationDays = 365
+	DefaultAuditDays        = 400
 )
 
 // LoadConfig returns the configuration for dataDir: defaults overlaid with
@@ -124,6 +162,9 @@ func defaultConfig(dataDir string) *Config {
 	c := &Config{DataDir: dataDir}
 	c.SMTP.Listen, c.SMTP.MaxMessageBytes = DefaultSMTP, DefaultMaxBytes
 	c.Keys.WarnDays = DefaultWarnDays
+	c.Queue.KeepDays, c.Queue.FailedKeepDays, c.Queue.RecordDays = DefaultKeepDays, DefaultFailedKeepDays, DefaultRecordDays
+	c.Gateway.ConversationDays = DefaultConversationDays
+	c.Audit.KeepDays = DefaultAuditDays
 	return c
 }
 
@@ -183,6 +224,7 @@ func (c *Config) Validate() error {
 	if c.Keys.WarnDays < 0 {
 		problems = append(problems, fmt.Sprintf("keys.warn_days: %d is negative (0 switches reminders off)", c.Keys.WarnDays))
 	}
+	problems = append(problems, c.retentionProblems()...)
 	if _, err := c.keyTransport(); err != nil {
 		problems = append(problems, err.Error())
 	}
@@ -211,4 +253,32 @@ func (c *Config) keyTransport() (smime.KeyTransport, error) {
 		return smime.RSAPKCS1v15, nil
 	}
 	return 0, fmt.Errorf("smime.key_transport: %q is not rsa-oaep-sha256 or rsa-pkcs1v15", c.SMIME.KeyTransport)
+}
+
+// retentionProblems checks [queue], [gateway] and [audit].
+func (c *Config) retentionProblems() []string {
+	var problems []string
+	for _, d := range []struct {
+		key, zero string
+		days      int
+	}{
+		{"queue.keep_days", "0 removes copies at the next daily run", c.Queue.KeepDays},
+		{"queue.failed_keep_days", "0 removes them at the next daily run", c.Queue.FailedKeepDays},
+		{"gateway.conversation_days", "0 never forgets a conversation", c.Gateway.ConversationDays},
+		{"audit.keep_days", "0 keeps the audit log forever", c.Audit.KeepDays},
+	} {
+		if d.days < 0 {
+			problems = append(problems, fmt.Sprintf("%s: %d is negative (%s)", d.key, d.days, d.zero))
+		}
+	}
+	q := c.Queue
+	switch {
+	case q.RecordDays < MinRecordDays:
+		problems = append(problems, fmt.Sprintf("queue.record_days: %d is less than %d (a bounce may come that late)", q.RecordDays, MinRecordDays))
+	case q.KeepDays > q.RecordDays:
+		problems = append(problems, fmt.Sprintf("queue.keep_days: %d is more than queue.record_days (%d)", q.KeepDays, q.RecordDays))
+	case q.FailedKeepDays > q.RecordDays:
+		problems = append(problems, fmt.Sprintf("queue.failed_keep_days: %d is more than queue.record_days (%d)", q.FailedKeepDays, q.RecordDays))
+	}
+	return problems
 }

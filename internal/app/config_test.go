@@ -38,3 +38,39 @@ func FuzzParseConfig(f *testing.F) {
 		}
 	})
 }
+
+// TestRetentionConfig: the retention settings default to what the README
+// says, and negative or inconsistent values are refused, each with its key.
+func TestRetentionConfig(t *testing.T) {
+	c, err := parseConfig("/data", ConfigFile, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Queue.KeepDays != 3 || c.Queue.FailedKeepDays != 14 || c.Queue.RecordDays != 30 ||
+		c.Gateway.ConversationDays != 365 || c.Audit.KeepDays != 400 {
+		t.Errorf("defaults: queue %+v, gateway %+v, audit %+v", c.Queue, c.Gateway, c.Audit)
+	}
+	ok := "[queue]\nkeep_days = 0\nfailed_keep_days = 60\nrecord_days = 90\n[gateway]\nconversation_days = 0\n[audit]\nkeep_days = 0\n"
+	if _, err := parseConfig("/data", ConfigFile, []byte(ok)); err != nil {
+		t.Errorf("valid settings refused: %v", err)
+	}
+	for _, tc := range []struct{ toml, want string }{
+		{"[queue]\nkeep_days = -1\nfailed_keep_days = -2\n[gateway]\nconversation_days = -3\n[audit]\nkeep_days = -4\n",
+			"queue.keep_days: -1 is negative|queue.failed_keep_days: -2 is negative|gateway.conversation_days: -3 is negative|audit.keep_days: -4 is negative"},
+		{"[queue]\nrecord_days = 29\n", "queue.record_days: 29 is less than 30"},
+		{"[queue]\nrecord_days = -1\n", "queue.record_days: -1 is less than 30"},
+		{"[queue]\nkeep_days = 31\n", "queue.keep_days: 31 is more than queue.record_days (30)"},
+		{"[queue]\nfailed_keep_days = 40\n", "queue.failed_keep_days: 40 is more than queue.record_days (30)"},
+	} {
+		_, err := parseConfig("/data", ConfigFile, []byte(tc.toml))
+		if err == nil {
+			t.Errorf("%q accepted", tc.toml)
+			continue
+		}
+		for _, want := range strings.Split(tc.want, "|") {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("%q: error does not say %q:\n%v", tc.toml, want, err)
+			}
+		}
+	}
+}

@@ -27,14 +27,20 @@ func (a *App) runDaily(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		a.warnExpiring(ctx)
-		a.expireHolds(ctx)
-		a.purgeSessions(ctx)
-		if err := a.purgeSpool(ctx); err != nil {
-			a.Logger.Error("purging stale spooled messages failed", "err", err)
-		}
+		a.dailyJobs(ctx, time.Now())
 		t.Reset(dailyInterval)
 	}
+}
+
+// dailyJobs runs each daily job once, at now.
+func (a *App) dailyJobs(ctx context.Context, now time.Time) {
+	a.warnExpiring(ctx)
+	a.expireHolds(ctx)
+	a.purgeSessions(ctx, now)
+	if err := a.purgeSpool(ctx); err != nil {
+		a.Logger.Error("purging stale spooled messages failed", "err", err)
+	}
+	a.purgeOld(ctx, now)
 }
 
 // warnExpiring sends the expiry reminders (keys.warn_days).
@@ -53,9 +59,9 @@ func (a *App) warnExpiring(ctx context.Context) {
 	}
 }
 
-// purgeSessions forgets the admin UI's expired sessions.
-func (a *App) purgeSessions(ctx context.Context) {
-	if n, err := a.Store.PurgeSessions(ctx, time.Now()); err != nil {
+// purgeSessions forgets the admin UI's sessions expired at now.
+func (a *App) purgeSessions(ctx context.Context, now time.Time) {
+	if n, err := a.Store.PurgeSessions(ctx, now); err != nil {
 		a.Logger.Error("purging expired sessions failed", "err", err)
 	} else if n > 0 {
 		a.Logger.Info("expired sessions purged", "count", n)

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -44,11 +45,14 @@ type queueJSON struct {
 	Size        int        `json:"size"`
 	LastError   string     `json:"last_error"`
 	CreatedAt   time.Time  `json:"created_at"`
+	// PurgedAt is when the message was removed ([queue] keep_days,
+	// failed_keep_days); null while it is kept.
+	PurgedAt *time.Time `json:"purged_at"`
 }
 
 func queueView(q admin.QueueItem) queueJSON {
 	v := queueJSON{ID: q.ID, Ref: q.Ref, List: q.List, Kind: q.Kind, From: q.From, To: q.To, State: string(q.State),
-		Attempts: q.Attempts, Size: q.Size, LastError: q.LastError, CreatedAt: q.CreatedAt}
+		Attempts: q.Attempts, Size: q.Size, LastError: q.LastError, CreatedAt: q.CreatedAt, PurgedAt: timeOrNil(q.Purged)}
 	if q.State == store.Pending {
 		v.NextAttempt = timeOrNil(q.NextAttempt)
 	}
@@ -68,7 +72,10 @@ others (repeat it, or separate states by commas). --list shows one list's
 or gateway's only.
 
 NEXT is when a pending delivery is tried again; LAST ERROR is what the
-receiving server or the transport said the last time.`,
+receiving server or the transport said the last time. SIZE is "removed"
+once the message itself is gone from the database: a sent one after
+[queue] keep_days, a failed one after failed_keep_days; its record stays
+until record_days.`,
 		Example: `  sealpost queue list
   sealpost queue list --list team@lists.example.org --state failed`,
 		Args: args(cobra.NoArgs),
@@ -136,8 +143,12 @@ func (e *env) printQueue(qs []queueJSON, states []store.DeliveryState, list stri
 		if q.NextAttempt != nil {
 			next = q.NextAttempt.Format(time.DateTime)
 		}
-		fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\t%d\t%s\t%d\t%s\n", q.ID, orDash(q.List), q.Kind, q.To, q.State,
-			q.Attempts, next, q.Size, orDash(strings.Join(strings.Fields(q.LastError), " ")))
+		size := strconv.Itoa(q.Size)
+		if q.PurgedAt != nil {
+			size = "removed"
+		}
+		fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", q.ID, orDash(q.List), q.Kind, q.To, q.State,
+			q.Attempts, next, size, orDash(strings.Join(strings.Fields(q.LastError), " ")))
 	}
 	if err := w.Flush(); err != nil {
 		return err
@@ -164,7 +175,8 @@ func (e *env) queueRetryCmd() *cobra.Command {
 whether it waits for its next attempt or failed: for example after the
 receiving server was fixed. A 'sealpost serve' running elsewhere picks
 it up within its poll interval (a minute). A delivery that was sent
-cannot be retried.`,
+cannot be retried, nor a failed one whose message was removed after
+[queue] failed_keep_days.`,
 		Args: args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, a []string) error {
 			id, err := idArg(a[0], "delivery", "sealpost queue list")

@@ -67,7 +67,15 @@ Settings may also be given in DATA/sealpost.toml:
   crls = "/etc/sealpost/crls"              # PEM or DER, file or directory
   require_crl = false
   fetch_crls = false                       # fetch CRLs named in certificates
-  key_transport = "rsa-oaep-sha256"        # or "rsa-pkcs1v15"`,
+  key_transport = "rsa-oaep-sha256"        # or "rsa-pkcs1v15"
+  [queue]                                  # what stays in the database (daily)
+  keep_days = 3                            # a sent copy's message, after delivery
+  failed_keep_days = 14                    # a failed one's, for 'queue retry'
+  record_days = 30                         # the delivery's record (at least 30)
+  [gateway]
+  conversation_days = 365                  # 0 = never forget a conversation
+  [audit]
+  keep_days = 400                          # 0 = keep the audit log forever`,
 		Args: args(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := app.LoadConfig(e.dataDir)

@@ -389,6 +389,11 @@ type Delivery struct {
 	// Size is the length of Data; a queue listing leaves Data out and
 	// sets only Size.
 	Size int
+	// Purged is when Data was removed from a sent or failed delivery
+	// after its retention ([queue] keep_days, failed_keep_days): the
+	// delivery is a small record since (Data empty, Size 0) and cannot
+	// be sent again. Zero while the message is kept.
+	Purged time.Time
 	// Route is where the delivery goes when not through the default
 	// transport: a gateway's DeliverTo.
 	Route string

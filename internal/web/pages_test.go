@@ -417,6 +417,40 @@ func TestQueueActions(t *testing.T) {
 	}
 }
 
+// TestQueuePurgedDelivery: a failed delivery whose message was removed
+// after [queue] failed_keep_days is listed with that said and no Retry
+// button, and a retry posted anyway is refused with the reason.
+func TestQueuePurgedDelivery(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	l, err := f.db.ListByAddress(ctx, listA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := store.Outcome{ListID: l.ID, Deliveries: []store.Delivery{{Ref: "r", ListID: l.ID, Kind: store.KindPost,
+		From: "a-bounce@lists.example.org", To: "gone@example.net", Data: []byte("copy")}}}
+	if err := f.db.Commit(ctx, out); err != nil {
+		t.Fatal(err)
+	}
+	id := out.Deliveries[0].ID
+	then := time.Now().Add(-20 * 24 * time.Hour)
+	if err := f.db.RecordAttempts(ctx, []store.Attempt{{ID: id, State: store.Failed, Error: "550 5.1.1 no such user", At: then}}); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := f.db.PurgeDeliveryData(ctx, store.Failed, time.Now().Add(-14*24*time.Hour), time.Now(), 10); err != nil || n != 1 {
+		t.Fatalf("purge = %d, %v", n, err)
+	}
+	alice := f.signedIn("alice@example.org")
+	r := row(alice.get("/queue?state=failed").body, "data-delivery", fmt.Sprint(id))
+	if !strings.Contains(r, "Message removed on") || strings.Contains(r, "/retry") || !strings.Contains(r, "/drop") {
+		t.Errorf("row of a purged delivery:\n%s", r)
+	}
+	p := alice.post(fmt.Sprintf("/queue/%d/retry", id), url.Values{"state": {"failed"}})
+	if p.status != http.StatusUnprocessableEntity || !strings.Contains(p.body, "message was removed") {
+		t.Errorf("retry of a purged delivery: %d\n%s", p.status, p.body)
+	}
+}
+
 // TestArchive: a gateway's conversation is shown as text, reading it is
 // audited, and the mbox has it.
 func TestArchive(t *testing.T) {

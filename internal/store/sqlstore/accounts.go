@@ -329,10 +329,12 @@ func (s *DB) Delivery(ctx context.Context, id int64) (*store.Delivery, error) {
 	return &ds[0], nil
 }
 
-// RetryDelivery makes a pending or failed delivery due at now.
+// RetryDelivery makes a pending or failed delivery due at now. A
+// delivery that was sent, or whose message was removed (Purged), is
+// store.ErrNotFound.
 func (s *DB) RetryDelivery(ctx context.Context, id int64, now time.Time) error {
 	return s.execOne(ctx, "retry delivery", `UPDATE deliveries SET state = $1, next_attempt = $2, updated_at = $2
-		WHERE id = $3 AND state IN ($1, $4)`, string(store.Pending), millis(now), id, string(store.Failed))
+		WHERE id = $3 AND state IN ($1, $4) AND purged_at = 0`, string(store.Pending), millis(now), id, string(store.Failed))
 }
 
 // DropDelivery removes a delivery that has not been sent, unless a

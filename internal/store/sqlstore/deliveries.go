@@ -9,10 +9,10 @@ import (
 	"github.com/sealpost/sealpost/internal/store"
 )
 
-const deliveryColumns = `id, ref, list_id, kind, env_from, rcpt, data, route, sealed, state, attempts, next_attempt, last_error, created_at, updated_at, length(data)`
+const deliveryColumns = `id, ref, list_id, kind, env_from, rcpt, data, route, sealed, state, attempts, next_attempt, last_error, created_at, updated_at, length(data), purged_at`
 
 // queueColumns are deliveryColumns without the data, for listings.
-const queueColumns = `id, ref, list_id, kind, env_from, rcpt, x'', route, sealed, state, attempts, next_attempt, last_error, created_at, updated_at, length(data)`
+const queueColumns = `id, ref, list_id, kind, env_from, rcpt, x'', route, sealed, state, attempts, next_attempt, last_error, created_at, updated_at, length(data), purged_at`
 
 // ClaimDue claims up to limit pending deliveries that are due at now and
 // not claimed by another process, oldest first, for lease: until then no
@@ -91,13 +91,14 @@ func (s *DB) deliveries(ctx context.Context, query string, args ...any) ([]store
 		var d store.Delivery
 		var state string
 		var sealed int
-		var next, created, updated int64
+		var next, created, updated, purged int64
 		if err := rows.Scan(&d.ID, &d.Ref, &d.ListID, &d.Kind, &d.From, &d.To, &d.Data, &d.Route, &sealed, &state, &d.Attempts,
-			&next, &d.LastError, &created, &updated, &d.Size); err != nil {
+			&next, &d.LastError, &created, &updated, &d.Size, &purged); err != nil {
 			return nil, fmt.Errorf("sqlstore: deliveries: %w", err)
 		}
 		d.Sealed, d.State = sealed != 0, store.DeliveryState(state)
 		d.NextAttempt, d.CreatedAt, d.UpdatedAt = fromMillis(next), fromMillis(created), fromMillis(updated)
+		d.Purged = fromMillis(purged)
 		out = append(out, d)
 	}
 	return out, rows.Err()

@@ -69,10 +69,11 @@ func (s *DB) EndAttempt(ctx context.Context, spoolID string) error {
 	return nil
 }
 
-// PurgeDecisions forgets the decisions taken before cutoff: their
-// messages are past any MTA's retries.
-func (s *DB) PurgeDecisions(ctx context.Context, cutoff time.Time) (int64, error) {
-	res, err := s.db.ExecContext(ctx, `DELETE FROM decisions WHERE decided_at < $1`, millis(cutoff))
+// PurgeDecisions forgets up to limit decisions taken before cutoff:
+// their messages are past any MTA's retries.
+func (s *DB) PurgeDecisions(ctx context.Context, cutoff time.Time, limit int) (int64, error) {
+	res, err := s.db.ExecContext(ctx, `DELETE FROM decisions WHERE (list_id, digest) IN (
+		SELECT list_id, digest FROM decisions WHERE decided_at < $1 LIMIT $2)`, millis(cutoff), limit)
 	if err != nil {
 		return 0, fmt.Errorf("sqlstore: purge decisions: %w", err)
 	}

@@ -9,6 +9,13 @@
 // Durability: the database runs in WAL mode with synchronous=FULL, so a
 // committed transaction has been fsynced (DESIGN §5: no 250 before the
 // message is durable).
+//
+// Space: a database made by Open has auto_vacuum=INCREMENTAL, so
+// ReclaimSpace can give the pages that purges free back to the file system
+// a few at a time; secure_delete=FAST overwrites deleted rows on the pages
+// that are written anyway. A database made before auto_vacuum was set
+// keeps it off (only a full VACUUM changes it): its free pages are reused
+// by new rows, and the file does not shrink.
 package sqlstore
 
 import (
@@ -19,6 +26,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
+	"os"
 	"path"
 	"sort"
 	"strconv"
@@ -42,7 +50,14 @@ type DB struct {
 // schema up to date.
 func Open(ctx context.Context, file string) (*DB, error) {
 	q := url.Values{}
-	for _, p := range []string{"journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(10000)", "foreign_keys(1)"} {
+	pragmas := []string{"journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(10000)", "foreign_keys(1)", "secure_delete(FAST)"}
+	if fi, err := os.Stat(file); err != nil || fi.Size() == 0 {
+		// auto_vacuum first, and only for a new file: it takes effect
+		// only while the file has no tables, and setting it on an
+		// existing one writes (which fails on a full disk).
+		pragmas = append([]string{"auto_vacuum(INCREMENTAL)"}, pragmas...)
+	}
+	for _, p := range pragmas {
 		q.Add("_pragma", p)
 	}
 	q.Set("_txlock", "immediate")

@@ -155,8 +155,11 @@ func TestAdmitCommitReplay(t *testing.T) {
 	if d, err := db.Admit(ctx, other, now, lease); err != nil || d == nil || d.Refused != "unsigned" {
 		t.Errorf("admit after a refusal: %+v, %v; want the refusal", d, err)
 	}
-	if n, err := db.PurgeDecisions(ctx, now.Add(time.Hour)); err != nil || n != 2 {
-		t.Errorf("PurgeDecisions = %d, %v; want 2", n, err)
+	if n, err := db.PurgeDecisions(ctx, now.Add(time.Hour), 1); err != nil || n != 1 {
+		t.Errorf("PurgeDecisions = %d, %v; want 1 (the limit)", n, err)
+	}
+	if n, err := db.PurgeDecisions(ctx, now.Add(time.Hour), 10); err != nil || n != 1 {
+		t.Errorf("PurgeDecisions = %d, %v; want the other one", n, err)
 	}
 	stale := &store.Inbound{ID: "r6", ListID: l.ID, Digest: "d3", Sealed: []byte("x"), ReceivedAt: time.Now().Add(-time.Hour)}
 	if _, err := db.Admit(ctx, stale, now, lease); err != nil {
