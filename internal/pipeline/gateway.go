@@ -384,14 +384,18 @@ func (p *Pipeline) gatewayHarvest(gw *store.List, a *arrival) []store.Harvested 
 
 // replayMarks are the marks that make a second delivery of the same
 // message a replay (DESIGN §4.4): its signatures, and for every
-// encrypted message, signed or not, the digest of what it decrypted to,
-// so that a captured ciphertext sent again by someone else, however
-// rewrapped, is refused.
+// encrypted message, signed or not, the digest of what it decrypted to
+// (with its signature, when it has one whose digest is known), so that a
+// captured ciphertext sent again by someone else, however rewrapped, is
+// refused, and the same text signed again is not.
 func replayMarks(a *arrival) [][]byte {
 	marks := a.o.signatureMarks()
 	if a.engine != "" {
-		d := sha256.Sum256(append([]byte("sealpost gateway content\x00"), a.o.content...))
-		marks = append(marks, d[:])
+		h := sha256.New()
+		h.Write([]byte("sealpost gateway content\x00"))
+		h.Write(a.o.digest)
+		h.Write(a.o.content)
+		marks = append(marks, h.Sum(nil))
 	}
 	return marks
 }

@@ -3,6 +3,8 @@ package pipeline
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"log/slog"
 	stdmime "mime"
@@ -50,7 +52,7 @@ var (
 // in clear: the helpdesk gets a delivery status notification naming the
 // recipient and the reason, and the recipient a notice without the
 // reply's content. It returns nil once the copies are queued.
-func (p *Pipeline) Submit(ctx context.Context, s Submission) (err error) {
+func (p *Pipeline) Submit(ctx context.Context, s Submission) error {
 	log := p.opt.Logger.With("msgid", s.Ref)
 	msg, err := mime.Parse(s.Raw, p.opt.Limits)
 	if err != nil {
@@ -81,19 +83,18 @@ func (p *Pipeline) Submit(ctx context.Context, s Submission) (err error) {
 	}
 	log = log.With("gateway", gw.Address)
 	// A helpdesk that did not see the 250 sends the reply again: it is
-	// answered as before and sent once (DESIGN §5).
-	in, err := p.inbound(gw, s.Ref, s.EnvelopeFrom, s.Raw, envelopeIdentity("sealpost submission", s.EnvelopeFrom, s.Rcpts, s.Raw))
-	if err != nil {
-		return err
-	}
-	decided, err := p.admit(ctx, in)
+	// answered as before and sent once (DESIGN §5). A submission is not
+	// spooled (the helpdesk keeps it until the 250), so only its decision
+	// is kept, in the transaction that queues its copies.
+	sum := sha256.Sum256(envelopeIdentity("sealpost submission", s.EnvelopeFrom, s.Rcpts, s.Raw))
+	decision := &store.Decision{ListID: gw.ID, Digest: hex.EncodeToString(sum[:])}
+	decided, err := p.store.Decided(ctx, gw.ID, decision.Digest)
 	if err != nil {
 		return err
 	}
 	if decided != nil {
 		return p.answerAgain(log, gw, decided)
 	}
-	defer p.endAttempt(in, &err)
 	h := readHeaders(msg, msg)
 	msgID := h.messageID
 	if msgID == "" {
@@ -137,7 +138,7 @@ func (p *Pipeline) Submit(ctx context.Context, s Submission) (err error) {
 		// encrypted, are its own choice.
 		t.Answerable = s.Rcpts
 	}
-	out := store.Outcome{SpoolID: in.ID, ListID: gw.ID, Thread: t}
+	out := store.Outcome{ListID: gw.ID, Thread: t, Decided: decision}
 	if out.Deliveries, err = p.replyCopies(rep); err != nil {
 		return err
 	}

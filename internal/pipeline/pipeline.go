@@ -45,6 +45,9 @@ type Store interface {
 	// stopped on a transient fault.
 	Admit(ctx context.Context, in *store.Inbound, now time.Time, lease time.Duration) (*store.Decision, error)
 	EndAttempt(ctx context.Context, spoolID string) error
+	// Decided returns the decision taken on a message that is not
+	// spooled (a submission), or nil.
+	Decided(ctx context.Context, listID int64, digest string) (*store.Decision, error)
 	TrustAnchors(ctx context.Context, listID int64) ([][]byte, error)
 	Commit(ctx context.Context, o store.Outcome) error
 	PendingKeys(ctx context.Context, listID int64, now time.Time) ([]store.PendingKey, error)

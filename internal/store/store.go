@@ -443,7 +443,10 @@ type Outcome struct {
 	SpoolID string
 	// Refused is the policy reason (policy.Reason's name) the message was
 	// refused for; "" when it was taken.
-	Refused    string
+	Refused string
+	// Decided records the decision on a message that was not spooled (a
+	// helpdesk's submission), for its retries.
+	Decided    *Decision
 	Replay     [][]byte // signature digests to record for ListID; any seen before makes it a replay
 	ListID     int64
 	Deliveries []Delivery

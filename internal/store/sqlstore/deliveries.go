@@ -50,10 +50,14 @@ func (s *DB) DeliveriesByRef(ctx context.Context, ref string) ([]store.Delivery,
 	return s.deliveries(ctx, `SELECT `+deliveryColumns+` FROM deliveries WHERE ref = $1 ORDER BY id`, ref)
 }
 
-// copySentQuery finds a delivered copy by envelope sender (index
-// deliveries_env_from), recipient, list and time made.
-const copySentQuery = `SELECT EXISTS (SELECT 1 FROM deliveries WHERE env_from = $1 AND created_at >= $2
-	AND rcpt = $3 AND list_id = $4 AND state = $5)`
+// copySentQuery finds a delivered copy by old-form envelope sender (the
+// partial index deliveries_untokened, whose condition the query repeats
+// so that SQLite uses it), recipient, list and time made. An old-form
+// address whose member's local part holds '=' looks like a new one and is
+// not found: such a bounce does not count (the safe side).
+const copySentQuery = `SELECT EXISTS (SELECT 1 FROM deliveries
+	WHERE env_from GLOB '*-bounce+*=*' AND env_from NOT GLOB '*-bounce+*=*=*'
+	AND env_from = $1 AND created_at >= $2 AND rcpt = $3 AND list_id = $4 AND state = $5)`
 
 // CopySent reports whether a copy of a list's mail from envelope sender
 // from to rcpt, created since, was delivered (state sent): a bounce can

@@ -25,37 +25,42 @@ import (
 // The attempt ends with Commit (which records the decision) or with
 // EndAttempt (a transient fault).
 func (s *DB) Admit(ctx context.Context, in *store.Inbound, now time.Time, lease time.Duration) (*store.Decision, error) {
-	var d *store.Decision
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		var refused string
-		var at int64
-		err := tx.QueryRowContext(ctx, `SELECT refused, decided_at FROM decisions WHERE list_id = $1 AND digest = $2`,
-			in.ListID, in.Digest).Scan(&refused, &at)
-		switch {
-		case err == nil:
-			d = &store.Decision{ListID: in.ListID, Digest: in.Digest, Refused: refused, DecidedAt: fromMillis(at)}
-			return nil
-		case !errors.Is(err, sql.ErrNoRows):
-			return err
+	// One statement, the common case: neither decided nor claimed.
+	err := s.db.QueryRowContext(ctx, `INSERT INTO spool (id, list_id, digest, envelope_from, raw, attempts, received_at, claimed_until)
+		SELECT $1, $2, $3, $4, $5, 1, $6, $7
+		WHERE NOT EXISTS (SELECT 1 FROM decisions WHERE list_id = $2 AND digest = $3)
+		ON CONFLICT (list_id, digest) DO UPDATE SET attempts = spool.attempts + 1, claimed_until = excluded.claimed_until
+		WHERE spool.claimed_until <= $8
+		RETURNING id, attempts`,
+		in.ID, in.ListID, in.Digest, in.EnvelopeFrom, in.Sealed, millis(in.ReceivedAt), millis(now.Add(lease)), millis(now)).Scan(&in.ID, &in.Attempts)
+	if !errors.Is(err, sql.ErrNoRows) {
+		if err != nil {
+			return nil, fmt.Errorf("sqlstore: admit: %w", err)
 		}
-		err = tx.QueryRowContext(ctx, `INSERT INTO spool (id, list_id, digest, envelope_from, raw, attempts, received_at, claimed_until)
-			VALUES ($1, $2, $3, $4, $5, 1, $6, $7)
-			ON CONFLICT (list_id, digest) DO UPDATE SET attempts = spool.attempts + 1, claimed_until = excluded.claimed_until
-			WHERE spool.claimed_until <= $8
-			RETURNING id, attempts`,
-			in.ID, in.ListID, in.Digest, in.EnvelopeFrom, in.Sealed, millis(in.ReceivedAt), millis(now.Add(lease)), millis(now)).Scan(&in.ID, &in.Attempts)
-		if errors.Is(err, sql.ErrNoRows) {
-			return store.ErrClaimed
-		}
-		return err
-	})
-	switch {
-	case errors.Is(err, store.ErrClaimed):
-		return nil, err
-	case err != nil:
-		return nil, fmt.Errorf("sqlstore: admit: %w", err)
+		return nil, nil
 	}
-	return d, nil
+	// Decided before, or another attempt holds it.
+	d, err := s.Decided(ctx, in.ListID, in.Digest)
+	if err != nil || d != nil {
+		return d, err
+	}
+	return nil, store.ErrClaimed
+}
+
+// Decided returns the decision taken on the message with digest for a
+// list, or nil when there is none.
+func (s *DB) Decided(ctx context.Context, listID int64, digest string) (*store.Decision, error) {
+	var refused string
+	var at int64
+	err := s.db.QueryRowContext(ctx, `SELECT refused, decided_at FROM decisions WHERE list_id = $1 AND digest = $2`,
+		listID, digest).Scan(&refused, &at)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("sqlstore: decided: %w", err)
+	}
+	return &store.Decision{ListID: listID, Digest: digest, Refused: refused, DecidedAt: fromMillis(at)}, nil
 }
 
 // EndAttempt ends an attempt at processing a spooled message that stopped
@@ -175,6 +180,13 @@ func (s *DB) Commit(ctx context.Context, o store.Outcome) error {
 		}
 		for i := range o.Archive {
 			if err := insertArchived(ctx, tx, &o.Archive[i], now); err != nil {
+				return err
+			}
+		}
+		if d := o.Decided; d != nil {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO decisions (list_id, digest, refused, decided_at) VALUES ($1, $2, $3, $4)
+				ON CONFLICT (list_id, digest) DO UPDATE SET refused = excluded.refused, decided_at = excluded.decided_at`,
+				d.ListID, d.Digest, d.Refused, millis(now)); err != nil {
 				return err
 			}
 		}

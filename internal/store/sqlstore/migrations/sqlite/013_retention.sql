@@ -6,10 +6,11 @@ ALTER TABLE deliveries ADD COLUMN purged_at BIGINT NOT NULL DEFAULT 0;
 -- The daily purge finds finished deliveries by state and age.
 CREATE INDEX deliveries_done ON deliveries (state, purged_at, updated_at);
 
--- Conversations untouched for [gateway] conversation_days are forgotten;
--- deleting one deletes its message-ids (ON DELETE CASCADE), which needs
--- them indexed by conversation.
-CREATE INDEX threads_updated ON threads (updated_at);
+-- Conversations untouched for [gateway] conversation_days are forgotten
+-- (the daily purge scans the conversations: an index on updated_at would
+-- cost every message of a gateway a page); deleting one deletes its
+-- message-ids (ON DELETE CASCADE), which needs them indexed by
+-- conversation.
 CREATE INDEX thread_messages_thread ON thread_messages (list_id, thread);
 
 -- Audit entries older than [audit] keep_days are deleted.

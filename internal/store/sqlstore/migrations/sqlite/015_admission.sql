@@ -12,15 +12,15 @@ ALTER TABLE spool ADD COLUMN claimed_until BIGINT NOT NULL DEFAULT 0;
 -- How each received message was answered, for its retries: the same
 -- bytes to the same address again get the same answer and change
 -- nothing. refused is the policy reason of a refusal, '' when taken.
--- Kept for longer than MTAs retry, then purged.
+-- Kept for longer than MTAs retry, then purged (the daily purge scans the
+-- table: an index on decided_at would cost every message a page).
 CREATE TABLE decisions (
     list_id    INTEGER NOT NULL REFERENCES lists(id) ON DELETE CASCADE,
     digest     TEXT    NOT NULL,
     refused    TEXT    NOT NULL,
     decided_at BIGINT  NOT NULL,
     PRIMARY KEY (list_id, digest)
-);
-CREATE INDEX decisions_age ON decisions (decided_at);
+) WITHOUT ROWID;
 
 -- Held messages are sealed under the master key (DESIGN §4.6). Rows held
 -- before stay as they were (sealed = 0) until released or dropped.
