@@ -2,7 +2,6 @@ package pipeline
 
 import (
 	"slices"
-	"strings"
 
 	netmail "net/mail"
 
@@ -46,12 +45,13 @@ const unverifiedSender = "unverified-sender@sender.invalid"
 const unverifiedName = "Unverified sender"
 
 // answerTargets are the header fields that say where answers go, and so
-// are taken from inside the encryption only (DESIGN §4.7). From is
-// written by Sealpost.
+// are taken from inside the encryption only (DESIGN §4.7); From is
+// written by Sealpost, and Return-Path is a trace of the envelope.
 var answerTargets = []string{"From", "Sender", "Reply-To", "Mail-Reply-To", "Mail-Followup-To",
-	"Disposition-Notification-To", "Return-Receipt-To", "Errors-To"}
+	"Disposition-Notification-To", "Return-Receipt-To", "Errors-To", "Return-Path"}
 
-func isAnswerTarget(f mime.Field) bool {
+// answerTarget reports whether f says where answers go.
+func answerTarget(f mime.Field) bool {
 	return slices.ContainsFunc(answerTargets, f.Is)
 }
 
@@ -120,15 +120,4 @@ func joins(t *store.Thread, a *arrival) []string {
 // since the addresses are kept.
 func guarded(t *store.Thread) bool {
 	return t != nil && t.Encrypted && t.Guarded
-}
-
-// fromField is the From field for the helpdesk: the sender's.
-func (a *arrival) fromField() string {
-	return mail.FormatAddress(a.sender.name, a.sender.addr)
-}
-
-// outsideAnswerTarget reports whether f is a field of the outer header
-// that says where answers go, which a decrypted message must not carry.
-func outsideAnswerTarget(f mime.Field) bool {
-	return isAnswerTarget(f) || strings.EqualFold(f.Name, "Return-Path")
 }

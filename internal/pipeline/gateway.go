@@ -420,7 +420,7 @@ func (p *Pipeline) forHelpdesk(gw *store.List, in *store.Inbound, a *arrival) ([
 	}
 	// One From, the sender's (RFC 5322 §3.6: one From field; a second one
 	// would be shown by some helpdesks instead of the signer).
-	b.WriteString("From: " + a.fromField() + "\r\n")
+	b.WriteString("From: " + mail.FormatAddress(a.sender.name, a.sender.addr) + "\r\n")
 	if a.engine == "" {
 		// Not encrypted: the message as it came, without foreign status fields.
 		writeFields(&b, mime.Fields(a.outer.RawHeader), func(f mime.Field) bool { return !f.HasPrefix(ourPrefix) && !f.Is("From") })
@@ -439,7 +439,7 @@ func (p *Pipeline) forHelpdesk(gw *store.List, in *store.Inbound, a *arrival) ([
 		// DESIGN §4.3, §4.7: where answers go (a reply to all included)
 		// comes from inside only.
 		return !f.HasPrefix(ourPrefix) && !f.HasPrefix("Content-") && !f.Is("MIME-Version") && !protected[strings.ToLower(f.Name)] &&
-			!outsideAnswerTarget(f) && !f.Is("To") && !f.Is("Cc")
+			!answerTarget(f) && !f.Is("To") && !f.Is("Cc")
 	})
 	if !protected["to"] {
 		b.WriteString("To: <" + gw.Address + ">\r\n")
