@@ -77,9 +77,11 @@ func ListOptions() []Option {
 			}},
 		boolOption("smime_opaque", "true to sign S/MIME copies opaquely (application/pkcs7-mime) instead of multipart/signed (default false)",
 			func(s *store.ListSettings) *bool { return &s.SMIMEOpaque }),
-		boolOption("allow_unbound", "true to accept posts whose signed content names no recipient (clients without protected headers, "+
-			"e.g. Outlook S/MIME); weakens cross-list replay protection (default false)",
-			func(s *store.ListSettings) *bool { return &s.AllowUnbound }),
+		boolOption("require_binding", "true to refuse posts whose signed content names no recipient (no protected To/Cc, "+
+			"no X-LIST-NAME line, no intended recipient), as NeoMutt, most S/MIME clients and gpg on the command line "+
+			"send them; by default they are accepted, marked as not bound to the list, and refused by every other list "+
+			"as replays (default false)",
+			func(s *store.ListSettings) *bool { return &s.RequireBinding }),
 		onOption("autocrypt", "false to leave out the Autocrypt header with the list key on copies (default true)",
 			func(s *store.ListSettings) *bool { return &s.NoAutocrypt }),
 		onOption("openpgp_header", "false to leave out the OpenPGP: id=...; preference=signencrypt header (default true)",
@@ -302,6 +304,8 @@ func (s *Service) SetOptions(ctx context.Context, list string, assignments []str
 		switch {
 		case !ok:
 			problems = append(problems, fmt.Sprintf("%q is not OPTION=VALUE", a))
+		case retired[strings.TrimSpace(name)] != "":
+			problems = append(problems, retired[strings.TrimSpace(name)])
 		case !known:
 			problems = append(problems, fmt.Sprintf("unknown option %q", name))
 		case o.AdminOnly && !s.actor.IsAdmin():
@@ -323,6 +327,13 @@ func (s *Service) SetOptions(ctx context.Context, list string, assignments []str
 		return nil, err
 	}
 	return l, s.audit(ctx, kindOf(l)+".set", l.Address, "", strings.Join(assignments, " "))
+}
+
+// retired are options that no longer exist, with what to do instead.
+var retired = map[string]string{
+	"allow_unbound": "allow_unbound is retired: posts whose signed content names no recipient are now accepted by " +
+		"default (marked as not bound to the list; their signature is then refused by every other list); " +
+		"set require_binding=true to refuse them",
 }
 
 func validFormat(f string) bool {

@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"strings"
 	"context"
 	"errors"
 	"log/slog"
@@ -44,6 +45,24 @@ const maxRequestText = 1 << 20
 func hasKeywords(content *mime.Part) bool {
 	kws, _ := mail.ParseKeywords(requestText(content))
 	return len(kws) > 0
+}
+
+// listNames are the list addresses an X-LIST-NAME line at the top of the
+// content names (Schleuder's keyword), which bind it to that list
+// (DESIGN §4.4).
+func listNames(content *mime.Part) []string {
+	kws, _ := mail.ParseKeywords(requestText(content))
+	var out []string
+	for _, kw := range kws {
+		if kw.Name == "LIST-NAME" {
+			for _, a := range kw.Args {
+				if n, err := mail.Normalize(strings.Trim(a, "<>,")); err == nil {
+					out = append(out, n)
+				}
+			}
+		}
+	}
+	return out
 }
 
 // requestText is the first text/plain part of the content, decoded.

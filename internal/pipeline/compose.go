@@ -406,6 +406,10 @@ func verified(dec policy.Decision, signer *crypto.Signer, anonymous, encrypted b
 	if !encrypted {
 		clear = "; sent unencrypted"
 	}
+	if dec.Unbound {
+		// DESIGN §4.4: the signed content named no recipient.
+		clear += "; not bound to the list"
+	}
 	if dec.Authenticated() && anonymous {
 		return "signed by a member of the list" + clear
 	}

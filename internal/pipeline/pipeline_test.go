@@ -538,10 +538,7 @@ func TestLegacyDisplayOption(t *testing.T) {
 func TestInlinePGPPosts(t *testing.T) {
 	f := newFixture(t)
 	l := f.list(team, "alice@example.org", "bob@example.org")
-	l.rec.Settings.AllowUnbound = true // inline text carries no protected To
-	if err := f.db.UpdateList(context.Background(), l.rec); err != nil {
-		t.Fatal(err)
-	}
+	// Inline text carries no protected To: accepted by default, marked.
 	signed, err := pgp.Sign(f.member("alice@example.org"), []byte("Inline hello. "+canary+"\r\n"), pgp.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -555,8 +552,8 @@ func TestInlinePGPPosts(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, d := range f.deliveries("in1") {
-		if _, inner := f.open(l, d); !hasCanary(inner.Body) {
-			t.Errorf("%s's copy lacks the text", d.To)
+		if _, inner := f.open(l, d); !hasCanary(inner.Body) || !strings.HasSuffix(inner.Header.Get(pipeline.VerifiedHeader), "; not bound to the list") {
+			t.Errorf("%s's copy lacks the text or the unbound mark: %q", d.To, inner.Header.Get(pipeline.VerifiedHeader))
 		}
 	}
 	err = f.process(l, []byte(head+"Please also read this.\r\n\r\n"+string(armored)), "in2")

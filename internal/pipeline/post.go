@@ -77,8 +77,8 @@ func (p *Pipeline) post(ctx context.Context, log *slog.Logger, list *store.List,
 		List: list.Address, ListFingerprint: list.KeyFingerprint,
 		Protection: o.protection, Status: o.status, Signer: o.signer, Certified: certified,
 		From: hdr.from.addr, MultipleFrom: hdr.multipleFrom, SignedRecipients: hdr.signedRecipients,
-		IntendedRecipients: o.intended, Members: roster.members, AllowUnbound: list.Settings.AllowUnbound,
-		Rules: rs,
+		IntendedRecipients: o.intended, ListName: list.Address, ListNames: listNames(content), Members: roster.members,
+		RequireBinding: list.Settings.RequireBinding, Rules: rs,
 	})
 	if !dec.Accepted() {
 		log.Info("message not accepted", "reason", dec.Reason.String(), "status", o.status.String(), "detail", o.reason)
@@ -92,7 +92,7 @@ func (p *Pipeline) post(ctx context.Context, log *slog.Logger, list *store.List,
 	if len(problems) > 0 {
 		// Nothing is distributed; the sender is told why.
 		log.Info("post with keywords not distributed", "sender", dec.Sender.Email, "problems", len(problems))
-		return p.keywordTrouble(ctx, log, list, in, roster, dec.Sender.Email, marks, problems)
+		return p.keywordTrouble(ctx, log, list, in, roster, dec, marks, problems)
 	}
 	hdr.from = shownSender(dec, o.signer, hdr.from)
 	deliveries, err := p.wrap(ctx, list, roster, content, hdr, dec, o.signer, in.ID, plan)
@@ -100,7 +100,8 @@ func (p *Pipeline) post(ctx context.Context, log *slog.Logger, list *store.List,
 		return err
 	}
 	harvest := append(p.harvest(list, o, dec), p.autocryptKey(list, roster, o, hdr, dec)...)
-	err = p.commit(ctx, store.Outcome{SpoolID: in.ID, ListID: list.ID, Replay: marks, Deliveries: deliveries, Harvest: harvest, Released: release})
+	err = p.commit(ctx, store.Outcome{SpoolID: in.ID, ListID: list.ID, Replay: marks, Unbound: dec.Unbound,
+		Deliveries: deliveries, Harvest: harvest, Released: release})
 	if errors.Is(err, store.ErrReplay) {
 		return turnDown(policy.Replay, rs.ActionFor(policy.Replay))
 	}

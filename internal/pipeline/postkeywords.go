@@ -233,7 +233,8 @@ func (p *Pipeline) ccCopy(list *store.List, inner []byte, h headers, ts []resend
 // keywordTrouble answers a post whose keywords cannot be carried out:
 // nothing is distributed, the signature's replay mark is kept, and the
 // sender is told why, encrypted.
-func (p *Pipeline) keywordTrouble(ctx context.Context, log *slog.Logger, list *store.List, in *store.Inbound, r *roster, sender string, marks [][]byte, problems []string) error {
+func (p *Pipeline) keywordTrouble(ctx context.Context, log *slog.Logger, list *store.List, in *store.Inbound, r *roster, dec policy.Decision, marks [][]byte, problems []string) error {
+	sender := dec.Sender.Email
 	subject, text, err := p.render(list, "post-keywords-refused", map[string]any{"Problems": problems})
 	if err != nil {
 		return err
@@ -243,7 +244,7 @@ func (p *Pipeline) keywordTrouble(ctx context.Context, log *slog.Logger, list *s
 	if err != nil {
 		return err
 	}
-	err = p.commit(ctx, store.Outcome{SpoolID: in.ID, ListID: list.ID, Replay: marks, Deliveries: ds})
+	err = p.commit(ctx, store.Outcome{SpoolID: in.ID, ListID: list.ID, Replay: marks, Unbound: dec.Unbound, Deliveries: ds})
 	if errors.Is(err, store.ErrReplay) {
 		return p.refuse(ctx, list, in, policy.Replay)
 	}

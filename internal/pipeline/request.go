@@ -59,14 +59,14 @@ func (p *Pipeline) request(ctx context.Context, log *slog.Logger, list *store.Li
 		List: mail.RoleAddress(list.Address, mail.RoleRequest), ListFingerprint: list.KeyFingerprint,
 		Protection: o.protection, Status: o.status, Signer: o.signer,
 		From: hdr.from.addr, MultipleFrom: hdr.multipleFrom, SignedRecipients: hdr.signedRecipients,
-		IntendedRecipients: o.intended, Members: members, AllowUnbound: list.Settings.AllowUnbound,
+		IntendedRecipients: o.intended, ListName: list.Address, ListNames: listNames(content), Members: members,
+		RequireBinding: list.Settings.RequireBinding,
 	})
 	if !dec.Authenticated() {
 		log.Info("request rejected", "reason", dec.Reason.String(), "status", o.status.String(), "detail", o.reason)
 		return p.refuse(ctx, list, in, dec.Reason)
 	}
-	out := store.Outcome{SpoolID: in.ID, ListID: list.ID}
-	out.Replay = o.signatureMarks()
+	out := store.Outcome{SpoolID: in.ID, ListID: list.ID, Replay: o.signatureMarks(), Unbound: dec.Unbound}
 	email := dec.Sender.Email
 	pk := pendingOf(pending, email)
 	key := findKey(content)

@@ -41,6 +41,7 @@ const (
 	BadConfirmation        // signed with a key a member asked for, without its challenge's code
 	NotAdmin               // the list takes posts from its admins only
 	OverLimit              // over a limit on its structure (MIME nesting, parts, header size)
+	Unbound                // the signed content names no recipient, and the list requires it to
 )
 
 var descriptions = map[Reason]string{
@@ -54,7 +55,13 @@ var descriptions = map[Reason]string{
 	UnknownSigner:  "The message was signed by a key that belongs to no member of the list.",
 	KeyInvalid:     "The message was signed with a member key that is expired or revoked.",
 	FromMismatch:   "The message was signed by a member's key, but its From address names someone else.",
-	NotForThisList: "The signed content does not name this list as a recipient, so it may have been replayed from another conversation.",
+	NotForThisList: "The signed content names other recipients but not this list (in its protected To/Cc, an X-LIST-NAME line " +
+		"or the signature's intended recipients), so it was written for another list or conversation and may have been " +
+		"replayed here.",
+	Unbound: "The signed content names no recipient, and the list requires posts to name it (require_binding=true). " +
+		"The member's mail program most likely writes no protected To/Cc headers (NeoMutt, most S/MIME clients and gpg " +
+		"on the command line do not): set require_binding=false to accept such posts (they are marked as not bound to " +
+		"the list), or ask the member to start the post with the line \"X-LIST-NAME: \" and the list's address.",
 	Replay:         "This exact signed message was already distributed once; the copy was refused as a replay.",
 	Unparseable:    "The message could not be parsed as MIME.",
 	TooManyLayers:  "The message was encrypted more than once; the list accepts posts with one layer of encryption.",
@@ -72,7 +79,7 @@ var descriptions = map[Reason]string{
 // String returns a short machine-friendly name.
 func (r Reason) String() string {
 	names := [...]string{"ok", "not-encrypted", "undecryptable", "no-integrity", "too-large", "unsigned",
-		"bad-signature", "unknown-signer", "key-invalid", "from-mismatch", "not-for-this-list", "replay", "unparseable", "untrusted", "too-many-layers", "partly-encrypted", "bad-confirmation", "not-admin", "over-limit"}
+		"bad-signature", "unknown-signer", "key-invalid", "from-mismatch", "not-for-this-list", "replay", "unparseable", "untrusted", "too-many-layers", "partly-encrypted", "bad-confirmation", "not-admin", "over-limit", "unbound"}
 	if int(r) >= 0 && int(r) < len(names) {
 		return names[r]
 	}
@@ -139,12 +146,19 @@ type Input struct {
 	// IntendedRecipients are the fingerprints the signature names (RFC
 	// 9580 §5.2.3.36).
 	IntendedRecipients []string
-	Members            []Member
-	// AllowUnbound accepts a post whose signed content names no recipient
-	// at all (clients without protected headers, such as Outlook's
-	// S/MIME); content that names other recipients but not this list is
-	// still refused. Off by default (DESIGN §4.4).
-	AllowUnbound bool
+	// ListNames are the list addresses the signed content names in an
+	// X-LIST-NAME line (Schleuder's keyword); ListName is this list's
+	// post address, which such a line names (List may be its -request
+	// address).
+	ListNames []string
+	ListName  string
+	Members   []Member
+	// RequireBinding refuses signed content that names no recipient at
+	// all (require_binding=true). By default such content (NeoMutt, most
+	// S/MIME clients and gpg on the command line write no protected
+	// recipients) is accepted and marked; content that names other
+	// recipients but not this list is always refused (DESIGN §4.4).
+	RequireBinding bool
 	// Rules are the list's options and actions.
 	Rules Rules
 }
@@ -156,7 +170,10 @@ type Decision struct {
 	// accepts is distributed with its Reason kept.
 	Reason Reason
 	Action Action
-	Sender *Member  // the member who signed, when authenticated
+	// Unbound is set when the signed content names no recipient at all:
+	// it is bound to no list, so its replay mark holds on every list.
+	Unbound bool
+	Sender  *Member // the member who signed, when authenticated
 	Send   []Member // members who get an encrypted copy
 	NoKey  []Member // members who get a notice instead (no usable key)
 	Plain  []Member // members without a usable key who get a signed copy in clear (Rules.SendPlaintext)
@@ -176,8 +193,14 @@ func Decide(in Input) Decision {
 	if r == OK {
 		sender, r = findSender(in)
 	}
-	if r == OK && !boundToList(in) {
-		r = NotForThisList
+	b := binding(in)
+	if r == OK && b != boundHere {
+		switch {
+		case b == boundElsewhere:
+			r = NotForThisList
+		case in.RequireBinding:
+			r = Unbound
+		}
 	}
 	if r == OK && in.Rules.AdminOnly && !sender.Admin {
 		r = NotAdmin
@@ -192,7 +215,7 @@ func Decide(in Input) Decision {
 		}
 		sender = nil // accepted, but nobody is authenticated
 	}
-	d := Decision{Reason: r, Action: Accept, Sender: sender}
+	d := Decision{Reason: r, Action: Accept, Sender: sender, Unbound: b == boundNowhere}
 	for _, m := range in.Members {
 		if m.Disabled || in.Rules.NoSelfCopy && sender != nil && m.Email == sender.Email {
 			continue
@@ -268,23 +291,39 @@ func findSender(in Input) (*Member, Reason) {
 	return nil, UnknownSigner
 }
 
-// boundToList reports whether the signed content names this list, either
-// as a protected To/Cc recipient or as an intended recipient of the
-// signature, so that a post signed for one list is not accepted by
-// another (DESIGN §4.4).
-func boundToList(in Input) bool {
-	if in.AllowUnbound && len(in.SignedRecipients) == 0 && len(in.IntendedRecipients) == 0 {
-		return true
-	}
+// bound is what the signed content says about where it was sent.
+type bound int
+
+const (
+	boundNowhere   bound = iota // it names no recipient at all
+	boundHere                   // it names this list
+	boundElsewhere              // it names recipients, and not this list
+)
+
+// binding reads where the signed content was sent (DESIGN §4.4): to this
+// list when it names it as a protected To/Cc recipient, in an
+// X-LIST-NAME line, or as an intended recipient of the signature (the
+// list's key); elsewhere when it names recipients and not this list, so
+// that a post signed for one list or conversation is not accepted by
+// another.
+func binding(in Input) bound {
 	for _, a := range in.SignedRecipients {
 		if strings.EqualFold(a, in.List) {
-			return true
+			return boundHere
+		}
+	}
+	for _, a := range in.ListNames {
+		if strings.EqualFold(a, in.ListName) {
+			return boundHere
 		}
 	}
 	for _, f := range in.IntendedRecipients {
 		if strings.EqualFold(f, in.ListFingerprint) {
-			return true
+			return boundHere
 		}
 	}
-	return false
+	if len(in.SignedRecipients)+len(in.ListNames)+len(in.IntendedRecipients) > 0 {
+		return boundElsewhere
+	}
+	return boundNowhere
 }

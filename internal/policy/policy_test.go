@@ -11,6 +11,7 @@ import (
 func valid() Input {
 	return Input{
 		List:             "team@lists.example.org",
+		ListName:         "team@lists.example.org",
 		ListFingerprint:  "LISTFPR",
 		Protection:       crypto.Protection{Encrypted: true, Integrity: "mdc"},
 		Status:           crypto.StatusGood,
@@ -56,11 +57,25 @@ func TestDecide(t *testing.T) {
 		{"RFC 5322 §3.6: two From fields", func(in *Input) { in.MultipleFrom = true }, FromMismatch},
 		{"key lacks the From UID", func(in *Input) { in.Signer.Addresses = []string{"alice@elsewhere.org"} }, FromMismatch},
 		{"display name is not the address", func(in *Input) { in.From = "alice" }, FromMismatch},
+		// DESIGN §4.4: the binding rule.
 		{"signed for another list", func(in *Input) { in.SignedRecipients = []string{"other@lists.example.org"} }, NotForThisList},
-		{"no binding at all", func(in *Input) { in.SignedRecipients = nil }, NotForThisList},
-		{"no binding at all, list allows unbound posts", func(in *Input) { in.SignedRecipients, in.AllowUnbound = nil, true }, OK},
-		{"signed for another list, list allows unbound posts", func(in *Input) {
-			in.SignedRecipients, in.AllowUnbound = []string{"other@lists.example.org"}, true
+		{"signed for a person, not the list", func(in *Input) { in.SignedRecipients = []string{"bob@example.org"} }, NotForThisList},
+		{"intended for another key", func(in *Input) { in.SignedRecipients, in.IntendedRecipients = nil, []string{"OTHERFPR"} }, NotForThisList},
+		{"X-LIST-NAME of another list", func(in *Input) { in.SignedRecipients, in.ListNames = nil, []string{"other@lists.example.org"} }, NotForThisList},
+		{"bound by X-LIST-NAME alone", func(in *Input) { in.SignedRecipients, in.ListNames = nil, []string{"team@lists.example.org"} }, OK},
+		{"bound by X-LIST-NAME, though protected To names someone else", func(in *Input) {
+			in.SignedRecipients, in.ListNames = []string{"bob@example.org"}, []string{"Team@Lists.example.org"}
+		}, OK},
+		{"a request: protected To names LIST-request", func(in *Input) {
+			in.List, in.SignedRecipients = "team-request@lists.example.org", []string{"team-request@lists.example.org"}
+		}, OK},
+		{"a request bound by X-LIST-NAME naming the list", func(in *Input) {
+			in.List, in.SignedRecipients, in.ListNames = "team-request@lists.example.org", nil, []string{"team@lists.example.org"}
+		}, OK},
+		{"no binding at all: accepted, marked", func(in *Input) { in.SignedRecipients = nil }, OK},
+		{"no binding at all, the list requires it", func(in *Input) { in.SignedRecipients, in.RequireBinding = nil, true }, Unbound},
+		{"signed for another list, the list does not require binding", func(in *Input) {
+			in.SignedRecipients = []string{"other@lists.example.org"}
 		}, NotForThisList},
 	}
 	for _, tt := range tests {
@@ -97,8 +112,21 @@ func TestFailClosed(t *testing.T) {
 	}
 }
 
+// TestUnboundMarked: only content that names no recipient is marked
+// unbound (its replay mark then holds on every list).
+func TestUnboundMarked(t *testing.T) {
+	in := valid()
+	if Decide(in).Unbound {
+		t.Error("a post naming the list is marked unbound")
+	}
+	in.SignedRecipients = nil
+	if d := Decide(in); !d.Authenticated() || !d.Unbound {
+		t.Errorf("a post naming no recipient: %+v, want authenticated and unbound", d)
+	}
+}
+
 func TestReasonsDescribed(t *testing.T) {
-	for r := OK; r <= PartlyEncrypted; r++ {
+	for r := OK; r.String() != "unknown"; r++ {
 		if r.Describe() == "" || r.String() == "unknown" {
 			t.Errorf("reason %d has no description or name", r)
 		}

@@ -124,10 +124,11 @@ type ListSettings struct {
 	// SMIMEOpaque signs S/MIME copies opaquely (application/pkcs7-mime
 	// signed-data) instead of as multipart/signed.
 	SMIMEOpaque bool `json:"smime_opaque,omitempty"`
-	// AllowUnbound accepts posts whose signed content names no recipient
-	// (no protected To/Cc), as clients without protected headers send
-	// them; it weakens replay protection across lists (DESIGN §4.4).
-	AllowUnbound bool `json:"allow_unbound,omitempty"`
+	// RequireBinding refuses posts whose signed content names no
+	// recipient (no protected To/Cc, no X-LIST-NAME line, no intended
+	// recipient), as clients without protected headers send them; by
+	// default they are accepted and marked (DESIGN §4.4).
+	RequireBinding bool `json:"require_binding,omitempty"`
 	// NoAutocrypt and NoOpenPGPHeader switch off the Autocrypt header
 	// (Autocrypt Level 1) and the OpenPGP header that copies carry by
 	// default to announce the list's key.
@@ -447,7 +448,11 @@ type Outcome struct {
 	// Decided records the decision on a message that was not spooled (a
 	// helpdesk's submission), for its retries.
 	Decided    *Decision
-	Replay     [][]byte // signature digests to record for ListID; any seen before makes it a replay
+	Replay [][]byte // signature digests to record for ListID; any seen before makes it a replay
+	// Unbound records the marks for every list, not ListID's alone: the
+	// content was bound to no list (DESIGN §4.4), so it is a replay on
+	// any list once one took it.
+	Unbound    bool
 	ListID     int64
 	Deliveries []Delivery
 	Hold       *Hold

@@ -215,7 +215,7 @@ func groupOf(name string) string {
 	case slices.Contains([]string{"name", "owner", "language", "deliver_to", "submit_clients", "archive"}, name):
 		return "General"
 	case strings.HasPrefix(name, "on_"), strings.HasPrefix(name, "receive_"), strings.HasPrefix(name, "require_"),
-		slices.Contains([]string{"signer_must_match_from", "allow_unbound", "keywords_admin_only", "autocrypt_import"}, name):
+		slices.Contains([]string{"signer_must_match_from", "require_binding", "keywords_admin_only", "autocrypt_import"}, name):
 		return "Accepting mail"
 	case strings.HasPrefix(name, "bounce_"), name == "hold_days", name == "max_message_size":
 		return "Limits"

@@ -102,15 +102,8 @@ func (s *DB) PurgeSpool(ctx context.Context, cutoff time.Time) (int64, error) {
 func (s *DB) Commit(ctx context.Context, o store.Outcome) error {
 	now := time.Now()
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		for _, digest := range o.Replay {
-			res, err := tx.ExecContext(ctx, `INSERT INTO replay (list_id, digest, created_at) VALUES ($1, $2, $3)
-				ON CONFLICT (list_id, digest) DO NOTHING`, o.ListID, digest, millis(now))
-			if err != nil {
-				return err
-			}
-			if n, err := res.RowsAffected(); err != nil || n == 0 {
-				return store.ErrReplay
-			}
+		if err := markReplay(ctx, tx, o, now); err != nil {
+			return err
 		}
 		for i := range o.Deliveries {
 			if err := insertDelivery(ctx, tx, &o.Deliveries[i], now); err != nil {
@@ -200,6 +193,31 @@ func (s *DB) Commit(ctx context.Context, o store.Outcome) error {
 	}
 	if err != nil {
 		return fmt.Errorf("sqlstore: commit: %w", err)
+	}
+	return nil
+}
+
+// markReplay records the outcome's replay marks: for its list, or for
+// every list when the content was bound to none. It returns
+// store.ErrReplay when one was recorded before: for this list, or for
+// any list (an unbound mark is checked against both).
+func markReplay(ctx context.Context, tx *sql.Tx, o store.Outcome, now time.Time) error {
+	for _, digest := range o.Replay {
+		var seen int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM replay_anywhere WHERE digest = $1`, digest).Scan(&seen); err != nil {
+			return err
+		}
+		insert := `INSERT INTO replay (list_id, digest, created_at) VALUES ($1, $2, $3) ON CONFLICT (list_id, digest) DO NOTHING`
+		if o.Unbound {
+			insert = `INSERT INTO replay_anywhere (list_id, digest, created_at) VALUES ($1, $2, $3) ON CONFLICT (digest) DO NOTHING`
+		}
+		res, err := tx.ExecContext(ctx, insert, o.ListID, digest, millis(now))
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 || seen > 0 {
+			return store.ErrReplay
+		}
 	}
 	return nil
 }
