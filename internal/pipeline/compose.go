@@ -160,7 +160,7 @@ func (p *Pipeline) wrap(ctx context.Context, list *store.List, r *roster, conten
 			From: p.verp(list.Address, m.Email), To: m.Email, Data: copies[i]})
 	}
 	for _, m := range dec.NoKey {
-		n, err := p.noKeyNotice(list, m.Email, r.to[m.Email].fingerprint, ref)
+		n, err := p.noKeyNotice(list, m.Email, r.to[m.Email], ref)
 		if err != nil {
 			return nil, err
 		}
