@@ -455,13 +455,10 @@ func (s *Service) SetSMIMEIdentity(ctx context.Context, list string, id *smime.I
 	if err != nil {
 		return nil, err
 	}
+	if err := s.checkIdentity(l.Address, id); err != nil {
+		return nil, err
+	}
 	info := smime.CertInfo(id.Cert)
-	if err := keyring.CheckMemberKey(info, l.Address, s.now()); err != nil {
-		return nil, fmt.Errorf("%w: list certificate: %v", ErrInvalid, err)
-	}
-	if !info.CanSign {
-		return nil, fmt.Errorf("%w: list certificate %s cannot be used for signing email", ErrInvalid, info.Fingerprint)
-	}
 	secret, err := id.MarshalSecret()
 	if err != nil {
 		return nil, err
@@ -501,7 +498,7 @@ func (s *Service) ListCert(ctx context.Context, list string) ([]byte, error) {
 		return nil, err
 	}
 	if len(l.SMIMECert) == 0 {
-		return nil, fmt.Errorf("%w: list %s has no S/MIME certificate (create it with --smime-cert or --smime-generate)", ErrNotFound, l.Address)
+		return nil, fmt.Errorf("%w: list %s has no S/MIME certificate (give it one with: %s)", ErrNotFound, l.Address, IdentityCommand(l.Address))
 	}
 	cert, err := x509.ParseCertificate(l.SMIMECert)
 	if err != nil {

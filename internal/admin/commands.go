@@ -186,7 +186,18 @@ func (c *commandRun) subscribe(args []string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return fmt.Sprintf("Subscribed %s with key %s (admin: %v).", m.Email, crypto.FormatFingerprint(info.Fingerprint), isAdmin), nil
+	return c.withWarnings(fmt.Sprintf("Subscribed %s with key %s (admin: %v).", m.Email, crypto.FormatFingerprint(info.Fingerprint), isAdmin), m.Email, info)
+}
+
+// withWarnings adds to answer what keeps the list from using the key
+// info just given to the member addr (MemberKeyWarnings). The key was
+// given: a failure to tell is not a failure of the keyword.
+func (c *commandRun) withWarnings(answer, addr string, info crypto.KeyInfo) (string, error) {
+	ws, _ := c.s.MemberKeyWarnings(c.ctx, c.list.Address, addr, info)
+	for _, w := range ws {
+		answer += "\nWarning: " + w
+	}
+	return answer, nil
 }
 
 func (c *commandRun) unsubscribe(args []string) (string, error) {
@@ -249,10 +260,11 @@ func (c *commandRun) setFingerprint(args []string) (string, error) {
 		return "A challenge was sent, encrypted to key " + crypto.FormatFingerprint(k.Fingerprint) +
 			"; it becomes your key when you answer it, signed with that key.", nil
 	}
-	if _, err := c.s.AddMemberKey(c.ctx, c.list.Address, addr, k.Data); err != nil {
+	info, err := c.s.AddMemberKey(c.ctx, c.list.Address, addr, k.Data)
+	if err != nil {
 		return "", err
 	}
-	return fmt.Sprintf("%s now has key %s.", addr, crypto.FormatFingerprint(k.Fingerprint)), nil
+	return c.withWarnings(fmt.Sprintf("%s now has key %s.", addr, crypto.FormatFingerprint(k.Fingerprint)), addr, info)
 }
 
 func (c *commandRun) addKey([]string) (string, error) {

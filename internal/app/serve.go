@@ -132,7 +132,12 @@ func (b *smtpBackend) Recipient(ctx context.Context, env *smtpserver.Envelope, r
 // list's decision, and a 250 means the outcome is durable.
 func (b *smtpBackend) Deliver(ctx context.Context, env *smtpserver.Envelope, raw []byte) error {
 	rcpt, _ := mail.Normalize(env.To[0])
-	err := b.a.Pipeline.Process(ctx, pipeline.Message{Ref: env.ID, EnvelopeFrom: env.From, Rcpt: rcpt, Raw: raw})
+	res, err := b.a.Pipeline.ProcessResult(ctx, pipeline.Message{Ref: env.ID, EnvelopeFrom: env.From, Rcpt: rcpt, Raw: raw})
+	if res.Held {
+		// The reply is 250 as for a distributed post (the message is
+		// taken); the log says what `sealpost process` prints.
+		b.a.Logger.Info("smtp: message held for the moderator", "msgid", env.ID, "rcpt", rcpt)
+	}
 	return b.a.smtpReply(err)
 }
 
@@ -157,25 +162,28 @@ func (a *App) smtpReply(err error) error {
 }
 
 // Process handles one message to list synchronously, as an MTA pipe
-// does, and then delivers what it queued. It returns a
-// *pipeline.Rejection for a policy refusal.
+// does, and then delivers what it queued. It returns the message's
+// reference, and a *pipeline.Rejection for a policy refusal.
 func (a *App) Process(ctx context.Context, list, sender string, raw []byte) (string, error) {
-	return a.ProcessRef(ctx, NewRef(), list, sender, raw)
+	ref := NewRef()
+	_, err := a.ProcessRef(ctx, ref, list, sender, raw)
+	return ref, err
 }
 
-// ProcessRef is Process with the message's reference ID given.
-func (a *App) ProcessRef(ctx context.Context, ref, list, sender string, raw []byte) (string, error) {
+// ProcessRef is Process with the message's reference ID given; it tells
+// what became of a message it took (held, or not).
+func (a *App) ProcessRef(ctx context.Context, ref, list, sender string, raw []byte) (pipeline.Result, error) {
 	rcpt, err := mail.Normalize(list)
 	if err != nil {
-		return "", err
+		return pipeline.Result{}, err
 	}
-	err = a.Pipeline.Process(ctx, pipeline.Message{Ref: ref, EnvelopeFrom: sender, Rcpt: rcpt, Raw: raw})
+	res, err := a.Pipeline.ProcessResult(ctx, pipeline.Message{Ref: ref, EnvelopeFrom: sender, Rcpt: rcpt, Raw: raw})
 	var rej *pipeline.Rejection
 	if err != nil && !errors.As(err, &rej) {
-		return ref, err
+		return res, err
 	}
 	if _, ferr := a.Queue.FlushRef(ctx, ref); ferr != nil {
 		a.Logger.Warn("delivery after process failed; the queue will retry", "msgid", ref, "err", ferr)
 	}
-	return ref, err
+	return res, err
 }

@@ -84,15 +84,19 @@ the submission listener ('sealpost gateway password ADDRESS').`,
 				return err
 			}
 			return e.withApp(cmd, func(ap *app.App) error {
+				if err := checkIdentity(ap, a[0], id, "gateway"); err != nil {
+					return err
+				}
 				gw, err := ap.Admin.CreateGateway(cmd.Context(), a[0], f.owner, f.name, alg, deliverTo)
 				if err != nil {
 					return err
 				}
-				fmt.Fprintf(e.stdout, "Created gateway %s\n  key:        %s (%s)\n  deliver to: %s\n",
-					gw.Address, gw.KeyFingerprint, alg, gw.Gateway.DeliverTo)
-				if err := e.addSMIMEIdentity(cmd, ap, gw.Address, id, f.generate); err != nil {
+				cert, err := e.addSMIMEIdentity(cmd, ap, gw.Address, "gateway", id, f.generate)
+				if err != nil {
 					return err
 				}
+				fmt.Fprintf(e.stdout, "Created gateway %s\n  key:        %s (%s)\n  deliver to: %s\n%s",
+					gw.Address, gw.KeyFingerprint, alg, gw.Gateway.DeliverTo, cert)
 				if gw.Owner != "" {
 					fmt.Fprintf(e.stdout, "  owner:      %s\n", gw.Owner)
 				}

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -15,6 +16,7 @@ import (
 	"github.com/sealpost/sealpost/internal/crypto/pgp"
 	"github.com/sealpost/sealpost/internal/crypto/smime"
 	"github.com/sealpost/sealpost/internal/mail"
+	"github.com/sealpost/sealpost/internal/store"
 )
 
 func (e *env) listCmd() *cobra.Command {
@@ -52,14 +54,18 @@ named by --smime-pass-file), or let Sealpost make a self-signed one with
 				return err
 			}
 			return e.withApp(cmd, func(ap *app.App) error {
+				if err := checkIdentity(ap, a[0], id, "list"); err != nil {
+					return err
+				}
 				l, err := ap.Admin.CreateList(cmd.Context(), a[0], f.owner, f.name, alg)
 				if err != nil {
 					return err
 				}
-				fmt.Fprintf(e.stdout, "Created list %s\n  key:   %s (%s)\n", l.Address, l.KeyFingerprint, alg)
-				if err := e.addSMIMEIdentity(cmd, ap, l.Address, id, f.generate); err != nil {
+				cert, err := e.addSMIMEIdentity(cmd, ap, l.Address, "list", id, f.generate)
+				if err != nil {
 					return err
 				}
+				fmt.Fprintf(e.stdout, "Created list %s\n  key:   %s (%s)\n%s", l.Address, l.KeyFingerprint, alg, cert)
 				if l.Owner != "" {
 					fmt.Fprintf(e.stdout, "  owner: %s\n", l.Owner)
 				}
@@ -130,32 +136,45 @@ func (e *env) smimeIdentity(p12File, passFile string, generate bool) (*smime.Ide
 	return id, nil
 }
 
-// addSMIMEIdentity gives a new list its S/MIME identity; on failure the
-// list is deleted again so that nothing half-made stays behind.
-func (e *env) addSMIMEIdentity(cmd *cobra.Command, ap *app.App, list string, id *smime.Identity, generate bool) error {
-	if id == nil && !generate {
+// checkIdentity refuses, before anything is created, a PKCS#12 identity
+// (--smime-cert) that cannot be the new list's or gateway's (what): one
+// for another address, expired, or not for signing.
+func checkIdentity(ap *app.App, address string, id *smime.Identity, what string) error {
+	if id == nil {
 		return nil
 	}
+	if err := ap.Admin.CheckListIdentity(address, id); err != nil {
+		return fmt.Errorf("--smime-cert: %w; no %s was created", err, what)
+	}
+	return nil
+}
+
+// addSMIMEIdentity gives a new list (or gateway: what) its S/MIME
+// identity and returns the line that describes its certificate ("" when
+// it gets none); on failure the list is deleted again so that nothing
+// half-made stays behind.
+func (e *env) addSMIMEIdentity(cmd *cobra.Command, ap *app.App, list, what string, id *smime.Identity, generate bool) (string, error) {
+	if id == nil && !generate {
+		return "", nil
+	}
+	var l *store.List
 	var err error
 	if generate {
-		_, err = ap.Admin.GenerateSMIMEIdentity(cmd.Context(), list)
+		l, err = ap.Admin.GenerateSMIMEIdentity(cmd.Context(), list)
 	} else {
-		_, err = ap.Admin.SetSMIMEIdentity(cmd.Context(), list, id)
+		l, err = ap.Admin.SetSMIMEIdentity(cmd.Context(), list, id)
 	}
 	if err != nil {
-		ap.Admin.DeleteList(cmd.Context(), list)
-		return err
+		if derr := ap.Admin.DeleteList(cmd.Context(), list); derr != nil {
+			return "", fmt.Errorf("%w; the %s %s was created without it, and removing it failed: %v", err, what, list, derr)
+		}
+		return "", fmt.Errorf("%w; the %s was not created", err, what)
 	}
-	pemCert, err := ap.Admin.ListCert(cmd.Context(), list)
+	cert, err := x509.ParseCertificate(l.SMIMECert)
 	if err != nil {
-		return err
+		return "", err
 	}
-	cert, _, err := smime.ParseCertificate(pemCert)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(e.stdout, "  S/MIME certificate: %s (%s)\n", smime.Fingerprint(cert), smime.CertInfo(cert).Algorithm)
-	return nil
+	return fmt.Sprintf("  S/MIME certificate: %s (%s)\n", smime.Fingerprint(cert), smime.CertInfo(cert).Algorithm), nil
 }
 
 func (e *env) listCertCmd() *cobra.Command {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/sealpost/sealpost/internal/admin"
 	"github.com/sealpost/sealpost/internal/app"
+	"github.com/sealpost/sealpost/internal/crypto"
 	"github.com/sealpost/sealpost/internal/keyring"
 )
 
@@ -40,7 +41,9 @@ distributed, and the member's copies are encrypted to it: PGP/MIME for an
 OpenPGP key, S/MIME for a certificate.
 
 The key is refused if it does not name EMAIL, is expired or revoked, or
-cannot be used for encryption.`,
+cannot be used for encryption. S/MIME copies are signed with the list's
+own certificate: a certificate added to a list that has none is kept,
+with a warning that names the command that gives the list one.`,
 		Example: `  gpg --export --armor bob@example.org > bob.asc
   sealpost member add team@lists.example.org bob@example.org --key bob.asc
   sealpost member add team@lists.example.org carol@example.org --key carol.crt`,
@@ -59,13 +62,27 @@ cannot be used for encryption.`,
 				if !info.Expires.IsZero() {
 					fmt.Fprintf(e.stdout, "  expires: %s\n", info.Expires.Format("2006-01-02"))
 				}
-				return nil
+				return e.keyWarnings(cmd, ap, a[0], m.Email, info)
 			})
 		},
 	}
 	c.Flags().StringVar(&keyFile, "key", "", "file with the member's OpenPGP key or X.509 certificate ('-' for standard input)")
 	c.Flags().BoolVar(&isAdmin, "admin", false, "make the member a list admin")
 	return c
+}
+
+// keyWarnings writes to standard error what keeps the list from using
+// the member's key just added, though the key itself is good. The key
+// was added: a failure to tell is a warning too, not a failed command.
+func (e *env) keyWarnings(cmd *cobra.Command, ap *app.App, list, email string, info crypto.KeyInfo) error {
+	ws, err := ap.Admin.MemberKeyWarnings(cmd.Context(), list, email, info)
+	if err != nil {
+		ws = append(ws, "could not check whether the list can use the key: "+err.Error())
+	}
+	for _, w := range ws {
+		fmt.Fprintf(e.stderr, "sealpost: warning: %s\n", w)
+	}
+	return nil
 }
 
 // readKey reads the file named by --key ('-' for standard input); a
@@ -204,7 +221,7 @@ current key; a member who lost their key needs you.`,
 					return err
 				}
 				fmt.Fprintf(e.stdout, "Added %s key %s (%s) to %s on %s\n", info.Engine, info.Fingerprint, info.Algorithm, a[1], a[0])
-				return nil
+				return e.keyWarnings(cmd, ap, a[0], a[1], info)
 			})
 		},
 	}

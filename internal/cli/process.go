@@ -36,7 +36,9 @@ arrived by SMTP, then deliver the copies it produced.
 Exit status (sysexits), and the one line written for the MTA, which copies
 it into what the sender may see:
 
-  0   accepted (distributed, held, or the same message already taken)
+  0   accepted (distributed, or the same message already taken: "accepted,
+      reference R"), or held for the list's moderator ("held for the
+      moderator, reference R")
   65  refused by policy: the same uniform text as over SMTP, whatever the
       reason (the reason goes to the log and to the owner's notice)
   67  no such list or address here
@@ -116,9 +118,15 @@ func (e *env) process(ctx context.Context, list, sender string, senderGiven bool
 		return mtaTemporary(ref)
 	}
 	defer a.Close()
-	_, err = a.ProcessRef(ctx, ref, list, sender, raw)
+	res, err := a.ProcessRef(ctx, ref, list, sender, raw)
 	var rej *pipeline.Rejection
 	switch {
+	case err == nil && res.Held:
+		// Exit 0 all the same: the message is taken, and the MTA must not
+		// bounce or retry it.
+		log.Info("process: message held for the moderator")
+		fmt.Fprintf(e.stdout, "held for the moderator, reference %s\n", ref)
+		return nil
 	case err == nil:
 		fmt.Fprintf(e.stdout, "accepted, reference %s\n", ref)
 		return nil

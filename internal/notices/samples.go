@@ -20,9 +20,9 @@ var (
 var samples = map[string]map[string]any{
 	"owner-held":     envelope,
 	"owner-rejected": envelope,
-	"member-missed":  {"Fingerprint": fpr, "Ref": "8f2c1a"},
+	"member-missed":  {"Fingerprint": fpr, "Ref": "8f2c1a", "NoListCertificate": false},
 	"owner-unserved": {"Members": []map[string]any{{"Email": "bob@example.org", "Status": "Key expired", "Key": fpr}},
-		"Ref": "8f2c1a"},
+		"Ref": "8f2c1a", "NoListCertificate": false},
 	"owner-bounce-disabled": {"Member": "bob@example.org", "Reason": "5 bounces within 10 days (last status 5.1.1)"},
 	"sendkey":               {"Fingerprint": fpr},
 	"key-refused":           {"Problem": "key 0123... expired on 2026-01-01"},

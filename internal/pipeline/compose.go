@@ -160,7 +160,7 @@ func (p *Pipeline) wrap(ctx context.Context, list *store.List, r *roster, conten
 			From: p.verp(list.Address, m.Email), To: m.Email, Data: copies[i]})
 	}
 	for _, m := range dec.NoKey {
-		n, err := p.noKeyNotice(list, m.Email, r.to[m.Email].fingerprint, ref)
+		n, err := p.noKeyNotice(list, m.Email, r.to[m.Email], ref)
 		if err != nil {
 			return nil, err
 		}
@@ -363,10 +363,12 @@ func (p *Pipeline) innerEntity(list *store.List, content *mime.Part, h headers, 
 			contentFields = append(contentFields, field{k, fs.Value()})
 		}
 	}
-	body := withoutLegacyDisplay(content)
-	mediaType, params := content.MediaType, content.Params
+	params, body, err := withoutLegacyDisplay(content)
+	if err != nil {
+		return nil, err
+	}
+	mediaType := content.MediaType
 	if meta, footer := p.metaBlock(list, h, dec, signer), list.Settings.Footer; meta != "" || footer != "" || len(h.attach) > 0 {
-		var err error
 		if mediaType, params, body, err = p.decorate(mediaType, params, contentFields, body, meta, footer, h.attach); err != nil {
 			return nil, err
 		}
@@ -377,7 +379,8 @@ func (p *Pipeline) innerEntity(list *store.List, content *mime.Part, h headers, 
 		return entity(append(append(protected, ct), contentFields...), body)
 	}
 	// RFC 9788 §4.5: the content goes into a multipart/mixed after a part
-	// that shows the protected headers to clients that do not read them.
+	// that shows the protected headers to clients that do not read them
+	// (the sender's own display is gone: withoutLegacyDisplay).
 	inner, err := entity(append([]field{{"Content-Type", stdmime.FormatMediaType(mediaType, params)}}, contentFields...), body)
 	if err != nil {
 		return nil, err
@@ -389,7 +392,9 @@ func (p *Pipeline) innerEntity(list *store.List, content *mime.Part, h headers, 
 	var b strings.Builder
 	b.WriteString("--" + boundary + "\r\nContent-Type: text/plain; charset=utf-8; hp-legacy-display=\"1\"\r\n\r\n")
 	for _, f := range protected[:4] { // From, Reply-To, To, Subject
-		b.WriteString(f[0] + ": " + f[1] + "\r\n")
+		if f[1] != "" {
+			b.WriteString(f[0] + ": " + f[1] + "\r\n")
+		}
 	}
 	b.WriteString("\r\n--" + boundary + "\r\n")
 	b.Write(inner)
@@ -449,36 +454,6 @@ func entity(fields []field, body []byte) ([]byte, error) {
 	}
 	b.Write(body)
 	return []byte(b.String()), nil
-}
-
-// withoutLegacyDisplay returns the content's body without the part that
-// showed the sender's protected headers to clients that cannot read them
-// (RFC 9788 §4.5 hp-legacy-display, or Enigmail's text/rfc822-headers
-// with protected-headers="v1"): the copies carry the list's own headers,
-// and a stale display part would contradict them.
-func withoutLegacyDisplay(content *mime.Part) []byte {
-	if content.MediaType != "multipart/mixed" || len(content.Children) < 2 || !isLegacyDisplay(content.Children[0]) {
-		return content.Body
-	}
-	boundary := content.Params["boundary"]
-	var b strings.Builder
-	for _, c := range content.Children[1:] {
-		b.WriteString("--" + boundary + "\r\n")
-		b.Write(c.Raw)
-		b.WriteString("\r\n")
-	}
-	b.WriteString("--" + boundary + "--\r\n")
-	return []byte(b.String())
-}
-
-func isLegacyDisplay(p *mime.Part) bool {
-	switch {
-	case p.Params["hp-legacy-display"] == "1":
-		return true
-	case p.MediaType == "text/rfc822-headers" && strings.EqualFold(p.Params["protected-headers"], "v1"):
-		return true
-	}
-	return false
 }
 
 // outerMessage is one member's copy as it travels: routing headers in

@@ -52,9 +52,11 @@ func (p *Pipeline) ownerNotice(ctx context.Context, list *store.List, in *store.
 }
 
 // noKeyNotice tells a member that they missed a post because their key
-// cannot be used (DESIGN §4.5: a notice, never plaintext).
-func (p *Pipeline) noKeyNotice(list *store.List, to, fingerprint, ref string) (store.Delivery, error) {
-	subject, text, err := p.render(list, "member-missed", map[string]any{"Fingerprint": fingerprint, "Ref": ref})
+// cannot be used, or because the list has no certificate to sign S/MIME
+// copies with (DESIGN §4.5: a notice, never plaintext).
+func (p *Pipeline) noKeyNotice(list *store.List, to string, rc recipient, ref string) (store.Delivery, error) {
+	subject, text, err := p.render(list, "member-missed", map[string]any{"Fingerprint": rc.fingerprint, "Ref": ref,
+		"NoListCertificate": rc.noListCert})
 	if err != nil {
 		return store.Delivery{}, err
 	}
@@ -65,20 +67,31 @@ func (p *Pipeline) noKeyNotice(list *store.List, to, fingerprint, ref string) (s
 // copy for want of a usable key, and why (RT's reasons).
 func (p *Pipeline) unservedNotice(ctx context.Context, list *store.List, r *roster, unserved []policy.Member, ref string) (store.Delivery, error) {
 	var members []map[string]any
+	noListCert := false
 	for _, m := range unserved {
 		to := r.to[m.Email]
 		key := to.fingerprint
 		if key == "" {
 			key = "no key"
 		}
-		members = append(members, map[string]any{"Email": m.Email, "Status": to.status.String(), "Key": key})
+		status := to.status.String()
+		if to.noListCert {
+			status, noListCert = noListCertStatus, true
+		}
+		members = append(members, map[string]any{"Email": m.Email, "Status": status, "Key": key})
 	}
-	subject, text, err := p.render(list, "owner-unserved", map[string]any{"Members": members, "Ref": ref})
+	subject, text, err := p.render(list, "owner-unserved", map[string]any{"Members": members, "Ref": ref,
+		"NoListCertificate": noListCert})
 	if err != nil {
 		return store.Delivery{}, err
 	}
 	return p.secureNotice(ctx, list, r, list.Owner, subject, text, ref)
 }
+
+// noListCertStatus is the status, in the owner's notice, of a member
+// whose certificate is usable but who got no copy because the list has
+// no S/MIME certificate to sign it with.
+const noListCertStatus = "The list has no S/MIME certificate to sign copies with"
 
 func (p *Pipeline) Notice(ctx context.Context, list *store.List, to, subject, text, ref string) (store.Delivery, error) {
 	return p.secureNotice(ctx, list, nil, to, subject, text, ref)

@@ -227,6 +227,38 @@ func (p *Pipeline) resolve(ctx context.Context, rcpt string) (*store.List, mail.
 	return nil, mail.Target{}, ErrUnknownList
 }
 
+// Result is what became of a message Process took (returned nil for).
+type Result struct {
+	// Held is set when the message was not distributed but held for the
+	// list's moderator (hold list/release).
+	Held bool
+}
+
+// resultKey is the context key under which ProcessResult collects the
+// Result of one message.
+type resultKey struct{}
+
+// ProcessResult is Process, telling also what became of a message it
+// took: distributed (or answered, or dropped), or held. A message taken
+// before and sent again is answered as taken, without telling whether it
+// was held then.
+func (p *Pipeline) ProcessResult(ctx context.Context, m Message) (Result, error) {
+	var r Result
+	err := p.Process(context.WithValue(ctx, resultKey{}, &r), m)
+	if err != nil {
+		return Result{}, err
+	}
+	return r, nil
+}
+
+// noteHeld records in the Result that ctx collects, if any, that the
+// message was held.
+func noteHeld(ctx context.Context) {
+	if r, ok := ctx.Value(resultKey{}).(*Result); ok {
+		r.Held = true
+	}
+}
+
 // Process handles one message to one list address.
 func (p *Pipeline) Process(ctx context.Context, m Message) (err error) {
 	log := p.opt.Logger.With("msgid", m.Ref)
@@ -404,13 +436,17 @@ func (p *Pipeline) hold(ctx context.Context, list *store.List, in *store.Inbound
 	if err != nil {
 		return fmt.Errorf("pipeline: sealing a held message: %w", err)
 	}
-	return p.commit(ctx, store.Outcome{
+	err = p.commit(ctx, store.Outcome{
 		SpoolID: in.ID,
 		ListID:  list.ID,
 		Hold: &store.Hold{ListID: list.ID, Ref: in.ID, EnvelopeFrom: in.EnvelopeFrom, Reason: reason,
 			Raw: sealed, Sealed: true, Size: len(in.Raw)},
 		Deliveries: notice,
 	})
+	if err == nil {
+		noteHeld(ctx)
+	}
+	return err
 }
 
 // forwardToOwner relays mail for LIST-owner to the owner unchanged.

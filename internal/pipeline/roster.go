@@ -26,6 +26,10 @@ type recipient struct {
 	fingerprint string
 	// status says why a member has no usable key (RT's reasons).
 	status keyring.Status
+	// noListCert is set when the member's certificate is usable but the
+	// list has no S/MIME certificate to sign their copies with: the real
+	// reason they get none, whatever status says.
+	noListCert bool
 }
 
 // roster is a list's members with their parsed keys and how each one is
@@ -61,7 +65,7 @@ func (p *Pipeline) rosterOf(list *store.List, ms []store.Member, rev *smime.Revo
 	for i := range ms {
 		m := &ms[i]
 		pm := policy.Member{Email: m.Email, Admin: m.Admin, Disabled: !m.DisabledAt.IsZero()}
-		var viaPGP, viaSMIME recipient
+		var viaPGP, viaSMIME, blocked recipient // blocked: a certificate usable but for the list's own
 		for j := range m.Keys {
 			mk := &m.Keys[j]
 			pm.Fingerprints = append(pm.Fingerprints, mk.Fingerprint)
@@ -76,8 +80,11 @@ func (p *Pipeline) rosterOf(list *store.List, ms []store.Member, rev *smime.Revo
 			case store.EngineSMIME:
 				if c := p.usableCert(list, m, mk); c != nil {
 					r.certs[mk.Fingerprint] = c
-					if canSMIME && certEncryptable(c, m.Email, p.opt.Now()) && rev.Check(c) == nil &&
-						(viaSMIME.cert == nil || c.NotAfter.After(viaSMIME.cert.NotAfter)) {
+					usable := certEncryptable(c, m.Email, p.opt.Now()) && rev.Check(c) == nil
+					if usable && !canSMIME {
+						blocked = recipient{fingerprint: mk.Fingerprint, status: keyring.PolicyMismatch, noListCert: true}
+					}
+					if canSMIME && usable && (viaSMIME.cert == nil || c.NotAfter.After(viaSMIME.cert.NotAfter)) {
 						viaSMIME = recipient{cert: c, fingerprint: mk.Fingerprint, cipher: smime.CipherFor(splitCaps(mk.Capabilities))}
 					}
 				}
@@ -88,7 +95,10 @@ func (p *Pipeline) rosterOf(list *store.List, ms []store.Member, rev *smime.Revo
 			choice.fingerprint = pm.Fingerprints[len(pm.Fingerprints)-1]
 		}
 		pm.Usable = choice.pgp != nil || choice.cert != nil
-		if !pm.Usable {
+		switch {
+		case !pm.Usable && blocked.noListCert:
+			choice = blocked // giving the list a certificate is what would serve them
+		case !pm.Usable:
 			choice.status = p.unusableStatus(m, rev)
 		}
 		r.members = append(r.members, pm)
