@@ -124,6 +124,13 @@ type ListSettings struct {
 	// SMIMEOpaque signs S/MIME copies opaquely (application/pkcs7-mime
 	// signed-data) instead of as multipart/signed.
 	SMIMEOpaque bool `json:"smime_opaque,omitempty"`
+	// SMIMECipher and SMIMEKeyTransport encrypt the S/MIME copies of
+	// members whose client announced nothing and who have no setting of
+	// their own ("aes256-gcm", "rsa-oaep-sha256", ...); empty means
+	// AES-256-CBC and, unless the server's [smime] key_transport says
+	// otherwise, RSA PKCS#1 v1.5, which every client reads.
+	SMIMECipher       string `json:"smime_cipher,omitempty"`
+	SMIMEKeyTransport string `json:"smime_keytransport,omitempty"`
 	// AllowUnbound accepts posts whose signed content names no recipient
 	// (no protected To/Cc), as clients without protected headers send
 	// them; it weakens replay protection across lists (DESIGN §4.4).
@@ -217,6 +224,12 @@ type Member struct {
 	// bounces); zero while they get copies. They may still post.
 	DisabledAt     time.Time
 	DisabledReason string
+	// SMIMECipher and SMIMEKeyTransport are how the member's S/MIME
+	// copies are encrypted when the list owner says so ("aes256-cbc",
+	// "rsa-pkcs1v15", ...: smime.ParseCipher, smime.ParseKeyTransport);
+	// empty follows what their client announced, then the list.
+	SMIMECipher       string
+	SMIMEKeyTransport string
 }
 
 // Copy formats a list or member may choose.
@@ -309,8 +322,10 @@ type KeyUser struct {
 type MemberKey struct {
 	Key
 	Source string // SourcePinned, SourceHarvested or SourceAutocrypt
-	// Capabilities are the S/MIME content encryptions the member's client
-	// announced (e.g. "aes256-gcm,aes256-cbc"); empty when unknown.
+	// Capabilities are the S/MIME content encryptions and RSA key
+	// transports the member's client announced, in its order (e.g.
+	// "aes256-gcm,aes256-cbc,rsa-oaep-sha256"; smime.CapabilityNames);
+	// empty when unknown.
 	Capabilities string
 	CreatedAt    time.Time // when the member got the key
 }
