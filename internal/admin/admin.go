@@ -33,7 +33,8 @@ type Store interface {
 	DeleteList(ctx context.Context, addr string) error
 	AddMember(ctx context.Context, m *store.Member) error
 	PutMemberKey(ctx context.Context, listID int64, email string, k *store.MemberKey) error
-	SetCapabilities(ctx context.Context, listID int64, email, caps string) error
+	SetMemberCipher(ctx context.Context, listID int64, email, cipher string) error
+	SetMemberKeyTransport(ctx context.Context, listID int64, email, keyTransport string) error
 	SetMemberFormat(ctx context.Context, listID int64, email, format string) error
 	AddTrustAnchor(ctx context.Context, listID int64, fingerprint string, der []byte) error
 	RemoveTrustAnchor(ctx context.Context, listID int64, fingerprint string) error
@@ -693,25 +694,52 @@ func (s *Service) memberOf(ctx context.Context, list, email string) (*store.List
 	return l, addr, nil
 }
 
-// SetMemberCipher records which S/MIME content encryption a member's
-// client reads, overriding what it announced: "aes256-gcm", "aes128-gcm",
-// "aes256-cbc", "aes128-cbc", or "auto" to go by the announcement again.
+// SetMemberCipher sets the content encryption of a member's S/MIME
+// copies, above what their client announced: "aes256-cbc", "aes128-cbc",
+// "aes256-gcm", "aes128-gcm", or "auto" to go by the announcement, then
+// the list's smime_cipher (smime.Choose).
 func (s *Service) SetMemberCipher(ctx context.Context, list, email, cipher string) error {
+	return s.setMemberSMIME(ctx, list, email, "smime_cipher", cipher, smime.CipherNames(), s.st.SetMemberCipher)
+}
+
+// SetMemberKeyTransport sets the RSA key transport of a member's S/MIME
+// copies, above what their client announced: "rsa-pkcs1v15",
+// "rsa-oaep-sha256", "rsa-oaep-sha1", or "auto" to go by the
+// announcement, then the list's smime_keytransport and the server's
+// [smime] key_transport (smime.Choose).
+func (s *Service) SetMemberKeyTransport(ctx context.Context, list, email, keyTransport string) error {
+	return s.setMemberSMIME(ctx, list, email, "smime_keytransport", keyTransport, smime.KeyTransportNames(), s.st.SetMemberKeyTransport)
+}
+
+// setMemberSMIME checks value, one of allowed or "auto", and stores it
+// with set as the member's setting name.
+func (s *Service) setMemberSMIME(ctx context.Context, list, email, name, value string, allowed []string,
+	set func(ctx context.Context, listID int64, email, value string) error) error {
 	l, addr, err := s.memberOf(ctx, list, email)
 	if err != nil {
 		return err
 	}
-	switch cipher {
-	case "auto":
-		cipher = ""
-	case "aes256-gcm", "aes128-gcm", "aes256-cbc", "aes128-cbc":
-	default:
-		return fmt.Errorf("%w: smime_cipher %q is not aes256-gcm, aes128-gcm, aes256-cbc, aes128-cbc or auto", ErrInvalid, cipher)
+	stored, err := smimeSetting(value, allowed)
+	if err != nil {
+		return fmt.Errorf("%w: %s %q is %v", ErrInvalid, name, value, err)
 	}
-	if err := s.st.SetCapabilities(ctx, l.ID, addr, cipher); err != nil {
+	if err := set(ctx, l.ID, addr, stored); err != nil {
 		return err
 	}
-	return s.audit(ctx, "member.set", l.Address, addr, "smime_cipher="+orDefault(cipher, "auto"))
+	return s.audit(ctx, "member.set", l.Address, addr, name+"="+orDefault(stored, "auto"))
+}
+
+// smimeSetting checks the value of an S/MIME encryption setting, one of
+// allowed (smime.CipherNames, smime.KeyTransportNames) or "auto", and
+// returns what is stored: "" for auto.
+func smimeSetting(value string, allowed []string) (string, error) {
+	if value == "auto" || value == "" {
+		return "", nil
+	}
+	if !slices.Contains(allowed, value) {
+		return "", fmt.Errorf("not %s or auto", strings.Join(allowed, ", "))
+	}
+	return value, nil
 }
 
 // SetMemberFormat sets the format of a member's copies: "pgpmime",

@@ -261,32 +261,65 @@ func TestAddMemberKey(t *testing.T) {
 	}
 }
 
-func TestSetMemberCipher(t *testing.T) {
+// TestSetMemberSMIMEEncryption: smime_cipher and smime_keytransport are
+// the member's own settings, kept apart from what their client announced
+// (which their next signed post rewrites), and auto forgets them.
+func TestSetMemberSMIMEEncryption(t *testing.T) {
 	ctx := context.Background()
 	s := service(t)
-	if _, err := s.CreateList(ctx, "team@lists.example.org", "", "", pgp.Ed25519); err != nil {
+	const list = "team@lists.example.org"
+	if _, err := s.CreateList(ctx, list, "", "", pgp.Ed25519); err != nil {
 		t.Fatal(err)
 	}
 	ca := openssltest.NewCA(t, openssltest.RSA2048)
-	carol := ca.Issue("carol@example.org", openssltest.P256, openssltest.LeafOptions{})
-	if _, _, err := s.AddMember(ctx, "team@lists.example.org", "carol@example.org", carol.Cert.Raw, false); err != nil {
+	carol := ca.Issue("carol@example.org", openssltest.RSA2048, openssltest.LeafOptions{})
+	if _, _, err := s.AddMember(ctx, list, "carol@example.org", carol.Cert.Raw, false); err != nil {
 		t.Fatal(err)
 	}
-	caps := func() string {
-		ms, _ := s.Members(ctx, "team@lists.example.org")
-		return ms[0].Member.Keys[0].Capabilities
+	carolNow := func() store.Member {
+		ms, _ := s.Members(ctx, list)
+		return ms[0].Member
 	}
-	if err := s.SetMemberCipher(ctx, "team@lists.example.org", "carol@example.org", "aes256-cbc"); err != nil || caps() != "aes256-cbc" {
-		t.Fatalf("set: %v, caps %q", err, caps())
+	if err := s.SetMemberCipher(ctx, list, "carol@example.org", "aes256-gcm"); err != nil {
+		t.Fatal(err)
 	}
-	if err := s.SetMemberCipher(ctx, "team@lists.example.org", "carol@example.org", "auto"); err != nil || caps() != "" {
-		t.Fatalf("auto: %v, caps %q", err, caps())
+	if err := s.SetMemberKeyTransport(ctx, list, "carol@example.org", "rsa-oaep-sha256"); err != nil {
+		t.Fatal(err)
 	}
-	if err := s.SetMemberCipher(ctx, "team@lists.example.org", "carol@example.org", "3des"); !errors.Is(err, admin.ErrInvalid) {
-		t.Errorf("3des: %v", err)
+	if m := carolNow(); m.SMIMECipher != "aes256-gcm" || m.SMIMEKeyTransport != "rsa-oaep-sha256" || m.Keys[0].Capabilities != "" {
+		t.Fatalf("set: cipher %q, key transport %q, capabilities %q", m.SMIMECipher, m.SMIMEKeyTransport, m.Keys[0].Capabilities)
 	}
-	if err := s.SetMemberCipher(ctx, "team@lists.example.org", "dave@example.org", "auto"); !errors.Is(err, admin.ErrNotFound) {
+	if err := s.SetMemberKeyTransport(ctx, list, "carol@example.org", "auto"); err != nil {
+		t.Fatal(err)
+	}
+	if m := carolNow(); m.SMIMECipher != "aes256-gcm" || m.SMIMEKeyTransport != "" {
+		t.Fatalf("auto key transport: cipher %q, key transport %q", m.SMIMECipher, m.SMIMEKeyTransport)
+	}
+	if err := s.SetMemberCipher(ctx, list, "carol@example.org", "auto"); err != nil || carolNow().SMIMECipher != "" {
+		t.Fatalf("auto cipher: %v, %q", err, carolNow().SMIMECipher)
+	}
+	for _, bad := range []struct{ name, value string }{{"smime_cipher", "3des"}, {"smime_keytransport", "rsa-kem"}, {"smime_keytransport", "aes256-cbc"}} {
+		set := s.SetMemberCipher
+		if bad.name == "smime_keytransport" {
+			set = s.SetMemberKeyTransport
+		}
+		if err := set(ctx, list, "carol@example.org", bad.value); !errors.Is(err, admin.ErrInvalid) || !strings.Contains(err.Error(), bad.name) {
+			t.Errorf("%s=%s: %v", bad.name, bad.value, err)
+		}
+	}
+	if err := s.SetMemberKeyTransport(ctx, list, "dave@example.org", "auto"); !errors.Is(err, admin.ErrNotFound) {
 		t.Errorf("non-member: %v", err)
+	}
+	// The list's defaults: list set smime_cipher=, smime_keytransport=.
+	l, err := s.SetOptions(ctx, list, []string{"smime_cipher=aes128-gcm", "smime_keytransport=rsa-oaep-sha256"})
+	if err != nil || l.Settings.SMIMECipher != "aes128-gcm" || l.Settings.SMIMEKeyTransport != "rsa-oaep-sha256" {
+		t.Fatalf("list set: %v, %+v", err, l)
+	}
+	if _, err := s.SetOptions(ctx, list, []string{"smime_keytransport=rsa-pkcs1"}); !errors.Is(err, admin.ErrInvalid) {
+		t.Errorf("list set smime_keytransport=rsa-pkcs1: %v", err)
+	}
+	if l, err = s.SetOptions(ctx, list, []string{"smime_cipher=auto"}); err != nil || l.Settings.SMIMECipher != "" {
+		t.Errorf("list set smime_cipher=auto: %v, %q", err, l.Settings.SMIMECipher)
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/sealpost/sealpost/internal/crypto/smime"
 	"github.com/sealpost/sealpost/internal/mail"
 	"github.com/sealpost/sealpost/internal/notices"
 	"github.com/sealpost/sealpost/internal/policy"
@@ -51,6 +52,17 @@ func onOption(name, help string, off func(*store.ListSettings) *bool) Option {
 		}}
 }
 
+// smimeOption is an S/MIME encryption default of the list: one of
+// allowed, or auto (stored as "").
+func smimeOption(name, help string, allowed []string, field func(*store.ListSettings) *string) Option {
+	return Option{Name: name, Help: help,
+		get: func(l *store.List) string { return orDefault(*field(&l.Settings), "auto") },
+		set: func(l *store.List, v string) (err error) {
+			*field(&l.Settings), err = smimeSetting(v, allowed)
+			return err
+		}}
+}
+
 // ListOptions returns the settable list options, sorted by name.
 func ListOptions() []Option {
 	opts := []Option{
@@ -75,6 +87,14 @@ func ListOptions() []Option {
 				l.Settings.OutgoingFormat = v
 				return nil
 			}},
+		smimeOption("smime_cipher", "content encryption of S/MIME copies for members whose client announced nothing and "+
+			"who have no smime_cipher of their own: "+strings.Join(smime.CipherNames(), ", ")+" or auto (default: aes256-cbc, "+
+			"which every client reads; the copies are signed inside, so readers can check them)",
+			smime.CipherNames(), func(s *store.ListSettings) *string { return &s.SMIMECipher }),
+		smimeOption("smime_keytransport", "RSA key transport of S/MIME copies for members whose client announced none and "+
+			"who have no smime_keytransport of their own: "+strings.Join(smime.KeyTransportNames(), ", ")+" or auto (default: "+
+			"the server's [smime] key_transport, else rsa-pkcs1v15, which every client reads)",
+			smime.KeyTransportNames(), func(s *store.ListSettings) *string { return &s.SMIMEKeyTransport }),
 		boolOption("smime_opaque", "true to sign S/MIME copies opaquely (application/pkcs7-mime) instead of multipart/signed (default false)",
 			func(s *store.ListSettings) *bool { return &s.SMIMEOpaque }),
 		boolOption("require_binding", "true to refuse posts whose signed content names no recipient (no protected To/Cc, "+

@@ -244,16 +244,17 @@ func getMember(c *call) (any, error) {
 
 func setMember(c *call) (any, error) {
 	var req struct {
-		Format      *string `json:"format"`
-		SMIMECipher *string `json:"smime_cipher"`
-		Delivery    *string `json:"delivery"`
+		Format            *string `json:"format"`
+		SMIMECipher       *string `json:"smime_cipher"`
+		SMIMEKeyTransport *string `json:"smime_keytransport"`
+		Delivery          *string `json:"delivery"`
 	}
 	if err := c.decode(&req); err != nil {
 		return nil, err
 	}
 	ctx, list, email := c.r.Context(), c.path("list"), c.path("email")
-	if req.Format == nil && req.SMIMECipher == nil && req.Delivery == nil {
-		return nil, invalid("give format, smime_cipher or delivery")
+	if req.Format == nil && req.SMIMECipher == nil && req.SMIMEKeyTransport == nil && req.Delivery == nil {
+		return nil, invalid("give format, smime_cipher, smime_keytransport or delivery")
 	}
 	if req.Format != nil {
 		if err := c.svc.SetMemberFormat(ctx, list, email, *req.Format); err != nil {
@@ -262,6 +263,11 @@ func setMember(c *call) (any, error) {
 	}
 	if req.SMIMECipher != nil {
 		if err := c.svc.SetMemberCipher(ctx, list, email, *req.SMIMECipher); err != nil {
+			return nil, err
+		}
+	}
+	if req.SMIMEKeyTransport != nil {
+		if err := c.svc.SetMemberKeyTransport(ctx, list, email, *req.SMIMEKeyTransport); err != nil {
 			return nil, err
 		}
 	}

@@ -95,7 +95,6 @@ func Open(ctx context.Context, cfg *Config, logger *slog.Logger) (*App, error) {
 		db.Close()
 		return nil, &ConfigError{Problems: []string{err.Error()}}
 	}
-	kt, _ := cfg.keyTransport() // validated with the configuration
 	var fetch func(context.Context, string) (*x509.RevocationList, error)
 	if cfg.SMIME.FetchCRLs {
 		fetch = newCRLFetcher().Fetch
@@ -103,7 +102,7 @@ func Open(ctx context.Context, cfg *Config, logger *slog.Logger) (*App, error) {
 	a.Pipeline = pipeline.New(db, sealer, pipeline.Options{
 		FetchCRL:          fetch,
 		Logger:            logger,
-		SMIMEKeyTransport: kt,
+		SMIMEKeyTransport: cfg.SMIME.KeyTransport, // validated with the configuration
 		Limits:            mime.Limits{MaxSize: cfg.SMTP.MaxMessageBytes},
 		TrustAnchors:      anchors,
 		CRLs:              crls,

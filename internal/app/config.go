@@ -61,8 +61,11 @@ type Config struct {
 		// FetchCRLs fetches CRLs from the distribution points named in
 		// certificates (HTTP and HTTPS), caching them until nextUpdate.
 		FetchCRLs bool `toml:"fetch_crls"`
-		// KeyTransport is the RSA key transport of S/MIME copies:
-		// "rsa-oaep-sha256" (default) or "rsa-pkcs1v15" for old clients.
+		// KeyTransport is the RSA key transport of S/MIME copies for
+		// members whose client announced none and for whom neither the
+		// member's nor the list's smime_keytransport says otherwise:
+		// "rsa-pkcs1v15" (the default, which every client reads),
+		// "rsa-oaep-sha256" or "rsa-oaep-sha1".
 		KeyTransport string `toml:"key_transport"`
 	} `toml:"smime"`
 	Keys struct {
@@ -225,7 +228,7 @@ func (c *Config) Validate() error {
 		problems = append(problems, fmt.Sprintf("keys.warn_days: %d is negative (0 switches reminders off)", c.Keys.WarnDays))
 	}
 	problems = append(problems, c.retentionProblems()...)
-	if _, err := c.keyTransport(); err != nil {
+	if err := c.checkKeyTransport(); err != nil {
 		problems = append(problems, err.Error())
 	}
 	if strings.ContainsAny(c.Hostname, " \t\r\n<>@") {
@@ -244,15 +247,12 @@ func (e *ConfigError) Error() string {
 	return "configuration error:\n  " + strings.Join(e.Problems, "\n  ")
 }
 
-// keyTransport maps smime.key_transport to the engine's choice.
-func (c *Config) keyTransport() (smime.KeyTransport, error) {
-	switch c.SMIME.KeyTransport {
-	case "", "rsa-oaep-sha256":
-		return smime.RSAOAEPSHA256, nil
-	case "rsa-pkcs1v15":
-		return smime.RSAPKCS1v15, nil
+// checkKeyTransport checks smime.key_transport.
+func (c *Config) checkKeyTransport() error {
+	if _, ok := smime.ParseKeyTransport(c.SMIME.KeyTransport); c.SMIME.KeyTransport != "" && !ok {
+		return fmt.Errorf("smime.key_transport: %q is not %s", c.SMIME.KeyTransport, strings.Join(smime.KeyTransportNames(), ", "))
 	}
-	return 0, fmt.Errorf("smime.key_transport: %q is not rsa-oaep-sha256 or rsa-pkcs1v15", c.SMIME.KeyTransport)
+	return nil
 }
 
 // retentionProblems checks [queue], [gateway] and [audit].

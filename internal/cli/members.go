@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -233,18 +234,27 @@ current key; a member who lost their key needs you.`,
 func (e *env) memberSetCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "set LIST EMAIL OPTION=VALUE",
-		Short: "Set a member's copy format, S/MIME cipher or delivery",
+		Short: "Set a member's copy format, S/MIME encryption or delivery",
 		Long: `Options:
 
   format=pgpmime|inline|smime|auto
                               the format of the member's copies; auto follows
                               the list's outgoing_format (inline: RT's Inline
                               format, for mail programs without PGP/MIME)
-  smime_cipher=VALUE          content encryption of S/MIME copies, for clients
-                              that cannot read AES-GCM AuthEnvelopedData:
-                              aes256-cbc, aes128-cbc, aes256-gcm, aes128-gcm,
-                              or auto to follow what the member's client
-                              announced in its signed posts
+  smime_cipher=VALUE          content encryption of the member's S/MIME copies:
+                              aes256-gcm, aes128-gcm (AuthEnvelopedData, which
+                              gpgsm 2.2, Outlook and Apple Mail cannot read),
+                              aes256-cbc, aes128-cbc, or auto (the default) to
+                              follow what the member's client announced in its
+                              signed posts, else the list's smime_cipher, else
+                              aes256-cbc, which every client reads
+  smime_keytransport=VALUE    RSA key transport of the member's S/MIME copies:
+                              rsa-oaep-sha256, rsa-oaep-sha1 (which gpgsm 2.2
+                              cannot read), rsa-pkcs1v15, or auto (the default)
+                              to follow what the member's client announced,
+                              else the list's smime_keytransport, else the
+                              server's [smime] key_transport, else
+                              rsa-pkcs1v15, which every client reads
   delivery=on|off             off stops copies to the member (they may still
                               post); on resumes them and forgets the member's
                               bounces. Sealpost turns delivery off by itself
@@ -252,12 +262,13 @@ func (e *env) memberSetCmd() *cobra.Command {
 		Args: args(cobra.ExactArgs(3)),
 		RunE: func(cmd *cobra.Command, a []string) error {
 			name, value, ok := strings.Cut(a[2], "=")
-			if !ok || (name != "smime_cipher" && name != "format" && name != "delivery") {
-				return usagef("unknown member option %q (want format=VALUE, smime_cipher=VALUE or delivery=on|off)", a[2])
+			if !ok || !slices.Contains([]string{"format", "smime_cipher", "smime_keytransport", "delivery"}, name) {
+				return usagef("unknown member option %q (want format=VALUE, smime_cipher=VALUE, smime_keytransport=VALUE or delivery=on|off)", a[2])
 			}
 			return e.withApp(cmd, func(ap *app.App) error {
 				set := map[string]func(context.Context, string, string, string) error{
-					"smime_cipher": ap.Admin.SetMemberCipher, "format": ap.Admin.SetMemberFormat, "delivery": ap.Admin.SetMemberDelivery,
+					"smime_cipher": ap.Admin.SetMemberCipher, "smime_keytransport": ap.Admin.SetMemberKeyTransport,
+					"format": ap.Admin.SetMemberFormat, "delivery": ap.Admin.SetMemberDelivery,
 				}[name]
 				if err := set(cmd.Context(), a[0], a[1], value); err != nil {
 					return err

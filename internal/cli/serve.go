@@ -67,7 +67,7 @@ Settings may also be given in DATA/sealpost.toml:
   crls = "/etc/sealpost/crls"              # PEM or DER, file or directory
   require_crl = false
   fetch_crls = false                       # fetch CRLs named in certificates
-  key_transport = "rsa-oaep-sha256"        # or "rsa-pkcs1v15"
+  key_transport = "rsa-pkcs1v15"           # S/MIME copies to clients that announced none; or "rsa-oaep-sha256"
   [queue]                                  # what stays in the database (daily)
   keep_days = 3                            # a sent copy's message, after delivery
   failed_keep_days = 14                    # a failed one's, for 'queue retry'

@@ -1,10 +1,10 @@
 package pipeline
 
 import (
-	"strings"
 	"context"
 	"errors"
 	"log/slog"
+	"strings"
 
 	"github.com/sealpost/sealpost/internal/mail"
 	"github.com/sealpost/sealpost/internal/mime"

@@ -298,14 +298,14 @@ func (p *Pipeline) copyFor(list *store.List, s signed, to recipient, h headers, 
 	})
 }
 
-// encryptFor encrypts s to one recipient, S/MIME (RFC 8551 §3.3: AES-256-GCM
-// AuthEnvelopedData unless their client announced only CBC) or PGP/MIME
-// (RFC 3156 §4), and puts the result under the header outer writes.
+// encryptFor encrypts s to one recipient, S/MIME (RFC 8551 §3.3, with the
+// cipher and key transport their client reads: smimeEncryption) or
+// PGP/MIME (RFC 3156 §4), and puts the result under the header outer writes.
 func (p *Pipeline) encryptFor(list *store.List, s signed, to recipient,
 	outer func(contentType string, body []byte, mimeFields ...field) ([]byte, error)) ([]byte, error) {
 	if to.cert != nil {
 		ct, body, err := smime.EncryptEntity(s.smime, to.cert, smime.EncryptOptions{
-			Cipher: to.cipher, KeyTransport: p.opt.SMIMEKeyTransport, Rand: p.opt.Rand})
+			Cipher: to.cipher, KeyTransport: to.keyTransport, Rand: p.opt.Rand})
 		if err != nil {
 			return nil, err
 		}

@@ -23,7 +23,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/sealpost/sealpost/internal/crypto/smime"
 	"github.com/sealpost/sealpost/internal/keyring"
 	"github.com/sealpost/sealpost/internal/mail"
 	"github.com/sealpost/sealpost/internal/mime"
@@ -107,9 +106,11 @@ type Options struct {
 	// in a certificate (RFC 5280 §4.2.1.13). It must bound its own time
 	// and size and may cache.
 	FetchCRL func(ctx context.Context, url string) (*x509.RevocationList, error)
-	// SMIMEKeyTransport is the RSA key transport of S/MIME copies;
-	// the zero value is RSA-OAEP with SHA-256.
-	SMIMEKeyTransport smime.KeyTransport
+	// SMIMEKeyTransport is the server's default RSA key transport of
+	// S/MIME copies by name ("rsa-pkcs1v15", "rsa-oaep-sha256"), below
+	// what a member's client announced and the member's and the list's
+	// settings (smime.Choose); "" leaves it to smime.DefaultKeyTransport.
+	SMIMEKeyTransport string
 	// Metrics counts the messages processed; nil counts nothing.
 	Metrics *obs.Metrics
 	// SendKey limits the answers to LIST-sendkey, which anyone may ask

@@ -18,10 +18,13 @@ import (
 // OpenPGP key or S/MIME to a certificate. The zero value means neither
 // can be used and the member gets a notice instead (DESIGN §4.5).
 type recipient struct {
-	pgp    *pgp.Key
-	cert   *x509.Certificate
-	cipher smime.Cipher // for cert: what the member's client reads
-	inline bool         // for pgp: inline PGP instead of PGP/MIME
+	pgp  *pgp.Key
+	cert *x509.Certificate
+	// cipher and keyTransport, for cert, are how the copy is encrypted:
+	// what the member's client reads (smimeEncryption).
+	cipher       smime.Cipher
+	keyTransport smime.KeyTransport
+	inline       bool // for pgp: inline PGP instead of PGP/MIME
 	// fingerprint names the key or certificate used, for notices.
 	fingerprint string
 	// status says why a member has no usable key (RT's reasons).
@@ -85,7 +88,8 @@ func (p *Pipeline) rosterOf(list *store.List, ms []store.Member, rev *smime.Revo
 						blocked = recipient{fingerprint: mk.Fingerprint, status: keyring.PolicyMismatch, noListCert: true}
 					}
 					if canSMIME && usable && (viaSMIME.cert == nil || c.NotAfter.After(viaSMIME.cert.NotAfter)) {
-						viaSMIME = recipient{cert: c, fingerprint: mk.Fingerprint, cipher: smime.CipherFor(splitCaps(mk.Capabilities))}
+						enc := p.smimeEncryption(list, m, mk)
+						viaSMIME = recipient{cert: c, fingerprint: mk.Fingerprint, cipher: enc.Cipher, keyTransport: enc.KeyTransport}
 					}
 				}
 			}
@@ -152,6 +156,23 @@ func (p *Pipeline) usableCert(list *store.List, m *store.Member, mk *store.Membe
 func certEncryptable(c *x509.Certificate, addr string, now time.Time) bool {
 	info := smime.CertInfo(c)
 	return info.CanEncrypt && !info.Expired(now) && !now.Before(c.NotBefore) && slices.Contains(info.Addresses, addr)
+}
+
+// smimeEncryption is how a copy to member m's certificate mk is
+// encrypted (smime.Choose): the member's own setting, else what their
+// client announced in the SMIMECapabilities of their signed posts
+// (RFC 8551 §2.7.1), else the list's setting, else, for the key
+// transport, the server's [smime] key_transport, else what every client
+// reads: AES-256-CBC with RSA PKCS#1 v1.5.
+func (p *Pipeline) smimeEncryption(list *store.List, m *store.Member, mk *store.MemberKey) smime.EncryptOptions {
+	return smime.Choose(smime.Preferences{
+		Cipher:             m.SMIMECipher,
+		KeyTransport:       m.SMIMEKeyTransport,
+		Announced:          splitCaps(mk.Capabilities),
+		ListCipher:         list.Settings.SMIMECipher,
+		ListKeyTransport:   list.Settings.SMIMEKeyTransport,
+		ServerKeyTransport: p.opt.SMIMEKeyTransport,
+	})
 }
 
 func splitCaps(s string) []string {

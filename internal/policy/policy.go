@@ -45,16 +45,16 @@ const (
 )
 
 var descriptions = map[Reason]string{
-	OK:             "accepted",
-	NotEncrypted:   "The message was not encrypted to the list's key (PGP/MIME, inline PGP or S/MIME). The list only distributes encrypted posts.",
-	Undecryptable:  "The message could not be decrypted with the list's key (encrypted to another key, or damaged).",
-	NoIntegrity:    "The message lacked integrity protection (MDC/AEAD) or failed its integrity check, so its content cannot be trusted.",
-	TooLarge:       "The message exceeded the list's size limits.",
-	Unsigned:       "The message was not signed inside the encryption. The list only distributes posts signed by a member's key.",
-	BadSignature:   "The message's signature did not verify: the content or the signature was altered.",
-	UnknownSigner:  "The message was signed by a key that belongs to no member of the list.",
-	KeyInvalid:     "The message was signed with a member key that is expired or revoked.",
-	FromMismatch:   "The message was signed by a member's key, but its From address names someone else.",
+	OK:            "accepted",
+	NotEncrypted:  "The message was not encrypted to the list's key (PGP/MIME, inline PGP or S/MIME). The list only distributes encrypted posts.",
+	Undecryptable: "The message could not be decrypted with the list's key (encrypted to another key, or damaged).",
+	NoIntegrity:   "The message lacked integrity protection (MDC/AEAD) or failed its integrity check, so its content cannot be trusted.",
+	TooLarge:      "The message exceeded the list's size limits.",
+	Unsigned:      "The message was not signed inside the encryption. The list only distributes posts signed by a member's key.",
+	BadSignature:  "The message's signature did not verify: the content or the signature was altered.",
+	UnknownSigner: "The message was signed by a key that belongs to no member of the list.",
+	KeyInvalid:    "The message was signed with a member key that is expired or revoked.",
+	FromMismatch:  "The message was signed by a member's key, but its From address names someone else.",
 	NotForThisList: "The signed content names other recipients but not this list (in its protected To/Cc, an X-LIST-NAME line " +
 		"or the signature's intended recipients), so it was written for another list or conversation and may have been " +
 		"replayed here.",
@@ -62,9 +62,9 @@ var descriptions = map[Reason]string{
 		"The member's mail program most likely writes no protected To/Cc headers (NeoMutt, most S/MIME clients and gpg " +
 		"on the command line do not): set require_binding=false to accept such posts (they are marked as not bound to " +
 		"the list), or ask the member to start the post with the line \"X-LIST-NAME: \" and the list's address.",
-	Replay:         "This exact signed message was already distributed once; the copy was refused as a replay.",
-	Unparseable:    "The message could not be parsed as MIME.",
-	TooManyLayers:  "The message was encrypted more than once; the list accepts posts with one layer of encryption.",
+	Replay:        "This exact signed message was already distributed once; the copy was refused as a replay.",
+	Unparseable:   "The message could not be parsed as MIME.",
+	TooManyLayers: "The message was encrypted more than once; the list accepts posts with one layer of encryption.",
 	PartlyEncrypted: "The message mixed encrypted and unencrypted parts (or text beside the ciphertext); " +
 		"such messages are never decrypted into a post.",
 	NotAdmin: "The list distributes posts from its admins only.",
@@ -173,10 +173,10 @@ type Decision struct {
 	// Unbound is set when the signed content names no recipient at all:
 	// it is bound to no list, so its replay mark holds on every list.
 	Unbound bool
-	Sender  *Member // the member who signed, when authenticated
-	Send   []Member // members who get an encrypted copy
-	NoKey  []Member // members who get a notice instead (no usable key)
-	Plain  []Member // members without a usable key who get a signed copy in clear (Rules.SendPlaintext)
+	Sender  *Member  // the member who signed, when authenticated
+	Send    []Member // members who get an encrypted copy
+	NoKey   []Member // members who get a notice instead (no usable key)
+	Plain   []Member // members without a usable key who get a signed copy in clear (Rules.SendPlaintext)
 }
 
 // Accepted reports whether the post is distributed.

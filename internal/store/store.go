@@ -124,6 +124,13 @@ type ListSettings struct {
 	// SMIMEOpaque signs S/MIME copies opaquely (application/pkcs7-mime
 	// signed-data) instead of as multipart/signed.
 	SMIMEOpaque bool `json:"smime_opaque,omitempty"`
+	// SMIMECipher and SMIMEKeyTransport encrypt the S/MIME copies of
+	// members whose client announced nothing and who have no setting of
+	// their own ("aes256-gcm", "rsa-oaep-sha256", ...); empty means
+	// AES-256-CBC and, unless the server's [smime] key_transport says
+	// otherwise, RSA PKCS#1 v1.5, which every client reads.
+	SMIMECipher       string `json:"smime_cipher,omitempty"`
+	SMIMEKeyTransport string `json:"smime_keytransport,omitempty"`
 	// RequireBinding refuses posts whose signed content names no
 	// recipient (no protected To/Cc, no X-LIST-NAME line, no intended
 	// recipient), as clients without protected headers send them; by
@@ -218,6 +225,12 @@ type Member struct {
 	// bounces); zero while they get copies. They may still post.
 	DisabledAt     time.Time
 	DisabledReason string
+	// SMIMECipher and SMIMEKeyTransport are how the member's S/MIME
+	// copies are encrypted when the list owner says so ("aes256-cbc",
+	// "rsa-pkcs1v15", ...: smime.ParseCipher, smime.ParseKeyTransport);
+	// empty follows what their client announced, then the list.
+	SMIMECipher       string
+	SMIMEKeyTransport string
 }
 
 // Copy formats a list or member may choose.
@@ -310,8 +323,10 @@ type KeyUser struct {
 type MemberKey struct {
 	Key
 	Source string // SourcePinned, SourceHarvested or SourceAutocrypt
-	// Capabilities are the S/MIME content encryptions the member's client
-	// announced (e.g. "aes256-gcm,aes256-cbc"); empty when unknown.
+	// Capabilities are the S/MIME content encryptions and RSA key
+	// transports the member's client announced, in its order (e.g.
+	// "aes256-gcm,aes256-cbc,rsa-oaep-sha256"; smime.CapabilityNames);
+	// empty when unknown.
 	Capabilities string
 	CreatedAt    time.Time // when the member got the key
 }
@@ -447,8 +462,8 @@ type Outcome struct {
 	Refused string
 	// Decided records the decision on a message that was not spooled (a
 	// helpdesk's submission), for its retries.
-	Decided    *Decision
-	Replay [][]byte // signature digests to record for ListID; any seen before makes it a replay
+	Decided *Decision
+	Replay  [][]byte // signature digests to record for ListID; any seen before makes it a replay
 	// Unbound records the marks for every list, not ListID's alone: the
 	// content was bound to no list (DESIGN §4.4), so it is a replay on
 	// any list once one took it.

@@ -22,10 +22,11 @@ const (
 	AES256GCM Cipher = iota
 	// AES128GCM writes AuthEnvelopedData with AES-128-GCM.
 	AES128GCM
-	// AES256CBC writes EnvelopedData (RFC 5652 §6, RFC 3565) for
-	// clients that cannot read AuthEnvelopedData. CBC has no integrity
+	// AES256CBC writes EnvelopedData (RFC 5652 §6, RFC 3565), which
+	// every client reads (DefaultCipher). CBC has no integrity
 	// protection: a changed ciphertext decrypts to changed plaintext
-	// unless the change happens to break the padding.
+	// unless the change happens to break the padding, so the content
+	// must carry a signature.
 	AES256CBC
 	// AES128CBC writes EnvelopedData with AES-128-CBC.
 	AES128CBC
@@ -43,14 +44,15 @@ const (
 	// default (empty) label. The default.
 	RSAOAEPSHA256 KeyTransport = iota
 	// RSAPKCS1v15 is RSAES-PKCS1-v1_5 (rsaEncryption), which every
-	// S/MIME client reads.
+	// S/MIME client reads (DefaultKeyTransport).
 	RSAPKCS1v15
 	// RSAOAEPSHA1 is RSAES-OAEP with the default (SHA-1) parameters.
 	RSAOAEPSHA1
 )
 
 // EncryptOptions adjust Encrypt; the zero value is AES-256-GCM content
-// encryption with RSA-OAEP-SHA256 key transport.
+// encryption with RSA-OAEP-SHA256 key transport, which many clients
+// cannot read: Choose picks what a recipient's client reads.
 type EncryptOptions struct {
 	Cipher       Cipher
 	KeyTransport KeyTransport

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto/rand"
 	"crypto/x509"
-	"encoding/asn1"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -248,53 +247,4 @@ func writeBase64(b *bytes.Buffer, data []byte) {
 	if enc != "" {
 		b.WriteString(enc + "\r\n")
 	}
-}
-
-// capabilityNames names the AES content encryptions of SMIMECapabilities.
-var capabilityNames = []struct {
-	oid  asn1.ObjectIdentifier
-	name string
-}{
-	{oidAES256GCM, "aes256-gcm"}, {oidAES128GCM, "aes128-gcm"},
-	{oidAES256CBC, "aes256-cbc"}, {oidAES128CBC, "aes128-cbc"},
-}
-
-// CapabilityNames returns the names of the AES content encryptions among
-// caps, in the sender's order ("aes256-gcm", "aes128-cbc", ...).
-func CapabilityNames(caps []asn1.ObjectIdentifier) []string {
-	var out []string
-	for _, c := range caps {
-		for _, n := range capabilityNames {
-			if c.Equal(n.oid) {
-				out = append(out, n.name)
-			}
-		}
-	}
-	return out
-}
-
-// CipherFor chooses the content encryption for a recipient whose client
-// announced the named capabilities (RFC 8551 §2.7.1): AES-GCM
-// AuthEnvelopedData unless the client listed only CBC ciphers; with
-// nothing announced, AES-256-GCM.
-func CipherFor(names []string) Cipher {
-	has := func(n string) bool {
-		for _, x := range names {
-			if x == n {
-				return true
-			}
-		}
-		return false
-	}
-	switch {
-	case len(names) == 0 || has("aes256-gcm"):
-		return AES256GCM
-	case has("aes128-gcm"):
-		return AES128GCM
-	case has("aes256-cbc"):
-		return AES256CBC
-	case has("aes128-cbc"):
-		return AES128CBC
-	}
-	return AES256GCM
 }

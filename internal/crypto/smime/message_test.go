@@ -2,7 +2,6 @@ package smime
 
 import (
 	"bytes"
-	"encoding/asn1"
 	"errors"
 	"strings"
 	"testing"
@@ -118,27 +117,5 @@ func TestUnwrapOpenSSLPosts(t *testing.T) {
 	msg, _ := mime.Parse(o.Read("signed"), mime.Limits{})
 	if _, err := Unwrap(msg, identityOf(list), Options{}); !errors.Is(err, ErrNotEncrypted) {
 		t.Errorf("signed-only message: %v, want ErrNotEncrypted", err)
-	}
-}
-
-func TestCipherFor(t *testing.T) {
-	tests := []struct {
-		names []string
-		want  Cipher
-	}{
-		{nil, AES256GCM},
-		{[]string{"aes256-cbc", "aes128-cbc"}, AES256CBC},
-		{[]string{"aes128-cbc"}, AES128CBC},
-		{[]string{"aes128-gcm", "aes256-cbc"}, AES128GCM},
-		{[]string{"aes256-cbc", "aes256-gcm"}, AES256GCM},
-	}
-	for _, tt := range tests {
-		if got := CipherFor(tt.names); got != tt.want {
-			t.Errorf("CipherFor(%v) = %d, want %d", tt.names, got, tt.want)
-		}
-	}
-	caps := []asn1.ObjectIdentifier{oidAES256CBC, {1, 2, 3}, oidAES128GCM}
-	if got := CapabilityNames(caps); strings.Join(got, ",") != "aes256-cbc,aes128-gcm" {
-		t.Errorf("CapabilityNames = %v", got)
 	}
 }

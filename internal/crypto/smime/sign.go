@@ -46,6 +46,26 @@ var ErrKeyMismatch = errors.New("smime: private key does not match the certifica
 // AES-128-CBC. RFC 5084 §5 and RFC 3565 §5: parameters absent.
 var sigCapabilities = []asn1.ObjectIdentifier{oidAES256GCM, oidAES128GCM, oidAES256CBC, oidAES128CBC}
 
+// sigCapabilitiesFor is what Sign announces for a signer with public key
+// pub: the content encryptions and, for an RSA key, the key transports
+// it decrypts, RSAES-OAEP with SHA-256 first (RFC 3560 §5: with its
+// parameters, rSAES-OAEP-SHA256-Identifier of RFC 4055 §4.1), then
+// rsaEncryption (RFC 3370 §4.2.1: parameters absent in a capability).
+func sigCapabilitiesFor(pub crypto.PublicKey) ([]sigCapability, error) {
+	var caps []sigCapability
+	for _, oid := range sigCapabilities {
+		caps = append(caps, sigCapability{ID: oid})
+	}
+	if _, ok := pub.(*rsa.PublicKey); !ok {
+		return caps, nil
+	}
+	oaep, err := ktriOAEPSHA256Identifier()
+	if err != nil {
+		return nil, err
+	}
+	return append(caps, sigCapability{ID: oaep.Algorithm, Params: oaep.Parameters}, sigCapability{ID: oidRSAEncryption}), nil
+}
+
 // sigPlan is everything sigAssemble needs for the one SignerInfo.
 type sigPlan struct {
 	hash        crypto.Hash       // digest of content and signed attributes
@@ -84,7 +104,7 @@ func Sign(content []byte, cert *x509.Certificate, key crypto.Signer, opt SignOpt
 	if opt.Now != nil {
 		now = opt.Now
 	}
-	if plan.attrs, err = sigSignedAttrs(content, plan.hash, now()); err != nil {
+	if plan.attrs, err = sigSignedAttrs(content, plan.hash, now(), key.Public()); err != nil {
 		return nil, fmt.Errorf("smime: sign: %w", err)
 	}
 	sigSortAttrs(plan.attrs)
@@ -170,12 +190,12 @@ func sigPSSID(h crypto.Hash) (pkix.AlgorithmIdentifier, error) {
 }
 
 // sigSignedAttrs returns the encoded signed attributes of RFC 8551 §2.5
-// for content, unsorted.
-func sigSignedAttrs(content []byte, h crypto.Hash, now time.Time) ([][]byte, error) {
+// for content and a signer whose public key is pub, unsorted.
+func sigSignedAttrs(content []byte, h crypto.Hash, now time.Time, pub crypto.PublicKey) ([][]byte, error) {
 	digest := sigDigest(h, content)
-	var caps []sigCapability
-	for _, oid := range sigCapabilities {
-		caps = append(caps, sigCapability{ID: oid})
+	caps, err := sigCapabilitiesFor(pub)
+	if err != nil {
+		return nil, err
 	}
 	// RFC 5652 §11.3: UTCTime through 2049, GeneralizedTime after, in
 	// whole seconds; encoding/asn1 picks the type by year.

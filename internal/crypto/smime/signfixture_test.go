@@ -48,7 +48,7 @@ func sigCraft(t *testing.T, leaf *openssltest.Leaf, content []byte, opt SignOpti
 // sigTestAttrs returns the default signed attributes, sorted as Sign does.
 func sigTestAttrs(t *testing.T, content []byte, h crypto.Hash) [][]byte {
 	t.Helper()
-	attrs, err := sigSignedAttrs(content, h, sigTestNow)
+	attrs, err := sigSignedAttrs(content, h, sigTestNow, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -34,10 +34,11 @@ type Verified struct {
 	// SignatureDigest is SHA-256 of the SignerInfo's signature value, a
 	// key for replay detection (DESIGN §4.4).
 	SignatureDigest []byte
-	// Capabilities are the AES content-encryption algorithms (CBC and GCM)
-	// listed in an SMIMECapabilities attribute, in the sender's order of
-	// preference; other capabilities are left out. Empty when absent.
-	Capabilities []asn1.ObjectIdentifier
+	// Capabilities are the AES content encryptions (CBC and GCM) and RSA
+	// key transports (rsaEncryption, RSAES-OAEP) listed in an
+	// SMIMECapabilities attribute, in the sender's order of preference;
+	// other capabilities are left out. Empty when absent.
+	Capabilities []Capability
 }
 
 // sigAttrs is what the signed attributes of a SignerInfo say.
@@ -47,7 +48,7 @@ type sigAttrs struct {
 	contentType  asn1.ObjectIdentifier
 	digest       []byte
 	signingTime  time.Time
-	capabilities []asn1.ObjectIdentifier
+	capabilities []Capability
 }
 
 // Verify checks a ContentInfo holding SignedData, given as BER or DER.
@@ -312,7 +313,7 @@ func (a *sigAttrs) add(der []byte, seen map[string]bool) error {
 		if err := sigSingleValue(attr, &caps, seen); err != nil {
 			return err
 		}
-		a.capabilities = sigContentCiphers(caps)
+		a.capabilities = sigKnownCapabilities(caps)
 		return nil
 	default:
 		return nil // other attributes are signed but not interpreted
@@ -333,18 +334,6 @@ func sigSingleValue(attr sigAttribute, dst any, seen map[string]bool) error {
 		return fmt.Errorf("%w: attribute %v must have one valid value", ErrMalformed, attr.Type)
 	}
 	return nil
-}
-
-// sigContentCiphers keeps the AES content-encryption capabilities.
-func sigContentCiphers(caps []sigCapability) []asn1.ObjectIdentifier {
-	known := []asn1.ObjectIdentifier{oidAES128CBC, oidAES192CBC, oidAES256CBC, oidAES128GCM, oidAES192GCM, oidAES256GCM}
-	var out []asn1.ObjectIdentifier
-	for _, c := range caps {
-		if slices.ContainsFunc(known, c.ID.Equal) {
-			out = append(out, c.ID)
-		}
-	}
-	return out
 }
 
 // sigSignedBytes checks the signed attributes against the content and

@@ -91,14 +91,14 @@ func (s *DB) Members(ctx context.Context, listID int64) ([]store.Member, error) 
 	return out, s.memberKeys(ctx, listID, out, index)
 }
 
-const memberColumns = `email, admin, format, created_at, disabled_at, disabled_reason`
+const memberColumns = `email, admin, format, smime_cipher, smime_keytransport, created_at, disabled_at, disabled_reason`
 
 // scanMember reads a member row of memberColumns.
 func scanMember(r scanner, listID int64) (store.Member, error) {
 	m := store.Member{ListID: listID}
 	var admin int
 	var created, disabled int64
-	if err := r.Scan(&m.Email, &admin, &m.Format, &created, &disabled, &m.DisabledReason); err != nil {
+	if err := r.Scan(&m.Email, &admin, &m.Format, &m.SMIMECipher, &m.SMIMEKeyTransport, &created, &disabled, &m.DisabledReason); err != nil {
 		return m, err
 	}
 	m.Admin, m.CreatedAt, m.DisabledAt = admin != 0, fromMillis(created), fromMillis(disabled)
@@ -129,16 +129,20 @@ func (s *DB) memberKeys(ctx context.Context, listID int64, ms []store.Member, in
 	return rows.Err()
 }
 
-// SetCapabilities sets the announced S/MIME capabilities of every
-// certificate of a member ("" forgets them).
-func (s *DB) SetCapabilities(ctx context.Context, listID int64, email, caps string) error {
-	_, err := s.db.ExecContext(ctx, `UPDATE member_keys SET capabilities = $1 WHERE list_id = $2 AND email = $3
-		AND fingerprint IN (SELECT fingerprint FROM keys WHERE engine = $4)`,
-		caps, listID, email, store.EngineSMIME)
-	if err != nil {
-		return fmt.Errorf("sqlstore: set capabilities: %w", err)
-	}
-	return nil
+// SetMemberCipher sets the content encryption of a member's S/MIME
+// copies by name ("aes256-cbc", ...); "" follows what their client
+// announced.
+func (s *DB) SetMemberCipher(ctx context.Context, listID int64, email, cipher string) error {
+	return s.execOne(ctx, "set member S/MIME cipher", `UPDATE members SET smime_cipher = $1 WHERE list_id = $2 AND email = $3`,
+		cipher, listID, email)
+}
+
+// SetMemberKeyTransport sets the RSA key transport of a member's S/MIME
+// copies by name ("rsa-pkcs1v15", ...); "" follows what their client
+// announced.
+func (s *DB) SetMemberKeyTransport(ctx context.Context, listID int64, email, keyTransport string) error {
+	return s.execOne(ctx, "set member S/MIME key transport", `UPDATE members SET smime_keytransport = $1 WHERE list_id = $2 AND email = $3`,
+		keyTransport, listID, email)
 }
 
 // SetMemberFormat sets a member's preferred copy format ("" for the list's).
