@@ -7,7 +7,6 @@ import (
 	"io"
 	"time"
 
-	"github.com/ProtonMail/go-crypto/openpgp/armor"
 	"github.com/ProtonMail/go-crypto/openpgp/packet"
 	openpgp "github.com/ProtonMail/go-crypto/openpgp/v2"
 
@@ -75,7 +74,7 @@ func signBinary(signers []*Key, data []byte, opt Options) (*Signed, error) {
 // every OpenPGP implementation in use reads.
 func (s *Signed) EncryptTo(to *Key, allowV2 bool) ([]byte, error) {
 	var out bytes.Buffer
-	aw, err := armorEncode(&out)
+	aw, err := armorWriter(&out, openpgp.MessageType)
 	if err != nil {
 		return nil, fmt.Errorf("pgp: armor: %w", err)
 	}
@@ -110,7 +109,7 @@ func (s *Signed) encryptTo(out io.Writer, to *Key, allowV2 bool) error {
 // every recipient lists.
 func (s *Signed) EncryptToAll(to []*Key) ([]byte, error) {
 	var out bytes.Buffer
-	aw, err := armorEncode(&out)
+	aw, err := armorWriter(&out, openpgp.MessageType)
 	if err != nil {
 		return nil, fmt.Errorf("pgp: armor: %w", err)
 	}
@@ -211,8 +210,4 @@ func EncryptedBody(armored []byte, boundary string) (contentType string, body []
 	b.WriteString("\r\n--" + boundary + "--\r\n")
 	ct := `multipart/encrypted; protocol="application/pgp-encrypted"; boundary="` + boundary + `"`
 	return ct, b.Bytes()
-}
-
-func armorEncode(w io.Writer) (io.WriteCloser, error) {
-	return armor.Encode(w, "PGP MESSAGE", nil)
 }
