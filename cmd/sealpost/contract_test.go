@@ -389,8 +389,8 @@ func checkGPGCopy(t *testing.T, g *gpgtest.GPG, f outboxFile, listFpr, canary st
 			t.Errorf("%s: gpg status lacks %s:\n%s", f.name, st, r.Status)
 		}
 	}
-	if !r.HasStatus("VALIDSIG", listFpr) {
-		t.Errorf("%s: gpg status lacks VALIDSIG %s:\n%s", f.name, listFpr, r.Status)
+	if !r.Verified(listFpr) {
+		t.Errorf("%s: gpg does not verify the signature by %s:\n%s", f.name, listFpr, r.Report())
 	}
 	if !strings.Contains(string(r.Stdout), canary) {
 		t.Errorf("%s: decrypted copy lacks the post's text:\n%s", f.name, r.Stdout)

@@ -37,7 +37,7 @@ func TestEmailCommands(t *testing.T) {
 			t.Fatalf("request refused: %v", err)
 		}
 		res := m.gpg.Run(s.waitFor(t, m.addr), "--decrypt")
-		if !res.HasStatus("DECRYPTION_OKAY") || !res.HasStatus("VALIDSIG", listFpr) {
+		if !res.HasStatus("DECRYPTION_OKAY") || !res.Verified(listFpr) {
 			t.Fatalf("reply not encrypted to %s or not signed by the list:\n%s", m.addr, res.Status)
 		}
 		return string(res.Stdout)
@@ -88,7 +88,7 @@ func TestEmailCommands(t *testing.T) {
 	}
 	signed := reply[strings.Index(reply, "-----BEGIN PGP SIGNED MESSAGE-----"):]
 	signed = signed[:strings.Index(signed, "-----END PGP SIGNATURE-----")+len("-----END PGP SIGNATURE-----")]
-	if r := alice.gpg.Run([]byte(signed), "--decrypt"); !r.HasStatus("VALIDSIG", listFpr) || !strings.Contains(string(r.Stdout), "We meet on Tuesday.") {
+	if r := alice.gpg.Run([]byte(signed), "--decrypt"); !r.Verified(listFpr) || !strings.Contains(string(r.Stdout), "We meet on Tuesday.") {
 		t.Errorf("X-SIGN-THIS:\n%s\n%s", r.Status, r.Stdout)
 	}
 

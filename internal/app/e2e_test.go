@@ -240,8 +240,8 @@ func TestEndToEndWithGnuPG(t *testing.T) {
 						t.Errorf("%s: gpg status lacks %s:\n%s", to, st, r.Status)
 					}
 				}
-				if !r.HasStatus("VALIDSIG", listFpr) {
-					t.Errorf("%s: gpg status lacks VALIDSIG %s:\n%s", to, listFpr, r.Status)
+				if !r.Verified(listFpr) {
+					t.Errorf("%s: gpg does not verify the signature by %s:\n%s", to, listFpr, r.Report())
 				}
 				if !bytes.Contains(r.Stdout, []byte(canary)) || !bytes.Contains(r.Stdout, []byte("Subject: e2e subject")) {
 					t.Errorf("%s: decrypted copy lacks the post:\n%s", to, r.Stdout)

@@ -45,7 +45,7 @@ func TestExpiryReminders(t *testing.T) {
 	s.app.Queue.Notify()
 	reminder := s.waitFor(t, "bob@example.org")
 	res := bob.Run(reminder, "--decrypt")
-	if !res.HasStatus("DECRYPTION_OKAY") || !res.HasStatus("VALIDSIG", listFpr) || !strings.Contains(string(res.Stdout), "expires on") {
+	if !res.HasStatus("DECRYPTION_OKAY") || !res.Verified(listFpr) || !strings.Contains(string(res.Stdout), "expires on") {
 		t.Fatalf("reminder:\n%s\n%s", res.Status, res.Stdout)
 	}
 	summary := string(s.waitFor(t, "owner@example.org"))

@@ -234,7 +234,7 @@ func TestGatewayWithGnuPGAndOpenSSL(t *testing.T) {
 			t.Fatalf("the autoreply went out in clear:\n%s", c)
 		}
 		r := alice.Run(c, "--decrypt")
-		if !r.HasStatus("GOODMDC") || !r.HasStatus("VALIDSIG", gw.KeyFingerprint) || !bytes.Contains(r.Stdout, []byte(secret)) {
+		if !r.HasStatus("GOODMDC") || !r.Verified(gw.KeyFingerprint) || !bytes.Contains(r.Stdout, []byte(secret)) {
 			t.Errorf("alice cannot read the autoreply as signed by the gateway:\n%s", r.Status)
 		}
 		if !bytes.Contains(c, []byte("Auto-Submitted: auto-replied")) {
@@ -595,7 +595,7 @@ func TestGatewayOptions(t *testing.T) {
 			t.Fatalf("from 127.0.0.1 with submit_clients=127.0.0.0/8: %v", err)
 		}
 		r := alice.Run(s.waitFor(t, "alice@example.net"), "--decrypt")
-		if !r.HasStatus("VALIDSIG", gw.KeyFingerprint) || !bytes.Contains(r.Stdout, []byte("hello from the helpdesk")) {
+		if !r.Verified(gw.KeyFingerprint) || !bytes.Contains(r.Stdout, []byte("hello from the helpdesk")) {
 			t.Errorf("alice (pinned key) did not get the reply encrypted:\n%s", r.Status)
 		}
 	})

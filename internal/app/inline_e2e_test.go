@@ -43,7 +43,7 @@ func TestInlineCopiesWithGnuPG(t *testing.T) {
 		t.Fatalf("inline copy:\n%s", mime.Tree(msg))
 	}
 	text := bob.gpg.Run(msg.Children[0].Body, "--decrypt")
-	if !text.HasStatus("VALIDSIG", listFpr) || !bytes.Contains(text.Stdout, []byte(canary)) || !bytes.Contains(text.Stdout, []byte("Subject: e2e subject")) {
+	if !text.Verified(listFpr) || !bytes.Contains(text.Stdout, []byte(canary)) || !bytes.Contains(text.Stdout, []byte("Subject: e2e subject")) {
 		t.Errorf("text part: %s\n%s", text.Stdout, text.Status)
 	}
 	if name := msg.Children[1].Params["name"]; name != "report.pdf.pgp" {
@@ -54,7 +54,7 @@ func TestInlineCopiesWithGnuPG(t *testing.T) {
 		t.Fatal(err)
 	}
 	att := bob.gpg.Run(bin, "--decrypt")
-	if !att.HasStatus("VALIDSIG", listFpr) || !att.HasStatus("GOODMDC") || !bytes.Equal(att.Stdout, attachment) {
+	if !att.Verified(listFpr) || !att.HasStatus("GOODMDC") || !bytes.Equal(att.Stdout, attachment) {
 		t.Errorf("attachment: %d bytes (want %d), err %v, status:\n%s\nstderr:\n%s", len(att.Stdout), len(attachment), att.Err, att.Status, att.Stderr)
 	}
 	if strings.Contains(msg.Header.Get("Subject"), "e2e") {

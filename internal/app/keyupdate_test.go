@@ -56,7 +56,7 @@ func TestKeyUpdateByMail(t *testing.T) {
 	}
 	challenge := s.waitFor(t, alice.addr)
 	res := alice.gpg.Run(challenge, "--decrypt")
-	if !res.HasStatus("ENC_TO", encryptionSubkey(t, alice.gpg, newFpr)) || !res.HasStatus("VALIDSIG", listFpr) {
+	if !res.HasStatus("ENC_TO", encryptionSubkey(t, alice.gpg, newFpr)) || !res.Verified(listFpr) {
 		t.Fatalf("challenge not encrypted to the new key or not signed by the list:\n%s", res.Status)
 	}
 	if res.HasStatus("ENC_TO", encryptionSubkey(t, alice.gpg, alice.fpr)) {

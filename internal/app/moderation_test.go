@@ -54,7 +54,7 @@ func TestModeration(t *testing.T) {
 	s.app.Queue.Notify()
 	for _, m := range []*member{alice, bob} {
 		res := m.gpg.Run(s.waitFor(t, m.addr), "--decrypt")
-		if !res.HasStatus("VALIDSIG", listFpr) || !strings.Contains(string(res.Stdout), canary) ||
+		if !res.Verified(listFpr) || !strings.Contains(string(res.Stdout), canary) ||
 			!strings.Contains(string(res.Stdout), pipeline.VerifiedHeader+": no; not signed") {
 			t.Fatalf("%s: released copy:\n%s\n%s", m.addr, res.Status, res.Stdout)
 		}
@@ -74,7 +74,7 @@ func TestModeration(t *testing.T) {
 	s.app.Queue.Notify()
 	// Alice is a member with a key: the notice is encrypted to her.
 	n := alice.gpg.Run(s.waitFor(t, alice.addr), "--decrypt")
-	if !n.HasStatus("VALIDSIG", listFpr) || !strings.Contains(string(n.Stdout), "not accepted by the list's moderator") ||
+	if !n.Verified(listFpr) || !strings.Contains(string(n.Stdout), "not accepted by the list's moderator") ||
 		strings.Contains(string(n.Stdout), canary) {
 		t.Errorf("rejection notice:\n%s\n%s", n.Status, n.Stdout)
 	}

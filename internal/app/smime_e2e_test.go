@@ -70,7 +70,7 @@ func TestMixedListWithOpenSSLAndGnuPG(t *testing.T) {
 				}
 				if m := pgpMembers[to]; m != nil {
 					r := m.gpg.Run(c, "--decrypt")
-					if !r.HasStatus("GOODMDC") || !r.HasStatus("VALIDSIG", listFpr) || !bytes.Contains(r.Stdout, []byte(canary)) {
+					if !r.HasStatus("GOODMDC") || !r.Verified(listFpr) || !bytes.Contains(r.Stdout, []byte(canary)) {
 						t.Errorf("%s: gpg:\n%s", to, r.Status)
 					}
 					continue

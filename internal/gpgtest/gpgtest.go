@@ -9,6 +9,8 @@ package gpgtest
 
 import (
 	"bytes"
+	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -91,6 +93,43 @@ func (r Result) HasStatus(keyword string, args ...string) bool {
 		}
 	}
 	return false
+}
+
+// ExitCode is gpg's exit status: 0 when all went well, 1 for a bad
+// signature, 2 for any other trouble; -1 when gpg did not run.
+func (r Result) ExitCode() int {
+	var exit *exec.ExitError
+	switch {
+	case r.Err == nil:
+		return 0
+	case errors.As(r.Err, &exit):
+		return exit.ExitCode()
+	}
+	return -1
+}
+
+// Verified reports whether gpg accepted a signature by fpr as a mail
+// program needs it: a VALIDSIG by fpr, exit status 0, and no status line
+// that reports trouble (NODATA, BADSIG, ERRSIG, FAILURE). mutt, NeoMutt
+// and notmuch (through gpgme) show "verification failed" when gpg exits
+// non-zero, even after a GOODSIG: VALIDSIG alone does not prove a
+// signature is readable.
+func (r Result) Verified(fpr string) bool {
+	if r.ExitCode() != 0 || !r.HasStatus("VALIDSIG", fpr) {
+		return false
+	}
+	for _, bad := range []string{"NODATA", "BADSIG", "ERRSIG", "FAILURE"} {
+		if r.HasStatus(bad) {
+			return false
+		}
+	}
+	return true
+}
+
+// Report is the exit status, status lines and messages of the run, for a
+// test's failure message.
+func (r Result) Report() string {
+	return fmt.Sprintf("gpg exit status %d\n%s%s", r.ExitCode(), r.Status, r.Stderr)
 }
 
 // Run runs gpg in batch mode with stdin and the given arguments.

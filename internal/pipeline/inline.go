@@ -1,10 +1,12 @@
 package pipeline
 
 import (
+	"bytes"
 	"encoding/base64"
 	"fmt"
 	stdmime "mime"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/sealpost/sealpost/internal/crypto/pgp"
 	"github.com/sealpost/sealpost/internal/mime"
@@ -22,7 +24,7 @@ import (
 // inlinePart is one part of an inline copy, signed once.
 type inlinePart struct {
 	text     bool
-	charset  string // of a text part
+	charset  string // of a text part's decrypted text
 	filename string // of an attachment, without .pgp
 	signed   *pgp.Signed
 }
@@ -46,34 +48,134 @@ func (p *Pipeline) signInline(list *store.List, content *mime.Part, h headers) (
 		limit = mime.DefaultMaxSize
 	}
 	var parts []inlinePart
-	headerBlock := "Subject: " + h.subject + "\r\nFrom: " + h.fromField + "\r\nTo: " + list.Address + "\r\n\r\n"
+	headed := false // the protected headers go in front of the first text
 	for i, leaf := range leaves {
 		data, err := leaf.Decoded(limit)
 		if err != nil {
 			return nil, err
 		}
-		part := inlinePart{}
-		if leaf.MediaType == "text/plain" && !isAttachment(leaf) {
-			part.text, part.charset = true, leaf.Params["charset"]
-			if part.charset == "" {
-				part.charset = "utf-8"
-			}
-			if len(parts) == 0 || !parts[0].text {
-				data = append([]byte(headerBlock), mime.Canonicalize(data)...)
-			}
+		part := inlinePart{text: leaf.MediaType == "text/plain" && !isAttachment(leaf)}
+		if part.text {
+			part.signed, part.charset, err = p.signInlineText(listKey, list, leaf, data, h, !headed)
+			headed = true
 		} else {
 			part.filename = attachmentName(leaf, i)
+			part.signed, err = pgp.SignBinary(listKey, data, p.pgpOptions()) // attachments keep every byte
 		}
-		sign := pgp.SignBinary // attachments keep every byte
-		if part.text {
-			sign = pgp.Sign
-		}
-		if part.signed, err = sign(listKey, data, p.pgpOptions()); err != nil {
+		if err != nil {
 			return nil, err
 		}
 		parts = append(parts, part)
 	}
 	return parts, nil
+}
+
+// signInlineText signs the text of one text/plain part, with the
+// protected headers in front when first is set, and returns the charset
+// of what it signed.
+//
+// Text that is, or becomes, UTF-8 is signed as OpenPGP UTF-8 text ('u',
+// CRLF): gpg decrypts it to LF text, which mutt and NeoMutt show without
+// ^M. Text in a charset Sealpost does not convert keeps its bytes and
+// charset and is signed as binary data with LF line ends, as `gpg --sign`
+// makes of a text file, so that it too decrypts without CR; mutt and
+// NeoMutt with gpgme show its non-ASCII characters wrongly, as they take
+// decrypted inline text to be UTF-8.
+func (p *Pipeline) signInlineText(key *pgp.Key, list *store.List, leaf *mime.Part, data []byte, h headers, first bool) (*pgp.Signed, string, error) {
+	text, charset := inlineUTF8(data, leaf.Params["charset"])
+	if first {
+		text = append(protectedBlock(h, list.Address, charset == "utf-8"), text...)
+	}
+	if charset == "utf-8" {
+		s, err := pgp.SignText(key, text, p.pgpOptions())
+		return s, charset, err
+	}
+	s, err := pgp.SignBinary(key, bytes.ReplaceAll(mime.Canonicalize(text), []byte("\r\n"), []byte("\n")), p.pgpOptions())
+	return s, charset, err
+}
+
+// protectedBlock is the header block an inline copy's text starts with:
+// the protected headers, as text (the copy's own Subject is "..."). In
+// UTF-8 text their encoded words (RFC 2047) are decoded for the reader.
+func protectedBlock(h headers, listAddr string, utf8Text bool) []byte {
+	var b bytes.Buffer
+	for _, f := range []field{{"Subject", h.subject}, {"From", h.fromField}, {"To", listAddr}} {
+		v := f[1]
+		if utf8Text {
+			if d, err := new(stdmime.WordDecoder).DecodeHeader(v); err == nil && utf8.ValidString(d) {
+				v = d
+			}
+		}
+		b.WriteString(f[0] + ": " + strings.Map(noControl, v) + "\r\n")
+	}
+	b.WriteString("\r\n")
+	return b.Bytes()
+}
+
+// noControl drops control characters, line breaks included, from a
+// header value written as a line of text.
+func noControl(r rune) rune {
+	if r < 0x20 && r != '\t' || r == 0x7f {
+		return -1
+	}
+	return r
+}
+
+// inlineUTF8 returns the text of a part in UTF-8 and "utf-8" when it is
+// ASCII, UTF-8 (invalid sequences become U+FFFD), undeclared UTF-8, or
+// ISO-8859-1, windows-1252, US-ASCII or undeclared with other 8-bit
+// bytes, which the WHATWG Encoding Standard decodes as windows-1252. Text
+// in any other charset comes back as it is, with its charset.
+func inlineUTF8(data []byte, charset string) ([]byte, string) {
+	cs := strings.ToLower(strings.TrimSpace(charset))
+	switch {
+	case isASCII(data):
+		return data, "utf-8"
+	case cs == "utf-8" || cs == "utf8":
+		return bytes.ToValidUTF8(data, []byte("\uFFFD")), "utf-8"
+	case cs == "" && utf8.Valid(data):
+		return data, "utf-8"
+	case cs == "" || latin1Labels[cs]:
+		return windows1252ToUTF8(data), "utf-8"
+	}
+	return data, charset
+}
+
+func isASCII(b []byte) bool {
+	for _, c := range b {
+		if c >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
+// latin1Labels are the names under which mail carries ISO-8859-1 and
+// its superset windows-1252, which the WHATWG Encoding Standard decodes
+// as one (mail programs label windows-1252 text ISO-8859-1), and US-ASCII,
+// which it decodes the same way.
+var latin1Labels = map[string]bool{
+	"us-ascii": true, "ascii": true, "iso-8859-1": true, "iso_8859-1": true, "iso8859-1": true, "latin1": true, "l1": true,
+	"cp819": true, "ibm819": true, "windows-1252": true, "cp1252": true, "x-cp1252": true,
+}
+
+// cp1252 maps windows-1252 bytes 0x80-0x9F to Unicode; zero entries are
+// undefined there and decode as the ISO-8859-1 control characters.
+var cp1252 = [32]rune{
+	0x20AC, 0, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021, 0x02C6, 0x2030, 0x0160, 0x2039, 0x0152, 0, 0x017D, 0,
+	0, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022, 0x2013, 0x2014, 0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0, 0x017E, 0x0178,
+}
+
+func windows1252ToUTF8(b []byte) []byte {
+	out := make([]byte, 0, len(b)+len(b)/4)
+	for _, c := range b {
+		r := rune(c)
+		if c >= 0x80 && c < 0xa0 && cp1252[c-0x80] != 0 {
+			r = cp1252[c-0x80]
+		}
+		out = utf8.AppendRune(out, r)
+	}
+	return out
 }
 
 // mimeLeaves lists the leaf parts of p in order.
@@ -131,7 +233,7 @@ func (p *Pipeline) inlineCopy(list *store.List, parts []inlinePart, to recipient
 		}
 	}
 	if len(parts) == 1 && parts[0].text {
-		return p.outerMessage(list, h, addr, "text/plain; charset="+parts[0].charset, bodies[0],
+		return p.outerMessage(list, h, addr, armorType(parts[0].charset), bodies[0],
 			field{"Content-Transfer-Encoding", "7bit"})
 	}
 	boundary, err := mime.NewBoundary(p.opt.Rand)
@@ -142,7 +244,7 @@ func (p *Pipeline) inlineCopy(list *store.List, parts []inlinePart, to recipient
 	for i, part := range parts {
 		b.WriteString("--" + boundary + "\r\n")
 		if part.text {
-			b.WriteString("Content-Type: text/plain; charset=" + part.charset + "\r\nContent-Transfer-Encoding: 7bit\r\n\r\n")
+			b.WriteString("Content-Type: " + armorType(part.charset) + "\r\nContent-Transfer-Encoding: 7bit\r\n\r\n")
 			b.Write(bodies[i])
 			continue
 		}
@@ -160,4 +262,22 @@ func (p *Pipeline) inlineCopy(list *store.List, parts []inlinePart, to recipient
 	b.WriteString("--" + boundary + "--\r\n")
 	ct := stdmime.FormatMediaType("multipart/mixed", map[string]string{"boundary": boundary})
 	return p.outerMessage(list, h, addr, ct, []byte(b.String()))
+}
+
+// armorType is the Content-Type of a part that carries an armored text:
+// text/plain with the charset of the text inside the encryption, for
+// readers that show decrypted text in the part's charset, and
+// x-action=pgp-encrypted, the parameter mutt writes on its own inline PGP
+// and by which mutt and NeoMutt decrypt the part as they show it, without
+// $pgp_auto_decode (RFC 2045 §5.1: readers ignore parameters they do not
+// know). mutt and NeoMutt themselves take decrypted inline text to be
+// UTF-8 (with gpgme always, without it unless the armor names another
+// charset): that is why the text is UTF-8 wherever it can be converted.
+func armorType(charset string) string {
+	params := map[string]string{"charset": charset, "x-action": "pgp-encrypted"}
+	if ct := stdmime.FormatMediaType("text/plain", params); ct != "" {
+		return ct
+	}
+	params["charset"] = "us-ascii"
+	return stdmime.FormatMediaType("text/plain", params)
 }

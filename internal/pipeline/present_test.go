@@ -158,8 +158,8 @@ func TestPlaintextForKeylessMembers(t *testing.T) {
 	data, sig := filepath.Join(dir, "signed"), filepath.Join(dir, "signed.asc")
 	os.WriteFile(data, msg.Children[0].Raw, 0o600)
 	os.WriteFile(sig, msg.Children[1].Body, 0o600)
-	if r := g.Run(nil, "--verify", sig, data); !r.HasStatus("VALIDSIG", l.key.Fingerprint()) {
-		t.Errorf("gpg does not verify the list's signature:\n%s", r.Status)
+	if r := g.Run(nil, "--verify", sig, data); !r.Verified(l.key.Fingerprint()) {
+		t.Errorf("gpg does not verify the list's signature:\n%s", r.Report())
 	}
 }
 
@@ -185,8 +185,8 @@ func TestNoticesSignedAndEncrypted(t *testing.T) {
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "n"), msg.Children[0].Raw, 0o600)
 	os.WriteFile(filepath.Join(dir, "n.asc"), msg.Children[1].Body, 0o600)
-	if r := g.Run(nil, "--verify", filepath.Join(dir, "n.asc"), filepath.Join(dir, "n")); !r.HasStatus("VALIDSIG", l.key.Fingerprint()) {
-		t.Errorf("gpg does not verify the notice:\n%s", r.Status)
+	if r := g.Run(nil, "--verify", filepath.Join(dir, "n.asc"), filepath.Join(dir, "n")); !r.Verified(l.key.Fingerprint()) {
+		t.Errorf("gpg does not verify the notice:\n%s", r.Report())
 	}
 
 	owner := f.member("owner@example.org") // a key for the owner's address

@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"io"
 	"time"
+	"unicode/utf8"
 
-	"github.com/ProtonMail/go-crypto/openpgp/armor"
 	"github.com/ProtonMail/go-crypto/openpgp/packet"
 	openpgp "github.com/ProtonMail/go-crypto/openpgp/v2"
 
@@ -35,16 +35,32 @@ func Sign(signer *Key, entity []byte, opt Options) (*Signed, error) {
 // SignBy signs entity with each of signers: one signature each, as a
 // list key rotation is announced under the old and the new key.
 func SignBy(signers []*Key, entity []byte, opt Options) (*Signed, error) {
-	return signBinary(signers, mime.Canonicalize(entity), opt)
+	return sign(signers, mime.Canonicalize(entity), false, opt)
 }
 
 // SignBinary signs data as it is, for attachments whose bytes must not
 // change (RFC 9580 §5.2.1 binary signature).
 func SignBinary(signer *Key, data []byte, opt Options) (*Signed, error) {
-	return signBinary([]*Key{signer}, data, opt)
+	return sign([]*Key{signer}, data, false, opt)
 }
 
-func signBinary(signers []*Key, data []byte, opt Options) (*Signed, error) {
+// SignText signs text, which must be UTF-8, as OpenPGP text, as inline
+// PGP carries a message's text: a literal data packet of format 'u' with
+// CRLF line ends (RFC 9580 §5.9) under a text signature (RFC 9580
+// §5.2.1.2). Readers convert the line ends of text data to their own
+// (RFC 9580 §5.9): gpg on Unix decrypts it to LF text, as it gives back
+// an LF file it signed, and mutt and NeoMutt show it without a ^M on
+// every line.
+func SignText(signer *Key, text []byte, opt Options) (*Signed, error) {
+	if !utf8.Valid(text) {
+		return nil, errors.New("pgp: sign: text is not UTF-8")
+	}
+	return sign([]*Key{signer}, mime.Canonicalize(text), true, opt)
+}
+
+// sign makes the signed message of data: a 'u' literal under text
+// signatures when text is set, else a 'b' literal under binary ones.
+func sign(signers []*Key, data []byte, text bool, opt Options) (*Signed, error) {
 	entities := make([]*openpgp.Entity, 0, len(signers))
 	for _, k := range signers {
 		if !k.HasSecret() {
@@ -54,8 +70,9 @@ func signBinary(signers []*Key, data []byte, opt Options) (*Signed, error) {
 	}
 	var b bytes.Buffer
 	w, err := openpgp.SignWithParams(&b, entities, &openpgp.SignParams{
-		Hints:  &openpgp.FileHints{},
-		Config: opt.config(),
+		Hints:   &openpgp.FileHints{IsUTF8: text},
+		TextSig: text,
+		Config:  opt.config(),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("pgp: sign: %w", err)
@@ -75,7 +92,7 @@ func signBinary(signers []*Key, data []byte, opt Options) (*Signed, error) {
 // every OpenPGP implementation in use reads.
 func (s *Signed) EncryptTo(to *Key, allowV2 bool) ([]byte, error) {
 	var out bytes.Buffer
-	aw, err := armorEncode(&out)
+	aw, err := armorWriter(&out, openpgp.MessageType)
 	if err != nil {
 		return nil, fmt.Errorf("pgp: armor: %w", err)
 	}
@@ -110,7 +127,7 @@ func (s *Signed) encryptTo(out io.Writer, to *Key, allowV2 bool) error {
 // every recipient lists.
 func (s *Signed) EncryptToAll(to []*Key) ([]byte, error) {
 	var out bytes.Buffer
-	aw, err := armorEncode(&out)
+	aw, err := armorWriter(&out, openpgp.MessageType)
 	if err != nil {
 		return nil, fmt.Errorf("pgp: armor: %w", err)
 	}
@@ -211,8 +228,4 @@ func EncryptedBody(armored []byte, boundary string) (contentType string, body []
 	b.WriteString("\r\n--" + boundary + "--\r\n")
 	ct := `multipart/encrypted; protocol="application/pgp-encrypted"; boundary="` + boundary + `"`
 	return ct, b.Bytes()
-}
-
-func armorEncode(w io.Writer) (io.WriteCloser, error) {
-	return armor.Encode(w, "PGP MESSAGE", nil)
 }

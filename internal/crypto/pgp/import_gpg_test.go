@@ -137,7 +137,7 @@ func TestReadKeysGPGSecret(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: the unlocked key cannot sign: %v", name, err)
 		}
-		if r := g.Run(signed.packets, "--decrypt"); !r.HasStatus("VALIDSIG", fpr) {
+		if r := g.Run(signed.packets, "--decrypt"); !r.Verified(fpr) {
 			t.Errorf("%s: gpg does not verify the signature:\n%s", name, r.Status)
 		}
 	}

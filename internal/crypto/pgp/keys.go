@@ -183,24 +183,6 @@ func (k *Key) Armored() []byte {
 	return b
 }
 
-// armorBlock wraps data in an ASCII armor block (RFC 9580 §6.2) of the
-// given type, ending in a newline.
-func armorBlock(blockType string, data []byte) ([]byte, error) {
-	var b bytes.Buffer
-	w, err := armor.Encode(&b, blockType, nil)
-	if err == nil {
-		_, err = w.Write(data)
-	}
-	if err == nil {
-		err = w.Close()
-	}
-	if err != nil {
-		return nil, err
-	}
-	b.WriteByte('\n')
-	return b.Bytes(), nil
-}
-
 // SecretBytes returns the binary transferable secret key, unprotected:
 // the caller must seal it before it is stored (DESIGN §4.6).
 func (k *Key) SecretBytes() ([]byte, error) {

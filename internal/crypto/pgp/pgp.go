@@ -11,7 +11,11 @@
 // Outbound, Sign makes one signed OpenPGP message of an entity with the
 // list's key and Signed.EncryptTo wraps that same signed message for each
 // recipient: the expensive signature is made once per post, and each
-// recipient costs one public-key encryption of a session key.
+// recipient costs one public-key encryption of a session key. SignText
+// signs the text of an inline copy as UTF-8 text ('u', RFC 9580 §5.9),
+// which readers turn into their own line ends. Everything written in
+// ASCII armor goes through one writer (armor.go), which writes the CRC24
+// line GnuPG 2.2 needs to accept a signature.
 //
 // Keys Sealpost writes are v4 keys (Ed25519 legacy EdDSA with Cv25519 ECDH,
 // or RSA) and messages are SEIPD v1 unless a recipient key advertises v2

@@ -96,8 +96,8 @@ func TestSignedCopyVerifiesInGPG(t *testing.T) {
 			t.Errorf("gpg status lacks %s:\n%s", st, r.Status)
 		}
 	}
-	if !r.HasStatus("VALIDSIG", list.Fingerprint()) {
-		t.Errorf("gpg status lacks VALIDSIG %s:\n%s", list.Fingerprint(), r.Status)
+	if !r.Verified(list.Fingerprint()) {
+		t.Errorf("gpg does not verify the signature by %s:\n%s", list.Fingerprint(), r.Report())
 	}
 	if string(r.Stdout) != entity {
 		t.Errorf("decrypted entity = %q, want the CRLF-canonical entity", r.Stdout)
@@ -222,7 +222,7 @@ func TestUnwrapRejectsWithoutIntegrity(t *testing.T) {
 func armorMessage(t *testing.T, bin []byte) []byte {
 	t.Helper()
 	var b bytes.Buffer
-	w, err := armorEncode(&b)
+	w, err := armorWriter(&b, "PGP MESSAGE")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -269,7 +269,7 @@ func TestDetachSignWithGPG(t *testing.T) {
 	os.WriteFile(data, mime.Canonicalize(ent), 0o600)
 	os.WriteFile(sigFile, sig, 0o600)
 	r := g.Run(nil, "--verify", sigFile, data)
-	if !r.HasStatus("VALIDSIG", k.Fingerprint()) {
+	if !r.Verified(k.Fingerprint()) {
 		t.Fatalf("gpg --verify:\n%s", r.Status)
 	}
 	// RFC 4880 §9.4 hash 10 is SHA-512, which MICAlg names.
@@ -293,7 +293,7 @@ func TestClearSignWithGPG(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := g.Run(signed, "--decrypt")
-	if !r.HasStatus("VALIDSIG", k.Fingerprint()) || !strings.Contains(string(r.Stdout), "- and this dash line") {
+	if !r.Verified(k.Fingerprint()) || !strings.Contains(string(r.Stdout), "- and this dash line") {
 		t.Errorf("gpg:\n%s\n%s", r.Status, r.Stdout)
 	}
 }
@@ -327,7 +327,7 @@ func TestEncryptToAllWithGPG(t *testing.T) {
 	}
 	for i, g := range homes {
 		r := g.Run(armored, "--decrypt")
-		if !r.HasStatus("DECRYPTION_OKAY") || !r.HasStatus("VALIDSIG", list.Fingerprint()) || !strings.Contains(string(r.Stdout), "CANARY") {
+		if !r.HasStatus("DECRYPTION_OKAY") || !r.Verified(list.Fingerprint()) || !strings.Contains(string(r.Stdout), "CANARY") {
 			t.Errorf("recipient %d:\n%s", i, r.Status)
 		}
 	}
