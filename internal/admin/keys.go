@@ -62,9 +62,9 @@ const importBatch = 1000
 // ImportKeys imports every key and certificate in data, read from the
 // file name (used to recognise .p12/.pfx and in the report): OpenPGP
 // keys armored or binary, public or secret, several per file; X.509
-// certificates PEM or DER; PKCS#12 with its password. Third-party
-// certifications are dropped and the rest capped on the way in (key
-// flooding). Keys already in the keyring are merged with the new copy.
+// certificates PEM or DER; PKCS#12 (DER, or PEM-armoured whatever the
+// file's name) with its password. Third-party certifications are
+// dropped and the rest capped on the way in (key flooding). Keys already in the keyring are merged with the new copy.
 func (s *Service) ImportKeys(ctx context.Context, name string, data []byte, opt ImportOptions) ([]ImportResult, error) {
 	// The keyring is shared by every list: a key in it may be used for
 	// anyone it names, so only an admin may put keys there.
@@ -82,7 +82,7 @@ func (s *Service) ImportKeys(ctx context.Context, name string, data []byte, opt 
 	var rs []ImportResult
 	var err error
 	switch ext := strings.ToLower(filepath.Ext(name)); {
-	case ext == ".p12" || ext == ".pfx":
+	case ext == ".p12" || ext == ".pfx" || smime.IsPKCS12PEM(data):
 		rs, err = im.pkcs12(ctx, data)
 	case keyring.IsCertificate(data):
 		rs, err = im.certificates(ctx, data)

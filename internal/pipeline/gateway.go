@@ -513,7 +513,7 @@ func signatureStatus(a *arrival) string {
 	}
 	s := a.verdict
 	engine := string(spcrypto.OpenPGP)
-	if a.o.smime != nil {
+	if a.o.smimeSigned {
 		engine = string(spcrypto.SMIME)
 	}
 	s += "; engine=" + engine

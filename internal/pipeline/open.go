@@ -4,6 +4,9 @@ import (
 	"context"
 	"crypto/x509"
 	"errors"
+	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	spcrypto "github.com/sealpost/sealpost/internal/crypto"
@@ -32,6 +35,8 @@ type opened struct {
 	smime *smime.Verified
 	// smimeEnveloped: the encryption was S/MIME (set by gateways).
 	smimeEnveloped bool
+	// smimeSigned: the signature, good or not, was S/MIME.
+	smimeSigned bool
 }
 
 // signatureMarks are the replay marks of the message's signatures
@@ -56,7 +61,7 @@ func (o *opened) signatureMarks() [][]byte {
 func (p *Pipeline) open(list *store.List, r *roster, msg *mime.Part) (*opened, error) {
 	msg = encryptedLayer(msg)
 	if isSMIME(msg) {
-		return p.openSMIME(list, msg)
+		return p.openSMIME(list, r, msg)
 	}
 	listKey, err := p.listKey(list)
 	if err != nil {
@@ -77,7 +82,10 @@ func (p *Pipeline) open(list *store.List, r *roster, msg *mime.Part) (*opened, e
 		issuer: u.IssuerKeyID}, nil
 }
 
-func (p *Pipeline) openSMIME(list *store.List, msg *mime.Part) (*opened, error) {
+// openSMIME decrypts an application/pkcs7-mime message and checks the
+// signature inside; a signer that left its certificate out is looked up
+// among the members' (r.certs).
+func (p *Pipeline) openSMIME(list *store.List, r *roster, msg *mime.Part) (*opened, error) {
 	id, err := p.listIdentity(list)
 	if errors.Is(err, keyring.ErrNoIdentity) {
 		return nil, &engineError{reason: policy.Undecryptable, err: err}
@@ -85,26 +93,77 @@ func (p *Pipeline) openSMIME(list *store.List, msg *mime.Part) (*opened, error) 
 	if err != nil {
 		return nil, err
 	}
-	u, err := smime.Unwrap(msg, id, smime.Options{Rand: p.opt.Rand, MaxPlaintext: p.opt.Limits.MaxSize})
+	u, err := smime.Unwrap(msg, id, p.smimeOptions(r))
+	if errors.Is(err, smime.ErrNotEncrypted) {
+		// RFC 8551 §3.5.2: signed-data is signed, not encrypted. It is
+		// refused as every message that is not encrypted is, so that a
+		// list taking such posts reads it (openClearAny) as it reads
+		// the multipart/signed form.
+		err = fmt.Errorf("%w (%w)", err, pgp.ErrNotEncrypted)
+	}
 	if err != nil {
 		return nil, &engineError{reason: smimeReason(err), err: err}
+	}
+	// A signature refused for how it was made (weak or unsupported
+	// algorithm, malformed attributes) is refused with that reason, not
+	// as altered: by a list always, and by a gateway when the signature
+	// was all that could authenticate the content (CBC, DESIGN §4.1);
+	// a gateway otherwise hands the message on with the signature
+	// marked bad.
+	authenticated := u.Protection.Integrity != ""
+	if reason := smimeSignatureReason(u.SignatureError, authenticated); reason != policy.OK && (!list.IsGateway() || !authenticated) {
+		return nil, &engineError{reason: reason, err: u.SignatureError}
 	}
 	return smimeOpened(u), nil
 }
 
+// smimeOptions are the S/MIME engine's options for reading a message to
+// a list whose roster is r: its members' certificates are known, in a
+// fixed order.
+func (p *Pipeline) smimeOptions(r *roster) smime.Options {
+	known := make([]*x509.Certificate, 0, len(r.certs))
+	for _, fpr := range slices.Sorted(maps.Keys(r.certs)) {
+		known = append(known, r.certs[fpr])
+	}
+	return smime.Options{Now: p.opt.Now, Rand: p.opt.Rand, MaxPlaintext: p.opt.Limits.MaxSize, Certificates: known}
+}
+
 // smimeOpened is what the pipeline works with from an S/MIME result.
 func smimeOpened(u *smime.Unwrapped) *opened {
-	o := &opened{protection: u.Protection, content: u.Content, status: spcrypto.StatusUnsigned}
+	o := &opened{protection: u.Protection, content: u.Content, status: spcrypto.StatusUnsigned, smimeSigned: u.Signed()}
 	switch {
 	case u.Verified != nil:
 		v := u.Verified
 		info := smime.CertInfo(v.Signer)
 		o.status, o.smime, o.digest = spcrypto.StatusGood, v, v.SignatureDigest
 		o.signer = &spcrypto.Signer{Fingerprint: info.Fingerprint, Addresses: info.Addresses, Names: info.Names}
+	case errors.Is(u.SignatureError, smime.ErrUnknownSigner):
+		o.status, o.reason = spcrypto.StatusUnknownSigner, "S/MIME signature by a certificate that is neither in the message nor a member's"
 	case u.SignatureError != nil:
 		o.status, o.reason = spcrypto.StatusBad, "S/MIME signature: "+u.SignatureError.Error()
 	}
 	return o
+}
+
+// smimeSignatureReason names why a signature that is present was
+// refused for how it was made; OK when it was not (it verified, or it
+// does not verify, or its signer is unknown). authenticated says whether
+// the decrypted content had integrity of its own (AES-GCM): without it
+// (CBC), a signature whose DER does not parse is what a changed
+// ciphertext makes, and stays a matter of integrity.
+func smimeSignatureReason(err error, authenticated bool) policy.Reason {
+	switch {
+	case err == nil, errors.Is(err, smime.ErrBadSignature), errors.Is(err, smime.ErrUnknownSigner):
+		return policy.OK
+	case errors.Is(err, smime.ErrWeak):
+		return policy.WeakSignature
+	case errors.Is(err, smime.ErrUnsupported):
+		return policy.Unsupported
+	case errors.Is(err, smime.ErrBadAttributes),
+		errors.Is(err, smime.ErrMalformed) && authenticated:
+		return policy.MalformedSignature
+	}
+	return policy.OK
 }
 
 // certify decides whether an S/MIME signer's certificate may speak for
@@ -230,6 +289,11 @@ func smimeReason(err error) policy.Reason {
 		return policy.NoIntegrity
 	case errors.Is(err, smime.ErrTooLarge):
 		return policy.TooLarge
+	case errors.Is(err, smime.ErrWeak):
+		// RFC 8551 §2.7: 3DES, DES, RC2 are refused by name.
+		return policy.WeakCipher
+	case errors.Is(err, smime.ErrUnsupported):
+		return policy.Unsupported
 	}
 	return policy.Undecryptable
 }
@@ -244,12 +308,8 @@ func (p *Pipeline) openClearAny(r *roster, msg *mime.Part) *opened {
 	switch {
 	case msg.MediaType == "multipart/signed" && protocol == "application/pgp-signature":
 		return p.openClear(r, msg)
-	case msg.MediaType == "multipart/signed" && strings.HasSuffix(protocol, "pkcs7-signature"),
-		isSMIME(msg) && signedData(msg):
-		u := smime.VerifySigned(msg, smime.Options{Now: p.opt.Now, MaxPlaintext: p.opt.Limits.MaxSize})
-		return smimeOpened(u)
+	case msg.MediaType == "multipart/signed" && strings.HasSuffix(protocol, "pkcs7-signature"), smime.SignedOnly(msg):
+		return smimeOpened(smime.VerifySigned(msg, p.smimeOptions(r)))
 	}
 	return &opened{content: msg.Raw}
 }
-
-func signedData(p *mime.Part) bool { return strings.EqualFold(p.Params["smime-type"], "signed-data") }

@@ -44,6 +44,16 @@ const (
 	Unbound                // the signed content names no recipient, and the list requires it to
 )
 
+// Reasons for refusing how a message was made rather than who sent it:
+// none of them is a sign of tampering, and no list action lets such a
+// message through.
+const (
+	WeakSignature      Reason = Unbound + 1 + iota // signed with SHA-1 or MD5
+	WeakCipher                                     // encrypted with 3DES, DES, RC2 or RC4
+	Unsupported                                    // an algorithm or form Sealpost does not implement
+	MalformedSignature                             // a signature that breaks its format (attributes missing or twice)
+)
+
 var descriptions = map[Reason]string{
 	OK:            "accepted",
 	NotEncrypted:  "The message was not encrypted to the list's key (PGP/MIME, inline PGP or S/MIME). The list only distributes encrypted posts.",
@@ -74,12 +84,23 @@ var descriptions = map[Reason]string{
 		"Sealpost sent to that key, so the key was not made theirs.",
 	Untrusted: "The message was signed with an S/MIME certificate that is not trusted for the sender's address " +
 		"(no chain to the list's trust anchors, not issued for From, revoked, or no current CRL).",
+	WeakSignature: "The message was signed with SHA-1 (or MD5), which is no longer accepted: such a signature " +
+		"does not protect the content. The sender's mail program must sign with SHA-256 or stronger.",
+	WeakCipher: "The message was encrypted with 3DES (or DES, RC2 or RC4), which is no longer accepted. " +
+		"The sender's mail program must encrypt with AES.",
+	Unsupported: "The message was encrypted or signed with an algorithm, or in a form, that Sealpost does not support " +
+		"(for example Camellia or ChaCha20 encryption, Ed448 signatures, or several signatures on one message), " +
+		"so it could not be read or checked.",
+	MalformedSignature: "The message's signature is malformed (for example a signed attribute given twice, " +
+		"or the message digest or content type missing among them), so it cannot be checked. " +
+		"This is a fault of the sender's mail program rather than a sign of tampering.",
 }
 
 // String returns a short machine-friendly name.
 func (r Reason) String() string {
 	names := [...]string{"ok", "not-encrypted", "undecryptable", "no-integrity", "too-large", "unsigned",
-		"bad-signature", "unknown-signer", "key-invalid", "from-mismatch", "not-for-this-list", "replay", "unparseable", "untrusted", "too-many-layers", "partly-encrypted", "bad-confirmation", "not-admin", "over-limit", "unbound"}
+		"bad-signature", "unknown-signer", "key-invalid", "from-mismatch", "not-for-this-list", "replay", "unparseable", "untrusted", "too-many-layers", "partly-encrypted", "bad-confirmation", "not-admin", "over-limit", "unbound",
+		"weak-signature", "weak-cipher", "unsupported", "malformed-signature"}
 	if int(r) >= 0 && int(r) < len(names) {
 		return names[r]
 	}

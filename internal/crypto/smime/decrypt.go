@@ -27,14 +27,16 @@ import (
 // when all of that succeeded.
 //
 // Supported: AES-128/192/256-CBC (EnvelopedData), AES-128/192/256-GCM
-// (AuthEnvelopedData, authAttrs included in the AAD); RSA PKCS#1 v1.5
-// and RSA-OAEP with SHA-1/256/384/512, MGF1 and an optional label; ECDH
+// (AuthEnvelopedData, authAttrs included in the AAD; a nonce of 1 to 64
+// bytes, with a 16-byte tag when it is not 12); RSA PKCS#1 v1.5 and
+// RSA-OAEP with SHA-1/256/384/512, MGF1 and an optional label; ECDH
 // P-256/P-384/P-521 with dhSinglePass-stdDH-sha1/256/384/512kdf and
 // aes128/192/256-wrap. Limits: 1000 recipients, 64 MiB of ciphertext.
 //
 // Errors: ErrMalformed for structure errors and exceeded limits;
-// ErrUnsupported for refused algorithms (DES, 3DES, RC2 and anything not
-// listed above) and for contents other than id-data;
+// ErrWeak (a kind of ErrUnsupported) for DES, 3DES, RC2 and RC4;
+// ErrUnsupported for anything else not listed above and for contents
+// other than id-data;
 // ErrNoRecipient when no RecipientInfo names cert; ErrIntegrity, bare and
 // the same for every cause, for any failure once a recipient matched
 // (wrong key, failed key unwrap, bad CBC padding, bad GCM tag).
@@ -62,6 +64,15 @@ func Decrypt(ber []byte, cert *x509.Certificate, key crypto.PrivateKey) ([]byte,
 	}
 	return plaintext, DecryptInfo{Cipher: msg.alg.name, Authenticated: msg.alg.gcm, KeyTransport: transport}, nil
 }
+
+// GCM nonce lengths.
+const (
+	// gcmStandardNonce is the nonce length RFC 5084 §3.1 recommends and
+	// Encrypt writes.
+	gcmStandardNonce = 12
+	// envMaxGCMNonce bounds an untrusted aes-nonce (DESIGN §4.8).
+	envMaxGCMNonce = 64
+)
 
 // envCheckKeyPair refuses a key that does not belong to cert: that is a
 // caller's mistake, not a property of the message.
@@ -177,7 +188,7 @@ func (msg *envMessage) setContent(eci envEncryptedContentInfo, auth bool) error 
 	oid := eci.ContentEncryptionAlgorithm.Algorithm
 	alg, ok := envContentAlgByOID(oid)
 	if !ok {
-		return fmt.Errorf("%w: content encryption %v", ErrUnsupported, oid)
+		return refusedCipher(oid)
 	}
 	if alg.gcm != auth {
 		// RFC 5084 §1: GCM belongs in AuthEnvelopedData, and only
@@ -221,13 +232,19 @@ func (msg *envMessage) setGCMParams(params []byte) error {
 	if err := envUnmarshal(params, &p, "", "GCMParameters"); err != nil {
 		return err
 	}
-	// RFC 5084 §3.2: aes-ICVlen is 12..16; §3.1 recommends a 12-byte
-	// nonce, the only length crypto/cipher combines with a chosen tag size.
+	// RFC 5084 §3.2: aes-ICVlen is 12..16.
 	if p.ICVLen < 12 || p.ICVLen > 16 {
 		return envMalformed(fmt.Sprintf("GCM ICV length %d", p.ICVLen), nil)
 	}
-	if len(p.Nonce) != 12 {
-		return fmt.Errorf("%w: GCM nonce of %d bytes", ErrUnsupported, len(p.Nonce))
+	// RFC 5084 §3.2: aes-nonce has no fixed size; 12 octets is only
+	// recommended (§3.1), and GCM takes any length (NIST SP 800-38D
+	// §5.2.1.1). crypto/cipher takes another length with the full 16-byte
+	// tag only, which is what every writer of such nonces uses.
+	switch n := len(p.Nonce); {
+	case n == 0 || n > envMaxGCMNonce:
+		return envMalformed(fmt.Sprintf("GCM nonce of %d bytes", n), nil)
+	case n != gcmStandardNonce && p.ICVLen != 16:
+		return fmt.Errorf("%w: GCM nonce of %d bytes with a %d-byte tag", ErrUnsupported, n, p.ICVLen)
 	}
 	if len(msg.mac) != p.ICVLen {
 		return envMalformed("GCM tag length differs from aes-ICVlen", nil)
@@ -244,7 +261,12 @@ func (msg *envMessage) open(cek []byte) ([]byte, error) {
 		return nil, err
 	}
 	if msg.alg.gcm {
-		gcm, err := cipher.NewGCMWithTagSize(block, msg.tagLen)
+		var gcm cipher.AEAD
+		if len(msg.iv) == gcmStandardNonce {
+			gcm, err = cipher.NewGCMWithTagSize(block, msg.tagLen)
+		} else {
+			gcm, err = cipher.NewGCMWithNonceSize(block, len(msg.iv))
+		}
 		if err != nil {
 			return nil, err
 		}

@@ -299,7 +299,13 @@ func TestDecryptGCMParameters(t *testing.T) {
 	envTestWant(t, "ICVlen 12, changed tag", edit(envGCMParams{Nonce: params.Nonce, ICVLen: 12}, badShort), f.rsa, ErrIntegrity)
 	envTestWant(t, "tag length differs from ICVlen", edit(envGCMParams{Nonce: params.Nonce, ICVLen: 16}, aed.MAC[:15]), f.rsa, ErrMalformed)
 	envTestWant(t, "ICVlen 8", edit(envGCMParams{Nonce: params.Nonce, ICVLen: 8}, aed.MAC[:8]), f.rsa, ErrMalformed)
-	envTestWant(t, "16-byte nonce", edit(envGCMParams{Nonce: make([]byte, 16), ICVLen: 16}, nil), f.rsa, ErrUnsupported)
+	// RFC 5084 §3.2: other nonce lengths (see TestDecryptGCMNonceLengths
+	// for ones that decrypt); crypto/cipher cannot combine one with a
+	// shortened tag.
+	envTestWant(t, "16-byte nonce, 12-byte tag", edit(envGCMParams{Nonce: make([]byte, 16), ICVLen: 12}, aed.MAC[:12]), f.rsa, ErrUnsupported)
+	envTestWant(t, "16-byte nonce, tag of another nonce", edit(envGCMParams{Nonce: make([]byte, 16), ICVLen: 16}, nil), f.rsa, ErrIntegrity)
+	envTestWant(t, "empty nonce", edit(envGCMParams{Nonce: []byte{}, ICVLen: 16}, nil), f.rsa, ErrMalformed)
+	envTestWant(t, "65-byte nonce", edit(envGCMParams{Nonce: make([]byte, envMaxGCMNonce+1), ICVLen: 16}, nil), f.rsa, ErrMalformed)
 }
 
 // FuzzDecrypt: Decrypt never panics, and whatever it accepts it reports

@@ -2,8 +2,10 @@ package smime
 
 import (
 	"bytes"
+	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/x509"
+	"encoding/asn1"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -34,6 +36,11 @@ type Options struct {
 	Rand io.Reader        // default crypto/rand
 	// MaxPlaintext bounds the decrypted content; default 32 MiB.
 	MaxPlaintext int64
+	// Certificates are certificates the caller already knows (a list's
+	// members'), among which a signer is looked up after the message's
+	// own: RFC 5652 §5.1 lets a signer leave its certificate out
+	// (openssl cms -nocerts).
+	Certificates []*x509.Certificate
 }
 
 // msgRand returns r, or crypto/rand when r is nil.
@@ -71,16 +78,20 @@ func (u *Unwrapped) Signed() bool { return u.Verified != nil || u.SignatureError
 
 // Unwrap decrypts an S/MIME enveloped message (RFC 8551 §3.3) with id
 // and verifies a signature inside it, detached (§3.5.3) or opaque
-// (§3.5.2). Errors: ErrNotEncrypted, ErrNoRecipient, ErrIntegrity,
-// ErrMalformed, ErrUnsupported; a missing or bad signature is not an
-// error but shows in the result.
+// (§3.5.2). Errors: ErrNotEncrypted (also for signed-data, which is
+// signed and not encrypted), ErrNoRecipient, ErrIntegrity, ErrMalformed,
+// ErrWeak, ErrUnsupported; a missing or bad signature is not an error but
+// shows in the result.
 func Unwrap(msg *mime.Part, id *Identity, opt Options) (*Unwrapped, error) {
-	if !isPKCS7MIME(msg) || signedDataType(msg) {
+	if !isPKCS7MIME(msg) {
 		return nil, ErrNotEncrypted
 	}
 	der, err := msg.Decoded(opt.maxPlaintext() * 2)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	if signedDataType(msg, der) {
+		return nil, fmt.Errorf("%w: signed-data", ErrNotEncrypted)
 	}
 	plain, info, err := Decrypt(der, id.Cert, id.Key)
 	if err != nil {
@@ -99,9 +110,10 @@ func Unwrap(msg *mime.Part, id *Identity, opt Options) (*Unwrapped, error) {
 
 // VerifySigned checks a message that is not encrypted: one signed as a
 // whole, in multipart/signed (RFC 8551 §3.5.3) or opaque signed-data
-// (§3.5.2) form. Content is the signed content when the signature
-// verified, else the whole message; Protection is zero. Trust in the
-// signer's certificate is not decided here.
+// (§3.5.2) form, the signer looked up among opt.Certificates too.
+// Content is the signed content when the signature verified, else the
+// whole message; Protection is zero. Trust in the signer's certificate
+// is not decided here.
 func VerifySigned(msg *mime.Part, opt Options) *Unwrapped {
 	u := &Unwrapped{Content: msg.Raw}
 	u.verifyInner(msg.Raw, opt)
@@ -128,22 +140,40 @@ func (u *Unwrapped) verifyInner(plain []byte, opt Options) {
 			return
 		}
 		signed := inner.Children[0].Raw
-		// RFC 8551 §3.1.1: the signed entity in canonical (CRLF) form.
-		v, err := Verify(sig, mime.Canonicalize(signed), nil)
+		v, err := verifyDetached(sig, signed, opt.Certificates)
 		u.record(v, err, signed)
-	case isPKCS7MIME(inner) && signedDataType(inner):
+	case isPKCS7MIME(inner) && (signedDataParam(inner) || inner.Params["smime-type"] == ""):
 		body, err := inner.Decoded(opt.maxPlaintext() * 2)
 		if err != nil {
-			u.SignatureError = fmt.Errorf("%w: %v", ErrMalformed, err)
+			if signedDataParam(inner) {
+				u.SignatureError = fmt.Errorf("%w: %v", ErrMalformed, err)
+			}
 			return
 		}
-		v, err := Verify(body, nil, nil)
+		if !signedDataType(inner, body) {
+			return // enveloped again: not a signature
+		}
+		v, err := Verify(body, nil, opt.Certificates)
 		if err == nil {
 			u.record(v, nil, v.Content)
 			return
 		}
 		u.SignatureError = err
 	}
+}
+
+// verifyDetached checks the signature sig over signed, the first part of
+// a multipart/signed as received, in its canonical form (RFC 8551
+// §3.1.1), trying each of the forms signedForms gives.
+func verifyDetached(sig, signed []byte, known []*x509.Certificate) (*Verified, error) {
+	var err error
+	for _, form := range signedForms(signed) {
+		var v *Verified
+		if v, err = Verify(sig, form, known); !errors.Is(err, ErrBadSignature) {
+			return v, err
+		}
+	}
+	return nil, err
 }
 
 func (u *Unwrapped) record(v *Verified, err error, content []byte) {
@@ -168,9 +198,59 @@ func isPKCS7Signature(t string) bool {
 	return t == "application/pkcs7-signature" || t == "application/x-pkcs7-signature"
 }
 
-// signedDataType reports whether an application/pkcs7-mime part says it
-// holds signed data (RFC 8551 §3.2.2 smime-type), which is not encryption.
-func signedDataType(p *mime.Part) bool {
+// SignedOnly reports whether msg is an application/pkcs7-mime entity
+// holding signed data (RFC 8551 §3.5.2), which is signed and not
+// encrypted: VerifySigned reads it, Unwrap refuses it as ErrNotEncrypted.
+func SignedOnly(msg *mime.Part) bool {
+	if !isPKCS7MIME(msg) {
+		return false
+	}
+	if signedDataParam(msg) {
+		return true
+	}
+	// Looking into the body costs a decoding: only when the type does
+	// not say.
+	if _, ok := msg.Params["smime-type"]; ok {
+		return false
+	}
+	der, err := msg.Decoded(sigMaxInput)
+	return err == nil && signedDataType(msg, der)
+}
+
+// signedDataType reports whether an application/pkcs7-mime part whose
+// decoded body is der holds signed data, which is not encryption: RFC
+// 8551 §3.2.2 smime-type says so. QUIRK(no-smime-type): the parameter is
+// optional (RFC 8551 §3.2.2) and some clients leave it out, so without
+// it the ContentInfo's content type decides.
+func signedDataType(p *mime.Part, der []byte) bool {
+	if t, ok := p.Params["smime-type"]; ok {
+		return strings.EqualFold(t, "signed-data")
+	}
+	ct, ok := outerContentType(der)
+	return ok && ct.Equal(oidSignedData)
+}
+
+// outerContentType reads the content type of the ContentInfo (RFC 5652
+// §3) at the start of ber without decoding the rest.
+func outerContentType(ber []byte) (asn1.ObjectIdentifier, bool) {
+	tag, constructed, n, err := readTag(ber)
+	if err != nil || tag != asn1.TagSequence || !constructed {
+		return nil, false
+	}
+	_, m, _, err := readLength(ber[n:])
+	if err != nil {
+		return nil, false
+	}
+	var oid asn1.ObjectIdentifier
+	if _, err := asn1.Unmarshal(ber[n+m:], &oid); err != nil {
+		return nil, false
+	}
+	return oid, true
+}
+
+// signedDataParam reports whether the smime-type parameter says
+// signed-data.
+func signedDataParam(p *mime.Part) bool {
 	return strings.EqualFold(p.Params["smime-type"], "signed-data")
 }
 
@@ -187,9 +267,15 @@ func SignEntity(entity []byte, id *Identity, opt Options) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	// RFC 8551 §3.5.3.2: micalg names the digest; RFC 8419 §3.1: SHA-512
+	// with Ed25519.
+	micalg := "sha-256"
+	if _, ok := id.Key.(ed25519.PrivateKey); ok {
+		micalg = "sha-512"
+	}
 	var b bytes.Buffer
 	b.WriteString("Content-Type: " + stdmime.FormatMediaType("multipart/signed", map[string]string{
-		"protocol": "application/pkcs7-signature", "micalg": "sha-256", "boundary": boundary}) + "\r\n\r\n")
+		"protocol": "application/pkcs7-signature", "micalg": micalg, "boundary": boundary}) + "\r\n\r\n")
 	b.WriteString("This is a cryptographically signed message in MIME format.\r\n\r\n")
 	b.WriteString("--" + boundary + "\r\n")
 	b.Write(canon)

@@ -32,6 +32,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/asn1"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"hash"
@@ -190,6 +191,12 @@ func p12Decode(data []byte, password string) (key crypto.PrivateKey, cert *x509.
 	if len(data) > p12MaxInput {
 		return nil, nil, nil, fmt.Errorf("smime: PKCS#12 file is larger than %d bytes", p12MaxInput)
 	}
+	if der, armoured, err := p12Unarmour(data); armoured {
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		data = der
+	}
 	d := &p12Decoder{password: password}
 	authSafe, err := d.open(data)
 	if err != nil {
@@ -199,6 +206,32 @@ func p12Decode(data []byte, password string) (key crypto.PrivateKey, cert *x509.
 		return nil, nil, nil, err
 	}
 	return d.result()
+}
+
+// p12PEMType is the PEM label of an armoured PKCS#12 file.
+const p12PEMType = "PKCS12"
+
+// IsPKCS12PEM reports whether data is a PEM-armoured PKCS#12 file.
+func IsPKCS12PEM(data []byte) bool {
+	_, armoured, _ := p12Unarmour(data)
+	return armoured
+}
+
+// p12Unarmour returns the DER inside a PEM-armoured PKCS#12 file.
+// QUIRK(pem-pkcs12): some tools write the PFX as base64 between
+// "-----BEGIN PKCS12-----" lines (RFC 7468 §2 framing, a label RFC 7468
+// does not list); the DER inside is an ordinary PFX. armoured is false
+// for anything else, which is read as DER (or BER).
+func p12Unarmour(data []byte) (der []byte, armoured bool, err error) {
+	const begin = "-----BEGIN " + p12PEMType + "-----"
+	if !bytes.HasPrefix(bytes.TrimLeft(data, " \t\r\n"), []byte(begin)) {
+		return nil, false, nil
+	}
+	block, _ := pem.Decode(data)
+	if block == nil || block.Type != p12PEMType {
+		return nil, true, fmt.Errorf("%w: the PEM armour of the PKCS#12 file is damaged", ErrMalformed)
+	}
+	return block.Bytes, true, nil
 }
 
 // p12Decoder holds what one p12Decode call has found so far.

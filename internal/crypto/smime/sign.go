@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto"
 	"crypto/ecdsa"
+	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
@@ -73,8 +74,11 @@ type sigPlan struct {
 	digestID    pkix.AlgorithmIdentifier
 	signatureID pkix.AlgorithmIdentifier
 	attrs       [][]byte // encoded Attributes in the order written; none: no signed attributes
-	detached    bool
-	certs       [][]byte // DER certificates for the certificates field
+	// pure: the key signs the signed bytes themselves, not their digest
+	// (Ed25519, RFC 8419 §3.1).
+	pure     bool
+	detached bool
+	certs    [][]byte // DER certificates for the certificates field
 }
 
 // Sign returns a DER ContentInfo holding SignedData (RFC 5652 §5) over
@@ -85,7 +89,8 @@ type sigPlan struct {
 //
 // Signature algorithms: RSA PKCS#1 v1.5 (sha256WithRSAEncryption etc.),
 // RSASSA-PSS with MGF1 of the same hash and a salt as long as the hash,
-// and ECDSA (ecdsa-with-SHA256/384/512) on P-256, P-384 and P-521.
+// ECDSA (ecdsa-with-SHA256/384/512) on P-256, P-384 and P-521, and
+// Ed25519 with SHA-512 (RFC 8419).
 func Sign(content []byte, cert *x509.Certificate, key crypto.Signer, opt SignOptions) ([]byte, error) {
 	if cert == nil || key == nil {
 		return nil, errors.New("smime: sign: no certificate or key")
@@ -144,6 +149,16 @@ func sigNewPlan(pub crypto.PublicKey, opt SignOptions) (sigPlan, error) {
 		}
 		p.signerOpts = p.hash
 		p.signatureID = pkix.AlgorithmIdentifier{Algorithm: sigRSAHashes.oidOf(p.hash), Parameters: asn1.NullRawValue}
+	case ed25519.PublicKey:
+		// RFC 8419 §3.1: SHA-512 for the message digest, PureEdDSA over
+		// the signed attributes; RFC 8410 §3: no parameters.
+		if opt.PSS || opt.Hash != 0 && opt.Hash != crypto.SHA512 {
+			return p, fmt.Errorf("%w: Ed25519 signs with SHA-512 only", ErrUnsupported)
+		}
+		p.hash, p.pure, p.signerOpts = crypto.SHA512, true, crypto.Hash(0)
+		p.digestID, err = sigDigestID(p.hash)
+		p.signatureID = pkix.AlgorithmIdentifier{Algorithm: sigOIDEd25519}
+		return p, err
 	case *ecdsa.PublicKey:
 		if opt.PSS {
 			return p, fmt.Errorf("%w: RSA-PSS with an ECDSA key", ErrUnsupported)
@@ -275,7 +290,10 @@ func sigAssemble(content []byte, cert *x509.Certificate, key crypto.Signer, rnd 
 			return nil, fmt.Errorf("smime: sign: %w", err)
 		}
 	}
-	if si.Signature, err = key.Sign(rnd, sigDigest(p.hash, toSign), p.signerOpts); err != nil {
+	if !p.pure {
+		toSign = sigDigest(p.hash, toSign)
+	}
+	if si.Signature, err = key.Sign(rnd, toSign, p.signerOpts); err != nil {
 		return nil, fmt.Errorf("smime: sign: %w", err)
 	}
 	siDER, err := asn1.Marshal(si)

@@ -17,6 +17,9 @@ var (
 	sigOIDMD5WithRSA    = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 4}
 	sigOIDSHA1WithRSA   = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 5}
 	sigOIDECDSAWithSHA1 = asn1.ObjectIdentifier{1, 2, 840, 10045, 4, 1}
+	sigOIDDSAWithSHA1   = asn1.ObjectIdentifier{1, 2, 840, 10040, 4, 3}
+	// RFC 8410 §3: id-Ed25519.
+	sigOIDEd25519 = asn1.ObjectIdentifier{1, 3, 101, 112}
 )
 
 // Limits on untrusted SignedData (DESIGN §4.8).
@@ -89,6 +92,7 @@ const (
 	sigSchemePKCS1v15 sigScheme = iota + 1 // RFC 8017 §8.2, RFC 5754 §3.2
 	sigSchemePSS                           // RFC 4056
 	sigSchemeECDSA                         // RFC 5753 §2.1.1, RFC 5758 §3.2
+	sigSchemeEd25519                       // RFC 8419: PureEdDSA over the signed bytes
 )
 
 // sigAlgorithm is a SignerInfo's digest and signature algorithm pair.
@@ -152,9 +156,9 @@ func sigHashFromID(id pkix.AlgorithmIdentifier) (crypto.Hash, error) {
 	}
 	switch {
 	case id.Algorithm.Equal(oidSHA1):
-		return 0, fmt.Errorf("%w: SHA-1 digest", ErrUnsupported)
+		return 0, fmt.Errorf("%w: signed with SHA-1", ErrWeak)
 	case id.Algorithm.Equal(sigOIDMD5):
-		return 0, fmt.Errorf("%w: MD5 digest", ErrUnsupported)
+		return 0, fmt.Errorf("%w: signed with MD5", ErrWeak)
 	}
 	return 0, fmt.Errorf("%w: digest algorithm %v", ErrUnsupported, id.Algorithm)
 }
@@ -173,10 +177,13 @@ func sigAbsentOrNull(p asn1.RawValue) bool {
 // algorithm, where it names one, must be the digest algorithm.
 func sigParseAlgorithm(digestID, sigID pkix.AlgorithmIdentifier) (sigAlgorithm, error) {
 	// Refuse SHA-1/MD5 signature algorithms by name, whatever the digest.
-	for _, weak := range []asn1.ObjectIdentifier{sigOIDSHA1WithRSA, sigOIDMD5WithRSA, sigOIDECDSAWithSHA1} {
+	for _, weak := range []asn1.ObjectIdentifier{sigOIDSHA1WithRSA, sigOIDECDSAWithSHA1, sigOIDDSAWithSHA1} {
 		if sigID.Algorithm.Equal(weak) {
-			return sigAlgorithm{}, fmt.Errorf("%w: signature algorithm %v", ErrUnsupported, sigID.Algorithm)
+			return sigAlgorithm{}, fmt.Errorf("%w: signed with SHA-1 (signature algorithm %v)", ErrWeak, sigID.Algorithm)
 		}
+	}
+	if sigID.Algorithm.Equal(sigOIDMD5WithRSA) {
+		return sigAlgorithm{}, fmt.Errorf("%w: signed with MD5 (signature algorithm %v)", ErrWeak, sigID.Algorithm)
 	}
 	hash, err := sigHashFromID(digestID)
 	if err != nil {
@@ -203,6 +210,18 @@ func sigParseAlgorithm(digestID, sigID pkix.AlgorithmIdentifier) (sigAlgorithm, 
 		alg.scheme = sigSchemePSS
 		if alg.saltLength, err = sigParsePSSParams(sigID.Parameters, hash); err != nil {
 			return sigAlgorithm{}, err
+		}
+		return alg, nil
+	case oid.Equal(sigOIDEd25519):
+		// RFC 8419 §3.1: with Ed25519 the digest algorithm (of the
+		// content, for the message-digest attribute) is SHA-512, and
+		// RFC 8410 §3: the parameters are absent.
+		alg.scheme = sigSchemeEd25519
+		if err := sigSameHash(crypto.SHA512, hash); err != nil {
+			return sigAlgorithm{}, err
+		}
+		if len(sigID.Parameters.FullBytes) != 0 {
+			return sigAlgorithm{}, fmt.Errorf("%w: parameters of Ed25519", ErrMalformed)
 		}
 		return alg, nil
 	default:

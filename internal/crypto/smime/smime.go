@@ -1,7 +1,8 @@
 // Package smime is Sealpost's S/MIME engine: S/MIME 4.0 (RFC 8551) over
 // the Cryptographic Message Syntax (RFC 5652), with AuthEnvelopedData
 // (RFC 5083, AES-GCM per RFC 5084), RSA-OAEP (RFC 3560, RFC 8017), RSA-PSS
-// (RFC 4056) and ECDH key agreement (RFC 5753).
+// (RFC 4056), ECDH key agreement (RFC 5753) and Ed25519 signatures
+// (RFC 8419).
 //
 // The CMS structures are written here on encoding/asn1 and the standard
 // library's crypto packages: no Go CMS library gets AuthEnvelopedData,
@@ -9,8 +10,13 @@
 // primitive is implemented here.
 //
 // Deliberately not supported: DES, 3DES, RC2 and SHA-1 signatures, which
-// are refused; password (PWRI) and KEK recipients; EncryptedData and
-// DigestedData content types.
+// are refused by name (ErrWeak); password (PWRI) and KEK recipients;
+// EncryptedData and DigestedData content types; Ed448.
+//
+// Known divergences: a detached signature verifies over either of two
+// canonical forms of the signed part, OpenSSL's and the literal one of
+// RFC 8551 §3.1.1 (canonical.go); a signer's certificate may come from
+// the caller (Options.Certificates) when the message carries none.
 package smime
 
 import "encoding/asn1"

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto"
 	"crypto/ecdsa"
+	"crypto/ed25519"
 	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/x509"
@@ -61,7 +62,8 @@ type sigAttrs struct {
 // extra (certificates the caller already knows).
 //
 // Accepted: digest SHA-256/384/512; RSA PKCS#1 v1.5, RSASSA-PSS (MGF1 with
-// the message hash, any salt length) and ECDSA on P-256/384/521.
+// the message hash, any salt length), ECDSA on P-256/384/521 and Ed25519
+// with SHA-512 (RFC 8419).
 //
 // Signed attributes, when present, must hold content-type equal to the
 // eContentType and message-digest equal to the content's digest, and the
@@ -72,8 +74,12 @@ type sigAttrs struct {
 // type accepted); it then has no signing time and no capabilities.
 //
 // Errors: ErrMalformed for structure and exceeded limits (50 certificates,
-// 100 signed attributes, 64 MiB content), ErrUnsupported for refused
-// algorithms (SHA-1, MD5, other content types, several signers) and
+// 100 signed attributes, 64 MiB content); ErrBadAttributes (a kind of
+// ErrMalformed) for signed attributes that break RFC 5652 §5.3 and §11
+// (content-type or message-digest missing, an attribute given twice);
+// ErrWeak (a kind of ErrUnsupported) for SHA-1 and MD5; ErrUnsupported
+// for other refused algorithms, other content types and several signers;
+// ErrUnknownSigner when no certificate matches the signer identifier;
 // ErrBadSignature for anything that does not verify.
 func Verify(ber []byte, detached []byte, extra []*x509.Certificate) (*Verified, error) {
 	if len(ber) > sigMaxInput || len(detached) > sigMaxContent {
@@ -111,7 +117,7 @@ func Verify(ber []byte, detached []byte, extra []*x509.Certificate) (*Verified, 
 	if err != nil {
 		return nil, err
 	}
-	signer, err := sigFindSigner(si, append(slices.Clip(certs), extra...), alg, sigDigest(alg.hash, toSign))
+	signer, err := sigFindSigner(si, append(slices.Clip(certs), extra...), alg, toSign)
 	if err != nil {
 		return nil, err
 	}
@@ -283,7 +289,7 @@ func sigParseSignedAttrs(raw asn1.RawValue) (sigAttrs, error) {
 	}
 	// RFC 5652 §5.3: content-type and message-digest are mandatory.
 	if a.contentType == nil || a.digest == nil {
-		return a, fmt.Errorf("%w: signed attributes lack content-type or message-digest", ErrMalformed)
+		return a, fmt.Errorf("%w: content-type or message-digest missing", ErrBadAttributes)
 	}
 	return a, nil
 }
@@ -326,7 +332,7 @@ func (a *sigAttrs) add(der []byte, seen map[string]bool) error {
 func sigSingleValue(attr sigAttribute, dst any, seen map[string]bool) error {
 	key := attr.Type.String()
 	if seen[key] {
-		return fmt.Errorf("%w: more than one %v attribute", ErrMalformed, attr.Type)
+		return fmt.Errorf("%w: more than one %v attribute", ErrBadAttributes, attr.Type)
 	}
 	seen[key] = true
 	rest, err := asn1.Unmarshal(attr.Values.Bytes, dst)
@@ -352,8 +358,9 @@ func sigSignedBytes(a sigAttrs, eContentType asn1.ObjectIdentifier, h crypto.Has
 }
 
 // sigFindSigner returns the first certificate among candidates that
-// matches the sid and whose key verifies the signature over digest.
-func sigFindSigner(si *sigSignerInfo, candidates []*x509.Certificate, alg sigAlgorithm, digest []byte) (*x509.Certificate, error) {
+// matches the sid and whose key verifies the signature over signed (the
+// DER of the signed attributes, or the content when there are none).
+func sigFindSigner(si *sigSignerInfo, candidates []*x509.Certificate, alg sigAlgorithm, signed []byte) (*x509.Certificate, error) {
 	match, err := sigSIDMatcher(si.SID)
 	if err != nil {
 		return nil, err
@@ -363,7 +370,7 @@ func sigFindSigner(si *sigSignerInfo, candidates []*x509.Certificate, alg sigAlg
 		if c == nil || !match(c) {
 			continue
 		}
-		err := sigCheckSignature(c.PublicKey, alg, digest, si.Signature)
+		err := sigCheckSignature(c.PublicKey, alg, signed, si.Signature)
 		if err == nil {
 			return c, nil
 		}
@@ -372,7 +379,7 @@ func sigFindSigner(si *sigSignerInfo, candidates []*x509.Certificate, alg sigAlg
 		}
 	}
 	if firstErr == nil {
-		return nil, fmt.Errorf("%w: no certificate matches the signer identifier", ErrBadSignature)
+		return nil, ErrUnknownSigner
 	}
 	return nil, firstErr
 }
@@ -403,9 +410,21 @@ func sigSameSerial(a, b *big.Int) bool {
 	return a != nil && b != nil && a.Cmp(b) == 0
 }
 
-// sigCheckSignature verifies sig over digest with pub.
-func sigCheckSignature(pub any, alg sigAlgorithm, digest, sig []byte) error {
+// sigCheckSignature verifies sig over signed with pub.
+func sigCheckSignature(pub any, alg sigAlgorithm, signed, sig []byte) error {
 	var err error
+	if k, ok := pub.(ed25519.PublicKey); ok {
+		// RFC 8419 §3.1: PureEdDSA over the signed bytes themselves, no
+		// context string.
+		if alg.scheme != sigSchemeEd25519 || !ed25519.Verify(k, signed, sig) {
+			return fmt.Errorf("%w: Ed25519 verification failed", ErrBadSignature)
+		}
+		return nil
+	}
+	if alg.scheme == sigSchemeEd25519 {
+		return fmt.Errorf("%w: Ed25519 signature algorithm on a %T key", ErrBadSignature, pub)
+	}
+	digest := sigDigest(alg.hash, signed)
 	switch k := pub.(type) {
 	case *rsa.PublicKey:
 		switch alg.scheme {

@@ -243,16 +243,6 @@ func TestRFC9216(t *testing.T) {
 	}
 }
 
-// TestRFC9216Ed25519 documents that Ed25519 (RFC 8419) is not supported:
-// Carlos's sample signing key is refused.
-func TestRFC9216Ed25519(t *testing.T) {
-	cert := sigPEMCert(t, sigCorpusFile(t, "rfc9216/certs/carlos@smime.example.sig.pem"))
-	key := sigPEMKey(t, sigCorpusFile(t, "rfc9216/keys/lamps-carlos.p8.pem"))
-	if _, err := Sign(sigTestContent, cert, key, SignOptions{}); !errors.Is(err, ErrUnsupported) {
-		t.Errorf("Ed25519: %v, want ErrUnsupported", err)
-	}
-}
-
 func sigPEMCert(t *testing.T, b []byte) *x509.Certificate {
 	t.Helper()
 	for block, rest := pem.Decode(b); block != nil; block, rest = pem.Decode(rest) {

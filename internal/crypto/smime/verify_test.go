@@ -156,11 +156,11 @@ func TestVerifyRules(t *testing.T) {
 		{"two SignerInfos", twoSigners, nil, nil, ErrUnsupported},
 		{"no SignerInfo", noSigners, nil, nil, ErrMalformed},
 		// Signer lookup.
-		{"signer certificate absent", sigCraft(t, rsaLeaf, content, SignOptions{}, func(p *sigPlan) { p.certs = nil }), nil, nil, ErrBadSignature},
+		{"signer certificate absent", sigCraft(t, rsaLeaf, content, SignOptions{}, func(p *sigPlan) { p.certs = nil }), nil, nil, ErrUnknownSigner},
 		{"signer certificate from extra", sigCraft(t, rsaLeaf, content, SignOptions{}, func(p *sigPlan) { p.certs = nil }), nil,
 			[]*x509.Certificate{other.Cert, rsaLeaf.Cert}, nil},
 		{"only another certificate carried", sigCraft(t, rsaLeaf, content, SignOptions{}, func(p *sigPlan) { p.certs = [][]byte{other.Cert.Raw} }),
-			nil, nil, ErrBadSignature},
+			nil, nil, ErrUnknownSigner},
 		{"sid is subjectKeyIdentifier", sigRewriteSignerInfo(t, sigCraft(t, skiLeaf, content, SignOptions{}, nil), func(si *sigSignerInfo) {
 			si.Version = 3
 			si.SID = asn1.RawValue{Class: asn1.ClassContextSpecific, Tag: 0, Bytes: skiLeaf.Cert.SubjectKeyId}
@@ -172,7 +172,7 @@ func TestVerifyRules(t *testing.T) {
 		{"empty subjectKeyIdentifier matches nothing", sigRewriteSignerInfo(t, opaque, func(si *sigSignerInfo) {
 			si.Version = 3
 			si.SID = asn1.RawValue{Class: asn1.ClassContextSpecific, Tag: 0, Bytes: []byte{}}
-		}), nil, nil, ErrBadSignature},
+		}), nil, nil, ErrUnknownSigner},
 		// RFC 8551 §3.5.3: a detached signature carrying another eContent.
 		{"eContent differs from detached content", opaque, changedContent, nil, ErrBadSignature},
 		{"eContent equals detached content", opaque, content, nil, nil},
