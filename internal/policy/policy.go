@@ -41,6 +41,7 @@ const (
 	BadConfirmation        // signed with a key a member asked for, without its challenge's code
 	NotAdmin               // the list takes posts from its admins only
 	OverLimit              // over a limit on its structure (MIME nesting, parts, header size)
+	WeakSignature          // a signature that verifies but uses an algorithm no longer accepted (SHA-1)
 )
 
 var descriptions = map[Reason]string{
@@ -67,12 +68,17 @@ var descriptions = map[Reason]string{
 		"Sealpost sent to that key, so the key was not made theirs.",
 	Untrusted: "The message was signed with an S/MIME certificate that is not trusted for the sender's address " +
 		"(no chain to the list's trust anchors, not issued for From, revoked, or no current CRL).",
+	WeakSignature: "The message was signed with SHA-1, which is no longer accepted: a SHA-1 signature can be forged, " +
+		"so it does not show who wrote the message (nothing suggests the message was altered). " +
+		"The sender's mail program must sign with SHA-256 or stronger; GnuPG with an old DSA key signs with SHA-1 " +
+		"unless gpg.conf says \"personal-digest-preferences SHA256\". " +
+		"(Signatures by a key whose algorithm Sealpost cannot use are refused for the same reason.)",
 }
 
 // String returns a short machine-friendly name.
 func (r Reason) String() string {
 	names := [...]string{"ok", "not-encrypted", "undecryptable", "no-integrity", "too-large", "unsigned",
-		"bad-signature", "unknown-signer", "key-invalid", "from-mismatch", "not-for-this-list", "replay", "unparseable", "untrusted", "too-many-layers", "partly-encrypted", "bad-confirmation", "not-admin", "over-limit"}
+		"bad-signature", "unknown-signer", "key-invalid", "from-mismatch", "not-for-this-list", "replay", "unparseable", "untrusted", "too-many-layers", "partly-encrypted", "bad-confirmation", "not-admin", "over-limit", "weak-signature"}
 	if int(r) >= 0 && int(r) < len(names) {
 		return names[r]
 	}
@@ -229,6 +235,9 @@ func checkPost(in Input) Reason {
 		return KeyInvalid
 	case crypto.StatusUntrusted:
 		return Untrusted
+	case crypto.StatusWeak:
+		// Refused, but never as tampering: on_bad_signature does not apply.
+		return WeakSignature
 	}
 	return BadSignature
 }
