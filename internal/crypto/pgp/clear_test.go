@@ -130,3 +130,36 @@ func TestClearSignedMixing(t *testing.T) {
 		}
 	})
 }
+
+// FuzzVerifySigned: no unencrypted message may panic the verifier, and a
+// good signature always comes with its signer and a digest.
+func FuzzVerifySigned(f *testing.F) {
+	list := newListKeyFuzz(f)
+	clear, err := ClearSign(list, []byte("Hello list,\r\n- dashed\r\n"), Options{})
+	if err != nil {
+		f.Fatal(err)
+	}
+	sig, err := DetachSign(list, []byte("Content-Type: text/plain\r\n\r\nhi\r\n"), Options{})
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, e := range []string{
+		textEntity("utf-8", clear),
+		qpTextEntity(clear),
+		textEntity("utf-8", append([]byte("before\n"), clear...)),
+		multipartEntity("multipart/signed; protocol=\"application/pgp-signature\"", "s1",
+			"Content-Type: text/plain\r\n\r\nhi", "Content-Type: application/pgp-signature\r\n\r\n"+string(sig)),
+	} {
+		f.Add([]byte("MIME-Version: 1.0\r\n" + e))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		msg, err := mime.Parse(raw, mime.Limits{MaxSize: 1 << 20})
+		if err != nil {
+			return
+		}
+		u := VerifySigned(msg, []*Key{list}, Options{MaxPlaintext: 1 << 20})
+		if u.Status == spcrypto.StatusGood && (u.Signer == nil || len(u.SignatureDigest) != 32) {
+			t.Fatalf("good signature without signer or digest: %+v", u)
+		}
+	})
+}
