@@ -116,10 +116,11 @@ const minRSABits = 1024
 // accepts, and returns cfg. Every key judgement and every operation uses
 // it, so that what Info says a key can do is what Sealpost then does.
 func withAlgorithmPolicy(cfg *packet.Config) *packet.Config {
-	// RFC 4880 §9.1: DSA and ElGamal are the algorithms of GnuPG's
-	// default keys until 2009 (a DSA primary key with an ElGamal
-	// encryption subkey), still in use; RFC 9580 §9.1 deprecates only
-	// their generation. go-crypto refuses both unless told otherwise.
+	// RFC 4880 §9.1 made DSA and ElGamal the algorithms every
+	// implementation must have, and GnuPG's default keys until 2009
+	// used them (a DSA primary key with an ElGamal encryption subkey);
+	// such keys are still in use. RFC 9580 §12.5 and §12.6 deprecate
+	// both for new keys. go-crypto refuses them unless told otherwise.
 	cfg.RejectPublicKeyAlgorithms = map[packet.PublicKeyAlgorithm]bool{}
 	cfg.MinRSABits = minRSABits
 	// RFC 9580 §9.5: SHA-1 message signatures must not be accepted. They
