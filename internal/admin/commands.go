@@ -350,7 +350,7 @@ func (c *commandRun) signThis([]string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	signed, err := pgp.ClearSign(k, []byte(text+"\n"), pgp.Options{Now: c.s.now, Rand: c.s.rand})
+	signed, err := pgp.ClearSign(k, []byte(text+"\n"), pgp.Options{Now: c.s.now, Rand: c.s.rand, NoSaltNotation: true})
 	if err != nil {
 		return "", err
 	}

@@ -19,12 +19,25 @@ type KeyFinding struct {
 	Fingerprint string
 	Status      keyring.Status
 	Expires     time.Time // zero when it does not expire
+	// Weak is keyring.Weakness of the key ("Weak key (1024 bits)"), or "".
+	Weak string
 }
 
 // CheckKeys reports every list key, list certificate and member key of
 // list (or of every list when list is empty) that is unusable now
 // (revoked by a loaded CRL too) or expires within the next days days.
+// A reported key's weakness is in KeyFinding.Weak.
 func (s *Service) CheckKeys(ctx context.Context, list string, days int) ([]KeyFinding, error) {
+	return s.checkKeys(ctx, list, days, false)
+}
+
+// CheckKeysWeak is CheckKeys that also reports the keys that are usable
+// but weak (keyring.Weakness), as "key check" shows them.
+func (s *Service) CheckKeysWeak(ctx context.Context, list string, days int) ([]KeyFinding, error) {
+	return s.checkKeys(ctx, list, days, true)
+}
+
+func (s *Service) checkKeys(ctx context.Context, list string, days int, weak bool) ([]KeyFinding, error) {
 	var lists []store.List
 	if list == "" {
 		all, err := s.Lists(ctx)
@@ -42,8 +55,9 @@ func (s *Service) CheckKeys(ctx context.Context, list string, days int) ([]KeyFi
 	now := s.now()
 	soon := now.AddDate(0, 0, days)
 	var out []KeyFinding
-	report := func(f KeyFinding) {
-		if f.Status != keyring.Usable || (!f.Expires.IsZero() && f.Expires.Before(soon)) {
+	report := func(f KeyFinding, info crypto.KeyInfo) {
+		f.Weak = keyring.Weakness(info)
+		if f.Status != keyring.Usable || weak && f.Weak != "" || (!f.Expires.IsZero() && f.Expires.Before(soon)) {
 			out = append(out, f)
 		}
 	}
@@ -55,13 +69,13 @@ func (s *Service) CheckKeys(ctx context.Context, list string, days int) ([]KeyFi
 		rev := s.revocations(anchors, nil)
 		if info, err := s.KeyInfo(&l); err == nil {
 			report(KeyFinding{List: l.Address, Holder: "list", Engine: crypto.OpenPGP, Fingerprint: info.Fingerprint,
-				Status: listKeyStatus(info, now), Expires: info.Expires})
+				Status: listKeyStatus(info, now), Expires: info.Expires}, info)
 		}
 		if c, err := x509.ParseCertificate(l.SMIMECert); err == nil {
 			info := smime.CertInfo(c)
 			markRevoked(rev, c.Raw, &info)
 			report(KeyFinding{List: l.Address, Holder: "list", Engine: crypto.SMIME, Fingerprint: info.Fingerprint,
-				Status: listKeyStatus(info, now), Expires: info.Expires})
+				Status: listKeyStatus(info, now), Expires: info.Expires}, info)
 		}
 		ms, err := s.st.Members(ctx, l.ID)
 		if err != nil {
@@ -71,7 +85,7 @@ func (s *Service) CheckKeys(ctx context.Context, list string, days int) ([]KeyFi
 			for i, mk := range m.Member.Keys {
 				info := m.Keys[i]
 				report(KeyFinding{List: l.Address, Holder: m.Email, Engine: crypto.Engine(mk.Engine), Fingerprint: mk.Fingerprint,
-					Status: keyring.StatusOf(keyring.CheckMemberKey(info, m.Email, now)), Expires: info.Expires})
+					Status: keyring.StatusOf(keyring.CheckMemberKey(info, m.Email, now)), Expires: info.Expires}, info)
 			}
 		}
 	}

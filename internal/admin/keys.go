@@ -310,6 +310,8 @@ type KeyDetails struct {
 	Info crypto.KeyInfo
 	// Status is why the key cannot be used, or keyring.Usable.
 	Status keyring.Status
+	// Weak is keyring.Weakness of the key ("Weak key (1024 bits)"), or "".
+	Weak string
 	// Users are "list" (a list's own key) or "member@address on list".
 	Users []string
 	// Lists are the addresses of the lists that use the key.
@@ -421,6 +423,7 @@ func (s *Service) details(ctx context.Context, k store.Key) (KeyDetails, error) 
 		}
 	}
 	d.Status = keyStatus(d.Info, s.now())
+	d.Weak = keyring.Weakness(d.Info)
 	return d, nil
 }
 

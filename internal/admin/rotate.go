@@ -41,6 +41,10 @@ func (s *Service) replaceListKey(ctx context.Context, l *store.List, k *pgp.Key,
 	if err := keyring.CheckMemberKey(info, l.Address, s.now()); err != nil {
 		return fmt.Errorf("%w: cannot be the key of %s: %v", ErrInvalid, l.Address, err)
 	}
+	if !info.CanSign && info.SignRefused != "" {
+		return fmt.Errorf("%w: key %s uses %s, which Sealpost cannot use for signing, so it cannot be the key of %s",
+			ErrInvalid, info.Fingerprint, info.SignRefused, l.Address)
+	}
 	if !info.CanSign {
 		return fmt.Errorf("%w: key %s cannot sign, so it cannot be the key of %s", ErrInvalid, info.Fingerprint, l.Address)
 	}

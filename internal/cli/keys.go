@@ -14,6 +14,7 @@ import (
 	"github.com/sealpost/sealpost/internal/admin"
 	"github.com/sealpost/sealpost/internal/app"
 	"github.com/sealpost/sealpost/internal/crypto"
+	"github.com/sealpost/sealpost/internal/keyring"
 )
 
 // maxImportFile bounds one file given to `key import`: a flooded key can
@@ -187,6 +188,8 @@ type keyShowJSON struct {
 	Created     string    `json:"created"`
 	Expires     string    `json:"expires,omitempty"`
 	Status      string    `json:"status"`
+	Bits        int       `json:"bits,omitempty"`
+	Weak        string    `json:"weak,omitempty"`
 	UsedBy      []string  `json:"used_by"`
 	Updated     time.Time `json:"updated_at"`
 }
@@ -194,7 +197,7 @@ type keyShowJSON struct {
 func keyShow(d admin.KeyDetails) keyShowJSON {
 	v := keyShowJSON{Fingerprint: d.Fingerprint, Engine: d.Engine, Addresses: d.Info.Addresses, Algorithm: d.Info.Algorithm,
 		Usage: []string{}, Created: d.Info.Created.UTC().Format(time.DateOnly), Status: d.Status.String(),
-		UsedBy: d.Users, Updated: d.UpdatedAt}
+		Bits: d.Info.Bits, Weak: d.Weak, UsedBy: d.Users, Updated: d.UpdatedAt}
 	if v.Addresses == nil {
 		v.Addresses = []string{}
 	}
@@ -225,8 +228,12 @@ func (e *env) printKey(v keyShowJSON) {
 	if used == "" {
 		used = "nobody (kept in the keyring only)"
 	}
+	status := v.Status
+	if v.Weak != "" {
+		status += "; " + v.Weak + ": ask for a new key"
+	}
 	fmt.Fprintf(w, "fingerprint:\t%s\nengine:\t%s\naddresses:\t%s\nalgorithm:\t%s\nusage:\t%s\ncreated:\t%s\nexpires:\t%s\nstatus:\t%s\nused by:\t%s\n",
-		crypto.FormatFingerprint(v.Fingerprint), v.Engine, strings.Join(v.Addresses, ", "), v.Algorithm, usage, v.Created, expires, v.Status, used)
+		crypto.FormatFingerprint(v.Fingerprint), v.Engine, strings.Join(v.Addresses, ", "), v.Algorithm, usage, v.Created, expires, status, used)
 	w.Flush()
 }
 
@@ -317,8 +324,9 @@ func (e *env) keyCheckCmd() *cobra.Command {
 		Long: `Report every list key, list certificate and member key or certificate that
 cannot be used now (Key expired, Key revoked, Wrong key usage, Policy
 mismatch, ...; a certificate that a CRL loaded from [smime] crls lists is
-Key revoked) or that expires within the next N days (default 14), so
-that fresh keys can be asked for in time. Prints nothing else when there
+Key revoked), that is weak (an RSA, DSA or ElGamal key under 2048 bits:
+"Weak key (1024 bits)"; still used), or that expires within the next N
+days (default 14), so that fresh keys can be asked for in time. Prints nothing else when there
 is nothing to report; suitable for a daily cron job.`,
 		Args: args(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -326,7 +334,7 @@ is nothing to report; suitable for a daily cron job.`,
 				return usagef("--days must not be negative")
 			}
 			return e.withApp(cmd, func(ap *app.App) error {
-				fs, err := ap.Admin.CheckKeys(cmd.Context(), list, days)
+				fs, err := ap.Admin.CheckKeysWeak(cmd.Context(), list, days)
 				if err != nil || len(fs) == 0 {
 					return err
 				}
@@ -337,7 +345,14 @@ is nothing to report; suitable for a daily cron job.`,
 					if !f.Expires.IsZero() {
 						expires = f.Expires.Format(time.DateOnly)
 					}
-					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", f.List, f.Holder, f.Engine, f.Fingerprint, f.Status, expires)
+					status := f.Status.String()
+					switch {
+					case f.Weak != "" && f.Status == keyring.Usable:
+						status = f.Weak
+					case f.Weak != "":
+						status += "; " + f.Weak
+					}
+					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", f.List, f.Holder, f.Engine, f.Fingerprint, status, expires)
 				}
 				return w.Flush()
 			})

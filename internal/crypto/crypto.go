@@ -35,9 +35,13 @@ const (
 	StatusUnknownSigner               // made by a key we do not hold
 	StatusKeyInvalid                  // made by a known key that is expired, revoked or not for signing
 	StatusUntrusted                   // an S/MIME certificate that is not trusted for the sender's address
+	// StatusWeak is a signature that verifies but was made with an
+	// algorithm no longer accepted (SHA-1): refused for that, and not
+	// because anything was altered.
+	StatusWeak
 )
 
-var statusNames = [...]string{"unsigned", "good", "bad", "unknown-signer", "key-invalid", "untrusted"}
+var statusNames = [...]string{"unsigned", "good", "bad", "unknown-signer", "key-invalid", "untrusted", "weak"}
 
 func (s Status) String() string {
 	if int(s) < len(statusNames) {
@@ -108,6 +112,14 @@ type KeyInfo struct {
 	CanSign    bool // a currently valid signing-capable (sub)key exists
 	CanEncrypt bool // a currently valid encryption-capable (sub)key exists
 	SEIPDv2    bool // the key advertises support for SEIPD v2 (RFC 9580 §5.13.2)
+	// Bits is the size of the smallest RSA, DSA or ElGamal key among the
+	// primary key and the (sub)keys that sign and encrypt; 0 when none of
+	// them is one (elliptic curves, whose strength is their curve's).
+	Bits int
+	// EncryptRefused and SignRefused name the algorithm of the (sub)key
+	// that would encrypt (sign) but that Sealpost cannot use, e.g.
+	// "RSA-768", when that is why CanEncrypt (CanSign) is false.
+	EncryptRefused, SignRefused string
 }
 
 // Expired reports whether the key had expired at now.

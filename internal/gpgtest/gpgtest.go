@@ -163,7 +163,24 @@ func (g *GPG) MustRun(stdin []byte, args ...string) Result {
 // ("Name <addr>") and returns its fingerprint.
 func (g *GPG) GenKey(uid string) string {
 	g.t.Helper()
-	r := g.MustRun(nil, "--quick-generate-key", uid, "future-default", "default", "never")
+	return g.keyCreated(g.MustRun(nil, "--quick-generate-key", uid, "future-default", "default", "never"))
+}
+
+// GenKeyAlgo makes a key without passphrase for uid whose primary key,
+// for signing, has gpg's algorithm name algo ("dsa2048", "rsa1024",
+// "secp256k1"), with one encryption subkey of algorithm encrypt
+// ("elg2048"), and returns its fingerprint. GnuPG's default key until
+// 2009 was GenKeyAlgo(uid, "dsa1024", "elg2048").
+func (g *GPG) GenKeyAlgo(uid, algo, encrypt string) string {
+	g.t.Helper()
+	fpr := g.keyCreated(g.MustRun(nil, "--quick-generate-key", uid, algo, "sign", "never"))
+	g.MustRun(nil, "--quick-add-key", fpr, encrypt, "encr", "never")
+	return fpr
+}
+
+// keyCreated returns the fingerprint a KEY_CREATED status line names.
+func (g *GPG) keyCreated(r Result) string {
+	g.t.Helper()
 	for _, line := range strings.Split(r.Status, "\n") {
 		f := strings.Fields(line)
 		if len(f) >= 4 && f[1] == "KEY_CREATED" {

@@ -67,6 +67,8 @@ func (e *KeyError) Error() string {
 		return fmt.Sprintf("%s expired on %s", what, e.Detail)
 	case e.Reason == NoEncryptionKey && e.Engine == crypto.SMIME:
 		return what + " cannot be used for email encryption (key usage or extended key usage forbids it)"
+	case e.Reason == NoEncryptionKey && e.Detail != "":
+		return fmt.Sprintf("%s uses %s, which Sealpost cannot use for encryption", what, e.Detail)
 	case e.Reason == NoEncryptionKey:
 		return what + " has no usable encryption-capable key (subkeys missing, expired or revoked)"
 	}
@@ -91,9 +93,25 @@ func CheckMemberKey(info crypto.KeyInfo, addr string, now time.Time) error {
 		}
 		return fail(NoAddress, detail)
 	case !info.CanEncrypt:
-		return fail(NoEncryptionKey, "")
+		return fail(NoEncryptionKey, info.EncryptRefused)
 	}
 	return nil
+}
+
+// WeakBits is the key size under which an RSA, DSA or ElGamal key is
+// flagged as weak: NIST SP 800-57 Part 1 (rev. 5, table 2) gives a
+// 1024-bit key 80 bits of security, and SP 800-131A has disallowed such
+// keys since 2013. Weak keys are flagged, not refused: members with old
+// keys still take part.
+const WeakBits = 2048
+
+// Weakness says, in Request Tracker's manner, why a key is weak, e.g.
+// "Weak key (1024 bits)"; "" when it is not.
+func Weakness(info crypto.KeyInfo) string {
+	if info.Bits == 0 || info.Bits >= WeakBits {
+		return ""
+	}
+	return fmt.Sprintf("Weak key (%d bits)", info.Bits)
 }
 
 // MasterKeySize is the length of the master key in bytes (AES-256).

@@ -234,7 +234,8 @@ func (p *Pipeline) judge(ctx context.Context, gw *store.List, a *arrival) error 
 	case spcrypto.StatusBad:
 		a.verdict = "bad"
 		return nil
-	case spcrypto.StatusKeyInvalid:
+	case spcrypto.StatusKeyInvalid, spcrypto.StatusWeak:
+		// A SHA-1 signature verified: invalid (not accepted), not bad (altered).
 		a.verdict = "invalid"
 		return nil
 	case spcrypto.StatusUnknownSigner:

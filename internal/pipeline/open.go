@@ -256,16 +256,17 @@ type engineError struct {
 func (e *engineError) Error() string { return e.err.Error() }
 func (e *engineError) Unwrap() error { return e.err }
 
-// pgpReason maps an OpenPGP engine error to a policy reason.
 // openClear reads a message that is not encrypted, for a list that takes
 // such posts (on_unencrypted=accept): a PGP/MIME multipart/signed
-// message is verified; anything else is unsigned.
+// message, or a text/plain one that is cleartext-signed (RFC 9580 §7), is
+// verified; anything else is unsigned.
 func (p *Pipeline) openClear(r *roster, msg *mime.Part) *opened {
 	u := pgp.VerifySigned(msg, r.pgpKeys, p.pgpOptions())
 	return &opened{protection: u.Protection, status: u.Status, signer: u.Signer, reason: u.Reason,
 		digest: u.SignatureDigest, intended: u.IntendedRecipients, content: u.Content, issuer: u.IssuerKeyID}
 }
 
+// pgpReason maps an OpenPGP engine error to a policy reason.
 func pgpReason(err error) policy.Reason {
 	switch {
 	case errors.Is(err, pgp.ErrPartial):
@@ -306,7 +307,9 @@ func isSMIME(p *mime.Part) bool {
 func (p *Pipeline) openClearAny(r *roster, msg *mime.Part) *opened {
 	protocol := strings.ToLower(msg.Params["protocol"])
 	switch {
-	case msg.MediaType == "multipart/signed" && protocol == "application/pgp-signature":
+	case msg.MediaType == "multipart/signed" && protocol == "application/pgp-signature",
+		// Enigmail's "signed inline", RT's clear-signed mail.
+		msg.MediaType == "text/plain" && !msg.IsMultipart():
 		return p.openClear(r, msg)
 	case msg.MediaType == "multipart/signed" && strings.HasSuffix(protocol, "pkcs7-signature"), smime.SignedOnly(msg):
 		return smimeOpened(smime.VerifySigned(msg, p.smimeOptions(r)))

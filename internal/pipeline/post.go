@@ -150,7 +150,7 @@ func (p *Pipeline) harvest(list *store.List, o *opened, dec policy.Decision) []s
 }
 
 func (p *Pipeline) pgpOptions() pgp.Options {
-	return pgp.Options{Now: p.opt.Now, Rand: p.opt.Rand, MaxPlaintext: p.opt.Limits.MaxSize}
+	return pgp.Options{Now: p.opt.Now, Rand: p.opt.Rand, MaxPlaintext: p.opt.Limits.MaxSize, NoSaltNotation: true}
 }
 
 // refuse commits the rejection — the spooled message removed with the

@@ -73,12 +73,12 @@ func exchangeRepair(msg *mime.Part) *mime.Part {
 	if err != nil || !strings.Contains(string(v), "Version: 1") {
 		return nil
 	}
-	control := *version
-	control.Body = v
+	// The engine decodes the version part itself (its transfer encoding
+	// does not matter), so it is passed on as it came.
 	return &mime.Part{
 		Header:    msg.Header,
 		MediaType: "multipart/encrypted",
 		Params:    map[string]string{"protocol": "application/pgp-encrypted"},
-		Children:  []*mime.Part{&control, data},
+		Children:  []*mime.Part{version, data},
 	}
 }

@@ -84,8 +84,11 @@ var descriptions = map[Reason]string{
 		"Sealpost sent to that key, so the key was not made theirs.",
 	Untrusted: "The message was signed with an S/MIME certificate that is not trusted for the sender's address " +
 		"(no chain to the list's trust anchors, not issued for From, revoked, or no current CRL).",
-	WeakSignature: "The message was signed with SHA-1 (or MD5), which is no longer accepted: such a signature " +
-		"does not protect the content. The sender's mail program must sign with SHA-256 or stronger.",
+	WeakSignature: "The message was signed with SHA-1, which is no longer accepted (nor is MD5): such a signature can be " +
+		"forged, so it does not show who wrote the message (nothing suggests the message was altered). The sender's " +
+		"mail program must sign with SHA-256 or stronger; GnuPG with an old DSA key signs with SHA-1 unless gpg.conf " +
+		"says \"personal-digest-preferences SHA256\". (Signatures by a key whose algorithm Sealpost cannot use are " +
+		"refused for the same reason.)",
 	WeakCipher: "The message was encrypted with 3DES (or DES, RC2 or RC4), which is no longer accepted. " +
 		"The sender's mail program must encrypt with AES.",
 	Unsupported: "The message was encrypted or signed with an algorithm, or in a form, that Sealpost does not support " +
@@ -273,6 +276,9 @@ func checkPost(in Input) Reason {
 		return KeyInvalid
 	case crypto.StatusUntrusted:
 		return Untrusted
+	case crypto.StatusWeak:
+		// Refused, but never as tampering: on_bad_signature does not apply.
+		return WeakSignature
 	}
 	return BadSignature
 }

@@ -2,6 +2,7 @@ package pgp
 
 import (
 	"bytes"
+	"crypto"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -46,7 +47,9 @@ type Unwrapped struct {
 	IntendedRecipients []string
 	// Content is the authenticated MIME entity: the first part of a
 	// multipart/signed entity inside the encryption (RFC 3156 §6.1), exact
-	// bytes, or the whole decrypted entity (RFC 3156 §6.2).
+	// bytes, the whole decrypted entity (RFC 3156 §6.2), or, for a
+	// cleartext-signed text (RFC 9580 §7), a text/plain entity of the
+	// signed text alone.
 	Content []byte
 }
 
@@ -91,7 +94,8 @@ func Unwrap(msg *mime.Part, list *Key, signers []*Key, opt Options) (*Unwrapped,
 		}
 		return u, nil
 	}
-	return u, u.verifyInner([]byte(plain), keyring, opt)
+	u.verifyInner([]byte(plain), keyring, opt)
+	return u, nil
 }
 
 // encryptedPayload checks the RFC 3156 §4 structure and returns the
@@ -111,8 +115,10 @@ func encryptedPayload(msg *mime.Part) ([]byte, error) {
 	if control.MediaType != "application/pgp-encrypted" || payload.MediaType != "application/octet-stream" {
 		return nil, fmt.Errorf("%w: parts are %s and %s", ErrMalformed, control.MediaType, payload.MediaType)
 	}
-	// RFC 3156 §4: the control part MUST contain "Version: 1".
-	if !bytes.Contains(control.Body, []byte("Version: 1")) {
+	// RFC 3156 §4: the control part MUST contain "Version: 1". Its
+	// transfer encoding does not matter: Outlook.com sends it base64.
+	version, err := control.Decoded(int64(len(control.Body)) + 1)
+	if err != nil || !bytes.Contains(version, []byte("Version: 1")) {
 		return nil, fmt.Errorf("%w: control part lacks Version: 1", ErrMalformed)
 	}
 	body, err := payload.Decoded(int64(len(payload.Body)) + 1)
@@ -228,54 +234,66 @@ func classifyReadError(err error) error {
 	return fmt.Errorf("%w: %v", ErrMalformed, err)
 }
 
-// verifyInner handles an encrypted but not OpenPGP-signed message: when the
-// plaintext is a multipart/signed entity (RFC 3156 §6.1) it verifies the
-// detached signature over the first part's exact bytes.
-func (u *Unwrapped) verifyInner(plain []byte, keyring openpgp.EntityList, opt Options) error {
+// verifyInner handles content that is not one signed OpenPGP message: a
+// multipart/signed entity (RFC 3156 §6.1), whose detached signature is
+// checked over the first part's exact bytes, or a text/plain entity (or
+// bare text) that is one cleartext-signed message (RFC 9580 §7). Anything
+// else is unsigned.
+func (u *Unwrapped) verifyInner(plain []byte, keyring openpgp.EntityList, opt Options) {
 	u.Content = plain
 	u.Status = spcrypto.StatusUnsigned
+	if bytes.HasPrefix(trimWS(plain), []byte(signedBegin)) {
+		// Clear-signed text encrypted as it is, with no MIME header
+		// (gpg --clearsign, then gpg --encrypt).
+		u.verifyClearText(plain, "", keyring, opt)
+		return
+	}
 	inner, err := mime.Parse(plain, mime.Limits{MaxSize: opt.maxPlaintext()})
 	if err != nil {
-		u.Reason = "decrypted content is not a MIME entity"
-		return nil
+		// Bare text again: it may still hold a clear-signed message,
+		// which must not pass with unsigned text before it.
+		if !u.verifyClearText(plain, "", keyring, opt) {
+			u.Reason = "decrypted content is not a MIME entity"
+		}
+		return
 	}
-	if inner.MediaType != "multipart/signed" ||
-		!strings.EqualFold(inner.Params["protocol"], "application/pgp-signature") {
-		return nil
+	switch {
+	case inner.MediaType == "text/plain" && !inner.IsMultipart():
+		if text, err := inner.Decoded(int64(len(inner.Body)) + 1); err == nil {
+			u.verifyClearText(text, inner.Params["charset"], keyring, opt)
+		}
+	case inner.MediaType == "multipart/signed" &&
+		strings.EqualFold(inner.Params["protocol"], "application/pgp-signature"):
+		u.verifyDetached(inner, keyring, opt)
 	}
+}
+
+// verifyDetached checks a PGP/MIME multipart/signed entity (RFC 3156 §5).
+func (u *Unwrapped) verifyDetached(inner *mime.Part, keyring openpgp.EntityList, opt Options) {
 	// RFC 3156 §5: exactly two parts, the second application/pgp-signature.
 	if len(inner.Children) != 2 || inner.Children[1].MediaType != "application/pgp-signature" {
 		u.Status, u.Reason = spcrypto.StatusBad, "multipart/signed does not have the RFC 3156 shape"
-		return nil
+		return
 	}
 	signed, sigPart := inner.Children[0], inner.Children[1]
 	armored, err := sigPart.Decoded(int64(len(sigPart.Body)) + 1)
 	if err != nil {
 		u.Status, u.Reason = spcrypto.StatusBad, "signature part cannot be decoded"
-		return nil
+		return
 	}
 	sigBin, err := dearmor(armored, "PGP SIGNATURE", 1<<20)
 	if err != nil {
 		u.Status, u.Reason = spcrypto.StatusBad, "signature part is not an armored OpenPGP signature"
-		return nil
+		return
 	}
 	u.Content = signed.Raw
 	// RFC 3156 §5: the signed data is the first part with CRLF line endings.
 	sig, signer, verr := openpgp.VerifyDetachedSignature(keyring,
 		bytes.NewReader(mime.Canonicalize(signed.Raw)), bytes.NewReader(sigBin), opt.config())
-	var signedBy *openpgp.Key
-	if signer != nil {
-		signedBy = &openpgp.Key{Entity: signer}
-	}
-	u.fromSignature(sig, signedBy, verr, opt.now())
+	u.fromSignature(sig, keyOf(signer), verr, opt.now())
 	if u.Status == spcrypto.StatusUnknownSigner {
-		if p, err := packet.Read(bytes.NewReader(sigBin)); err == nil {
-			if s, ok := p.(*packet.Signature); ok && s.IssuerKeyId != nil {
-				u.IssuerKeyID = keyIDString(*s.IssuerKeyId)
-			}
-		}
+		u.IssuerKeyID = issuerOf(sigBin)
 	}
-	return nil
 }
 
 // keyIDString writes a long key ID as the keyring indexes it.
@@ -283,9 +301,17 @@ func keyIDString(id uint64) string { return fmt.Sprintf("%016X", id) }
 
 // fromSignature records the outcome of one signature check.
 func (u *Unwrapped) fromSignature(sig *packet.Signature, signedBy *openpgp.Key, verr error, now time.Time) {
+	var weak pgperrors.WeakAlgorithmError
 	switch {
+	case verr == nil && sig != nil && signedBy != nil && weakHash(sig.Hash):
+		// RFC 9580 §9.5: a SHA-1 signature over a message is not
+		// accepted (a collision lets others forge it). It verified, so
+		// nothing says the message was altered: it gets a status of its own.
+		u.Status, u.Reason = spcrypto.StatusWeak, "signed with "+sig.Hash.String()+", which is no longer accepted"
 	case verr == nil && sig != nil && signedBy != nil:
 		u.Status = spcrypto.StatusGood
+	case errors.As(verr, &weak):
+		u.Status, u.Reason = spcrypto.StatusWeak, "signed with a key Sealpost cannot use: "+verr.Error()
 	case errors.Is(verr, pgperrors.ErrUnknownIssuer):
 		u.Status, u.Reason = spcrypto.StatusUnknownSigner, "signed by a key that is not on the list"
 	case errors.Is(verr, pgperrors.ErrKeyExpired), errors.Is(verr, pgperrors.ErrKeyRevoked),
@@ -317,6 +343,12 @@ func (u *Unwrapped) fromSignature(sig *packet.Signature, signedBy *openpgp.Key, 
 		return
 	}
 	u.Signer = &spcrypto.Signer{Fingerprint: k.Fingerprint(), Addresses: info.Addresses, Names: info.Names}
+}
+
+// weakHash reports whether a message signature made with h is refused
+// (RFC 9580 §9.5: MD5, SHA-1 and RIPEMD-160 must not be accepted).
+func weakHash(h crypto.Hash) bool {
+	return h == crypto.SHA1 || h == crypto.MD5 || h == crypto.RIPEMD160
 }
 
 func cipherName(c packet.CipherFunction) string {

@@ -186,7 +186,7 @@ func (s *Signed) encryptToAll(out io.Writer, to []*Key, allowV2 bool) error {
 }
 
 func recipientPrefs(e *openpgp.Entity, now time.Time) *packet.Signature {
-	sig, err := e.PrimarySelfSignature(now, &packet.Config{})
+	sig, err := e.PrimarySelfSignature(now, keyConfig())
 	if err != nil {
 		return nil
 	}

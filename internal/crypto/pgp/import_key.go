@@ -70,14 +70,14 @@ func dropUnboundSubkeys(e *openpgp.Entity, imp *Imported) {
 func dropUncertifiedUserIDs(e *openpgp.Entity, imp *Imported) error {
 	var lastErr error
 	for name, id := range e.Identities {
-		if _, err := id.LatestValidSelfCertification(time.Time{}, &packet.Config{}); err != nil {
+		if _, err := id.LatestValidSelfCertification(time.Time{}, keyConfig()); err != nil {
 			imp.note("user ID %q: no valid self-signature, dropped", name)
 			delete(e.Identities, name)
 			lastErr = err
 		}
 	}
 	if e.PrimaryKey.Version == 6 {
-		if _, err := e.LatestValidDirectSignature(time.Time{}, &packet.Config{}); err != nil {
+		if _, err := e.LatestValidDirectSignature(time.Time{}, keyConfig()); err != nil {
 			return fmt.Errorf("pgp: key %s has no valid direct-key self-signature: %w", imp.Fingerprint, err)
 		}
 		return nil
@@ -91,7 +91,7 @@ func dropUncertifiedUserIDs(e *openpgp.Entity, imp *Imported) error {
 // noteValidity reports a revoked or expired key and subkeys. They are kept:
 // history needs them, and go-crypto never chooses them for use.
 func noteValidity(e *openpgp.Entity, imp *Imported, now time.Time) {
-	cfg := &packet.Config{}
+	cfg := keyConfig()
 	if _, err := e.VerifyPrimaryKey(now, cfg); errors.Is(err, pgperrors.ErrKeyRevoked) {
 		imp.note("the key is revoked")
 	} else if errors.Is(err, pgperrors.ErrKeyExpired) {

@@ -19,7 +19,6 @@ package pgp
 
 import (
 	"bytes"
-	"crypto"
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
@@ -30,7 +29,6 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/ProtonMail/go-crypto/openpgp/clearsign"
 	"github.com/ProtonMail/go-crypto/openpgp/packet"
 	openpgp "github.com/ProtonMail/go-crypto/openpgp/v2"
 
@@ -454,9 +452,11 @@ func assemble(parts []*inlinePart, sigLeaves []*leaf, keyring openpgp.EntityList
 			p.sigs = append(p.sigs, signatureResult(md.Signature, md.SignedBy, md.SignatureError, opt))
 		}
 		if p.leaf.kind == leafText {
-			var r *Unwrapped
-			if p.content, r = clearSigned(p.content, keyring, opt); r != nil {
+			if signed, r := clearSigned(p.content, keyring, opt); r != nil {
 				p.sigs = append(p.sigs, r)
+				if signed != nil {
+					p.content = signed
+				}
 			}
 		}
 	}
@@ -484,64 +484,6 @@ func keyOf(e *openpgp.Entity) *openpgp.Key {
 		return nil
 	}
 	return &openpgp.Key{Entity: e}
-}
-
-// clearSigned verifies text when, apart from surrounding whitespace, it is
-// one cleartext-signed message (RFC 9580 §7) and returns the signed text
-// (dash-escaping undone, CRLF line endings, RFC 9580 §7.2) with the result.
-// Other text is returned as is, with no result.
-func clearSigned(text []byte, keyring openpgp.EntityList, opt Options) ([]byte, *Unwrapped) {
-	t := trimWS(text)
-	if !bytes.HasPrefix(t, []byte(signedBegin)) {
-		return text, nil
-	}
-	r := &Unwrapped{Status: spcrypto.StatusBad}
-	b, rest := clearsign.Decode(t)
-	switch {
-	case b == nil:
-		r.Reason = "cleartext signature is malformed"
-		return text, r
-	case len(trimWS(rest)) != 0:
-		r.Reason = "text after the cleartext-signed message"
-		return text, r
-	}
-	sig, signer, verr := openpgp.VerifyDetachedSignature(keyring,
-		bytes.NewReader(b.Bytes), b.ArmoredSignature.Body, opt.config())
-	r = signatureResult(sig, keyOf(signer), verr, opt)
-	// RFC 9580 §7.1: a Hash header that does not name the signature's
-	// digest algorithm makes the message misleading; it is not accepted.
-	if sig != nil && !hashHeaderMatches(b.Headers.Values("Hash"), sig.Hash) {
-		r.Status, r.Reason, r.Signer = spcrypto.StatusBad, "cleartext Hash header does not match the signature", nil
-	}
-	// RFC 9580 §7.2: the line break after the last line is not signed.
-	return append(b.Bytes, "\r\n"...), r
-}
-
-// hashHeaderMatches reports whether the cleartext Hash header values
-// (none: no claim) name h.
-func hashHeaderMatches(names []string, h crypto.Hash) bool {
-	if len(names) == 0 {
-		return true
-	}
-	want := hashName(h)
-	return slices.ContainsFunc(names, func(n string) bool { return strings.EqualFold(n, want) })
-}
-
-// hashName is the RFC 9580 §9.5 text name of h, as in a Hash header.
-func hashName(h crypto.Hash) string {
-	switch h {
-	case crypto.MD5:
-		return "MD5"
-	case crypto.SHA1:
-		return "SHA1"
-	case crypto.RIPEMD160:
-		return "RIPEMD160"
-	case crypto.SHA3_256:
-		return "SHA3-256"
-	case crypto.SHA3_512:
-		return "SHA3-512"
-	}
-	return strings.ReplaceAll(h.String(), "-", "") // SHA-256 → SHA256
 }
 
 // matchDetached verifies the *.sig leaf s over each decrypted attachment
@@ -655,7 +597,7 @@ func worstSignature(sigs []*Unwrapped) *Unwrapped {
 // unknown are the worst.
 func severity(s spcrypto.Status) int {
 	order := []spcrypto.Status{spcrypto.StatusGood, spcrypto.StatusUnsigned, spcrypto.StatusUnknownSigner,
-		spcrypto.StatusUntrusted, spcrypto.StatusKeyInvalid}
+		spcrypto.StatusUntrusted, spcrypto.StatusKeyInvalid, spcrypto.StatusWeak}
 	if i := slices.Index(order, s); i >= 0 {
 		return i
 	}
@@ -735,10 +677,7 @@ func freshBoundary(parts []*inlinePart, opt Options) (string, error) {
 }
 
 func writeTextPart(b *bytes.Buffer, p *inlinePart) {
-	ct := stdmime.FormatMediaType("text/plain", map[string]string{"charset": charsetOf(p.leaf.part)})
-	b.WriteString("Content-Type: " + ct + "\r\n")
-	b.WriteString("Content-Transfer-Encoding: 8bit\r\n\r\n")
-	b.Write(mime.Canonicalize(p.content))
+	writeTextEntity(b, p.leaf.part.Params["charset"], p.content)
 }
 
 func writeAttachment(b *bytes.Buffer, p *inlinePart) {
@@ -757,10 +696,8 @@ func writeAttachment(b *bytes.Buffer, p *inlinePart) {
 	b.WriteString(enc)
 }
 
-// charsetOf returns the charset parameter of p when it is a plain token,
-// else utf-8.
-func charsetOf(p *mime.Part) string {
-	c := p.Params["charset"]
+// plainCharset returns c when it is a plain token, else utf-8.
+func plainCharset(c string) string {
 	if c == "" || len(c) > 40 || strings.IndexFunc(c, func(r rune) bool {
 		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_.:+", r))
 	}) >= 0 {

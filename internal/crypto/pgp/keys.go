@@ -206,7 +206,7 @@ func (k *Key) Info(now time.Time) spcrypto.KeyInfo {
 		Created:     e.PrimaryKey.CreationTime,
 	}
 	info.Addresses, info.Names = k.addresses(now)
-	cfg := &packet.Config{}
+	cfg := keyConfig()
 	selfSig, err := e.VerifyPrimaryKey(now, cfg)
 	switch {
 	case errors.Is(err, pgperrors.ErrKeyRevoked):
@@ -217,9 +217,64 @@ func (k *Key) Info(now time.Time) spcrypto.KeyInfo {
 	if selfSig != nil {
 		info.SEIPDv2 = selfSig.SEIPDv2
 	}
-	_, info.CanEncrypt = e.EncryptionKey(now, cfg)
-	_, info.CanSign = e.SigningKey(now, cfg)
+	inUse := []*packet.PublicKey{e.PrimaryKey}
+	enc, encOK := e.EncryptionKey(now, cfg)
+	sign, signOK := e.SigningKey(now, cfg)
+	info.CanEncrypt, info.CanSign = encOK, signOK
+	// A key that could encrypt or sign but for its algorithm: name it.
+	if !encOK {
+		enc, encOK = e.EncryptionKey(now, anyAlgorithm())
+		info.EncryptRefused = refusedName(enc, encOK)
+	}
+	if !signOK {
+		sign, signOK = e.SigningKey(now, anyAlgorithm())
+		info.SignRefused = refusedName(sign, signOK)
+	}
+	if encOK {
+		inUse = append(inUse, enc.PublicKey)
+	}
+	if signOK {
+		inUse = append(inUse, sign.PublicKey)
+	}
+	info.Bits = smallestBits(inUse)
 	return info
+}
+
+// anyAlgorithm is a configuration that accepts every algorithm and key
+// size go-crypto can read: what a key would use if Sealpost's algorithm
+// policy allowed it.
+func anyAlgorithm() *packet.Config {
+	return &packet.Config{
+		RejectPublicKeyAlgorithms: map[packet.PublicKeyAlgorithm]bool{},
+		RejectCurves:              map[packet.Curve]bool{},
+		MinRSABits:                1,
+	}
+}
+
+// refusedName names the algorithm of k, found only by anyAlgorithm; ""
+// when there is none either.
+func refusedName(k openpgp.Key, ok bool) string {
+	if !ok {
+		return ""
+	}
+	return pubAlgoName(k.PublicKey)
+}
+
+// smallestBits is the size of the smallest RSA, DSA or ElGamal key among
+// keys, 0 when there is none.
+func smallestBits(keys []*packet.PublicKey) int {
+	smallest := 0
+	for _, pk := range keys {
+		switch pk.PubKeyAlgo {
+		case packet.PubKeyAlgoRSA, packet.PubKeyAlgoRSAEncryptOnly, packet.PubKeyAlgoRSASignOnly,
+			packet.PubKeyAlgoDSA, packet.PubKeyAlgoElGamal:
+			bits, err := pk.BitLength()
+			if err == nil && (smallest == 0 || int(bits) < smallest) {
+				smallest = int(bits)
+			}
+		}
+	}
+	return smallest
 }
 
 // addresses returns the addr-specs of the user IDs that carry a valid,
@@ -228,9 +283,10 @@ func (k *Key) Info(now time.Time) spcrypto.KeyInfo {
 func (k *Key) addresses(now time.Time) ([]string, map[string]string) {
 	var out []string
 	var names map[string]string
+	cfg := keyConfig()
 	for _, id := range k.e.Identities {
-		sig, err := id.Verify(now, &packet.Config{})
-		if err != nil || id.Revoked(sig, now, &packet.Config{}) {
+		sig, err := id.Verify(now, cfg)
+		if err != nil || id.Revoked(sig, now, cfg) {
 			continue
 		}
 		email := id.UserId.Email
@@ -268,6 +324,12 @@ func pubAlgoName(pk *packet.PublicKey) string {
 	case packet.PubKeyAlgoRSA, packet.PubKeyAlgoRSAEncryptOnly, packet.PubKeyAlgoRSASignOnly:
 		bits, _ := pk.BitLength()
 		return fmt.Sprintf("RSA-%d", bits)
+	case packet.PubKeyAlgoDSA:
+		bits, _ := pk.BitLength()
+		return fmt.Sprintf("DSA-%d", bits)
+	case packet.PubKeyAlgoElGamal:
+		bits, _ := pk.BitLength()
+		return fmt.Sprintf("ElGamal-%d", bits)
 	case packet.PubKeyAlgoEd25519:
 		return "Ed25519"
 	case packet.PubKeyAlgoX25519:
@@ -280,6 +342,8 @@ func pubAlgoName(pk *packet.PublicKey) string {
 			return "Ed25519"
 		case curve == packet.Curve25519:
 			return "Cv25519"
+		case curve == packet.CurveSecP256k1:
+			return "secp256k1" // as gpg names it
 		default:
 			return string(curve)
 		}
@@ -288,7 +352,14 @@ func pubAlgoName(pk *packet.PublicKey) string {
 	case packet.PubKeyAlgoX448:
 		return "X448"
 	case packet.PubKeyAlgoECDSA:
-		return "ECDSA"
+		curve, err := pk.Curve()
+		switch {
+		case err != nil:
+			return "ECDSA"
+		case curve == packet.CurveSecP256k1:
+			return "ECDSA-secp256k1"
+		}
+		return "ECDSA-" + string(curve)
 	}
 	return fmt.Sprintf("algo-%d", pk.PubKeyAlgo)
 }

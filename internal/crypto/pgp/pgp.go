@@ -3,10 +3,17 @@
 // openpgp/v2 API. It is the only package that imports an OpenPGP library.
 //
 // Inbound, Unwrap decrypts a multipart/encrypted message with a list's
-// secret key, requires integrity protection (SEIPD v1 with MDC, or AEAD),
-// reads the plaintext to EOF into a bounded buffer and only then checks
-// the signature, which may be inside the OpenPGP message (RFC 3156 §6.2)
-// or a multipart/signed entity inside the encryption (RFC 3156 §6.1).
+// secret key, requires integrity protection (SEIPD v1 with MDC, SEIPD v2,
+// or GnuPG's AEAD packet), reads the plaintext to EOF into a bounded
+// buffer and only then checks the signature, which may be inside the
+// OpenPGP message (RFC 3156 §6.2), a multipart/signed entity inside the
+// encryption (RFC 3156 §6.1), or a cleartext-signed text (RFC 9580 §7).
+// SHA-1 signatures are refused with a status of their own (StatusWeak),
+// never as altered content.
+//
+// Keys may be RSA (1024 bits and more), DSA with ElGamal (GnuPG's
+// default until 2009), or elliptic-curve keys; Key.Info reports their
+// size, and names an algorithm Sealpost cannot use.
 //
 // Outbound, Sign makes one signed OpenPGP message of an entity with the
 // list's key and Signed.EncryptTo wraps that same signed message for each
@@ -50,6 +57,13 @@ type Options struct {
 	// Retired are the list's former keys, still accepted for decryption
 	// during their grace period after a key rotation.
 	Retired []*Key
+	// NoSaltNotation leaves out the random "salt@notations.openpgpjs.org"
+	// notation that the OpenPGP library puts on v4 signatures by default
+	// (against fault attacks on EdDSA). GnuPG writes none, and mutt and
+	// NeoMutt show its binary value, control characters included, under
+	// every signature; Sealpost's own signatures on what members read
+	// leave it out.
+	NoSaltNotation bool
 }
 
 // DefaultMaxPlaintext is the plaintext bound used when Options.MaxPlaintext is zero.
@@ -91,8 +105,8 @@ func (o Options) maxPlaintext() int64 {
 // config returns the go-crypto configuration for one operation.
 func (o Options) config() *packet.Config {
 	max := o.maxPlaintext()
-	strict := true
-	return &packet.Config{
+	strict, salted := true, !o.NoSaltNotation
+	return withAlgorithmPolicy(&packet.Config{
 		Rand:          o.rand(),
 		Time:          o.Now,
 		DefaultHash:   crypto.SHA512,
@@ -101,5 +115,35 @@ func (o Options) config() *packet.Config {
 		MaxDecompressedMessageSize: &max,
 		CheckPacketSequence:        &strict,
 		DefaultCompressionAlgo:     packet.CompressionNone,
-	}
+		NonDeterministicSignaturesViaNotation: &salted,
+	})
 }
+
+// minRSABits is the shortest RSA key Sealpost uses: Go's crypto/rsa
+// refuses anything shorter. Keys under 2048 bits are used, and flagged as
+// weak by the keyring.
+const minRSABits = 1024
+
+// withAlgorithmPolicy sets which public-key and hash algorithms cfg
+// accepts, and returns cfg. Every key judgement and every operation uses
+// it, so that what Info says a key can do is what Sealpost then does.
+func withAlgorithmPolicy(cfg *packet.Config) *packet.Config {
+	// RFC 4880 §9.1 made DSA and ElGamal the algorithms every
+	// implementation must have, and GnuPG's default keys until 2009
+	// used them (a DSA primary key with an ElGamal encryption subkey);
+	// such keys are still in use. RFC 9580 §12.5 and §12.6 deprecate
+	// both for new keys. go-crypto refuses them unless told otherwise.
+	cfg.RejectPublicKeyAlgorithms = map[packet.PublicKeyAlgorithm]bool{}
+	cfg.MinRSABits = minRSABits
+	// RFC 9580 §9.5: SHA-1 message signatures must not be accepted. They
+	// are verified all the same, and refused afterwards with a reason of
+	// their own (see fromSignature), so that a valid SHA-1 signature is
+	// not mistaken for an altered message. MD5 and RIPEMD-160 stay
+	// refused outright, as go-crypto does.
+	cfg.RejectMessageHashAlgorithms = map[crypto.Hash]bool{crypto.MD5: true, crypto.RIPEMD160: true}
+	return cfg
+}
+
+// keyConfig is the configuration that judges keys: the algorithm policy
+// and nothing else.
+func keyConfig() *packet.Config { return withAlgorithmPolicy(&packet.Config{}) }
