@@ -119,3 +119,24 @@ func TestBindingRule(t *testing.T) {
 		}
 	})
 }
+
+// TestBareTextFromGPG: a post made by `gpg --sign --encrypt` of a plain
+// text file (no MIME header in the signed content at all) is distributed,
+// not held as unreadable (docs/quirks.md bare-text).
+func TestBareTextFromGPG(t *testing.T) {
+	s := startServer(t)
+	listFpr, ms := setupList(t, s, "alice@example.org", "bob@example.org")
+	alice := ms["alice@example.org"]
+	text := "Hello from a text file. " + canary + "\nGr\u00fc\u00dfe, Alice\n"
+	armored := alice.gpg.MustRun([]byte(text), "--armor", "--sign", "--encrypt", "-r", listFpr, "-u", alice.fpr).Stdout
+	if err := s.send(t, alice.addr, []string{team}, wrap(alice.addr, armored)); err != nil {
+		t.Fatalf("refused: %v", err)
+	}
+	for addr, m := range ms {
+		r := m.gpg.Run(s.waitFor(t, addr), "--decrypt")
+		if !r.Verified(listFpr) || !bytes.Contains(r.Stdout, []byte(canary)) || !bytes.Contains(r.Stdout, []byte("charset=utf-8")) ||
+			!bytes.Contains(r.Stdout, []byte("Gr\u00fc\u00dfe")) {
+			t.Errorf("copy for %s:\n%s\n%s", addr, r.Report(), r.Stdout)
+		}
+	}
+}

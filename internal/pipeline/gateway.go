@@ -160,7 +160,7 @@ func (p *Pipeline) arrive(ctx context.Context, gw *store.List, msg *mime.Part) (
 	if o.protection.Encrypted && o.protection.Integrity == "" {
 		return nil, policy.NoIntegrity, nil // DESIGN §4.1
 	}
-	content, err := mime.Parse(o.content, p.opt.Limits)
+	content, err := p.parseContent(o.content)
 	if err != nil {
 		return nil, policy.Unparseable, nil
 	}

@@ -8,6 +8,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	spcrypto "github.com/sealpost/sealpost/internal/crypto"
 	"github.com/sealpost/sealpost/internal/crypto/pgp"
@@ -37,6 +38,35 @@ type opened struct {
 	smimeEnveloped bool
 	// smimeSigned: the signature, good or not, was S/MIME.
 	smimeSigned bool
+}
+
+// parseContent parses decrypted (or verified) content as the MIME entity
+// RFC 3156 §4 and RFC 8551 §3 say it is. QUIRK(gpg): content that is
+// plain text with no header at all, as `gpg --sign --encrypt` of a text
+// file gives, is read as text/plain (UTF-8 when it is valid UTF-8) rather
+// than held as unreadable; it is authenticated all the same, and its
+// bytes are unchanged.
+func (p *Pipeline) parseContent(b []byte) (*mime.Part, error) {
+	part, err := mime.Parse(b, p.opt.Limits)
+	if err == nil || !errors.Is(err, mime.ErrMalformed) || !plainText(b) {
+		return part, err
+	}
+	charset := "utf-8"
+	if !utf8.Valid(b) {
+		charset = "unknown-8bit" // RFC 1428
+	}
+	return mime.Parse(append([]byte("Content-Type: text/plain; charset="+charset+"\r\n\r\n"), b...), p.opt.Limits)
+}
+
+// plainText reports whether b looks like text written by a person: no
+// NUL or other control characters but tab, CR, LF and form feed.
+func plainText(b []byte) bool {
+	for _, c := range b {
+		if c < 0x20 && c != '\t' && c != '\r' && c != '\n' && c != '\f' || c == 0x7f {
+			return false
+		}
+	}
+	return true
 }
 
 // signatureMarks are the replay marks of the message's signatures

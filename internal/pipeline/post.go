@@ -57,7 +57,7 @@ func (p *Pipeline) post(ctx context.Context, log *slog.Logger, list *store.List,
 	}
 	// From here on o.content is authenticated (integrity checked); the
 	// policy decides whether its signature makes it distributable.
-	content, err := mime.Parse(o.content, p.opt.Limits)
+	content, err := p.parseContent(o.content)
 	if err != nil {
 		return p.unprocessable(ctx, log, list, in, release, err)
 	}

@@ -112,7 +112,7 @@ func (p *Pipeline) authenticate(list *store.List, r *roster, msg *mime.Part) (*o
 	if o.protection.Integrity == "" {
 		return nil, nil, policy.NoIntegrity, nil
 	}
-	content, err := mime.Parse(o.content, p.opt.Limits)
+	content, err := p.parseContent(o.content)
 	if err != nil {
 		return nil, nil, 0, err
 	}
