@@ -36,6 +36,10 @@ type opened struct {
 	smime *smime.Verified
 	// smimeEnveloped: the encryption was S/MIME (set by gateways).
 	smimeEnveloped bool
+	// refusal is why a signature that is present is refused for how it
+	// was made (SHA-1, an unsupported algorithm, malformed attributes),
+	// when that is the reason; policy.OK otherwise.
+	refusal policy.Reason
 	// smimeSigned: the signature, good or not, was S/MIME.
 	smimeSigned bool
 }
@@ -342,7 +346,10 @@ func (p *Pipeline) openClearAny(r *roster, msg *mime.Part) *opened {
 		msg.MediaType == "text/plain" && !msg.IsMultipart():
 		return p.openClear(r, msg)
 	case msg.MediaType == "multipart/signed" && strings.HasSuffix(protocol, "pkcs7-signature"), smime.SignedOnly(msg):
-		return smimeOpened(smime.VerifySigned(msg, p.smimeOptions(r)))
+		u := smime.VerifySigned(msg, p.smimeOptions(r))
+		o := smimeOpened(u)
+		o.refusal = smimeSignatureReason(u.SignatureError, true)
+		return o
 	}
 	return &opened{content: msg.Raw}
 }

@@ -49,6 +49,12 @@ func (p *Pipeline) post(ctx context.Context, log *slog.Logger, list *store.List,
 	case err != nil:
 		return err
 	}
+	if o.refusal != policy.OK {
+		// A signature refused for how it was made, not a sign of
+		// tampering (a post in clear; encrypted ones are refused above).
+		log.Info("message rejected", "reason", o.refusal.String(), "detail", o.reason)
+		return turnDown(o.refusal, rs.ActionFor(o.refusal))
+	}
 	if o.protection.Encrypted && o.protection.Integrity == "" {
 		// DESIGN §4.1: unauthenticated plaintext (CBC EnvelopedData whose
 		// inner signature did not verify) is not even parsed.

@@ -377,6 +377,27 @@ func TestSMIMERefusalReasons(t *testing.T) {
 	}
 }
 
+// TestSMIMEClearRefusalReasons: on a list that takes unencrypted posts,
+// a signature in clear that is refused for how it was made gets that
+// reason too, not "altered" and not the list's bad_signature action.
+func TestSMIMEClearRefusalReasons(t *testing.T) {
+	sf := newSMIMEFixture(t, false)
+	sf.addCertMember("alice@example.org", openssltest.RSA2048)
+	sf.l.rec.Settings.Actions = map[string]string{"unencrypted": "accept", "bad_signature": "hold"}
+	if err := sf.db.UpdateList(context.Background(), sf.l.rec); err != nil {
+		t.Fatal(err)
+	}
+	op := sf.openssl()
+	alice := sf.identity("alice@example.org", openssltest.RSA2048)
+	clear := func(signed []byte) []byte {
+		return append([]byte("From: alice@example.org\r\nTo: "+team+"\r\nSubject: clear\r\n"), signed...)
+	}
+	sha1 := op.sign(smimeEntity("alice@example.org", ""), alice, "-md", "sha1")
+	sf.wantRefused(clear(sha1), "c1", policy.WeakSignature, "SHA-1")
+	sha1Opaque := op.sign(smimeEntity("alice@example.org", "opaque "), alice, "-md", "sha1", "-nodetach")
+	sf.wantRefused(clear(sha1Opaque), "c2", policy.WeakSignature, "SHA-1")
+}
+
 var (
 	oidSigningTime   = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 5}
 	oidMessageDigest = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 4}
