@@ -259,10 +259,8 @@ func TestClearSignedPosts(t *testing.T) {
 	ctx := context.Background()
 	listFpr, ms := setupList(t, s, "alice@example.org", "bob@example.org")
 	alice, bob := ms["alice@example.org"], ms["bob@example.org"]
-	// Clear-signed text names no recipient. Lists accept that today with
-	// allow_unbound; the error is ignored so that this test holds too
-	// where unbound posts are accepted by default and the option retired.
-	s.app.Admin.SetOptions(ctx, team, []string{"allow_unbound=true"})
+	// Clear-signed text names no recipient: accepted by default, marked
+	// as not bound to the list.
 	// A fresh text for each post: the same signature (Ed25519 signatures
 	// of the same text in the same second are) is a replay the second time.
 	posts := 0
