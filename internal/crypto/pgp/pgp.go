@@ -112,9 +112,9 @@ func (o Options) config() *packet.Config {
 		DefaultHash:   crypto.SHA512,
 		DefaultCipher: packet.CipherAES256,
 		// RFC 9580 §5.6: decompression bombs are bounded by the reader.
-		MaxDecompressedMessageSize: &max,
-		CheckPacketSequence:        &strict,
-		DefaultCompressionAlgo:     packet.CompressionNone,
+		MaxDecompressedMessageSize:            &max,
+		CheckPacketSequence:                   &strict,
+		DefaultCompressionAlgo:                packet.CompressionNone,
 		NonDeterministicSignaturesViaNotation: &salted,
 	})
 }
