@@ -44,9 +44,8 @@ func TestSMIMECopyEncryption(t *testing.T) {
 	for _, name := range []string{"alice", "bob", "dave"} {
 		sealpost(t, data, nil, "member", "add", list, name+"@example.org", "--key", path(name+".pem")).want(t, exitOK)
 	}
-	o.MustRun(nil, "pkcs12", "-export", "-in", "dave.pem", "-inkey", "dave.key", "-out", "dave.p12", "-passout", "pass:dave-pass",
-		"-keypbe", "PBE-SHA1-3DES", "-certpbe", "PBE-SHA1-3DES", "-macalg", "sha1")
-	daveGpgsm := gpgtest.NewGPGSM(t, o.Read("dave.p12"), "dave-pass")
+	dave := gpgtest.New(t) // dave's own GnuPG home, his PKCS#12 imported into gpgsm
+	dave.ImportPKCS12(o.PKCS12(ids["dave@example.org"].Cert, ids["dave@example.org"].Key, "dave-pass"), "dave-pass")
 
 	sealpost(t, data, nil, "member", "set", list, "bob@example.org", "smime_cipher=aes256-gcm").want(t, exitOK)
 	sealpost(t, data, nil, "member", "set", list, "bob@example.org", "smime_keytransport=rsa-oaep-sha256").want(t, exitOK)
@@ -95,7 +94,7 @@ func TestSMIMECopyEncryption(t *testing.T) {
 	if info.Cipher != "AES-256-CBC" || info.KeyTransport != "RSA-PKCS1v15" {
 		t.Errorf("dave's default copy: %s with %s, want AES-256-CBC with RSA-PKCS1v15", info.Cipher, info.KeyTransport)
 	}
-	if g := daveGpgsm.Decrypt(der); g.Err != nil || !strings.Contains(string(g.Stdout), "CANARY-kt") {
+	if g := dave.Gpgsm(der, "--decrypt"); g.Err != nil || !strings.Contains(string(g.Stdout), "CANARY-kt") {
 		t.Errorf("gpgsm --decrypt of dave's copy: %v\n%s", g.Err, g.Stderr)
 	}
 	if info, _ := protection("bob@example.org", copies["bob@example.org"]); info.Cipher != "AES-256-GCM" || info.KeyTransport != "RSA-OAEP-SHA256" {

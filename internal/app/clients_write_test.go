@@ -66,7 +66,7 @@ func startWriters(t *testing.T) *writers {
 		g.Import(listKey)
 		// The list's key with full validity, as a user makes it after
 		// checking its fingerprint (gpgme offers only valid keys).
-		clienttest.TrustKey(t, g, w.listFpr)
+		g.TrustKey(w.listFpr)
 		w.keys[addr] = g.GenKey(addr + " <" + addr + ">")
 		w.homes[addr] = g
 		if _, _, err := adm.AddMember(ctx, team, addr, g.Export(w.keys[addr]), false); err != nil {
@@ -75,10 +75,11 @@ func startWriters(t *testing.T) *writers {
 	}
 	for addr := range smimeWriters {
 		g := gpgtest.New(t)
-		clienttest.SMIMEHome(t, g, w.ca.Cert)
-		clienttest.ImportCerts(t, g, listLeaf.Cert)
+		g.TrustRoot(w.ca.Cert)
+		g.ImportCerts(listLeaf.Cert)
 		leaf := w.ca.Issue(addr, openssltest.RSA2048, openssltest.LeafOptions{})
-		w.keys[addr] = clienttest.ImportIdentity(t, g, leaf.Cert, leaf.Key)
+		g.ImportPKCS12(w.o.PKCS12(leaf.Cert, leaf.Key, ""), "")
+		w.keys[addr] = gpgtest.CertFingerprint(leaf.Cert)
 		w.homes[addr], w.smime[addr] = g, true
 		name := strings.Split(addr, "@")[0]
 		w.o.WriteCert(name+".pem", leaf.Cert)

@@ -1,11 +1,14 @@
 // Package clienttest drives real mail programs as interop oracles in
 // tests, the way their users run them: notmuch (GMime, `notmuch show
 // --decrypt=true --verify`), mutt and NeoMutt (gpgme, driven through
-// their screen under tmux, since neither does crypto in batch mode),
-// and gpgsm (GnuPG's S/MIME tool, which gpgme and so all three use).
+// their screen under tmux, since neither does crypto in batch mode);
+// and it reads a message with the command-line tools as those programs
+// do: gpg and gpgsm (GnuPG's S/MIME tool, which gpgme and so all three
+// use) and openssl cms.
 //
 // Each program reads a Maildir of its own, made for one message, and a
-// GNUPGHOME given by the test (a gpgtest home). What a program showed is
+// GNUPGHOME given by the test: a gpgtest home, which gpgtest also sets
+// up for S/MIME and runs gpg and gpgsm in. What a program showed is
 // returned as a Reading; posts the clients write are captured by a
 // sendmail wrapper script, as written, with no MIME built by the test.
 //

@@ -30,10 +30,21 @@ const maxDecoded = 64 << 20
 // ERRSIG, BADSIG or failure status.
 func GPGRead(t testing.TB, g *gpgtest.GPG, msg []byte) Reading {
 	t.Helper()
+	return readWith(t, g, "gpg", gpgWalk, msg)
+}
+
+// A walker reads p and its children with one program in the home g
+// into r and text; depth is how deep p is in the message.
+type walker func(t testing.TB, g *gpgtest.GPG, p *mime.Part, r *Reading, text *strings.Builder, depth int)
+
+// readWith reads msg with program in the home g: its Subject, then its
+// MIME tree with walk.
+func readWith(t testing.TB, g *gpgtest.GPG, program string, walk walker, msg []byte) Reading {
+	t.Helper()
 	top := parse(t, msg)
-	r := Reading{Program: "gpg", Subject: subjectOf(top)}
+	r := Reading{Program: program, Subject: subjectOf(top)}
 	var text strings.Builder
-	gpgWalk(t, g, top, &r, &text, 0)
+	walk(t, g, top, &r, &text, 0)
 	r.Text = text.String()
 	return r
 }
@@ -45,7 +56,7 @@ func gpgWalk(t testing.TB, g *gpgtest.GPG, p *mime.Part, r *Reading, text *strin
 	case depth > 8:
 		r.Trouble = append(r.Trouble, "MIME nested too deep")
 	case p.MediaType == "multipart/encrypted" && len(p.Children) == 2:
-		res := GPG(t, g, p.Children[1].Body, "--decrypt")
+		res := g.Run(p.Children[1].Body, "--decrypt")
 		gpgTrouble(res, "gpg --decrypt", r)
 		r.Decrypted = res.Err == nil && res.HasStatus("DECRYPTION_OKAY") && res.HasStatus("GOODMDC")
 		gpgSigner(res, r)
@@ -57,7 +68,7 @@ func gpgWalk(t testing.TB, g *gpgtest.GPG, p *mime.Part, r *Reading, text *strin
 		data, sig := filepath.Join(dir, "data"), filepath.Join(dir, "sig.asc")
 		write(t, data, p.Children[0].Raw)
 		write(t, sig, p.Children[1].Body)
-		res := GPG(t, g, nil, "--verify", sig, data)
+		res := g.Run(nil, "--verify", sig, data)
 		gpgTrouble(res, "gpg --verify", r)
 		gpgSigner(res, r)
 		protectedSubject(p.Children[0], r)
@@ -67,11 +78,11 @@ func gpgWalk(t testing.TB, g *gpgtest.GPG, p *mime.Part, r *Reading, text *strin
 			gpgWalk(t, g, c, r, text, depth+1)
 		}
 	case p.MediaType == "application/pgp-keys":
-		res := GPG(t, g, decoded(t, p), "--show-keys", "--with-colons")
+		res := g.Run(decoded(t, p), "--show-keys", "--with-colons")
 		gpgTrouble(res, "gpg --show-keys", r)
 		text.Write(res.Stdout)
 	case isInlinePGP(t, p):
-		res := GPG(t, g, decoded(t, p), "--decrypt")
+		res := g.Run(decoded(t, p), "--decrypt")
 		gpgTrouble(res, "gpg --decrypt", r)
 		r.Decrypted = res.Err == nil && res.HasStatus("DECRYPTION_OKAY") && res.HasStatus("GOODMDC")
 		gpgSigner(res, r)
@@ -122,21 +133,18 @@ func gpgSigner(res gpgtest.Result, r *Reading) {
 	}
 }
 
-// GpgsmRead opens msg with gpgsm in the home g (prepared by SMIMEHome and
-// ImportIdentity): an enveloped message with `gpgsm --decrypt`, then the
-// signature inside it, or a signed message, with `gpgsm --verify` over
-// the exact signed part. Every run must exit 0 and print no error
-// status.
+// GpgsmRead opens msg with gpgsm in the home g (prepared with its
+// TrustRoot and ImportPKCS12): an enveloped message with `gpgsm
+// --decrypt`, then the signature inside it, or a signed message, with
+// `gpgsm --verify` over the exact signed part. Every run must exit 0 and
+// print no error status.
 func GpgsmRead(t testing.TB, g *gpgtest.GPG, msg []byte) Reading {
 	t.Helper()
-	top := parse(t, msg)
-	r := Reading{Program: "gpgsm", Subject: subjectOf(top)}
-	var text strings.Builder
-	gpgsmWalk(t, g, top, &r, &text, 0)
-	r.Text = text.String()
-	return r
+	Require(t, "gpgsm")
+	return readWith(t, g, "gpgsm", gpgsmWalk, msg)
 }
 
+// gpgsmWalk reads p and its children with gpgsm into r and text.
 func gpgsmWalk(t testing.TB, g *gpgtest.GPG, p *mime.Part, r *Reading, text *strings.Builder, depth int) {
 	t.Helper()
 	smimeType := strings.ToLower(p.Params["smime-type"])
@@ -144,13 +152,13 @@ func gpgsmWalk(t testing.TB, g *gpgtest.GPG, p *mime.Part, r *Reading, text *str
 	case depth > 8:
 		r.Trouble = append(r.Trouble, "MIME nested too deep")
 	case isPKCS7Mime(p) && smimeType == "signed-data":
-		res := Gpgsm(t, g, decoded(t, p), "--verify", "--output", "-")
+		res := g.Gpgsm(decoded(t, p), "--verify", "--output", "-")
 		gpgsmResult(res, "gpgsm --verify", r)
 		inner := parse(t, res.Stdout)
 		protectedSubject(inner, r)
 		gpgsmWalk(t, g, inner, r, text, depth+1)
 	case isPKCS7Mime(p):
-		res := Gpgsm(t, g, decoded(t, p), "--decrypt")
+		res := g.Gpgsm(decoded(t, p), "--decrypt")
 		gpgsmResult(res, "gpgsm --decrypt", r)
 		r.Decrypted = res.Err == nil && res.HasStatus("DECRYPTION_OKAY")
 		inner := parse(t, res.Stdout)
@@ -161,7 +169,7 @@ func gpgsmWalk(t testing.TB, g *gpgtest.GPG, p *mime.Part, r *Reading, text *str
 		data, sig := filepath.Join(dir, "data"), filepath.Join(dir, "sig.p7s")
 		write(t, data, p.Children[0].Raw)
 		write(t, sig, decoded(t, p.Children[1]))
-		res := Gpgsm(t, g, nil, "--verify", sig, data)
+		res := g.Gpgsm(nil, "--verify", sig, data)
 		gpgsmResult(res, "gpgsm --verify", r)
 		protectedSubject(p.Children[0], r)
 		gpgsmWalk(t, g, p.Children[0], r, text, depth+1)

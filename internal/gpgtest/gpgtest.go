@@ -1,10 +1,13 @@
-// Package gpgtest runs the real GnuPG binary as an interop oracle in
-// tests: a throwaway GNUPGHOME per test, key generation, import/export,
-// and status-fd capture (GnuPG's doc/DETAILS describes the status lines).
+// Package gpgtest runs the real GnuPG programs as interop oracles in
+// tests: gpg for OpenPGP and gpgsm for S/MIME (gpgsm.go), in a throwaway
+// GNUPGHOME per test, with key generation, import/export, and status-fd
+// capture (GnuPG's doc/DETAILS describes the status lines). Runs in one
+// home may overlap: each has a status file of its own.
 //
-// Tests that use it are skipped when gpg is not installed, unless the
-// environment sets REQUIRE_INTEROP=1 (as .ci/run does), which turns the
-// skip into a failure. Only test files import this package.
+// Tests that use it are skipped when gpg (or, for S/MIME, gpgsm) is not
+// installed, unless the environment sets REQUIRE_INTEROP=1 (as .ci/run
+// does), which turns the skip into a failure. Only test files import
+// this package.
 package gpgtest
 
 import (
@@ -18,9 +21,10 @@ import (
 	"testing"
 )
 
-// GPG is one throwaway GnuPG home.
+// GPG is one throwaway GnuPG home, for gpg and gpgsm.
 type GPG struct {
 	Home string
+	pass string // what gpgsm runs give for --passphrase-fd; see ImportPKCS12
 	t    testing.TB
 }
 
@@ -39,8 +43,8 @@ func Require(t testing.TB, binary string) string {
 	return ""
 }
 
-// New returns a GPG with an empty home that is removed, and whose agent is
-// stopped, when the test ends.
+// New returns a GPG with a home that holds only its configuration, and
+// that is removed, and whose agent is stopped, when the test ends.
 func New(t testing.TB) *GPG {
 	t.Helper()
 	Require(t, "gpg")
@@ -58,6 +62,13 @@ func New(t testing.TB) *GPG {
 	if err := os.WriteFile(filepath.Join(home, "gpg-agent.conf"), []byte(conf), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	// gpgsm, here and in the mail programs that use it through gpgme:
+	// the tests' certificates come from throwaway CAs, which publish no
+	// revocation lists (so no dirmngr to fetch them) and no policies.
+	gpgsmConf := "disable-crl-checks\ndisable-policy-checks\ndisable-dirmngr\n"
+	if err := os.WriteFile(filepath.Join(home, "gpgsm.conf"), []byte(gpgsmConf), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	g := &GPG{Home: home, t: t}
 	t.Cleanup(func() {
 		cmd := exec.Command("gpgconf", "--kill", "all")
@@ -72,12 +83,12 @@ func (g *GPG) env() []string {
 	return append(os.Environ(), "GNUPGHOME="+g.Home, "LC_ALL=C")
 }
 
-// Result is what one gpg run produced.
+// Result is what one gpg or gpgsm run produced.
 type Result struct {
 	Stdout []byte
 	Stderr []byte
-	Status string // the --status-file contents
-	Err    error  // non-nil when gpg exited non-zero
+	Status string // the status lines (--status-fd)
+	Err    error  // non-nil when the program did not run or exited non-zero
 }
 
 // HasStatus reports whether a status line with the given keyword (and,
@@ -132,20 +143,51 @@ func (r Result) Report() string {
 	return fmt.Sprintf("gpg exit status %d\n%s%s", r.ExitCode(), r.Status, r.Stderr)
 }
 
-// Run runs gpg in batch mode with stdin and the given arguments.
+// Run runs gpg in batch mode with stdin and the given arguments. It may
+// run at the same time as other programs in the same home, a mail
+// program or a parallel subtest.
 func (g *GPG) Run(stdin []byte, args ...string) Result {
 	g.t.Helper()
-	status := filepath.Join(g.Home, "status.txt")
 	full := append([]string{"--batch", "--yes", "--no-tty", "--pinentry-mode", "loopback",
-		"--passphrase", "", "--status-file", status, "--trust-model", "always"}, args...)
-	cmd := exec.Command("gpg", full...)
+		"--passphrase", "", "--status-fd", "3", "--trust-model", "always"}, args...)
+	return g.run("gpg", stdin, "", full...)
+}
+
+// run runs program (gpg or gpgsm) in the home with stdin and args. Its
+// status lines go to descriptor 3, into a file of this run's own (gpgsm
+// has no --status-file), so that runs in one home may overlap.
+// Descriptor 4 holds pass, for --passphrase-fd 4 (gpgsm would take
+// --passphrase for --passphrase-fd and read the passphrase from stdin).
+// run never ends the test, so that subtests may call it on their
+// parent's home: what went wrong, even in starting program, is the
+// Result's Err.
+func (g *GPG) run(program string, stdin []byte, pass string, args ...string) Result {
+	status, err := os.CreateTemp(g.Home, "status")
+	if err != nil {
+		return Result{Err: err}
+	}
+	defer os.Remove(status.Name())
+	defer status.Close()
+	passR, passW, err := os.Pipe()
+	if err != nil {
+		return Result{Err: err}
+	}
+	defer passR.Close()
+	if pass != "" {
+		_, err = passW.WriteString(pass + "\n") // a pipe's buffer holds a passphrase
+	}
+	passW.Close()
+	if err != nil {
+		return Result{Err: err}
+	}
+	cmd := exec.Command(program, args...)
 	cmd.Env = g.env()
 	cmd.Stdin = bytes.NewReader(stdin)
+	cmd.ExtraFiles = []*os.File{status, passR}
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	st, _ := os.ReadFile(status)
-	os.Remove(status)
+	err = cmd.Run()
+	st, _ := os.ReadFile(status.Name())
 	return Result{Stdout: out.Bytes(), Stderr: errb.Bytes(), Status: string(st), Err: err}
 }
 
@@ -195,6 +237,20 @@ func (g *GPG) keyCreated(r Result) string {
 func (g *GPG) Import(key []byte) {
 	g.t.Helper()
 	g.MustRun(key, "--import")
+}
+
+// TrustKey gives the OpenPGP key fpr ultimate ownertrust, so that gpgme
+// takes it as valid: a user does this (or signs the key) after checking
+// its fingerprint, and mutt and NeoMutt encrypt only to valid keys
+// without asking.
+func (g *GPG) TrustKey(fpr string) {
+	g.t.Helper()
+	cmd := exec.Command("gpg", "--batch", "--import-ownertrust")
+	cmd.Env = g.env()
+	cmd.Stdin = strings.NewReader(fpr + ":6:\n")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		g.t.Fatalf("gpg --import-ownertrust: %v\n%s", err, out)
+	}
 }
 
 // Export returns the armored public key of who.

@@ -95,9 +95,40 @@ func (o *OpenSSL) WriteCert(name string, certs ...*x509.Certificate) string {
 // WriteKey writes key as PKCS#8 PEM to name and returns name.
 func (o *OpenSSL) WriteKey(name string, key crypto.PrivateKey) string {
 	o.t.Helper()
+	return o.Write(name, o.keyPEM(key))
+}
+
+// keyPEM is key as PKCS#8 PEM.
+func (o *OpenSSL) keyPEM(key crypto.PrivateKey) []byte {
+	o.t.Helper()
 	der, err := x509.MarshalPKCS8PrivateKey(key)
 	if err != nil {
 		o.t.Fatal(err)
 	}
-	return o.Write(name, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))
+	return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})
+}
+
+// PKCS12 is cert and key as a PKCS#12 file protected by pass, written by
+// `openssl pkcs12 -export` with the legacy algorithms that gpgsm 2.2
+// reads (3DES with SHA-1 key derivation, a SHA-1 MAC); OpenSSL 3's
+// default (PBES2 with AES and PBKDF2) it refuses.
+func (o *OpenSSL) PKCS12(cert *x509.Certificate, key crypto.PrivateKey, pass string) []byte {
+	o.t.Helper()
+	// Certificate and key in one file of this call's own (openssl reads
+	// it twice, so not stdin), named by none of the callers.
+	data := append(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Raw}), o.keyPEM(key)...)
+	in, err := os.CreateTemp(o.Dir, "pkcs12-*.pem")
+	if err != nil {
+		o.t.Fatal(err)
+	}
+	defer os.Remove(in.Name())
+	_, err = in.Write(data)
+	if cerr := in.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		o.t.Fatal(err)
+	}
+	return o.MustRun(nil, "pkcs12", "-export", "-in", filepath.Base(in.Name()), "-passout", "pass:"+pass,
+		"-keypbe", "PBE-SHA1-3DES", "-certpbe", "PBE-SHA1-3DES", "-macalg", "sha1").Stdout
 }

@@ -18,17 +18,15 @@ import (
 	"github.com/sealpost/sealpost/internal/store"
 )
 
-// memberGpgsm is gpgsm holding id's certificate and key, imported from
-// a PKCS#12 file that `openssl pkcs12 -export` writes, as a member would
-// import theirs.
-func memberGpgsm(t *testing.T, o *openssltest.OpenSSL, id *smime.Identity) *gpgtest.GPGSM {
+// memberGpgsm is a GnuPG home whose gpgsm holds id's certificate and
+// key, imported from a PKCS#12 file that `openssl pkcs12 -export`
+// writes, as a member would import theirs.
+func memberGpgsm(t *testing.T, o *openssltest.OpenSSL, id *smime.Identity) *gpgtest.GPG {
 	t.Helper()
 	const pass = "member-pass"
-	o.WriteCert("gsm-cert.pem", id.Cert)
-	o.WriteKey("gsm-key.pem", id.Key)
-	o.MustRun(nil, "pkcs12", "-export", "-in", "gsm-cert.pem", "-inkey", "gsm-key.pem", "-out", "member.p12",
-		"-passout", "pass:"+pass, "-keypbe", "PBE-SHA1-3DES", "-certpbe", "PBE-SHA1-3DES", "-macalg", "sha1")
-	return gpgtest.NewGPGSM(t, o.Read("member.p12"), pass)
+	g := gpgtest.New(t)
+	g.ImportPKCS12(o.PKCS12(id.Cert, id.Key, pass), pass)
+	return g
 }
 
 // copyDER is the DER ContentInfo of an S/MIME copy (its base64 body).
@@ -110,7 +108,7 @@ func TestSMIMEDefaultCopyReadableByGpgsm(t *testing.T) {
 	if info := copyProtection(t, c, bob); info.Cipher != "AES-256-CBC" || info.KeyTransport != "RSA-PKCS1v15" {
 		t.Errorf("default copy: %s with %s, want AES-256-CBC with RSA-PKCS1v15", info.Cipher, info.KeyTransport)
 	}
-	r := gsm.Decrypt(copyDER(t, c))
+	r := gsm.Gpgsm(copyDER(t, c), "--decrypt")
 	if r.Err != nil {
 		t.Fatalf("gpgsm --decrypt of the default copy: %v\n%s", r.Err, r.Stderr)
 	}
@@ -196,7 +194,7 @@ func TestSMIMECopyFollowsAnnouncement(t *testing.T) {
 	if !bytes.Contains(c, []byte("smime-type=enveloped-data")) {
 		t.Errorf("carol's copy is not labelled enveloped-data")
 	}
-	if r := gsm.Decrypt(copyDER(t, c)); r.Err != nil || !hasCanary(r.Stdout) {
+	if r := gsm.Gpgsm(copyDER(t, c), "--decrypt"); r.Err != nil || !hasCanary(r.Stdout) {
 		t.Errorf("gpgsm --decrypt of carol's copy: %v\n%s", r.Err, r.Stderr)
 	}
 	opensslReads(t, o, sf.ca, carol, c)
@@ -258,7 +256,7 @@ func TestSMIMEEncryptionSettings(t *testing.T) {
 		if info := copyProtection(t, c, bob); info.Cipher != "AES-256-CBC" || info.KeyTransport != "RSA-PKCS1v15" {
 			t.Errorf("%s: bob's copy: %s with %s, want his settings: AES-256-CBC with RSA-PKCS1v15", r.name, info.Cipher, info.KeyTransport)
 		}
-		if g := gsm.Decrypt(copyDER(t, c)); g.Err != nil || !hasCanary(g.Stdout) {
+		if g := gsm.Gpgsm(copyDER(t, c), "--decrypt"); g.Err != nil || !hasCanary(g.Stdout) {
 			t.Errorf("%s: gpgsm --decrypt of bob's copy: %v\n%s", r.name, g.Err, g.Stderr)
 		}
 		c = sf.copyTo(ref, "dave@example.org")
