@@ -45,7 +45,7 @@ func TestSMIMECopyEncryption(t *testing.T) {
 		sealpost(t, data, nil, "member", "add", list, name+"@example.org", "--key", path(name+".pem")).want(t, exitOK)
 	}
 	dave := gpgtest.New(t) // dave's own GnuPG home, his PKCS#12 imported into gpgsm
-	dave.ImportPKCS12(o.PKCS12(ids["dave@example.org"].Cert, ids["dave@example.org"].Key, "dave-pass"), "dave-pass")
+	dave.ImportPKCS12("dave-pass", func() []byte { return o.PKCS12(ids["dave@example.org"].Cert, ids["dave@example.org"].Key, "dave-pass") })
 
 	sealpost(t, data, nil, "member", "set", list, "bob@example.org", "smime_cipher=aes256-gcm").want(t, exitOK)
 	sealpost(t, data, nil, "member", "set", list, "bob@example.org", "smime_keytransport=rsa-oaep-sha256").want(t, exitOK)

@@ -119,7 +119,7 @@ func (sc *scenario) setupList(t *testing.T) {
 		name := strings.Split(addr, "@")[0]
 		sc.o.WriteCert(name+".pem", leaf.Cert)
 		sc.o.WriteKey(name+".key", leaf.Key)
-		sc.home(t, addr).ImportPKCS12(sc.o.PKCS12(leaf.Cert, leaf.Key, ""), "")
+		sc.home(t, addr).ImportPKCS12("", func() []byte { return sc.o.PKCS12(leaf.Cert, leaf.Key, "") })
 		if _, _, err := adm.AddMember(ctx, team, addr, smime.CertsPEM(leaf.Cert), false); err != nil {
 			t.Fatal(err)
 		}

@@ -78,7 +78,7 @@ func startWriters(t *testing.T) *writers {
 		g.TrustRoot(w.ca.Cert)
 		g.ImportCerts(listLeaf.Cert)
 		leaf := w.ca.Issue(addr, openssltest.RSA2048, openssltest.LeafOptions{})
-		g.ImportPKCS12(w.o.PKCS12(leaf.Cert, leaf.Key, ""), "")
+		g.ImportPKCS12("", func() []byte { return w.o.PKCS12(leaf.Cert, leaf.Key, "") })
 		w.keys[addr] = gpgtest.CertFingerprint(leaf.Cert)
 		w.homes[addr], w.smime[addr] = g, true
 		name := strings.Split(addr, "@")[0]

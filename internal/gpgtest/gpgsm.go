@@ -60,22 +60,37 @@ func (g *GPG) ImportCerts(certs ...*x509.Certificate) {
 	}
 }
 
-// ImportPKCS12 imports a certificate with its key into gpgsm from p12, a
+// ImportPKCS12 imports a certificate with its key into gpgsm from a
 // PKCS#12 file protected by pass (empty for none), as a user imports
-// their own. The key stays protected by pass, which later gpgsm runs in
-// the home give: a home has one passphrase, the last one imported with.
-// gpgsm 2.2 reads PKCS#12 only with the legacy algorithms, as
-// openssltest's PKCS12 writes it (`openssl pkcs12 -export -keypbe
-// PBE-SHA1-3DES -certpbe PBE-SHA1-3DES -macalg sha1`, or `-legacy`),
-// not OpenSSL 3's default (PBES2 with AES and PBKDF2).
-func (g *GPG) ImportPKCS12(p12 []byte, pass string) {
+// their own; p12 makes the file. The key stays protected by pass, which
+// later gpgsm runs in the home give: a home has one passphrase, the last
+// one imported with. gpgsm 2.2 reads PKCS#12 only with the legacy
+// algorithms, as openssltest's PKCS12 writes it (`openssl pkcs12 -export
+// -keypbe PBE-SHA1-3DES -certpbe PBE-SHA1-3DES -macalg sha1`, or
+// `-legacy`), not OpenSSL 3's default (PBES2 with AES and PBKDF2).
+//
+// Even so gpgsm 2.2 refuses a few such files in a hundred as if the
+// passphrase were wrong ("possibly bad passphrase given"): always the
+// same file, while the same certificate and key made into a file again,
+// with a new random salt, it reads. So a refused file is made again, up
+// to importAttempts times.
+func (g *GPG) ImportPKCS12(pass string, p12 func() []byte) {
 	g.t.Helper()
 	Require(g.t, "gpgsm")
 	g.pass = pass
-	if r := g.Gpgsm(p12, "--import"); r.Err != nil || !r.HasStatus("IMPORT_OK") {
-		g.t.Fatalf("gpgsm --import of the PKCS#12: %v\n%s\n%s", r.Err, r.Status, r.Stderr)
+	var r Result
+	for range importAttempts {
+		if r = g.Gpgsm(p12(), "--import"); r.Err == nil && r.HasStatus("IMPORT_OK") {
+			return
+		}
 	}
+	g.t.Fatalf("gpgsm --import of the PKCS#12, %d files made: %v\n%s\n%s", importAttempts, r.Err, r.Status, r.Stderr)
 }
+
+// importAttempts bounds ImportPKCS12's files: that all are refused by
+// chance is less likely than one in ten million (three in a hundred
+// each); with a wrong passphrase all are.
+const importAttempts = 5
 
 // CertFingerprint is the SHA-1 fingerprint of cert in upper-case hex,
 // by which gpgsm, gpgme and gpg-agent's trustlist.txt name it.

@@ -25,7 +25,7 @@ func memberGpgsm(t *testing.T, o *openssltest.OpenSSL, id *smime.Identity) *gpgt
 	t.Helper()
 	const pass = "member-pass"
 	g := gpgtest.New(t)
-	g.ImportPKCS12(o.PKCS12(id.Cert, id.Key, pass), pass)
+	g.ImportPKCS12(pass, func() []byte { return o.PKCS12(id.Cert, id.Key, pass) })
 	return g
 }
 
