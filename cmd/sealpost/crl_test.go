@@ -26,10 +26,7 @@ func TestCRLRevokesPinnedCertificates(t *testing.T) {
 	o := openssltest.New(t)
 	ca := openssltest.NewCA(t, openssltest.RSA2048)
 	listLeaf := ca.Issue(list, openssltest.RSA2048, openssltest.LeafOptions{})
-	o.WriteCert("list.pem", listLeaf.Cert)
-	o.WriteKey("list.key", listLeaf.Key)
-	o.MustRun(nil, "pkcs12", "-export", "-inkey", "list.key", "-in", "list.pem", "-passout", "pass:s3cret", "-out", "list.p12")
-	o.Write("pass", []byte("s3cret\n"))
+	p12, pass := identityFile(o, "list", listLeaf)
 	leaves := map[string]*openssltest.Leaf{}
 	for _, name := range []string{"alice", "bob", "carol", "dave"} {
 		leaves[name] = ca.Issue(name+"@example.org", openssltest.RSA2048, openssltest.LeafOptions{})
@@ -44,7 +41,7 @@ func TestCRLRevokesPinnedCertificates(t *testing.T) {
 	o.Write("bob.asc", bobPGP.Armored())
 
 	data := t.TempDir()
-	sealpost(t, data, nil, "list", "create", list, "--owner", "owner@example.org", "--smime-cert", path("list.p12"), "--smime-pass-file", path("pass")).want(t, exitOK)
+	sealpost(t, data, nil, "list", "create", list, "--owner", "owner@example.org", "--smime-cert", p12, "--smime-pass-file", pass).want(t, exitOK)
 	sealpost(t, data, nil, "list", "set", list, "outgoing_format=smime").want(t, exitOK)
 	sealpost(t, data, nil, "member", "add", list, "alice@example.org", "--key", path("alice.pem")).want(t, exitOK)
 	sealpost(t, data, nil, "member", "add", list, "carol@example.org", "--key", path("carol.pem")).want(t, exitOK)

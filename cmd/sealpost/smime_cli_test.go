@@ -17,12 +17,8 @@ func TestSMIMECommands(t *testing.T) {
 	o := openssltest.New(t)
 	ca := openssltest.NewCA(t, openssltest.RSA2048)
 	list := ca.Issue("team@lists.example.org", openssltest.RSA2048, openssltest.LeafOptions{})
-	o.WriteCert("list.pem", list.Cert)
-	o.WriteKey("list.key", list.Key)
-	o.MustRun(nil, "pkcs12", "-export", "-inkey", "list.key", "-in", "list.pem", "-passout", "pass:s3cret", "-out", "list.p12")
-	o.Write("pass", []byte("s3cret\n"))
-	o.Write("wrong", []byte("nope\n"))
-	p12, pass, wrong := filepath.Join(o.Dir, "list.p12"), filepath.Join(o.Dir, "pass"), filepath.Join(o.Dir, "wrong")
+	p12, pass := identityFile(o, "list", list)
+	wrong := filepath.Join(o.Dir, o.Write("wrong", []byte("nope\n")))
 	data := t.TempDir()
 
 	r := sealpost(t, data, nil, "list", "create", "team@lists.example.org", "--smime-cert", p12, "--smime-pass-file", wrong).want(t, 65)
@@ -71,4 +67,15 @@ func TestSMIMECommands(t *testing.T) {
 	}
 	sealpost(t, data, nil, "list", "trust", "remove", "team@lists.example.org", smime.Fingerprint(ca.Cert)).want(t, 0)
 	sealpost(t, data, nil, "list", "trust", "remove", "team@lists.example.org", smime.Fingerprint(ca.Cert)).want(t, 65)
+}
+
+// identityFile writes leaf as NAME.pem and NAME.key and, made from them
+// by `openssl pkcs12 -export`, as NAME.p12 protected by the password in
+// the file "pass"; it returns the paths of the PKCS#12 file and of the
+// password file.
+func identityFile(o *openssltest.OpenSSL, name string, leaf *openssltest.Leaf) (p12, pass string) {
+	o.WriteCert(name+".pem", leaf.Cert)
+	o.WriteKey(name+".key", leaf.Key)
+	o.MustRun(nil, "pkcs12", "-export", "-inkey", name+".key", "-in", name+".pem", "-passout", "pass:s3cret", "-out", name+".p12")
+	return filepath.Join(o.Dir, name+".p12"), filepath.Join(o.Dir, o.Write("pass", []byte("s3cret\n")))
 }

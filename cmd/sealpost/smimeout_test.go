@@ -27,10 +27,7 @@ func TestSMIMECopyEncryption(t *testing.T) {
 	o := openssltest.New(t)
 	ca := openssltest.NewCA(t, openssltest.RSA2048)
 	listLeaf := ca.Issue(list, openssltest.RSA2048, openssltest.LeafOptions{})
-	o.WriteCert("list.pem", listLeaf.Cert)
-	o.WriteKey("list.key", listLeaf.Key)
-	o.MustRun(nil, "pkcs12", "-export", "-inkey", "list.key", "-in", "list.pem", "-passout", "pass:s3cret", "-out", "list.p12")
-	o.Write("pass", []byte("s3cret\n"))
+	p12, pass := identityFile(o, "list", listLeaf)
 	ids := map[string]*smime.Identity{}
 	for _, name := range []string{"alice", "bob", "dave"} {
 		leaf := ca.Issue(name+"@example.org", openssltest.RSA2048, openssltest.LeafOptions{})
@@ -40,7 +37,7 @@ func TestSMIMECopyEncryption(t *testing.T) {
 	}
 	path := func(name string) string { return filepath.Join(o.Dir, name) }
 	data := t.TempDir()
-	sealpost(t, data, nil, "list", "create", list, "--owner", "owner@example.org", "--smime-cert", path("list.p12"), "--smime-pass-file", path("pass")).want(t, exitOK)
+	sealpost(t, data, nil, "list", "create", list, "--owner", "owner@example.org", "--smime-cert", p12, "--smime-pass-file", pass).want(t, exitOK)
 	for _, name := range []string{"alice", "bob", "dave"} {
 		sealpost(t, data, nil, "member", "add", list, name+"@example.org", "--key", path(name+".pem")).want(t, exitOK)
 	}

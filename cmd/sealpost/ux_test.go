@@ -139,11 +139,7 @@ func TestCreateWithCertificateForAnotherAddress(t *testing.T) {
 	t.Parallel()
 	o := openssltest.New(t)
 	ca := openssltest.NewCA(t, openssltest.RSA2048)
-	other := ca.Issue("other@lists.example.org", openssltest.RSA2048, openssltest.LeafOptions{})
-	o.WriteCert("other.pem", other.Cert)
-	o.WriteKey("other.key", other.Key)
-	o.MustRun(nil, "pkcs12", "-export", "-inkey", "other.key", "-in", "other.pem", "-passout", "pass:s3cret", "-out", "other.p12")
-	p12, pass := filepath.Join(o.Dir, "other.p12"), filepath.Join(o.Dir, o.Write("pass", []byte("s3cret\n")))
+	p12, pass := identityFile(o, "other", ca.Issue("other@lists.example.org", openssltest.RSA2048, openssltest.LeafOptions{}))
 	data := t.TempDir()
 	for _, tc := range []struct{ what, addr string }{
 		{"list", "team@lists.example.org"},

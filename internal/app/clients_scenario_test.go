@@ -90,20 +90,29 @@ func (sc *scenario) home(t *testing.T, addr string) *gpgtest.GPG {
 	return g
 }
 
+// createSMIMEList makes the list team, owned by listOwner, with its
+// OpenPGP key and an S/MIME identity issued by ca, and returns the
+// OpenPGP key's fingerprint and the list's certificate.
+func createSMIMEList(t *testing.T, s *server, ca *openssltest.CA) (string, *openssltest.Leaf) {
+	t.Helper()
+	ctx := context.Background()
+	l, err := s.app.Admin.CreateList(ctx, team, listOwner, "", pgp.Ed25519)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf := ca.Issue(team, openssltest.RSA2048, openssltest.LeafOptions{})
+	if _, err := s.app.Admin.SetSMIMEIdentity(ctx, team, &smime.Identity{Cert: leaf.Cert, Key: leaf.Key}); err != nil {
+		t.Fatal(err)
+	}
+	return l.KeyFingerprint, leaf
+}
+
 // setupList makes the list, its S/MIME identity and its members.
 func (sc *scenario) setupList(t *testing.T) {
 	t.Helper()
 	ctx := context.Background()
 	adm := sc.s.app.Admin
-	l, err := adm.CreateList(ctx, team, listOwner, "", pgp.Ed25519)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sc.listFpr = l.KeyFingerprint
-	listLeaf := sc.ca.Issue(team, openssltest.RSA2048, openssltest.LeafOptions{})
-	if _, err := adm.SetSMIMEIdentity(ctx, team, &smime.Identity{Cert: listLeaf.Cert, Key: listLeaf.Key}); err != nil {
-		t.Fatal(err)
-	}
+	sc.listFpr, _ = createSMIMEList(t, sc.s, sc.ca)
 	for _, addr := range []string{pgpReader, inlineReader} {
 		g := sc.home(t, addr)
 		fpr := g.GenKey(addr + " <" + addr + ">")
@@ -128,7 +137,7 @@ func (sc *scenario) setupList(t *testing.T) {
 	if err := adm.SetMemberCipher(ctx, team, gcmReader, "aes256-gcm"); err != nil {
 		t.Fatal(err)
 	}
-	l, err = adm.List(ctx, team)
+	l, err := adm.List(ctx, team)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -48,15 +48,8 @@ func startWriters(t *testing.T) *writers {
 	w.s = startServerWithConfig(t, "[smime]\ntrust_anchors = \""+w.caFile+"\"\n")
 	ctx := context.Background()
 	adm := w.s.app.Admin
-	l, err := adm.CreateList(ctx, team, listOwner, "", pgp.Ed25519)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.listFpr = l.KeyFingerprint
-	listLeaf := w.ca.Issue(team, openssltest.RSA2048, openssltest.LeafOptions{})
-	if _, err := adm.SetSMIMEIdentity(ctx, team, &smime.Identity{Cert: listLeaf.Cert, Key: listLeaf.Key}); err != nil {
-		t.Fatal(err)
-	}
+	var listLeaf *openssltest.Leaf
+	w.listFpr, listLeaf = createSMIMEList(t, w.s, w.ca)
 	listKey, err := adm.ListKey(ctx, team)
 	if err != nil {
 		t.Fatal(err)

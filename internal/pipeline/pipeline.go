@@ -271,7 +271,7 @@ func (p *Pipeline) Process(ctx context.Context, m Message) (err error) {
 	defer p.count(list, time.Now(), &err)
 	// The same message is the same bytes in the same envelope: what an
 	// MTA sends again when it did not see the answer.
-	in, err := p.inbound(list, m.Ref, m.EnvelopeFrom, m.Raw, envelopeIdentity("sealpost message", m.EnvelopeFrom, []string{m.Rcpt}, m.Raw))
+	in, err := p.inbound(list, m.Ref, m.EnvelopeFrom, m.Raw, m.identity())
 	if err != nil {
 		return err
 	}
@@ -335,8 +335,13 @@ func (p *Pipeline) inbound(list *store.List, ref, envelopeFrom string, raw, iden
 // Digest is the hex SHA-256 that makes two deliveries of m the same
 // message (the spool's and the decisions' key).
 func Digest(m Message) string {
-	sum := sha256.Sum256(envelopeIdentity("sealpost message", m.EnvelopeFrom, []string{m.Rcpt}, m.Raw))
+	sum := sha256.Sum256(m.identity())
 	return hex.EncodeToString(sum[:])
+}
+
+// identity is what makes two deliveries of m the same message.
+func (m Message) identity() []byte {
+	return envelopeIdentity("sealpost message", m.EnvelopeFrom, []string{m.Rcpt}, m.Raw)
 }
 
 // envelopeIdentity is what makes two deliveries the same message: the
