@@ -85,8 +85,12 @@ func (s *Service) warnList(ctx context.Context, l *store.List, days int) ([]KeyF
 		if email == "" || f.Status != keyring.Usable {
 			continue // an unusable key cannot carry a warning; the owner hears of it
 		}
+		request := mail.RoleAddress(l.Address, mail.RoleRequest)
+		if l.IsGateway() {
+			request = l.Address // a gateway has no -request address
+		}
 		subject, text, err := renderNotice(l, "key-expiring", map[string]any{"Expires": f.Expires.UTC().Format(time.DateOnly),
-			"Fingerprint": crypto.FormatFingerprint(f.Fingerprint), "Request": mail.RoleAddress(l.Address, mail.RoleRequest)})
+			"Fingerprint": crypto.FormatFingerprint(f.Fingerprint), "Request": request})
 		if err != nil {
 			return nil, false, err
 		}
@@ -110,7 +114,11 @@ func (s *Service) warnList(ctx context.Context, l *store.List, days int) ([]KeyF
 			if !f.Expires.IsZero() {
 				expires = f.Expires.UTC().Format(time.DateOnly)
 			}
-			keys = append(keys, map[string]any{"Holder": f.Holder, "Fingerprint": f.Fingerprint, "Status": f.Status.String(), "Expires": expires})
+			holder := f.Holder
+			if holder == "list" && l.IsGateway() {
+				holder = "gateway" // its own key
+			}
+			keys = append(keys, map[string]any{"Holder": holder, "Fingerprint": f.Fingerprint, "Status": f.Status.String(), "Expires": expires})
 		}
 		subject, text, err := renderNotice(l, "owner-keys-summary", map[string]any{"Days": days, "Keys": keys})
 		if err != nil {

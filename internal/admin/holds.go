@@ -91,8 +91,12 @@ func (s *Service) RejectHold(ctx context.Context, list string, id int64) error {
 	}
 	var notices []store.Delivery
 	if h.EnvelopeFrom != "" && s.flow != nil {
+		owner := mail.RoleAddress(l.Address, mail.RoleOwner)
+		if l.IsGateway() {
+			owner = l.Address // a gateway has no -owner address; its own address reaches the helpdesk
+		}
 		subject, text, err := renderNotice(l, "hold-rejected", map[string]any{"Held": h.CreatedAt.UTC().Format(time.RFC1123Z),
-			"Ref": h.Ref, "Owner": mail.RoleAddress(l.Address, mail.RoleOwner)})
+			"Ref": h.Ref, "Owner": owner})
 		if err != nil {
 			return err
 		}

@@ -148,8 +148,9 @@ func newRef(rnd io.Reader) (string, error) {
 }
 
 // renderNotice renders the list's notice template name with data (List
-// is added).
+// and Gateway, which tells a template to use a gateway's words, are
+// added).
 func renderNotice(l *store.List, name string, data map[string]any) (string, string, error) {
-	data["List"] = l.Address
+	data["List"], data["Gateway"] = l.Address, l.IsGateway()
 	return notices.Set{Lang: l.Settings.Language, Overrides: l.Settings.Templates}.Render(name, data)
 }

@@ -49,12 +49,15 @@ func (s *Service) Template(ctx context.Context, list, lang, name string) (string
 }
 
 // SetTemplate gives a list its own text for a notice template. The text
-// is rendered with example data first, so that a broken template is
-// refused now and not when a notice is due.
+// is rendered with example data first, as a list's and as a gateway's
+// notice, so that a broken template is refused now and not when a notice
+// is due.
 func (s *Service) SetTemplate(ctx context.Context, list, lang, name, text string) error {
 	return s.changeTemplate(ctx, list, lang, name, "template.set", func(ts map[string]string, key string) error {
-		if err := notices.Check(text, notices.Sample(name)); err != nil {
-			return fmt.Errorf("%w: %v (fields: %s)", ErrInvalid, err, fieldNames(name))
+		for _, gateway := range []bool{false, true} {
+			if err := notices.Check(text, notices.SampleFor(name, gateway)); err != nil {
+				return fmt.Errorf("%w: %v (fields: %s)", ErrInvalid, err, fieldNames(name))
+			}
 		}
 		ts[key] = text
 		return nil

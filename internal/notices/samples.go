@@ -1,12 +1,28 @@
 package notices
 
-// Sample returns example data for template name: the fields it may use,
-// for checking a list's own text before it is saved, and for showing
-// owners what they can write.
-func Sample(name string) map[string]any {
-	d := map[string]any{"List": "team@lists.example.org"}
+// Sample returns example data for template name as a list sends it: the
+// fields it may use, for checking a list's own text before it is saved,
+// and for showing owners what they can write.
+func Sample(name string) map[string]any { return SampleFor(name, false) }
+
+// SampleFor returns example data for template name as a list (gateway
+// false) or a gateway sends it. Every notice has List, the address that
+// sends it, and Gateway, true when that is a gateway: a template uses
+// {{if .Gateway}} for the words of a gateway in front of a helpdesk,
+// which has correspondents rather than members. A gateway has no -owner
+// or -request address: Owner and Request are its own address.
+func SampleFor(name string, gateway bool) map[string]any {
+	d := map[string]any{"List": "team@lists.example.org", "Gateway": gateway}
 	for k, v := range samples[name] {
 		d[k] = v
+	}
+	if gateway {
+		d["List"] = "support@example.org"
+		for _, k := range []string{"Owner", "Request"} {
+			if _, ok := d[k]; ok {
+				d[k] = "support@example.org"
+			}
+		}
 	}
 	return d
 }

@@ -28,7 +28,7 @@ func (p *Pipeline) act(ctx context.Context, log *slog.Logger, list *store.List, 
 	switch action {
 	case policy.Hold:
 		log.Info("message held", "reason", reason.String())
-		return p.hold(ctx, list, in, reason.Describe())
+		return p.hold(ctx, list, in, reason.TextFor(list.IsGateway()))
 	case policy.Discard:
 		log.Info("message discarded", "reason", reason.String())
 		return p.commit(ctx, store.Outcome{SpoolID: in.ID, ListID: list.ID})
@@ -51,10 +51,18 @@ func (p *Pipeline) turnDown(ctx context.Context, log *slog.Logger, list *store.L
 	return &ReleaseError{Reason: reason}
 }
 
-// ReleaseError says why a held post cannot be released.
-type ReleaseError struct{ Reason policy.Reason }
+// ReleaseError says why a held post cannot be released; Gateway is set
+// for a gateway's held message, which is handed to a helpdesk rather than
+// distributed.
+type ReleaseError struct {
+	Reason  policy.Reason
+	Gateway bool
+}
 
 func (e *ReleaseError) Error() string {
+	if e.Gateway {
+		return "cannot be handed to the helpdesk even when released: " + e.Reason.TextFor(true)
+	}
 	return "cannot be distributed even when released: " + e.Reason.Describe()
 }
 
@@ -67,7 +75,7 @@ func (p *Pipeline) Release(ctx context.Context, list *store.List, h *store.Hold,
 	if list.IsGateway() {
 		// A gateway holds only what it could not read at all; running
 		// it again would hold it again.
-		return &ReleaseError{Reason: policy.Unparseable}
+		return &ReleaseError{Reason: policy.Unparseable, Gateway: true}
 	}
 	log := p.opt.Logger.With("msgid", ref, "list", list.Address, "hold", h.ID)
 	h, err = p.sealer.OpenHold(h)

@@ -22,13 +22,14 @@ import (
 // a null envelope sender and Auto-Submitted (RFC 3834 §3.1.7, §5) so that
 // they cannot start mail loops.
 
-// render renders the list's notice template name with data (List is
-// added): the Subject and the body.
+// render renders the list's notice template name with data (List and
+// Gateway, which tells a template to use a gateway's words, are added):
+// the Subject and the body.
 func (p *Pipeline) render(list *store.List, name string, data map[string]any) (string, string, error) {
 	if data == nil {
 		data = map[string]any{}
 	}
-	data["List"] = list.Address
+	data["List"], data["Gateway"] = list.Address, list.IsGateway()
 	return notices.Set{Lang: list.Settings.Language, Overrides: list.Settings.Templates}.Render(name, data)
 }
 

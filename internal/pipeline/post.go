@@ -162,7 +162,7 @@ func (p *Pipeline) pgpOptions() pgp.Options {
 // refuse commits the rejection — the spooled message removed with the
 // decision kept for its retries, the owner told — and returns it.
 func (p *Pipeline) refuse(ctx context.Context, list *store.List, in *store.Inbound, reason policy.Reason) error {
-	notice, err := p.ownerNotice(ctx, list, in, "owner-rejected", reason.Describe())
+	notice, err := p.ownerNotice(ctx, list, in, "owner-rejected", reason.TextFor(list.IsGateway()))
 	if err != nil {
 		return err
 	}
@@ -189,7 +189,7 @@ func (p *Pipeline) unprocessable(ctx context.Context, log *slog.Logger, list *st
 		return p.turnDown(ctx, log, list, in, release, policy.Unparseable, policy.Hold)
 	}
 	log.Warn("message held: not readable as MIME", "err", err)
-	return p.hold(ctx, list, in, policy.Unparseable.Describe())
+	return p.hold(ctx, list, in, policy.Unparseable.TextFor(list.IsGateway()))
 }
 
 // autocryptKey keeps the OpenPGP key an accepted post announces in its

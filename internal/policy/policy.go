@@ -99,6 +99,46 @@ var descriptions = map[Reason]string{
 		"This is a fault of the sender's mail program rather than a sign of tampering.",
 }
 
+// gatewayDescriptions are the reasons as a gateway gives them where the
+// list's words would be wrong: a gateway has correspondents, not members,
+// and hands messages to a helpdesk instead of distributing posts. A
+// reason whose list text reads right for a gateway too has none.
+var gatewayDescriptions = map[Reason]string{
+	NotEncrypted: "The message was not encrypted to the gateway's key or certificate (PGP/MIME, inline PGP or S/MIME), " +
+		"and the gateway accepts only encrypted mail (require_encryption=true).",
+	Undecryptable: "The message could not be decrypted with the gateway's key or certificate (encrypted to another key, or damaged).",
+	TooLarge:      "The message exceeded the gateway's size limits.",
+	Unsigned: "The message had no good signature (it was unsigned, its signature did not verify, or it was signed by a key " +
+		"that is unknown, invalid, not the sender's, or another than the one on file for the sender), and the gateway " +
+		"accepts only signed mail (require_signature=true).",
+	UnknownSigner: "The message was signed by a key that is neither on file for the sender nor attached to the message.",
+	KeyInvalid:    "The message was signed with a key that is expired or revoked.",
+	FromMismatch:  "The message was signed by a known key, but its From address names someone else.",
+	NotForThisList: "The signed content names other recipients but not this address (in its protected To/Cc or the " +
+		"signature's intended recipients), so it was written for another conversation and may have been replayed here.",
+	Unbound: "The signed content names no recipient, and this address requires the signed content to name it.",
+	Replay: "This exact signed or encrypted message was already handed to the helpdesk once; the copy was refused " +
+		"as a replay.",
+	TooManyLayers: "The message was encrypted more than once; the gateway accepts messages with one layer of encryption.",
+	PartlyEncrypted: "The message mixed encrypted and unencrypted parts (or text beside the ciphertext); " +
+		"such messages are never decrypted for the helpdesk.",
+	NotAdmin: "This address takes messages from its administrators only.",
+	BadConfirmation: "The message was signed with a key someone asked to use here, but did not carry the confirmation " +
+		"code Sealpost sent to that key, so the key was not accepted.",
+	Untrusted: "The message was signed with an S/MIME certificate that is not trusted for the sender's address " +
+		"(no chain to the gateway's trust anchors, not issued for From, revoked, or no current CRL).",
+}
+
+// Reasons returns every reason a message can be refused for (all but
+// OK), in order.
+func Reasons() []Reason {
+	var out []Reason
+	for r := OK + 1; r.String() != "unknown"; r++ {
+		out = append(out, r)
+	}
+	return out
+}
+
 // String returns a short machine-friendly name.
 func (r Reason) String() string {
 	names := [...]string{"ok", "not-encrypted", "undecryptable", "no-integrity", "too-large", "unsigned",
@@ -123,6 +163,16 @@ func ParseReason(s string) Reason {
 
 // Describe explains the reason to a list owner in one sentence or two.
 func (r Reason) Describe() string { return descriptions[r] }
+
+// TextFor explains the reason as the list (gateway false) or the gateway
+// (true) that refused the message gives it: to its owner, in notices and
+// hold reasons.
+func (r Reason) TextFor(gateway bool) string {
+	if t, ok := gatewayDescriptions[r]; ok && gateway {
+		return t
+	}
+	return descriptions[r]
+}
 
 // Member is what policy needs to know of one member.
 type Member struct {
