@@ -123,7 +123,7 @@ func (b *smtpBackend) Recipient(ctx context.Context, env *smtpserver.Envelope, r
 		// RFC 5321 §3.3: a 452 makes the client send the message to this
 		// recipient again in a separate transaction, so each list decides
 		// on its own copy.
-		return &smtpserver.Error{Code: 452, Enhanced: [3]int{4, 5, 3}, Message: "One list address per message, please send this recipient separately"}
+		return &smtpserver.Error{Code: 452, Enhanced: [3]int{4, 5, 3}, Message: "One Sealpost address per message, please send this recipient separately"}
 	}
 	return nil
 }

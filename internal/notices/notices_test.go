@@ -1,12 +1,14 @@
 package notices
 
 import (
+	"slices"
 	"strings"
 	"testing"
 )
 
 // TestShipped: every template exists in every language, renders with its
-// sample data, and has a Subject; German subjects are RFC 2047-encoded.
+// sample data as a list's and as a gateway's notice, and has a Subject;
+// German subjects are RFC 2047-encoded.
 func TestShipped(t *testing.T) {
 	names := Names()
 	if len(names) < 16 {
@@ -14,20 +16,38 @@ func TestShipped(t *testing.T) {
 	}
 	for _, lang := range Languages {
 		for _, name := range names {
-			subject, body, err := Set{Lang: lang}.Render(name, Sample(name))
-			if err != nil {
-				t.Errorf("%s/%s: %v", lang, name, err)
-				continue
-			}
-			if subject == "" || body == "" || strings.Contains(body, "<no value>") || strings.Contains(body, "\n") && !strings.Contains(body, "\r\n") {
-				t.Errorf("%s/%s: subject %q, body %q", lang, name, subject, body)
-			}
-			for i := 0; i < len(subject); i++ {
-				if subject[i] >= 0x80 {
-					t.Errorf("%s/%s: subject not encoded: %q", lang, name, subject)
-					break
+			for _, gateway := range []bool{false, true} {
+				subject, body, err := Set{Lang: lang}.Render(name, SampleFor(name, gateway))
+				if err != nil {
+					t.Errorf("%s/%s (gateway %v): %v", lang, name, gateway, err)
+					continue
+				}
+				if subject == "" || body == "" || strings.Contains(body, "<no value>") || strings.Contains(body, "\n") && !strings.Contains(body, "\r\n") {
+					t.Errorf("%s/%s (gateway %v): subject %q, body %q", lang, name, gateway, subject, body)
+				}
+				for i := 0; i < len(subject); i++ {
+					if subject[i] >= 0x80 {
+						t.Errorf("%s/%s: subject not encoded: %q", lang, name, subject)
+						break
+					}
 				}
 			}
+		}
+	}
+}
+
+// TestSamples: every template has sample data, so that a list's own text
+// for it is checked with the fields it is rendered with, and every field
+// a shipped template uses is in its sample (missingkey=error).
+func TestSamples(t *testing.T) {
+	for _, name := range Names() {
+		if _, ok := samples[name]; !ok {
+			t.Errorf("%s: no sample data", name)
+		}
+	}
+	for name := range samples {
+		if !slices.Contains(Names(), name) {
+			t.Errorf("sample data for %s, which is no template", name)
 		}
 	}
 }

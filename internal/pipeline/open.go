@@ -172,7 +172,7 @@ func smimeOpened(u *smime.Unwrapped) *opened {
 		o.status, o.smime, o.digest = spcrypto.StatusGood, v, v.SignatureDigest
 		o.signer = &spcrypto.Signer{Fingerprint: info.Fingerprint, Addresses: info.Addresses, Names: info.Names}
 	case errors.Is(u.SignatureError, smime.ErrUnknownSigner):
-		o.status, o.reason = spcrypto.StatusUnknownSigner, "S/MIME signature by a certificate that is neither in the message nor a member's"
+		o.status, o.reason = spcrypto.StatusUnknownSigner, "S/MIME signature by a certificate that is neither in the message nor on file"
 	case u.SignatureError != nil:
 		o.status, o.reason = spcrypto.StatusBad, "S/MIME signature: "+u.SignatureError.Error()
 	}

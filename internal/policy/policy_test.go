@@ -132,3 +132,23 @@ func TestReasonsDescribed(t *testing.T) {
 		}
 	}
 }
+
+// TestReasonTexts: Reasons is the whole table (every reason with a name,
+// none without), and every reason has a text for a list and for a
+// gateway; a list's is the one it always had.
+func TestReasonTexts(t *testing.T) {
+	rs := Reasons()
+	if len(rs) != len(descriptions)-1 || rs[0] != NotEncrypted || rs[len(rs)-1].String() == "unknown" || (rs[len(rs)-1]+1).String() != "unknown" {
+		t.Fatalf("Reasons() = %v, %d descriptions", rs, len(descriptions))
+	}
+	for r := range gatewayDescriptions {
+		if r == OK || r.String() == "unknown" {
+			t.Errorf("gateway text for %d, which is no reason", r)
+		}
+	}
+	for _, r := range rs {
+		if r.TextFor(false) != r.Describe() || r.TextFor(true) == "" {
+			t.Errorf("%s: list %q, gateway %q", r, r.TextFor(false), r.TextFor(true))
+		}
+	}
+}

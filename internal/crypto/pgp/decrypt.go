@@ -313,7 +313,7 @@ func (u *Unwrapped) fromSignature(sig *packet.Signature, signedBy *openpgp.Key, 
 	case errors.As(verr, &weak):
 		u.Status, u.Reason = spcrypto.StatusWeak, "signed with a key Sealpost cannot use: "+verr.Error()
 	case errors.Is(verr, pgperrors.ErrUnknownIssuer):
-		u.Status, u.Reason = spcrypto.StatusUnknownSigner, "signed by a key that is not on the list"
+		u.Status, u.Reason = spcrypto.StatusUnknownSigner, "signed by a key that is not on file"
 	case errors.Is(verr, pgperrors.ErrKeyExpired), errors.Is(verr, pgperrors.ErrKeyRevoked),
 		errors.Is(verr, pgperrors.ErrSignatureExpired):
 		u.Status, u.Reason = spcrypto.StatusKeyInvalid, "signing key is expired or revoked: "+verr.Error()

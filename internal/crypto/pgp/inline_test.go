@@ -669,7 +669,7 @@ func TestInlineSignatureSummary(t *testing.T) {
 			SignatureDigest: bytes.Repeat([]byte{d}, 32), SignatureTime: at, IntendedRecipients: intended}
 	}
 	bad := &Unwrapped{Status: spcrypto.StatusBad, Reason: "signature does not verify"}
-	unknown := &Unwrapped{Status: spcrypto.StatusUnknownSigner, Reason: "signed by a key that is not on the list"}
+	unknown := &Unwrapped{Status: spcrypto.StatusUnknownSigner, Reason: "signed by a key that is not on file"}
 	part := func(sigs ...*Unwrapped) *inlinePart { return &inlinePart{sigs: sigs} }
 
 	tests := []struct {
