@@ -537,7 +537,7 @@ func TestGatewayOptions(t *testing.T) {
 			t.Fatalf("holds = %+v, %v", holds, err)
 		}
 		if err := s.app.Admin.ReleaseHold(ctx, support, holds[0].ID); !errors.Is(err, admin.ErrInvalid) ||
-			!strings.Contains(err.Error(), "cannot be distributed even when released") {
+			!strings.Contains(err.Error(), "cannot be handed to the helpdesk even when released") {
 			t.Errorf("release: %v, want refused", err)
 		}
 		if err := s.app.Admin.DiscardHold(ctx, support, holds[0].ID); err != nil {
