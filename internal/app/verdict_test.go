@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/pem"
 	"strings"
 	"testing"
 	"time"
@@ -365,4 +366,44 @@ func TestGatewayOneCustomerTwoEngines(t *testing.T) {
 		t.Fatal(err)
 	}
 	readSMIME(answer(id2, "CANARY-two-engines-4"), "CANARY-two-engines-4")
+}
+
+// TestGatewayReplyEngineNewestKey: a correspondent with a usable OpenPGP
+// key and a usable S/MIME certificate is answered in the engine of the
+// one the gateway got last, here pinned by an administrator.
+func TestGatewayReplyEngineNewestKey(t *testing.T) {
+	desk := startHelpdesk(t)
+	s, _ := startGateway(t, "smtp://"+desk.addr)
+	ctx := context.Background()
+	if _, err := s.app.Admin.GenerateSMIMEIdentity(ctx, support); err != nil {
+		t.Fatal(err)
+	}
+	password, err := s.app.Admin.NewSubmitPassword(ctx, support)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const dave = "dave@customer.test"
+	d := customer(t, s, dave, true) // OpenPGP key first
+	time.Sleep(5 * time.Millisecond)
+	leaf := openssltest.NewCA(t, openssltest.RSA2048).Issue(dave, openssltest.RSA2048, openssltest.LeafOptions{})
+	if _, err := s.app.Admin.AddMemberKey(ctx, support, dave, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: leaf.Cert.Raw})); err != nil {
+		t.Fatal(err)
+	}
+	s.clearOutbox(t)
+	const text = "CANARY-newest-key"
+	if err := submit(t, s, password, "helpdesk@example.org", []string{dave}, reply("<r-newest@helpdesk.example.org>", "", dave, text)); err != nil {
+		t.Fatal(err)
+	}
+	copy := s.waitFor(t, dave)
+	o := openssltest.New(t)
+	o.Write("copy.eml", copy)
+	o.WriteCert("dave.pem", leaf.Cert)
+	o.WriteKey("dave.key", leaf.Key)
+	if dec := o.Run(nil, "cms", "-decrypt", "-in", "copy.eml", "-recip", "dave.pem", "-inkey", "dave.key"); dec.Err != nil ||
+		!bytes.Contains(dec.Stdout, []byte(text)) {
+		t.Errorf("the reply is not S/MIME to the certificate pinned last: %v\n%s", dec.Err, copy)
+	}
+	if r := d.gpg.Run(copy, "--decrypt"); r.ExitCode() == 0 {
+		t.Error("the reply was encrypted to the older OpenPGP key")
+	}
 }
