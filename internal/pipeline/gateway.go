@@ -35,8 +35,9 @@ const (
 	// SignatureHeader is the signature's status word, then details:
 	// good (signer=, address=, trust=pinned|known|first-seen|ca),
 	// untrusted (trust=changed: a good signature by another key than the
-	// one of the same engine on file for the sender), mismatch (good, but the key is not the From
-	// address's, or the signed message was addressed to someone else),
+	// one of the same engine on file for the sender), mismatch (good,
+	// but the key is not the From address's, or the signed message was
+	// addressed to someone else),
 	// invalid (expired or revoked key), bad, unknown (a key Sealpost does
 	// not have), or none.
 	SignatureHeader = "X-Sealpost-Signature"

@@ -83,7 +83,7 @@ func (p *Pipeline) rosterOf(list *store.List, ms []store.Member, rev *smime.Revo
 					r.pgpKeys = append(r.pgpKeys, k)
 					if p.encryptable(k) {
 						viaPGP = recipient{pgp: k, fingerprint: k.Fingerprint()}
-						newest.pgp = later(newest.pgp, mk.CreatedAt)
+						newest.saw(store.EngineOpenPGP, mk.CreatedAt)
 					}
 				}
 			case store.EngineSMIME:
@@ -91,7 +91,7 @@ func (p *Pipeline) rosterOf(list *store.List, ms []store.Member, rev *smime.Revo
 					r.certs[mk.Fingerprint] = c
 					usable := certEncryptable(c, m.Email, p.opt.Now()) && rev.Check(c) == nil
 					if usable {
-						newest.smime = later(newest.smime, mk.CreatedAt)
+						newest.saw(store.EngineSMIME, mk.CreatedAt)
 					}
 					if usable && !canSMIME {
 						blocked = recipient{fingerprint: mk.Fingerprint, status: keyring.PolicyMismatch, noListCert: true}
@@ -126,8 +126,20 @@ func (p *Pipeline) rosterOf(list *store.List, ms []store.Member, rev *smime.Revo
 }
 
 // keyAges are when a member got their newest usable OpenPGP key and
-// S/MIME certificate (zero: none).
-type keyAges struct{ pgp, smime time.Time }
+// S/MIME certificate, if they have one.
+type keyAges struct {
+	pgp, smime       time.Time
+	hasPGP, hasSMIME bool
+}
+
+// saw notes a usable key of engine that the member got at.
+func (k *keyAges) saw(engine string, at time.Time) {
+	if engine == store.EngineSMIME {
+		k.hasSMIME, k.smime = true, later(k.smime, at)
+		return
+	}
+	k.hasPGP, k.pgp = true, later(k.pgp, at)
+}
 
 // later returns the later of t and u.
 func later(t, u time.Time) time.Time {
@@ -140,10 +152,10 @@ func later(t, u time.Time) time.Time {
 // engines are the engines of which there is a usable key.
 func (k keyAges) engines() []string {
 	var out []string
-	if !k.pgp.IsZero() {
+	if k.hasPGP {
 		out = append(out, store.EngineOpenPGP)
 	}
-	if !k.smime.IsZero() {
+	if k.hasSMIME {
 		out = append(out, store.EngineSMIME)
 	}
 	return out
@@ -154,7 +166,7 @@ func (k keyAges) engines() []string {
 // the one the correspondent's mail program uses now; S/MIME when that is
 // the certificate, else the list's format (PGP/MIME).
 func (k keyAges) format() string {
-	if k.smime.After(k.pgp) {
+	if k.hasSMIME && (!k.hasPGP || k.smime.After(k.pgp)) {
 		return store.FormatSMIME
 	}
 	return ""
