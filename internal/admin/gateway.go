@@ -143,6 +143,25 @@ func GatewayOptions() []Option {
 				}
 				return nil
 			}},
+		{Name: "verdict_banner", Help: "on (default): the text the helpdesk shows starts with one line saying what the " +
+			"X-Sealpost-* fields say (encrypted, signed by whom, or a warning); off: the message as it came",
+			get: func(l *store.List) string {
+				if l.Gateway.NoVerdictBanner {
+					return "off"
+				}
+				return "on"
+			},
+			set: func(l *store.List, v string) error {
+				switch strings.ToLower(v) {
+				case "on", "true":
+					l.Gateway.NoVerdictBanner = false
+				case "off", "false":
+					l.Gateway.NoVerdictBanner = true
+				default:
+					return errors.New("not on or off")
+				}
+				return nil
+			}},
 		{Name: "submit_clients", Help: "comma-separated networks (CIDR, e.g. 192.0.2.10/32) from which the helpdesk may submit " +
 			"replies without SMTP AUTH; empty: AUTH only",
 			AdminOnly: true,

@@ -34,9 +34,10 @@ const (
 	EncryptionHeader = "X-Sealpost-Encryption"
 	// SignatureHeader is the signature's status word, then details:
 	// good (signer=, address=, trust=pinned|known|first-seen|ca),
-	// untrusted (a good signature by another key than the one on file
-	// for the sender), mismatch (good, but the key is not the From
-	// address's, or the signed message was addressed to someone else),
+	// untrusted (trust=changed: a good signature by another key than the
+	// one of the same engine on file for the sender), mismatch (good,
+	// but the key is not the From address's, or the signed message was
+	// addressed to someone else),
 	// invalid (expired or revoked key), bad, unknown (a key Sealpost does
 	// not have), or none.
 	SignatureHeader = "X-Sealpost-Signature"
@@ -49,7 +50,7 @@ const (
 	trustPinned    = "pinned"     // a key an administrator gave for the sender
 	trustKnown     = "known"      // a key learnt from the sender's earlier mail
 	trustFirstSeen = "first-seen" // the message brought the key, and none was on file
-	trustChanged   = "changed"    // the message brought a key, but another one is on file
+	trustChanged   = "changed"    // another key of the same engine is on file for the sender
 	trustCA        = "ca"         // an S/MIME certificate that chains to a trust anchor
 )
 
@@ -258,7 +259,10 @@ func (p *Pipeline) judge(ctx context.Context, gw *store.List, a *arrival) error 
 		}
 	case o.smime != nil && p.chains(ctx, gw, o, from):
 		a.trust = trustCA
-	case p.hasUsableKey(a.r, from):
+	case a.r.hasUsableKey(from, signingEngine(o)):
+		// A change is another key of the same engine: a first OpenPGP
+		// key of a customer whose certificate is on file (or the other
+		// way round) is first seen, and learnt.
 		a.trust = trustChanged
 	default:
 		a.trust = trustFirstSeen
@@ -300,10 +304,18 @@ func (p *Pipeline) chains(ctx context.Context, gw *store.List, o *opened, from s
 	}) == nil
 }
 
-// hasUsableKey reports whether a usable key for addr is on file.
-func (p *Pipeline) hasUsableKey(r *roster, addr string) bool {
-	to, ok := r.to[addr]
-	return ok && (to.pgp != nil || to.cert != nil)
+// hasUsableKey reports whether a usable key of engine for addr is on
+// file.
+func (r *roster) hasUsableKey(addr, engine string) bool {
+	return slices.Contains(r.usable[addr], engine)
+}
+
+// signingEngine is the engine of o's signature, as a key's engine.
+func signingEngine(o *opened) string {
+	if o.smime != nil || o.smimeSigned {
+		return store.EngineSMIME
+	}
+	return store.EngineOpenPGP
 }
 
 // offeredKeys are the OpenPGP keys a message brings for its sender:
@@ -350,8 +362,9 @@ func walkParts(p *mime.Part, fn func(*mime.Part)) {
 // signature) and no other key is on file, or when a trust anchor
 // vouches for the certificate; and, when the gateway imports Autocrypt
 // keys, the key an Autocrypt header announces for a sender without one.
-// A key that differs from the one on file is not taken (trust=changed):
-// an administrator decides.
+// A key that differs from the one of its engine on file is not taken
+// (trust=changed): an administrator decides. A customer's first key of
+// the other engine is (trust=first-seen), beside the one on file.
 func (p *Pipeline) gatewayHarvest(gw *store.List, a *arrival) []store.Harvested {
 	from, now := a.h.from.addr, p.opt.Now()
 	contact := func(k store.Key, source, caps string) store.Harvested {
@@ -368,7 +381,7 @@ func (p *Pipeline) gatewayHarvest(gw *store.List, a *arrival) []store.Harvested 
 			return []store.Harvested{contact(rec, store.SourceHarvested, "")}
 		}
 	}
-	if !gw.Settings.AutocryptImport || a.h.autocrypt == "" || p.hasUsableKey(a.r, from) || a.verdict == "mismatch" || a.verdict == "untrusted" {
+	if !gw.Settings.AutocryptImport || a.h.autocrypt == "" || a.r.hasUsableKey(from, store.EngineOpenPGP) || a.verdict == "mismatch" || a.verdict == "untrusted" {
 		return nil
 	}
 	addr, data, err := mail.ParseAutocrypt(a.h.autocrypt)
@@ -405,8 +418,10 @@ func replayMarks(a *arrival) [][]byte {
 // message in clear. For an encrypted message the header is the outer one
 // with the protected fields (RFC 9788) in place of their outer copies, and
 // the decrypted content's own Content-* fields; with attach_original the
-// message as received follows as an attachment. It returns the message
-// and its Message-ID, which Sealpost adds when there is none.
+// message as received follows as an attachment. Unless verdict_banner is
+// off, the text the helpdesk shows starts with the verdict banner
+// (banner.go), encrypted or not. It returns the message and its
+// Message-ID, which Sealpost adds when there is none.
 func (p *Pipeline) forHelpdesk(gw *store.List, in *store.Inbound, a *arrival) ([]byte, string, error) {
 	var b bytes.Buffer
 	status := []field{{EncryptionHeader, encryptionStatus(a)}, {SignatureHeader, signatureStatus(a)}}
@@ -422,11 +437,27 @@ func (p *Pipeline) forHelpdesk(gw *store.List, in *store.Inbound, a *arrival) ([
 	// One From, the sender's (RFC 5322 §3.6: one From field; a second one
 	// would be shown by some helpdesks instead of the signer).
 	b.WriteString("From: " + mail.FormatAddress(a.sender.name, a.sender.addr) + "\r\n")
+	contentFields := func(f mime.Field) bool { return f.HasPrefix("Content-") }
 	if a.engine == "" {
-		// Not encrypted: the message as it came, without foreign status fields.
-		writeFields(&b, mime.Fields(a.outer.RawHeader), func(f mime.Field) bool { return !f.HasPrefix(ourPrefix) && !f.Is("From") })
+		// Not encrypted: the message as it came, without foreign status
+		// fields, and with the verdict banner.
+		if gw.Gateway.NoVerdictBanner {
+			writeFields(&b, mime.Fields(a.outer.RawHeader), func(f mime.Field) bool { return !f.HasPrefix(ourPrefix) && !f.Is("From") })
+			b.WriteString("\r\n")
+			b.Write(a.outer.Body)
+			return b.Bytes(), msgID, nil
+		}
+		header, body, err := withBanner(a.outer, verdictBanner(a), p.newBoundary)
+		if err != nil {
+			return nil, "", err
+		}
+		writeFields(&b, mime.Fields(a.outer.RawHeader), func(f mime.Field) bool {
+			return !f.HasPrefix(ourPrefix) && !f.Is("From") && !f.HasPrefix("Content-") && !f.Is("MIME-Version")
+		})
+		b.WriteString("MIME-Version: 1.0\r\n")
+		writeFields(&b, mime.Fields(header), contentFields)
 		b.WriteString("\r\n")
-		b.Write(a.outer.Body)
+		b.Write(body)
 		return b.Bytes(), msgID, nil
 	}
 	inner := mime.Fields(a.content.RawHeader)
@@ -449,21 +480,27 @@ func (p *Pipeline) forHelpdesk(gw *store.List, in *store.Inbound, a *arrival) ([
 		return !f.HasPrefix(ourPrefix) && !f.HasPrefix("Content-") && !f.Is("MIME-Version") && !f.Is("From")
 	})
 	b.WriteString("MIME-Version: 1.0\r\n")
-	contentFields := func(f mime.Field) bool { return f.HasPrefix("Content-") }
+	header, body := a.content.RawHeader, a.content.Body
+	if !gw.Gateway.NoVerdictBanner {
+		var err error
+		if header, body, err = withBanner(a.content, verdictBanner(a), p.newBoundary); err != nil {
+			return nil, "", err
+		}
+	}
 	if !gw.Gateway.AttachOriginal {
-		writeFields(&b, inner, contentFields)
+		writeFields(&b, mime.Fields(header), contentFields)
 		b.WriteString("\r\n")
-		b.Write(a.content.Body)
+		b.Write(body)
 		return b.Bytes(), msgID, nil
 	}
-	boundary, err := mime.NewBoundary(p.opt.Rand)
+	boundary, err := p.newBoundary()
 	if err != nil {
 		return nil, "", err
 	}
 	b.WriteString("Content-Type: multipart/mixed; boundary=\"" + boundary + "\"\r\n\r\n--" + boundary + "\r\n")
-	writeFields(&b, inner, contentFields)
+	writeFields(&b, mime.Fields(header), contentFields)
 	b.WriteString("\r\n")
-	b.Write(a.content.Body)
+	b.Write(body)
 	b.WriteString("\r\n--" + boundary + "\r\n" +
 		"Content-Type: application/octet-stream; name=\"original-encrypted.eml\"\r\n" +
 		"Content-Disposition: attachment; filename=\"original-encrypted.eml\"\r\n" +
@@ -473,6 +510,9 @@ func (p *Pipeline) forHelpdesk(gw *store.List, in *store.Inbound, a *arrival) ([
 	b.WriteString("--" + boundary + "--\r\n")
 	return b.Bytes(), msgID, nil
 }
+
+// newBoundary is a fresh multipart boundary.
+func (p *Pipeline) newBoundary() (string, error) { return mime.NewBoundary(p.opt.Rand) }
 
 // writeFields writes the fields keep accepts, each ending in CRLF.
 func writeFields(b *bytes.Buffer, fs []mime.Field, keep func(mime.Field) bool) {
@@ -657,6 +697,7 @@ func mergeRosters(a, b *roster) *roster {
 	out.members = append(slices.Clone(a.members), b.members...)
 	out.pgpKeys = append(slices.Clone(a.pgpKeys), b.pgpKeys...)
 	out.certs, out.to, out.keys = union(a.certs, b.certs), union(a.to, b.to), union(a.keys, b.keys)
+	out.usable = union(a.usable, b.usable)
 	return &out
 }
 

@@ -44,6 +44,10 @@ type roster struct {
 	to      map[string]recipient         // by member address
 	// keys are the keys on file by address (gateway rosters only).
 	keys map[string][]store.MemberKey
+	// usable are the engines (store.EngineOpenPGP, store.EngineSMIME) of
+	// which a member has a key that can be encrypted to, by address,
+	// whether or not the list sends in that format.
+	usable map[string][]string
 }
 
 // roster loads the list's members and decides each one's format: the
@@ -63,12 +67,13 @@ func (p *Pipeline) roster(ctx context.Context, list *store.List) (*roster, error
 // rosterOf is the roster of the members ms of list; a certificate that
 // rev revokes gets no copy encrypted to it.
 func (p *Pipeline) rosterOf(list *store.List, ms []store.Member, rev *smime.Revocations) *roster {
-	r := &roster{certs: map[string]*x509.Certificate{}, to: make(map[string]recipient, len(ms))}
+	r := &roster{certs: map[string]*x509.Certificate{}, to: make(map[string]recipient, len(ms)), usable: map[string][]string{}}
 	canSMIME := len(list.SMIMECert) > 0 // S/MIME copies are signed with the list's certificate
 	for i := range ms {
 		m := &ms[i]
 		pm := policy.Member{Email: m.Email, Admin: m.Admin, Disabled: !m.DisabledAt.IsZero()}
 		var viaPGP, viaSMIME, blocked recipient // blocked: a certificate usable but for the list's own
+		var newest keyAges                      // when the member got their newest usable key of each engine
 		for j := range m.Keys {
 			mk := &m.Keys[j]
 			pm.Fingerprints = append(pm.Fingerprints, mk.Fingerprint)
@@ -78,12 +83,16 @@ func (p *Pipeline) rosterOf(list *store.List, ms []store.Member, rev *smime.Revo
 					r.pgpKeys = append(r.pgpKeys, k)
 					if p.encryptable(k) {
 						viaPGP = recipient{pgp: k, fingerprint: k.Fingerprint()}
+						newest.saw(store.EngineOpenPGP, mk.CreatedAt)
 					}
 				}
 			case store.EngineSMIME:
 				if c := p.usableCert(list, m, mk); c != nil {
 					r.certs[mk.Fingerprint] = c
 					usable := certEncryptable(c, m.Email, p.opt.Now()) && rev.Check(c) == nil
+					if usable {
+						newest.saw(store.EngineSMIME, mk.CreatedAt)
+					}
 					if usable && !canSMIME {
 						blocked = recipient{fingerprint: mk.Fingerprint, status: keyring.PolicyMismatch, noListCert: true}
 					}
@@ -94,7 +103,12 @@ func (p *Pipeline) rosterOf(list *store.List, ms []store.Member, rev *smime.Revo
 				}
 			}
 		}
-		choice := chooseFormat(viaPGP, viaSMIME, m.Format, list.Settings.OutgoingFormat)
+		r.usable[m.Email] = newest.engines()
+		format := m.Format
+		if format == "" && list.IsGateway() {
+			format = newest.format()
+		}
+		choice := chooseFormat(viaPGP, viaSMIME, format, list.Settings.OutgoingFormat)
 		if choice.pgp == nil && choice.cert == nil && len(pm.Fingerprints) > 0 {
 			choice.fingerprint = pm.Fingerprints[len(pm.Fingerprints)-1]
 		}
@@ -109,6 +123,53 @@ func (p *Pipeline) rosterOf(list *store.List, ms []store.Member, rev *smime.Revo
 		r.to[m.Email] = choice
 	}
 	return r
+}
+
+// keyAges are when a member got their newest usable OpenPGP key and
+// S/MIME certificate, if they have one.
+type keyAges struct {
+	pgp, smime       time.Time
+	hasPGP, hasSMIME bool
+}
+
+// saw notes a usable key of engine that the member got at.
+func (k *keyAges) saw(engine string, at time.Time) {
+	if engine == store.EngineSMIME {
+		k.hasSMIME, k.smime = true, later(k.smime, at)
+		return
+	}
+	k.hasPGP, k.pgp = true, later(k.pgp, at)
+}
+
+// later returns the later of t and u.
+func later(t, u time.Time) time.Time {
+	if u.After(t) {
+		return u
+	}
+	return t
+}
+
+// engines are the engines of which there is a usable key.
+func (k keyAges) engines() []string {
+	var out []string
+	if k.hasPGP {
+		out = append(out, store.EngineOpenPGP)
+	}
+	if k.hasSMIME {
+		out = append(out, store.EngineSMIME)
+	}
+	return out
+}
+
+// format is how a gateway answers a correspondent who has not been given
+// a format: in the engine of the key it learnt (or was given) last, as
+// the one the correspondent's mail program uses now; S/MIME when that is
+// the certificate, else the list's format (PGP/MIME).
+func (k keyAges) format() string {
+	if k.hasSMIME && (!k.hasPGP || k.smime.After(k.pgp)) {
+		return store.FormatSMIME
+	}
+	return ""
 }
 
 // chooseFormat picks the copy format: the member's, else the list's

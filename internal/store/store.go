@@ -87,6 +87,9 @@ type GatewaySettings struct {
 	// Archive keeps every message of every conversation, sealed under
 	// the master key, for authorised staff.
 	Archive bool `json:"archive,omitempty"`
+	// NoVerdictBanner leaves out the line that says the verdict at the
+	// start of the text the helpdesk shows (verdict_banner=off).
+	NoVerdictBanner bool `json:"no_verdict_banner,omitempty"`
 	// SubmitClients are the networks (CIDR) the helpdesk may submit
 	// replies from without SMTP AUTH.
 	SubmitClients []string `json:"submit_clients,omitempty"`
