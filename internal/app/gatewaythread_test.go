@@ -90,14 +90,19 @@ func (d *threadDesk) answer(t *testing.T, inReplyTo, subject, body string) (copy
 
 // legacy is an answer from a mail program that shows no protected
 // headers: the outer Subject it saw with "Re: ", nothing but the text
-// inside the encryption, signed by signer ("": unsigned), In-Reply-To
-// the reply's Message-ID. It returns the helpdesk's Subject fields.
-func (d *threadDesk) legacy(t *testing.T, g *gpgtest.GPG, signer, from, subjectField, inReplyTo string) []string {
+// inside the encryption (and the signer's key, when the sender attached
+// it), signed by signer ("": unsigned), In-Reply-To the reply's
+// Message-ID. It returns the helpdesk's Subject fields.
+func (d *threadDesk) legacy(t *testing.T, g *gpgtest.GPG, signer, from, subjectField, inReplyTo string, attachKey ...bool) []string {
 	t.Helper()
 	d.n++
 	outer := fmt.Sprintf("From: %s\r\nTo: %s\r\n%sMessage-ID: <legacy-%d@example.net>\r\nIn-Reply-To: %s\r\nReferences: %s\r\n",
 		from, support, subjectField, d.n, inReplyTo, inReplyTo)
 	inner := fmt.Sprintf("Content-Type: text/plain\r\n\r\nStill broken (%d).\r\n", d.n)
+	if len(attachKey) > 0 && attachKey[0] {
+		inner = fmt.Sprintf("Content-Type: multipart/mixed; boundary=m\r\n\r\n--m\r\nContent-Type: text/plain\r\n\r\nStill broken (%d).\r\n"+
+			"--m\r\nContent-Type: application/pgp-keys\r\n\r\n%s\r\n--m--\r\n", d.n, g.Export(signer))
+	}
 	return fieldValues(t, d.deliver(t, from, d.encrypted(t, g, signer, outer, inner)), "Subject")
 }
 
@@ -171,7 +176,10 @@ func TestTicketTagRestored(t *testing.T) {
 			"Re: [Support-42] ..."},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			d.set(t, "ticket_tag="+tc.pattern)
+			if tc.pattern != "" {
+				d.set(t, "ticket_tag="+tc.pattern)
+				defer d.set(t, "ticket_tag=")
+			}
 			id := d.ask(t, "Your printer")
 			c, replyID := d.answer(t, id, tc.reply, "We are on it.")
 			if got := fieldValues(t, c, "Subject"); len(got) != 1 || got[0] != "..." {
@@ -183,7 +191,6 @@ func TestTicketTagRestored(t *testing.T) {
 			}
 		})
 	}
-	d.set(t, "ticket_tag=")
 
 	t.Run("the helpdesk's latest tag wins (RT merged the ticket)", func(t *testing.T) {
 		id := d.ask(t, "Your printer")
@@ -218,15 +225,18 @@ func TestTicketTagNotForStrangers(t *testing.T) {
 		g            *gpgtest.GPG
 		signer, from string
 		subject      string
+		attachKey    bool
 	}{
-		{"signed by a stranger's own key", mallory.gpg, mallory.fpr, "mallory@example.com", "Re: ..."},
+		{"signed by a stranger's own key", mallory.gpg, mallory.fpr, "mallory@example.com", "Re: ...", true},
 		{"a stranger's tag does not become the conversation's", mallory.gpg, mallory.fpr, "mallory@example.com",
-			"Re: [example.org #99] ..."},
-		{"signed by another key than the one on file for alice (untrusted)", impostor, impostorFpr, "alice@example.net", "Re: ..."},
-		{"encrypted, not signed, From alice: nothing proves the sender", d.alice.gpg, "", "alice@example.net", "Re: ..."},
+			"Re: [example.org #99] ...", false},
+		{"signed by another key than the one on file for alice (untrusted)", impostor, impostorFpr, "alice@example.net", "Re: ...", true},
+		{"signed by a key Sealpost does not have (unknown)", impostor, impostorFpr, "alice@example.net", "Re: ...", false},
+		{"encrypted, not signed, From alice: nothing proves the sender", d.alice.gpg, "", "alice@example.net", "Re: ...", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := d.legacy(t, tc.g, tc.signer, tc.from, "Subject: "+tc.subject+"\r\n", replyID); len(got) != 1 || got[0] != tc.subject {
+			got := d.legacy(t, tc.g, tc.signer, tc.from, "Subject: "+tc.subject+"\r\n", replyID, tc.attachKey)
+			if len(got) != 1 || got[0] != tc.subject {
 				t.Errorf("the helpdesk got Subject %q, want %q as it came", got, tc.subject)
 			}
 		})
