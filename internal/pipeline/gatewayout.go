@@ -267,10 +267,11 @@ func (p *Pipeline) replyOuter(rep *reply, encrypted bool, contentType string, bo
 	}
 	switch {
 	case !encrypted || clearSubject:
+		// The reply's own Subject is among the fields written above.
 	case gw.Gateway.ReplySubject == store.ReplySubjectTag:
 		// Only the ticket tag outside, so that a customer whose mail
 		// program does not show protected headers answers into the
-		// ticket (DESIGN §1: the helpdesk threads by the tag).
+		// ticket: helpdesks thread by the tag (tickettag.go).
 		fields = append(fields, field{"Subject", taggedDots(rep.tag)})
 	default:
 		fields = append(fields, field{"Subject", "..."})

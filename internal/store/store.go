@@ -538,7 +538,8 @@ type Thread struct {
 	Answerable []string
 	Guarded    bool
 	// Tag is the helpdesk's ticket tag of the conversation, as its
-	// latest reply that had one wrote it; "" when none is known.
+	// latest reply that had one wrote it (before any, as the customer's
+	// signed mail carried it); "" when none is known.
 	Tag       string
 	Messages  int // messages in the archive
 	CreatedAt time.Time
