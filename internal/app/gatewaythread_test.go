@@ -192,6 +192,19 @@ func TestTicketTagRestored(t *testing.T) {
 		})
 	}
 
+	t.Run("a conversation without a tag keeps the one the customer's signed answer carries", func(t *testing.T) {
+		id := d.ask(t, "Your printer")
+		_, untagged := d.answer(t, id, "Your printer", "A reply from before tags were kept.")
+		if got := d.legacy(t, d.alice.gpg, d.alice.fpr, "alice@example.net", "Subject: Re: [example.org #11] ...\r\n", untagged); len(got) != 1 ||
+			got[0] != "Re: [example.org #11] ..." {
+			t.Fatalf("an answer that has the tag: Subject %q", got)
+		}
+		if got := d.legacy(t, d.alice.gpg, d.alice.fpr, "alice@example.net", "Subject: Re: ...\r\n", untagged); len(got) != 1 ||
+			got[0] != "Re: [example.org #11] ..." {
+			t.Errorf("the next answer without it: Subject %q, want the tag back", got)
+		}
+	})
+
 	t.Run("the helpdesk's latest tag wins (RT merged the ticket)", func(t *testing.T) {
 		id := d.ask(t, "Your printer")
 		_, first := d.answer(t, id, "[example.org #20] Your printer", "On it.")
