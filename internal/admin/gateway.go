@@ -22,6 +22,7 @@ import (
 	"github.com/sealpost/sealpost/internal/crypto/pgp"
 	"github.com/sealpost/sealpost/internal/keyring"
 	"github.com/sealpost/sealpost/internal/mail"
+	"github.com/sealpost/sealpost/internal/pipeline"
 	"github.com/sealpost/sealpost/internal/store"
 )
 
@@ -179,6 +180,7 @@ func GatewayOptions() []Option {
 				return nil
 			}},
 	}
+	opts = append(opts, threadOptions()...)
 	shared := map[string]bool{}
 	for _, n := range listOptionsForGateways {
 		shared[n] = true
@@ -190,6 +192,43 @@ func GatewayOptions() []Option {
 	}
 	sort.Slice(opts, func(i, j int) bool { return opts[i].Name < opts[j].Name })
 	return opts
+}
+
+// threadOptions are the gateway options that keep customers' answers in
+// their helpdesk ticket: what an encrypted reply shows outside, and how
+// the helpdesk's ticket tag is found in a Subject.
+func threadOptions() []Option {
+	return []Option{
+		{Name: "reply_subject", Help: "outer Subject of an encrypted reply, readable in transit: hidden (default: \"...\"), " +
+			"tag (only the helpdesk's ticket tag, e.g. \"[example.org #7] ...\", so that customers whose mail program does not " +
+			"show protected headers answer into their ticket) or clear (the reply's Subject)",
+			get: func(l *store.List) string { return orDefault(l.Gateway.ReplySubject, "hidden") },
+			set: func(l *store.List, v string) error {
+				switch v {
+				case "hidden":
+					l.Gateway.ReplySubject = store.ReplySubjectHidden
+				case store.ReplySubjectTag, store.ReplySubjectClear:
+					l.Gateway.ReplySubject = v
+				default:
+					return errors.New("not hidden, tag or clear")
+				}
+				return nil
+			}},
+		{Name: "ticket_tag", Help: "regular expression (RE2) that finds the helpdesk's ticket tag in a Subject; empty for the " +
+			"default, which finds Request Tracker's [example.org #7], Znuny's and Zammad's [Ticket#2026120710000012] and " +
+			"osTicket's [#123]: " + pipeline.DefaultTicketTag + `; e.g. \[Support #[0-9]+\] for RT with rtname "Support"`,
+			get: func(l *store.List) string { return orDefault(l.Gateway.TicketTag, pipeline.DefaultTicketTag) },
+			set: func(l *store.List, v string) error {
+				if v == pipeline.DefaultTicketTag {
+					v = ""
+				}
+				if _, err := pipeline.TicketTagPattern(v); err != nil {
+					return err
+				}
+				l.Gateway.TicketTag = v
+				return nil
+			}},
+	}
 }
 
 // OptionsFor returns the options of l's mode.

@@ -75,6 +75,9 @@ type arrival struct {
 	sender address
 	bound  bool
 	binds  []string
+	// subject is the Subject the helpdesk gets when Sealpost gave it
+	// back its conversation's ticket tag (restoreTag); "" leaves it.
+	subject string
 }
 
 // gatewayIn handles a message to a gateway's address.
@@ -102,11 +105,16 @@ func (p *Pipeline) gatewayIn(ctx context.Context, log *slog.Logger, gw *store.Li
 		log.Info("message not accepted: signature required", "signature", a.verdict, "detail", a.detail)
 		return p.refuse(ctx, gw, in, policy.Unsigned)
 	}
+	mark, t, err := p.threadMark(ctx, gw, helpdeskMsgID(gw, in, a), a.h, a.engine != "")
+	if err != nil {
+		return err
+	}
+	a.subject, mark.Tag = restoreTag(gw, t, a)
 	data, msgID, err := p.forHelpdesk(gw, in, a)
 	if err != nil {
 		return err
 	}
-	out := store.Outcome{SpoolID: in.ID, ListID: gw.ID, Replay: replayMarks(a), Harvest: p.gatewayHarvest(gw, a)}
+	out := store.Outcome{SpoolID: in.ID, ListID: gw.ID, Replay: replayMarks(a), Harvest: p.gatewayHarvest(gw, a), Thread: mark}
 	envelopeFrom := in.EnvelopeFrom
 	if a.engine != "" {
 		// RFC 3834 §4: automatic answers go to the envelope sender.
@@ -118,10 +126,6 @@ func (p *Pipeline) gatewayIn(ctx context.Context, log *slog.Logger, gw *store.Li
 		return err
 	}
 	out.Deliveries = []store.Delivery{d}
-	var t *store.Thread
-	if out.Thread, t, err = p.threadMark(ctx, gw, msgID, a.h, a.engine != ""); err != nil {
-		return err
-	}
 	out.Thread.Answerable, out.Thread.Guard = joins(t, a), true
 	if out.Archive, err = p.archive(gw, out.Thread.Thread, "in", msgID, in.ID, data); err != nil {
 		return err
@@ -429,20 +433,29 @@ func (p *Pipeline) forHelpdesk(gw *store.List, in *store.Inbound, a *arrival) ([
 		return nil, "", err
 	}
 	b.Truncate(b.Len() - 2) // more fields follow
-	msgID := a.h.messageID
-	if msgID == "" {
-		msgID = "<" + in.ID + "@" + domainOf(gw.Address) + ">"
+	msgID := helpdeskMsgID(gw, in, a)
+	if a.h.messageID == "" {
 		b.WriteString("Message-ID: " + msgID + "\r\n")
 	}
 	// One From, the sender's (RFC 5322 §3.6: one From field; a second one
 	// would be shown by some helpdesks instead of the signer).
 	b.WriteString("From: " + mail.FormatAddress(a.sender.name, a.sender.addr) + "\r\n")
+	// RFC 5322 §3.6: at most one Subject; a restored one replaces it.
+	restored := func(f mime.Field) bool { return a.subject != "" && f.Is("Subject") }
+	if a.subject != "" {
+		if err := mime.WriteFields(&b, []field{{"Subject", a.subject}}); err != nil {
+			return nil, "", err
+		}
+		b.Truncate(b.Len() - 2) // more fields follow
+	}
 	contentFields := func(f mime.Field) bool { return f.HasPrefix("Content-") }
 	if a.engine == "" {
 		// Not encrypted: the message as it came, without foreign status
 		// fields, and with the verdict banner.
 		if gw.Gateway.NoVerdictBanner {
-			writeFields(&b, mime.Fields(a.outer.RawHeader), func(f mime.Field) bool { return !f.HasPrefix(ourPrefix) && !f.Is("From") })
+			writeFields(&b, mime.Fields(a.outer.RawHeader), func(f mime.Field) bool {
+				return !f.HasPrefix(ourPrefix) && !f.Is("From") && !restored(f)
+			})
 			b.WriteString("\r\n")
 			b.Write(a.outer.Body)
 			return b.Bytes(), msgID, nil
@@ -452,7 +465,7 @@ func (p *Pipeline) forHelpdesk(gw *store.List, in *store.Inbound, a *arrival) ([
 			return nil, "", err
 		}
 		writeFields(&b, mime.Fields(a.outer.RawHeader), func(f mime.Field) bool {
-			return !f.HasPrefix(ourPrefix) && !f.Is("From") && !f.HasPrefix("Content-") && !f.Is("MIME-Version")
+			return !f.HasPrefix(ourPrefix) && !f.Is("From") && !restored(f) && !f.HasPrefix("Content-") && !f.Is("MIME-Version")
 		})
 		b.WriteString("MIME-Version: 1.0\r\n")
 		writeFields(&b, mime.Fields(header), contentFields)
@@ -471,13 +484,13 @@ func (p *Pipeline) forHelpdesk(gw *store.List, in *store.Inbound, a *arrival) ([
 		// DESIGN §4.3, §4.7: where answers go (a reply to all included)
 		// comes from inside only.
 		return !f.HasPrefix(ourPrefix) && !f.HasPrefix("Content-") && !f.Is("MIME-Version") && !protected[strings.ToLower(f.Name)] &&
-			!answerTarget(f) && !f.Is("To") && !f.Is("Cc")
+			!answerTarget(f) && !f.Is("To") && !f.Is("Cc") && !restored(f)
 	})
 	if !protected["to"] {
 		b.WriteString("To: <" + gw.Address + ">\r\n")
 	}
 	writeFields(&b, inner, func(f mime.Field) bool {
-		return !f.HasPrefix(ourPrefix) && !f.HasPrefix("Content-") && !f.Is("MIME-Version") && !f.Is("From")
+		return !f.HasPrefix(ourPrefix) && !f.HasPrefix("Content-") && !f.Is("MIME-Version") && !f.Is("From") && !restored(f)
 	})
 	b.WriteString("MIME-Version: 1.0\r\n")
 	header, body := a.content.RawHeader, a.content.Body
@@ -513,6 +526,15 @@ func (p *Pipeline) forHelpdesk(gw *store.List, in *store.Inbound, a *arrival) ([
 
 // newBoundary is a fresh multipart boundary.
 func (p *Pipeline) newBoundary() (string, error) { return mime.NewBoundary(p.opt.Rand) }
+
+// helpdeskMsgID is the Message-ID of what the helpdesk gets: the
+// message's own, or one Sealpost gives it when it has none.
+func helpdeskMsgID(gw *store.List, in *store.Inbound, a *arrival) string {
+	if a.h.messageID != "" {
+		return a.h.messageID
+	}
+	return "<" + in.ID + "@" + domainOf(gw.Address) + ">"
+}
 
 // writeFields writes the fields keep accepts, each ending in CRLF.
 func writeFields(b *bytes.Buffer, fs []mime.Field, keep func(mime.Field) bool) {

@@ -111,7 +111,10 @@ func (p *Pipeline) Submit(ctx context.Context, s Submission) error {
 	if err != nil {
 		return err
 	}
-	rep := &reply{gw: gw, msg: msg, h: h, msgID: msgID, ref: s.Ref, from: s.EnvelopeFrom}
+	rep := &reply{gw: gw, msg: msg, h: h, msgID: msgID, ref: s.Ref, from: s.EnvelopeFrom, tag: findTag(ticketTag(gw), h.subject)}
+	// The helpdesk's latest tag is the conversation's (RT merges tickets:
+	// the reply then carries the tag of the ticket it was merged into).
+	t.Tag = rep.tag
 	var refused []refusedRcpt
 	for _, rcpt := range s.Rcpts {
 		if guarded(thread) && !slices.Contains(thread.Answerable, rcpt) {
@@ -171,6 +174,7 @@ type reply struct {
 	h         headers
 	msgID     string
 	ref, from string
+	tag       string // the helpdesk's ticket tag in the Subject, "" when none
 	encrypted []rcptKey
 	clear     []string
 }
@@ -240,12 +244,17 @@ func (rep *reply) inner() []byte {
 }
 
 // outer is one copy's header in clear: the routing fields, the Subject
-// only when the copy is not encrypted (RFC 9788 §4: "..." outside), the
-// gateway's key announced, then the body with its MIME fields.
+// as the gateway's reply_subject says when the copy is encrypted (RFC
+// 9788 §4: "..." outside by default), the gateway's key announced, then
+// the body with its MIME fields.
 func (p *Pipeline) replyOuter(rep *reply, encrypted bool, contentType string, body []byte, mimeFields ...field) ([]byte, error) {
 	var b bytes.Buffer
+	gw := rep.gw
+	// reply_subject=clear: the Subject goes outside as the helpdesk wrote
+	// it (and stays inside, protected, too).
+	clearSubject := gw.Gateway.ReplySubject == store.ReplySubjectClear
 	keep := map[string]bool{"from": true, "to": true, "cc": true, "date": true, "message-id": true,
-		"in-reply-to": true, "references": true, "auto-submitted": true, "reply-to": !encrypted}
+		"in-reply-to": true, "references": true, "auto-submitted": true, "reply-to": !encrypted, "subject": clearSubject}
 	writeFields(&b, mime.Fields(rep.msg.RawHeader), func(f mime.Field) bool {
 		if encrypted {
 			return keep[strings.ToLower(f.Name)]
@@ -256,10 +265,17 @@ func (p *Pipeline) replyOuter(rep *reply, encrypted bool, contentType string, bo
 	if rep.h.messageID == "" {
 		fields = append(fields, field{"Message-ID", rep.msgID})
 	}
-	if encrypted {
+	switch {
+	case !encrypted || clearSubject:
+		// The reply's own Subject is among the fields written above.
+	case gw.Gateway.ReplySubject == store.ReplySubjectTag:
+		// Only the ticket tag outside, so that a customer whose mail
+		// program does not show protected headers answers into the
+		// ticket: helpdesks thread by the tag (tickettag.go).
+		fields = append(fields, field{"Subject", taggedDots(rep.tag)})
+	default:
 		fields = append(fields, field{"Subject", "..."})
 	}
-	gw := rep.gw
 	if !gw.Settings.NoOpenPGPHeader {
 		fields = append(fields, field{"OpenPGP", mail.OpenPGPHeader(gw.KeyFingerprint)})
 	}

@@ -97,7 +97,24 @@ type GatewaySettings struct {
 	// authenticates with (user name: the gateway's address); "" when
 	// none is set. The password is random, so a plain hash suffices.
 	SubmitSecret string `json:"submit_secret,omitempty"`
+
+	// ReplySubject is the outer Subject of an encrypted reply:
+	// ReplySubjectHidden ("...", RFC 9788), ReplySubjectTag (only the
+	// helpdesk's ticket tag, then "...") or ReplySubjectClear (the
+	// reply's Subject). Replies in clear always show their Subject.
+	ReplySubject string `json:"reply_subject,omitempty"`
+	// TicketTag is the regular expression (RE2) that finds the
+	// helpdesk's ticket tag in a Subject; "" is the default, which knows
+	// Request Tracker, Znuny/OTRS, Zammad and osTicket.
+	TicketTag string `json:"ticket_tag,omitempty"`
 }
+
+// Values of GatewaySettings.ReplySubject.
+const (
+	ReplySubjectHidden = ""
+	ReplySubjectTag    = "tag"
+	ReplySubjectClear  = "clear"
+)
 
 // Values of GatewaySettings.EncryptReplies.
 const (
@@ -507,7 +524,10 @@ type ThreadMark struct {
 	// becomes unguarded).
 	Answerable []string
 	Guard      bool
-	At         time.Time
+	// Tag is the conversation's ticket tag from now on; "" leaves the
+	// one it has.
+	Tag string
+	At  time.Time
 }
 
 // Thread is one conversation of a gateway.
@@ -520,9 +540,13 @@ type Thread struct {
 	// their next inbound message.
 	Answerable []string
 	Guarded    bool
-	Messages   int // messages in the archive
-	CreatedAt  time.Time
-	UpdatedAt  time.Time
+	// Tag is the helpdesk's ticket tag of the conversation, as its
+	// latest reply that had one wrote it (before any, as the customer's
+	// signed mail carried it); "" when none is known.
+	Tag       string
+	Messages  int // messages in the archive
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // Archived is one message of a gateway's archive, sealed under the

@@ -11,12 +11,15 @@ import (
 )
 
 // markThread puts message-ids into a gateway's conversation, creating it
-// when it is new. Encrypted is sticky: it is set, never cleared.
+// when it is new. Encrypted is sticky: it is set, never cleared; a tag
+// replaces the one before, and no tag leaves it.
 func markThread(ctx context.Context, tx *sql.Tx, listID int64, t *store.ThreadMark) error {
-	if _, err := tx.ExecContext(ctx, `INSERT INTO threads (list_id, thread, encrypted, guarded, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5)
+	if _, err := tx.ExecContext(ctx, `INSERT INTO threads (list_id, thread, encrypted, guarded, tag, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $6)
 		ON CONFLICT (list_id, thread) DO UPDATE SET encrypted = MAX(threads.encrypted, excluded.encrypted),
-			guarded = MAX(threads.guarded, excluded.guarded), updated_at = excluded.updated_at`,
-		listID, t.Thread, boolInt(t.Encrypted), boolInt(t.Guard), millis(t.At)); err != nil {
+			guarded = MAX(threads.guarded, excluded.guarded),
+			tag = CASE WHEN excluded.tag <> '' THEN excluded.tag ELSE threads.tag END, updated_at = excluded.updated_at`,
+		listID, t.Thread, boolInt(t.Encrypted), boolInt(t.Guard), t.Tag, millis(t.At)); err != nil {
 		return err
 	}
 	for _, id := range t.MessageIDs {
@@ -47,14 +50,14 @@ func (s *DB) FindThread(ctx context.Context, listID int64, ids []string) (*store
 		args = append(args, id)
 		marks[i] = fmt.Sprintf("$%d", i+2)
 	}
-	row := s.db.QueryRowContext(ctx, `SELECT t.thread, t.encrypted, t.guarded, t.created_at, t.updated_at
+	row := s.db.QueryRowContext(ctx, `SELECT t.thread, t.encrypted, t.guarded, t.tag, t.created_at, t.updated_at
 		FROM thread_messages m JOIN threads t ON t.list_id = m.list_id AND t.thread = m.thread
 		WHERE m.list_id = $1 AND m.message_id IN (`+strings.Join(marks, ", ")+`)
 		ORDER BY t.encrypted DESC, t.created_at LIMIT 1`, args...)
 	var t store.Thread
 	var enc, guarded int
 	var created, updated int64
-	switch err := row.Scan(&t.ID, &enc, &guarded, &created, &updated); {
+	switch err := row.Scan(&t.ID, &enc, &guarded, &t.Tag, &created, &updated); {
 	case err == sql.ErrNoRows:
 		return nil, nil
 	case err != nil:
@@ -79,7 +82,7 @@ func (s *DB) FindThread(ctx context.Context, listID int64, ids []string) (*store
 // Threads returns a gateway's conversations, most recent first, with the
 // number of archived messages of each.
 func (s *DB) Threads(ctx context.Context, listID int64, limit int) ([]store.Thread, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT t.thread, t.encrypted, t.created_at, t.updated_at,
+	rows, err := s.db.QueryContext(ctx, `SELECT t.thread, t.encrypted, t.tag, t.created_at, t.updated_at,
 			(SELECT COUNT(*) FROM archive a WHERE a.list_id = t.list_id AND a.thread = t.thread)
 		FROM threads t WHERE t.list_id = $1 ORDER BY t.updated_at DESC LIMIT $2`, listID, limit)
 	if err != nil {
@@ -91,7 +94,7 @@ func (s *DB) Threads(ctx context.Context, listID int64, limit int) ([]store.Thre
 		var t store.Thread
 		var enc int
 		var created, updated int64
-		if err := rows.Scan(&t.ID, &enc, &created, &updated, &t.Messages); err != nil {
+		if err := rows.Scan(&t.ID, &enc, &t.Tag, &created, &updated, &t.Messages); err != nil {
 			return nil, fmt.Errorf("sqlstore: threads: %w", err)
 		}
 		t.Encrypted, t.CreatedAt, t.UpdatedAt = enc != 0, fromMillis(created), fromMillis(updated)
