@@ -717,3 +717,21 @@ func TestRequestTracker(t *testing.T) {
 		}
 	})
 }
+
+// TestRequestTrackerCallbackInREADME: the callback TestRequestTracker
+// installs is the one the README gives, at the path it gives.
+func TestRequestTrackerCallbackInREADME(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, helpdesks, _ := strings.Cut(string(readme), "\n## Helpdesks\n")
+	helpdesks, _, _ = strings.Cut(helpdesks, "\n## ")
+	indented := "  ```\n  " + strings.ReplaceAll(strings.TrimSuffix(rtCallback, "\n"), "\n", "\n  ") + "\n  ```\n"
+	if !strings.Contains(helpdesks, indented) {
+		t.Errorf("the README's section Helpdesks does not give the callback:\n%s", indented)
+	}
+	if path := "/usr/local/share/request-tracker5/html/" + rtCallbackPath; !strings.Contains(helpdesks, "`"+path+"`") {
+		t.Errorf("the README's section Helpdesks does not give the callback's path %s", path)
+	}
+}
