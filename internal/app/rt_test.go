@@ -558,8 +558,13 @@ func TestRequestTracker(t *testing.T) {
 			t.Errorf("gateway set %s: %v", o, err)
 		}
 	}
+	gwKey, err := s.app.Admin.ListKey(ctx, support)
+	if err != nil {
+		t.Fatal(err)
+	}
 	agent := gpgtest.New(t)
 	agentFpr := agent.GenKey("Agent <" + rtAgent + ">")
+	agent.Import(gwKey)
 	if _, _, err := s.app.Admin.AddMember(ctx, support, rtAgent, agent.Export(agentFpr), false); err != nil {
 		t.Fatal(err) // the administrator pins the staff member's key
 	}
@@ -634,7 +639,9 @@ func TestRequestTracker(t *testing.T) {
 
 	t.Run("RT's auto-reply reaches the customer encrypted and signed", func(t *testing.T) {
 		c := out.next(t, alice.addr, "auto-reply", func(m []byte) bool { return header(t, m, "Auto-Submitted") == "auto-replied" })
-		r := readable(t, alice.gpg, c, tag)
+		// RT's auto-reply quotes the customer's message; with
+		// reply_subject=tag the tag is outside too.
+		r := readable(t, alice.gpg, c, question)
 		if !bytes.Contains(r.Stdout, []byte("Subject: "+tag+" AutoReply: My printer is on fire")) {
 			t.Errorf("the auto-reply lost its protected Subject:\n%.600s", r.Stdout)
 		}
