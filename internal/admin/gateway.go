@@ -192,7 +192,7 @@ func staffOptions() []Option {
 			}},
 		{Name: "staff_without_key", Help: "what a staff address without a usable key gets of a reply that must be encrypted: " +
 			"refuse (default: no copy, and a report in the ticket; the conversation never leaves encrypted) or clear " +
-			"(a signed copy in clear: only where staff mail never leaves a network you trust)",
+			"(a copy in clear, signed unless sign_replies=false: only where staff mail never leaves a network you trust)",
 			AdminOnly: true,
 			get: func(l *store.List) string {
 				if l.Gateway.StaffWithoutKey == store.StaffClear {

@@ -53,9 +53,12 @@ var (
 // signed by the gateway, and encrypted to each recipient whose usable
 // key is known. In a conversation that arrived encrypted (and with
 // encrypt_replies=always) a recipient without a usable key gets no reply
-// in clear: the helpdesk gets a delivery status notification naming the
-// recipient and the reason, and the recipient a notice without the
-// reply's content. It returns nil once the copies are queued.
+// in clear: the helpdesk gets, in the reply's ticket, a delivery status
+// notification naming the recipient and the reason, and the recipient a
+// notice without the reply's content. The helpdesk's staff (the staff
+// option) are answered in any conversation and never asked for a key;
+// without one they get a copy in clear or nothing, as staff_without_key
+// says. It returns nil once the copies are queued.
 func (p *Pipeline) Submit(ctx context.Context, s Submission) error {
 	log := p.opt.Logger.With("msgid", s.Ref)
 	msg, err := mime.Parse(s.Raw, p.opt.Limits)
