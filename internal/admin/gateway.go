@@ -14,6 +14,7 @@ import (
 	"net/netip"
 	"net/url"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -181,6 +182,7 @@ func GatewayOptions() []Option {
 			}},
 	}
 	opts = append(opts, threadOptions()...)
+	opts = append(opts, staffOptions()...)
 	shared := map[string]bool{}
 	for _, n := range listOptionsForGateways {
 		shared[n] = true
@@ -229,6 +231,73 @@ func threadOptions() []Option {
 				return nil
 			}},
 	}
+}
+
+// staffOptions are the gateway options for the helpdesk's own people.
+// Only an administrator sets them: they decide who may receive the
+// content of encrypted conversations.
+func staffOptions() []Option {
+	return []Option{
+		{Name: "staff", Help: "comma-separated addresses (bob@example.net) and whole domains (*@example.org, not its " +
+			"subdomains) of the helpdesk's own people: never refused as strangers to an encrypted conversation, " +
+			"never asked for a key; replies reach them encrypted to their key on file, else as staff_without_key says (default: none)",
+			AdminOnly: true,
+			get:       func(l *store.List) string { return strings.Join(l.Gateway.Staff, ",") },
+			set: func(l *store.List, v string) error {
+				staff, err := ParseStaff(v)
+				l.Gateway.Staff = staff
+				return err
+			}},
+		{Name: "staff_without_key", Help: "what a staff address without a usable key gets of a reply that must be encrypted: " +
+			"refuse (default: no copy, and a report in the ticket; the conversation never leaves encrypted) or clear " +
+			"(a copy in clear, signed unless sign_replies=false: only where staff mail never leaves a network you trust)",
+			AdminOnly: true,
+			get: func(l *store.List) string {
+				if l.Gateway.StaffWithoutKey == store.StaffClear {
+					return "clear"
+				}
+				return "refuse"
+			},
+			set: func(l *store.List, v string) error {
+				switch v {
+				case "refuse":
+					l.Gateway.StaffWithoutKey = store.StaffRefuse
+				case "clear":
+					l.Gateway.StaffWithoutKey = store.StaffClear
+				default:
+					return errors.New("not refuse or clear")
+				}
+				return nil
+			}},
+	}
+}
+
+// ParseStaff reads a gateway's staff option: comma-separated addr-specs
+// and domain patterns "*@DOMAIN", which cover every address at DOMAIN
+// and none at its subdomains. Any other wildcard ("*@*", "*@*.example.org",
+// "bob*@example.org") is refused: staff are named, not guessed. It
+// returns them lower-cased, without repeats.
+func ParseStaff(v string) ([]string, error) {
+	var out []string
+	for _, f := range strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' }) {
+		local, domain, _ := strings.Cut(f, "@")
+		probe := f
+		if local == "*" {
+			probe = "staff@" + domain // the domain of a pattern must be one an address can have
+		}
+		n, err := mail.Normalize(probe)
+		if err != nil || strings.ContainsAny(domain, "*@") || strings.Contains(local, "*") && local != "*" {
+			return nil, fmt.Errorf("%q is not an address or *@DOMAIN", f)
+		}
+		if local == "*" {
+			_, d := mail.Split(n)
+			n = "*@" + d
+		}
+		if !slices.Contains(out, n) {
+			out = append(out, n)
+		}
+	}
+	return out, nil
 }
 
 // OptionsFor returns the options of l's mode.

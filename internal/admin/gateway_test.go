@@ -2,6 +2,7 @@ package admin_test
 
 import (
 	"net/netip"
+	"slices"
 	"testing"
 
 	"github.com/sealpost/sealpost/internal/admin"
@@ -40,6 +41,24 @@ func TestSubmitClientAllowed(t *testing.T) {
 		"2001:db8::5": true, "2001:db9::5": false, "127.0.0.1": false} {
 		if got := admin.SubmitClientAllowed(gw, netip.MustParseAddr(addr)); got != want {
 			t.Errorf("%s: allowed = %t, want %t", addr, got, want)
+		}
+	}
+}
+
+// TestParseStaff: staff are addresses and whole domains; any other
+// wildcard is refused (issue 16 item 3).
+func TestParseStaff(t *testing.T) {
+	got, err := admin.ParseStaff(" *@Example.ORG, Bob@example.net bob@example.net,,")
+	if err != nil || !slices.Equal(got, []string{"*@example.org", "bob@example.net"}) {
+		t.Errorf("ParseStaff = %q, %v", got, err)
+	}
+	if got, err := admin.ParseStaff(""); err != nil || got != nil {
+		t.Errorf("empty: %q, %v", got, err)
+	}
+	for _, bad := range []string{"*@*", "*", "*@", "*@*.example.org", "*.example.org", "bob*@example.org", "b*b@example.org",
+		"@example.org", "*@x@example.org", "a@b@example.org", "example.org", "bob@example"} {
+		if got, err := admin.ParseStaff("bob@example.net," + bad); err == nil {
+			t.Errorf("ParseStaff(%q) = %q, want an error", bad, got)
 		}
 	}
 }

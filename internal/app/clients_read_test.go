@@ -34,7 +34,7 @@ const (
 	kindHelpdesk       = "gateway: a customer's message for the helpdesk"
 	kindGatewayReply   = "gateway: the helpdesk's reply"
 	kindCustomerNotice = "gateway: notice to a customer without key"
-	kindDSN            = "gateway: DSN to the helpdesk"
+	kindDSN            = "gateway: DSN in the helpdesk's ticket"
 )
 
 // The shapes a message of Sealpost's has on the wire (shapeOf).
@@ -130,7 +130,7 @@ func outputKinds(t *testing.T) []outputKind {
 			encrypted: true, signer: "gateway", readers: openPGPReaders},
 		{name: kindCustomerNotice, storeKind: store.KindNotice, shape: shapePGPSigned, subject: ownSubject, text: support,
 			signer: "gateway", readers: openPGPReaders},
-		{name: kindDSN, storeKind: store.KindNotice, shape: shapeDSN, subject: ownSubject, text: keylessClient,
+		{name: kindDSN, storeKind: store.KindHelpdesk, shape: shapeDSN, subject: ownSubject, text: keylessClient,
 			readers: clearReaders},
 	}
 }

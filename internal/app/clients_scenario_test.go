@@ -229,7 +229,7 @@ func (sc *scenario) listSteps(t *testing.T) {
 
 // gatewaySteps makes a gateway hand a message to its helpdesk, send a
 // helpdesk's reply encrypted, and refuse one to a customer without key
-// with a DSN to the helpdesk and a notice to the customer.
+// with a DSN in the helpdesk's ticket and a notice to the customer.
 func (sc *scenario) gatewaySteps(t *testing.T) {
 	t.Helper()
 	ctx := context.Background()
@@ -275,10 +275,20 @@ func (sc *scenario) gatewaySteps(t *testing.T) {
 		t.Fatalf("keyless customer's message: %v", err)
 	}
 	maildirMessages(t, desk, 2)
-	sc.step(t, "a helpdesk reply to a customer without key", 2, func() error {
+	sc.step(t, "a helpdesk reply to a customer without key", 1, func() error {
 		return submit(t, s, password, helpdeskFrom, []string{keylessClient},
 			replyWith("<reply-dan@helpdesk.example.org>", "<dan-1@example.net>", keylessClient, "Re: Question", "The answer"))
-	}, map[string]string{helpdeskFrom: kindDSN, keylessClient: kindCustomerNotice})
+	}, map[string]string{keylessClient: kindCustomerNotice})
+	// The DSN goes into the ticket, through deliver_to (issue 16 item 2).
+	for _, m := range maildirMessages(t, desk, 3) {
+		if shape := shapeOf(t, m); shape == shapeDSN {
+			sc.sent[kindDSN] = sentMessage{to: "helpdesk", raw: m}
+			sc.shapes[shape] = true
+		}
+	}
+	if _, ok := sc.sent[kindDSN]; !ok {
+		t.Fatal("no DSN in the helpdesk's Maildir")
+	}
 }
 
 // wrapTo is wrap for a message from from to to.

@@ -243,7 +243,7 @@ func TestGatewayWithGnuPGAndOpenSSL(t *testing.T) {
 	})
 
 	var bobMsg []byte
-	t.Run("encrypted, unsigned: reply to a customer without key refused with a DSN and a notice", func(t *testing.T) {
+	t.Run("encrypted, unsigned: reply to a customer without key refused with a DSN in the ticket and a notice", func(t *testing.T) {
 		const secret = "CANARY-gw-bob-question"
 		inner := "From: bob@example.com\r\nTo: " + support + "\r\nSubject: Question\r\nMessage-ID: <bob-1@example.com>\r\n" +
 			"Content-Type: text/plain\r\n\r\nAnything " + secret + "\r\n"
@@ -264,8 +264,16 @@ func TestGatewayWithGnuPGAndOpenSSL(t *testing.T) {
 		if err != nil {
 			t.Fatalf("submission refused: %v", err)
 		}
-		dsn := s.waitFor(t, "helpdesk-bounces@example.org")
+		// The DSN goes into the ticket, through deliver_to (issue 16 item 2).
+		got = desk.next(t)
+		if got.from != "" || len(got.to) != 1 || got.to[0] != support {
+			t.Errorf("the DSN went %q -> %v, want <> -> %s", got.from, got.to, support)
+		}
+		dsn := got.data
 		notice := s.waitFor(t, "bob@example.com")
+		if n := queuedTo(t, s, "helpdesk-bounces@example.org"); n != 0 {
+			t.Errorf("%d deliveries queued to the reply's envelope sender", n)
+		}
 		for _, m := range [][]byte{dsn, notice} {
 			if bytes.Contains(m, []byte(answer)) {
 				t.Errorf("the reply's content left Sealpost:\n%s", m)

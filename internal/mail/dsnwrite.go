@@ -9,6 +9,7 @@ import (
 	stdmime "mime"
 	"mime/quotedprintable"
 	netmail "net/mail"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -42,8 +43,10 @@ type DSN struct {
 	// message with a null envelope sender gets no report (RFC 5321
 	// §4.5.5).
 	To string
-	// Subject is the report's Subject, encoded per RFC 2047 when not
-	// ASCII; empty means "Delivery Status Notification".
+	// Subject is the report's Subject; its words that are not ASCII are
+	// encoded per RFC 2047, the others stay as they are (a helpdesk
+	// finds its ticket tag in them); empty means "Delivery Status
+	// Notification".
 	Subject string
 	// Date is the report's Date. Required.
 	Date time.Time
@@ -72,8 +75,13 @@ type DSN struct {
 	// body.
 	Headers []byte
 	// InReplyTo is the original's Message-ID, written as In-Reply-To and
-	// References; empty means neither.
+	// as the last entry of References; empty means neither.
 	InReplyTo string
+	// References are the original's own References (RFC 5322 §3.6.4),
+	// written before InReplyTo in References, so that a reader threads
+	// the report into the original's conversation. Each is a msg-id;
+	// they are written only with InReplyTo.
+	References []string
 }
 
 // Default values of DSN fields.
@@ -126,18 +134,53 @@ func (d DSN) topFields(id, boundary string) []dsnField {
 	return []dsnField{
 		{"From", d.from()},
 		{"To", "<" + d.to() + ">"},
-		{"Subject", stdmime.QEncoding.Encode("utf-8", cmp.Or(d.Subject, dsnDefaultSubject))},
+		{"Subject", encodeText(cmp.Or(d.Subject, dsnDefaultSubject))},
 		// RFC 5322 §3.3: date-time, which RFC 1123 with a numeric zone is.
 		{"Date", d.Date.Format(time.RFC1123Z)},
 		{"Message-ID", id},
 		{"In-Reply-To", d.InReplyTo},
-		{"References", d.InReplyTo},
+		{"References", d.references()},
 		// RFC 3834 §5: a report answers a message; no responder may
 		// answer it in turn.
 		{"Auto-Submitted", "auto-replied"},
 		{"MIME-Version", "1.0"},
 		{"Content-Type", ct},
 	}
+}
+
+// references returns the References field body of a checked d: the
+// original's References, then the original (RFC 5322 §3.6.4); "" without
+// InReplyTo.
+func (d DSN) references() string {
+	if d.InReplyTo == "" {
+		return ""
+	}
+	return strings.Join(append(slices.Clone(d.References), d.InReplyTo), " ")
+}
+
+// encodeText writes s as an unstructured field body: each run of words
+// that are not printable ASCII becomes one RFC 2047 encoded word (the
+// spaces inside a run go into it, RFC 2047 §6.2: white space between
+// encoded words is dropped), and ASCII words stay readable to programs
+// that do not decode.
+func encodeText(s string) string {
+	words := strings.Split(s, " ")
+	plain := func(w string) bool { return checkASCII(w) == "" && !strings.Contains(w, "=?") }
+	var out []string
+	for i := 0; i < len(words); {
+		if plain(words[i]) {
+			out = append(out, words[i])
+			i++
+			continue
+		}
+		j := i + 1
+		for j < len(words) && !plain(words[j]) {
+			j++
+		}
+		out = append(out, stdmime.QEncoding.Encode("utf-8", strings.Join(words[i:j], " ")))
+		i = j
+	}
+	return strings.Join(out, " ")
 }
 
 // from returns the From field body of a checked d.
@@ -313,6 +356,9 @@ func (d DSN) check() error {
 	}
 	c.add("Message-ID", checkOptional(d.MessageID, checkMsgID))
 	c.add("In-Reply-To", checkOptional(d.InReplyTo, checkMsgID))
+	for _, r := range d.References {
+		c.add("References", checkMsgID(r))
+	}
 	c.add("Original-Envelope-Id", checkASCII(d.OriginalEnvelopeID))
 	c.add("explanation", checkText(d.Explanation))
 	if len(d.Recipients) == 0 {
@@ -434,6 +480,10 @@ func checkRecipient(s string) string {
 	}
 	return checkASCII(s)
 }
+
+// IsMsgID reports whether s is a msg-id a DSN can name (InReplyTo,
+// References): "<left@right>" in printable US-ASCII (RFC 5322 §3.6.4).
+func IsMsgID(s string) bool { return checkMsgID(s) == "" }
 
 // checkMsgID checks a msg-id, "<left@right>" (RFC 5322 §3.6.4).
 func checkMsgID(s string) string {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	stdmime "mime"
 	netmail "net/mail"
 	"net/textproto"
 	"reflect"
@@ -122,6 +123,45 @@ func TestDSNHeader(t *testing.T) {
 	// RFC 5322 §2.3: every line ends in CRLF.
 	if n := bytes.Count(raw, []byte("\n")); n != bytes.Count(raw, []byte("\r\n")) {
 		t.Errorf("%d bare LFs in\n%s", n-bytes.Count(raw, []byte("\r\n")), raw)
+	}
+}
+
+// TestDSNReferences: a report names the original's own References
+// before the original (RFC 5322 §3.6.4), so a reader threads it into the
+// original's conversation.
+func TestDSNReferences(t *testing.T) {
+	d := testDSN()
+	d.References = []string{"<first@example.com>", "<second@example.com>"}
+	_, root := build(t, d)
+	if got, want := root.Header.Get("References"), "<first@example.com> <second@example.com> <orig@example.com>"; got != want {
+		t.Errorf("References = %q, want %q", got, want)
+	}
+	if got := root.Header.Get("In-Reply-To"); got != "<orig@example.com>" {
+		t.Errorf("In-Reply-To = %q", got)
+	}
+	for id, want := range map[string]bool{"<a@example.com>": true, "<a>": false, "a@example.com": false, "<a b@example.com>": false, "<@example.com>": false} {
+		if mail.IsMsgID(id) != want {
+			t.Errorf("IsMsgID(%q) = %v, want %v", id, !want, want)
+		}
+	}
+}
+
+// TestDSNSubjectEncoding: only the words of a Subject that are not ASCII
+// are encoded (RFC 2047), so a program that does not decode still finds
+// a ticket tag in it; decoded, it is the Subject as given.
+func TestDSNSubjectEncoding(t *testing.T) {
+	for _, subject := range []string{"Reply not sent: [example.org #7] Drucker brännt", "Reply not sent: [example.org #7] größer als brännt",
+		"Éin [example.org #7] ça va"} {
+		d := testDSN()
+		d.Subject = subject
+		_, root := build(t, d)
+		raw := root.Header.Get("Subject")
+		if !strings.Contains(raw, "[example.org #7]") {
+			t.Errorf("Subject %q: the tag is encoded: %q", subject, raw)
+		}
+		if got, err := new(stdmime.WordDecoder).DecodeHeader(raw); err != nil || got != subject {
+			t.Errorf("Subject %q decodes to %q, %v", subject, got, err)
+		}
 	}
 }
 
@@ -258,6 +298,8 @@ func TestDSNRefuses(t *testing.T) {
 		{"CR in To", func(d *mail.DSN) { d.To = "a@example.org\rBcc: eve@example.net" }},
 		{"CRLF in Message-ID", func(d *mail.DSN) { d.MessageID = "<a@b>\r\nBcc: eve@example.net" }},
 		{"CRLF in In-Reply-To", func(d *mail.DSN) { d.InReplyTo = "<a@b>\r\nBcc: eve@example.net" }},
+		{"CRLF in References", func(d *mail.DSN) { d.References = []string{"<a@b>\r\nBcc: eve@example.net"} }},
+		{"References not a msg-id", func(d *mail.DSN) { d.References = []string{"<a@b>", "ticket-1"} }},
 		{"CRLF in Reporting-MTA", func(d *mail.DSN) { d.ReportingMTA = "mx.example.org\r\nX: y" }},
 		{"CRLF in Original-Envelope-Id", func(d *mail.DSN) { d.OriginalEnvelopeID = "id\r\n\r\nFinal-Recipient: rfc822; eve@example.net" }},
 		{"CRLF in Diagnostic-Code", func(d *mail.DSN) {

@@ -3,13 +3,17 @@ package pipeline
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
+	"io"
 	"log/slog"
 	stdmime "mime"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/sealpost/sealpost/internal/crypto/smime"
 	"github.com/sealpost/sealpost/internal/keyring"
@@ -49,9 +53,12 @@ var (
 // signed by the gateway, and encrypted to each recipient whose usable
 // key is known. In a conversation that arrived encrypted (and with
 // encrypt_replies=always) a recipient without a usable key gets no reply
-// in clear: the helpdesk gets a delivery status notification naming the
-// recipient and the reason, and the recipient a notice without the
-// reply's content. It returns nil once the copies are queued.
+// in clear: the helpdesk gets, in the reply's ticket, a delivery status
+// notification naming the recipient and the reason, and the recipient a
+// notice without the reply's content. The helpdesk's staff (the staff
+// option) are answered in any conversation and never asked for a key;
+// without one they get a copy in clear or nothing, as staff_without_key
+// says. It returns nil once the copies are queued.
 func (p *Pipeline) Submit(ctx context.Context, s Submission) error {
 	log := p.opt.Logger.With("msgid", s.Ref)
 	msg, err := mime.Parse(s.Raw, p.opt.Limits)
@@ -115,38 +122,23 @@ func (p *Pipeline) Submit(ctx context.Context, s Submission) error {
 	// The helpdesk's latest tag is the conversation's (RT merges tickets:
 	// the reply then carries the tag of the ticket it was merged into).
 	t.Tag = rep.tag
-	var refused []refusedRcpt
-	for _, rcpt := range s.Rcpts {
-		if guarded(thread) && !slices.Contains(thread.Answerable, rcpt) {
-			// DESIGN §4.3: an encrypted conversation is answered only to
-			// the addresses its content bound (binding.go).
-			refused = append(refused, refusedRcpt{addr: rcpt, stranger: true})
-			continue
-		}
-		to, err := p.noticeKey(ctx, gw, r, rcpt)
-		if err != nil {
-			return err
-		}
-		switch {
-		case to != nil:
-			rep.encrypted = append(rep.encrypted, rcptKey{rcpt, *to})
-		case mustEncrypt:
-			refused = append(refused, refusedRcpt{addr: rcpt, status: noKeyStatus(r, rcpt)})
-		default:
-			rep.clear = append(rep.clear, rcpt)
-		}
+	refused, err := p.sortRecipients(ctx, rep, thread, r, s.Rcpts, mustEncrypt)
+	if err != nil {
+		return err
 	}
 	if thread == nil || !thread.Encrypted {
 		// The helpdesk's correspondents, before the conversation is
-		// encrypted, are its own choice.
-		t.Answerable = s.Rcpts
+		// encrypted, are its own choice; its staff are not
+		// correspondents (a reply to staff only must not make the
+		// customer a stranger to their own conversation).
+		t.Answerable = slices.DeleteFunc(slices.Clone(s.Rcpts), func(rcpt string) bool { return isStaff(gw, rcpt) })
 	}
 	out := store.Outcome{ListID: gw.ID, Thread: t, Decided: decision}
 	if out.Deliveries, err = p.replyCopies(rep); err != nil {
 		return err
 	}
 	if len(refused) > 0 {
-		ds, err := p.refusedReply(gw, rep, refused)
+		ds, err := p.refusedReply(log, gw, rep, t, refused)
 		if err != nil {
 			return err
 		}
@@ -160,6 +152,56 @@ func (p *Pipeline) Submit(ctx context.Context, s Submission) error {
 	}
 	logReply(log, rep, refused, mustEncrypt)
 	return nil
+}
+
+// sortRecipients puts each recipient of a reply where its copy goes:
+// encrypted to its key, in clear, or refused (returned).
+func (p *Pipeline) sortRecipients(ctx context.Context, rep *reply, thread *store.Thread, r *roster, rcpts []string,
+	mustEncrypt bool) ([]refusedRcpt, error) {
+	gw := rep.gw
+	var refused []refusedRcpt
+	for _, rcpt := range rcpts {
+		staff := isStaff(gw, rcpt)
+		if guarded(thread) && !staff && !slices.Contains(thread.Answerable, rcpt) {
+			// DESIGN §4.3: an encrypted conversation is answered only to
+			// the addresses its content bound (binding.go), and to the
+			// helpdesk's own staff.
+			refused = append(refused, refusedRcpt{addr: rcpt, stranger: true})
+			continue
+		}
+		to, err := p.noticeKey(ctx, gw, r, rcpt)
+		if err != nil {
+			return nil, err
+		}
+		switch {
+		case to != nil:
+			rep.encrypted = append(rep.encrypted, rcptKey{rcpt, *to})
+		case mustEncrypt && staff && gw.Gateway.StaffWithoutKey == store.StaffClear:
+			// The administrator chose copies in clear for staff without
+			// a key (staff_without_key=clear): signed like any reply in
+			// clear.
+			rep.clear = append(rep.clear, rcpt)
+		case mustEncrypt:
+			refused = append(refused, refusedRcpt{addr: rcpt, status: noKeyStatus(r, rcpt), staff: staff})
+		default:
+			rep.clear = append(rep.clear, rcpt)
+		}
+	}
+	return refused, nil
+}
+
+// isStaff reports whether addr, normalised, is one of gw's staff: named
+// in its staff option, or at a domain named there as *@DOMAIN. The
+// domain must be the same, not end in it: x@sub.example.org and
+// x@example.org.attacker.test are not at *@example.org.
+func isStaff(gw *store.List, addr string) bool {
+	_, domain := mail.Split(addr)
+	for _, s := range gw.Gateway.Staff {
+		if s == addr || domain != "" && s == "*@"+domain {
+			return true
+		}
+	}
+	return false
 }
 
 func logReply(log *slog.Logger, rep *reply, refused []refusedRcpt, mustEncrypt bool) {
@@ -190,12 +232,19 @@ type refusedRcpt struct {
 	// stranger: not an address the encrypted conversation may be
 	// answered to; it is told nothing.
 	stranger bool
+	// staff: one of the helpdesk's own people, without a key; not asked
+	// for one (staff_without_key=refuse).
+	staff bool
 }
 
 // why is the reason a recipient did not get a reply, for the helpdesk.
 func (r refusedRcpt) why() string {
-	if r.stranger {
+	switch {
+	case r.stranger:
 		return "not an address of this encrypted conversation (only those its signed or encrypted mail came from or named are answered)"
+	case r.staff:
+		return "a staff address with no usable key (" + r.status.String() + "); with staff_without_key=refuse staff get " +
+			"no copy in clear and no notice: give the gateway their key"
 	}
 	return "no usable key (" + r.status.String() + ")"
 }
@@ -377,38 +426,25 @@ func (p *Pipeline) clearReply(rep *reply) ([]byte, error) {
 }
 
 // refusedReply tells the helpdesk, with a delivery status notification
-// (RFC 3464), which recipients did not get the reply and why, and each
-// of them, in a notice with nothing of the reply, that a reply is waiting
-// for a key it can be encrypted to.
-func (p *Pipeline) refusedReply(gw *store.List, rep *reply, refused []refusedRcpt) ([]store.Delivery, error) {
+// (RFC 3464) in the reply's own ticket, which recipients did not get the
+// reply and why, and each of them that is neither a stranger nor staff,
+// in a notice with nothing of the reply, that a reply is waiting for a
+// key it can be encrypted to. The report joins the conversation t.
+func (p *Pipeline) refusedReply(log *slog.Logger, gw *store.List, rep *reply, t *store.ThreadMark, refused []refusedRcpt) ([]store.Delivery, error) {
 	var out []store.Delivery
-	if rep.from != "" {
-		var rcpts []mail.DSNRecipient
-		var lines []string
-		for _, r := range refused {
-			// RFC 3463 §3.8: X.7.4 security features not supported (no
-			// key), X.7.1 delivery not authorized (a stranger).
-			status, diag := "5.7.4", "x-sealpost; "+r.why()+": the conversation is encrypted, so the reply is not sent in clear"
-			if r.stranger {
-				status, diag = "5.7.1", "x-sealpost; "+r.why()
-			}
-			rcpts = append(rcpts, mail.DSNRecipient{Recipient: r.addr, Action: "failed", Status: status, Diagnostic: diag})
-			lines = append(lines, "  "+r.addr+": "+r.why())
-		}
-		_, text, err := p.render(gw, "gateway-refused", map[string]any{"Recipients": strings.Join(lines, "\n"), "Ref": rep.ref})
+	if why := unreported(p, rep); why != "" {
+		log.Info("no report to the helpdesk about the recipients not sent to", "why", why)
+	} else {
+		d, id, err := p.refusedReport(gw, rep, refused)
 		if err != nil {
 			return nil, err
 		}
-		d, err := p.helpdeskDSN(gw, rep.ref, mail.DSN{To: rep.from, Subject: "Reply not sent to some recipients",
-			Explanation: text, Recipients: rcpts, Headers: rep.msg.RawHeader, InReplyTo: rep.h.messageID})
-		if err != nil {
-			return nil, err
-		}
+		t.MessageIDs = append(t.MessageIDs, id)
 		out = append(out, d)
 	}
 	for _, r := range refused {
-		if r.stranger {
-			continue // not invited to send a key: it will not be answered anyway
+		if r.stranger || r.staff {
+			continue // not invited to send a key: a stranger will not be answered anyway, staff keys come from the administrator
 		}
 		subject, text, err := p.render(gw, "gateway-no-key", map[string]any{"Status": r.status.String(),
 			"Fingerprint": gw.KeyFingerprint, "Ref": rep.ref})
@@ -424,8 +460,168 @@ func (p *Pipeline) refusedReply(gw *store.List, rep *reply, refused []refusedRcp
 	return out, nil
 }
 
-// helpdeskDSN is a delivery status notification from gw to its helpdesk,
-// sealed in the queue: it carries the reply's header.
+// refusedReport is the delivery status notification about the refused
+// recipients of rep, and its Message-ID. It goes to the helpdesk the way
+// mail to the gateway does (deliver_to), never out: the helpdesk's
+// envelope sender is often an address no agent reads (RT's root@), or
+// the gateway's own, which would bring it back as a new ticket. It
+// carries the reply's Subject (the helpdesk's ticket tag with it) and
+// answers the reply (In-Reply-To, References), so that the helpdesk files
+// it in the reply's ticket; it is automatic in every way helpdesks
+// recognise (a multipart/report, Auto-Submitted: auto-replied, a null
+// envelope sender, From MAILER-DAEMON), so they record it without
+// mailing it on to the customer (RT: RedistributeAutoGeneratedMessages).
+func (p *Pipeline) refusedReport(gw *store.List, rep *reply, refused []refusedRcpt) (store.Delivery, string, error) {
+	var rcpts []mail.DSNRecipient
+	var lines []string
+	for _, r := range refused {
+		// RFC 3463 §3.8: X.7.4 security features not supported (no
+		// key), X.7.1 delivery not authorized (a stranger).
+		status, diag := "5.7.4", "x-sealpost; "+r.why()+": the conversation is encrypted, so the reply is not sent in clear"
+		if r.stranger {
+			status, diag = "5.7.1", "x-sealpost; "+r.why()
+		}
+		rcpts = append(rcpts, mail.DSNRecipient{Recipient: r.addr, Action: "failed", Status: status, Diagnostic: diag})
+		lines = append(lines, "  "+r.addr+": "+r.why())
+	}
+	_, text, err := p.render(gw, "gateway-refused", map[string]any{"Recipients": strings.Join(lines, "\n"), "Ref": rep.ref})
+	if err != nil {
+		return store.Delivery{}, "", err
+	}
+	id, err := p.reportID(gw)
+	if err != nil {
+		return store.Delivery{}, "", err
+	}
+	local, domain := mail.Split(gw.Address)
+	dsn := mail.DSN{ReportingMTA: domain, Date: p.opt.Now(), MessageID: id, To: gw.Address,
+		// Not the gateway's address: a helpdesk drops mail from its own
+		// address as a loop (RT's "mail from itself").
+		From:    mail.FormatAddress("Sealpost for "+local+"@"+domain, "MAILER-DAEMON@"+domain),
+		Subject: reportSubject(rep.h.subject), Explanation: text, Recipients: rcpts, Headers: rep.msg.RawHeader}
+	if mail.IsMsgID(rep.msgID) {
+		dsn.InReplyTo = rep.msgID
+		for _, ref := range strings.Fields(rep.h.references) {
+			if mail.IsMsgID(ref) && len(dsn.References) < maxReportReferences {
+				dsn.References = append(dsn.References, ref)
+			}
+		}
+	}
+	data, err := dsn.Bytes(p.opt.Rand)
+	if err != nil {
+		return store.Delivery{}, "", err
+	}
+	// RFC 5321 §4.5.5: a report goes with a null envelope sender, so
+	// nothing answers it.
+	d := store.Delivery{Ref: rep.ref, ListID: gw.ID, Kind: store.KindHelpdesk, From: "", To: gw.Address, Route: gw.Gateway.DeliverTo}
+	return d, id, p.sealDelivery(&d, data)
+}
+
+// maxReportReferences bounds the References a report repeats.
+const maxReportReferences = 20
+
+// reportSubject is the Subject of a report about a reply with Subject
+// subject: "Reply not sent: " and the reply's own Subject without its
+// "Re:", so that it reads as the ticket's and keeps the helpdesk's tag
+// ("Reply not sent: [example.org #1] Your printer").
+func reportSubject(subject string) string {
+	if d, err := new(stdmime.WordDecoder).DecodeHeader(subject); err == nil && utf8.ValidString(d) {
+		subject = d
+	}
+	subject = strings.Join(strings.Fields(strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return ' '
+		}
+		return r
+	}, subject)), " ")
+	for {
+		rest, ok := cutPrefixFold(subject, "re:")
+		if !ok {
+			break
+		}
+		subject = strings.TrimSpace(rest)
+	}
+	if subject == "" {
+		return "Reply not sent"
+	}
+	return "Reply not sent: " + subject
+}
+
+// cutPrefixFold is strings.CutPrefix ignoring ASCII case.
+func cutPrefixFold(s, prefix string) (string, bool) {
+	if len(s) < len(prefix) || !strings.EqualFold(s[:len(prefix)], prefix) {
+		return s, false
+	}
+	return s[len(prefix):], true
+}
+
+// unreported says why a reply's refused recipients are not reported to
+// the helpdesk, or "". A report goes into the ticket, and a helpdesk may
+// mail what its tickets get on to its staff, through the gateway: were
+// that answered with a report again, the two would write to each other
+// forever. So a submission that is itself automatic gets none (RFC 3834
+// §2: no automatic response to Auto-Submitted mail other than "no"; RFC
+// 5321 §4.5.5: nor to a null envelope sender), nor one that is a report,
+// nor one that answers one of the gateway's reports.
+func unreported(p *Pipeline, rep *reply) string {
+	auto, _, _ := strings.Cut(rep.msg.Header.Get("Auto-Submitted"), ";")
+	switch auto = strings.TrimSpace(auto); {
+	case rep.from == "":
+		return "a null envelope sender"
+	case auto != "" && !strings.EqualFold(auto, "no"):
+		return "automatic: Auto-Submitted " + auto
+	case rep.msg.MediaType == "multipart/report":
+		return "a report itself"
+	}
+	// The message it answers: In-Reply-To, or the last of References
+	// (RFC 5322 §3.6.4) for a helpdesk that writes only those.
+	parents := strings.Fields(rep.h.inReplyTo)
+	if refs := strings.Fields(rep.h.references); len(refs) > 0 {
+		parents = append(parents, refs[len(refs)-1])
+	}
+	for _, id := range parents {
+		if p.isReportID(rep.gw, id) {
+			return "an answer to a report of the gateway's"
+		}
+	}
+	return ""
+}
+
+// reportIDPrefix starts the local part of a report's Message-ID.
+const reportIDPrefix = "sealpost-report."
+
+// reportID returns a new Message-ID for a report of gw's,
+// "<sealpost-report.NONCE.TAG@DOMAIN>", where TAG authenticates NONCE
+// under a key only Sealpost holds: a message that answers one of its
+// reports is recognised (isReportID), and no one can make an ID that
+// passes for one.
+func (p *Pipeline) reportID(gw *store.List) (string, error) {
+	var b [12]byte
+	if _, err := io.ReadFull(p.opt.Rand, b[:]); err != nil {
+		return "", fmt.Errorf("pipeline: report message-id: %w", err)
+	}
+	nonce := hex.EncodeToString(b[:])
+	return "<" + reportIDPrefix + nonce + "." + p.reportTag(gw, nonce) + "@" + domainOf(gw.Address) + ">", nil
+}
+
+// isReportID reports whether id is the Message-ID of a report of gw's.
+func (p *Pipeline) isReportID(gw *store.List, id string) bool {
+	rest, ok := strings.CutPrefix(id, "<"+reportIDPrefix)
+	local, _, ok2 := strings.Cut(rest, "@")
+	nonce, tag, ok3 := strings.Cut(local, ".")
+	return ok && ok2 && ok3 && hmac.Equal([]byte(tag), []byte(p.reportTag(gw, nonce)))
+}
+
+// reportTag authenticates a report's nonce: a bounce tag (an HMAC under
+// a key derived from the master key) of gw and "report NONCE", which no
+// member address can be (it has no @).
+func (p *Pipeline) reportTag(gw *store.List, nonce string) string {
+	return mail.VERPToken(p.sealer.BounceTag(gw.Address, "report "+nonce))
+}
+
+// helpdeskDSN is a delivery status notification from gw to the
+// helpdesk's envelope sender dsn.To, sealed in the queue: it carries the
+// reply's header. (A reply the customer's side refused comes back this
+// way, as any mail server's bounce would; see replyFailed.)
 func (p *Pipeline) helpdeskDSN(gw *store.List, ref string, dsn mail.DSN) (store.Delivery, error) {
 	_, dsn.ReportingMTA = mail.Split(gw.Address)
 	dsn.Date = p.opt.Now()

@@ -107,6 +107,18 @@ type GatewaySettings struct {
 	// helpdesk's ticket tag in a Subject; "" is the default, which knows
 	// Request Tracker, Znuny/OTRS, Zammad and osTicket.
 	TicketTag string `json:"ticket_tag,omitempty"`
+
+	// Staff are the helpdesk's own people: addresses ("bob@example.net")
+	// and whole domains ("*@example.org", not its subdomains), lower
+	// case. A staff address is never a stranger to an encrypted
+	// conversation, gets no notice asking for a key, and never becomes
+	// one of a conversation's answerable addresses through a reply.
+	Staff []string `json:"staff,omitempty"`
+	// StaffWithoutKey is what a staff address without a usable key gets
+	// of a reply that must be encrypted: "" (refuse: nothing, and the
+	// helpdesk a report) or "clear" (a copy in clear, signed as
+	// sign_replies says).
+	StaffWithoutKey string `json:"staff_without_key,omitempty"`
 }
 
 // Values of GatewaySettings.ReplySubject.
@@ -114,6 +126,12 @@ const (
 	ReplySubjectHidden = ""
 	ReplySubjectTag    = "tag"
 	ReplySubjectClear  = "clear"
+)
+
+// Values of GatewaySettings.StaffWithoutKey.
+const (
+	StaffRefuse = ""
+	StaffClear  = "clear"
 )
 
 // Values of GatewaySettings.EncryptReplies.
