@@ -213,7 +213,7 @@ func (w *limitedWalk) archive(gw *store.List) {
 		w.t.Fatal(err)
 	}
 	if err := w.db.Commit(context.Background(), store.Outcome{ListID: gw.ID,
-		Thread:  &store.ThreadMark{Thread: thread, MessageIDs: []string{thread}, Encrypted: true, At: time.Now()},
+		Thread:  &store.ThreadMark{Thread: thread, MessageIDs: []string{thread}, Encrypted: true, At: time.Now(), Tag: "[example.org #7]"},
 		Archive: []store.Archived{{ListID: gw.ID, Thread: thread, Direction: "in", MessageID: thread, Ref: "ref1", Sealed: sealed, CreatedAt: time.Now()}}}); err != nil {
 		w.t.Fatal(err)
 	}

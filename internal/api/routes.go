@@ -401,7 +401,7 @@ func conversations(c *call) (any, error) {
 	}
 	out := make([]threadJSON, 0, len(ts))
 	for _, t := range ts {
-		out = append(out, threadJSON{ID: t.ID, Encrypted: t.Encrypted, Messages: t.Messages, CreatedAt: stamp(t.CreatedAt), UpdatedAt: stamp(t.UpdatedAt)})
+		out = append(out, threadJSON{ID: t.ID, Encrypted: t.Encrypted, Messages: t.Messages, Tag: t.Tag, CreatedAt: stamp(t.CreatedAt), UpdatedAt: stamp(t.UpdatedAt)})
 	}
 	return out, nil
 }

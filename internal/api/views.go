@@ -224,6 +224,7 @@ type threadJSON struct {
 	ID        string  `json:"id"`
 	Encrypted bool    `json:"encrypted"`
 	Messages  int     `json:"messages"`
+	Tag       string  `json:"tag,omitempty"`
 	CreatedAt *string `json:"created_at"`
 	UpdatedAt *string `json:"updated_at"`
 }

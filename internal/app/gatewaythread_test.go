@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"slices"
 	"testing"
 
 	"github.com/sealpost/sealpost/internal/crypto/pgp"
@@ -216,6 +217,15 @@ func TestTicketTagRestored(t *testing.T) {
 		if got := d.legacy(t, d.alice.gpg, d.alice.fpr, "alice@example.net", "Subject: Re: [example.org #3] ...\r\n", merged); len(got) != 1 ||
 			got[0] != "Re: [example.org #3] ..." {
 			t.Errorf("an answer that has the tag: Subject %q, want it as it came", got)
+		}
+		// The conversation lists show the tag (gateway archive, the API,
+		// the UI's archive page).
+		ts, err := d.s.app.Admin.Conversations(context.Background(), support, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i := slices.IndexFunc(ts, func(c store.Thread) bool { return c.ID == id }); i < 0 || ts[i].Tag != "[example.org #3]" {
+			t.Errorf("the conversation's tag in the list of conversations: %+v", ts)
 		}
 	})
 }

@@ -228,9 +228,9 @@ Reading the archive needs the data directory and its master key.`,
 					return err
 				}
 				w := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
-				fmt.Fprintln(w, "CONVERSATION\tENCRYPTED\tMESSAGES\tLAST")
+				fmt.Fprintln(w, "CONVERSATION\tTICKET\tENCRYPTED\tMESSAGES\tLAST")
 				for _, t := range ts {
-					fmt.Fprintf(w, "%s\t%t\t%d\t%s\n", t.ID, t.Encrypted, t.Messages, t.UpdatedAt.Format(time.RFC3339))
+					fmt.Fprintf(w, "%s\t%s\t%t\t%d\t%s\n", t.ID, orDash(t.Tag), t.Encrypted, t.Messages, t.UpdatedAt.Format(time.RFC3339))
 				}
 				return w.Flush()
 			})

@@ -467,7 +467,7 @@ func TestArchive(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := f.db.Commit(ctx, store.Outcome{ListID: gw.ID, Thread: &store.ThreadMark{Thread: thread, MessageIDs: []string{thread}, Encrypted: true, At: time.Now()},
+	if err := f.db.Commit(ctx, store.Outcome{ListID: gw.ID, Thread: &store.ThreadMark{Thread: thread, MessageIDs: []string{thread}, Encrypted: true, At: time.Now(), Tag: "[example.org #7]"},
 		Archive: []store.Archived{{ListID: gw.ID, Thread: thread, Direction: "in", MessageID: thread, Ref: "ref1", Sealed: sealed, CreatedAt: time.Now()}}}); err != nil {
 		t.Fatal(err)
 	}
@@ -476,6 +476,9 @@ func TestArchive(t *testing.T) {
 	link := "/lists/help@example.org/archive/" + url.PathEscape(thread)
 	if !strings.Contains(p.body, `href="`+link+`"`) {
 		t.Fatalf("the archive does not link the conversation %s:\n%s", link, p.body)
+	}
+	if !strings.Contains(p.body, "<td>[example.org #7]</td>") {
+		t.Errorf("the archive does not show the conversation's ticket tag:\n%s", p.body)
 	}
 	p = alice.get(link)
 	if p.status != http.StatusOK || !strings.Contains(p.body, "The invoice &lt;b&gt;is&lt;/b&gt; wrong – please fix.") || !strings.Contains(p.body, "My invoice") {
