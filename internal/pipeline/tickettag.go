@@ -62,12 +62,18 @@ func TicketTagPattern(expr string) (*regexp.Regexp, error) {
 	return re, nil
 }
 
+// defaultTicketTag is DefaultTicketTag compiled once: most gateways use it.
+var defaultTicketTag = regexp.MustCompile(DefaultTicketTag)
+
 // ticketTag is gw's ticket tag pattern. A stored pattern that no longer
 // compiles (it is checked when set) counts as the default.
 func ticketTag(gw *store.List) *regexp.Regexp {
+	if gw.Gateway.TicketTag == "" {
+		return defaultTicketTag
+	}
 	re, err := TicketTagPattern(gw.Gateway.TicketTag)
 	if err != nil {
-		re, _ = TicketTagPattern("")
+		return defaultTicketTag
 	}
 	return re
 }
