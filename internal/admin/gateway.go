@@ -126,25 +126,9 @@ func GatewayOptions() []Option {
 			func(g *store.GatewaySettings) *bool { return &g.UnsignedReplies }, true),
 		gwBool("archive", "true to keep every message of every conversation, sealed, for `gateway archive` (default false)",
 			func(g *store.GatewaySettings) *bool { return &g.Archive }, false),
-		{Name: "encrypt_replies", Help: "when-possible (default: to every recipient with a usable key, and a conversation that " +
+		gwChoice("encrypt_replies", "when-possible (default: to every recipient with a usable key, and a conversation that "+
 			"arrived encrypted only encrypted) or always (no reply ever in clear)",
-			get: func(l *store.List) string {
-				if l.Gateway.EncryptReplies == store.EncryptAlways {
-					return "always"
-				}
-				return "when-possible"
-			},
-			set: func(l *store.List, v string) error {
-				switch v {
-				case "when-possible":
-					l.Gateway.EncryptReplies = store.EncryptWhenPossible
-				case "always":
-					l.Gateway.EncryptReplies = store.EncryptAlways
-				default:
-					return errors.New("not when-possible or always")
-				}
-				return nil
-			}},
+			func(g *store.GatewaySettings) *string { return &g.EncryptReplies }, "when-possible", store.EncryptAlways),
 		{Name: "verdict_banner", Help: "on (default): the text the helpdesk shows starts with one line saying what the " +
 			"X-Sealpost-* fields say (encrypted, signed by whom, or a warning); off: the message as it came",
 			get: func(l *store.List) string {
@@ -196,26 +180,39 @@ func GatewayOptions() []Option {
 	return opts
 }
 
+// gwChoice is a gateway option that takes one of choices; the first is
+// the default, stored as "", the others are stored as they are.
+func gwChoice(name, help string, field func(*store.GatewaySettings) *string, choices ...string) Option {
+	return Option{Name: name, Help: help,
+		get: func(l *store.List) string { return orDefault(*field(&l.Gateway), choices[0]) },
+		set: func(l *store.List, v string) error {
+			i := slices.Index(choices, v)
+			switch {
+			case i < 0:
+				return errors.New("not " + strings.Join(choices[:len(choices)-1], ", ") + " or " + choices[len(choices)-1])
+			case i == 0:
+				v = ""
+			}
+			*field(&l.Gateway) = v
+			return nil
+		}}
+}
+
+// adminOnly marks o as one only an administrator may set.
+func adminOnly(o Option) Option {
+	o.AdminOnly = true
+	return o
+}
+
 // threadOptions are the gateway options that keep customers' answers in
 // their helpdesk ticket: what an encrypted reply shows outside, and how
 // the helpdesk's ticket tag is found in a Subject.
 func threadOptions() []Option {
 	return []Option{
-		{Name: "reply_subject", Help: "outer Subject of an encrypted reply, readable in transit: hidden (default: \"...\"), " +
-			"tag (only the helpdesk's ticket tag, e.g. \"[example.org #7] ...\", so that customers whose mail program does not " +
+		gwChoice("reply_subject", "outer Subject of an encrypted reply, readable in transit: hidden (default: \"...\"), "+
+			"tag (only the helpdesk's ticket tag, e.g. \"[example.org #7] ...\", so that customers whose mail program does not "+
 			"show protected headers answer into their ticket) or clear (the reply's Subject)",
-			get: func(l *store.List) string { return orDefault(l.Gateway.ReplySubject, "hidden") },
-			set: func(l *store.List, v string) error {
-				switch v {
-				case "hidden":
-					l.Gateway.ReplySubject = store.ReplySubjectHidden
-				case store.ReplySubjectTag, store.ReplySubjectClear:
-					l.Gateway.ReplySubject = v
-				default:
-					return errors.New("not hidden, tag or clear")
-				}
-				return nil
-			}},
+			func(g *store.GatewaySettings) *string { return &g.ReplySubject }, "hidden", store.ReplySubjectTag, store.ReplySubjectClear),
 		{Name: "ticket_tag", Help: "regular expression (RE2) that finds the helpdesk's ticket tag in a Subject; empty for the " +
 			"default, which finds Request Tracker's [example.org #7], Znuny's and Zammad's [Ticket#2026120710000012] and " +
 			"osTicket's [#123]: " + pipeline.DefaultTicketTag + `; e.g. \[Support #[0-9]+\] for RT with rtname "Support"`,
@@ -248,27 +245,10 @@ func staffOptions() []Option {
 				l.Gateway.Staff = staff
 				return err
 			}},
-		{Name: "staff_without_key", Help: "what a staff address without a usable key gets of a reply that must be encrypted: " +
-			"refuse (default: no copy, and a report in the ticket; the conversation never leaves encrypted) or clear " +
+		adminOnly(gwChoice("staff_without_key", "what a staff address without a usable key gets of a reply that must be encrypted: "+
+			"refuse (default: no copy, and a report in the ticket; the conversation never leaves encrypted) or clear "+
 			"(a copy in clear, signed unless sign_replies=false: only where staff mail never leaves a network you trust)",
-			AdminOnly: true,
-			get: func(l *store.List) string {
-				if l.Gateway.StaffWithoutKey == store.StaffClear {
-					return "clear"
-				}
-				return "refuse"
-			},
-			set: func(l *store.List, v string) error {
-				switch v {
-				case "refuse":
-					l.Gateway.StaffWithoutKey = store.StaffRefuse
-				case "clear":
-					l.Gateway.StaffWithoutKey = store.StaffClear
-				default:
-					return errors.New("not refuse or clear")
-				}
-				return nil
-			}},
+			func(g *store.GatewaySettings) *string { return &g.StaffWithoutKey }, "refuse", store.StaffClear)),
 	}
 }
 

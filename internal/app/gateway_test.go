@@ -99,6 +99,24 @@ func startGateway(t *testing.T, deliverTo string) (*server, *store.List) {
 	return s, gw
 }
 
+// startSMIMEGateway starts a gateway in front of a fresh test helpdesk,
+// with an S/MIME identity as well as its OpenPGP key, and returns the
+// gateway's certificate (PEM) too.
+func startSMIMEGateway(t *testing.T) (*helpdesk, *server, *store.List, []byte) {
+	t.Helper()
+	desk := startHelpdesk(t)
+	s, gw := startGateway(t, "smtp://"+desk.addr)
+	ctx := context.Background()
+	if _, err := s.app.Admin.GenerateSMIMEIdentity(ctx, support); err != nil {
+		t.Fatal(err)
+	}
+	gwCert, err := s.app.Admin.ListCert(ctx, support)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return desk, s, gw, gwCert
+}
+
 // customer is someone who writes to the gateway from their own GnuPG
 // home, with the gateway's key imported; their key is on file at the
 // gateway when pinned (the administrator pinned it).

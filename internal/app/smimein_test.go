@@ -18,16 +18,8 @@ import (
 // message whose signature is refused for its algorithm is refused, as
 // CBC content is authenticated by nothing else (DESIGN §4.1).
 func TestGatewaySMIMESignatures(t *testing.T) {
-	desk := startHelpdesk(t)
-	s, _ := startGateway(t, "smtp://"+desk.addr)
+	desk, s, _, gwCert := startSMIMEGateway(t)
 	ctx := context.Background()
-	if _, err := s.app.Admin.GenerateSMIMEIdentity(ctx, support); err != nil {
-		t.Fatal(err)
-	}
-	gwCert, err := s.app.Admin.ListCert(ctx, support)
-	if err != nil {
-		t.Fatal(err)
-	}
 	ca := openssltest.NewCA(t, openssltest.RSA2048) // not a trust anchor
 	carol := ca.Issue("carol@example.net", openssltest.RSA2048, openssltest.LeafOptions{})
 	if _, _, err := s.app.Admin.AddMember(ctx, support, "carol@example.net", pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: carol.Cert.Raw}), false); err != nil {

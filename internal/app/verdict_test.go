@@ -74,16 +74,8 @@ func pgpMail(g *gpgtest.GPG, from, gwFpr, signer, inner string) []byte {
 // attach_original too; and verdict_banner=off hands the content on as
 // it was.
 func TestGatewayVerdictBanner(t *testing.T) {
-	desk := startHelpdesk(t)
-	s, gw := startGateway(t, "smtp://"+desk.addr)
+	desk, s, gw, gwCert := startSMIMEGateway(t)
 	ctx := context.Background()
-	if _, err := s.app.Admin.GenerateSMIMEIdentity(ctx, support); err != nil {
-		t.Fatal(err)
-	}
-	gwCert, err := s.app.Admin.ListCert(ctx, support)
-	if err != nil {
-		t.Fatal(err)
-	}
 	alice := customer(t, s, "alice@customer.test", true)
 	frank := customer(t, s, "frank@customer.test", true)
 	erin := customer(t, s, "erin@customer.test", false)
@@ -255,17 +247,9 @@ func TestGatewayVerdictBanner(t *testing.T) {
 // different OpenPGP key later is a change. Replies use the engine of the
 // key learnt last, unless the customer's format is set.
 func TestGatewayOneCustomerTwoEngines(t *testing.T) {
-	desk := startHelpdesk(t)
-	s, gw := startGateway(t, "smtp://"+desk.addr)
+	desk, s, gw, gwCert := startSMIMEGateway(t)
 	ctx := context.Background()
-	if _, err := s.app.Admin.GenerateSMIMEIdentity(ctx, support); err != nil {
-		t.Fatal(err)
-	}
 	password, err := s.app.Admin.NewSubmitPassword(ctx, support)
-	if err != nil {
-		t.Fatal(err)
-	}
-	gwCert, err := s.app.Admin.ListCert(ctx, support)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -372,12 +356,8 @@ func TestGatewayOneCustomerTwoEngines(t *testing.T) {
 // key and a usable S/MIME certificate is answered in the engine of the
 // one the gateway got last, here pinned by an administrator.
 func TestGatewayReplyEngineNewestKey(t *testing.T) {
-	desk := startHelpdesk(t)
-	s, _ := startGateway(t, "smtp://"+desk.addr)
+	_, s, _, _ := startSMIMEGateway(t)
 	ctx := context.Background()
-	if _, err := s.app.Admin.GenerateSMIMEIdentity(ctx, support); err != nil {
-		t.Fatal(err)
-	}
 	password, err := s.app.Admin.NewSubmitPassword(ctx, support)
 	if err != nil {
 		t.Fatal(err)
