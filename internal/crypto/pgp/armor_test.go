@@ -1,6 +1,7 @@
 package pgp
 
 import (
+	"bytes"
 	"go/ast"
 	"go/parser"
 	"go/token"
@@ -9,6 +10,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/ProtonMail/go-crypto/openpgp/armor"
 
 	"github.com/sealpost/sealpost/internal/gpgtest"
 	"github.com/sealpost/sealpost/internal/mime"
@@ -160,5 +163,45 @@ func TestOneArmorWriter(t *testing.T) {
 			}
 			return true
 		})
+	}
+}
+
+// TestArmorWriterMatchesLibrary: armorWriter writes the bytes of the
+// library's armor encoder with the checksum, for every length around the
+// line and base64 group boundaries, however the data is cut into writes.
+func TestArmorWriterMatchesLibrary(t *testing.T) {
+	data := make([]byte, 5000)
+	for i := range data {
+		data[i] = byte(i*7 + i/251)
+	}
+	lengths := []int{0, 1, 2, 3, 4, 47, 48, 49, 95, 96, 97, 143, 144, 145, 1000, 5000}
+	for _, n := range lengths {
+		var want bytes.Buffer
+		lw, err := armor.EncodeWithChecksumOption(&want, "PGP MESSAGE", nil, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lw.Write(data[:n])
+		lw.Close()
+		for _, cut := range []int{1, 5, 48, 64, 1000} {
+			var got bytes.Buffer
+			w, err := armorWriter(&got, "PGP MESSAGE")
+			if err != nil {
+				t.Fatal(err)
+			}
+			for rest := data[:n]; len(rest) > 0; {
+				k := min(cut, len(rest))
+				if _, err := w.Write(rest[:k]); err != nil {
+					t.Fatal(err)
+				}
+				rest = rest[k:]
+			}
+			if err := w.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got.Bytes(), want.Bytes()) {
+				t.Fatalf("%d bytes in writes of %d:\n%s\nwant\n%s", n, cut, got.Bytes(), want.Bytes())
+			}
+		}
 	}
 }

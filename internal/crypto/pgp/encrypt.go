@@ -1,6 +1,7 @@
 package pgp
 
 import (
+	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
@@ -86,24 +87,64 @@ func sign(signers []*Key, data []byte, text bool, opt Options) (*Signed, error) 
 	return &Signed{packets: b.Bytes(), opt: opt}, nil
 }
 
+// Bytes returns the signed message's packets, to be kept (once per
+// post) and turned back into a Signed by LoadSigned.
+func (s *Signed) Bytes() []byte { return s.packets }
+
+// LoadSigned returns the Signed whose packets are what Bytes returned.
+// The packets are not checked again: they must come from Bytes, kept
+// where only Sealpost writes.
+func LoadSigned(packets []byte, opt Options) *Signed {
+	return &Signed{packets: packets, opt: opt}
+}
+
 // EncryptTo encrypts the signed message to one recipient and returns it
-// armored. SEIPD v2 is used only when allowV2 is set and the recipient key
-// advertises it (RFC 9580 §5.13.2); otherwise SEIPD v1 with MDC, which
-// every OpenPGP implementation in use reads.
+// armored, as EncryptToWriter writes it.
 func (s *Signed) EncryptTo(to *Key, allowV2 bool) ([]byte, error) {
 	var out bytes.Buffer
-	aw, err := armorWriter(&out, openpgp.MessageType)
-	if err != nil {
-		return nil, fmt.Errorf("pgp: armor: %w", err)
-	}
-	if err := s.encryptTo(aw, to, allowV2); err != nil {
+	out.Grow(len(s.packets)*4/3 + 1024)
+	if err := s.EncryptToWriter(&out, to, allowV2); err != nil {
 		return nil, err
 	}
-	if err := aw.Close(); err != nil {
-		return nil, fmt.Errorf("pgp: armor: %w", err)
-	}
-	out.WriteString("\r\n")
 	return out.Bytes(), nil
+}
+
+// EncryptToWriter encrypts the signed message to one recipient and
+// writes it armored to w (with the CRC24 footer, see armorWriter, and a
+// final CRLF). SEIPD v2 is used only when allowV2 is set and the
+// recipient key advertises it (RFC 9580 §5.13.2); otherwise SEIPD v1
+// with MDC, which every OpenPGP implementation in use reads.
+//
+// The message is encrypted as it is written, in chunks of copyChunk
+// bytes: the memory it takes does not depend on the message's size. On
+// error part of the message may have been written.
+func (s *Signed) EncryptToWriter(w io.Writer, to *Key, allowV2 bool) error {
+	bw := bufio.NewWriterSize(w, writeBuffer)
+	if err := s.armoredTo(bw, to, allowV2); err != nil {
+		return err
+	}
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("pgp: encrypt: %w", err)
+	}
+	return nil
+}
+
+// armoredTo writes the armored message for to, then a CRLF.
+func (s *Signed) armoredTo(w io.Writer, to *Key, allowV2 bool) error {
+	aw, err := armorWriter(w, openpgp.MessageType)
+	if err != nil {
+		return fmt.Errorf("pgp: armor: %w", err)
+	}
+	if err := s.encryptTo(aw, to, allowV2); err != nil {
+		return err
+	}
+	if err := aw.Close(); err != nil {
+		return fmt.Errorf("pgp: armor: %w", err)
+	}
+	if _, err := io.WriteString(w, "\r\n"); err != nil {
+		return fmt.Errorf("pgp: armor: %w", err)
+	}
+	return nil
 }
 
 // EncryptBinaryTo is EncryptTo without the armor: the binary OpenPGP
@@ -176,7 +217,7 @@ func (s *Signed) encryptToAll(out io.Writer, to []*Key, allowV2 bool) error {
 	if err != nil {
 		return fmt.Errorf("pgp: encrypt: %w", err)
 	}
-	if _, err := pw.Write(s.packets); err != nil {
+	if err := writeChunks(pw, s.packets); err != nil {
 		return fmt.Errorf("pgp: encrypt: %w", err)
 	}
 	if err := pw.Close(); err != nil {
@@ -209,23 +250,124 @@ func chooseCipher(prefs *packet.Signature) packet.CipherFunction {
 	return packet.CipherAES128
 }
 
+// Sizes of the streaming writers.
+const (
+	// copyChunk is how much plaintext goes into the encryption at once.
+	// The library's encrypting writer holds what it is given until the
+	// next write (its partial-length packet writer) and copies each
+	// write whole (cipher.StreamWriter), so one write of the whole
+	// message would hold it twice more; chunks bound that. A message up
+	// to copyChunk bytes is written in one partial body as before.
+	copyChunk = 64 << 10
+	// writeBuffer batches the armor's 65-byte lines into larger writes.
+	writeBuffer = 32 << 10
+)
+
+// writeChunks writes b to w in writes of at most copyChunk bytes.
+func writeChunks(w io.Writer, b []byte) error {
+	for len(b) > 0 {
+		n := min(len(b), copyChunk)
+		if _, err := w.Write(b[:n]); err != nil {
+			return err
+		}
+		b = b[n:]
+	}
+	return nil
+}
+
+// EncryptedContentType is the Content-Type field value of the RFC 3156
+// §4 multipart/encrypted entity whose body EncryptedBody or
+// EncryptBodyTo makes with boundary.
+func EncryptedContentType(boundary string) string {
+	return `multipart/encrypted; protocol="application/pgp-encrypted"; boundary="` + boundary + `"`
+}
+
+// encryptedPrologue is the RFC 3156 §4 multipart/encrypted body up to
+// the armored message: the preamble, the application/pgp-encrypted
+// version part and the head of the application/octet-stream part.
+func encryptedPrologue(boundary string) string {
+	return "This is an OpenPGP/MIME encrypted message (RFC 4880 and 3156)\r\n" +
+		"--" + boundary + "\r\n" +
+		"Content-Type: application/pgp-encrypted\r\n" +
+		"Content-Description: PGP/MIME version identification\r\n\r\n" +
+		"Version: 1\r\n\r\n" +
+		"--" + boundary + "\r\n" +
+		"Content-Type: application/octet-stream; name=\"encrypted.asc\"\r\n" +
+		"Content-Description: OpenPGP encrypted message\r\n" +
+		"Content-Disposition: inline; filename=\"encrypted.asc\"\r\n\r\n"
+}
+
+// encryptedEpilogue closes the multipart/encrypted body.
+func encryptedEpilogue(boundary string) string {
+	return "\r\n--" + boundary + "--\r\n"
+}
+
 // EncryptedBody returns the two body parts of an RFC 3156 §4
 // multipart/encrypted entity around armored, and the Content-Type field
-// value to put in front of it.
+// value to put in front of it (EncryptedContentType).
 func EncryptedBody(armored []byte, boundary string) (contentType string, body []byte) {
 	var b bytes.Buffer
-	b.Grow(len(armored) + 256)
-	b.WriteString("This is an OpenPGP/MIME encrypted message (RFC 4880 and 3156)\r\n")
-	b.WriteString("--" + boundary + "\r\n")
-	b.WriteString("Content-Type: application/pgp-encrypted\r\n")
-	b.WriteString("Content-Description: PGP/MIME version identification\r\n\r\n")
-	b.WriteString("Version: 1\r\n\r\n")
-	b.WriteString("--" + boundary + "\r\n")
-	b.WriteString("Content-Type: application/octet-stream; name=\"encrypted.asc\"\r\n")
-	b.WriteString("Content-Description: OpenPGP encrypted message\r\n")
-	b.WriteString("Content-Disposition: inline; filename=\"encrypted.asc\"\r\n\r\n")
+	b.Grow(len(armored) + len(armored)/32 + 512)
+	b.WriteString(encryptedPrologue(boundary))
 	b.Write(mime.Canonicalize(armored))
-	b.WriteString("\r\n--" + boundary + "--\r\n")
-	ct := `multipart/encrypted; protocol="application/pgp-encrypted"; boundary="` + boundary + `"`
-	return ct, b.Bytes()
+	b.WriteString(encryptedEpilogue(boundary))
+	return EncryptedContentType(boundary), b.Bytes()
+}
+
+// EncryptBodyTo writes to w the body of the RFC 3156 §4
+// multipart/encrypted entity holding the signed message encrypted to
+// one recipient: what EncryptedBody(EncryptTo(to, allowV2), boundary)
+// returns, made as it is written (see EncryptToWriter). The entity's
+// Content-Type is EncryptedContentType(boundary).
+func (s *Signed) EncryptBodyTo(w io.Writer, to *Key, allowV2 bool, boundary string) error {
+	bw := bufio.NewWriterSize(w, writeBuffer)
+	if _, err := bw.WriteString(encryptedPrologue(boundary)); err != nil {
+		return fmt.Errorf("pgp: encrypt: %w", err)
+	}
+	// RFC 3156 §4 and RFC 2046 §4.1.1: the armored text in the body,
+	// like every MIME text, has CRLF line ends.
+	if err := s.armoredTo(&crlfWriter{w: bw}, to, allowV2); err != nil {
+		return err
+	}
+	if _, err := bw.WriteString(encryptedEpilogue(boundary)); err != nil {
+		return fmt.Errorf("pgp: encrypt: %w", err)
+	}
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("pgp: encrypt: %w", err)
+	}
+	return nil
+}
+
+// crlfWriter writes what it is given with every line end made CRLF, as
+// mime.Canonicalize does (a lone CR or LF becomes CRLF), across writes.
+type crlfWriter struct {
+	w      io.Writer
+	lastCR bool // the last byte written was a CR, already written as CRLF
+}
+
+func (c *crlfWriter) Write(p []byte) (int, error) {
+	n := len(p)
+	for len(p) > 0 {
+		if c.lastCR && p[0] == '\n' {
+			p, c.lastCR = p[1:], false // the LF of a CRLF split between writes
+			continue
+		}
+		i := bytes.IndexAny(p, "\r\n")
+		if i < 0 {
+			i = len(p)
+		}
+		if _, err := c.w.Write(p[:i]); err != nil {
+			return 0, err
+		}
+		if i == len(p) {
+			c.lastCR = false
+			break
+		}
+		if _, err := io.WriteString(c.w, "\r\n"); err != nil {
+			return 0, err
+		}
+		c.lastCR = p[i] == '\r'
+		p = p[i+1:]
+	}
+	return n, nil
 }
