@@ -307,30 +307,25 @@ func SignOpaqueEntity(entity []byte, id *Identity, opt Options) ([]byte, error) 
 
 // EncryptEntity encrypts entity for one recipient and returns the
 // Content-Type value and base64 body of the application/pkcs7-mime part
-// (RFC 8551 §3.3; smime-type authEnveloped-data for GCM, RFC 8551 §3.2.2).
+// (RFC 8551 §3.3; smime-type authEnveloped-data for GCM, RFC 8551 §3.2.2):
+// EncryptedEntityType and what EncryptEntityTo writes.
 func EncryptEntity(entity []byte, to *x509.Certificate, opt EncryptOptions) (contentType string, body []byte, err error) {
-	der, err := Encrypt(mime.Canonicalize(entity), []*x509.Certificate{to}, opt)
-	if err != nil {
+	var b bytes.Buffer
+	if n := canonicalLen(entity); n <= envMaxCiphertext {
+		b.Grow(n*4/3 + n/38 + 4096)
+	}
+	if err := EncryptEntityTo(&b, entity, to, opt); err != nil {
 		return "", nil, err
 	}
-	smimeType := "authEnveloped-data"
-	if opt.Cipher == AES256CBC || opt.Cipher == AES128CBC {
-		smimeType = "enveloped-data"
-	}
-	var b bytes.Buffer
-	writeBase64(&b, der)
-	return `application/pkcs7-mime; smime-type=` + smimeType + `; name="smime.p7m"`, b.Bytes(), nil
+	return EncryptedEntityType(opt), b.Bytes(), nil
 }
 
 // writeBase64 writes data base64-encoded in CRLF lines of 76 characters
 // (RFC 2045 §6.8).
 func writeBase64(b *bytes.Buffer, data []byte) {
-	enc := base64.StdEncoding.EncodeToString(data)
-	for len(enc) > 76 {
-		b.WriteString(enc[:76] + "\r\n")
-		enc = enc[76:]
-	}
-	if enc != "" {
-		b.WriteString(enc + "\r\n")
-	}
+	out := newBase64Lines(b)
+	enc := base64.NewEncoder(base64.StdEncoding, out)
+	enc.Write(data) // a bytes.Buffer does not fail
+	enc.Close()
+	out.Close()
 }
