@@ -10,21 +10,54 @@
 # member, durable commit and delivery of every copy into the Maildir outbox. The gpg baseline runs, in the same
 # session on the same machine, one `gpg --decrypt` of the post and then one
 # `gpg --sign --encrypt` per member, as a gpg-per-step list server does.
+#
+# Then the ratio column of issue 17's table: each measured time divided by
+# the cryptographic lower bound of one post to 100 members, computed from
+# the micro-benchmarks BenchmarkDecryptVerify, BenchmarkSignOnce and
+# BenchmarkEncryptTo (internal/crypto/pgp) of the same run:
+# decrypt+verify once + sign once + encrypt × 100 / cores. Measured are
+# BenchmarkFanout (in-process, to the 250 and to the outbox),
+# BenchmarkSMTPFanout (over SMTP to `serve`: to the 250, to the outbox)
+# and, unless PROCESS=0, bench/process.sh (the whole `sealpost process`).
+#
+# Run time on a 2-core machine: about 3 minutes (1 of them process.sh's
+# 100 gpg keys).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 
 members=${MEMBERS:-100}
 command -v gpg >/dev/null || { echo "fanout.sh: gpg is not installed (apt-get install -y gnupg)" >&2; exit 1; }
 
 echo "== Sealpost: one post to 100 members (and 10), 4 KiB body =="
 echo "   BenchmarkFanout: OpenPGP, Ed25519/Cv25519 keys; BenchmarkFanoutSMIME: S/MIME, RSA-2048 or P-256 certificates"
-out=$(go test -run '^$' -bench 'Fanout' -benchtime 20x -count 3 ./internal/app/ | grep '^Benchmark')
+out=$(go test -run '^$' -bench '^Benchmark(Fanout|FanoutSMIME|SMTPFanout)$' -benchtime 20x -count 3 ./internal/app/ | grep '^Benchmark')
 echo "$out"
 # Median ns/op of three runs.
-median() { echo "$out" | awk -v pat="$1" '$1 ~ pat {print $3}' | sort -n | sed -n 2p; }
-ns=$(median '^BenchmarkFanout/members=100-')
-smime_rsa=$(median '^BenchmarkFanoutSMIME/members=100/rsa2048-')
-smime_p256=$(median '^BenchmarkFanoutSMIME/members=100/p256-')
+bmedian() { echo "$out" | awk -v pat="$1" '$1 ~ pat {print $3}' | sort -n | sed -n 2p; }
+ns=$(bmedian '^BenchmarkFanout/members=100-')
+smime_rsa=$(bmedian '^BenchmarkFanoutSMIME/members=100/rsa2048-')
+smime_p256=$(bmedian '^BenchmarkFanoutSMIME/members=100/p256-')
+queued=$(bmedian '^BenchmarkFanout/members=100/until-queued-')
+# BenchmarkSMTPFanout's metrics: ms to the 250 and ms to the outbox.
+metric() { echo "$out" | awk -v pat="$1" -v unit="$2" '$1 ~ pat {for (i = 3; i < NF; i++) if ($(i+1) == unit) print $i}' | sort -n | sed -n 2p; }
+smtp250=$(metric '^BenchmarkSMTPFanout-' ms-to-250)
+smtpout=$(metric '^BenchmarkSMTPFanout-' ms-to-outbox)
+
+echo
+echo "== micro-benchmarks: the cryptographic lower bound =="
+micro_bench
+print_lower_bound 100
+lb=$(lower_bound_ns 100)
+
+proc=
+if [ "${PROCESS:-1}" != 0 ]; then
+  echo
+  echo "== bench/process.sh: the whole \`sealpost process\`, 100 members =="
+  pout=$(MEMBERS=100 POSTS=${POSTS:-5} bench/process.sh)
+  echo "$pout"
+  proc=$(echo "$pout" | awk '$1 ~ /^[0-9]+$/ {print $2}' | median)
+fi
 
 echo
 echo "== gpg, one process per step, $members members =="
@@ -55,4 +88,16 @@ awk -v s="$ns" -v g="$gpg_ns" -v n="$members" -v sr="$smime_rsa" -v sp="$smime_p
   printf "gpg, one process per step:   %8.1f ms per post   %6.0f µs per recipient   %7.1f posts/s\n", g/1e6, g/1e3/n, 1e9/g
   printf "Sealpost (OpenPGP) needs %.2f%% of the gpg-per-step time (%.0fx faster),\n", 100*s/g, g/s
   printf "and %.2f%% of the ~18 s Schleuder 4.0.3 needs for one post to 100 subscribers.\n", 100*s/18e9
+}'
+awk -v lb="$lb" -v q="$queued" -v o="$ns" -v s250="$smtp250" -v sout="$smtpout" -v p="$proc" -v g="$gpg_ns" -v n="$members" \
+  -v dv="$DV_NS" -v sg="$SIGN_NS" -v e="$ENC_NS" -v c="$CORES" 'BEGIN {
+  printf "\n== Ratio to the cryptographic lower bound, one 4 KiB post to 100 members (%.1f ms) ==\n", lb/1e6
+  printf "%-40s %10s %8s\n", "", "time", "ratio"
+  printf "%-40s %7.1f ms %7.1fx\n", "in-process, to the 250 (until-queued)", q/1e6, q/lb
+  printf "%-40s %7.1f ms %7.1fx\n", "in-process, to the outbox", o/1e6, o/lb
+  printf "%-40s %7.1f ms %7.1fx\n", "SMTP to serve, to the 250", s250, s250*1e6/lb
+  printf "%-40s %7.1f ms %7.1fx\n", "SMTP to serve, to the outbox", sout, sout*1e6/lb
+  if (p != "") printf "%-40s %7.1f ms %7.1fx\n", "sealpost process, whole", p*1e3, p*1e9/lb
+  # The gpg baseline against the lower bound for its own member count (MEMBERS).
+  printf "%-40s %7.1f ms %7.1fx\n", sprintf("gpg per step, %d members", n), g/1e6, g/(dv + sg + e*n/c)
 }'

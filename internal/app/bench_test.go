@@ -85,6 +85,7 @@ var benchBody = strings.Repeat("All work and no play makes Jack a dull boy. 0123
 func runFanout(b *testing.B, a *app.App, dir string, members int, deliver bool, post func(i int) []byte) {
 	ctx := context.Background()
 	outbox := filepath.Join(dir, app.OutboxDir, "new")
+	peak := startPeakRSS()
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
 		raw := post(i)
@@ -110,6 +111,7 @@ func runFanout(b *testing.B, a *app.App, dir string, members int, deliver bool, 
 		b.StartTimer()
 	}
 	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N*members), "µs/recipient")
+	peak.report(b)
 }
 
 // benchPost makes the i-th post from sender: signed and encrypted to the
