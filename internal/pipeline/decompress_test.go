@@ -19,19 +19,32 @@ import (
 
 // TestDecompressedSizeCountsAgainstTheLimit: DESIGN §4.8. A post that
 // gpg compressed (zlib, level 9; RFC 9580 §5.6), signed and encrypted to
-// the list, 30 MiB of zeros in a few dozen KB, is refused when its
-// content inflates past the list's max_message_size, with the reply a
-// message over that size gets (552 5.3.4), and without being inflated
-// (bounded allocation). A compressed post that inflates to less passes.
+// a list or a gateway, 30 MiB of zeros in a few dozen KB, is refused when
+// its content inflates past the address's max_message_size, with the
+// reply a message over that size gets (552 5.3.4), and without being
+// inflated (bounded allocation). A compressed post that inflates to less
+// passes.
 func TestDecompressedSizeCountsAgainstTheLimit(t *testing.T) {
+	for _, mode := range []string{"list", "gateway"} {
+		t.Run(mode, func(t *testing.T) { testDecompressedSize(t, mode == "gateway") })
+	}
+}
+
+func testDecompressedSize(t *testing.T, gateway bool) {
 	ctx := context.Background()
 	const limit = 1 << 20
 	f := newFixture(t)
 	l := f.list(team, "alice@example.org", "bob@example.org")
+	kind, want := store.KindPost, 2 // what the compressed post under the limit makes
+	if gateway {
+		gw, k := gatewayFixture(t, f)
+		l, kind, want = &testList{rec: gw, key: k}, store.KindHelpdesk, 1
+	}
 	l.rec.Settings.MaxMessageSize = limit
 	if err := f.db.UpdateList(ctx, l.rec); err != nil {
 		t.Fatal(err)
 	}
+	to := l.rec.Address
 	g := gpgtest.New(t)
 	g.Import(l.key.Armored())
 	alice := f.member("alice@example.org")
@@ -42,7 +55,7 @@ func TestDecompressedSizeCountsAgainstTheLimit(t *testing.T) {
 	g.Import(sec)
 	post := func(body []byte) []byte {
 		t.Helper()
-		inner := append([]byte("Content-Type: text/plain; charset=us-ascii\r\nFrom: alice@example.org\r\nTo: "+team+
+		inner := append([]byte("Content-Type: text/plain; charset=us-ascii\r\nFrom: alice@example.org\r\nTo: "+to+
 			"\r\nSubject: compressed\r\n\r\n"), body...)
 		ct := g.MustRun(inner, "--batch", "--trust-model", "always", "--armor", "--compress-algo", "zlib", "--compress-level", "9",
 			"--local-user", alice.Fingerprint(), "--recipient", l.key.Fingerprint(), "--sign", "--encrypt").Stdout
@@ -51,11 +64,23 @@ func TestDecompressedSizeCountsAgainstTheLimit(t *testing.T) {
 			t.Fatal(err)
 		}
 		typ, mbody := pgp.EncryptedBody(ct, b)
-		return append([]byte("From: alice@example.org\r\nTo: "+team+"\r\nSubject: ...\r\nMIME-Version: 1.0\r\nContent-Type: "+typ+"\r\n\r\n"), mbody...)
+		return append([]byte("From: alice@example.org\r\nTo: "+to+"\r\nSubject: ...\r\nMIME-Version: 1.0\r\nContent-Type: "+typ+"\r\n\r\n"), mbody...)
+	}
+	process := func(raw []byte, ref string) error {
+		return f.p.Process(ctx, pipeline.Message{Ref: ref, EnvelopeFrom: "alice@example.org", Rcpt: to, Raw: raw})
+	}
+	count := func(ref string) int {
+		n := 0
+		for _, d := range f.deliveries(ref) {
+			if d.Kind == kind {
+				n++
+			}
+		}
+		return n
 	}
 
 	// A large post in the clear: the reply a message over the limit gets.
-	err = f.process(l, []byte("From: alice@example.org\r\nTo: "+team+"\r\nSubject: big\r\n\r\n"+strings.Repeat("0123456789\r\n", limit/12+1)), "big")
+	err = process([]byte("From: alice@example.org\r\nTo: "+to+"\r\nSubject: big\r\n\r\n"+strings.Repeat("0123456789\r\n", limit/12+1)), "big")
 	var tooLarge *pipeline.Rejection
 	if !errors.As(err, &tooLarge) || tooLarge.Reason != policy.TooLarge {
 		t.Fatalf("a post over the limit: %v, want refused as too large", err)
@@ -67,7 +92,7 @@ func TestDecompressedSizeCountsAgainstTheLimit(t *testing.T) {
 	}
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
-	err = f.process(l, bomb, "bomb")
+	err = process(bomb, "bomb")
 	runtime.ReadMemStats(&after)
 	var rej *pipeline.Rejection
 	if !errors.As(err, &rej) || rej.Reason != policy.TooLarge {
@@ -79,24 +104,15 @@ func TestDecompressedSizeCountsAgainstTheLimit(t *testing.T) {
 	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 16*limit {
 		t.Errorf("refusing it allocated %d MiB; the limit is %d MiB", alloc>>20, limit>>20)
 	}
-	for _, d := range f.deliveries("bomb") {
-		if d.Kind == store.KindPost {
-			t.Errorf("a copy went to %s", d.To)
-		}
+	if n := count("bomb"); n != 0 {
+		t.Errorf("%d copies of the refused post", n)
 	}
 
 	// 600 KiB of text, compressed to a few KB: under the limit.
-	normal := post(bytes.Repeat([]byte("All work and no play makes Jack a dull boy.\r\n"), 600<<10/45))
-	if err := f.process(l, normal, "normal"); err != nil {
+	if err := process(post(bytes.Repeat([]byte("All work and no play makes Jack a dull boy.\r\n"), 600<<10/45)), "normal"); err != nil {
 		t.Fatalf("a compressed post under the limit: %v", err)
 	}
-	copies := 0
-	for _, d := range f.deliveries("normal") {
-		if d.Kind == store.KindPost {
-			copies++
-		}
-	}
-	if copies != 2 {
-		t.Errorf("%d copies of the compressed post under the limit, want 2", copies)
+	if n := count("normal"); n != want {
+		t.Errorf("%d copies of the compressed post under the limit, want %d", n, want)
 	}
 }
