@@ -88,8 +88,9 @@ func TestKeyCacheHoldsALargeList(t *testing.T) {
 }
 
 // TestKeyCacheConcurrentPosts: posts to one list judge the same cached
-// keys at once; with -race this fails if judging a key writes to it
-// (go-crypto records signature checks in the key it is given).
+// keys, the members' and the list's own, at once; with -race this fails
+// if judging a key writes to it (go-crypto records signature checks in
+// the key it is given).
 func TestKeyCacheConcurrentPosts(t *testing.T) {
 	p, list := newKeyCacheList(t, time.Now)
 	for i := range 8 {
@@ -113,6 +114,15 @@ func TestKeyCacheConcurrentPosts(t *testing.T) {
 	var wg sync.WaitGroup
 	for range 4 {
 		wg.Go(func() {
+			// What a post does with the list's key: decrypt and sign.
+			lk, err := p.listKey(list)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if info := lk.Info(time.Now().Add(time.Minute)); !info.CanSign || !info.CanEncrypt {
+				t.Errorf("the list key cannot sign or decrypt: %+v", info)
+			}
 			r, err := p.roster(context.Background(), list)
 			if err != nil {
 				t.Error(err)
@@ -201,11 +211,20 @@ func newKeyCacheList(t *testing.T, now func() time.Time) (*Pipeline, *store.List
 	if err != nil {
 		t.Fatal(err)
 	}
-	list := &store.List{Address: "team@example.org", Owner: "owner@example.org", KeyFingerprint: k.Fingerprint(), PublicKey: k.PublicBytes(), SealedKey: []byte("unused")}
+	sealer, err := keyring.NewSealer(bytes.Repeat([]byte{1}, keyring.MasterKeySize), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret, _ := k.SecretBytes()
+	sealed, err := sealer.Seal(secret, keyring.ListKeyLabel("team@example.org", k.Fingerprint()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	list := &store.List{Address: "team@example.org", Owner: "owner@example.org", KeyFingerprint: k.Fingerprint(), PublicKey: k.PublicBytes(), SealedKey: sealed}
 	if err := db.CreateList(context.Background(), list); err != nil {
 		t.Fatal(err)
 	}
-	return New(db, nil, Options{Now: now, Logger: slog.New(slog.DiscardHandler)}), list
+	return New(db, sealer, Options{Now: now, Logger: slog.New(slog.DiscardHandler)}), list
 }
 
 func addMemberKey(t *testing.T, p *Pipeline, list *store.List, addr, fpr string, data []byte) {

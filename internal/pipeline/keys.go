@@ -123,7 +123,19 @@ const (
 
 // listKey returns the list's OpenPGP secret key, unsealed.
 func (p *Pipeline) listKey(l *store.List) (*pgp.Key, error) {
-	return cached(p.keys, cacheListKey, l.KeyFingerprint, l.SealedKey, func() (*pgp.Key, error) { return p.sealer.OpenListKey(l) })
+	return cached(p.keys, cacheListKey, l.KeyFingerprint, l.SealedKey, func() (*pgp.Key, error) {
+		return checked(p.sealer.OpenListKey(l))
+	})
+}
+
+// checked returns k, its self-signatures checked, so that posts signing
+// and decrypting with it at once only read it (pgp.Key.CheckSignatures).
+func checked(k *pgp.Key, err error) (*pgp.Key, error) {
+	if err != nil {
+		return nil, err
+	}
+	k.CheckSignatures()
+	return k, nil
 }
 
 // retiredKeys returns the list's former OpenPGP keys whose grace period
@@ -136,7 +148,9 @@ func (p *Pipeline) retiredKeys(l *store.List) []*pgp.Key {
 		if !p.opt.Now().Before(r.DecryptUntil) {
 			continue
 		}
-		k, err := cached(p.keys, cacheListKey, r.Fingerprint, r.SealedKey, func() (*pgp.Key, error) { return p.sealer.OpenRetiredKey(l, r) })
+		k, err := cached(p.keys, cacheListKey, r.Fingerprint, r.SealedKey, func() (*pgp.Key, error) {
+			return checked(p.sealer.OpenRetiredKey(l, r))
+		})
 		if err != nil {
 			p.opt.Logger.Error("retired list key unusable", "list", l.Address, "fingerprint", r.Fingerprint, "err", err)
 			continue
