@@ -119,6 +119,7 @@ const (
 	cacheListIdentity = "list identity"
 	cacheMemberKey    = "member key" // a public OpenPGP key, checked
 	cacheCertificate  = "certificate"
+	cacheRevocations  = "revocations" // a list's CRLs, checked against their issuers
 )
 
 // listKey returns the list's OpenPGP secret key, unsealed.

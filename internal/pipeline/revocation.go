@@ -39,7 +39,7 @@ func (p *Pipeline) revocations(ctx context.Context, list *store.List, chain []*x
 		h.Write(binary.BigEndian.AppendUint64(nil, uint64(len(der))))
 		h.Write(der)
 	}
-	return cached(p.keys, "revocations", list.Address, h.Sum(nil), func() (*smime.Revocations, error) {
+	return cached(p.keys, cacheRevocations, list.Address, h.Sum(nil), func() (*smime.Revocations, error) {
 		return smime.NewRevocations(crls, issuers), nil
 	})
 }
