@@ -98,3 +98,15 @@ func (p *Pipeline) Release(ctx context.Context, list *store.List, h *store.Hold,
 func tooBig(list *store.List, in *store.Inbound) bool {
 	return list.Settings.MaxMessageSize > 0 && int64(len(in.Raw)) > list.Settings.MaxMessageSize
 }
+
+// maxSize is the list's effective size limit: its own max_message_size,
+// else the server's [smtp] max_message_bytes. DESIGN §4.8: a message's
+// decrypted and decompressed content counts against it as the message
+// does, so that a small post that inflates (RFC 9580 §5.6 compressed
+// data) is refused as a large one would be, before it is expanded.
+func (p *Pipeline) maxSize(list *store.List) int64 {
+	if list.Settings.MaxMessageSize > 0 {
+		return list.Settings.MaxMessageSize
+	}
+	return p.opt.Limits.MaxSize
+}

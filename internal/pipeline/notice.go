@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/sealpost/sealpost/internal/crypto"
-	"github.com/sealpost/sealpost/internal/crypto/pgp"
 	"github.com/sealpost/sealpost/internal/keyring"
 	"github.com/sealpost/sealpost/internal/mail"
 	"github.com/sealpost/sealpost/internal/mime"
@@ -151,7 +150,7 @@ func (p *Pipeline) noticeKey(ctx context.Context, list *store.List, r *roster, t
 		} else if !mine {
 			continue
 		}
-		pk, err := cached(p.keys, k.Data, func() (*pgp.Key, error) { return pgp.ParseKey(k.Data) })
+		pk, err := p.publicKey(k.Fingerprint, k.Data)
 		if err == nil && keyring.CheckMemberKey(pk.Info(p.opt.Now()), to, p.opt.Now()) == nil {
 			return &recipient{pgp: pk, fingerprint: pk.Fingerprint()}, nil
 		}

@@ -107,6 +107,7 @@ func (p *Pipeline) open(list *store.List, r *roster, msg *mime.Part) (*opened, e
 	}
 	opt := p.pgpOptions()
 	opt.Retired = p.retiredKeys(list)
+	opt.MaxPlaintext = p.maxSize(list)
 	u, err := unwrap(msg, listKey, r.pgpKeys, opt)
 	if err != nil {
 		return nil, &engineError{reason: pgpReason(err), err: err}
@@ -127,7 +128,9 @@ func (p *Pipeline) openSMIME(list *store.List, r *roster, msg *mime.Part) (*open
 	if err != nil {
 		return nil, err
 	}
-	u, err := smime.Unwrap(msg, id, p.smimeOptions(r))
+	opt := p.smimeOptions(r)
+	opt.MaxPlaintext = p.maxSize(list)
+	u, err := smime.Unwrap(msg, id, opt)
 	if errors.Is(err, smime.ErrNotEncrypted) {
 		// RFC 8551 §3.5.2: signed-data is signed, not encrypted. It is
 		// refused as every message that is not encrypted is, so that a

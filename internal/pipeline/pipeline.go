@@ -146,7 +146,7 @@ func New(st Store, sealer *keyring.Sealer, opt Options) *Pipeline {
 	if opt.ClaimWait <= 0 {
 		opt.ClaimWait = time.Minute
 	}
-	return &Pipeline{store: st, sealer: sealer, opt: opt, keys: newKeyCache()}
+	return &Pipeline{store: st, sealer: sealer, opt: opt, keys: newKeyCache(maxCachedKeys, maxCachedKeyBytes)}
 }
 
 // Message is one inbound message addressed to one list address.

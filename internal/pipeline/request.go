@@ -129,7 +129,7 @@ func (p *Pipeline) withPending(list *store.List, r *roster, pending []store.Pend
 	members := make([]policy.Member, len(r.members))
 	copy(members, r.members)
 	for _, pk := range pending {
-		k, err := cached(p.keys, pk.Key.Data, func() (*pgp.Key, error) { return pgp.ParseKey(pk.Key.Data) })
+		k, err := p.publicKey(pk.Key.Fingerprint, pk.Key.Data)
 		if err != nil {
 			p.opt.Logger.Warn("pending key unusable", "list", list.Address, "member", pk.Email, "err", err)
 			continue

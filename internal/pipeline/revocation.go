@@ -39,7 +39,7 @@ func (p *Pipeline) revocations(ctx context.Context, list *store.List, chain []*x
 		h.Write(binary.BigEndian.AppendUint64(nil, uint64(len(der))))
 		h.Write(der)
 	}
-	return cached(p.keys, h.Sum([]byte("revocations")), func() (*smime.Revocations, error) {
+	return cached(p.keys, cacheRevocations, list.Address, h.Sum(nil), func() (*smime.Revocations, error) {
 		return smime.NewRevocations(crls, issuers), nil
 	})
 }
@@ -68,7 +68,7 @@ func (p *Pipeline) listAnchors(ctx context.Context, list *store.List) ([]*x509.C
 	}
 	out := make([]*x509.Certificate, 0, len(ders))
 	for _, der := range ders {
-		c, err := cached(p.keys, der, func() (*x509.Certificate, error) { return x509.ParseCertificate(der) })
+		c, err := p.certificate("", der)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline: trust anchor of %s: %w", list.Address, err)
 		}

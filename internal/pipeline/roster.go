@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	spcrypto "github.com/sealpost/sealpost/internal/crypto"
 	"github.com/sealpost/sealpost/internal/crypto/pgp"
 	"github.com/sealpost/sealpost/internal/crypto/smime"
 	"github.com/sealpost/sealpost/internal/keyring"
@@ -256,14 +257,20 @@ func (p *Pipeline) unusableStatus(m *store.Member, rev *smime.Revocations) keyri
 			newest = &m.Keys[i]
 		}
 	}
-	_, info, err := keyring.Describe(newest.Data, now)
-	if err != nil {
-		return keyring.NoSpecificReason
-	}
+	var info spcrypto.KeyInfo
 	if newest.Engine == store.EngineSMIME {
-		if c, err := p.memberCert(newest); err == nil && rev.Check(c) != nil {
-			info.Revoked = true
+		c, err := p.memberCert(newest)
+		if err != nil {
+			return keyring.NoSpecificReason
 		}
+		_, info = keyring.CertificateRecord(c)
+		info.Revoked = info.Revoked || rev.Check(c) != nil
+	} else {
+		k, err := p.memberKey(newest)
+		if err != nil {
+			return keyring.NoSpecificReason
+		}
+		info = k.Info(now)
 	}
 	if st := keyring.StatusOf(keyring.CheckMemberKey(info, m.Email, now)); st != keyring.Usable {
 		return st

@@ -363,3 +363,64 @@ func pubAlgoName(pk *packet.PublicKey) string {
 	}
 	return fmt.Sprintf("algo-%d", pk.PubKeyAlgo)
 }
+
+// CheckSignatures verifies every self-signature of the key (user ID
+// certifications and revocations, subkey bindings and revocations, key
+// revocations and direct-key signatures) once, without regard to time,
+// and keeps each result in the key. go-crypto otherwise verifies them
+// lazily and writes the results into the key as it judges it; after
+// CheckSignatures every judgement (Info, encryption, verification) at any
+// time only reads the key, so one Key may be shared between goroutines,
+// and no signature is verified twice. Whether a signature has expired at
+// a given time is still decided at that time.
+func (k *Key) CheckSignatures() {
+	e, cfg := k.e, keyConfig()
+	pk := e.PrimaryKey
+	for _, s := range e.Revocations {
+		check(s, func() error { return pk.VerifyRevocationSignature(s.Packet) })
+	}
+	for _, s := range e.DirectSignatures {
+		check(s, func() error { return sigDetails(s.Packet, pk.VerifyDirectKeySignature(s.Packet), cfg) })
+	}
+	for _, id := range e.Identities {
+		for _, s := range slices.Concat(id.SelfCertifications, id.Revocations) {
+			check(s, func() error { return sigDetails(s.Packet, pk.VerifyUserIdSignature(id.Name, pk, s.Packet), cfg) })
+		}
+	}
+	for i := range e.Subkeys {
+		sk := &e.Subkeys[i]
+		for _, s := range sk.Bindings {
+			check(s, func() error { return sigDetails(s.Packet, pk.VerifyKeySignature(sk.PublicKey, s.Packet), cfg) })
+		}
+		for _, s := range sk.Revocations {
+			check(s, func() error { return pk.VerifySubkeyRevocationSignature(s.Packet, sk.PublicKey) })
+		}
+	}
+}
+
+// check verifies s with verify and records the outcome in s, unless it
+// was recorded already.
+func check(s *packet.VerifiableSignature, verify func() error) {
+	if s.Valid == nil {
+		valid := verify() == nil
+		s.Valid = &valid
+	}
+}
+
+// sigDetails is go-crypto's check of a self-signature's metadata without
+// the time (checkSignatureDetails with a zero date): a hash the algorithm
+// policy refuses, or a critical notation it does not know, invalidates it.
+func sigDetails(sig *packet.Signature, err error, cfg *packet.Config) error {
+	if err != nil {
+		return err
+	}
+	if cfg.RejectHashAlgorithm(sig.Hash) {
+		return pgperrors.SignatureError("insecure hash algorithm: " + sig.Hash.String())
+	}
+	for _, n := range sig.Notations {
+		if n.IsCritical && !cfg.KnownNotation(n.Name) {
+			return pgperrors.SignatureError("unknown critical notation: " + n.Name)
+		}
+	}
+	return nil
+}

@@ -104,15 +104,20 @@ func (o Options) maxPlaintext() int64 {
 
 // config returns the go-crypto configuration for one operation.
 func (o Options) config() *packet.Config {
-	max := o.maxPlaintext()
+	// RFC 9580 §5.6: decompression bombs are bounded by the reader, a
+	// little above MaxPlaintext: the inflated stream is the literal data
+	// packet with its headers, and the plaintext reader (decrypt) is to
+	// meet the limit first, to refuse the message as too large. go-crypto
+	// reports its own limit, once the data is decrypted, as a parsing
+	// error like any other.
+	inflated := o.maxPlaintext() + o.maxPlaintext()/64 + 64<<10
 	strict, salted := true, !o.NoSaltNotation
 	return withAlgorithmPolicy(&packet.Config{
-		Rand:          o.rand(),
-		Time:          o.Now,
-		DefaultHash:   crypto.SHA512,
-		DefaultCipher: packet.CipherAES256,
-		// RFC 9580 §5.6: decompression bombs are bounded by the reader.
-		MaxDecompressedMessageSize:            &max,
+		Rand:                                  o.rand(),
+		Time:                                  o.Now,
+		DefaultHash:                           crypto.SHA512,
+		DefaultCipher:                         packet.CipherAES256,
+		MaxDecompressedMessageSize:            &inflated,
 		CheckPacketSequence:                   &strict,
 		DefaultCompressionAlgo:                packet.CompressionNone,
 		NonDeterministicSignaturesViaNotation: &salted,
