@@ -313,7 +313,7 @@ func pgpReason(err error) policy.Reason {
 	case errors.Is(err, pgp.ErrIntegrity):
 		return policy.NoIntegrity
 	case errors.Is(err, pgp.ErrTooLarge):
-		return policy.TooLarge
+		return policy.Inflated
 	}
 	return policy.Undecryptable
 }
@@ -326,7 +326,7 @@ func smimeReason(err error) policy.Reason {
 	case errors.Is(err, smime.ErrIntegrity):
 		return policy.NoIntegrity
 	case errors.Is(err, smime.ErrTooLarge):
-		return policy.TooLarge
+		return policy.Inflated
 	case errors.Is(err, smime.ErrWeak):
 		// RFC 8551 §2.7: 3DES, DES, RC2 are refused by name.
 		return policy.WeakCipher

@@ -52,6 +52,11 @@ const (
 	WeakCipher                                     // encrypted with 3DES, DES, RC2 or RC4
 	Unsupported                                    // an algorithm or form Sealpost does not implement
 	MalformedSignature                             // a signature that breaks its format (attributes missing or twice)
+	// Inflated: the decrypted content grew past the size limit as it was
+	// decompressed, before its integrity could be checked (DESIGN §4.8).
+	// Unlike TooLarge, the sender gets the uniform refusal (DESIGN §4.3):
+	// whether tampered ciphertext inflates is a fact about its plaintext.
+	Inflated
 )
 
 var descriptions = map[Reason]string{
@@ -97,6 +102,9 @@ var descriptions = map[Reason]string{
 	MalformedSignature: "The message's signature is malformed (for example a signed attribute given twice, " +
 		"or the message digest or content type missing among them), so it cannot be checked. " +
 		"This is a fault of the sender's mail program rather than a sign of tampering.",
+	Inflated: "The message, once decrypted, decompressed to more than the list's size limit (max_message_size), " +
+		"so it was not read further; its integrity could not be checked, so the sender got the same refusal as for " +
+		"a message that cannot be decrypted.",
 }
 
 // gatewayDescriptions are the reasons as a gateway gives them where the
@@ -125,6 +133,9 @@ var gatewayDescriptions = map[Reason]string{
 	NotAdmin: "This address takes messages from its administrators only.",
 	BadConfirmation: "The message was signed with a key someone asked to use here, but did not carry the confirmation " +
 		"code Sealpost sent to that key, so the key was not accepted.",
+	Inflated: "The message, once decrypted, decompressed to more than the gateway's size limit (max_message_size), " +
+		"so it was not read further; its integrity could not be checked, so the sender got the same refusal as for " +
+		"a message that cannot be decrypted.",
 	Untrusted: "The message was signed with an S/MIME certificate that is not trusted for the sender's address " +
 		"(no chain to the gateway's trust anchors, not issued for From, revoked, or no current CRL).",
 }
@@ -143,7 +154,7 @@ func Reasons() []Reason {
 func (r Reason) String() string {
 	names := [...]string{"ok", "not-encrypted", "undecryptable", "no-integrity", "too-large", "unsigned",
 		"bad-signature", "unknown-signer", "key-invalid", "from-mismatch", "not-for-this-list", "replay", "unparseable", "untrusted", "too-many-layers", "partly-encrypted", "bad-confirmation", "not-admin", "over-limit", "unbound",
-		"weak-signature", "weak-cipher", "unsupported", "malformed-signature"}
+		"weak-signature", "weak-cipher", "unsupported", "malformed-signature", "inflated"}
 	if int(r) >= 0 && int(r) < len(names) {
 		return names[r]
 	}
