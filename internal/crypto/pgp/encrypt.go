@@ -214,18 +214,7 @@ func chooseCipher(prefs *packet.Signature) packet.CipherFunction {
 // value to put in front of it.
 func EncryptedBody(armored []byte, boundary string) (contentType string, body []byte) {
 	var b bytes.Buffer
-	b.Grow(len(armored) + 256)
-	b.WriteString("This is an OpenPGP/MIME encrypted message (RFC 4880 and 3156)\r\n")
-	b.WriteString("--" + boundary + "\r\n")
-	b.WriteString("Content-Type: application/pgp-encrypted\r\n")
-	b.WriteString("Content-Description: PGP/MIME version identification\r\n\r\n")
-	b.WriteString("Version: 1\r\n\r\n")
-	b.WriteString("--" + boundary + "\r\n")
-	b.WriteString("Content-Type: application/octet-stream; name=\"encrypted.asc\"\r\n")
-	b.WriteString("Content-Description: OpenPGP encrypted message\r\n")
-	b.WriteString("Content-Disposition: inline; filename=\"encrypted.asc\"\r\n\r\n")
-	b.Write(mime.Canonicalize(armored))
-	b.WriteString("\r\n--" + boundary + "--\r\n")
-	ct := `multipart/encrypted; protocol="application/pgp-encrypted"; boundary="` + boundary + `"`
-	return ct, b.Bytes()
+	b.Grow(len(armored) + len(armored)/32 + 512)
+	WriteEncryptedBody(&b, armored, boundary)
+	return EncryptedContentType(boundary), b.Bytes()
 }
