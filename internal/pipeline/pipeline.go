@@ -128,6 +128,8 @@ type Pipeline struct {
 	opt    Options
 	keys   *keyCache
 	bodies *bodyCache // opened post bodies, for their copies (render.go)
+	// largeRenders bounds the copies of large posts rendered at once.
+	largeRenders chan struct{}
 }
 
 // New returns a Pipeline over st; sealer opens the lists' secret keys.
@@ -150,7 +152,8 @@ func New(st Store, sealer *keyring.Sealer, opt Options) *Pipeline {
 	if opt.ClaimWait <= 0 {
 		opt.ClaimWait = time.Minute
 	}
-	return &Pipeline{store: st, sealer: sealer, opt: opt, keys: newKeyCache(), bodies: &bodyCache{}}
+	return &Pipeline{store: st, sealer: sealer, opt: opt, keys: newKeyCache(), bodies: &bodyCache{},
+		largeRenders: make(chan struct{}, 2)}
 }
 
 // Message is one inbound message addressed to one list address.

@@ -40,6 +40,7 @@ type postBody struct {
 	// filled per copy.
 	header  []field
 	allowV2 bool // the list allows SEIPD v2 (list.Settings.AllowSEIPDv2)
+	size    int  // of the encoded body
 }
 
 // bodyVersion is the first byte of an encoded postBody.
@@ -131,6 +132,7 @@ func (p *Pipeline) decodeBody(data []byte) (*postBody, error) {
 	if r.bad || len(r.data) != 0 {
 		return nil, errBadBody
 	}
+	b.size = len(data)
 	return b, nil
 }
 
@@ -256,8 +258,19 @@ func (p *Pipeline) RenderDelivery(ctx context.Context, d *store.Delivery) ([]byt
 	if err != nil {
 		return nil, err
 	}
+	if b.size >= largeBody {
+		// A large post's copies are rendered a few at a time whatever
+		// the queue's workers: each takes about three times its size
+		// while it is made.
+		p.largeRenders <- struct{}{}
+		defer func() { <-p.largeRenders }()
+	}
 	return p.renderCopy(b, to, d.To)
 }
+
+// largeBody is the size from which a post's copies are rendered at most
+// largeRenders at a time.
+const largeBody = 4 << 20
 
 // openBody loads and opens the body of d.
 func (p *Pipeline) openBody(ctx context.Context, d *store.Delivery) (*postBody, error) {
@@ -335,8 +348,8 @@ func (p *Pipeline) renderCopy(b *postBody, to recipient, addr string) ([]byte, e
 // one buffer: the encrypted message and the copy are the only two large
 // allocations, as a large post's copy is the size of the post.
 func (p *Pipeline) pgpMIMECopy(b *postBody, to recipient, addr string) ([]byte, error) {
-	armored, err := b.signed.pgp.EncryptTo(to.pgp, b.allowV2)
-	if err != nil {
+	var armored bytes.Buffer
+	if err := b.signed.pgp.EncryptToBuffer(&armored, to.pgp, b.allowV2); err != nil {
 		return nil, err
 	}
 	boundary, err := mime.NewBoundary(p.opt.Rand)
@@ -344,11 +357,11 @@ func (p *Pipeline) pgpMIMECopy(b *postBody, to recipient, addr string) ([]byte, 
 		return nil, err
 	}
 	var out bytes.Buffer
-	out.Grow(len(armored) + len(armored)/32 + 8192)
+	out.Grow(armored.Len() + armored.Len()/32 + 8192)
 	if err := writeOuterHeader(&out, b.header, addr, pgp.EncryptedContentType(boundary)); err != nil {
 		return nil, err
 	}
-	pgp.WriteEncryptedBody(&out, armored, boundary)
+	pgp.WriteEncryptedBody(&out, armored.Bytes(), boundary)
 	return out.Bytes(), nil
 }
 

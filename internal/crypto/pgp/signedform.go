@@ -1,6 +1,11 @@
 package pgp
 
-import "bytes"
+import (
+	"bytes"
+	"fmt"
+
+	openpgp "github.com/ProtonMail/go-crypto/openpgp/v2"
+)
 
 // Packets returns the signed message's packets (one-pass signature,
 // literal data, signature: RFC 9580 §10.3), to be kept and encrypted
@@ -52,4 +57,25 @@ func writeCanonical(b *bytes.Buffer, text []byte) {
 		}
 		text = text[i+1:]
 	}
+}
+
+// EncryptToBuffer is EncryptTo into b, grown first to the armored size:
+// a large message is then written without the copies a growing buffer
+// leaves behind.
+func (s *Signed) EncryptToBuffer(b *bytes.Buffer, to *Key, allowV2 bool) error {
+	// Base64 (4/3), a line end every 64 characters, packet headers.
+	n := len(s.packets) + 1024
+	b.Grow(n*4/3 + n/24 + 1024)
+	aw, err := armorWriter(b, openpgp.MessageType)
+	if err != nil {
+		return fmt.Errorf("pgp: armor: %w", err)
+	}
+	if err := s.encryptTo(aw, to, allowV2); err != nil {
+		return err
+	}
+	if err := aw.Close(); err != nil {
+		return fmt.Errorf("pgp: armor: %w", err)
+	}
+	b.WriteString("\r\n")
+	return nil
 }
