@@ -116,7 +116,7 @@ func Open(ctx context.Context, cfg *Config, logger *slog.Logger) (*App, error) {
 		if err := a.Pipeline.CopyFailed(ctx, d, reason); err != nil {
 			logger.Error("counting a failed copy as a bounce", "msgid", d.Ref, "rcpt", d.To, "err", err)
 		}
-	}, Route: helpdesks.transport, Open: a.Pipeline.OpenDelivery, Recorded: a.countAttempt})
+	}, Route: helpdesks.transport, Open: a.Pipeline.RenderDelivery, Recorded: a.countAttempt})
 	a.Admin = admin.New(db, sealer, admin.Options{Flow: a.Pipeline, TrustAnchors: anchors, CRLs: crls, CRLIssuers: crlIssuers})
 	a.registerGauges()
 	a.Pipeline.SetCommands(a.Admin) // members' requests by mail run the admin use cases

@@ -42,6 +42,11 @@ func (a *App) purgeOld(ctx context.Context, now time.Time) {
 	n += a.purge(ctx, "failed copies removed from the database", func(ctx context.Context) (int64, error) {
 		return a.Store.PurgeDeliveryData(ctx, store.Failed, before(q.FailedKeepDays), now, purgeBatch)
 	})
+	n += a.purge(ctx, "post bodies no delivery needs deleted", func(ctx context.Context) (int64, error) {
+		// Normally gone with their last delivery (RecordAttempts); this
+		// catches those whose deliveries were removed with their list.
+		return a.Store.PurgePostBodies(ctx, now, purgeBatch)
+	})
 	n += a.purge(ctx, "delivery records deleted", func(ctx context.Context) (int64, error) {
 		return a.Store.DeleteDeliveryRecords(ctx, before(q.RecordDays), purgeBatch)
 	})

@@ -79,8 +79,19 @@ func TestDailyRetention(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	listPub, _ := pgp.ParseKey(l.PublicKey)
-	if _, err := a.Process(ctx, team, "alice@example.org", benchPost(t, alice, "alice@example.org", listPub, 1, "hello\r\n")); err != nil {
+	// Two encrypted copies kept as their message (a post's members'
+	// copies are rendered from its body and never stored; notices,
+	// plain and resent copies, gateway mail are), sent now.
+	copies := store.Outcome{ListID: l.ID}
+	for i, k := range []*pgp.Key{alice, bob} {
+		copies.Deliveries = append(copies.Deliveries, store.Delivery{Ref: "copies", ListID: l.ID, Kind: store.KindPost,
+			From: "team-bounce@lists.example.org", To: k.Fingerprint() + "@example.org", Data: benchPost(t, alice, "alice@example.org", k, i, "hello\r\n")})
+	}
+	if err := a.Store.Commit(ctx, copies); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Store.RecordAttempts(ctx, []store.Attempt{{ID: copies.Deliveries[0].ID, State: store.Sent, At: time.Now()},
+		{ID: copies.Deliveries[1].ID, State: store.Sent, At: time.Now()}}); err != nil {
 		t.Fatal(err)
 	}
 	sent, err := a.Store.Queue(ctx, store.DeliveryQuery{States: []store.DeliveryState{store.Sent}})

@@ -352,3 +352,9 @@ func StatusOf(err error) Status {
 	}
 	return NoSpecificReason
 }
+
+// PostBodyLabel is the label of a list post's body kept in the queue for
+// its members' copies: bound to its list and the post's reference.
+func PostBodyLabel(listID int64, ref string) string {
+	return "sealpost post body\x00" + strconv.FormatInt(listID, 10) + "\x00" + ref
+}

@@ -165,12 +165,30 @@ func (p *Pipeline) CopyFailed(ctx context.Context, d store.Delivery, reason stri
 	if err != nil || m == nil {
 		return err
 	}
+	if d.BodyID != 0 && reason == KeyGoneReason {
+		return p.keyGone(ctx, list, d)
+	}
 	out := store.Outcome{ListID: list.ID}
 	log := p.opt.Logger.With("msgid", d.Ref, "list", list.Address)
 	if err := p.countBounce(ctx, log, list, m, statusOf(reason), d.Ref, &out); err != nil {
 		return err
 	}
 	return p.commit(ctx, out)
+}
+
+// keyGone tells a member whose copy could not be rendered because their
+// key went between the 250 and the delivery what a member without a
+// usable key is told at the 250 (member-missed); it is not a bounce.
+func (p *Pipeline) keyGone(ctx context.Context, list *store.List, d store.Delivery) error {
+	c, err := parseChoice(d.Recipient)
+	if err != nil {
+		return err
+	}
+	n, err := p.noKeyNotice(list, d.To, recipient{fingerprint: c.fingerprint}, d.Ref)
+	if err != nil {
+		return err
+	}
+	return p.commit(ctx, store.Outcome{ListID: list.ID, Deliveries: []store.Delivery{n}})
 }
 
 // isVERP reports whether addr is a VERP bounce address of some list, in

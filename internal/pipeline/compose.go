@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	stdmime "mime"
@@ -130,62 +131,87 @@ type field = mime.HeaderField
 // wrap makes every member's copy. The inner entity is signed once per
 // format in use — an OpenPGP signed message, an S/MIME multipart/signed
 // entity — and the signed form is then encrypted to each member's key.
-func (p *Pipeline) wrap(ctx context.Context, list *store.List, r *roster, content *mime.Part, h headers, dec policy.Decision, signer *crypto.Signer, ref string, plan *postPlan) ([]store.Delivery, error) {
+//
+// The members' copies are not made here: the signed forms are stored once
+// (the returned body) and each member's delivery names it with their
+// recipient choice; the queue renders the copy as it delivers it
+// (render.go, DESIGN §5). Notices, plain and resent copies are made here.
+func (p *Pipeline) wrap(ctx context.Context, list *store.List, r *roster, content *mime.Part, h headers, dec policy.Decision, signer *crypto.Signer, ref string, plan *postPlan) ([]store.Delivery, *store.PostBody, error) {
 	if err := p.present(list, &h); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := p.applyPlan(list, &h, plan); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	inner, err := p.innerEntity(list, content, h, dec, signer)
 	if err != nil {
-		return nil, err
-	}
-	s, err := p.signOnce(list, r, inner, dec.Send)
-	if err != nil {
-		return nil, err
-	}
-	if needsInline(r, dec.Send) {
-		if s.inline, err = p.signInline(list, content, h); err != nil {
-			return nil, err
-		}
-	}
-	copies, err := p.encryptCopies(list, s, r, h, dec.Send)
-	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	out := make([]store.Delivery, 0, len(dec.Send)+len(dec.NoKey))
-	for i, m := range dec.Send {
+	var body *store.PostBody
+	if len(dec.Send) > 0 {
+		if body, err = p.storedBody(list, r, content, inner, h, dec.Send, ref); err != nil {
+			return nil, nil, err
+		}
+	}
+	for _, m := range dec.Send {
 		out = append(out, store.Delivery{Ref: ref, ListID: list.ID, Kind: store.KindPost,
-			From: p.verp(list.Address, m.Email), To: m.Email, Data: copies[i]})
+			From: p.verp(list.Address, m.Email), To: m.Email, Recipient: choiceOf(r.to[m.Email])})
 	}
-	for _, m := range dec.NoKey {
-		n, err := p.noKeyNotice(list, m.Email, r.to[m.Email], ref)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, n)
+	notices, err := p.wrapNotices(ctx, list, r, dec.NoKey, ref)
+	if err != nil {
+		return nil, nil, err
 	}
-	if len(dec.NoKey) > 0 && list.Owner != "" {
-		n, err := p.unservedNotice(ctx, list, r, dec.NoKey, ref)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, n)
-	}
+	out = append(out, notices...)
 	if len(dec.Plain) > 0 {
 		plain, err := p.plainCopies(list, inner, h, dec.Plain, ref)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		out = append(out, plain...)
 	}
 	if plan != nil {
 		resent, err := p.resendCopies(list, inner, h, plan, ref)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		out = append(out, resent...)
+	}
+	return out, body, nil
+}
+
+// storedBody signs inner once in each format the members send need and
+// seals it, with the copies' outer header, as the post's stored body.
+func (p *Pipeline) storedBody(list *store.List, r *roster, content *mime.Part, inner []byte, h headers, send []policy.Member, ref string) (*store.PostBody, error) {
+	s, err := p.signOnce(list, r, inner, send)
+	if err != nil {
+		return nil, err
+	}
+	if needsInline(r, send) {
+		if s.inline, err = p.signInline(list, content, h); err != nil {
+			return nil, err
+		}
+	}
+	return p.sealBody(list, ref, &postBody{signed: s, header: p.outerHeader(list, h), allowV2: list.Settings.AllowSEIPDv2})
+}
+
+// wrapNotices are the notices of a post to the members without a usable
+// key, and to the owner about them.
+func (p *Pipeline) wrapNotices(ctx context.Context, list *store.List, r *roster, noKey []policy.Member, ref string) ([]store.Delivery, error) {
+	var out []store.Delivery
+	for _, m := range noKey {
+		n, err := p.noKeyNotice(list, m.Email, r.to[m.Email], ref)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, n)
+	}
+	if len(noKey) > 0 && list.Owner != "" {
+		n, err := p.unservedNotice(ctx, list, r, noKey, ref)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, n)
 	}
 	return out, nil
 }
@@ -290,18 +316,20 @@ func (p *Pipeline) encryptCopies(list *store.List, s signed, r *roster, h header
 
 // copyFor encrypts the signed post for one member in their format.
 func (p *Pipeline) copyFor(list *store.List, s signed, to recipient, h headers, addr string) ([]byte, error) {
-	if to.inline {
-		return p.inlineCopy(list, s.inline, to, h, addr)
-	}
-	return p.encryptFor(list, s, to, func(ct string, body []byte, mimeFields ...field) ([]byte, error) {
-		return p.outerMessage(list, h, addr, ct, body, mimeFields...)
-	})
+	return p.renderCopy(&postBody{signed: s, header: p.outerHeader(list, h), allowV2: list.Settings.AllowSEIPDv2}, to, addr)
 }
 
-// encryptFor encrypts s to one recipient, S/MIME (RFC 8551 §3.3, with the
-// cipher and key transport their client reads: smimeEncryption) or
-// PGP/MIME (RFC 3156 §4), and puts the result under the header outer writes.
+// encryptFor is encryptSigned under the list's setting for SEIPD v2.
 func (p *Pipeline) encryptFor(list *store.List, s signed, to recipient,
+	outer func(contentType string, body []byte, mimeFields ...field) ([]byte, error)) ([]byte, error) {
+	return p.encryptSigned(s, to, list.Settings.AllowSEIPDv2, outer)
+}
+
+// encryptSigned encrypts s to one recipient, S/MIME (RFC 8551 §3.3, with
+// the cipher and key transport their client reads: smimeEncryption) or
+// PGP/MIME (RFC 3156 §4), and puts the result under the header outer
+// writes. allowV2 allows SEIPD v2 where the recipient's key asks for it.
+func (p *Pipeline) encryptSigned(s signed, to recipient, allowV2 bool,
 	outer func(contentType string, body []byte, mimeFields ...field) ([]byte, error)) ([]byte, error) {
 	if to.cert != nil {
 		ct, body, err := smime.EncryptEntity(s.smime, to.cert, smime.EncryptOptions{
@@ -313,7 +341,7 @@ func (p *Pipeline) encryptFor(list *store.List, s signed, to recipient,
 			field{"Content-Transfer-Encoding", "base64"},
 			field{"Content-Disposition", `attachment; filename="smime.p7m"`})
 	}
-	armored, err := s.pgp.EncryptTo(to.pgp, list.Settings.AllowSEIPDv2)
+	armored, err := s.pgp.EncryptTo(to.pgp, allowV2)
 	if err != nil {
 		return nil, err
 	}
@@ -460,10 +488,16 @@ func entity(fields []field, body []byte) ([]byte, error) {
 // clear, the real Subject only inside (RFC 9788 §4: "..." outside), then
 // the encrypted body with its Content-Type and any further MIME fields.
 func (p *Pipeline) outerMessage(list *store.List, h headers, to, contentType string, body []byte, mimeFields ...field) ([]byte, error) {
+	return writeOuter(p.outerHeader(list, h), to, contentType, body, mimeFields...)
+}
+
+// outerHeader is the header of a post's copies without the fields of
+// each copy: To, left empty, and the MIME fields.
+func (p *Pipeline) outerHeader(list *store.List, h headers) []field {
 	fields := []field{
 		{"From", h.fromField},
 		{"Reply-To", h.replyTo},
-		{"To", "<" + to + ">"},
+		{"To", ""},
 		{"Cc", h.outerCc},
 		{"Subject", orDots(h.outerSubject)},
 		{"Date", h.date},
@@ -481,15 +515,33 @@ func (p *Pipeline) outerMessage(list *store.List, h headers, to, contentType str
 	if !list.Settings.NoAutocrypt {
 		fields = append(fields, field{"Autocrypt", mail.Autocrypt(list.Address, list.PublicKey)})
 	}
-	fields = append(fields, field{"MIME-Version", "1.0"}, field{"Content-Type", contentType})
-	fields = append(fields, mimeFields...)
-	var b strings.Builder
+	return fields
+}
+
+// writeOuter writes one copy to the address to: header (outerHeader) with
+// its To, then the body with its Content-Type and further MIME fields.
+func writeOuter(header []field, to, contentType string, body []byte, mimeFields ...field) ([]byte, error) {
+	var b bytes.Buffer
 	b.Grow(len(body) + 1024)
-	if err := mime.WriteFields(&b, fields); err != nil {
+	if err := writeOuterHeader(&b, header, to, contentType, mimeFields...); err != nil {
 		return nil, err
 	}
 	b.Write(body)
-	return []byte(b.String()), nil
+	return b.Bytes(), nil
+}
+
+// writeOuterHeader writes the header of one copy to the address to.
+func writeOuterHeader(b *bytes.Buffer, header []field, to, contentType string, mimeFields ...field) error {
+	fields := make([]field, 0, len(header)+3+len(mimeFields))
+	for _, f := range header {
+		if f[0] == "To" {
+			f[1] = "<" + to + ">"
+		}
+		fields = append(fields, f)
+	}
+	fields = append(fields, field{"MIME-Version", "1.0"}, field{"Content-Type", contentType})
+	fields = append(fields, mimeFields...)
+	return mime.WriteFields(b, fields)
 }
 
 // signedBody is entity as a PGP/MIME multipart/signed body signed by the

@@ -200,6 +200,14 @@ func (f *fixture) deliveries(ref string) []store.Delivery {
 	if err != nil {
 		f.t.Fatal(err)
 	}
+	// A member's copy of a post is rendered as the queue delivers it.
+	for i := range ds {
+		if ds[i].BodyID != 0 {
+			if ds[i].Data, err = f.p.RenderDelivery(context.Background(), &ds[i]); err != nil {
+				f.t.Fatalf("rendering %s's copy: %v", ds[i].To, err)
+			}
+		}
+	}
 	return ds
 }
 

@@ -626,11 +626,6 @@ func (p *Pipeline) sealDelivery(d *store.Delivery, data []byte) error {
 	return nil
 }
 
-// OpenDelivery returns the message of a sealed delivery.
-func (p *Pipeline) OpenDelivery(d *store.Delivery) ([]byte, error) {
-	return p.sealer.Open(d.Data, keyring.DeliveryLabel(d.Ref, d.To))
-}
-
 // archive returns the archive entry for a message of a gateway that keeps
 // an archive, sealed under the master key.
 func (p *Pipeline) archive(gw *store.List, thread, direction, msgID, ref string, data []byte) ([]store.Archived, error) {

@@ -49,6 +49,9 @@ type Store interface {
 	Decided(ctx context.Context, listID int64, digest string) (*store.Decision, error)
 	TrustAnchors(ctx context.Context, listID int64) ([][]byte, error)
 	Commit(ctx context.Context, o store.Outcome) error
+	// PostBody returns a post's stored body (store.ErrNotFound when it
+	// is no longer kept).
+	PostBody(ctx context.Context, id int64) (*store.PostBody, error)
 	PendingKeys(ctx context.Context, listID int64, now time.Time) ([]store.PendingKey, error)
 	Bounces(ctx context.Context, listID int64, email string, since time.Time) (int, error)
 	// CopySent reports whether a copy from envelope sender from to rcpt,
@@ -124,6 +127,9 @@ type Pipeline struct {
 	sealer *keyring.Sealer
 	opt    Options
 	keys   *keyCache
+	bodies *bodyCache // opened post bodies, for their copies (render.go)
+	// largeRenders bounds the copies of large posts rendered at once.
+	largeRenders chan struct{}
 }
 
 // New returns a Pipeline over st; sealer opens the lists' secret keys.
@@ -146,7 +152,8 @@ func New(st Store, sealer *keyring.Sealer, opt Options) *Pipeline {
 	if opt.ClaimWait <= 0 {
 		opt.ClaimWait = time.Minute
 	}
-	return &Pipeline{store: st, sealer: sealer, opt: opt, keys: newKeyCache(maxCachedKeys, maxCachedKeyBytes)}
+	return &Pipeline{store: st, sealer: sealer, opt: opt, keys: newKeyCache(maxCachedKeys, maxCachedKeyBytes), bodies: &bodyCache{},
+		largeRenders: make(chan struct{}, 2)}
 }
 
 // Message is one inbound message addressed to one list address.

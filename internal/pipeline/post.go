@@ -101,13 +101,13 @@ func (p *Pipeline) post(ctx context.Context, log *slog.Logger, list *store.List,
 		return p.keywordTrouble(ctx, log, list, in, roster, dec, marks, problems)
 	}
 	hdr.from = shownSender(dec, o.signer, hdr.from)
-	deliveries, err := p.wrap(ctx, list, roster, content, hdr, dec, o.signer, in.ID, plan)
+	deliveries, body, err := p.wrap(ctx, list, roster, content, hdr, dec, o.signer, in.ID, plan)
 	if err != nil {
 		return err
 	}
 	harvest := append(p.harvest(list, o, dec), p.autocryptKey(list, roster, o, hdr, dec)...)
 	err = p.commit(ctx, store.Outcome{SpoolID: in.ID, ListID: list.ID, Replay: marks, Unbound: dec.Unbound,
-		Deliveries: deliveries, Harvest: harvest, Released: release})
+		Deliveries: deliveries, Body: body, Harvest: harvest, Released: release})
 	if errors.Is(err, store.ErrReplay) {
 		return turnDown(policy.Replay, rs.ActionFor(policy.Replay))
 	}

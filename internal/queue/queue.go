@@ -14,7 +14,9 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sealpost/sealpost/internal/store"
@@ -62,9 +64,12 @@ type Options struct {
 	// Route returns the transport of a delivery with a Route (a
 	// gateway's helpdesk); an error is a temporary failure of it.
 	Route func(route string) (Transport, error)
-	// Open returns the message of a Sealed delivery; an error is a
-	// temporary failure (the master key may come back).
-	Open func(d *store.Delivery) ([]byte, error)
+	// Open returns the message of a delivery that is not stored as it is
+	// sent: a Sealed one, or one rendered from its post body (BodyID).
+	// It is called as the delivery is attempted, so that one message per
+	// worker is in memory at a time. An error is a temporary failure (the
+	// master key may come back) unless it is a *Permanent.
+	Open func(ctx context.Context, d *store.Delivery) ([]byte, error)
 	// Recorded, when set, is told of each attempt's result once it is
 	// recorded (for metrics).
 	Recorded func(d *store.Delivery, a store.Attempt)
@@ -168,10 +173,8 @@ func (q *Queue) flush(ctx context.Context, ref string) (int, error) {
 // lapse and the batch is delivered again (at-least-once).
 func (q *Queue) attemptAll(ctx context.Context, due []store.Delivery) error {
 	results := make([]store.Attempt, len(due))
-	if bt, ok := q.tr.(BatchTransport); ok && plain(due) {
-		for i, err := range bt.DeliverBatch(ctx, due) {
-			results[i] = q.result(ctx, &due[i], err)
-		}
+	if bt, ok := q.tr.(BatchTransport); ok && unrouted(due) {
+		q.deliverBatches(ctx, bt, due, results)
 		return q.record(ctx, due, results)
 	}
 	jobs := make(chan int)
@@ -194,19 +197,89 @@ func (q *Queue) attemptAll(ctx context.Context, due []store.Delivery) error {
 	return q.record(ctx, due, results)
 }
 
-// plain reports whether every delivery goes through the default
-// transport as it is stored.
-func plain(ds []store.Delivery) bool {
+// unrouted reports whether every delivery goes through the default
+// transport.
+func unrouted(ds []store.Delivery) bool {
 	for i := range ds {
-		if ds[i].Route != "" || ds[i].Sealed {
+		if ds[i].Route != "" {
 			return false
 		}
 	}
 	return true
 }
 
+// opened reports whether a delivery's message must be opened (Options.Open)
+// before it is handed over.
+func opened(d *store.Delivery) bool { return d.Sealed || d.BodyID != 0 }
+
+// batchBytes bounds the messages one DeliverBatch hands over: the copies
+// of a large post are rendered and handed over a few at a time, never all
+// held at once (DESIGN §5).
+const batchBytes = 32 << 20
+
+// deliverBatches hands due to bt in batches of at most about batchBytes
+// (by each delivery's Size; at least one delivery a batch), opening the
+// deliveries that need it just before their batch, on the workers.
+func (q *Queue) deliverBatches(ctx context.Context, bt BatchTransport, due []store.Delivery, results []store.Attempt) {
+	for start := 0; start < len(due); {
+		end, size := start+1, due[start].Size
+		for end < len(due) && size+due[end].Size <= batchBytes {
+			size += due[end].Size
+			end++
+		}
+		batch := slices.Clone(due[start:end])
+		errs := q.openAll(ctx, batch)
+		var ready []store.Delivery
+		var index []int
+		for i := range batch {
+			if errs[i] == nil {
+				ready, index = append(ready, batch[i]), append(index, i)
+			}
+		}
+		if len(ready) > 0 {
+			for j, err := range bt.DeliverBatch(ctx, ready) {
+				errs[index[j]] = err
+			}
+		}
+		for i := range batch {
+			results[start+i] = q.result(ctx, &due[start+i], errs[i])
+		}
+		start = end
+	}
+}
+
+// openAll opens the deliveries of batch that need it, in place, on the
+// workers; errs[i] is why batch[i] could not be opened.
+func (q *Queue) openAll(ctx context.Context, batch []store.Delivery) []error {
+	errs := make([]error, len(batch))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(q.opt.Workers, len(batch)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := int(next.Add(1) - 1); i < len(batch); i = int(next.Add(1) - 1) {
+				if opened(&batch[i]) {
+					batch[i].Data, errs[i] = q.open(ctx, &batch[i])
+					batch[i].Sealed, batch[i].BodyID = false, 0
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return errs
+}
+
+// open returns the message of a delivery that opened says needs it.
+func (q *Queue) open(ctx context.Context, d *store.Delivery) ([]byte, error) {
+	if q.opt.Open == nil {
+		return nil, errors.New("queue: cannot open sealed deliveries")
+	}
+	return q.opt.Open(ctx, d)
+}
+
 // deliver hands one delivery to its transport, opening it first when it
-// is sealed.
+// is sealed or rendered from its post body.
 func (q *Queue) deliver(ctx context.Context, d *store.Delivery) error {
 	tr, data := q.tr, d.Data
 	if d.Route != "" {
@@ -218,12 +291,9 @@ func (q *Queue) deliver(ctx context.Context, d *store.Delivery) error {
 			return err
 		}
 	}
-	if d.Sealed {
-		if q.opt.Open == nil {
-			return errors.New("queue: cannot open sealed deliveries")
-		}
+	if opened(d) {
 		var err error
-		if data, err = q.opt.Open(d); err != nil {
+		if data, err = q.open(ctx, d); err != nil {
 			return err
 		}
 	}

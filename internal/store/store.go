@@ -453,7 +453,15 @@ type Delivery struct {
 	Route string
 	// Sealed says Data is sealed under the master key (keyring.Sealer,
 	// keyring.DeliveryLabel) because the message is plaintext.
-	Sealed      bool
+	Sealed bool
+	// BodyID names the PostBody the message is rendered from when it is
+	// delivered (Data is then empty and Size the body's); Recipient is
+	// how its recipient receives it (which key, which format), as the
+	// pipeline wrote it. A delivery of an Outcome with a Body and a
+	// Recipient gets that body's id when it is committed. 0 for a
+	// delivery whose message is Data.
+	BodyID      int64
+	Recipient   string
 	State       DeliveryState
 	Attempts    int
 	NextAttempt time.Time
@@ -527,6 +535,21 @@ type Outcome struct {
 	// keeps messages in its archive.
 	Thread  *ThreadMark
 	Archive []Archived
+	// Body is the post the outcome's deliveries with a Recipient are
+	// rendered from; stored once, whatever the number of members.
+	Body *PostBody
+}
+
+// PostBody is a list post signed once in each format it is sent in, with
+// what rendering each member's copy needs, sealed under the master key
+// (it is plaintext: DESIGN §4.6). A repository deletes it once none of
+// its deliveries is pending any more (DESIGN §5).
+type PostBody struct {
+	ID        int64
+	Ref       string
+	ListID    int64
+	Sealed    []byte
+	CreatedAt time.Time
 }
 
 // ThreadMark puts message-ids into a gateway's conversation, creating it

@@ -334,7 +334,9 @@ func (s *DB) Delivery(ctx context.Context, id int64) (*store.Delivery, error) {
 // store.ErrNotFound.
 func (s *DB) RetryDelivery(ctx context.Context, id int64, now time.Time) error {
 	return s.execOne(ctx, "retry delivery", `UPDATE deliveries SET state = $1, next_attempt = $2, updated_at = $2
-		WHERE id = $3 AND state IN ($1, $4) AND purged_at = 0`, string(store.Pending), millis(now), id, string(store.Failed))
+		WHERE id = $3 AND state IN ($1, $4) AND purged_at = 0
+		AND (body_id = 0 OR EXISTS (SELECT 1 FROM post_bodies WHERE post_bodies.id = deliveries.body_id))`,
+		string(store.Pending), millis(now), id, string(store.Failed))
 }
 
 // DropDelivery removes a delivery that has not been sent, unless a
@@ -342,8 +344,8 @@ func (s *DB) RetryDelivery(ctx context.Context, id int64, now time.Time) error {
 func (s *DB) DropDelivery(ctx context.Context, id int64, now time.Time) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		var state string
-		var claimed int64
-		err := tx.QueryRowContext(ctx, `SELECT state, claimed_until FROM deliveries WHERE id = $1`, id).Scan(&state, &claimed)
+		var claimed, body int64
+		err := tx.QueryRowContext(ctx, `SELECT state, claimed_until, body_id FROM deliveries WHERE id = $1`, id).Scan(&state, &claimed, &body)
 		if err != nil {
 			return notFound(err)
 		}
@@ -353,7 +355,11 @@ func (s *DB) DropDelivery(ctx context.Context, id int64, now time.Time) error {
 		if claimed > millis(now) {
 			return store.ErrBusy
 		}
-		_, err = tx.ExecContext(ctx, `DELETE FROM deliveries WHERE id = $1`, id)
+		if _, err = tx.ExecContext(ctx, `DELETE FROM deliveries WHERE id = $1`, id); err != nil || body == 0 {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `DELETE FROM post_bodies WHERE id = $1
+			AND NOT EXISTS (SELECT 1 FROM deliveries WHERE body_id = $1 AND state = $2)`, body, string(store.Pending))
 		return err
 	})
 }

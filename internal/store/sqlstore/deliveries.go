@@ -9,10 +9,15 @@ import (
 	"github.com/sealpost/sealpost/internal/store"
 )
 
-const deliveryColumns = `id, ref, list_id, kind, env_from, rcpt, data, route, sealed, state, attempts, next_attempt, last_error, created_at, updated_at, length(data), purged_at`
+const deliveryColumns = `id, ref, list_id, kind, env_from, rcpt, data, route, sealed, state, attempts, next_attempt, last_error, created_at, updated_at, ` + sizeColumn + `, purged_at, body_id, recipient`
 
 // queueColumns are deliveryColumns without the data, for listings.
-const queueColumns = `id, ref, list_id, kind, env_from, rcpt, x'', route, sealed, state, attempts, next_attempt, last_error, created_at, updated_at, length(data), purged_at`
+const queueColumns = `id, ref, list_id, kind, env_from, rcpt, x'', route, sealed, state, attempts, next_attempt, last_error, created_at, updated_at, ` + sizeColumn + `, purged_at, body_id, recipient`
+
+// sizeColumn is a delivery's Size: its data's, or, for a delivery
+// rendered from a post body, the body's while it is kept.
+const sizeColumn = `CASE WHEN deliveries.body_id = 0 THEN length(deliveries.data)
+	ELSE COALESCE((SELECT size FROM post_bodies WHERE post_bodies.id = deliveries.body_id), 0) END`
 
 // ClaimDue claims up to limit pending deliveries that are due at now and
 // not claimed by another process, oldest first, for lease: until then no
@@ -97,7 +102,7 @@ func (s *DB) deliveries(ctx context.Context, query string, args ...any) ([]store
 		var sealed int
 		var next, created, updated, purged int64
 		if err := rows.Scan(&d.ID, &d.Ref, &d.ListID, &d.Kind, &d.From, &d.To, &d.Data, &d.Route, &sealed, &state, &d.Attempts,
-			&next, &d.LastError, &created, &updated, &d.Size, &purged); err != nil {
+			&next, &d.LastError, &created, &updated, &d.Size, &purged, &d.BodyID, &d.Recipient); err != nil {
 			return nil, fmt.Errorf("sqlstore: deliveries: %w", err)
 		}
 		d.Sealed, d.State = sealed != 0, store.DeliveryState(state)
@@ -109,10 +114,13 @@ func (s *DB) deliveries(ctx context.Context, query string, args ...any) ([]store
 }
 
 // RecordAttempts records the results of delivery attempts in one
-// transaction, ending their claims.
+// transaction, ending their claims. A post body none of whose deliveries
+// is pending any more is deleted with them.
 func (s *DB) RecordAttempts(ctx context.Context, attempts []store.Attempt) error {
 	err := s.tx(ctx, func(tx *sql.Tx) error {
+		ids := make([]int64, 0, len(attempts))
 		for _, a := range attempts {
+			ids = append(ids, a.ID)
 			res, err := tx.ExecContext(ctx, `UPDATE deliveries SET state = $1, attempts = attempts + 1, next_attempt = $2,
 				claimed_until = 0, last_error = $3, updated_at = $4 WHERE id = $5`,
 				string(a.State), millis(a.Next), a.Error, millis(a.At), a.ID)
@@ -123,7 +131,7 @@ func (s *DB) RecordAttempts(ctx context.Context, attempts []store.Attempt) error
 				return fmt.Errorf("delivery %d: %w", a.ID, store.ErrNotFound)
 			}
 		}
-		return nil
+		return dropFinishedBodies(ctx, tx, ids)
 	})
 	if err != nil {
 		return fmt.Errorf("sqlstore: record attempts: %w", err)

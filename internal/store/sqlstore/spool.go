@@ -105,10 +105,11 @@ func (s *DB) Commit(ctx context.Context, o store.Outcome) error {
 		if err := markReplay(ctx, tx, o, now); err != nil {
 			return err
 		}
-		for i := range o.Deliveries {
-			if err := insertDelivery(ctx, tx, &o.Deliveries[i], now); err != nil {
-				return err
-			}
+		if err := insertBody(ctx, tx, o.Body, o.Deliveries, now); err != nil {
+			return err
+		}
+		if err := insertDeliveries(ctx, tx, o.Deliveries, now); err != nil {
+			return err
 		}
 		for i := range o.Harvest {
 			h := &o.Harvest[i]
@@ -236,19 +237,10 @@ func settle(ctx context.Context, tx *sql.Tx, spoolID, refused string, now time.T
 }
 
 func insertDelivery(ctx context.Context, tx *sql.Tx, d *store.Delivery, now time.Time) error {
-	if d.State == "" {
-		d.State = store.Pending
-	}
-	if d.CreatedAt.IsZero() {
-		d.CreatedAt = now
-	}
-	next := d.NextAttempt
-	if next.IsZero() {
-		next = d.CreatedAt
-	}
-	return tx.QueryRowContext(ctx, `INSERT INTO deliveries (ref, list_id, kind, env_from, rcpt, data, route, sealed, state, attempts, next_attempt, last_error, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, $10, '', $11, $11) RETURNING id`,
-		d.Ref, d.ListID, d.Kind, d.From, d.To, d.Data, d.Route, boolInt(d.Sealed), string(d.State), millis(next), millis(d.CreatedAt)).Scan(&d.ID)
+	ds := []store.Delivery{*d}
+	err := insertDeliveries(ctx, tx, ds, now)
+	*d = ds[0]
+	return err
 }
 
 // Holds returns a list's held messages, oldest first.
