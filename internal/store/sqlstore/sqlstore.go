@@ -59,10 +59,18 @@ type Options struct {
 	// KeepLog makes Close leave the write-ahead log as it is instead of
 	// checkpointing it into the database: the next process to open the
 	// database reads it from the log, and an automatic checkpoint (every
-	// 1000 pages) moves it into the database. It is for a process that
-	// exits right after Close.
+	// keptLogPages pages) moves it into the database. It is for a process
+	// that exits right after Close.
 	KeepLog bool
 }
+
+// keptLogPages is how long the write-ahead log may grow, in pages, before
+// a connection opened with KeepLog checkpoints it. The first connection
+// of a process reads the whole log (https://sqlite.org/walformat.html,
+// recovery), so a kept log costs every process a little; a checkpoint
+// costs three fsyncs (the log, the database, the new log's header). A
+// quarter of SQLite's default keeps both small.
+const keptLogPages = 250
 
 // DB is a Sealpost store backed by SQLite.
 type DB struct {
@@ -91,6 +99,9 @@ func OpenWith(ctx context.Context, file string, opt Options) (*DB, error) {
 		sync = "NORMAL"
 	}
 	pragmas := []string{"journal_mode(WAL)", "synchronous(" + sync + ")", "busy_timeout(10000)", "foreign_keys(1)", "secure_delete(FAST)"}
+	if opt.KeepLog {
+		pragmas = append(pragmas, fmt.Sprintf("wal_autocheckpoint(%d)", keptLogPages))
+	}
 	if fi, err := os.Stat(file); err != nil || fi.Size() == 0 {
 		// auto_vacuum first, and only for a new file: it takes effect
 		// only while the file has no tables, and setting it on an
@@ -169,13 +180,17 @@ func syncFile(name string) error {
 	return f.Close()
 }
 
+// migrate applies the migrations the database has not had yet. An
+// up-to-date database costs one query.
 func (s *DB) migrate(ctx context.Context) error {
-	if _, err := s.db.ExecContext(ctx,
-		`CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)`); err != nil {
-		return fmt.Errorf("sqlstore: migrate: %w", err)
-	}
 	var current int
-	if err := s.db.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
+	err := s.db.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current)
+	if err != nil && strings.Contains(err.Error(), "no such table") {
+		// A new database.
+		_, err = s.db.ExecContext(ctx,
+			`CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)`)
+	}
+	if err != nil {
 		return fmt.Errorf("sqlstore: migrate: %w", err)
 	}
 	names, err := fs.Glob(migrations, "migrations/sqlite/*.sql")
