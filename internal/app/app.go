@@ -156,7 +156,8 @@ func OpenWith(ctx context.Context, cfg *Config, logger *slog.Logger, opt Options
 	return a, nil
 }
 
-// Close releases the store.
+// Close releases the store; opened with Options.OneMessage, it leaves the
+// database to the process's exit, without a checkpoint (sqlstore KeepLog).
 func (a *App) Close() error { return a.Store.Close() }
 
 // masterKey reads DATA/secrets/master.key, creating it on first start
