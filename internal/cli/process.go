@@ -128,10 +128,10 @@ func (e *env) process(ctx context.Context, list, sender string, senderGiven bool
 	// they were delivered (a crash before either reaches the disk
 	// delivers the copies again: at-least-once, never zero); the log is
 	// not checkpointed at exit (the next run reads it). When the log has
-	// grown past 250 pages (sqlstore's keptLogPages: every few runs for a
-	// small list, about once a run for a list of 100 while copies are
-	// stored whole), SQLite checkpoints it with its own syncs: the log,
-	// the database, and the log's header when it starts again. A relay
+	// grown past 1000 pages (every few dozen runs for a small list, every
+	// two or three for a list of 100 while copies are stored whole),
+	// SQLite checkpoints it with its own syncs: the log, the database,
+	// and the log's header when it starts again. A relay
 	// instead of the outbox replaces the N+1 with the relay's 250 for
 	// each copy. The first run with a new data directory, or after serve
 	// deleted the log, adds syncs of the new log and of its directory.

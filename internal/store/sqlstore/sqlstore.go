@@ -58,19 +58,13 @@ type Options struct {
 	DeferSync bool
 	// KeepLog makes Close leave the write-ahead log as it is instead of
 	// checkpointing it into the database: the next process to open the
-	// database reads it from the log, and an automatic checkpoint (every
-	// keptLogPages pages) moves it into the database. It is for a process
+	// database reads it from the log (its first connection reads the
+	// whole log to rebuild its index, a cost that grows with the log),
+	// and the automatic checkpoint after a commit that grows it past 1000 pages
+	// (SQLite's default) moves it into the database. It is for a process
 	// that exits right after Close.
 	KeepLog bool
 }
-
-// keptLogPages is how long the write-ahead log may grow, in pages, before
-// a connection opened with KeepLog checkpoints it. The first connection
-// of a process reads the whole log (https://sqlite.org/walformat.html,
-// recovery), so a kept log costs every process a little; a checkpoint
-// costs three fsyncs (the log, the database, the new log's header). A
-// quarter of SQLite's default keeps both small.
-const keptLogPages = 250
 
 // DB is a Sealpost store backed by SQLite.
 type DB struct {
@@ -99,9 +93,6 @@ func OpenWith(ctx context.Context, file string, opt Options) (*DB, error) {
 		sync = "NORMAL"
 	}
 	pragmas := []string{"journal_mode(WAL)", "synchronous(" + sync + ")", "busy_timeout(10000)", "foreign_keys(1)", "secure_delete(FAST)"}
-	if opt.KeepLog {
-		pragmas = append(pragmas, fmt.Sprintf("wal_autocheckpoint(%d)", keptLogPages))
-	}
 	if fi, err := os.Stat(file); err != nil || fi.Size() == 0 {
 		// auto_vacuum first, and only for a new file: it takes effect
 		// only while the file has no tables, and setting it on an
