@@ -168,3 +168,51 @@ func noInternals(t *testing.T, data, out string) {
 		}
 	}
 }
+
+// TestProcessLeavesLog: issue 17. `sealpost process` does not checkpoint
+// the database when it exits: its commits stay in the write-ahead log,
+// durable (synced once before the copies leave), and the next process
+// reads them from there. Here the second run of the same message finds the
+// first run's outcome in the log and sends nothing twice (DESIGN §4.4).
+func TestProcessLeavesLog(t *testing.T) {
+	t.Parallel()
+	const (
+		list  = "team@lists.example.org"
+		alice = "alice@example.org"
+	)
+	data := t.TempDir()
+	sealpost(t, data, nil, "list", "create", list, "--owner", "owner@example.org").want(t, exitOK)
+	g := gpgtest.New(t)
+	fpr := g.GenKey("Alice <" + alice + ">")
+	g.Import([]byte(sealpost(t, data, nil, "list", "key", list).want(t, exitOK).stdout))
+	key := filepath.Join(t.TempDir(), "key.asc")
+	if err := os.WriteFile(key, g.Export(fpr), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sealpost(t, data, nil, "member", "add", list, alice, "--key", key).want(t, exitOK)
+	listFpr := gpgFingerprints(t, g, list)[0]
+	inner := []byte("Content-Type: text/plain\r\nFrom: " + alice + "\r\nTo: " + list + "\r\nSubject: s\r\n\r\nbody\r\n")
+	post := pgpMIME(alice, list, g.MustRun(inner, "--armor", "--sign", "--encrypt", "-r", listFpr, "-u", fpr).Stdout)
+
+	copies := func() int {
+		t.Helper()
+		files, err := filepath.Glob(filepath.Join(data, "outbox", "new", "*"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(files)
+	}
+	for run := 1; run <= 2; run++ {
+		r := sealpost(t, data, post, "process", list, "--sender", alice).want(t, exitOK)
+		if !strings.HasPrefix(r.stdout, "accepted, reference ") {
+			t.Fatalf("run %d: stdout %q", run, r.stdout)
+		}
+		fi, err := os.Stat(filepath.Join(data, "sealpost.db-wal"))
+		if err != nil || fi.Size() == 0 {
+			t.Fatalf("run %d: the write-ahead log is gone or empty after process (%v): it was checkpointed", run, err)
+		}
+		if n := copies(); n != 1 {
+			t.Fatalf("run %d: %d copies in the outbox, want 1", run, n)
+		}
+	}
+}

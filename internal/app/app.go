@@ -58,9 +58,26 @@ type App struct {
 	retries *retries
 }
 
+// Options changes what Open builds. The zero value builds everything, for
+// serve and the admin commands.
+type Options struct {
+	// OneMessage is for `sealpost process`, a process that handles one
+	// message and exits: Open builds no metrics registry (nothing would
+	// read it) and leaves start-up maintenance to serve and the admin
+	// commands; the database syncs its commits once, in ProcessRef,
+	// instead of one by one, and Close leaves its write-ahead log to the
+	// next process instead of checkpointing it.
+	OneMessage bool
+}
+
 // Open prepares the data directory (creating it, the master key and the
 // database when missing) and builds every component.
 func Open(ctx context.Context, cfg *Config, logger *slog.Logger) (*App, error) {
+	return OpenWith(ctx, cfg, logger, Options{})
+}
+
+// OpenWith is Open with options.
+func OpenWith(ctx context.Context, cfg *Config, logger *slog.Logger, opt Options) (*App, error) {
 	if logger == nil {
 		logger = slog.Default()
 	}
@@ -75,11 +92,15 @@ func Open(ctx context.Context, cfg *Config, logger *slog.Logger) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	db, err := sqlstore.Open(ctx, filepath.Join(cfg.DataDir, DatabaseFile))
+	db, err := sqlstore.OpenWith(ctx, filepath.Join(cfg.DataDir, DatabaseFile),
+		sqlstore.Options{DeferSync: opt.OneMessage, KeepLog: opt.OneMessage})
 	if err != nil {
 		return nil, err
 	}
-	a := &App{Config: cfg, Logger: logger, Store: db, Metrics: obs.NewMetrics(), retries: newRetries()}
+	a := &App{Config: cfg, Logger: logger, Store: db, retries: newRetries()}
+	if !opt.OneMessage {
+		a.Metrics = obs.NewMetrics()
+	}
 	tr, err := a.transport()
 	if err != nil {
 		db.Close()
@@ -122,7 +143,9 @@ func Open(ctx context.Context, cfg *Config, logger *slog.Logger) (*App, error) {
 	a.Pipeline.SetCommands(a.Admin) // members' requests by mail run the admin use cases
 	// Maintenance, not a reason to stay down (startup.go): without the
 	// index, keys are only found through the members that hold them.
-	if err := a.reindexKeys(ctx); err != nil {
+	if opt.OneMessage {
+		// serve and every admin command do it; one message does not wait.
+	} else if err := a.reindexKeys(ctx); err != nil {
 		logger.Error("updating the keyring index failed; retried later", "err", err)
 		a.retries.add("updating the keyring index", a.reindexKeys)
 	}
@@ -133,7 +156,8 @@ func Open(ctx context.Context, cfg *Config, logger *slog.Logger) (*App, error) {
 	return a, nil
 }
 
-// Close releases the store.
+// Close releases the store; opened with Options.OneMessage, it leaves the
+// database to the process's exit, without a checkpoint (sqlstore KeepLog).
 func (a *App) Close() error { return a.Store.Close() }
 
 // masterKey reads DATA/secrets/master.key, creating it on first start

@@ -182,6 +182,15 @@ func (a *App) ProcessRef(ctx context.Context, ref, list, sender string, raw []by
 	if err != nil && !errors.As(err, &rej) {
 		return res, err
 	}
+	// DESIGN §5: what the pipeline committed (the spooled message, its
+	// outcome, the replay digest) is durable before the first copy
+	// leaves and before the MTA is answered. Opened with
+	// Options.OneMessage, this is the one fsync of the database's log
+	// (see cli/process.go for the count); otherwise each commit was
+	// synced already.
+	if serr := a.Store.Sync(); serr != nil {
+		return res, serr
+	}
 	if _, ferr := a.Queue.FlushRef(ctx, ref); ferr != nil {
 		a.Logger.Warn("delivery after process failed; the queue will retry", "msgid", ref, "err", ferr)
 	}

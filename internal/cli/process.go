@@ -112,7 +112,30 @@ func (e *env) process(ctx context.Context, list, sender string, senderGiven bool
 	if !senderGiven {
 		sender = returnPath(raw)
 	}
-	a, err := app.Open(ctx, cfg, log)
+	// Durability (DESIGN §5: no exit 0 before the message and its outcome
+	// are durable). One run that takes a post for N members delivered to
+	// the Maildir outbox makes N+2 fsyncs, each needed:
+	//   - 1 of the database's write-ahead log, in ProcessRef after the
+	//     pipeline's last commit and before the first copy leaves: it
+	//     makes the spooled message, its outcome, the queued copies and
+	//     the replay digest durable at once (the commits themselves are
+	//     not synced one by one: app.Options.OneMessage);
+	//   - N, one per copy written into outbox/tmp/, before its rename into
+	//     new/ (Maildir: new/ never names a file whose data a crash could
+	//     lose), issued together so the file system commits them together;
+	//   - 1 of outbox/new/, making the renames durable.
+	// Not synced, on purpose: the claim of the copies and the record that
+	// they were delivered (a crash before either reaches the disk
+	// delivers the copies again: at-least-once, never zero); the log is
+	// not checkpointed at exit (the next run reads it). When the log has
+	// grown past 1000 pages (every few dozen runs for a small list, every
+	// two or three for a list of 100 while copies are stored whole),
+	// SQLite checkpoints it with its own syncs: the log, the database,
+	// and the log's header when it starts again. A relay
+	// instead of the outbox replaces the N+1 with the relay's 250 for
+	// each copy. The first run with a new data directory, or after serve
+	// deleted the log, adds syncs of the new log and of its directory.
+	a, err := app.OpenWith(ctx, cfg, log, app.Options{OneMessage: true})
 	if err != nil {
 		log.Error("process: data directory cannot be opened; the MTA will retry", "err", err)
 		return mtaTemporary(ref)

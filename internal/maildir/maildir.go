@@ -72,14 +72,22 @@ func Open(dir string, opt Options) (*Outbox, error) {
 		return nil, errors.New("maildir: open: empty directory name")
 	}
 	dir = filepath.Clean(dir)
+	created := false
 	for _, sub := range []string{"tmp", "new", "cur"} {
-		if err := os.MkdirAll(filepath.Join(dir, sub), 0o700); err != nil {
+		path := filepath.Join(dir, sub)
+		if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+			continue
+		}
+		if err := os.MkdirAll(path, 0o700); err != nil {
 			return nil, fmt.Errorf("maildir: open: %w", err)
 		}
+		created = true
 	}
-	// Make the new directory entries themselves durable.
-	if err := syncDir(dir); err != nil {
-		return nil, fmt.Errorf("maildir: open: %w", err)
+	if created {
+		// Make the new directory entries themselves durable.
+		if err := syncPath(dir); err != nil {
+			return nil, fmt.Errorf("maildir: open: %w", err)
+		}
 	}
 	o := &Outbox{
 		dir:  dir,
@@ -120,10 +128,10 @@ func escapeHost(host string) string {
 	return strings.NewReplacer("/", `\057`, ":", `\072`).Replace(host)
 }
 
-// syncDir fsyncs a directory so that entries created or renamed in it
-// survive a crash.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
+// syncPath fsyncs a file, so that its data survives a crash, or a
+// directory, so that entries created or renamed in it do.
+func syncPath(name string) error {
+	d, err := os.Open(name)
 	if err != nil {
 		return err
 	}

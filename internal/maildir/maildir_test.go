@@ -4,10 +4,14 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"os"
 	"path/filepath"
 	"regexp"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -298,5 +302,40 @@ func TestDeliverAll(t *testing.T) {
 	}
 	if left, _ := filepath.Glob(filepath.Join(dir, "tmp", "*")); len(left) != 0 {
 		t.Errorf("tmp/ not empty: %v", left)
+	}
+}
+
+// TestNoFileSystemSync: issue 17. The outbox makes its files durable with
+// fsyncs of its own files and directories, never with syncfs(2) or
+// sync(2), which flush the whole file system: their cost would depend on
+// what other programs write. Every source file of the package, for every
+// platform, is checked.
+func TestNoFileSystemSync(t *testing.T) {
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fset := token.NewFileSet()
+	for _, name := range files {
+		if strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, name, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ast.Inspect(f, func(n ast.Node) bool {
+			call, ok := n.(*ast.CallExpr)
+			if !ok {
+				return true
+			}
+			if sel, ok := call.Fun.(*ast.SelectorExpr); ok {
+				if pkg, ok := sel.X.(*ast.Ident); ok && (pkg.Name == "unix" || pkg.Name == "syscall") &&
+					(sel.Sel.Name == "Syncfs" || sel.Sel.Name == "Sync") {
+					t.Errorf("%s: %s.%s flushes the whole file system", fset.Position(call.Pos()), pkg.Name, sel.Sel.Name)
+				}
+			}
+			return true
+		})
 	}
 }

@@ -100,7 +100,7 @@ func attachedKeys(part *mime.Part) [][]byte {
 		if err != nil {
 			return nil
 		}
-		return armoredKey.FindAll(body, maxRequestKeys)
+		return armoredKey().FindAll(body, maxRequestKeys)
 	}
 	if k := findKey(part); k != nil {
 		return [][]byte{k}

@@ -7,6 +7,7 @@ import (
 	"mime/quotedprintable"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/sealpost/sealpost/internal/mime"
 )
@@ -171,7 +172,7 @@ func stripElement(p *mime.Part) (stripped, error) {
 
 // displayLine is a line of a text legacy display: a header field (RFC
 // 5322 §2.2) or the continuation of one.
-var displayLine = regexp.MustCompile(`^(?:[!-9;-~]+:|[ \t])`)
+var displayLine = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(?:[!-9;-~]+:|[ \t])`) })
 
 // withoutTextDisplay returns text without the legacy display element it
 // begins with: its header field lines up to and including the blank line
@@ -189,7 +190,7 @@ func withoutTextDisplay(text []byte) []byte {
 		switch {
 		case len(line) == 0 && pos > 0:
 			return text[next:]
-		case !displayLine.Match(line) || (pos == 0 && (line[0] == ' ' || line[0] == '\t')):
+		case !displayLine().Match(line) || (pos == 0 && (line[0] == ' ' || line[0] == '\t')):
 			return nil
 		}
 		pos = next

@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"regexp"
+	"sync"
 	"time"
 
 	"github.com/sealpost/sealpost/internal/crypto"
@@ -156,7 +157,9 @@ func pendingOf(pending []store.PendingKey, email string) *store.PendingKey {
 // maxAttachedKey bounds a key sent by mail.
 const maxAttachedKey = 1 << 20
 
-var armoredKey = regexp.MustCompile(`(?s)-----BEGIN PGP PUBLIC KEY BLOCK-----.*?-----END PGP PUBLIC KEY BLOCK-----`)
+var armoredKey = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(?s)-----BEGIN PGP PUBLIC KEY BLOCK-----.*?-----END PGP PUBLIC KEY BLOCK-----`)
+})
 
 // findKey returns the first OpenPGP public key in the content: an
 // application/pgp-keys part, or an armored key block in a text part.
@@ -179,7 +182,7 @@ func findKey(part *mime.Part) []byte {
 	if part.MediaType == "application/pgp-keys" {
 		return body
 	}
-	return armoredKey.Find(body)
+	return armoredKey().Find(body)
 }
 
 // requestKey records the key a member sent as pending and writes the
@@ -269,11 +272,11 @@ func (p *Pipeline) confirmKey(ctx context.Context, list *store.List, pk *store.P
 	return err
 }
 
-var tokenPattern = regexp.MustCompile(`SP-[A-Z2-7]{32}`)
+var tokenPattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`SP-[A-Z2-7]{32}`) })
 
 // hasToken reports whether content carries a code whose SHA-256 is sum.
 func hasToken(content, sum []byte) bool {
-	for _, t := range tokenPattern.FindAll(content, 16) {
+	for _, t := range tokenPattern().FindAll(content, 16) {
 		got := sha256.Sum256(t)
 		if subtle.ConstantTimeCompare(got[:], sum) == 1 {
 			return true

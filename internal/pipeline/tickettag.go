@@ -8,6 +8,7 @@ import (
 	"regexp/syntax"
 	"slices"
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 
@@ -62,18 +63,20 @@ func TicketTagPattern(expr string) (*regexp.Regexp, error) {
 	return re, nil
 }
 
-// defaultTicketTag is DefaultTicketTag compiled once: most gateways use it.
-var defaultTicketTag = regexp.MustCompile(DefaultTicketTag)
+// defaultTicketTag is DefaultTicketTag compiled once, when first needed
+// (not at start-up: `process` of a list post never needs it); most
+// gateways use it.
+var defaultTicketTag = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(DefaultTicketTag) })
 
 // ticketTag is gw's ticket tag pattern. A stored pattern that no longer
 // compiles (it is checked when set) counts as the default.
 func ticketTag(gw *store.List) *regexp.Regexp {
 	if gw.Gateway.TicketTag == "" {
-		return defaultTicketTag
+		return defaultTicketTag()
 	}
 	re, err := TicketTagPattern(gw.Gateway.TicketTag)
 	if err != nil {
-		return defaultTicketTag
+		return defaultTicketTag()
 	}
 	return re
 }
@@ -95,7 +98,9 @@ func findTag(re *regexp.Regexp, subject string) string {
 
 // replyPrefix matches the reply and forward markers mail programs put
 // before a Subject ("Re: ", "AW: ", "Fwd: ", "Re[2]: ", several of them).
-var replyPrefix = regexp.MustCompile(`^(?:[ \t]*(?i:re|aw|sv|vs|antw|fwd?|wg|tr)(?:\[[0-9]{1,3}\])?[ \t]*:)*[ \t]*`)
+var replyPrefix = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^(?:[ \t]*(?i:re|aw|sv|vs|antw|fwd?|wg|tr)(?:\[[0-9]{1,3}\])?[ \t]*:)*[ \t]*`)
+})
 
 // withTag returns a Subject field's value with tag put after its reply
 // markers: "Re: ..." becomes "Re: [example.org #7] ...", "" becomes the
@@ -103,7 +108,7 @@ var replyPrefix = regexp.MustCompile(`^(?:[ \t]*(?i:re|aw|sv|vs|antw|fwd?|wg|tr)
 // stands apart from it by a space, so encoded words stay valid (RFC 2047
 // §5 (1): an encoded word is separated from text by white space).
 func withTag(subject, tag string) string {
-	head := replyPrefix.FindString(subject)
+	head := replyPrefix().FindString(subject)
 	rest := strings.TrimSpace(subject[len(head):])
 	head = strings.TrimSpace(head)
 	word := tag

@@ -8,7 +8,9 @@
 //
 // Durability: the database runs in WAL mode with synchronous=FULL, so a
 // committed transaction has been fsynced (DESIGN §5: no 250 before the
-// message is durable).
+// message is durable). A short-lived process that handles one message
+// (`sealpost process`) may open it with [Options.DeferSync] instead and
+// make its commits durable together with [DB.Sync].
 //
 // Space: a database made by Open has auto_vacuum=INCREMENTAL, so
 // ReclaimSpace can give the pages that purges free back to the file system
@@ -28,6 +30,7 @@ import (
 	"net/url"
 	"os"
 	"path"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -41,16 +44,55 @@ import (
 //go:embed migrations/sqlite/*.sql
 var migrations embed.FS
 
+// Options changes how Open sets up the database for one process. The zero
+// value is what a long-running server and the admin commands use: every
+// commit fsynced, and the write-ahead log checkpointed when the last
+// connection closes.
+type Options struct {
+	// DeferSync leaves commits unsynced (synchronous=NORMAL: written to
+	// the write-ahead log, in the operating system's cache, so they
+	// survive the process but not a power failure) until Sync. A caller
+	// that sets it must call Sync before it tells anyone that what it
+	// committed is taken. Checkpoints still sync the log before and the
+	// database after they copy it.
+	DeferSync bool
+	// KeepLog makes Close leave the write-ahead log as it is instead of
+	// checkpointing it into the database: the next process to open the
+	// database reads it from the log (its first connection reads the
+	// whole log to rebuild its index, a cost that grows with the log),
+	// and the automatic checkpoint after a commit that grows it past 1000 pages
+	// (SQLite's default) moves it into the database. It is for a process
+	// that exits right after Close.
+	KeepLog bool
+}
+
 // DB is a Sealpost store backed by SQLite.
 type DB struct {
-	db *sql.DB
+	db   *sql.DB
+	file string
+	opt  Options
+	// newLog is set when the write-ahead log did not exist at Open: its
+	// directory entry is synced with its first Sync.
+	newLog bool
 }
 
 // Open opens (creating if needed) the database file at path and brings its
 // schema up to date.
 func Open(ctx context.Context, file string) (*DB, error) {
+	return OpenWith(ctx, file, Options{})
+}
+
+// OpenWith is Open with options.
+func OpenWith(ctx context.Context, file string, opt Options) (*DB, error) {
 	q := url.Values{}
-	pragmas := []string{"journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(10000)", "foreign_keys(1)", "secure_delete(FAST)"}
+	// https://sqlite.org/pragma.html#pragma_synchronous: "WAL mode is
+	// always consistent with synchronous=NORMAL, but WAL mode does lose
+	// durability": a commit is durable with FULL, or after Sync.
+	sync := "FULL"
+	if opt.DeferSync {
+		sync = "NORMAL"
+	}
+	pragmas := []string{"journal_mode(WAL)", "synchronous(" + sync + ")", "busy_timeout(10000)", "foreign_keys(1)", "secure_delete(FAST)"}
 	if fi, err := os.Stat(file); err != nil || fi.Size() == 0 {
 		// auto_vacuum first, and only for a new file: it takes effect
 		// only while the file has no tables, and setting it on an
@@ -61,6 +103,8 @@ func Open(ctx context.Context, file string) (*DB, error) {
 		q.Add("_pragma", p)
 	}
 	q.Set("_txlock", "immediate")
+	_, err := os.Stat(file + "-wal")
+	newLog := err != nil
 	db, err := sql.Open("sqlite", "file:"+file+"?"+q.Encode())
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: open %s: %w", file, err)
@@ -68,7 +112,7 @@ func Open(ctx context.Context, file string) (*DB, error) {
 	// One writer at a time is SQLite's model; a single connection keeps
 	// transactions from failing with SQLITE_BUSY inside one process.
 	db.SetMaxOpenConns(1)
-	s := &DB{db: db}
+	s := &DB{db: db, file: file, opt: opt, newLog: newLog}
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
 		return nil, err
@@ -76,16 +120,68 @@ func Open(ctx context.Context, file string) (*DB, error) {
 	return s, nil
 }
 
-// Close closes the database.
-func (s *DB) Close() error { return s.db.Close() }
-
-func (s *DB) migrate(ctx context.Context) error {
-	if _, err := s.db.ExecContext(ctx,
-		`CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)`); err != nil {
-		return fmt.Errorf("sqlstore: migrate: %w", err)
+// Close closes the database. With Options.KeepLog it leaves the connection
+// to the process's exit, which releases it without the checkpoint that
+// closing the last connection does (https://sqlite.org/wal.html: the log
+// is durable and read by the next connection, as after a crash); the
+// process must exit soon after.
+func (s *DB) Close() error {
+	if s.opt.KeepLog {
+		return nil
 	}
+	return s.db.Close()
+}
+
+// Sync makes every transaction committed so far durable: with
+// Options.DeferSync it fsyncs the write-ahead log (and, the first time, the
+// directory that holds a log created by this process); otherwise each
+// commit was synced already and Sync does nothing.
+func (s *DB) Sync() error {
+	if !s.opt.DeferSync {
+		return nil
+	}
+	// fsync(2) flushes the file, whichever descriptor names it: SQLite's
+	// own writes to the log are flushed through this one.
+	if err := syncFile(s.file + "-wal"); err != nil {
+		return fmt.Errorf("sqlstore: sync: %w", err)
+	}
+	if s.newLog {
+		if err := syncFile(filepath.Dir(s.file)); err != nil {
+			return fmt.Errorf("sqlstore: sync: %w", err)
+		}
+		s.newLog = false
+	}
+	return nil
+}
+
+// syncFile fsyncs the file or directory at name. A log that is gone was
+// checkpointed into the database, which the checkpoint synced.
+func syncFile(name string) error {
+	f, err := os.Open(name)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// migrate applies the migrations the database has not had yet. An
+// up-to-date database costs one query.
+func (s *DB) migrate(ctx context.Context) error {
 	var current int
-	if err := s.db.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
+	err := s.db.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current)
+	if err != nil && strings.Contains(err.Error(), "no such table") {
+		// A new database.
+		_, err = s.db.ExecContext(ctx,
+			`CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)`)
+	}
+	if err != nil {
 		return fmt.Errorf("sqlstore: migrate: %w", err)
 	}
 	names, err := fs.Glob(migrations, "migrations/sqlite/*.sql")
