@@ -41,6 +41,10 @@ type postBody struct {
 	header  []field
 	allowV2 bool // the list allows SEIPD v2 (list.Settings.AllowSEIPDv2)
 	size    int  // of the encoded body
+	// keys are the keys on file of the list's members when the body was
+	// opened, by address: one query for all of a post's copies, not one
+	// per copy. Not stored (decodeBody leaves it nil).
+	keys map[string][]store.MemberKey
 }
 
 // bodyVersion is the first byte of an encoded postBody.
@@ -254,7 +258,7 @@ func (p *Pipeline) RenderDelivery(ctx context.Context, d *store.Delivery) ([]byt
 	if err != nil {
 		return nil, err
 	}
-	to, err := p.recipientOf(ctx, d)
+	to, err := p.recipientOf(b, d)
 	if err != nil {
 		return nil, err
 	}
@@ -289,26 +293,31 @@ func (p *Pipeline) openBody(ctx context.Context, d *store.Delivery) (*postBody, 
 	if err != nil {
 		return nil, &queue.Permanent{Err: err}
 	}
+	ms, err := p.store.Members(ctx, d.ListID)
+	if err != nil {
+		return nil, err
+	}
+	b.keys = make(map[string][]store.MemberKey, len(ms))
+	for _, m := range ms {
+		b.keys[m.Email] = m.Keys
+	}
 	return b, nil
 }
 
 // recipientOf finds again the key d's recipient choice names, among the
-// member's keys on file, and checks it can still be encrypted to.
-func (p *Pipeline) recipientOf(ctx context.Context, d *store.Delivery) (recipient, error) {
+// member's keys on file when b was opened (a key removed while a post's
+// copies are being delivered is noticed by its next post), and checks it
+// can still be encrypted to.
+func (p *Pipeline) recipientOf(b *postBody, d *store.Delivery) (recipient, error) {
 	c, err := parseChoice(d.Recipient)
 	if err != nil {
 		return recipient{}, &queue.Permanent{Err: err}
 	}
-	ms, err := p.store.MembersByEmail(ctx, d.ListID, []string{d.To})
-	if err != nil {
-		return recipient{}, err
-	}
 	var mk *store.MemberKey
-	for i := range ms {
-		for j := range ms[i].Keys {
-			if strings.EqualFold(ms[i].Keys[j].Fingerprint, c.fingerprint) {
-				mk = &ms[i].Keys[j]
-			}
+	keys := b.keys[d.To]
+	for i := range keys {
+		if strings.EqualFold(keys[i].Fingerprint, c.fingerprint) {
+			mk = &keys[i]
 		}
 	}
 	if mk == nil {
