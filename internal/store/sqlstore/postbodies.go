@@ -4,8 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/sealpost/sealpost/internal/store"
@@ -38,25 +36,22 @@ func insertBody(ctx context.Context, tx *sql.Tx, b *store.PostBody, ds []store.D
 	return nil
 }
 
-// deliveryBatch is how many deliveries one INSERT writes: 16 values
-// each, well under SQLite's limit of 32766 variables per statement.
-const deliveryBatch = 500
-
-// insertDeliveries inserts ds with few statements (one per
-// deliveryBatch) and sets their ids, states and creation times.
+// insertDeliveries inserts ds with one prepared statement, run once per
+// delivery, and sets their ids, states and creation times. SQLite parses
+// a statement once and runs it as often as it is given rows; one
+// statement with many rows of values costs more to parse than its rows
+// cost to run.
 func insertDeliveries(ctx context.Context, tx *sql.Tx, ds []store.Delivery, now time.Time) error {
-	for start := 0; start < len(ds); start += deliveryBatch {
-		if err := insertChunk(ctx, tx, ds[start:min(start+deliveryBatch, len(ds))], now); err != nil {
-			return err
-		}
+	if len(ds) == 0 {
+		return nil
 	}
-	return nil
-}
-
-func insertChunk(ctx context.Context, tx *sql.Tx, ds []store.Delivery, now time.Time) error {
-	var q strings.Builder
-	q.WriteString(`INSERT INTO deliveries (ref, list_id, kind, env_from, rcpt, data, route, sealed, state, attempts, next_attempt, last_error, created_at, updated_at, body_id, recipient) VALUES `)
-	args := make([]any, 0, len(ds)*14)
+	stmt, err := tx.PrepareContext(ctx, `INSERT INTO deliveries (ref, list_id, kind, env_from, rcpt, data, route, sealed, state,
+		attempts, next_attempt, last_error, created_at, updated_at, body_id, recipient)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, $10, '', $11, $11, $12, $13) RETURNING id`)
+	if err != nil {
+		return err
+	}
+	defer stmt.Close()
 	for i := range ds {
 		d := &ds[i]
 		if d.State == "" {
@@ -73,40 +68,10 @@ func insertChunk(ctx context.Context, tx *sql.Tx, ds []store.Delivery, now time.
 		if data == nil {
 			data = []byte{} // NOT NULL
 		}
-		if i > 0 {
-			q.WriteString(", ")
-		}
-		n := len(args)
-		fmt.Fprintf(&q, "($%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, 0, $%d, '', $%d, $%d, $%d, $%d)",
-			n+1, n+2, n+3, n+4, n+5, n+6, n+7, n+8, n+9, n+10, n+11, n+11, n+12, n+13)
-		args = append(args, d.Ref, d.ListID, d.Kind, d.From, d.To, data, d.Route, boolInt(d.Sealed), string(d.State),
-			millis(next), millis(d.CreatedAt), d.BodyID, d.Recipient)
-	}
-	q.WriteString(" RETURNING id")
-	rows, err := tx.QueryContext(ctx, q.String(), args...)
-	if err != nil {
-		return err
-	}
-	ids := make([]int64, 0, len(ds))
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
+		if err := stmt.QueryRowContext(ctx, d.Ref, d.ListID, d.Kind, d.From, d.To, data, d.Route, boolInt(d.Sealed), string(d.State),
+			millis(next), millis(d.CreatedAt), d.BodyID, d.Recipient).Scan(&d.ID); err != nil {
 			return err
 		}
-		ids = append(ids, id)
-	}
-	if err := rows.Close(); err != nil {
-		return err
-	}
-	if len(ids) != len(ds) {
-		return fmt.Errorf("inserted %d deliveries of %d", len(ids), len(ds))
-	}
-	// The rows of one statement get growing ids in the order of its
-	// values; RETURNING lists them in no promised order.
-	slices.Sort(ids)
-	for i := range ds {
-		ds[i].ID = ids[i]
 	}
 	return nil
 }
