@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -292,24 +291,7 @@ func serveBench(b *testing.B, members int) *smtpBench {
 		b.Fatal(err)
 	}
 	l := newBenchList(b, a, dir, members, nil)
-	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan net.Addr, 1)
-	done := make(chan error, 1)
-	go func() { done <- a.Serve(ctx, ready) }()
-	var addr net.Addr
-	select {
-	case addr = <-ready:
-	case err := <-done:
-		b.Fatal(err)
-	}
-	b.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			b.Errorf("Serve: %v", err)
-		}
-		a.Close()
-	})
-	return &smtpBench{benchList: l, addr: addr.String()}
+	return &smtpBench{benchList: l, addr: serve(b, a)}
 }
 
 // posts makes n posts from member000 (not timed by the caller).

@@ -174,7 +174,7 @@ func mustExec(t *testing.T, db *sql.DB, query string) {
 }
 
 // serve runs a.Serve until the test ends and returns its SMTP address.
-func serve(t *testing.T, a *app.App) string {
+func serve(t testing.TB, a *app.App) string {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan net.Addr, 1)

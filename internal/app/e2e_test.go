@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -50,24 +49,7 @@ func startServerIn(t *testing.T, dir string) *server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan net.Addr, 1)
-	done := make(chan error, 1)
-	go func() { done <- a.Serve(ctx, ready) }()
-	var addr net.Addr
-	select {
-	case addr = <-ready:
-	case err := <-done:
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Serve: %v", err)
-		}
-		a.Close()
-	})
-	return &server{app: a, addr: addr.String(), dir: dir}
+	return &server{app: a, addr: serve(t, a), dir: dir}
 }
 
 // send submits raw to rcpts over SMTP and returns the server's verdict.
