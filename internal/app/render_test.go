@@ -18,6 +18,7 @@ import (
 
 	"github.com/sealpost/sealpost/internal/app"
 	"github.com/sealpost/sealpost/internal/crypto/pgp"
+	"github.com/sealpost/sealpost/internal/memtest"
 	"github.com/sealpost/sealpost/internal/mime"
 	"github.com/sealpost/sealpost/internal/pipeline"
 	"github.com/sealpost/sealpost/internal/queue"
@@ -62,43 +63,6 @@ func incompressibleBody(size int) string {
 		b.WriteString("\r\n")
 	}
 	return b.String()
-}
-
-// peakHeap samples the heap in use until stop is called, which returns
-// the highest value seen.
-func peakHeap() (stop func() uint64) {
-	var mu sync.Mutex
-	var peak uint64
-	done := make(chan struct{})
-	finished := make(chan struct{})
-	sample := func() {
-		var ms runtime.MemStats
-		runtime.ReadMemStats(&ms)
-		mu.Lock()
-		peak = max(peak, ms.HeapInuse)
-		mu.Unlock()
-	}
-	go func() {
-		defer close(finished)
-		t := time.NewTicker(10 * time.Millisecond)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
-				sample()
-			}
-		}
-	}()
-	return func() uint64 {
-		close(done)
-		<-finished
-		sample()
-		mu.Lock()
-		defer mu.Unlock()
-		return peak
-	}
 }
 
 // copySink is a transport that keeps the size of each message it is
@@ -155,7 +119,7 @@ func TestLargePostBoundedMemory(t *testing.T) {
 	runtime.GC()
 	var before runtime.MemStats
 	runtime.ReadMemStats(&before)
-	stop := peakHeap()
+	stop := memtest.PeakHeap()
 	err := a.Pipeline.Process(ctx, pipeline.Message{Ref: "large1", EnvelopeFrom: "member000@example.org", Rcpt: team, Raw: raw})
 	var dbSize int64
 	for _, f := range []string{app.DatabaseFile, app.DatabaseFile + "-wal"} {

@@ -15,6 +15,7 @@ import (
 
 	spcrypto "github.com/sealpost/sealpost/internal/crypto"
 	"github.com/sealpost/sealpost/internal/gpgtest"
+	"github.com/sealpost/sealpost/internal/memtest"
 	"github.com/sealpost/sealpost/internal/mime"
 )
 
@@ -150,25 +151,6 @@ func TestStreamedCopyDecrypts(t *testing.T) {
 	}
 }
 
-// memSink discards what it is written and, every few megabytes, records
-// the live heap after a collection: the most the writer held at once.
-type memSink struct {
-	n, next int
-	peak    uint64
-}
-
-func (m *memSink) Write(p []byte) (int, error) {
-	m.n += len(p)
-	if m.n >= m.next {
-		m.next += 2 << 20
-		runtime.GC()
-		var ms runtime.MemStats
-		runtime.ReadMemStats(&ms)
-		m.peak = max(m.peak, ms.HeapAlloc)
-	}
-	return len(p), nil
-}
-
 // TestEncryptToWriterMemory: encrypting a 25 MB post to a writer holds
 // no more than a few megabytes beyond the signed message at any time,
 // and allocates in all little more than the message: the library's
@@ -185,7 +167,7 @@ func TestEncryptToWriterMemory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sink := &memSink{}
+	sink := &memtest.Sink{}
 	runtime.GC()
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
@@ -194,14 +176,14 @@ func TestEncryptToWriterMemory(t *testing.T) {
 	}
 	runtime.ReadMemStats(&after)
 	const slack = 4 << 20
-	if grew := int64(sink.peak) - int64(before.HeapAlloc); grew > slack {
+	if grew := int64(sink.Peak) - int64(before.HeapAlloc); grew > slack {
 		t.Errorf("live heap grew by %d bytes while encrypting %d, want at most %d", grew, len(signed.Bytes()), slack)
 	}
 	if total := after.TotalAlloc - before.TotalAlloc; total > uint64(len(signed.Bytes()))+slack {
 		t.Errorf("allocated %d bytes to encrypt %d, want at most %d more", total, len(signed.Bytes()), slack)
 	}
-	t.Logf("%d bytes encrypted to %d: peak live growth %d, allocated %d", len(signed.Bytes()), sink.n,
-		int64(sink.peak)-int64(before.HeapAlloc), after.TotalAlloc-before.TotalAlloc)
+	t.Logf("%d bytes encrypted to %d: peak live growth %d, allocated %d", len(signed.Bytes()), sink.Written,
+		int64(sink.Peak)-int64(before.HeapAlloc), after.TotalAlloc-before.TotalAlloc)
 }
 
 // aeadKey is a key that advertises SEIPD v2 (RFC 9580 §5.2.3.32).

@@ -11,6 +11,7 @@ import (
 	"testing/cryptotest"
 
 	"github.com/sealpost/sealpost/internal/gpgtest"
+	"github.com/sealpost/sealpost/internal/memtest"
 	"github.com/sealpost/sealpost/internal/mime"
 	"github.com/sealpost/sealpost/internal/openssltest"
 )
@@ -117,25 +118,6 @@ func TestEncryptEntityToInterop(t *testing.T) {
 	}
 }
 
-// memSink discards what it is written and, every few megabytes, records
-// the live heap after a collection: the most the writer held at once.
-type memSink struct {
-	n, next int
-	peak    uint64
-}
-
-func (m *memSink) Write(p []byte) (int, error) {
-	m.n += len(p)
-	if m.n >= m.next {
-		m.next += 2 << 20
-		runtime.GC()
-		var ms runtime.MemStats
-		runtime.ReadMemStats(&ms)
-		m.peak = max(m.peak, ms.HeapAlloc)
-	}
-	return len(p), nil
-}
-
 // TestEncryptEntityToMemory: encrypting a 25 MB entity with AES-CBC (the
 // cipher of the default copy) allocates a few hundred kilobytes in all,
 // whatever the entity's size.
@@ -143,7 +125,7 @@ func TestEncryptEntityToMemory(t *testing.T) {
 	ca := openssltest.NewCA(t, openssltest.RSA2048)
 	leaf := ca.Issue("rsa@example.org", openssltest.RSA2048, openssltest.LeafOptions{})
 	entity := streamEntity(25 << 20)
-	sink := &memSink{}
+	sink := &memtest.Sink{}
 	runtime.GC()
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
@@ -155,11 +137,11 @@ func TestEncryptEntityToMemory(t *testing.T) {
 	if total := after.TotalAlloc - before.TotalAlloc; total > slack {
 		t.Errorf("allocated %d bytes to encrypt %d, want at most %d", total, len(entity), slack)
 	}
-	if grew := int64(sink.peak) - int64(before.HeapAlloc); grew > slack {
+	if grew := int64(sink.Peak) - int64(before.HeapAlloc); grew > slack {
 		t.Errorf("live heap grew by %d bytes while encrypting %d, want at most %d", grew, len(entity), slack)
 	}
-	t.Logf("%d bytes encrypted to %d: allocated %d, peak live growth %d", len(entity), sink.n,
-		after.TotalAlloc-before.TotalAlloc, int64(sink.peak)-int64(before.HeapAlloc))
+	t.Logf("%d bytes encrypted to %d: allocated %d, peak live growth %d", len(entity), sink.Written,
+		after.TotalAlloc-before.TotalAlloc, int64(sink.Peak)-int64(before.HeapAlloc))
 }
 
 // BenchmarkEncryptEntityStream is the per-recipient cost of a large
