@@ -137,7 +137,7 @@ func OpenWith(ctx context.Context, cfg *Config, logger *slog.Logger, opt Options
 		if err := a.Pipeline.CopyFailed(ctx, d, reason); err != nil {
 			logger.Error("counting a failed copy as a bounce", "msgid", d.Ref, "rcpt", d.To, "err", err)
 		}
-	}, Route: helpdesks.transport, Open: a.Pipeline.RenderDelivery, Recorded: a.countAttempt})
+	}, Route: helpdesks.transport, Render: a.Pipeline.WriteDelivery, Recorded: a.countAttempt})
 	a.Admin = admin.New(db, sealer, admin.Options{Flow: a.Pipeline, TrustAnchors: anchors, CRLs: crls, CRLIssuers: crlIssuers})
 	a.registerGauges()
 	a.Pipeline.SetCommands(a.Admin) // members' requests by mail run the admin use cases
@@ -225,10 +225,10 @@ func (t outbox) Deliver(_ context.Context, from, to string, data []byte) error {
 	return err
 }
 
-func (t outbox) DeliverBatch(_ context.Context, ds []store.Delivery) []error {
+func (t outbox) DeliverBatch(_ context.Context, ds []store.Delivery, write func(i int, w io.Writer) error) []error {
 	msgs := make([]maildir.Message, len(ds))
 	for i, d := range ds {
-		msgs[i] = maildir.Message{From: d.From, Rcpt: d.To, Data: d.Data}
+		msgs[i] = maildir.Message{From: d.From, Rcpt: d.To, Write: func(w io.Writer) error { return write(i, w) }}
 	}
 	return t.o.DeliverAll(msgs)
 }

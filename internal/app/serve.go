@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"runtime"
 	"time"
 
 	"github.com/sealpost/sealpost/internal/mail"
@@ -170,6 +171,10 @@ func (a *App) Process(ctx context.Context, list, sender string, raw []byte) (str
 	return ref, err
 }
 
+// largeMessage is the size from which ProcessRef collects the garbage
+// of a message before delivering its copies.
+const largeMessage = 4 << 20
+
 // ProcessRef is Process with the message's reference ID given; it tells
 // what became of a message it took (held, or not).
 func (a *App) ProcessRef(ctx context.Context, ref, list, sender string, raw []byte) (pipeline.Result, error) {
@@ -190,6 +195,14 @@ func (a *App) ProcessRef(ctx context.Context, ref, list, sender string, raw []by
 	// synced already.
 	if serr := a.Store.Sync(); serr != nil {
 		return res, serr
+	}
+	if len(raw) >= largeMessage {
+		// The message's buffers (decrypted, signed, sealed: several
+		// times its size) are garbage once it is
+		// committed. Collected before its copies are made, they do not
+		// add to the memory the copies take: the peak is that of the
+		// larger step, not of both.
+		runtime.GC()
 	}
 	if _, ferr := a.Queue.FlushRef(ctx, ref); ferr != nil {
 		a.Logger.Warn("delivery after process failed; the queue will retry", "msgid", ref, "err", ferr)

@@ -1,14 +1,17 @@
 package maildir
 
 import (
+	"bufio"
 	"encoding/hex"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 )
 
 // Deliver stores msg for the envelope recipient rcpt, sent by the envelope
@@ -33,10 +36,17 @@ func (o *Outbox) Deliver(from, rcpt string, msg []byte) (string, error) {
 	return name, nil
 }
 
-// Message is one message for DeliverAll.
+// Message is one message for DeliverAll: its envelope, and its bytes in
+// Data or written by Write.
 type Message struct {
 	From, Rcpt string
 	Data       []byte
+	// Write, when set, writes the message into its file instead of Data:
+	// a copy made while it is written (encrypted from one signed body)
+	// never exists whole in memory. Several Writes run at once, each on
+	// its own goroutine; an error fails that message only, and is
+	// returned as it is (errors.As finds what it wraps).
+	Write func(w io.Writer) error
 }
 
 // syncWriters is how many files DeliverAll fsyncs at once. A journalling
@@ -47,20 +57,55 @@ type Message struct {
 const syncWriters = 128
 
 // DeliverAll stores several messages like Deliver, but makes them durable
-// together. Every file is written first, with its write-back to the disk
-// started at once; then each file is fsynced (several at a time, so that
-// the file system commits them together: most find their data on the disk
-// already), moved into new/, and one fsync of new/ after all the renames
-// replaces one per message. The cost depends on this batch only, not on
-// what other programs write to the file system. errs[i] is the outcome of
-// msgs[i]; a failed sync of new/ is reported for every message it covered.
+// together, and overlaps making them with writing them to the disk:
+//
+//   - one writer per CPU creates each file in tmp/ and writes it (Write
+//     encrypts while it writes), then starts its write-back to the disk and
+//     hands the open file on;
+//   - up to syncWriters fsync the handed-on files at the same time (so the
+//     file system commits them together, while the writers go on with the
+//     next files) and close them;
+//   - when all are durable, each is moved into new/, and one fsync of new/
+//     after all the renames replaces one per message.
+//
+// The cost depends on this batch only, not on what other programs write to
+// the file system. errs[i] is the outcome of msgs[i]; a failed sync of
+// new/ is reported for every message it covered.
 func (o *Outbox) DeliverAll(msgs []Message) (errs []error) {
 	errs = make([]error, len(msgs))
 	names := make([]string, len(msgs))
-	for i, m := range msgs {
-		names[i], errs[i] = o.write(m.From, m.Rcpt, m.Data, false)
+	handed := make(chan written, syncWriters)
+	var syncs sync.WaitGroup
+	for range min(len(msgs), syncWriters) {
+		syncs.Go(func() {
+			for w := range handed {
+				err := w.f.Sync()
+				if cerr := w.f.Close(); err == nil {
+					err = cerr
+				}
+				if err != nil {
+					os.Remove(w.f.Name())
+					errs[w.i] = fmt.Errorf("maildir: deliver: %w", err)
+				}
+			}
+		})
 	}
-	o.syncAll(names, errs)
+	var next atomic.Int64
+	var writers sync.WaitGroup
+	for range min(len(msgs), runtime.GOMAXPROCS(0)) {
+		writers.Go(func() {
+			for i := int(next.Add(1) - 1); i < len(msgs); i = int(next.Add(1) - 1) {
+				var f *os.File
+				names[i], f, errs[i] = o.create(&msgs[i])
+				if f != nil {
+					handed <- written{i, f}
+				}
+			}
+		})
+	}
+	writers.Wait()
+	close(handed)
+	syncs.Wait()
 	for i, name := range names {
 		if errs[i] == nil {
 			errs[i] = o.publish(name)
@@ -79,62 +124,93 @@ func (o *Outbox) DeliverAll(msgs []Message) (errs []error) {
 	return errs
 }
 
-// syncAll fsyncs the files written in tmp/ (those whose errs[i] is nil),
-// syncWriters at a time; a file that fails is removed and its error kept.
-func (o *Outbox) syncAll(names []string, errs []error) {
-	next := make(chan int)
-	var wg sync.WaitGroup
-	for range min(len(names), syncWriters) {
-		wg.Go(func() {
-			for i := range next {
-				path := filepath.Join(o.dir, "tmp", names[i])
-				if err := syncPath(path); err != nil {
-					os.Remove(path)
-					errs[i] = fmt.Errorf("maildir: deliver: %w", err)
-				}
-			}
-		})
+// written is a file DeliverAll wrote and has yet to fsync.
+type written struct {
+	i int
+	f *os.File
+}
+
+// create writes m into a new file in tmp/ and starts its write-back; the
+// file is returned open, for the caller to fsync and close. On an error
+// nothing is left behind.
+func (o *Outbox) create(m *Message) (string, *os.File, error) {
+	name, f, err := o.open(m.From, m.Rcpt)
+	if err != nil {
+		return "", nil, err
 	}
-	for i := range names {
-		if errs[i] == nil {
-			next <- i
+	if err := o.fill(f, m); err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return "", nil, err
+	}
+	startWriteBack(f)
+	return name, f, nil
+}
+
+// fill writes m, after the envelope's fields, into f.
+func (o *Outbox) fill(f *os.File, m *Message) error {
+	bw := bufio.NewWriterSize(f, 64<<10)
+	if _, err := bw.Write(header(m.From, m.Rcpt)); err != nil {
+		return fmt.Errorf("maildir: deliver: %w", err)
+	}
+	if m.Write != nil {
+		if err := m.Write(bw); err != nil {
+			return err
 		}
+	} else if _, err := bw.Write(m.Data); err != nil {
+		return fmt.Errorf("maildir: deliver: %w", err)
 	}
-	close(next)
-	wg.Wait()
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("maildir: deliver: %w", err)
+	}
+	return nil
 }
 
 // place writes msg into tmp/, fsyncs it and moves it into new/; the
 // caller syncs new/. tmp/ needs no sync: the rename is one change to both
 // directories, made durable with new/.
 func (o *Outbox) place(from, rcpt string, msg []byte) (string, error) {
-	name, err := o.write(from, rcpt, msg, true)
+	name, err := o.write(from, rcpt, msg)
 	if err != nil {
 		return "", err
 	}
 	return name, o.publish(name)
 }
 
-// write checks the envelope and writes the message into tmp/: fsynced
-// when sync is set, else with its write-back started for a later fsync.
-func (o *Outbox) write(from, rcpt string, msg []byte, sync bool) (string, error) {
-	if err := checkAddress("sender", from); err != nil {
-		return "", err
-	}
-	if rcpt == "" {
-		return "", fmt.Errorf("%w: empty recipient", ErrInvalidAddress)
-	}
-	if err := checkAddress("recipient", rcpt); err != nil {
-		return "", err
-	}
-	name, err := o.uniqueName()
+// write checks the envelope and writes the message into tmp/, fsynced.
+func (o *Outbox) write(from, rcpt string, msg []byte) (string, error) {
+	name, f, err := o.open(from, rcpt)
 	if err != nil {
-		return "", fmt.Errorf("maildir: deliver: %w", err)
+		return "", err
 	}
-	if err := writeFile(filepath.Join(o.dir, "tmp", name), header(from, rcpt), msg, sync); err != nil {
+	if err := writeFile(f, header(from, rcpt), msg); err != nil {
 		return "", fmt.Errorf("maildir: deliver: %w", err)
 	}
 	return name, nil
+}
+
+// open checks the envelope and creates a new file in tmp/ under a unique
+// name, exclusively with mode 0600.
+func (o *Outbox) open(from, rcpt string) (string, *os.File, error) {
+	if err := checkAddress("sender", from); err != nil {
+		return "", nil, err
+	}
+	if rcpt == "" {
+		return "", nil, fmt.Errorf("%w: empty recipient", ErrInvalidAddress)
+	}
+	if err := checkAddress("recipient", rcpt); err != nil {
+		return "", nil, err
+	}
+	name, err := o.uniqueName()
+	if err != nil {
+		return "", nil, fmt.Errorf("maildir: deliver: %w", err)
+	}
+	// O_EXCL: never overwrite a file another delivery owns.
+	f, err := os.OpenFile(filepath.Join(o.dir, "tmp", name), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return "", nil, fmt.Errorf("maildir: deliver: %w", err)
+	}
+	return name, f, nil
 }
 
 // publish moves a written and synced file from tmp/ into new/.
@@ -192,19 +268,13 @@ func (o *Outbox) uniqueName() (string, error) {
 		o.now().Unix(), o.pid, seq, hex.EncodeToString(r[:]), o.host), nil
 }
 
-// writeFile creates path exclusively with mode 0600, writes head and body
-// to it and, when sync is set, fsyncs it; otherwise it starts the file's
-// write-back, for an fsync later. On any error the file is removed.
-func writeFile(path string, head, body []byte, sync bool) (err error) {
-	// O_EXCL: never overwrite a file another delivery owns.
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return err
-	}
+// writeFile writes head and body to the new file f, fsyncs and closes
+// it. On any error the file is removed.
+func writeFile(f *os.File, head, body []byte) (err error) {
 	defer func() {
 		if err != nil {
 			f.Close()
-			os.Remove(path)
+			os.Remove(f.Name())
 		}
 	}()
 	if _, err = f.Write(head); err != nil {
@@ -213,14 +283,9 @@ func writeFile(path string, head, body []byte, sync bool) (err error) {
 	if _, err = f.Write(body); err != nil {
 		return err
 	}
-	if sync {
-		// Maildir: the file is synced before it is moved into new/, so
-		// that new/ never names a file whose data a crash could lose.
-		err = f.Sync()
-	} else {
-		startWriteBack(f)
-	}
-	if err != nil {
+	// Maildir: the file is synced before it is moved into new/, so that
+	// new/ never names a file whose data a crash could lose.
+	if err = f.Sync(); err != nil {
 		return err
 	}
 	return f.Close()

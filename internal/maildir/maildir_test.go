@@ -7,6 +7,7 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -337,5 +338,46 @@ func TestNoFileSystemSync(t *testing.T) {
 			}
 			return true
 		})
+	}
+}
+
+// TestDeliverAllWrite: a message written by its Write lands like one
+// given whole; a Write that fails fails that message only, with its own
+// error (errors.Is finds it), and leaves no file behind in tmp/ or new/.
+func TestDeliverAllWrite(t *testing.T) {
+	dir := t.TempDir()
+	o, err := maildir.Open(dir, maildir.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused := errors.New("the copy cannot be made")
+	msgs := []maildir.Message{
+		{From: "list-bounce@x.org", Rcpt: "a@x.org", Write: func(w io.Writer) error {
+			for _, s := range []string{"Subject: a\r\n", "\r\n", "a\r\n"} {
+				if _, err := io.WriteString(w, s); err != nil {
+					return err
+				}
+			}
+			return nil
+		}},
+		{From: "list-bounce@x.org", Rcpt: "b@x.org", Write: func(w io.Writer) error {
+			io.WriteString(w, "Subject: half")
+			return refused
+		}},
+	}
+	errs := o.DeliverAll(msgs)
+	if errs[0] != nil || !errors.Is(errs[1], refused) {
+		t.Fatalf("errs = %v", errs)
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "new", "*"))
+	if len(files) != 1 {
+		t.Fatalf("new/ has %d files, want 1", len(files))
+	}
+	b, _ := os.ReadFile(files[0])
+	if want := "Return-Path: <list-bounce@x.org>\r\nDelivered-To: <a@x.org>\r\nSubject: a\r\n\r\na\r\n"; string(b) != want {
+		t.Errorf("file = %q, want %q", b, want)
+	}
+	if left, _ := filepath.Glob(filepath.Join(dir, "tmp", "*")); len(left) != 0 {
+		t.Errorf("tmp/ not empty: %v", left)
 	}
 }

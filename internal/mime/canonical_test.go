@@ -1,6 +1,9 @@
 package mime
 
-import "testing"
+import (
+	"bytes"
+	"testing"
+)
 
 func TestCanonicalize(t *testing.T) {
 	tests := []struct {
@@ -45,5 +48,20 @@ func TestCanonicalizeFreshSlice(t *testing.T) {
 	out[0] = 'X'
 	if in[0] != 'a' {
 		t.Error("Canonicalize returned the input slice")
+	}
+}
+
+// TestIsCanonical: IsCanonical says whether Canonicalize would change b,
+// for every bare CR, bare LF and CRLF placement, at either end too.
+func TestIsCanonical(t *testing.T) {
+	for _, s := range []string{"", "a", "a\r\n", "\r\n", "\r\n\r\n", "a\rb", "a\nb", "\r", "\n", "a\r", "\n\r", "a\r\nb\n", "a\r\r\n", "x\r\ny\r\nz"} {
+		b := []byte(s)
+		want := bytes.Equal(Canonicalize(b), b)
+		if got := IsCanonical(b); got != want {
+			t.Errorf("IsCanonical(%q) = %v, want %v", s, got, want)
+		}
+		if got := AsCanonical(b); !bytes.Equal(got, Canonicalize(b)) {
+			t.Errorf("AsCanonical(%q) = %q", s, got)
+		}
 	}
 }

@@ -83,7 +83,7 @@ func (p *Pipeline) Release(ctx context.Context, list *store.List, h *store.Hold,
 		return err
 	}
 	// Each release is a message of its own, not a retry of the one held.
-	in, err := p.inbound(list, ref, h.EnvelopeFrom, h.Raw, append([]byte("sealpost release "+ref+"\x00"), h.Raw...))
+	in, err := p.inbound(list, ref, h.EnvelopeFrom, h.Raw, digestOf("sealpost release "+ref+"\x00", h.Raw))
 	if err != nil {
 		return err
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	stdmime "mime"
 	netmail "net/mail"
 	nettextproto "net/textproto"
@@ -316,7 +317,9 @@ func (p *Pipeline) encryptCopies(list *store.List, s signed, r *roster, h header
 
 // copyFor encrypts the signed post for one member in their format.
 func (p *Pipeline) copyFor(list *store.List, s signed, to recipient, h headers, addr string) ([]byte, error) {
-	return p.renderCopy(&postBody{signed: s, header: p.outerHeader(list, h), allowV2: list.Settings.AllowSEIPDv2}, to, addr)
+	var b bytes.Buffer
+	err := p.renderCopy(&b, &postBody{signed: s, header: p.outerHeader(list, h), allowV2: list.Settings.AllowSEIPDv2}, to, addr)
+	return b.Bytes(), err
 }
 
 // encryptFor is encryptSigned under the list's setting for SEIPD v2.
@@ -332,14 +335,11 @@ func (p *Pipeline) encryptFor(list *store.List, s signed, to recipient,
 func (p *Pipeline) encryptSigned(s signed, to recipient, allowV2 bool,
 	outer func(contentType string, body []byte, mimeFields ...field) ([]byte, error)) ([]byte, error) {
 	if to.cert != nil {
-		ct, body, err := smime.EncryptEntity(s.smime, to.cert, smime.EncryptOptions{
-			Cipher: to.cipher, KeyTransport: to.keyTransport, Rand: p.opt.Rand})
+		ct, body, err := smime.EncryptEntity(s.smime, to.cert, p.copyEncryption(to))
 		if err != nil {
 			return nil, err
 		}
-		return outer(ct, body,
-			field{"Content-Transfer-Encoding", "base64"},
-			field{"Content-Disposition", `attachment; filename="smime.p7m"`})
+		return outer(ct, body, smimeFields...)
 	}
 	armored, err := s.pgp.EncryptTo(to.pgp, allowV2)
 	if err != nil {
@@ -476,12 +476,13 @@ func protectedParams(params map[string]string) map[string]string {
 
 // entity writes a header and a body as one MIME entity.
 func entity(fields []field, body []byte) ([]byte, error) {
-	var b strings.Builder
+	var b bytes.Buffer
+	b.Grow(len(body) + 4096) // one allocation for a large post
 	if err := mime.WriteFields(&b, fields); err != nil {
 		return nil, err
 	}
 	b.Write(body)
-	return []byte(b.String()), nil
+	return b.Bytes(), nil
 }
 
 // outerMessage is one member's copy as it travels: routing headers in
@@ -530,8 +531,21 @@ func writeOuter(header []field, to, contentType string, body []byte, mimeFields 
 	return b.Bytes(), nil
 }
 
+// copyEncryption is how an S/MIME copy is encrypted for to: as the
+// roster chose (smimeEncryption).
+func (p *Pipeline) copyEncryption(to recipient) smime.EncryptOptions {
+	return smime.EncryptOptions{Cipher: to.cipher, KeyTransport: to.keyTransport, Rand: p.opt.Rand}
+}
+
+// smimeFields are the MIME fields of an S/MIME copy's
+// application/pkcs7-mime entity besides its Content-Type (RFC 8551 §3.3).
+var smimeFields = []field{
+	{"Content-Transfer-Encoding", "base64"},
+	{"Content-Disposition", `attachment; filename="smime.p7m"`},
+}
+
 // writeOuterHeader writes the header of one copy to the address to.
-func writeOuterHeader(b *bytes.Buffer, header []field, to, contentType string, mimeFields ...field) error {
+func writeOuterHeader(b io.Writer, header []field, to, contentType string, mimeFields ...field) error {
 	fields := make([]field, 0, len(header)+3+len(mimeFields))
 	for _, f := range header {
 		if f[0] == "To" {

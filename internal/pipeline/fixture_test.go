@@ -203,9 +203,11 @@ func (f *fixture) deliveries(ref string) []store.Delivery {
 	// A member's copy of a post is rendered as the queue delivers it.
 	for i := range ds {
 		if ds[i].BodyID != 0 {
-			if ds[i].Data, err = f.p.RenderDelivery(context.Background(), &ds[i]); err != nil {
+			var b bytes.Buffer
+			if err := f.p.WriteDelivery(context.Background(), &ds[i], &b); err != nil {
 				f.t.Fatalf("rendering %s's copy: %v", ds[i].To, err)
 			}
+			ds[i].Data = b.Bytes()
 		}
 	}
 	return ds

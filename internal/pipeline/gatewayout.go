@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/hmac"
-	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -93,8 +92,7 @@ func (p *Pipeline) Submit(ctx context.Context, s Submission) error {
 	// answered as before and sent once (DESIGN §5). A submission is not
 	// spooled (the helpdesk keeps it until the 250), so only its decision
 	// is kept, in the transaction that queues its copies.
-	sum := sha256.Sum256(envelopeIdentity("sealpost submission", s.EnvelopeFrom, s.Rcpts, s.Raw))
-	decision := &store.Decision{ListID: gw.ID, Digest: hex.EncodeToString(sum[:])}
+	decision := &store.Decision{ListID: gw.ID, Digest: envelopeDigest("sealpost submission", s.EnvelopeFrom, s.Rcpts, s.Raw)}
 	decided, err := p.store.Decided(ctx, gw.ID, decision.Digest)
 	if err != nil {
 		return err

@@ -278,7 +278,7 @@ func (p *Pipeline) Process(ctx context.Context, m Message) (err error) {
 	defer p.count(list, time.Now(), &err)
 	// The same message is the same bytes in the same envelope: what an
 	// MTA sends again when it did not see the answer.
-	in, err := p.inbound(list, m.Ref, m.EnvelopeFrom, m.Raw, m.identity())
+	in, err := p.inbound(list, m.Ref, m.EnvelopeFrom, m.Raw, m.digest())
 	if err != nil {
 		return err
 	}
@@ -288,6 +288,7 @@ func (p *Pipeline) Process(ctx context.Context, m Message) (err error) {
 	if err != nil {
 		return err
 	}
+	in.Sealed = nil // in the spool now; a large message is not held twice
 	if decided != nil {
 		return p.answerAgain(log, list, decided)
 	}
@@ -326,11 +327,9 @@ func (p *Pipeline) Process(ctx context.Context, m Message) (err error) {
 }
 
 // inbound is a received message as the spool keeps it: sealed under the
-// master key (DESIGN §4.6), named by the digest of identity, the bytes
-// that make two deliveries the same message.
-func (p *Pipeline) inbound(list *store.List, ref, envelopeFrom string, raw, identity []byte) (*store.Inbound, error) {
-	sum := sha256.Sum256(identity)
-	digest := hex.EncodeToString(sum[:])
+// master key (DESIGN §4.6), named by digest, that of the bytes that make
+// two deliveries the same message.
+func (p *Pipeline) inbound(list *store.List, ref, envelopeFrom string, raw []byte, digest string) (*store.Inbound, error) {
 	sealed, err := p.sealer.Seal(raw, keyring.SpoolLabel(list.ID, digest))
 	if err != nil {
 		return nil, fmt.Errorf("pipeline: sealing a received message: %w", err)
@@ -341,21 +340,25 @@ func (p *Pipeline) inbound(list *store.List, ref, envelopeFrom string, raw, iden
 
 // Digest is the hex SHA-256 that makes two deliveries of m the same
 // message (the spool's and the decisions' key).
-func Digest(m Message) string {
-	sum := sha256.Sum256(m.identity())
-	return hex.EncodeToString(sum[:])
+func Digest(m Message) string { return m.digest() }
+
+func (m Message) digest() string {
+	return envelopeDigest("sealpost message", m.EnvelopeFrom, []string{m.Rcpt}, m.Raw)
 }
 
-// identity is what makes two deliveries of m the same message.
-func (m Message) identity() []byte {
-	return envelopeIdentity("sealpost message", m.EnvelopeFrom, []string{m.Rcpt}, m.Raw)
+// envelopeDigest is the hex SHA-256 of what makes two deliveries the
+// same message: the kind of entry, the envelope and the bytes.
+func envelopeDigest(kind, from string, rcpts []string, raw []byte) string {
+	return digestOf(kind+"\x00"+from+"\x00"+strings.Join(rcpts, ",")+"\x00", raw)
 }
 
-// envelopeIdentity is what makes two deliveries the same message: the
-// kind of entry, the envelope and the bytes.
-func envelopeIdentity(kind, from string, rcpts []string, raw []byte) []byte {
-	id := []byte(kind + "\x00" + from + "\x00" + strings.Join(rcpts, ",") + "\x00")
-	return append(id, raw...)
+// digestOf is the hex SHA-256 of prefix followed by raw, without copying
+// raw (a message can be tens of megabytes).
+func digestOf(prefix string, raw []byte) string {
+	h := sha256.New()
+	h.Write([]byte(prefix))
+	h.Write(raw)
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 // errStillProcessing is the transient answer to a delivery of a message

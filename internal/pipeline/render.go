@@ -1,11 +1,11 @@
 package pipeline
 
 import (
-	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 	"sync"
@@ -246,30 +246,37 @@ func (p *Pipeline) OpenDelivery(d *store.Delivery) ([]byte, error) {
 	return p.sealer.Open(d.Data, keyring.DeliveryLabel(d.Ref, d.To))
 }
 
-// RenderDelivery returns the message of a delivery that is not stored as
-// it is sent: a sealed one opened, a list post's copy rendered from its
-// body (the queue's Options.Open). An error is temporary unless it is a
-// *queue.Permanent.
-func (p *Pipeline) RenderDelivery(ctx context.Context, d *store.Delivery) ([]byte, error) {
+// WriteDelivery writes the message of a delivery that is not stored as
+// it is sent (the queue's Options.Render): a sealed one opened, a list
+// post's copy encrypted from its body as it is written, never held whole
+// in memory. An error is temporary unless it is a *queue.Permanent; on
+// error part of the message may have been written.
+func (p *Pipeline) WriteDelivery(ctx context.Context, d *store.Delivery, w io.Writer) error {
 	if d.BodyID == 0 {
-		return p.OpenDelivery(d)
+		msg, err := p.OpenDelivery(d)
+		if err != nil {
+			return err
+		}
+		_, err = w.Write(msg)
+		return err
 	}
 	b, err := p.bodies.get(d.BodyID, d.Ref, func() (*postBody, error) { return p.openBody(ctx, d) })
 	if err != nil {
-		return nil, err
+		return err
 	}
 	to, err := p.recipientOf(b, d)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if b.size >= largeBody {
 		// A large post's copies are rendered a few at a time whatever
-		// the queue's workers: each takes about three times its size
-		// while it is made.
+		// the queue's workers: the CPUs are busy with two, and a copy
+		// not made in place (inline, or into memory for a relay) takes
+		// about three times its size while it is made.
 		p.largeRenders <- struct{}{}
 		defer func() { <-p.largeRenders }()
 	}
-	return p.renderCopy(b, to, d.To)
+	return p.renderCopy(w, b, to, d.To)
 }
 
 // largeBody is the size from which a post's copies are rendered at most
@@ -340,40 +347,34 @@ func (p *Pipeline) recipientOf(b *postBody, d *store.Delivery) (recipient, error
 	return to, nil
 }
 
-// renderCopy encrypts the signed post b for one member in their format.
-func (p *Pipeline) renderCopy(b *postBody, to recipient, addr string) ([]byte, error) {
-	if to.inline {
-		return p.inlineCopy(b.header, b.signed.inline, to, addr)
+// renderCopy encrypts the signed post b for one member in their format,
+// writing the copy to w as it is made (PGP/MIME and S/MIME; an inline
+// copy is made in memory first).
+func (p *Pipeline) renderCopy(w io.Writer, b *postBody, to recipient, addr string) error {
+	switch {
+	case to.inline:
+		msg, err := p.inlineCopy(b.header, b.signed.inline, to, addr)
+		if err != nil {
+			return err
+		}
+		_, err = w.Write(msg)
+		return err
+	case to.pgp != nil:
+		boundary, err := mime.NewBoundary(p.opt.Rand)
+		if err != nil {
+			return err
+		}
+		// RFC 3156 §4.
+		if err := writeOuterHeader(w, b.header, addr, pgp.EncryptedContentType(boundary)); err != nil {
+			return err
+		}
+		return b.signed.pgp.EncryptBodyTo(w, to.pgp, b.allowV2, boundary)
 	}
-	if to.pgp != nil {
-		return p.pgpMIMECopy(b, to, addr)
+	opt := p.copyEncryption(to)
+	if err := writeOuterHeader(w, b.header, addr, smime.EncryptedEntityType(opt), smimeFields...); err != nil {
+		return err
 	}
-	return p.encryptSigned(b.signed, to, b.allowV2, func(ct string, body []byte, mimeFields ...field) ([]byte, error) {
-		return writeOuter(b.header, addr, ct, body, mimeFields...)
-	})
-}
-
-// pgpMIMECopy is a PGP/MIME copy (RFC 3156 §4) of b for to, encrypted
-// straight into the copy's one buffer (pgp.EncryptBodyTo), grown first
-// to its size: a large post's copy is the size of the post, and the copy
-// is its only large allocation.
-func (p *Pipeline) pgpMIMECopy(b *postBody, to recipient, addr string) ([]byte, error) {
-	boundary, err := mime.NewBoundary(p.opt.Rand)
-	if err != nil {
-		return nil, err
-	}
-	var out bytes.Buffer
-	// Base64 (4/3), a CRLF every 64 characters, packet headers, the
-	// outer header.
-	n := len(b.signed.pgp.Bytes()) + 1024
-	out.Grow(n*4/3 + n/16 + 8192)
-	if err := writeOuterHeader(&out, b.header, addr, pgp.EncryptedContentType(boundary)); err != nil {
-		return nil, err
-	}
-	if err := b.signed.pgp.EncryptBodyTo(&out, to.pgp, b.allowV2, boundary); err != nil {
-		return nil, err
-	}
-	return out.Bytes(), nil
+	return smime.EncryptEntityTo(w, b.signed.smime, to.cert, opt)
 }
 
 // bodyCacheSize is how many opened post bodies stay in memory while

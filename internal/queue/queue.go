@@ -11,12 +11,12 @@
 package queue
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"io"
 	"log/slog"
-	"slices"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/sealpost/sealpost/internal/store"
@@ -39,12 +39,15 @@ type Transport interface {
 	Deliver(ctx context.Context, from, to string, data []byte) error
 }
 
-// BatchTransport is a Transport that hands over many messages more cheaply
-// at once (a Maildir syncs its directory once). errs[i] is the outcome of
-// ds[i], with the same meaning as Deliver's error.
+// BatchTransport is a Transport that stores many messages more cheaply at
+// once, each written as it is stored (the Maildir outbox: its files made
+// durable together, a copy encrypted straight into its file). write(i, w)
+// writes the message of ds[i]; it is safe to call for several i at once,
+// each once. errs[i] is the outcome of ds[i], with the same meaning as
+// Deliver's error.
 type BatchTransport interface {
 	Transport
-	DeliverBatch(ctx context.Context, ds []store.Delivery) (errs []error)
+	DeliverBatch(ctx context.Context, ds []store.Delivery, write func(i int, w io.Writer) error) (errs []error)
 }
 
 // Options configure a Queue. The zero value is usable.
@@ -64,12 +67,14 @@ type Options struct {
 	// Route returns the transport of a delivery with a Route (a
 	// gateway's helpdesk); an error is a temporary failure of it.
 	Route func(route string) (Transport, error)
-	// Open returns the message of a delivery that is not stored as it is
+	// Render writes the message of a delivery that is not stored as it is
 	// sent: a Sealed one, or one rendered from its post body (BodyID).
-	// It is called as the delivery is attempted, so that one message per
-	// worker is in memory at a time. An error is a temporary failure (the
-	// master key may come back) unless it is a *Permanent.
-	Open func(ctx context.Context, d *store.Delivery) ([]byte, error)
+	// It is called as the delivery is attempted: a BatchTransport has it
+	// written straight into where the message is stored; for another
+	// Transport it is written into memory, one message per worker at a
+	// time. An error is a temporary failure (the master key may come
+	// back) unless it is a *Permanent.
+	Render func(ctx context.Context, d *store.Delivery, w io.Writer) error
 	// Recorded, when set, is told of each attempt's result once it is
 	// recorded (for metrics).
 	Recorded func(d *store.Delivery, a store.Attempt)
@@ -174,7 +179,10 @@ func (q *Queue) flush(ctx context.Context, ref string) (int, error) {
 func (q *Queue) attemptAll(ctx context.Context, due []store.Delivery) error {
 	results := make([]store.Attempt, len(due))
 	if bt, ok := q.tr.(BatchTransport); ok && unrouted(due) {
-		q.deliverBatches(ctx, bt, due, results)
+		errs := bt.DeliverBatch(ctx, due, func(i int, w io.Writer) error { return q.write(ctx, &due[i], w) })
+		for i, err := range errs {
+			results[i] = q.result(ctx, &due[i], err)
+		}
 		return q.record(ctx, due, results)
 	}
 	jobs := make(chan int)
@@ -208,74 +216,20 @@ func unrouted(ds []store.Delivery) bool {
 	return true
 }
 
-// opened reports whether a delivery's message must be opened (Options.Open)
-// before it is handed over.
+// opened reports whether a delivery's message must be written by
+// Options.Render.
 func opened(d *store.Delivery) bool { return d.Sealed || d.BodyID != 0 }
 
-// batchBytes bounds the messages one DeliverBatch hands over: the copies
-// of a large post are rendered and handed over a few at a time, never all
-// held at once (DESIGN §5).
-const batchBytes = 32 << 20
-
-// deliverBatches hands due to bt in batches of at most about batchBytes
-// (by each delivery's Size; at least one delivery a batch), opening the
-// deliveries that need it just before their batch, on the workers.
-func (q *Queue) deliverBatches(ctx context.Context, bt BatchTransport, due []store.Delivery, results []store.Attempt) {
-	for start := 0; start < len(due); {
-		end, size := start+1, due[start].Size
-		for end < len(due) && size+due[end].Size <= batchBytes {
-			size += due[end].Size
-			end++
-		}
-		batch := slices.Clone(due[start:end])
-		errs := q.openAll(ctx, batch)
-		var ready []store.Delivery
-		var index []int
-		for i := range batch {
-			if errs[i] == nil {
-				ready, index = append(ready, batch[i]), append(index, i)
-			}
-		}
-		if len(ready) > 0 {
-			for j, err := range bt.DeliverBatch(ctx, ready) {
-				errs[index[j]] = err
-			}
-		}
-		for i := range batch {
-			results[start+i] = q.result(ctx, &due[start+i], errs[i])
-		}
-		start = end
+// write writes d's message to w: rendered, or as stored.
+func (q *Queue) write(ctx context.Context, d *store.Delivery, w io.Writer) error {
+	if !opened(d) {
+		_, err := w.Write(d.Data)
+		return err
 	}
-}
-
-// openAll opens the deliveries of batch that need it, in place, on the
-// workers; errs[i] is why batch[i] could not be opened.
-func (q *Queue) openAll(ctx context.Context, batch []store.Delivery) []error {
-	errs := make([]error, len(batch))
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range min(q.opt.Workers, len(batch)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := int(next.Add(1) - 1); i < len(batch); i = int(next.Add(1) - 1) {
-				if opened(&batch[i]) {
-					batch[i].Data, errs[i] = q.open(ctx, &batch[i])
-					batch[i].Sealed, batch[i].BodyID = false, 0
-				}
-			}
-		}()
+	if q.opt.Render == nil {
+		return errors.New("queue: cannot open sealed deliveries")
 	}
-	wg.Wait()
-	return errs
-}
-
-// open returns the message of a delivery that opened says needs it.
-func (q *Queue) open(ctx context.Context, d *store.Delivery) ([]byte, error) {
-	if q.opt.Open == nil {
-		return nil, errors.New("queue: cannot open sealed deliveries")
-	}
-	return q.opt.Open(ctx, d)
+	return q.opt.Render(ctx, d, w)
 }
 
 // deliver hands one delivery to its transport, opening it first when it
@@ -292,10 +246,11 @@ func (q *Queue) deliver(ctx context.Context, d *store.Delivery) error {
 		}
 	}
 	if opened(d) {
-		var err error
-		if data, err = q.open(ctx, d); err != nil {
+		var b bytes.Buffer
+		if err := q.write(ctx, d, &b); err != nil {
 			return err
 		}
+		data = b.Bytes()
 	}
 	return tr.Deliver(ctx, d.From, d.To, data)
 }

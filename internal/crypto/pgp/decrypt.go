@@ -137,7 +137,8 @@ func dearmor(data []byte, blockType string, max int64) ([]byte, error) {
 	if block.Type != blockType {
 		return nil, fmt.Errorf("%w: armor block %q, want %q", ErrMalformed, block.Type, blockType)
 	}
-	bin, err := io.ReadAll(io.LimitReader(block.Body, max+1))
+	// Base64 is 3 bytes in every 4 characters.
+	bin, err := readAll(block.Body, max, int64(len(data))/4*3)
 	if err != nil {
 		return nil, fmt.Errorf("%w: armor: %v", ErrMalformed, err)
 	}
@@ -145,6 +146,17 @@ func dearmor(data []byte, blockType string, max int64) ([]byte, error) {
 		return nil, ErrTooLarge
 	}
 	return bin, nil
+}
+
+// readAll reads r to EOF, or to one byte more than max, into a buffer
+// made for about hint bytes: a large message is read into one
+// allocation of its size, not into one doubled again and again (which
+// holds up to three times its size while it grows).
+func readAll(r io.Reader, max, hint int64) ([]byte, error) {
+	var b bytes.Buffer
+	b.Grow(int(min(hint, max) + bytes.MinRead + 1))
+	_, err := b.ReadFrom(io.LimitReader(r, max+1))
+	return b.Bytes(), err
 }
 
 // scanEncryption walks the packets in front of the encrypted data and
@@ -202,7 +214,9 @@ func decrypt(bin []byte, keyring openpgp.EntityList, opt Options) (unverified, *
 		return nil, nil, ErrNotEncrypted
 	}
 	max := opt.maxPlaintext()
-	plain, err := io.ReadAll(io.LimitReader(md.UnverifiedBody, max+1))
+	// Uncompressed, the plaintext is a little smaller than the message;
+	// compressed, it grows from there.
+	plain, err := readAll(md.UnverifiedBody, max, int64(len(bin)))
 	if errors.Is(err, pgperrors.ErrMessageTooLarge) {
 		return nil, nil, ErrTooLarge
 	}

@@ -36,7 +36,7 @@ func Sign(signer *Key, entity []byte, opt Options) (*Signed, error) {
 // SignBy signs entity with each of signers: one signature each, as a
 // list key rotation is announced under the old and the new key.
 func SignBy(signers []*Key, entity []byte, opt Options) (*Signed, error) {
-	return sign(signers, mime.Canonicalize(entity), false, opt)
+	return sign(signers, mime.AsCanonical(entity), false, opt)
 }
 
 // SignBinary signs data as it is, for attachments whose bytes must not
@@ -70,6 +70,8 @@ func sign(signers []*Key, data []byte, text bool, opt Options) (*Signed, error) 
 		entities = append(entities, k.e)
 	}
 	var b bytes.Buffer
+	// The literal data and its packet framing, and the signatures.
+	b.Grow(len(data) + len(data)/256 + 4096)
 	w, err := openpgp.SignWithParams(&b, entities, &openpgp.SignParams{
 		Hints:   &openpgp.FileHints{IsUTF8: text},
 		TextSig: text,
@@ -131,7 +133,12 @@ func (s *Signed) EncryptToWriter(w io.Writer, to *Key, allowV2 bool) error {
 
 // armoredTo writes the armored message for to, then a CRLF.
 func (s *Signed) armoredTo(w io.Writer, to *Key, allowV2 bool) error {
-	aw, err := armorWriter(w, openpgp.MessageType)
+	return s.armoredToEOL(w, to, allowV2, "\n")
+}
+
+// armoredToEOL is armoredTo with eol ending the armor's lines.
+func (s *Signed) armoredToEOL(w io.Writer, to *Key, allowV2 bool, eol string) error {
+	aw, err := armorWriterEOL(w, openpgp.MessageType, eol)
 	if err != nil {
 		return fmt.Errorf("pgp: armor: %w", err)
 	}
@@ -211,6 +218,12 @@ func (s *Signed) encryptToAll(out io.Writer, to []*Key, allowV2 bool) error {
 		if err := packet.SerializeEncryptedKeyAEAD(out, pub, cipher, useV2, sessionKey, cfg); err != nil {
 			return fmt.Errorf("pgp: encrypt session key: %w", err)
 		}
+	}
+	if !useV2 {
+		if err := writeSEIPDv1(out, sessionKey, s.packets, s.opt.rand()); err != nil {
+			return fmt.Errorf("pgp: encrypt: %w", err)
+		}
+		return nil
 	}
 	suite := packet.CipherSuite{Cipher: cipher, Mode: packet.AEADModeOCB}
 	pw, err := packet.SerializeSymmetricallyEncrypted(out, cipher, useV2, suite, sessionKey, cfg)
@@ -326,7 +339,7 @@ func (s *Signed) EncryptBodyTo(w io.Writer, to *Key, allowV2 bool, boundary stri
 	}
 	// RFC 3156 §4 and RFC 2046 §4.1.1: the armored text in the body,
 	// like every MIME text, has CRLF line ends.
-	if err := s.armoredTo(&crlfWriter{w: bw}, to, allowV2); err != nil {
+	if err := s.armoredToEOL(bw, to, allowV2, "\r\n"); err != nil {
 		return err
 	}
 	if _, err := bw.WriteString(encryptedEpilogue(boundary)); err != nil {
@@ -336,38 +349,4 @@ func (s *Signed) EncryptBodyTo(w io.Writer, to *Key, allowV2 bool, boundary stri
 		return fmt.Errorf("pgp: encrypt: %w", err)
 	}
 	return nil
-}
-
-// crlfWriter writes what it is given with every line end made CRLF, as
-// mime.Canonicalize does (a lone CR or LF becomes CRLF), across writes.
-type crlfWriter struct {
-	w      io.Writer
-	lastCR bool // the last byte written was a CR, already written as CRLF
-}
-
-func (c *crlfWriter) Write(p []byte) (int, error) {
-	n := len(p)
-	for len(p) > 0 {
-		if c.lastCR && p[0] == '\n' {
-			p, c.lastCR = p[1:], false // the LF of a CRLF split between writes
-			continue
-		}
-		i := bytes.IndexAny(p, "\r\n")
-		if i < 0 {
-			i = len(p)
-		}
-		if _, err := c.w.Write(p[:i]); err != nil {
-			return 0, err
-		}
-		if i == len(p) {
-			c.lastCR = false
-			break
-		}
-		if _, err := io.WriteString(c.w, "\r\n"); err != nil {
-			return 0, err
-		}
-		c.lastCR = p[i] == '\r'
-		p = p[i+1:]
-	}
-	return n, nil
 }

@@ -82,26 +82,6 @@ func TestEncryptToWriterSameAsInMemory(t *testing.T) {
 	}
 }
 
-// TestCRLFWriter: the streaming canonicaliser gives mime.Canonicalize's
-// bytes however the input is cut into writes, a CRLF split included.
-func TestCRLFWriter(t *testing.T) {
-	in := []byte("a\nb\r\nc\rd\r\r\n\n\re\r")
-	for cut := 1; cut <= len(in); cut++ {
-		var b bytes.Buffer
-		w := &crlfWriter{w: &b}
-		for rest := in; len(rest) > 0; {
-			n := min(cut, len(rest))
-			if k, err := w.Write(rest[:n]); err != nil || k != n {
-				t.Fatalf("Write = %d, %v", k, err)
-			}
-			rest = rest[n:]
-		}
-		if want := mime.Canonicalize(in); !bytes.Equal(b.Bytes(), want) {
-			t.Errorf("writes of %d: %q, want %q", cut, b.Bytes(), want)
-		}
-	}
-}
-
 // TestStreamedCopyDecrypts: a multi-chunk copy written by EncryptBodyTo
 // decrypts in gpg with integrity and the list's good signature, and in
 // Unwrap under SEIPD v1 and v2.
