@@ -148,6 +148,18 @@ func (q *Queue) Run(ctx context.Context) error {
 // claimed it; past it, another process may attempt it again.
 const lease = 10 * time.Minute
 
+// claimSize is how many deliveries one round claims: a batch transport
+// writes them together and makes them durable together, so a large
+// list's copies take a few rounds, not one per hundred; a transport
+// that hands over one copy at a time records its results every hundred,
+// so that a crash sends again at most that many.
+func (q *Queue) claimSize() int {
+	if _, ok := q.tr.(BatchTransport); ok {
+		return 1000
+	}
+	return 100
+}
+
 // Flush attempts every delivery that is due now and returns how many were
 // attempted.
 func (q *Queue) Flush(ctx context.Context) (int, error) { return q.flush(ctx, "") }
@@ -158,7 +170,7 @@ func (q *Queue) FlushRef(ctx context.Context, ref string) (int, error) { return 
 func (q *Queue) flush(ctx context.Context, ref string) (int, error) {
 	total := 0
 	for ctx.Err() == nil {
-		due, err := q.st.ClaimDue(ctx, q.opt.Now(), lease, ref, 100)
+		due, err := q.st.ClaimDue(ctx, q.opt.Now(), lease, ref, q.claimSize())
 		if err != nil {
 			return total, err
 		}
