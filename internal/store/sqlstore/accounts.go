@@ -15,8 +15,8 @@ const accountColumns = `id, email, role, password_hash, created_at, updated_at, 
 // CreateAccount adds an account, setting its ID; store.ErrExists when the
 // email has one.
 func (s *DB) CreateAccount(ctx context.Context, a *store.Account) error {
-	err := s.db.QueryRowContext(ctx, `INSERT INTO accounts (email, role, password_hash, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $4) RETURNING id`, a.Email, a.Role, a.PasswordHash, millis(a.CreatedAt)).Scan(&a.ID)
+	err := s.writeRow(ctx, []any{&a.ID}, `INSERT INTO accounts (email, role, password_hash, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $4) RETURNING id`, a.Email, a.Role, a.PasswordHash, millis(a.CreatedAt))
 	if isUnique(err) {
 		return store.ErrExists
 	}
@@ -92,8 +92,8 @@ const tokenColumns = `id, account_id, name, hash, list_id, created_at, last_used
 
 // CreateToken adds an API token, setting its ID.
 func (s *DB) CreateToken(ctx context.Context, t *store.Token) error {
-	err := s.db.QueryRowContext(ctx, `INSERT INTO api_tokens (account_id, name, hash, list_id, created_at)
-		VALUES ($1, $2, $3, $4, $5) RETURNING id`, t.AccountID, t.Name, t.Hash, t.ListID, millis(t.CreatedAt)).Scan(&t.ID)
+	err := s.writeRow(ctx, []any{&t.ID}, `INSERT INTO api_tokens (account_id, name, hash, list_id, created_at)
+		VALUES ($1, $2, $3, $4, $5) RETURNING id`, t.AccountID, t.Name, t.Hash, t.ListID, millis(t.CreatedAt))
 	if err != nil {
 		return fmt.Errorf("sqlstore: create token: %w", err)
 	}
@@ -116,7 +116,7 @@ func (s *DB) TokenByHash(ctx context.Context, hash string, now time.Time) (*stor
 	}
 	t := &ts[0]
 	if now.Sub(t.LastUsed) >= tokenUseGranularity {
-		if _, err := s.db.ExecContext(ctx, `UPDATE api_tokens SET last_used = $1 WHERE id = $2`, millis(now), t.ID); err != nil {
+		if _, err := s.exec(ctx, `UPDATE api_tokens SET last_used = $1 WHERE id = $2`, millis(now), t.ID); err != nil {
 			return nil, fmt.Errorf("sqlstore: token use: %w", err)
 		}
 		t.LastUsed = now
@@ -155,7 +155,7 @@ func (s *DB) DeleteToken(ctx context.Context, accountID, id int64) error {
 
 // CreateSession records a signed-in browser.
 func (s *DB) CreateSession(ctx context.Context, se *store.Session) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO sessions (hash, account_id, csrf, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)`,
+	_, err := s.exec(ctx, `INSERT INTO sessions (hash, account_id, csrf, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)`,
 		se.Hash, se.AccountID, se.CSRF, millis(se.CreatedAt), millis(se.ExpiresAt))
 	if err != nil {
 		return fmt.Errorf("sqlstore: create session: %w", err)
@@ -179,7 +179,7 @@ func (s *DB) Session(ctx context.Context, hash string, now time.Time) (*store.Se
 
 // DeleteSession ends a session; ending one that is gone is no error.
 func (s *DB) DeleteSession(ctx context.Context, hash string) error {
-	if _, err := s.db.ExecContext(ctx, `DELETE FROM sessions WHERE hash = $1`, hash); err != nil {
+	if _, err := s.exec(ctx, `DELETE FROM sessions WHERE hash = $1`, hash); err != nil {
 		return fmt.Errorf("sqlstore: delete session: %w", err)
 	}
 	return nil
@@ -188,7 +188,7 @@ func (s *DB) DeleteSession(ctx context.Context, hash string) error {
 // DeleteAccountSessions ends every session of an account (after its
 // password changed).
 func (s *DB) DeleteAccountSessions(ctx context.Context, accountID int64) error {
-	if _, err := s.db.ExecContext(ctx, `DELETE FROM sessions WHERE account_id = $1`, accountID); err != nil {
+	if _, err := s.exec(ctx, `DELETE FROM sessions WHERE account_id = $1`, accountID); err != nil {
 		return fmt.Errorf("sqlstore: delete sessions: %w", err)
 	}
 	return nil
@@ -196,7 +196,7 @@ func (s *DB) DeleteAccountSessions(ctx context.Context, accountID int64) error {
 
 // PurgeSessions removes the sessions that expired before now.
 func (s *DB) PurgeSessions(ctx context.Context, now time.Time) (int64, error) {
-	res, err := s.db.ExecContext(ctx, `DELETE FROM sessions WHERE expires_at <= $1`, millis(now))
+	res, err := s.exec(ctx, `DELETE FROM sessions WHERE expires_at <= $1`, millis(now))
 	if err != nil {
 		return 0, fmt.Errorf("sqlstore: purge sessions: %w", err)
 	}
@@ -205,9 +205,9 @@ func (s *DB) PurgeSessions(ctx context.Context, now time.Time) (int64, error) {
 
 // AddAudit records one change, setting its ID.
 func (s *DB) AddAudit(ctx context.Context, e *store.AuditEntry) error {
-	err := s.db.QueryRowContext(ctx, `INSERT INTO audit (at, actor, via, action, list, target, detail)
+	err := s.writeRow(ctx, []any{&e.ID}, `INSERT INTO audit (at, actor, via, action, list, target, detail)
 		VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
-		millis(e.At), e.Actor, e.Via, e.Action, e.List, e.Target, e.Detail).Scan(&e.ID)
+		millis(e.At), e.Actor, e.Via, e.Action, e.List, e.Target, e.Detail)
 	if err != nil {
 		return fmt.Errorf("sqlstore: audit: %w", err)
 	}

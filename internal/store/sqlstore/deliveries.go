@@ -23,12 +23,16 @@ const sizeColumn = `CASE WHEN deliveries.body_id = 0 THEN length(deliveries.data
 // not claimed by another process, oldest first, for lease: until then no
 // other ClaimDue returns them. A non-empty ref restricts the claim to the
 // deliveries of one inbound message. RecordAttempt ends the claim.
-func (s *DB) ClaimDue(ctx context.Context, now time.Time, lease time.Duration, ref string, limit int) ([]store.Delivery, error) {
-	return s.deliveries(ctx, `UPDATE deliveries SET claimed_until = $1 WHERE id IN (
+func (s *DB) ClaimDue(ctx context.Context, now time.Time, lease time.Duration, ref string, limit int) (ds []store.Delivery, err error) {
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		ds, err = scanDeliveries(tx.QueryContext(ctx, `UPDATE deliveries SET claimed_until = $1 WHERE id IN (
 			SELECT id FROM deliveries WHERE state = $2 AND next_attempt <= $3 AND claimed_until <= $3
 			AND ($4 = '' OR ref = $4) ORDER BY next_attempt, id LIMIT $5)
 		RETURNING `+deliveryColumns,
-		millis(now.Add(lease)), string(store.Pending), millis(now), ref, limit)
+			millis(now.Add(lease)), string(store.Pending), millis(now), ref, limit))
+		return err
+	})
+	return ds, err
 }
 
 // ReleaseClaims ends every claim, for a process that starts up as the
@@ -90,7 +94,11 @@ func (s *DB) NextDue(ctx context.Context) (time.Time, error) {
 }
 
 func (s *DB) deliveries(ctx context.Context, query string, args ...any) ([]store.Delivery, error) {
-	rows, err := s.db.QueryContext(ctx, query, args...)
+	return scanDeliveries(s.db.QueryContext(ctx, query, args...))
+}
+
+// scanDeliveries reads the deliveries a query of deliveryColumns returns.
+func scanDeliveries(rows *sql.Rows, err error) ([]store.Delivery, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: deliveries: %w", err)
 	}

@@ -2,39 +2,123 @@ package sqlstore
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
+
+	"github.com/sealpost/sealpost/internal/store"
 )
 
-// TestDeferSync: issue 17. A store opened with DeferSync leaves its
-// commits to Sync (synchronous=NORMAL); the default syncs every commit
-// (FULL), and Sync then has nothing to do.
+// TestDeferSync: issue 17. Commits do not fsync (synchronous=NORMAL);
+// by default every write waits for an fsync of the log before it returns
+// (the group commit), and with DeferSync none does until Sync.
 func TestDeferSync(t *testing.T) {
 	ctx := context.Background()
-	for _, tc := range []struct {
-		opt  Options
-		want int // PRAGMA synchronous: 1 NORMAL, 2 FULL
-	}{
-		{Options{}, 2},
-		{Options{DeferSync: true}, 1},
-	} {
-		db, err := OpenWith(ctx, filepath.Join(t.TempDir(), "sealpost.db"), tc.opt)
+	for _, opt := range []Options{{}, {DeferSync: true}} {
+		db, err := OpenWith(ctx, filepath.Join(t.TempDir(), "sealpost.db"), opt)
 		if err != nil {
 			t.Fatal(err)
 		}
+		before := db.syncs.Load()
 		newList(t, db, "team@lists.example.org")
 		var got int
 		if err := db.db.QueryRowContext(ctx, `PRAGMA synchronous`).Scan(&got); err != nil {
 			t.Fatal(err)
 		}
-		if got != tc.want {
-			t.Errorf("%+v: synchronous = %d, want %d", tc.opt, got, tc.want)
+		if got != 1 {
+			t.Errorf("%+v: synchronous = %d, want 1 (NORMAL)", opt, got)
+		}
+		synced := db.syncs.Load() - before
+		if opt.DeferSync && synced != 0 || !opt.DeferSync && synced == 0 {
+			t.Errorf("%+v: %d fsyncs of the log while creating a list", opt, synced)
 		}
 		if err := db.Sync(); err != nil {
-			t.Errorf("%+v: Sync: %v", tc.opt, err)
+			t.Errorf("%+v: Sync: %v", opt, err)
+		}
+		if opt.DeferSync && db.syncs.Load() == before {
+			t.Errorf("%+v: Sync did not fsync the log", opt)
 		}
 		db.Close()
+	}
+}
+
+// TestGroupCommit: writes made at the same time share fsyncs of the log,
+// and each returns only once one has finished that started after it
+// committed.
+func TestGroupCommit(t *testing.T) {
+	ctx := context.Background()
+	db, err := Open(ctx, filepath.Join(t.TempDir(), "sealpost.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	const writers = 64
+	before := db.syncs.Load()
+	var wg sync.WaitGroup
+	for i := range writers {
+		wg.Go(func() {
+			if err := db.AddAudit(ctx, &store.AuditEntry{At: time.Now(), Actor: "test", Via: "test", Action: fmt.Sprint("write ", i)}); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	synced := db.syncs.Load() - before
+	t.Logf("%d concurrent writes, %d fsyncs of the log", writers, synced)
+	if synced == 0 || synced >= writers {
+		t.Errorf("%d concurrent writes made %d fsyncs, want fewer (and some)", writers, synced)
+	}
+}
+
+// TestGroupSyncCovers: each wait returns after a whole sync that began
+// after the wait was called, however many wait at once; a failed sync
+// fails that wait and every later one.
+func TestGroupSyncCovers(t *testing.T) {
+	var g groupSync
+	var seq atomic.Int64
+	var mu sync.Mutex
+	var spans [][2]int64
+	syncFn := func() error {
+		start := seq.Add(1)
+		time.Sleep(time.Millisecond)
+		mu.Lock()
+		spans = append(spans, [2]int64{start, seq.Add(1)})
+		mu.Unlock()
+		return nil
+	}
+	var wg sync.WaitGroup
+	for range 200 {
+		wg.Go(func() {
+			called := seq.Add(1)
+			if err := g.wait(syncFn); err != nil {
+				t.Error(err)
+			}
+			returned := seq.Add(1)
+			mu.Lock()
+			defer mu.Unlock()
+			for _, s := range spans {
+				if s[0] > called && s[1] < returned {
+					return
+				}
+			}
+			t.Errorf("a wait called at %d returned at %d with no sync between (%v)", called, returned, spans)
+		})
+	}
+	wg.Wait()
+	if len(spans) >= 200 {
+		t.Errorf("200 waits made %d syncs", len(spans))
+	}
+	failed := errors.New("disk gone")
+	if err := g.wait(func() error { return failed }); !errors.Is(err, failed) {
+		t.Errorf("failed sync: wait = %v", err)
+	}
+	if err := g.wait(func() error { return nil }); !errors.Is(err, failed) {
+		t.Errorf("after a failed sync: wait = %v, want the failure again", err)
 	}
 }
 

@@ -19,10 +19,10 @@ func (s *DB) CreateList(ctx context.Context, l *store.List) error {
 	if err != nil {
 		return fmt.Errorf("sqlstore: create list: %w", err)
 	}
-	err = s.db.QueryRowContext(ctx, `INSERT INTO lists (mode, address, name, owner, key_fingerprint, public_key, sealed_key, smime_cert, smime_sealed, settings, gateway, created_at)
+	err = s.writeRow(ctx, []any{&l.ID}, `INSERT INTO lists (mode, address, name, owner, key_fingerprint, public_key, sealed_key, smime_cert, smime_sealed, settings, gateway, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id`,
 		listMode(l), l.Address, l.Name, l.Owner, l.KeyFingerprint, l.PublicKey, l.SealedKey, nonNil(l.SMIMECert), nonNil(l.SMIMESealed),
-		settings, gateway, millis(l.CreatedAt)).Scan(&l.ID)
+		settings, gateway, millis(l.CreatedAt))
 	if isUnique(err) {
 		return store.ErrExists
 	}
@@ -173,7 +173,7 @@ func (s *DB) DeleteList(ctx context.Context, addr string) error {
 
 // execOne runs a statement that must affect exactly one row.
 func (s *DB) execOne(ctx context.Context, what, query string, args ...any) error {
-	res, err := s.db.ExecContext(ctx, query, args...)
+	res, err := s.exec(ctx, query, args...)
 	if err != nil {
 		return fmt.Errorf("sqlstore: %s: %w", what, err)
 	}

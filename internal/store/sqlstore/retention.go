@@ -122,7 +122,7 @@ func (s *DB) PurgeBounces(ctx context.Context, listID int64, cutoff time.Time, l
 }
 
 func (s *DB) purge(ctx context.Context, what, query string, args ...any) (int64, error) {
-	res, err := s.db.ExecContext(ctx, query, args...)
+	res, err := s.exec(ctx, query, args...)
 	if err != nil {
 		return 0, fmt.Errorf("sqlstore: %s: %w", what, err)
 	}
@@ -149,7 +149,7 @@ func (s *DB) ReclaimSpace(ctx context.Context, step int64) (freed, free int64, e
 	if before > 0 {
 		// PRAGMA arguments cannot be bound; pages is a number we made.
 		pages := max(step/pageSize, 1)
-		if _, err := s.db.ExecContext(ctx, fmt.Sprintf(`PRAGMA incremental_vacuum(%d)`, pages)); err != nil {
+		if _, err := s.exec(ctx, fmt.Sprintf(`PRAGMA incremental_vacuum(%d)`, pages)); err != nil {
 			return 0, 0, fmt.Errorf("sqlstore: reclaim space: %w", err)
 		}
 	}

@@ -26,13 +26,13 @@ import (
 // EndAttempt (a transient fault).
 func (s *DB) Admit(ctx context.Context, in *store.Inbound, now time.Time, lease time.Duration) (*store.Decision, error) {
 	// One statement, the common case: neither decided nor claimed.
-	err := s.db.QueryRowContext(ctx, `INSERT INTO spool (id, list_id, digest, envelope_from, raw, attempts, received_at, claimed_until)
+	err := s.writeRow(ctx, []any{&in.ID, &in.Attempts}, `INSERT INTO spool (id, list_id, digest, envelope_from, raw, attempts, received_at, claimed_until)
 		SELECT $1, $2, $3, $4, $5, 1, $6, $7
 		WHERE NOT EXISTS (SELECT 1 FROM decisions WHERE list_id = $2 AND digest = $3)
 		ON CONFLICT (list_id, digest) DO UPDATE SET attempts = spool.attempts + 1, claimed_until = excluded.claimed_until
 		WHERE spool.claimed_until <= $8
 		RETURNING id, attempts`,
-		in.ID, in.ListID, in.Digest, in.EnvelopeFrom, in.Sealed, millis(in.ReceivedAt), millis(now.Add(lease)), millis(now)).Scan(&in.ID, &in.Attempts)
+		in.ID, in.ListID, in.Digest, in.EnvelopeFrom, in.Sealed, millis(in.ReceivedAt), millis(now.Add(lease)), millis(now))
 	if !errors.Is(err, sql.ErrNoRows) {
 		if err != nil {
 			return nil, fmt.Errorf("sqlstore: admit: %w", err)
@@ -68,7 +68,7 @@ func (s *DB) Decided(ctx context.Context, listID int64, digest string) (*store.D
 // counted as one that never finished. The message stays spooled for the
 // sender's retry.
 func (s *DB) EndAttempt(ctx context.Context, spoolID string) error {
-	if _, err := s.db.ExecContext(ctx, `UPDATE spool SET claimed_until = 0, attempts = MAX(attempts - 1, 0) WHERE id = $1`, spoolID); err != nil {
+	if _, err := s.exec(ctx, `UPDATE spool SET claimed_until = 0, attempts = MAX(attempts - 1, 0) WHERE id = $1`, spoolID); err != nil {
 		return fmt.Errorf("sqlstore: end attempt: %w", err)
 	}
 	return nil
@@ -77,7 +77,7 @@ func (s *DB) EndAttempt(ctx context.Context, spoolID string) error {
 // PurgeDecisions forgets up to limit decisions taken before cutoff:
 // their messages are past any MTA's retries.
 func (s *DB) PurgeDecisions(ctx context.Context, cutoff time.Time, limit int) (int64, error) {
-	res, err := s.db.ExecContext(ctx, `DELETE FROM decisions WHERE (list_id, digest) IN (
+	res, err := s.exec(ctx, `DELETE FROM decisions WHERE (list_id, digest) IN (
 		SELECT list_id, digest FROM decisions WHERE decided_at < $1 LIMIT $2)`, millis(cutoff), limit)
 	if err != nil {
 		return 0, fmt.Errorf("sqlstore: purge decisions: %w", err)
@@ -89,7 +89,7 @@ func (s *DB) PurgeDecisions(ctx context.Context, cutoff time.Time, limit int) (i
 // whose processing never finished and whose senders were never told 250,
 // so their MTAs have retried or bounced them long since.
 func (s *DB) PurgeSpool(ctx context.Context, cutoff time.Time) (int64, error) {
-	res, err := s.db.ExecContext(ctx, `DELETE FROM spool WHERE received_at < $1`, millis(cutoff))
+	res, err := s.exec(ctx, `DELETE FROM spool WHERE received_at < $1`, millis(cutoff))
 	if err != nil {
 		return 0, fmt.Errorf("sqlstore: purge spool: %w", err)
 	}

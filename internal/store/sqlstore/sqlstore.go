@@ -6,11 +6,15 @@
 // booleans, so a PostgreSQL implementation can share them; only the
 // migrations and the connection setup are dialect-specific.
 //
-// Durability: the database runs in WAL mode with synchronous=FULL, so a
-// committed transaction has been fsynced (DESIGN §5: no 250 before the
-// message is durable). A short-lived process that handles one message
-// (`sealpost process`) may open it with [Options.DeferSync] instead and
-// make its commits durable together with [DB.Sync].
+// Durability: the database runs in WAL mode with synchronous=NORMAL, and
+// every method that writes returns only once what it committed has been
+// fsynced (DESIGN §5: no 250 before the message is durable): after its
+// commit it waits for an fsync of the log, which the commits waiting at
+// the same time share (groupSync). A short-lived process that handles
+// one message (`sealpost process`) may open it with
+// [Options.DeferSync] instead and make its commits durable together with
+// [DB.Sync]. Every write goes through tx, exec or execOne, which
+// TestEveryWriteIsSynced checks.
 //
 // Space: a database made by Open has auto_vacuum=INCREMENTAL, so
 // ReclaimSpace can give the pages that purges free back to the file system
@@ -34,6 +38,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
@@ -46,8 +51,8 @@ var migrations embed.FS
 
 // Options changes how Open sets up the database for one process. The zero
 // value is what a long-running server and the admin commands use: every
-// commit fsynced, and the write-ahead log checkpointed when the last
-// connection closes.
+// commit fsynced before the method that made it returns, and the
+// write-ahead log checkpointed when the last connection closes.
 type Options struct {
 	// DeferSync leaves commits unsynced (synchronous=NORMAL: written to
 	// the write-ahead log, in the operating system's cache, so they
@@ -72,8 +77,11 @@ type DB struct {
 	file string
 	opt  Options
 	// newLog is set when the write-ahead log did not exist at Open: its
-	// directory entry is synced with its first Sync.
+	// directory entry is synced with its first sync. Only the one sync
+	// running at a time (groupSync) reads and clears it.
 	newLog bool
+	group  groupSync
+	syncs  atomic.Int64 // fsyncs of the log, for the tests
 }
 
 // Open opens (creating if needed) the database file at path and brings its
@@ -87,12 +95,9 @@ func OpenWith(ctx context.Context, file string, opt Options) (*DB, error) {
 	q := url.Values{}
 	// https://sqlite.org/pragma.html#pragma_synchronous: "WAL mode is
 	// always consistent with synchronous=NORMAL, but WAL mode does lose
-	// durability": a commit is durable with FULL, or after Sync.
-	sync := "FULL"
-	if opt.DeferSync {
-		sync = "NORMAL"
-	}
-	pragmas := []string{"journal_mode(WAL)", "synchronous(" + sync + ")", "busy_timeout(10000)", "foreign_keys(1)", "secure_delete(FAST)"}
+	// durability": a commit is durable once the log is fsynced, which
+	// durable (or, with DeferSync, Sync) does.
+	pragmas := []string{"journal_mode(WAL)", "synchronous(NORMAL)", "busy_timeout(10000)", "foreign_keys(1)", "secure_delete(FAST)"}
 	if fi, err := os.Stat(file); err != nil || fi.Size() == 0 {
 		// auto_vacuum first, and only for a new file: it takes effect
 		// only while the file has no tables, and setting it on an
@@ -140,6 +145,26 @@ func (s *DB) Sync() error {
 	if !s.opt.DeferSync {
 		return nil
 	}
+	return s.syncLog()
+}
+
+// durable makes what was committed before the call durable, sharing the
+// fsync with the commits that wait at the same time; with DeferSync it
+// leaves that to Sync.
+func (s *DB) durable() error {
+	if s.opt.DeferSync {
+		return nil
+	}
+	if err := s.group.wait(s.syncLog); err != nil {
+		return fmt.Errorf("sqlstore: %w", err)
+	}
+	return nil
+}
+
+// syncLog fsyncs the write-ahead log, and the first time the directory
+// that holds a log created by this process.
+func (s *DB) syncLog() error {
+	s.syncs.Add(1)
 	// fsync(2) flushes the file, whichever descriptor names it: SQLite's
 	// own writes to the log are flushed through this one.
 	if err := syncFile(s.file + "-wal"); err != nil {
@@ -178,7 +203,7 @@ func (s *DB) migrate(ctx context.Context) error {
 	err := s.db.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current)
 	if err != nil && strings.Contains(err.Error(), "no such table") {
 		// A new database.
-		_, err = s.db.ExecContext(ctx,
+		_, err = s.exec(ctx,
 			`CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)`)
 	}
 	if err != nil {
@@ -215,7 +240,8 @@ func (s *DB) migrate(ctx context.Context) error {
 	return nil
 }
 
-// tx runs fn in a transaction, committing when it returns nil.
+// tx runs fn in a transaction, committing when it returns nil; the commit
+// is durable when tx returns.
 func (s *DB) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
@@ -225,7 +251,29 @@ func (s *DB) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 		tx.Rollback()
 		return err
 	}
-	return tx.Commit()
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	return s.durable()
+}
+
+// writeRow runs one statement that writes and returns a row (RETURNING)
+// into dest, durable when writeRow returns; sql.ErrNoRows when it wrote
+// nothing.
+func (s *DB) writeRow(ctx context.Context, dest []any, query string, args ...any) error {
+	if err := s.db.QueryRowContext(ctx, query, args...).Scan(dest...); err != nil {
+		return err
+	}
+	return s.durable()
+}
+
+// exec runs one statement that writes, durable when exec returns.
+func (s *DB) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	res, err := s.db.ExecContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	return res, s.durable()
 }
 
 // Ping checks that the database answers.

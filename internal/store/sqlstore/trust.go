@@ -9,7 +9,7 @@ import (
 // AddTrustAnchor adds a certification authority (DER) to a list's trust
 // anchors; adding it again changes nothing.
 func (s *DB) AddTrustAnchor(ctx context.Context, listID int64, fingerprint string, der []byte) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO trust_anchors (list_id, fingerprint, cert, created_at) VALUES ($1, $2, $3, $4)
+	_, err := s.exec(ctx, `INSERT INTO trust_anchors (list_id, fingerprint, cert, created_at) VALUES ($1, $2, $3, $4)
 		ON CONFLICT (list_id, fingerprint) DO NOTHING`, listID, fingerprint, der, millis(time.Now()))
 	if err != nil {
 		return fmt.Errorf("sqlstore: add trust anchor: %w", err)
