@@ -47,9 +47,10 @@ func TestDeferSync(t *testing.T) {
 	}
 }
 
-// TestGroupCommit: writes made at the same time share fsyncs of the log,
-// and each returns only once one has finished that started after it
-// committed.
+// TestGroupCommit: concurrent writes through the store each wait for an
+// fsync of the log, and share them when they wait together (how many
+// share depends on timing, so it is logged: TestGroupSyncCovers checks
+// the sharing with a sync slow enough to be sure).
 func TestGroupCommit(t *testing.T) {
 	ctx := context.Background()
 	db, err := Open(ctx, filepath.Join(t.TempDir(), "sealpost.db"))
@@ -70,8 +71,8 @@ func TestGroupCommit(t *testing.T) {
 	wg.Wait()
 	synced := db.syncs.Load() - before
 	t.Logf("%d concurrent writes, %d fsyncs of the log", writers, synced)
-	if synced == 0 || synced >= writers {
-		t.Errorf("%d concurrent writes made %d fsyncs, want fewer (and some)", writers, synced)
+	if synced == 0 || synced > writers {
+		t.Errorf("%d concurrent writes made %d fsyncs of the log", writers, synced)
 	}
 }
 
