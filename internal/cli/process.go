@@ -98,7 +98,7 @@ func (e *env) process(ctx context.Context, list, sender string, senderGiven bool
 		return mtaTemporary(ref)
 	}
 	limit := cfg.SMTP.MaxMessageBytes
-	raw, err := io.ReadAll(io.LimitReader(e.stdin, limit+1))
+	raw, err := readMessage(e.stdin, limit)
 	switch {
 	case err != nil:
 		log.Error("process: reading the message", "err", err)
@@ -207,4 +207,19 @@ func returnPath(raw []byte) string {
 		return ""
 	}
 	return a.Address
+}
+
+// readMessage reads at most limit+1 bytes from r into one buffer: sized
+// at once when r is a file, else grown by doubling (an MTA's pipe), which
+// leaves less garbage behind than io.ReadAll's smaller steps (a message
+// of tens of megabytes).
+func readMessage(r io.Reader, limit int64) ([]byte, error) {
+	var b bytes.Buffer
+	if f, ok := r.(*os.File); ok {
+		if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
+			b.Grow(int(min(fi.Size(), limit) + bytes.MinRead + 1))
+		}
+	}
+	_, err := b.ReadFrom(io.LimitReader(r, limit+1))
+	return b.Bytes(), err
 }

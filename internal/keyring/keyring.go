@@ -184,6 +184,46 @@ func (s *Sealer) Seal(plain []byte, label string) ([]byte, error) {
 	return s.aead.Seal(out, nonce, plain, []byte(label)), nil
 }
 
+// SealRoom is how many bytes SealInPlace needs in front of the plaintext
+// (front) and after it (back).
+func (s *Sealer) SealRoom() (front, back int) {
+	return 1 + s.aead.NonceSize(), s.aead.Overhead()
+}
+
+// SealInPlace seals buf[front:] (SealRoom) like Seal, over buf itself:
+// it returns what Seal would, in buf's array when its capacity has room
+// for back more bytes. A large plaintext is not held twice.
+func (s *Sealer) SealInPlace(buf []byte, label string) ([]byte, error) {
+	front, _ := s.SealRoom()
+	if len(buf) < front {
+		return nil, fmt.Errorf("keyring: seal: no room in front of the plaintext")
+	}
+	buf[0] = sealVersion
+	nonce := buf[1:front]
+	if _, err := io.ReadFull(s.rand, nonce); err != nil {
+		return nil, fmt.Errorf("keyring: seal: %w", err)
+	}
+	// The AEAD seals a plaintext over itself when dst is plaintext[:0].
+	sealed := s.aead.Seal(buf[front:front], nonce, buf[front:], []byte(label))
+	return buf[:front+len(sealed)], nil
+}
+
+// OpenInPlace is Open over sealed itself: the plaintext it returns is in
+// sealed's array, which it overwrites (also when it fails). A large blob
+// is not held twice.
+func (s *Sealer) OpenInPlace(sealed []byte, label string) ([]byte, error) {
+	n := s.aead.NonceSize()
+	if len(sealed) < 1+n || sealed[0] != sealVersion {
+		return nil, ErrUnseal
+	}
+	body := sealed[1+n:]
+	plain, err := s.aead.Open(body[:0], sealed[1:1+n], body, []byte(label))
+	if err != nil {
+		return nil, ErrUnseal
+	}
+	return plain, nil
+}
+
 // Open decrypts a blob made by Seal with the same label.
 func (s *Sealer) Open(sealed []byte, label string) ([]byte, error) {
 	n := s.aead.NonceSize()

@@ -137,3 +137,43 @@ func TestStatusOf(t *testing.T) {
 		t.Error("status names differ from RT's")
 	}
 }
+
+// TestSealInPlace: SealInPlace gives what Seal gives (the same bytes
+// with the same randomness), Open reads it, and with room after the
+// plaintext it seals in the buffer it was given, not a copy.
+func TestSealInPlace(t *testing.T) {
+	master := bytes.Repeat([]byte{7}, MasterKeySize)
+	secret := bytes.Repeat([]byte("post body "), 1000)
+	nonce := bytes.Repeat([]byte{9}, 64)
+	a, _ := NewSealer(master, bytes.NewReader(nonce))
+	b, _ := NewSealer(master, bytes.NewReader(nonce))
+	want, err := a.Seal(secret, "label")
+	if err != nil {
+		t.Fatal(err)
+	}
+	front, back := b.SealRoom()
+	buf := make([]byte, front, front+len(secret)+back)
+	buf = append(buf, secret...)
+	got, err := b.SealInPlace(buf, "label")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatal("SealInPlace differs from Seal")
+	}
+	if &got[0] != &buf[0] {
+		t.Error("SealInPlace sealed into a new buffer although there was room")
+	}
+	if plain, err := b.Open(got, "label"); err != nil || !bytes.Equal(plain, secret) {
+		t.Errorf("Open = %d bytes, %v", len(plain), err)
+	}
+	if plain, err := b.OpenInPlace(bytes.Clone(got), "label"); err != nil || !bytes.Equal(plain, secret) {
+		t.Errorf("OpenInPlace = %d bytes, %v", len(plain), err)
+	}
+	if _, err := b.OpenInPlace(bytes.Clone(got), "other"); !errors.Is(err, ErrUnseal) {
+		t.Errorf("OpenInPlace with another label: %v, want ErrUnseal", err)
+	}
+	if _, err := b.SealInPlace(make([]byte, front-1), "label"); err == nil {
+		t.Error("SealInPlace accepted a buffer without room in front")
+	}
+}

@@ -29,6 +29,20 @@ func (p *Part) Decoded(max int64) ([]byte, error) {
 	}
 }
 
+// DecodedShared is Decoded for a caller that only reads the result: a
+// body in 7bit, 8bit or binary is returned as p.Body itself, not copied
+// (an armored message of tens of megabytes).
+func (p *Part) DecodedShared(max int64) ([]byte, error) {
+	switch transferEncoding(p.Header) {
+	case "7bit", "8bit", "binary":
+		if int64(len(p.Body)) > bounded(max) {
+			return nil, decodedLimit(bounded(max))
+		}
+		return p.Body, nil
+	}
+	return p.Decoded(max)
+}
+
 // bounded returns max, or 0 for a negative max.
 func bounded(max int64) int64 {
 	if max < 0 {

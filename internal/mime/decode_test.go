@@ -1,6 +1,7 @@
 package mime
 
 import (
+	"errors"
 	"testing"
 )
 
@@ -72,5 +73,29 @@ func TestDecodedCopies(t *testing.T) {
 	out[0] = 'X'
 	if string(in) != "Subject: t\r\n\r\nabc" {
 		t.Errorf("Decoded output aliases the input: %q", in)
+	}
+}
+
+// TestDecodedShared: a 7bit body is the received bytes themselves, with
+// Decoded's limit; any other encoding is decoded as Decoded does.
+func TestDecodedShared(t *testing.T) {
+	p, err := Parse([]byte("Subject: t\r\n\r\nabc"), Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := p.DecodedShared(10)
+	if err != nil || string(out) != "abc" || &out[0] != &p.Body[0] {
+		t.Errorf("DecodedShared = %q, %v; want the body itself", out, err)
+	}
+	var le *LimitError
+	if _, err := p.DecodedShared(2); !errors.As(err, &le) {
+		t.Errorf("DecodedShared over the limit: %v, want a *LimitError", err)
+	}
+	b, err := Parse([]byte("Content-Transfer-Encoding: base64\r\n\r\nYWJj\r\n"), Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, err := b.DecodedShared(10); err != nil || string(out) != "abc" {
+		t.Errorf("base64: DecodedShared = %q, %v", out, err)
 	}
 }

@@ -52,9 +52,11 @@ const bodyVersion = 1
 
 // encodeBody writes b in a simple length-prefixed form: the version, the
 // flags, the OpenPGP signed packets, the S/MIME signed entity, the inline
-// parts (text flag, charset, filename, packets) and the header fields.
-func encodeBody(b *postBody) []byte {
-	size := 64
+// parts (text flag, charset, filename, packets) and the header fields;
+// front bytes are left in front of it and room for back more after it,
+// for sealing it in place.
+func encodeBody(b *postBody, front, back int) []byte {
+	size := 64 + front + back
 	if b.signed.pgp != nil {
 		size += len(b.signed.pgp.Bytes())
 	}
@@ -65,7 +67,7 @@ func encodeBody(b *postBody) []byte {
 	for _, f := range b.header {
 		size += len(f[0]) + len(f[1]) + 8
 	}
-	out := make([]byte, 0, size)
+	out := make([]byte, front, size)
 	out = append(out, bodyVersion)
 	flags := uint64(0)
 	if b.allowV2 {
@@ -180,7 +182,9 @@ func (r *bodyReader) bytes() []byte {
 // sealBody is the stored form of a post's body: sealed under the master
 // key (DESIGN §4.6: it is plaintext), bound to its list and reference.
 func (p *Pipeline) sealBody(list *store.List, ref string, b *postBody) (*store.PostBody, error) {
-	sealed, err := p.sealer.Seal(encodeBody(b), keyring.PostBodyLabel(list.ID, ref))
+	// Sealed where it is encoded: a large post is not held twice more.
+	front, back := p.sealer.SealRoom()
+	sealed, err := p.sealer.SealInPlace(encodeBody(b, front, back), keyring.PostBodyLabel(list.ID, ref))
 	if err != nil {
 		return nil, fmt.Errorf("pipeline: sealing a post: %w", err)
 	}
@@ -292,7 +296,9 @@ func (p *Pipeline) openBody(ctx context.Context, d *store.Delivery) (*postBody, 
 	if err != nil {
 		return nil, err
 	}
-	plain, err := p.sealer.Open(sb.Sealed, keyring.PostBodyLabel(d.ListID, d.Ref)) // the delivery's own post only
+	// The delivery's own post only; opened where it was read, a large
+	// post is not held twice.
+	plain, err := p.sealer.OpenInPlace(sb.Sealed, keyring.PostBodyLabel(d.ListID, d.Ref))
 	if err != nil {
 		return nil, fmt.Errorf("pipeline: opening a post: %w", err)
 	}

@@ -121,7 +121,7 @@ func encryptedPayload(msg *mime.Part) ([]byte, error) {
 	if err != nil || !bytes.Contains(version, []byte("Version: 1")) {
 		return nil, fmt.Errorf("%w: control part lacks Version: 1", ErrMalformed)
 	}
-	body, err := payload.Decoded(int64(len(payload.Body)) + 1)
+	body, err := payload.DecodedShared(int64(len(payload.Body)) + 1) // only dearmored
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}

@@ -80,7 +80,9 @@ func sign(signers []*Key, data []byte, text bool, opt Options) (*Signed, error) 
 	if err != nil {
 		return nil, fmt.Errorf("pgp: sign: %w", err)
 	}
-	if _, err := w.Write(data); err != nil {
+	// In chunks: the library's partial-length writer buffers each write
+	// whole, a second copy of a large post.
+	if err := writeChunks(w, data); err != nil {
 		return nil, fmt.Errorf("pgp: sign: %w", err)
 	}
 	if err := w.Close(); err != nil {
