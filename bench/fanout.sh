@@ -61,7 +61,7 @@ fi
 
 echo
 echo "== gpg, one process per step, $members members =="
-home=$(mktemp -d /tmp/fanout-gpg.XXXXXX)
+home=$(mktemp -d "${TMPDIR:-/tmp}"/fanout-gpg.XXXXXX)
 trap 'gpgconf --homedir "$home" --kill all 2>/dev/null || true; rm -rf "$home"' EXIT
 g() { gpg --homedir "$home" --batch --yes --no-tty --pinentry-mode loopback --passphrase '' --trust-model always "$@"; }
 g --quick-generate-key "List <list@lists.example.org>" future-default default never 2>/dev/null

@@ -24,7 +24,7 @@ size=${SIZE:-18200000}
 command -v gpg >/dev/null || { echo "large.sh: gpg is not installed" >&2; exit 1; }
 [ -x /usr/bin/time ] || { echo "large.sh: /usr/bin/time is not installed (apt-get install -y time)" >&2; exit 1; }
 
-work=$(mktemp -d /tmp/large-bench.XXXXXX)
+work=$(mktemp -d "${TMPDIR:-/tmp}"/large-bench.XXXXXX)
 trap 'for h in "$work"/gnupg-*; do gpgconf --homedir "$h" --kill all 2>/dev/null || true; done; rm -rf "$work"' EXIT
 bin=${SEALPOST:-}
 if [ -z "$bin" ]; then

@@ -26,7 +26,7 @@ command -v gpg >/dev/null || { echo "list10k.sh: gpg is not installed" >&2; exit
 command -v curl >/dev/null || { echo "list10k.sh: curl is not installed" >&2; exit 1; }
 [ -x /usr/bin/time ] || { echo "list10k.sh: /usr/bin/time is not installed (apt-get install -y time)" >&2; exit 1; }
 
-work=${WORK:-$(mktemp -d /tmp/list10k.XXXXXX)}
+work=${WORK:-$(mktemp -d "${TMPDIR:-/tmp}"/list10k.XXXXXX)}
 mkdir -p "$work"
 export GNUPGHOME_BENCH=$work/gnupg
 cleanup() {

@@ -18,7 +18,7 @@ posts=${POSTS:-5}
 command -v gpg >/dev/null || { echo "process.sh: gpg is not installed (apt-get install -y gnupg)" >&2; exit 1; }
 [ -x /usr/bin/time ] || { echo "process.sh: /usr/bin/time is not installed (apt-get install -y time)" >&2; exit 1; }
 
-work=$(mktemp -d /tmp/process-bench.XXXXXX)
+work=$(mktemp -d "${TMPDIR:-/tmp}"/process-bench.XXXXXX)
 trap 'gpgconf --homedir "$work/gnupg" --kill all 2>/dev/null || true; rm -rf "$work"' EXIT
 bin=${SEALPOST:-}
 if [ -z "$bin" ]; then
