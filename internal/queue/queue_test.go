@@ -1,8 +1,10 @@
 package queue
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"io"
 	"log/slog"
 	"path/filepath"
 	"sync"
@@ -124,4 +126,75 @@ func TestGiveUpAfterFiveDays(t *testing.T) {
 		*now = d[0].NextAttempt
 	}
 	t.Fatal("never gave up")
+}
+
+// batchSink is a BatchTransport that stores each message as write makes
+// it, and answers from a script after the message is written.
+type batchSink struct {
+	sink
+	written map[string]string
+}
+
+func (b *batchSink) DeliverBatch(_ context.Context, ds []store.Delivery, write func(i int, w io.Writer) error) []error {
+	errs := make([]error, len(ds))
+	for i, d := range ds {
+		var buf bytes.Buffer
+		if errs[i] = write(i, &buf); errs[i] == nil {
+			b.written[d.To] = buf.String()
+			errs[i] = b.Deliver(context.Background(), d.From, d.To, buf.Bytes())
+		}
+	}
+	return errs
+}
+
+// TestBatchWritesMessages: a batch transport is handed every due
+// delivery at once, each message written into it: one stored as it is
+// sent as stored, one rendered by Options.Render into the transport's
+// writer. A render that fails for good fails its delivery (told to
+// Failed); one that fails for now leaves it pending; the others go out.
+func TestBatchWritesMessages(t *testing.T) {
+	ctx := context.Background()
+	db, now := setup(t, "stored@x.org")
+	var ds []store.Delivery
+	for _, to := range []string{"rendered@x.org", "gone@x.org", "later@x.org"} {
+		ds = append(ds, store.Delivery{Ref: "ref1", Kind: store.KindPost, From: "b@x.org", To: to, Sealed: true, Data: []byte("sealed"), CreatedAt: *now})
+	}
+	if err := db.Commit(ctx, store.Outcome{Deliveries: ds}); err != nil {
+		t.Fatal(err)
+	}
+	s := &batchSink{written: map[string]string{}}
+	var failed []string
+	q := New(db, s, Options{Now: func() time.Time { return *now }, Logger: quiet,
+		Render: func(_ context.Context, d *store.Delivery, w io.Writer) error {
+			switch d.To {
+			case "gone@x.org":
+				return &Permanent{errors.New("key gone")}
+			case "later@x.org":
+				io.WriteString(w, "half")
+				return errTransport
+			}
+			_, err := io.WriteString(w, "rendered for "+d.To)
+			return err
+		},
+		Failed: func(_ context.Context, d store.Delivery, reason string) { failed = append(failed, d.To) }})
+	if n, err := q.Flush(ctx); err != nil || n != 4 {
+		t.Fatalf("Flush = %d, %v", n, err)
+	}
+	if got := s.written["stored@x.org"]; got != "m" {
+		t.Errorf("stored message written as %q", got)
+	}
+	if got := s.written["rendered@x.org"]; got != "rendered for rendered@x.org" {
+		t.Errorf("rendered message written as %q", got)
+	}
+	got, _ := db.DeliveriesByRef(ctx, "ref1")
+	want := map[string]store.DeliveryState{"stored@x.org": store.Sent, "rendered@x.org": store.Sent,
+		"gone@x.org": store.Failed, "later@x.org": store.Pending}
+	for _, d := range got {
+		if d.State != want[d.To] {
+			t.Errorf("%s: state %s, want %s", d.To, d.State, want[d.To])
+		}
+	}
+	if len(failed) != 1 || failed[0] != "gone@x.org" {
+		t.Errorf("Failed told of %v", failed)
+	}
 }
