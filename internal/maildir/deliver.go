@@ -59,14 +59,16 @@ const syncWriters = 128
 // DeliverAll stores several messages like Deliver, but makes them durable
 // together, and overlaps making them with writing them to the disk:
 //
-//   - one writer per CPU creates each file in tmp/ and writes it (Write
-//     encrypts while it writes), then starts its write-back to the disk and
-//     hands the open file on;
+//   - writers (at least one per CPU) create each file in tmp/, unnamed
+//     where the system can (openAnon: no directory entry to make and
+//     remove, and the file systems that have it allocate several at
+//     once), write it (Write encrypts while it writes), start its
+//     write-back to the disk and hand the open file on;
 //   - up to syncWriters fsync the handed-on files at the same time (so the
 //     file system commits them together, while the writers go on with the
-//     next files) and close them;
-//   - when all are durable, each is moved into new/, and one fsync of new/
-//     after all the renames replaces one per message.
+//     next files), name an unnamed one in new/ and close them;
+//   - a named file is moved into new/ once all are durable, and one fsync
+//     of new/ after all the names are made replaces one per message.
 //
 // The cost depends on this batch only, not on what other programs write to
 // the file system. errs[i] is the outcome of msgs[i]; a failed sync of
@@ -74,17 +76,25 @@ const syncWriters = 128
 func (o *Outbox) DeliverAll(msgs []Message) (errs []error) {
 	errs = make([]error, len(msgs))
 	names := make([]string, len(msgs))
+	named := make([]bool, len(msgs)) // in new/ already
 	handed := make(chan written, syncWriters)
 	var syncs sync.WaitGroup
 	for range min(len(msgs), syncWriters) {
 		syncs.Go(func() {
 			for w := range handed {
 				err := w.f.Sync()
+				if err == nil && w.anon {
+					// Named only once its data is durable.
+					err = linkAnon(w.f, filepath.Join(o.dir, "new", names[w.i]))
+					named[w.i] = err == nil
+				}
 				if cerr := w.f.Close(); err == nil {
 					err = cerr
 				}
 				if err != nil {
-					os.Remove(w.f.Name())
+					if !w.anon {
+						os.Remove(w.f.Name())
+					}
 					errs[w.i] = fmt.Errorf("maildir: deliver: %w", err)
 				}
 			}
@@ -92,13 +102,14 @@ func (o *Outbox) DeliverAll(msgs []Message) (errs []error) {
 	}
 	var next atomic.Int64
 	var writers sync.WaitGroup
-	for range min(len(msgs), runtime.GOMAXPROCS(0)) {
+	for range min(len(msgs), max(runtime.GOMAXPROCS(0), minWriters)) {
 		writers.Go(func() {
 			for i := int(next.Add(1) - 1); i < len(msgs); i = int(next.Add(1) - 1) {
-				var f *os.File
-				names[i], f, errs[i] = o.create(&msgs[i])
-				if f != nil {
-					handed <- written{i, f}
+				var w written
+				names[i], w, errs[i] = o.create(&msgs[i])
+				if w.f != nil {
+					w.i = i
+					handed <- w
 				}
 			}
 		})
@@ -107,7 +118,7 @@ func (o *Outbox) DeliverAll(msgs []Message) (errs []error) {
 	close(handed)
 	syncs.Wait()
 	for i, name := range names {
-		if errs[i] == nil {
+		if errs[i] == nil && !named[i] {
 			errs[i] = o.publish(name)
 		}
 	}
@@ -124,27 +135,69 @@ func (o *Outbox) DeliverAll(msgs []Message) (errs []error) {
 	return errs
 }
 
-// written is a file DeliverAll wrote and has yet to fsync.
+// minWriters is the fewest writers DeliverAll runs, however few the
+// CPUs: creating a file waits on the disk at times (the file system
+// reading its inode tables), and other writers go on meanwhile.
+const minWriters = 8
+
+// written is a file DeliverAll wrote and has yet to fsync: msgs[i]'s,
+// unnamed (anon) or named in tmp/.
 type written struct {
-	i int
-	f *os.File
+	i    int
+	f    *os.File
+	anon bool
 }
 
 // create writes m into a new file in tmp/ and starts its write-back; the
-// file is returned open, for the caller to fsync and close. On an error
-// nothing is left behind.
-func (o *Outbox) create(m *Message) (string, *os.File, error) {
-	name, f, err := o.open(m.From, m.Rcpt)
+// file is returned open, for the caller to fsync, name or move, and
+// close. On an error nothing is left behind.
+func (o *Outbox) create(m *Message) (string, written, error) {
+	name, err := o.newName(m.From, m.Rcpt)
 	if err != nil {
-		return "", nil, err
+		return "", written{}, err
 	}
-	if err := o.fill(f, m); err != nil {
-		f.Close()
-		os.Remove(f.Name())
-		return "", nil, err
+	tmp := filepath.Join(o.dir, "tmp")
+	w := written{anon: o.canOpenAnon()}
+	if w.anon {
+		w.f, err = openAnon(tmp)
+	} else {
+		// O_EXCL: never overwrite a file another delivery owns.
+		w.f, err = os.OpenFile(filepath.Join(tmp, name), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	}
-	startWriteBack(f)
-	return name, f, nil
+	if err != nil {
+		return "", written{}, fmt.Errorf("maildir: deliver: %w", err)
+	}
+	if err := o.fill(w.f, m); err != nil {
+		w.f.Close()
+		if !w.anon {
+			os.Remove(w.f.Name())
+		}
+		return "", written{}, err
+	}
+	startWriteBack(w.f)
+	return name, w, nil
+}
+
+// canOpenAnon reports whether unnamed files can be made in tmp/ and named
+// in new/ (O_TMPFILE and /proc): tried once, with a file of its own.
+func (o *Outbox) canOpenAnon() bool {
+	o.anonOnce.Do(func() {
+		f, err := openAnon(filepath.Join(o.dir, "tmp"))
+		if err != nil {
+			return
+		}
+		defer f.Close()
+		name, err := o.uniqueName()
+		if err != nil {
+			return
+		}
+		probe := filepath.Join(o.dir, "tmp", name)
+		if linkAnon(f, probe) == nil {
+			o.anon = true
+			os.Remove(probe)
+		}
+	})
+	return o.anon
 }
 
 // fill writes m, after the envelope's fields, into f.
@@ -192,18 +245,9 @@ func (o *Outbox) write(from, rcpt string, msg []byte) (string, error) {
 // open checks the envelope and creates a new file in tmp/ under a unique
 // name, exclusively with mode 0600.
 func (o *Outbox) open(from, rcpt string) (string, *os.File, error) {
-	if err := checkAddress("sender", from); err != nil {
-		return "", nil, err
-	}
-	if rcpt == "" {
-		return "", nil, fmt.Errorf("%w: empty recipient", ErrInvalidAddress)
-	}
-	if err := checkAddress("recipient", rcpt); err != nil {
-		return "", nil, err
-	}
-	name, err := o.uniqueName()
+	name, err := o.newName(from, rcpt)
 	if err != nil {
-		return "", nil, fmt.Errorf("maildir: deliver: %w", err)
+		return "", nil, err
 	}
 	// O_EXCL: never overwrite a file another delivery owns.
 	f, err := os.OpenFile(filepath.Join(o.dir, "tmp", name), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
@@ -224,6 +268,24 @@ func (o *Outbox) publish(name string) error {
 		return fmt.Errorf("maildir: deliver: %w", err)
 	}
 	return nil
+}
+
+// newName checks the envelope and returns a unique name for its message.
+func (o *Outbox) newName(from, rcpt string) (string, error) {
+	if err := checkAddress("sender", from); err != nil {
+		return "", err
+	}
+	if rcpt == "" {
+		return "", fmt.Errorf("%w: empty recipient", ErrInvalidAddress)
+	}
+	if err := checkAddress("recipient", rcpt); err != nil {
+		return "", err
+	}
+	name, err := o.uniqueName()
+	if err != nil {
+		return "", fmt.Errorf("maildir: deliver: %w", err)
+	}
+	return name, nil
 }
 
 // checkAddress refuses envelope addresses that would break out of the

@@ -3,7 +3,11 @@
 //
 // The layout and the delivery protocol are the Maildir convention
 // (https://cr.yp.to/proto/maildir.html; there is no RFC): a message is
-// written under a unique name in tmp/, synced, and renamed into new/. Each
+// written under a unique name in tmp/, synced, and renamed into new/.
+// DeliverAll, where the system allows (Linux's O_TMPFILE), writes it as an
+// unnamed file in tmp/ instead and, once synced, links it into new/ under
+// its unique name: a reader sees the same, whole files appearing in new/,
+// and a crash leaves no stale file in tmp/. Each
 // file holds one message for one recipient and starts with two added header
 // fields, in this order and with CRLF line endings:
 //
@@ -62,6 +66,9 @@ type Outbox struct {
 	rand   io.Reader
 
 	seq atomic.Uint64 // per-Outbox delivery counter, part of each name
+
+	anonOnce sync.Once
+	anon     bool // DeliverAll makes unnamed files (canOpenAnon)
 }
 
 // Open returns the Outbox at dir, creating dir and its tmp/, new/ and cur/
