@@ -88,7 +88,9 @@ func (o *Outbox) DeliverAll(msgs []Message) (errs []error) {
 					err = linkAnon(w.f, filepath.Join(o.dir, "new", names[w.i]))
 					named[w.i] = err == nil
 				}
-				if cerr := w.f.Close(); err == nil {
+				// Once named, the message is delivered: its data was
+				// synced, and closing cannot lose it.
+				if cerr := w.f.Close(); err == nil && !named[w.i] {
 					err = cerr
 				}
 				if err != nil {
