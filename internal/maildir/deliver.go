@@ -62,8 +62,8 @@ const syncWriters = 128
 //   - writers (at least one per CPU) create each file in tmp/, unnamed
 //     where the system can (openAnon: no directory entry to make and
 //     remove, and the file systems that have it allocate several at
-//     once), write it (Write encrypts while it writes), start its
-//     write-back to the disk and hand the open file on;
+//     once), write it (Write encrypts while it writes) and hand the open
+//     file on;
 //   - up to syncWriters fsync the handed-on files at the same time (so the
 //     file system commits them together, while the writers go on with the
 //     next files), name an unnamed one in new/ and close them;
@@ -150,8 +150,7 @@ type written struct {
 	anon bool
 }
 
-// create writes m into a new file in tmp/ and starts its write-back; the
-// file is returned open, for the caller to fsync, name or move, and
+// create writes m into a new file in tmp/; the file is returned open, for the caller to fsync, name or move, and
 // close. On an error nothing is left behind.
 func (o *Outbox) create(m *Message) (string, written, error) {
 	name, err := o.newName(m.From, m.Rcpt)
@@ -176,7 +175,6 @@ func (o *Outbox) create(m *Message) (string, written, error) {
 		}
 		return "", written{}, err
 	}
-	startWriteBack(w.f)
 	return name, w, nil
 }
 
@@ -204,7 +202,9 @@ func (o *Outbox) canOpenAnon() bool {
 
 // fill writes m, after the envelope's fields, into f.
 func (o *Outbox) fill(f *os.File, m *Message) error {
-	bw := bufio.NewWriterSize(f, 64<<10)
+	// Enough for a small copy in one write; a large one's chunks go
+	// through unbuffered (its encryption buffers them already).
+	bw := bufio.NewWriterSize(f, 16<<10)
 	if _, err := bw.Write(header(m.From, m.Rcpt)); err != nil {
 		return fmt.Errorf("maildir: deliver: %w", err)
 	}

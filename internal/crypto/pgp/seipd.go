@@ -51,7 +51,7 @@ func writeSEIPDv1(w io.Writer, key, plaintext []byte, rand io.Reader) error {
 	// the MDC is here for.
 	stream := cipher.NewCFBEncrypter(block, make([]byte, bs)) //nolint:staticcheck // SA1019: OpenPGP requires CFB
 	h := sha1.New()
-	buf := make([]byte, copyChunk)
+	buf := make([]byte, min(copyChunk, len(prefix)+len(plaintext)))
 	write := func(p []byte) error {
 		for len(p) > 0 {
 			n := min(len(p), len(buf))
