@@ -60,74 +60,48 @@ func TestEveryWriteIsSynced(t *testing.T) {
 		body  *ast.BlockStmt
 	}
 	var queries []site
-	for _, f := range parsed {
-		for _, decl := range f.Decls {
-			fn, ok := decl.(*ast.FuncDecl)
-			if !ok || fn.Body == nil {
-				continue
-			}
-			ast.Inspect(fn.Body, func(n ast.Node) bool {
-				call, ok := n.(*ast.CallExpr)
-				if !ok {
-					return true
-				}
-				method, ok := onDB(call)
-				if !ok {
-					return true
-				}
-				at := fset.Position(call.Pos())
-				switch method {
-				case "ExecContext", "Exec":
-					if !synced[fn.Name.Name] {
-						t.Errorf("%s: %s runs a statement on the database outside exec: not synced", at, fn.Name.Name)
-					}
-				case "BeginTx", "Begin", "Conn", "PrepareContext", "Prepare":
-					if fn.Name.Name != "tx" {
-						t.Errorf("%s: %s calls %s on the database outside tx: not synced", at, fn.Name.Name, method)
-					}
-				case "QueryRowContext", "QueryContext", "QueryRow", "Query":
-					if len(call.Args) < 2 {
-						t.Errorf("%s: %s: a query without its text", at, fn.Name.Name)
-						return true
-					}
-					if synced[fn.Name.Name] {
-						return true
-					}
-					if id, ok := call.Args[1].(*ast.Ident); ok {
-						if i := paramIndex(fn, id.Name); i >= 0 {
-							helpers[fn.Name.Name] = i
-							return true
-						}
-					}
-					queries = append(queries, site{at, fn.Name.Name, call.Args[1], fn.Body})
-				}
-				return true
-			})
+	eachCall(parsed, func(fn *ast.FuncDecl, call *ast.CallExpr) {
+		method, ok := onDB(call)
+		if !ok {
+			return
 		}
-	}
+		at := fset.Position(call.Pos())
+		switch method {
+		case "ExecContext", "Exec":
+			if !synced[fn.Name.Name] {
+				t.Errorf("%s: %s runs a statement on the database outside exec: not synced", at, fn.Name.Name)
+			}
+		case "BeginTx", "Begin", "Conn", "PrepareContext", "Prepare":
+			if fn.Name.Name != "tx" {
+				t.Errorf("%s: %s calls %s on the database outside tx: not synced", at, fn.Name.Name, method)
+			}
+		case "QueryRowContext", "QueryContext", "QueryRow", "Query":
+			if len(call.Args) < 2 {
+				t.Errorf("%s: %s: a query without its text", at, fn.Name.Name)
+				return
+			}
+			if synced[fn.Name.Name] {
+				return
+			}
+			if id, ok := call.Args[1].(*ast.Ident); ok {
+				if i := paramIndex(fn, id.Name); i >= 0 {
+					helpers[fn.Name.Name] = i
+					return
+				}
+			}
+			queries = append(queries, site{at, fn.Name.Name, call.Args[1], fn.Body})
+		}
+	})
 	// The queries the helpers are called with.
-	for _, f := range parsed {
-		for _, decl := range f.Decls {
-			fn, ok := decl.(*ast.FuncDecl)
-			if !ok || fn.Body == nil {
-				continue
-			}
-			ast.Inspect(fn.Body, func(n ast.Node) bool {
-				call, ok := n.(*ast.CallExpr)
-				if !ok {
-					return true
-				}
-				sel, ok := call.Fun.(*ast.SelectorExpr)
-				if !ok {
-					return true
-				}
-				if i, ok := helpers[sel.Sel.Name]; ok && i < len(call.Args) {
-					queries = append(queries, site{fset.Position(call.Pos()), fn.Name.Name, call.Args[i], fn.Body})
-				}
-				return true
-			})
+	eachCall(parsed, func(fn *ast.FuncDecl, call *ast.CallExpr) {
+		sel, ok := call.Fun.(*ast.SelectorExpr)
+		if !ok {
+			return
 		}
-	}
+		if i, ok := helpers[sel.Sel.Name]; ok && i < len(call.Args) {
+			queries = append(queries, site{fset.Position(call.Pos()), fn.Name.Name, call.Args[i], fn.Body})
+		}
+	})
 	for _, q := range queries {
 		texts, ok := texts(q.query, q.body, values)
 		if !ok {
@@ -137,6 +111,25 @@ func TestEveryWriteIsSynced(t *testing.T) {
 			if writes(s) {
 				t.Errorf("%s: %s writes outside tx and exec: not synced: %.60s", q.at, q.fn, s)
 			}
+		}
+	}
+}
+
+// eachCall calls visit with every call in the files' function bodies and
+// the function it is in.
+func eachCall(files []*ast.File, visit func(fn *ast.FuncDecl, call *ast.CallExpr)) {
+	for _, f := range files {
+		for _, decl := range f.Decls {
+			fn, ok := decl.(*ast.FuncDecl)
+			if !ok || fn.Body == nil {
+				continue
+			}
+			ast.Inspect(fn.Body, func(n ast.Node) bool {
+				if call, ok := n.(*ast.CallExpr); ok {
+					visit(fn, call)
+				}
+				return true
+			})
 		}
 	}
 }
