@@ -54,3 +54,23 @@ func TestReadersCatchTrouble(t *testing.T) {
 		})
 	}
 }
+
+// TestMuttTroubleWords: the words that mark trouble in mutt's notes are
+// found as words, never inside a fingerprint's hexadecimal groups.
+func TestMuttTroubleWords(t *testing.T) {
+	for note, want := range map[string]bool{
+		"Fingerprint: 7970 7F77 E06C 7527 AB5C  DBAD 631D 9D65 56CC 92F4": false,
+		"Fingerprint: BAD0 0BAD FAB1 DEAD BEEF CAFE BADA 55ED 0000 1111":  false,
+		"Good signature from: <team@lists.example.org>":                   false,
+		"[-- The following data is PGP/MIME signed and encrypted --]":     false,
+		"*BAD* signature from: <team@lists.example.org>":                  true,
+		"Decryption failed": true,
+		"[-- Error: could not find beginning of PGP message! --]":  true,
+		"Problem signature from: <x@example.org>":                  true,
+		"WARNING: The key used to create the signature expired at": true,
+	} {
+		if got := muttTrouble.MatchString(note); got != want {
+			t.Errorf("%q: trouble %v, want %v", note, got, want)
+		}
+	}
+}

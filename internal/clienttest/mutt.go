@@ -106,8 +106,10 @@ func (m *Mutt) Read(msg []byte) Reading {
 var attributes = regexp.MustCompile("\x1b\\][0-9]+;[^\x07]*\x07")
 
 // muttTrouble are the program's words for something gone wrong with
-// decryption or a signature, in its own notes.
-var muttTrouble = regexp.MustCompile(`(?i)error|bad|problem|fail|could not|can't|cannot|nodata|invalid|not verified|unknown|expired|revoked`)
+// decryption or a signature, in its own notes. Whole words only: a key's
+// fingerprint in the notes is hexadecimal, and "…DBAD 631D…" is no
+// trouble.
+var muttTrouble = regexp.MustCompile(`(?i)\b(errors?|bad|problems?|fail(s|ed|ure)?|could not|can't|cannot|nodata|invalid|not verified|unknown|expired|revoked)\b`)
 
 var (
 	decryptedNote   = regexp.MustCompile(`\[-- (The following data is (PGP/MIME|S/MIME) (signed and )?encrypted|BEGIN PGP MESSAGE) --\]`)
