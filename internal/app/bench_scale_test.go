@@ -102,14 +102,7 @@ type benchList struct {
 // of a generated one.
 func newBenchList(b *testing.B, a *app.App, dir string, members int, senderKey []byte) *benchList {
 	ctx := context.Background()
-	l, err := a.Admin.CreateList(ctx, team, "owner@example.org", "", pgp.Ed25519)
-	if err != nil {
-		b.Fatal(err)
-	}
-	listKey, err := pgp.ParseKey(l.PublicKey)
-	if err != nil {
-		b.Fatal(err)
-	}
+	listKey := newTeam(b, a)
 	keys := make([]*pgp.Key, members)
 	var wg sync.WaitGroup
 	workers := runtime.GOMAXPROCS(0)

@@ -45,17 +45,25 @@ func openBenchApp(b *testing.B) (*app.App, string) {
 	return a, dir
 }
 
-func benchFanout(b *testing.B, members int, deliver bool) {
-	ctx := context.Background()
-	a, dir := openBenchApp(b)
-	l, err := a.Admin.CreateList(ctx, team, "owner@example.org", "", pgp.Ed25519)
+// newTeam creates the list team (an Ed25519 list key, owner
+// owner@example.org) and returns its public key.
+func newTeam(tb testing.TB, a *app.App) *pgp.Key {
+	tb.Helper()
+	l, err := a.Admin.CreateList(context.Background(), team, "owner@example.org", "", pgp.Ed25519)
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
 	listKey, err := pgp.ParseKey(l.PublicKey)
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
+	return listKey
+}
+
+func benchFanout(b *testing.B, members int, deliver bool) {
+	ctx := context.Background()
+	a, dir := openBenchApp(b)
+	listKey := newTeam(b, a)
 	var sender *pgp.Key
 	for i := range members {
 		addr := fmt.Sprintf("member%03d@example.org", i)

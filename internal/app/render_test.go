@@ -32,17 +32,11 @@ import (
 func renderList(t testing.TB, a *app.App, n int) (*pgp.Key, []*pgp.Key) {
 	t.Helper()
 	ctx := context.Background()
-	l, err := a.Admin.CreateList(ctx, team, "owner@example.org", "", pgp.Ed25519)
-	if err != nil {
-		t.Fatal(err)
-	}
-	listKey, err := pgp.ParseKey(l.PublicKey)
-	if err != nil {
-		t.Fatal(err)
-	}
+	listKey := newTeam(t, a)
 	keys := make([]*pgp.Key, n)
 	for i := range n {
 		addr := fmt.Sprintf("member%03d@example.org", i)
+		var err error
 		if keys[i], err = pgp.GenerateKey("", addr, pgp.Ed25519, pgp.Options{}); err != nil {
 			t.Fatal(err)
 		}

@@ -152,21 +152,16 @@ type written struct {
 
 // create writes m into a new file in tmp/; the file is returned open, for the caller to fsync, name or move, and
 // close. On an error nothing is left behind.
-func (o *Outbox) create(m *Message) (string, written, error) {
-	name, err := o.newName(m.From, m.Rcpt)
-	if err != nil {
+func (o *Outbox) create(m *Message) (name string, w written, err error) {
+	if w.anon = o.canOpenAnon(); w.anon {
+		if name, err = o.newName(m.From, m.Rcpt); err != nil {
+			return "", written{}, err
+		}
+		if w.f, err = openAnon(filepath.Join(o.dir, "tmp")); err != nil {
+			return "", written{}, fmt.Errorf("maildir: deliver: %w", err)
+		}
+	} else if name, w.f, err = o.open(m.From, m.Rcpt); err != nil {
 		return "", written{}, err
-	}
-	tmp := filepath.Join(o.dir, "tmp")
-	w := written{anon: o.canOpenAnon()}
-	if w.anon {
-		w.f, err = openAnon(tmp)
-	} else {
-		// O_EXCL: never overwrite a file another delivery owns.
-		w.f, err = os.OpenFile(filepath.Join(tmp, name), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	}
-	if err != nil {
-		return "", written{}, fmt.Errorf("maildir: deliver: %w", err)
 	}
 	if err := o.fill(w.f, m); err != nil {
 		w.f.Close()

@@ -5,19 +5,17 @@ import (
 	"errors"
 	"fmt"
 	"go/ast"
-	"go/parser"
-	"go/token"
 	"io"
 	"os"
 	"path/filepath"
 	"regexp"
 	"sort"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/sealpost/sealpost/internal/maildir"
+	"github.com/sealpost/sealpost/internal/srctest"
 )
 
 // openTemp opens an Outbox in a fresh directory below t.TempDir.
@@ -312,19 +310,8 @@ func TestDeliverAll(t *testing.T) {
 // what other programs write. Every source file of the package, for every
 // platform, is checked.
 func TestNoFileSystemSync(t *testing.T) {
-	files, err := filepath.Glob("*.go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	fset := token.NewFileSet()
-	for _, name := range files {
-		if strings.HasSuffix(name, "_test.go") {
-			continue
-		}
-		f, err := parser.ParseFile(fset, name, nil, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
+	fset, files := srctest.Files(t)
+	for _, f := range files {
 		ast.Inspect(f, func(n ast.Node) bool {
 			call, ok := n.(*ast.CallExpr)
 			if !ok {

@@ -228,22 +228,7 @@ func banneredText(p *mime.Part, line string) ([]byte, bool) {
 	switch cte := strings.ToLower(strings.TrimSpace(p.Header.Get("Content-Transfer-Encoding"))); cte {
 	case "", "7bit", "8bit", "binary":
 		return withLine(p.Body, line, isHTML)
-	case "quoted-printable":
-		text, err := p.Decoded(bannerMax)
-		if err != nil {
-			return nil, false
-		}
-		text, ok := withLine(text, line, isHTML)
-		if !ok {
-			return nil, false
-		}
-		// RFC 2045 §6.7: lines of at most 76 characters, CRLF breaks.
-		var b bytes.Buffer
-		w := quotedprintable.NewWriter(&b)
-		w.Write(text)
-		w.Close()
-		return b.Bytes(), true
-	case "base64":
+	case "quoted-printable", "base64":
 		text, err := p.Decoded(bannerMax)
 		if err != nil {
 			return nil, false
@@ -253,7 +238,14 @@ func banneredText(p *mime.Part, line string) ([]byte, bool) {
 			return nil, false
 		}
 		var b bytes.Buffer
-		writeBase64(&b, text)
+		if cte == "base64" {
+			writeBase64(&b, text)
+		} else {
+			// RFC 2045 §6.7: lines of at most 76 characters, CRLF breaks.
+			w := quotedprintable.NewWriter(&b)
+			w.Write(text)
+			w.Close()
+		}
 		return b.Bytes(), true
 	}
 	return nil, false // an encoding Sealpost does not write

@@ -334,23 +334,48 @@ func (p *Pipeline) encryptFor(list *store.List, s signed, to recipient,
 // writes. allowV2 allows SEIPD v2 where the recipient's key asks for it.
 func (p *Pipeline) encryptSigned(s signed, to recipient, allowV2 bool,
 	outer func(contentType string, body []byte, mimeFields ...field) ([]byte, error)) ([]byte, error) {
-	if to.cert != nil {
-		ct, body, err := smime.EncryptEntity(s.smime, to.cert, p.copyEncryption(to))
-		if err != nil {
-			return nil, err
-		}
-		return outer(ct, body, smimeFields...)
-	}
-	armored, err := s.pgp.EncryptTo(to.pgp, allowV2)
+	e, err := p.encryption(s, to, allowV2)
 	if err != nil {
 		return nil, err
+	}
+	var body bytes.Buffer
+	// Base64 or armour: four characters for every three bytes, in lines.
+	body.Grow(e.size*4/3 + e.size/16 + 4096)
+	if err := e.write(&body); err != nil {
+		return nil, err
+	}
+	return outer(e.contentType, body.Bytes(), e.fields...)
+}
+
+// encrypted is how a copy's body is encrypted to one recipient: its
+// Content-Type and further MIME fields, known before the body, and write,
+// which encrypts the body as it writes it.
+type encrypted struct {
+	contentType string
+	fields      []field
+	size        int // of what is encrypted
+	write       func(w io.Writer) error
+}
+
+// encryption is s encrypted to one recipient, S/MIME (RFC 8551 §3.3) or
+// PGP/MIME (RFC 3156 §4): the one way a copy's body is made, whether it
+// is written into the outbox as it is made or into memory.
+func (p *Pipeline) encryption(s signed, to recipient, allowV2 bool) (encrypted, error) {
+	if to.cert != nil {
+		// The cipher and key transport the roster chose for their
+		// client (smimeEncryption).
+		opt := smime.EncryptOptions{Cipher: to.cipher, KeyTransport: to.keyTransport, Rand: p.opt.Rand}
+		return encrypted{smime.EncryptedEntityType(opt), smimeFields, len(s.smime), func(w io.Writer) error {
+			return smime.EncryptEntityTo(w, s.smime, to.cert, opt)
+		}}, nil
 	}
 	boundary, err := mime.NewBoundary(p.opt.Rand)
 	if err != nil {
-		return nil, err
+		return encrypted{}, err
 	}
-	ct, body := pgp.EncryptedBody(armored, boundary)
-	return outer(ct, body)
+	return encrypted{pgp.EncryptedContentType(boundary), nil, len(s.pgp.Bytes()), func(w io.Writer) error {
+		return s.pgp.EncryptBodyTo(w, to.pgp, allowV2, boundary)
+	}}, nil
 }
 
 // viaName is the display name of a copy's From: "Sender via list".
@@ -529,12 +554,6 @@ func writeOuter(header []field, to, contentType string, body []byte, mimeFields 
 	}
 	b.Write(body)
 	return b.Bytes(), nil
-}
-
-// copyEncryption is how an S/MIME copy is encrypted for to: as the
-// roster chose (smimeEncryption).
-func (p *Pipeline) copyEncryption(to recipient) smime.EncryptOptions {
-	return smime.EncryptOptions{Cipher: to.cipher, KeyTransport: to.keyTransport, Rand: p.opt.Rand}
 }
 
 // smimeFields are the MIME fields of an S/MIME copy's

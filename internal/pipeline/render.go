@@ -13,7 +13,6 @@ import (
 	"github.com/sealpost/sealpost/internal/crypto/pgp"
 	"github.com/sealpost/sealpost/internal/crypto/smime"
 	"github.com/sealpost/sealpost/internal/keyring"
-	"github.com/sealpost/sealpost/internal/mime"
 	"github.com/sealpost/sealpost/internal/queue"
 	"github.com/sealpost/sealpost/internal/store"
 )
@@ -365,22 +364,15 @@ func (p *Pipeline) renderCopy(w io.Writer, b *postBody, to recipient, addr strin
 		}
 		_, err = w.Write(msg)
 		return err
-	case to.pgp != nil:
-		boundary, err := mime.NewBoundary(p.opt.Rand)
-		if err != nil {
-			return err
-		}
-		// RFC 3156 §4.
-		if err := writeOuterHeader(w, b.header, addr, pgp.EncryptedContentType(boundary)); err != nil {
-			return err
-		}
-		return b.signed.pgp.EncryptBodyTo(w, to.pgp, b.allowV2, boundary)
 	}
-	opt := p.copyEncryption(to)
-	if err := writeOuterHeader(w, b.header, addr, smime.EncryptedEntityType(opt), smimeFields...); err != nil {
+	e, err := p.encryption(b.signed, to, b.allowV2)
+	if err != nil {
 		return err
 	}
-	return smime.EncryptEntityTo(w, b.signed.smime, to.cert, opt)
+	if err := writeOuterHeader(w, b.header, addr, e.contentType, e.fields...); err != nil {
+		return err
+	}
+	return e.write(w)
 }
 
 // bodyCacheSize is how many opened post bodies stay in memory while

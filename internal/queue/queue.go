@@ -185,47 +185,48 @@ func (q *Queue) flush(ctx context.Context, ref string) (int, error) {
 	return total, ctx.Err()
 }
 
-// attemptAll runs one batch through the workers and records the results
-// in one transaction. A crash before that records nothing: the claims
-// lapse and the batch is delivered again (at-least-once).
+// attemptAll runs one batch and records the results in one transaction:
+// the deliveries through the default transport together when it is a
+// BatchTransport, the others (routed to a gateway's helpdesk, or all of
+// them for a transport that takes one message at a time) on the workers.
+// A crash before the record records nothing: the claims lapse and the
+// batch is delivered again (at-least-once).
 func (q *Queue) attemptAll(ctx context.Context, due []store.Delivery) error {
 	results := make([]store.Attempt, len(due))
-	if bt, ok := q.tr.(BatchTransport); ok && unrouted(due) {
-		errs := bt.DeliverBatch(ctx, due, func(i int, w io.Writer) error { return q.write(ctx, &due[i], w) })
-		for i, err := range errs {
-			results[i] = q.result(ctx, &due[i], err)
+	var batch, single []int // indices into due
+	bt, batching := q.tr.(BatchTransport)
+	for i := range due {
+		if batching && due[i].Route == "" {
+			batch = append(batch, i)
+		} else {
+			single = append(single, i)
 		}
-		return q.record(ctx, due, results)
+	}
+	if len(batch) > 0 {
+		ds := make([]store.Delivery, len(batch))
+		for j, i := range batch {
+			ds[j] = due[i]
+		}
+		errs := bt.DeliverBatch(ctx, ds, func(j int, w io.Writer) error { return q.write(ctx, &ds[j], w) })
+		for j, err := range errs {
+			results[batch[j]] = q.result(ctx, &due[batch[j]], err)
+		}
 	}
 	jobs := make(chan int)
 	var wg sync.WaitGroup
-	for range min(q.opt.Workers, len(due)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+	for range min(q.opt.Workers, len(single)) {
+		wg.Go(func() {
 			for i := range jobs {
-				d := &due[i]
-				results[i] = q.result(ctx, d, q.deliver(ctx, d))
+				results[i] = q.result(ctx, &due[i], q.deliver(ctx, &due[i]))
 			}
-		}()
+		})
 	}
-	for i := range due {
+	for _, i := range single {
 		jobs <- i
 	}
 	close(jobs)
 	wg.Wait()
 	return q.record(ctx, due, results)
-}
-
-// unrouted reports whether every delivery goes through the default
-// transport.
-func unrouted(ds []store.Delivery) bool {
-	for i := range ds {
-		if ds[i].Route != "" {
-			return false
-		}
-	}
-	return true
 }
 
 // opened reports whether a delivery's message must be written by

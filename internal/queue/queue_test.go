@@ -198,3 +198,29 @@ func TestBatchWritesMessages(t *testing.T) {
 		t.Errorf("Failed told of %v", failed)
 	}
 }
+
+// TestBatchBesideRouted: in one round, the deliveries through the default
+// batch transport still go out together, written into it, while a
+// delivery routed elsewhere (a gateway's helpdesk) goes through its own
+// transport.
+func TestBatchBesideRouted(t *testing.T) {
+	ctx := context.Background()
+	db, now := setup(t, "a@x.org", "b@x.org")
+	routed := store.Delivery{Ref: "ref1", Kind: store.KindPost, From: "b@x.org", To: "desk@x.org", Route: "desk", Data: []byte("r"), CreatedAt: *now}
+	if err := db.Commit(ctx, store.Outcome{Deliveries: []store.Delivery{routed}}); err != nil {
+		t.Fatal(err)
+	}
+	batch := &batchSink{written: map[string]string{}}
+	desk := &sink{}
+	q := New(db, batch, Options{Now: func() time.Time { return *now }, Logger: quiet,
+		Route: func(string) (Transport, error) { return desk, nil }})
+	if n, err := q.Flush(ctx); err != nil || n != 3 {
+		t.Fatalf("Flush = %d, %v", n, err)
+	}
+	if len(batch.written) != 2 || batch.written["a@x.org"] != "m" || batch.written["b@x.org"] != "m" {
+		t.Errorf("batch transport wrote %v, want a@ and b@", batch.written)
+	}
+	if len(desk.got) != 1 || desk.got[0] != "desk@x.org" {
+		t.Errorf("routed transport got %v", desk.got)
+	}
+}

@@ -3,8 +3,6 @@ package pgp
 import (
 	"bytes"
 	"go/ast"
-	"go/parser"
-	"go/token"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -15,6 +13,7 @@ import (
 
 	"github.com/sealpost/sealpost/internal/gpgtest"
 	"github.com/sealpost/sealpost/internal/mime"
+	"github.com/sealpost/sealpost/internal/srctest"
 )
 
 // crcLine is the armor checksum line (RFC 9580 §6.1) right before an
@@ -133,19 +132,8 @@ func TestOneArmorWriter(t *testing.T) {
 		"clearsign": {"Encode"},
 		"openpgp":   {"Armored"},
 	}
-	files, err := filepath.Glob("*.go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	fset := token.NewFileSet()
-	for _, name := range files {
-		if strings.HasSuffix(name, "_test.go") {
-			continue
-		}
-		f, err := parser.ParseFile(fset, name, nil, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
+	fset, files := srctest.Files(t)
+	for _, f := range files {
 		ast.Inspect(f, func(n ast.Node) bool {
 			if fn, ok := n.(*ast.FuncDecl); ok && fn.Name.Name == "armorWriter" {
 				return false

@@ -2,12 +2,12 @@ package sqlstore
 
 import (
 	"go/ast"
-	"go/parser"
 	"go/token"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/sealpost/sealpost/internal/srctest"
 )
 
 // TestEveryWriteIsSynced: the database commits without an fsync
@@ -19,22 +19,9 @@ import (
 // QueryRowContext or QueryContext on it, fails the test, as does such a
 // query whose text is not a literal the test can read.
 func TestEveryWriteIsSynced(t *testing.T) {
-	files, err := filepath.Glob("*.go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	fset := token.NewFileSet()
-	var parsed []*ast.File
+	fset, parsed := srctest.Files(t)
 	values := map[string]ast.Expr{} // the package's string constants and variables
-	for _, name := range files {
-		if strings.HasSuffix(name, "_test.go") {
-			continue
-		}
-		f, err := parser.ParseFile(fset, name, nil, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		parsed = append(parsed, f)
+	for _, f := range parsed {
 		for _, decl := range f.Decls {
 			if g, ok := decl.(*ast.GenDecl); ok {
 				for _, spec := range g.Specs {
