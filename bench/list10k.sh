@@ -32,6 +32,7 @@ export GNUPGHOME_BENCH=$work/gnupg
 cleanup() {
   [ -z "${server:-}" ] || kill "$server" 2>/dev/null || true
   gpgconf --homedir "$GNUPGHOME_BENCH" --kill all 2>/dev/null || true
+  rm -rf "$work/delivered"
   [ -n "${WORK:-}" ] || rm -rf "$work"
 }
 trap cleanup EXIT
@@ -58,7 +59,15 @@ lb=$(lower_bound_ns "$members")
 
 outbox=$data/outbox/new
 count() { find "$outbox" -maxdepth 1 -type f | wc -l; }
-clear_outbox() { find "$outbox" -maxdepth 1 -type f -delete; }
+# Delivered copies are moved aside, not deleted, until the end: see
+# "Deleting files" in lib.sh.
+parked=0
+clear_outbox() {
+  parked=$((parked + 1))
+  mkdir -p "$work/delivered"
+  mv "$outbox" "$work/delivered/$parked"
+  mkdir "$outbox"
+}
 
 echo
 echo "== sealpost serve: one post over SMTP to $members members =="

@@ -52,7 +52,7 @@ func BenchmarkFanoutSMIME(b *testing.B) {
 func benchFanoutSMIME(b *testing.B, kt openssltest.KeyType, members int) {
 	ctx := context.Background()
 	certs := certSet(b, kt, members)
-	dir := b.TempDir()
+	dir := benchDir(b)
 	cfg, err := app.LoadConfig(dir)
 	if err != nil {
 		b.Fatal(err)

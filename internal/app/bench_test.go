@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"fmt"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -32,7 +31,7 @@ func BenchmarkFanout(b *testing.B) {
 
 // openBenchApp opens Sealpost on a fresh data directory, closed when b ends.
 func openBenchApp(b *testing.B) (*app.App, string) {
-	dir := b.TempDir()
+	dir := benchDir(b)
 	cfg, err := app.LoadConfig(dir)
 	if err != nil {
 		b.Fatal(err)
@@ -114,8 +113,7 @@ func runFanout(b *testing.B, a *app.App, dir string, members int, deliver bool, 
 				b.Fatalf("outbox has %d copies, want %d", len(files), members)
 			}
 		}
-		os.RemoveAll(outbox)
-		os.Mkdir(outbox, 0o700)
+		parkOutbox(b, outbox)
 		b.StartTimer()
 	}
 	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N*members), "µs/recipient")
