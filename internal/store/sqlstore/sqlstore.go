@@ -41,7 +41,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
+	"modernc.org/sqlite"
 
 	"github.com/sealpost/sealpost/internal/store"
 )
@@ -110,10 +110,11 @@ func OpenWith(ctx context.Context, file string, opt Options) (*DB, error) {
 	q.Set("_txlock", "immediate")
 	_, err := os.Stat(file + "-wal")
 	newLog := err != nil
-	db, err := sql.Open("sqlite", "file:"+file+"?"+q.Encode())
+	base, err := sqlite.NewConnector("file:" + file + "?" + q.Encode())
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: open %s: %w", file, err)
 	}
+	db := sql.OpenDB(cachingConnector{base})
 	// One writer at a time is SQLite's model; a single connection keeps
 	// transactions from failing with SQLITE_BUSY inside one process.
 	db.SetMaxOpenConns(1)
