@@ -127,17 +127,12 @@ func scanDeliveries(rows *sql.Rows, err error) ([]store.Delivery, error) {
 func (s *DB) RecordAttempts(ctx context.Context, attempts []store.Attempt) error {
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		ids := make([]int64, 0, len(attempts))
-		// Prepared once for the batch (up to a thousand rows), not
-		// parsed again for each.
-		stmt, err := tx.PrepareContext(ctx, `UPDATE deliveries SET state = $1, attempts = attempts + 1, next_attempt = $2,
-				claimed_until = 0, last_error = $3, updated_at = $4 WHERE id = $5`)
-		if err != nil {
-			return err
-		}
-		defer stmt.Close()
 		for _, a := range attempts {
 			ids = append(ids, a.ID)
-			res, err := stmt.ExecContext(ctx, string(a.State), millis(a.Next), a.Error, millis(a.At), a.ID)
+			// Parsed once per connection (stmtcache.go), not per row.
+			res, err := tx.ExecContext(ctx, `UPDATE deliveries SET state = $1, attempts = attempts + 1, next_attempt = $2,
+				claimed_until = 0, last_error = $3, updated_at = $4 WHERE id = $5`,
+				string(a.State), millis(a.Next), a.Error, millis(a.At), a.ID)
 			if err != nil {
 				return err
 			}

@@ -45,13 +45,6 @@ func insertDeliveries(ctx context.Context, tx *sql.Tx, ds []store.Delivery, now 
 	if len(ds) == 0 {
 		return nil
 	}
-	stmt, err := tx.PrepareContext(ctx, `INSERT INTO deliveries (ref, list_id, kind, env_from, rcpt, data, route, sealed, state,
-		attempts, next_attempt, last_error, created_at, updated_at, body_id, recipient)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, $10, '', $11, $11, $12, $13) RETURNING id`)
-	if err != nil {
-		return err
-	}
-	defer stmt.Close()
 	for i := range ds {
 		d := &ds[i]
 		if d.State == "" {
@@ -68,7 +61,10 @@ func insertDeliveries(ctx context.Context, tx *sql.Tx, ds []store.Delivery, now 
 		if data == nil {
 			data = []byte{} // NOT NULL
 		}
-		if err := stmt.QueryRowContext(ctx, d.Ref, d.ListID, d.Kind, d.From, d.To, data, d.Route, boolInt(d.Sealed), string(d.State),
+		// Parsed once per connection (stmtcache.go), not per row or post.
+		if err := tx.QueryRowContext(ctx, `INSERT INTO deliveries (ref, list_id, kind, env_from, rcpt, data, route, sealed, state,
+			attempts, next_attempt, last_error, created_at, updated_at, body_id, recipient)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, $10, '', $11, $11, $12, $13) RETURNING id`, d.Ref, d.ListID, d.Kind, d.From, d.To, data, d.Route, boolInt(d.Sealed), string(d.State),
 			millis(next), millis(d.CreatedAt), d.BodyID, d.Recipient).Scan(&d.ID); err != nil {
 			return err
 		}
