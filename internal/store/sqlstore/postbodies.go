@@ -14,6 +14,10 @@ import (
 // of a post hold state and a reference, and claiming or finishing one
 // never rewrites a message.
 
+// bodyChunk is the most bytes of a post body stored in one value
+// (migration 021 says why).
+const bodyChunk = 256 << 10
+
 // insertBody stores b, when there is one, and gives its id to the
 // deliveries ds that are rendered from it (those with a Recipient).
 func insertBody(ctx context.Context, tx *sql.Tx, b *store.PostBody, ds []store.Delivery, now time.Time) error {
@@ -24,9 +28,16 @@ func insertBody(ctx context.Context, tx *sql.Tx, b *store.PostBody, ds []store.D
 		b.CreatedAt = now
 	}
 	err := tx.QueryRowContext(ctx, `INSERT INTO post_bodies (ref, list_id, sealed, size, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id`,
-		b.Ref, b.ListID, b.Sealed, len(b.Sealed), millis(b.CreatedAt)).Scan(&b.ID)
+		b.Ref, b.ListID, []byte{}, len(b.Sealed), millis(b.CreatedAt)).Scan(&b.ID)
 	if err != nil {
 		return err
+	}
+	for seq, rest := 0, b.Sealed; len(rest) > 0; seq++ {
+		n := min(len(rest), bodyChunk)
+		if _, err := tx.ExecContext(ctx, `INSERT INTO post_body_chunks (body_id, seq, data) VALUES ($1, $2, $3)`, b.ID, seq, rest[:n]); err != nil {
+			return err
+		}
+		rest = rest[n:]
 	}
 	for i := range ds {
 		if ds[i].Recipient != "" && ds[i].BodyID == 0 {
@@ -91,12 +102,19 @@ func dropFinishedBodies(ctx context.Context, tx *sql.Tx, ids []int64) error {
 func (s *DB) PostBody(ctx context.Context, id int64) (*store.PostBody, error) {
 	b := store.PostBody{ID: id}
 	var created int64
-	err := s.db.QueryRowContext(ctx, `SELECT ref, list_id, sealed, created_at FROM post_bodies WHERE id = $1`, id).
-		Scan(&b.Ref, &b.ListID, &b.Sealed, &created)
+	var size int64
+	err := s.db.QueryRowContext(ctx, `SELECT ref, list_id, sealed, size, created_at FROM post_bodies WHERE id = $1`, id).
+		Scan(&b.Ref, &b.ListID, &b.Sealed, &size, &created)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: post body: %w", notFound(err))
 	}
 	b.CreatedAt = fromMillis(created)
+	if len(b.Sealed) > 0 || size == 0 {
+		return &b, nil // stored whole, before migration 021
+	}
+	if b.Sealed, err = s.bodyChunks(ctx, id, size); err != nil {
+		return nil, fmt.Errorf("sqlstore: post body: %w", err)
+	}
 	return &b, nil
 }
 
@@ -108,4 +126,34 @@ func (s *DB) PurgePostBodies(ctx context.Context, cutoff time.Time, limit int) (
 			SELECT b.id FROM post_bodies b WHERE b.created_at < $1
 			AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.body_id = b.id AND d.state = $2) LIMIT $3)`,
 		millis(cutoff), string(store.Pending), limit)
+}
+
+// bodyChunks reads the chunks of body id, size bytes in all, into one
+// buffer. A chunk missing or out of place is an error, never a shorter
+// body.
+func (s *DB) bodyChunks(ctx context.Context, id, size int64) ([]byte, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT seq, data FROM post_body_chunks WHERE body_id = $1 ORDER BY seq`, id)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := make([]byte, 0, size)
+	var chunk sql.RawBytes
+	for want := 0; rows.Next(); want++ {
+		var seq int
+		if err := rows.Scan(&seq, &chunk); err != nil {
+			return nil, err
+		}
+		if seq != want || int64(len(out)+len(chunk)) > size {
+			return nil, fmt.Errorf("body %d: chunk %d out of place", id, seq)
+		}
+		out = append(out, chunk...)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if int64(len(out)) != size {
+		return nil, fmt.Errorf("body %d: %d of %d bytes stored", id, len(out), size)
+	}
+	return out, nil
 }
