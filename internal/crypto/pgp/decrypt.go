@@ -149,14 +149,53 @@ func dearmor(data []byte, blockType string, max int64) ([]byte, error) {
 }
 
 // readAll reads r to EOF, or to one byte more than max, into a buffer
-// made for about hint bytes: a large message is read into one
-// allocation of its size, not into one doubled again and again (which
-// holds up to three times its size while it grows).
+// made for about hint bytes. What goes past the hint (a compressed
+// message, whose size nothing tells) is read in chunks and joined once at
+// the end: the result is one allocation of exactly its size, and while it
+// is read the message is held at most twice, never in a buffer doubled
+// again and again (which holds up to three times its size while it
+// grows, and keeps up to twice its size after).
 func readAll(r io.Reader, max, hint int64) ([]byte, error) {
-	var b bytes.Buffer
-	b.Grow(int(min(hint, max) + bytes.MinRead + 1))
-	_, err := b.ReadFrom(io.LimitReader(r, max+1))
-	return b.Bytes(), err
+	r = io.LimitReader(r, max+1)
+	first, full, err := readFull(r, make([]byte, 0, min(hint, max)+1))
+	if err != nil || !full {
+		return first, err
+	}
+	chunks, total := [][]byte{first}, len(first)
+	for full {
+		var c []byte
+		if c, full, err = readFull(r, make([]byte, 0, readChunk)); err != nil {
+			return nil, err
+		}
+		chunks, total = append(chunks, c), total+len(c)
+	}
+	if total == len(first) {
+		return first, nil // it just fitted
+	}
+	out := make([]byte, 0, total)
+	for _, c := range chunks {
+		out = append(out, c...)
+	}
+	return out, nil
+}
+
+// readChunk is the size of the chunks readAll reads past its hint.
+const readChunk = 1 << 20
+
+// readFull reads from r into b up to its capacity; full reports that it
+// filled it, and EOF is not an error.
+func readFull(r io.Reader, b []byte) (_ []byte, full bool, err error) {
+	for len(b) < cap(b) {
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			return b, false, nil
+		}
+		if err != nil {
+			return b, false, err
+		}
+	}
+	return b, true, nil
 }
 
 // scanEncryption walks the packets in front of the encrypted data and
