@@ -148,7 +148,20 @@ func (p *Pipeline) wrap(ctx context.Context, list *store.List, r *roster, conten
 	if err != nil {
 		return nil, nil, err
 	}
-	out := make([]store.Delivery, 0, len(dec.Send)+len(dec.NoKey))
+	// The copies made from inner itself first: a large post's inner
+	// entity, at its full size, is then garbage once it is signed.
+	var plain, resent []store.Delivery
+	if len(dec.Plain) > 0 {
+		if plain, err = p.plainCopies(list, inner, h, dec.Plain, ref); err != nil {
+			return nil, nil, err
+		}
+	}
+	if plan != nil {
+		if resent, err = p.resendCopies(list, inner, h, plan, ref); err != nil {
+			return nil, nil, err
+		}
+	}
+	out := make([]store.Delivery, 0, len(dec.Send)+len(dec.NoKey)+len(plain)+len(resent))
 	var body *store.PostBody
 	if len(dec.Send) > 0 {
 		if body, err = p.storedBody(list, r, content, inner, h, dec.Send, ref); err != nil {
@@ -164,35 +177,29 @@ func (p *Pipeline) wrap(ctx context.Context, list *store.List, r *roster, conten
 		return nil, nil, err
 	}
 	out = append(out, notices...)
-	if len(dec.Plain) > 0 {
-		plain, err := p.plainCopies(list, inner, h, dec.Plain, ref)
-		if err != nil {
-			return nil, nil, err
-		}
-		out = append(out, plain...)
-	}
-	if plan != nil {
-		resent, err := p.resendCopies(list, inner, h, plan, ref)
-		if err != nil {
-			return nil, nil, err
-		}
-		out = append(out, resent...)
-	}
+	out = append(out, plain...)
+	out = append(out, resent...)
 	return out, body, nil
 }
 
 // storedBody signs inner once in each format the members send need and
 // seals it, with the copies' outer header, as the post's stored body.
 func (p *Pipeline) storedBody(list *store.List, r *roster, content *mime.Part, inner []byte, h headers, send []policy.Member, ref string) (*store.PostBody, error) {
+	// Inline parts first: content (the decrypted post, which a large
+	// post's parts point into) is not needed past them, and can be
+	// collected while the whole entity is signed.
+	var inline []inlinePart
+	if needsInline(r, send) {
+		var err error
+		if inline, err = p.signInline(list, content, h); err != nil {
+			return nil, err
+		}
+	}
 	s, err := p.signOnce(list, r, inner, send)
 	if err != nil {
 		return nil, err
 	}
-	if needsInline(r, send) {
-		if s.inline, err = p.signInline(list, content, h); err != nil {
-			return nil, err
-		}
-	}
+	s.inline = inline
 	return p.sealBody(list, ref, &postBody{signed: s, header: p.outerHeader(list, h), allowV2: list.Settings.AllowSEIPDv2})
 }
 

@@ -67,6 +67,10 @@ func (p *Pipeline) post(ctx context.Context, log *slog.Logger, list *store.List,
 	if err != nil {
 		return p.unprocessable(ctx, log, list, in, release, err)
 	}
+	// From here the content is read through content only; o lives on
+	// (signer, marks) and must not keep a large post's decrypted bytes
+	// alive once content is done with them.
+	o.content = nil
 	if isEncrypted(content) {
 		// One layer of encryption (DESIGN §4.8): a member could not
 		// read a copy that is still encrypted to the list.
