@@ -76,7 +76,9 @@ make_list() {
   seq 0 $((n - 2)) | xargs -P "$CORES" -I{} sh -c '
     k=$(printf %07d {})
     "$1" --data "$2" member add "$3" "user-$k@bench.example" --key "$4/keys-$k.pgp" >/dev/null' _ "$bin" "$data" "$LIST" "$keys"
-  rm -rf "$keys"
+  # The key files stay until the caller removes its work directory:
+  # deleting 10,000 files now would slow the outbox that follows (see
+  # "Deleting files" above).
 }
 
 make_post() {

@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -53,6 +54,7 @@ type result struct {
 	args           []string
 	code           int
 	stdout, stderr string
+	maxRSS         int64 // peak resident memory in bytes, where the system tells
 }
 
 // want fails t unless the run exited with code.
@@ -104,6 +106,9 @@ func run(t *testing.T, data string, stdin []byte, env map[string]string, args ..
 	cmd.WaitDelay = 5 * time.Second
 	err := cmd.Run()
 	r := result{args: args, stdout: out.String(), stderr: errb.String()}
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		r.maxRSS = ru.Maxrss << 10 // Linux: KiB
+	}
 	var ee *exec.ExitError
 	switch {
 	case ctx.Err() != nil:

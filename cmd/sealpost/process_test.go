@@ -1,6 +1,7 @@
 package main_test
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -214,5 +215,55 @@ func TestProcessLeavesLog(t *testing.T) {
 		if n := copies(); n != 1 {
 			t.Fatalf("run %d: %d copies in the outbox, want 1", run, n)
 		}
+	}
+}
+
+// TestProcessInflatingPostMemory: issue 17. A post of a few hundred KB
+// that inflates to 30 MB (gpg compresses it) goes through `process`
+// within 200 MiB of peak resident memory: the inflated content is
+// counted against max_message_bytes and held a bounded number of times,
+// and process keeps its heap near what one message needs (a soft limit,
+// processMemoryLimit). A memory bound, not a timing.
+func TestProcessInflatingPostMemory(t *testing.T) {
+	if testing.Short() {
+		t.Skip("makes a 30 MB post")
+	}
+	t.Parallel()
+	const list, alice = "team@lists.example.org", "alice@example.org"
+	data := t.TempDir()
+	sealpost(t, data, nil, "list", "create", list, "--owner", "owner@example.org").want(t, exitOK)
+	g := gpgtest.New(t)
+	fpr := g.GenKey("Alice <" + alice + ">")
+	g.Import([]byte(sealpost(t, data, nil, "list", "key", list).want(t, exitOK).stdout))
+	key := filepath.Join(t.TempDir(), "key.asc")
+	if err := os.WriteFile(key, g.Export(fpr), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sealpost(t, data, nil, "member", "add", list, alice, "--key", key).want(t, exitOK)
+	// 30 MB of numbered 3 KiB blocks: deflate's window finds the
+	// repetition, the numbers keep it from being pure.
+	block := strings.Repeat("The quick brown fox jumps over the lazy dog, again and again.\r\n", 48)
+	var inner strings.Builder
+	inner.WriteString("Content-Type: text/plain\r\nFrom: " + alice + "\r\nTo: " + list + "\r\nSubject: large\r\n\r\n")
+	for i := 0; inner.Len() < 30_000_000; i++ {
+		fmt.Fprintf(&inner, "block %d\r\n%s", i, block)
+	}
+	listFpr := gpgFingerprints(t, g, list)[0]
+	post := pgpMIME(alice, list, g.MustRun([]byte(inner.String()), "--armor", "--compress-algo", "zlib",
+		"--sign", "--encrypt", "-r", listFpr, "-u", fpr).Stdout)
+	if len(post) > 1_000_000 {
+		t.Fatalf("the post is %d bytes; gpg did not compress it", len(post))
+	}
+	r := run(t, data, post, map[string]string{"GOMEMLIMIT": ""}, "process", list, "--sender", alice).want(t, exitOK)
+	if files, _ := filepath.Glob(filepath.Join(data, "outbox", "new", "*")); len(files) != 1 {
+		t.Fatalf("%d copies in the outbox, want 1", len(files))
+	}
+	const bound = 200 << 20
+	if r.maxRSS == 0 {
+		t.Skip("the system does not report peak memory")
+	}
+	t.Logf("a %d KB post inflating to %d MB: peak RSS %d MiB", len(post)>>10, inner.Len()/1e6, r.maxRSS>>20)
+	if r.maxRSS > bound {
+		t.Errorf("peak RSS %d MiB, want at most %d MiB", r.maxRSS>>20, bound>>20)
 	}
 }
