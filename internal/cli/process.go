@@ -51,7 +51,11 @@ default DATA/process.log (or syslog's mail facility when that file cannot be
 written); --log-file - logs to standard error, for runs by hand.
 
 The envelope sender is taken from --sender, else from a leading
-Return-Path header.`,
+Return-Path header.
+
+Memory: one run keeps its heap near 32 MiB plus three times
+smtp.max_message_bytes (a soft limit: a message that needs more still goes
+through, more slowly); set GOMEMLIMIT to choose another.`,
 		Example: `  # Postfix master.cf:
   # sealpost unix - n n - - pipe
   #   user=sealpost argv=/usr/local/bin/sealpost --data /var/lib/sealpost process ${recipient} --sender ${sender}`,
