@@ -33,6 +33,7 @@ const canary = "CANARY-b0dy-5e3cr3t"
 type fixture struct {
 	t      *testing.T
 	db     *sqlstore.DB
+	dbFile string // db's file, for a second connection (another process)
 	sealer *keyring.Sealer
 	p      *pipeline.Pipeline
 	now    time.Time // the pipeline's clock when set; the real time otherwise
@@ -47,7 +48,8 @@ type testList struct {
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	db, err := sqlstore.Open(context.Background(), filepath.Join(t.TempDir(), "sealpost.db"))
+	file := filepath.Join(t.TempDir(), "sealpost.db")
+	db, err := sqlstore.Open(context.Background(), file)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,7 +58,7 @@ func newFixture(t *testing.T) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{t: t, db: db, sealer: sealer, lists: map[string]*testList{}, keys: map[string]*pgp.Key{}}
+	f := &fixture{t: t, db: db, dbFile: file, sealer: sealer, lists: map[string]*testList{}, keys: map[string]*pgp.Key{}}
 	// The clock is the real one unless a test sets f.now: keys made during
 	// the test must not lie in the pipeline's future.
 	clock := func() time.Time {

@@ -128,6 +128,8 @@ type Pipeline struct {
 	opt    Options
 	keys   *keyCache
 	bodies *bodyCache // opened post bodies, for their copies (render.go)
+	// members are the lists' members between posts (roster.go).
+	members memberCache
 	// largeRenders bounds the copies of large posts rendered at once.
 	largeRenders chan struct{}
 }

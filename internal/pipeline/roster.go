@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	spcrypto "github.com/sealpost/sealpost/internal/crypto"
@@ -54,7 +55,7 @@ type roster struct {
 // roster loads the list's members and decides each one's format: the
 // list's preference when both are usable, else whichever is.
 func (p *Pipeline) roster(ctx context.Context, list *store.List) (*roster, error) {
-	ms, err := p.store.Members(ctx, list.ID)
+	ms, err := p.members.get(ctx, p.store, list)
 	if err != nil {
 		return nil, err
 	}
@@ -63,6 +64,55 @@ func (p *Pipeline) roster(ctx context.Context, list *store.List) (*roster, error
 		return nil, err
 	}
 	return p.rosterOf(list, ms, rev), nil
+}
+
+// memberCache keeps each list's members, as last loaded, between posts:
+// loading them was two queries and a fifth of a post's intake. An entry
+// serves a list whose RosterVersion is the one it was loaded under; the
+// store changes the version with every change to the list's members,
+// their keys or those keys' data, whichever process makes it (migration
+// 022), so a member removed or a key replaced is seen by the next post
+// as before. What is cached is what the store returned, read only; who
+// may receive what is decided from it on every post (rosterOf), at that
+// post's time. Bounded to maxCachedRosters lists.
+type memberCache struct {
+	mu      sync.Mutex
+	entries map[int64]cachedMembers
+}
+
+type cachedMembers struct {
+	version int64
+	members []store.Member
+}
+
+// maxCachedRosters bounds memberCache; past it, the cache starts over.
+const maxCachedRosters = 1000
+
+// get returns list's members: cached, or loaded from st and kept.
+func (c *memberCache) get(ctx context.Context, st Store, list *store.List) ([]store.Member, error) {
+	if list.RosterVersion == 0 { // a store that keeps no version
+		return st.Members(ctx, list.ID)
+	}
+	c.mu.Lock()
+	e, ok := c.entries[list.ID]
+	c.mu.Unlock()
+	if ok && e.version == list.RosterVersion {
+		return e.members, nil
+	}
+	// Loaded after list was: at least as new as its version says.
+	ms, err := st.Members(ctx, list.ID)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	if c.entries == nil || len(c.entries) >= maxCachedRosters {
+		c.entries = map[int64]cachedMembers{}
+	}
+	if cur, ok := c.entries[list.ID]; !ok || cur.version < list.RosterVersion {
+		c.entries[list.ID] = cachedMembers{version: list.RosterVersion, members: ms}
+	}
+	c.mu.Unlock()
+	return ms, nil
 }
 
 // rosterOf is the roster of the members ms of list; a certificate that

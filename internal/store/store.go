@@ -57,6 +57,11 @@ type List struct {
 	// Gateway holds a gateway's own options; zero for a list.
 	Gateway   GatewaySettings
 	CreatedAt time.Time
+	// RosterVersion changes, in the store, whenever the list's members,
+	// their keys on file or those keys' data change; no two states of
+	// any list's roster share one (migration 022). Read with the list, it
+	// says whether members loaded before are still the list's members.
+	RosterVersion int64
 }
 
 // IsGateway reports whether l is a gateway rather than a mailing list.

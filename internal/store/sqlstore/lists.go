@@ -10,7 +10,7 @@ import (
 	"github.com/sealpost/sealpost/internal/store"
 )
 
-const listColumns = `id, mode, address, name, owner, key_fingerprint, public_key, sealed_key, smime_cert, smime_sealed, settings, gateway, created_at`
+const listColumns = `id, mode, address, name, owner, key_fingerprint, public_key, sealed_key, smime_cert, smime_sealed, settings, gateway, created_at, roster_version`
 
 // CreateList inserts l and sets l.ID. It returns store.ErrExists when a
 // list with the address exists.
@@ -190,7 +190,7 @@ func scanList(r scanner) (*store.List, error) {
 	var settings, gateway string
 	var created int64
 	if err := r.Scan(&l.ID, &l.Mode, &l.Address, &l.Name, &l.Owner, &l.KeyFingerprint, &l.PublicKey, &l.SealedKey,
-		&l.SMIMECert, &l.SMIMESealed, &settings, &gateway, &created); err != nil {
+		&l.SMIMECert, &l.SMIMESealed, &settings, &gateway, &created, &l.RosterVersion); err != nil {
 		return nil, err
 	}
 	if err := json.Unmarshal([]byte(settings), &l.Settings); err != nil {
