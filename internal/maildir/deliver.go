@@ -195,11 +195,20 @@ func (o *Outbox) canOpenAnon() bool {
 	return o.anon
 }
 
+// fileBuffers are fill's buffers, 16 KiB each: enough for a small copy
+// in one write (a large one's chunks go through unbuffered, its
+// encryption buffers them already); kept between copies, as an outbox
+// writes thousands a second.
+var fileBuffers = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 16<<10) }}
+
 // fill writes m, after the envelope's fields, into f.
 func (o *Outbox) fill(f *os.File, m *Message) error {
-	// Enough for a small copy in one write; a large one's chunks go
-	// through unbuffered (its encryption buffers them already).
-	bw := bufio.NewWriterSize(f, 16<<10)
+	bw := fileBuffers.Get().(*bufio.Writer)
+	bw.Reset(f)
+	defer func() {
+		bw.Reset(nil)
+		fileBuffers.Put(bw)
+	}()
 	if _, err := bw.Write(header(m.From, m.Rcpt)); err != nil {
 		return fmt.Errorf("maildir: deliver: %w", err)
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"io"
+	"sync"
 )
 
 // armorWriter is the one ASCII-armor writer (RFC 9580 §6.2) of everything
@@ -34,8 +35,13 @@ func armorWriterEOL(w io.Writer, blockType, eol string) (io.WriteCloser, error) 
 	if _, err := io.WriteString(w, "-----BEGIN "+blockType+"-----"+eol+eol); err != nil {
 		return nil, err
 	}
-	return &armorEncoder{w: w, blockType: blockType, eol: eol, crc: crc24Init}, nil
+	return &armorEncoder{w: w, blockType: blockType, eol: eol, crc: crc24Init, out: armorBuffers.Get().([]byte)[:0]}, nil
 }
+
+// armorBuffers are armorEncoder's out buffers, given back by Close: an
+// outbox writes thousands of copies a second, each of which grew its own
+// buffer line by line before.
+var armorBuffers = sync.Pool{New: func() any { return make([]byte, 0, armorChunk+2*armorLineLength) }}
 
 // armorEncoder is the armor of armorWriter: the data base64-encoded in
 // lines of armorLineLength characters, then the checksum line and the
@@ -114,7 +120,12 @@ func (a *armorEncoder) Close() error {
 	a.out = append(a.out, a.eol+"="...)
 	a.out = base64.StdEncoding.AppendEncode(a.out, sum[:])
 	a.out = append(a.out, a.eol+"-----END "+a.blockType+"-----"...)
-	return a.flush()
+	err := a.flush()
+	if cap(a.out) <= armorChunk+2*armorLineLength {
+		armorBuffers.Put(a.out[:0])
+	}
+	a.out = nil
+	return err
 }
 
 // armorLineLength is the length of the armor's base64 lines; RFC 9580

@@ -123,7 +123,7 @@ func (s *Signed) EncryptTo(to *Key, allowV2 bool) ([]byte, error) {
 // bytes: the memory it takes does not depend on the message's size. On
 // error part of the message may have been written.
 func (s *Signed) EncryptToWriter(w io.Writer, to *Key, allowV2 bool) error {
-	bw := bufio.NewWriterSize(w, writeBuffer)
+	bw := bufferedWriter(w)
 	if err := s.armoredTo(bw, to, allowV2); err != nil {
 		return err
 	}
@@ -274,9 +274,21 @@ const (
 	// message would hold it twice more; chunks bound that. A message up
 	// to copyChunk bytes is written in one partial body as before.
 	copyChunk = 64 << 10
-	// writeBuffer batches the armor's 65-byte lines into larger writes.
-	writeBuffer = 32 << 10
+	// writeBuffer batches the small writes around the armor (its
+	// header, the MIME parts' boundaries) with the armor's chunks, for a
+	// writer that does not buffer already (bufferedWriter).
+	writeBuffer = 16 << 10
 )
+
+// bufferedWriter returns w itself when it is a *bufio.Writer (the Maildir
+// outbox's file is one: no second buffer per copy), else w behind a new
+// one.
+func bufferedWriter(w io.Writer) *bufio.Writer {
+	if bw, ok := w.(*bufio.Writer); ok {
+		return bw
+	}
+	return bufio.NewWriterSize(w, writeBuffer)
+}
 
 // writeChunks writes b to w in writes of at most copyChunk bytes.
 func writeChunks(w io.Writer, b []byte) error {
@@ -335,7 +347,7 @@ func EncryptedBody(armored []byte, boundary string) (contentType string, body []
 // returns, made as it is written (see EncryptToWriter). The entity's
 // Content-Type is EncryptedContentType(boundary).
 func (s *Signed) EncryptBodyTo(w io.Writer, to *Key, allowV2 bool, boundary string) error {
-	bw := bufio.NewWriterSize(w, writeBuffer)
+	bw := bufferedWriter(w)
 	if _, err := bw.WriteString(encryptedPrologue(boundary)); err != nil {
 		return fmt.Errorf("pgp: encrypt: %w", err)
 	}
