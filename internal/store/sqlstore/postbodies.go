@@ -14,9 +14,22 @@ import (
 // of a post hold state and a reference, and claiming or finishing one
 // never rewrites a message.
 
-// bodyChunk is the most bytes of a post body stored in one value
-// (migration 021 says why).
+// bodyChunk is the most bytes of a post body or a spooled message
+// stored in one value (migration 021 says why).
 const bodyChunk = 256 << 10
+
+// insertChunks stores data in chunks of bodyChunk bytes with insert, a
+// statement that takes the owner's id, the chunk's number and its bytes.
+func insertChunks(ctx context.Context, tx *sql.Tx, insert string, id any, data []byte) error {
+	for seq := 0; len(data) > 0; seq++ {
+		n := min(len(data), bodyChunk)
+		if _, err := tx.ExecContext(ctx, insert, id, seq, data[:n]); err != nil {
+			return err
+		}
+		data = data[n:]
+	}
+	return nil
+}
 
 // insertBody stores b, when there is one, and gives its id to the
 // deliveries ds that are rendered from it (those with a Recipient).
@@ -32,12 +45,8 @@ func insertBody(ctx context.Context, tx *sql.Tx, b *store.PostBody, ds []store.D
 	if err != nil {
 		return err
 	}
-	for seq, rest := 0, b.Sealed; len(rest) > 0; seq++ {
-		n := min(len(rest), bodyChunk)
-		if _, err := tx.ExecContext(ctx, `INSERT INTO post_body_chunks (body_id, seq, data) VALUES ($1, $2, $3)`, b.ID, seq, rest[:n]); err != nil {
-			return err
-		}
-		rest = rest[n:]
+	if err := insertChunks(ctx, tx, `INSERT INTO post_body_chunks (body_id, seq, data) VALUES ($1, $2, $3)`, b.ID, b.Sealed); err != nil {
+		return err
 	}
 	for i := range ds {
 		if ds[i].Recipient != "" && ds[i].BodyID == 0 {

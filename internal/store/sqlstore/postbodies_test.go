@@ -84,3 +84,45 @@ func TestPostBodyChunks(t *testing.T) {
 		t.Errorf("a body stored whole: err %v", err)
 	}
 }
+
+// TestSpoolChunks: a spooled message is stored in chunks (migration 023),
+// once however often it is admitted again, and they go when its outcome
+// is committed.
+func TestSpoolChunks(t *testing.T) {
+	ctx := context.Background()
+	db := open(t)
+	l := newList(t, db, "team@example.org")
+	sealed := make([]byte, 2*bodyChunk+10)
+	rand.Read(sealed)
+	now := time.Now()
+	chunks := func() (n int, size int) {
+		t.Helper()
+		if err := db.db.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(LENGTH(data)), 0) FROM spool_chunks WHERE spool_id = 'r1'`).Scan(&n, &size); err != nil {
+			t.Fatal(err)
+		}
+		return n, size
+	}
+	in := &store.Inbound{ID: "r1", ListID: l.ID, Digest: "d1", Sealed: sealed, ReceivedAt: now}
+	if _, err := db.Admit(ctx, in, now, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if n, size := chunks(); n != 3 || size != len(sealed) {
+		t.Fatalf("%d chunks of %d bytes spooled, want 3 of %d", n, size, len(sealed))
+	}
+	if err := db.EndAttempt(ctx, "r1"); err != nil {
+		t.Fatal(err)
+	}
+	again := &store.Inbound{ID: "r2", ListID: l.ID, Digest: "d1", Sealed: sealed, ReceivedAt: now}
+	if _, err := db.Admit(ctx, again, now.Add(time.Second), time.Minute); err != nil || again.ID != "r1" {
+		t.Fatalf("admitted again: %v, id %s", err, again.ID)
+	}
+	if n, size := chunks(); n != 3 || size != len(sealed) {
+		t.Fatalf("admitted again: %d chunks of %d bytes, want 3 of %d", n, size, len(sealed))
+	}
+	if err := db.Commit(ctx, store.Outcome{SpoolID: "r1", ListID: l.ID}); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := chunks(); n != 0 {
+		t.Errorf("%d chunks left after the outcome was committed", n)
+	}
+}

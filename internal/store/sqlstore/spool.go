@@ -25,14 +25,23 @@ import (
 // The attempt ends with Commit (which records the decision) or with
 // EndAttempt (a transient fault).
 func (s *DB) Admit(ctx context.Context, in *store.Inbound, now time.Time, lease time.Duration) (*store.Decision, error) {
-	// One statement, the common case: neither decided nor claimed.
-	err := s.writeRow(ctx, []any{&in.ID, &in.Attempts}, `INSERT INTO spool (id, list_id, digest, envelope_from, raw, attempts, received_at, claimed_until)
-		SELECT $1, $2, $3, $4, $5, 1, $6, $7
-		WHERE NOT EXISTS (SELECT 1 FROM decisions WHERE list_id = $2 AND digest = $3)
-		ON CONFLICT (list_id, digest) DO UPDATE SET attempts = spool.attempts + 1, claimed_until = excluded.claimed_until
-		WHERE spool.claimed_until <= $8
-		RETURNING id, attempts`,
-		in.ID, in.ListID, in.Digest, in.EnvelopeFrom, in.Sealed, millis(in.ReceivedAt), millis(now.Add(lease)), millis(now))
+	// The common case: neither decided nor claimed. The message goes in
+	// chunks (migration 023); a spooled message retried has them already,
+	// the same bytes under the same digest.
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		err := tx.QueryRowContext(ctx, `INSERT INTO spool (id, list_id, digest, envelope_from, raw, attempts, received_at, claimed_until)
+			SELECT $1, $2, $3, $4, x'', 1, $5, $6
+			WHERE NOT EXISTS (SELECT 1 FROM decisions WHERE list_id = $2 AND digest = $3)
+			ON CONFLICT (list_id, digest) DO UPDATE SET attempts = spool.attempts + 1, claimed_until = excluded.claimed_until
+			WHERE spool.claimed_until <= $7
+			RETURNING id, attempts`,
+			in.ID, in.ListID, in.Digest, in.EnvelopeFrom, millis(in.ReceivedAt), millis(now.Add(lease)), millis(now)).Scan(&in.ID, &in.Attempts)
+		if err != nil {
+			return err
+		}
+		return insertChunks(ctx, tx, `INSERT INTO spool_chunks (spool_id, seq, data) VALUES ($1, $2, $3)
+			ON CONFLICT (spool_id, seq) DO NOTHING`, in.ID, in.Sealed)
+	})
 	if !errors.Is(err, sql.ErrNoRows) {
 		if err != nil {
 			return nil, fmt.Errorf("sqlstore: admit: %w", err)
