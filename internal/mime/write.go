@@ -4,6 +4,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	nettextproto "net/textproto"
 	"strings"
 
 	"github.com/emersion/go-message/textproto"
@@ -36,15 +37,26 @@ type HeaderField [2]string
 
 // WriteFields writes a header of fs in the order given, leaving out the
 // fields whose value is empty, as WriteHeader does (and with its checks).
+// Every copy of a post has its header written this way: the fields go
+// straight into one buffer, with no header map in between.
 func WriteFields(w io.Writer, fs []HeaderField) error {
-	var h textproto.Header
-	// Header.Fields lists the fields last added first.
-	for i := len(fs) - 1; i >= 0; i-- {
-		if fs[i][1] != "" {
-			h.Add(fs[i][0], fs[i][1])
+	var b strings.Builder
+	n := 2
+	for _, f := range fs {
+		n += len(f[0]) + len(f[1]) + 4
+	}
+	b.Grow(n + n/16)
+	for _, f := range fs {
+		if f[1] == "" {
+			continue
+		}
+		// Names as WriteHeader writes them (textproto.Header keeps
+		// them canonical: "Mime-Version").
+		if err := writeField(&b, nettextproto.CanonicalMIMEHeaderKey(f[0]), f[1]); err != nil {
+			return err
 		}
 	}
-	return writeHeader(w, h)
+	return endHeader(w, &b)
 }
 
 func writeHeader(w io.Writer, h textproto.Header) error {
@@ -54,6 +66,12 @@ func writeHeader(w io.Writer, h textproto.Header) error {
 			return err
 		}
 	}
+	return endHeader(w, &b)
+}
+
+// endHeader writes the header in b to w, with the empty line that ends
+// it.
+func endHeader(w io.Writer, b *strings.Builder) error {
 	b.WriteString("\r\n")
 	if _, err := io.WriteString(w, b.String()); err != nil {
 		return fmt.Errorf("mime: write header: %w", err)
@@ -65,6 +83,16 @@ func writeHeader(w io.Writer, h textproto.Header) error {
 func writeField(b *strings.Builder, k, v string) error {
 	if err := checkField(k, v); err != nil {
 		return err
+	}
+	if len(k)+2+len(v) <= foldLen { // one line, nothing to fold
+		b.WriteString(k)
+		b.WriteString(":")
+		if v != "" {
+			b.WriteString(" ")
+			b.WriteString(v)
+		}
+		b.WriteString("\r\n")
+		return nil
 	}
 	line := k + ":"
 	if v != "" {

@@ -168,3 +168,35 @@ func TestBuildAndParse(t *testing.T) {
 		t.Errorf("parsed back:\n%s", Tree(p))
 	}
 }
+
+// TestWriteFieldsAsHeader: WriteFields writes what WriteHeader writes for
+// the same fields (names made canonical, folding, checks), leaving out
+// the empty ones, without going through a textproto.Header.
+func TestWriteFieldsAsHeader(t *testing.T) {
+	long := strings.Repeat("word ", 30) + "end"
+	token := strings.Repeat("x", 100)
+	sets := [][]HeaderField{
+		{},
+		{{"From", "a@example.org"}, {"To", "b@example.org"}, {"MIME-Version", "1.0"}, {"message-id", "<m@example.org>"}},
+		{{"Subject", strings.Repeat("a", 69)}, {"Subject", strings.Repeat("a", 70)}, {"X-Empty", ""}},
+		{{"Subject", long}, {"X-Token", token + " tail"}, {"X-Token", token}, {"X-Long", strings.Repeat("y", 990)}},
+		{{"X-Pad", token + "      "}, {"X-Tab", strings.Repeat("b", 75) + "\tc"}, {"Content-Type", `multipart/encrypted; protocol="application/pgp-encrypted"; boundary="` + token + `"`}},
+		{{"Subject", "hi\r\nBcc: victim@example.org"}},
+		{{"Bad Name", "x"}},
+		{{"X-Long", strings.Repeat("y", 991)}},
+	}
+	for i, fs := range sets {
+		var kv []string
+		for _, f := range fs {
+			if f[1] != "" {
+				kv = append(kv, f[0], f[1])
+			}
+		}
+		var want, got bytes.Buffer
+		wantErr := WriteHeader(&want, header(kv...))
+		gotErr := WriteFields(&got, fs)
+		if (wantErr == nil) != (gotErr == nil) || got.String() != want.String() {
+			t.Errorf("set %d: WriteFields wrote %q (error %v), WriteHeader %q (error %v)", i, got.String(), gotErr, want.String(), wantErr)
+		}
+	}
+}
