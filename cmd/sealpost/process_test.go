@@ -181,16 +181,7 @@ func TestProcessLeavesLog(t *testing.T) {
 		list  = "team@lists.example.org"
 		alice = "alice@example.org"
 	)
-	data := t.TempDir()
-	sealpost(t, data, nil, "list", "create", list, "--owner", "owner@example.org").want(t, exitOK)
-	g := gpgtest.New(t)
-	fpr := g.GenKey("Alice <" + alice + ">")
-	g.Import([]byte(sealpost(t, data, nil, "list", "key", list).want(t, exitOK).stdout))
-	key := filepath.Join(t.TempDir(), "key.asc")
-	if err := os.WriteFile(key, g.Export(fpr), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	sealpost(t, data, nil, "member", "add", list, alice, "--key", key).want(t, exitOK)
+	data, g, fpr := listWithMember(t, list, alice)
 	listFpr := gpgFingerprints(t, g, list)[0]
 	inner := []byte("Content-Type: text/plain\r\nFrom: " + alice + "\r\nTo: " + list + "\r\nSubject: s\r\n\r\nbody\r\n")
 	post := pgpMIME(alice, list, g.MustRun(inner, "--armor", "--sign", "--encrypt", "-r", listFpr, "-u", fpr).Stdout)
@@ -230,16 +221,7 @@ func TestProcessInflatingPostMemory(t *testing.T) {
 	}
 	t.Parallel()
 	const list, alice = "team@lists.example.org", "alice@example.org"
-	data := t.TempDir()
-	sealpost(t, data, nil, "list", "create", list, "--owner", "owner@example.org").want(t, exitOK)
-	g := gpgtest.New(t)
-	fpr := g.GenKey("Alice <" + alice + ">")
-	g.Import([]byte(sealpost(t, data, nil, "list", "key", list).want(t, exitOK).stdout))
-	key := filepath.Join(t.TempDir(), "key.asc")
-	if err := os.WriteFile(key, g.Export(fpr), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	sealpost(t, data, nil, "member", "add", list, alice, "--key", key).want(t, exitOK)
+	data, g, fpr := listWithMember(t, list, alice)
 	// 30 MB of numbered 3 KiB blocks: deflate's window finds the
 	// repetition, the numbers keep it from being pure.
 	block := strings.Repeat("The quick brown fox jumps over the lazy dog, again and again.\r\n", 48)
@@ -266,4 +248,22 @@ func TestProcessInflatingPostMemory(t *testing.T) {
 	if r.maxRSS > bound {
 		t.Errorf("peak RSS %d MiB, want at most %d MiB", r.maxRSS>>20, bound>>20)
 	}
+}
+
+// listWithMember makes a data directory with the list and one member
+// whose key gpg made; it returns the directory, the member's gpg (which
+// knows the list's key) and the member's key's fingerprint.
+func listWithMember(t *testing.T, list, member string) (data string, g *gpgtest.GPG, fpr string) {
+	t.Helper()
+	data = t.TempDir()
+	sealpost(t, data, nil, "list", "create", list, "--owner", "owner@example.org").want(t, exitOK)
+	g = gpgtest.New(t)
+	fpr = g.GenKey("Member <" + member + ">")
+	g.Import([]byte(sealpost(t, data, nil, "list", "key", list).want(t, exitOK).stdout))
+	key := filepath.Join(t.TempDir(), "key.asc")
+	if err := os.WriteFile(key, g.Export(fpr), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sealpost(t, data, nil, "member", "add", list, member, "--key", key).want(t, exitOK)
+	return data, g, fpr
 }

@@ -27,16 +27,7 @@ func (c cachingConnector) Connect(ctx context.Context) (driver.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	inner, ok := conn.(interface {
-		driver.Conn
-		driver.ConnBeginTx
-		driver.ConnPrepareContext
-		driver.QueryerContext
-		driver.ExecerContext
-		driver.Pinger
-		driver.SessionResetter
-		driver.Validator
-	})
+	inner, ok := conn.(driverConn)
 	if !ok {
 		conn.Close()
 		return nil, errors.New("sqlstore: the SQLite driver's connection lacks a method the statement cache needs")
@@ -46,20 +37,23 @@ func (c cachingConnector) Connect(ctx context.Context) (driver.Conn, error) {
 
 func (c cachingConnector) Driver() driver.Driver { return c.base.Driver() }
 
+// driverConn is what a cachingConn needs of the driver's connection.
+type driverConn interface {
+	driver.Conn
+	driver.ConnBeginTx
+	driver.ConnPrepareContext
+	driver.QueryerContext
+	driver.ExecerContext
+	driver.Pinger
+	driver.SessionResetter
+	driver.Validator
+}
+
 // cachingConn is a connection with its prepared statements. database/sql
 // uses a connection from one goroutine at a time, so the map needs no
 // lock.
 type cachingConn struct {
-	conn interface {
-		driver.Conn
-		driver.ConnBeginTx
-		driver.ConnPrepareContext
-		driver.QueryerContext
-		driver.ExecerContext
-		driver.Pinger
-		driver.SessionResetter
-		driver.Validator
-	}
+	conn  driverConn
 	stmts map[string]*cachedStmt
 }
 
