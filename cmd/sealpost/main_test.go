@@ -15,7 +15,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -54,7 +54,37 @@ type result struct {
 	args           []string
 	code           int
 	stdout, stderr string
-	maxRSS         int64 // peak resident memory in bytes, where the system tells
+	maxRSS         int64 // peak resident memory in bytes, where the system tells (watchPeakRSS)
+}
+
+// watchPeakRSS keeps in peak the largest VmHWM (peak resident memory) of
+// process pid that /proc shows until done. Not the rusage of the ended
+// child: on Linux its ru_maxrss includes the resident memory of the
+// process that forked it, up to the exec (this test binary's, hundreds of
+// MB under -race). The last reading comes at most a few milliseconds
+// before the exit; a peak in those would be missed.
+func watchPeakRSS(pid int, peak *atomic.Int64, done <-chan struct{}) {
+	status := fmt.Sprintf("/proc/%d/status", pid)
+	t := time.NewTicker(2 * time.Millisecond)
+	defer t.Stop()
+	for {
+		if b, err := os.ReadFile(status); err == nil {
+			for _, line := range strings.Split(string(b), "\n") {
+				if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+					var kib int64
+					fmt.Sscan(strings.TrimSuffix(strings.TrimSpace(v), " kB"), &kib)
+					if kib<<10 > peak.Load() {
+						peak.Store(kib << 10)
+					}
+				}
+			}
+		}
+		select {
+		case <-done:
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // want fails t unless the run exited with code.
@@ -104,11 +134,15 @@ func run(t *testing.T, data string, stdin []byte, env map[string]string, args ..
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	cmd.WaitDelay = 5 * time.Second
-	err := cmd.Run()
-	r := result{args: args, stdout: out.String(), stderr: errb.String()}
-	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		r.maxRSS = ru.Maxrss << 10 // Linux: KiB
+	var peak atomic.Int64
+	err := cmd.Start()
+	if err == nil {
+		done := make(chan struct{})
+		go watchPeakRSS(cmd.Process.Pid, &peak, done)
+		err = cmd.Wait()
+		close(done)
 	}
+	r := result{args: args, stdout: out.String(), stderr: errb.String(), maxRSS: peak.Load()}
 	var ee *exec.ExitError
 	switch {
 	case ctx.Err() != nil:
