@@ -56,11 +56,9 @@ func insertBody(ctx context.Context, tx *sql.Tx, b *store.PostBody, ds []store.D
 	return nil
 }
 
-// insertDeliveries inserts ds with one prepared statement, run once per
-// delivery, and sets their ids, states and creation times. SQLite parses
-// a statement once and runs it as often as it is given rows; one
-// statement with many rows of values costs more to parse than its rows
-// cost to run.
+// insertDeliveries inserts ds with one statement run once per delivery
+// (prepared once per connection, stmtcache.go), and sets their ids,
+// states and creation times.
 func insertDeliveries(ctx context.Context, tx *sql.Tx, ds []store.Delivery, now time.Time) error {
 	if len(ds) == 0 {
 		return nil
@@ -81,7 +79,6 @@ func insertDeliveries(ctx context.Context, tx *sql.Tx, ds []store.Delivery, now 
 		if data == nil {
 			data = []byte{} // NOT NULL
 		}
-		// Parsed once per connection (stmtcache.go), not per row or post.
 		if err := tx.QueryRowContext(ctx, `INSERT INTO deliveries (ref, list_id, kind, env_from, rcpt, data, route, sealed, state,
 			attempts, next_attempt, last_error, created_at, updated_at, body_id, recipient)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, $10, '', $11, $11, $12, $13) RETURNING id`, d.Ref, d.ListID, d.Kind, d.From, d.To, data, d.Route, boolInt(d.Sealed), string(d.State),
