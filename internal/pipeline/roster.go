@@ -3,9 +3,11 @@ package pipeline
 import (
 	"context"
 	"crypto/x509"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	spcrypto "github.com/sealpost/sealpost/internal/crypto"
@@ -55,9 +57,12 @@ type roster struct {
 // roster loads the list's members and decides each one's format: the
 // list's preference when both are usable, else whichever is.
 func (p *Pipeline) roster(ctx context.Context, list *store.List) (*roster, error) {
-	ms, err := p.members.get(ctx, p.store, list)
+	ms, loaded, err := p.members.get(ctx, p.store, list)
 	if err != nil {
 		return nil, err
+	}
+	if loaded {
+		p.warmKeys(ms)
 	}
 	rev, err := p.revocations(ctx, list, nil, nil)
 	if err != nil {
@@ -88,21 +93,22 @@ type cachedMembers struct {
 // maxCachedRosters bounds memberCache; past it, the cache starts over.
 const maxCachedRosters = 1000
 
-// get returns list's members: cached, or loaded from st and kept.
-func (c *memberCache) get(ctx context.Context, st Store, list *store.List) ([]store.Member, error) {
+// get returns list's members: cached, or loaded from st (loaded) and
+// kept.
+func (c *memberCache) get(ctx context.Context, st Store, list *store.List) (ms []store.Member, loaded bool, err error) {
 	if list.RosterVersion == 0 { // a store that keeps no version
-		return st.Members(ctx, list.ID)
+		ms, err = st.Members(ctx, list.ID)
+		return ms, true, err
 	}
 	c.mu.Lock()
 	e, ok := c.entries[list.ID]
 	c.mu.Unlock()
 	if ok && e.version == list.RosterVersion {
-		return e.members, nil
+		return e.members, false, nil
 	}
 	// Loaded after list was: at least as new as its version says.
-	ms, err := st.Members(ctx, list.ID)
-	if err != nil {
-		return nil, err
+	if ms, err = st.Members(ctx, list.ID); err != nil {
+		return nil, false, err
 	}
 	c.mu.Lock()
 	if c.entries == nil || len(c.entries) >= maxCachedRosters {
@@ -112,7 +118,39 @@ func (c *memberCache) get(ctx context.Context, st Store, list *store.List) ([]st
 		c.entries[list.ID] = cachedMembers{version: list.RosterVersion, members: ms}
 	}
 	c.mu.Unlock()
-	return ms, nil
+	return ms, true, nil
+}
+
+// warmKeys parses and checks the members' OpenPGP keys that the key
+// cache does not hold yet, on every core, before rosterOf goes through
+// them one by one: checking a key's self-signatures is most of what a
+// roster costs when its keys are new to the process (every run of
+// `process`, serve's first post to a list): 0.13 ms a key, 1.3 s of CPU
+// for 10,000. A key that does not parse is left to rosterOf, which says
+// why.
+func (p *Pipeline) warmKeys(ms []store.Member) {
+	var keys []*store.MemberKey
+	for i := range ms {
+		for j := range ms[i].Keys {
+			if mk := &ms[i].Keys[j]; mk.Engine == store.EngineOpenPGP {
+				keys = append(keys, mk)
+			}
+		}
+	}
+	workers := runtime.GOMAXPROCS(0)
+	if workers < 2 || len(keys) < 4*workers {
+		return
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for i := next.Add(1) - 1; i < int64(len(keys)); i = next.Add(1) - 1 {
+				p.memberKey(keys[i])
+			}
+		})
+	}
+	wg.Wait()
 }
 
 // rosterOf is the roster of the members ms of list; a certificate that
