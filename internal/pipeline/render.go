@@ -305,9 +305,20 @@ func (p *Pipeline) openBody(ctx context.Context, d *store.Delivery) (*postBody, 
 	if err != nil {
 		return nil, &queue.Permanent{Err: err}
 	}
-	ms, err := p.store.Members(ctx, d.ListID)
-	if err != nil {
+	// The members as posts see them (memberCache): while the list's
+	// roster is unchanged since its post, no query at all, and the
+	// copies waiting for this body are not held up by one.
+	var ms []store.Member
+	list, err := p.store.ListByID(ctx, d.ListID)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		// The list is gone, and its members with it: no copy has a key.
+	case err != nil:
 		return nil, err
+	default:
+		if ms, _, err = p.members.get(ctx, p.store, list); err != nil {
+			return nil, err
+		}
 	}
 	b.keys = make(map[string][]store.MemberKey, len(ms))
 	for _, m := range ms {
