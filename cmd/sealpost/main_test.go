@@ -15,9 +15,10 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/sealpost/sealpost/internal/memtest"
 )
 
 // binary is the sealpost executable built by TestMain.
@@ -54,37 +55,7 @@ type result struct {
 	args           []string
 	code           int
 	stdout, stderr string
-	maxRSS         int64 // peak resident memory in bytes, where the system tells (watchPeakRSS)
-}
-
-// watchPeakRSS keeps in peak the largest VmHWM (peak resident memory) of
-// process pid that /proc shows until done. Not the rusage of the ended
-// child: on Linux its ru_maxrss includes the resident memory of the
-// process that forked it, up to the exec (this test binary's, hundreds of
-// MB under -race). The last reading comes at most a few milliseconds
-// before the exit; a peak in those would be missed.
-func watchPeakRSS(pid int, peak *atomic.Int64, done <-chan struct{}) {
-	status := fmt.Sprintf("/proc/%d/status", pid)
-	t := time.NewTicker(2 * time.Millisecond)
-	defer t.Stop()
-	for {
-		if b, err := os.ReadFile(status); err == nil {
-			for _, line := range strings.Split(string(b), "\n") {
-				if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-					var kib int64
-					fmt.Sscan(strings.TrimSuffix(strings.TrimSpace(v), " kB"), &kib)
-					if kib<<10 > peak.Load() {
-						peak.Store(kib << 10)
-					}
-				}
-			}
-		}
-		select {
-		case <-done:
-			return
-		case <-t.C:
-		}
-	}
+	maxRSS         int64 // peak resident memory in bytes, where /proc tells (memtest.PeakRSS)
 }
 
 // want fails t unless the run exited with code.
@@ -134,15 +105,14 @@ func run(t *testing.T, data string, stdin []byte, env map[string]string, args ..
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	cmd.WaitDelay = 5 * time.Second
-	var peak atomic.Int64
+	var peak int64
 	err := cmd.Start()
 	if err == nil {
-		done := make(chan struct{})
-		go watchPeakRSS(cmd.Process.Pid, &peak, done)
+		stop := memtest.PeakRSS(cmd.Process.Pid)
 		err = cmd.Wait()
-		close(done)
+		peak = stop()
 	}
-	r := result{args: args, stdout: out.String(), stderr: errb.String(), maxRSS: peak.Load()}
+	r := result{args: args, stdout: out.String(), stderr: errb.String(), maxRSS: peak}
 	var ee *exec.ExitError
 	switch {
 	case ctx.Err() != nil:

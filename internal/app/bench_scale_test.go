@@ -1,7 +1,6 @@
 package app_test
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -11,7 +10,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -22,6 +20,7 @@ import (
 	"github.com/sealpost/sealpost/internal/app"
 	"github.com/sealpost/sealpost/internal/crypto/pgp"
 	"github.com/sealpost/sealpost/internal/gpgtest"
+	"github.com/sealpost/sealpost/internal/memtest"
 	"github.com/sealpost/sealpost/internal/pipeline"
 )
 
@@ -61,29 +60,12 @@ func startPeakRSS() *peakRSS {
 // growth of the peak over the resident size at start ("peak-MB" is the
 // whole process, test fixtures included).
 func (p *peakRSS) report(b *testing.B) {
-	hwm, ok := procStatusKB("VmHWM")
+	hwm, ok := memtest.StatusKB(0, "VmHWM")
 	if !ok || !p.ok {
 		b.Logf("peak RSS unavailable (no /proc/self/status or clear_refs)")
 		return
 	}
 	b.ReportMetric(float64(hwm)*1024/1e6, "peak-MB")
-}
-
-// procStatusKB returns the field name (in kB) of /proc/self/status.
-func procStatusKB(name string) (int64, bool) {
-	f, err := os.Open("/proc/self/status")
-	if err != nil {
-		return 0, false
-	}
-	defer f.Close()
-	s := bufio.NewScanner(f)
-	for s.Scan() {
-		if v, ok := strings.CutPrefix(s.Text(), name+":"); ok {
-			n, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
-			return n, err == nil
-		}
-	}
-	return 0, false
 }
 
 // benchList is a list of members on a fresh Sealpost, and the key of its

@@ -307,19 +307,25 @@ func (p *Pipeline) signFormats(list *store.List, inner []byte, tos []recipient) 
 func (p *Pipeline) encryptCopies(list *store.List, s signed, r *roster, h headers, send []policy.Member) ([][]byte, error) {
 	copies := make([][]byte, len(send))
 	errs := make([]error, len(send))
+	onCores(len(send), func(i int) {
+		copies[i], errs[i] = p.copyFor(list, s, r.to[send[i].Email], h, send[i].Email)
+	})
+	return copies, errors.Join(errs...)
+}
+
+// onCores runs f(0), ..., f(n-1) on as many goroutines as there are
+// cores (at most n) and returns when all have run.
+func onCores(n int, f func(i int)) {
 	var next atomic.Int64
 	var wg sync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0), len(send)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := int(next.Add(1) - 1); i < len(send); i = int(next.Add(1) - 1) {
-				copies[i], errs[i] = p.copyFor(list, s, r.to[send[i].Email], h, send[i].Email)
+	for range min(runtime.GOMAXPROCS(0), n) {
+		wg.Go(func() {
+			for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
+				f(i)
 			}
-		}()
+		})
 	}
 	wg.Wait()
-	return copies, errors.Join(errs...)
 }
 
 // copyFor encrypts the signed post for one member in their format.

@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	spcrypto "github.com/sealpost/sealpost/internal/crypto"
@@ -137,20 +136,10 @@ func (p *Pipeline) warmKeys(ms []store.Member) {
 			}
 		}
 	}
-	workers := runtime.GOMAXPROCS(0)
-	if workers < 2 || len(keys) < 4*workers {
+	if cores := runtime.GOMAXPROCS(0); cores < 2 || len(keys) < 4*cores {
 		return
 	}
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Go(func() {
-			for i := next.Add(1) - 1; i < int64(len(keys)); i = next.Add(1) - 1 {
-				p.memberKey(keys[i])
-			}
-		})
-	}
-	wg.Wait()
+	onCores(len(keys), func(i int) { p.memberKey(keys[i]) })
 }
 
 // rosterOf is the roster of the members ms of list; a certificate that
