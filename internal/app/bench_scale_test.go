@@ -18,6 +18,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"github.com/sealpost/sealpost/internal/app"
+	"github.com/sealpost/sealpost/internal/benchdir"
 	"github.com/sealpost/sealpost/internal/crypto/pgp"
 	"github.com/sealpost/sealpost/internal/gpgtest"
 	"github.com/sealpost/sealpost/internal/memtest"
@@ -237,7 +238,7 @@ func BenchmarkCompressionBomb(b *testing.B) {
 			b.Fatalf("outbox has %d copies, want %d", len(files), members)
 		}
 		peak.report(b)
-		parkOutbox(b, outbox)
+		benchdir.Park(b, outbox)
 		b.StartTimer()
 	}
 	b.ReportMetric(float64(postSize)/1e3, "post-KB")
@@ -254,7 +255,7 @@ type smtpBench struct {
 // SMTP listener and the queue delivering into the Maildir outbox) until
 // b ends.
 func serveBench(b *testing.B, members int) *smtpBench {
-	dir := benchDir(b)
+	dir := benchdir.New(b)
 	cfg, err := app.LoadConfig(dir)
 	if err != nil {
 		b.Fatal(err)
@@ -332,13 +333,13 @@ func BenchmarkSMTPFanout(b *testing.B) {
 		}
 		to250 += time.Since(start)
 		for countDir(outbox) < members {
-			time.Sleep(100 * time.Microsecond)
+			time.Sleep(time.Millisecond)
 		}
 		b.StopTimer()
 		if n := countDir(outbox); n != members {
 			b.Fatalf("outbox has %d copies, want %d", n, members)
 		}
-		parkOutbox(b, outbox)
+		benchdir.Park(b, outbox)
 		b.StartTimer()
 	}
 	b.StopTimer()

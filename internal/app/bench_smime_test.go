@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/sealpost/sealpost/internal/app"
+	"github.com/sealpost/sealpost/internal/benchdir"
 	"github.com/sealpost/sealpost/internal/crypto/pgp"
 	"github.com/sealpost/sealpost/internal/crypto/smime"
 	"github.com/sealpost/sealpost/internal/openssltest"
@@ -52,7 +53,7 @@ func BenchmarkFanoutSMIME(b *testing.B) {
 func benchFanoutSMIME(b *testing.B, kt openssltest.KeyType, members int) {
 	ctx := context.Background()
 	certs := certSet(b, kt, members)
-	dir := benchDir(b)
+	dir := benchdir.New(b)
 	cfg, err := app.LoadConfig(dir)
 	if err != nil {
 		b.Fatal(err)

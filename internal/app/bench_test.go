@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/sealpost/sealpost/internal/app"
+	"github.com/sealpost/sealpost/internal/benchdir"
 	"github.com/sealpost/sealpost/internal/crypto/pgp"
 	"github.com/sealpost/sealpost/internal/mime"
 	"github.com/sealpost/sealpost/internal/pipeline"
@@ -31,7 +32,7 @@ func BenchmarkFanout(b *testing.B) {
 
 // openBenchApp opens Sealpost on a fresh data directory, closed when b ends.
 func openBenchApp(b *testing.B) (*app.App, string) {
-	dir := benchDir(b)
+	dir := benchdir.New(b)
 	cfg, err := app.LoadConfig(dir)
 	if err != nil {
 		b.Fatal(err)
@@ -113,7 +114,7 @@ func runFanout(b *testing.B, a *app.App, dir string, members int, deliver bool, 
 				b.Fatalf("outbox has %d copies, want %d", len(files), members)
 			}
 		}
-		parkOutbox(b, outbox)
+		benchdir.Park(b, outbox)
 		b.StartTimer()
 	}
 	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N*members), "µs/recipient")
