@@ -94,6 +94,17 @@ func (s *server) exited(t *testing.T, timeout time.Duration) *os.ProcessState {
 // once the server has answered the end of data with 250.
 func sendPost(t *testing.T, addr, from, to string, msg []byte) {
 	t.Helper()
+	c := dialSMTP(t, addr)
+	defer c.Close()
+	if err := c.SendMail(from, []string{to}, bytes.NewReader(msg)); err != nil {
+		t.Fatalf("sending the post: %v", err)
+	}
+}
+
+// dialSMTP connects to the SMTP server at addr and says EHLO; the
+// connection has 30 seconds.
+func dialSMTP(t *testing.T, addr string) *smtp.Client {
+	t.Helper()
 	conn, err := net.DialTimeout("tcp", addr, 10*time.Second)
 	if err != nil {
 		t.Fatal(err)
@@ -102,13 +113,11 @@ func sendPost(t *testing.T, addr, from, to string, msg []byte) {
 		t.Fatal(err)
 	}
 	c := smtp.NewClient(conn)
-	defer c.Close()
 	if err := c.Hello("client.test"); err != nil {
+		c.Close()
 		t.Fatalf("EHLO: %v", err)
 	}
-	if err := c.SendMail(from, []string{to}, bytes.NewReader(msg)); err != nil {
-		t.Fatalf("sending the post: %v", err)
-	}
+	return c
 }
 
 // crashList sets up a list with three members whose keys the test holds,

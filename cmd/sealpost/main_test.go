@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -85,10 +86,25 @@ func hasEnv(env map[string]string, name string) bool {
 // value removes the variable).
 func run(t *testing.T, data string, stdin []byte, env map[string]string, args ...string) result {
 	t.Helper()
+	return runWith(t, nil, data, stdin, env, args...)
+}
+
+// runCred is sealpost run as the user and group of cred.
+func runCred(t *testing.T, cred *syscall.Credential, data string, stdin []byte, args ...string) result {
+	t.Helper()
+	return runWith(t, cred, data, stdin, nil, args...)
+}
+
+// runWith is run as the user of cred, when not nil.
+func runWith(t *testing.T, cred *syscall.Credential, data string, stdin []byte, env map[string]string, args ...string) result {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), commandTimeout)
 	defer cancel()
 	full := append([]string{"--data", data}, args...)
 	cmd := exec.CommandContext(ctx, binary, full...)
+	if cred != nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
+	}
 	for _, kv := range testEnv() {
 		if name, _, _ := strings.Cut(kv, "="); !hasEnv(env, name) {
 			cmd.Env = append(cmd.Env, kv)

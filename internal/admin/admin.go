@@ -65,6 +65,7 @@ type Store interface {
 	QueueCounts(ctx context.Context, listIDs []int64) (map[store.DeliveryState]int, error)
 	Delivery(ctx context.Context, id int64) (*store.Delivery, error)
 	RetryDelivery(ctx context.Context, id int64, now time.Time) error
+	DueNow(ctx context.Context, now time.Time) (int64, error)
 	DropDelivery(ctx context.Context, id int64, now time.Time) error
 	Audit(ctx context.Context, q store.AuditQuery) ([]store.AuditEntry, error)
 

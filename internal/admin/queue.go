@@ -115,6 +115,20 @@ func (s *Service) delivery(ctx context.Context, id int64) (*store.Delivery, *sto
 
 func deliveryTarget(id int64) string { return "delivery " + strconv.FormatInt(id, 10) }
 
+// QueueDueNow makes every delivery that waits for a later attempt due
+// now, on every list (after the relay came back, say), and returns how
+// many. Failed deliveries stay failed: RetryDelivery retries one.
+func (s *Service) QueueDueNow(ctx context.Context) (int64, error) {
+	if err := s.requireAdmin("flush the queue of every list"); err != nil {
+		return 0, err
+	}
+	n, err := s.st.DueNow(ctx, s.now())
+	if err != nil || n == 0 {
+		return n, err
+	}
+	return n, s.audit(ctx, "queue.flush", "", "the queue", fmt.Sprintf("%d waiting deliveries due now", n))
+}
+
 // RetryDelivery makes a waiting or failed delivery due now: one more
 // attempt (a failed one that fails for good again stays failed). A
 // failed delivery whose message was removed ([queue] failed_keep_days)

@@ -53,6 +53,12 @@ written); --log-file - logs to standard error, for runs by hand.
 The envelope sender is taken from --sender, else from a leading
 Return-Path header.
 
+The copies go out before it exits, into the outbox or to the relay. A copy
+the relay does not take now (it is down, or answers 4xx) waits in the
+queue, and 'process' still exits 0 (the message is taken; the log says how
+many wait): a 'sealpost serve' must run beside the pipe to retry them, or,
+without one, 'sealpost queue flush' from a timer every few minutes.
+
 Memory: one run keeps its heap near 32 MiB plus three times
 smtp.max_message_bytes (a soft limit: a message that needs more still goes
 through, more slowly); set GOMEMLIMIT to choose another.`,
@@ -173,6 +179,13 @@ func (e *env) process(ctx context.Context, list, sender string, senderGiven bool
 		fmt.Fprintf(e.stdout, "held for the moderator, reference %s\n", ref)
 		return nil
 	case err == nil:
+		// Taken: copies the relay did not take wait in the queue, and
+		// only a running serve (or queue flush) sends them; say so where
+		// the admin looks, not to the MTA, which must not retry.
+		if n, perr := a.Store.PendingOf(ctx, ref); perr == nil && n > 0 {
+			log.Warn("process: copies wait in the queue: 'sealpost serve' retries them, or 'sealpost queue flush'",
+				"waiting", n)
+		}
 		fmt.Fprintf(e.stdout, "accepted, reference %s\n", ref)
 		return nil
 	case errors.As(err, &rej):

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -20,14 +21,14 @@ const queueLimit = 1000
 func (e *env) queueCmd() *cobra.Command {
 	c := groupCommand(&cobra.Command{
 		Use:   "queue",
-		Short: "Inspect the outbound queue: list, retry, drop",
+		Short: "Inspect the outbound queue: list, flush, retry, drop",
 		Long: `Every message Sealpost sends (a member's copy of a post, a notice, a
 gateway's mail) is one delivery in the outbound queue. 'sealpost serve'
 sends them; a delivery that meets a temporary error waits and is tried
 again later; one that meets a permanent error, or runs out of retries,
 fails.`,
 	})
-	c.AddCommand(e.queueListCmd(), e.queueRetryCmd(), e.queueDropCmd())
+	c.AddCommand(e.queueListCmd(), e.queueFlushCmd(), e.queueRetryCmd(), e.queueDropCmd())
 	return c
 }
 
@@ -165,6 +166,58 @@ func orDash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+func (e *env) queueFlushCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "flush",
+		Short: "Send every waiting delivery now, from this process",
+		Long: `Make every delivery that waits for its next attempt due now and send
+them from this process, then say how many went out and how many still
+wait: for example after the relay (Postfix) was down and is back, like
+Postfix's 'postqueue -f'. A 'sealpost serve' running at the same time
+is safe: each delivery is attempted by one process only.
+
+Where Sealpost runs only as an MTA's pipe ('sealpost process') and no
+'sealpost serve' runs, nothing else retries a copy the relay did not
+take: run 'sealpost queue flush' from a timer (every few minutes).
+
+It sends through the relay of the configuration file ([relay] addr), or
+into the outbox without one: give a 'sealpost serve' its relay in the
+configuration, not only with --relay, so that both send the same way.
+
+Failed deliveries stay failed; 'sealpost queue retry ID' retries one.`,
+		Args: args(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return e.withApp(cmd, func(ap *app.App) error {
+				ctx := cmd.Context()
+				due, err := ap.Admin.QueueDueNow(ctx)
+				if err != nil {
+					return err
+				}
+				tried, err := ap.Queue.Flush(ctx)
+				if err != nil {
+					return err
+				}
+				counts, err := ap.Admin.QueueCounts(ctx)
+				if err != nil {
+					return err
+				}
+				// Where they went: the relay of the configuration, not a
+				// --relay that a running serve was given.
+				to := "the relay " + ap.Config.Relay.Addr
+				if ap.Config.Relay.Addr == "" {
+					to = "the Maildir outbox " + filepath.Join(ap.Config.DataDir, app.OutboxDir) + " (no [relay] addr in the configuration)"
+				}
+				fmt.Fprintf(e.stdout, "%d deliveries attempted (%d made due now) through %s; %d still waiting, %d failed.\n",
+					tried, due, to, counts[store.Pending], counts[store.Failed])
+				if counts[store.Pending] > 0 {
+					fmt.Fprintln(e.stdout, "'sealpost queue list --state pending' shows why they wait.")
+				}
+				return nil
+			})
+		},
+	}
 }
 
 func (e *env) queueRetryCmd() *cobra.Command {

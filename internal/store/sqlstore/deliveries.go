@@ -80,6 +80,16 @@ func (s *DB) CopySent(ctx context.Context, listID int64, from, rcpt string, sinc
 	return n > 0, nil
 }
 
+// PendingOf returns how many deliveries of the inbound message ref wait
+// to be sent.
+func (s *DB) PendingOf(ctx context.Context, ref string) (int, error) {
+	var n int
+	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM deliveries WHERE ref = $1 AND state = $2`, ref, string(store.Pending)).Scan(&n); err != nil {
+		return 0, fmt.Errorf("sqlstore: pending deliveries: %w", err)
+	}
+	return n, nil
+}
+
 // NextDue returns when the earliest pending delivery is due, or the zero
 // time when none is pending.
 func (s *DB) NextDue(ctx context.Context) (time.Time, error) {
