@@ -342,7 +342,7 @@ func (s *DB) RetryDelivery(ctx context.Context, id int64, now time.Time) error {
 // DueNow makes every pending delivery that waits for a later attempt due
 // at now (not those an attempt holds), and returns how many.
 func (s *DB) DueNow(ctx context.Context, now time.Time) (int64, error) {
-	res, err := s.db.ExecContext(ctx, `UPDATE deliveries SET next_attempt = $1, updated_at = $1
+	res, err := s.exec(ctx, `UPDATE deliveries SET next_attempt = $1, updated_at = $1
 		WHERE state = $2 AND next_attempt > $1 AND claimed_until <= $1`, millis(now), string(store.Pending))
 	if err != nil {
 		return 0, fmt.Errorf("sqlstore: deliveries due now: %w", err)

@@ -278,3 +278,42 @@ func TestSessionsExpire(t *testing.T) {
 		t.Errorf("a removed account's session: %v", err)
 	}
 }
+
+// TestDueNow: `queue flush` makes the deliveries that wait for a later
+// attempt due now, but not a claimed one (an attempt holds it), a failed
+// or a sent one; PendingOf counts one message's waiting deliveries.
+func TestDueNow(t *testing.T) {
+	ctx := context.Background()
+	db := open(t)
+	l := newList(t, db, "team@lists.example.org")
+	now := time.Now().Truncate(time.Millisecond)
+	later := now.Add(time.Hour)
+	out := store.Outcome{}
+	for _, to := range []string{"waits@x.org", "claimed@x.org", "failed@x.org", "sent@x.org"} {
+		out.Deliveries = append(out.Deliveries, store.Delivery{Ref: "r", ListID: l.ID, Kind: store.KindPost, To: to, Data: []byte(to), NextAttempt: later})
+	}
+	out.Deliveries = append(out.Deliveries, store.Delivery{Ref: "other", ListID: l.ID, Kind: store.KindPost, To: "due@x.org", Data: []byte("x")})
+	if err := db.Commit(ctx, out); err != nil {
+		t.Fatal(err)
+	}
+	ds := out.Deliveries
+	if err := db.RecordAttempts(ctx, []store.Attempt{
+		{ID: ds[2].ID, State: store.Failed, At: now, Error: "550 no"},
+		{ID: ds[3].ID, State: store.Sent, At: now},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.execOne(ctx, "claim", `UPDATE deliveries SET claimed_until = $1 WHERE id = $2`, millis(later), ds[1].ID); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := db.PendingOf(ctx, "r"); err != nil || n != 2 {
+		t.Errorf("PendingOf(r) = %d, %v; want 2 (waits, claimed)", n, err)
+	}
+	if n, err := db.DueNow(ctx, now); err != nil || n != 1 {
+		t.Fatalf("DueNow = %d, %v; want 1", n, err)
+	}
+	due, err := db.ClaimDue(ctx, now, time.Minute, "r", 10)
+	if err != nil || len(due) != 1 || due[0].To != "waits@x.org" {
+		t.Errorf("due after DueNow = %+v, %v; want waits@x.org only", due, err)
+	}
+}
