@@ -11,7 +11,14 @@
 package postfixtest
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"fmt"
+	"math/big"
 	"net"
 	"os"
 	"os/exec"
@@ -39,6 +46,10 @@ type Config struct {
 	Main []string
 	// MasterExtra is added to master.cf (a pipe service, say).
 	MasterExtra string
+	// TLS makes the SMTP listener offer STARTTLS with a self-signed
+	// certificate for mx.postfixtest.invalid, as Debian's Postfix does
+	// out of the box with its snakeoil certificate.
+	TLS bool
 }
 
 // MailboxUID is the owner of the mailboxes and the user a pipe may run
@@ -96,6 +107,9 @@ func Start(t testing.TB, cfg Config) *Instance {
 	}
 	if err := os.Chown(filepath.Join(dir, "mail"), MailboxUID, MailboxUID); err != nil {
 		t.Fatal(err)
+	}
+	if cfg.TLS {
+		p.selfSigned()
 	}
 	p.write("main.cf", p.mainCf())
 	p.write("master.cf", p.masterCf())
@@ -186,7 +200,6 @@ func (p *Instance) mainCf() string {
 		"alias_database =",
 		"biff = no",
 		"smtp_tls_security_level = none",
-		"smtpd_tls_security_level = none",
 		// A test must not wait minutes for a retry: the queue is run
 		// again soon, and flushed by Flush.
 		"queue_run_delay = 2s",
@@ -195,6 +208,15 @@ func (p *Instance) mainCf() string {
 		// A deferred message stays deferred while the test runs.
 		"maximal_queue_lifetime = 1h",
 		"bounce_queue_lifetime = 1h",
+	}
+	if !p.cfg.TLS {
+		lines = append(lines, "smtpd_tls_security_level = none")
+	} else {
+		lines = append(lines,
+			"smtpd_tls_security_level = may",
+			"smtpd_tls_cert_file = "+p.etc("cert.pem"),
+			"smtpd_tls_key_file = "+p.etc("key.pem"),
+			"smtpd_tls_loglevel = 1")
 	}
 	return strings.Join(append(lines, p.cfg.Main...), "\n") + "\n"
 }
@@ -229,6 +251,35 @@ anvil     unix  -       -       n       -       1       anvil
 scache    unix  -       -       n       -       1       scache
 postlog   unix-dgram n  -       n       -       1       postlogd
 ` + p.cfg.MasterExtra
+}
+
+// selfSigned writes etc/cert.pem and etc/key.pem: a self-signed
+// certificate for mx.postfixtest.invalid.
+func (p *Instance) selfSigned() {
+	p.t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1),
+		Subject:      pkix.Name{CommonName: "mx.postfixtest.invalid"},
+		DNSNames:     []string{"mx.postfixtest.invalid"},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(24 * time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	pkcs8, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	p.write("cert.pem", string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})))
+	p.write("key.pem", string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: pkcs8})))
 }
 
 // run runs `postfix -c etc/ args...`.
