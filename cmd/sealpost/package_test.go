@@ -148,6 +148,11 @@ func TestDebianPackage(t *testing.T) {
 		installedRun(t, as, "member", "add", postfixListAddr, addr, "--key", file)
 		keys[addr] = k
 	}
+	// An admin who forgets sudo -u is told, and changes nothing.
+	if out, err := exec.Command("/usr/bin/sealpost", "member", "list", postfixListAddr).CombinedOutput(); err == nil ||
+		!strings.Contains(string(out), "sudo -u sealpost") {
+		t.Errorf("member list as root: %v, %s; want a refusal that says to run it as sealpost", err, out)
+	}
 	checkOwner(t, "/var/lib/sealpost/secrets/master.key", uid, 0o600)
 	checkOwner(t, "/var/lib/sealpost/sealpost.db", uid, 0o600)
 

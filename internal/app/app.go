@@ -82,6 +82,9 @@ func OpenWith(ctx context.Context, cfg *Config, logger *slog.Logger, opt Options
 	if logger == nil {
 		logger = slog.Default()
 	}
+	if err := checkOwner(cfg.DataDir); err != nil {
+		return nil, err
+	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)
 	}
