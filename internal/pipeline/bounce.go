@@ -380,8 +380,8 @@ func automated(list *store.List, msg *mime.Part, envelopeFrom string) string {
 		return "loop: X-Loop names this list"
 	case strings.Contains(strings.ToLower(h.Get("List-Id")), "<"+strings.ReplaceAll(list.Address, "@", ".")+">"):
 		return "loop: a copy of this list's own mail"
-	case h.Get("Auto-Submitted") != "" && !strings.EqualFold(strings.TrimSpace(h.Get("Auto-Submitted")), "no"):
-		return "automated: Auto-Submitted " + h.Get("Auto-Submitted")
+	case autoReplyField(h) != "":
+		return "automated: " + autoReplyField(h)
 	case msg.MediaType == "multipart/report":
 		return "automated: a delivery or disposition report"
 	case envelopeFrom != "" && isDaemon(envelopeFrom):

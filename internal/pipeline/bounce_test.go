@@ -125,6 +125,9 @@ func TestAutomatedMailDropped(t *testing.T) {
 		"Precedence: bulk\r\n",
 		"X-Loop: team@lists.example.org\r\n",
 		"List-Id: <team.lists.example.org>\r\n",
+		"X-Autoreply: yes\r\n",
+		"X-Autorespond: Bob is away\r\n",
+		"Precedence: auto_reply\r\n",
 	} {
 		ref := "auto" + string(rune('a'+i))
 		raw := f.post(l, postSpec{signer: f.member("alice@example.org"), from: "alice@example.org", extraOuter: extra})

@@ -4,6 +4,8 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/emersion/go-message/textproto"
+
 	"github.com/sealpost/sealpost/internal/mail"
 	"github.com/sealpost/sealpost/internal/mime"
 )
@@ -152,10 +154,12 @@ func mailer(msg *mime.Part, envelopeFrom string) bool {
 	return isDaemon(from) || (envelopeFrom == "" && (strings.Contains(name, "mail delivery") || strings.Contains(name, "mailer-daemon")))
 }
 
-// autoReply says why msg is an automatic answer, or "" (RFC 3834 §5,
-// and the fields and subjects auto-responders use without it).
-func autoReply(msg *mime.Part, subject string) string {
-	h := msg.Header
+// autoReplyField names the header field that marks h's message as sent
+// by a program, or "": RFC 3834 §5's Auto-Submitted (other than "no"),
+// and the fields auto-responders write without it. automated reads it
+// too; a subject is a person's words as well, and only autoReply reads
+// it.
+func autoReplyField(h textproto.Header) string {
 	switch {
 	case h.Get("Auto-Submitted") != "" && !strings.EqualFold(strings.TrimSpace(h.Get("Auto-Submitted")), "no"):
 		return "Auto-Submitted: " + strings.TrimSpace(h.Get("Auto-Submitted"))
@@ -165,6 +169,15 @@ func autoReply(msg *mime.Part, subject string) string {
 		return "X-Autorespond"
 	case strings.EqualFold(strings.TrimSpace(h.Get("Precedence")), "auto_reply"):
 		return "Precedence: auto_reply"
+	}
+	return ""
+}
+
+// autoReply says why msg is an automatic answer, or "": a field that
+// says so (autoReplyField), or a vacation notice's subject.
+func autoReply(msg *mime.Part, subject string) string {
+	if why := autoReplyField(msg.Header); why != "" {
+		return why
 	}
 	for _, s := range vacationSubjects {
 		if strings.HasPrefix(subject, s) || (len(s) > 5 && strings.Contains(subject, s)) {
