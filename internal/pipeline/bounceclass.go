@@ -198,9 +198,10 @@ var vacationSubjects = []string{
 // delayMarkers are phrases of delay warnings, in lower case: Postfix's
 // "Delayed Mail (still being retried)", Exim's "Warning: message ...
 // delayed", Gmail's "Delivery Status Notification (Delay)" and "You do
-// not need to resend", qmail's and Sendmail's warnings.
+// not need to resend", Sendmail's "Warning: could not send message for
+// past 4 hours", Exchange's "Delivery delayed".
 var delayMarkers = []string{
-	"(delay)", "delayed", "still being retried", "will retry", "will be retried", "will continue",
+	"(delay)", "delayed", "could not send message for past", "still being retried", "will retry", "will be retried", "will continue",
 	"do not need to resend", "don't need to resend", "warning message only",
 	"not yet been delivered", "still trying", "no action is required", "delivery attempts will continue",
 }

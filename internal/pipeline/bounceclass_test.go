@@ -53,6 +53,7 @@ func TestClassifyBounce(t *testing.T) {
 		{"phrase with a transient code", "", daemon + "Subject: failure\r\n\r\ncould not be delivered: 452 4.2.2 mailbox full\r\n", bounceUnsure, ""},
 		{"Exim delay warning", "", daemon + "Subject: Warning: message 1v7Rkp-000Aba-0x delayed 24 hours\r\n\r\nNo action is required on your part.\r\n", bounceDelay, ""},
 		{"Gmail plain delay", "", "From: Mail Delivery Subsystem <mailer-daemon@googlemail.com>\r\nSubject: Delivery Status Notification (Delay)\r\n\r\nTHIS IS A WARNING MESSAGE ONLY.\r\nYOU DO NOT NEED TO RESEND YOUR MESSAGE.\r\n", bounceDelay, ""},
+		{"Sendmail delay warning", "", daemon + "Subject: Warning: could not send message for past 4 hours\r\n\r\n550 5.1.1 said once\r\n", bounceDelay, ""},
 		{"delay in the text alone", "", daemon + "Subject: Mail delivery report\r\n\r\n550 5.1.1 was said once, but delivery will be retried for 4 more days\r\n", bounceDelay, ""},
 		{"nothing recognised", "", daemon + "Subject: Hello\r\n\r\nYour message arrived.\r\n", bounceUnsure, ""},
 		{"failure only in the returned copy", "", daemon + "Subject: Report\r\n\r\nDelivered.\r\n\r\n------ This is a copy of the message, including all the headers. ------\r\n\r\nSubject: user unknown 550 5.1.1\r\n", bounceUnsure, ""},
