@@ -70,11 +70,11 @@ func TestFiles(t *testing.T) {
 		t.Skip("needs root: the cases chown files to nobody")
 	}
 	tests := []struct {
-		name  string
+		name   string
 		break_ func(root string) error
-		level Level
-		text  []string // in the one problem's Text
-		fix   string   // the one problem's Fix, with ROOT for the data directory
+		level  Level
+		text   []string // in the one problem's Text
+		fix    string   // the one problem's Fix, with ROOT for the data directory
 	}{
 		{"as made", func(string) error { return nil }, OK, nil, ""},
 		{"master key readable by group", func(r string) error { return os.Chmod(filepath.Join(r, "secrets/master.key"), 0o640) },
