@@ -115,7 +115,7 @@ func (e *noDataError) Error() string {
 }
 
 // missingData returns a *noDataError when the data directory does not
-// exist or holds no database. A directory it may not look into is left
+// exist or holds neither a database nor a configuration. A directory it may not look into is left
 // to the command, which says so in its own words.
 func (e *env) missingData() error {
 	dir, err := filepath.Abs(e.dataDir)
@@ -132,8 +132,12 @@ func (e *env) missingData() error {
 	case !fi.IsDir():
 		return missing(dir + " is not a Sealpost data directory: it is not a directory")
 	}
-	if _, err := os.Stat(filepath.Join(dir, app.DatabaseFile)); errors.Is(err, fs.ErrNotExist) {
-		return missing(dir + " is not a Sealpost data directory: it holds no database (" + app.DatabaseFile + ")")
+	// A configuration alone makes a data directory too: the admin wrote
+	// it there for Sealpost, which has not started yet.
+	for _, name := range []string{app.DatabaseFile, app.ConfigFile} {
+		if _, err := os.Stat(filepath.Join(dir, name)); !errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
 	}
-	return nil
+	return missing(dir + " is not a Sealpost data directory: it holds neither a database (" + app.DatabaseFile + ") nor a configuration (" + app.ConfigFile + ")")
 }

@@ -108,9 +108,13 @@ func ownership(root string, all []stat, uid int) []Finding {
 		if owner == uid {
 			runs = " and runs this check"
 		}
+		verb, them := "belong", "them"
+		if len(byOwner[o]) == 1 {
+			verb, them = "belongs", "it"
+		}
 		out = append(out, Finding{Level: Fail,
-			Text: fmt.Sprintf("%s in %s belong to %s, not to %s who owns the data directory%s: a command run as %s left them, and Sealpost running as %s cannot write them",
-				strings.Join(byOwner[o], ", "), root, UserName(o), UserName(owner), runs, loginName(o), loginName(owner)),
+			Text: fmt.Sprintf("%s in %s %s to %s, not to %s who owns the data directory%s: a command run as %s made %s, and Sealpost running as %s may be unable to write %s",
+				strings.Join(byOwner[o], ", "), root, verb, UserName(o), UserName(owner), runs, loginName(o), them, loginName(owner), them),
 			Fix: fmt.Sprintf("chown -R %s: %s, and run every sealpost command as %s", loginName(owner), root, loginName(owner))})
 	}
 	if len(out) == 0 {

@@ -105,7 +105,7 @@ func TestFiles(t *testing.T) {
 				}
 			}
 			return nil
-		}, Fail, []string{"sealpost.db, secrets/master.key in", "belong to " + UserName(nobody), "not to " + UserName(0) + " who owns the data directory and runs this check"},
+		}, Fail, []string{"sealpost.db, secrets/master.key in", " belong to " + UserName(nobody), "not to " + UserName(0) + " who owns the data directory and runs this check"},
 			"chown -R root: ROOT, and run every sealpost command as root"},
 		{"data directory of another user", func(r string) error {
 			return filepath.Walk(r, func(p string, _ os.FileInfo, err error) error {

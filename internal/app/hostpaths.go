@@ -1,0 +1,27 @@
+package app
+
+import (
+	"path/filepath"
+
+	"github.com/sealpost/sealpost/internal/hostcheck"
+)
+
+// HostPaths lists what Sealpost keeps in the data directory dir, for
+// `check` to inspect who owns it and who may read and write it: the
+// configuration, the database with its write-ahead log and shared
+// memory, the secrets with the master key, the outbox Maildir.
+func HostPaths(dir string) []hostcheck.Path {
+	in := func(p ...string) string { return filepath.Join(append([]string{dir}, p...)...) }
+	return []hostcheck.Path{
+		{Path: in(ConfigFile), Kind: hostcheck.Config},
+		{Path: in(DatabaseFile), Kind: hostcheck.Private},
+		{Path: in(DatabaseFile + "-wal"), Kind: hostcheck.Private},
+		{Path: in(DatabaseFile + "-shm"), Kind: hostcheck.Private},
+		{Path: in(SecretsDir), Kind: hostcheck.SecretDir},
+		{Path: in(SecretsDir, MasterKeyFile), Kind: hostcheck.Secret},
+		{Path: in(OutboxDir), Kind: hostcheck.Dir},
+		{Path: in(OutboxDir, "new"), Kind: hostcheck.Dir},
+		{Path: in(OutboxDir, "cur"), Kind: hostcheck.Dir},
+		{Path: in(OutboxDir, "tmp"), Kind: hostcheck.Dir},
+	}
+}
