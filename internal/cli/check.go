@@ -104,7 +104,11 @@ func (e *env) check(ctx context.Context) error {
 	}
 	a, err := app.Open(ctx, cfg, e.logger(slog.LevelWarn))
 	if err != nil {
-		r.add(hostcheck.Finding{Level: hostcheck.Fail, Text: "the data directory cannot be opened: " + err.Error()})
+		f := hostcheck.Finding{Level: hostcheck.Fail, Text: "the data directory cannot be opened: " + err.Error()}
+		if r.problems > 0 {
+			f.Fix = "mend what the lines above say, then run check again as the user who runs Sealpost"
+		}
+		r.add(f)
 		return &checkFailed{problems: r.problems, cause: err}
 	}
 	defer a.Close()

@@ -132,7 +132,7 @@ func modes(root string, all []stat) []Finding {
 		}
 	}
 	if len(out) == 0 {
-		out = append(out, ok(fmt.Sprintf("data directory %s: nobody else may write it, the master key is 0600 or stricter, the database is private", root)))
+		out = append(out, ok(fmt.Sprintf("data directory %s: not writable by other users, the master key is 0600 or stricter, the database is private", root)))
 	}
 	return out
 }
