@@ -292,6 +292,11 @@ func TestNoDataDirectorySays(t *testing.T) {
 			t.Errorf("%v: exit %d, no usage:\n%s%s", args, code, stdout, stderr)
 		}
 	}
+	// The shell's completion asks cobra's hidden command, which the
+	// walk does not see (cobra adds it when it runs).
+	if code, stdout, stderr := runIn(t.Context(), "", cobra.ShellCompRequestCmd, "list", "s"); code != ExitOK || !strings.Contains(stdout, "show") {
+		t.Errorf("completion: exit %d:\n%s%s", code, stdout, stderr)
+	}
 	if es, _ := os.ReadDir("empty"); len(es) > 0 {
 		t.Errorf("a command made files in a directory that is not a data directory")
 	}
