@@ -7,21 +7,12 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/sealpost/sealpost/internal/postfixtest"
 )
 
 // nobody is the pipe's user of these tests (Debian's nobody).
 const nobody = 65534
-
-// freeAddr returns a loopback address nobody listens on.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
 
 // wantLines fails unless check's output has a line starting with each
 // mark and containing each text.
@@ -49,7 +40,7 @@ func TestCheckFilesAndModes(t *testing.T) {
 		t.Skip("needs root: files are given to nobody")
 	}
 	data := t.TempDir()
-	writeFile(t, data, "sealpost.toml", []byte(fmt.Sprintf("[smtp]\nlisten = %q\n", freeAddr(t))))
+	writeFile(t, data, "sealpost.toml", []byte(fmt.Sprintf("[smtp]\nlisten = %q\n", postfixtest.FreeAddr(t))))
 	sealpost(t, data, nil, "list", "create", "team@lists.example.org").want(t, exitOK)
 	key := filepath.Join(data, "secrets", "master.key")
 
@@ -105,7 +96,7 @@ func TestCheckFilesAndModes(t *testing.T) {
 func TestCheckListenAddresses(t *testing.T) {
 	t.Parallel()
 	data := t.TempDir()
-	smtpAddr := freeAddr(t)
+	smtpAddr := postfixtest.FreeAddr(t)
 	writeFile(t, data, "sealpost.toml", []byte(fmt.Sprintf("[smtp]\nlisten = %q\n", smtpAddr)))
 	sealpost(t, data, nil, "list", "create", "team@lists.example.org").want(t, exitOK)
 	r := sealpost(t, data, nil, "check").want(t, exitOK)

@@ -69,9 +69,6 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	e := &env{stdin: stdin, stdout: stdout, stderr: stderr}
 	root := e.root()
 	root.SetArgs(args)
-	root.SetIn(stdin)
-	root.SetOut(stdout)
-	root.SetErr(stderr)
 	err := root.ExecuteContext(ctx)
 	if err == nil {
 		return ExitOK
@@ -139,6 +136,10 @@ Start with 'sealpost demo' for a walkthrough that needs nothing set up.`,
 	// Only commands that create state may create a data directory; the
 	// others say where they looked (datadir.go).
 	root.PersistentPreRunE = e.requireData
+	// cobra's completion command keeps the writer it finds now.
+	root.SetIn(e.stdin)
+	root.SetOut(e.stdout)
+	root.SetErr(e.stderr)
 	markBuiltins(root)
 	return root
 }

@@ -3,22 +3,17 @@ package cli
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
-	"math/big"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/sealpost/sealpost/internal/app"
+	"github.com/sealpost/sealpost/internal/crypto/pgp"
 )
 
 // runIn runs the command line in this process, as Main does, under ctx.
@@ -87,29 +82,16 @@ func plausibleArgs(t *testing.T, c *cobra.Command, file string) []string {
 	return out
 }
 
-// certFile writes a self-signed S/MIME certificate for bob@example.org,
-// for key import and member add.
-func certFile(t *testing.T) string {
+// keyFile writes an OpenPGP public key for bob@example.org, for key
+// import and member add.
+func keyFile(t *testing.T) string {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	k, err := pgp.GenerateKey("Bob", "bob@example.org", pgp.Ed25519, pgp.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	tmpl := &x509.Certificate{
-		SerialNumber:   big.NewInt(1),
-		Subject:        pkix.Name{CommonName: "Bob"},
-		EmailAddresses: []string{"bob@example.org"},
-		NotBefore:      time.Now().Add(-time.Hour),
-		NotAfter:       time.Now().Add(365 * 24 * time.Hour),
-		KeyUsage:       x509.KeyUsageDigitalSignature | x509.KeyUsageKeyAgreement,
-		ExtKeyUsage:    []x509.ExtKeyUsage{x509.ExtKeyUsageEmailProtection},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "bob.pem")
-	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+	path := filepath.Join(t.TempDir(), "bob.asc")
+	if err := os.WriteFile(path, []byte(k.Armored()), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	return path
@@ -137,7 +119,7 @@ func creatorArgs(cert string) map[string][]string {
 // hold others and demo (its own temporary directory) need none and make
 // none; process answers the MTA 75 and says where it looked in its log.
 func TestEveryCommandWithoutDataDirectory(t *testing.T) {
-	cert := certFile(t)
+	cert := keyFile(t)
 	creators := creatorArgs(cert)
 	seen := map[string]bool{}
 	for _, c := range commands((&env{}).root()) {
@@ -198,42 +180,55 @@ func TestEveryCommandWithoutDataDirectory(t *testing.T) {
 }
 
 // runCreator runs a command that creates state and checks that it made
-// the data directory with its database; serve is stopped once it has.
+// the data directory with its database; serve is stopped once it says it
+// serves.
 func runCreator(t *testing.T, args []string, data string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
-	type result struct {
-		code           int
-		stdout, stderr string
-	}
-	done := make(chan result, 1)
-	go func() {
-		code, stdout, stderr := runIn(ctx, "", args...)
-		done <- result{code, stdout, stderr}
-	}()
-	db := filepath.Join(data, app.DatabaseFile)
-	var r result
+	var stdout bytes.Buffer
+	stderr := &lockedBuffer{}
+	done := make(chan int, 1)
+	go func() { done <- run(ctx, args, strings.NewReader(""), &stdout, stderr) }()
+	var code int
 	for waiting := true; waiting; {
 		select {
-		case r = <-done:
+		case code = <-done:
 			waiting = false
 		case <-time.After(20 * time.Millisecond):
-			if _, err := os.Stat(db); err == nil && args[0] == "serve" {
-				time.Sleep(100 * time.Millisecond) // let it start listening
+			if strings.Contains(stderr.String(), "sealpost serving") {
 				cancel()
 			}
 		}
 	}
-	if r.code == ExitConfig || strings.Contains(r.stderr, "no Sealpost data directory") {
-		t.Fatalf("sealpost %s was refused:\n%s", strings.Join(args, " "), r.stderr)
+	if code == ExitConfig || strings.Contains(stderr.String(), "no Sealpost data directory") {
+		t.Fatalf("sealpost %s was refused:\n%s", strings.Join(args, " "), stderr)
 	}
-	if r.code != ExitOK {
-		t.Errorf("sealpost %s: exit %d:\n%s%s", strings.Join(args, " "), r.code, r.stdout, r.stderr)
+	if code != ExitOK {
+		t.Errorf("sealpost %s: exit %d:\n%s%s", strings.Join(args, " "), code, &stdout, stderr)
 	}
-	if _, err := os.Stat(db); err != nil {
+	if _, err := os.Stat(filepath.Join(data, app.DatabaseFile)); err != nil {
 		t.Errorf("sealpost %s made no data directory: %v", strings.Join(args, " "), err)
 	}
+}
+
+// lockedBuffer is a buffer that a running command writes while the test
+// reads it.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 func wantEmpty(t *testing.T, dir string) {
