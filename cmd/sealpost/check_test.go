@@ -64,6 +64,22 @@ func TestCheckFilesAndModes(t *testing.T) {
 	}
 	must(t, os.Chmod(key, 0o600), os.Chmod(data, 0o700), os.Chmod(filepath.Join(data, "sealpost.db"), 0o600))
 
+	// The master key as a systemd credential (LoadCredential=): its mode
+	// counts too, whoever owns it.
+	creds := t.TempDir()
+	raw, err := os.ReadFile(key)
+	must(t, err)
+	cred := writeFile(t, creds, "sealpost-master-key", raw)
+	must(t, os.Chmod(cred, 0o640))
+	withCred := map[string]string{"CREDENTIALS_DIRECTORY": creds}
+	r = run(t, data, nil, withCred, "check")
+	if r.code == exitOK {
+		t.Fatalf("check passes with a group-readable master key credential:\n%s", r.stdout)
+	}
+	wantLines(t, r, [2]string{"FAIL", "master key " + cred + " has mode 0640: it must be 0600 or stricter. Fix: chmod 600 " + cred})
+	must(t, os.Chmod(cred, 0o400))
+	run(t, data, nil, withCred, "check").want(t, exitOK)
+
 	// The pipe's user owns the data directory; a command run as root
 	// left the database behind (README, Behind Postfix). Run as the
 	// pipe's user, check names the file, both users and the chown.

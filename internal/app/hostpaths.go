@@ -1,6 +1,7 @@
 package app
 
 import (
+	"os"
 	"path/filepath"
 
 	"github.com/sealpost/sealpost/internal/hostcheck"
@@ -9,10 +10,12 @@ import (
 // HostPaths lists what Sealpost keeps in the data directory dir, for
 // `check` to inspect who owns it and who may read and write it: the
 // configuration, the database with its write-ahead log and shared
-// memory, the secrets with the master key, the outbox Maildir.
+// memory, the secrets with the master key, the outbox Maildir; and the
+// master key's systemd credential when the service manager passes one
+// (it owns that file, not Sealpost's user).
 func HostPaths(dir string) []hostcheck.Path {
 	in := func(p ...string) string { return filepath.Join(append([]string{dir}, p...)...) }
-	return []hostcheck.Path{
+	paths := []hostcheck.Path{
 		{Path: in(ConfigFile), Kind: hostcheck.Config},
 		{Path: in(DatabaseFile), Kind: hostcheck.Private},
 		{Path: in(DatabaseFile + "-wal"), Kind: hostcheck.Private},
@@ -24,4 +27,8 @@ func HostPaths(dir string) []hostcheck.Path {
 		{Path: in(OutboxDir, "cur"), Kind: hostcheck.Dir},
 		{Path: in(OutboxDir, "tmp"), Kind: hostcheck.Dir},
 	}
+	if creds := os.Getenv("CREDENTIALS_DIRECTORY"); creds != "" {
+		paths = append(paths, hostcheck.Path{Path: filepath.Join(creds, MasterKeyCredential), Kind: hostcheck.Secret, AnyOwner: true})
+	}
+	return paths
 }

@@ -28,8 +28,9 @@ each problem:
     it as the user of the MTA's pipe or of the service: sudo -u sealpost
     sealpost check); a file another user left there is named with its owner
   - nobody else may write the data directory; the master key
-    (secrets/master.key) is 0600 or stricter; the database, its log and
-    the secrets cannot be read by other users
+    (secrets/master.key, and the systemd credential sealpost-master-key
+    when there is one) is 0600 or stricter; the database, its log and the
+    secrets cannot be read by other users
   - the listen addresses (smtp.listen, http.listen, submission.listen in
     sealpost.toml) are addresses of this host, and free, or held by a
     running sealpost (which one is said)

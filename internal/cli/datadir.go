@@ -92,7 +92,10 @@ func dataSource(cmd *cobra.Command) string {
 	case os.Getenv("SEALPOST_DATA") != "":
 		return "from $SEALPOST_DATA"
 	}
-	return "the default " + app.DefaultDataDir + ", in the current directory"
+	if !filepath.IsAbs(defaultDataDir) {
+		return "the default " + defaultDataDir + ", in the current directory"
+	}
+	return "the default " + defaultDataDir
 }
 
 // noDataError: the data directory a command needs is not there. Its text

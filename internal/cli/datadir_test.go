@@ -48,6 +48,7 @@ func placeholders(file string) map[string]string {
 		"FINGERPRINT|KEYID|EMAIL": "bob@example.org",
 		"OPTION=VALUE...":         "name=Team",
 		"OPTION=VALUE":            "format=auto",
+		"DIR":                     filepath.Join(filepath.Dir(file), "pages"),
 	}
 }
 
@@ -131,7 +132,7 @@ func TestEveryCommandWithoutDataDirectory(t *testing.T) {
 			dir := t.TempDir()
 			t.Chdir(dir)
 			t.Setenv("SEALPOST_DATA", "")
-			data := filepath.Join(dir, app.DefaultDataDir)
+			data := filepath.Join(dir, defaultDataDir)
 			switch usesData(c) {
 			case dataCreates:
 				args, ok := creators[path]

@@ -31,9 +31,13 @@ const (
 
 // Path is one path of the data directory to inspect.
 type Path struct {
-	// Path is the file's path, inside the data directory.
+	// Path is the file's path, inside the data directory (or not: a
+	// systemd credential).
 	Path string
 	Kind Kind
+	// AnyOwner skips the owner check: another party owns the file (the
+	// service manager, a credential).
+	AnyOwner bool
 }
 
 // stat is what Files needs to know about one path.
@@ -95,7 +99,7 @@ func ownership(root string, all []stat, uid int) []Finding {
 	byOwner := map[int][]string{}
 	var owners []int
 	for _, s := range all[1:] {
-		if s.uid == owner {
+		if s.uid == owner || s.AnyOwner {
 			continue
 		}
 		if byOwner[s.uid] == nil {

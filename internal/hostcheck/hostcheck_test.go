@@ -36,12 +36,15 @@ func layout(t *testing.T) (string, []Path) {
 	mk(filepath.Join(root, "secrets", "master.key"), 0o600, false)
 	mk(filepath.Join(root, "sealpost.db"), 0o600, false)
 	mk(filepath.Join(root, "sealpost.toml"), 0o644, false)
+	mk(filepath.Join(root, "credentials"), 0o500, true)
+	mk(filepath.Join(root, "credentials", "sealpost-master-key"), 0o400, false)
 	return root, []Path{
-		{filepath.Join(root, "sealpost.toml"), Config},
-		{filepath.Join(root, "sealpost.db"), Private},
-		{filepath.Join(root, "sealpost.db-wal"), Private}, // absent: skipped
-		{filepath.Join(root, "secrets"), SecretDir},
-		{filepath.Join(root, "secrets", "master.key"), Secret},
+		{filepath.Join(root, "credentials", "sealpost-master-key"), Secret, true},
+		{filepath.Join(root, "sealpost.toml"), Config, false},
+		{filepath.Join(root, "sealpost.db"), Private, false},
+		{filepath.Join(root, "sealpost.db-wal"), Private, false}, // absent: skipped
+		{filepath.Join(root, "secrets"), SecretDir, false},
+		{filepath.Join(root, "secrets", "master.key"), Secret, false},
 	}
 }
 
@@ -107,6 +110,14 @@ func TestFiles(t *testing.T) {
 			return nil
 		}, Fail, []string{"sealpost.db, secrets/master.key in", " belong to " + UserName(nobody), "not to " + UserName(0) + " who owns the data directory and runs this check"},
 			"chown -R root: ROOT, and run every sealpost command as root"},
+		// A systemd credential belongs to the service manager's choice
+		// of owner; only its mode counts.
+		{"credential of another owner", func(r string) error {
+			return os.Chown(filepath.Join(r, "credentials", "sealpost-master-key"), nobody, nobody)
+		}, OK, nil, ""},
+		{"credential readable by others", func(r string) error {
+			return os.Chmod(filepath.Join(r, "credentials", "sealpost-master-key"), 0o644)
+		}, Fail, []string{"master key", "credentials/sealpost-master-key has mode 0644"}, "chmod 600 ROOT/credentials/sealpost-master-key"},
 		{"data directory of another user", func(r string) error {
 			return filepath.Walk(r, func(p string, _ os.FileInfo, err error) error {
 				if err != nil {
