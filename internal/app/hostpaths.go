@@ -12,11 +12,14 @@ import (
 // configuration, the database with its write-ahead log and shared
 // memory, the secrets with the master key, the outbox Maildir; and the
 // master key's systemd credential when the service manager passes one
-// (it owns that file, not Sealpost's user).
+// (it owns that file, not Sealpost's user). Paths that Sealpost only
+// reads may belong to another user (AnyOwner).
 func HostPaths(dir string) []hostcheck.Path {
 	in := func(p ...string) string { return filepath.Join(append([]string{dir}, p...)...) }
 	paths := []hostcheck.Path{
-		{Path: in(ConfigFile), Kind: hostcheck.Config},
+		// Root may own the configuration (the Debian package links it
+		// to its conffile in /etc/sealpost): Sealpost only reads it.
+		{Path: in(ConfigFile), Kind: hostcheck.Config, AnyOwner: true},
 		{Path: in(DatabaseFile), Kind: hostcheck.Private},
 		{Path: in(DatabaseFile + "-wal"), Kind: hostcheck.Private},
 		{Path: in(DatabaseFile + "-shm"), Kind: hostcheck.Private},

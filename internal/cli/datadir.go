@@ -102,10 +102,8 @@ func dataSource(cmd *cobra.Command) string {
 // says where the command looked, why there, and how to point it
 // elsewhere.
 type noDataError struct {
-	dir  string // absolute
+	what string // what is wrong, naming the absolute path
 	from string // dataSource
-	// what is wrong with dir
-	what string
 }
 
 func (e *noDataError) Error() string {
@@ -118,14 +116,15 @@ func (e *noDataError) Error() string {
 }
 
 // missingData returns a *noDataError when the data directory does not
-// exist or holds neither a database nor a configuration. A directory it may not look into is left
-// to the command, which says so in its own words.
+// exist or holds neither a database nor a configuration. A directory it
+// may not look into is left to the command, which says so in its own
+// words.
 func (e *env) missingData() error {
 	dir, err := filepath.Abs(e.dataDir)
 	if err != nil {
 		dir = e.dataDir
 	}
-	missing := func(what string) error { return &noDataError{dir: dir, from: e.dataFrom, what: what} }
+	missing := func(what string) error { return &noDataError{what: what, from: e.dataFrom} }
 	fi, err := os.Stat(dir)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):

@@ -40,7 +40,7 @@ func layout(t *testing.T) (string, []Path) {
 	mk(filepath.Join(root, "credentials", "sealpost-master-key"), 0o400, false)
 	return root, []Path{
 		{filepath.Join(root, "credentials", "sealpost-master-key"), Secret, true},
-		{filepath.Join(root, "sealpost.toml"), Config, false},
+		{filepath.Join(root, "sealpost.toml"), Config, true}, // as app.HostPaths: root may own it
 		{filepath.Join(root, "sealpost.db"), Private, false},
 		{filepath.Join(root, "sealpost.db-wal"), Private, false}, // absent: skipped
 		{filepath.Join(root, "secrets"), SecretDir, false},
@@ -118,6 +118,26 @@ func TestFiles(t *testing.T) {
 		{"credential readable by others", func(r string) error {
 			return os.Chmod(filepath.Join(r, "credentials", "sealpost-master-key"), 0o644)
 		}, Fail, []string{"master key", "credentials/sealpost-master-key has mode 0644"}, "chmod 600 ROOT/credentials/sealpost-master-key"},
+		// The Debian package's conffile, linked from the data
+		// directory: root's, and only read.
+		{"configuration of root in nobody's directory", func(r string) error {
+			if err := os.Remove(filepath.Join(r, "sealpost.toml")); err != nil {
+				return err
+			}
+			conf := filepath.Join(filepath.Dir(r), "etc-sealpost.toml")
+			if err := os.WriteFile(conf, nil, 0o644); err != nil {
+				return err
+			}
+			if err := os.Symlink(conf, filepath.Join(r, "sealpost.toml")); err != nil {
+				return err
+			}
+			return filepath.Walk(r, func(p string, fi os.FileInfo, err error) error {
+				if err != nil || fi.Mode()&os.ModeSymlink != 0 {
+					return err
+				}
+				return os.Chown(p, nobody, nobody)
+			})
+		}, Warn, []string{"belongs to " + UserName(nobody)}, "run every sealpost command as nobody (sudo -u nobody sealpost ...); or, if root is the user who runs Sealpost (the pipe's user= or the service's User=), chown -R root: ROOT"},
 		{"data directory of another user", func(r string) error {
 			return filepath.Walk(r, func(p string, _ os.FileInfo, err error) error {
 				if err != nil {
