@@ -1,12 +1,13 @@
 package cli
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -181,55 +182,41 @@ func TestEveryCommandWithoutDataDirectory(t *testing.T) {
 }
 
 // runCreator runs a command that creates state and checks that it made
-// the data directory with its database; serve is stopped once it says it
-// serves.
+// the data directory with its database; serve is stopped once its log
+// says it serves.
 func runCreator(t *testing.T, args []string, data string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
-	var stdout bytes.Buffer
-	stderr := &lockedBuffer{}
-	done := make(chan int, 1)
-	go func() { done <- run(ctx, args, strings.NewReader(""), &stdout, stderr) }()
-	var code int
-	for waiting := true; waiting; {
-		select {
-		case code = <-done:
-			waiting = false
-		case <-time.After(20 * time.Millisecond):
-			if strings.Contains(stderr.String(), "sealpost serving") {
+	pr, pw := io.Pipe()
+	var stdout, stderr strings.Builder
+	logged := make(chan struct{})
+	go func() {
+		defer close(logged)
+		r := bufio.NewReader(pr)
+		for {
+			line, err := r.ReadString('\n')
+			stderr.WriteString(line)
+			if strings.Contains(line, "sealpost serving") {
 				cancel()
 			}
+			if err != nil {
+				return
+			}
 		}
-	}
+	}()
+	code := run(ctx, args, strings.NewReader(""), &stdout, pw)
+	pw.Close()
+	<-logged
 	if code == ExitConfig || strings.Contains(stderr.String(), "no Sealpost data directory") {
-		t.Fatalf("sealpost %s was refused:\n%s", strings.Join(args, " "), stderr)
+		t.Fatalf("sealpost %s was refused:\n%s", strings.Join(args, " "), stderr.String())
 	}
 	if code != ExitOK {
-		t.Errorf("sealpost %s: exit %d:\n%s%s", strings.Join(args, " "), code, &stdout, stderr)
+		t.Errorf("sealpost %s: exit %d:\n%s%s", strings.Join(args, " "), code, stdout.String(), stderr.String())
 	}
 	if _, err := os.Stat(filepath.Join(data, app.DatabaseFile)); err != nil {
 		t.Errorf("sealpost %s made no data directory: %v", strings.Join(args, " "), err)
 	}
-}
-
-// lockedBuffer is a buffer that a running command writes while the test
-// reads it.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 func wantEmpty(t *testing.T, dir string) {
