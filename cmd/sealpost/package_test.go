@@ -155,6 +155,12 @@ func TestDebianPackage(t *testing.T) {
 	}
 	checkOwner(t, "/var/lib/sealpost/secrets/master.key", uid, 0o600)
 	checkOwner(t, "/var/lib/sealpost/sealpost.db", uid, 0o600)
+	// The README's last first step: check passes on the installed layout
+	// (the data directory the sealpost user's, its sealpost.toml root's
+	// conffile), and names the owner.
+	if out := string(installedRun(t, as, "check")); !strings.Contains(out, "belong to sealpost (uid ") || !strings.Contains(out, "all checks passed") {
+		t.Errorf("check as the sealpost user:\n%s", out)
+	}
 
 	stop := startUnit(t, unit, as)
 	post := signedPost(t, keys["alice@example.org"], listPub, postfixListAddr, "through the package")

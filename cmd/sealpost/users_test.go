@@ -212,7 +212,7 @@ func TestTokenCommands(t *testing.T) {
 // deliveries that do not exist.
 func TestQueueCommands(t *testing.T) {
 	t.Parallel()
-	data := t.TempDir()
+	data := freshData(t)
 	if out := sealpost(t, data, nil, "queue", "list").want(t, exitOK).stdout; !strings.Contains(out, "queue is empty") {
 		t.Errorf("queue list of a fresh data directory:\n%s", out)
 	}
@@ -233,11 +233,21 @@ func TestQueueCommands(t *testing.T) {
 // TestAuditEmpty: a fresh data directory has an empty audit log.
 func TestAuditEmpty(t *testing.T) {
 	t.Parallel()
-	data := t.TempDir()
+	data := freshData(t)
 	if out := strings.TrimSpace(sealpost(t, data, nil, "audit", "--json").want(t, exitOK).stdout); out != "[]" {
 		t.Errorf("audit --json of a fresh data directory: %s", out)
 	}
 	if out := sealpost(t, data, nil, "audit").want(t, exitOK).stdout; !strings.Contains(out, "empty") {
 		t.Errorf("audit of a fresh data directory:\n%s", out)
 	}
+}
+
+// freshData is a data directory as an admin prepares it before Sealpost
+// first runs: its configuration only (an empty one). Commands that
+// create nothing refuse a directory without it (or a database).
+func freshData(t *testing.T) string {
+	t.Helper()
+	data := t.TempDir()
+	writeFile(t, data, "sealpost.toml", nil)
+	return data
 }

@@ -39,7 +39,7 @@ func layerTable() []layer {
 		{"message", []string{"mime", "mail", "notices"}},
 		{"transport", []string{"smtpserver", "smtpclient", "maildir", "wkd"}},
 		{"state", []string{"store", "store/sqlstore"}},
-		{"foundation", []string{"obs"}},
+		{"foundation", []string{"obs", "hostcheck"}},
 	}
 }
 

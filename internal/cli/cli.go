@@ -2,7 +2,8 @@
 // into configuration and calls on app. Exit codes follow sysexits(3):
 // 0 ok, 64 usage, 65 bad data or policy rejection, 75 temporary failure
 // (an MTA retries), 67 no such list (process), 77 not permitted (an
-// account may not do that), 78 configuration error.
+// account may not do that), 78 configuration error (also: no data
+// directory where a command that creates nothing looked for one).
 package cli
 
 import (
@@ -50,19 +51,24 @@ type env struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	dataDir        string
-	verbose        bool
+	// dataFrom says where dataDir came from (--data, $SEALPOST_DATA or
+	// the default), for messages about it.
+	dataFrom string
+	verbose  bool
 }
 
 // Main runs the command line and returns the exit code.
 func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return run(ctx, args, stdin, stdout, stderr)
+}
+
+// run is Main under ctx, whose end stops a running serve as SIGTERM does.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	e := &env{stdin: stdin, stdout: stdout, stderr: stderr}
 	root := e.root()
 	root.SetArgs(args)
-	root.SetIn(stdin)
-	root.SetOut(stdout)
-	root.SetErr(stderr)
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	err := root.ExecuteContext(ctx)
 	if err == nil {
 		return ExitOK
@@ -86,13 +92,14 @@ func exitCode(err error) int {
 		ce  *app.ConfigError
 		rej *pipeline.Rejection
 		mta *mtaAnswer
+		nd  *noDataError
 	)
 	switch {
 	case errors.As(err, &mta):
 		return mta.exit
 	case errors.As(err, &ue):
 		return ExitUsage
-	case errors.As(err, &ce):
+	case errors.As(err, &ce), errors.As(err, &nd):
 		return ExitConfig
 	case errors.Is(err, admin.ErrForbidden), errors.Is(err, admin.ErrUnauthenticated):
 		return ExitNoPerm
@@ -124,8 +131,16 @@ Start with 'sealpost demo' for a walkthrough that needs nothing set up.`,
 	root.PersistentFlags().StringVar(&e.dataDir, "data", def, "data directory: config, database, secrets, outbox (env SEALPOST_DATA)")
 	root.PersistentFlags().BoolVarP(&e.verbose, "verbose", "v", false, "log every step to stderr")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(e.serveCmd(), e.listCmd(), e.gatewayCmd(), e.memberCmd(), e.keyCmd(), e.holdCmd(), e.processCmd(), e.checkCmd(), e.demoCmd(),
-		e.userCmd(), e.tokenCmd(), e.queueCmd(), e.auditCmd(), e.manCmd())
+	root.AddCommand(creates(e.serveCmd()), e.listCmd(), e.gatewayCmd(), e.memberCmd(), e.keyCmd(), e.holdCmd(), dataUse(e.processCmd(), dataMTA), e.checkCmd(), dataUse(e.demoCmd(), dataNone),
+		e.userCmd(), e.tokenCmd(), e.queueCmd(), e.auditCmd(), dataUse(e.manCmd(), dataNone))
+	// Only commands that create state may create a data directory; the
+	// others say where they looked (datadir.go).
+	root.PersistentPreRunE = e.requireData
+	// cobra's completion command keeps the writer it finds now.
+	root.SetIn(e.stdin)
+	root.SetOut(e.stdout)
+	root.SetErr(e.stderr)
+	markBuiltins(root)
 	return root
 }
 
@@ -134,7 +149,7 @@ Start with 'sealpost demo' for a walkthrough that needs nothing set up.`,
 func groupCommand(c *cobra.Command) *cobra.Command {
 	c.Args = args(cobra.NoArgs)
 	c.RunE = func(c *cobra.Command, _ []string) error { return c.Help() }
-	return c
+	return dataUse(c, dataNone)
 }
 
 // args wraps a cobra positional-argument check so that its failure is a

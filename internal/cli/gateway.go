@@ -50,7 +50,7 @@ notification naming the recipient and the reason, and the recipient a
 notice asking for their key.`,
 	}
 	groupCommand(c)
-	c.AddCommand(e.gatewayCreateCmd(), e.gatewayShowCmd(), e.gatewaySetCmd(), e.gatewayPasswordCmd(), e.gatewayArchiveCmd())
+	c.AddCommand(creates(e.gatewayCreateCmd()), e.gatewayShowCmd(), e.gatewaySetCmd(), e.gatewayPasswordCmd(), e.gatewayArchiveCmd())
 	return c
 }
 

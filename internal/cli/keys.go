@@ -30,7 +30,7 @@ by all lists. Members' keys and the lists' own public keys are in it; it
 is indexed by fingerprint, key ID, subkey, email address, issuer and
 serial number and subject key identifier.`,
 	})
-	c.AddCommand(e.keyImportCmd(), e.keyShowCmd(), e.keyExportCmd(), e.keyCheckCmd())
+	c.AddCommand(creates(e.keyImportCmd()), e.keyShowCmd(), e.keyExportCmd(), e.keyCheckCmd())
 	return c
 }
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"log/syslog"
 	"net/mail"
@@ -44,7 +45,8 @@ it into what the sender may see:
       reason (the reason goes to the log and to the owner's notice)
   67  no such list or address here
   75  temporary failure: the MTA keeps the message and retries (also when
-      the data directory, its configuration or database cannot be read)
+      the data directory, its configuration or database cannot be read, or
+      there is no data directory where --data points: process makes none)
 
 What went wrong, in detail, is written to the log, never to the MTA: by
 default DATA/process.log (or syslog's mail facility when that file cannot be
@@ -114,9 +116,18 @@ func processMemoryLimit(max int64) int64 {
 // does, and turns the outcome into an mtaAnswer (nil when accepted).
 func (e *env) process(ctx context.Context, list, sender string, senderGiven bool, logFile string) error {
 	ref := app.NewRef()
-	log, closeLog := e.processLogger(logFile)
+	// A pipe pointed at the wrong place makes no data directory of its
+	// own (whose "no such list" would bounce the mail), nor a log file in
+	// it: the MTA keeps the message until --data is right, and the log
+	// (syslog, without a data directory) says where it looked.
+	missing := e.missingData()
+	log, closeLog := e.processLogger(logFile, missing == nil)
 	defer closeLog()
 	log = log.With("msgid", ref, "rcpt", list)
+	if nd, ok := missing.(*noDataError); ok {
+		log.Error("process: no data directory; the MTA will retry until --data names one", "err", nd.what, "data", nd.from)
+		return mtaTemporary(ref)
+	}
 	cfg, err := app.LoadConfig(e.dataDir)
 	if err != nil {
 		log.Error("process: configuration cannot be read; the MTA will retry", "err", err)
@@ -201,10 +212,10 @@ func (e *env) process(ctx context.Context, list, sender string, senderGiven bool
 }
 
 // processLogger opens where `process` logs: the file named, standard
-// error for "-", by default DATA/process.log, falling back to syslog's
-// mail facility when that cannot be written (an unreadable data
-// directory), and to nothing.
-func (e *env) processLogger(name string) (*slog.Logger, func()) {
+// error for "-", by default DATA/process.log (when inData), falling back
+// to syslog's mail facility when that cannot be written (an unreadable
+// data directory, or none), and to nothing.
+func (e *env) processLogger(name string, inData bool) (*slog.Logger, func()) {
 	level := slog.LevelInfo
 	if e.verbose {
 		level = slog.LevelDebug
@@ -215,10 +226,15 @@ func (e *env) processLogger(name string) (*slog.Logger, func()) {
 	if name == "-" {
 		return handler(e.stderr), func() {}
 	}
-	if name == "" {
+	named := name != ""
+	if !named {
 		name = filepath.Join(e.dataDir, ProcessLogFile)
 	}
-	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	var f *os.File
+	err := fs.ErrNotExist // no data directory: no log file made in its place
+	if named || inData {
+		f, err = os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	}
 	if err == nil {
 		return handler(f), func() { f.Close() }
 	}

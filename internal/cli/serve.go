@@ -1,16 +1,11 @@
 package cli
 
 import (
-	"context"
-	"fmt"
 	"log/slog"
-	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/sealpost/sealpost/internal/app"
-	"github.com/sealpost/sealpost/internal/crypto/pgp"
-	"github.com/sealpost/sealpost/internal/crypto/smime"
 )
 
 func (e *env) serveCmd() *cobra.Command {
@@ -114,67 +109,4 @@ Settings may also be given in DATA/sealpost.toml:
 	c.Flags().StringVar(&submissionAddr, "submission", "", "listen for gateways' helpdesks' replies on HOST:PORT (default: none)")
 	c.Flags().BoolVar(&requireTLS, "relay-require-tls", false, "refuse to send to the relay without STARTTLS")
 	return c
-}
-
-func (e *env) checkCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:   "check",
-		Short: "Self-test: store, master key, every list's key, a signing probe",
-		Long: `Check that the data directory is usable: the configuration parses, the
-database answers, the master key opens every list's secret key and S/MIME
-identity, each can sign, and every member key is still usable. Problems are listed;
-the exit status is 0 only when there are none.`,
-		Args: args(cobra.NoArgs),
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return e.withApp(cmd, func(a *app.App) error { return e.check(cmd.Context(), a) })
-		},
-	}
-}
-
-func (e *env) check(ctx context.Context, a *app.App) error {
-	problems := 0
-	report := func(ok bool, format string, args ...any) {
-		mark := "ok  "
-		if !ok {
-			mark = "FAIL"
-			problems++
-		}
-		fmt.Fprintf(e.stdout, "%s %s\n", mark, fmt.Sprintf(format, args...))
-	}
-	report(a.Store.Ping(ctx) == nil, "database %s answers", a.Config.DataDir)
-	lists, err := a.Admin.Lists(ctx)
-	if err != nil {
-		return err
-	}
-	for i := range lists {
-		l := &lists[i]
-		key, err := a.Admin.OpenListKey(l)
-		report(err == nil, "%s: secret key opens with the master key", l.Address)
-		if err == nil {
-			_, serr := pgp.Sign(key, []byte("probe"), pgp.Options{})
-			report(serr == nil, "%s: list key signs", l.Address)
-		}
-		if len(l.SMIMECert) > 0 {
-			id, err := a.Admin.OpenSMIMEIdentity(l)
-			report(err == nil, "%s: S/MIME identity opens with the master key", l.Address)
-			if err == nil {
-				_, serr := smime.SignEntity([]byte("Content-Type: text/plain\r\n\r\nprobe\r\n"), id, smime.Options{})
-				report(serr == nil, "%s: S/MIME certificate signs", l.Address)
-				report(time.Now().Before(id.Cert.NotAfter), "%s: S/MIME certificate valid until %s", l.Address, id.Cert.NotAfter.Format(time.DateOnly))
-			}
-		}
-		ms, err := a.Admin.Members(ctx, l.Address)
-		if err != nil {
-			return err
-		}
-		for _, m := range ms {
-			mv := memberView(m, time.Now())
-			report(mv.KeyStatus == "usable", "%s: member %s key %s", l.Address, m.Email, mv.KeyStatus)
-		}
-	}
-	if problems > 0 {
-		return fmt.Errorf("%d problem(s) found", problems)
-	}
-	fmt.Fprintf(e.stdout, "all checks passed (%d lists)\n", len(lists))
-	return nil
 }

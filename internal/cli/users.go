@@ -31,7 +31,7 @@ An account is an admin or an owner:
 The command line itself needs no account: whoever can read the data
 directory may do everything.`,
 	})
-	c.AddCommand(e.userAddCmd(), e.userListCmd(), e.userSetCmd(), e.userRemoveCmd())
+	c.AddCommand(creates(e.userAddCmd()), e.userListCmd(), e.userSetCmd(), e.userRemoveCmd())
 	return c
 }
 
