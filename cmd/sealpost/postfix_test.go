@@ -198,7 +198,7 @@ func TestBehindPostfixSMTP(t *testing.T) {
 			t.Errorf("%s has %d messages, want 3 (one per post)", m, n)
 		}
 	}
-	checkRelaySessions(t, pf)
+	checkRelaySessions(t, pf.Log())
 }
 
 // checkRelaySessions checks Postfix's log: Sealpost's relay sessions ran
@@ -206,9 +206,8 @@ func TestBehindPostfixSMTP(t *testing.T) {
 // EHLO" came from a connection per copy, dropped when the relay offered
 // no STARTTLS, and from sessions left without QUIT). The tests' own
 // clients and postfixtest's probes say QUIT too.
-func checkRelaySessions(t *testing.T, pf *postfixtest.Instance) {
+func checkRelaySessions(t *testing.T, log string) {
 	t.Helper()
-	log := pf.Log()
 	for line := range strings.Lines(log) {
 		if strings.Contains(line, "lost connection after") {
 			t.Errorf("Postfix's log shows a session dropped without QUIT: %s", strings.TrimSpace(line))
@@ -217,6 +216,8 @@ func checkRelaySessions(t *testing.T, pf *postfixtest.Instance) {
 	if !strings.Contains(log, "TLS connection established from") {
 		t.Errorf("Postfix's log shows no STARTTLS session:\n%s", log)
 	}
+	t.Logf("Postfix's log: %d sessions in TLS, %d sessions in all, %d messages received",
+		strings.Count(log, "TLS connection established from"), strings.Count(log, "]: disconnect from"), strings.Count(log, ": client=localhost"))
 }
 
 // pendingCopies is how many deliveries wait in Sealpost's queue.
@@ -290,7 +291,7 @@ func TestBehindPostfixPipe(t *testing.T) {
 		t.Errorf("queue flush: exit %d\n%s%s", flush.code, flush.stdout, flush.stderr)
 	}
 	l.checkCopies(t, pf, 2, "a post while postfix was down")
-	checkRelaySessions(t, pf)
+	checkRelaySessions(t, pf.Log())
 }
 
 // TestBehindPostfixRelayVerify: Postfix offers STARTTLS with a
@@ -327,6 +328,15 @@ func TestBehindPostfixRelayVerify(t *testing.T) {
 	if n := len(pf.Mail("bob@example.org")); n != 0 {
 		t.Fatalf("bob got %d messages although the relay was not verified", n)
 	}
+	// Refusing the certificate aborts the handshake, after which not
+	// even QUIT can be said: Postfix logs those sessions as lost after
+	// STARTTLS, and only those.
+	refused := pf.Log()
+	for line := range strings.Lines(refused) {
+		if strings.Contains(line, "lost connection after") && !strings.Contains(line, "lost connection after STARTTLS") {
+			t.Errorf("Postfix's log shows a session dropped other than by the refused handshake: %s", strings.TrimSpace(line))
+		}
+	}
 
 	// The fix the message names: encrypt, without verifying.
 	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
@@ -344,7 +354,7 @@ func TestBehindPostfixRelayVerify(t *testing.T) {
 		t.Errorf("queue flush with tls = encrypt:\n%s", flush.stdout)
 	}
 	l.checkCopies(t, pf, 1, text)
-	checkRelaySessions(t, pf)
+	checkRelaySessions(t, strings.TrimPrefix(pf.Log(), refused))
 }
 
 // queued is a delivery as `queue list --json` shows it.

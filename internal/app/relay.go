@@ -22,6 +22,11 @@ const maxRcpts = 100
 // checkRelayTimeout bounds `sealpost check`'s probe of the relay.
 const checkRelayTimeout = 30 * time.Second
 
+// relayGrace is how long a batch may finish the step it is in (opening
+// the session, a copy's transaction) once its ctx ended: serve stopping
+// finishes what is in flight (DESIGN §5) and leaves the relay with QUIT.
+const relayGrace = 10 * time.Second
+
 // newRelayClient returns the client for cfg's relay.
 func newRelayClient(cfg *Config) *smtpclient.Client {
 	return smtpclient.New(smtpclient.Options{Addr: cfg.Relay.Addr, HeloName: cfg.Hostname, TLS: cfg.RelayTLS()})
@@ -44,8 +49,12 @@ func (t relay) Deliver(ctx context.Context, from, to string, data []byte) error 
 // DeliverBatch sends ds over one session, and opens one more if that one
 // breaks; when that one breaks too, or the relay cannot be reached, the
 // copies not sent yet fail with its temporary error. Each copy's error
-// is its own: a refused RCPT fails that copy only.
+// is its own: a refused RCPT fails that copy only. When ctx ends (serve
+// stops), the step in flight has relayGrace to finish, the copies not
+// begun are left with ctx's error, and the session ends with QUIT.
 func (t relay) DeliverBatch(ctx context.Context, ds []store.Delivery, write func(i int, w io.Writer) error) []error {
+	stepCtx, done := withGrace(ctx, relayGrace)
+	defer done()
 	errs := make([]error, len(ds))
 	groups := batchGroups(ds)
 	var s *smtpclient.Session
@@ -56,12 +65,16 @@ func (t relay) DeliverBatch(ctx context.Context, ds []store.Delivery, write func
 		}
 	}()
 	for n, g := range groups {
+		if err := ctx.Err(); err != nil {
+			failRest(errs, groups[n:], err)
+			break
+		}
 		if s == nil || s.Err() != nil && opens < 2 {
 			if s != nil {
 				s.Close()
 			}
 			var err error
-			if s, err = t.c.Open(ctx); err != nil {
+			if s, err = t.c.Open(stepCtx); err != nil {
 				s = nil
 				failRest(errs, groups[n:], relayError(err))
 				break
@@ -72,9 +85,25 @@ func (t relay) DeliverBatch(ctx context.Context, ds []store.Delivery, write func
 			failRest(errs, groups[n:], relayError(err))
 			break
 		}
-		t.send(ctx, s, ds, g, write, errs)
+		t.send(stepCtx, s, ds, g, write, errs)
 	}
 	return errs
+}
+
+// withGrace returns a context that ends grace after ctx ends, or when
+// done is called.
+func withGrace(ctx context.Context, grace time.Duration) (c context.Context, done func()) {
+	c, cancel := context.WithCancelCause(context.WithoutCancel(ctx))
+	stop := context.AfterFunc(ctx, func() {
+		t := time.NewTimer(grace)
+		defer t.Stop()
+		select {
+		case <-t.C:
+			cancel(context.Cause(ctx))
+		case <-c.Done():
+		}
+	})
+	return c, func() { stop(); cancel(nil) }
 }
 
 // send sends the copies of group g, identical, in one transaction.

@@ -45,8 +45,10 @@ func (c *Client) Send(ctx context.Context, from string, rcpts []string, msg []by
 
 // Send runs one transaction on the session: msg from the envelope
 // sender from to rcpts, with the Results and error of Client.Send. It
-// takes at most Options.Timeout; when that passes or ctx is done first,
-// the session breaks (its connection is closed). A transaction the relay
+// takes at most Options.Timeout; when that passes or ctx is done during
+// the transaction, the session breaks (its connection is closed). With
+// ctx done before, Send fails with ctx's cause and sends nothing, and the
+// session stays usable (for Close's QUIT). A transaction the relay
 // refused leaves the session usable; a lost connection, a deadline or a
 // 421 reply (RFC 5321 §3.8: the relay is closing) breaks it, and every
 // later Send fails at once with the same temporary error.
@@ -91,6 +93,9 @@ func (s *Session) send(ctx context.Context, from string, results []Result, msg [
 	}
 	if err := s.Err(); err != nil {
 		return err
+	}
+	if cause := ctxCause(ctx); cause != nil {
+		return fmt.Errorf("smtpclient: %w", cause)
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.c.timeout)
 	defer cancel()

@@ -19,10 +19,9 @@ import (
 // the error that broke it, which is temporary, and Err returns it; open
 // another session to go on.
 type Session struct {
-	c    *Client
-	sc   *smtp.Client
-	tls  bool
-	stop func() bool // stops closing the connection when Open's ctx ends
+	c   *Client
+	sc  *smtp.Client
+	tls bool
 
 	// dirty says a transaction was begun (MAIL accepted) and not ended
 	// by the reply to its data: the next one starts with RSET.
@@ -36,8 +35,10 @@ type Session struct {
 // Open connects to the relay and returns a session ready for Send:
 // greeted (EHLO, or LHLO with LMTP), in TLS as Options.TLS says, and
 // authenticated when Options.Auth is set. Opening takes at most
-// Options.Timeout. The connection is closed when ctx is done, or by
-// Close; the caller must call Close.
+// Options.Timeout, and ctx bounds the opening only: between Sends the
+// connection stays open, whatever becomes of ctx, until Close, which the
+// caller must call, ends it with QUIT. (A caller that stops when its ctx
+// ends thus leaves the relay politely, not with a dropped connection.)
 //
 // The errors are those of Send for the session's start: a network
 // error, a *ReplyError to the greeting, EHLO, STARTTLS or AUTH, a
@@ -52,14 +53,16 @@ func (c *Client) Open(ctx context.Context) (*Session, error) {
 	if err != nil {
 		return nil, err
 	}
-	// While opening, the connection closes when octx ends (timeout or
-	// ctx); afterwards, only when ctx ends.
-	stopOpen := context.AfterFunc(octx, func() { conn.Close() })
-	defer stopOpen()
-	s := &Session{c: c, stop: context.AfterFunc(ctx, func() { conn.Close() })}
-	if err := s.start(octx, conn); err != nil {
-		s.stop()
+	// go-smtp's deadlines are per command: a timeout or ctx's end
+	// reaches it by closing the connection.
+	stop := context.AfterFunc(octx, func() { conn.Close() })
+	s := &Session{c: c}
+	err = s.start(octx, conn)
+	if !stop() || err != nil {
 		conn.Close()
+		if err == nil {
+			err = fmt.Errorf("smtpclient: %w", ctxCause(octx))
+		}
 		return nil, err
 	}
 	return s, nil
@@ -132,7 +135,6 @@ func (s *Session) Close() error {
 	s.closed = true
 	broken := s.err != nil
 	s.mu.Unlock()
-	s.stop()
 	if broken {
 		return s.sc.Close()
 	}
