@@ -2,15 +2,23 @@ package app
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"errors"
 	"io"
 	"log"
+	"math/big"
 	"net"
 	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/emersion/go-smtp"
 
@@ -25,6 +33,9 @@ import (
 type relaySink struct {
 	refuse map[string]*smtp.SMTPError
 	drop   string
+	// When entered is set, Data signals it once it has read a message,
+	// then waits for release before it answers.
+	entered, release chan struct{}
 
 	mu   sync.Mutex
 	txns [][]string // the recipients of each accepted message
@@ -51,6 +62,10 @@ func (s *relaySession) Rcpt(to string, _ *smtp.RcptOptions) error {
 
 func (s *relaySession) Data(r io.Reader) error {
 	io.Copy(io.Discard, r)
+	if s.b.entered != nil {
+		s.b.entered <- struct{}{}
+		<-s.b.release
+	}
 	if slices.Contains(s.rcpts, s.b.drop) {
 		s.c.Conn().Close()
 		return errors.New("dropped")
@@ -63,22 +78,48 @@ func (s *relaySession) Data(r io.Reader) error {
 func (s *relaySession) Reset()        { s.rcpts = nil }
 func (s *relaySession) Logout() error { return nil }
 
-// countingListener counts the connections it accepts.
+// countingListener counts the connections it accepts and records what
+// their clients send.
 type countingListener struct {
 	net.Listener
 	n atomic.Int32
+
+	mu   sync.Mutex
+	sent strings.Builder
 }
 
 func (l *countingListener) Accept() (net.Conn, error) {
 	c, err := l.Listener.Accept()
 	if err == nil {
 		l.n.Add(1)
+		c = &recordingConn{Conn: c, l: l}
 	}
 	return c, err
 }
 
-// startRelaySink serves b on 127.0.0.1 until the test ends.
-func startRelaySink(t *testing.T, b *relaySink) (string, *countingListener) {
+// said returns what the clients sent.
+func (l *countingListener) said() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.sent.String()
+}
+
+type recordingConn struct {
+	net.Conn
+	l *countingListener
+}
+
+func (c *recordingConn) Read(b []byte) (int, error) {
+	n, err := c.Conn.Read(b)
+	c.l.mu.Lock()
+	c.l.sent.Write(b[:n])
+	c.l.mu.Unlock()
+	return n, err
+}
+
+// startRelaySink serves b on 127.0.0.1 until the test ends, offering
+// STARTTLS with cert when it is given.
+func startRelaySink(t *testing.T, b *relaySink, cert ...tls.Certificate) (string, *countingListener) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -88,6 +129,9 @@ func startRelaySink(t *testing.T, b *relaySink) (string, *countingListener) {
 	srv := smtp.NewServer(b)
 	srv.Domain = "relay.test"
 	srv.ErrorLog = log.New(io.Discard, "", 0)
+	if len(cert) > 0 {
+		srv.TLSConfig = &tls.Config{Certificates: cert}
+	}
 	go srv.Serve(cl)
 	t.Cleanup(func() { srv.Close() })
 	return ln.Addr().String(), cl
@@ -186,6 +230,41 @@ func TestRelayBatchReconnectsOnce(t *testing.T) {
 	}
 }
 
+// TestRelayBatchStopsWithQUIT: serve stops (ctx ends) while the relay
+// takes a copy's data: that transaction finishes, the copies not begun
+// are left to the next start (ctx's error), and the session ends with
+// QUIT, not a dropped connection.
+func TestRelayBatchStopsWithQUIT(t *testing.T) {
+	b := &relaySink{entered: make(chan struct{}), release: make(chan struct{})}
+	addr, ln := startRelaySink(t, b)
+	cfg := &Config{}
+	cfg.Relay.Addr = addr
+	var ds []store.Delivery
+	for _, to := range []string{"a@example.org", "b@example.org", "c@example.org"} {
+		ds = append(ds, store.Delivery{From: "l@example.org", To: to, Data: []byte("Subject: " + to + "\r\n\r\nx\r\n")})
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	go func() {
+		<-b.entered
+		cancel()
+		time.Sleep(50 * time.Millisecond) // the relay is slow to answer
+		close(b.release)
+	}()
+	errs := relay{newRelayClient(cfg)}.DeliverBatch(ctx, ds, func(i int, w io.Writer) error {
+		_, err := w.Write(ds[i].Data)
+		return err
+	})
+	if errs[0] != nil || !errors.Is(errs[1], context.Canceled) || !errors.Is(errs[2], context.Canceled) {
+		t.Errorf("errors %v, want [nil, canceled, canceled]", errs)
+	}
+	if !slices.EqualFunc(b.txns, [][]string{{"a@example.org"}}, slices.Equal) {
+		t.Errorf("relay received %q, want the first copy only", b.txns)
+	}
+	if said := ln.said(); !strings.HasSuffix(said, "QUIT\r\n") {
+		t.Errorf("the session did not end with QUIT:\n%s", said)
+	}
+}
+
 // TestRelayBatchRelayDown: every copy waits, with the dial error.
 func TestRelayBatchRelayDown(t *testing.T) {
 	ln, _ := net.Listen("tcp", "127.0.0.1:0")
@@ -251,4 +330,52 @@ func TestCheckRelay(t *testing.T) {
 	if line, ok := a.CheckRelay(context.Background()); line != "" || !ok {
 		t.Errorf("CheckRelay without a relay = %q, %v", line, ok)
 	}
+}
+
+// TestCheckRelayTLS: a relay with a self-signed certificate for its own
+// name, as Debian's Postfix has: may and encrypt use it, verify says
+// which name the certificate is for and what to set instead.
+func TestCheckRelayTLS(t *testing.T) {
+	addr, _ := startRelaySink(t, &relaySink{}, snakeoil(t, "mx.example.invalid"))
+	a := &App{Config: &Config{}}
+	a.Config.Relay.Addr = addr
+	for _, tc := range []struct {
+		tls  string
+		ok   bool
+		want string
+	}{
+		{"", true, "relay " + addr + ` answers, in TLS, certificate not verified (tls = "may")`},
+		{"encrypt", true, "relay " + addr + ` answers, in TLS, certificate not verified (tls = "encrypt")`},
+		{"none", true, "relay " + addr + ` answers, in plaintext (tls = "none")`},
+		{"verify", false, "relay " + addr + ` (tls = "verify"): smtpclient: STARTTLS with ` + addr +
+			`: the relay's certificate is not valid for 127.0.0.1 (it is for mx.example.invalid); use [relay] tls = "may" or "encrypt" (--relay-tls), which encrypt without verifying the certificate, or a relay address with a name the certificate is valid for`},
+	} {
+		a.Config.Relay.TLS = tc.tls
+		if line, ok := a.CheckRelay(context.Background()); line != tc.want || ok != tc.ok {
+			t.Errorf("tls = %q: CheckRelay =\n%q, %v\nwant\n%q, %v", tc.tls, line, ok, tc.want, tc.ok)
+		}
+	}
+}
+
+// snakeoil is a self-signed certificate for name only.
+func snakeoil(t *testing.T, name string) tls.Certificate {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1),
+		Subject:      pkix.Name{CommonName: name},
+		DNSNames:     []string{name},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
 }
