@@ -31,6 +31,9 @@ type postfixList struct {
 	data    string
 	keys    map[string]*pgp.Key
 	listPub *pgp.Key
+	// owner, when not nil, is the user the data directory was given to
+	// (the pipe's); commands then run as that user, as root may not.
+	owner *syscall.Credential
 }
 
 const (
@@ -74,7 +77,7 @@ func (l *postfixList) checkCopies(t *testing.T, pf *postfixtest.Instance, n int,
 // delivery returns the member's delivery state as `member list` shows it.
 func (l *postfixList) delivery(t *testing.T, member string) string {
 	t.Helper()
-	r := sealpost(t, l.data, nil, "member", "list", postfixListAddr, "--json").want(t, exitOK)
+	r := runCred(t, l.owner, l.data, nil, "member", "list", postfixListAddr, "--json").want(t, exitOK)
 	var ms []struct {
 		Email    string `json:"email"`
 		Delivery string `json:"delivery"`
@@ -254,6 +257,11 @@ func TestBehindPostfixPipe(t *testing.T) {
 	})
 	writeRelay(t, l.data, pf.Addr)
 	chownAll(t, l.data, postfixtest.MailboxUID)
+	l.owner = &syscall.Credential{Uid: postfixtest.MailboxUID, Gid: postfixtest.MailboxUID}
+	// Root may no longer use the directory: it says whose it is.
+	if r := sealpost(t, l.data, nil, "member", "list", postfixListAddr); r.code != exitConfig || !strings.Contains(r.stderr, "sudo -u nobody") {
+		t.Errorf("member list as root on nobody's data directory: exit %d, %s", r.code, r.stderr)
+	}
 
 	// One message to the list and to its owner address: Postfix hands
 	// each recipient to its own `process`.

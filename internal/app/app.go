@@ -5,6 +5,7 @@ package app
 import (
 	"context"
 	"crypto/rand"
+	"crypto/subtle"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -79,6 +80,9 @@ func Open(ctx context.Context, cfg *Config, logger *slog.Logger) (*App, error) {
 func OpenWith(ctx context.Context, cfg *Config, logger *slog.Logger, opt Options) (*App, error) {
 	if logger == nil {
 		logger = slog.Default()
+	}
+	if err := checkOwner(cfg.DataDir); err != nil {
+		return nil, err
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)
@@ -159,12 +163,21 @@ func OpenWith(ctx context.Context, cfg *Config, logger *slog.Logger, opt Options
 // database to the process's exit, without a checkpoint (sqlstore KeepLog).
 func (a *App) Close() error { return a.Store.Close() }
 
-// masterKey reads DATA/secrets/master.key, creating it on first start
-// (mode 0600 in a 0700 directory). It never lives in the database
-// (DESIGN §4.6).
+// MasterKeyCredential is the name of the systemd credential
+// (LoadCredential=sealpost-master-key:PATH in the unit) that holds the
+// master key instead of DATA/secrets/master.key.
+const MasterKeyCredential = "sealpost-master-key"
+
+// masterKey reads the master key from the systemd credential when the
+// service manager passed one ($CREDENTIALS_DIRECTORY), else from
+// DATA/secrets/master.key, creating that on first start (mode 0600 in a
+// 0700 directory). It never lives in the database (DESIGN §4.6).
 func masterKey(dataDir string) ([]byte, error) {
 	dir := filepath.Join(dataDir, SecretsDir)
 	path := filepath.Join(dir, MasterKeyFile)
+	if key, err := credentialMasterKey(path); key != nil || err != nil {
+		return key, err
+	}
 	key, err := os.ReadFile(path)
 	if err == nil {
 		if len(key) != keyring.MasterKeySize {
@@ -198,6 +211,38 @@ func masterKey(dataDir string) ([]byte, error) {
 		return nil, fmt.Errorf("master key: %w", err)
 	}
 	return key, f.Close()
+}
+
+// credentialMasterKey reads the master key from the systemd credential,
+// or returns nil when there is none. A key file in the data directory
+// as well must hold the same key: two different keys would open the
+// lists' keys in one process and fail in another (the Postfix pipe, an
+// admin command), so Sealpost refuses to start instead.
+func credentialMasterKey(file string) ([]byte, error) {
+	dir := os.Getenv("CREDENTIALS_DIRECTORY")
+	if dir == "" {
+		return nil, nil
+	}
+	cred := filepath.Join(dir, MasterKeyCredential)
+	key, err := os.ReadFile(cred)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("master key: %w", err)
+	}
+	if len(key) != keyring.MasterKeySize {
+		return nil, fmt.Errorf("master key credential %s: has %d bytes, want %d (make one with: head -c %d /dev/urandom)",
+			cred, len(key), keyring.MasterKeySize, keyring.MasterKeySize)
+	}
+	onDisk, err := os.ReadFile(file)
+	switch {
+	case err == nil && subtle.ConstantTimeCompare(onDisk, key) != 1:
+		return nil, fmt.Errorf("master key credential %s differs from %s: keep one of them (the one the lists' keys were sealed with)", cred, file)
+	case err != nil && !errors.Is(err, os.ErrNotExist):
+		return nil, fmt.Errorf("master key: %w", err)
+	}
+	return key, nil
 }
 
 // transport returns the outbound hop: the relay when configured, else the

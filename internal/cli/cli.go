@@ -34,6 +34,17 @@ const (
 	ExitConfig   = 78
 )
 
+// Set at build time by the packaging (packaging/build-deb.sh, with
+// -ldflags "-X github.com/sealpost/sealpost/internal/cli.version=...").
+var (
+	// version is what --version prints.
+	version = "devel"
+	// defaultDataDir is the data directory when neither --data nor
+	// SEALPOST_DATA names one: ./sealpost-data from a source build,
+	// /var/lib/sealpost in the Debian package.
+	defaultDataDir = app.DefaultDataDir
+)
+
 // env carries what every command needs.
 type env struct {
 	stdin          io.Reader
@@ -101,19 +112,20 @@ signature, then signs with the list's key and encrypts a separate copy to
 each member's key. Members need only the list's public key.
 
 Start with 'sealpost demo' for a walkthrough that needs nothing set up.`,
+		Version:       version,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
 	groupCommand(root)
 	def := os.Getenv("SEALPOST_DATA")
 	if def == "" {
-		def = app.DefaultDataDir
+		def = defaultDataDir
 	}
 	root.PersistentFlags().StringVar(&e.dataDir, "data", def, "data directory: config, database, secrets, outbox (env SEALPOST_DATA)")
 	root.PersistentFlags().BoolVarP(&e.verbose, "verbose", "v", false, "log every step to stderr")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(e.serveCmd(), e.listCmd(), e.gatewayCmd(), e.memberCmd(), e.keyCmd(), e.holdCmd(), e.processCmd(), e.checkCmd(), e.demoCmd(),
-		e.userCmd(), e.tokenCmd(), e.queueCmd(), e.auditCmd())
+		e.userCmd(), e.tokenCmd(), e.queueCmd(), e.auditCmd(), e.manCmd())
 	return root
 }
 

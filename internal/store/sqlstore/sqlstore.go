@@ -108,6 +108,9 @@ func OpenWith(ctx context.Context, file string, opt Options) (*DB, error) {
 		q.Add("_pragma", p)
 	}
 	q.Set("_txlock", "immediate")
+	if err := createPrivate(file); err != nil {
+		return nil, fmt.Errorf("sqlstore: create %s: %w", file, err)
+	}
 	_, err := os.Stat(file + "-wal")
 	newLog := err != nil
 	base, err := sqlite.NewConnector("file:" + file + "?" + q.Encode())
@@ -314,4 +317,20 @@ func boolInt(b bool) int {
 		return 1
 	}
 	return 0
+}
+
+// createPrivate creates the database file, when missing, readable by its
+// owner only. SQLite would create it with the process's umask (0644 from
+// a shell), and gives its -wal and -shm files the database's mode: an
+// admin command run first would leave the lists' records readable by
+// every local user.
+func createPrivate(file string) error {
+	f, err := os.OpenFile(file, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, os.ErrExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return f.Close()
 }
