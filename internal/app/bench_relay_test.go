@@ -15,7 +15,6 @@ import (
 
 	"github.com/sealpost/sealpost/internal/app"
 	"github.com/sealpost/sealpost/internal/benchdir"
-	"github.com/sealpost/sealpost/internal/crypto/pgp"
 )
 
 // BenchmarkRelayFanout measures one post to 100 members delivered
@@ -44,20 +43,7 @@ func benchRelayFanout(b *testing.B, members, size int) {
 	}
 	b.Cleanup(func() { a.Close() })
 	listKey := newTeam(b, a)
-	var sender *pgp.Key
-	for i := range members {
-		m := fmt.Sprintf("member%03d@example.org", i)
-		k, err := pgp.GenerateKey("", m, pgp.Ed25519, pgp.Options{})
-		if err != nil {
-			b.Fatal(err)
-		}
-		if _, _, err := a.Admin.AddMember(ctx, team, m, k.PublicBytes(), false); err != nil {
-			b.Fatal(err)
-		}
-		if i == 0 {
-			sender = k
-		}
-	}
+	sender := addBenchMembers(b, a, members)
 	body := strings.Repeat(benchBody, max(1, size/len(benchBody)))
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
