@@ -22,10 +22,14 @@ const maxRcpts = 100
 // checkRelayTimeout bounds `sealpost check`'s probe of the relay.
 const checkRelayTimeout = 30 * time.Second
 
-// relayGrace is how long a batch may finish the step it is in (opening
-// the session, a copy's transaction) once its ctx ended: serve stopping
-// finishes what is in flight (DESIGN §5) and leaves the relay with QUIT.
-const relayGrace = 10 * time.Second
+// How long a batch may finish the step it is in once its ctx ended:
+// serve stopping finishes what is in flight (DESIGN §5) and leaves the
+// relay with QUIT. A working relay opens a session in milliseconds; one
+// that has not within openGrace is left without waiting longer.
+const (
+	openGrace = 2 * time.Second  // opening the session
+	sendGrace = 10 * time.Second // a copy's transaction
+)
 
 // newRelayClient returns the client for cfg's relay.
 func newRelayClient(cfg *Config) *smtpclient.Client {
@@ -50,11 +54,14 @@ func (t relay) Deliver(ctx context.Context, from, to string, data []byte) error 
 // breaks; when that one breaks too, or the relay cannot be reached, the
 // copies not sent yet fail with its temporary error. Each copy's error
 // is its own: a refused RCPT fails that copy only. When ctx ends (serve
-// stops), the step in flight has relayGrace to finish, the copies not
-// begun are left with ctx's error, and the session ends with QUIT.
+// stops), the step in flight has openGrace or sendGrace to finish, the
+// copies not begun are left with ctx's error, and the session ends with
+// QUIT.
 func (t relay) DeliverBatch(ctx context.Context, ds []store.Delivery, write func(i int, w io.Writer) error) []error {
-	stepCtx, done := withGrace(ctx, relayGrace)
-	defer done()
+	openCtx, openDone := withGrace(ctx, openGrace)
+	defer openDone()
+	sendCtx, sendDone := withGrace(ctx, sendGrace)
+	defer sendDone()
 	errs := make([]error, len(ds))
 	groups := batchGroups(ds)
 	var s *smtpclient.Session
@@ -74,7 +81,7 @@ func (t relay) DeliverBatch(ctx context.Context, ds []store.Delivery, write func
 				s.Close()
 			}
 			var err error
-			if s, err = t.c.Open(stepCtx); err != nil {
+			if s, err = t.c.Open(openCtx); err != nil {
 				s = nil
 				failRest(errs, groups[n:], relayError(err))
 				break
@@ -85,7 +92,7 @@ func (t relay) DeliverBatch(ctx context.Context, ds []store.Delivery, write func
 			failRest(errs, groups[n:], relayError(err))
 			break
 		}
-		t.send(stepCtx, s, ds, g, write, errs)
+		t.send(sendCtx, s, ds, g, write, errs)
 	}
 	return errs
 }

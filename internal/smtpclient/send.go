@@ -1,6 +1,7 @@
 package smtpclient
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -104,9 +105,11 @@ func (s *Session) send(ctx context.Context, from string, results []Result, msg [
 
 	err := s.transact(ctx, from, results, msg)
 	var re *ReplyError
-	switch {
-	case ctxCause(ctx) != nil:
-		s.broke(err)
+	switch cause := ctxCause(ctx); {
+	case cause != nil:
+		// The connection was closed, or is about to be: even a
+		// transaction that just succeeded leaves nothing to go on with.
+		s.broke(cmp.Or(err, fmt.Errorf("smtpclient: %w", cause)))
 	case errors.As(err, &re) && re.Code == 421:
 		// RFC 5321 §3.8: 421 means the relay closes the session.
 		s.broke(err)
