@@ -10,15 +10,36 @@ import (
 // DSNRecipient is one per-recipient block of a delivery status
 // notification (RFC 3464 §2.3).
 type DSNRecipient struct {
-	Recipient  string // the Final-Recipient (or Original-Recipient) addr-spec
+	Recipient string // the Final-Recipient (or Original-Recipient) addr-spec
+	// Original is the Original-Recipient addr-spec, when the report gives
+	// one: the address the sender used, before forwarding rewrote it into
+	// Recipient (RFC 3464 §2.3.1).
+	Original   string
 	Action     string // failed, delayed, delivered, relayed, expanded (lower case)
 	Status     string // e.g. "5.1.1"
 	Diagnostic string // Diagnostic-Code, e.g. "smtp; 550 5.1.1 no such user"
 }
 
-// Failed reports whether the recipient failed permanently.
+// Failed reports whether the recipient failed permanently: RFC 3464
+// §2.3.3 action "failed" means the message could not be delivered and
+// will not be retried, whatever the status says (an MTA that gives up on
+// a transient failure reports 4.x.x with it); a block without an action
+// fails when its status is permanent (RFC 3463 §3.1, 5.x.x). A delay is
+// never a failure.
 func (r DSNRecipient) Failed() bool {
-	return r.Action == "failed" && strings.HasPrefix(r.Status, "5")
+	switch r.Action {
+	case "failed":
+		return true
+	case "":
+		return strings.HasPrefix(r.Status, "5.")
+	}
+	return false
+}
+
+// Names reports whether the block is about addr: its final or its
+// original recipient.
+func (r DSNRecipient) Names(addr string) bool {
+	return addr != "" && (r.Recipient == addr || r.Original == addr)
 }
 
 // maxDSNRecipients bounds the blocks read from one report.
@@ -33,12 +54,13 @@ func ParseDSN(body []byte) []DSNRecipient {
 	for first := true; len(out) < maxDSNRecipients; first = false {
 		h, err := r.ReadMIMEHeader()
 		if len(h) > 0 && !first {
+			orig := dsnAddress(h.Get("Original-Recipient"))
 			rcpt := dsnAddress(h.Get("Final-Recipient"))
 			if rcpt == "" {
-				rcpt = dsnAddress(h.Get("Original-Recipient"))
+				rcpt = orig
 			}
 			if rcpt != "" {
-				out = append(out, DSNRecipient{Recipient: rcpt, Action: strings.ToLower(strings.TrimSpace(h.Get("Action"))),
+				out = append(out, DSNRecipient{Recipient: rcpt, Original: orig, Action: strings.ToLower(strings.TrimSpace(h.Get("Action"))),
 					Status: strings.TrimSpace(h.Get("Status")), Diagnostic: strings.TrimSpace(h.Get("Diagnostic-Code"))})
 			}
 		}

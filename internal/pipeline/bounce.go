@@ -13,16 +13,28 @@ import (
 	"github.com/sealpost/sealpost/internal/store"
 )
 
-// bounce handles mail to the list's bounce address rcpt, read as t. A
-// bounce counts only when it proves it answers a copy Sealpost sent
-// (DESIGN §4.10; see bouncedMember): then, when it reports a permanent
-// failure, it is counted, and after the list's threshold of bounces
-// within its window delivery to the member stops and the owner is told.
-// Anything else is logged and dropped. Bounces are never distributed and
-// never answered.
+// bounce handles mail to the list's bounce address rcpt, read as t. It
+// counts only a permanent failure (classifyBounce: never a delay, an
+// auto-reply or ordinary mail) that proves it answers a copy Sealpost
+// sent (DESIGN §4.10; see bouncedMember), for the member whose copy it
+// answers, whatever address the report names (a member's mail may be
+// forwarded). After the list's threshold of bounces within its window
+// delivery to the member stops, the owner is told and the audit log
+// records it. Anything else is logged and dropped. Bounces are never
+// distributed and never answered.
 func (p *Pipeline) bounce(ctx context.Context, log *slog.Logger, list *store.List, in *store.Inbound, rcpt string, t mail.Target) error {
 	out := store.Outcome{SpoolID: in.ID, ListID: list.ID}
-	m, why, err := p.bouncedMember(ctx, list, rcpt, t)
+	msg, err := mime.Parse(in.Raw, p.opt.Limits)
+	if err != nil {
+		log.Info("bounce not readable; dropped", "err", err)
+		return p.commit(ctx, out)
+	}
+	v := classifyBounce(msg, in.EnvelopeFrom)
+	if v.Kind != bounceFailed {
+		log.Info("mail to the bounce address not counted", "kind", v.Kind.String(), "why", v.Why)
+		return p.commit(ctx, out)
+	}
+	m, why, err := p.bouncedMember(ctx, list, rcpt, t, msg)
 	if err != nil {
 		return err
 	}
@@ -30,14 +42,9 @@ func (p *Pipeline) bounce(ctx context.Context, log *slog.Logger, list *store.Lis
 		log.Info("bounce dropped: it does not prove it answers a copy we sent", "why", why)
 		return p.commit(ctx, out)
 	}
-	msg, err := mime.Parse(in.Raw, p.opt.Limits)
-	if err != nil {
-		log.Info("bounce not readable; dropped", "err", err)
-		return p.commit(ctx, out)
-	}
-	status, failed := bounceOf(msg, m.Email, in.EnvelopeFrom)
+	status, failed := failureOf(v, m.Email)
 	if !failed {
-		log.Info("mail to the bounce address ignored", "member", m.Email, "failed", failed, "status", status)
+		log.Info("bounce not counted: the report says the member's own copy did not fail", "member", m.Email)
 		return p.commit(ctx, out)
 	}
 	if err := p.countBounce(ctx, log, list, m, status, in.ID, &out); err != nil {
@@ -46,25 +53,32 @@ func (p *Pipeline) bounce(ctx context.Context, log *slog.Logger, list *store.Lis
 	return p.commit(ctx, out)
 }
 
-// bouncedMember returns the member whose copy a bounce to rcpt (read as
-// t) answers, or nil and why not. It proves that it answers a copy we
+// failureOf reads a permanent failure v (classifyBounce) as a bounce of
+// member's copy: the report's block about member decides when there is
+// one (a copy delivered to the member and failed only at one of the
+// addresses it was forwarded to did reach them); otherwise any failed
+// recipient is theirs, since their copy went to them alone: the address
+// the report names is where their mail was forwarded.
+func failureOf(v bounceVerdict, member string) (status string, failed bool) {
+	for _, r := range v.DSN {
+		if r.Names(member) {
+			return dsnStatus(r), r.Failed()
+		}
+	}
+	return v.Status, true
+}
+
+// bouncedMember returns the member whose copy a bounce msg to rcpt (read
+// as t) answers, or nil and why not. It proves that it answers a copy we
 // sent when rcpt carries the member's token (verp), or, for copies sent
 // before tokens, when it is the member's old-form address and a copy
 // really went out to them from exactly that address within the list's
-// bounce window. The bare bounce address names no copy.
-func (p *Pipeline) bouncedMember(ctx context.Context, list *store.List, rcpt string, t mail.Target) (*store.Member, string, error) {
+// bounce window. The bare bounce address names no copy: there the
+// returned copy must prove it (returnedMember).
+func (p *Pipeline) bouncedMember(ctx context.Context, list *store.List, rcpt string, t mail.Target, msg *mime.Part) (*store.Member, string, error) {
 	switch {
-	case t.Token != "" && t.Member != "":
-		if !p.tokenMatches(list.Address, t.Member, t.Token) {
-			return nil, "wrong token for " + t.Member, nil
-		}
-		m, err := p.member(ctx, list, t.Member)
-		if m == nil || err != nil {
-			return nil, "not a member: " + t.Member, err
-		}
-		return m, "", nil
 	case t.Token != "":
-		return p.memberByToken(ctx, list, t.Token)
+		return p.tokenMember(ctx, list, t)
 	case t.Member != "":
 		m, err := p.member(ctx, list, t.Member)
 		if m == nil || err != nil {
@@ -77,7 +91,103 @@ func (p *Pipeline) bouncedMember(ctx context.Context, list *store.List, rcpt str
 		}
 		return m, "", nil
 	}
-	return nil, "the bare bounce address names no copy", nil
+	return p.returnedMember(ctx, list, msg)
+}
+
+// tokenMember returns the member a VERP address with a token (t) names,
+// when the token is theirs.
+func (p *Pipeline) tokenMember(ctx context.Context, list *store.List, t mail.Target) (*store.Member, string, error) {
+	if t.Member == "" {
+		return p.memberByToken(ctx, list, t.Token)
+	}
+	if !p.tokenMatches(list.Address, t.Member, t.Token) {
+		return nil, "wrong token for " + t.Member, nil
+	}
+	m, err := p.member(ctx, list, t.Member)
+	if m == nil || err != nil {
+		return nil, "not a member: " + t.Member, err
+	}
+	return m, "", nil
+}
+
+// returnedMember finds the member whose copy a bounce to the bare bounce
+// address returns. Every copy carries its envelope sender, the member's
+// VERP address with its token, in its header (BounceHeader), and
+// reports return the copy's header (RFC 3464 §2: message/rfc822 or
+// text/rfc822-headers; plain-text bounces quote it). The token is the
+// proof, checked in constant time as at the VERP address itself: it is
+// an HMAC under a key derived from the master key, so nobody who never
+// saw a copy to that member can make it. (A record of sent copies
+// matched by the returned Message-ID would not do: every member sees
+// every post's Message-ID, and could make any other member's copies
+// bounce.) A bounce that returns no such header, or the headers of
+// copies to different members, counts for nobody.
+func (p *Pipeline) returnedMember(ctx context.Context, list *store.List, msg *mime.Part) (*store.Member, string, error) {
+	var found *store.Member
+	for _, addr := range returnedBounceAddresses(msg) {
+		for _, t := range mail.ListRoles(addr) {
+			if t.Role != mail.RoleBounce || t.List != list.Address || t.Token == "" {
+				continue
+			}
+			m, why, err := p.tokenMember(ctx, list, t)
+			if err != nil || m == nil {
+				return nil, "the returned copy's " + BounceHeader + ": " + why, err
+			}
+			if found != nil && found.Email != m.Email {
+				return nil, "the returned copies are of different members", nil
+			}
+			found = m
+		}
+	}
+	if found == nil {
+		return nil, "the bare bounce address, and no copy of ours returned", nil
+	}
+	return found, "", nil
+}
+
+// BounceHeader carries, in the header of every copy of a post, the
+// copy's envelope sender: its member's VERP address with the token. A
+// bounce to the bare bounce address that returns it proves whose copy
+// bounced (returnedMember).
+const BounceHeader = "X-Sealpost-Bounce"
+
+// returnedMax bounds what is read of each part of a bounce in search of
+// a returned copy's header.
+const returnedMax = 256 << 10
+
+// returnedBounceAddresses returns the BounceHeader values found in msg's
+// body: in a returned message (message/rfc822), returned headers
+// (text/rfc822-headers) or text that quotes them, at line starts, maybe
+// indented or quoted with '>'.
+func returnedBounceAddresses(msg *mime.Part) []string {
+	var out []string
+	prefix := strings.ToLower(BounceHeader) + ":"
+	var walk func(p *mime.Part, depth int)
+	walk = func(p *mime.Part, depth int) {
+		switch {
+		case depth > 4:
+		case p.IsMultipart():
+			for _, c := range p.Children {
+				walk(c, depth+1)
+			}
+		case p.MediaType == "message/rfc822", p.MediaType == "message/global", p.MediaType == "text/rfc822-headers",
+			p.MediaType == "message/global-headers", p.MediaType == "text/plain":
+			body, err := p.Decoded(returnedMax)
+			if err != nil {
+				return
+			}
+			for line := range strings.Lines(string(body)) {
+				line = strings.TrimLeft(line, " \t>")
+				if len(line) > len(prefix) && strings.EqualFold(line[:len(prefix)], prefix) {
+					if f := strings.Fields(line[len(prefix):]); len(f) > 0 {
+						out = append(out, strings.Trim(f[0], "<>"))
+					}
+				}
+			}
+		}
+	}
+	walk(msg, 0)
+	return out
 }
 
 // memberByToken finds the member whose token a short VERP address (one
@@ -108,6 +218,10 @@ func (p *Pipeline) tokenMatches(list, member, token string) bool {
 	return subtle.ConstantTimeCompare([]byte(want), []byte(token)) == 1
 }
 
+// BounceActor names bounce processing in the audit log, as the actor of
+// the delivery it turns off.
+const BounceActor = "bounce processing"
+
 // countBounce adds a bounce of member m's copy to out and, at the list's
 // threshold, stops delivery to them and tells the owner.
 func (p *Pipeline) countBounce(ctx context.Context, log *slog.Logger, list *store.List, m *store.Member, status, ref string, out *store.Outcome) error {
@@ -125,6 +239,10 @@ func (p *Pipeline) countBounce(ctx context.Context, log *slog.Logger, list *stor
 	}
 	reason := fmt.Sprintf("%d bounces within %d days (last status %s)", n+1, days, orUnknown(status))
 	out.Disable = &store.Disable{ListID: list.ID, Email: email, Reason: reason, At: now}
+	// Every automatic change is in the audit log, in the same
+	// transaction as the change, as an admin's "delivery=off" is.
+	out.Audit = append(out.Audit, store.AuditEntry{At: now, Actor: BounceActor, Via: "mail", Action: "member.set",
+		List: list.Address, Target: email, Detail: "delivery=off: " + reason})
 	log.Warn("member's delivery disabled after bounces", "member", email, "bounces", n+1)
 	if list.Owner == "" {
 		return nil
@@ -212,41 +330,6 @@ func statusOf(reason string) string {
 	return ""
 }
 
-// bounceOf reads whether member's copy bounced permanently: a DSN's
-// failed recipient (RFC 3464) when it names member (a DSN sent to
-// alice's address that names bob is not about bob, nor about alice); any
-// other bounce counts as a permanent failure when it comes from a mailer
-// daemon (null sender).
-func bounceOf(msg *mime.Part, member, envelopeFrom string) (status string, failed bool) {
-	for _, r := range dsnRecipients(msg) {
-		if r.Recipient == member {
-			return r.Status, r.Failed()
-		}
-	}
-	if msg.MediaType != "multipart/report" && (envelopeFrom == "" || isDaemon(envelopeFrom)) {
-		return "", true
-	}
-	return "", false
-}
-
-// dsnRecipients reads the message/delivery-status part of a
-// multipart/report (RFC 6522) report.
-func dsnRecipients(msg *mime.Part) []mail.DSNRecipient {
-	if msg.MediaType != "multipart/report" {
-		return nil
-	}
-	for _, c := range msg.Children {
-		if c.MediaType == "message/delivery-status" {
-			body, err := c.Decoded(64 << 10)
-			if err != nil {
-				return nil
-			}
-			return mail.ParseDSN(body)
-		}
-	}
-	return nil
-}
-
 func isDaemon(addr string) bool {
 	local, _ := mail.Split(strings.ToLower(addr))
 	return local == "mailer-daemon" || local == "postmaster"
@@ -297,8 +380,8 @@ func automated(list *store.List, msg *mime.Part, envelopeFrom string) string {
 		return "loop: X-Loop names this list"
 	case strings.Contains(strings.ToLower(h.Get("List-Id")), "<"+strings.ReplaceAll(list.Address, "@", ".")+">"):
 		return "loop: a copy of this list's own mail"
-	case h.Get("Auto-Submitted") != "" && !strings.EqualFold(strings.TrimSpace(h.Get("Auto-Submitted")), "no"):
-		return "automated: Auto-Submitted " + h.Get("Auto-Submitted")
+	case autoReplyField(h) != "":
+		return "automated: " + autoReplyField(h)
 	case msg.MediaType == "multipart/report":
 		return "automated: a delivery or disposition report"
 	case envelopeFrom != "" && isDaemon(envelopeFrom):

@@ -70,12 +70,14 @@ func TestBounces(t *testing.T) {
 	bob := sender["bob@example.org"]
 	_, aliceToken, _ := strings.Cut(strings.TrimSuffix(sender["alice@example.org"], "@lists.example.org"), "=example.org=")
 	bounce("b1", bob, dsn("bob@example.org", "delayed", "4.4.1"))
-	bounce("b2", bob, dsn("alice@example.org", "failed", "5.1.1"))
+	bounce("b2", bob, forwardedDSN("bob@example.org", "delivered", "bob@elsewhere.example"))
 	bounce("b2t", "team-bounce+bob=example.org="+aliceToken+"@lists.example.org", dsn("bob@example.org", "failed", "5.1.1"))
 	if n := count("bob@example.org") + count("alice@example.org"); n != 0 || aliceToken == "" {
-		t.Fatalf("%d bounces counted from a delay, a mismatched report and alice's token %q on bob's address", n, aliceToken)
+		t.Fatalf("%d bounces counted from a delay, a report that bob's own copy was delivered and alice's token %q on bob's address", n, aliceToken)
 	}
-	bounce("b3", bob, dsn("bob@example.org", "failed", "5.1.1"))
+	// Bob's mail is forwarded: the report names where it failed, and the
+	// VERP address says whose copy it was.
+	bounce("b3", bob, dsn("bob@elsewhere.example", "failed", "5.1.1"))
 	if count("bob@example.org") != 1 || len(f.deliveries("b3")) != 0 {
 		t.Fatalf("first bounce: %d counted, %d deliveries", count("bob@example.org"), len(f.deliveries("b3")))
 	}
@@ -84,6 +86,7 @@ func TestBounces(t *testing.T) {
 	if ds := f.deliveries("b4"); len(ds) != 1 || ds[0].To != "owner@example.org" || !strings.Contains(string(ds[0].Data), "Delivery to bob@example.org stopped") {
 		t.Fatalf("at the threshold: deliveries %+v, want the owner's notice", ds)
 	}
+	checkBounceAudit(t, f, "bob@example.org", "2 bounces within 10 days (last status unknown)")
 	// The short form names the member by the token alone.
 	if long := sender[longMember]; !strings.HasPrefix(long, "team-bounce+") || strings.Contains(long, "=") {
 		t.Errorf("copy for %s sent from %s, want the short form", longMember, long)
@@ -122,6 +125,9 @@ func TestAutomatedMailDropped(t *testing.T) {
 		"Precedence: bulk\r\n",
 		"X-Loop: team@lists.example.org\r\n",
 		"List-Id: <team.lists.example.org>\r\n",
+		"X-Autoreply: yes\r\n",
+		"X-Autorespond: Bob is away\r\n",
+		"Precedence: auto_reply\r\n",
 	} {
 		ref := "auto" + string(rune('a'+i))
 		raw := f.post(l, postSpec{signer: f.member("alice@example.org"), from: "alice@example.org", extraOuter: extra})
@@ -165,6 +171,7 @@ func TestCopyFailed(t *testing.T) {
 	if ms[1].DisabledAt.IsZero() || !strings.Contains(ms[1].DisabledReason, "5.1.1") {
 		t.Errorf("bob after two failed copies: %+v", ms[1])
 	}
+	checkBounceAudit(t, f, "bob@example.org", "2 bounces within 10 days (last status 5.1.1)")
 }
 
 // TestSendKey: LIST-sendkey answers the envelope sender with the list's
@@ -197,6 +204,38 @@ func TestSendKey(t *testing.T) {
 	if ds := send("k2", "robot@example.net", "Auto-Submitted: auto-replied\r\n"); len(ds) != 0 {
 		t.Errorf("an automated request got %d answers", len(ds))
 	}
+}
+
+// forwardedDSN is an RFC 3464 report on a copy to rcpt forwarded to
+// forward: rcpt's own block says action, the forward's failed.
+func forwardedDSN(rcpt, action, forward string) []byte {
+	return []byte("From: MAILER-DAEMON@mx.example.org\r\nTo: x\r\nSubject: Undelivered Mail\r\nMIME-Version: 1.0\r\n" +
+		"Content-Type: multipart/report; report-type=delivery-status; boundary=\"b\"\r\n\r\n" +
+		"--b\r\nContent-Type: text/plain\r\n\r\nYour message could not be delivered to one of the addresses.\r\n" +
+		"--b\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example.org\r\n\r\n" +
+		"Final-Recipient: rfc822; " + rcpt + "\r\nAction: " + action + "\r\nStatus: 2.0.0\r\n\r\n" +
+		"Final-Recipient: rfc822; " + forward + "\r\nOriginal-Recipient: rfc822; " + rcpt + "\r\nAction: failed\r\nStatus: 5.1.1\r\n\r\n" +
+		"--b--\r\n")
+}
+
+// checkBounceAudit checks that the audit log holds, as its newest entry
+// of the list, bounce processing turning member's delivery off because
+// of reason.
+func checkBounceAudit(t *testing.T, f *fixture, member, reason string) {
+	t.Helper()
+	es, err := f.db.Audit(context.Background(), store.AuditQuery{Lists: []string{team}, Limit: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range es {
+		if e.Target == member {
+			if e.Actor != pipeline.BounceActor || e.Via != "mail" || e.Action != "member.set" || e.Detail != "delivery=off: "+reason || e.At.IsZero() {
+				t.Errorf("audit entry for %s: %+v, want bounce processing turning delivery off: %s", member, e, reason)
+			}
+			return
+		}
+	}
+	t.Errorf("no audit entry for %s turned off by bounces, in %+v", member, es)
 }
 
 // daemonBounce is a bounce that is no DSN, as some mailers still send.

@@ -236,12 +236,13 @@ func (p *Pipeline) plainCopies(list *store.List, inner []byte, h headers, to []p
 	h.outerSubject = h.subject
 	out := make([]store.Delivery, 0, len(to))
 	for _, m := range to {
-		data, err := p.outerMessage(list, h, m.Email, ct, body)
+		from := p.verp(list.Address, m.Email)
+		data, err := p.outerMessage(list, h, m.Email, from, ct, body)
 		if err != nil {
 			return nil, err
 		}
 		out = append(out, store.Delivery{Ref: ref, ListID: list.ID, Kind: store.KindPost,
-			From: p.verp(list.Address, m.Email), To: m.Email, Data: data})
+			From: from, To: m.Email, Data: data})
 	}
 	return out, nil
 }
@@ -308,7 +309,7 @@ func (p *Pipeline) encryptCopies(list *store.List, s signed, r *roster, h header
 	copies := make([][]byte, len(send))
 	errs := make([]error, len(send))
 	onCores(len(send), func(i int) {
-		copies[i], errs[i] = p.copyFor(list, s, r.to[send[i].Email], h, send[i].Email)
+		copies[i], errs[i] = p.copyFor(list, s, r.to[send[i].Email], h, send[i].Email, p.verp(list.Address, send[i].Email))
 	})
 	return copies, errors.Join(errs...)
 }
@@ -328,10 +329,11 @@ func onCores(n int, f func(i int)) {
 	wg.Wait()
 }
 
-// copyFor encrypts the signed post for one member in their format.
-func (p *Pipeline) copyFor(list *store.List, s signed, to recipient, h headers, addr string) ([]byte, error) {
+// copyFor encrypts the signed post for one member in their format; from
+// is the copy's envelope sender (writeOuterHeader).
+func (p *Pipeline) copyFor(list *store.List, s signed, to recipient, h headers, addr, from string) ([]byte, error) {
 	var b bytes.Buffer
-	err := p.renderCopy(&b, &postBody{signed: s, header: p.outerHeader(list, h), allowV2: list.Settings.AllowSEIPDv2}, to, addr)
+	err := p.renderCopy(&b, &postBody{signed: s, header: p.outerHeader(list, h), allowV2: list.Settings.AllowSEIPDv2}, to, addr, from)
 	return b.Bytes(), err
 }
 
@@ -526,8 +528,9 @@ func entity(fields []field, body []byte) ([]byte, error) {
 // outerMessage is one member's copy as it travels: routing headers in
 // clear, the real Subject only inside (RFC 9788 §4: "..." outside), then
 // the encrypted body with its Content-Type and any further MIME fields.
-func (p *Pipeline) outerMessage(list *store.List, h headers, to, contentType string, body []byte, mimeFields ...field) ([]byte, error) {
-	return writeOuter(p.outerHeader(list, h), to, contentType, body, mimeFields...)
+// from is the copy's envelope sender (writeOuterHeader).
+func (p *Pipeline) outerMessage(list *store.List, h headers, to, from, contentType string, body []byte, mimeFields ...field) ([]byte, error) {
+	return writeOuter(p.outerHeader(list, h), to, from, contentType, body, mimeFields...)
 }
 
 // outerHeader is the header of a post's copies without the fields of
@@ -559,10 +562,10 @@ func (p *Pipeline) outerHeader(list *store.List, h headers) []field {
 
 // writeOuter writes one copy to the address to: header (outerHeader) with
 // its To, then the body with its Content-Type and further MIME fields.
-func writeOuter(header []field, to, contentType string, body []byte, mimeFields ...field) ([]byte, error) {
+func writeOuter(header []field, to, from, contentType string, body []byte, mimeFields ...field) ([]byte, error) {
 	var b bytes.Buffer
 	b.Grow(len(body) + 1024)
-	if err := writeOuterHeader(&b, header, to, contentType, mimeFields...); err != nil {
+	if err := writeOuterHeader(&b, header, to, from, contentType, mimeFields...); err != nil {
 		return nil, err
 	}
 	b.Write(body)
@@ -576,14 +579,20 @@ var smimeFields = []field{
 	{"Content-Disposition", `attachment; filename="smime.p7m"`},
 }
 
-// writeOuterHeader writes the header of one copy to the address to.
-func writeOuterHeader(b io.Writer, header []field, to, contentType string, mimeFields ...field) error {
-	fields := make([]field, 0, len(header)+3+len(mimeFields))
+// writeOuterHeader writes the header of one copy to the address to. A
+// copy sent from a member's VERP address (from, its envelope sender)
+// carries it in BounceHeader too: a bounce that reaches the bare bounce
+// address proves with it whose copy bounced (returnedMember).
+func writeOuterHeader(b io.Writer, header []field, to, from, contentType string, mimeFields ...field) error {
+	fields := make([]field, 0, len(header)+4+len(mimeFields))
 	for _, f := range header {
 		if f[0] == "To" {
 			f[1] = "<" + to + ">"
 		}
 		fields = append(fields, f)
+	}
+	if isVERP(from) {
+		fields = append(fields, field{BounceHeader, from})
 	}
 	fields = append(fields, field{"MIME-Version", "1.0"}, field{"Content-Type", contentType})
 	fields = append(fields, mimeFields...)

@@ -219,7 +219,7 @@ func attachmentName(p *mime.Part, i int) string {
 }
 
 // inlineCopy encrypts each part to the member and assembles the copy.
-func (p *Pipeline) inlineCopy(header []field, parts []inlinePart, to recipient, addr string) ([]byte, error) {
+func (p *Pipeline) inlineCopy(header []field, parts []inlinePart, to recipient, addr, from string) ([]byte, error) {
 	bodies := make([][]byte, len(parts))
 	for i, part := range parts {
 		var err error
@@ -233,7 +233,7 @@ func (p *Pipeline) inlineCopy(header []field, parts []inlinePart, to recipient, 
 		}
 	}
 	if len(parts) == 1 && parts[0].text {
-		return writeOuter(header, addr, armorType(parts[0].charset), bodies[0],
+		return writeOuter(header, addr, from, armorType(parts[0].charset), bodies[0],
 			field{"Content-Transfer-Encoding", "7bit"})
 	}
 	boundary, err := mime.NewBoundary(p.opt.Rand)
@@ -261,7 +261,7 @@ func (p *Pipeline) inlineCopy(header []field, parts []inlinePart, to recipient, 
 	}
 	b.WriteString("--" + boundary + "--\r\n")
 	ct := stdmime.FormatMediaType("multipart/mixed", map[string]string{"boundary": boundary})
-	return writeOuter(header, addr, ct, []byte(b.String()))
+	return writeOuter(header, addr, from, ct, []byte(b.String()))
 }
 
 // armorType is the Content-Type of a part that carries an armored text:

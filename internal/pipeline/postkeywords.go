@@ -150,7 +150,7 @@ func (p *Pipeline) resendCopies(list *store.List, inner []byte, h headers, plan 
 			if ct, body, err = p.signedBody(list, inner); err == nil {
 				hh := h
 				hh.outerSubject = h.subject
-				data, err = p.outerMessage(list, hh, t.addr, ct, body)
+				data, err = p.outerMessage(list, hh, t.addr, bounce, ct, body)
 			}
 		default:
 			r := &roster{to: map[string]recipient{t.addr: *t.to}}
@@ -158,7 +158,7 @@ func (p *Pipeline) resendCopies(list *store.List, inner []byte, h headers, plan 
 			if s, err = p.signOnce(list, r, inner, []policy.Member{{Email: t.addr}}); err == nil {
 				to := *t.to
 				to.inline = false
-				data, err = p.copyFor(list, s, to, h, t.addr)
+				data, err = p.copyFor(list, s, to, h, t.addr, bounce)
 			}
 		}
 		if err != nil {
@@ -204,7 +204,7 @@ func (p *Pipeline) ccCopy(list *store.List, inner []byte, h headers, ts []resend
 			return nil, err
 		}
 		h.outerSubject = h.subject
-		return p.outerMessage(list, h, ts[0].addr, ct, body)
+		return p.outerMessage(list, h, ts[0].addr, "", ct, body)
 	}
 	listKey, err := p.listKey(list)
 	if err != nil {
@@ -227,7 +227,7 @@ func (p *Pipeline) ccCopy(list *store.List, inner []byte, h headers, ts []resend
 		return nil, err
 	}
 	ct, body := pgp.EncryptedBody(armored, boundary)
-	return p.outerMessage(list, h, ts[0].addr, ct, body)
+	return p.outerMessage(list, h, ts[0].addr, "", ct, body)
 }
 
 // keywordTrouble answers a post whose keywords cannot be carried out:

@@ -279,7 +279,7 @@ func (p *Pipeline) WriteDelivery(ctx context.Context, d *store.Delivery, w io.Wr
 		p.largeRenders <- struct{}{}
 		defer func() { <-p.largeRenders }()
 	}
-	return p.renderCopy(w, b, to, d.To)
+	return p.renderCopy(w, b, to, d.To, d.From)
 }
 
 // largeBody is the size from which a post's copies are rendered at most
@@ -365,11 +365,12 @@ func (p *Pipeline) recipientOf(b *postBody, d *store.Delivery) (recipient, error
 
 // renderCopy encrypts the signed post b for one member in their format,
 // writing the copy to w as it is made (PGP/MIME and S/MIME; an inline
-// copy is made in memory first).
-func (p *Pipeline) renderCopy(w io.Writer, b *postBody, to recipient, addr string) error {
+// copy is made in memory first); from is the copy's envelope sender
+// (writeOuterHeader).
+func (p *Pipeline) renderCopy(w io.Writer, b *postBody, to recipient, addr, from string) error {
 	switch {
 	case to.inline:
-		msg, err := p.inlineCopy(b.header, b.signed.inline, to, addr)
+		msg, err := p.inlineCopy(b.header, b.signed.inline, to, addr, from)
 		if err != nil {
 			return err
 		}
@@ -380,7 +381,7 @@ func (p *Pipeline) renderCopy(w io.Writer, b *postBody, to recipient, addr strin
 	if err != nil {
 		return err
 	}
-	if err := writeOuterHeader(w, b.header, addr, e.contentType, e.fields...); err != nil {
+	if err := writeOuterHeader(w, b.header, addr, from, e.contentType, e.fields...); err != nil {
 		return err
 	}
 	return e.write(w)

@@ -536,6 +536,9 @@ type Outcome struct {
 	// to a member.
 	Bounce  *Bounce
 	Disable *Disable
+	// Audit records automatic changes the outcome makes (a member's
+	// delivery stopped by bounces) in the audit log, with them.
+	Audit []AuditEntry
 	// Thread records message-ids of a gateway's conversation; Archive
 	// keeps messages in its archive.
 	Thread  *ThreadMark

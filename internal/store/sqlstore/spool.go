@@ -163,6 +163,12 @@ func (s *DB) Commit(ctx context.Context, o store.Outcome) error {
 				return err
 			}
 		}
+		for _, e := range o.Audit {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO audit (at, actor, via, action, list, target, detail) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+				millis(e.At), e.Actor, e.Via, e.Action, e.List, e.Target, e.Detail); err != nil {
+				return err
+			}
+		}
 		for _, w := range o.Warned {
 			if _, err := tx.ExecContext(ctx, `INSERT INTO key_warnings (list_id, email, fingerprint, warned_at) VALUES ($1, $2, $3, $4)
 				ON CONFLICT (list_id, email, fingerprint) DO UPDATE SET warned_at = excluded.warned_at`,
