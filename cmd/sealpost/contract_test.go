@@ -89,6 +89,8 @@ func TestUsageErrors(t *testing.T) {
 		{name: "process without message", stdin: []byte{}, args: []string{"process", "team@lists.example.org"}, say: "standard input"},
 		{name: "unknown command", args: []string{"no-such-command"}, say: "no-such-command"},
 		{name: "unknown subcommand", args: []string{"list", "no-such-subcommand"}, say: "no-such-subcommand"},
+		{name: "unknown relay TLS level", args: []string{"serve", "--relay-tls", "secure"}, say: `--relay-tls: TLS level "secure" is not none, may, encrypt or verify`},
+		{name: "relay TLS flags in conflict", args: []string{"serve", "--relay-require-tls", "--relay-tls", "may"}, say: "--relay-require-tls means --relay-tls verify, not may"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := sealpost(t, data, tc.stdin, tc.args...)
@@ -110,6 +112,8 @@ func TestBadConfig(t *testing.T) {
 		{"bad listen address", "[smtp]\nlisten = \"nonsense\"\n", "smtp.listen"},
 		{"unknown key", "[smtp]\nlisten_typo = \"127.0.0.1:2525\"\n", "listen_typo"},
 		{"not TOML", "[smtp\nlisten = \n", "sealpost.toml"},
+		{"unknown relay TLS level", "[relay]\ntls = \"secure\"\n", "relay.tls"},
+		{"relay TLS settings in conflict", "[relay]\nrequire_tls = true\ntls = \"encrypt\"\n", "relay.require_tls: true means tls ="},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			data := t.TempDir()

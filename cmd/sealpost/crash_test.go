@@ -99,6 +99,7 @@ func sendPost(t *testing.T, addr, from, to string, msg []byte) {
 	if err := c.SendMail(from, []string{to}, bytes.NewReader(msg)); err != nil {
 		t.Fatalf("sending the post: %v", err)
 	}
+	c.Quit() // a session a Postfix log shows as ended, not lost
 }
 
 // dialSMTP connects to the SMTP server at addr and says EHLO; the
@@ -185,8 +186,9 @@ func TestRestartAfter250(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
 		name string
-		// inFlight waits, before the stop, until every copy's delivery
-		// has reached the hanging relay.
+		// inFlight waits, before the stop, until the copies' delivery
+		// has reached the hanging relay: the batch of all of them, over
+		// one connection.
 		inFlight bool
 		sig      syscall.Signal
 	}{
@@ -206,8 +208,8 @@ func TestRestartAfter250(t *testing.T) {
 			hangAddr, attempts := hangingRelay(t)
 			first := startServe(t, data, "--relay", hangAddr)
 			sendPost(t, first.addr, "alice@example.org", list, post)
-			if tc.inFlight && !eventually(15*time.Second, func() bool { return attempts() >= len(keys) }) {
-				t.Fatalf("only %d of %d deliveries reached the relay before the stop", attempts(), len(keys))
+			if tc.inFlight && !eventually(15*time.Second, func() bool { return attempts() >= 1 }) {
+				t.Fatal("the deliveries did not reach the relay before the stop")
 			}
 			if err := first.cmd.Process.Signal(tc.sig); err != nil {
 				t.Fatal(err)

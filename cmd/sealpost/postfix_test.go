@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -132,9 +133,12 @@ func TestBehindPostfixSMTP(t *testing.T) {
 	l := newPostfixList(t)
 	sealAddr := postfixtest.FreeAddr(t)
 	_, sealPort, _ := net.SplitHostPort(sealAddr)
+	// Postfix offers STARTTLS with a self-signed certificate, as Debian's
+	// does with its snakeoil one: the default level (may) uses it.
 	pf := postfixtest.Start(t, postfixtest.Config{
 		Mailboxes: postfixMailboxes,
 		Transport: map[string]string{"lists.example.org": "smtp:[127.0.0.1]:" + sealPort},
+		TLS:       true,
 	})
 	// The relay in the configuration, where `queue flush` finds it too.
 	writeRelay(t, l.data, pf.Addr)
@@ -197,6 +201,26 @@ func TestBehindPostfixSMTP(t *testing.T) {
 			t.Errorf("%s has %d messages, want 3 (one per post)", m, n)
 		}
 	}
+	checkRelaySessions(t, pf.Log())
+}
+
+// checkRelaySessions checks Postfix's log: Sealpost's relay sessions ran
+// in TLS and each ended with QUIT (the issue's "lost connection after
+// EHLO" came from a connection per copy, dropped when the relay offered
+// no STARTTLS, and from sessions left without QUIT). The tests' own
+// clients and postfixtest's probes say QUIT too.
+func checkRelaySessions(t *testing.T, log string) {
+	t.Helper()
+	for line := range strings.Lines(log) {
+		if strings.Contains(line, "lost connection after") {
+			t.Errorf("Postfix's log shows a session dropped without QUIT: %s", strings.TrimSpace(line))
+		}
+	}
+	if !strings.Contains(log, "TLS connection established from") {
+		t.Errorf("Postfix's log shows no STARTTLS session:\n%s", log)
+	}
+	t.Logf("Postfix's log: %d sessions in TLS, %d sessions in all, %d messages received",
+		strings.Count(log, "TLS connection established from"), strings.Count(log, "]: disconnect from"), strings.Count(log, ": client=localhost"))
 }
 
 // pendingCopies is how many deliveries wait in Sealpost's queue.
@@ -229,6 +253,7 @@ func TestBehindPostfixPipe(t *testing.T) {
 		Transport:   map[string]string{"lists.example.org": "sealpost:"},
 		Main:        []string{"sealpost_destination_recipient_limit = 1"},
 		MasterExtra: master,
+		TLS:         true,
 	})
 	writeRelay(t, l.data, pf.Addr)
 	chownAll(t, l.data, postfixtest.MailboxUID)
@@ -274,13 +299,99 @@ func TestBehindPostfixPipe(t *testing.T) {
 		t.Errorf("queue flush: exit %d\n%s%s", flush.code, flush.stdout, flush.stderr)
 	}
 	l.checkCopies(t, pf, 2, "a post while postfix was down")
+	checkRelaySessions(t, pf.Log())
+}
+
+// TestBehindPostfixRelayVerify: Postfix offers STARTTLS with a
+// self-signed certificate for its own name. With tls = "verify" the
+// copies wait, and the queue and `sealpost check` say plainly why and
+// what to set; with tls = "encrypt" they go out, and check says so.
+func TestBehindPostfixRelayVerify(t *testing.T) {
+	l := newPostfixList(t)
+	pf := postfixtest.Start(t, postfixtest.Config{Mailboxes: postfixMailboxes, TLS: true})
+	writeRelayConfig(t, l.data, pf.Addr, `tls = "verify"`)
+	s := startServe(t, l.data)
+	const text = "a post for a relay that verify refuses"
+	sendPost(t, s.addr, "alice@example.org", postfixListAddr, l.post(t, text))
+
+	const why = "the relay's certificate is not valid for 127.0.0.1 (it is for mx.postfixtest.invalid)"
+	const fix = `use [relay] tls = "may" or "encrypt" (--relay-tls)`
+	var waiting []queued
+	if !postfixtest.Eventually(60*time.Second, func() bool {
+		waiting = pendingList(t, l.data)
+		return len(waiting) >= 4 && !slices.ContainsFunc(waiting, func(q queued) bool { return q.LastError == "" })
+	}) {
+		t.Fatalf("the copies do not wait after a failed attempt: %+v", waiting)
+	}
+	for _, q := range waiting {
+		if !strings.Contains(q.LastError, why) || !strings.Contains(q.LastError, fix) {
+			t.Errorf("copy to %s waits with %q, want it to say %q and %q", q.To, q.LastError, why, fix)
+		}
+	}
+	r := sealpost(t, l.data, nil, "check")
+	want := fmt.Sprintf("FAIL relay %s (tls = \"verify\"): smtpclient: STARTTLS with %s: %s; %s", pf.Addr, pf.Addr, why, fix)
+	if r.code == exitOK || !strings.Contains(r.stdout, want) {
+		t.Errorf("check with tls = verify: exit %d, want a failure saying\n%s\ngot:\n%s%s", r.code, want, r.stdout, r.stderr)
+	}
+	if n := len(pf.Mail("bob@example.org")); n != 0 {
+		t.Fatalf("bob got %d messages although the relay was not verified", n)
+	}
+	// Refusing the certificate aborts the handshake, after which not
+	// even QUIT can be said: Postfix logs those sessions as lost after
+	// STARTTLS, and only those.
+	refused := pf.Log()
+	for line := range strings.Lines(refused) {
+		if strings.Contains(line, "lost connection after") && !strings.Contains(line, "lost connection after STARTTLS") {
+			t.Errorf("Postfix's log shows a session dropped other than by the refused handshake: %s", strings.TrimSpace(line))
+		}
+	}
+
+	// The fix the message names: encrypt, without verifying.
+	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	s.exited(t, 30*time.Second)
+	writeRelayConfig(t, l.data, pf.Addr, `tls = "encrypt"`)
+	r = sealpost(t, l.data, nil, "check")
+	want = fmt.Sprintf("ok   relay %s answers, in TLS, certificate not verified (tls = \"encrypt\")", pf.Addr)
+	if !strings.Contains(r.stdout, want) {
+		t.Errorf("check with tls = encrypt does not say %q:\n%s%s", want, r.stdout, r.stderr)
+	}
+	flush := sealpost(t, l.data, nil, "queue", "flush").want(t, exitOK)
+	if !strings.Contains(flush.stdout, "0 still waiting") {
+		t.Errorf("queue flush with tls = encrypt:\n%s", flush.stdout)
+	}
+	l.checkCopies(t, pf, 1, text)
+	checkRelaySessions(t, strings.TrimPrefix(pf.Log(), refused))
+}
+
+// queued is a delivery as `queue list --json` shows it.
+type queued struct {
+	To        string `json:"to"`
+	LastError string `json:"last_error"`
+}
+
+// pendingList is the deliveries that wait in Sealpost's queue.
+func pendingList(t *testing.T, data string) []queued {
+	t.Helper()
+	r := sealpost(t, data, nil, "queue", "list", "--state", "pending", "--json").want(t, exitOK)
+	var qs []queued
+	if err := json.Unmarshal([]byte(r.stdout), &qs); err != nil {
+		t.Fatalf("queue list --json: %v\n%s", err, r.stdout)
+	}
+	return qs
 }
 
 // writeRelay writes the data directory's sealpost.toml with the relay
 // addr.
-func writeRelay(t *testing.T, data, addr string) {
+func writeRelay(t *testing.T, data, addr string) { writeRelayConfig(t, data, addr) }
+
+// writeRelayConfig writes the data directory's sealpost.toml with the
+// relay addr and more lines of [relay].
+func writeRelayConfig(t *testing.T, data, addr string, more ...string) {
 	t.Helper()
-	if err := os.WriteFile(filepath.Join(data, "sealpost.toml"), []byte(fmt.Sprintf("[relay]\naddr = %q\n", addr)), 0o600); err != nil {
+	text := fmt.Sprintf("[relay]\naddr = %q\n", addr) + strings.Join(append(more, ""), "\n")
+	if err := os.WriteFile(filepath.Join(data, "sealpost.toml"), []byte(text), 0o600); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -313,4 +424,5 @@ func sendPostTo(t *testing.T, addr, from string, to []string, msg []byte) {
 	if err := c.SendMail(from, to, bytes.NewReader(msg)); err != nil {
 		t.Fatalf("sending the post: %v", err)
 	}
+	c.Quit()
 }

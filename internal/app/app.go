@@ -24,7 +24,6 @@ import (
 	"github.com/sealpost/sealpost/internal/obs"
 	"github.com/sealpost/sealpost/internal/pipeline"
 	"github.com/sealpost/sealpost/internal/queue"
-	"github.com/sealpost/sealpost/internal/smtpclient"
 	"github.com/sealpost/sealpost/internal/store"
 	"github.com/sealpost/sealpost/internal/store/sqlstore"
 )
@@ -250,9 +249,7 @@ func credentialMasterKey(file string) ([]byte, error) {
 // Maildir outbox.
 func (a *App) transport() (queue.Transport, error) {
 	if a.Config.Relay.Addr != "" {
-		c := smtpclient.New(smtpclient.Options{Addr: a.Config.Relay.Addr, HeloName: a.Config.Hostname,
-			RequireTLS: a.Config.Relay.RequireTLS})
-		return relay{c}, nil
+		return relay{newRelayClient(a.Config)}, nil
 	}
 	ob, err := maildir.Open(filepath.Join(a.Config.DataDir, OutboxDir), maildir.Options{Hostname: a.Config.Hostname})
 	if err != nil {
@@ -276,18 +273,4 @@ func (t outbox) DeliverBatch(_ context.Context, ds []store.Delivery, write func(
 		msgs[i] = maildir.Message{From: d.From, Rcpt: d.To, Write: func(w io.Writer) error { return write(i, w) }}
 	}
 	return t.o.DeliverAll(msgs)
-}
-
-// relay adapts the smarthost client to queue.Transport.
-type relay struct{ c *smtpclient.Client }
-
-func (t relay) Deliver(ctx context.Context, from, to string, data []byte) error {
-	res, err := t.c.Send(ctx, from, []string{to}, data)
-	if err == nil && len(res) == 1 {
-		err = res[0].Err
-	}
-	if err != nil && !smtpclient.Temporary(err) {
-		return &queue.Permanent{Err: err}
-	}
-	return err
 }

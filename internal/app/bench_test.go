@@ -61,9 +61,18 @@ func newTeam(tb testing.TB, a *app.App) *pgp.Key {
 }
 
 func benchFanout(b *testing.B, members int, deliver bool) {
-	ctx := context.Background()
 	a, dir := openBenchApp(b)
 	listKey := newTeam(b, a)
+	sender := addBenchMembers(b, a, members)
+	b.ResetTimer()
+	runFanout(b, a, dir, members, deliver, func(i int) []byte {
+		return benchPost(b, sender, "member000@example.org", listKey, i, benchBody)
+	})
+}
+
+// addBenchMembers adds members member000@example.org, ... with Ed25519
+// keys to team, and returns the first one's key, the sender of the posts.
+func addBenchMembers(b *testing.B, a *app.App, members int) *pgp.Key {
 	var sender *pgp.Key
 	for i := range members {
 		addr := fmt.Sprintf("member%03d@example.org", i)
@@ -71,17 +80,14 @@ func benchFanout(b *testing.B, members int, deliver bool) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, _, err := a.Admin.AddMember(ctx, team, addr, k.PublicBytes(), false); err != nil {
+		if _, _, err := a.Admin.AddMember(context.Background(), team, addr, k.PublicBytes(), false); err != nil {
 			b.Fatal(err)
 		}
 		if i == 0 {
 			sender = k
 		}
 	}
-	b.ResetTimer()
-	runFanout(b, a, dir, members, deliver, func(i int) []byte {
-		return benchPost(b, sender, "member000@example.org", listKey, i, benchBody)
-	})
+	return sender
 }
 
 // benchBody is the 4 KiB body of every benchmark post.

@@ -11,6 +11,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/sealpost/sealpost/internal/crypto/smime"
+	"github.com/sealpost/sealpost/internal/smtpclient"
 )
 
 // ConfigFile is the optional configuration file inside the data directory.
@@ -93,7 +94,17 @@ type Config struct {
 	Relay struct {
 		// Addr is the smarthost, host:port; empty means the Maildir outbox.
 		Addr string `toml:"addr"`
-		// RequireTLS refuses to send when the relay offers no STARTTLS.
+		// TLS is the relay's TLS level, named as Postfix names
+		// smtp_tls_security_level: "none" never uses STARTTLS; "may" (the
+		// default) uses it when the relay offers it, without verifying the
+		// certificate (opportunistic TLS, as every MTA does), and sends in
+		// plaintext when it does not; "encrypt" requires STARTTLS, not
+		// verified; "verify" requires it and verifies the certificate for
+		// the host of addr. A failed handshake is never followed by
+		// plaintext: the copies wait and are retried.
+		TLS string `toml:"tls"`
+		// RequireTLS is the older way to say tls = "verify"; it cannot
+		// be combined with another tls.
 		RequireTLS bool `toml:"require_tls"`
 	} `toml:"relay"`
 	// Queue, Gateway and Audit say how long records stay in the database
@@ -211,6 +222,7 @@ func (c *Config) Validate() error {
 	check("smtp.listen", c.SMTP.Listen, false)
 	check("http.listen", c.HTTP.Listen, true)
 	check("relay.addr", c.Relay.Addr, true)
+	problems = append(problems, c.relayTLSProblems()...)
 	check("submission.listen", c.Submission.Listen, true)
 	if (c.HTTP.TLSCert == "") != (c.HTTP.TLSKey == "") {
 		problems = append(problems, "http.tls_cert and http.tls_key: give both or neither")
@@ -245,6 +257,31 @@ type ConfigError struct{ Problems []string }
 
 func (e *ConfigError) Error() string {
 	return "configuration error:\n  " + strings.Join(e.Problems, "\n  ")
+}
+
+// RelayTLS is the relay's TLS level: [relay] tls, or verify for
+// require_tls, or may.
+func (c *Config) RelayTLS() smtpclient.TLSLevel {
+	if c.Relay.RequireTLS {
+		return smtpclient.TLSVerify
+	}
+	level, _ := smtpclient.ParseTLSLevel(c.Relay.TLS) // checked by Validate
+	return level
+}
+
+// relayTLSProblems checks relay.tls and relay.require_tls.
+func (c *Config) relayTLSProblems() []string {
+	if c.Relay.TLS == "" {
+		return nil
+	}
+	level, err := smtpclient.ParseTLSLevel(c.Relay.TLS)
+	if err != nil {
+		return []string{fmt.Sprintf("relay.tls: %q is not \"none\", \"may\", \"encrypt\" or \"verify\"", c.Relay.TLS)}
+	}
+	if c.Relay.RequireTLS && level != smtpclient.TLSVerify {
+		return []string{fmt.Sprintf("relay.require_tls: true means tls = \"verify\", but relay.tls is %q: keep only one of them", c.Relay.TLS)}
+	}
+	return nil
 }
 
 // checkKeyTransport checks smime.key_transport.

@@ -20,7 +20,7 @@ import (
 func (e *env) checkCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "check",
-		Short: "Self-test: the data directory's owner and modes, listen addresses, store, keys, a signing probe",
+		Short: "Self-test: the data directory's owner and modes, listen addresses, relay, store, keys, a signing probe",
 		Long: `Check what a running Sealpost needs, one line each, with what to do about
 each problem:
 
@@ -34,6 +34,9 @@ each problem:
   - the listen addresses (smtp.listen, http.listen, submission.listen in
     sealpost.toml) are addresses of this host, and free, or held by a
     running sealpost (which one is said)
+  - the relay of [relay] addr, if any, answers, with STARTTLS as
+    [relay] tls asks (a certificate it cannot verify is named, with the
+    setting that fixes it)
   - the configuration parses, the database answers, the master key opens
     every list's secret key and S/MIME identity, each can sign, and every
     member key is still usable.
@@ -113,6 +116,9 @@ func (e *env) check(ctx context.Context) error {
 		return &checkFailed{problems: r.problems, cause: err}
 	}
 	defer a.Close()
+	if line, ok := a.CheckRelay(ctx); line != "" {
+		r.report(ok, "%s", line)
+	}
 	lists, err := e.checkLists(ctx, a, r)
 	if err != nil {
 		return err

@@ -6,18 +6,29 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sealpost/sealpost/internal/app"
+	"github.com/sealpost/sealpost/internal/smtpclient"
 )
 
 func (e *env) serveCmd() *cobra.Command {
-	var smtpAddr, httpAddr, relayAddr, submissionAddr string
+	var smtpAddr, httpAddr, relayAddr, relayTLS, submissionAddr string
 	var requireTLS bool
 	c := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the SMTP listener and deliver the outbound queue",
 		Long: `Accept mail for the lists on the SMTP listener, process each message as it
 arrives (the reply says whether the list took it), and deliver the copies:
-to the smarthost given by --relay (STARTTLS whenever it is offered), or
-else into the Maildir outbox DATA/outbox.
+to the smarthost given by --relay, or else into the Maildir outbox
+DATA/outbox. Each batch of copies goes over one connection to the relay.
+
+--relay-tls is the relay's TLS level, as Postfix names them: none (never
+STARTTLS), may (the default: STARTTLS when the relay offers it, the
+certificate not verified, plaintext when it offers none; what every MTA
+does), encrypt (STARTTLS required, the certificate not verified) or verify
+(STARTTLS required and the certificate verified for the relay's host
+name). A failed TLS handshake never falls back to plaintext: the copies
+wait and are retried. --relay-require-tls is the older flag for verify.
+For a Postfix on the same host with its self-signed certificate
+(Debian's snakeoil), keep may or use encrypt.
 
 Only list addresses are accepted: Sealpost is never an open relay.
 
@@ -47,7 +58,7 @@ Settings may also be given in DATA/sealpost.toml:
   max_message_bytes = 33554432
   [relay]
   addr = "smtp.example.org:587"
-  require_tls = true
+  tls = "verify"                           # none, may (default), encrypt, verify
   [http]
   listen = "127.0.0.1:8025"
   tls_cert = "/etc/sealpost/admin.pem"     # HTTPS; or a reverse proxy
@@ -89,8 +100,8 @@ Settings may also be given in DATA/sealpost.toml:
 			if cmd.Flags().Changed("submission") {
 				cfg.Submission.Listen = submissionAddr
 			}
-			if cmd.Flags().Changed("relay-require-tls") {
-				cfg.Relay.RequireTLS = requireTLS
+			if err := relayTLSFlags(cmd, cfg, relayTLS, requireTLS); err != nil {
+				return err
 			}
 			if err := cfg.Validate(); err != nil {
 				return err
@@ -107,6 +118,30 @@ Settings may also be given in DATA/sealpost.toml:
 	c.Flags().StringVar(&httpAddr, "http", "", "HTTP listen address, e.g. "+app.DefaultHTTP+": the admin UI, the API, /healthz, /metrics and the lists' keys (off unless given)")
 	c.Flags().StringVar(&relayAddr, "relay", "", "smarthost HOST:PORT for outbound mail (default: the Maildir outbox)")
 	c.Flags().StringVar(&submissionAddr, "submission", "", "listen for gateways' helpdesks' replies on HOST:PORT (default: none)")
-	c.Flags().BoolVar(&requireTLS, "relay-require-tls", false, "refuse to send to the relay without STARTTLS")
+	c.Flags().StringVar(&relayTLS, "relay-tls", "may", "the relay's TLS level: none, may, encrypt or verify (see above)")
+	c.Flags().BoolVar(&requireTLS, "relay-require-tls", false, "the same as --relay-tls verify: STARTTLS required and the relay's certificate verified")
 	return c
+}
+
+// relayTLSFlags puts --relay-tls and --relay-require-tls, when given,
+// over the configuration file's [relay] tls and require_tls; the two
+// flags must not contradict each other.
+func relayTLSFlags(cmd *cobra.Command, cfg *app.Config, level string, require bool) error {
+	flags := cmd.Flags()
+	if flags.Changed("relay-tls") {
+		if _, err := smtpclient.ParseTLSLevel(level); err != nil {
+			return usagef("--relay-tls: %v", err)
+		}
+		cfg.Relay.TLS, cfg.Relay.RequireTLS = level, false
+	}
+	if flags.Changed("relay-require-tls") {
+		cfg.Relay.RequireTLS = require
+		if require && flags.Changed("relay-tls") && level != "verify" {
+			return usagef("--relay-require-tls means --relay-tls verify, not %s: give only one of them", level)
+		}
+		if require && !flags.Changed("relay-tls") {
+			cfg.Relay.TLS = ""
+		}
+	}
+	return nil
 }

@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"math/big"
 	"net"
+	"net/textproto"
 	"os"
 	"os/exec"
 	"os/user"
@@ -295,13 +296,7 @@ func (p *Instance) Start() {
 	if out, err := p.run("start"); err != nil {
 		p.t.Fatalf("postfix start: %v\n%s\n%s", err, out, p.Log())
 	}
-	if !Eventually(20*time.Second, func() bool {
-		c, err := net.DialTimeout("tcp", p.Addr, time.Second)
-		if err == nil {
-			c.Close()
-		}
-		return err == nil
-	}) {
+	if !Eventually(20*time.Second, func() bool { return answers(p.Addr) }) {
 		p.t.Fatalf("postfix does not listen on %s:\n%s", p.Addr, p.Log())
 	}
 }
@@ -313,15 +308,30 @@ func (p *Instance) Stop() {
 	if out, err := p.run("stop"); err != nil {
 		p.t.Fatalf("postfix stop: %v\n%s", err, out)
 	}
-	if !Eventually(20*time.Second, func() bool {
-		c, err := net.DialTimeout("tcp", p.Addr, time.Second)
-		if err == nil {
-			c.Close()
-		}
-		return err != nil
-	}) {
+	if !Eventually(20*time.Second, func() bool { return !answers(p.Addr) }) {
 		p.t.Fatalf("postfix still listens on %s after stop", p.Addr)
 	}
+}
+
+// answers reports whether an SMTP server greets on addr. It ends the
+// session with QUIT, so that Postfix's log has no "lost connection"
+// line for it: a test may look for those of the client under test.
+func answers(addr string) bool {
+	conn, err := net.DialTimeout("tcp", addr, time.Second)
+	if err != nil {
+		return false
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(5 * time.Second))
+	tc := textproto.NewConn(conn)
+	if _, _, err := tc.ReadResponse(220); err != nil {
+		return false
+	}
+	if err := tc.PrintfLine("QUIT"); err != nil {
+		return true
+	}
+	tc.ReadResponse(221)
+	return true
 }
 
 // Flush asks Postfix to attempt every deferred message now (postqueue -f).

@@ -41,10 +41,11 @@ type Transport interface {
 
 // BatchTransport is a Transport that stores many messages more cheaply at
 // once, each written as it is stored (the Maildir outbox: its files made
-// durable together, a copy encrypted straight into its file). write(i, w)
-// writes the message of ds[i]; it is safe to call for several i at once,
-// each once. errs[i] is the outcome of ds[i], with the same meaning as
-// Deliver's error.
+// durable together, a copy encrypted straight into its file; the relay:
+// one connection for the batch). write(i, w) writes the message of ds[i];
+// it is safe to call for several i at once, each once at most (a
+// transport may send a stored message, see Opened, without it). errs[i]
+// is the outcome of ds[i], with the same meaning as Deliver's error.
 type BatchTransport interface {
 	Transport
 	DeliverBatch(ctx context.Context, ds []store.Delivery, write func(i int, w io.Writer) error) (errs []error)
@@ -229,13 +230,14 @@ func (q *Queue) attemptAll(ctx context.Context, due []store.Delivery) error {
 	return q.record(ctx, due, results)
 }
 
-// opened reports whether a delivery's message must be written by
-// Options.Render.
-func opened(d *store.Delivery) bool { return d.Sealed || d.BodyID != 0 }
+// Opened reports whether a delivery's message must be written by
+// Options.Render (it is sealed, or rendered from its post body); if not,
+// its message is d.Data as stored, and a BatchTransport may compare it.
+func Opened(d *store.Delivery) bool { return d.Sealed || d.BodyID != 0 }
 
 // write writes d's message to w: rendered, or as stored.
 func (q *Queue) write(ctx context.Context, d *store.Delivery, w io.Writer) error {
-	if !opened(d) {
+	if !Opened(d) {
 		_, err := w.Write(d.Data)
 		return err
 	}
@@ -258,7 +260,7 @@ func (q *Queue) deliver(ctx context.Context, d *store.Delivery) error {
 			return err
 		}
 	}
-	if opened(d) {
+	if Opened(d) {
 		var b bytes.Buffer
 		if err := q.write(ctx, d, &b); err != nil {
 			return err

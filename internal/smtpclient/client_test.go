@@ -119,7 +119,7 @@ func TestSendSTARTTLS(t *testing.T) {
 	s := &sink{}
 	addr := startRelay(t, s, relayConfig{cert: cert})
 	tlsConfig := &tls.Config{RootCAs: roots}
-	c := newClient(addr, smtpclient.Options{TLSConfig: tlsConfig, RequireTLS: true})
+	c := newClient(addr, smtpclient.Options{TLSConfig: tlsConfig, TLS: smtpclient.TLSVerify})
 
 	rcpts := []string{"bob@example.net"}
 	msg := "Subject: secret\r\n\r\nciphertext\r\n"
@@ -148,8 +148,9 @@ func TestSendSTARTTLSUntrusted(t *testing.T) {
 	s := &sink{}
 	addr := startRelay(t, s, relayConfig{cert: cert})
 	// The relay offers STARTTLS with a certificate the client does not
-	// trust: no fallback to plaintext, a temporary failure.
-	c := newClient(addr, smtpclient.Options{})
+	// trust, and the level is verify: no fallback to plaintext, a
+	// temporary failure.
+	c := newClient(addr, smtpclient.Options{TLS: smtpclient.TLSVerify})
 	results, err := c.Send(t.Context(), "a@example.org", []string{"b@example.org"}, []byte("\r\n"))
 	var certErr *tls.CertificateVerificationError
 	if !errors.As(err, &certErr) {
@@ -171,7 +172,8 @@ func TestSendTLSRequiredButUnavailable(t *testing.T) {
 		name string
 		opt  smtpclient.Options
 	}{
-		{"RequireTLS", smtpclient.Options{RequireTLS: true}},
+		{"TLS encrypt", smtpclient.Options{TLS: smtpclient.TLSEncrypt}},
+		{"TLS verify", smtpclient.Options{TLS: smtpclient.TLSVerify}},
 		{"Auth implies TLS", smtpclient.Options{Auth: sasl.NewPlainClient("", "list", "secret")}},
 	}
 	for _, tc := range tests {

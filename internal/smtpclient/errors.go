@@ -10,8 +10,8 @@ import (
 )
 
 // ErrTLSUnavailable means the relay does not offer STARTTLS although TLS
-// is required (Options.RequireTLS or Options.Auth). It is temporary: the
-// relay's configuration may be fixed.
+// is required (Options.TLS encrypt or verify, or Options.Auth). It is
+// temporary: the relay's configuration may be fixed.
 var ErrTLSUnavailable = errors.New("smtpclient: relay does not offer STARTTLS")
 
 // ErrInvalidEnvelope means Send refused an address before sending it: it
@@ -21,8 +21,9 @@ var ErrTLSUnavailable = errors.New("smtpclient: relay does not offer STARTTLS")
 var ErrInvalidEnvelope = errors.New("smtpclient: invalid envelope")
 
 // ErrInvalidOptions means the Options ask for something Send cannot do: an
-// unknown Network, TLS (RequireTLS or Auth) over a unix socket or with
-// LMTP, or LMTP to an address that is not loopback (see Options.LMTP).
+// unknown Network or TLS level, TLS (encrypt, verify or Auth) over a unix
+// socket or with LMTP, Auth with TLS none, or LMTP to an address that is
+// not loopback (see Options.LMTP).
 // Send returns it, wrapped with the reason, before connecting, or for
 // LMTP to a host name as soon as the connection shows the address. It is
 // temporary, like the relay's refusal of a session: the message is fine,
@@ -33,11 +34,12 @@ var ErrInvalidOptions = errors.New("smtpclient: invalid options")
 const (
 	CmdEHLO     = "EHLO"     // the greeting or EHLO/HELO
 	CmdLHLO     = "LHLO"     // the greeting or LHLO, with Options.LMTP
-	CmdSTARTTLS = "STARTTLS" // the greeting, the first EHLO or STARTTLS, when STARTTLS is attempted
+	CmdSTARTTLS = "STARTTLS" // STARTTLS itself
 	CmdAUTH     = "AUTH"
 	CmdMAIL     = "MAIL"
 	CmdRCPT     = "RCPT"
 	CmdDATA     = "DATA" // DATA itself or the reply after the message data (with LMTP, one per recipient)
+	CmdRSET     = "RSET" // RSET between transactions of a Session
 )
 
 // ReplyError is a negative reply from the relay.
@@ -90,7 +92,7 @@ func (e *ReplyError) Unwrap() error {
 // Replies to MAIL, RCPT and DATA follow their code: RFC 5321 §4.2.1, 4yz
 // is a transient and 5yz a permanent negative completion; with LMTP, each
 // recipient's reply after the data likewise (RFC 2033 §4.2). Replies to
-// the session commands (greeting, EHLO, LHLO, STARTTLS, AUTH) are always
+// the session commands (greeting, EHLO, LHLO, STARTTLS, AUTH, RSET) are always
 // temporary: they are about Sealpost's standing with its one relay
 // (credentials, TLS setup, an address the relay refuses to serve), not
 // about the message, and bouncing the whole queue for a configuration
@@ -112,7 +114,7 @@ func (e *ReplyError) Temporary() bool {
 // RCPT or DATA; see ReplyError.Temporary), for a bare 5yz *smtp.SMTPError
 // and for ErrInvalidEnvelope. Everything else is temporary: 4yz replies,
 // network errors, timeouts, cancellation, TLS failures, ErrTLSUnavailable,
-// ErrInvalidOptions and errors of unknown kind (DESIGN §3: transient or
+// ErrInvalidOptions, *TLSError and errors of unknown kind (DESIGN §3: transient or
 // unknown is 4xx).
 func Temporary(err error) bool {
 	if err == nil {

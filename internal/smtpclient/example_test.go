@@ -44,3 +44,43 @@ func ExampleClient_Send() {
 	// bob@example.net: delivered
 	// nobody@example.net: bounce: smtpclient: RCPT: 550 5.1.1 no such user
 }
+
+func ExampleClient_Open() {
+	// For the example, the relay is an in-process go-smtp server on
+	// 127.0.0.1 that offers no STARTTLS; at the default level (may) the
+	// session goes on in plaintext, on the same connection.
+	addr, stop, err := serveRelay(&sink{}, relayConfig{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer stop()
+
+	client := smtpclient.New(smtpclient.Options{Addr: addr, HeloName: "lists.example.org"})
+	session, err := client.Open(context.Background())
+	if err != nil {
+		// Nothing was sent: every copy waits for the next attempt.
+		fmt.Println("relay unreachable, temporary:", smtpclient.Temporary(err))
+		return
+	}
+	defer session.Close() // QUIT
+	copies := []struct {
+		from  string
+		rcpts []string // several when the copies are the same bytes
+		msg   string
+	}{
+		{"team-bounce@lists.example.org", []string{"bob@example.net"}, "Subject: for bob\r\n\r\n...\r\n"},
+		{"", []string{"owner@example.org", "admin@example.org"}, "Subject: notice\r\n\r\n...\r\n"},
+	}
+	for _, c := range copies {
+		results, _ := session.Send(context.Background(), c.from, c.rcpts, []byte(c.msg))
+		for _, r := range results {
+			fmt.Printf("%s: delivered %v\n", r.Rcpt, r.Err == nil)
+		}
+	}
+	fmt.Println("in TLS:", session.TLS())
+	// Output:
+	// bob@example.net: delivered true
+	// owner@example.org: delivered true
+	// admin@example.org: delivered true
+	// in TLS: false
+}

@@ -16,9 +16,9 @@ var errNoLMTPReply = errors.New("smtpclient: DATA: no LMTP reply for the recipie
 // but go-smtp returns them keyed by address, so the replies to an address
 // given twice could not be told apart: each address is sent once, and its
 // repeats get the same Result.
-func (c *Client) sendDistinct(ctx context.Context, from string, results []Result, msg []byte) error {
+func (s *Session) sendDistinct(ctx context.Context, from string, results []Result, msg []byte) error {
 	uniq, index := distinct(results)
-	err := c.send(ctx, from, uniq, msg)
+	err := s.send(ctx, from, uniq, msg)
 	for i, j := range index {
 		results[i] = uniq[j]
 	}
@@ -44,25 +44,26 @@ func distinct(results []Result) (uniq []Result, index []int) {
 
 // lmtpData sends the message and records in results each recipient's own
 // reply to it. It returns nil when the message was delivered to at least
-// one recipient, and otherwise an error for the whole transaction. A
+// one recipient, and otherwise an error for the whole transaction; ended
+// says the replies were read, so the transaction is over. A
 // session lost while the replies are read fails only the recipients whose
 // reply had not come; the connection is then closed, so that the QUIT
 // after it fails at once instead of waiting for a reply.
-func lmtpData(ctx context.Context, sc *smtp.Client, msg []byte, results []Result) error {
+func lmtpData(ctx context.Context, sc *smtp.Client, msg []byte, results []Result) (ended bool, err error) {
 	w, err := sc.Data()
 	if err != nil {
-		return stepError(ctx, CmdDATA, err)
+		return false, stepError(ctx, CmdDATA, err)
 	}
 	// RFC 5321 §4.5.2 as in data: dot-stuffing and the final dot.
 	if _, err := w.Write(msg); err != nil {
-		return stepError(ctx, CmdDATA, err)
+		return false, stepError(ctx, CmdDATA, err)
 	}
 	// RFC 2033 §4.2: after the final dot, one reply for each accepted
 	// RCPT, in order; each is that recipient's verdict.
 	delivered, err := w.CloseWithLMTPResponse()
 	if delivered == nil {
 		// The final dot did not go out: no recipient has a reply.
-		return stepError(ctx, CmdDATA, err)
+		return false, stepError(ctx, CmdDATA, err)
 	}
 	refused, lost := splitLMTPError(err)
 	missing := errNoLMTPReply
@@ -85,9 +86,9 @@ func lmtpData(ctx context.Context, sc *smtp.Client, msg []byte, results []Result
 		}
 	}
 	if accepted == 0 {
-		return noneAccepted(results)
+		return true, noneAccepted(results)
 	}
-	return nil
+	return true, nil
 }
 
 // splitLMTPError separates the error of go-smtp's CloseWithLMTPResponse

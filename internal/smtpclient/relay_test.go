@@ -203,6 +203,18 @@ func holdData(t *testing.T, s *sink) <-chan struct{} {
 // selfSigned returns a certificate for 127.0.0.1 and relay.test, and a
 // pool that trusts it.
 func selfSigned(t *testing.T) (*tls.Certificate, *x509.CertPool) {
+	return newCert(t, []string{"relay.test"}, []net.IP{net.IPv4(127, 0, 0, 1)})
+}
+
+// certFor returns a self-signed certificate for the DNS name only.
+func certFor(t *testing.T, name string) *tls.Certificate {
+	cert, _ := newCert(t, []string{name}, nil)
+	return cert
+}
+
+// newCert returns a self-signed certificate for the names and
+// addresses, and a pool that trusts it.
+func newCert(t *testing.T, names []string, ips []net.IP) (*tls.Certificate, *x509.CertPool) {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -211,15 +223,15 @@ func selfSigned(t *testing.T) (*tls.Certificate, *x509.CertPool) {
 	now := time.Now()
 	tmpl := &x509.Certificate{
 		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "relay.test"},
+		Subject:               pkix.Name{CommonName: names[0]},
 		NotBefore:             now.Add(-time.Hour),
 		NotAfter:              now.Add(time.Hour),
 		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
 		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 		BasicConstraintsValid: true,
 		IsCA:                  true,
-		DNSNames:              []string{"relay.test"},
-		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1)},
+		DNSNames:              names,
+		IPAddresses:           ips,
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	if err != nil {

@@ -1,6 +1,7 @@
 package smtpclient
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -10,10 +11,10 @@ import (
 )
 
 // Send delivers msg from the envelope sender from ("" for the null
-// reverse-path) to rcpts in one SMTP or LMTP transaction. Over TCP with
-// SMTP, it uses STARTTLS whenever the relay offers it (RFC 3207). It
-// returns within Options.Timeout; when ctx is done first, the connection
-// is closed and the error wraps ctx's cause.
+// reverse-path) to rcpts in one SMTP or LMTP transaction, on a session of
+// its own (Open, Session.Send, Session.Close). It returns within
+// Options.Timeout; when ctx is done first, the connection is closed and
+// the error wraps ctx's cause.
 //
 // There is always one Result per recipient, in the order of rcpts, also
 // when Send returns an error. The error is nil when the relay accepted the
@@ -29,15 +30,51 @@ import (
 // delivers at least once. With LMTP this holds for each recipient whose
 // reply had not come; the replies that had come stand.
 func (c *Client) Send(ctx context.Context, from string, rcpts []string, msg []byte) ([]Result, error) {
+	results := newResults(rcpts)
+	if err := checkEnvelope(from, results); err != nil {
+		return failAll(results, err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	s, err := c.Open(ctx)
+	if err != nil {
+		return failAll(results, err)
+	}
+	defer s.Close()
+	return s.Send(ctx, from, rcpts, msg)
+}
+
+// Send runs one transaction on the session: msg from the envelope
+// sender from to rcpts, with the Results and error of Client.Send. It
+// takes at most Options.Timeout; when that passes or ctx is done during
+// the transaction, the session breaks (its connection is closed). With
+// ctx done before, Send fails with ctx's cause and sends nothing, and the
+// session stays usable (for Close's QUIT). A transaction the relay
+// refused leaves the session usable; a lost connection, a deadline or a
+// 421 reply (RFC 5321 §3.8: the relay is closing) breaks it, and every
+// later Send fails at once with the same temporary error.
+func (s *Session) Send(ctx context.Context, from string, rcpts []string, msg []byte) ([]Result, error) {
+	results := newResults(rcpts)
+	send := s.send
+	if s.c.lmtp {
+		send = s.sendDistinct
+	}
+	return failAll(results, send(ctx, from, results, msg))
+}
+
+// newResults returns a Result per recipient, refusing the addresses
+// that cannot be sent.
+func newResults(rcpts []string) []Result {
 	results := make([]Result, len(rcpts))
 	for i, r := range rcpts {
 		results[i] = Result{Rcpt: r, Err: checkAddress("recipient", r, false)}
 	}
-	send := c.send
-	if c.lmtp {
-		send = c.sendDistinct
-	}
-	err := send(ctx, from, results, msg)
+	return results
+}
+
+// failAll gives err to every result without an error of its own, and
+// returns results and err.
+func failAll(results []Result, err error) ([]Result, error) {
 	if err != nil {
 		for i := range results {
 			if results[i].Err == nil {
@@ -48,36 +85,55 @@ func (c *Client) Send(ctx context.Context, from string, rcpts []string, msg []by
 	return results, err
 }
 
-// send runs one session. Results whose Err is set before the call are not
-// sent; send sets Err on recipients that the relay rejects.
-func (c *Client) send(ctx context.Context, from string, results []Result, msg []byte) error {
+// send runs one transaction on the session. Results whose Err is set
+// before the call are not sent; send sets Err on recipients that the
+// relay rejects.
+func (s *Session) send(ctx context.Context, from string, results []Result, msg []byte) error {
 	if err := checkEnvelope(from, results); err != nil {
 		return err
 	}
-	if c.optErr != nil {
-		return c.optErr
-	}
-	ctx, cancel := context.WithTimeout(ctx, c.timeout)
-	defer cancel()
-
-	sc, err := c.connect(ctx)
-	if err != nil {
+	if err := s.Err(); err != nil {
 		return err
 	}
-	defer sc.Close()
-	err = transact(ctx, sc, from, results, msg, c.lmtp)
+	if cause := ctxCause(ctx); cause != nil {
+		return fmt.Errorf("smtpclient: %w", cause)
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.c.timeout)
+	defer cancel()
+	stop := context.AfterFunc(ctx, func() { s.sc.Close() })
+	defer stop()
+
+	err := s.transact(ctx, from, results, msg)
 	var re *ReplyError
-	if ctxCause(ctx) == nil && (err == nil || errors.As(err, &re) || errors.Is(err, ErrInvalidEnvelope)) {
-		// RFC 5321 §4.1.1.10: end a working session with QUIT. Its reply
-		// changes nothing: the outcome was decided by then.
-		sc.Quit()
+	switch cause := ctxCause(ctx); {
+	case cause != nil:
+		// The connection was closed, or is about to be: even a
+		// transaction that just succeeded leaves nothing to go on with.
+		s.broke(cmp.Or(err, fmt.Errorf("smtpclient: %w", cause)))
+	case errors.As(err, &re) && re.Code == 421:
+		// RFC 5321 §3.8: 421 means the relay closes the session.
+		s.broke(err)
+	case err == nil || errors.As(err, &re) || errors.Is(err, ErrInvalidEnvelope):
+		// The relay answered: the session works.
+	default:
+		s.broke(err)
 	}
 	return err
 }
 
-// transact runs MAIL, RCPT for each unrefused recipient, and DATA. With
-// lmtp, the replies after the data go into results.
-func transact(ctx context.Context, sc *smtp.Client, from string, results []Result, msg []byte, lmtp bool) error {
+// transact runs RSET if the last transaction is still open, then MAIL,
+// RCPT for each unrefused recipient, and DATA. With LMTP, the replies
+// after the data go into results.
+func (s *Session) transact(ctx context.Context, from string, results []Result, msg []byte) error {
+	sc := s.sc
+	if s.dirty {
+		// RFC 5321 §4.1.1.5: RSET aborts the transaction the last Send
+		// left open (every RCPT refused, DATA refused, no data reply).
+		if err := sc.Reset(); err != nil {
+			return stepError(ctx, CmdRSET, err)
+		}
+		s.dirty = false
+	}
 	opts, err := mailOptions(sc, from, results, len(msg))
 	if err != nil {
 		return err
@@ -85,6 +141,7 @@ func transact(ctx context.Context, sc *smtp.Client, from string, results []Resul
 	if err := sc.Mail(from, opts); err != nil {
 		return stepError(ctx, CmdMAIL, err)
 	}
+	s.dirty = true
 	accepted, err := rcptAll(ctx, sc, results)
 	if err != nil {
 		return err
@@ -94,10 +151,16 @@ func transact(ctx context.Context, sc *smtp.Client, from string, results []Resul
 		// to send DATA for.
 		return noneAccepted(results)
 	}
-	if lmtp {
-		return lmtpData(ctx, sc, msg, results)
+	var ended bool
+	if s.c.lmtp {
+		ended, err = lmtpData(ctx, sc, msg, results)
+	} else {
+		ended, err = data(ctx, sc, msg)
 	}
-	return data(ctx, sc, msg)
+	if ended {
+		s.dirty = false
+	}
+	return err
 }
 
 // mailOptions returns the MAIL parameters for the message. It refuses
@@ -182,21 +245,24 @@ func noneAccepted(results []Result) error {
 	return fmt.Errorf("smtpclient: no recipient accepted: %w", first)
 }
 
-// data sends the message and reads the relay's verdict on it.
-func data(ctx context.Context, sc *smtp.Client, msg []byte) error {
+// data sends the message and reads the relay's verdict on it. ended
+// says the verdict came, positive or not: the transaction is over.
+func data(ctx context.Context, sc *smtp.Client, msg []byte) (ended bool, err error) {
 	w, err := sc.Data()
 	if err != nil {
-		return stepError(ctx, CmdDATA, err)
+		return false, stepError(ctx, CmdDATA, err)
 	}
 	// RFC 5321 §4.5.2: the writer dot-stuffs lines that start with "."
 	// and appends the terminating "<CRLF>.<CRLF>"; the bytes are msg's.
 	if _, err := w.Write(msg); err != nil {
-		return stepError(ctx, CmdDATA, err)
+		return false, stepError(ctx, CmdDATA, err)
 	}
 	if err := w.Close(); err != nil {
-		return stepError(ctx, CmdDATA, err)
+		err = stepError(ctx, CmdDATA, err)
+		var re *ReplyError
+		return errors.As(err, &re), err
 	}
-	return nil
+	return true, nil
 }
 
 // checkEnvelope refuses a bad sender, and an envelope left without any
