@@ -66,9 +66,12 @@ func TestCopySent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if db.pg {
+		return // the rest is about SQLite's query plan
+	}
 	var indexed int
 	if err := db.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM deliveries INDEXED BY deliveries_untokened
-		WHERE env_from GLOB '*-bounce+*=*' AND env_from NOT GLOB '*-bounce+*=*=*'`).Scan(&indexed); err != nil || indexed != 3 {
+		WHERE env_from LIKE '%-bounce+%=%' AND env_from NOT LIKE '%-bounce+%=%=%'`).Scan(&indexed); err != nil || indexed != 3 {
 		t.Errorf("the old-form index holds %d copies (%v), want the 3 old-form ones", indexed, err)
 	}
 	rows, err := db.db.QueryContext(ctx, "EXPLAIN QUERY PLAN "+copySentQuery, from, 0, "bob@example.org", l.ID, "sent")

@@ -12,7 +12,7 @@ import (
 const deliveryColumns = `id, ref, list_id, kind, env_from, rcpt, data, route, sealed, state, attempts, next_attempt, last_error, created_at, updated_at, ` + sizeColumn + `, purged_at, body_id, recipient`
 
 // queueColumns are deliveryColumns without the data, for listings.
-const queueColumns = `id, ref, list_id, kind, env_from, rcpt, x'', route, sealed, state, attempts, next_attempt, last_error, created_at, updated_at, ` + sizeColumn + `, purged_at, body_id, recipient`
+const queueColumns = `id, ref, list_id, kind, env_from, rcpt, '', route, sealed, state, attempts, next_attempt, last_error, created_at, updated_at, ` + sizeColumn + `, purged_at, body_id, recipient`
 
 // sizeColumn is a delivery's Size: its data's, or, for a delivery
 // rendered from a post body, the body's while it is kept.
@@ -64,9 +64,9 @@ func (s *DB) DeliveriesByRef(ctx context.Context, ref string) ([]store.Delivery,
 // so that SQLite uses it), recipient, list and time made. An old-form
 // address whose member's local part holds '=' looks like a new one and is
 // not found: such a bounce does not count (the safe side).
-const copySentQuery = `SELECT EXISTS (SELECT 1 FROM deliveries
-	WHERE env_from GLOB '*-bounce+*=*' AND env_from NOT GLOB '*-bounce+*=*=*'
-	AND env_from = $1 AND created_at >= $2 AND rcpt = $3 AND list_id = $4 AND state = $5)`
+const copySentQuery = `SELECT CASE WHEN EXISTS (SELECT 1 FROM deliveries
+	WHERE env_from LIKE '%-bounce+%=%' AND env_from NOT LIKE '%-bounce+%=%=%'
+	AND env_from = $1 AND created_at >= $2 AND rcpt = $3 AND list_id = $4 AND state = $5) THEN 1 ELSE 0 END`
 
 // CopySent reports whether a copy of a list's mail from envelope sender
 // from to rcpt, created since, was delivered (state sent): a bounce can
@@ -94,7 +94,7 @@ func (s *DB) PendingOf(ctx context.Context, ref string) (int, error) {
 // time when none is pending.
 func (s *DB) NextDue(ctx context.Context) (time.Time, error) {
 	var next *int64
-	if err := s.db.QueryRowContext(ctx, `SELECT MIN(MAX(next_attempt, claimed_until)) FROM deliveries WHERE state = $1`, string(store.Pending)).Scan(&next); err != nil {
+	if err := s.db.QueryRowContext(ctx, `SELECT MIN(CASE WHEN next_attempt > claimed_until THEN next_attempt ELSE claimed_until END) FROM deliveries WHERE state = $1`, string(store.Pending)).Scan(&next); err != nil {
 		return time.Time{}, fmt.Errorf("sqlstore: next due: %w", err)
 	}
 	if next == nil {

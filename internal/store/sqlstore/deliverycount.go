@@ -20,7 +20,7 @@ func (s *DB) CountDeliveries(ctx context.Context, kind string, listID int64, rcp
 	}
 	// kind, list_id and rcpt precede data in the row, so rows of other
 	// kinds are skipped without reading their messages.
-	err = s.db.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(list_id = $3), 0), COALESCE(SUM(rcpt = $4), 0)
+	err = s.db.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(CASE WHEN list_id = $3 THEN 1 ELSE 0 END), 0), COALESCE(SUM(CASE WHEN rcpt = $4 THEN 1 ELSE 0 END), 0)
 		FROM deliveries WHERE id >= $1 AND kind = $2 AND created_at >= $5`,
 		first, kind, listID, rcpt, millis(since)).Scan(&total, &onList, &toRcpt)
 	if err != nil {

@@ -16,8 +16,8 @@ import (
 func markThread(ctx context.Context, tx *sql.Tx, listID int64, t *store.ThreadMark) error {
 	if _, err := tx.ExecContext(ctx, `INSERT INTO threads (list_id, thread, encrypted, guarded, tag, created_at, updated_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $6)
-		ON CONFLICT (list_id, thread) DO UPDATE SET encrypted = MAX(threads.encrypted, excluded.encrypted),
-			guarded = MAX(threads.guarded, excluded.guarded),
+		ON CONFLICT (list_id, thread) DO UPDATE SET encrypted = CASE WHEN excluded.encrypted > threads.encrypted THEN excluded.encrypted ELSE threads.encrypted END,
+			guarded = CASE WHEN excluded.guarded > threads.guarded THEN excluded.guarded ELSE threads.guarded END,
 			tag = CASE WHEN excluded.tag <> '' THEN excluded.tag ELSE threads.tag END, updated_at = excluded.updated_at`,
 		listID, t.Thread, boolInt(t.Encrypted), boolInt(t.Guard), t.Tag, millis(t.At)); err != nil {
 		return err

@@ -119,6 +119,7 @@ func TestReplaceListKey(t *testing.T) {
 // (with a million keys a scan takes seconds; bench/keystore.sh).
 func TestKeyringQueriesUseIndexes(t *testing.T) {
 	db := open(t)
+	sqliteOnly(t, db, "SQLite's query plans")
 	for name, q := range map[string]string{
 		"Key": queryKey, "FindKeys": queryFindKeys, "KeysToIndex": queryKeysToIndex, "KeysExpiringBefore": queryExpiring,
 	} {

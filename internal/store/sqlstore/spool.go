@@ -30,7 +30,7 @@ func (s *DB) Admit(ctx context.Context, in *store.Inbound, now time.Time, lease 
 	// the same bytes under the same digest.
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		err := tx.QueryRowContext(ctx, `INSERT INTO spool (id, list_id, digest, envelope_from, raw, attempts, received_at, claimed_until)
-			SELECT $1, $2, $3, $4, x'', 1, $5, $6
+			SELECT $1, $2, $3, $4, '', 1, $5, $6
 			WHERE NOT EXISTS (SELECT 1 FROM decisions WHERE list_id = $2 AND digest = $3)
 			ON CONFLICT (list_id, digest) DO UPDATE SET attempts = spool.attempts + 1, claimed_until = excluded.claimed_until
 			WHERE spool.claimed_until <= $7
@@ -77,7 +77,7 @@ func (s *DB) Decided(ctx context.Context, listID int64, digest string) (*store.D
 // counted as one that never finished. The message stays spooled for the
 // sender's retry.
 func (s *DB) EndAttempt(ctx context.Context, spoolID string) error {
-	if _, err := s.exec(ctx, `UPDATE spool SET claimed_until = 0, attempts = MAX(attempts - 1, 0) WHERE id = $1`, spoolID); err != nil {
+	if _, err := s.exec(ctx, `UPDATE spool SET claimed_until = 0, attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END WHERE id = $1`, spoolID); err != nil {
 		return fmt.Errorf("sqlstore: end attempt: %w", err)
 	}
 	return nil

@@ -46,7 +46,7 @@ import (
 	"github.com/sealpost/sealpost/internal/store"
 )
 
-//go:embed migrations/sqlite/*.sql
+//go:embed migrations/sqlite/*.sql migrations/postgres/*.sql
 var migrations embed.FS
 
 // Options changes how Open sets up the database for one process. The zero
@@ -71,10 +71,11 @@ type Options struct {
 	KeepLog bool
 }
 
-// DB is a Sealpost store backed by SQLite.
+// DB is a Sealpost store backed by SQLite or PostgreSQL.
 type DB struct {
 	db   *sql.DB
-	file string
+	file string // the SQLite file; "" with PostgreSQL
+	pg   bool   // PostgreSQL (postgres.go)
 	opt  Options
 	// newLog is set when the write-ahead log did not exist at Open: its
 	// directory entry is synced with its first sync. Only the one sync
@@ -84,14 +85,24 @@ type DB struct {
 	syncs  atomic.Int64 // fsyncs of the log, for the tests
 }
 
-// Open opens (creating if needed) the database file at path and brings its
-// schema up to date.
-func Open(ctx context.Context, file string) (*DB, error) {
-	return OpenWith(ctx, file, Options{})
+// Open opens the database at source and brings its schema up to date:
+// a PostgreSQL database when source is a postgres:// URL (IsPostgres),
+// else the SQLite file at that path, created if needed.
+func Open(ctx context.Context, source string) (*DB, error) {
+	return OpenWith(ctx, source, Options{})
 }
 
-// OpenWith is Open with options.
-func OpenWith(ctx context.Context, file string, opt Options) (*DB, error) {
+// OpenWith is Open with options. With PostgreSQL, DeferSync and KeepLog
+// change nothing: each commit is durable when it returns.
+func OpenWith(ctx context.Context, source string, opt Options) (*DB, error) {
+	if IsPostgres(source) {
+		return openPostgres(ctx, source, opt)
+	}
+	return openSQLite(ctx, source, opt)
+}
+
+// openSQLite opens the SQLite database in file.
+func openSQLite(ctx context.Context, file string, opt Options) (*DB, error) {
 	q := url.Values{}
 	// https://sqlite.org/pragma.html#pragma_synchronous: "WAL mode is
 	// always consistent with synchronous=NORMAL, but WAL mode does lose
@@ -135,7 +146,7 @@ func OpenWith(ctx context.Context, file string, opt Options) (*DB, error) {
 // is durable and read by the next connection, as after a crash); the
 // process must exit soon after.
 func (s *DB) Close() error {
-	if s.opt.KeepLog {
+	if s.opt.KeepLog && !s.pg {
 		return nil
 	}
 	return s.db.Close()
@@ -146,7 +157,7 @@ func (s *DB) Close() error {
 // directory that holds a log created by this process); otherwise each
 // commit was synced already and Sync does nothing.
 func (s *DB) Sync() error {
-	if !s.opt.DeferSync {
+	if !s.opt.DeferSync || s.pg {
 		return nil
 	}
 	return s.syncLog()
@@ -156,7 +167,7 @@ func (s *DB) Sync() error {
 // fsync with the commits that wait at the same time; with DeferSync it
 // leaves that to Sync.
 func (s *DB) durable() error {
-	if s.opt.DeferSync {
+	if s.opt.DeferSync || s.pg {
 		return nil
 	}
 	if err := s.group.wait(s.syncLog); err != nil {
@@ -205,7 +216,7 @@ func syncFile(name string) error {
 func (s *DB) migrate(ctx context.Context) error {
 	var current int
 	err := s.db.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current)
-	if err != nil && strings.Contains(err.Error(), "no such table") {
+	if err != nil && (strings.Contains(err.Error(), "no such table") || pgNoTable(err)) {
 		// A new database.
 		_, err = s.exec(ctx,
 			`CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)`)
@@ -213,7 +224,11 @@ func (s *DB) migrate(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("sqlstore: migrate: %w", err)
 	}
-	names, err := fs.Glob(migrations, "migrations/sqlite/*.sql")
+	dir := "migrations/sqlite"
+	if s.pg {
+		dir = "migrations/postgres"
+	}
+	names, err := fs.Glob(migrations, dir+"/*.sql")
 	if err != nil {
 		return fmt.Errorf("sqlstore: migrate: %w", err)
 	}
@@ -246,16 +261,23 @@ func (s *DB) migrate(ctx context.Context) error {
 
 // tx runs fn in a transaction, committing when it returns nil; the commit
 // is durable when tx returns.
+//
+// On PostgreSQL a transaction the server aborts as a serialization
+// conflict is run again (retry), fn included: fn must not do anything
+// but its statements, or do it again harmlessly.
 func (s *DB) tx(ctx context.Context, fn func(*sql.Tx) error) error {
-	tx, err := s.db.BeginTx(ctx, nil)
+	err := s.retry(ctx, func() error {
+		tx, err := s.beginTx(ctx)
+		if err != nil {
+			return err
+		}
+		if err := fn(tx); err != nil {
+			tx.Rollback()
+			return err
+		}
+		return tx.Commit()
+	})
 	if err != nil {
-		return err
-	}
-	if err := fn(tx); err != nil {
-		tx.Rollback()
-		return err
-	}
-	if err := tx.Commit(); err != nil {
 		return err
 	}
 	return s.durable()
@@ -265,7 +287,8 @@ func (s *DB) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 // into dest, durable when writeRow returns; sql.ErrNoRows when it wrote
 // nothing.
 func (s *DB) writeRow(ctx context.Context, dest []any, query string, args ...any) error {
-	if err := s.db.QueryRowContext(ctx, query, args...).Scan(dest...); err != nil {
+	err := s.retry(ctx, func() error { return s.db.QueryRowContext(ctx, query, args...).Scan(dest...) })
+	if err != nil {
 		return err
 	}
 	return s.durable()
@@ -273,7 +296,11 @@ func (s *DB) writeRow(ctx context.Context, dest []any, query string, args ...any
 
 // exec runs one statement that writes, durable when exec returns.
 func (s *DB) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	res, err := s.db.ExecContext(ctx, query, args...)
+	var res sql.Result
+	err := s.retry(ctx, func() (err error) {
+		res, err = s.db.ExecContext(ctx, query, args...)
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -309,7 +336,7 @@ func notFound(err error) error {
 
 // isUnique reports whether err is a uniqueness violation.
 func isUnique(err error) bool {
-	return err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed")
+	return err != nil && (strings.Contains(err.Error(), "UNIQUE constraint failed") || pgUnique(err))
 }
 
 func boolInt(b bool) int {

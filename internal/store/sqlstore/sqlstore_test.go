@@ -12,7 +12,7 @@ import (
 
 func open(t *testing.T) *DB {
 	t.Helper()
-	db, err := Open(context.Background(), filepath.Join(t.TempDir(), "sealpost.db"))
+	db, err := Open(context.Background(), testSource(t, filepath.Join(t.TempDir(), "sealpost.db")))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,6 +15,7 @@ import (
 func TestStatementCache(t *testing.T) {
 	ctx := context.Background()
 	s := open(t)
+	sqliteOnly(t, s, "the statement cache wraps SQLite's connections")
 	if _, err := s.db.ExecContext(ctx, `CREATE TABLE t (n INTEGER)`); err != nil {
 		t.Fatal(err)
 	}
