@@ -14,6 +14,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 
 	"github.com/sealpost/sealpost/internal/admin"
@@ -95,9 +96,21 @@ func OpenWith(ctx context.Context, cfg *Config, logger *slog.Logger, opt Options
 	if err != nil {
 		return nil, err
 	}
-	db, err := sqlstore.OpenWith(ctx, filepath.Join(cfg.DataDir, DatabaseFile),
-		sqlstore.Options{DeferSync: opt.OneMessage, KeepLog: opt.OneMessage})
+	source, err := databaseSource(cfg)
 	if err != nil {
+		return nil, err
+	}
+	db, err := sqlstore.OpenWith(ctx, source, sqlstore.Options{DeferSync: opt.OneMessage, KeepLog: opt.OneMessage})
+	if err != nil {
+		if cfg.Database.URL != "" {
+			// pgx's errors may quote the URL: say which database without
+			// its password.
+			return nil, fmt.Errorf("database %s: %s", redactURL(cfg.Database.URL), strings.ReplaceAll(err.Error(), source, redactURL(source)))
+		}
+		return nil, err
+	}
+	if err := checkMasterKey(ctx, db, sealer); err != nil {
+		db.Close()
 		return nil, err
 	}
 	a := &App{Config: cfg, Logger: logger, Store: db, retries: newRetries()}

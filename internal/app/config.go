@@ -12,6 +12,7 @@ import (
 
 	"github.com/sealpost/sealpost/internal/crypto/smime"
 	"github.com/sealpost/sealpost/internal/smtpclient"
+	"github.com/sealpost/sealpost/internal/store/sqlstore"
 )
 
 // ConfigFile is the optional configuration file inside the data directory.
@@ -135,7 +136,21 @@ type Config struct {
 		// them forever.
 		KeepDays int `toml:"keep_days"`
 	} `toml:"audit"`
+	Database struct {
+		// URL is the PostgreSQL database that every node of an
+		// installation shares ("postgres://sealpost@db/sealpost");
+		// empty keeps the records in SQLite in the data directory.
+		// SEALPOST_DATABASE_URL overrides it, --database overrides both.
+		// Without a password in it, the password comes from the systemd
+		// credential sealpost-database-password when there is one, else
+		// from PostgreSQL's usual places (PGPASSWORD, ~/.pgpass).
+		URL string `toml:"url"`
+	} `toml:"database"`
 }
+
+// DatabaseURLEnv names the environment variable that overrides
+// [database] url.
+const DatabaseURLEnv = "SEALPOST_DATABASE_URL"
 
 // Defaults of the user's contract (DESIGN §3).
 const (
@@ -159,17 +174,34 @@ const (
 // LoadConfig returns the configuration for dataDir: defaults overlaid with
 // DATA/sealpost.toml when it exists. Every problem in the file is reported
 // at once, with the file and key.
+//
+// $SEALPOST_DATABASE_URL, when set, replaces [database] url.
 func LoadConfig(dataDir string) (*Config, error) {
 	path := filepath.Join(dataDir, ConfigFile)
 	data, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
 		c := defaultConfig(dataDir)
+		c.databaseFromEnv()
 		return c, c.Validate()
 	}
 	if err != nil {
 		return nil, &ConfigError{Problems: []string{fmt.Sprintf("%s: %v", path, err)}}
 	}
-	return parseConfig(dataDir, path, data)
+	c, err := parseConfig(dataDir, path, data)
+	if c != nil && c.databaseFromEnv() {
+		err = c.Validate()
+	}
+	return c, err
+}
+
+// databaseFromEnv puts $SEALPOST_DATABASE_URL over [database] url and
+// reports whether it was set.
+func (c *Config) databaseFromEnv() bool {
+	url, ok := os.LookupEnv(DatabaseURLEnv)
+	if ok && url != "" {
+		c.Database.URL = url
+	}
+	return ok && url != ""
 }
 
 func defaultConfig(dataDir string) *Config {
@@ -242,6 +274,9 @@ func (c *Config) Validate() error {
 	problems = append(problems, c.retentionProblems()...)
 	if err := c.checkKeyTransport(); err != nil {
 		problems = append(problems, err.Error())
+	}
+	if u := c.Database.URL; u != "" && !sqlstore.IsPostgres(u) {
+		problems = append(problems, fmt.Sprintf("database.url: %q is not a postgres:// URL (without it, the records stay in SQLite in the data directory)", redactURL(u)))
 	}
 	if strings.ContainsAny(c.Hostname, " \t\r\n<>@") {
 		problems = append(problems, fmt.Sprintf("hostname: %q is not a host name", c.Hostname))

@@ -2,11 +2,15 @@ package app
 
 import (
 	"bytes"
+	"context"
+	"database/sql"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/sealpost/sealpost/internal/crypto/pgp"
 	"github.com/sealpost/sealpost/internal/keyring"
 )
 
@@ -59,4 +63,59 @@ func TestMasterKeyCredential(t *testing.T) {
 	if got, err := masterKey(data); err != nil || bytes.Equal(got, key) {
 		t.Errorf("masterKey without the credential = %x, %v; want the file's key", got, err)
 	}
+}
+
+// TestOtherMasterKeyRefused: a node whose master key is not the one that
+// sealed the database's secrets (a second node given a fresh key) is
+// refused at start with the error that says what to do, and does not
+// make its key the reference, even for a database made before the check.
+func TestOtherMasterKeyRefused(t *testing.T) {
+	ctx := context.Background()
+	data := t.TempDir()
+	cfg, err := LoadConfig(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := Open(ctx, cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Admin.CreateList(ctx, "team@lists.example.org", "owner@example.org", "", pgp.Ed25519); err != nil {
+		t.Fatal(err)
+	}
+	a.Close()
+	// As a database from before the check: without its row.
+	raw, err := sql.Open("sqlite", filepath.Join(data, DatabaseFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := raw.ExecContext(ctx, `DELETE FROM master_key_check`); err != nil {
+		t.Fatal(err)
+	}
+	raw.Close()
+
+	keyFile := filepath.Join(data, SecretsDir, MasterKeyFile)
+	good, err := os.ReadFile(keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyFile, bytes.Repeat([]byte{9}, keyring.MasterKeySize), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if a, err := Open(ctx, cfg, nil); !errors.Is(err, errOtherMasterKey) {
+			if a != nil {
+				a.Close()
+			}
+			t.Fatalf("Open with another master key: %v, want errOtherMasterKey", err)
+		}
+	}
+	if err := os.WriteFile(keyFile, good, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	a, err = Open(ctx, cfg, nil)
+	if err != nil {
+		t.Fatalf("Open with the right key again: %v", err)
+	}
+	a.Close()
 }

@@ -90,7 +90,7 @@ func (e *checkFailed) Unwrap() error { return e.cause }
 // directory (nothing opened yet), then the store and the keys.
 func (e *env) check(ctx context.Context) error {
 	r := &checkReport{w: e.stdout}
-	cfg, err := app.LoadConfig(e.dataDir)
+	cfg, err := e.config()
 	if err != nil {
 		return err
 	}
@@ -157,7 +157,7 @@ func isSealpost(p hostcheck.Program) bool {
 // checkLists checks the store and every list's keys, and returns how many
 // lists there are.
 func (e *env) checkLists(ctx context.Context, a *app.App, r *checkReport) (int, error) {
-	r.report(a.Store.Ping(ctx) == nil, "database %s answers", a.Config.DataDir)
+	r.report(a.Store.Ping(ctx) == nil, "database %s answers", a.DatabaseName())
 	lists, err := a.Admin.Lists(ctx)
 	if err != nil {
 		return 0, err

@@ -51,6 +51,7 @@ type env struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	dataDir        string
+	database       string // --database: the PostgreSQL URL over [database] url
 	// dataFrom says where dataDir came from (--data, $SEALPOST_DATA or
 	// the default), for messages about it.
 	dataFrom string
@@ -129,6 +130,7 @@ Start with 'sealpost demo' for a walkthrough that needs nothing set up.`,
 		def = defaultDataDir
 	}
 	root.PersistentFlags().StringVar(&e.dataDir, "data", def, "data directory: config, database, secrets, outbox (env SEALPOST_DATA)")
+	root.PersistentFlags().StringVar(&e.database, "database", "", "PostgreSQL database URL shared by several nodes, e.g. postgres://sealpost@db/sealpost (env "+app.DatabaseURLEnv+"; default: [database] url, else SQLite in the data directory)")
 	root.PersistentFlags().BoolVarP(&e.verbose, "verbose", "v", false, "log every step to stderr")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(creates(e.serveCmd()), e.listCmd(), e.gatewayCmd(), e.memberCmd(), e.keyCmd(), e.holdCmd(), dataUse(e.processCmd(), dataMTA), e.checkCmd(), dataUse(e.demoCmd(), dataNone),
@@ -170,12 +172,23 @@ func (e *env) logger(level slog.Level) *slog.Logger {
 	return slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level}))
 }
 
+// config loads the data directory's configuration with --database over
+// it.
+func (e *env) config() (*app.Config, error) {
+	cfg, err := app.LoadConfig(e.dataDir)
+	if err != nil || e.database == "" {
+		return cfg, err
+	}
+	cfg.Database.URL = e.database
+	return cfg, cfg.Validate()
+}
+
 // open loads the configuration and opens the app; quiet commands log
 // warnings only.
 func (e *env) open(ctx context.Context, cfg *app.Config) (*app.App, error) {
 	if cfg == nil {
 		var err error
-		if cfg, err = app.LoadConfig(e.dataDir); err != nil {
+		if cfg, err = e.config(); err != nil {
 			return nil, err
 		}
 	}

@@ -135,11 +135,12 @@ func (e *env) missingData() error {
 		return missing(dir + " is not a Sealpost data directory: it is not a directory")
 	}
 	// A configuration alone makes a data directory too: the admin wrote
-	// it there for Sealpost, which has not started yet.
-	for _, name := range []string{app.DatabaseFile, app.ConfigFile} {
+	// it there for Sealpost, which has not started yet. So does a master
+	// key alone: a node whose records are in PostgreSQL.
+	for _, name := range []string{app.DatabaseFile, app.ConfigFile, filepath.Join(app.SecretsDir, app.MasterKeyFile)} {
 		if _, err := os.Stat(filepath.Join(dir, name)); !errors.Is(err, fs.ErrNotExist) {
 			return nil
 		}
 	}
-	return missing(dir + " is not a Sealpost data directory: it holds neither a database (" + app.DatabaseFile + ") nor a configuration (" + app.ConfigFile + ")")
+	return missing(dir + " is not a Sealpost data directory: it holds no database (" + app.DatabaseFile + "), configuration (" + app.ConfigFile + ") or master key")
 }

@@ -254,7 +254,7 @@ func TestNoDataDirectorySays(t *testing.T) {
 		{"--data beats SEALPOST_DATA", filepath.Join(dir, "fromenv"), []string{"--data", "flag", "check"},
 			[]string{filepath.Join(dir, "flag"), "given with --data"}},
 		{"an empty directory", "", []string{"--data", "empty", "queue", "list"},
-			[]string{filepath.Join(dir, "empty") + " is not a Sealpost data directory: it holds neither a database (sealpost.db) nor a configuration (sealpost.toml)"}},
+			[]string{filepath.Join(dir, "empty") + " is not a Sealpost data directory: it holds no database (sealpost.db), configuration (sealpost.toml) or master key"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Setenv("SEALPOST_DATA", tc.env)

@@ -68,6 +68,7 @@ func (e *env) demo(ctx context.Context, dir string) error {
 		return err
 	}
 	cfg.SMTP.Listen = "127.0.0.1:0"
+	cfg.Database.URL = "" // the demo's records are its own, in its directory
 	a, err := app.Open(ctx, cfg, e.logger(slog.LevelWarn))
 	if err != nil {
 		return err

@@ -128,7 +128,7 @@ func (e *env) process(ctx context.Context, list, sender string, senderGiven bool
 		log.Error("process: no data directory; the MTA will retry until --data names one", "err", nd.what, "data", nd.from)
 		return mtaTemporary(ref)
 	}
-	cfg, err := app.LoadConfig(e.dataDir)
+	cfg, err := e.config()
 	if err != nil {
 		log.Error("process: configuration cannot be read; the MTA will retry", "err", err)
 		return mtaTemporary(ref)

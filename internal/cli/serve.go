@@ -84,7 +84,7 @@ Settings may also be given in DATA/sealpost.toml:
   keep_days = 400                          # 0 = keep the audit log forever`,
 		Args: args(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := app.LoadConfig(e.dataDir)
+			cfg, err := e.config()
 			if err != nil {
 				return err
 			}
