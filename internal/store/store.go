@@ -728,3 +728,22 @@ type ListCounts struct {
 	Members int
 	Held    int
 }
+
+// JobRun is when a job that runs once per period across all nodes last
+// ran, and on which node.
+type JobRun struct {
+	Name    string
+	LastRun time.Time
+	Node    string
+}
+
+// Node is a running `sealpost serve` that shares the database.
+type Node struct {
+	ID        string // unique per run: host, pid and a random part
+	Hostname  string
+	PID       int64
+	Version   string
+	SMTP      string // its SMTP listener's address
+	StartedAt time.Time
+	SeenAt    time.Time // its last heartbeat
+}

@@ -23,24 +23,46 @@ const sizeColumn = `CASE WHEN deliveries.body_id = 0 THEN length(deliveries.data
 // not claimed by another process, oldest first, for lease: until then no
 // other ClaimDue returns them. A non-empty ref restricts the claim to the
 // deliveries of one inbound message. RecordAttempt ends the claim.
+//
+// On PostgreSQL the nodes claim side by side: rows another node's claim
+// has locked are skipped (FOR UPDATE SKIP LOCKED), not waited for.
 func (s *DB) ClaimDue(ctx context.Context, now time.Time, lease time.Duration, ref string, limit int) (ds []store.Delivery, err error) {
+	query := claimDueSQLite
+	if s.pg {
+		query = claimDuePostgres
+	}
 	err = s.tx(ctx, func(tx *sql.Tx) error {
-		ds, err = scanDeliveries(tx.QueryContext(ctx, `UPDATE deliveries SET claimed_until = $1 WHERE id IN (
-			SELECT id FROM deliveries WHERE state = $2 AND next_attempt <= $3 AND claimed_until <= $3
-			AND ($4 = '' OR ref = $4) ORDER BY next_attempt, id LIMIT $5)
-		RETURNING `+deliveryColumns,
+		ds, err = scanDeliveries(tx.QueryContext(ctx, query,
 			millis(now.Add(lease)), string(store.Pending), millis(now), ref, limit))
 		return err
 	})
 	return ds, err
 }
 
+// The claim of ClaimDue, without and with row locks.
+const (
+	claimDueSQLite = `UPDATE deliveries SET claimed_until = $1 WHERE id IN (
+			SELECT id FROM deliveries WHERE state = $2 AND next_attempt <= $3 AND claimed_until <= $3
+			AND ($4 = '' OR ref = $4) ORDER BY next_attempt, id LIMIT $5)
+		RETURNING ` + deliveryColumns
+	claimDuePostgres = `UPDATE deliveries SET claimed_until = $1 WHERE id IN (
+			SELECT id FROM deliveries WHERE state = $2 AND next_attempt <= $3 AND claimed_until <= $3
+			AND ($4 = '' OR ref = $4) ORDER BY next_attempt, id LIMIT $5 FOR UPDATE SKIP LOCKED)
+		RETURNING ` + deliveryColumns
+)
+
 // ReleaseClaims ends every claim, for a process that starts up as the
 // only one delivering and processing: deliveries claimed by a crashed
 // process become due again, and spooled messages it was processing can
 // be processed again at their senders' retries (their unfinished attempt
 // stays counted).
+//
+// On PostgreSQL it does nothing: other nodes share the database, their
+// claims are live, and a crashed node's end with their leases.
 func (s *DB) ReleaseClaims(ctx context.Context) error {
+	if s.pg {
+		return nil
+	}
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `UPDATE deliveries SET claimed_until = 0 WHERE claimed_until <> 0`); err != nil {
 			return err

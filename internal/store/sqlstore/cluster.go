@@ -1,0 +1,92 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/sealpost/sealpost/internal/store"
+)
+
+// ClaimJob reports whether node may run the job name now: when nobody
+// ran it within every before now. The claim and the record of it are one
+// statement, so of nodes asking together exactly one gets true.
+func (s *DB) ClaimJob(ctx context.Context, name, node string, now time.Time, every time.Duration) (bool, error) {
+	var got string
+	err := s.writeRow(ctx, []any{&got}, `INSERT INTO jobs (name, last_run, node) VALUES ($1, $2, $3)
+		ON CONFLICT (name) DO UPDATE SET last_run = excluded.last_run, node = excluded.node
+		WHERE jobs.last_run <= $4
+		RETURNING name`, name, millis(now), node, millis(now.Add(-every)))
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("sqlstore: claim job %s: %w", name, err)
+	}
+	return true, nil
+}
+
+// Jobs returns when each job last ran and where.
+func (s *DB) Jobs(ctx context.Context) ([]store.JobRun, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT name, last_run, node FROM jobs ORDER BY name`)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: jobs: %w", err)
+	}
+	defer rows.Close()
+	var jobs []store.JobRun
+	for rows.Next() {
+		var j store.JobRun
+		var at int64
+		if err := rows.Scan(&j.Name, &at, &j.Node); err != nil {
+			return nil, fmt.Errorf("sqlstore: jobs: %w", err)
+		}
+		j.LastRun = fromMillis(at)
+		jobs = append(jobs, j)
+	}
+	return jobs, rows.Err()
+}
+
+// Heartbeat records that node n is alive at now (its row made at its
+// first beat).
+func (s *DB) Heartbeat(ctx context.Context, n store.Node, now time.Time) error {
+	_, err := s.exec(ctx, `INSERT INTO nodes (id, hostname, pid, version, smtp, started_at, seen_at) VALUES ($1, $2, $3, $4, $5, $6, $7)
+		ON CONFLICT (id) DO UPDATE SET seen_at = excluded.seen_at, smtp = excluded.smtp`,
+		n.ID, n.Hostname, n.PID, n.Version, n.SMTP, millis(n.StartedAt), millis(now))
+	if err != nil {
+		return fmt.Errorf("sqlstore: heartbeat: %w", err)
+	}
+	return nil
+}
+
+// NodeGone removes node id's row (it stopped cleanly), and the rows of
+// nodes not seen since before.
+func (s *DB) NodeGone(ctx context.Context, id string, before time.Time) error {
+	_, err := s.exec(ctx, `DELETE FROM nodes WHERE id = $1 OR seen_at < $2`, id, millis(before))
+	if err != nil {
+		return fmt.Errorf("sqlstore: node gone: %w", err)
+	}
+	return nil
+}
+
+// Nodes returns the nodes seen since since, most recently started first.
+func (s *DB) Nodes(ctx context.Context, since time.Time) ([]store.Node, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT id, hostname, pid, version, smtp, started_at, seen_at FROM nodes
+		WHERE seen_at >= $1 ORDER BY started_at DESC, id`, millis(since))
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: nodes: %w", err)
+	}
+	defer rows.Close()
+	var nodes []store.Node
+	for rows.Next() {
+		var n store.Node
+		var started, seen int64
+		if err := rows.Scan(&n.ID, &n.Hostname, &n.PID, &n.Version, &n.SMTP, &started, &seen); err != nil {
+			return nil, fmt.Errorf("sqlstore: nodes: %w", err)
+		}
+		n.StartedAt, n.SeenAt = fromMillis(started), fromMillis(seen)
+		nodes = append(nodes, n)
+	}
+	return nodes, rows.Err()
+}

@@ -1,0 +1,129 @@
+package sqlstore
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/sealpost/sealpost/internal/store"
+)
+
+// TestClaimJob: of nodes asking at once, one runs a job; nobody runs it
+// again within its period; after it, the next asker does.
+func TestClaimJob(t *testing.T) {
+	ctx := context.Background()
+	db := open(t)
+	now := time.UnixMilli(1_800_000_000_000)
+	var won atomic.Int32
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ok, err := db.ClaimJob(ctx, "daily", string(rune('a'+i)), now, 24*time.Hour)
+			if err != nil {
+				t.Error(err)
+			}
+			if ok {
+				won.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	if won.Load() != 1 {
+		t.Fatalf("%d nodes claimed the job at once, want 1", won.Load())
+	}
+	if ok, err := db.ClaimJob(ctx, "daily", "z", now.Add(23*time.Hour), 24*time.Hour); ok || err != nil {
+		t.Errorf("claimed again within the period: %v %v", ok, err)
+	}
+	if ok, err := db.ClaimJob(ctx, "other", "z", now.Add(23*time.Hour), 24*time.Hour); !ok || err != nil {
+		t.Errorf("another job: %v %v", ok, err)
+	}
+	if ok, err := db.ClaimJob(ctx, "daily", "z", now.Add(24*time.Hour), 24*time.Hour); !ok || err != nil {
+		t.Errorf("claim after the period: %v %v", ok, err)
+	}
+	jobs, err := db.Jobs(ctx)
+	if err != nil || len(jobs) != 2 || jobs[0].Name != "daily" || jobs[0].Node != "z" || !jobs[0].LastRun.Equal(now.Add(24*time.Hour)) {
+		t.Errorf("Jobs = %+v, %v", jobs, err)
+	}
+}
+
+// TestNodes: heartbeats make a node live; one not seen lately is not
+// listed, and NodeGone removes the stopped and the long gone.
+func TestNodes(t *testing.T) {
+	ctx := context.Background()
+	db := open(t)
+	now := time.UnixMilli(1_800_000_000_000)
+	a := store.Node{ID: "a", Hostname: "one", PID: 10, Version: "v", SMTP: "127.0.0.1:2525", StartedAt: now}
+	b := store.Node{ID: "b", Hostname: "two", PID: 20, Version: "v", StartedAt: now.Add(time.Second)}
+	for _, n := range []store.Node{a, b} {
+		if err := db.Heartbeat(ctx, n, now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := db.Heartbeat(ctx, a, now.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	live, err := db.Nodes(ctx, now.Add(30*time.Second))
+	if err != nil || len(live) != 1 || live[0].ID != "a" || live[0].SMTP != "127.0.0.1:2525" || !live[0].SeenAt.Equal(now.Add(time.Minute)) {
+		t.Fatalf("Nodes = %+v, %v; want a only", live, err)
+	}
+	if err := db.NodeGone(ctx, "a", now.Add(30*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if all, err := db.Nodes(ctx, time.Time{}); err != nil || len(all) != 0 {
+		t.Errorf("after NodeGone: %+v, %v", all, err)
+	}
+}
+
+// TestClaimDueConcurrently: claims made at the same time by several
+// nodes never hand one delivery to two of them.
+func TestClaimDueConcurrently(t *testing.T) {
+	ctx := context.Background()
+	db := open(t)
+	l := newList(t, db, "team@lists.example.org")
+	var ds []store.Delivery
+	for i := range 200 {
+		ds = append(ds, store.Delivery{Ref: "r", ListID: l.ID, Kind: store.KindPost, From: "team-bounce@lists.example.org",
+			To: string(rune('a'+i%26)) + "@example.org", Data: []byte("x")})
+	}
+	if err := db.Commit(ctx, store.Outcome{Deliveries: ds}); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	var mu sync.Mutex
+	seen := map[int64]int{}
+	var wg sync.WaitGroup
+	for range 6 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				got, err := db.ClaimDue(ctx, now, time.Minute, "", 7)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if len(got) == 0 {
+					return
+				}
+				mu.Lock()
+				for _, d := range got {
+					seen[d.ID]++
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if len(seen) != 200 {
+		t.Errorf("%d deliveries claimed, want 200", len(seen))
+	}
+	for id, n := range seen {
+		if n != 1 {
+			t.Errorf("delivery %d claimed %d times", id, n)
+		}
+	}
+}
