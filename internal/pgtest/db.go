@@ -44,11 +44,29 @@ func (s *Server) CreateDB(t testing.TB) string {
 		if s.down.Load() {
 			return
 		}
+		if t.Failed() {
+			t.Logf("postgres log for database %s:\n%s", name, s.logOf(name))
+		}
 		if err := s.Exec("postgres", "DROP DATABASE "+name+" WITH (FORCE)"); err != nil {
 			t.Error(err)
 		}
 	})
 	return s.URL(name)
+}
+
+// logOf is the lines of the server's log about database db (their
+// prefix names it: log_line_prefix), or all of it when none does.
+func (s *Server) logOf(db string) string {
+	var b strings.Builder
+	for line := range strings.Lines(s.Log()) {
+		if strings.Contains(line, "@"+db+" ") {
+			b.WriteString(line)
+		}
+	}
+	if b.Len() == 0 {
+		return "no line names it\n"
+	}
+	return b.String()
 }
 
 // identifier turns a test's name into the start of a database name: at

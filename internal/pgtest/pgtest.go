@@ -240,7 +240,8 @@ func (s *Server) configure() error {
 		"synchronous_commit = on",
 		"full_page_writes = on",
 		"shared_buffers = 32MB",
-		"max_connections = 100",
+		// Parallel tests on one shared server, each with a pool.
+		"max_connections = 200",
 		"timezone = 'UTC'",
 		"log_timezone = 'UTC'",
 		"log_line_prefix = '%m [%p] %q%u@%d '",

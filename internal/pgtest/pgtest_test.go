@@ -301,3 +301,25 @@ func exists(path string) bool {
 	_, err := os.Stat(path)
 	return err == nil
 }
+
+// TestParallel: parallel tests take databases of the shared server at
+// once, each its own.
+func TestParallel(t *testing.T) {
+	s := pgtest.Shared(t)
+	for i := range 4 {
+		t.Run(strconv.Itoa(i), func(t *testing.T) {
+			t.Parallel()
+			conn := connect(t, s.CreateDB(t))
+			var db string
+			if _, err := conn.Exec(t.Context(), `CREATE TABLE t AS SELECT current_database() AS db`); err != nil {
+				t.Fatal(err)
+			}
+			if err := conn.QueryRow(t.Context(), `SELECT db FROM t`).Scan(&db); err != nil {
+				t.Fatal(err)
+			}
+			if want := fmt.Sprintf("t_testparallel_%d_", i); !strings.HasPrefix(db, want) {
+				t.Errorf("database %q, want a name starting %q", db, want)
+			}
+		})
+	}
+}
