@@ -55,7 +55,7 @@ func (s *Server) CreateDB(t testing.TB) string {
 }
 
 // logOf is the lines of the server's log about database db (their
-// prefix names it: log_line_prefix), or all of it when none does.
+// prefix names it: log_line_prefix), or a note that none does.
 func (s *Server) logOf(db string) string {
 	var b strings.Builder
 	for line := range strings.Lines(s.Log()) {
