@@ -79,7 +79,7 @@ type account struct {
 // own, share one with Shared.
 func Start(t testing.TB) *Server {
 	t.Helper()
-	bin, why := binDir()
+	bin, why := binDir(debianBins)
 	if why != "" {
 		skip(t, why)
 	}
@@ -109,12 +109,15 @@ func skip(t testing.TB, why string) {
 // programs are the ones pgtest runs, all from one directory.
 var programs = []string{"initdb", "pg_ctl", "postgres", "psql"}
 
-// binDir finds PostgreSQL's programs: in the newest
-// /usr/lib/postgresql/VERSION/bin (Debian keeps initdb, pg_ctl and
-// postgres off PATH), else beside initdb on PATH. It returns why not when
+// debianBins is where Debian installs each major version's programs.
+const debianBins = "/usr/lib/postgresql/*/bin"
+
+// binDir finds PostgreSQL's programs: in the newest version's directory
+// that pattern (debianBins) matches, as Debian keeps initdb, pg_ctl and
+// postgres off PATH, else beside initdb on PATH. It returns why not when
 // they are not installed.
-func binDir() (dir, why string) {
-	dirs, _ := filepath.Glob("/usr/lib/postgresql/*/bin")
+func binDir(pattern string) (dir, why string) {
+	dirs, _ := filepath.Glob(pattern)
 	slices.SortFunc(dirs, func(a, b string) int { return version(b) - version(a) })
 	if initdb, err := exec.LookPath("initdb"); err == nil {
 		dirs = append(dirs, filepath.Dir(initdb))
@@ -128,8 +131,8 @@ func binDir() (dir, why string) {
 		"pgtest looks for initdb, pg_ctl, postgres and psql in /usr/lib/postgresql/*/bin or on PATH)"
 }
 
-// version is the major version in /usr/lib/postgresql/VERSION/bin, 0 when
-// it is not a number.
+// version is the major version in .../VERSION/bin, 0 when it is not a
+// number.
 func version(bin string) int {
 	v, _ := strconv.Atoi(filepath.Base(filepath.Dir(bin)))
 	return v

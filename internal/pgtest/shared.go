@@ -30,7 +30,7 @@ var shared struct {
 // exited.
 func Shared(t testing.TB) *Server {
 	t.Helper()
-	bin, why := binDir()
+	bin, why := binDir(debianBins)
 	if why != "" {
 		skip(t, why)
 	}
