@@ -10,7 +10,7 @@
 //     cmd/sealpost; an internal package missing from the table fails, so
 //     that where a new package sits is a deliberate decision;
 //   - test support: gpgtest, openssltest, clienttest, memtest, benchdir,
-//     postfixtest and archtest are imported only by _test.go files;
+//     postfixtest, pgtest and archtest are imported only by _test.go files;
 //   - the bans of DESIGN §2 (config, I/O, transports, SQL drivers, the
 //     OpenPGP library) and §6 (never golang.org/x/crypto/openpgp);
 //   - the sealpost binary does not link package testing.
