@@ -21,6 +21,7 @@ import (
 	"github.com/sealpost/sealpost/internal/keyring"
 	"github.com/sealpost/sealpost/internal/mail"
 	"github.com/sealpost/sealpost/internal/mime"
+	"github.com/sealpost/sealpost/internal/pgtest"
 	"github.com/sealpost/sealpost/internal/pipeline"
 	"github.com/sealpost/sealpost/internal/store"
 	"github.com/sealpost/sealpost/internal/store/sqlstore"
@@ -33,7 +34,7 @@ const canary = "CANARY-b0dy-5e3cr3t"
 type fixture struct {
 	t      *testing.T
 	db     *sqlstore.DB
-	dbFile string // db's file, for a second connection (another process)
+	dbFile string // db's file or URL, for a second connection (another process)
 	sealer *keyring.Sealer
 	p      *pipeline.Pipeline
 	now    time.Time // the pipeline's clock when set; the real time otherwise
@@ -48,7 +49,7 @@ type testList struct {
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	file := filepath.Join(t.TempDir(), "sealpost.db")
+	file := pgtest.Database(t, filepath.Join(t.TempDir(), "sealpost.db"))
 	db, err := sqlstore.Open(context.Background(), file)
 	if err != nil {
 		t.Fatal(err)
@@ -298,3 +299,7 @@ func encodeB64(b []byte) string {
 	out.WriteString(s + "\r\n")
 	return out.String()
 }
+
+// TestPostgres runs this package's tests again with their fixtures' store
+// on PostgreSQL (internal/pgtest).
+func TestPostgres(t *testing.T) { pgtest.Suite(t) }
