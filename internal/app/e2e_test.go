@@ -3,11 +3,14 @@ package app_test
 import (
 	"bytes"
 	"context"
+	"database/sql"
+	"encoding/hex"
 	"errors"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -18,6 +21,7 @@ import (
 	"github.com/sealpost/sealpost/internal/app"
 	"github.com/sealpost/sealpost/internal/crypto/pgp"
 	"github.com/sealpost/sealpost/internal/gpgtest"
+	"github.com/sealpost/sealpost/internal/pgtest"
 )
 
 const (
@@ -45,11 +49,38 @@ func startServerIn(t *testing.T, dir string) *server {
 		t.Fatal(err)
 	}
 	cfg.SMTP.Listen = "127.0.0.1:0"
+	cfg.Database.URL = databaseOf(t, dir)
 	a, err := app.Open(context.Background(), cfg, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
 	return &server{app: a, addr: serve(t, a), dir: dir}
+}
+
+// TestPostgres runs this package's tests again, the servers of
+// startServerIn keeping their records in PostgreSQL (internal/pgtest).
+func TestPostgres(t *testing.T) { pgtest.Suite(t) }
+
+var (
+	databasesMu sync.Mutex
+	databases   = map[string]string{} // data directory → its PostgreSQL database
+)
+
+// databaseOf is [database] url for a server on the data directory dir:
+// none (SQLite in dir), or in the PostgreSQL run one database per data
+// directory, the same for a server started there again.
+func databaseOf(t *testing.T, dir string) string {
+	if !pgtest.OnPostgres() {
+		return ""
+	}
+	databasesMu.Lock()
+	defer databasesMu.Unlock()
+	if url, ok := databases[dir]; ok {
+		return url
+	}
+	url := pgtest.Database(t, "")
+	databases[dir] = url
+	return url
 }
 
 // send submits raw to rcpts over SMTP and returns the server's verdict.
@@ -322,4 +353,50 @@ func armorBytes(t *testing.T, bin []byte) []byte {
 	w.Write(bin)
 	w.Close()
 	return b.Bytes()
+}
+
+// rawStore is a connection of the test's own to server s's database,
+// SQLite or PostgreSQL, for what the app must not be asked to do: damage
+// a row, read what is stored.
+func rawStore(t *testing.T, s *server) *sql.DB {
+	t.Helper()
+	driver, source := "sqlite", "file:"+filepath.Join(s.dir, app.DatabaseFile)+"?_pragma=busy_timeout(10000)"
+	if url := s.app.Config.Database.URL; url != "" {
+		driver, source = "pgx", url
+	}
+	db, err := sql.Open(driver, source)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// storedInClear returns the secrets that server s's database holds in
+// clear: in the SQLite file or its log, or in PostgreSQL's dump of the
+// database (as text, or in the hex of a BYTEA value).
+func storedInClear(t *testing.T, s *server, secrets ...string) []string {
+	t.Helper()
+	var stored [][]byte
+	if url := s.app.Config.Database.URL; url != "" {
+		stored = append(stored, pgtest.Shared(t).Dump(t, url))
+	} else {
+		for _, f := range []string{app.DatabaseFile, app.DatabaseFile + "-wal"} {
+			b, err := os.ReadFile(filepath.Join(s.dir, f))
+			if err != nil && !errors.Is(err, os.ErrNotExist) {
+				t.Fatal(err)
+			}
+			stored = append(stored, b)
+		}
+	}
+	var found []string
+	for _, secret := range secrets {
+		for _, b := range stored {
+			if bytes.Contains(b, []byte(secret)) || bytes.Contains(b, []byte(hex.EncodeToString([]byte(secret)))) {
+				found = append(found, secret)
+				break
+			}
+		}
+	}
+	return found
 }

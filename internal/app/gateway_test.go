@@ -6,7 +6,6 @@ import (
 	"errors"
 	"log/slog"
 	"net"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -16,7 +15,6 @@ import (
 	"github.com/emersion/go-sasl"
 
 	"github.com/sealpost/sealpost/internal/admin"
-	"github.com/sealpost/sealpost/internal/app"
 	"github.com/sealpost/sealpost/internal/crypto/pgp"
 	"github.com/sealpost/sealpost/internal/gpgtest"
 	"github.com/sealpost/sealpost/internal/mail"
@@ -419,16 +417,9 @@ func TestGatewayWithGnuPGAndOpenSSL(t *testing.T) {
 			!bytes.Contains(ms[0].Data, []byte("CANARY-gw-alice-1")) || !bytes.Contains(ms[1].Data, []byte("CANARY-gw-autoreply")) {
 			t.Fatalf("archive of alice's conversation: %d messages", len(ms))
 		}
-		db, err := os.ReadFile(filepath.Join(s.dir, app.DatabaseFile))
-		if err != nil {
-			t.Fatal(err)
-		}
-		wal, _ := os.ReadFile(filepath.Join(s.dir, app.DatabaseFile+"-wal"))
-		for _, secret := range []string{"CANARY-gw-alice-1", "CANARY-gw-autoreply", "CANARY-gw-bob-question", "CANARY-gw-answer-for-bob",
-			"CANARY-gw-answer-for-carol"} {
-			if bytes.Contains(db, []byte(secret)) || bytes.Contains(wal, []byte(secret)) {
-				t.Errorf("%s is in the database in clear", secret)
-			}
+		for _, secret := range storedInClear(t, s, "CANARY-gw-alice-1", "CANARY-gw-autoreply", "CANARY-gw-bob-question",
+			"CANARY-gw-answer-for-bob", "CANARY-gw-answer-for-carol") {
+			t.Errorf("%s is in the database in clear", secret)
 		}
 	})
 }

@@ -2,7 +2,6 @@ package app_test
 
 import (
 	"bytes"
-	"database/sql"
 	"os"
 	"path/filepath"
 	"testing"
@@ -22,11 +21,7 @@ func TestLockedListKeyIsTemporary(t *testing.T) {
 	alice := ms["alice@example.org"]
 	post := wrap(alice.addr, alice.gpg.MustRun(entity(alice.addr), "--armor", "--sign", "--encrypt", "-r", listFpr, "-u", alice.fpr).Stdout)
 
-	db, err := sql.Open("sqlite", filepath.Join(dir, app.DatabaseFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := rawStore(t, s)
 	var orig []byte
 	if err := db.QueryRow(`SELECT sealed_key FROM lists WHERE address = $1`, team).Scan(&orig); err != nil {
 		t.Fatal(err)

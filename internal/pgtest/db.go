@@ -100,3 +100,16 @@ func (s *Server) Exec(db, sql string) error {
 	}
 	return nil
 }
+
+// Dump returns the rows of the database at url (one of s's, from
+// CreateDB) as pg_dump writes them: what an attacker who copies the
+// database reads. BYTEA values are in hex (\x...): a test that looks for
+// a text in clear must look for its hex form as well.
+func (s *Server) Dump(t testing.TB, url string) []byte {
+	t.Helper()
+	out, err := s.command("pg_dump", "--data-only", "--no-owner", "-d", url).Output()
+	if err != nil {
+		t.Fatalf("pgtest: pg_dump: %v", err)
+	}
+	return out
+}
