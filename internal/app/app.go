@@ -39,6 +39,7 @@ const (
 
 // App is a running Sealpost: its store, pipeline, queue and use cases.
 type App struct {
+	node     store.Node // this process, as a node of the database (cluster.go)
 	Config   *Config
 	Logger   *slog.Logger
 	Store    *sqlstore.DB

@@ -10,10 +10,13 @@ import (
 	"github.com/sealpost/sealpost/internal/wkd"
 )
 
-// Daily jobs run inside serve: the first shortly after start, then once
-// a day.
+// Daily jobs run inside serve, once a day across all the nodes that share
+// the database: each node checks shortly after start and then every
+// dailyCheck, and runs them when no node did within dailyInterval
+// (claim, cluster.go).
 const (
 	firstDailyRun = time.Minute
+	dailyCheck    = time.Hour
 	dailyInterval = 24 * time.Hour
 )
 
@@ -27,8 +30,10 @@ func (a *App) runDaily(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		a.dailyJobs(ctx, time.Now())
-		t.Reset(dailyInterval)
+		if a.claim(ctx, "daily", dailyInterval) {
+			a.dailyJobs(ctx, time.Now())
+		}
+		t.Reset(dailyCheck)
 	}
 }
 
@@ -102,6 +107,13 @@ func (a *App) runWKDRefresh(ctx context.Context) {
 		return sleep(ctx, rand.N(2*period/time.Duration(n)))
 	}
 	for {
+		// One node refreshes per period; the others look again later.
+		if !a.claim(ctx, "wkd-refresh", period) {
+			if err := sleep(ctx, dailyCheck); err != nil {
+				return
+			}
+			continue
+		}
 		start := time.Now()
 		r, err := a.Admin.RefreshMemberKeys(ctx, fetch, pause)
 		if ctx.Err() != nil {

@@ -47,7 +47,14 @@ func (a *App) Serve(ctx context.Context, ready chan<- net.Addr) error {
 		a.submissionAddr = subLn.Addr()
 		go func() { subServed <- sub.Serve(subLn) }()
 	}
+	// This node's first heartbeat comes before its first claim: the
+	// other nodes release the claims of nodes they do not see alive.
+	a.node = newNode(ln.Addr().String())
+	a.Store.SetNode(a.node.ID)
+	a.heartbeat(ctx)
 	qctx, stopQueue := context.WithCancel(context.WithoutCancel(ctx))
+	beating := make(chan struct{})
+	go func() { defer close(beating); a.runHeartbeat(qctx) }()
 	queued := make(chan struct{})
 	go func() { defer close(queued); a.Queue.Run(qctx) }()
 	daily := make(chan struct{})
@@ -59,7 +66,7 @@ func (a *App) Serve(ctx context.Context, ready chan<- net.Addr) error {
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	a.Logger.Info("sealpost serving", "smtp", ln.Addr().String(), "http", web.addr(), "submission", a.Config.Submission.Listen,
-		"data", a.Config.DataDir, "relay", a.Config.Relay.Addr)
+		"data", a.Config.DataDir, "database", a.DatabaseName(), "node", a.node.ID, "relay", a.Config.Relay.Addr)
 	if ready != nil {
 		ready <- ln.Addr()
 	}
@@ -85,6 +92,7 @@ func (a *App) Serve(ctx context.Context, ready chan<- net.Addr) error {
 	<-daily
 	<-refresh
 	<-retried
+	<-beating
 	a.Logger.Info("sealpost stopped")
 	return errors.Join(serveErr, shutdownErr)
 }

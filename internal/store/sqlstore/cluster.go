@@ -90,3 +90,20 @@ func (s *DB) Nodes(ctx context.Context, since time.Time) ([]store.Node, error) {
 	}
 	return nodes, rows.Err()
 }
+
+// ReleaseDeadClaims makes the deliveries claimed by nodes not seen since
+// alive due again at once, instead of when their leases end: their node
+// died (killed, or its machine lost) in the middle of an attempt. A copy
+// it had handed to the relay before it died goes out again: a duplicate,
+// never a loss. Claims of processes that are no node (claimed_by '')
+// keep their lease.
+func (s *DB) ReleaseDeadClaims(ctx context.Context, now, alive time.Time) (int64, error) {
+	res, err := s.exec(ctx, `UPDATE deliveries SET claimed_until = 0
+		WHERE state = $1 AND claimed_until > $2 AND claimed_by <> ''
+		AND claimed_by NOT IN (SELECT id FROM nodes WHERE seen_at >= $3)`,
+		string(store.Pending), millis(now), millis(alive))
+	if err != nil {
+		return 0, fmt.Errorf("sqlstore: release dead claims: %w", err)
+	}
+	return res.RowsAffected()
+}

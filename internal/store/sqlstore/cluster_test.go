@@ -127,3 +127,41 @@ func TestClaimDueConcurrently(t *testing.T) {
 		}
 	}
 }
+
+// TestReleaseDeadClaims: a claim of a node that stopped beating is
+// released; a live node's, and a claim of no node, are not.
+func TestReleaseDeadClaims(t *testing.T) {
+	ctx := context.Background()
+	db := open(t)
+	l := newList(t, db, "team@lists.example.org")
+	var ds []store.Delivery
+	for _, to := range []string{"a@example.org", "b@example.org", "c@example.org"} {
+		ds = append(ds, store.Delivery{Ref: "r", ListID: l.ID, Kind: store.KindPost, From: "team-bounce@lists.example.org", To: to, Data: []byte("x")})
+	}
+	if err := db.Commit(ctx, store.Outcome{Deliveries: ds}); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	for _, n := range []store.Node{{ID: "dead", StartedAt: now}, {ID: "live", StartedAt: now}} {
+		if err := db.Heartbeat(ctx, n, now.Add(-time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := db.Heartbeat(ctx, store.Node{ID: "live", StartedAt: now}, now); err != nil {
+		t.Fatal(err)
+	}
+	for _, node := range []string{"dead", "live", ""} {
+		db.SetNode(node)
+		if got, err := db.ClaimDue(ctx, now, time.Hour, "", 1); err != nil || len(got) != 1 {
+			t.Fatalf("claim as %q: %v %v", node, got, err)
+		}
+	}
+	n, err := db.ReleaseDeadClaims(ctx, now, now.Add(-30*time.Second))
+	if err != nil || n != 1 {
+		t.Fatalf("ReleaseDeadClaims = %d, %v; want the dead node's one", n, err)
+	}
+	db.SetNode("live")
+	if got, err := db.ClaimDue(ctx, now, time.Hour, "", 10); err != nil || len(got) != 1 {
+		t.Errorf("due again after the release: %d, %v; want 1", len(got), err)
+	}
+}

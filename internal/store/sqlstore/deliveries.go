@@ -33,7 +33,7 @@ func (s *DB) ClaimDue(ctx context.Context, now time.Time, lease time.Duration, r
 	}
 	err = s.tx(ctx, func(tx *sql.Tx) error {
 		ds, err = scanDeliveries(tx.QueryContext(ctx, query,
-			millis(now.Add(lease)), string(store.Pending), millis(now), ref, limit))
+			millis(now.Add(lease)), string(store.Pending), millis(now), ref, limit, s.Node()))
 		return err
 	})
 	return ds, err
@@ -41,11 +41,11 @@ func (s *DB) ClaimDue(ctx context.Context, now time.Time, lease time.Duration, r
 
 // The claim of ClaimDue, without and with row locks.
 const (
-	claimDueSQLite = `UPDATE deliveries SET claimed_until = $1 WHERE id IN (
+	claimDueSQLite = `UPDATE deliveries SET claimed_until = $1, claimed_by = $6 WHERE id IN (
 			SELECT id FROM deliveries WHERE state = $2 AND next_attempt <= $3 AND claimed_until <= $3
 			AND ($4 = '' OR ref = $4) ORDER BY next_attempt, id LIMIT $5)
 		RETURNING ` + deliveryColumns
-	claimDuePostgres = `UPDATE deliveries SET claimed_until = $1 WHERE id IN (
+	claimDuePostgres = `UPDATE deliveries SET claimed_until = $1, claimed_by = $6 WHERE id IN (
 			SELECT id FROM deliveries WHERE state = $2 AND next_attempt <= $3 AND claimed_until <= $3
 			AND ($4 = '' OR ref = $4) ORDER BY next_attempt, id LIMIT $5 FOR UPDATE SKIP LOCKED)
 		RETURNING ` + deliveryColumns

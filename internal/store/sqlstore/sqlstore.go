@@ -83,6 +83,20 @@ type DB struct {
 	newLog bool
 	group  groupSync
 	syncs  atomic.Int64 // fsyncs of the log, for the tests
+	node   atomic.Pointer[string]
+}
+
+// SetNode names the node this process is (store.Node.ID): its claims
+// carry it, so that the other nodes can release them if it dies
+// (ReleaseDeadClaims).
+func (s *DB) SetNode(id string) { s.node.Store(&id) }
+
+// Node is the name SetNode gave, or "".
+func (s *DB) Node() string {
+	if p := s.node.Load(); p != nil {
+		return *p
+	}
+	return ""
 }
 
 // Open opens the database at source and brings its schema up to date:

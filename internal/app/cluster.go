@@ -1,0 +1,127 @@
+package app
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/sealpost/sealpost/internal/store"
+)
+
+// Several `sealpost serve` nodes may share one PostgreSQL database. Each
+// says it is alive every heartbeatInterval (the nodes table, `sealpost
+// status`), and the jobs that must run once across all of them (the
+// daily jobs, the WKD refresh) are claimed in the database before they
+// run (store ClaimJob). On SQLite there is one node, and the same code
+// keeps a restart from running the daily jobs twice in a day.
+
+// Node liveness.
+const (
+	heartbeatInterval = 10 * time.Second
+	// NodeTimeout is how long a node that stopped beating stays listed.
+	NodeTimeout = 3 * heartbeatInterval
+	// forgetNodes: rows of nodes gone this long are removed.
+	forgetNodes = 24 * time.Hour
+)
+
+// Version is this build's version, for the nodes table; the command line
+// sets it.
+var Version = "devel"
+
+// newNode describes this process as a node of the database.
+func newNode(smtp string) store.Node {
+	host, _ := os.Hostname()
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return store.Node{
+		ID:        fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b[:])),
+		Hostname:  host,
+		PID:       int64(os.Getpid()),
+		Version:   Version,
+		SMTP:      smtp,
+		StartedAt: time.Now(),
+	}
+}
+
+// heartbeat records that this node is alive, and releases the claims of
+// nodes that are not (a node killed while it delivered): their copies are
+// due again at once instead of when their leases end.
+func (a *App) heartbeat(ctx context.Context) {
+	now := time.Now()
+	if err := a.Store.Heartbeat(ctx, a.node, now); err != nil {
+		if ctx.Err() == nil {
+			a.Logger.Warn("recording this node's heartbeat failed", "err", err)
+		}
+		return
+	}
+	n, err := a.Store.ReleaseDeadClaims(ctx, now, now.Add(-NodeTimeout))
+	switch {
+	case err != nil && ctx.Err() == nil:
+		a.Logger.Warn("releasing the claims of stopped nodes failed", "err", err)
+	case n > 0:
+		a.Logger.Info("copies claimed by a node that stopped are due again", "count", n)
+		a.Queue.Notify()
+	}
+}
+
+// runHeartbeat beats every heartbeatInterval until ctx ends, then
+// removes this node's row (and the rows of nodes long gone).
+func (a *App) runHeartbeat(ctx context.Context) {
+	t := time.NewTicker(heartbeatInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			gone, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			if err := a.Store.NodeGone(gone, a.node.ID, time.Now().Add(-forgetNodes)); err != nil {
+				a.Logger.Warn("removing this node from the nodes table failed", "err", err)
+			}
+			return
+		case <-t.C:
+			a.heartbeat(ctx)
+		}
+	}
+}
+
+// claim reports whether this node runs job now: no node ran it within
+// every. A database fault counts as no (the next check tries again).
+func (a *App) claim(ctx context.Context, job string, every time.Duration) bool {
+	ok, err := a.Store.ClaimJob(ctx, job, a.node.ID, time.Now(), every)
+	if err != nil {
+		if ctx.Err() == nil {
+			a.Logger.Error("claiming a job failed; tried again later", "job", job, "err", err)
+		}
+		return false
+	}
+	return ok
+}
+
+// Status is what `sealpost status` shows: the nodes that share the
+// database, the queue, and when the once-per-cluster jobs last ran.
+type Status struct {
+	Database string
+	Nodes    []store.Node
+	Jobs     []store.JobRun
+	Queue    map[store.DeliveryState]int
+}
+
+// Status reads the installation's state from the database.
+func (a *App) Status(ctx context.Context) (*Status, error) {
+	nodes, err := a.Store.Nodes(ctx, time.Now().Add(-NodeTimeout))
+	if err != nil {
+		return nil, err
+	}
+	jobs, err := a.Store.Jobs(ctx)
+	if err != nil {
+		return nil, err
+	}
+	queue, err := a.Store.QueueCounts(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	return &Status{Database: a.DatabaseName(), Nodes: nodes, Jobs: jobs, Queue: queue}, nil
+}
