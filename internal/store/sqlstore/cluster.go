@@ -95,7 +95,7 @@ func (s *DB) Nodes(ctx context.Context, since time.Time) ([]store.Node, error) {
 // alive due again at once, instead of when their leases end: their node
 // died (killed, or its machine lost) in the middle of an attempt. A copy
 // it had handed to the relay before it died goes out again: a duplicate,
-// never a loss. Claims of processes that are no node (claimed_by '')
+// never a loss. Claims of processes that are no node (claimed_by ”)
 // keep their lease.
 func (s *DB) ReleaseDeadClaims(ctx context.Context, now, alive time.Time) (int64, error) {
 	res, err := s.exec(ctx, `UPDATE deliveries SET claimed_until = 0
