@@ -15,7 +15,7 @@ import (
 // dailyCheck, and runs them when no node did within dailyInterval
 // (claim, cluster.go).
 const (
-	firstDailyRun = time.Minute
+	firstDailyRun = 10 * time.Second
 	dailyCheck    = time.Hour
 	dailyInterval = 24 * time.Hour
 )
@@ -32,6 +32,7 @@ func (a *App) runDaily(ctx context.Context) {
 		}
 		if a.claim(ctx, "daily", dailyInterval) {
 			a.dailyJobs(ctx, time.Now())
+			a.Logger.Info("daily jobs ran on this node")
 		}
 		t.Reset(dailyCheck)
 	}

@@ -165,3 +165,73 @@ func TestReleaseDeadClaims(t *testing.T) {
 		t.Errorf("due again after the release: %d, %v; want 1", len(got), err)
 	}
 }
+
+// TestCommitsConcurrently: outcomes committed at the same time from
+// several connections (nodes) each keep their own post body: a copy
+// names its own post's body even when PostgreSQL aborted its first
+// attempt as a conflict and it ran again.
+func TestCommitsConcurrently(t *testing.T) {
+	ctx := context.Background()
+	db := open(t)
+	l := newList(t, db, "team@lists.example.org")
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var all []store.Delivery
+	for w := range 6 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 15 {
+				ref := string(rune('a'+w)) + "-" + string(rune('a'+i))
+				o := store.Outcome{Body: &store.PostBody{Ref: ref, ListID: l.ID, Sealed: []byte("body of " + ref)}}
+				for _, to := range []string{"x@example.org", "y@example.org"} {
+					o.Deliveries = append(o.Deliveries, store.Delivery{Ref: ref, ListID: l.ID, Kind: store.KindPost,
+						From: "team-bounce@lists.example.org", To: to, Recipient: to})
+				}
+				if err := db.Commit(ctx, o); err != nil {
+					t.Error(err)
+					return
+				}
+				mu.Lock()
+				all = append(all, o.Deliveries...)
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	for _, d := range all {
+		b, err := db.PostBody(ctx, d.BodyID)
+		if err != nil || b.Ref != d.Ref || string(b.Sealed) != "body of "+d.Ref {
+			t.Errorf("the copy of %s to %s names body %d: %+v, %v", d.Ref, d.To, d.BodyID, b, err)
+		}
+	}
+}
+
+// TestCommitRunAgain: a commit whose first attempt the database aborted
+// (as PostgreSQL does on a conflict) runs again from the outcome as it
+// was given: its copies name the body of the attempt that committed.
+func TestCommitRunAgain(t *testing.T) {
+	ctx := context.Background()
+	db := open(t)
+	l := newList(t, db, "team@lists.example.org")
+	// A body committed first, so that a stale id would name it.
+	first := store.Outcome{Body: &store.PostBody{Ref: "first", ListID: l.ID, Sealed: []byte("first body")}}
+	if err := db.Commit(ctx, first); err != nil {
+		t.Fatal(err)
+	}
+	o := store.Outcome{Body: &store.PostBody{Ref: "second", ListID: l.ID, Sealed: []byte("second body")},
+		Deliveries: []store.Delivery{{Ref: "second", ListID: l.ID, Kind: store.KindPost, From: "team-bounce@lists.example.org",
+			To: "x@example.org", Recipient: "x@example.org"}}}
+	db.abortNext.Store(true)
+	if err := db.Commit(ctx, o); err != nil {
+		t.Fatal(err)
+	}
+	if db.abortNext.Load() {
+		t.Fatal("the abort was not used")
+	}
+	d := o.Deliveries[0]
+	b, err := db.PostBody(ctx, d.BodyID)
+	if err != nil || string(b.Sealed) != "second body" {
+		t.Fatalf("the copy names body %d (%v, %v), want the second post's", d.BodyID, b, err)
+	}
+}

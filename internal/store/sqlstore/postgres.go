@@ -102,10 +102,10 @@ func retryable(err error) bool {
 }
 
 // retry runs fn again while PostgreSQL aborts it as a conflict, waiting
-// a little longer each time; on SQLite it runs fn once.
+// a little longer each time (SQLite never does: fn runs once).
 func (s *DB) retry(ctx context.Context, fn func() error) error {
 	err := fn()
-	for i := 0; s.pg && retryable(err) && i < serializationRetries; i++ {
+	for i := 0; retryable(err) && i < serializationRetries; i++ {
 		select {
 		case <-ctx.Done():
 			return err

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/sealpost/sealpost/internal/store"
@@ -110,7 +111,23 @@ func (s *DB) PurgeSpool(ctx context.Context, cutoff time.Time) (int64, error) {
 // the outcome's replay marks was recorded before.
 func (s *DB) Commit(ctx context.Context, o store.Outcome) error {
 	now := time.Now()
+	// The inserts below fill in the outcome's deliveries and body (ids,
+	// the body's id in each copy); a transaction PostgreSQL aborted and
+	// tx runs again must start from the outcome as it was given, or its
+	// copies would name the aborted attempt's body.
+	deliveries := slices.Clone(o.Deliveries)
+	var body store.PostBody
+	if o.Body != nil {
+		body = *o.Body
+	}
+	attempt := 0
 	err := s.tx(ctx, func(tx *sql.Tx) error {
+		if attempt++; attempt > 1 {
+			copy(o.Deliveries, deliveries)
+			if o.Body != nil {
+				*o.Body = body
+			}
+		}
 		if err := markReplay(ctx, tx, o, now); err != nil {
 			return err
 		}

@@ -41,6 +41,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"modernc.org/sqlite"
 
 	"github.com/sealpost/sealpost/internal/store"
@@ -84,6 +85,10 @@ type DB struct {
 	group  groupSync
 	syncs  atomic.Int64 // fsyncs of the log, for the tests
 	node   atomic.Pointer[string]
+	// abortNext makes the next transaction fail as PostgreSQL's
+	// serialization conflicts do, after its statements ran: tests prove
+	// with it that a transaction tx runs again starts afresh.
+	abortNext atomic.Bool
 }
 
 // SetNode names the node this process is (store.Node.ID): its claims
@@ -288,6 +293,10 @@ func (s *DB) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 		if err := fn(tx); err != nil {
 			tx.Rollback()
 			return err
+		}
+		if s.abortNext.CompareAndSwap(true, false) {
+			tx.Rollback()
+			return &pgconn.PgError{Code: "40001", Message: "aborted by the test (abortNext)"}
 		}
 		return tx.Commit()
 	})

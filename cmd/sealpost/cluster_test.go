@@ -1,0 +1,254 @@
+package main_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-smtp"
+
+	"github.com/sealpost/sealpost/internal/crypto/pgp"
+	"github.com/sealpost/sealpost/internal/mime"
+	"github.com/sealpost/sealpost/internal/pgtest"
+)
+
+// clusterNode is one `sealpost serve` of the cluster test, with a data
+// directory and a relay of its own, so that every copy the relays take
+// is known to come from it.
+type clusterNode struct {
+	dir   string
+	relay *recorder
+	srv   *server
+	kills []time.Time // when the test killed it
+}
+
+// TestClusterKill runs three `sealpost serve` nodes on one PostgreSQL
+// database, sends posts to all three at once, and SIGKILLs one node at a
+// random moment (then starts it again). Every post answered 250 must
+// reach every member at least once; a copy may come twice only when the
+// node that sent it first was killed before its delivery was recorded
+// (in flight at the kill), never from two nodes that were both alive;
+// the daily jobs ran once across the nodes; `sealpost status` lists the
+// three.
+func TestClusterKill(t *testing.T) {
+	pg := pgtest.Shared(t)
+	url := pg.CreateDB(t)
+	nodes := make([]*clusterNode, 3)
+	for i := range nodes {
+		addr, rec := recordingRelay(t)
+		dir := filepath.Join(t.TempDir(), fmt.Sprintf("node%d", i))
+		if err := os.MkdirAll(filepath.Join(dir, "secrets"), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		conf := fmt.Sprintf("[database]\nurl = %q\n[relay]\naddr = %q\n", url, addr)
+		if err := os.WriteFile(filepath.Join(dir, "sealpost.toml"), []byte(conf), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		nodes[i] = &clusterNode{dir: dir, relay: rec}
+	}
+	keys, listPub := crashList(t, nodes[0].dir, postfixListAddr)
+	master, err := os.ReadFile(filepath.Join(nodes[0].dir, "secrets", "master.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range nodes[1:] {
+		if err := os.WriteFile(filepath.Join(n.dir, "secrets", "master.key"), master, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, n := range nodes {
+		n.srv = startServe(t, n.dir)
+	}
+	st := clusterStatus(t, nodes[0].dir)
+	if len(st.Nodes) != 3 {
+		t.Fatalf("status lists %d nodes, want 3: %+v", len(st.Nodes), st)
+	}
+
+	// Posts go to the three nodes in turn from three senders at once;
+	// one node is killed at a random moment and started again.
+	const posts = 45
+	var (
+		mu       sync.Mutex
+		accepted = map[string]bool{} // text of each post answered 250
+		wg       sync.WaitGroup
+	)
+	killAt := 10 + rand.IntN(posts-20)
+	victim := nodes[rand.IntN(len(nodes))]
+	for w := range 3 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < posts; i += 3 {
+				text := fmt.Sprintf("cluster post %03d", i)
+				if i == killAt {
+					mu.Lock()
+					victim.srv.cmd.Process.Signal(syscall.SIGKILL)
+					victim.kills = append(victim.kills, time.Now())
+					mu.Unlock()
+				}
+				mu.Lock()
+				n := nodes[i%len(nodes)]
+				addr, done := n.srv.addr, n.srv.done
+				mu.Unlock()
+				select {
+				case <-done:
+					continue // killed: its senders' MTAs would retry elsewhere
+				default:
+				}
+				if err := trySend(addr, "alice@example.org", postfixListAddr, signedPost(t, keys["alice@example.org"], listPub, postfixListAddr, text)); err == nil {
+					mu.Lock()
+					accepted[text] = true
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	<-victim.srv.done
+	logs := victim.srv.output.String()
+	victim.srv = startServe(t, victim.dir)
+
+	// Every accepted post reaches every member, within the time it takes
+	// the others to see the killed node silent (30 s) and retry.
+	members := []string{"alice@example.org", "bob@example.org", "carol@example.org"}
+	type copyKey struct{ text, member string }
+	var got map[copyKey][]int
+	complete := eventually(120*time.Second, func() bool {
+		got = map[copyKey][]int{}
+		for i, n := range nodes {
+			for _, m := range n.relay.messages() {
+				if len(m.to) != 1 {
+					t.Fatalf("a copy to %v", m.to)
+				}
+				if keys[m.to[0]] == nil {
+					continue // a notice to the owner
+				}
+				k := copyKey{postText(t, m, keys[m.to[0]], listPub), m.to[0]}
+				got[k] = append(got[k], i)
+			}
+		}
+		for text := range accepted {
+			for _, m := range members {
+				if len(got[copyKey{text, m}]) == 0 {
+					return false
+				}
+			}
+		}
+		return true
+	})
+	if !complete {
+		for text := range accepted {
+			for _, m := range members {
+				if len(got[copyKey{text, m}]) == 0 {
+					t.Errorf("%q never reached %s", text, m)
+				}
+			}
+		}
+	}
+	if len(accepted) < posts/2 {
+		t.Errorf("only %d of %d posts were accepted", len(accepted), posts)
+	}
+	dups := 0
+	for k, senders := range got {
+		if len(senders) < 2 {
+			continue
+		}
+		dups++
+		for _, s := range senders[:len(senders)-1] {
+			if len(nodes[s].kills) == 0 {
+				t.Errorf("%q reached %s from nodes %v, and node %d was never killed", k.text, k.member, senders, s)
+			}
+		}
+	}
+	t.Logf("%d posts accepted of %d, node %s killed after post %d, %d copies delivered twice", len(accepted), posts, filepath.Base(victim.dir), killAt, dups)
+
+	st = clusterStatus(t, nodes[0].dir)
+	if len(st.Nodes) < 3 {
+		t.Errorf("status after the restart lists %d nodes, want the 3 running: %+v", len(st.Nodes), st.Nodes)
+	}
+	// Each node looked for the daily jobs 10 s after its start; one ran
+	// them.
+	for _, n := range nodes {
+		logs += n.srv.output.String()
+	}
+	if runs := bytes.Count([]byte(logs), []byte(`msg="daily jobs ran on this node"`)); runs != 1 {
+		t.Errorf("the daily jobs ran %d times across the nodes, want once", runs)
+	}
+	if len(st.Jobs) != 1 || st.Jobs[0].Name != "daily" {
+		t.Errorf("status lists the jobs %+v, want daily once", st.Jobs)
+	}
+}
+
+// trySend submits raw to rcpt at addr and reports the server's verdict
+// (nil: 250); a node that is gone is an error like a refusal.
+func trySend(addr, from, rcpt string, raw []byte) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%v", r)
+		}
+	}()
+	conn, err := net.DialTimeout("tcp", addr, 10*time.Second)
+	if err != nil {
+		return err
+	}
+	if err := conn.SetDeadline(time.Now().Add(60 * time.Second)); err != nil {
+		conn.Close()
+		return err
+	}
+	c := smtp.NewClient(conn)
+	defer c.Close()
+	return c.SendMail(from, []string{rcpt}, bytes.NewReader(raw))
+}
+
+var postMarker = regexp.MustCompile(`cluster post \d{3}`)
+
+// postText opens a copy with its member's key and returns the marker of
+// the post it carries.
+func postText(t *testing.T, m received, key, list *pgp.Key) string {
+	t.Helper()
+	msg, err := mime.Parse(m.data, mime.Limits{})
+	if err != nil {
+		t.Fatalf("copy for %s: %v", m.to[0], err)
+	}
+	u, err := pgp.Unwrap(msg, key, []*pgp.Key{list}, pgp.Options{})
+	if err != nil {
+		t.Fatalf("copy for %s does not open: %v", m.to[0], err)
+	}
+	marker := postMarker.Find(u.Content)
+	if marker == nil {
+		t.Fatalf("copy for %s carries no post marker:\n%s", m.to[0], u.Content)
+	}
+	return string(marker)
+}
+
+// clusterStatusJSON is `sealpost status --json`.
+type clusterStatusJSON struct {
+	Database string `json:"database"`
+	Nodes    []struct {
+		ID string `json:"id"`
+	} `json:"nodes"`
+	Queue map[string]int `json:"queue"`
+	Jobs  []struct {
+		Name string `json:"name"`
+		Node string `json:"node"`
+	} `json:"jobs"`
+}
+
+func clusterStatus(t *testing.T, dir string) clusterStatusJSON {
+	t.Helper()
+	r := sealpost(t, dir, nil, "status", "--json").want(t, exitOK)
+	var st clusterStatusJSON
+	if err := json.Unmarshal([]byte(r.stdout), &st); err != nil {
+		t.Fatalf("status --json: %v\n%s", err, r.stdout)
+	}
+	return st
+}
