@@ -17,6 +17,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -192,8 +193,9 @@ type received struct {
 
 // recorder is a go-smtp backend that accepts every message and keeps it.
 type recorder struct {
-	mu   sync.Mutex
-	msgs []received
+	mu    sync.Mutex
+	msgs  []received
+	delay atomic.Int64 // nanoseconds each message's data waits before it is taken
 }
 
 func (r *recorder) NewSession(*smtp.Conn) (smtp.Session, error) { return &recordSession{r: r}, nil }
@@ -229,6 +231,7 @@ func (s *recordSession) Data(r io.Reader) error {
 	if err != nil {
 		return err
 	}
+	time.Sleep(time.Duration(s.r.delay.Load()))
 	s.r.mu.Lock()
 	defer s.r.mu.Unlock()
 	s.r.msgs = append(s.r.msgs, received{from: s.from, to: append([]string(nil), s.to...), data: data})
