@@ -87,6 +87,11 @@ func TestClusterKill(t *testing.T) {
 	killAt := 10 + rand.IntN(posts-20)
 	victim := nodes[rand.IntN(len(nodes))]
 	victim.relay.delay.Store(int64(time.Second))
+	// Signed beforehand: a go-crypto key is not safe for concurrent use.
+	raw := make([][]byte, posts)
+	for i := range raw {
+		raw[i] = signedPost(t, keys["alice@example.org"], listPub, postfixListAddr, fmt.Sprintf("cluster post %03d", i))
+	}
 	for w := range 3 {
 		wg.Add(1)
 		go func() {
@@ -108,7 +113,7 @@ func TestClusterKill(t *testing.T) {
 					continue // killed: its senders' MTAs would retry elsewhere
 				default:
 				}
-				if err := trySend(addr, "alice@example.org", postfixListAddr, signedPost(t, keys["alice@example.org"], listPub, postfixListAddr, text)); err == nil {
+				if err := trySend(addr, "alice@example.org", postfixListAddr, raw[i]); err == nil {
 					mu.Lock()
 					accepted[text] = true
 					mu.Unlock()
