@@ -270,3 +270,55 @@ func clusterStatus(t *testing.T, dir string) clusterStatusJSON {
 	}
 	return st
 }
+
+// TestMigrateToPostgres: a single-node installation on SQLite is copied
+// into PostgreSQL with `sealpost migrate --to`, and a node with the same
+// master key and [database] url then runs the list: a post reaches
+// every member. A second migrate into the same database is refused; a
+// node with another master key is refused at start.
+func TestMigrateToPostgres(t *testing.T) {
+	url := pgtest.Shared(t).CreateDB(t)
+	old := t.TempDir()
+	keys, listPub := crashList(t, old, postfixListAddr)
+	r := sealpost(t, old, nil, "migrate", "--to", url).want(t, exitOK)
+	for _, want := range []string{"lists ", "members ", "verified", "Copied and verified"} {
+		if !bytes.Contains([]byte(r.stdout), []byte(want)) {
+			t.Errorf("migrate says:\n%s\nwant %q", r.stdout, want)
+		}
+	}
+	if r := sealpost(t, old, nil, "migrate", "--to", url); r.code == exitOK || !bytes.Contains([]byte(r.stderr), []byte("not empty")) {
+		t.Errorf("a second migrate into the same database: exit %d, %s", r.code, r.stderr)
+	}
+
+	relayAddr, rec := recordingRelay(t)
+	node := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(node, "secrets"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	conf := fmt.Sprintf("[database]\nurl = %q\n[relay]\naddr = %q\n", url, relayAddr)
+	if err := os.WriteFile(filepath.Join(node, "sealpost.toml"), []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// Another master key first: refused, saying what to do.
+	if err := os.WriteFile(filepath.Join(node, "secrets", "master.key"), bytes.Repeat([]byte{7}, 32), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if r := sealpost(t, node, nil, "list", "show", postfixListAddr); r.code == exitOK || !bytes.Contains([]byte(r.stderr), []byte("same master key")) {
+		t.Errorf("a node with another master key: exit %d, %s", r.code, r.stderr)
+	}
+	master, err := os.ReadFile(filepath.Join(old, "secrets", "master.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(node, "secrets", "master.key"), master, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := startServe(t, node)
+	sendPost(t, s.addr, "alice@example.org", postfixListAddr, signedPost(t, keys["alice@example.org"], listPub, postfixListAddr, "after the move"))
+	if !eventually(30*time.Second, func() bool { return len(rec.messages()) >= 3 }) {
+		t.Fatalf("the relay got %d copies, want 3", len(rec.messages()))
+	}
+	for _, m := range rec.messages() {
+		checkCopy(t, m, keys[m.to[0]], listPub, "after the move")
+	}
+}
