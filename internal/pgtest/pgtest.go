@@ -43,6 +43,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/sealpost/sealpost/internal/gpgtest"
 )
 
 // Superuser is the database superuser every Server has; it signs in
@@ -98,13 +100,8 @@ func Start(t testing.TB) *Server {
 	return s
 }
 
-func skip(t testing.TB, why string) {
-	t.Helper()
-	if os.Getenv("REQUIRE_INTEROP") == "1" {
-		t.Fatalf("REQUIRE_INTEROP=1 but %s", why)
-	}
-	t.Skip(why)
-}
+// skip skips t, or fails it under REQUIRE_INTEROP=1 (gpgtest.Skip).
+func skip(t testing.TB, why string) { gpgtest.Skip(t, why) }
 
 // programs are the ones pgtest runs, all from one directory.
 var programs = []string{"initdb", "pg_ctl", "postgres", "psql"}

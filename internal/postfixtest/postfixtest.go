@@ -30,6 +30,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sealpost/sealpost/internal/gpgtest"
 )
 
 // Config says what the instance does besides accepting mail on its port.
@@ -130,13 +132,8 @@ func Start(t testing.TB, cfg Config) *Instance {
 	return p
 }
 
-func skip(t testing.TB, why string) {
-	t.Helper()
-	if os.Getenv("REQUIRE_INTEROP") == "1" {
-		t.Fatalf("REQUIRE_INTEROP=1 but %s", why)
-	}
-	t.Skip(why)
-}
+// skip skips t, or fails it under REQUIRE_INTEROP=1 (gpgtest.Skip).
+func skip(t testing.TB, why string) { gpgtest.Skip(t, why) }
 
 // FreeAddr returns a loopback address with a port that was free a moment
 // ago.
