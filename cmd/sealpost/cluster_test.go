@@ -81,12 +81,22 @@ func TestClusterKill(t *testing.T) {
 		accepted = map[string]bool{} // text of each post answered 250
 		wg       sync.WaitGroup
 	)
-	// The victim's relay is slow, so that when it dies it holds claims
-	// (and perhaps a copy the relay took but it had not recorded): the
-	// others must take them over when it has been silent for 30 s.
-	killAt := 10 + rand.IntN(posts-20)
+	// The victim's relay is slow, and the victim is killed while it hands
+	// a copy over: it dies holding claims (and a copy the relay took but
+	// it had not recorded), which the others must take over once it has
+	// been silent for 30 s.
 	victim := nodes[rand.IntN(len(nodes))]
 	victim.relay.delay.Store(int64(time.Second))
+	killed := make(chan int, 1)
+	go func() {
+		eventually(60*time.Second, func() bool { return victim.relay.inData.Load() > 0 })
+		time.Sleep(time.Duration(rand.IntN(500)) * time.Millisecond)
+		mu.Lock()
+		victim.srv.cmd.Process.Signal(syscall.SIGKILL)
+		victim.kills = append(victim.kills, time.Now())
+		mu.Unlock()
+		killed <- len(victim.kills)
+	}()
 	// Signed beforehand: a go-crypto key is not safe for concurrent use.
 	raw := make([][]byte, posts)
 	for i := range raw {
@@ -98,12 +108,6 @@ func TestClusterKill(t *testing.T) {
 			defer wg.Done()
 			for i := w; i < posts; i += 3 {
 				text := fmt.Sprintf("cluster post %03d", i)
-				if i == killAt {
-					mu.Lock()
-					victim.srv.cmd.Process.Signal(syscall.SIGKILL)
-					victim.kills = append(victim.kills, time.Now())
-					mu.Unlock()
-				}
 				mu.Lock()
 				n := nodes[i%len(nodes)]
 				addr, done := n.srv.addr, n.srv.done
@@ -122,6 +126,7 @@ func TestClusterKill(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+	<-killed
 	<-victim.srv.done
 	logs := victim.srv.output.String()
 	victim.srv = startServe(t, victim.dir)
@@ -179,7 +184,7 @@ func TestClusterKill(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("%d posts accepted of %d, node %s killed after post %d, %d copies delivered twice", len(accepted), posts, filepath.Base(victim.dir), killAt, dups)
+	t.Logf("%d posts accepted of %d, node %s killed while it delivered, %d copies delivered twice", len(accepted), posts, filepath.Base(victim.dir), dups)
 	released := 0
 	for _, n := range nodes {
 		released += bytes.Count([]byte(n.srv.output.String()), []byte("copies claimed by a node that stopped are due again"))

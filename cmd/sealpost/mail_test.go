@@ -195,7 +195,8 @@ type received struct {
 type recorder struct {
 	mu    sync.Mutex
 	msgs  []received
-	delay atomic.Int64 // nanoseconds each message's data waits before it is taken
+	delay  atomic.Int64 // nanoseconds each message's data waits before it is taken
+	inData atomic.Int32 // messages waiting so now
 }
 
 func (r *recorder) NewSession(*smtp.Conn) (smtp.Session, error) { return &recordSession{r: r}, nil }
@@ -231,7 +232,11 @@ func (s *recordSession) Data(r io.Reader) error {
 	if err != nil {
 		return err
 	}
-	time.Sleep(time.Duration(s.r.delay.Load()))
+	if d := s.r.delay.Load(); d > 0 {
+		s.r.inData.Add(1)
+		time.Sleep(time.Duration(d))
+		s.r.inData.Add(-1)
+	}
 	s.r.mu.Lock()
 	defer s.r.mu.Unlock()
 	s.r.msgs = append(s.r.msgs, received{from: s.from, to: append([]string(nil), s.to...), data: data})
