@@ -193,8 +193,8 @@ type received struct {
 
 // recorder is a go-smtp backend that accepts every message and keeps it.
 type recorder struct {
-	mu    sync.Mutex
-	msgs  []received
+	mu     sync.Mutex
+	msgs   []received
 	delay  atomic.Int64 // nanoseconds each message's data waits before it is taken
 	inData atomic.Int32 // messages waiting so now
 }
