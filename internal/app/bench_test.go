@@ -13,6 +13,7 @@ import (
 	"github.com/sealpost/sealpost/internal/benchdir"
 	"github.com/sealpost/sealpost/internal/crypto/pgp"
 	"github.com/sealpost/sealpost/internal/mime"
+	"github.com/sealpost/sealpost/internal/pgtest"
 	"github.com/sealpost/sealpost/internal/pipeline"
 )
 
@@ -30,13 +31,27 @@ func BenchmarkFanout(b *testing.B) {
 	b.Run("members=100/until-queued", func(b *testing.B) { benchFanout(b, 100, false) })
 }
 
+// BenchmarkEngines is one post to 100 members taken up to the durable
+// commit of its 100 copies (the SMTP 250), with the records in SQLite and
+// in PostgreSQL (a private server on this machine, internal/pgtest), in
+// the same run: what a node pays per post for the shared database.
+func BenchmarkEngines(b *testing.B) {
+	b.Run("engine=sqlite", func(b *testing.B) { benchFanoutOn(b, "", 100, false) })
+	b.Run("engine=postgres", func(b *testing.B) { benchFanoutOn(b, pgtest.Shared(b).CreateDB(b), 100, false) })
+}
+
 // openBenchApp opens Sealpost on a fresh data directory, closed when b ends.
-func openBenchApp(b *testing.B) (*app.App, string) {
+func openBenchApp(b *testing.B) (*app.App, string) { return openBenchAppOn(b, "") }
+
+// openBenchAppOn is openBenchApp with its records in the PostgreSQL
+// database at url, or in SQLite when url is "".
+func openBenchAppOn(b *testing.B, url string) (*app.App, string) {
 	dir := benchdir.New(b)
 	cfg, err := app.LoadConfig(dir)
 	if err != nil {
 		b.Fatal(err)
 	}
+	cfg.Database.URL = url
 	a, err := app.Open(context.Background(), cfg, slog.New(slog.DiscardHandler))
 	if err != nil {
 		b.Fatal(err)
@@ -60,8 +75,12 @@ func newTeam(tb testing.TB, a *app.App) *pgp.Key {
 	return listKey
 }
 
-func benchFanout(b *testing.B, members int, deliver bool) {
-	a, dir := openBenchApp(b)
+func benchFanout(b *testing.B, members int, deliver bool) { benchFanoutOn(b, "", members, deliver) }
+
+// benchFanoutOn is benchFanout with the records in the PostgreSQL
+// database at url ("": SQLite).
+func benchFanoutOn(b *testing.B, url string, members int, deliver bool) {
+	a, dir := openBenchAppOn(b, url)
 	listKey := newTeam(b, a)
 	sender := addBenchMembers(b, a, members)
 	b.ResetTimer()

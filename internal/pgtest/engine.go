@@ -60,24 +60,34 @@ func Suite(t *testing.T) {
 	t.Logf("on PostgreSQL: %d passed, %d skipped (SQLite only)", passed, skipped)
 }
 
-// failures is the part of a verbose test run's output worth reading: the
-// failed tests' lines, or all of it when none is marked.
+// failures is the part of a verbose test run's output worth reading:
+// what each failed test printed (between its "=== RUN" and its "---
+// FAIL"), and the summary lines, or all of it when no test is marked.
 func failures(out []byte) string {
-	var keep []string
 	lines := strings.Split(string(out), "\n")
-	for i, l := range lines {
-		if strings.Contains(l, "--- FAIL") || strings.HasPrefix(l, "FAIL") || strings.HasPrefix(l, "panic") {
-			keep = append(keep, l)
-			for _, next := range lines[i+1:] {
-				if !strings.HasPrefix(next, "    ") {
-					break
-				}
-				keep = append(keep, next)
-			}
+	failed := map[string]bool{}
+	for _, l := range lines {
+		if name, ok := strings.CutPrefix(strings.TrimSpace(l), "--- FAIL: "); ok {
+			failed[strings.Fields(name)[0]] = true
 		}
 	}
-	if len(keep) == 0 {
+	if len(failed) == 0 {
 		return string(out)
+	}
+	var keep []string
+	current := ""
+	for _, l := range lines {
+		if name, ok := strings.CutPrefix(l, "=== RUN   "); ok {
+			current = name
+			continue
+		}
+		if name, ok := strings.CutPrefix(l, "=== CONT  "); ok {
+			current = name // a parallel test goes on
+			continue
+		}
+		if failed[current] || strings.Contains(l, "--- FAIL") || strings.HasPrefix(l, "FAIL") || strings.HasPrefix(l, "panic") {
+			keep = append(keep, l)
+		}
 	}
 	return strings.Join(keep, "\n")
 }
