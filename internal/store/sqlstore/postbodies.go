@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/sealpost/sealpost/internal/store"
@@ -56,10 +58,12 @@ func insertBody(ctx context.Context, tx *sql.Tx, b *store.PostBody, ds []store.D
 	return nil
 }
 
-// insertDeliveries inserts ds with one statement run once per delivery
-// (prepared once per connection, stmtcache.go), and sets their ids,
-// states and creation times.
-func insertDeliveries(ctx context.Context, tx *sql.Tx, ds []store.Delivery, now time.Time) error {
+// insertDeliveries inserts ds and sets their ids, states and creation
+// times. On SQLite it runs one statement per delivery (prepared once per
+// connection, stmtcache.go: in-process, that is cheapest); on PostgreSQL
+// (pg), where each statement is a round trip to the server, it takes the
+// ids in one query and inserts up to pgRowsPerInsert rows per statement.
+func insertDeliveries(ctx context.Context, tx *sql.Tx, pg bool, ds []store.Delivery, now time.Time) error {
 	if len(ds) == 0 {
 		return nil
 	}
@@ -71,18 +75,84 @@ func insertDeliveries(ctx context.Context, tx *sql.Tx, ds []store.Delivery, now 
 		if d.CreatedAt.IsZero() {
 			d.CreatedAt = now
 		}
-		next := d.NextAttempt
-		if next.IsZero() {
-			next = d.CreatedAt
-		}
-		data := d.Data
-		if data == nil {
-			data = []byte{} // NOT NULL
-		}
+	}
+	if pg && len(ds) > 1 {
+		return insertDeliveriesPG(ctx, tx, ds)
+	}
+	for i := range ds {
+		d := &ds[i]
 		if err := tx.QueryRowContext(ctx, `INSERT INTO deliveries (ref, list_id, kind, env_from, rcpt, data, route, sealed, state,
 			attempts, next_attempt, last_error, created_at, updated_at, body_id, recipient)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, $10, '', $11, $11, $12, $13) RETURNING id`, d.Ref, d.ListID, d.Kind, d.From, d.To, data, d.Route, boolInt(d.Sealed), string(d.State),
-			millis(next), millis(d.CreatedAt), d.BodyID, d.Recipient).Scan(&d.ID); err != nil {
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, $10, '', $11, $11, $12, $13) RETURNING id`, deliveryRow(d)...).Scan(&d.ID); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// deliveryRow is d's values for the INSERT of insertDeliveries, in its
+// order: ref to state, next attempt, created, body, recipient.
+func deliveryRow(d *store.Delivery) []any {
+	next := d.NextAttempt
+	if next.IsZero() {
+		next = d.CreatedAt
+	}
+	data := d.Data
+	if data == nil {
+		data = []byte{} // NOT NULL
+	}
+	return []any{d.Ref, d.ListID, d.Kind, d.From, d.To, data, d.Route, boolInt(d.Sealed), string(d.State),
+		millis(next), millis(d.CreatedAt), d.BodyID, d.Recipient}
+}
+
+// pgRowsPerInsert bounds one multi-row INSERT (14 parameters a row, of
+// PostgreSQL's 65535).
+const pgRowsPerInsert = 500
+
+// insertDeliveriesPG inserts ds on PostgreSQL in two round trips for up to
+// pgRowsPerInsert copies: their ids from the identity's sequence, in
+// ascending order (ids grow with creation: deliverycount.go), then the
+// rows with those ids.
+func insertDeliveriesPG(ctx context.Context, tx *sql.Tx, ds []store.Delivery) error {
+	rows, err := tx.QueryContext(ctx, `SELECT nextval(pg_get_serial_sequence('deliveries', 'id')) FROM generate_series(1, $1)`, len(ds))
+	if err != nil {
+		return err
+	}
+	ids := make([]int64, 0, len(ds))
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return err
+		}
+		ids = append(ids, id)
+	}
+	if err := rows.Close(); err != nil {
+		return err
+	}
+	if len(ids) != len(ds) {
+		return fmt.Errorf("%d delivery ids for %d deliveries", len(ids), len(ds))
+	}
+	slices.Sort(ids)
+	for start := 0; start < len(ds); start += pgRowsPerInsert {
+		end := min(start+pgRowsPerInsert, len(ds))
+		var b strings.Builder
+		b.WriteString(`INSERT INTO deliveries (id, ref, list_id, kind, env_from, rcpt, data, route, sealed, state,
+			attempts, next_attempt, last_error, created_at, updated_at, body_id, recipient) VALUES `)
+		args := make([]any, 0, (end-start)*14)
+		for i := start; i < end; i++ {
+			d := &ds[i]
+			d.ID = ids[i]
+			n := len(args)
+			if i > start {
+				b.WriteString(", ")
+			}
+			fmt.Fprintf(&b, "($%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, 0, $%d, '', $%d, $%d, $%d, $%d)",
+				n+1, n+2, n+3, n+4, n+5, n+6, n+7, n+8, n+9, n+10, n+11, n+12, n+12, n+13, n+14)
+			args = append(args, d.ID)
+			args = append(args, deliveryRow(d)...)
+		}
+		if _, err := tx.ExecContext(ctx, b.String(), args...); err != nil {
 			return err
 		}
 	}

@@ -134,7 +134,7 @@ func (s *DB) Commit(ctx context.Context, o store.Outcome) error {
 		if err := insertBody(ctx, tx, o.Body, o.Deliveries, now); err != nil {
 			return err
 		}
-		if err := insertDeliveries(ctx, tx, o.Deliveries, now); err != nil {
+		if err := insertDeliveries(ctx, tx, s.pg, o.Deliveries, now); err != nil {
 			return err
 		}
 		for i := range o.Harvest {
@@ -270,7 +270,7 @@ func settle(ctx context.Context, tx *sql.Tx, spoolID, refused string, now time.T
 
 func insertDelivery(ctx context.Context, tx *sql.Tx, d *store.Delivery, now time.Time) error {
 	ds := []store.Delivery{*d}
-	err := insertDeliveries(ctx, tx, ds, now)
+	err := insertDeliveries(ctx, tx, false, ds, now) // one row: the same statement on both engines
 	*d = ds[0]
 	return err
 }
