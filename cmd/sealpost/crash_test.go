@@ -40,7 +40,7 @@ var servingLine = regexp.MustCompile(`msg="sealpost serving" smtp=(\S+)`)
 // startServe runs `sealpost --data data serve --smtp 127.0.0.1:0 args...`
 // and returns once the log says the listener accepts. The process is
 // killed when the test ends if it still runs.
-func startServe(t *testing.T, data string, args ...string) *server {
+func startServe(t testing.TB, data string, args ...string) *server {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), serveTimeout)
 	full := append([]string{"--data", data, "serve", "--smtp", "127.0.0.1:0"}, args...)
@@ -123,7 +123,7 @@ func dialSMTP(t *testing.T, addr string) *smtp.Client {
 
 // crashList sets up a list with three members whose keys the test holds,
 // and returns the members' keys and the list's public key.
-func crashList(t *testing.T, data, list string) (map[string]*pgp.Key, *pgp.Key) {
+func crashList(t testing.TB, data, list string) (map[string]*pgp.Key, *pgp.Key) {
 	t.Helper()
 	sealpost(t, data, nil, "list", "create", list, "--owner", "owner@example.org").want(t, exitOK)
 	listPub, err := pgp.ParseKey([]byte(sealpost(t, data, nil, "list", "key", list).want(t, exitOK).stdout))
@@ -149,7 +149,7 @@ func crashList(t *testing.T, data, list string) (map[string]*pgp.Key, *pgp.Key) 
 
 // signedPost is a post by from, signed with its key and encrypted to the
 // list, the list named in the protected To header (RFC 3156 §6.2).
-func signedPost(t *testing.T, from, list *pgp.Key, listAddr, text string) []byte {
+func signedPost(t testing.TB, from, list *pgp.Key, listAddr, text string) []byte {
 	t.Helper()
 	inner := "Content-Type: text/plain; charset=utf-8\r\nFrom: <" + addrOf(t, from) + ">\r\nTo: " + listAddr +
 		"\r\nSubject: crash test\r\n\r\n" + text + "\r\n"
@@ -164,7 +164,7 @@ func signedPost(t *testing.T, from, list *pgp.Key, listAddr, text string) []byte
 	return pgpMIME(addrOf(t, from), listAddr, armored)
 }
 
-func addrOf(t *testing.T, k *pgp.Key) string {
+func addrOf(t testing.TB, k *pgp.Key) string {
 	t.Helper()
 	a := k.Info(time.Now()).Addresses
 	if len(a) != 1 {

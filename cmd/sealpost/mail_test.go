@@ -245,7 +245,7 @@ func (s *recordSession) Data(r io.Reader) error {
 
 // recordingRelay runs an in-process SMTP server on loopback that records
 // every message, and returns its address.
-func recordingRelay(t *testing.T) (string, *recorder) {
+func recordingRelay(t testing.TB) (string, *recorder) {
 	t.Helper()
 	rec := &recorder{}
 	srv := smtp.NewServer(rec)

@@ -60,7 +60,7 @@ type result struct {
 }
 
 // want fails t unless the run exited with code.
-func (r result) want(t *testing.T, code int) result {
+func (r result) want(t testing.TB, code int) result {
 	t.Helper()
 	if r.code != code {
 		t.Fatalf("sealpost %s: exit %d, want %d\nstdout:\n%s\nstderr:\n%s",
@@ -71,7 +71,7 @@ func (r result) want(t *testing.T, code int) result {
 
 // sealpost runs the binary with --data data and args, stdin as standard
 // input (none when nil), and returns its exit code and output.
-func sealpost(t *testing.T, data string, stdin []byte, args ...string) result {
+func sealpost(t testing.TB, data string, stdin []byte, args ...string) result {
 	t.Helper()
 	return run(t, data, stdin, nil, args...)
 }
@@ -84,7 +84,7 @@ func hasEnv(env map[string]string, name string) bool {
 // run runs the binary with --data data and args, stdin as standard input
 // (none when nil) and env on top of the test's environment (an empty
 // value removes the variable).
-func run(t *testing.T, data string, stdin []byte, env map[string]string, args ...string) result {
+func run(t testing.TB, data string, stdin []byte, env map[string]string, args ...string) result {
 	t.Helper()
 	return runWith(t, nil, data, stdin, env, args...)
 }
@@ -96,7 +96,7 @@ func runCred(t *testing.T, cred *syscall.Credential, data string, stdin []byte, 
 }
 
 // runWith is run as the user of cred, when not nil.
-func runWith(t *testing.T, cred *syscall.Credential, data string, stdin []byte, env map[string]string, args ...string) result {
+func runWith(t testing.TB, cred *syscall.Credential, data string, stdin []byte, env map[string]string, args ...string) result {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), commandTimeout)
 	defer cancel()
