@@ -114,20 +114,8 @@ const pgRowsPerInsert = 500
 // ascending order (ids grow with creation: deliverycount.go), then the
 // rows with those ids.
 func insertDeliveriesPG(ctx context.Context, tx *sql.Tx, ds []store.Delivery) error {
-	rows, err := tx.QueryContext(ctx, `SELECT nextval(pg_get_serial_sequence('deliveries', 'id')) FROM generate_series(1, $1)`, len(ds))
+	ids, err := scanIDs(tx.QueryContext(ctx, `SELECT nextval(pg_get_serial_sequence('deliveries', 'id')) FROM generate_series(1, $1)`, len(ds)))
 	if err != nil {
-		return err
-	}
-	ids := make([]int64, 0, len(ds))
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return err
-		}
-		ids = append(ids, id)
-	}
-	if err := rows.Close(); err != nil {
 		return err
 	}
 	if len(ids) != len(ds) {

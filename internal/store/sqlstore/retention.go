@@ -27,22 +27,10 @@ func (s *DB) PurgeDeliveryData(ctx context.Context, state store.DeliveryState, c
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		// An empty blob, not NULL: the row keeps its shape, and its pages
 		// of message bytes go to the free list (ReclaimSpace).
-		rows, err := tx.QueryContext(ctx, `UPDATE deliveries SET data = '', purged_at = $1 WHERE id IN (
+		ids, err := scanIDs(tx.QueryContext(ctx, `UPDATE deliveries SET data = '', purged_at = $1 WHERE id IN (
 				SELECT id FROM deliveries WHERE state = $2 AND purged_at = 0 AND updated_at < $3 ORDER BY updated_at LIMIT $4)
-			RETURNING id`, max(millis(now), 1), string(state), millis(cutoff), limit)
+			RETURNING id`, max(millis(now), 1), string(state), millis(cutoff), limit))
 		if err != nil {
-			return err
-		}
-		var ids []int64
-		for rows.Next() {
-			var id int64
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return err
-			}
-			ids = append(ids, id)
-		}
-		if err := rows.Close(); err != nil {
 			return err
 		}
 		n = int64(len(ids))

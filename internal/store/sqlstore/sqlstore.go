@@ -384,3 +384,20 @@ func createPrivate(file string) error {
 	}
 	return f.Close()
 }
+
+// scanIDs reads the one int64 column of rows (as a query returns them).
+func scanIDs(rows *sql.Rows, err error) ([]int64, error) {
+	if err != nil {
+		return nil, err
+	}
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Close()
+}
