@@ -3,9 +3,10 @@ package app
 import (
 	"fmt"
 	"os"
-	"os/user"
 	"strconv"
 	"syscall"
+
+	"github.com/sealpost/sealpost/internal/hostcheck"
 )
 
 // checkOwner refuses root a data directory that belongs to another user
@@ -26,10 +27,10 @@ func checkOwner(dataDir string) error {
 	if !ok || st.Uid == 0 {
 		return nil
 	}
-	id := strconv.FormatUint(uint64(st.Uid), 10)
-	name, sudo := "uid "+id, "'#"+id+"'"
-	if u, err := user.LookupId(id); err == nil {
-		name, sudo = u.Username, u.Username
+	uid := int(st.Uid)
+	name, sudo := hostcheck.UserName(uid), hostcheck.LoginName(uid)
+	if sudo == strconv.Itoa(uid) {
+		sudo = "'#" + sudo + "'" // sudo's form for a uid without a name
 	}
 	return &ConfigError{Problems: []string{fmt.Sprintf(
 		"the data directory %s belongs to %s, and this command runs as root: run it as that user (sudo -u %s sealpost ...); files root made there would keep %s from opening them",

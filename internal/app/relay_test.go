@@ -2,16 +2,10 @@ package app
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"errors"
 	"io"
 	"log"
-	"math/big"
 	"net"
 	"slices"
 	"strings"
@@ -22,6 +16,7 @@ import (
 
 	"github.com/emersion/go-smtp"
 
+	"github.com/sealpost/sealpost/internal/openssltest"
 	"github.com/sealpost/sealpost/internal/queue"
 	"github.com/sealpost/sealpost/internal/smtpclient"
 	"github.com/sealpost/sealpost/internal/store"
@@ -336,7 +331,7 @@ func TestCheckRelay(t *testing.T) {
 // name, as Debian's Postfix has: may and encrypt use it, verify says
 // which name the certificate is for and what to set instead.
 func TestCheckRelayTLS(t *testing.T) {
-	addr, _ := startRelaySink(t, &relaySink{}, snakeoil(t, "mx.example.invalid"))
+	addr, _ := startRelaySink(t, &relaySink{}, openssltest.ServerCert(t, "mx.example.invalid"))
 	a := &App{Config: &Config{}}
 	a.Config.Relay.Addr = addr
 	for _, tc := range []struct {
@@ -355,27 +350,4 @@ func TestCheckRelayTLS(t *testing.T) {
 			t.Errorf("tls = %q: CheckRelay =\n%q, %v\nwant\n%q, %v", tc.tls, line, ok, tc.want, tc.ok)
 		}
 	}
-}
-
-// snakeoil is a self-signed certificate for name only.
-func snakeoil(t *testing.T, name string) tls.Certificate {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1),
-		Subject:      pkix.Name{CommonName: name},
-		DNSNames:     []string{name},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
 }

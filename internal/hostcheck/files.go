@@ -65,7 +65,7 @@ func Files(root string, paths []Path, uid int) []Finding {
 		}
 		if err != nil {
 			return append(ownership(root, all, uid), Finding{Level: Fail, Text: fmt.Sprintf("%s cannot be inspected: %v", p.Path, err),
-				Fix: fmt.Sprintf("chown -R %s: %s", loginName(uid), root)})
+				Fix: fmt.Sprintf("chown -R %s: %s", LoginName(uid), root)})
 		}
 		all = append(all, s)
 	}
@@ -92,9 +92,9 @@ func ownership(root string, all []stat, uid int) []Finding {
 	if owner != uid {
 		out = append(out, Finding{Level: Warn,
 			Text: fmt.Sprintf("data directory %s belongs to %s, but this check runs as %s: files a command run as %s creates there are not %s's, and Sealpost running as %s may not open them",
-				root, UserName(owner), UserName(uid), loginName(uid), loginName(owner), loginName(owner)),
+				root, UserName(owner), UserName(uid), LoginName(uid), LoginName(owner), LoginName(owner)),
 			Fix: fmt.Sprintf("run every sealpost command as %s (sudo -u %s sealpost ...); or, if %s is the user who runs Sealpost (the pipe's user= or the service's User=), chown -R %s: %s",
-				loginName(owner), loginName(owner), loginName(uid), loginName(uid), root)})
+				LoginName(owner), LoginName(owner), LoginName(uid), LoginName(uid), root)})
 	}
 	byOwner := map[int][]string{}
 	var owners []int
@@ -118,8 +118,8 @@ func ownership(root string, all []stat, uid int) []Finding {
 		}
 		out = append(out, Finding{Level: Fail,
 			Text: fmt.Sprintf("%s in %s %s to %s, not to %s who owns the data directory%s: a command run as %s made %s, and Sealpost running as %s may be unable to write %s",
-				strings.Join(byOwner[o], ", "), root, verb, UserName(o), UserName(owner), runs, loginName(o), them, loginName(owner), them),
-			Fix: fmt.Sprintf("chown -R %s: %s, and run every sealpost command as %s", loginName(owner), root, loginName(owner))})
+				strings.Join(byOwner[o], ", "), root, verb, UserName(o), UserName(owner), runs, LoginName(o), them, LoginName(owner), them),
+			Fix: fmt.Sprintf("chown -R %s: %s, and run every sealpost command as %s", LoginName(owner), root, LoginName(owner))})
 	}
 	if len(out) == 0 {
 		out = append(out, ok(fmt.Sprintf("data directory %s and its files belong to %s, who runs this check", root, UserName(uid))))

@@ -48,9 +48,9 @@ func UserName(uid int) string {
 	return "uid " + id
 }
 
-// loginName is uid's login name for a command line (chown NAME:), or its
-// number.
-func loginName(uid int) string {
+// LoginName is uid's login name for a command line (chown NAME:, sudo -u
+// NAME), or its number.
+func LoginName(uid int) string {
 	id := strconv.Itoa(uid)
 	if u, err := user.LookupId(id); err == nil && u.Username != "" {
 		return u.Username

@@ -6,9 +6,11 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"math/big"
+	"net"
 	"testing"
 	"time"
 )
@@ -144,4 +146,31 @@ func (ca *CA) Issue(email string, kt KeyType, opt LeafOptions) *Leaf {
 		ca.t.Fatal(err)
 	}
 	return &Leaf{Cert: cert, Key: key}
+}
+
+// ServerCert is a self-signed TLS server certificate for the host name
+// name (an IP address goes into the IP addresses), with a new P-256 key,
+// valid from an hour ago for a day: what an MTA offers out of the box
+// (Debian's snakeoil), which a client that verifies names refuses.
+func ServerCert(t testing.TB, name string) tls.Certificate {
+	t.Helper()
+	key := NewKey(t, P256)
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1),
+		Subject:      pkix.Name{CommonName: name},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(24 * time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	if ip := net.ParseIP(name); ip != nil {
+		tmpl.IPAddresses = []net.IP{ip}
+	} else {
+		tmpl.DNSNames = []string{name}
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
 }

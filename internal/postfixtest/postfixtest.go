@@ -11,14 +11,9 @@
 package postfixtest
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/pem"
 	"fmt"
-	"math/big"
 	"net"
 	"net/textproto"
 	"os"
@@ -32,6 +27,7 @@ import (
 	"time"
 
 	"github.com/sealpost/sealpost/internal/gpgtest"
+	"github.com/sealpost/sealpost/internal/openssltest"
 )
 
 // Config says what the instance does besides accepting mail on its port.
@@ -255,28 +251,12 @@ postlog   unix-dgram n  -       n       -       1       postlogd
 // certificate for mx.postfixtest.invalid.
 func (p *Instance) selfSigned() {
 	p.t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	cert := openssltest.ServerCert(p.t, "mx.postfixtest.invalid")
+	pkcs8, err := x509.MarshalPKCS8PrivateKey(cert.PrivateKey)
 	if err != nil {
 		p.t.Fatal(err)
 	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1),
-		Subject:      pkix.Name{CommonName: "mx.postfixtest.invalid"},
-		DNSNames:     []string{"mx.postfixtest.invalid"},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(24 * time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		p.t.Fatal(err)
-	}
-	pkcs8, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		p.t.Fatal(err)
-	}
-	p.write("cert.pem", string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})))
+	p.write("cert.pem", string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Certificate[0]})))
 	p.write("key.pem", string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: pkcs8})))
 }
 
