@@ -37,8 +37,9 @@ install -d "$pkg/DEBIAN" "$pkg/usr/bin" "$pkg/lib/systemd/system" "$pkg/etc/seal
 	"$pkg/usr/share/man/man1" "$pkg/usr/share/doc/sealpost"
 
 cli=github.com/sealpost/sealpost/internal/cli
+app=github.com/sealpost/sealpost/internal/app
 (cd "$src" && CGO_ENABLED=0 GOOS=linux GOARCH=$goarch GOARM=7 go build \
-	-ldflags "-s -w -X $cli.version=$VERSION -X $cli.defaultDataDir=/var/lib/sealpost" \
+	-ldflags "-s -w -X $app.Version=$VERSION -X $cli.defaultDataDir=/var/lib/sealpost" \
 	-o "$pkg/usr/bin/sealpost" ./cmd/sealpost)
 
 # The pages come from the binary's own help, so they cannot drift from it;

@@ -27,8 +27,9 @@ const (
 	forgetNodes = 24 * time.Hour
 )
 
-// Version is this build's version, for the nodes table; the command line
-// sets it.
+// Version is this build's version: what --version prints and the nodes
+// table shows. The packaging sets it (-ldflags "-X
+// github.com/sealpost/sealpost/internal/app.Version=...").
 var Version = "devel"
 
 // newNode describes this process as a node of the database.

@@ -36,10 +36,9 @@ const (
 )
 
 // Set at build time by the packaging (packaging/build-deb.sh, with
-// -ldflags "-X github.com/sealpost/sealpost/internal/cli.version=...").
+// -ldflags "-X github.com/sealpost/sealpost/internal/cli.defaultDataDir=...";
+// the version is app.Version, set the same way).
 var (
-	// version is what --version prints.
-	version = "devel"
 	// defaultDataDir is the data directory when neither --data nor
 	// SEALPOST_DATA names one: ./sealpost-data from a source build,
 	// /var/lib/sealpost in the Debian package.
@@ -67,7 +66,6 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 
 // run is Main under ctx, whose end stops a running serve as SIGTERM does.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	app.Version = version
 	e := &env{stdin: stdin, stdout: stdout, stderr: stderr}
 	root := e.root()
 	root.SetArgs(args)
@@ -121,7 +119,7 @@ signature, then signs with the list's key and encrypts a separate copy to
 each member's key. Members need only the list's public key.
 
 Start with 'sealpost demo' for a walkthrough that needs nothing set up.`,
-		Version:       version,
+		Version:       app.Version,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}

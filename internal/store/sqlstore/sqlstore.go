@@ -233,8 +233,7 @@ func syncFile(name string) error {
 // migrate applies the migrations the database has not had yet. An
 // up-to-date database costs one query.
 func (s *DB) migrate(ctx context.Context) error {
-	var current int
-	err := s.db.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current)
+	current, err := s.schemaVersion(ctx)
 	if err != nil && (strings.Contains(err.Error(), "no such table") || pgNoTable(err)) {
 		// A new database.
 		_, err = s.exec(ctx,
