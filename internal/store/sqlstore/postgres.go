@@ -2,7 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"strings"
@@ -126,10 +125,4 @@ func pgUnique(err error) bool {
 func pgNoTable(err error) bool {
 	var pe *pgconn.PgError
 	return errors.As(err, &pe) && pe.Code == "42P01"
-}
-
-// beginTx begins a transaction: SERIALIZABLE on PostgreSQL (the
-// connection's default), BEGIN IMMEDIATE on SQLite (the connector's).
-func (s *DB) beginTx(ctx context.Context) (*sql.Tx, error) {
-	return s.db.BeginTx(ctx, nil)
 }

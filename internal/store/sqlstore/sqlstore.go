@@ -285,7 +285,9 @@ func (s *DB) migrate(ctx context.Context) error {
 // but its statements, or do it again harmlessly.
 func (s *DB) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 	err := s.retry(ctx, func() error {
-		tx, err := s.beginTx(ctx)
+		// SERIALIZABLE on PostgreSQL (the connection's default), BEGIN
+		// IMMEDIATE on SQLite (the connector's).
+		tx, err := s.db.BeginTx(ctx, nil)
 		if err != nil {
 			return err
 		}
