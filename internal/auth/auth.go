@@ -20,8 +20,10 @@ import (
 	"github.com/sealpost/sealpost/internal/store"
 )
 
-// Store keeps the sessions of signed-in browsers.
+// Store keeps the sessions of signed-in browsers and the counts of the
+// sign-in limits.
 type Store interface {
+	AttemptStore
 	CreateSession(ctx context.Context, se *store.Session) error
 	Session(ctx context.Context, hash string, now time.Time) (*store.Session, error)
 	DeleteSession(ctx context.Context, hash string) error
@@ -70,8 +72,14 @@ func New(svc *admin.Service, st Store, opt Options) *Auth {
 		opt.Now = time.Now
 	}
 	return &Auth{admin: svc, st: st, opt: opt,
-		byIP:    NewLimiter(loginFailuresIP, loginWindow, opt.Now),
-		byEmail: NewLimiter(loginFailuresUser, loginWindow, opt.Now)}
+		byIP:    NewLimiter(st, "sign-in per client", loginFailuresIP, loginWindow, opt.Now),
+		byEmail: NewLimiter(st, "sign-in per account", loginFailuresUser, loginWindow, opt.Now)}
+}
+
+// Limiter returns a limit counted in the same store as the sign-in
+// limits, for another public form (see NewLimiter).
+func (a *Auth) Limiter(scope string, max int, window time.Duration) *Limiter {
+	return NewLimiter(a.st, scope, max, window, a.opt.Now)
 }
 
 // Identity is who made a request.
@@ -224,27 +232,38 @@ func Wait(d time.Duration) string {
 // are admin.ErrUnauthenticated, or *RateLimited after too many of them
 // from the same address or for the same account.
 func (a *Auth) Login(w http.ResponseWriter, r *http.Request, email, password string) (*Identity, error) {
+	ctx := r.Context()
 	ip := ClientIP(r)
 	account := strings.ToLower(strings.TrimSpace(email))
 	for _, l := range []struct {
 		lim *Limiter
 		key string
 	}{{a.byIP, ip}, {a.byEmail, account}} {
-		if ok, after := l.lim.Allow(l.key); !ok {
+		ok, after, err := l.lim.Allow(ctx, l.key)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
 			a.opt.Metrics.Login("limited")
 			return nil, &RateLimited{RetryAfter: after}
 		}
 	}
-	actor, err := a.admin.Login(r.Context(), email, password, admin.ViaWeb)
+	actor, err := a.admin.Login(ctx, email, password, admin.ViaWeb)
 	if errors.Is(err, admin.ErrUnauthenticated) {
-		a.byIP.Fail(ip)
-		a.byEmail.Fail(account)
 		a.opt.Metrics.Login("failed")
+		if err := a.byIP.Fail(ctx, ip); err != nil {
+			return nil, err
+		}
+		if err := a.byEmail.Fail(ctx, account); err != nil {
+			return nil, err
+		}
 		return nil, err
 	} else if err != nil {
 		return nil, err
 	}
-	a.byEmail.Reset(account)
+	if err := a.byEmail.Reset(ctx, account); err != nil {
+		return nil, err
+	}
 	a.opt.Metrics.Login("ok")
 	secret, err := randomToken()
 	if err != nil {
@@ -257,7 +276,7 @@ func (a *Auth) Login(w http.ResponseWriter, r *http.Request, email, password str
 	now := a.opt.Now()
 	se := &store.Session{Hash: hashSecret(secret), AccountID: actor.AccountID, CSRF: csrf, CreatedAt: now,
 		ExpiresAt: now.Add(a.opt.SessionTTL)}
-	if err := a.st.CreateSession(r.Context(), se); err != nil {
+	if err := a.st.CreateSession(ctx, se); err != nil {
 		return nil, err
 	}
 	http.SetCookie(w, a.cookie(r, secret, a.opt.SessionTTL))

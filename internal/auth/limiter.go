@@ -4,145 +4,86 @@
 package auth
 
 import (
-	"container/list"
-	"sync"
+	"context"
+	"fmt"
 	"time"
 )
 
-// maxLimiterKeys bounds the keys a Limiter remembers, so that an attacker
-// spraying keys (addresses, account names) cannot grow its memory without
-// bound. At the bound a new key first evicts the keys whose failures have
-// all left the window, then the key whose last failure is oldest.
-const maxLimiterKeys = 100000
+// AttemptStore keeps what the limiters count, in the database: every node
+// sharing it, and a node after a restart, see the same counts
+// (store/sqlstore).
+type AttemptStore interface {
+	// RecentAttempts returns the times of key's attempts in scope since
+	// since, newest first, at most limit of them.
+	RecentAttempts(ctx context.Context, scope, key string, since time.Time, limit int) ([]time.Time, error)
+	// AddAttempt records an attempt at at, and forgets the attempts in
+	// scope from before forget.
+	AddAttempt(ctx context.Context, scope, key string, at, forget time.Time) error
+	// ClearAttempts forgets key's attempts in scope.
+	ClearAttempts(ctx context.Context, scope, key string) error
+}
 
-// Limiter counts failures per key (an IP address, an account) in a sliding
-// window and refuses a key that reached its limit until its oldest counted
-// failure leaves the window. It is safe for concurrent use.
+// Limiter counts attempts per key (a client address, an account) in a
+// sliding window and refuses a key that reached its limit until the
+// oldest counted attempt leaves the window. The counts are in the store,
+// so they hold across nodes and restarts; keys are stored as SHA-256
+// hashes, never as the address or account name (or the password someone
+// typed into the wrong field).
 //
-// A caller asks Allow before an attempt, reports a failed attempt with
-// Fail and a successful one with Reset.
+// A caller asks Allow before an attempt, counts a failed one (or, for a
+// limit on requests, every one) with Fail, and forgets a key with Reset
+// after a successful sign-in.
 type Limiter struct {
-	max     int
-	window  time.Duration
-	now     func() time.Time
-	maxKeys int // maxLimiterKeys; tests lower it
-
-	mu   sync.Mutex
-	keys map[string]*list.Element // of *limiterKey, in byLast
-	// byLast orders the keys by last failure, oldest first: the keys whose
-	// failures have all left the window are a prefix of it.
-	byLast *list.List
+	st     AttemptStore
+	scope  string
+	max    int
+	window time.Duration
+	now    func() time.Time
 }
 
-// limiterKey is the failure record of one key.
-type limiterKey struct {
-	key      string
-	failures []time.Time // oldest first; 1 to max of them, or 0 when expired
-}
-
-// NewLimiter returns a Limiter that refuses a key after max failures
-// within window. now is the clock; nil means time.Now. It panics if max
-// or window is not positive.
-func NewLimiter(max int, window time.Duration, now func() time.Time) *Limiter {
+// NewLimiter returns a Limiter that counts in st, under scope (one name
+// per limit), and refuses a key after max attempts within window. now is
+// the clock; nil means time.Now. It panics if max or window is not
+// positive.
+func NewLimiter(st AttemptStore, scope string, max int, window time.Duration, now func() time.Time) *Limiter {
 	if max < 1 || window <= 0 {
 		panic("auth: NewLimiter: max and window must be positive")
 	}
 	if now == nil {
 		now = time.Now
 	}
-	return &Limiter{
-		max: max, window: window, now: now, maxKeys: maxLimiterKeys,
-		keys: make(map[string]*list.Element), byLast: list.New(),
-	}
+	return &Limiter{st: st, scope: scope, max: max, window: window, now: now}
 }
 
 // Allow reports whether key may make an attempt now: ok is false when key
-// has max failures within the window, and retryAfter is then how long
+// has max attempts within the window, and retryAfter is then how long
 // until the oldest of them leaves it and the next attempt is allowed
-// (always > 0). Allow never adds a key.
-func (l *Limiter) Allow(key string) (ok bool, retryAfter time.Duration) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
+// (always > 0).
+func (l *Limiter) Allow(ctx context.Context, key string) (ok bool, retryAfter time.Duration, err error) {
 	now := l.now()
-	e := l.keys[key]
-	if e == nil {
-		return true, 0
+	recent, err := l.st.RecentAttempts(ctx, l.scope, hashSecret(key), now.Add(-l.window), l.max)
+	if err != nil {
+		return false, 0, fmt.Errorf("auth: reading the %s limit: %w", l.scope, err)
 	}
-	k := e.Value.(*limiterKey)
-	l.expire(k, now)
-	if len(k.failures) == 0 {
-		l.remove(e)
+	if len(recent) < l.max {
+		return true, 0, nil
 	}
-	if len(k.failures) < l.max {
-		return true, 0
-	}
-	return false, k.failures[0].Add(l.window).Sub(now)
+	return false, max(recent[len(recent)-1].Add(l.window).Sub(now), time.Millisecond), nil
 }
 
-// Fail counts one failure of key now.
-func (l *Limiter) Fail(key string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
+// Fail counts one attempt of key now.
+func (l *Limiter) Fail(ctx context.Context, key string) error {
 	now := l.now()
-	e := l.keys[key]
-	if e == nil {
-		l.makeRoom(now)
-		e = l.byLast.PushBack(&limiterKey{key: key})
-		l.keys[key] = e
+	if err := l.st.AddAttempt(ctx, l.scope, hashSecret(key), now, now.Add(-l.window)); err != nil {
+		return fmt.Errorf("auth: counting for the %s limit: %w", l.scope, err)
 	}
-	k := e.Value.(*limiterKey)
-	l.expire(k, now)
-	if len(k.failures) == l.max {
-		// The oldest failure would no longer decide anything.
-		k.failures = append(k.failures[:0], k.failures[1:]...)
-	}
-	k.failures = append(k.failures, now)
-	l.byLast.MoveToBack(e)
+	return nil
 }
 
-// Reset forgets key, as after a successful login.
-func (l *Limiter) Reset(key string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if e := l.keys[key]; e != nil {
-		l.remove(e)
+// Reset forgets key, as after a successful sign-in.
+func (l *Limiter) Reset(ctx context.Context, key string) error {
+	if err := l.st.ClearAttempts(ctx, l.scope, hashSecret(key)); err != nil {
+		return fmt.Errorf("auth: resetting the %s limit: %w", l.scope, err)
 	}
-}
-
-// expire drops k's failures that have left the window at now.
-func (l *Limiter) expire(k *limiterKey, now time.Time) {
-	start := now.Add(-l.window)
-	n := 0
-	for n < len(k.failures) && !k.failures[n].After(start) {
-		n++
-	}
-	if n > 0 {
-		k.failures = append(k.failures[:0], k.failures[n:]...)
-	}
-}
-
-// makeRoom makes room for one more key if the Limiter is at its bound:
-// it drops every key whose failures have all left the window and, if
-// that frees nothing, the key whose last failure is oldest.
-func (l *Limiter) makeRoom(now time.Time) {
-	if len(l.keys) < l.maxKeys {
-		return
-	}
-	start := now.Add(-l.window)
-	for e := l.byLast.Front(); e != nil; e = l.byLast.Front() {
-		k := e.Value.(*limiterKey)
-		if len(k.failures) > 0 && k.failures[len(k.failures)-1].After(start) {
-			break
-		}
-		l.remove(e)
-	}
-	if len(l.keys) >= l.maxKeys {
-		l.remove(l.byLast.Front())
-	}
-}
-
-// remove forgets the key of e.
-func (l *Limiter) remove(e *list.Element) {
-	delete(l.keys, e.Value.(*limiterKey).key)
-	l.byLast.Remove(e)
+	return nil
 }

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -36,11 +37,10 @@ func selfService(q *request) error {
 	if err := auth.CheckOrigin(q.r); err != nil {
 		return err
 	}
-	ip := auth.ClientIP(q.r)
-	if ok, after := q.s.selfIP.Allow(ip); !ok {
-		return q.selfServiceLimited(after)
+	ctx := q.r.Context()
+	if limited, err := q.count(ctx, q.s.selfIP, auth.ClientIP(q.r)); limited || err != nil {
+		return err
 	}
-	q.s.selfIP.Fail(ip)
 	if err := q.readForm(); err != nil {
 		return err
 	}
@@ -48,10 +48,9 @@ func selfService(q *request) error {
 	f := q.r.PostForm
 	list, email := strings.TrimSpace(f.Get("list")), strings.TrimSpace(f.Get("email"))
 	addrKey := strings.ToLower(list) + "\x00" + strings.ToLower(email)
-	if ok, after := q.s.selfAddr.Allow(addrKey); !ok {
-		return q.selfServiceLimited(after)
+	if limited, err := q.count(ctx, q.s.selfAddr, addrKey); limited || err != nil {
+		return err
 	}
-	q.s.selfAddr.Fail(addrKey)
 	key, err := q.uploaded("key")
 	if err != nil {
 		return err
@@ -59,7 +58,7 @@ func selfService(q *request) error {
 	if list == "" || email == "" || len(key) == 0 {
 		return q.selfServiceRefused("Give the list's address, your own email address and your new key file.")
 	}
-	err = q.svc.OfferOwnKey(q.r.Context(), list, email, key)
+	err = q.svc.OfferOwnKey(ctx, list, email, key)
 	switch {
 	case errors.Is(err, admin.ErrInvalid):
 		return q.selfServiceRefused(userMessage(err))
@@ -76,6 +75,20 @@ func selfService(q *request) error {
 	time.Sleep(time.Until(start.Add(selfServiceFloor)))
 	q.flash = &flash{Text: selfServiceAnswer}
 	return q.render("self-service", "Update your key", "", selfServiceData{Sent: true})
+}
+
+// count counts a request of key against lim. When key is over the limit
+// it answers the request itself and reports limited; err is the answer's
+// error, or the store's.
+func (q *request) count(ctx context.Context, lim *auth.Limiter, key string) (limited bool, err error) {
+	ok, after, err := lim.Allow(ctx, key)
+	if err != nil {
+		return false, err
+	}
+	if !ok {
+		return true, q.selfServiceLimited(after)
+	}
+	return false, lim.Fail(ctx, key)
 }
 
 func (q *request) selfServiceRefused(msg string) error {

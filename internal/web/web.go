@@ -84,8 +84,8 @@ func Handler(opt Options) http.Handler {
 	}
 	assets := loadAssets()
 	s := &server{opt: opt, pages: parsePages(funcs(assets)), assets: assets,
-		selfIP:   auth.NewLimiter(selfServicePerIP, selfServiceWindow, nil),
-		selfAddr: auth.NewLimiter(selfServicePerAddr, selfServiceWindow, nil)}
+		selfIP:   opt.Auth.Limiter("self-service per client", selfServicePerIP, selfServiceWindow),
+		selfAddr: opt.Auth.Limiter("self-service per address", selfServicePerAddr, selfServiceWindow)}
 	mux := http.NewServeMux()
 	s.routes(mux)
 	return headers(mux)

@@ -330,7 +330,9 @@ func TestCSRF(t *testing.T) {
 }
 
 // TestLoginRateLimit: the 11th failed sign-in from one address is
-// refused with 429, even with the right password.
+// refused with 429, even with the right password, and so it is at
+// another node sharing the database (or this one restarted): the counts
+// are the store's.
 func TestLoginRateLimit(t *testing.T) {
 	f := newFixture(t)
 	cl := f.client()
@@ -344,6 +346,22 @@ func TestLoginRateLimit(t *testing.T) {
 	if p.status != http.StatusTooManyRequests || !strings.Contains(p.body, "Too many failed sign-ins") {
 		t.Errorf("11th attempt: %d\n%s", p.status, p.body)
 	}
+	other := f.otherNode().client()
+	p = other.post("/login", url.Values{"email": {"alice@example.org"}, "password": {password}})
+	if p.status != http.StatusTooManyRequests {
+		t.Errorf("11th attempt at another node: %d\n%s", p.status, p.body)
+	}
+}
+
+// otherNode is the UI of a second node: its own Auth and handler, the
+// same store.
+func (f *fixture) otherNode() *fixture {
+	a := auth.New(f.svc, f.db, auth.Options{})
+	h := web.Handler(web.Options{Admin: f.svc, Auth: a, Logger: slog.New(slog.DiscardHandler)})
+	g := *f
+	g.srv = httptest.NewServer(h)
+	f.t.Cleanup(g.srv.Close)
+	return &g
 }
 
 // TestOwnerForbidden: alice may neither see nor change bob's list, nor
