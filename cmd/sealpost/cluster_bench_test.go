@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/sealpost/sealpost/internal/crypto/pgp"
+	"github.com/sealpost/sealpost/internal/memtest"
 	"github.com/sealpost/sealpost/internal/pgtest"
 )
 
@@ -21,17 +22,26 @@ import (
 // add no cores here, and the figures say what the database costs, not
 // how a cluster of machines scales. bench/cluster.sh runs it.
 func BenchmarkCluster(b *testing.B) {
-	b.Run("engine=sqlite/nodes=1", func(b *testing.B) { benchCluster(b, "", 1) })
+	b.Run("engine=sqlite/nodes=1", func(b *testing.B) { benchCluster(b, nil, 1) })
 	for _, n := range []int{1, 2, 3} {
 		b.Run(fmt.Sprintf("engine=postgres/nodes=%d", n), func(b *testing.B) {
-			benchCluster(b, pgtest.Shared(b).CreateDB(b), n)
+			benchCluster(b, pgtest.Shared(b), n)
 		})
 	}
 }
 
 const clusterMembers = 100
 
-func benchCluster(b *testing.B, url string, nodes int) {
+// benchCluster measures posts through nodes nodes on a database of pg
+// (nil: SQLite). Beside the time per post it reports the CPU time the
+// nodes and the database server spent per post: on a machine whose
+// cores they share, the database's share is what a deployment pays for
+// it per node, whatever the nodes run on.
+func benchCluster(b *testing.B, pg *pgtest.Server, nodes int) {
+	url := ""
+	if pg != nil {
+		url = pg.CreateDB(b)
+	}
 	dirs := make([]string, nodes)
 	var relays []*recorder
 	for i := range dirs {
@@ -87,6 +97,26 @@ func benchCluster(b *testing.B, url string, nodes int) {
 		return n
 	}
 	base := copies()
+	cpu := func() (node, db time.Duration) {
+		for _, s := range servers {
+			d, err := memtest.CPUTime(s.cmd.Process.Pid, false)
+			if err != nil {
+				b.Fatal(err)
+			}
+			node += d
+		}
+		if pg != nil {
+			pid, err := pg.PID()
+			if err == nil {
+				db, err = memtest.CPUTime(pid, true)
+			}
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
+		return node, db
+	}
+	node0, db0 := cpu()
 	b.ResetTimer()
 	start := time.Now()
 	var wg sync.WaitGroup
@@ -112,6 +142,9 @@ func benchCluster(b *testing.B, url string, nodes int) {
 	}
 	elapsed := time.Since(start)
 	b.StopTimer()
+	node1, db1 := cpu()
+	b.ReportMetric(float64((node1-node0).Microseconds())/1000/float64(b.N), "node-cpu-ms/post")
+	b.ReportMetric(float64((db1-db0).Microseconds())/1000/float64(b.N), "db-cpu-ms/post")
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "posts/s")
 	b.ReportMetric(float64(elapsed.Milliseconds())/float64(b.N), "ms/post")
 }

@@ -1,7 +1,8 @@
 // Package memtest measures how much memory code under test holds at its
 // peak, for the tests that bound memory (DESIGN §5: memory grows with the
-// message's size, not with size × members). Test support: only _test.go
-// files import it.
+// message's size, not with size × members), and the CPU time processes
+// used (CPUTime, for the benchmarks that say which process did the work).
+// Test support: only _test.go files import it.
 package memtest
 
 import (

@@ -301,6 +301,17 @@ func (s *Server) listensOnTCP() bool {
 	return len(lines) > 5 && strings.TrimSpace(lines[5]) != ""
 }
 
+// PID is the server's postmaster: its process and, one level down, the
+// backends that serve the connections (memtest.CPUTime adds them up).
+func (s *Server) PID() (int, error) {
+	b, err := os.ReadFile(filepath.Join(s.data(), "postmaster.pid"))
+	if err != nil {
+		return 0, err
+	}
+	first, _, _ := strings.Cut(string(b), "\n")
+	return strconv.Atoi(strings.TrimSpace(first))
+}
+
 func (s *Server) logFile() string { return filepath.Join(s.Dir, "postgres.log") }
 
 // Log is the server's log so far.

@@ -2,6 +2,8 @@ package sqlstore
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -233,5 +235,90 @@ func TestCommitRunAgain(t *testing.T) {
 	b, err := db.PostBody(ctx, d.BodyID)
 	if err != nil || string(b.Sealed) != "second body" {
 		t.Fatalf("the copy names body %d (%v, %v), want the second post's", d.BodyID, b, err)
+	}
+}
+
+// TestCommitManyDeliveries: a post's copies, committed together (on
+// PostgreSQL in one statement), each get their own id, and each id reads
+// back the copy it was given for, every field as written.
+func TestCommitManyDeliveries(t *testing.T) {
+	ctx := context.Background()
+	db := open(t)
+	l := newList(t, db, "team@lists.example.org")
+	at := time.UnixMilli(1_800_000_000_000)
+	var ds []store.Delivery
+	for i := range 1200 {
+		d := store.Delivery{Ref: fmt.Sprint("ref", i%3), ListID: l.ID, Kind: store.KindPost, From: "team-bounce@lists.example.org",
+			To: fmt.Sprintf("m%04d@example.org", i), Route: fmt.Sprint("route", i%2), Sealed: i%2 == 0,
+			Recipient: fmt.Sprint("fpr", i), CreatedAt: at, NextAttempt: at.Add(time.Duration(i) * time.Second)}
+		if i%5 == 0 {
+			d.Data = []byte(fmt.Sprint("data", i))
+		}
+		ds = append(ds, d)
+	}
+	if err := db.Commit(ctx, store.Outcome{ListID: l.ID, Deliveries: ds}); err != nil {
+		t.Fatal(err)
+	}
+	ids := map[int64]bool{}
+	for i, want := range ds {
+		if want.ID == 0 || ids[want.ID] {
+			t.Fatalf("copy %d has id %d (zero or given twice)", i, want.ID)
+		}
+		ids[want.ID] = true
+		got, err := db.Delivery(ctx, want.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.To != want.To || got.Ref != want.Ref || got.Route != want.Route || got.Sealed != want.Sealed ||
+			got.Recipient != want.Recipient || string(got.Data) != string(want.Data) || got.State != store.Pending ||
+			!got.NextAttempt.Equal(want.NextAttempt) || !got.CreatedAt.Equal(at) {
+			t.Fatalf("copy %d reads back as %+v, want %+v", i, got, want)
+		}
+	}
+}
+
+// TestRecordManyAttempts: the results of a batch's attempts (on
+// PostgreSQL one statement) each land on their own copy; an unknown id
+// fails the whole batch and records nothing.
+func TestRecordManyAttempts(t *testing.T) {
+	ctx := context.Background()
+	db := open(t)
+	l := newList(t, db, "team@lists.example.org")
+	var ds []store.Delivery
+	for i := range 300 {
+		ds = append(ds, store.Delivery{Ref: "r", ListID: l.ID, Kind: store.KindPost, From: "team-bounce@lists.example.org",
+			To: fmt.Sprintf("m%03d@example.org", i), Data: []byte("x")})
+	}
+	if err := db.Commit(ctx, store.Outcome{ListID: l.ID, Deliveries: ds}); err != nil {
+		t.Fatal(err)
+	}
+	at := time.UnixMilli(1_800_000_000_000)
+	var attempts []store.Attempt
+	for i, d := range ds {
+		a := store.Attempt{ID: d.ID, State: store.Sent, At: at}
+		if i%3 == 0 {
+			a = store.Attempt{ID: d.ID, State: store.Pending, Next: at.Add(time.Duration(i) * time.Minute), Error: fmt.Sprint("451 try later ", i), At: at}
+		}
+		attempts = append(attempts, a)
+	}
+	bad := append(attempts[:10:10], store.Attempt{ID: ds[len(ds)-1].ID + 1000, State: store.Sent, At: at})
+	if err := db.RecordAttempts(ctx, bad); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("a batch with an unknown id: %v, want ErrNotFound", err)
+	}
+	if d, _ := db.Delivery(ctx, ds[1].ID); d.State != store.Pending || d.Attempts != 0 {
+		t.Fatalf("the refused batch recorded copy 1: %+v", d)
+	}
+	if err := db.RecordAttempts(ctx, attempts); err != nil {
+		t.Fatal(err)
+	}
+	for i, a := range attempts {
+		d, err := db.Delivery(ctx, a.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.State != a.State || d.Attempts != 1 || d.LastError != a.Error || !d.UpdatedAt.Equal(at) ||
+			(a.State == store.Pending && !d.NextAttempt.Equal(a.Next)) {
+			t.Fatalf("copy %d after %+v: %+v", i, a, d)
+		}
 	}
 }

@@ -161,21 +161,64 @@ func (s *DB) RecordAttempts(ctx context.Context, attempts []store.Attempt) error
 		ids := make([]int64, 0, len(attempts))
 		for _, a := range attempts {
 			ids = append(ids, a.ID)
-			// Parsed once per connection (stmtcache.go), not per row.
-			res, err := tx.ExecContext(ctx, `UPDATE deliveries SET state = $1, attempts = attempts + 1, next_attempt = $2,
-				claimed_until = 0, last_error = $3, updated_at = $4 WHERE id = $5`,
-				string(a.State), millis(a.Next), a.Error, millis(a.At), a.ID)
-			if err != nil {
-				return err
-			}
-			if n, err := res.RowsAffected(); err != nil || n == 0 {
-				return fmt.Errorf("delivery %d: %w", a.ID, store.ErrNotFound)
-			}
+		}
+		record := recordAttempts
+		if s.pg {
+			record = recordAttemptsPG
+		}
+		if err := record(ctx, tx, attempts); err != nil {
+			return err
 		}
 		return dropFinishedBodies(ctx, tx, ids)
 	})
 	if err != nil {
 		return fmt.Errorf("sqlstore: record attempts: %w", err)
+	}
+	return nil
+}
+
+// recordAttempts updates the deliveries one statement each (parsed once
+// per connection, stmtcache.go: in-process, that is cheapest).
+func recordAttempts(ctx context.Context, tx *sql.Tx, attempts []store.Attempt) error {
+	for _, a := range attempts {
+		res, err := tx.ExecContext(ctx, `UPDATE deliveries SET state = $1, attempts = attempts + 1, next_attempt = $2,
+			claimed_until = 0, last_error = $3, updated_at = $4 WHERE id = $5`,
+			string(a.State), millis(a.Next), a.Error, millis(a.At), a.ID)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return fmt.Errorf("delivery %d: %w", a.ID, store.ErrNotFound)
+		}
+	}
+	return nil
+}
+
+// recordAttemptsPG updates the deliveries on PostgreSQL in one statement
+// (one round trip, not one per copy): each field's values as one array.
+// An id given twice is recorded once.
+func recordAttemptsPG(ctx context.Context, tx *sql.Tx, attempts []store.Attempt) error {
+	var ids, next, at []int64
+	var states, errs []string
+	for _, a := range attempts {
+		ids, next, at = append(ids, a.ID), append(next, millis(a.Next)), append(at, millis(a.At))
+		states, errs = append(states, string(a.State)), append(errs, a.Error)
+	}
+	updated, err := scanIDs(tx.QueryContext(ctx, `UPDATE deliveries d SET state = u.state, attempts = d.attempts + 1,
+			next_attempt = u.next, claimed_until = 0, last_error = u.err, updated_at = u.at
+		FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::text[], $5::bigint[]) AS u(id, state, next, err, at)
+		WHERE d.id = u.id RETURNING d.id`, ids, states, next, errs, at))
+	if err != nil {
+		return err
+	}
+	done := make(map[int64]bool, len(updated))
+	for _, id := range updated {
+		done[id] = true
+	}
+	for _, id := range ids {
+		if !done[id] {
+			return fmt.Errorf("delivery %d: %w", id, store.ErrNotFound)
+		}
 	}
 	return nil
 }

@@ -4,8 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/sealpost/sealpost/internal/store"
@@ -93,56 +91,61 @@ func insertDeliveries(ctx context.Context, tx *sql.Tx, pg bool, ds []store.Deliv
 // deliveryRow is d's values for the INSERT of insertDeliveries, in its
 // order: ref to state, next attempt, created, body, recipient.
 func deliveryRow(d *store.Delivery) []any {
-	next := d.NextAttempt
-	if next.IsZero() {
-		next = d.CreatedAt
-	}
-	data := d.Data
-	if data == nil {
-		data = []byte{} // NOT NULL
-	}
+	next, data := deliveryDefaults(d)
 	return []any{d.Ref, d.ListID, d.Kind, d.From, d.To, data, d.Route, boolInt(d.Sealed), string(d.State),
 		millis(next), millis(d.CreatedAt), d.BodyID, d.Recipient}
 }
 
-// pgRowsPerInsert bounds one multi-row INSERT (14 parameters a row, of
-// PostgreSQL's 65535).
-const pgRowsPerInsert = 500
+// deliveryDefaults is d's next attempt (its creation when unset) and
+// data (empty, not nil: the column is NOT NULL).
+func deliveryDefaults(d *store.Delivery) (next time.Time, data []byte) {
+	next, data = d.NextAttempt, d.Data
+	if next.IsZero() {
+		next = d.CreatedAt
+	}
+	if data == nil {
+		data = []byte{}
+	}
+	return next, data
+}
 
-// insertDeliveriesPG inserts ds on PostgreSQL in two round trips for up to
-// pgRowsPerInsert copies: their ids from the identity's sequence, in
-// ascending order (ids grow with creation: deliverycount.go), then the
-// rows with those ids.
+// insertDeliveriesPG inserts ds on PostgreSQL in one round trip: each
+// column's values as one array, unnested into rows that take their ids
+// from the identity's sequence, and those ids returned in ds's order.
+// (Binding 14 arrays costs the server a fraction of binding 14
+// parameters per row.)
 func insertDeliveriesPG(ctx context.Context, tx *sql.Tx, ds []store.Delivery) error {
-	ids, err := scanIDs(tx.QueryContext(ctx, `SELECT nextval(pg_get_serial_sequence('deliveries', 'id')) FROM generate_series(1, $1)`, len(ds)))
+	n := len(ds)
+	var refs, kinds, froms, rcpts, routes, states, recipients []string
+	var lists, sealed, next, created, bodies []int64
+	var data [][]byte
+	for i := range ds {
+		d := &ds[i]
+		at, b := deliveryDefaults(d)
+		refs, lists, kinds, froms, rcpts = append(refs, d.Ref), append(lists, d.ListID), append(kinds, d.Kind), append(froms, d.From), append(rcpts, d.To)
+		data, routes, sealed, states = append(data, b), append(routes, d.Route), append(sealed, int64(boolInt(d.Sealed))), append(states, string(d.State))
+		next, created, bodies, recipients = append(next, millis(at)), append(created, millis(d.CreatedAt)), append(bodies, d.BodyID), append(recipients, d.Recipient)
+	}
+	ids, err := scanIDs(tx.QueryContext(ctx, `WITH v AS (
+			SELECT nextval(pg_get_serial_sequence('deliveries', 'id')) AS id, u.*
+			FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::bytea[], $7::text[],
+				$8::bigint[], $9::text[], $10::bigint[], $11::bigint[], $12::bigint[], $13::text[])
+				WITH ORDINALITY AS u(ref, list_id, kind, env_from, rcpt, data, route, sealed, state, next_attempt,
+				created_at, body_id, recipient, ord)),
+		ins AS (INSERT INTO deliveries (id, ref, list_id, kind, env_from, rcpt, data, route, sealed, state,
+				attempts, next_attempt, last_error, created_at, updated_at, body_id, recipient)
+			SELECT id, ref, list_id, kind, env_from, rcpt, data, route, sealed, state,
+				0, next_attempt, '', created_at, created_at, body_id, recipient FROM v)
+		SELECT id FROM v ORDER BY ord`,
+		refs, lists, kinds, froms, rcpts, data, routes, sealed, states, next, created, bodies, recipients))
 	if err != nil {
 		return err
 	}
-	if len(ids) != len(ds) {
-		return fmt.Errorf("%d delivery ids for %d deliveries", len(ids), len(ds))
+	if len(ids) != n {
+		return fmt.Errorf("%d delivery ids for %d deliveries", len(ids), n)
 	}
-	slices.Sort(ids)
-	for start := 0; start < len(ds); start += pgRowsPerInsert {
-		end := min(start+pgRowsPerInsert, len(ds))
-		var b strings.Builder
-		b.WriteString(`INSERT INTO deliveries (id, ref, list_id, kind, env_from, rcpt, data, route, sealed, state,
-			attempts, next_attempt, last_error, created_at, updated_at, body_id, recipient) VALUES `)
-		args := make([]any, 0, (end-start)*14)
-		for i := start; i < end; i++ {
-			d := &ds[i]
-			d.ID = ids[i]
-			n := len(args)
-			if i > start {
-				b.WriteString(", ")
-			}
-			fmt.Fprintf(&b, "($%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, 0, $%d, '', $%d, $%d, $%d, $%d)",
-				n+1, n+2, n+3, n+4, n+5, n+6, n+7, n+8, n+9, n+10, n+11, n+12, n+12, n+13, n+14)
-			args = append(args, d.ID)
-			args = append(args, deliveryRow(d)...)
-		}
-		if _, err := tx.ExecContext(ctx, b.String(), args...); err != nil {
-			return err
-		}
+	for i := range ds {
+		ds[i].ID = ids[i]
 	}
 	return nil
 }

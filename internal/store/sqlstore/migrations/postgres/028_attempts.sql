@@ -10,3 +10,9 @@ CREATE TABLE attempts (
 );
 CREATE INDEX attempts_key ON attempts (scope, key, at);
 CREATE INDEX attempts_at ON attempts (scope, at);
+
+-- Also (PostgreSQL only): leave half of each page of deliveries free, so
+-- that claiming a copy (claimed_until, claimed_by: in no index) updates
+-- its row in place (a HOT update) instead of writing a new version into
+-- every index. It halved the database's time per post in BenchmarkEngines.
+ALTER TABLE deliveries SET (fillfactor = 50);
