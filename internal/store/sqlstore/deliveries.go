@@ -25,13 +25,17 @@ const sizeColumn = `CASE WHEN deliveries.body_id = 0 THEN length(deliveries.data
 // deliveries of one inbound message. RecordAttempt ends the claim.
 //
 // On PostgreSQL the nodes claim side by side: rows another node's claim
-// has locked are skipped (FOR UPDATE SKIP LOCKED), not waited for.
+// has locked are skipped (FOR UPDATE SKIP LOCKED), not waited for. The
+// claim runs READ COMMITTED, the level SKIP LOCKED is made for: a row
+// locked is re-read as committed, and one another node claimed in the
+// meantime no longer matches. (SERIALIZABLE would abort concurrent
+// claimers and committers of new copies as conflicts, to be retried.)
 func (s *DB) ClaimDue(ctx context.Context, now time.Time, lease time.Duration, ref string, limit int) (ds []store.Delivery, err error) {
 	query := claimDueSQLite
 	if s.pg {
 		query = claimDuePostgres
 	}
-	err = s.tx(ctx, func(tx *sql.Tx) error {
+	err = s.txAt(ctx, sql.LevelReadCommitted, func(tx *sql.Tx) error {
 		ds, err = scanDeliveries(tx.QueryContext(ctx, query,
 			millis(now.Add(lease)), string(store.Pending), millis(now), ref, limit, s.Node()))
 		return err

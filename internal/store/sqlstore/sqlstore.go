@@ -284,10 +284,18 @@ func (s *DB) migrate(ctx context.Context) error {
 // conflict is run again (retry), fn included: fn must not do anything
 // but its statements, or do it again harmlessly.
 func (s *DB) tx(ctx context.Context, fn func(*sql.Tx) error) error {
+	return s.txAt(ctx, sql.LevelDefault, fn)
+}
+
+// txAt is tx at isolation level (PostgreSQL only; sql.LevelDefault is
+// SERIALIZABLE there, and BEGIN IMMEDIATE on SQLite).
+func (s *DB) txAt(ctx context.Context, level sql.IsolationLevel, fn func(*sql.Tx) error) error {
+	var opts *sql.TxOptions
+	if s.pg && level != sql.LevelDefault {
+		opts = &sql.TxOptions{Isolation: level}
+	}
 	err := s.retry(ctx, func() error {
-		// SERIALIZABLE on PostgreSQL (the connection's default), BEGIN
-		// IMMEDIATE on SQLite (the connector's).
-		tx, err := s.db.BeginTx(ctx, nil)
+		tx, err := s.db.BeginTx(ctx, opts)
 		if err != nil {
 			return err
 		}
