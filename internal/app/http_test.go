@@ -7,8 +7,10 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sealpost/sealpost/internal/crypto/pgp"
+	"github.com/sealpost/sealpost/internal/store"
 )
 
 // TestHTTPInterface: the HTTP listener serves /healthz and /metrics
@@ -40,12 +42,29 @@ func TestHTTPInterface(t *testing.T) {
 	if err := s.send(t, "stranger@example.net", []string{team}, []byte("From: stranger@example.net\r\nTo: "+team+"\r\nSubject: hi\r\n\r\nhi\r\n")); err == nil {
 		t.Fatal("a stranger's post in clear was accepted")
 	}
+	// A copy claimed by this node (due later, so that its queue leaves
+	// it alone), and a second node: the cluster gauges count them.
+	l, err := s.app.Admin.List(ctx, team)
+	if err != nil {
+		t.Fatal(err)
+	}
+	later := time.Now().Add(time.Hour)
+	if err := s.app.Store.Commit(ctx, store.Outcome{ListID: l.ID, Deliveries: []store.Delivery{{Ref: "claimed", ListID: l.ID,
+		Kind: store.KindPost, From: "team-bounce@lists.example.org", To: "carol@example.org", Data: []byte("c"), NextAttempt: later}}}); err != nil {
+		t.Fatal(err)
+	}
+	if ds, err := s.app.Store.ClaimDue(ctx, later, time.Minute, "claimed", 1); err != nil || len(ds) != 1 {
+		t.Fatalf("claim: %d, %v", len(ds), err)
+	}
+	if err := s.app.Store.Heartbeat(ctx, store.Node{ID: "other", Hostname: "other", StartedAt: time.Now()}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
 	code, _, metrics := get("/metrics")
 	if code != 200 {
 		t.Fatalf("/metrics: %d", code)
 	}
 	for _, want := range []string{`sealpost_messages_total{mode="list",outcome="rejected"} 1`, "sealpost_queue_pending ", "sealpost_holds 0",
-		"sealpost_message_processing_seconds_count", "go_goroutines"} {
+		"sealpost_nodes 2", "sealpost_queue_claimed 1", "sealpost_message_processing_seconds_count", "go_goroutines"} {
 		if !strings.Contains(metrics, want) {
 			t.Errorf("/metrics lacks %q", want)
 		}
