@@ -127,7 +127,7 @@ func (a *App) registerGauges() {
 			nodes, err := a.Store.Nodes(ctx, now, now.Add(-store.NodeTimeout))
 			return len(nodes), err
 		}))
-	a.Metrics.GaugeFunc("sealpost_queue_claimed", "Deliveries claimed now by a node for an attempt (their lease not over).",
+	a.Metrics.GaugeFunc("sealpost_queue_claimed", "Deliveries claimed now for an attempt, by any node or process (their lease not over).",
 		count(func(ctx context.Context) (int, error) { return a.Store.Claimed(ctx, time.Now()) }))
 }
 
