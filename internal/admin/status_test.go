@@ -1,18 +1,14 @@
 package admin_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/sealpost/sealpost/internal/admin"
 	"github.com/sealpost/sealpost/internal/crypto/pgp"
-	"github.com/sealpost/sealpost/internal/keyring"
 	"github.com/sealpost/sealpost/internal/store"
-	"github.com/sealpost/sealpost/internal/store/sqlstore"
 )
 
 // TestStatus: an admin sees the database as Options names it, the live
@@ -20,17 +16,11 @@ import (
 // owner is refused.
 func TestStatus(t *testing.T) {
 	ctx := context.Background()
-	db, err := sqlstore.Open(ctx, filepath.Join(t.TempDir(), "s.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	sealer, err := keyring.NewSealer(bytes.Repeat([]byte{3}, keyring.MasterKeySize), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := admin.New(db, sealer, admin.Options{Database: "postgres://sealpost@db/sealpost"})
-	l, err := s.CreateList(ctx, "team@lists.example.org", "alice@example.org", "", pgp.Ed25519)
+	admins, db := keyService(t)
+	// A second service on the same store that knows the database's name,
+	// as app's does (Status needs no sealer).
+	s := admin.New(db, nil, admin.Options{Database: "postgres://sealpost@db/sealpost"})
+	l, err := admins.CreateList(ctx, "team@lists.example.org", "alice@example.org", "", pgp.Ed25519)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,7 +50,7 @@ func TestStatus(t *testing.T) {
 		st.Queue[store.Pending] != 2 || len(st.Jobs) != 1 || st.Jobs[0].Node != "n1" {
 		t.Errorf("Status = %+v", st)
 	}
-	if _, err := s.AddUser(ctx, "alice@example.org", store.RoleOwner, "correct horse battery staple"); err != nil {
+	if _, err := admins.AddUser(ctx, "alice@example.org", store.RoleOwner, "correct horse battery staple"); err != nil {
 		t.Fatal(err)
 	}
 	owner := s.As(admin.Actor{Email: "alice@example.org", Role: store.RoleOwner, Via: admin.ViaWeb})
