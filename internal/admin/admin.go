@@ -83,6 +83,11 @@ type Store interface {
 	DeleteKey(ctx context.Context, fpr string) error
 	Threads(ctx context.Context, listID int64, limit int) ([]store.Thread, error)
 	Archived(ctx context.Context, listID int64, thread string) ([]store.Archived, error)
+
+	// Nodes returns the nodes seen since alive, each with the copies it
+	// holds at now; Jobs when each once-per-cluster job last ran.
+	Nodes(ctx context.Context, now, alive time.Time) ([]store.Node, error)
+	Jobs(ctx context.Context) ([]store.JobRun, error)
 }
 
 // Errors a person can act on. The command line turns them into exit
@@ -110,6 +115,9 @@ type Options struct {
 	// have signed CRLs (loaded beside them); they are trusted for nothing
 	// else.
 	CRLIssuers []*x509.Certificate
+	// Database says where the records are, for people, without any
+	// password (a redacted URL or the SQLite file): Status shows it.
+	Database string
 }
 
 // Service runs the use cases.
@@ -125,6 +133,7 @@ type Service struct {
 	anchors    []*x509.Certificate
 	crls       []*x509.RevocationList
 	crlIssuers []*x509.Certificate
+	database   string // Options.Database
 }
 
 // New returns a Service over st; sealer seals the lists' secret keys.
@@ -136,7 +145,7 @@ func New(st Store, sealer *keyring.Sealer, opt Options) *Service {
 		opt.Rand = rand.Reader
 	}
 	return &Service{st: st, sealer: sealer, now: opt.Now, rand: opt.Rand, flow: opt.Flow, actor: Operator,
-		anchors: opt.TrustAnchors, crls: opt.CRLs, crlIssuers: opt.CRLIssuers}
+		anchors: opt.TrustAnchors, crls: opt.CRLs, crlIssuers: opt.CRLIssuers, database: opt.Database}
 }
 
 // CreateList creates a list at address with a freshly generated key.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
@@ -44,7 +45,8 @@ type fixture struct {
 func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	ctx := context.Background()
-	db, err := sqlstore.Open(ctx, filepath.Join(t.TempDir(), "s.db"))
+	file := filepath.Join(t.TempDir(), "s.db")
+	db, err := sqlstore.Open(ctx, file)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,7 +56,7 @@ func newFixture(t testing.TB) *fixture {
 		t.Fatal(err)
 	}
 	flow := pipeline.New(db, sealer, pipeline.Options{Logger: slog.New(slog.DiscardHandler)})
-	svc := admin.New(db, sealer, admin.Options{Flow: flow})
+	svc := admin.New(db, sealer, admin.Options{Flow: flow, Database: file})
 	a := auth.New(svc, db, auth.Options{})
 	mux := http.NewServeMux()
 	mux.Handle(api.Prefix+"/", api.Handler(api.Options{Admin: svc, Auth: a}))
@@ -567,5 +569,68 @@ func TestQueue(t *testing.T) {
 		if !slices.Contains(got, want) {
 			t.Errorf("audit lacks %q: %v", want, got)
 		}
+	}
+}
+
+// TestStatus: GET /status shows an admin the database, the live nodes
+// with the copies each holds, every queue state and the job runs; a list
+// owner gets 403.
+func TestStatus(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	l, err := f.svc.List(ctx, "a@lists.example.org")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.db.Commit(ctx, store.Outcome{ListID: l.ID, Deliveries: []store.Delivery{
+		{Ref: "r1", ListID: l.ID, Kind: store.KindPost, From: "a-bounce@lists.example.org", To: "carol@example.org", Data: []byte("c")},
+		{Ref: "r1", ListID: l.ID, Kind: store.KindPost, From: "a-bounce@lists.example.org", To: "dave@example.org", Data: []byte("c")},
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	if err := f.db.Heartbeat(ctx, store.Node{ID: "one-10-ab", Hostname: "one", PID: 10, Version: "v1", SMTP: "127.0.0.1:2525",
+		StartedAt: now.Add(-time.Hour)}, now); err != nil {
+		t.Fatal(err)
+	}
+	f.db.SetNode("one-10-ab")
+	if ds, err := f.db.ClaimDue(ctx, now, time.Minute, "", 1); err != nil || len(ds) != 1 {
+		t.Fatalf("claim: %d, %v", len(ds), err)
+	}
+	if _, err := f.db.ClaimJob(ctx, "daily", "one-10-ab", now, 24*time.Hour); err != nil {
+		t.Fatal(err)
+	}
+
+	r := f.get("admin@example.org", api.Prefix+"/status")
+	var st struct {
+		Database string `json:"database"`
+		Nodes    []struct {
+			ID, Hostname, Version, SMTP string
+			PID                         int64
+			StartedAt                   string `json:"started_at"`
+			Holds                       int    `json:"holds"`
+		} `json:"nodes"`
+		Queue map[string]int `json:"queue"`
+		Jobs  []struct {
+			Name, Node string
+			LastRun    string `json:"last_run"`
+		} `json:"jobs"`
+	}
+	r.json(t, &st)
+	if r.status != http.StatusOK || !strings.HasSuffix(st.Database, "s.db") {
+		t.Fatalf("status: %d %s", r.status, r.body)
+	}
+	if len(st.Nodes) != 1 || st.Nodes[0].ID != "one-10-ab" || st.Nodes[0].Hostname != "one" || st.Nodes[0].PID != 10 ||
+		st.Nodes[0].SMTP != "127.0.0.1:2525" || st.Nodes[0].Holds != 1 || st.Nodes[0].StartedAt == "" {
+		t.Errorf("nodes: %s", r.body)
+	}
+	if want := map[string]int{"pending": 2, "failed": 0, "sent": 0}; !maps.Equal(st.Queue, want) {
+		t.Errorf("queue %v, want %v", st.Queue, want)
+	}
+	if len(st.Jobs) != 1 || st.Jobs[0].Name != "daily" || st.Jobs[0].Node != "one-10-ab" || st.Jobs[0].LastRun == "" {
+		t.Errorf("jobs: %s", r.body)
+	}
+	if r := f.get("alice@example.org", api.Prefix+"/status"); r.status != http.StatusForbidden || r.code(t) != "forbidden" {
+		t.Errorf("a list owner: %d %s, want 403 forbidden", r.status, r.body)
 	}
 }

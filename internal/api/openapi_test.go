@@ -351,7 +351,7 @@ var openAPIViews = map[string]any{
 	"Key": keyJSON{}, "MemberKey": memberKeyJSON{}, "Member": memberJSON{}, "List": listJSON{},
 	"Hold": holdJSON{}, "Delivery": deliveryJSON{}, "AuditEntry": auditJSON{}, "User": userJSON{},
 	"Token": tokenJSON{}, "KeyDetails": keyDetailsJSON{}, "Certificate": certJSON{}, "Template": templateJSON{},
-	"Conversation": threadJSON{}, "ImportResult": importJSON{},
+	"Conversation": threadJSON{}, "ImportResult": importJSON{}, "Status": statusJSON{}, "Node": nodeJSON{}, "JobRun": jobRunJSON{},
 }
 
 // TestOpenAPISchemas checks each view's schema against its Go type: the

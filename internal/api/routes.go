@@ -60,6 +60,8 @@ func routes() []route {
 
 		{method: "GET", path: "/audit", handle: auditLog},
 
+		{method: "GET", path: "/status", handle: status},
+
 		{method: "GET", path: "/users", handle: users},
 		{method: "POST", path: "/users", handle: addUser, created: true},
 		{method: "PATCH", path: "/users/{email}", handle: setUser},
@@ -577,6 +579,14 @@ func auditLog(c *call) (any, error) {
 		out = append(out, auditView(e))
 	}
 	return out, nil
+}
+
+func status(c *call) (any, error) {
+	st, err := c.svc.Status(c.r.Context())
+	if err != nil {
+		return nil, err
+	}
+	return statusView(st), nil
 }
 
 func users(c *call) (any, error) {

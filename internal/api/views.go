@@ -152,6 +152,50 @@ func auditView(e store.AuditEntry) auditJSON {
 	return auditJSON{ID: e.ID, At: stamp(e.At), Actor: e.Actor, Via: e.Via, Action: e.Action, List: e.List, Target: e.Target, Detail: e.Detail}
 }
 
+// statusJSON is the installation's state (admin.Status); its field
+// names are those of `sealpost status --json`.
+type statusJSON struct {
+	Database string         `json:"database"`
+	Nodes    []nodeJSON     `json:"nodes"`
+	Queue    map[string]int `json:"queue"`
+	Jobs     []jobRunJSON   `json:"jobs"`
+}
+
+type nodeJSON struct {
+	ID        string  `json:"id"`
+	Hostname  string  `json:"hostname"`
+	PID       int64   `json:"pid"`
+	Version   string  `json:"version"`
+	SMTP      string  `json:"smtp"`
+	StartedAt *string `json:"started_at"`
+	SeenAt    *string `json:"seen_at"`
+	Holds     int     `json:"holds"`
+}
+
+type jobRunJSON struct {
+	Name    string  `json:"name"`
+	LastRun *string `json:"last_run"`
+	Node    string  `json:"node"`
+}
+
+// statusView shows every delivery state in the queue, those with no
+// delivery as 0.
+func statusView(st *admin.Status) statusJSON {
+	out := statusJSON{Database: st.Database, Nodes: make([]nodeJSON, 0, len(st.Nodes)), Jobs: make([]jobRunJSON, 0, len(st.Jobs)),
+		Queue: map[string]int{string(store.Pending): 0, string(store.Failed): 0, string(store.Sent): 0}}
+	for _, n := range st.Nodes {
+		out.Nodes = append(out.Nodes, nodeJSON{ID: n.ID, Hostname: n.Hostname, PID: n.PID, Version: n.Version, SMTP: n.SMTP,
+			StartedAt: stamp(n.StartedAt), SeenAt: stamp(n.SeenAt), Holds: n.Holds})
+	}
+	for state, n := range st.Queue {
+		out.Queue[string(state)] = n
+	}
+	for _, j := range st.Jobs {
+		out.Jobs = append(out.Jobs, jobRunJSON{Name: j.Name, LastRun: stamp(j.LastRun), Node: j.Node})
+	}
+	return out
+}
+
 type userJSON struct {
 	Email     string  `json:"email"`
 	Role      string  `json:"role"`

@@ -155,7 +155,8 @@ func OpenWith(ctx context.Context, cfg *Config, logger *slog.Logger, opt Options
 			logger.Error("counting a failed copy as a bounce", "msgid", d.Ref, "rcpt", d.To, "err", err)
 		}
 	}, Route: helpdesks.transport, Render: a.Pipeline.WriteDelivery, Recorded: a.countAttempt})
-	a.Admin = admin.New(db, sealer, admin.Options{Flow: a.Pipeline, TrustAnchors: anchors, CRLs: crls, CRLIssuers: crlIssuers})
+	a.Admin = admin.New(db, sealer, admin.Options{Flow: a.Pipeline, TrustAnchors: anchors, CRLs: crls, CRLIssuers: crlIssuers,
+		Database: a.DatabaseName()})
 	a.registerGauges()
 	a.Pipeline.SetCommands(a.Admin) // members' requests by mail run the admin use cases
 	// Maintenance, not a reason to stay down (startup.go): without the

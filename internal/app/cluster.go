@@ -12,20 +12,16 @@ import (
 )
 
 // Several `sealpost serve` nodes may share one PostgreSQL database. Each
-// says it is alive every heartbeatInterval (the nodes table, `sealpost
+// says it is alive every store.HeartbeatInterval (the nodes table, `sealpost
 // status`), and the jobs that must run once across all of them (the
 // daily jobs, the WKD refresh) are claimed in the database before they
 // run (store ClaimJob). On SQLite there is one node, and the same code
 // keeps a restart from running the daily jobs twice in a day.
 
-// Node liveness.
-const (
-	heartbeatInterval = 10 * time.Second
-	// NodeTimeout is how long a node that stopped beating stays listed.
-	NodeTimeout = 3 * heartbeatInterval
-	// forgetNodes: rows of nodes gone this long are removed.
-	forgetNodes = 24 * time.Hour
-)
+// forgetNodes: rows of nodes gone this long are removed. How often a
+// node beats, and how long a silent one stays live, are
+// store.HeartbeatInterval and store.NodeTimeout.
+const forgetNodes = 24 * time.Hour
 
 // Version is this build's version: what --version prints and the nodes
 // table shows. The packaging sets it (-ldflags "-X
@@ -58,7 +54,7 @@ func (a *App) heartbeat(ctx context.Context) {
 		}
 		return
 	}
-	n, err := a.Store.ReleaseDeadClaims(ctx, now, now.Add(-NodeTimeout))
+	n, err := a.Store.ReleaseDeadClaims(ctx, now, now.Add(-store.NodeTimeout))
 	switch {
 	case err != nil && ctx.Err() == nil:
 		a.Logger.Warn("releasing the claims of stopped nodes failed", "err", err)
@@ -68,10 +64,10 @@ func (a *App) heartbeat(ctx context.Context) {
 	}
 }
 
-// runHeartbeat beats every heartbeatInterval until ctx ends, then
+// runHeartbeat beats every store.HeartbeatInterval until ctx ends, then
 // removes this node's row (and the rows of nodes long gone).
 func (a *App) runHeartbeat(ctx context.Context) {
-	t := time.NewTicker(heartbeatInterval)
+	t := time.NewTicker(store.HeartbeatInterval)
 	defer t.Stop()
 	for {
 		select {
@@ -99,30 +95,4 @@ func (a *App) claim(ctx context.Context, job string, every time.Duration) bool {
 		return false
 	}
 	return ok
-}
-
-// Status is what `sealpost status` shows: the nodes that share the
-// database, the queue, and when the once-per-cluster jobs last ran.
-type Status struct {
-	Database string
-	Nodes    []store.Node
-	Jobs     []store.JobRun
-	Queue    map[store.DeliveryState]int
-}
-
-// Status reads the installation's state from the database.
-func (a *App) Status(ctx context.Context) (*Status, error) {
-	nodes, err := a.Store.Nodes(ctx, time.Now().Add(-NodeTimeout))
-	if err != nil {
-		return nil, err
-	}
-	jobs, err := a.Store.Jobs(ctx)
-	if err != nil {
-		return nil, err
-	}
-	queue, err := a.Store.QueueCounts(ctx, nil)
-	if err != nil {
-		return nil, err
-	}
-	return &Status{Database: a.DatabaseName(), Nodes: nodes, Jobs: jobs, Queue: queue}, nil
 }

@@ -121,6 +121,14 @@ func (a *App) registerGauges() {
 	a.Metrics.GaugeFunc("sealpost_queue_pending", "Deliveries waiting in the outbound queue.", count(queued(store.Pending)))
 	a.Metrics.GaugeFunc("sealpost_queue_failed", "Deliveries that failed for good and are still in the queue.", count(queued(store.Failed)))
 	a.Metrics.GaugeFunc("sealpost_holds", "Messages held for a moderator.", count(a.Store.CountHolds))
+	a.Metrics.GaugeFunc("sealpost_nodes", "Live sealpost serve nodes sharing the database (a heartbeat within the last 30 s).",
+		count(func(ctx context.Context) (int, error) {
+			now := time.Now()
+			nodes, err := a.Store.Nodes(ctx, now, now.Add(-store.NodeTimeout))
+			return len(nodes), err
+		}))
+	a.Metrics.GaugeFunc("sealpost_queue_claimed", "Deliveries claimed now for an attempt, by any node or process (their lease not over).",
+		count(func(ctx context.Context) (int, error) { return a.Store.Claimed(ctx, time.Now()) }))
 }
 
 // countAttempt counts a delivery attempt for the metrics.

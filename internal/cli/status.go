@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/sealpost/sealpost/internal/admin"
 	"github.com/sealpost/sealpost/internal/app"
 	"github.com/sealpost/sealpost/internal/store"
 )
@@ -17,10 +18,11 @@ func (e *env) statusCmd() *cobra.Command {
 	var asJSON bool
 	c := &cobra.Command{
 		Use:   "status",
-		Short: "Show the nodes that share the database, the queue, and the daily jobs",
+		Short: "Show the nodes that share the database, what each holds, the queue, and the daily jobs",
 		Long: `Show the installation's state as the database holds it: the 'sealpost serve'
 nodes that are running on it (each records that it is alive every 10 s;
-one silent for 30 s is no longer listed), how many copies wait, were sent
+one silent for 30 s is no longer listed) and how many copies each holds
+(claimed for delivery, its lease not over), how many copies wait, were sent
 or failed, and when the jobs that run once a day across all nodes (key
 expiry reminders, hold expiry, purges; the WKD refresh) last ran, and
 where. With SQLite there is at most one node; with [database] url several
@@ -28,7 +30,7 @@ nodes share one PostgreSQL database.`,
 		Args: args(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return e.withApp(cmd, func(a *app.App) error {
-				st, err := a.Status(cmd.Context())
+				st, err := a.Admin.Status(cmd.Context())
 				if err != nil {
 					return err
 				}
@@ -44,13 +46,14 @@ nodes share one PostgreSQL database.`,
 	return c
 }
 
-func (e *env) printStatus(st *app.Status, now time.Time) {
+func (e *env) printStatus(st *admin.Status, now time.Time) {
 	w := e.stdout
 	fmt.Fprintf(w, "database  %s\n", st.Database)
 	fmt.Fprintf(w, "nodes     %d running\n", len(st.Nodes))
 	for _, n := range st.Nodes {
-		fmt.Fprintf(w, "  %s  host %s, pid %d, smtp %s, version %s, up %s, seen %s ago\n",
-			n.ID, n.Hostname, n.PID, orNone(n.SMTP), n.Version, now.Sub(n.StartedAt).Round(time.Second), now.Sub(n.SeenAt).Round(time.Second))
+		fmt.Fprintf(w, "  %s  host %s, pid %d, smtp %s, version %s, up %s, seen %s ago, holds %s\n",
+			n.ID, n.Hostname, n.PID, orNone(n.SMTP), n.Version, now.Sub(n.StartedAt).Round(time.Second), now.Sub(n.SeenAt).Round(time.Second),
+			copies(n.Holds))
 	}
 	var states []string
 	for s := range st.Queue {
@@ -74,7 +77,7 @@ func (e *env) printStatus(st *app.Status, now time.Time) {
 	}
 }
 
-func (e *env) statusJSON(st *app.Status) error {
+func (e *env) statusJSON(st *admin.Status) error {
 	type node struct {
 		ID        string    `json:"id"`
 		Hostname  string    `json:"hostname"`
@@ -83,6 +86,7 @@ func (e *env) statusJSON(st *app.Status) error {
 		SMTP      string    `json:"smtp"`
 		StartedAt time.Time `json:"started_at"`
 		SeenAt    time.Time `json:"seen_at"`
+		Holds     int       `json:"holds"`
 	}
 	type job struct {
 		Name    string    `json:"name"`
@@ -96,7 +100,7 @@ func (e *env) statusJSON(st *app.Status) error {
 		Jobs     []job          `json:"jobs"`
 	}{Database: st.Database, Nodes: []node{}, Queue: map[string]int{}, Jobs: []job{}}
 	for _, n := range st.Nodes {
-		out.Nodes = append(out.Nodes, node{n.ID, n.Hostname, n.PID, n.Version, n.SMTP, n.StartedAt.UTC(), n.SeenAt.UTC()})
+		out.Nodes = append(out.Nodes, node{n.ID, n.Hostname, n.PID, n.Version, n.SMTP, n.StartedAt.UTC(), n.SeenAt.UTC(), n.Holds})
 	}
 	for s, n := range st.Queue {
 		out.Queue[string(s)] = n
@@ -107,4 +111,12 @@ func (e *env) statusJSON(st *app.Status) error {
 	enc := json.NewEncoder(e.stdout)
 	enc.SetIndent("", "  ")
 	return enc.Encode(out)
+}
+
+// copies says how many copies n is: "1 copy", "3 copies".
+func copies(n int) string {
+	if n == 1 {
+		return "1 copy"
+	}
+	return fmt.Sprintf("%d copies", n)
 }

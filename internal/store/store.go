@@ -746,4 +746,16 @@ type Node struct {
 	SMTP      string // its SMTP listener's address
 	StartedAt time.Time
 	SeenAt    time.Time // its last heartbeat
+	// Holds is how many copies the node holds now: pending deliveries
+	// it claimed whose lease has not ended (filled by the store's Nodes;
+	// a heartbeat ignores it).
+	Holds int
 }
+
+// Node liveness: every `sealpost serve` records a heartbeat every
+// HeartbeatInterval; a node silent for NodeTimeout is no longer live
+// (not listed, and its claims are released).
+const (
+	HeartbeatInterval = 10 * time.Second
+	NodeTimeout       = 3 * HeartbeatInterval
+)

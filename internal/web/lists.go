@@ -96,6 +96,37 @@ type dashboardData struct {
 	Lists                            []listRow
 	Pending, Failed, Held, Attention int
 	Findings                         []findingRow
+	Cluster                          *clusterCard // the admin's Nodes card; nil for anyone else
+}
+
+// clusterCard is the dashboard's Nodes card: the nodes sharing the
+// database, the database, and the job runs.
+type clusterCard struct {
+	Database string
+	Nodes    []nodeRow
+	Jobs     []store.JobRun
+}
+
+// nodeRow is a live node, with how long ago it last said so.
+type nodeRow struct {
+	store.Node
+	SeenAgo string
+}
+
+// cluster returns the Nodes card, for an admin; nil for anyone else.
+func cluster(ctx context.Context, svc *admin.Service, now time.Time) (*clusterCard, error) {
+	if !svc.Actor().IsAdmin() {
+		return nil, nil
+	}
+	st, err := svc.Status(ctx)
+	if err != nil {
+		return nil, err
+	}
+	c := &clusterCard{Database: st.Database, Jobs: st.Jobs}
+	for _, n := range st.Nodes {
+		c.Nodes = append(c.Nodes, nodeRow{Node: n, SeenAgo: max(now.Sub(n.SeenAt), 0).Round(time.Second).String() + " ago"})
+	}
+	return c, nil
 }
 
 func dashboard(q *request) error {
@@ -112,8 +143,12 @@ func dashboard(q *request) error {
 	if err != nil {
 		return err
 	}
+	c, err := cluster(ctx, q.svc, time.Now())
+	if err != nil {
+		return err
+	}
 	d := dashboardData{Lists: rows, Pending: counts[store.Pending], Failed: counts[store.Failed], Findings: findingRows(fs),
-		Attention: len(fs)}
+		Attention: len(fs), Cluster: c}
 	for _, r := range rows {
 		d.Held += r.Held
 	}

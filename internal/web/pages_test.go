@@ -496,3 +496,63 @@ func TestArchive(t *testing.T) {
 		t.Errorf("bob reads alice's archive: %d", p.status)
 	}
 }
+
+// TestDashboardNodes: the admin's dashboard has a Nodes card with each
+// live node (host, pid, version, up since, last seen, the copies it
+// holds), the database, and when the daily jobs last ran and where; a
+// list owner's dashboard has no such card.
+func TestDashboardNodes(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	l, err := f.svc.List(ctx, listA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.db.Commit(ctx, store.Outcome{ListID: l.ID, Deliveries: []store.Delivery{
+		{Ref: "r1", ListID: l.ID, Kind: store.KindPost, From: "a-bounce@lists.example.org", To: "carol@example.org", Data: []byte("c")},
+		{Ref: "r1", ListID: l.ID, Kind: store.KindPost, From: "a-bounce@lists.example.org", To: "dave@example.org", Data: []byte("c")},
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	started := time.Date(2026, 12, 1, 8, 30, 0, 0, time.UTC)
+	for _, n := range []store.Node{{ID: "one-4711-ab", Hostname: "one.example.org", PID: 4711, Version: "1.4.2", StartedAt: started},
+		{ID: "two-815-cd", Hostname: "two.example.org", PID: 815, Version: "1.4.2", StartedAt: started}} {
+		if err := f.db.Heartbeat(ctx, n, now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.db.SetNode("one-4711-ab")
+	if ds, err := f.db.ClaimDue(ctx, now, time.Minute, "", 2); err != nil || len(ds) != 2 {
+		t.Fatalf("claim: %d, %v", len(ds), err)
+	}
+	ran := time.Date(2026, 12, 7, 3, 0, 0, 0, time.UTC)
+	if _, err := f.db.ClaimJob(ctx, "daily", "two-815-cd", ran, 24*time.Hour); err != nil {
+		t.Fatal(err)
+	}
+
+	p := f.signedIn("admin@example.org").get("/")
+	if !strings.Contains(p.body, "<h2>Nodes</h2>") || !strings.Contains(p.body, "database postgres://sealpost@db.example.org/sealpost") {
+		t.Fatalf("the admin's dashboard has no Nodes card with the database:\n%s", p.body)
+	}
+	for id, want := range map[string][]string{
+		"one-4711-ab": {"one.example.org", "4711", "1.4.2", "2026-12-01 08:30 UTC", "s ago", "2 copies"},
+		"two-815-cd":  {"two.example.org", "815", "0 copies"},
+	} {
+		r := row(p.body, "data-node", id)
+		for _, w := range want {
+			if !strings.Contains(r, w) {
+				t.Errorf("node %s's row has no %q:\n%s", id, w, r)
+			}
+		}
+	}
+	if r := row(p.body, "data-job", "daily"); !strings.Contains(r, "2026-12-07 03:00 UTC") || !strings.Contains(r, "two-815-cd") {
+		t.Errorf("the daily job's row:\n%s", r)
+	}
+
+	p = f.signedIn("alice@example.org").get("/")
+	if p.status != http.StatusOK || strings.Contains(p.body, "Nodes") || strings.Contains(p.body, "one-4711-ab") ||
+		strings.Contains(p.body, "db.example.org") || strings.Contains(p.body, "data-job") {
+		t.Errorf("a list owner's dashboard shows the nodes (%d):\n%s", p.status, p.body)
+	}
+}

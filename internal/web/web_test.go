@@ -62,7 +62,7 @@ func newFixture(t *testing.T) *fixture {
 	}
 	logger := slog.New(slog.DiscardHandler)
 	flow := pipeline.New(db, sealer, pipeline.Options{Logger: logger})
-	svc := admin.New(db, sealer, admin.Options{Flow: flow})
+	svc := admin.New(db, sealer, admin.Options{Flow: flow, Database: "postgres://sealpost@db.example.org/sealpost"})
 	a := auth.New(svc, db, auth.Options{})
 	notified := new(atomic.Int64)
 	h := web.Handler(web.Options{Admin: svc, Auth: a, Logger: logger, Notify: func() { notified.Add(1) }})

@@ -70,10 +70,15 @@ func (s *DB) NodeGone(ctx context.Context, id string, before time.Time) error {
 	return nil
 }
 
-// Nodes returns the nodes seen since since, most recently started first.
-func (s *DB) Nodes(ctx context.Context, since time.Time) ([]store.Node, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id, hostname, pid, version, smtp, started_at, seen_at FROM nodes
-		WHERE seen_at >= $1 ORDER BY started_at DESC, id`, millis(since))
+// Nodes returns the nodes seen since alive, most recently started first,
+// each with the copies it holds at now: the pending deliveries it claimed
+// whose lease ends after now. A claim of a node not listed (stopped, or
+// no node) counts for none of them.
+func (s *DB) Nodes(ctx context.Context, now, alive time.Time) ([]store.Node, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT id, hostname, pid, version, smtp, started_at, seen_at, COALESCE(held.n, 0)
+		FROM nodes LEFT JOIN (SELECT claimed_by, COUNT(*) AS n FROM deliveries
+			WHERE state = $2 AND claimed_until > $3 AND claimed_by <> '' GROUP BY claimed_by) held ON held.claimed_by = nodes.id
+		WHERE seen_at >= $1 ORDER BY started_at DESC, id`, millis(alive), string(store.Pending), millis(now))
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: nodes: %w", err)
 	}
@@ -82,13 +87,25 @@ func (s *DB) Nodes(ctx context.Context, since time.Time) ([]store.Node, error) {
 	for rows.Next() {
 		var n store.Node
 		var started, seen int64
-		if err := rows.Scan(&n.ID, &n.Hostname, &n.PID, &n.Version, &n.SMTP, &started, &seen); err != nil {
+		if err := rows.Scan(&n.ID, &n.Hostname, &n.PID, &n.Version, &n.SMTP, &started, &seen, &n.Holds); err != nil {
 			return nil, fmt.Errorf("sqlstore: nodes: %w", err)
 		}
 		n.StartedAt, n.SeenAt = fromMillis(started), fromMillis(seen)
 		nodes = append(nodes, n)
 	}
 	return nodes, rows.Err()
+}
+
+// Claimed returns how many copies are claimed at now, by any node or
+// process: pending deliveries whose lease ends after now.
+func (s *DB) Claimed(ctx context.Context, now time.Time) (int, error) {
+	var n int
+	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM deliveries WHERE state = $1 AND claimed_until > $2`,
+		string(store.Pending), millis(now)).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("sqlstore: claimed deliveries: %w", err)
+	}
+	return n, nil
 }
 
 // ReleaseDeadClaims makes the deliveries claimed by nodes not seen since

@@ -68,15 +68,83 @@ func TestNodes(t *testing.T) {
 	if err := db.Heartbeat(ctx, a, now.Add(time.Minute)); err != nil {
 		t.Fatal(err)
 	}
-	live, err := db.Nodes(ctx, now.Add(30*time.Second))
+	live, err := db.Nodes(ctx, now, now.Add(30*time.Second))
 	if err != nil || len(live) != 1 || live[0].ID != "a" || live[0].SMTP != "127.0.0.1:2525" || !live[0].SeenAt.Equal(now.Add(time.Minute)) {
 		t.Fatalf("Nodes = %+v, %v; want a only", live, err)
 	}
 	if err := db.NodeGone(ctx, "a", now.Add(30*time.Second)); err != nil {
 		t.Fatal(err)
 	}
-	if all, err := db.Nodes(ctx, time.Time{}); err != nil || len(all) != 0 {
+	if all, err := db.Nodes(ctx, now, time.Time{}); err != nil || len(all) != 0 {
 		t.Errorf("after NodeGone: %+v, %v", all, err)
+	}
+}
+
+// TestNodesHold: each live node holds the copies it claimed whose lease
+// has not ended; a copy attempted, a lease ended, and the claims of a
+// node no longer live or of no node count for none. Claimed counts every
+// live claim.
+func TestNodesHold(t *testing.T) {
+	ctx := context.Background()
+	db := open(t)
+	l := newList(t, db, "team@lists.example.org")
+	var ds []store.Delivery
+	for i := range 10 {
+		ds = append(ds, store.Delivery{Ref: "r", ListID: l.ID, Kind: store.KindPost, From: "team-bounce@lists.example.org",
+			To: string(rune('a'+i)) + "@example.org", Data: []byte("x")})
+	}
+	if err := db.Commit(ctx, store.Outcome{Deliveries: ds}); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	for _, n := range []store.Node{{ID: "a", StartedAt: now}, {ID: "b", StartedAt: now.Add(time.Second)}, {ID: "c", StartedAt: now}} {
+		seen := now
+		if n.ID == "c" {
+			seen = now.Add(-time.Hour) // stopped beating
+		}
+		if err := db.Heartbeat(ctx, n, seen); err != nil {
+			t.Fatal(err)
+		}
+	}
+	claim := func(node string, lease time.Duration, n int) []store.Delivery {
+		t.Helper()
+		db.SetNode(node)
+		got, err := db.ClaimDue(ctx, now, lease, "", n)
+		if err != nil || len(got) != n {
+			t.Fatalf("%s claims %d: %d, %v", node, n, len(got), err)
+		}
+		return got
+	}
+	a := claim("a", time.Minute, 3)
+	claim("b", time.Minute, 2)
+	claim("b", -time.Millisecond, 1) // a lease already over
+	claim("c", time.Minute, 1)       // a node no longer live
+	claim("", time.Minute, 1)        // a process that is no node
+	// One of a's copies is sent: its claim ended.
+	if err := db.RecordAttempts(ctx, []store.Attempt{{ID: a[0].ID, State: store.Sent, At: now}}); err != nil {
+		t.Fatal(err)
+	}
+	nodes, err := db.Nodes(ctx, now, now.Add(-store.NodeTimeout))
+	if err != nil {
+		t.Fatal(err)
+	}
+	holds := map[string]int{}
+	for _, n := range nodes {
+		holds[n.ID] = n.Holds
+	}
+	if want := map[string]int{"a": 2, "b": 2}; len(holds) != len(want) || holds["a"] != want["a"] || holds["b"] != want["b"] {
+		t.Errorf("nodes hold %v, want %v", holds, want)
+	}
+	if n, err := db.Claimed(ctx, now); n != 2+2+1+1 || err != nil {
+		t.Errorf("Claimed = %d, %v; want 6 (a 2, b 2, c 1, no node 1)", n, err)
+	}
+	// When the leases end, nobody holds anything.
+	later := now.Add(2 * time.Minute)
+	if nodes, err := db.Nodes(ctx, later, time.Time{}); err != nil || len(nodes) != 3 || nodes[0].Holds+nodes[1].Holds+nodes[2].Holds != 0 {
+		t.Errorf("after the leases: %+v, %v", nodes, err)
+	}
+	if n, err := db.Claimed(ctx, later); n != 0 || err != nil {
+		t.Errorf("Claimed after the leases = %d, %v", n, err)
 	}
 }
 
