@@ -390,3 +390,39 @@ func TestRecordManyAttempts(t *testing.T) {
 		}
 	}
 }
+
+// TestClaimDueOldestFirst: a claim returns its copies oldest first (by
+// when they are due, then id) whatever order the database met them in,
+// so that the copies of one post stay together for the queue. The copies
+// here are due in the reverse of the order they were written.
+func TestClaimDueOldestFirst(t *testing.T) {
+	ctx := context.Background()
+	db := open(t)
+	l := newList(t, db, "team@lists.example.org")
+	now := time.UnixMilli(1_800_000_000_000)
+	var ds []store.Delivery
+	for i := range 300 {
+		ds = append(ds, store.Delivery{Ref: fmt.Sprint("post", i/100), ListID: l.ID, Kind: store.KindPost, From: "team-bounce@lists.example.org",
+			To: fmt.Sprintf("m%03d@example.org", i), Data: []byte("x"), CreatedAt: now.Add(-time.Hour),
+			NextAttempt: now.Add(-time.Duration(i/100) * time.Minute)})
+	}
+	if err := db.Commit(ctx, store.Outcome{ListID: l.ID, Deliveries: ds}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := db.ClaimDue(ctx, now, time.Minute, "", 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(ds) {
+		t.Fatalf("claimed %d of %d", len(got), len(ds))
+	}
+	for i := 1; i < len(got); i++ {
+		a, b := got[i-1], got[i]
+		if a.NextAttempt.After(b.NextAttempt) || (a.NextAttempt.Equal(b.NextAttempt) && a.ID > b.ID) {
+			t.Fatalf("claim %d (%s, id %d) comes after claim %d (%s, id %d)", i, b.NextAttempt, b.ID, i-1, a.NextAttempt, a.ID)
+		}
+	}
+	if got[0].Ref != "post2" || got[len(got)-1].Ref != "post0" {
+		t.Errorf("first claimed copy is of %s, last of %s; want post2 first (due earliest), post0 last", got[0].Ref, got[len(got)-1].Ref)
+	}
+}

@@ -1,9 +1,11 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/sealpost/sealpost/internal/store"
@@ -39,6 +41,13 @@ func (s *DB) ClaimDue(ctx context.Context, now time.Time, lease time.Duration, r
 		ds, err = scanDeliveries(tx.QueryContext(ctx, query,
 			millis(now.Add(lease)), string(store.Pending), millis(now), ref, limit, s.Node()))
 		return err
+	})
+	// RETURNING gives the rows in the order the UPDATE met them, which on
+	// PostgreSQL is no order at all: put them oldest first, so that the
+	// copies of one post stay together (the queue renders them from one
+	// opened body; mixed, it opened the body again for most copies).
+	slices.SortFunc(ds, func(a, b store.Delivery) int {
+		return cmp.Or(a.NextAttempt.Compare(b.NextAttempt), cmp.Compare(a.ID, b.ID))
 	})
 	return ds, err
 }

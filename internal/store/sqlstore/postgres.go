@@ -42,12 +42,16 @@ func openPostgres(ctx context.Context, url string, opt Options) (*DB, error) {
 	// Every statement, in a transaction or alone, runs SERIALIZABLE;
 	// commits wait for the log's flush (and a synchronous standby's, where
 	// the server has one).
+	// (ClaimDue alone asks for READ COMMITTED.)
 	cfg.RuntimeParams["default_transaction_isolation"] = "serializable"
 	cfg.RuntimeParams["synchronous_commit"] = "on"
 	cfg.RuntimeParams["application_name"] = "sealpost"
 	db := stdlib.OpenDB(*cfg)
+	// Connections are kept between bursts (each new one costs the server
+	// a process and the node its prepared statements), and closed after
+	// five idle minutes.
 	db.SetMaxOpenConns(16)
-	db.SetMaxIdleConns(4)
+	db.SetMaxIdleConns(16)
 	db.SetConnMaxIdleTime(5 * time.Minute)
 	s := &DB{db: db, opt: opt, pg: true}
 	if err := s.checkPostgres(ctx); err != nil {
