@@ -88,6 +88,8 @@ var limitedExempt = map[string]string{
 	"Now":                 "the service's clock",
 	"NewPassword":         "makes a random password and touches nothing",
 	"Login":               "authentication: finds who acts, acts for nobody",
+	"SignIn":              "authentication: finds who acts, acts for nobody",
+	"VerifyCode":          "authentication (the second factor): finds who acts, acts for nobody",
 	"AccountActor":        "authentication: finds who acts, acts for nobody",
 	"TokenActor":          "authentication: finds who acts, acts for nobody",
 	"CheckSubmitPassword": "authentication of a gateway's helpdesk: finds who acts, acts for nobody",

@@ -10,6 +10,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 
+	"github.com/sealpost/sealpost/internal/admin"
 	"github.com/sealpost/sealpost/internal/crypto/smime"
 	"github.com/sealpost/sealpost/internal/smtpclient"
 	"github.com/sealpost/sealpost/internal/store/sqlstore"
@@ -44,6 +45,12 @@ type Config struct {
 		// another host that terminates TLS. (One on the same host says
 		// X-Forwarded-Proto: https, and that is enough.)
 		SecureCookies bool `toml:"secure_cookies"`
+		// Require2FA is whose sign-in to the UI needs a code from an
+		// authenticator app as well as the password: "admins", "all",
+		// or "" (each account may set it up; none must). An account it
+		// applies to that has none sets it up at its next sign-in,
+		// before anything else.
+		Require2FA string `toml:"require_2fa"`
 	} `toml:"http"`
 	SMIME struct {
 		// TrustAnchors is a PEM file, or a directory of them, with the
@@ -256,6 +263,9 @@ func (c *Config) Validate() error {
 	check("relay.addr", c.Relay.Addr, true)
 	problems = append(problems, c.relayTLSProblems()...)
 	check("submission.listen", c.Submission.Listen, true)
+	if err := admin.CheckRequire2FA(c.HTTP.Require2FA); err != nil {
+		problems = append(problems, "http."+strings.TrimPrefix(err.Error(), admin.ErrInvalid.Error()+": "))
+	}
 	if (c.HTTP.TLSCert == "") != (c.HTTP.TLSKey == "") {
 		problems = append(problems, "http.tls_cert and http.tls_key: give both or neither")
 	}

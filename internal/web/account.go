@@ -41,6 +41,11 @@ func loginPage(q *request) error {
 		http.Redirect(q.w, q.r, next, http.StatusSeeOther)
 		return nil
 	}
+	if stage := q.s.opt.Auth.Stage(q.r); stage != "" {
+		// Halfway through signing in: on to the next step.
+		http.Redirect(q.w, q.r, stagePage(stage, next), http.StatusSeeOther)
+		return nil
+	}
 	return q.render("login", "Sign in", "", loginData{Next: next, Email: q.form.Get("email")})
 }
 
@@ -54,11 +59,11 @@ func login(q *request) error {
 	defer q.cleanup()
 	f := q.r.PostForm
 	next := localPath(f.Get("next"))
-	_, err := q.s.opt.Auth.Login(q.w, q.r, strings.TrimSpace(f.Get("email")), f.Get("password"))
+	id, err := q.s.opt.Auth.Login(q.w, q.r, strings.TrimSpace(f.Get("email")), f.Get("password"))
 	var rl *auth.RateLimited
 	switch {
 	case err == nil:
-		http.Redirect(q.w, q.r, next, http.StatusSeeOther)
+		http.Redirect(q.w, q.r, stagePage(id.Session.Stage, next), http.StatusSeeOther)
 		return nil
 	case errors.Is(err, admin.ErrUnauthenticated):
 		q.status, q.flash = http.StatusUnauthorized, &flash{Error: true, Text: wrongCredentials}
@@ -80,8 +85,9 @@ func logout(q *request) (*done, error) {
 
 // accountData is the signed-in account's page.
 type accountData struct {
-	Tokens []admin.TokenView
-	Lists  []string
+	Tokens    []admin.TokenView
+	Lists     []string
+	TwoFactor *admin.TwoFactor
 }
 
 func accountPage(q *request) error {
@@ -94,7 +100,11 @@ func accountPage(q *request) error {
 	if err != nil {
 		return err
 	}
-	d := accountData{Tokens: ts}
+	tf, err := q.svc.TwoFactor(ctx, q.id.Actor.Email)
+	if err != nil {
+		return err
+	}
+	d := accountData{Tokens: ts, TwoFactor: tf}
 	for _, l := range ls {
 		d.Lists = append(d.Lists, l.Address)
 	}
