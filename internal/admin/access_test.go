@@ -90,6 +90,7 @@ var limitedExempt = map[string]string{
 	"Login":               "authentication: finds who acts, acts for nobody",
 	"SignIn":              "authentication: finds who acts, acts for nobody",
 	"VerifyCode":          "authentication (the second factor): finds who acts, acts for nobody",
+	"SignInVerified":      "authentication (single sign-on): finds who acts, acts for nobody",
 	"AccountActor":        "authentication: finds who acts, acts for nobody",
 	"TokenActor":          "authentication: finds who acts, acts for nobody",
 	"CheckSubmitPassword": "authentication of a gateway's helpdesk: finds who acts, acts for nobody",

@@ -16,6 +16,7 @@ import (
 	"github.com/pquerna/otp/totp"
 
 	"github.com/sealpost/sealpost/internal/keyring"
+	"github.com/sealpost/sealpost/internal/mail"
 	"github.com/sealpost/sealpost/internal/store"
 )
 
@@ -302,4 +303,34 @@ func (s *Service) recoveryCodes() (codes, hashes []string, err error) {
 func hashRecoveryCode(code string) string {
 	h := sha256.Sum256([]byte(strings.ToLower(strings.ReplaceAll(code, "-", ""))))
 	return hex.EncodeToString(h[:])
+}
+
+// SignInVerified signs in the account of email, whose address an
+// identity provider verified (single sign-on: OpenID Connect), via via.
+// Without an account, one is made with role when role is set (a random
+// password, unknown to anyone: it signs in through the provider); else
+// ErrUnauthenticated. issuer names the provider in the audit log. The
+// provider's own second factor stands for Sealpost's.
+func (s *Service) SignInVerified(ctx context.Context, email, role, issuer, via string) (Actor, error) {
+	addr, err := mail.Normalize(email)
+	if err != nil {
+		return Actor{}, ErrUnauthenticated
+	}
+	a, err := s.st.Account(ctx, addr)
+	if errors.Is(err, store.ErrNotFound) && role != "" {
+		password, perr := s.NewPassword()
+		if perr != nil {
+			return Actor{}, perr
+		}
+		// Made by the person themselves, as the provider vouched for
+		// them: the audit log says so (user.add by that address).
+		a, err = s.As(Actor{Email: addr, Role: store.RoleAdmin, Via: via}).AddUser(ctx, addr, role, password)
+	}
+	if errors.Is(err, store.ErrNotFound) {
+		return Actor{}, ErrUnauthenticated
+	} else if err != nil {
+		return Actor{}, err
+	}
+	actor := actorOf(a, via)
+	return actor, s.recordLogin(ctx, a, actor, "through single sign-on ("+issuer+")")
 }

@@ -65,6 +65,7 @@ type Auth struct {
 	byIP    *Limiter
 	byEmail *Limiter
 	byCode  *Limiter // two-factor codes, per account
+	oidc    *OIDC    // single sign-on, when configured
 }
 
 // New returns an Auth that checks credentials with svc (acting as the

@@ -99,6 +99,8 @@ func (s *server) routes(mux *http.ServeMux) {
 	s.public(mux, "GET /login/code", codePage)
 	s.public(mux, "POST /login/code", enterCode)
 	s.public(mux, "POST /login/cancel", cancelSignIn)
+	s.public(mux, "GET /login/oidc", startSSO)
+	s.public(mux, "GET /login/oidc/callback", finishSSO)
 	s.public(mux, "GET /self-service", selfServicePage)
 	s.public(mux, "POST /self-service", selfService)
 	mux.Handle("GET /static/{name}", s.opt.Metrics.Instrument("GET /static/{name}", http.HandlerFunc(s.static)))

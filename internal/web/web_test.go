@@ -42,6 +42,7 @@ type fixture struct {
 	t      *testing.T
 	srv    *httptest.Server
 	svc    *admin.Service
+	auth   *auth.Auth
 	db     *sqlstore.DB
 	sealer *keyring.Sealer
 	// notified counts the UI's wake-ups of the outbound queue.
@@ -74,7 +75,7 @@ func newFixtureWith(t *testing.T, opts func(*admin.Options, *auth.Options)) *fix
 	a := auth.New(svc, db, uo)
 	notified := new(atomic.Int64)
 	h := web.Handler(web.Options{Admin: svc, Auth: a, Logger: logger, Notify: func() { notified.Add(1) }})
-	f := &fixture{t: t, svc: svc, db: db, sealer: sealer, notified: notified, srv: httptest.NewServer(h)}
+	f := &fixture{t: t, svc: svc, auth: a, db: db, sealer: sealer, notified: notified, srv: httptest.NewServer(h)}
 	t.Cleanup(f.srv.Close)
 	for _, u := range []struct{ email, role string }{
 		{"admin@example.org", store.RoleAdmin}, {"alice@example.org", store.RoleOwner}, {"bob@example.org", store.RoleOwner},
