@@ -36,6 +36,7 @@ type Store interface {
 	SetMemberCipher(ctx context.Context, listID int64, email, cipher string) error
 	SetMemberKeyTransport(ctx context.Context, listID int64, email, keyTransport string) error
 	SetMemberFormat(ctx context.Context, listID int64, email, format string) error
+	SetMemberAdmin(ctx context.Context, listID int64, email string, admin bool) error
 	AddTrustAnchor(ctx context.Context, listID int64, fingerprint string, der []byte) error
 	RemoveTrustAnchor(ctx context.Context, listID int64, fingerprint string) error
 	TrustAnchors(ctx context.Context, listID int64) ([][]byte, error)
@@ -770,6 +771,23 @@ func (s *Service) SetMemberFormat(ctx context.Context, list, email, format strin
 		return err
 	}
 	return s.audit(ctx, "member.set", l.Address, addr, "format="+orDefault(format, "auto"))
+}
+
+// SetMemberAdmin makes a member a list admin ("on": they may send the
+// request keywords only admins may, and post to an announcement list)
+// or an ordinary member ("off").
+func (s *Service) SetMemberAdmin(ctx context.Context, list, email, value string) error {
+	l, addr, err := s.memberOf(ctx, list, email)
+	if err != nil {
+		return err
+	}
+	if value != "on" && value != "off" {
+		return fmt.Errorf("%w: admin %q is not on or off", ErrInvalid, value)
+	}
+	if err := s.st.SetMemberAdmin(ctx, l.ID, addr, value == "on"); err != nil {
+		return err
+	}
+	return s.audit(ctx, "member.set", l.Address, addr, "admin="+value)
 }
 
 // SetMemberDelivery turns copies to a member "on" (forgetting their

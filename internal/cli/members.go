@@ -234,7 +234,7 @@ current key; a member who lost their key needs you.`,
 func (e *env) memberSetCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "set LIST EMAIL OPTION=VALUE",
-		Short: "Set a member's copy format, S/MIME encryption or delivery",
+		Short: "Set a member's copy format, S/MIME encryption, delivery or admin role",
 		Long: `Options:
 
   format=pgpmime|inline|smime|auto
@@ -258,17 +258,21 @@ func (e *env) memberSetCmd() *cobra.Command {
   delivery=on|off             off stops copies to the member (they may still
                               post); on resumes them and forgets the member's
                               bounces. Sealpost turns delivery off by itself
-                              after bounce_threshold bounces in bounce_days`,
+                              after bounce_threshold bounces in bounce_days
+  admin=on|off                on makes the member a list admin (admin-only
+                              request keywords, posts to an announcement
+                              list); off makes them an ordinary member`,
 		Args: args(cobra.ExactArgs(3)),
 		RunE: func(cmd *cobra.Command, a []string) error {
 			name, value, ok := strings.Cut(a[2], "=")
-			if !ok || !slices.Contains([]string{"format", "smime_cipher", "smime_keytransport", "delivery"}, name) {
-				return usagef("unknown member option %q (want format=VALUE, smime_cipher=VALUE, smime_keytransport=VALUE or delivery=on|off)", a[2])
+			if !ok || !slices.Contains([]string{"format", "smime_cipher", "smime_keytransport", "delivery", "admin"}, name) {
+				return usagef("unknown member option %q (want format=VALUE, smime_cipher=VALUE, smime_keytransport=VALUE, "+
+					"delivery=on|off or admin=on|off)", a[2])
 			}
 			return e.withApp(cmd, func(ap *app.App) error {
 				set := map[string]func(context.Context, string, string, string) error{
 					"smime_cipher": ap.Admin.SetMemberCipher, "smime_keytransport": ap.Admin.SetMemberKeyTransport,
-					"format": ap.Admin.SetMemberFormat, "delivery": ap.Admin.SetMemberDelivery,
+					"format": ap.Admin.SetMemberFormat, "delivery": ap.Admin.SetMemberDelivery, "admin": ap.Admin.SetMemberAdmin,
 				}[name]
 				if err := set(cmd.Context(), a[0], a[1], value); err != nil {
 					return err
