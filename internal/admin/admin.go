@@ -773,23 +773,6 @@ func (s *Service) SetMemberFormat(ctx context.Context, list, email, format strin
 	return s.audit(ctx, "member.set", l.Address, addr, "format="+orDefault(format, "auto"))
 }
 
-// SetMemberAdmin makes a member a list admin ("on": they may send the
-// request keywords only admins may, and post to an announcement list)
-// or an ordinary member ("off").
-func (s *Service) SetMemberAdmin(ctx context.Context, list, email, value string) error {
-	l, addr, err := s.memberOf(ctx, list, email)
-	if err != nil {
-		return err
-	}
-	if value != "on" && value != "off" {
-		return fmt.Errorf("%w: admin %q is not on or off", ErrInvalid, value)
-	}
-	if err := s.st.SetMemberAdmin(ctx, l.ID, addr, value == "on"); err != nil {
-		return err
-	}
-	return s.audit(ctx, "member.set", l.Address, addr, "admin="+value)
-}
-
 // SetMemberDelivery turns copies to a member "on" (forgetting their
 // bounces) or "off" (they may still post).
 func (s *Service) SetMemberDelivery(ctx context.Context, list, email, value string) error {

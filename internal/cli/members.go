@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"context"
 	"fmt"
 	"slices"
 	"strings"
@@ -265,16 +264,12 @@ func (e *env) memberSetCmd() *cobra.Command {
 		Args: args(cobra.ExactArgs(3)),
 		RunE: func(cmd *cobra.Command, a []string) error {
 			name, value, ok := strings.Cut(a[2], "=")
-			if !ok || !slices.Contains([]string{"format", "smime_cipher", "smime_keytransport", "delivery", "admin"}, name) {
+			if !ok || !slices.ContainsFunc(admin.MemberSettings(), func(m admin.MemberSetting) bool { return m.Name == name }) {
 				return usagef("unknown member option %q (want format=VALUE, smime_cipher=VALUE, smime_keytransport=VALUE, "+
 					"delivery=on|off or admin=on|off)", a[2])
 			}
 			return e.withApp(cmd, func(ap *app.App) error {
-				set := map[string]func(context.Context, string, string, string) error{
-					"smime_cipher": ap.Admin.SetMemberCipher, "smime_keytransport": ap.Admin.SetMemberKeyTransport,
-					"format": ap.Admin.SetMemberFormat, "delivery": ap.Admin.SetMemberDelivery, "admin": ap.Admin.SetMemberAdmin,
-				}[name]
-				if err := set(cmd.Context(), a[0], a[1], value); err != nil {
+				if err := ap.Admin.SetMember(cmd.Context(), a[0], a[1], name, value); err != nil {
 					return err
 				}
 				fmt.Fprintf(e.stdout, "Updated %s on %s\n", a[1], a[0])
