@@ -235,10 +235,13 @@ type memberRow struct {
 	SMIME  []memberChoice
 }
 
-// memberChoice is a setting of a member that takes one of Choices.
+// memberChoice is a setting of a member that takes one of Choices,
+// with what its form needs: where it posts, the session's CSRF token,
+// and whose setting it is.
 type memberChoice struct {
 	Name, Label, Value string
 	Choices            []string
+	Action, CSRF, Of   string
 }
 
 // memberChoiceLabels name the member's choice settings in their row.
@@ -284,7 +287,7 @@ func listPage(q *request) error {
 	if err != nil {
 		return err
 	}
-	d := listData{L: l, Held: counts[l.Address].Held, Members: memberRows(ms, q.svc.Now()), KeyBadge: "missing", KeyText: "unreadable"}
+	d := listData{L: l, Held: counts[l.Address].Held, Members: q.memberRows(l.Address, ms), KeyBadge: "missing", KeyText: "unreadable"}
 	// A refused form is shown again with what was typed into it.
 	if q.r.Method == http.MethodPost {
 		d.MemberForm = strings.HasSuffix(q.r.URL.Path, "/members")
@@ -330,14 +333,15 @@ func (q *request) listOptions(l *store.List, refused bool) []optionGroup {
 	return out
 }
 
-func memberRows(ms []admin.MemberView, now time.Time) []memberRow {
+func (q *request) memberRows(list string, ms []admin.MemberView) []memberRow {
+	now := q.svc.Now()
 	out := make([]memberRow, 0, len(ms))
 	for _, m := range ms {
 		r := memberRow{Email: m.Email, Admin: m.Admin, Badge: m.Badge(now), Disabled: !m.DisabledAt.IsZero(),
 			DisabledReason: m.DisabledReason}
 		for _, ms := range admin.MemberSettings() {
 			c := memberChoice{Name: ms.Name, Label: memberChoiceLabels[ms.Name], Value: admin.MemberSettingValue(m.Member, ms.Name),
-				Choices: ms.Choices}
+				Choices: ms.Choices, Action: listPath(list, "members", url.PathEscape(m.Email), "set"), CSRF: q.id.CSRF(), Of: m.Email}
 			switch {
 			case ms.Name == "format":
 				r.Format = c
