@@ -31,6 +31,11 @@ type MemberSetting struct {
 // SetMember sets one of a member's MemberSettings by name: the one
 // entry of `member set`, the UI and the API.
 func (s *Service) SetMember(ctx context.Context, list, email, name, value string) error {
+	// Access to the list first: someone who may not manage it learns
+	// nothing, not even what was wrong with the request.
+	if _, err := s.List(ctx, list); err != nil {
+		return err
+	}
 	set := map[string]func(context.Context, string, string, string) error{
 		"delivery": s.SetMemberDelivery, "admin": s.SetMemberAdmin, "format": s.SetMemberFormat,
 		"smime_cipher": s.SetMemberCipher, "smime_keytransport": s.SetMemberKeyTransport,
