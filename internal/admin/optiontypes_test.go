@@ -145,3 +145,33 @@ func TestSetMemberAdmin(t *testing.T) {
 		t.Errorf("a non-member: %v", err)
 	}
 }
+
+// TestOptionChoicesAreTheSetters: every value the table offers for a
+// choice is one `list set` takes, and a value it does not offer is
+// refused, so the form's selects and the API's choices cannot drift
+// from what saving accepts.
+func TestOptionChoicesAreTheSetters(t *testing.T) {
+	ctx := context.Background()
+	s := service(t)
+	if _, err := s.CreateList(ctx, "team@lists.example.org", "", "", pgp.Ed25519); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CreateGateway(ctx, "help@example.org", "", "", pgp.Ed25519, "smtp://helpdesk.internal:25"); err != nil {
+		t.Fatal(err)
+	}
+	for addr, opts := range map[string][]admin.Option{"team@lists.example.org": admin.ListOptions(), "help@example.org": admin.GatewayOptions()} {
+		for _, o := range opts {
+			if o.Type != admin.TypeChoice {
+				continue
+			}
+			for _, c := range o.Choices {
+				if _, err := s.SetOptions(ctx, addr, []string{o.Name + "=" + c}); err != nil {
+					t.Errorf("%s: %s=%s offered but refused: %v", addr, o.Name, c, err)
+				}
+			}
+			if _, err := s.SetOptions(ctx, addr, []string{o.Name + "=nonsense"}); !errors.Is(err, admin.ErrInvalid) {
+				t.Errorf("%s: %s=nonsense: %v", addr, o.Name, err)
+			}
+		}
+	}
+}
