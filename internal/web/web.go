@@ -110,12 +110,11 @@ func (s *server) routes(mux *http.ServeMux) {
 	s.action(mux, "POST /lists/{list}/members", addMember, listPage)
 	s.action(mux, "POST /lists/{list}/members/{email}/remove", removeMember, listPage)
 	s.action(mux, "POST /lists/{list}/members/{email}/format", setMember, listPage)
-	s.action(mux, "POST /lists/{list}/options", setOptions, listPage)
-	s.action(mux, "POST /lists/{list}/delete", deleteList, listPage)
-
 	// A member's row: their settings, a further key (file or pasted).
 	s.action(mux, "POST /lists/{list}/members/{email}/set", setMember, listPage)
 	s.action(mux, "POST /lists/{list}/members/{email}/keys", addMemberKey, listPage)
+	s.action(mux, "POST /lists/{list}/options", setOptions, listPage)
+	s.action(mux, "POST /lists/{list}/delete", deleteList, listPage)
 
 	s.page(mux, "GET /lists/{list}/holds", holdsPage)
 	s.action(mux, "POST /lists/{list}/holds/{id}", holdAction(""), holdsPage)
