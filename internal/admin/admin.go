@@ -36,6 +36,7 @@ type Store interface {
 	SetMemberCipher(ctx context.Context, listID int64, email, cipher string) error
 	SetMemberKeyTransport(ctx context.Context, listID int64, email, keyTransport string) error
 	SetMemberFormat(ctx context.Context, listID int64, email, format string) error
+	SetMemberAdmin(ctx context.Context, listID int64, email string, admin bool) error
 	AddTrustAnchor(ctx context.Context, listID int64, fingerprint string, der []byte) error
 	RemoveTrustAnchor(ctx context.Context, listID int64, fingerprint string) error
 	TrustAnchors(ctx context.Context, listID int64) ([][]byte, error)
