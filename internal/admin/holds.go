@@ -17,7 +17,7 @@ import (
 // moderator: each is the message as it arrived (ciphertext, unless it
 // arrived unencrypted), kept sealed under the master key.
 func (s *Service) Holds(ctx context.Context, list string) ([]store.Hold, error) {
-	l, err := s.List(ctx, list)
+	l, err := s.moderated(ctx, list)
 	if err != nil {
 		return nil, err
 	}
@@ -37,7 +37,7 @@ func (s *Service) Holds(ctx context.Context, list string) ([]store.Hold, error) 
 
 // Hold returns one held message of the list, opened for the moderator.
 func (s *Service) Hold(ctx context.Context, list string, id int64) (*store.List, *store.Hold, error) {
-	l, err := s.List(ctx, list)
+	l, err := s.moderated(ctx, list)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -126,9 +126,14 @@ func newLimitedWalk(t *testing.T, account string) *limitedWalk {
 	for _, l := range []string{listA, listB, gateway} {
 		lists[l], _ = f.svc.List(ctx, l)
 	}
+	for _, l := range []string{listA, listB} {
+		if err := f.svc.AddListRole(ctx, l, "greta@example.org", store.ListModerator); err != nil {
+			t.Fatal(err)
+		}
+	}
 	onList := func(member, hold string) map[string]string {
 		return map[string]string{"members/{email}": member, "holds/{id}": hold, "templates/{lang}": "en",
-			"{lang}/{name}": "owner-held", "conversations/{thread}": thread}
+			"{lang}/{name}": "owner-held", "conversations/{thread}": thread, "roles/{email}": "greta@example.org"}
 	}
 	w.scopes = []limitedScope{
 		{list: listA, own: true, values: onList("dave@example.org", holdsA[0]), byOp: map[string]map[string]string{
@@ -402,6 +407,8 @@ func (w *limitedWalk) body(o docOperation, rq limitedRequest) (io.Reader, map[st
 		return multipartKey(w.t, newMember, w.keys[newMember]), multipartType
 	case "PATCH /lists/{list}/members/{email}":
 		return jsonBody(map[string]string{"format": "inline"})
+	case "POST /lists/{list}/roles":
+		return jsonBody(map[string]string{"email": newMember, "role": "moderator"})
 	case "POST /lists/{list}/members/{email}/keys":
 		// A further key of the member the path names.
 		return bytes.NewReader(memberKey(w.t, rq.values["members/{email}"])), map[string]string{"Content-Type": "application/pgp-keys"}

@@ -30,7 +30,7 @@ type holdsData struct {
 
 func holdsPage(q *request) error {
 	ctx := q.r.Context()
-	l, err := q.svc.List(ctx, q.list())
+	l, _, err := q.svc.ListAccess(ctx, q.list()) // a moderator's too
 	if err != nil {
 		return err
 	}

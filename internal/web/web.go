@@ -309,8 +309,8 @@ func (q *request) checkList() error {
 	if list == "" {
 		return nil
 	}
-	_, err := q.svc.List(q.r.Context(), list)
-	return err
+	// Moderators reach the held messages' pages only.
+	return q.svc.CheckList(q.r.Context(), list, strings.Contains(q.r.Pattern, "/holds"))
 }
 
 // readForm reads a posted form, multipart or not, bounded by maxUpload.
