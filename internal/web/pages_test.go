@@ -391,7 +391,7 @@ func TestQueueActions(t *testing.T) {
 	f := newFixture(t)
 	f.hold(listA, "x")
 	hs, _ := f.svc.Holds(context.Background(), listA)
-	if err := f.svc.RejectHold(context.Background(), listA, hs[0].ID); err != nil {
+	if err := f.svc.RejectHold(context.Background(), listA, hs[0].ID, ""); err != nil {
 		t.Fatal(err)
 	}
 	ds, _ := f.svc.Queue(context.Background(), listA, nil, 10)
