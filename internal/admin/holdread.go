@@ -104,6 +104,9 @@ type HoldResult struct {
 // error is for a request that cannot be done at all (an unknown action,
 // a list the actor may not moderate, a reason that is not acceptable).
 func (s *Service) DecideHolds(ctx context.Context, list, action string, ids []int64, reason string) ([]HoldResult, error) {
+	if _, err := s.holdList(ctx, list); err != nil {
+		return nil, err
+	}
 	var do func(int64) error
 	switch action {
 	case HoldRelease:
@@ -121,9 +124,6 @@ func (s *Service) DecideHolds(ctx context.Context, list, action string, ids []in
 	}
 	if len(ids) == 0 {
 		return nil, fmt.Errorf("%w: no held message chosen", ErrInvalid)
-	}
-	if _, err := s.holdList(ctx, list); err != nil {
-		return nil, err
 	}
 	out := make([]HoldResult, 0, len(ids))
 	for _, id := range ids {
