@@ -99,7 +99,8 @@ func (p *Pipeline) ReadHeld(ctx context.Context, list *store.List, h *store.Hold
 	out.Status, out.Signer = o.status, o.signer
 	out.Signature, out.Verified = signatureVerdict(o, certified, hdr, r, list)
 	out.Headers = contentHeaders(msg, content)
-	p.readParts(content, 0, out)
+	// No part decodes to more than the content it is in.
+	readParts(content, 0, int64(len(content.Raw)), out)
 	return out, nil
 }
 
@@ -158,14 +159,14 @@ func contentHeaders(outer, content *mime.Part) []HeaderField {
 
 // readParts adds p's text parts and attachments to out, depth first.
 // A message/rfc822 part is an attachment: it is named, not opened.
-func (p *Pipeline) readParts(part *mime.Part, i int, out *HeldPost) {
+func readParts(part *mime.Part, i int, max int64, out *HeldPost) {
 	if part.IsMultipart() {
 		for j, c := range part.Children {
-			p.readParts(c, j, out)
+			readParts(c, j, max, out)
 		}
 		return
 	}
-	body, err := part.Decoded(p.opt.Limits.MaxSize)
+	body, err := part.Decoded(max)
 	if part.MediaType == "text/plain" && !isAttachment(part) && err == nil {
 		text, charset := inlineUTF8(body, part.Params["charset"])
 		if charset != "utf-8" {
