@@ -20,13 +20,7 @@ func TestHoldShowDecrypt(t *testing.T) {
 		text  = "A held text \x1b[31m with an escape, CANARY-hold-7c2"
 	)
 	data := t.TempDir()
-	sealpost(t, data, nil, "list", "create", list, "--owner", "owner@example.org").want(t, exitOK)
-	sealpost(t, data, nil, "list", "set", list, "on_unsigned=hold").want(t, exitOK)
-	g := gpgtest.New(t)
-	aliceFpr := g.GenKey("Alice <" + alice + ">")
-	g.Import([]byte(sealpost(t, data, nil, "list", "key", list).want(t, exitOK).stdout))
-	sealpost(t, data, nil, "member", "add", list, alice, "--key", writeFile(t, t.TempDir(), "alice.asc", g.Export(aliceFpr))).want(t, exitOK)
-	listFpr := gpgFingerprints(t, g, list)[0]
+	g, listFpr := holdingList(t, data, list, alice)
 	inner := []byte("Content-Type: text/plain; charset=utf-8\r\nFrom: " + alice + "\r\nTo: " + list + "\r\nSubject: inner subject\r\n\r\n" + text + "\r\n")
 	sealpost(t, data, pgpMIME(alice, list, g.MustRun(inner, "--armor", "--encrypt", "-r", listFpr).Stdout), "process", list, "--sender", alice).want(t, exitOK)
 
@@ -54,4 +48,18 @@ func TestHoldShowDecrypt(t *testing.T) {
 	if !strings.Contains(audit, "hold.reject") || !strings.Contains(audit, "Please sign your posts.") {
 		t.Errorf("the rejection and its reason are not in the audit log:\n%s", audit)
 	}
+}
+
+// holdingList creates list, which holds unsigned posts, with member, whose
+// key is in the returned gpg home with the list's; it returns that and
+// the list key's fingerprint.
+func holdingList(t *testing.T, data, list, member string) (*gpgtest.GPG, string) {
+	t.Helper()
+	sealpost(t, data, nil, "list", "create", list, "--owner", "owner@example.org").want(t, exitOK)
+	sealpost(t, data, nil, "list", "set", list, "on_unsigned=hold").want(t, exitOK)
+	g := gpgtest.New(t)
+	fpr := g.GenKey(member + " <" + member + ">")
+	g.Import([]byte(sealpost(t, data, nil, "list", "key", list).want(t, exitOK).stdout))
+	sealpost(t, data, nil, "member", "add", list, member, "--key", writeFile(t, t.TempDir(), "member.asc", g.Export(fpr))).want(t, exitOK)
+	return g, gpgFingerprints(t, g, list)[0]
 }

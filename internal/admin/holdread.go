@@ -47,7 +47,7 @@ func (s *Service) ReadHold(ctx context.Context, list string, id int64) (*HeldPos
 		return nil, err
 	}
 	held := &HeldPost{Hold: *h, HeldPost: *p}
-	held.Raw = nil // the ciphertext is no reader's business here
+	held.Size, held.Raw = len(h.Raw), nil // the message as received is no reader's business here
 	return held, s.audit(ctx, "hold.read", l.Address, holdTarget(id), "")
 }
 

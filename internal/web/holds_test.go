@@ -30,7 +30,7 @@ func (f *fixture) holdRaw(list, ref, raw string) int64 {
 		f.t.Fatal(err)
 	}
 	if err := f.db.Commit(ctx, store.Outcome{ListID: l.ID, Hold: &store.Hold{ListID: l.ID, Ref: ref, EnvelopeFrom: "mallory@example.net",
-		Reason: "The message was not encrypted to the list's key.", Raw: []byte(raw), CreatedAt: time.Now()}}); err != nil {
+		Reason: "not encrypted", Raw: []byte(raw), CreatedAt: time.Now()}}); err != nil {
 		f.t.Fatal(err)
 	}
 	hs, _ := f.svc.Holds(ctx, list)
@@ -58,7 +58,7 @@ func TestReadHoldPage(t *testing.T) {
 		t.Fatalf("read: %d\n%s", p.status, p.body)
 	}
 	for _, want := range []string{"Hi &lt;script&gt;alert(&#39;held&#39;)&lt;/script&gt; there", "look &lt;b&gt;here&lt;/b&gt;",
-		"not signed", "The message was not encrypted to the list&#39;s key.", "page.html", "text/html",
+		"not signed", `<dd class="hold-reason">not encrypted</dd>`, "page.html", "text/html",
 		`name="reason"`, `value="release"`, `value="reject"`, `value="discard"`} {
 		if !strings.Contains(p.body, want) {
 			t.Errorf("the read page lacks %q:\n%s", want, p.body)
