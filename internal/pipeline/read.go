@@ -117,7 +117,7 @@ func signatureVerdict(o *opened, certified bool, hdr headers, r *roster, list *s
 		case spcrypto.StatusUnknownSigner:
 			text = "signed by a key that is no member's"
 		}
-		if o.reason != "" && o.status != spcrypto.StatusUnsigned {
+		if o.reason != "" && o.status != spcrypto.StatusUnsigned && o.status != spcrypto.StatusUnknownSigner {
 			text += " (" + o.reason + ")"
 		}
 		return text, false
