@@ -145,7 +145,7 @@ func WriteHeldPost(w io.Writer, p *HeldPost) error {
 	}
 	fmt.Fprintf(&b, "Envelope sender: %s\n", sender)
 	if p.Unreadable != "" {
-		fmt.Fprintf(&b, "Content: cannot be shown: %s\n", p.Unreadable)
+		fmt.Fprintf(&b, "Its content cannot be shown. %s\n", p.Unreadable)
 		_, err := io.WriteString(w, b.String())
 		return err
 	}

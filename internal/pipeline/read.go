@@ -28,8 +28,9 @@ type HeldPost struct {
 	Signature string
 	// Verified is set when a member signed it as their From address.
 	Verified bool
-	// Unreadable says why the content cannot be shown (not decryptable,
-	// no integrity protection, not MIME); the fields below are then empty.
+	// Unreadable says, in a sentence, why the content cannot be shown
+	// (not decryptable, no integrity protection, not MIME); the fields
+	// below are then empty.
 	Unreadable string
 	// Headers are the header fields of the content (the protected ones
 	// when it was encrypted), RFC 2047 decoded.
@@ -64,7 +65,7 @@ func (p *Pipeline) ReadHeld(ctx context.Context, list *store.List, h *store.Hold
 	}
 	msg, err := mime.Parse(h.Raw, p.opt.Limits)
 	if err != nil {
-		return &HeldPost{Unreadable: "it is not a message Sealpost can read (not well-formed MIME)"}, nil
+		return &HeldPost{Unreadable: policy.Unparseable.TextFor(list.IsGateway())}, nil
 	}
 	r, err := p.roster(ctx, list)
 	if err != nil {
@@ -88,7 +89,7 @@ func (p *Pipeline) ReadHeld(ctx context.Context, list *store.List, h *store.Hold
 	}
 	content, err := p.parseContent(o.content)
 	if err != nil {
-		out.Unreadable = "its decrypted content is not a message Sealpost can read (not well-formed MIME)"
+		out.Unreadable = "Its decrypted content could not be parsed as MIME."
 		return out, nil
 	}
 	hdr := readHeaders(msg, content)

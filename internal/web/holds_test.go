@@ -81,6 +81,14 @@ func TestReadHoldPage(t *testing.T) {
 	if reads != 1 {
 		t.Errorf("%d readings audited, want 1 (bob's refused one is not)", reads)
 	}
+	// A post that cannot be decrypted says so, and shows nothing else.
+	broken := f.holdRaw(listA, "r2", "From: x@example.net\r\nTo: "+listA+"\r\nContent-Type: multipart/encrypted; protocol=\"application/pgp-encrypted\"; boundary=\"e\"\r\n\r\n"+
+		"--e\r\nContent-Type: application/pgp-encrypted\r\n\r\nVersion: 1\r\n--e\r\nContent-Type: application/octet-stream\r\n\r\n"+
+		"-----BEGIN PGP MESSAGE-----\r\n\r\nbm90IGFuIE9wZW5QR1AgbWVzc2FnZQ==\r\n-----END PGP MESSAGE-----\r\n--e--\r\n")
+	if p := alice.get("/lists/" + listA + "/holds/" + fmt.Sprint(broken)); p.status != http.StatusOK ||
+		!strings.Contains(p.body, "Its content cannot be shown. The message could not be decrypted") || strings.Contains(p.body, "hold-text") {
+		t.Errorf("an undecryptable hold: %d\n%s", p.status, p.body)
+	}
 	p = alice.post(read+"/release", url.Values{"action": {"release"}})
 	if p.url != "/lists/"+listA+"/holds" || !strings.Contains(p.body, "Released") || row(p.body, "data-hold", fmt.Sprint(id)) != "" {
 		t.Errorf("release from the read page: at %s\n%s", p.url, p.body)
