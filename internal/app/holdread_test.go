@@ -4,12 +4,15 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/sealpost/sealpost/internal/admin"
+	"github.com/sealpost/sealpost/internal/crypto/smime"
 	"github.com/sealpost/sealpost/internal/gpgtest"
+	"github.com/sealpost/sealpost/internal/openssltest"
 	"github.com/sealpost/sealpost/internal/policy"
 	"github.com/sealpost/sealpost/internal/store"
 )
@@ -190,4 +193,52 @@ func auditReads(es []store.AuditEntry) []store.AuditEntry {
 		}
 	}
 	return out
+}
+
+// TestReadHoldSMIME: a post an S/MIME member signed and encrypted with
+// openssl, sent twice, is held the second time as a replay; its owner
+// reads it: the signature is the member's, certified by the list's trust
+// anchor, and the text is the member's.
+func TestReadHoldSMIME(t *testing.T) {
+	ca := openssltest.NewCA(t, openssltest.RSA2048)
+	o := openssltest.New(t)
+	caFile := o.WriteCert("ca.pem", ca.Cert)
+	s := startServerWithConfig(t, "[smime]\ntrust_anchors = \""+filepath.Join(o.Dir, caFile)+"\"\n")
+	setupList(t, s)
+	ctx := context.Background()
+	listLeaf := ca.Issue(team, openssltest.RSA2048, openssltest.LeafOptions{})
+	if _, err := s.app.Admin.SetSMIMEIdentity(ctx, team, &smime.Identity{Cert: listLeaf.Cert, Key: listLeaf.Key}); err != nil {
+		t.Fatal(err)
+	}
+	o.WriteCert("list.pem", listLeaf.Cert)
+	alice := ca.Issue("alice@example.org", openssltest.P256, openssltest.LeafOptions{})
+	if _, _, err := s.app.Admin.AddMember(ctx, team, "alice@example.org", smime.CertsPEM(alice.Cert), false); err != nil {
+		t.Fatal(err)
+	}
+	o.WriteCert("alice.pem", alice.Cert)
+	o.WriteKey("alice.key", alice.Key)
+	if _, err := s.app.Admin.SetOptions(ctx, team, []string{"on_duplicate=hold"}); err != nil {
+		t.Fatal(err)
+	}
+	o.Write("entity", []byte("Content-Type: text/plain\r\nFrom: alice@example.org\r\nTo: "+team+"\r\nSubject: by S/MIME\r\n\r\nSigned by openssl. "+canary+"\r\n"))
+	o.MustRun(nil, "cms", "-sign", "-in", "entity", "-signer", "alice.pem", "-inkey", "alice.key", "-out", "signed")
+	for range 2 {
+		o.MustRun(nil, "cms", "-encrypt", "-in", "signed", "-out", "post.eml", "-recip", "list.pem", "-aes-256-gcm")
+		post := append([]byte("From: alice@example.org\r\nTo: "+team+"\r\nSubject: ...\r\n"), o.Read("post.eml")...)
+		if err := s.send(t, "alice@example.org", []string{team}, post); err != nil {
+			t.Fatal(err)
+		}
+	}
+	hs, err := s.app.Admin.Holds(ctx, team)
+	if err != nil || len(hs) != 1 {
+		t.Fatalf("holds = %d, %v", len(hs), err)
+	}
+	p, err := s.app.Admin.ReadHold(ctx, team, hs[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !p.Encrypted || !p.Verified || !strings.Contains(p.Signature, "good signature by the member alice@example.org") ||
+		len(p.Texts) != 1 || !strings.Contains(p.Texts[0], "Signed by openssl. "+canary) || p.Reason != policy.Replay.TextFor(false) {
+		t.Errorf("read: encrypted %v, verified %v, %q, texts %q, reason %q", p.Encrypted, p.Verified, p.Signature, p.Texts, p.Reason)
+	}
 }
