@@ -21,9 +21,12 @@ func (s *Service) holdList(ctx context.Context, list string) (*store.List, error
 	return s.List(ctx, list)
 }
 
-// HeldPost is a held message read by its moderator.
+// HeldPost is a held message read by its moderator. Its Raw is not
+// set: the reader has the message opened.
 type HeldPost struct {
 	store.Hold
+	// Outer are the outer header fields (HoldHeaders), as claimed.
+	Outer map[string]string
 	// Post is what the held message says once opened: signer, inner
 	// headers, texts and attachments, or why it cannot be read.
 	pipeline.HeldPost
@@ -46,8 +49,8 @@ func (s *Service) ReadHold(ctx context.Context, list string, id int64) (*HeldPos
 	if err != nil {
 		return nil, err
 	}
-	held := &HeldPost{Hold: *h, HeldPost: *p}
-	held.Size, held.Raw = len(h.Raw), nil // the message as received is no reader's business here
+	held := &HeldPost{Hold: *h, Outer: HoldHeaders(h), HeldPost: *p}
+	held.Size, held.Raw = len(h.Raw), nil
 	return held, s.audit(ctx, "hold.read", l.Address, holdTarget(id), "")
 }
 

@@ -35,7 +35,7 @@ func holdContentView(p *admin.HeldPost) holdContentJSON {
 	h := p.Hold
 	v := holdContentJSON{holdJSON: holdView(&h), Encrypted: p.Encrypted, Signature: p.Signature, Verified: p.Verified,
 		Unreadable: p.Unreadable, Inner: []headerFieldJSON{}, Texts: []string{}, Attachments: []holdAttachmentJSON{}}
-	v.Size = p.Size
+	v.Size, v.Headers = p.Size, p.Outer
 	if p.Signer != nil {
 		v.Signer = p.Signer.Fingerprint
 	}

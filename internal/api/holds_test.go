@@ -71,6 +71,7 @@ func TestHoldContent(t *testing.T) {
 	r := f.get("alice@example.org", path)
 	var got struct {
 		ID           int64  `json:"id"`
+		Size         int    `json:"size"`
 		Reason       string `json:"reason"`
 		Encrypted    bool   `json:"encrypted"`
 		Verified     bool   `json:"verified"`
@@ -88,7 +89,8 @@ func TestHoldContent(t *testing.T) {
 	if len(got.Texts) != 1 || got.Texts[0] != "The held text, <i>as written</i>.\n" || got.Attachments == nil || len(got.Attachments) != 0 {
 		t.Errorf("texts %q, attachments %v", got.Texts, got.Attachments)
 	}
-	if !strings.Contains(string(r.body), `"inner_headers"`) || !strings.Contains(string(r.body), `"value": "inside"`) {
+	if !strings.Contains(string(r.body), `"inner_headers"`) || !strings.Contains(string(r.body), `"value": "inside"`) ||
+		!strings.Contains(string(r.body), `"Subject": "..."`) || !strings.Contains(string(r.body), `"size": `+strconv.Itoa(got.Size)) || got.Size < 500 {
 		t.Errorf("inner headers:\n%s", r.body)
 	}
 	es, _ := f.svc.Audit(context.Background(), list, 0, 20)
