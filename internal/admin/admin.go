@@ -246,7 +246,7 @@ func (s *Service) List(ctx context.Context, address string) (*store.List, error)
 // (store.ListOwner or store.ListModerator): ErrForbidden when they have
 // none, whether or not the list exists. The interfaces ask it first of
 // every request on a list; each use case then asks the role it needs
-// (List: an owner's, moderated: a moderator's).
+// (List: an owner's, holdList: a moderator's).
 func (s *Service) ListAccess(ctx context.Context, address string) (*store.List, string, error) {
 	addr, err := mail.Normalize(address)
 	if err != nil {
@@ -281,13 +281,6 @@ func (s *Service) CheckList(ctx context.Context, address string, moderation bool
 		return forbiddenList(l.Address)
 	}
 	return err
-}
-
-// moderated returns the list at address for an owner or a moderator of
-// it: what deciding on its held messages needs.
-func (s *Service) moderated(ctx context.Context, address string) (*store.List, error) {
-	l, _, err := s.ListAccess(ctx, address)
-	return l, err
 }
 
 // Lists returns every list the actor may manage.

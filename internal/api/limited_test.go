@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -48,6 +49,8 @@ type limitedWalk struct {
 	global map[string][]limitedValue
 	// deliveries of A (retried, then dropped) and of B
 	deliveryA, deliveryB int64
+	// bulkHold is A's held message the bulk decision discards.
+	bulkHold string
 }
 
 // limitedScope is one {list} and what the parameters under it name.
@@ -120,6 +123,7 @@ func newLimitedWalk(t *testing.T, account string) *limitedWalk {
 	w.archive(gw)
 	holdsA := []string{w.hold(listA), w.hold(listA), w.hold(listA), w.hold(listA)}
 	holdB := w.hold(listB)
+	w.bulkHold = w.hold(listA)
 	w.deliveryA, w.deliveryB = w.delivery(listA), w.delivery(listB)
 
 	lists := map[string]*store.List{}
@@ -412,6 +416,9 @@ func (w *limitedWalk) body(o docOperation, rq limitedRequest) (io.Reader, map[st
 	case "POST /lists/{list}/members/{email}/keys":
 		// A further key of the member the path names.
 		return bytes.NewReader(memberKey(w.t, rq.values["members/{email}"])), map[string]string{"Content-Type": "application/pgp-keys"}
+	case "POST /lists/{list}/holds":
+		id, _ := strconv.ParseInt(w.bulkHold, 10, 64)
+		return jsonBody(map[string]any{"action": "discard", "ids": []int64{id}})
 	case "PUT /lists/{list}/templates/{lang}/{name}":
 		return jsonBody(map[string]string{"text": heldText})
 	case "POST /keys":

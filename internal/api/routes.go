@@ -46,10 +46,12 @@ func routes() []route {
 		{method: "PATCH", path: "/lists/{list}/options", handle: patchOptions},
 
 		{method: "GET", path: "/lists/{list}/holds", handle: holds},
+		{method: "POST", path: "/lists/{list}/holds", handle: decideHolds},
 		{method: "GET", path: "/lists/{list}/holds/{id}", handle: getHold},
 		{method: "POST", path: "/lists/{list}/holds/{id}/release", handle: holdAction("release")},
 		{method: "POST", path: "/lists/{list}/holds/{id}/reject", handle: holdAction("reject")},
 		{method: "POST", path: "/lists/{list}/holds/{id}/discard", handle: holdAction("discard")},
+		{method: "GET", path: "/lists/{list}/holds/{id}/content", handle: holdContent},
 
 		{method: "GET", path: "/lists/{list}/templates", handle: templates},
 		{method: "GET", path: "/lists/{list}/templates/{lang}/{name}", handle: getTemplate},
@@ -402,7 +404,7 @@ func holdAction(action string) func(c *call) (any, error) {
 		case "release":
 			err = c.svc.ReleaseHold(ctx, list, id)
 		case "reject":
-			err = c.svc.RejectHold(ctx, list, id)
+			err = rejectOne(c, list, id)
 		default:
 			err = c.svc.DiscardHold(ctx, list, id)
 		}

@@ -122,11 +122,7 @@ func (s *server) routes(mux *http.ServeMux) {
 	s.action(mux, "POST /lists/{list}/options", setOptions, listPage)
 	s.action(mux, "POST /lists/{list}/delete", deleteList, listPage)
 
-	s.page(mux, "GET /lists/{list}/holds", holdsPage)
-	s.action(mux, "POST /lists/{list}/holds/{id}", holdAction(""), holdsPage)
-	for _, a := range []string{"release", "reject", "discard"} {
-		s.action(mux, "POST /lists/{list}/holds/{id}/"+a, holdAction(a), holdsPage)
-	}
+	s.holdRoutes(mux)
 
 	s.page(mux, "GET /lists/{list}/archive", archivePage)
 	s.page(mux, "GET /lists/{list}/archive/{thread}", conversationPage)
