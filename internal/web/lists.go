@@ -96,7 +96,10 @@ func findingRows(fs []admin.KeyFinding) []findingRow {
 }
 
 type dashboardData struct {
-	Lists                            []listRow
+	Lists []listRow
+	// Moderating are the lists the account moderates without managing
+	// them: their held messages are all it may see of them.
+	Moderating                       []moderatedRow
 	Pending, Failed, Held, Attention int
 	Findings                         []findingRow
 	Cluster                          *clusterCard // the admin's Nodes card; nil for anyone else
@@ -108,6 +111,36 @@ type clusterCard struct {
 	Database string
 	Nodes    []nodeRow
 	Jobs     []store.JobRun
+}
+
+// moderatedRow is a list the account moderates, with its held messages.
+type moderatedRow struct {
+	Address, Name string
+	Held          int
+}
+
+// moderating returns the lists the actor moderates but does not manage.
+func moderating(ctx context.Context, svc *admin.Service, managed []listRow) ([]moderatedRow, error) {
+	ls, err := svc.Moderated(ctx)
+	if err != nil {
+		return nil, err
+	}
+	own := map[string]bool{}
+	for _, r := range managed {
+		own[r.Address] = true
+	}
+	var out []moderatedRow
+	for _, l := range ls {
+		if own[l.Address] {
+			continue
+		}
+		hs, err := svc.Holds(ctx, l.Address)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, moderatedRow{Address: l.Address, Name: l.Name, Held: len(hs)})
+	}
+	return out, nil
 }
 
 // nodeRow is a live node, with how long ago it last said so.
@@ -150,9 +183,16 @@ func dashboard(q *request) error {
 	if err != nil {
 		return err
 	}
-	d := dashboardData{Lists: rows, Pending: counts[store.Pending], Failed: counts[store.Failed], Findings: findingRows(fs),
+	mod, err := moderating(ctx, q.svc, rows)
+	if err != nil {
+		return err
+	}
+	d := dashboardData{Lists: rows, Moderating: mod, Pending: counts[store.Pending], Failed: counts[store.Failed], Findings: findingRows(fs),
 		Attention: len(fs), Cluster: c}
 	for _, r := range rows {
+		d.Held += r.Held
+	}
+	for _, r := range mod {
 		d.Held += r.Held
 	}
 	return q.render("dashboard", "Dashboard", "dashboard", d)
@@ -210,14 +250,17 @@ func createList(q *request) (*done, error) {
 
 // listData is a list's page.
 type listData struct {
-	L                       *store.List
-	Key                     crypto.KeyInfo
-	KeyBadge                string
-	KeyText                 string
-	Cert                    *crypto.KeyInfo
-	Members                 []memberRow
-	Held                    int
-	Options                 []optionGroup
+	L        *store.List
+	Key      crypto.KeyInfo
+	KeyBadge string
+	KeyText  string
+	Cert     *crypto.KeyInfo
+	Members  []memberRow
+	Held     int
+	Options  []optionGroup
+	// Roles are the owners and moderators the list names besides its
+	// owner address.
+	Roles                   []store.ListRole
 	MemberForm, OptionsForm bool // which form is shown again
 }
 
@@ -302,6 +345,9 @@ func listPage(q *request) error {
 		d.Cert = &info
 	}
 	d.Options = q.listOptions(l, d.OptionsForm)
+	if d.Roles, err = q.svc.ListRoles(ctx, l.Address); err != nil {
+		return err
+	}
 	return q.render("list", l.Address, "lists", d)
 }
 
@@ -486,4 +532,23 @@ func listCertFile(q *request) error {
 		return err
 	}
 	return q.download("application/x-pem-file", l.Address+".pem", data)
+}
+
+// addListRole names an owner or a moderator of the list.
+func addListRole(q *request) (*done, error) {
+	f := q.r.PostForm
+	email, role := strings.TrimSpace(f.Get("email")), f.Get("role")
+	if err := q.svc.AddListRole(q.r.Context(), q.list(), email, role); err != nil {
+		return nil, err
+	}
+	return &done{listPath(q.list()) + "#people", email + " is now a " + role + " of the list."}, nil
+}
+
+// removeListRole takes an owner's or a moderator's role away.
+func removeListRole(q *request) (*done, error) {
+	email := q.r.PathValue("email")
+	if err := q.svc.RemoveListRole(q.r.Context(), q.list(), email); err != nil {
+		return nil, err
+	}
+	return &done{listPath(q.list()) + "#people", email + " no longer has a role on the list."}, nil
 }

@@ -110,6 +110,8 @@ func (s *server) routes(mux *http.ServeMux) {
 	s.page(mux, "GET /lists/new", newListPage)
 	s.action(mux, "POST /lists", createList, newListPage)
 	s.page(mux, "GET /lists/{list}", listPage)
+	s.action(mux, "POST /lists/{list}/roles", addListRole, listPage)
+	s.action(mux, "POST /lists/{list}/roles/{email}/remove", removeListRole, listPage)
 	s.page(mux, "GET /lists/{list}/key.asc", listKeyFile)
 	s.page(mux, "GET /lists/{list}/fingerprint.txt", listFingerprintFile)
 	s.page(mux, "GET /lists/{list}/certificate.pem", listCertFile)

@@ -74,6 +74,9 @@ func newFixtureWith(t *testing.T, opts func(*admin.Options, *auth.Options)) *fix
 	svc := admin.New(db, sealer, ao)
 	a := auth.New(svc, db, uo)
 	notified := new(atomic.Int64)
+	if os.Getenv("ZZ_LOG") != "" {
+		logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
 	h := web.Handler(web.Options{Admin: svc, Auth: a, Logger: logger, Notify: func() { notified.Add(1) }})
 	f := &fixture{t: t, svc: svc, auth: a, db: db, sealer: sealer, notified: notified, srv: httptest.NewServer(h)}
 	t.Cleanup(f.srv.Close)
