@@ -697,3 +697,61 @@ func TestModeratorAPI(t *testing.T) {
 		t.Errorf("bob's holds after his role was taken away: %d", r.status)
 	}
 }
+
+// TestPaging: a list's members come a page at a time, in the same order
+// as all at once, with the total and a link to the next page that leads
+// through them all; a limit out of bounds is 422.
+func TestPaging(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	const a = "a@lists.example.org"
+	for i := range 7 {
+		addr := fmt.Sprintf("m%d@example.org", i)
+		if _, _, err := f.svc.AddMember(ctx, a, addr, memberKey(t, addr), false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var all []struct{ Email string }
+	r := f.get("alice@example.org", api.Prefix+"/lists/"+a+"/members")
+	r.json(t, &all)
+	if len(all) != 7 || r.header.Get("X-Total-Count") != "7" || r.header.Get("Link") != "" {
+		t.Fatalf("all at once: %d members, total %q, link %q", len(all), r.header.Get("X-Total-Count"), r.header.Get("Link"))
+	}
+	var paged []string
+	next := api.Prefix + "/lists/" + a + "/members?limit=3"
+	for pages := 0; next != ""; pages++ {
+		if pages > 3 {
+			t.Fatal("the pages do not end")
+		}
+		r := f.get("alice@example.org", next)
+		var page []struct{ Email string }
+		r.json(t, &page)
+		if len(page) > 3 || r.header.Get("X-Total-Count") != "7" {
+			t.Fatalf("%s: %d members, total %q", next, len(page), r.header.Get("X-Total-Count"))
+		}
+		for _, m := range page {
+			paged = append(paged, m.Email)
+		}
+		next = ""
+		if link := r.header.Get("Link"); link != "" {
+			start, end := strings.Index(link, "<"), strings.Index(link, ">")
+			if start < 0 || end < start || !strings.HasSuffix(link, `rel="next"`) {
+				t.Fatalf("Link %q", link)
+			}
+			next = link[start+1 : end]
+		}
+	}
+	for i, m := range all {
+		if i >= len(paged) || paged[i] != m.Email {
+			t.Fatalf("paged %q, all at once %v", paged, all)
+		}
+	}
+	if len(paged) != 7 {
+		t.Errorf("paged through %d members, want 7", len(paged))
+	}
+	for _, q := range []string{"limit=0", "limit=501", "offset=-1", "limit=x"} {
+		if r := f.get("alice@example.org", api.Prefix+"/lists/"+a+"/members?"+q); r.status != http.StatusUnprocessableEntity {
+			t.Errorf("?%s: %d, want 422", q, r.status)
+		}
+	}
+}

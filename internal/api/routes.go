@@ -106,6 +106,9 @@ func lists(c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	if ls, err = paged(c, ls); err != nil {
+		return nil, err
+	}
 	out := make([]listJSON, 0, len(ls))
 	for i := range ls {
 		out = append(out, listView(c.svc, &ls[i]))
@@ -214,6 +217,9 @@ func listCertificate(c *call) (any, error) {
 func members(c *call) (any, error) {
 	ms, err := c.svc.Members(c.r.Context(), c.path("list"))
 	if err != nil {
+		return nil, err
+	}
+	if ms, err = paged(c, ms); err != nil {
 		return nil, err
 	}
 	out := make([]memberJSON, 0, len(ms))
@@ -372,6 +378,9 @@ func addMemberKey(c *call) (any, error) {
 func holds(c *call) (any, error) {
 	hs, err := c.svc.Holds(c.r.Context(), c.path("list"))
 	if err != nil {
+		return nil, err
+	}
+	if hs, err = paged(c, hs); err != nil {
 		return nil, err
 	}
 	out := make([]holdJSON, 0, len(hs))
