@@ -225,6 +225,12 @@ func createList(q *request) (*done, error) {
 		return nil, fmt.Errorf("%w: key algorithm: %v", admin.ErrInvalid, err)
 	}
 	ctx, addr, owner, name := q.r.Context(), strings.TrimSpace(f.Get("address")), strings.TrimSpace(f.Get("owner")), strings.TrimSpace(f.Get("name"))
+	// What the new list gets besides a new OpenPGP key is read and
+	// checked first: a wrong file or password creates nothing.
+	extra, err := q.newListKeys(addr)
+	if err != nil {
+		return nil, err
+	}
 	var l *store.List
 	switch f.Get("mode") {
 	case "", store.ModeList:
@@ -245,7 +251,90 @@ func createList(q *request) (*done, error) {
 	if l.IsGateway() {
 		what = "gateway"
 	}
-	return &done{listPath(l.Address), fmt.Sprintf("Created the %s %s with a new key. Add its members next.", what, l.Address)}, nil
+	said, err := extra.apply(q, l.Address)
+	if err != nil {
+		// Nothing half-made stays behind.
+		if derr := q.svc.DeleteList(ctx, l.Address); derr != nil {
+			return nil, fmt.Errorf("%w; the %s was created without it, and removing it failed: %v", err, what, derr)
+		}
+		return nil, fmt.Errorf("%w; the %s was not created", err, what)
+	}
+	return &done{listPath(l.Address), fmt.Sprintf("Created the %s %s with %s. Add its members next.", what, l.Address, said)}, nil
+}
+
+// newListKeys are the keys a new list gets besides (or instead of) the
+// OpenPGP key made for it: an existing OpenPGP secret key, and an S/MIME
+// identity (made, or from a PKCS#12 file).
+type newListKeys struct {
+	pgpKey, pgpPass []byte
+	smime           string // "", "generate" or "upload"
+	identity        *smime.Identity
+}
+
+// newListKeys reads and checks the new list's keys from the form.
+func (q *request) newListKeys(addr string) (*newListKeys, error) {
+	f := q.r.PostForm
+	k := &newListKeys{smime: f.Get("smime"), pgpPass: []byte(f.Get("list_key_passphrase"))}
+	var err error
+	if k.pgpKey, err = q.uploaded("list_key"); err != nil {
+		return nil, err
+	}
+	switch k.smime {
+	case "", "generate":
+	case "upload":
+		p12, err := q.uploaded("smime_p12")
+		if err != nil {
+			return nil, err
+		}
+		if len(p12) == 0 {
+			return nil, fmt.Errorf("%w: choose the PKCS#12 file (.p12 or .pfx) with the list's certificate and key", admin.ErrInvalid)
+		}
+		if k.identity, err = smime.ParsePKCS12(p12, f.Get("smime_password")); err != nil {
+			return nil, fmt.Errorf("%w: the PKCS#12 file: %v (is the password right?)", admin.ErrInvalid, err)
+		}
+		if err := q.svc.CheckListIdentity(addr, k.identity); err != nil {
+			return nil, fmt.Errorf("the PKCS#12 file: %w", err)
+		}
+	default:
+		return nil, fmt.Errorf("%w: S/MIME %q is none, generate or upload", admin.ErrInvalid, k.smime)
+	}
+	return k, nil
+}
+
+// apply gives the list at addr its keys, and says what it has.
+func (k *newListKeys) apply(q *request, addr string) (string, error) {
+	ctx := q.r.Context()
+	said := "a new OpenPGP key"
+	if len(k.pgpKey) > 0 {
+		rs, err := q.svc.ImportKeys(ctx, "the list key file", k.pgpKey, admin.ImportOptions{List: addr,
+			Passphrase: func(string) ([]byte, error) { return k.pgpPass, nil }})
+		if err != nil {
+			return "", err
+		}
+		if len(rs) == 0 || rs[0].Outcome == admin.Refused {
+			reason := "it holds no OpenPGP secret key"
+			if len(rs) > 0 {
+				reason = rs[0].Reason
+			}
+			return "", fmt.Errorf("%w: the list key file: %s", admin.ErrInvalid, reason)
+		}
+		if l, err := q.svc.List(ctx, addr); err != nil {
+			return "", err
+		} else if l.KeyFingerprint != rs[0].Fingerprint {
+			return "", fmt.Errorf("%w: the list key file holds no OpenPGP secret key for %s (a public key alone cannot decrypt)", admin.ErrInvalid, addr)
+		}
+		said = "its OpenPGP key " + rs[0].Fingerprint
+	}
+	var err error
+	switch k.smime {
+	case "generate":
+		_, err = q.svc.GenerateSMIMEIdentity(ctx, addr)
+		said += " and a self-signed S/MIME certificate"
+	case "upload":
+		_, err = q.svc.SetSMIMEIdentity(ctx, addr, k.identity)
+		said += " and its S/MIME certificate"
+	}
+	return said, err
 }
 
 // listData is a list's page.
