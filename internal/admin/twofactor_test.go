@@ -6,7 +6,6 @@ import (
 	"errors"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,32 +14,15 @@ import (
 	"github.com/sealpost/sealpost/internal/otptest"
 	"github.com/sealpost/sealpost/internal/store"
 	"github.com/sealpost/sealpost/internal/store/sqlstore"
+	"github.com/sealpost/sealpost/internal/testclock"
 )
-
-// clock is a settable clock.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
 
 const tfPassword = "correct horse battery staple"
 
 // twoFactorService is a service on a fresh store at a fixed clock, with
 // the accounts alice (owner) and admin, requiring two-factor sign-in of
 // require.
-func twoFactorService(t *testing.T, require string) (*admin.Service, *sqlstore.DB, *clock) {
+func twoFactorService(t *testing.T, require string) (*admin.Service, *sqlstore.DB, *testclock.Clock) {
 	t.Helper()
 	ctx := context.Background()
 	db, err := sqlstore.Open(ctx, filepath.Join(t.TempDir(), "s.db"))
@@ -52,7 +34,7 @@ func twoFactorService(t *testing.T, require string) (*admin.Service, *sqlstore.D
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &clock{now: time.Date(2026, 12, 7, 12, 0, 10, 0, time.UTC)}
+	c := testclock.New(time.Date(2026, 12, 7, 12, 0, 10, 0, time.UTC))
 	s := admin.New(db, sealer, admin.Options{Now: c.Now, Require2FA: require})
 	for _, u := range []struct{ email, role string }{{"alice@example.org", store.RoleOwner}, {"admin@example.org", store.RoleAdmin}} {
 		if _, err := s.AddUser(ctx, u.email, u.role, tfPassword); err != nil {
@@ -64,7 +46,7 @@ func twoFactorService(t *testing.T, require string) (*admin.Service, *sqlstore.D
 
 // enable turns two-factor sign-in on for email with a code oathtool
 // computes, and returns the secret and the recovery codes.
-func enable(t *testing.T, s *admin.Service, c *clock, email string) (string, []string) {
+func enable(t *testing.T, s *admin.Service, c *testclock.Clock, email string) (string, []string) {
 	t.Helper()
 	ctx := context.Background()
 	as := s.As(admin.Actor{Email: email, Role: store.RoleOwner, Via: admin.ViaWeb})
@@ -112,7 +94,7 @@ func TestTwoFactorSignIn(t *testing.T) {
 	if _, err := s.VerifyCode(ctx, actor.AccountID, enrolCode, admin.ViaWeb); !errors.Is(err, admin.ErrUnauthenticated) {
 		t.Errorf("the code that turned it on signed in: %v", err)
 	}
-	c.advance(30 * time.Second)
+	c.Advance(30 * time.Second)
 	for name, code := range map[string]string{
 		"from five minutes ago": otptest.Code(t, secret, c.Now().Add(-5*time.Minute)),
 		"made up":               "000000",
@@ -135,7 +117,7 @@ func TestTwoFactorSignIn(t *testing.T) {
 		t.Errorf("the same code again: %v, want ErrUnauthenticated", err)
 	}
 	// One step late still counts (a slow typist), once.
-	c.advance(30 * time.Second)
+	c.Advance(30 * time.Second)
 	if _, err := s.VerifyCode(ctx, actor.AccountID, otptest.Code(t, secret, c.Now().Add(-30*time.Second)), admin.ViaWeb); !errors.Is(err, admin.ErrUnauthenticated) {
 		t.Errorf("the previous step's code, already used: %v", err)
 	}

@@ -9,27 +9,11 @@ import (
 	"time"
 
 	"github.com/sealpost/sealpost/internal/store/sqlstore"
+	"github.com/sealpost/sealpost/internal/testclock"
 )
 
-// clock is a settable clock for a Limiter.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newClock() *clock { return &clock{now: time.Date(2025, 1, 1, 12, 0, 0, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
+// newClock is the limiters' clock in these tests.
+func newClock() *testclock.Clock { return testclock.New(time.Date(2025, 1, 1, 12, 0, 0, 0, time.UTC)) }
 
 // openStore opens a fresh SQLite store for the limiters' counts.
 func openStore(t *testing.T) *sqlstore.DB {
@@ -43,7 +27,7 @@ func openStore(t *testing.T) *sqlstore.DB {
 }
 
 // newTestLimiter is a Limiter on a fresh store with c's clock.
-func newTestLimiter(t *testing.T, max int, c *clock) *Limiter {
+func newTestLimiter(t *testing.T, max int, c *testclock.Clock) *Limiter {
 	return NewLimiter(openStore(t), "test", max, time.Minute, c.Now)
 }
 
@@ -90,11 +74,11 @@ func TestLimiterRefusesAtMax(t *testing.T) {
 	for range 3 {
 		wantAllow(t, l, "a", true, 0)
 		fail(t, l, "a")
-		c.advance(10 * time.Second)
+		c.Advance(10 * time.Second)
 	}
 	// Failures at 0s, 10s, 20s; now 30s: the first leaves at 60s.
 	wantAllow(t, l, "a", false, 30*time.Second)
-	c.advance(29 * time.Second)
+	c.Advance(29 * time.Second)
 	wantAllow(t, l, "a", false, time.Second)
 }
 
@@ -103,16 +87,16 @@ func TestLimiterWindowSlides(t *testing.T) {
 	db := openStore(t)
 	l := NewLimiter(db, "test", 2, time.Minute, c.Now)
 	fail(t, l, "a")
-	c.advance(20 * time.Second)
+	c.Advance(20 * time.Second)
 	fail(t, l, "a")
-	c.advance(40 * time.Second)
+	c.Advance(40 * time.Second)
 	// The first failure has just left the window: one more attempt.
 	wantAllow(t, l, "a", true, 0)
 	fail(t, l, "a")
 	wantAllow(t, l, "a", false, 20*time.Second)
-	c.advance(20 * time.Second)
+	c.Advance(20 * time.Second)
 	wantAllow(t, l, "a", true, 0)
-	c.advance(time.Minute)
+	c.Advance(time.Minute)
 	wantAllow(t, l, "a", true, 0)
 	// The next attempt of any key forgets what left the window.
 	fail(t, l, "b")
@@ -125,9 +109,9 @@ func TestLimiterFailWhileRefused(t *testing.T) {
 	c := newClock()
 	l := newTestLimiter(t, 2, c)
 	fail(t, l, "a")
-	c.advance(10 * time.Second)
+	c.Advance(10 * time.Second)
 	fail(t, l, "a")
-	c.advance(10 * time.Second)
+	c.Advance(10 * time.Second)
 	fail(t, l, "a") // counted although refused: the newest max count
 	wantAllow(t, l, "a", false, 50*time.Second)
 }
@@ -220,7 +204,7 @@ func TestLimiterConcurrent(t *testing.T) {
 					if err := l.Reset(ctx, key); err != nil {
 						t.Error(err)
 					}
-					c.advance(time.Second)
+					c.Advance(time.Second)
 				}
 			}
 		})

@@ -5,37 +5,19 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/sealpost/sealpost/internal/admin"
 	"github.com/sealpost/sealpost/internal/auth"
 	"github.com/sealpost/sealpost/internal/otptest"
+	"github.com/sealpost/sealpost/internal/testclock"
 )
-
-// testClock is a settable clock for the service and the sign-in.
-type testClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *testClock) advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
 
 // twoFactorFixture is the UI at a settable clock, requiring two-factor
 // sign-in of require.
-func twoFactorFixture(t *testing.T, require string) (*fixture, *testClock) {
-	c := &testClock{now: time.Now().Truncate(30 * time.Second).Add(5 * time.Second)}
+func twoFactorFixture(t *testing.T, require string) (*fixture, *testclock.Clock) {
+	c := testclock.New(time.Now().Truncate(30 * time.Second).Add(5 * time.Second))
 	f := newFixtureWith(t, func(ao *admin.Options, uo *auth.Options) {
 		ao.Now, uo.Now, ao.Require2FA = c.Now, c.Now, require
 	})
@@ -49,7 +31,7 @@ var (
 
 // turnOn sets two-factor sign-in up on cl's account page with a code
 // oathtool computes, and returns the secret and the recovery codes shown.
-func turnOn(t *testing.T, cl *client, c *testClock) (string, []string) {
+func turnOn(t *testing.T, cl *client, c *testclock.Clock) (string, []string) {
 	t.Helper()
 	p := cl.get("/account/two-factor")
 	m := secretField.FindStringSubmatch(p.body)
@@ -107,7 +89,7 @@ func TestTwoFactorWeb(t *testing.T) {
 	if p := cl.post("/login/code", url.Values{"code": {otptest.Code(t, secret, c.Now())}}); p.status != http.StatusUnauthorized {
 		t.Errorf("the code that turned it on: %d, want 401", p.status)
 	}
-	c.advance(30 * time.Second)
+	c.Advance(30 * time.Second)
 	code := otptest.Code(t, secret, c.Now())
 	p := cl.post("/login/code", url.Values{"code": {code}, "next": {"/account"}})
 	if p.status != http.StatusOK || p.url != "/account" || !strings.Contains(p.body, "recovery codes left") {
@@ -126,7 +108,7 @@ func TestTwoFactorWeb(t *testing.T) {
 	for range 5 {
 		third.post("/login/code", url.Values{"code": {"000000"}})
 	}
-	c.advance(30 * time.Second)
+	c.Advance(30 * time.Second)
 	if p := third.post("/login/code", url.Values{"code": {otptest.Code(t, secret, c.Now())}}); p.status != http.StatusTooManyRequests {
 		t.Errorf("after five wrong codes: %d, want 429", p.status)
 	}
