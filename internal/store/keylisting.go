@@ -12,7 +12,7 @@ const (
 )
 
 // MaxKeysPage is the most keys one page of a keyring listing holds.
-const MaxKeysPage = 200
+const MaxKeysPage = 100
 
 // KeyFilter selects and pages the keys of a keyring listing. The zero
 // value lists the first page of every key.
