@@ -277,7 +277,10 @@ func (im *importer) pkcs12(ctx context.Context, data []byte) ([]ImportResult, er
 	id, err := smime.ParsePKCS12(data, string(password))
 	if err != nil {
 		r := ImportResult{File: im.file, Engine: crypto.SMIME, Outcome: Refused, Reason: err.Error()}
-		if password == nil {
+		switch {
+		case errors.Is(err, smime.ErrIntegrity) && len(password) > 0:
+			r.Reason = "the PKCS#12 password is wrong, or the file is damaged"
+		case password == nil:
 			r.Reason = "PKCS#12 file needs its password (give it with --passphrase-file, SEALPOST_PASSPHRASE or a systemd credential): " + err.Error()
 		}
 		return []ImportResult{r}, nil
