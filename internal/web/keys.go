@@ -62,7 +62,7 @@ func keyView(d admin.KeyDetails, now time.Time) keyRow {
 		// Subjects by attribute name with their text (emailAddress, not
 		// its OID); serials grouped like fingerprints, so they wrap.
 		r.Chain = append(r.Chain, certRow{Subject: smime.NameString(c.RawSubject), Issuer: smime.NameString(c.RawIssuer),
-			Serial: crypto.FormatFingerprint(strings.ToUpper(c.SerialNumber.Text(16))),
+			Serial:      crypto.FormatFingerprint(strings.ToUpper(c.SerialNumber.Text(16))),
 			Fingerprint: smime.Fingerprint(c), NotBefore: c.NotBefore, NotAfter: c.NotAfter, CA: c.IsCA})
 	}
 	return r
@@ -216,7 +216,7 @@ func importKeyFile(q *request, name string, data []byte) (*done, error) {
 	password := q.r.PostFormValue("password")
 	ext := strings.ToLower(filepath.Ext(name))
 	if password == "" && (ext == ".p12" || ext == ".pfx" || smime.IsPKCS12PEM(data)) {
-		return nil, fmt.Errorf("%w: %s is a PKCS#12 file: give its password", admin.ErrInvalid, name)
+		return nil, fmt.Errorf("%w: the file %s is PKCS#12: give its password", admin.ErrInvalid, name)
 	}
 	rs, err := q.svc.ImportKeys(q.r.Context(), name, data, admin.ImportOptions{
 		Passphrase: func(string) ([]byte, error) { return []byte(password), nil }})
