@@ -352,6 +352,7 @@ var openAPIViews = map[string]any{
 	"Hold": holdJSON{}, "Delivery": deliveryJSON{}, "AuditEntry": auditJSON{}, "User": userJSON{},
 	"Token": tokenJSON{}, "KeyDetails": keyDetailsJSON{}, "Certificate": certJSON{}, "Template": templateJSON{},
 	"Conversation": threadJSON{}, "ImportResult": importJSON{}, "Status": statusJSON{}, "Node": nodeJSON{}, "JobRun": jobRunJSON{},
+	"Keyring": keyringJSON{}, "TrustAnchor": trustAnchorJSON{}, "CRL": crlJSON{},
 }
 
 // TestOpenAPISchemas checks each view's schema against its Go type: the
