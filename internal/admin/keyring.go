@@ -152,21 +152,21 @@ func (s *Service) GlobalTrustAnchors(ctx context.Context) ([]TrustAnchor, error)
 	}
 	out := make([]TrustAnchor, 0, len(s.anchors))
 	for _, c := range s.anchors {
-		out = append(out, TrustAnchor{Cert: c, Fingerprint: smime.Fingerprint(c), Subject: smime.NameString(c.RawSubject), Source: FromConfig})
+		out = append(out, anchorView(c, FromConfig))
 	}
 	inst, err := s.installationAnchors(ctx)
 	if err != nil {
 		return nil, err
 	}
 	for _, c := range inst {
-		out = append(out, TrustAnchor{Cert: c, Fingerprint: smime.Fingerprint(c), Subject: smime.NameString(c.RawSubject), Source: FromAdmin})
+		out = append(out, anchorView(c, FromAdmin))
 	}
 	return out, nil
 }
 
 // AddGlobalTrustAnchors makes the CA certificates in data (PEM, one or
 // more, or DER) trust anchors of every list. Only an admin may.
-func (s *Service) AddGlobalTrustAnchors(ctx context.Context, data []byte) ([]*x509.Certificate, error) {
+func (s *Service) AddGlobalTrustAnchors(ctx context.Context, data []byte) ([]TrustAnchor, error) {
 	if err := s.requireAdmin("change the installation's trust anchors"); err != nil {
 		return nil, err
 	}
@@ -174,16 +174,22 @@ func (s *Service) AddGlobalTrustAnchors(ctx context.Context, data []byte) ([]*x5
 	if err != nil {
 		return nil, err
 	}
+	out := make([]TrustAnchor, 0, len(certs))
 	for _, c := range certs {
-		a := store.TrustAnchor{Fingerprint: smime.Fingerprint(c), Cert: c.Raw, CreatedAt: s.now()}
-		if err := s.st.AddInstallationTrustAnchor(ctx, a); err != nil {
+		a := anchorView(c, FromAdmin)
+		if err := s.st.AddInstallationTrustAnchor(ctx, store.TrustAnchor{Fingerprint: a.Fingerprint, Cert: c.Raw, CreatedAt: s.now()}); err != nil {
 			return nil, err
 		}
-		if err := s.audit(ctx, "trust.add", "", a.Fingerprint, smime.NameString(c.RawSubject)); err != nil {
+		if err := s.audit(ctx, "trust.add", "", a.Fingerprint, a.Subject); err != nil {
 			return nil, err
 		}
+		out = append(out, a)
 	}
-	return certs, nil
+	return out, nil
+}
+
+func anchorView(c *x509.Certificate, source string) TrustAnchor {
+	return TrustAnchor{Cert: c, Fingerprint: smime.Fingerprint(c), Subject: smime.NameString(c.RawSubject), Source: source}
 }
 
 // caCertificates reads the certificates of data and refuses any that is
@@ -324,15 +330,7 @@ func parseCRLs(data []byte) ([]*x509.RevocationList, error) {
 // anchor (global, the installation's, every list's) and the certificates
 // loaded beside the configuration's CRLs.
 func (s *Service) knownIssuers(ctx context.Context) ([]*x509.Certificate, error) {
-	lists, err := s.st.Lists(ctx)
-	if err != nil {
-		return nil, err
-	}
-	ptrs := make([]*store.List, len(lists))
-	for i := range lists {
-		ptrs[i] = &lists[i]
-	}
-	listAnchors, err := s.anchorsOf(ctx, ptrs...)
+	listAnchors, err := s.everyListsAnchors(ctx)
 	if err != nil {
 		return nil, err
 	}

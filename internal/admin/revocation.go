@@ -80,15 +80,7 @@ func (s *Service) UnverifiedCRLs(ctx context.Context) ([]*x509.RevocationList, e
 	if err := s.requireAdmin("inspect the loaded CRLs"); err != nil {
 		return nil, err
 	}
-	lists, err := s.st.Lists(ctx)
-	if err != nil {
-		return nil, err
-	}
-	ptrs := make([]*store.List, len(lists))
-	for i := range lists {
-		ptrs[i] = &lists[i]
-	}
-	anchors, err := s.anchorsOf(ctx, ptrs...)
+	anchors, err := s.everyListsAnchors(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -97,4 +89,18 @@ func (s *Service) UnverifiedCRLs(ctx context.Context) ([]*x509.RevocationList, e
 		return nil, err
 	}
 	return rev.Unverified(), nil
+}
+
+// everyListsAnchors are the trust anchors of every list (with the
+// installation's, which every list trusts).
+func (s *Service) everyListsAnchors(ctx context.Context) ([]*x509.Certificate, error) {
+	lists, err := s.st.Lists(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ptrs := make([]*store.List, len(lists))
+	for i := range lists {
+		ptrs[i] = &lists[i]
+	}
+	return s.anchorsOf(ctx, ptrs...)
 }

@@ -4,7 +4,6 @@ import (
 	"net/http"
 
 	"github.com/sealpost/sealpost/internal/admin"
-	"github.com/sealpost/sealpost/internal/crypto/smime"
 )
 
 // keyringJSON is one page of the keyring.
@@ -35,8 +34,21 @@ type crlJSON struct {
 	Source     string  `json:"source"`
 }
 
-func crlView(v admin.CRLView) crlJSON {
-	return crlJSON{Issuer: v.Issuer, ThisUpdate: stamp(v.CRL.ThisUpdate), NextUpdate: stamp(v.CRL.NextUpdate), Revoked: v.Entries, Source: v.Source}
+func crlsView(vs []admin.CRLView) []crlJSON {
+	out := make([]crlJSON, 0, len(vs))
+	for _, v := range vs {
+		out = append(out, crlJSON{Issuer: v.Issuer, ThisUpdate: stamp(v.CRL.ThisUpdate), NextUpdate: stamp(v.CRL.NextUpdate), Revoked: v.Entries, Source: v.Source})
+	}
+	return out
+}
+
+func anchorsView(as []admin.TrustAnchor) []trustAnchorJSON {
+	out := make([]trustAnchorJSON, 0, len(as))
+	for _, a := range as {
+		out = append(out, trustAnchorJSON{Fingerprint: a.Fingerprint, Subject: a.Subject, NotBefore: stamp(a.Cert.NotBefore),
+			NotAfter: stamp(a.Cert.NotAfter), Source: a.Source})
+	}
+	return out
 }
 
 func keyring(c *call) (any, error) {
@@ -69,32 +81,19 @@ func trustAnchors(c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := make([]trustAnchorJSON, 0, len(as))
-	for _, a := range as {
-		out = append(out, trustAnchorJSON{Fingerprint: a.Fingerprint, Subject: a.Subject, NotBefore: stamp(a.Cert.NotBefore),
-			NotAfter: stamp(a.Cert.NotAfter), Source: a.Source})
-	}
-	return out, nil
+	return anchorsView(as), nil
 }
 
 func addTrustAnchors(c *call) (any, error) {
-	if err := c.svc.CheckAdmin("change the installation's trust anchors"); err != nil {
-		return nil, err
-	}
-	data, _, _, err := c.keyUpload()
+	data, err := c.adminUpload("change the installation's trust anchors")
 	if err != nil {
 		return nil, err
 	}
-	certs, err := c.svc.AddGlobalTrustAnchors(c.r.Context(), data)
+	as, err := c.svc.AddGlobalTrustAnchors(c.r.Context(), data)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]trustAnchorJSON, 0, len(certs))
-	for _, cert := range certs {
-		out = append(out, trustAnchorJSON{Fingerprint: smime.Fingerprint(cert), Subject: smime.NameString(cert.RawSubject),
-			NotBefore: stamp(cert.NotBefore), NotAfter: stamp(cert.NotAfter), Source: admin.FromAdmin})
-	}
-	return out, nil
+	return anchorsView(as), nil
 }
 
 func removeTrustAnchor(c *call) (any, error) {
@@ -106,18 +105,11 @@ func crls(c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := make([]crlJSON, 0, len(vs))
-	for _, v := range vs {
-		out = append(out, crlView(v))
-	}
-	return out, nil
+	return crlsView(vs), nil
 }
 
 func addCRLs(c *call) (any, error) {
-	if err := c.svc.CheckAdmin("load CRLs"); err != nil {
-		return nil, err
-	}
-	data, _, _, err := c.keyUpload()
+	data, err := c.adminUpload("load CRLs")
 	if err != nil {
 		return nil, err
 	}
@@ -125,11 +117,17 @@ func addCRLs(c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := make([]crlJSON, 0, len(vs))
-	for _, v := range vs {
-		out = append(out, crlView(v))
+	return crlsView(vs), nil
+}
+
+// adminUpload reads an uploaded file (keyUpload) for an admin only:
+// anyone else is refused before the body is read.
+func (c *call) adminUpload(what string) ([]byte, error) {
+	if err := c.svc.CheckAdmin(what); err != nil {
+		return nil, err
 	}
-	return out, nil
+	data, _, _, err := c.keyUpload()
+	return data, err
 }
 
 // keyInUse is the refusal to delete a key in use, naming its users.

@@ -184,13 +184,13 @@ func importKeys(q *request) (*done, error) {
 	ctx := q.r.Context()
 	switch kind := q.r.PostFormValue("kind"); kind {
 	case "anchor":
-		certs, err := q.svc.AddGlobalTrustAnchors(ctx, data)
+		as, err := q.svc.AddGlobalTrustAnchors(ctx, data)
 		if err != nil {
 			return nil, err
 		}
-		names := make([]string, len(certs))
-		for i, c := range certs {
-			names[i] = smime.NameString(c.RawSubject)
+		names := make([]string, len(as))
+		for i, a := range as {
+			names[i] = a.Subject
 		}
 		return &done{to: "/keys#trust", msg: "Every list now trusts " + strings.Join(names, "; ") + "."}, nil
 	case "crl":
