@@ -46,8 +46,9 @@ func keyFilterSQL(f store.KeyFilter) (string, []any, error) {
 	}
 	if a := strings.ToLower(strings.TrimSpace(f.Address)); a != "" {
 		// Addresses are indexed in lower case; LIKE's wildcards in what
-		// was typed are taken literally.
-		conds = append(conds, `EXISTS (SELECT 1 FROM key_index i WHERE i.fingerprint = k.fingerprint AND i.kind = `+
+		// was typed are taken literally. The addresses are scanned once
+		// (the index's email entries), not once per key.
+		conds = append(conds, `k.fingerprint IN (SELECT i.fingerprint FROM key_index i WHERE i.kind = `+
 			arg(store.IndexEmail)+` AND i.value LIKE `+arg("%"+likeEscaper.Replace(a)+"%")+` ESCAPE '\')`)
 	}
 	switch f.Engine {

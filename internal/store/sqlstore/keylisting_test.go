@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -150,5 +152,45 @@ func TestInstallationTrust(t *testing.T) {
 	cs, err := db.CRLs(ctx)
 	if err != nil || len(cs) != 2 || cs[0].Issuer != "CN=A" || string(cs[0].Data) != "a2" || !cs[0].ThisUpdate.Equal(t0.Add(time.Hour)) || string(cs[1].Data) != "b1" {
 		t.Errorf("CRLs = %+v, %v", cs, err)
+	}
+}
+
+// BenchmarkListKeys times a page of the keys page's listing in a
+// keyring of 100,000 keys (SEALPOST_LISTKEYS_N changes the number): the
+// first page, the last, a substring of an address, a status. Each counts
+// the matching keys as well (the page's "of N"), which reads every key
+// the filter selects.
+func BenchmarkListKeys(b *testing.B) {
+	n := 100000
+	if s := os.Getenv("SEALPOST_LISTKEYS_N"); s != "" {
+		if _, err := fmt.Sscan(s, &n); err != nil {
+			b.Fatal(err)
+		}
+	}
+	ctx := context.Background()
+	db, err := Open(ctx, filepath.Join(b.TempDir(), "bench.db")) // SQLite, the default engine
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	fillKeyring(b, db, n)
+	now := time.Now()
+	for _, c := range []struct {
+		name string
+		f    store.KeyFilter
+	}{
+		{"first-page", store.KeyFilter{Limit: 50}},
+		{"last-page", store.KeyFilter{Limit: 50, Offset: n - 50}},
+		{"address", store.KeyFilter{Limit: 50, Address: "user-4242"}},
+		{"status-expired", store.KeyFilter{Limit: 50, Status: store.KeyStatusExpired}},
+	} {
+		c.f.Now, c.f.Within = now, 30*24*time.Hour
+		b.Run(c.name, func(b *testing.B) {
+			for b.Loop() {
+				if _, err := db.ListKeys(ctx, c.f); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
