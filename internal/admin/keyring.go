@@ -24,6 +24,7 @@ type KeyringStore interface {
 	AddInstallationTrustAnchor(ctx context.Context, a store.TrustAnchor) error
 	RemoveInstallationTrustAnchor(ctx context.Context, fingerprint string) error
 	InstallationTrustAnchors(ctx context.Context) ([]store.TrustAnchor, error)
+	ListAnchors(ctx context.Context) ([]store.ListAnchor, error)
 	PutCRL(ctx context.Context, c store.CRL) (bool, error)
 	CRLs(ctx context.Context) ([]store.CRL, error)
 }

@@ -496,19 +496,13 @@ func (s *Service) issuerStatus(ctx context.Context, c *x509.Certificate, trusted
 			return a, "issued by " + smime.NameString(a.RawSubject) + ", a trust anchor, " + why, nil
 		}
 	}
-	lists, err := s.st.Lists(ctx)
+	others, err := s.st.ListAnchors(ctx)
 	if err != nil {
 		return nil, "", err
 	}
-	for i := range lists {
-		as, err := s.anchorsOf(ctx, &lists[i])
-		if err != nil {
-			return nil, "", err
-		}
-		for _, a := range as {
-			if signed(a) {
-				return a, "issued by " + smime.NameString(a.RawSubject) + ", a trust anchor of " + lists[i].Address + " only (no list that uses it trusts it)", nil
-			}
+	for _, la := range others {
+		if a, err := x509.ParseCertificate(la.Cert); err == nil && signed(a) {
+			return a, "issued by " + smime.NameString(a.RawSubject) + ", a trust anchor of " + la.List + " only (no list that uses it trusts it)", nil
 		}
 	}
 	for _, a := range s.crlIssuers {

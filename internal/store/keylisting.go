@@ -55,3 +55,9 @@ type CRL struct {
 	Data       []byte    // DER
 	CreatedAt  time.Time
 }
+
+// ListAnchor is one of a list's own trust anchors, with the list.
+type ListAnchor struct {
+	List string // the list's address
+	Cert []byte // DER
+}

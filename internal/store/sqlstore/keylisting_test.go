@@ -121,6 +121,9 @@ func TestInstallationTrust(t *testing.T) {
 	if ders, err := db.TrustAnchors(ctx, l.ID); err != nil || len(ders) != 2 {
 		t.Errorf("the list trusts %d anchors (%v), want its own and the installation's", len(ders), err)
 	}
+	if las, err := db.ListAnchors(ctx); err != nil || len(las) != 1 || las[0].List != l.Address || string(las[0].Cert) != "list ca" {
+		t.Errorf("ListAnchors = %+v, %v; want the list's own only", las, err)
+	}
 	if err := db.RemoveInstallationTrustAnchor(ctx, "INSTCA"); err != nil {
 		t.Fatal(err)
 	}

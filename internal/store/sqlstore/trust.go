@@ -118,3 +118,22 @@ func (s *DB) CRLs(ctx context.Context) ([]store.CRL, error) {
 	}
 	return out, rows.Err()
 }
+
+// ListAnchors returns every list's own trust anchors, by list.
+func (s *DB) ListAnchors(ctx context.Context) ([]store.ListAnchor, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT l.address, t.cert FROM trust_anchors t JOIN lists l ON l.id = t.list_id
+		ORDER BY l.address, t.created_at, t.fingerprint`)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: list anchors: %w", err)
+	}
+	defer rows.Close()
+	var out []store.ListAnchor
+	for rows.Next() {
+		var a store.ListAnchor
+		if err := rows.Scan(&a.List, &a.Cert); err != nil {
+			return nil, fmt.Errorf("sqlstore: list anchors: %w", err)
+		}
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
