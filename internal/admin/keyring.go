@@ -55,11 +55,23 @@ type KeyListing struct {
 
 // ListKeys returns a page of the keyring, filtered by part of an
 // address, engine and status (expiring: within ExpiringWithin), ordered
-// by fingerprint. The whole keyring names who uses each key on every
-// list: only an admin may list it (anyone else searches it, FindKey).
+// by fingerprint: all of it for an admin, the keys of their lists and
+// their lists' members for anyone else (as FindKey). An actor limited to
+// one list may not list it (a key names who uses it, on every list).
 func (s *Service) ListKeys(ctx context.Context, q KeyQuery) (KeyListing, error) {
-	if err := s.requireAdmin("list the whole keyring"); err != nil {
+	if err := s.requireUnlimited("list the keyring"); err != nil {
 		return KeyListing{}, err
+	}
+	var listIDs []int64 // nil: every key
+	if !s.actor.IsAdmin() {
+		lists, err := s.Lists(ctx)
+		if err != nil {
+			return KeyListing{}, err
+		}
+		listIDs = make([]int64, 0, len(lists))
+		for _, l := range lists {
+			listIDs = append(listIDs, l.ID)
+		}
 	}
 	if q.Engine != "" && q.Engine != store.EngineOpenPGP && q.Engine != store.EngineSMIME {
 		return KeyListing{}, fmt.Errorf("%w: engine %q is neither %s nor %s", ErrInvalid, q.Engine, store.EngineOpenPGP, store.EngineSMIME)
@@ -74,7 +86,7 @@ func (s *Service) ListKeys(ctx context.Context, q KeyQuery) (KeyListing, error) 
 		q.Limit = KeysPerPage
 	}
 	q.Limit = min(q.Limit, store.MaxKeysPage)
-	page, err := s.st.ListKeys(ctx, store.KeyFilter{Address: q.Address, Engine: q.Engine, Status: q.Status,
+	page, err := s.st.ListKeys(ctx, store.KeyFilter{Address: q.Address, Engine: q.Engine, Status: q.Status, ListIDs: listIDs,
 		Now: s.now(), Within: ExpiringWithin, Offset: q.Offset, Limit: q.Limit})
 	if err != nil {
 		return KeyListing{}, err

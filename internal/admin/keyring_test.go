@@ -63,9 +63,30 @@ func TestListKeysFilters(t *testing.T) {
 			t.Errorf("ListKeys(%+v): %v, want ErrInvalid", q, err)
 		}
 	}
+	// An owner lists the keys of their lists and members only; a token
+	// limited to a list lists nothing.
+	if _, err := s.CreateList(ctx, teamList, "owner@example.org", "", pgp.Ed25519); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.AddMember(ctx, teamList, "carol@example.net", certPEM(ca.Issue("carol@example.net", openssltest.P256, openssltest.LeafOptions{})), false); err != nil {
+		t.Fatal(err)
+	}
 	owner := s.As(admin.Actor{Email: "owner@example.org", Role: store.RoleOwner})
-	if _, err := owner.ListKeys(ctx, admin.KeyQuery{}); !errors.Is(err, admin.ErrForbidden) {
-		t.Errorf("an owner listed the whole keyring: %v", err)
+	l, err := owner.ListKeys(ctx, admin.KeyQuery{})
+	if err != nil || l.Total != 2 {
+		t.Fatalf("the owner's keys: %d, %v; want the list's own and its member's", l.Total, err)
+	}
+	for _, k := range l.Keys {
+		if len(k.Lists) != 1 || k.Lists[0] != teamList {
+			t.Errorf("the owner sees a key of %v", k.Lists)
+		}
+	}
+	if l, _ := s.As(admin.Actor{Email: "other@example.org", Role: store.RoleOwner}).ListKeys(ctx, admin.KeyQuery{}); l.Total != 0 {
+		t.Errorf("an owner of no list sees %d keys", l.Total)
+	}
+	limited := s.As(admin.Actor{Email: "admin@example.org", Role: store.RoleAdmin, List: teamList})
+	if _, err := limited.ListKeys(ctx, admin.KeyQuery{}); !errors.Is(err, admin.ErrForbidden) {
+		t.Errorf("an actor limited to a list listed the keyring: %v", err)
 	}
 }
 

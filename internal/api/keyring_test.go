@@ -57,8 +57,10 @@ func TestKeyringAPI(t *testing.T) {
 	if r := f.get(adm, api.Prefix+"/keyring?status=lost"); r.status != http.StatusUnprocessableEntity {
 		t.Errorf("unknown status: %d", r.status)
 	}
-	if r := f.get(alice, api.Prefix+"/keyring"); r.status != http.StatusForbidden {
-		t.Errorf("an owner listed the keyring: %d", r.status)
+	// An owner lists the keys of their lists only: list A's own key.
+	f.get(alice, api.Prefix+"/keyring").json(t, &p)
+	if l, _ := f.svc.List(ctx, "a@lists.example.org"); p.Total != 1 || p.Keys[0].Fingerprint != l.KeyFingerprint {
+		t.Errorf("the owner's keyring: %+v", p)
 	}
 
 	// A PKCS#12 file as JSON, base64-encoded; the wrong password first.

@@ -20,6 +20,10 @@ type KeyFilter struct {
 	Address string // a substring of one of the key's addresses (case-insensitive); "" any
 	Engine  string // EngineOpenPGP, EngineSMIME, or "" both
 	Status  string // one of the KeyStatus values, or "" any
+	// ListIDs, when not nil, keeps the keys one of these lists uses:
+	// its own key (or a replaced one it still decrypts with) or a
+	// member's. Empty: no key.
+	ListIDs []int64
 	// Now and Within judge expiry: expired is before Now, expiring is
 	// from Now to Now+Within.
 	Now    time.Time

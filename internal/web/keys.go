@@ -68,8 +68,9 @@ func keyView(d admin.KeyDetails, now time.Time) keyRow {
 	return r
 }
 
-// keysData is the keys page: a search for everyone; for an admin also
-// the keyring listed, the import form, and the trust anchors and CRLs.
+// keysData is the keys page: a search and the keyring listed (all of it
+// for an admin, the keys of their lists for anyone else); for an admin
+// also the import form, and the trust anchors and CRLs.
 type keysData struct {
 	Query   string
 	Keys    []keyRow
@@ -107,11 +108,11 @@ func keysPage(q *request) error {
 			d.Keys = append(d.Keys, keyView(k, q.svc.Now()))
 		}
 	}
+	var err error
+	if d.Listing, err = listKeys(q); err != nil {
+		return err
+	}
 	if d.Admin {
-		var err error
-		if d.Listing, err = listKeys(q); err != nil {
-			return err
-		}
 		if d.Anchors, err = q.svc.GlobalTrustAnchors(ctx); err != nil {
 			return err
 		}

@@ -107,8 +107,14 @@ func TestKeysImportPKCS12(t *testing.T) {
 	if p := alice.upload("/keys/import", map[string]string{"kind": "keys", "password": "s3cret pass"}, "alice.p12", p12); p.status != http.StatusForbidden {
 		t.Errorf("an owner imported into the keyring: %d", p.status)
 	}
-	if p := alice.get("/keys"); strings.Contains(p.body, `id="keyring"`) || strings.Contains(p.body, `action="/keys/import"`) {
-		t.Error("an owner sees the whole keyring or the import form")
+	p = alice.get("/keys")
+	if strings.Contains(p.body, `action="/keys/import"`) || strings.Contains(p.body, `id="trust"`) {
+		t.Error("an owner sees the import form or the trust anchors")
+	}
+	// The owner's listing: list A's own key, not the certificate nobody uses.
+	l, _ := f.svc.List(context.Background(), listA)
+	if n := strings.Count(p.body, "<tr data-key="); n != 1 || row(p.body, "data-key", l.KeyFingerprint) == "" {
+		t.Errorf("the owner's listing has %d keys, want list A's own only:\n%s", n, p.body)
 	}
 }
 

@@ -58,6 +58,9 @@ func keyFilterSQL(f store.KeyFilter) (string, []any, error) {
 	default:
 		return "", nil, fmt.Errorf("sqlstore: list keys: unknown engine %q", f.Engine)
 	}
+	if f.ListIDs != nil {
+		conds = append(conds, usedBySQL(f.ListIDs, arg))
+	}
 	now := millis(f.Now)
 	switch f.Status {
 	case "":
@@ -78,6 +81,22 @@ func keyFilterSQL(f store.KeyFilter) (string, []any, error) {
 		return "", nil, nil
 	}
 	return " WHERE " + strings.Join(conds, " AND "), args, nil
+}
+
+// usedBySQL is the condition that a list among ids uses the key, as
+// KeyUsers finds its users.
+func usedBySQL(ids []int64, arg func(any) string) string {
+	if len(ids) == 0 {
+		return "1 = 0"
+	}
+	ps := make([]string, len(ids))
+	for i, id := range ids {
+		ps[i] = arg(id)
+	}
+	in := "(" + strings.Join(ps, ", ") + ")"
+	return `(k.fingerprint IN (SELECT m.fingerprint FROM member_keys m WHERE m.list_id IN ` + in + `)
+		OR k.fingerprint IN (SELECT l.key_fingerprint FROM lists l WHERE l.id IN ` + in + `)
+		OR k.fingerprint IN (SELECT r.fingerprint FROM retired_list_keys r WHERE r.list_id IN ` + in + `))`
 }
 
 // likeEscaper makes a string match itself in a LIKE pattern with ESCAPE '\'.

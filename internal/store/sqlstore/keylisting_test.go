@@ -78,6 +78,22 @@ func TestListKeys(t *testing.T) {
 			t.Errorf("ListKeys(%+v) = %q (%d in all), want %q (%d)", c.f, got, total, c.want, c.total)
 		}
 	}
+	// Keys the lists use: a member's on each list.
+	l1, l2 := newList(t, db, "one@lists.example.org"), newList(t, db, "two@lists.example.org")
+	for _, m := range []*store.Member{{ListID: l1.ID, Email: "alice@example.org", Keys: []store.MemberKey{{Key: keys[0]}}},
+		{ListID: l2.ID, Email: "frank@corp.example", Keys: []store.MemberKey{{Key: keys[6]}}}} {
+		if err := db.AddMember(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range []struct {
+		ids  []int64
+		want string
+	}{{[]int64{l1.ID}, "A1"}, {[]int64{l1.ID, l2.ID}, "A1 B2"}, {[]int64{}, ""}} {
+		if got, total := list(store.KeyFilter{ListIDs: c.ids}); got != c.want || total != len(strings.Fields(c.want)) {
+			t.Errorf("used by lists %v = %q (%d)", c.ids, got, total)
+		}
+	}
 	if _, err := db.ListKeys(ctx, store.KeyFilter{Status: "lost"}); err == nil {
 		t.Error("an unknown status was accepted")
 	}
