@@ -106,6 +106,9 @@ func TestUserCommands(t *testing.T) {
 	sealpost(t, data, nil, "user", "set", bob, "--password-file", writeSecret(t, "tiny")).want(t, exitData)
 	sealpost(t, data, nil, "user", "set", bob, "--password-file", writeSecret(t, "a brand new password")).want(t, exitOK)
 	sealpost(t, data, nil, "user", "set", "nobody@example.org", "--role", "owner").want(t, exitData)
+	if r := sealpost(t, data, nil, "user", "set", bob, "--reset-2fa").want(t, exitOK); !strings.Contains(r.stdout, "two-factor sign-in: off") {
+		t.Errorf("user set --reset-2fa says:\n%s", r.stdout)
+	}
 	decodeJSON(t, data, &users, "user", "list", "--json")
 	for _, u := range users {
 		if u.Email == bob && u.Role != "admin" {

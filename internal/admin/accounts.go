@@ -171,15 +171,30 @@ func (s *Service) SetUser(ctx context.Context, email, role, password string) err
 }
 
 // Login checks an account's password and returns the actor it signs in
-// as. A wrong password and an unknown account are the same
+// as, for an account a password alone signs in (SignIn says what else
+// one needs). A wrong password and an unknown account are the same
 // ErrUnauthenticated, and take as long.
 func (s *Service) Login(ctx context.Context, email, password, via string) (Actor, error) {
+	actor, step, err := s.SignIn(ctx, email, password, via)
+	if err == nil && step != SignedIn {
+		return Actor{}, ErrUnauthenticated
+	}
+	return actor, err
+}
+
+// SignIn checks an account's password and says what the sign-in needs
+// next: nothing (SignedIn: it is recorded and audited), a two-factor code
+// (NeedCode: VerifyCode completes it), or setting two-factor sign-in up
+// first (NeedEnrol: Options.Require2FA asks it of this account). A wrong
+// password and an unknown account are the same ErrUnauthenticated, and
+// take as long.
+func (s *Service) SignIn(ctx context.Context, email, password, via string) (Actor, SignInStep, error) {
 	var a *store.Account
 	addr, err := mail.Normalize(email)
 	if err == nil {
 		a, err = s.st.Account(ctx, addr)
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
-			return Actor{}, err
+			return Actor{}, "", err
 		}
 	}
 	hash := dummyPasswordHash()
@@ -188,10 +203,10 @@ func (s *Service) Login(ctx context.Context, email, password, via string) (Actor
 	}
 	ok, err := checkPassword(hash, password)
 	if err != nil {
-		return Actor{}, fmt.Errorf("account %s: %w", addr, err)
+		return Actor{}, "", fmt.Errorf("account %s: %w", addr, err)
 	}
 	if a == nil || !ok {
-		return Actor{}, ErrUnauthenticated
+		return Actor{}, "", ErrUnauthenticated
 	}
 	if passwordNeedsRehash(a.PasswordHash) {
 		if a.PasswordHash, err = hashPassword(s.rand, password); err == nil {
@@ -199,14 +214,26 @@ func (s *Service) Login(ctx context.Context, email, password, via string) (Actor
 			err = s.st.UpdateAccount(ctx, a)
 		}
 		if err != nil {
-			return Actor{}, err
+			return Actor{}, "", err
 		}
 	}
-	if err := s.st.RecordLogin(ctx, a.ID, s.now()); err != nil {
-		return Actor{}, err
-	}
 	actor := actorOf(a, via)
-	return actor, s.As(actor).audit(ctx, "user.login", "", a.Email, "")
+	if len(a.TOTPSecret) > 0 {
+		return actor, NeedCode, nil
+	}
+	step := SignedIn
+	if s.requires2FA(a.Role) {
+		step = NeedEnrol
+	}
+	return actor, step, s.recordLogin(ctx, a, actor, "")
+}
+
+// recordLogin notes a's sign-in and audits it, with how (detail).
+func (s *Service) recordLogin(ctx context.Context, a *store.Account, actor Actor, detail string) error {
+	if err := s.st.RecordLogin(ctx, a.ID, s.now()); err != nil {
+		return err
+	}
+	return s.As(actor).audit(ctx, "user.login", "", a.Email, detail)
 }
 
 func actorOf(a *store.Account, via string) Actor {

@@ -55,6 +55,10 @@ type Store interface {
 	Accounts(ctx context.Context) ([]store.Account, error)
 	UpdateAccount(ctx context.Context, a *store.Account) error
 	RecordLogin(ctx context.Context, id int64, at time.Time) error
+	SetTOTP(ctx context.Context, id int64, sealed []byte, codeHashes []string) error
+	UseTOTPStep(ctx context.Context, id, step int64) (bool, error)
+	UseRecoveryCode(ctx context.Context, id int64, hash string, at time.Time) (bool, error)
+	RecoveryCodesLeft(ctx context.Context, id int64) (int, error)
 	DeleteAccount(ctx context.Context, email string) error
 	DeleteAccountSessions(ctx context.Context, accountID int64) error
 	CreateToken(ctx context.Context, t *store.Token) error
@@ -120,6 +124,9 @@ type Options struct {
 	// Database says where the records are, for people, without any
 	// password (a redacted URL or the SQLite file): Status shows it.
 	Database string
+	// Require2FA is whose sign-in needs a second factor: "" nobody's
+	// (each account may set it up), Require2FAAdmins or Require2FAAll.
+	Require2FA string
 }
 
 // Service runs the use cases.
@@ -136,6 +143,7 @@ type Service struct {
 	crls       []*x509.RevocationList
 	crlIssuers []*x509.Certificate
 	database   string // Options.Database
+	require2FA string // Options.Require2FA
 }
 
 // New returns a Service over st; sealer seals the lists' secret keys.
@@ -147,7 +155,7 @@ func New(st Store, sealer *keyring.Sealer, opt Options) *Service {
 		opt.Rand = rand.Reader
 	}
 	return &Service{st: st, sealer: sealer, now: opt.Now, rand: opt.Rand, flow: opt.Flow, actor: Operator,
-		anchors: opt.TrustAnchors, crls: opt.CRLs, crlIssuers: opt.CRLIssuers, database: opt.Database}
+		anchors: opt.TrustAnchors, crls: opt.CRLs, crlIssuers: opt.CRLIssuers, database: opt.Database, require2FA: opt.Require2FA}
 }
 
 // CreateList creates a list at address with a freshly generated key.

@@ -3,6 +3,8 @@ package api_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -157,15 +159,36 @@ func fill(pattern string, values map[string]string) (method, path string) {
 }
 
 // TestAuthenticationRequired: every endpoint refuses a request without a
-// token, or with a wrong one, as 401 with the stable code.
+// token, with a wrong one, or with the cookie of a session halfway
+// through signing in (the admin's password was right, the two-factor
+// code is still due or two-factor sign-in is still to be set up), as 401
+// with the stable code.
 func TestAuthenticationRequired(t *testing.T) {
 	f := newFixture(t)
+	ctx := context.Background()
+	adm, err := f.db.Account(ctx, "admin@example.org")
+	if err != nil {
+		t.Fatal(err)
+	}
+	halfway := map[string]string{}
+	for _, stage := range []string{store.SessionCode, store.SessionEnrol} {
+		secret := "halfway-" + stage
+		sum := sha256.Sum256([]byte(secret))
+		now := time.Now()
+		if err := f.db.CreateSession(ctx, &store.Session{Hash: hex.EncodeToString(sum[:]), AccountID: adm.ID, CSRF: "c",
+			Stage: stage, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+		halfway[stage] = secret
+	}
 	values := map[string]string{"list": "a@lists.example.org", "email": "alice@example.org", "id": "1", "lang": "en",
 		"name": "owner-held", "thread": "<x@y>", "fingerprint": "ABCDEF0123456789"}
 	for _, pattern := range api.Routes() {
 		method, path := fill(pattern, values)
 		for _, auth := range []map[string]string{nil, {"Authorization": "Bearer sealpost_wrong"}, {"Authorization": "Basic YTpi"},
-			{"Cookie": auth.CookieName + "=forged"}} {
+			{"Cookie": auth.CookieName + "=forged"},
+			{"Cookie": auth.CookieName + "=" + halfway[store.SessionCode]},
+			{"Cookie": auth.CookieName + "=" + halfway[store.SessionEnrol]}} {
 			r := f.do("", method, path, strings.NewReader("{}"), auth)
 			if r.status != http.StatusUnauthorized || r.code(t) != "unauthenticated" {
 				t.Errorf("%s with %v: %d %s, want 401 unauthenticated", pattern, auth, r.status, r.body)

@@ -4,14 +4,17 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/BurntSushi/toml"
 
+	"github.com/sealpost/sealpost/internal/admin"
 	"github.com/sealpost/sealpost/internal/crypto/smime"
 	"github.com/sealpost/sealpost/internal/smtpclient"
+	"github.com/sealpost/sealpost/internal/store"
 	"github.com/sealpost/sealpost/internal/store/sqlstore"
 )
 
@@ -44,6 +47,12 @@ type Config struct {
 		// another host that terminates TLS. (One on the same host says
 		// X-Forwarded-Proto: https, and that is enough.)
 		SecureCookies bool `toml:"secure_cookies"`
+		// Require2FA is whose sign-in to the UI needs a code from an
+		// authenticator app as well as the password: "admins", "all",
+		// or "" (each account may set it up; none must). An account it
+		// applies to that has none sets it up at its next sign-in,
+		// before anything else.
+		Require2FA string `toml:"require_2fa"`
 	} `toml:"http"`
 	SMIME struct {
 		// TrustAnchors is a PEM file, or a directory of them, with the
@@ -146,6 +155,27 @@ type Config struct {
 		// from PostgreSQL's usual places (PGPASSWORD, ~/.pgpass).
 		URL string `toml:"url"`
 	} `toml:"database"`
+	OIDC struct {
+		// Issuer turns on single sign-on to the admin UI through this
+		// OpenID Connect provider (Keycloak, Authentik, Entra ID, Google
+		// Workspace, ...): its issuer URL. Accounts are matched by the
+		// email address the provider verified.
+		Issuer   string `toml:"issuer"`
+		ClientID string `toml:"client_id"`
+		// ClientSecret is the client's secret; empty takes it from the
+		// systemd credential sealpost-oidc-client-secret.
+		ClientSecret string `toml:"client_secret"`
+		// RedirectURL is the callback registered with the provider:
+		// https://HOST/login/oidc/callback.
+		RedirectURL string `toml:"redirect_url"`
+		// Name labels the sign-in button ("Sign in with NAME").
+		Name string `toml:"name"`
+		// CreateAccounts makes an account, with DefaultRole, at the first
+		// sign-in of a verified address that has none; else such a
+		// sign-in is refused until an admin adds the account.
+		CreateAccounts bool   `toml:"create_accounts"`
+		DefaultRole    string `toml:"default_role"`
+	} `toml:"oidc"`
 }
 
 // DatabaseURLEnv names the environment variable that overrides
@@ -256,6 +286,10 @@ func (c *Config) Validate() error {
 	check("relay.addr", c.Relay.Addr, true)
 	problems = append(problems, c.relayTLSProblems()...)
 	check("submission.listen", c.Submission.Listen, true)
+	problems = append(problems, c.oidcProblems()...)
+	if err := admin.CheckRequire2FA(c.HTTP.Require2FA); err != nil {
+		problems = append(problems, "http."+strings.TrimPrefix(err.Error(), admin.ErrInvalid.Error()+": "))
+	}
 	if (c.HTTP.TLSCert == "") != (c.HTTP.TLSKey == "") {
 		problems = append(problems, "http.tls_cert and http.tls_key: give both or neither")
 	}
@@ -302,6 +336,35 @@ func (c *Config) RelayTLS() smtpclient.TLSLevel {
 	}
 	level, _ := smtpclient.ParseTLSLevel(c.Relay.TLS) // checked by Validate
 	return level
+}
+
+// oidcProblems checks [oidc].
+func (c *Config) oidcProblems() []string {
+	o := c.OIDC
+	if o.Issuer == "" {
+		return nil
+	}
+	var problems []string
+	if u, err := url.Parse(o.Issuer); err != nil || u.Host == "" || (u.Scheme != "https" && !isLoopbackHost(u.Hostname())) {
+		problems = append(problems, fmt.Sprintf("oidc.issuer: %q is not an https:// URL", o.Issuer))
+	}
+	if o.ClientID == "" {
+		problems = append(problems, "oidc.client_id: give the client id registered with the provider")
+	}
+	if u, err := url.Parse(o.RedirectURL); err != nil || u.Host == "" || u.Path != "/login/oidc/callback" {
+		problems = append(problems, fmt.Sprintf("oidc.redirect_url: %q should be https://HOST/login/oidc/callback, as registered with the provider", o.RedirectURL))
+	}
+	if o.CreateAccounts && o.DefaultRole != store.RoleOwner && o.DefaultRole != store.RoleAdmin {
+		problems = append(problems, fmt.Sprintf("oidc.default_role: %q; create_accounts needs owner or admin", o.DefaultRole))
+	}
+	return problems
+}
+
+// isLoopbackHost reports whether host names this machine (a test's
+// provider may speak plain HTTP there).
+func isLoopbackHost(host string) bool {
+	ip := net.ParseIP(host)
+	return host == "localhost" || (ip != nil && ip.IsLoopback())
 }
 
 // relayTLSProblems checks relay.tls and relay.require_tls.

@@ -74,3 +74,21 @@ func TestRetentionConfig(t *testing.T) {
 		}
 	}
 }
+
+// TestSignInConfig: [http] require_2fa and [oidc] are checked, each
+// problem with its key; a complete [oidc] passes.
+func TestSignInConfig(t *testing.T) {
+	ok := "[http]\nrequire_2fa = \"admins\"\n[oidc]\nissuer = \"https://id.example.org/realms/staff\"\nclient_id = \"sealpost\"\n" +
+		"redirect_url = \"https://sealpost.example.org/login/oidc/callback\"\ncreate_accounts = true\ndefault_role = \"owner\"\n"
+	if _, err := parseConfig("/data", ConfigFile, []byte(ok)); err != nil {
+		t.Errorf("valid settings refused: %v", err)
+	}
+	bad := "[http]\nrequire_2fa = \"everyone\"\n[oidc]\nissuer = \"http://id.example.org\"\n" +
+		"redirect_url = \"https://sealpost.example.org/callback\"\ncreate_accounts = true\n"
+	_, err := parseConfig("/data", ConfigFile, []byte(bad))
+	for _, want := range []string{"http.require_2fa", "oidc.issuer", "oidc.client_id", "oidc.redirect_url", "oidc.default_role"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not report %s:\n%v", want, err)
+		}
+	}
+}

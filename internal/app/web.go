@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/sealpost/sealpost/internal/api"
@@ -67,8 +70,33 @@ func (a *App) HTTPHandler() http.Handler {
 func (a *App) Auth() *auth.Auth {
 	a.authOnce.Do(func() {
 		a.auth = auth.New(a.Admin, a.Store, auth.Options{SecureCookies: a.Config.HTTP.SecureCookies, Metrics: a.Metrics})
+		if o := a.Config.OIDC; o.Issuer != "" {
+			role := ""
+			if o.CreateAccounts {
+				role = o.DefaultRole
+			}
+			a.auth.EnableOIDC(auth.OIDCOptions{Issuer: o.Issuer, ClientID: o.ClientID, ClientSecret: oidcSecret(o.ClientSecret),
+				RedirectURL: o.RedirectURL, Name: o.Name, CreateRole: role})
+		}
 	})
 	return a.auth
+}
+
+// OIDCSecretCredential is the systemd credential that holds the single
+// sign-on client's secret, when [oidc] client_secret is empty.
+const OIDCSecretCredential = "sealpost-oidc-client-secret"
+
+// oidcSecret is the configured client secret, or the credential's.
+func oidcSecret(configured string) string {
+	if configured != "" {
+		return configured
+	}
+	if dir := os.Getenv("CREDENTIALS_DIRECTORY"); dir != "" {
+		if b, err := os.ReadFile(filepath.Join(dir, OIDCSecretCredential)); err == nil {
+			return strings.TrimRight(string(b), "\r\n")
+		}
+	}
+	return ""
 }
 
 // securityHeaders sets the headers every response carries: no framing,

@@ -47,7 +47,7 @@ func layerTable() []layer {
 // (relative to internal/). They sit outside the layers and may import
 // anything, but only _test.go files may import them.
 func testSupport() []string {
-	return []string{"gpgtest", "openssltest", "clienttest", "memtest", "benchdir", "postfixtest", "pgtest", "srctest", "archtest"}
+	return []string{"gpgtest", "openssltest", "clienttest", "memtest", "benchdir", "postfixtest", "pgtest", "otptest", "oidctest", "srctest", "archtest"}
 }
 
 // binaryMain is the command whose link set must not contain testing,

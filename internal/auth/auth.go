@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"strconv"
 	"strings"
 	"time"
 
@@ -50,6 +51,9 @@ const (
 	loginWindow       = 15 * time.Minute
 	loginFailuresIP   = 10
 	loginFailuresUser = 20
+	// codeFailures: wrong two-factor codes per account (a million codes,
+	// five guesses in a quarter of an hour).
+	codeFailures = 5
 )
 
 // Auth identifies the person or program behind a request: by an API
@@ -60,6 +64,8 @@ type Auth struct {
 	opt     Options
 	byIP    *Limiter
 	byEmail *Limiter
+	byCode  *Limiter // two-factor codes, per account
+	oidc    *OIDC    // single sign-on, when configured
 }
 
 // New returns an Auth that checks credentials with svc (acting as the
@@ -73,7 +79,8 @@ func New(svc *admin.Service, st Store, opt Options) *Auth {
 	}
 	return &Auth{admin: svc, st: st, opt: opt,
 		byIP:    NewLimiter(st, "sign-in per client", loginFailuresIP, loginWindow, opt.Now),
-		byEmail: NewLimiter(st, "sign-in per account", loginFailuresUser, loginWindow, opt.Now)}
+		byEmail: NewLimiter(st, "sign-in per account", loginFailuresUser, loginWindow, opt.Now),
+		byCode:  NewLimiter(st, "two-factor code per account", codeFailures, loginWindow, opt.Now)}
 }
 
 // Limiter returns a limit counted in the same store as the sign-in
@@ -118,20 +125,29 @@ func (a *Auth) secure(r *http.Request) bool {
 // Identify returns who made r: the holder of its bearer token or of its
 // session cookie, acting via via (admin.ViaAPI or admin.ViaWeb).
 // admin.ErrUnauthenticated means neither is valid; a request with a bad
-// bearer token is not tried with its cookie.
+// bearer token is not tried with its cookie. A session halfway through
+// signing in (waiting for a two-factor code, or for two-factor sign-in to
+// be set up) is not valid here: only IdentifyStage takes it.
 func (a *Auth) Identify(r *http.Request, via string) (*Identity, error) {
-	ctx := r.Context()
 	if h := r.Header.Get("Authorization"); h != "" {
 		scheme, secret, ok := strings.Cut(h, " ")
 		if !ok || !strings.EqualFold(scheme, "Bearer") {
 			return nil, admin.ErrUnauthenticated
 		}
-		actor, err := a.admin.TokenActor(ctx, strings.TrimSpace(secret), via)
+		actor, err := a.admin.TokenActor(r.Context(), strings.TrimSpace(secret), via)
 		if err != nil {
 			return nil, err
 		}
 		return &Identity{Actor: actor}, nil
 	}
+	return a.IdentifyStage(r, via, "")
+}
+
+// IdentifyStage returns who holds r's session cookie when the session is
+// at stage ("" signed in, store.SessionCode, store.SessionEnrol), for the
+// pages of that step of signing in.
+func (a *Auth) IdentifyStage(r *http.Request, via, stage string) (*Identity, error) {
+	ctx := r.Context()
 	c, err := r.Cookie(CookieName)
 	if err != nil || c.Value == "" {
 		return nil, admin.ErrUnauthenticated
@@ -142,11 +158,28 @@ func (a *Auth) Identify(r *http.Request, via string) (*Identity, error) {
 	} else if err != nil {
 		return nil, err
 	}
+	if se.Stage != stage {
+		return nil, admin.ErrUnauthenticated
+	}
 	actor, err := a.admin.AccountActor(ctx, se.AccountID, via)
 	if err != nil {
 		return nil, err
 	}
 	return &Identity{Actor: actor, Session: se}, nil
+}
+
+// Stage is the stage of r's session ("" when it has none or is signed
+// in): where the sign-in page sends a browser that is halfway.
+func (a *Auth) Stage(r *http.Request) string {
+	c, err := r.Cookie(CookieName)
+	if err != nil || c.Value == "" {
+		return ""
+	}
+	se, err := a.st.Session(r.Context(), hashSecret(c.Value), a.opt.Now())
+	if err != nil {
+		return ""
+	}
+	return se.Stage
 }
 
 // ErrCSRF is returned for a request that changes something with a
@@ -248,7 +281,7 @@ func (a *Auth) Login(w http.ResponseWriter, r *http.Request, email, password str
 			return nil, &RateLimited{RetryAfter: after}
 		}
 	}
-	actor, err := a.admin.Login(ctx, email, password, admin.ViaWeb)
+	actor, step, err := a.admin.SignIn(ctx, email, password, admin.ViaWeb)
 	if errors.Is(err, admin.ErrUnauthenticated) {
 		a.opt.Metrics.Login("failed")
 		if err := a.byIP.Fail(ctx, ip); err != nil {
@@ -261,10 +294,32 @@ func (a *Auth) Login(w http.ResponseWriter, r *http.Request, email, password str
 	} else if err != nil {
 		return nil, err
 	}
+	if step == admin.NeedCode {
+		// The account's failures are forgotten only when the code is
+		// right too: a right password alone says nothing.
+		a.opt.Metrics.Login("password")
+		return a.startSession(w, r, actor, store.SessionCode, stageTTL)
+	}
 	if err := a.byEmail.Reset(ctx, account); err != nil {
 		return nil, err
 	}
 	a.opt.Metrics.Login("ok")
+	return a.startSession(w, r, actor, string(step), a.ttl(string(step)))
+}
+
+// stageTTL is how long a session halfway through signing in lasts.
+const stageTTL = 10 * time.Minute
+
+func (a *Auth) ttl(stage string) time.Duration {
+	if stage != "" {
+		return stageTTL
+	}
+	return a.opt.SessionTTL
+}
+
+// startSession starts a session of actor at stage, lasting ttl: it is
+// recorded and its cookie set on w.
+func (a *Auth) startSession(w http.ResponseWriter, r *http.Request, actor admin.Actor, stage string, ttl time.Duration) (*Identity, error) {
 	secret, err := randomToken()
 	if err != nil {
 		return nil, err
@@ -274,13 +329,71 @@ func (a *Auth) Login(w http.ResponseWriter, r *http.Request, email, password str
 		return nil, err
 	}
 	now := a.opt.Now()
-	se := &store.Session{Hash: hashSecret(secret), AccountID: actor.AccountID, CSRF: csrf, CreatedAt: now,
-		ExpiresAt: now.Add(a.opt.SessionTTL)}
-	if err := a.st.CreateSession(ctx, se); err != nil {
+	se := &store.Session{Hash: hashSecret(secret), AccountID: actor.AccountID, CSRF: csrf, Stage: stage, CreatedAt: now,
+		ExpiresAt: now.Add(ttl)}
+	if err := a.st.CreateSession(r.Context(), se); err != nil {
 		return nil, err
 	}
-	http.SetCookie(w, a.cookie(r, secret, a.opt.SessionTTL))
+	http.SetCookie(w, a.cookie(r, secret, ttl))
 	return &Identity{Actor: actor, Session: se}, nil
+}
+
+// SecondFactor completes a sign-in waiting for its two-factor code (a
+// session at store.SessionCode): with the right code (or a recovery
+// code) the halfway session ends and a signed-in one starts. Wrong codes
+// are admin.ErrUnauthenticated, and count against the account: after
+// codeFailures of them within loginWindow, *RateLimited.
+func (a *Auth) SecondFactor(w http.ResponseWriter, r *http.Request, code string) (*Identity, error) {
+	ctx := r.Context()
+	id, err := a.IdentifyStage(r, admin.ViaWeb, store.SessionCode)
+	if err != nil {
+		return nil, err
+	}
+	key := strconv.FormatInt(id.Actor.AccountID, 10)
+	ok, after, err := a.byCode.Allow(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		a.opt.Metrics.Login("limited")
+		return nil, &RateLimited{RetryAfter: after}
+	}
+	actor, err := a.admin.VerifyCode(ctx, id.Actor.AccountID, code, admin.ViaWeb)
+	if errors.Is(err, admin.ErrUnauthenticated) {
+		a.opt.Metrics.Login("failed")
+		if err := a.byCode.Fail(ctx, key); err != nil {
+			return nil, err
+		}
+		return nil, err
+	} else if err != nil {
+		return nil, err
+	}
+	if err := a.byCode.Reset(ctx, key); err != nil {
+		return nil, err
+	}
+	if err := a.byEmail.Reset(ctx, strings.ToLower(actor.Email)); err != nil {
+		return nil, err
+	}
+	a.opt.Metrics.Login("ok")
+	return a.promote(w, r, id, actor)
+}
+
+// Promote ends a session that set two-factor sign-in up as it was
+// required to (store.SessionEnrol) and starts a signed-in one.
+func (a *Auth) Promote(w http.ResponseWriter, r *http.Request, id *Identity) (*Identity, error) {
+	if id.Session == nil || id.Session.Stage != store.SessionEnrol {
+		return id, nil
+	}
+	return a.promote(w, r, id, id.Actor)
+}
+
+// promote replaces id's session by a signed-in one of actor (a new
+// secret: the halfway session's cookie signs nothing in).
+func (a *Auth) promote(w http.ResponseWriter, r *http.Request, id *Identity, actor admin.Actor) (*Identity, error) {
+	if err := a.st.DeleteSession(r.Context(), id.Session.Hash); err != nil {
+		return nil, err
+	}
+	return a.startSession(w, r, actor, "", a.opt.SessionTTL)
 }
 
 // Logout ends the request's session, if any, and clears the cookie.

@@ -64,6 +64,11 @@ Settings may also be given in DATA/sealpost.toml:
   tls_cert = "/etc/sealpost/admin.pem"     # HTTPS; or a reverse proxy
   tls_key = "/etc/sealpost/admin.key"
   secure_cookies = false                   # true behind a proxy elsewhere
+  require_2fa = "admins"                   # codes from an authenticator app: "admins", "all", or "" (optional)
+  [oidc]                                   # single sign-on to the UI (see the README)
+  issuer = "https://id.example.org/realms/staff"
+  client_id = "sealpost"
+  redirect_url = "https://sealpost.example.org/login/oidc/callback"
   [submission]
   listen = "127.0.0.1:2587"                # gateways' helpdesks send replies here
   tls_cert = "/etc/sealpost/submission.pem"  # STARTTLS; without it AUTH only on loopback

@@ -148,20 +148,27 @@ func (e *env) userListCmd() *cobra.Command {
 
 func (e *env) userSetCmd() *cobra.Command {
 	var role, passFile string
+	var reset2FA bool
 	c := &cobra.Command{
-		Use:   "set EMAIL [--role admin|owner] [--password-file FILE]",
-		Short: "Change an account's role or password",
+		Use:   "set EMAIL [--role admin|owner] [--password-file FILE] [--reset-2fa]",
+		Short: "Change an account's role or password, or reset its two-factor sign-in",
 		Long: `Change the role of the account EMAIL (--role admin or owner; see
 'sealpost user add --help') or its password (the first line of
 --password-file, at least ` + strconv.Itoa(admin.MinPasswordLength) + ` characters). A new password signs the
 account out everywhere: its web sessions end. Its API tokens stay valid;
-revoke them with 'sealpost token revoke'.`,
+revoke them with 'sealpost token revoke'.
+
+--reset-2fa turns the account's two-factor sign-in off, for someone who
+lost their phone and their recovery codes; its sessions end. Where
+[http] require_2fa applies to the account, it sets up a new phone at its
+next sign-in.`,
 		Example: `  sealpost user set bob@example.org --role admin
-  sealpost user set bob@example.org --password-file bob.pass`,
+  sealpost user set bob@example.org --password-file bob.pass
+  sealpost user set bob@example.org --reset-2fa`,
 		Args: args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, a []string) error {
-			if role == "" && passFile == "" {
-				return usagef("nothing to change: give --role ROLE or --password-file FILE")
+			if role == "" && passFile == "" && !reset2FA {
+				return usagef("nothing to change: give --role ROLE, --password-file FILE or --reset-2fa")
 			}
 			password, err := passwordFrom(passFile, false)
 			if err != nil {
@@ -178,12 +185,19 @@ revoke them with 'sealpost token revoke'.`,
 				if password != "" {
 					fmt.Fprintln(e.stdout, "  password: changed; the account's sessions have ended")
 				}
+				if reset2FA {
+					if err := ap.Admin.DisableTOTP(cmd.Context(), a[0], ""); err != nil {
+						return err
+					}
+					fmt.Fprintln(e.stdout, "  two-factor sign-in: off; the account's sessions have ended")
+				}
 				return nil
 			})
 		},
 	}
 	c.Flags().StringVar(&role, "role", "", "the new role: admin or owner")
 	c.Flags().StringVar(&passFile, "password-file", "", "read the new password from this file (first line)")
+	c.Flags().BoolVar(&reset2FA, "reset-2fa", false, "turn the account's two-factor sign-in off (a lost phone)")
 	return c
 }
 

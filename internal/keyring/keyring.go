@@ -255,6 +255,12 @@ func HoldLabel(listID int64, ref string) string {
 	return "sealpost hold\x00" + strconv.FormatInt(listID, 10) + "\x00" + ref
 }
 
+// TOTPLabel is the label of an account's two-factor secret: bound to
+// the account.
+func TOTPLabel(accountID int64) string {
+	return "sealpost totp\x00" + strconv.FormatInt(accountID, 10)
+}
+
 // OpenHold returns h with its message opened (Raw as received), for a
 // moderator; a hold kept before holds were sealed is returned as it is.
 func (s *Sealer) OpenHold(h *store.Hold) (*store.Hold, error) {

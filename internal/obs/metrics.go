@@ -127,7 +127,8 @@ func (m *Metrics) Delivery(kind, result string) {
 }
 
 // Login counts one login attempt, in sealpost_logins_total{result}.
-// result is "ok", "failed" or "limited" (refused by the rate limit).
+// result is "ok", "failed", "limited" (refused by the rate limit) or
+// "password" (the password was right; a two-factor code is due).
 func (m *Metrics) Login(result string) {
 	if m == nil {
 		return

@@ -669,9 +669,15 @@ type Account struct {
 	Email        string // normalised addr-spec
 	Role         string // RoleAdmin or RoleOwner
 	PasswordHash string // argon2id, PHC string format
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
-	LastLogin    time.Time
+	// TOTPSecret is the account's two-factor secret (RFC 6238), sealed
+	// with the master key; empty when it has none.
+	TOTPSecret []byte
+	// TOTPStep is the last time step a code was accepted for: a code
+	// counts once.
+	TOTPStep  int64
+	CreatedAt time.Time
+	UpdatedAt time.Time
+	LastLogin time.Time
 }
 
 // Token is an API token of an account. Only the SHA-256 of its secret is
@@ -692,9 +698,20 @@ type Session struct {
 	Hash      string // hex SHA-256 of the cookie's secret
 	AccountID int64
 	CSRF      string // the token every form and unsafe request must carry
+	// Stage is "" for a signed-in session; SessionCode or SessionEnrol
+	// for one that is halfway, good for nothing but its next step.
+	Stage     string
 	CreatedAt time.Time
 	ExpiresAt time.Time
 }
+
+// Stages of a session that is not signed in yet.
+const (
+	// SessionCode: the password was right; a two-factor code is due.
+	SessionCode = "code"
+	// SessionEnrol: two-factor sign-in is required and not set up yet.
+	SessionEnrol = "enrol"
+)
 
 // AuditEntry records one change: who made it, through what, when, to what.
 type AuditEntry struct {

@@ -19,6 +19,9 @@ const wrongCredentials = "Wrong email address or password."
 type loginData struct {
 	Next  string
 	Email string
+	// SSO names the identity provider of single sign-on, when there is
+	// one: the sign-in page offers it.
+	SSO string
 }
 
 // localPath returns next when it is a path on this site, else "/": a
@@ -41,7 +44,51 @@ func loginPage(q *request) error {
 		http.Redirect(q.w, q.r, next, http.StatusSeeOther)
 		return nil
 	}
-	return q.render("login", "Sign in", "", loginData{Next: next, Email: q.form.Get("email")})
+	if stage := q.s.opt.Auth.Stage(q.r); stage != "" {
+		// Halfway through signing in: on to the next step.
+		http.Redirect(q.w, q.r, stagePage(stage, next), http.StatusSeeOther)
+		return nil
+	}
+	return q.render("login", "Sign in", "", loginData{Next: next, Email: q.form.Get("email"), SSO: q.ssoName()})
+}
+
+// ssoName is the identity provider's name, or "" without single sign-on.
+func (q *request) ssoName() string {
+	if o := q.s.opt.Auth.OIDC(); o != nil {
+		return o.Name()
+	}
+	return ""
+}
+
+// startSSO sends the browser to the identity provider.
+func startSSO(q *request) error {
+	o := q.s.opt.Auth.OIDC()
+	if o == nil {
+		return admin.ErrNotFound
+	}
+	return o.Start(q.w, q.r, localPath(q.r.URL.Query().Get("next")))
+}
+
+// finishSSO takes the identity provider's answer.
+func finishSSO(q *request) error {
+	o := q.s.opt.Auth.OIDC()
+	if o == nil {
+		return admin.ErrNotFound
+	}
+	_, next, err := o.Finish(q.w, q.r)
+	var refused *auth.ErrSSO
+	switch {
+	case err == nil:
+		http.Redirect(q.w, q.r, localPath(next), http.StatusSeeOther)
+		return nil
+	case errors.As(err, &refused):
+		if refused.Err != nil {
+			q.s.opt.Logger.Warn("web: single sign-on refused", "err", err)
+		}
+		q.status, q.flash = http.StatusForbidden, &flash{Error: true, Text: refused.Reason}
+		return q.render("login", "Sign in", "", loginData{Next: "/", SSO: q.ssoName()})
+	}
+	return err
 }
 
 func login(q *request) error {
@@ -54,11 +101,11 @@ func login(q *request) error {
 	defer q.cleanup()
 	f := q.r.PostForm
 	next := localPath(f.Get("next"))
-	_, err := q.s.opt.Auth.Login(q.w, q.r, strings.TrimSpace(f.Get("email")), f.Get("password"))
+	id, err := q.s.opt.Auth.Login(q.w, q.r, strings.TrimSpace(f.Get("email")), f.Get("password"))
 	var rl *auth.RateLimited
 	switch {
 	case err == nil:
-		http.Redirect(q.w, q.r, next, http.StatusSeeOther)
+		http.Redirect(q.w, q.r, stagePage(id.Session.Stage, next), http.StatusSeeOther)
 		return nil
 	case errors.Is(err, admin.ErrUnauthenticated):
 		q.status, q.flash = http.StatusUnauthorized, &flash{Error: true, Text: wrongCredentials}
@@ -68,7 +115,7 @@ func login(q *request) error {
 	default:
 		return err
 	}
-	return q.render("login", "Sign in", "", loginData{Next: next, Email: f.Get("email")})
+	return q.render("login", "Sign in", "", loginData{Next: next, Email: f.Get("email"), SSO: q.ssoName()})
 }
 
 func logout(q *request) (*done, error) {
@@ -80,8 +127,9 @@ func logout(q *request) (*done, error) {
 
 // accountData is the signed-in account's page.
 type accountData struct {
-	Tokens []admin.TokenView
-	Lists  []string
+	Tokens    []admin.TokenView
+	Lists     []string
+	TwoFactor *admin.TwoFactor
 }
 
 func accountPage(q *request) error {
@@ -94,7 +142,11 @@ func accountPage(q *request) error {
 	if err != nil {
 		return err
 	}
-	d := accountData{Tokens: ts}
+	tf, err := q.svc.TwoFactor(ctx, q.id.Actor.Email)
+	if err != nil {
+		return err
+	}
+	d := accountData{Tokens: ts, TwoFactor: tf}
 	for _, l := range ls {
 		d.Lists = append(d.Lists, l.Address)
 	}

@@ -34,7 +34,7 @@ type pageTemplate struct {
 }
 
 // barePages are shown without the navigation, to people not signed in.
-var barePages = map[string]bool{"login": true, "self-service": true}
+var barePages = map[string]bool{"login": true, "login-code": true, "self-service": true}
 
 // parsePages parses every page with the layout. A template that does not
 // parse is a bug of this package: it panics.
@@ -73,7 +73,8 @@ func (q *request) render(name, title, section string, data any) error {
 	if !ok {
 		return fmt.Errorf("web: no page template %q", name)
 	}
-	v := view{Title: title, Section: section, Form: q.form, Data: data, Bare: p.bare || q.id == nil, Flash: q.flash}
+	halfway := q.id != nil && q.id.Session != nil && q.id.Session.Stage != "" // signing in: the pages it leads to are not open yet
+	v := view{Title: title, Section: section, Form: q.form, Data: data, Bare: p.bare || q.id == nil || halfway, Flash: q.flash}
 	if v.Form == nil {
 		v.Form = url.Values{}
 	}

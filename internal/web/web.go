@@ -34,6 +34,7 @@ import (
 	"github.com/sealpost/sealpost/internal/admin"
 	"github.com/sealpost/sealpost/internal/auth"
 	"github.com/sealpost/sealpost/internal/obs"
+	"github.com/sealpost/sealpost/internal/store"
 )
 
 // Options configure the admin UI.
@@ -95,6 +96,11 @@ func Handler(opt Options) http.Handler {
 func (s *server) routes(mux *http.ServeMux) {
 	s.public(mux, "GET /login", loginPage)
 	s.public(mux, "POST /login", login)
+	s.public(mux, "GET /login/code", codePage)
+	s.public(mux, "POST /login/code", enterCode)
+	s.public(mux, "POST /login/cancel", cancelSignIn)
+	s.public(mux, "GET /login/oidc", startSSO)
+	s.public(mux, "GET /login/oidc/callback", finishSSO)
 	s.public(mux, "GET /self-service", selfServicePage)
 	s.public(mux, "POST /self-service", selfService)
 	mux.Handle("GET /static/{name}", s.opt.Metrics.Instrument("GET /static/{name}", http.HandlerFunc(s.static)))
@@ -135,6 +141,9 @@ func (s *server) routes(mux *http.ServeMux) {
 	s.action(mux, "POST /account/password", changePassword, accountPage)
 	s.action(mux, "POST /account/tokens", createToken, accountPage)
 	s.action(mux, "POST /account/tokens/{id}/revoke", revokeToken, accountPage)
+	s.pageAt(mux, "GET /account/two-factor", store.SessionEnrol, twoFactorPage)
+	s.actionAt(mux, "POST /account/two-factor", store.SessionEnrol, enableTwoFactor, twoFactorPage)
+	s.action(mux, "POST /account/two-factor/off", disableTwoFactor, twoFactorPage)
 
 	s.page(mux, "GET /users", usersPage)
 	s.action(mux, "POST /users", addUser, usersPage)
@@ -198,8 +207,14 @@ func (s *server) public(mux *http.ServeMux, pattern string, fn pageFunc) {
 
 // page registers a page that needs a session.
 func (s *server) page(mux *http.ServeMux, pattern string, fn pageFunc) {
+	s.pageAt(mux, pattern, "", fn)
+}
+
+// pageAt is page, open also to a session at stage (store.SessionEnrol:
+// the pages that set two-factor sign-in up); "" is none.
+func (s *server) pageAt(mux *http.ServeMux, pattern, stage string, fn pageFunc) {
 	mux.Handle(pattern, s.opt.Metrics.Instrument(pattern, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		q, ok := s.signedIn(w, r)
+		q, ok := s.signedIn(w, r, stage)
 		if !ok {
 			return
 		}
@@ -214,8 +229,13 @@ func (s *server) page(mux *http.ServeMux, pattern string, fn pageFunc) {
 // action registers a form's target: it needs a session and the session's
 // CSRF token. A form the use case refuses is shown again by formPage.
 func (s *server) action(mux *http.ServeMux, pattern string, fn actionFunc, formPage pageFunc) {
+	s.actionAt(mux, pattern, "", fn, formPage)
+}
+
+// actionAt is action, open also to a session at stage (see pageAt).
+func (s *server) actionAt(mux *http.ServeMux, pattern, stage string, fn actionFunc, formPage pageFunc) {
 	mux.Handle(pattern, s.opt.Metrics.Instrument(pattern, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		q, ok := s.signedIn(w, r)
+		q, ok := s.signedIn(w, r, stage)
 		if !ok {
 			return
 		}
@@ -246,11 +266,15 @@ func (s *server) action(mux *http.ServeMux, pattern string, fn actionFunc, formP
 	})))
 }
 
-// signedIn identifies the request's session; without one, it sends the
-// browser to the sign-in page and reports false.
-func (s *server) signedIn(w http.ResponseWriter, r *http.Request) (*request, bool) {
+// signedIn identifies the request's session, signed in or else at stage
+// when stage is not ""; without one, it sends the browser to the sign-in
+// page (which sends a session halfway to its next step) and reports false.
+func (s *server) signedIn(w http.ResponseWriter, r *http.Request, stage string) (*request, bool) {
 	q := &request{s: s, w: w, r: r}
 	id, err := s.opt.Auth.Identify(r, admin.ViaWeb)
+	if errors.Is(err, admin.ErrUnauthenticated) && stage != "" && r.Header.Get("Authorization") == "" {
+		id, err = s.opt.Auth.IdentifyStage(r, admin.ViaWeb, stage)
+	}
 	if err == nil && id.Session == nil {
 		err = admin.ErrUnauthenticated // the UI is for people; programs use the API
 	}

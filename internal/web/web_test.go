@@ -42,13 +42,18 @@ type fixture struct {
 	t      *testing.T
 	srv    *httptest.Server
 	svc    *admin.Service
+	auth   *auth.Auth
 	db     *sqlstore.DB
 	sealer *keyring.Sealer
 	// notified counts the UI's wake-ups of the outbound queue.
 	notified *atomic.Int64
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t *testing.T) *fixture { return newFixtureWith(t, nil) }
+
+// newFixtureWith is newFixture with the service's and the sign-in's
+// options changed by opts first (a clock, a sign-in policy).
+func newFixtureWith(t *testing.T, opts func(*admin.Options, *auth.Options)) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	db, err := sqlstore.Open(ctx, filepath.Join(t.TempDir(), "s.db"))
@@ -62,11 +67,15 @@ func newFixture(t *testing.T) *fixture {
 	}
 	logger := slog.New(slog.DiscardHandler)
 	flow := pipeline.New(db, sealer, pipeline.Options{Logger: logger})
-	svc := admin.New(db, sealer, admin.Options{Flow: flow, Database: "postgres://sealpost@db.example.org/sealpost"})
-	a := auth.New(svc, db, auth.Options{})
+	ao, uo := admin.Options{Flow: flow, Database: "postgres://sealpost@db.example.org/sealpost"}, auth.Options{}
+	if opts != nil {
+		opts(&ao, &uo)
+	}
+	svc := admin.New(db, sealer, ao)
+	a := auth.New(svc, db, uo)
 	notified := new(atomic.Int64)
 	h := web.Handler(web.Options{Admin: svc, Auth: a, Logger: logger, Notify: func() { notified.Add(1) }})
-	f := &fixture{t: t, svc: svc, db: db, sealer: sealer, notified: notified, srv: httptest.NewServer(h)}
+	f := &fixture{t: t, svc: svc, auth: a, db: db, sealer: sealer, notified: notified, srv: httptest.NewServer(h)}
 	t.Cleanup(f.srv.Close)
 	for _, u := range []struct{ email, role string }{
 		{"admin@example.org", store.RoleAdmin}, {"alice@example.org", store.RoleOwner}, {"bob@example.org", store.RoleOwner},

@@ -10,7 +10,7 @@ import (
 	"github.com/sealpost/sealpost/internal/store"
 )
 
-const accountColumns = `id, email, role, password_hash, created_at, updated_at, last_login`
+const accountColumns = `id, email, role, password_hash, totp_secret, totp_step, created_at, updated_at, last_login`
 
 // CreateAccount adds an account, setting its ID; store.ErrExists when the
 // email has one.
@@ -65,7 +65,7 @@ func (s *DB) Accounts(ctx context.Context) ([]store.Account, error) {
 func scanAccount(r scanner) (*store.Account, error) {
 	var a store.Account
 	var created, updated, login int64
-	if err := r.Scan(&a.ID, &a.Email, &a.Role, &a.PasswordHash, &created, &updated, &login); err != nil {
+	if err := r.Scan(&a.ID, &a.Email, &a.Role, &a.PasswordHash, &a.TOTPSecret, &a.TOTPStep, &created, &updated, &login); err != nil {
 		return nil, err
 	}
 	a.CreatedAt, a.UpdatedAt, a.LastLogin = fromMillis(created), fromMillis(updated), fromMillis(login)
@@ -76,6 +76,70 @@ func scanAccount(r scanner) (*store.Account, error) {
 func (s *DB) UpdateAccount(ctx context.Context, a *store.Account) error {
 	return s.execOne(ctx, "update account", `UPDATE accounts SET role = $1, password_hash = $2, updated_at = $3 WHERE id = $4`,
 		a.Role, a.PasswordHash, millis(a.UpdatedAt), a.ID)
+}
+
+// SetTOTP gives account id the sealed two-factor secret and recovery
+// codes (their hashes), replacing any it had; an empty secret and no
+// codes turn two-factor sign-in off.
+func (s *DB) SetTOTP(ctx context.Context, id int64, sealed []byte, codeHashes []string) error {
+	if sealed == nil {
+		sealed = []byte{}
+	}
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE accounts SET totp_secret = $1, totp_step = 0 WHERE id = $2`, sealed, id)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return store.ErrNotFound
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM recovery_codes WHERE account_id = $1`, id); err != nil {
+			return err
+		}
+		for _, h := range codeHashes {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO recovery_codes (account_id, hash) VALUES ($1, $2)`, id, h); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("sqlstore: set two-factor secret: %w", err)
+	}
+	return nil
+}
+
+// UseTOTPStep records that a code of time step was accepted for account
+// id, and reports false when one of that step or a later one already was
+// (the same code again: a replay).
+func (s *DB) UseTOTPStep(ctx context.Context, id, step int64) (bool, error) {
+	res, err := s.exec(ctx, `UPDATE accounts SET totp_step = $1 WHERE id = $2 AND totp_step < $1`, step, id)
+	if err != nil {
+		return false, fmt.Errorf("sqlstore: two-factor step: %w", err)
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
+// UseRecoveryCode marks account id's recovery code of hash used at at,
+// and reports false when it has no such unused code.
+func (s *DB) UseRecoveryCode(ctx context.Context, id int64, hash string, at time.Time) (bool, error) {
+	res, err := s.exec(ctx, `UPDATE recovery_codes SET used_at = $1 WHERE account_id = $2 AND hash = $3 AND used_at = 0`,
+		millis(at), id, hash)
+	if err != nil {
+		return false, fmt.Errorf("sqlstore: recovery code: %w", err)
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
+// RecoveryCodesLeft counts account id's unused recovery codes.
+func (s *DB) RecoveryCodesLeft(ctx context.Context, id int64) (int, error) {
+	var n int
+	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM recovery_codes WHERE account_id = $1 AND used_at = 0`, id).Scan(&n); err != nil {
+		return 0, fmt.Errorf("sqlstore: recovery codes: %w", err)
+	}
+	return n, nil
 }
 
 // RecordLogin notes a successful sign-in.
@@ -155,8 +219,8 @@ func (s *DB) DeleteToken(ctx context.Context, accountID, id int64) error {
 
 // CreateSession records a signed-in browser.
 func (s *DB) CreateSession(ctx context.Context, se *store.Session) error {
-	_, err := s.exec(ctx, `INSERT INTO sessions (hash, account_id, csrf, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)`,
-		se.Hash, se.AccountID, se.CSRF, millis(se.CreatedAt), millis(se.ExpiresAt))
+	_, err := s.exec(ctx, `INSERT INTO sessions (hash, account_id, csrf, stage, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)`,
+		se.Hash, se.AccountID, se.CSRF, se.Stage, millis(se.CreatedAt), millis(se.ExpiresAt))
 	if err != nil {
 		return fmt.Errorf("sqlstore: create session: %w", err)
 	}
@@ -168,8 +232,8 @@ func (s *DB) CreateSession(ctx context.Context, se *store.Session) error {
 func (s *DB) Session(ctx context.Context, hash string, now time.Time) (*store.Session, error) {
 	var se store.Session
 	var created, expires int64
-	err := s.db.QueryRowContext(ctx, `SELECT hash, account_id, csrf, created_at, expires_at FROM sessions WHERE hash = $1 AND expires_at > $2`,
-		hash, millis(now)).Scan(&se.Hash, &se.AccountID, &se.CSRF, &created, &expires)
+	err := s.db.QueryRowContext(ctx, `SELECT hash, account_id, csrf, stage, created_at, expires_at FROM sessions WHERE hash = $1 AND expires_at > $2`,
+		hash, millis(now)).Scan(&se.Hash, &se.AccountID, &se.CSRF, &se.Stage, &created, &expires)
 	if err != nil {
 		return nil, notFound(err)
 	}
