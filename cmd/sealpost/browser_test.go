@@ -4,6 +4,7 @@ package main_test
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -182,6 +183,27 @@ func TestAdminUIInBrowser(t *testing.T) {
 		chromedp.WaitVisible(`//*[contains(@class, "flash-ok") and contains(., "Saved on_unknown_signer")]`))
 	if got := showList(t, data, list).Options["on_unknown_signer"]; got != "hold" {
 		t.Fatalf("on_unknown_signer after saving the form: %q", got)
+	}
+	// A setting through its checkbox: on, then off again (the browser
+	// sends only the hidden field then, which says false).
+	for _, want := range []string{"true", "false"} {
+		b.do("toggle smime_opaque", chromedp.Click(`#opt-smime_opaque`), chromedp.Click(`form.options-form button[type=submit]`),
+			chromedp.WaitVisible(`//*[contains(@class, "flash-ok") and contains(., "Saved smime_opaque")]`))
+		if got := showList(t, data, list).Options["smime_opaque"]; got != want {
+			t.Errorf("smime_opaque after the checkbox: %q, want %q", got, want)
+		}
+	}
+	// A member's delivery, from their row.
+	b.do("turn carol's delivery off", chromedp.Click(`tr[data-member="carol@example.org"] form[data-setting="delivery"] button`),
+		chromedp.WaitVisible(`//*[contains(@class, "flash-ok") and contains(., "carol@example.org: delivery off")]`))
+	var members []struct{ Email, Delivery string }
+	if err := json.Unmarshal([]byte(sealpost(t, data, nil, "member", "list", list, "--json").want(t, exitOK).stdout), &members); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range members {
+		if m.Email == "carol@example.org" && !strings.HasPrefix(m.Delivery, "off") {
+			t.Errorf("carol's delivery after the row's button: %q", m.Delivery)
+		}
 	}
 	b.open("/lists/" + list)
 	b.screenshot("list")

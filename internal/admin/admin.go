@@ -37,12 +37,14 @@ type Store interface {
 	SetMemberCipher(ctx context.Context, listID int64, email, cipher string) error
 	SetMemberKeyTransport(ctx context.Context, listID int64, email, keyTransport string) error
 	SetMemberFormat(ctx context.Context, listID int64, email, format string) error
+	SetMemberAdmin(ctx context.Context, listID int64, email string, admin bool) error
 	AddTrustAnchor(ctx context.Context, listID int64, fingerprint string, der []byte) error
 	RemoveTrustAnchor(ctx context.Context, listID int64, fingerprint string) error
 	TrustAnchors(ctx context.Context, listID int64) ([][]byte, error)
 	RemoveMember(ctx context.Context, listID int64, email string) error
 	Members(ctx context.Context, listID int64) ([]store.Member, error)
 	ReplaceListKey(ctx context.Context, l *store.List, retired store.RetiredKey, announce []store.Delivery) error
+	ReplaceSMIMEIdentity(ctx context.Context, l *store.List, newFingerprint string, retired *store.RetiredKey) error
 	ListByID(ctx context.Context, id int64) (*store.List, error)
 	ListCounts(ctx context.Context) (map[int64]store.ListCounts, error)
 	AddAudit(ctx context.Context, e *store.AuditEntry) error
@@ -470,14 +472,26 @@ func (s *Service) memberKey(data []byte) (store.MemberKey, crypto.KeyInfo, error
 // SetSMIMEIdentity gives the list an S/MIME identity (from a PKCS#12 file,
 // or GenerateIdentity): members' S/MIME clients encrypt to its
 // certificate, and the list signs with its key. The certificate must name
-// the list's address and allow signing and encryption.
+// the list's address and allow signing and encryption. An identity it
+// replaces keeps decrypting posts for DefaultGrace (ReplaceSMIMEIdentity).
 func (s *Service) SetSMIMEIdentity(ctx context.Context, list string, id *smime.Identity) (*store.List, error) {
+	return s.ReplaceSMIMEIdentity(ctx, list, id, DefaultGrace)
+}
+
+// ReplaceSMIMEIdentity is SetSMIMEIdentity with the grace period of the
+// identity it replaces: members whose clients still encrypt to the old
+// certificate are read until grace has passed, as after an OpenPGP key
+// rotation (0: not at all).
+func (s *Service) ReplaceSMIMEIdentity(ctx context.Context, list string, id *smime.Identity, grace time.Duration) (*store.List, error) {
 	l, err := s.List(ctx, list)
 	if err != nil {
 		return nil, err
 	}
 	if err := s.checkIdentity(l.Address, id); err != nil {
 		return nil, err
+	}
+	if grace < 0 {
+		return nil, fmt.Errorf("%w: the grace period must not be negative", ErrInvalid)
 	}
 	info := smime.CertInfo(id.Cert)
 	secret, err := id.MarshalSecret()
@@ -488,14 +502,25 @@ func (s *Service) SetSMIMEIdentity(ctx context.Context, list string, id *smime.I
 	if err != nil {
 		return nil, err
 	}
+	var retired *store.RetiredKey
+	detail := "certificate " + info.Fingerprint
+	if old, err := x509.ParseCertificate(l.SMIMECert); err == nil && len(l.SMIMESealed) > 0 && grace > 0 {
+		oldFpr := smime.Fingerprint(old)
+		if oldFpr != info.Fingerprint {
+			now := s.now()
+			retired = &store.RetiredKey{Engine: store.EngineSMIME, Fingerprint: oldFpr, PublicKey: l.SMIMECert,
+				SealedKey: l.SMIMESealed, RetiredAt: now, DecryptUntil: now.Add(grace)}
+			detail += fmt.Sprintf("; certificate %s decrypts until %s", oldFpr, retired.DecryptUntil.UTC().Format(time.DateOnly))
+		}
+	}
 	l.SMIMECert, l.SMIMESealed = id.Cert.Raw, sealed
-	if err := s.st.UpdateList(ctx, l); err != nil {
+	if err := s.st.ReplaceSMIMEIdentity(ctx, l, info.Fingerprint, retired); err != nil {
 		return nil, err
 	}
 	if err := s.keepListKeys(ctx, l); err != nil {
 		return nil, err
 	}
-	return l, s.audit(ctx, "list.smime", l.Address, "", "certificate "+info.Fingerprint)
+	return l, s.audit(ctx, "list.smime", l.Address, "", detail)
 }
 
 // GenerateSMIMEIdentity gives the list a new self-signed S/MIME identity,

@@ -97,7 +97,7 @@ var listOptionsForGateways = []string{"name", "owner", "language", "autocrypt", 
 // GatewayOptions returns the settable gateway options, sorted by name.
 func GatewayOptions() []Option {
 	gwBool := func(name, help string, field func(*store.GatewaySettings) *bool, negated bool) Option {
-		return Option{Name: name, Help: help,
+		return Option{Name: name, Help: help, Type: TypeBool,
 			get: func(l *store.List) string { return strconv.FormatBool(*field(&l.Gateway) != negated) },
 			set: func(l *store.List, v string) error {
 				b, err := strconv.ParseBool(v)
@@ -107,8 +107,8 @@ func GatewayOptions() []Option {
 	}
 	opts := []Option{
 		{Name: "deliver_to", Help: "where decrypted mail goes: smtp://HOST:PORT, lmtp://HOST:PORT, lmtp:/SOCKET or a Maildir path",
-			AdminOnly: true,
-			get:       func(l *store.List) string { return l.Gateway.DeliverTo },
+			AdminOnly: true, Type: TypeText,
+			get: func(l *store.List) string { return l.Gateway.DeliverTo },
 			set: func(l *store.List, v string) error {
 				if _, err := ParseDestination(v); err != nil {
 					return err
@@ -131,6 +131,7 @@ func GatewayOptions() []Option {
 			func(g *store.GatewaySettings) *string { return &g.EncryptReplies }, "when-possible", store.EncryptAlways),
 		{Name: "verdict_banner", Help: "on (default): the text the helpdesk shows starts with one line saying what the " +
 			"X-Sealpost-* fields say (encrypted, signed by whom, or a warning); off: the message as it came",
+			Type: TypeChoice, Choices: []string{"on", "off"},
 			get: func(l *store.List) string {
 				if l.Gateway.NoVerdictBanner {
 					return "off"
@@ -150,8 +151,8 @@ func GatewayOptions() []Option {
 			}},
 		{Name: "submit_clients", Help: "comma-separated networks (CIDR, e.g. 192.0.2.10/32) from which the helpdesk may submit " +
 			"replies without SMTP AUTH; empty: AUTH only",
-			AdminOnly: true,
-			get:       func(l *store.List) string { return strings.Join(l.Gateway.SubmitClients, ",") },
+			AdminOnly: true, Type: TypeList,
+			get: func(l *store.List) string { return strings.Join(l.Gateway.SubmitClients, ",") },
 			set: func(l *store.List, v string) error {
 				var nets []string
 				for _, f := range strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' }) {
@@ -177,13 +178,13 @@ func GatewayOptions() []Option {
 		}
 	}
 	sort.Slice(opts, func(i, j int) bool { return opts[i].Name < opts[j].Name })
-	return opts
+	return placed(opts)
 }
 
 // gwChoice is a gateway option that takes one of choices; the first is
 // the default, stored as "", the others are stored as they are.
 func gwChoice(name, help string, field func(*store.GatewaySettings) *string, choices ...string) Option {
-	return Option{Name: name, Help: help,
+	return Option{Name: name, Help: help, Type: TypeChoice, Choices: choices,
 		get: func(l *store.List) string { return orDefault(*field(&l.Gateway), choices[0]) },
 		set: func(l *store.List, v string) error {
 			i := slices.Index(choices, v)
@@ -216,7 +217,8 @@ func threadOptions() []Option {
 		{Name: "ticket_tag", Help: "regular expression (RE2) that finds the helpdesk's ticket tag in a Subject; empty for the " +
 			"default, which finds Request Tracker's [example.org #7], Znuny's and Zammad's [Ticket#2026120710000012] and " +
 			"osTicket's [#123]: " + pipeline.DefaultTicketTag + `; e.g. \[Support #[0-9]+\] for RT with rtname "Support"`,
-			get: func(l *store.List) string { return orDefault(l.Gateway.TicketTag, pipeline.DefaultTicketTag) },
+			Type: TypeText,
+			get:  func(l *store.List) string { return orDefault(l.Gateway.TicketTag, pipeline.DefaultTicketTag) },
 			set: func(l *store.List, v string) error {
 				if v == pipeline.DefaultTicketTag {
 					v = ""
@@ -238,8 +240,8 @@ func staffOptions() []Option {
 		{Name: "staff", Help: "comma-separated addresses (bob@example.net) and whole domains (*@example.org, not its " +
 			"subdomains) of the helpdesk's own people: never refused as strangers to an encrypted conversation, " +
 			"never asked for a key; replies reach them encrypted to their key on file, else as staff_without_key says (default: none)",
-			AdminOnly: true,
-			get:       func(l *store.List) string { return strings.Join(l.Gateway.Staff, ",") },
+			AdminOnly: true, Type: TypeList,
+			get: func(l *store.List) string { return strings.Join(l.Gateway.Staff, ",") },
 			set: func(l *store.List, v string) error {
 				staff, err := ParseStaff(v)
 				l.Gateway.Staff = staff

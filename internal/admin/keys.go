@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -299,7 +300,8 @@ func (im *importer) pkcs12(ctx context.Context, data []byte) ([]ImportResult, er
 			r.Outcome, r.Reason = Refused, err.Error()
 			return []ImportResult{r}, nil
 		}
-		note = "now the S/MIME identity of " + im.list.Address
+		note = "now the S/MIME identity of " + im.list.Address + " (one it replaced reads posts for " +
+			strconv.Itoa(int(DefaultGrace/(24*time.Hour))) + " more days)"
 	}
 	out, err := im.putCerts(ctx, append([]*x509.Certificate{id.Cert}, id.Chain...), note)
 	if err == nil && !known {

@@ -16,10 +16,23 @@ import (
 	"github.com/sealpost/sealpost/internal/store"
 )
 
-// Option describes one list option that `list set` accepts.
+// Option describes one list option that `list set` accepts. It is the
+// one description of the option: `list set --help`, the admin UI's
+// settings form and the API's settings all read it.
 type Option struct {
 	Name string
 	Help string
+	// Type is the kind of value the option takes (optiontypes.go);
+	// Choices are the values of a TypeChoice, Min and Max the bounds of
+	// a TypeNumber (Max 0: no upper bound).
+	Type     OptionType
+	Choices  []string
+	Min, Max int64
+	// Group is the name of the group the option is shown in (one of
+	// OptionGroups) and Order its place there; both come from the
+	// layout in optiontypes.go.
+	Group string
+	Order int
 	// AdminOnly options change where a gateway's mail goes or who may
 	// send through it: only an admin may set them, not a list's owner.
 	AdminOnly bool
@@ -32,7 +45,7 @@ func (o Option) Value(l *store.List) string { return o.get(l) }
 
 // boolOption is an on/off list setting.
 func boolOption(name, help string, field func(*store.ListSettings) *bool) Option {
-	return Option{Name: name, Help: help,
+	return Option{Name: name, Help: help, Type: TypeBool,
 		get: func(l *store.List) string { return strconv.FormatBool(*field(&l.Settings)) },
 		set: func(l *store.List, v string) (err error) {
 			*field(&l.Settings), err = strconv.ParseBool(v)
@@ -43,7 +56,7 @@ func boolOption(name, help string, field func(*store.ListSettings) *bool) Option
 // onOption is an on/off list setting stored negated, so that the zero
 // value of the settings means on.
 func onOption(name, help string, off func(*store.ListSettings) *bool) Option {
-	return Option{Name: name, Help: help,
+	return Option{Name: name, Help: help, Type: TypeBool,
 		get: func(l *store.List) string { return strconv.FormatBool(!*off(&l.Settings)) },
 		set: func(l *store.List, v string) error {
 			on, err := strconv.ParseBool(v)
@@ -55,7 +68,7 @@ func onOption(name, help string, off func(*store.ListSettings) *bool) Option {
 // smimeOption is an S/MIME encryption default of the list: one of
 // allowed, or auto (stored as "").
 func smimeOption(name, help string, allowed []string, field func(*store.ListSettings) *string) Option {
-	return Option{Name: name, Help: help,
+	return Option{Name: name, Help: help, Type: TypeChoice, Choices: append([]string{"auto"}, allowed...),
 		get: func(l *store.List) string { return orDefault(*field(&l.Settings), "auto") },
 		set: func(l *store.List, v string) (err error) {
 			*field(&l.Settings), err = smimeSetting(v, allowed)
@@ -66,12 +79,12 @@ func smimeOption(name, help string, allowed []string, field func(*store.ListSett
 // ListOptions returns the settable list options, sorted by name.
 func ListOptions() []Option {
 	opts := []Option{
-		{Name: "name", Help: "display name of the list, used in From: \"Sender via NAME\"",
+		{Name: "name", Help: "display name of the list, used in From: \"Sender via NAME\"", Type: TypeText,
 			get: func(l *store.List) string { return l.Name },
 			set: func(l *store.List, v string) error { l.Name = v; return nil }},
 		{Name: "owner", Help: "address that receives the list's notices; an account with this address manages the list",
-			AdminOnly: true,
-			get:       func(l *store.List) string { return l.Owner },
+			AdminOnly: true, Type: TypeAddress,
+			get: func(l *store.List) string { return l.Owner },
 			set: func(l *store.List, v string) error {
 				_, a, err := mail.ParseAddress(v)
 				l.Owner = a
@@ -79,6 +92,7 @@ func ListOptions() []Option {
 			}},
 		{Name: "outgoing_format", Help: "format of copies for members who choose none: pgpmime (default), inline (RT's Inline: " +
 			"text parts inline-encrypted, attachments NAME.pgp) or smime; members without a key for it get the other format",
+			Type: TypeChoice, Choices: []string{store.FormatPGPMIME, store.FormatInline, store.FormatSMIME},
 			get: func(l *store.List) string { return orDefault(l.Settings.OutgoingFormat, store.FormatPGPMIME) },
 			set: func(l *store.List, v string) error {
 				if !validFormat(v) {
@@ -117,7 +131,7 @@ func ListOptions() []Option {
 	}
 	opts = append(opts, policyOptions()...)
 	sort.Slice(opts, func(i, j int) bool { return opts[i].Name < opts[j].Name })
-	return opts
+	return placed(opts)
 }
 
 // policyOptions are the options of the list's posting policy: an action
@@ -130,7 +144,7 @@ func policyOptions() []Option {
 		for i, a := range r.Allowed {
 			names[i] = string(a)
 		}
-		opts = append(opts, Option{Name: "on_" + string(r.Outcome),
+		opts = append(opts, Option{Name: "on_" + string(r.Outcome), Type: TypeChoice, Choices: names,
 			Help: fmt.Sprintf("what to do with a post %s: %s (default %s)", r.Help, strings.Join(names, ", "), r.Default),
 			get:  func(l *store.List) string { return string(actionOf(l, r)) },
 			set: func(l *store.List, v string) error {
@@ -160,6 +174,7 @@ func policyOptions() []Option {
 		onOption("deliver_selfsent", "false to send the sender no copy of their own post (default true)",
 			func(s *store.ListSettings) *bool { return &s.NoSelfCopy }),
 		Option{Name: "language", Help: "language of the list's notices: " + strings.Join(notices.Languages, ", ") + " (default en)",
+			Type: TypeChoice, Choices: slices.Clone(notices.Languages),
 			get: func(l *store.List) string { return listLang(l.Settings.Language) },
 			set: func(l *store.List, v string) error {
 				if !slices.Contains(notices.Languages, v) {
@@ -168,7 +183,7 @@ func policyOptions() []Option {
 				l.Settings.Language = v
 				return nil
 			}},
-		Option{Name: "subject_prefix", Help: "text put before the Subject of copies, e.g. \"[team]\" (default none)",
+		Option{Name: "subject_prefix", Help: "text put before the Subject of copies, e.g. \"[team]\" (default none)", Type: TypeText,
 			get: func(l *store.List) string { return l.Settings.SubjectPrefix },
 			set: func(l *store.List, v string) error { l.Settings.SubjectPrefix = v; return nil }},
 		onOption("keep_msgid", "false to give copies a Message-ID of the list's instead of the post's (default true)",
@@ -184,11 +199,11 @@ func policyOptions() []Option {
 		boolOption("headers_to_meta", "true to put the post's From, To, Cc, Date, signature and encryption in a block at "+
 			"the top of each copy (default false)",
 			func(s *store.ListSettings) *bool { return &s.HeadersToMeta }),
-		Option{Name: "footer", Help: "text added as the last part of each copy; \\n starts a new line (default none)",
+		Option{Name: "footer", Help: "text added as the last part of each copy; \\n starts a new line (default none)", Type: TypeText,
 			get: func(l *store.List) string { return strings.ReplaceAll(l.Settings.Footer, "\n", `\n`) },
 			set: func(l *store.List, v string) error { l.Settings.Footer = strings.ReplaceAll(v, `\n`, "\n"); return nil }},
 		Option{Name: "keywords_admin_only", Help: "request keywords only list admins may send, comma-separated " +
-			"(default " + strings.ToLower(strings.Join(DefaultAdminKeywords, ",")) + "; \"none\" for none)",
+			"(default " + strings.ToLower(strings.Join(DefaultAdminKeywords, ",")) + "; \"none\" for none)", Type: TypeList,
 			get: func(l *store.List) string {
 				ks := l.Settings.AdminKeywords
 				if ks == nil {
@@ -215,15 +230,15 @@ func policyOptions() []Option {
 				return nil
 			}},
 		intOption("bounce_threshold", fmt.Sprintf("bounces within bounce_days after which copies to a member stop "+
-			"and the owner is told (default %d)", store.DefaultBounceThreshold), store.DefaultBounceThreshold,
+			"and the owner is told (default %d)", store.DefaultBounceThreshold), store.DefaultBounceThreshold, 1000,
 			func(s *store.ListSettings) *int { return &s.BounceThreshold }),
 		intOption("bounce_days", fmt.Sprintf("days over which bounces are counted (default %d)", store.DefaultBounceDays),
-			store.DefaultBounceDays, func(s *store.ListSettings) *int { return &s.BounceDays }),
+			store.DefaultBounceDays, 365, func(s *store.ListSettings) *int { return &s.BounceDays }),
 		intOption("hold_days", fmt.Sprintf("days a held message waits for a moderator before it is dropped "+
-			"and the owner told (default %d)", store.DefaultHoldDays), store.DefaultHoldDays,
+			"and the owner told (default %d)", store.DefaultHoldDays), store.DefaultHoldDays, 365,
 			func(s *store.ListSettings) *int { return &s.HoldDays }),
 		Option{Name: "max_message_size", Help: "largest post in bytes; 0 follows the server's [smtp] max_message_bytes " +
-			"(what happens to larger ones: on_too_big)",
+			"(what happens to larger ones: on_too_big)", Type: TypeNumber, Min: 0,
 			get: func(l *store.List) string { return strconv.FormatInt(l.Settings.MaxMessageSize, 10) },
 			set: func(l *store.List, v string) error {
 				n, err := strconv.ParseInt(v, 10, 64)
@@ -237,10 +252,10 @@ func policyOptions() []Option {
 	return opts
 }
 
-// intOption is a positive number whose zero value in the settings means
-// def.
-func intOption(name, help string, def int, field func(*store.ListSettings) *int) Option {
-	return Option{Name: name, Help: help,
+// intOption is a positive number up to most whose zero value in the
+// settings means def.
+func intOption(name, help string, def, most int, field func(*store.ListSettings) *int) Option {
+	return Option{Name: name, Help: help, Type: TypeNumber, Min: 1, Max: int64(most),
 		get: func(l *store.List) string {
 			if v := *field(&l.Settings); v != 0 {
 				return strconv.Itoa(v)
@@ -289,7 +304,7 @@ func setAction(l *store.List, r policy.OutcomeRule, a policy.Action) {
 // the default action.
 func acceptSwitch(name, help string, o policy.Outcome) Option {
 	r := ruleFor(o)
-	return Option{Name: name, Help: help,
+	return Option{Name: name, Help: help, Type: TypeBool,
 		get: func(l *store.List) string { return strconv.FormatBool(actionOf(l, r) != policy.Accept) },
 		set: func(l *store.List, v string) error {
 			on, err := strconv.ParseBool(v)
@@ -317,31 +332,39 @@ func (s *Service) SetOptions(ctx context.Context, list string, assignments []str
 	for _, o := range OptionsFor(l) {
 		byName[o.Name] = o
 	}
-	var problems []string
+	var problems OptionErrors
+	refuse := func(name, format string, args ...any) {
+		problems = append(problems, OptionError{Name: name, Message: fmt.Sprintf(format, args...)})
+	}
 	for _, a := range assignments {
 		name, value, ok := strings.Cut(a, "=")
-		o, known := byName[strings.TrimSpace(name)]
+		name, value = strings.TrimSpace(name), strings.TrimSpace(value)
+		o, known := byName[name]
 		switch {
 		case !ok:
-			problems = append(problems, fmt.Sprintf("%q is not OPTION=VALUE", a))
-		case retired[strings.TrimSpace(name)] != "":
-			problems = append(problems, retired[strings.TrimSpace(name)])
+			refuse("", "%q is not OPTION=VALUE", a)
+		case retired[name] != "":
+			refuse("", "%s", retired[name])
 		case !known:
-			problems = append(problems, fmt.Sprintf("unknown option %q", name))
+			refuse("", "unknown option %q", name)
 		case o.AdminOnly && !s.actor.IsAdmin():
-			problems = append(problems, fmt.Sprintf("%s: only an admin may change it", o.Name))
+			refuse(o.Name, "%s: only an admin may change it", o.Name)
 		default:
-			if err := o.set(l, strings.TrimSpace(value)); err != nil {
-				if errors.Is(err, strconv.ErrSyntax) {
-					problems = append(problems, fmt.Sprintf("%s: invalid value %q", o.Name, value))
-				} else {
-					problems = append(problems, fmt.Sprintf("%s: invalid value %q: %v", o.Name, value, err))
-				}
+			err := o.checkType(value)
+			if err == nil {
+				err = o.set(l, value)
+			}
+			switch {
+			case err == nil:
+			case errors.Is(err, strconv.ErrSyntax):
+				refuse(o.Name, "%s: invalid value %q", o.Name, value)
+			default:
+				refuse(o.Name, "%s: invalid value %q: %v", o.Name, value, err)
 			}
 		}
 	}
 	if len(problems) > 0 {
-		return nil, fmt.Errorf("%w: %s", ErrInvalid, strings.Join(problems, "; "))
+		return nil, problems
 	}
 	if err := s.st.UpdateList(ctx, l); err != nil {
 		return nil, err

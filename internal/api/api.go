@@ -145,6 +145,9 @@ func (e *endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // fail writes err as a JSON error; an unexpected error is logged with a
 // reference and the client gets only the reference.
 func (e *endpoint) fail(w http.ResponseWriter, r *http.Request, err error) {
+	if optionFailure(w, err) {
+		return
+	}
 	ae := classify(err)
 	if ae.Status == http.StatusInternalServerError {
 		ref := obs.Ref()

@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/sealpost/sealpost/internal/admin"
 	"github.com/sealpost/sealpost/internal/crypto"
@@ -32,6 +33,10 @@ func routes() []route {
 		{method: "PATCH", path: "/lists/{list}/members/{email}", handle: setMember},
 		{method: "DELETE", path: "/lists/{list}/members/{email}", handle: removeMember},
 		{method: "POST", path: "/lists/{list}/members/{email}/keys", handle: addMemberKey, created: true},
+
+		// Typed settings: the options table with types, groups and help.
+		{method: "GET", path: "/lists/{list}/options", handle: listOptions},
+		{method: "PATCH", path: "/lists/{list}/options", handle: patchOptions},
 
 		{method: "GET", path: "/lists/{list}/holds", handle: holds},
 		{method: "GET", path: "/lists/{list}/holds/{id}", handle: getHold},
@@ -256,31 +261,34 @@ func setMember(c *call) (any, error) {
 		SMIMECipher       *string `json:"smime_cipher"`
 		SMIMEKeyTransport *string `json:"smime_keytransport"`
 		Delivery          *string `json:"delivery"`
+		Admin             *bool   `json:"admin"`
 	}
 	if err := c.decode(&req); err != nil {
 		return nil, err
 	}
-	ctx, list, email := c.r.Context(), c.path("list"), c.path("email")
-	if req.Format == nil && req.SMIMECipher == nil && req.SMIMEKeyTransport == nil && req.Delivery == nil {
-		return nil, invalid("give format, smime_cipher, smime_keytransport or delivery")
+	given := map[string]*string{"format": req.Format, "smime_cipher": req.SMIMECipher,
+		"smime_keytransport": req.SMIMEKeyTransport, "delivery": req.Delivery}
+	if req.Admin != nil {
+		given["admin"] = new(map[bool]string{true: "on", false: "off"}[*req.Admin])
 	}
-	if req.Format != nil {
-		if err := c.svc.SetMemberFormat(ctx, list, email, *req.Format); err != nil {
-			return nil, err
+	// Every value is checked against the member settings' choices before
+	// any is saved.
+	var names []string
+	for _, ms := range admin.MemberSettings() {
+		v := given[ms.Name]
+		if v == nil {
+			continue
 		}
-	}
-	if req.SMIMECipher != nil {
-		if err := c.svc.SetMemberCipher(ctx, list, email, *req.SMIMECipher); err != nil {
-			return nil, err
+		if !slices.Contains(ms.Choices, *v) {
+			return nil, invalid("%s %q is not one of %s", ms.Name, *v, strings.Join(ms.Choices, ", "))
 		}
+		names = append(names, ms.Name)
 	}
-	if req.SMIMEKeyTransport != nil {
-		if err := c.svc.SetMemberKeyTransport(ctx, list, email, *req.SMIMEKeyTransport); err != nil {
-			return nil, err
-		}
+	if len(names) == 0 {
+		return nil, invalid("give delivery, admin, format, smime_cipher or smime_keytransport")
 	}
-	if req.Delivery != nil {
-		if err := c.svc.SetMemberDelivery(ctx, list, email, *req.Delivery); err != nil {
+	for _, name := range names {
+		if err := c.svc.SetMember(c.r.Context(), c.path("list"), c.path("email"), name, *given[name]); err != nil {
 			return nil, err
 		}
 	}

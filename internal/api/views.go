@@ -79,12 +79,18 @@ type memberJSON struct {
 	Keys       []memberKeyJSON `json:"keys"`
 	Disabled   *string         `json:"delivery_disabled"`
 	DisabledBy string          `json:"delivery_disabled_reason,omitempty"`
-	CreatedAt  *string         `json:"created_at"`
+	// SMIMECipher and SMIMEKeyTransport are the member's S/MIME
+	// settings, "auto" when they follow their client and the list.
+	SMIMECipher       string  `json:"smime_cipher"`
+	SMIMEKeyTransport string  `json:"smime_keytransport"`
+	CreatedAt         *string `json:"created_at"`
 }
 
 func memberView(m admin.MemberView, now time.Time) memberJSON {
 	v := memberJSON{Email: m.Email, Admin: m.Admin, Format: m.Format, Badge: m.Badge(now), Keys: []memberKeyJSON{},
-		Disabled: stamp(m.DisabledAt), DisabledBy: m.DisabledReason, CreatedAt: stamp(m.CreatedAt)}
+		Disabled: stamp(m.DisabledAt), DisabledBy: m.DisabledReason, CreatedAt: stamp(m.CreatedAt),
+		SMIMECipher:       admin.MemberSettingValue(m.Member, "smime_cipher"),
+		SMIMEKeyTransport: admin.MemberSettingValue(m.Member, "smime_keytransport")}
 	if v.Format == "" {
 		v.Format = "auto"
 	}

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sealpost/sealpost/internal/crypto/smime"
 	"github.com/sealpost/sealpost/internal/openssltest"
@@ -127,4 +128,67 @@ func startServerWithConfig(t *testing.T, toml string) *server {
 		t.Fatal(err)
 	}
 	return startServerIn(t, dir)
+}
+
+// TestSMIMEIdentityGrace: a list's S/MIME certificate replaced with a
+// grace period still reads posts that a member's client (openssl cms)
+// encrypted to the old one, as well as to the new one; one replaced
+// without a grace period reads nothing any more.
+func TestSMIMEIdentityGrace(t *testing.T) {
+	ca := openssltest.NewCA(t, openssltest.RSA2048)
+	o := openssltest.New(t)
+	caFile := o.WriteCert("ca.pem", ca.Cert)
+	s := startServerWithConfig(t, "[smime]\ntrust_anchors = \""+filepath.Join(o.Dir, caFile)+"\"\n")
+	setupList(t, s, "carol@example.org")
+	ctx := context.Background()
+	alice := ca.Issue("alice@example.org", openssltest.P256, openssltest.LeafOptions{})
+	if _, _, err := s.app.Admin.AddMember(ctx, team, "alice@example.org", smime.CertsPEM(alice.Cert), false); err != nil {
+		t.Fatal(err)
+	}
+	o.WriteCert("alice.pem", alice.Cert)
+	o.WriteKey("alice.key", alice.Key)
+	certs := map[string]*openssltest.Leaf{}
+	for _, name := range []string{"first", "second", "third"} {
+		certs[name] = ca.Issue(team, openssltest.RSA2048, openssltest.LeafOptions{})
+		o.WriteCert(name+".pem", certs[name].Cert)
+	}
+	replace := func(name string, grace time.Duration) {
+		t.Helper()
+		if _, err := s.app.Admin.ReplaceSMIMEIdentity(ctx, team, &smime.Identity{Cert: certs[name].Cert, Key: certs[name].Key}, grace); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// post sends a post encrypted to the list certificate name and
+	// reports the SMTP reply code.
+	post := func(name string) int {
+		t.Helper()
+		s.clearOutbox(t)
+		o.Write("entity", []byte("Content-Type: text/plain\r\nFrom: alice@example.org\r\nTo: "+team+"\r\nSubject: to "+name+"\r\n\r\nEncrypted to the "+name+" certificate. "+canary+"\r\n"))
+		o.MustRun(nil, "cms", "-sign", "-in", "entity", "-signer", "alice.pem", "-inkey", "alice.key", "-out", "signed")
+		o.MustRun(nil, "cms", "-encrypt", "-aes-256-gcm", "-in", "signed", "-out", "post.eml", "-recip", name+".pem")
+		err := s.send(t, "alice@example.org", []string{team}, append([]byte("From: alice@example.org\r\nTo: "+team+"\r\nSubject: ...\r\n"), o.Read("post.eml")...))
+		if err != nil {
+			return smtpCode(err)
+		}
+		if n := len(s.outbox(t, 1)); n < 1 {
+			t.Errorf("post to the %s certificate: taken, but no copy", name)
+		}
+		return 250
+	}
+	replace("first", 0)
+	replace("second", 7*24*time.Hour)
+	for _, name := range []string{"first", "second"} {
+		if code := post(name); code != 250 {
+			t.Errorf("a post encrypted to the %s certificate, within its grace period: %d, want 250", name, code)
+		}
+	}
+	replace("third", 0)
+	if code := post("second"); code != 550 {
+		t.Errorf("a post encrypted to the second certificate, replaced without grace: %d, want 550", code)
+	}
+	for _, name := range []string{"first", "third"} {
+		if code := post(name); code != 250 {
+			t.Errorf("a post encrypted to the %s certificate: %d, want 250", name, code)
+		}
+	}
 }

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"fmt"
-	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -151,14 +150,10 @@ func (e *env) gatewayShowCmd() *cobra.Command {
 }
 
 func (e *env) gatewaySetCmd() *cobra.Command {
-	var help strings.Builder
-	for _, o := range admin.GatewayOptions() {
-		fmt.Fprintf(&help, "  %-20s %s\n", o.Name, o.Help)
-	}
 	return &cobra.Command{
 		Use:     "set ADDRESS OPTION=VALUE...",
 		Short:   "Change gateway options",
-		Long:    "Change one or more gateway options. Options:\n\n" + help.String(),
+		Long:    "Change one or more gateway options. Options:\n" + optionsHelp(admin.GatewayOptions()),
 		Example: `  sealpost gateway set support@example.org require_encryption=true archive=true submit_clients=192.0.2.10/32`,
 		Args:    args(cobra.MinimumNArgs(2)),
 		RunE: func(cmd *cobra.Command, a []string) error {

@@ -258,14 +258,10 @@ func writeJSON(e *env, v any) error {
 }
 
 func (e *env) listSetCmd() *cobra.Command {
-	var help strings.Builder
-	for _, o := range admin.ListOptions() {
-		fmt.Fprintf(&help, "  %-26s %s\n", o.Name, o.Help)
-	}
 	return &cobra.Command{
 		Use:     "set ADDRESS OPTION=VALUE...",
 		Short:   "Change list options",
-		Long:    "Change one or more list options. Options:\n\n" + help.String(),
+		Long:    "Change one or more list options. Options:\n" + optionsHelp(admin.ListOptions()),
 		Example: `  sealpost list set team@lists.example.org name="Team" owner=alice@example.org`,
 		Args:    args(cobra.MinimumNArgs(2)),
 		RunE: func(cmd *cobra.Command, a []string) error {
@@ -279,6 +275,36 @@ func (e *env) listSetCmd() *cobra.Command {
 			})
 		},
 	}
+}
+
+// optionsHelp describes opts for `list set --help` and `gateway set
+// --help`: under their groups' headings, in the order of the admin UI's
+// settings form, each with the values it takes.
+func optionsHelp(opts []admin.Option) string {
+	var b strings.Builder
+	for _, sec := range admin.Grouped(opts) {
+		fmt.Fprintf(&b, "\n%s:\n", sec.Title)
+		for _, o := range sec.Items {
+			fmt.Fprintf(&b, "  %-26s %s%s\n", o.Name, o.Help, optionValues(o))
+		}
+	}
+	return b.String()
+}
+
+// optionValues says what values o takes, when its help may not.
+func optionValues(o admin.Option) string {
+	switch o.Type {
+	case admin.TypeBool:
+		return " [true|false]"
+	case admin.TypeChoice:
+		return " [" + strings.Join(o.Choices, "|") + "]"
+	case admin.TypeNumber:
+		if o.Max > 0 {
+			return fmt.Sprintf(" [%d-%d]", o.Min, o.Max)
+		}
+		return fmt.Sprintf(" [%d or more]", o.Min)
+	}
+	return ""
 }
 
 func (e *env) listKeyCmd() *cobra.Command {

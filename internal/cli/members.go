@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"context"
 	"fmt"
 	"slices"
 	"strings"
@@ -234,7 +233,7 @@ current key; a member who lost their key needs you.`,
 func (e *env) memberSetCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "set LIST EMAIL OPTION=VALUE",
-		Short: "Set a member's copy format, S/MIME encryption or delivery",
+		Short: "Set a member's copy format, S/MIME encryption, delivery or admin role",
 		Long: `Options:
 
   format=pgpmime|inline|smime|auto
@@ -258,19 +257,19 @@ func (e *env) memberSetCmd() *cobra.Command {
   delivery=on|off             off stops copies to the member (they may still
                               post); on resumes them and forgets the member's
                               bounces. Sealpost turns delivery off by itself
-                              after bounce_threshold bounces in bounce_days`,
+                              after bounce_threshold bounces in bounce_days
+  admin=on|off                on makes the member a list admin (admin-only
+                              request keywords, posts to an announcement
+                              list); off makes them an ordinary member`,
 		Args: args(cobra.ExactArgs(3)),
 		RunE: func(cmd *cobra.Command, a []string) error {
 			name, value, ok := strings.Cut(a[2], "=")
-			if !ok || !slices.Contains([]string{"format", "smime_cipher", "smime_keytransport", "delivery"}, name) {
-				return usagef("unknown member option %q (want format=VALUE, smime_cipher=VALUE, smime_keytransport=VALUE or delivery=on|off)", a[2])
+			if !ok || !slices.ContainsFunc(admin.MemberSettings(), func(m admin.MemberSetting) bool { return m.Name == name }) {
+				return usagef("unknown member option %q (want format=VALUE, smime_cipher=VALUE, smime_keytransport=VALUE, "+
+					"delivery=on|off or admin=on|off)", a[2])
 			}
 			return e.withApp(cmd, func(ap *app.App) error {
-				set := map[string]func(context.Context, string, string, string) error{
-					"smime_cipher": ap.Admin.SetMemberCipher, "smime_keytransport": ap.Admin.SetMemberKeyTransport,
-					"format": ap.Admin.SetMemberFormat, "delivery": ap.Admin.SetMemberDelivery,
-				}[name]
-				if err := set(cmd.Context(), a[0], a[1], value); err != nil {
+				if err := ap.Admin.SetMember(cmd.Context(), a[0], a[1], name, value); err != nil {
 					return err
 				}
 				fmt.Fprintf(e.stdout, "Updated %s on %s\n", a[1], a[0])

@@ -314,6 +314,20 @@ func (s *Sealer) OpenRetiredKey(l *store.List, r *store.RetiredKey) (*pgp.Key, e
 	return k, nil
 }
 
+// OpenRetiredIdentity unseals a retired S/MIME identity of l (r.Engine
+// EngineSMIME).
+func (s *Sealer) OpenRetiredIdentity(l *store.List, r *store.RetiredKey) (*smime.Identity, error) {
+	secret, err := s.Open(r.SealedKey, ListKeyLabel(l.Address, r.Fingerprint))
+	if err != nil {
+		return nil, fmt.Errorf("keyring: retired S/MIME identity %s of %s: %w", r.Fingerprint, l.Address, err)
+	}
+	id, err := smime.ParseSecret(secret)
+	if err != nil {
+		return nil, fmt.Errorf("keyring: retired S/MIME identity %s of %s: %w", r.Fingerprint, l.Address, err)
+	}
+	return id, nil
+}
+
 // ErrNoIdentity is returned by OpenListIdentity for a list without an
 // S/MIME identity.
 var ErrNoIdentity = errors.New("keyring: list has no S/MIME identity")

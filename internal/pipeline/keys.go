@@ -146,7 +146,7 @@ func (p *Pipeline) retiredKeys(l *store.List) []*pgp.Key {
 	var out []*pgp.Key
 	for i := range l.Retired {
 		r := &l.Retired[i]
-		if !p.opt.Now().Before(r.DecryptUntil) {
+		if r.Engine == store.EngineSMIME || !p.opt.Now().Before(r.DecryptUntil) {
 			continue
 		}
 		k, err := cached(p.keys, cacheListKey, r.Fingerprint, r.SealedKey, func() (*pgp.Key, error) {
@@ -157,6 +157,28 @@ func (p *Pipeline) retiredKeys(l *store.List) []*pgp.Key {
 			continue
 		}
 		out = append(out, k)
+	}
+	return out
+}
+
+// retiredIdentities returns the list's former S/MIME identities whose
+// grace period has not ended, newest first: they still decrypt. One that
+// cannot be opened is skipped (and logged).
+func (p *Pipeline) retiredIdentities(l *store.List) []*smime.Identity {
+	var out []*smime.Identity
+	for i := range l.Retired {
+		r := &l.Retired[i]
+		if r.Engine != store.EngineSMIME || !p.opt.Now().Before(r.DecryptUntil) {
+			continue
+		}
+		id, err := cached(p.keys, cacheListIdentity, r.Fingerprint, r.SealedKey, func() (*smime.Identity, error) {
+			return p.sealer.OpenRetiredIdentity(l, r)
+		})
+		if err != nil {
+			p.opt.Logger.Error("retired S/MIME identity unusable", "list", l.Address, "fingerprint", r.Fingerprint, "err", err)
+			continue
+		}
+		out = append(out, id)
 	}
 	return out
 }

@@ -131,6 +131,14 @@ func (p *Pipeline) openSMIME(list *store.List, r *roster, msg *mime.Part) (*open
 	opt := p.smimeOptions(r)
 	opt.MaxPlaintext = p.maxSize(list)
 	u, err := smime.Unwrap(msg, id, opt)
+	for _, old := range p.retiredIdentities(list) {
+		if !errors.Is(err, smime.ErrNoRecipient) {
+			break
+		}
+		// Encrypted to a certificate the list had before, still in
+		// its grace period.
+		u, err = smime.Unwrap(msg, old, opt)
+	}
 	if errors.Is(err, smime.ErrNotEncrypted) {
 		// RFC 8551 §3.5.2: signed-data is signed, not encrypted. It is
 		// refused as every message that is not encrypted is, so that a

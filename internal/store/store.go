@@ -145,8 +145,11 @@ const (
 	EncryptAlways       = "always"
 )
 
-// RetiredKey is a list key that a newer one replaced.
+// RetiredKey is a list key that a newer one replaced: an OpenPGP key, or
+// an S/MIME identity (Engine EngineSMIME: PublicKey is its certificate's
+// DER).
 type RetiredKey struct {
+	Engine       string // EngineOpenPGP ("" too) or EngineSMIME
 	Fingerprint  string
 	PublicKey    []byte
 	SealedKey    []byte // sealed under the master key with the list's label

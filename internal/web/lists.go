@@ -3,12 +3,15 @@ package web
 import (
 	"context"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"html"
 	"html/template"
 	"io"
 	"net/http"
+	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -215,7 +218,6 @@ type listData struct {
 	Members                 []memberRow
 	Held                    int
 	Options                 []optionGroup
-	Formats                 []string
 	MemberForm, OptionsForm bool // which form is shown again
 }
 
@@ -223,12 +225,28 @@ type listData struct {
 type memberRow struct {
 	Email          string
 	Admin          bool
-	Format         string
 	Badge          string
 	Keys           []memberKeyRow
 	Disabled       bool
 	DisabledReason string
+	// Format and SMIME are the member's choice settings
+	// (admin.MemberSettings), shown as selects.
+	Format memberChoice
+	SMIME  []memberChoice
 }
+
+// memberChoice is a setting of a member that takes one of Choices,
+// with what its form needs: where it posts, the session's CSRF token,
+// and whose setting it is.
+type memberChoice struct {
+	Name, Label, Value string
+	Choices            []string
+	Action, CSRF, Of   string
+}
+
+// memberChoiceLabels name the member's choice settings in their row.
+var memberChoiceLabels = map[string]string{"format": "Format of the copies", "smime_cipher": "S/MIME cipher",
+	"smime_keytransport": "S/MIME key transport"}
 
 type memberKeyRow struct {
 	Engine, Fingerprint, Source, Badge string
@@ -241,38 +259,19 @@ type optionGroup struct {
 	Options []optionRow
 }
 
-// optionGroups are the headings of the options form, in order.
-var optionGroups = []string{"General", "Accepting mail", "Outgoing mail", "Limits"}
-
-// groupOf says under which heading an option is shown.
-func groupOf(name string) string {
-	switch {
-	case slices.Contains([]string{"name", "owner", "language", "deliver_to", "submit_clients", "archive"}, name):
-		return "General"
-	case strings.HasPrefix(name, "on_"), strings.HasPrefix(name, "receive_"), strings.HasPrefix(name, "require_"),
-		slices.Contains([]string{"signer_must_match_from", "require_binding", "keywords_admin_only", "autocrypt_import"}, name):
-		return "Accepting mail"
-	case strings.HasPrefix(name, "bounce_"), name == "hold_days", name == "max_message_size":
-		return "Limits"
-	}
-	return "Outgoing mail"
-}
-
-// generalFirst are the options that lead the General group, in order.
-var generalFirst = []string{"name", "owner", "deliver_to"}
-
-func generalOrder(name string) int {
-	if i := slices.Index(generalFirst, name); i >= 0 {
-		return i
-	}
-	return len(generalFirst)
-}
-
-// optionRow is one option in the list's options form.
+// optionRow is one option in the list's options form, shown with the
+// control of its type (admin.OptionType).
 type optionRow struct {
 	Name, Help, Value   string
+	Type                admin.OptionType
+	Choices             []string
+	Min, Max            string // bounds of a number; "" for none
 	AdminOnly, ReadOnly bool
+	Error               string // why a refused form refused it
 }
+
+// Checked reports whether a bool option is on.
+func (r optionRow) Checked() bool { on, _ := strconv.ParseBool(r.Value); return on }
 
 func listPage(q *request) error {
 	ctx := q.r.Context()
@@ -288,8 +287,7 @@ func listPage(q *request) error {
 	if err != nil {
 		return err
 	}
-	d := listData{L: l, Held: counts[l.Address].Held, Members: memberRows(ms, q.svc.Now()), Formats: []string{"auto", store.FormatPGPMIME, store.FormatInline, store.FormatSMIME},
-		KeyBadge: "missing", KeyText: "unreadable"}
+	d := listData{L: l, Held: counts[l.Address].Held, Members: q.memberRows(l.Address, ms), KeyBadge: "missing", KeyText: "unreadable"}
 	// A refused form is shown again with what was typed into it.
 	if q.r.Method == http.MethodPost {
 		d.MemberForm = strings.HasSuffix(q.r.URL.Path, "/members")
@@ -307,37 +305,49 @@ func listPage(q *request) error {
 	return q.render("list", l.Address, "lists", d)
 }
 
-// listOptions groups l's options for the form, with the values of a
-// refused form when refused.
+// listOptions groups l's options for the form, in the order of the
+// options table, with the values of a refused form when refused.
 func (q *request) listOptions(l *store.List, refused bool) []optionGroup {
-	byGroup := map[string][]optionRow{}
-	for _, o := range admin.OptionsFor(l) {
-		row := optionRow{Name: o.Name, Help: o.Help, Value: o.Value(l), AdminOnly: o.AdminOnly, ReadOnly: o.AdminOnly && !q.isAdmin()}
-		if refused && q.form.Has(o.Name) {
-			row.Value = q.form.Get(o.Name)
-		}
-		byGroup[groupOf(o.Name)] = append(byGroup[groupOf(o.Name)], row)
-	}
-	// General starts with what names the list; the rest go by name.
-	slices.SortStableFunc(byGroup["General"], func(a, b optionRow) int {
-		return generalOrder(a.Name) - generalOrder(b.Name)
-	})
 	var out []optionGroup
-	for _, g := range optionGroups {
-		if len(byGroup[g]) > 0 {
-			out = append(out, optionGroup{Name: g, Options: byGroup[g]})
+	for _, sec := range admin.Grouped(admin.OptionsFor(l)) {
+		g := optionGroup{Name: sec.Title}
+		for _, o := range sec.Items {
+			row := optionRow{Name: o.Name, Help: o.Help, Value: o.Value(l), Type: o.Type, Choices: o.Choices,
+				AdminOnly: o.AdminOnly, ReadOnly: o.AdminOnly && !q.isAdmin(), Error: q.fieldErrors[o.Name]}
+			if o.Type == admin.TypeNumber {
+				row.Min = strconv.FormatInt(o.Min, 10)
+				if o.Max > 0 {
+					row.Max = strconv.FormatInt(o.Max, 10)
+				}
+			}
+			if vs := q.form[o.Name]; refused && len(vs) > 0 {
+				row.Value = vs[len(vs)-1]
+			}
+			if o.Type == admin.TypeChoice && !slices.Contains(row.Choices, row.Value) {
+				row.Choices = append(slices.Clone(row.Choices), row.Value) // shown as it is, refused if saved
+			}
+			g.Options = append(g.Options, row)
 		}
+		out = append(out, g)
 	}
 	return out
 }
 
-func memberRows(ms []admin.MemberView, now time.Time) []memberRow {
+func (q *request) memberRows(list string, ms []admin.MemberView) []memberRow {
+	now := q.svc.Now()
 	out := make([]memberRow, 0, len(ms))
 	for _, m := range ms {
-		r := memberRow{Email: m.Email, Admin: m.Admin, Format: m.Format, Badge: m.Badge(now), Disabled: !m.DisabledAt.IsZero(),
+		r := memberRow{Email: m.Email, Admin: m.Admin, Badge: m.Badge(now), Disabled: !m.DisabledAt.IsZero(),
 			DisabledReason: m.DisabledReason}
-		if r.Format == "" {
-			r.Format = "auto"
+		for _, ms := range admin.MemberSettings() {
+			c := memberChoice{Name: ms.Name, Label: memberChoiceLabels[ms.Name], Value: admin.MemberSettingValue(m.Member, ms.Name),
+				Choices: ms.Choices, Action: listPath(list, "members", url.PathEscape(m.Email), "set"), CSRF: q.id.CSRF(), Of: m.Email}
+			switch {
+			case ms.Name == "format":
+				r.Format = c
+			case strings.HasPrefix(ms.Name, "smime_"):
+				r.SMIME = append(r.SMIME, c)
+			}
 		}
 		for i, mk := range m.Member.Keys {
 			info := m.Keys[i]
@@ -400,14 +410,6 @@ func removeMember(q *request) (*done, error) {
 	return &done{listPath(q.list()), fmt.Sprintf("Removed %s from %s.", strings.ToLower(email), q.list())}, nil
 }
 
-func setMemberFormat(q *request) (*done, error) {
-	email, format := q.r.PathValue("email"), q.r.PostFormValue("format")
-	if err := q.svc.SetMemberFormat(q.r.Context(), q.list(), email, format); err != nil {
-		return nil, err
-	}
-	return &done{listPath(q.list()), fmt.Sprintf("%s now gets copies as %s.", strings.ToLower(email), format)}, nil
-}
-
 func setOptions(q *request) (*done, error) {
 	ctx := q.r.Context()
 	l, err := q.svc.List(ctx, q.list())
@@ -416,20 +418,35 @@ func setOptions(q *request) (*done, error) {
 	}
 	var assignments, names []string
 	for _, o := range admin.OptionsFor(l) {
-		v, ok := q.r.PostForm[o.Name]
-		if !ok || strings.TrimSpace(v[0]) == o.Value(l) {
+		v, ok := formValue(q.r.PostForm, o.Name)
+		if !ok || v == o.Value(l) {
 			continue
 		}
-		assignments = append(assignments, o.Name+"="+strings.TrimSpace(v[0]))
+		assignments = append(assignments, o.Name+"="+v)
 		names = append(names, o.Name)
 	}
 	if len(assignments) == 0 {
 		return &done{listPath(l.Address), "Nothing changed."}, nil
 	}
 	if _, err := q.svc.SetOptions(ctx, l.Address, assignments); err != nil {
+		var oe admin.OptionErrors
+		if errors.As(err, &oe) {
+			q.fieldErrors = oe.ByName()
+		}
 		return nil, err
 	}
 	return &done{listPath(l.Address), "Saved " + strings.Join(names, ", ") + "."}, nil
+}
+
+// formValue is the value of a form field, trimmed: the last one given,
+// so that a checkbox after a hidden field of the same name (value
+// false) says true when checked and false when not.
+func formValue(form url.Values, name string) (string, bool) {
+	vs := form[name]
+	if len(vs) == 0 {
+		return "", false
+	}
+	return strings.TrimSpace(vs[len(vs)-1]), true
 }
 
 func deleteList(q *request) (*done, error) {

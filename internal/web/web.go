@@ -115,7 +115,10 @@ func (s *server) routes(mux *http.ServeMux) {
 	s.page(mux, "GET /lists/{list}/certificate.pem", listCertFile)
 	s.action(mux, "POST /lists/{list}/members", addMember, listPage)
 	s.action(mux, "POST /lists/{list}/members/{email}/remove", removeMember, listPage)
-	s.action(mux, "POST /lists/{list}/members/{email}/format", setMemberFormat, listPage)
+	s.action(mux, "POST /lists/{list}/members/{email}/format", setMember, listPage)
+	// A member's row: their settings, a further key (file or pasted).
+	s.action(mux, "POST /lists/{list}/members/{email}/set", setMember, listPage)
+	s.action(mux, "POST /lists/{list}/members/{email}/keys", addMemberKey, listPage)
 	s.action(mux, "POST /lists/{list}/options", setOptions, listPage)
 	s.action(mux, "POST /lists/{list}/delete", deleteList, listPage)
 
@@ -181,6 +184,8 @@ type request struct {
 	form   url.Values
 	status int
 	flash  *flash
+	// fieldErrors are why a refused form refused each field, by name.
+	fieldErrors map[string]string
 }
 
 // pageFunc renders a page (or sends a file).

@@ -59,7 +59,7 @@ func (s *DB) ListByID(ctx context.Context, id int64) (*store.List, error) {
 }
 
 func (s *DB) retiredKeys(ctx context.Context, listID int64) ([]store.RetiredKey, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT fingerprint, public_key, sealed_key, retired_at, decrypt_until
+	rows, err := s.db.QueryContext(ctx, `SELECT engine, fingerprint, public_key, sealed_key, retired_at, decrypt_until
 		FROM retired_list_keys WHERE list_id = $1 ORDER BY retired_at DESC`, listID)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: retired keys: %w", err)
@@ -69,7 +69,7 @@ func (s *DB) retiredKeys(ctx context.Context, listID int64) ([]store.RetiredKey,
 	for rows.Next() {
 		var r store.RetiredKey
 		var retired, until int64
-		if err := rows.Scan(&r.Fingerprint, &r.PublicKey, &r.SealedKey, &retired, &until); err != nil {
+		if err := rows.Scan(&r.Engine, &r.Fingerprint, &r.PublicKey, &r.SealedKey, &retired, &until); err != nil {
 			return nil, fmt.Errorf("sqlstore: retired keys: %w", err)
 		}
 		r.RetiredAt, r.DecryptUntil = fromMillis(retired), fromMillis(until)
@@ -89,10 +89,7 @@ func (s *DB) ReplaceListKey(ctx context.Context, l *store.List, retired store.Re
 				return err
 			}
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO retired_list_keys (list_id, fingerprint, public_key, sealed_key, retired_at, decrypt_until)
-			VALUES ($1, $2, $3, $4, $5, $6)
-			ON CONFLICT (list_id, fingerprint) DO UPDATE SET retired_at = excluded.retired_at, decrypt_until = excluded.decrypt_until`,
-			l.ID, retired.Fingerprint, retired.PublicKey, retired.SealedKey, millis(retired.RetiredAt), millis(retired.DecryptUntil)); err != nil {
+		if err := retireKey(ctx, tx, l.ID, retired); err != nil {
 			return err
 		}
 		// A key that comes back (imported again) is no longer retired.
@@ -111,6 +108,50 @@ func (s *DB) ReplaceListKey(ctx context.Context, l *store.List, retired store.Re
 	})
 	if err != nil {
 		return fmt.Errorf("sqlstore: replace list key: %w", err)
+	}
+	return nil
+}
+
+// retireKey keeps retired as a retired key of list id.
+func retireKey(ctx context.Context, tx *sql.Tx, id int64, retired store.RetiredKey) error {
+	engine := retired.Engine
+	if engine == "" {
+		engine = store.EngineOpenPGP
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO retired_list_keys (list_id, engine, fingerprint, public_key, sealed_key, retired_at, decrypt_until)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)
+		ON CONFLICT (list_id, fingerprint) DO UPDATE SET retired_at = excluded.retired_at, decrypt_until = excluded.decrypt_until`,
+		id, engine, retired.Fingerprint, retired.PublicKey, retired.SealedKey, millis(retired.RetiredAt), millis(retired.DecryptUntil))
+	return err
+}
+
+// ReplaceSMIMEIdentity makes l's SMIMECert and SMIMESealed the list's
+// S/MIME identity and keeps the one they replace as retired (when there
+// was one: retired is nil otherwise), in one transaction. newFingerprint
+// is the new certificate's: one that comes back is no longer retired.
+func (s *DB) ReplaceSMIMEIdentity(ctx context.Context, l *store.List, newFingerprint string, retired *store.RetiredKey) error {
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		if retired != nil {
+			retired.Engine = store.EngineSMIME
+			if err := retireKey(ctx, tx, l.ID, *retired); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM retired_list_keys WHERE list_id = $1 AND fingerprint = $2`, l.ID, newFingerprint); err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE lists SET smime_cert = $1, smime_sealed = $2 WHERE id = $3`,
+			nonNil(l.SMIMECert), nonNil(l.SMIMESealed), l.ID)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return store.ErrNotFound
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("sqlstore: replace S/MIME identity: %w", err)
 	}
 	return nil
 }

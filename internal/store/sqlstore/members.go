@@ -145,6 +145,11 @@ func (s *DB) SetMemberKeyTransport(ctx context.Context, listID int64, email, key
 		keyTransport, listID, email)
 }
 
+// SetMemberAdmin makes a member a list admin or an ordinary member.
+func (s *DB) SetMemberAdmin(ctx context.Context, listID int64, email string, admin bool) error {
+	return s.execOne(ctx, "set member admin", `UPDATE members SET admin = $1 WHERE list_id = $2 AND email = $3`, boolInt(admin), listID, email)
+}
+
 // SetMemberFormat sets a member's preferred copy format ("" for the list's).
 func (s *DB) SetMemberFormat(ctx context.Context, listID int64, email, format string) error {
 	return s.execOne(ctx, "set member format", `UPDATE members SET format = $1 WHERE list_id = $2 AND email = $3`, format, listID, email)

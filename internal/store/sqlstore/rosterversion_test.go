@@ -80,6 +80,13 @@ func TestRosterVersion(t *testing.T) {
 		t.Fatal(err)
 	}
 	changed(team, "member's format changed")
+	if err := db.SetMemberAdmin(ctx, team.ID, "a@example.org", true); err != nil {
+		t.Fatal(err)
+	}
+	changed(team, "member made a list admin")
+	if ms, _ := db.Members(ctx, team.ID); len(ms) == 0 || !ms[0].Admin {
+		t.Errorf("SetMemberAdmin: members %+v", ms)
+	}
 	if err := db.RemoveMember(ctx, team.ID, "a@example.org"); err != nil {
 		t.Fatal(err)
 	}

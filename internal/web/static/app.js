@@ -27,8 +27,9 @@
     // Mark the settings that differ from what is saved.
     if (el.dataset && "original" in el.dataset) {
       var row = el.closest("tr");
+      var now = el.type === "checkbox" ? String(el.checked) : el.value.trim();
       if (row) {
-        row.classList.toggle("changed", el.value.trim() !== el.dataset.original);
+        row.classList.toggle("changed", now !== el.dataset.original);
       }
     }
     // Filter a table's rows by what is typed.
