@@ -3,6 +3,7 @@
 package main_test
 
 import (
+	"encoding/pem"
 	"strings"
 	"testing"
 
@@ -14,8 +15,9 @@ import (
 
 // TestKeysPageInBrowser: an admin imports, on the keys page, a PKCS#12
 // file made by `openssl pkcs12 -export`, giving its password, and finds
-// the certificate in the keyring's listing; its key page names the
-// subject's emailAddress, not an OID. With SEALPOST_SCREENSHOTS it saves
+// the certificate in the keyring's listing; trusts its CA for every
+// list; the certificate's page then shows the chain to it, subjects by
+// attribute name, and the address once. With SEALPOST_SCREENSHOTS it saves
 // the keys page and the certificate's page.
 func TestKeysPageInBrowser(t *testing.T) {
 	const password = "a browser test password"
@@ -40,6 +42,11 @@ func TestKeysPageInBrowser(t *testing.T) {
 		chromedp.WaitVisible(`//*[contains(@class, "flash-ok") and contains(., "Imported carol@example.org (new)")]`))
 	fpr := smime.Fingerprint(leaf.Cert)
 	b.do("the certificate in the keyring", chromedp.WaitVisible(`#keyring tr[data-key="`+fpr+`"]`))
+	caFile := writeFile(t, data, "ca.pem", pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.Cert.Raw}))
+	b.do("trust the CA for every list", chromedp.SetValue(`#import-kind`, "anchor"),
+		chromedp.SetUploadFiles(`#import-file`, []string{caFile}),
+		chromedp.Click(`form[action="/keys/import"] button[type=submit]`),
+		chromedp.WaitVisible(`#trust tr[data-anchor="`+smime.Fingerprint(ca.Cert)+`"]`))
 	b.screenshot("keys")
 
 	b.open("/keys/" + fpr)
@@ -47,8 +54,12 @@ func TestKeysPageInBrowser(t *testing.T) {
 	if !strings.Contains(chain, "CN=Carol Example") || strings.Contains(chain, "1.2.840") {
 		t.Errorf("the chain does not name the subject by attribute:\n%s", chain)
 	}
+	if got := b.text(`.chain-status`); got != "chains to a trusted certification authority" {
+		t.Errorf("the chain's status: %q", got)
+	}
 	if got := b.text(`p.addresses`); got != "carol@example.org" {
 		t.Errorf("the page's addresses: %q, want carol@example.org once", got)
 	}
+	b.do("scroll to the chain", chromedp.ScrollIntoView(`table.chain`))
 	b.screenshot("key-smime")
 }
