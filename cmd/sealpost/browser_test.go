@@ -127,8 +127,8 @@ func (s *server) httpAddr(t *testing.T) string {
 
 // TestAdminUIInBrowser drives the admin UI as a person would: sign in,
 // create a list, add a member by uploading their key file and see its
-// badge, set the list to hold posts by strangers, release one that
-// arrived over SMTP, and find it all in the audit log. The released post
+// badge, set the list to hold posts by strangers, read one that arrived
+// over SMTP and release it from there, and find it all in the audit log. The released post
 // reaches the member encrypted to their key.
 func TestAdminUIInBrowser(t *testing.T) {
 	const (
@@ -223,8 +223,16 @@ func TestAdminUIInBrowser(t *testing.T) {
 	b.open("/lists/" + list + "/holds")
 	b.do("see the held post", chromedp.WaitVisible(`tr[data-hold]`))
 	b.screenshot("holds")
-	b.do("release it", chromedp.Click(`tr[data-hold] button[value=release]`), chromedp.WaitReady(`main.main`),
-		chromedp.WaitNotPresent(`tr[data-hold]`))
+	b.do("read it", chromedp.Click(`tr[data-hold] a[href*="/holds/"]`), chromedp.WaitVisible(`pre.hold-text`))
+	if got := b.text(`pre.hold-text`); !strings.Contains(got, "canary-browser-hold") {
+		t.Errorf("the read page shows %q, not the held text", got)
+	}
+	if got := b.text(`.hold-signature`); !strings.Contains(got, "no member's") {
+		t.Errorf("the read page says of erin's signature: %q", got)
+	}
+	b.screenshot("hold")
+	b.do("release it from there", chromedp.Click(`.hold-actions button[value=release]`), chromedp.WaitReady(`main.main`),
+		chromedp.WaitVisible(`.page-head`), chromedp.WaitNotPresent(`tr[data-hold]`))
 
 	var copy []byte
 	if !eventually(30*time.Second, func() bool {
@@ -257,7 +265,7 @@ func TestAdminUIInBrowser(t *testing.T) {
 	b.screenshot("queue")
 	b.open("/audit")
 	audit := b.text(`main.main`)
-	for _, want := range []string{"list.create", "member.add", "list.set", "hold.release", "admin@example.org"} {
+	for _, want := range []string{"list.create", "member.add", "list.set", "hold.read", "hold.release", "admin@example.org"} {
 		if !strings.Contains(audit, want) {
 			t.Errorf("the audit page lacks %q", want)
 		}

@@ -99,13 +99,7 @@ func TestProcessSaysHeld(t *testing.T) {
 		alice = "alice@example.org"
 	)
 	data := t.TempDir()
-	sealpost(t, data, nil, "list", "create", list, "--owner", "owner@example.org").want(t, exitOK)
-	sealpost(t, data, nil, "list", "set", list, "on_unsigned=hold").want(t, exitOK)
-	g := gpgtest.New(t)
-	aliceFpr := g.GenKey("Alice <" + alice + ">")
-	g.Import([]byte(sealpost(t, data, nil, "list", "key", list).want(t, exitOK).stdout))
-	sealpost(t, data, nil, "member", "add", list, alice, "--key", writeFile(t, t.TempDir(), "alice.asc", g.Export(aliceFpr))).want(t, exitOK)
-	listFpr := gpgFingerprints(t, g, list)[0]
+	g, listFpr := holdingList(t, data, list, alice)
 	unsigned := func(text string) []byte {
 		inner := []byte("Content-Type: text/plain\r\nFrom: " + alice + "\r\nTo: " + list + "\r\nSubject: s\r\n\r\n" + text + "\r\n")
 		return pgpMIME(alice, list, g.MustRun(inner, "--armor", "--encrypt", "-r", listFpr).Stdout)

@@ -114,9 +114,43 @@ func (s *Service) requireAdmin(what string) error {
 // it reads a large request.
 func (s *Service) CheckAdmin(what string) error { return s.requireAdmin(what) }
 
-// visible returns the lists among ls that the actor may manage.
-func (s *Service) visible(ls []store.List) []store.List {
-	return slices.DeleteFunc(ls, func(l store.List) bool { return !s.mayManage(l.Address, l.Owner) })
+// roleOn returns the actor's role on list l: store.ListOwner (an admin,
+// the owner address, or an owner the list names), store.ListModerator,
+// or "" for none.
+func (s *Service) roleOn(ctx context.Context, l *store.List) (string, error) {
+	if s.mayManage(l.Address, l.Owner) {
+		return store.ListOwner, nil
+	}
+	a := s.actor
+	if a.Email == "" || a.Role != store.RoleOwner || (a.List != "" && !strings.EqualFold(a.List, l.Address)) {
+		return "", nil
+	}
+	roles, err := s.st.RolesOf(ctx, strings.ToLower(a.Email))
+	if err != nil {
+		return "", err
+	}
+	return roles[l.ID], nil
+}
+
+// visible returns the lists among ls on which the actor has role (or
+// store.ListOwner, when role is a moderator's: an owner moderates too).
+func (s *Service) visible(ctx context.Context, ls []store.List, role string) ([]store.List, error) {
+	var roles map[int64]string
+	if a := s.actor; a.Email != "" && a.Role == store.RoleOwner {
+		var err error
+		if roles, err = s.st.RolesOf(ctx, strings.ToLower(a.Email)); err != nil {
+			return nil, err
+		}
+	}
+	return slices.DeleteFunc(ls, func(l store.List) bool {
+		r := roles[l.ID]
+		if s.mayManage(l.Address, l.Owner) {
+			r = store.ListOwner
+		} else if s.actor.List != "" && !strings.EqualFold(s.actor.List, l.Address) {
+			r = ""
+		}
+		return !(r == role || (r == store.ListOwner && role == store.ListModerator))
+	}), nil
 }
 
 // forbiddenList is the error for a list the actor may not manage.

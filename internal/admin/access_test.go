@@ -100,6 +100,7 @@ var limitedExempt = map[string]string{
 	"OpenSMIMEIdentity":   "works on a list the caller holds, which List gives only to who may manage it",
 	"RunCommands":         "a list admin's mail command: acts for the mail's signer under the list's own rules",
 	"Lists":               "a view filtered to the lists the actor may manage (checked by limitedViews)",
+	"Moderated":           "a view filtered to the lists the actor may moderate (checked by limitedViews)",
 	"QueueCounts":         "a view filtered to the lists the actor may manage (checked by limitedViews)",
 	"ListCounts":          "a view filtered to the lists the actor may manage (checked by limitedViews)",
 }
@@ -192,6 +193,9 @@ func limitedViews(t *testing.T, s *admin.Service) {
 		limited := s.As(limitedActor(t, s, account))
 		if ls, err := limited.Lists(ctx); err != nil || len(ls) != 1 || ls[0].Address != limitedList {
 			t.Errorf("%s: Lists = %v, %v", account, ls, err)
+		}
+		if ls, err := limited.Moderated(ctx); err != nil || len(ls) != 1 || ls[0].Address != limitedList {
+			t.Errorf("%s: Moderated = %v, %v", account, ls, err)
 		}
 		if cs, err := limited.ListCounts(ctx); err != nil || len(cs) != 1 {
 			t.Errorf("%s: ListCounts = %v, %v", account, cs, err)

@@ -45,6 +45,10 @@ type Store interface {
 	Members(ctx context.Context, listID int64) ([]store.Member, error)
 	ReplaceListKey(ctx context.Context, l *store.List, retired store.RetiredKey, announce []store.Delivery) error
 	ReplaceSMIMEIdentity(ctx context.Context, l *store.List, newFingerprint string, retired *store.RetiredKey) error
+	SetListRole(ctx context.Context, listID int64, email, role string, at time.Time) error
+	RemoveListRole(ctx context.Context, listID int64, email string) error
+	ListRoles(ctx context.Context, listID int64) ([]store.ListRole, error)
+	RolesOf(ctx context.Context, email string) (map[int64]string, error)
 	ListByID(ctx context.Context, id int64) (*store.List, error)
 	ListCounts(ctx context.Context) (map[int64]store.ListCounts, error)
 	AddAudit(ctx context.Context, e *store.AuditEntry) error
@@ -233,22 +237,52 @@ func hasRoleSuffix(local string) bool {
 // case on one list starts here, so this is where the actor's access to
 // lists is checked.
 func (s *Service) List(ctx context.Context, address string) (*store.List, error) {
+	l, role, err := s.ListAccess(ctx, address)
+	if err == nil && role != store.ListOwner {
+		return nil, forbiddenList(l.Address)
+	}
+	return l, err
+}
+
+// ListAccess returns the list at address and the actor's role on it
+// (store.ListOwner or store.ListModerator): ErrForbidden when they have
+// none, whether or not the list exists. The interfaces ask it first of
+// every request on a list; each use case then asks the role it needs
+// (List: an owner's, holdList: a moderator's).
+func (s *Service) ListAccess(ctx context.Context, address string) (*store.List, string, error) {
 	addr, err := mail.Normalize(address)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %q is not an email address", ErrInvalid, address)
+		return nil, "", fmt.Errorf("%w: %q is not an email address", ErrInvalid, address)
 	}
 	l, err := s.st.ListByAddress(ctx, addr)
 	switch {
 	case errors.Is(err, store.ErrNotFound) && s.mayManage(addr, ""):
-		return nil, fmt.Errorf("%w: no list %s", ErrNotFound, addr)
+		return nil, "", fmt.Errorf("%w: no list %s", ErrNotFound, addr)
 	case errors.Is(err, store.ErrNotFound):
-		return nil, forbiddenList(addr)
+		return nil, "", forbiddenList(addr)
 	case err != nil:
-		return nil, err
-	case !s.mayManage(l.Address, l.Owner):
-		return nil, forbiddenList(addr)
+		return nil, "", err
 	}
-	return l, nil
+	role, err := s.roleOn(ctx, l)
+	if err != nil {
+		return nil, "", err
+	}
+	if role == "" {
+		return nil, "", forbiddenList(addr)
+	}
+	return l, role, nil
+}
+
+// CheckList settles access to the list at address before an interface
+// reads a request on it: an owner's role, or with moderation (the held
+// messages' pages and routes) a moderator's. Someone without it learns
+// nothing else, not even what was wrong with the request.
+func (s *Service) CheckList(ctx context.Context, address string, moderation bool) error {
+	l, role, err := s.ListAccess(ctx, address)
+	if err == nil && role != store.ListOwner && !moderation {
+		return forbiddenList(l.Address)
+	}
+	return err
 }
 
 // Lists returns every list the actor may manage.
@@ -257,7 +291,16 @@ func (s *Service) Lists(ctx context.Context) ([]store.List, error) {
 	if err != nil {
 		return nil, err
 	}
-	return s.visible(ls), nil
+	return s.visible(ctx, ls, store.ListOwner)
+}
+
+// Moderated returns the lists the actor moderates (or manages).
+func (s *Service) Moderated(ctx context.Context) ([]store.List, error) {
+	ls, err := s.st.Lists(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return s.visible(ctx, ls, store.ListModerator)
 }
 
 // DeleteList deletes a list, its key and its members. Only an admin may.

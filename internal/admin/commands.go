@@ -39,13 +39,14 @@ var keywords = map[string]keyword{
 	"GET-KEY":            {"FINGERPRINT|EMAIL: the key, attached", (*commandRun).getKey},
 	"SIGN-THIS":          {"the text after the keywords, signed by the list's key", (*commandRun).signThis},
 	"HOLD-LIST":          {"the held messages (admins)", (*commandRun).holdList},
+	"HOLD-SHOW":          {"ID: a held message, decrypted: signer, why it is held, headers, text, attachment names (admins)", (*commandRun).holdShow},
 	"HOLD-RELEASE":       {"ID...: distribute held messages, waiving the rule each broke (admins)", (*commandRun).holdRelease},
 	"HOLD-REJECT":        {"ID...: drop held messages and tell their senders (admins)", (*commandRun).holdReject},
 	"HOLD-DISCARD":       {"ID...: drop held messages silently (admins)", (*commandRun).holdDiscard},
 }
 
 // moderation keywords are for admins, whatever the list says.
-var moderation = []string{"HOLD-LIST", "HOLD-RELEASE", "HOLD-REJECT", "HOLD-DISCARD"}
+var moderation = []string{"HOLD-LIST", "HOLD-SHOW", "HOLD-RELEASE", "HOLD-REJECT", "HOLD-DISCARD"}
 
 // DefaultAdminKeywords are the keywords only list admins may send, when
 // a list names none.
@@ -383,12 +384,35 @@ func (c *commandRun) holdList([]string) (string, error) {
 	return b.String(), nil
 }
 
+// holdShow answers with a held message as ReadHold opens it, as text in
+// the reply: the reply is encrypted to the admin as every answer is, and
+// text is what every mail client shows, with nothing of the held post
+// (HTML, remote images) rendered by it. The reading is audited.
+func (c *commandRun) holdShow(args []string) (string, error) {
+	if len(args) != 1 {
+		return "", errors.New("name one held message by its ID (X-HOLD-LIST shows them)")
+	}
+	id, err := strconv.ParseInt(strings.TrimPrefix(args[0], "#"), 10, 64)
+	if err != nil {
+		return "", fmt.Errorf("%s is not a held message ID", args[0])
+	}
+	p, err := c.s.ReadHold(c.ctx, c.list.Address, id)
+	if err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	if err := WriteHeldPost(&b, p); err != nil {
+		return "", err
+	}
+	return b.String(), nil
+}
+
 func (c *commandRun) holdRelease(args []string) (string, error) {
 	return c.eachHold(args, "Released", func(id int64) error { return c.s.ReleaseHold(c.ctx, c.list.Address, id) })
 }
 
 func (c *commandRun) holdReject(args []string) (string, error) {
-	return c.eachHold(args, "Rejected", func(id int64) error { return c.s.RejectHold(c.ctx, c.list.Address, id) })
+	return c.eachHold(args, "Rejected", func(id int64) error { return c.s.RejectHold(c.ctx, c.list.Address, id, "") })
 }
 
 func (c *commandRun) holdDiscard(args []string) (string, error) {

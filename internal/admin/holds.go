@@ -17,7 +17,7 @@ import (
 // moderator: each is the message as it arrived (ciphertext, unless it
 // arrived unencrypted), kept sealed under the master key.
 func (s *Service) Holds(ctx context.Context, list string) ([]store.Hold, error) {
-	l, err := s.List(ctx, list)
+	l, err := s.holdList(ctx, list)
 	if err != nil {
 		return nil, err
 	}
@@ -37,7 +37,7 @@ func (s *Service) Holds(ctx context.Context, list string) ([]store.Hold, error) 
 
 // Hold returns one held message of the list, opened for the moderator.
 func (s *Service) Hold(ctx context.Context, list string, id int64) (*store.List, *store.Hold, error) {
-	l, err := s.List(ctx, list)
+	l, err := s.holdList(ctx, list)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -83,8 +83,14 @@ func holdTarget(id int64) string { return "hold " + strconv.FormatInt(id, 10) }
 
 // RejectHold drops a held message and tells its envelope sender, if it
 // had one, that the list's moderator did not accept it; nothing of the
-// message is in the notice.
-func (s *Service) RejectHold(ctx context.Context, list string, id int64) error {
+// message is in the notice. reason, when not empty, is the moderator's
+// own text for the sender, quoted in the notice as theirs (plain text,
+// at most MaxRejectReason characters).
+func (s *Service) RejectHold(ctx context.Context, list string, id int64, reason string) error {
+	reason, err := rejectReason(reason)
+	if err != nil {
+		return err
+	}
 	l, h, err := s.Hold(ctx, list, id)
 	if err != nil {
 		return err
@@ -96,7 +102,7 @@ func (s *Service) RejectHold(ctx context.Context, list string, id int64) error {
 			owner = l.Address // a gateway has no -owner address; its own address reaches the helpdesk
 		}
 		subject, text, err := renderNotice(l, "hold-rejected", map[string]any{"Held": h.CreatedAt.UTC().Format(time.RFC1123Z),
-			"Ref": h.Ref, "Owner": owner})
+			"Ref": h.Ref, "Owner": owner, "Reason": quoteReason(reason)})
 		if err != nil {
 			return err
 		}
@@ -109,7 +115,11 @@ func (s *Service) RejectHold(ctx context.Context, list string, id int64) error {
 	if err := s.st.DropHold(ctx, l.ID, id, notices); err != nil {
 		return err
 	}
-	return s.audit(ctx, "hold.reject", l.Address, holdTarget(id), h.Reason)
+	detail := h.Reason
+	if reason != "" {
+		detail += "; reason given to the sender: " + reason
+	}
+	return s.audit(ctx, "hold.reject", l.Address, holdTarget(id), detail)
 }
 
 // DiscardHold drops a held message without telling anyone.

@@ -107,7 +107,9 @@ func (s *Service) delivery(ctx context.Context, id int64) (*store.Delivery, *sto
 	if err != nil {
 		return nil, nil, err
 	}
-	if !s.mayManage(l.Address, l.Owner) {
+	if role, err := s.roleOn(ctx, l); err != nil {
+		return nil, nil, err
+	} else if role != store.ListOwner {
 		return nil, nil, forbiddenList(l.Address)
 	}
 	return d, l, nil

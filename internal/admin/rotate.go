@@ -73,6 +73,9 @@ func (s *Service) replaceListKey(ctx context.Context, l *store.List, k *pgp.Key,
 // and held posts released.
 type Flow interface {
 	Release(ctx context.Context, list *store.List, h *store.Hold, ref string) error
+	// ReadHeld opens a held post in memory for one reading; it changes
+	// nothing.
+	ReadHeld(ctx context.Context, list *store.List, h *store.Hold) (*pipeline.HeldPost, error)
 	Announce(ctx context.Context, list *store.List, a pipeline.Announcement) ([]store.Delivery, []string, error)
 	Notice(ctx context.Context, list *store.List, to, subject, text, ref string) (store.Delivery, error)
 	ChallengeKey(ctx context.Context, list *store.List, email string, key *pgp.Key, ref string) (store.Outcome, error)

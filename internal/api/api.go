@@ -118,7 +118,8 @@ func (e *endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// Access to the list is settled first: someone who may not
 		// manage it learns nothing else, not even what was wrong with
 		// the request.
-		if _, err := c.svc.List(r.Context(), list); err != nil {
+		// Moderators reach the held messages' routes only.
+		if err := c.svc.CheckList(r.Context(), list, strings.Contains(r.Pattern, "/holds")); err != nil {
 			e.fail(w, r, err)
 			return
 		}

@@ -657,3 +657,43 @@ func TestStatus(t *testing.T) {
 		t.Errorf("a list owner: %d %s, want 403 forbidden", r.status, r.body)
 	}
 }
+
+// TestModeratorAPI: an owner names a moderator through the API; the
+// moderator's token reads the list's held messages and gets 403 on every
+// other route of the list; a further owner gets what the owner gets.
+func TestModeratorAPI(t *testing.T) {
+	f := newFixture(t)
+	const a = "a@lists.example.org"
+	r := f.do("alice@example.org", "POST", api.Prefix+"/lists/"+a+"/roles", strings.NewReader(`{"email": "bob@example.org", "role": "moderator"}`),
+		map[string]string{"Content-Type": "application/json"})
+	if r.status != http.StatusCreated || !strings.Contains(string(r.body), `"role": "moderator"`) {
+		t.Fatalf("naming bob moderator: %d %s", r.status, r.body)
+	}
+	if r := f.get("bob@example.org", api.Prefix+"/lists/"+a+"/holds"); r.status != http.StatusOK {
+		t.Errorf("the moderator's holds: %d %s", r.status, r.body)
+	}
+	for _, path := range []string{"", "/members", "/options", "/roles", "/templates"} {
+		if r := f.get("bob@example.org", api.Prefix+"/lists/"+a+path); r.status != http.StatusForbidden {
+			t.Errorf("the moderator's GET %s: %d, want 403", path, r.status)
+		}
+	}
+	r = f.do("bob@example.org", "POST", api.Prefix+"/lists/"+a+"/roles", strings.NewReader(`{"email": "bob@example.org", "role": "owner"}`),
+		map[string]string{"Content-Type": "application/json"})
+	if r.status != http.StatusForbidden {
+		t.Errorf("the moderator made himself owner: %d %s", r.status, r.body)
+	}
+	r = f.do("alice@example.org", "POST", api.Prefix+"/lists/"+a+"/roles", strings.NewReader(`{"email": "bob@example.org", "role": "owner"}`),
+		map[string]string{"Content-Type": "application/json"})
+	if r.status != http.StatusCreated {
+		t.Fatalf("making bob an owner: %d %s", r.status, r.body)
+	}
+	if r := f.get("bob@example.org", api.Prefix+"/lists/"+a+"/members"); r.status != http.StatusOK {
+		t.Errorf("a further owner's members: %d %s", r.status, r.body)
+	}
+	if r := f.do("alice@example.org", "DELETE", api.Prefix+"/lists/"+a+"/roles/bob@example.org", nil, nil); r.status != http.StatusNoContent {
+		t.Errorf("taking bob's role away: %d %s", r.status, r.body)
+	}
+	if r := f.get("bob@example.org", api.Prefix+"/lists/"+a+"/holds"); r.status != http.StatusForbidden {
+		t.Errorf("bob's holds after his role was taken away: %d", r.status)
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -51,6 +52,8 @@ type limitedWalk struct {
 	global map[string][]limitedValue
 	// deliveries of A (retried, then dropped) and of B
 	deliveryA, deliveryB int64
+	// bulkHold is A's held message the bulk decision discards.
+	bulkHold string
 }
 
 // limitedScope is one {list} and what the parameters under it name.
@@ -123,15 +126,21 @@ func newLimitedWalk(t *testing.T, account string) *limitedWalk {
 	w.archive(gw)
 	holdsA := []string{w.hold(listA), w.hold(listA), w.hold(listA), w.hold(listA)}
 	holdB := w.hold(listB)
+	w.bulkHold = w.hold(listA)
 	w.deliveryA, w.deliveryB = w.delivery(listA), w.delivery(listB)
 
 	lists := map[string]*store.List{}
 	for _, l := range []string{listA, listB, gateway} {
 		lists[l], _ = f.svc.List(ctx, l)
 	}
+	for _, l := range []string{listA, listB} {
+		if err := f.svc.AddListRole(ctx, l, "greta@example.org", store.ListModerator); err != nil {
+			t.Fatal(err)
+		}
+	}
 	onList := func(member, hold string) map[string]string {
 		return map[string]string{"members/{email}": member, "holds/{id}": hold, "templates/{lang}": "en",
-			"{lang}/{name}": "owner-held", "conversations/{thread}": thread}
+			"{lang}/{name}": "owner-held", "conversations/{thread}": thread, "roles/{email}": "greta@example.org"}
 	}
 	w.scopes = []limitedScope{
 		{list: listA, own: true, values: onList("dave@example.org", holdsA[0]), byOp: map[string]map[string]string{
@@ -411,9 +420,14 @@ func (w *limitedWalk) body(o docOperation, rq limitedRequest) (io.Reader, map[st
 		return multipartKey(w.t, newMember, w.keys[newMember]), multipartType
 	case "PATCH /lists/{list}/members/{email}":
 		return jsonBody(map[string]string{"format": "inline"})
+	case "POST /lists/{list}/roles":
+		return jsonBody(map[string]string{"email": newMember, "role": "moderator"})
 	case "POST /lists/{list}/members/{email}/keys":
 		// A further key of the member the path names.
 		return bytes.NewReader(memberKey(w.t, rq.values["members/{email}"])), map[string]string{"Content-Type": "application/pgp-keys"}
+	case "POST /lists/{list}/holds":
+		id, _ := strconv.ParseInt(w.bulkHold, 10, 64)
+		return jsonBody(map[string]any{"action": "discard", "ids": []int64{id}})
 	case "PUT /lists/{list}/templates/{lang}/{name}":
 		return jsonBody(map[string]string{"text": heldText})
 	case "POST /keys":

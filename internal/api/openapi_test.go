@@ -352,6 +352,7 @@ var openAPIViews = map[string]any{
 	"Hold": holdJSON{}, "Delivery": deliveryJSON{}, "AuditEntry": auditJSON{}, "User": userJSON{},
 	"Token": tokenJSON{}, "KeyDetails": keyDetailsJSON{}, "Certificate": certJSON{}, "Template": templateJSON{},
 	"Conversation": threadJSON{}, "ImportResult": importJSON{}, "Status": statusJSON{}, "Node": nodeJSON{}, "JobRun": jobRunJSON{},
+	"HoldContent": holdContentJSON{}, "HoldAttachment": holdAttachmentJSON{}, "HeaderField": headerFieldJSON{}, "HoldDecision": holdDecisionJSON{},
 	"Keyring": keyringJSON{}, "TrustAnchor": trustAnchorJSON{}, "CRL": crlJSON{},
 }
 

@@ -3,9 +3,11 @@ package api
 import (
 	"bytes"
 	"cmp"
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/sealpost/sealpost/internal/admin"
 	"github.com/sealpost/sealpost/internal/crypto"
@@ -34,15 +36,22 @@ func routes() []route {
 		{method: "DELETE", path: "/lists/{list}/members/{email}", handle: removeMember},
 		{method: "POST", path: "/lists/{list}/members/{email}/keys", handle: addMemberKey, created: true},
 
+		// Further owners and moderators of a list.
+		{method: "GET", path: "/lists/{list}/roles", handle: listRoles},
+		{method: "POST", path: "/lists/{list}/roles", handle: addListRole, created: true},
+		{method: "DELETE", path: "/lists/{list}/roles/{email}", handle: removeListRole},
+
 		// Typed settings: the options table with types, groups and help.
 		{method: "GET", path: "/lists/{list}/options", handle: listOptions},
 		{method: "PATCH", path: "/lists/{list}/options", handle: patchOptions},
 
 		{method: "GET", path: "/lists/{list}/holds", handle: holds},
+		{method: "POST", path: "/lists/{list}/holds", handle: decideHolds},
 		{method: "GET", path: "/lists/{list}/holds/{id}", handle: getHold},
 		{method: "POST", path: "/lists/{list}/holds/{id}/release", handle: holdAction("release")},
 		{method: "POST", path: "/lists/{list}/holds/{id}/reject", handle: holdAction("reject")},
 		{method: "POST", path: "/lists/{list}/holds/{id}/discard", handle: holdAction("discard")},
+		{method: "GET", path: "/lists/{list}/holds/{id}/content", handle: holdContent},
 
 		{method: "GET", path: "/lists/{list}/templates", handle: templates},
 		{method: "GET", path: "/lists/{list}/templates/{lang}/{name}", handle: getTemplate},
@@ -295,6 +304,52 @@ func setMember(c *call) (any, error) {
 	return getMember(c)
 }
 
+// listRoleJSON is a list's further owner or moderator.
+type listRoleJSON struct {
+	Email   string    `json:"email"`
+	Role    string    `json:"role"`
+	AddedAt time.Time `json:"added_at"`
+}
+
+func listRoles(c *call) (any, error) {
+	rs, err := c.svc.ListRoles(c.r.Context(), c.path("list"))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]listRoleJSON, 0, len(rs))
+	for _, r := range rs {
+		out = append(out, listRoleJSON{r.Email, r.Role, r.AddedAt.UTC()})
+	}
+	return out, nil
+}
+
+func addListRole(c *call) (any, error) {
+	var req struct {
+		Email string `json:"email"`
+		Role  string `json:"role"`
+	}
+	if err := c.decode(&req); err != nil {
+		return nil, err
+	}
+	if err := c.svc.AddListRole(c.r.Context(), c.path("list"), req.Email, req.Role); err != nil {
+		return nil, err
+	}
+	rs, err := c.svc.ListRoles(c.r.Context(), c.path("list"))
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range rs {
+		if strings.EqualFold(r.Email, strings.TrimSpace(req.Email)) {
+			return listRoleJSON{r.Email, r.Role, r.AddedAt.UTC()}, nil
+		}
+	}
+	return nil, fmt.Errorf("api: the role of %s was not recorded", req.Email)
+}
+
+func removeListRole(c *call) (any, error) {
+	return nil, c.svc.RemoveListRole(c.r.Context(), c.path("list"), c.path("email"))
+}
+
 func removeMember(c *call) (any, error) {
 	return nil, c.svc.RemoveMember(c.r.Context(), c.path("list"), c.path("email"))
 }
@@ -355,7 +410,7 @@ func holdAction(action string) func(c *call) (any, error) {
 		case "release":
 			err = c.svc.ReleaseHold(ctx, list, id)
 		case "reject":
-			err = c.svc.RejectHold(ctx, list, id)
+			err = rejectOne(c, list, id)
 		default:
 			err = c.svc.DiscardHold(ctx, list, id)
 		}

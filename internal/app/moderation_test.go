@@ -68,7 +68,7 @@ func TestModeration(t *testing.T) {
 	}
 	s.clearOutbox(t)
 	// Rejected: the sender hears of it, with nothing of the message.
-	if err := s.app.Admin.RejectHold(ctx, team, hs[2].ID); err != nil {
+	if err := s.app.Admin.RejectHold(ctx, team, hs[2].ID, ""); err != nil {
 		t.Fatal(err)
 	}
 	s.app.Queue.Notify()

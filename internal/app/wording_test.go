@@ -49,7 +49,7 @@ func TestGatewayNoticeWording(t *testing.T) {
 	if err != nil || len(hs) != 1 {
 		t.Fatalf("holds = %d, %v", len(hs), err)
 	}
-	if err := s.app.Admin.RejectHold(ctx, support, hs[0].ID); err != nil {
+	if err := s.app.Admin.RejectHold(ctx, support, hs[0].ID, ""); err != nil {
 		t.Fatal(err)
 	}
 	s.app.Queue.Notify()

@@ -33,12 +33,7 @@ not readable) stays held and the command says why (exit 65).`,
 				ap.Queue.Notify()
 				return nil
 			}, "Released"),
-		e.holdActionCmd("reject", "Drop a held message and tell its sender",
-			`Drop the held message ID and send its envelope sender a notice that the
-list's moderator did not accept it (nothing of the message is in it).`,
-			func(ap *app.App, cmd *cobra.Command, list string, id int64) error {
-				return ap.Admin.RejectHold(cmd.Context(), list, id)
-			}, "Rejected"),
+		e.holdRejectCmd(),
 		e.holdActionCmd("discard", "Drop a held message without telling anyone",
 			`Drop the held message ID silently.`,
 			func(ap *app.App, cmd *cobra.Command, list string, id int64) error {
@@ -79,13 +74,19 @@ func (e *env) holdListCmd() *cobra.Command {
 }
 
 func (e *env) holdShowCmd() *cobra.Command {
-	return &cobra.Command{
+	var decrypt bool
+	c := &cobra.Command{
 		Use:   "show LIST ID",
-		Short: "Show a held message's envelope, outer headers and why it is held",
+		Short: "Show a held message's envelope, outer headers and why it is held; --decrypt to read it",
 		Long: `Show what is known of the held message ID without decrypting it: why it
 is held, its envelope sender and size, and the outer header fields From,
 To, Subject and Date, which the sender's client wrote unprotected and
-nothing vouches for.`,
+nothing vouches for.
+
+With --decrypt, open it with the list's key, in memory only (it stays
+encrypted on disk), and show who signed it, its inner (protected) header
+fields, its text and its attachments' names, types and sizes. Each such
+reading is recorded in the audit log as the operator's.`,
 		Args: args(cobra.ExactArgs(2)),
 		RunE: func(cmd *cobra.Command, a []string) error {
 			id, err := holdID(a[1])
@@ -93,6 +94,13 @@ nothing vouches for.`,
 				return err
 			}
 			return e.withApp(cmd, func(ap *app.App) error {
+				if decrypt {
+					p, err := ap.Admin.ReadHold(cmd.Context(), a[0], id)
+					if err != nil {
+						return err
+					}
+					return admin.WriteHeldPost(e.stdout, p)
+				}
 				_, h, err := ap.Admin.Hold(cmd.Context(), a[0], id)
 				if err != nil {
 					return err
@@ -110,6 +118,21 @@ nothing vouches for.`,
 			})
 		},
 	}
+	c.Flags().BoolVar(&decrypt, "decrypt", false, "decrypt it and show its signer, inner headers, text and attachment names (audited)")
+	return c
+}
+
+func (e *env) holdRejectCmd() *cobra.Command {
+	var reason string
+	c := e.holdActionCmd("reject", "Drop a held message and tell its sender",
+		`Drop the held message ID and send its envelope sender a notice that the
+list's moderator did not accept it (nothing of the message is in it).
+--reason gives the sender your reason, quoted in the notice as you wrote it.`,
+		func(ap *app.App, cmd *cobra.Command, list string, id int64) error {
+			return ap.Admin.RejectHold(cmd.Context(), list, id, reason)
+		}, "Rejected")
+	c.Flags().StringVar(&reason, "reason", "", "a reason for the sender, quoted in the notice (plain text)")
+	return c
 }
 
 func (e *env) holdActionCmd(name, short, long string, do func(*app.App, *cobra.Command, string, int64) error, done string) *cobra.Command {

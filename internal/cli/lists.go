@@ -25,7 +25,7 @@ func (e *env) listCmd() *cobra.Command {
 		Short: "Create, inspect, configure and delete lists",
 	}
 	groupCommand(c)
-	c.AddCommand(creates(e.listCreateCmd()), e.listShowCmd(), e.listSetCmd(), e.listKeyCmd(), e.listRotateKeyCmd(), e.listTemplateCmd(), e.listCertCmd(), e.listTrustCmd(), e.listDeleteCmd())
+	c.AddCommand(creates(e.listCreateCmd()), e.listShowCmd(), e.listSetCmd(), e.listKeyCmd(), e.listRotateKeyCmd(), e.listTemplateCmd(), e.listCertCmd(), e.listTrustCmd(), e.listRoleCmd(store.ListOwner), e.listRoleCmd(store.ListModerator), e.listDeleteCmd())
 	return c
 }
 

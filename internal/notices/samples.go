@@ -51,7 +51,7 @@ var samples = map[string]map[string]any{
 	"key-expiring":          {"Expires": "2026-12-01", "Fingerprint": fpr, "Request": "team-request@lists.example.org"},
 	"owner-keys-summary": {"Days": 14, "Keys": []map[string]any{
 		{"Holder": "bob@example.org", "Fingerprint": fpr, "Status": "Usable", "Expires": "2026-12-01"}}},
-	"hold-rejected":         {"Held": "Sun, 22 Nov 2026 10:00:00 +0000", "Ref": "8f2c1a", "Owner": "team-owner@lists.example.org"},
+	"hold-rejected":         {"Held": "Sun, 22 Nov 2026 10:00:00 +0000", "Ref": "8f2c1a", "Owner": "team-owner@lists.example.org", "Reason": "> Please send this again, signed with your own key."},
 	"gateway-no-key":        {"Status": "Not Found", "Fingerprint": fpr, "Ref": "8f2c1a"},
 	"owner-helpdesk-failed": {"DeliverTo": "smtp://127.0.0.1:2526", "Reason": "550 5.1.1 mailbox unknown", "Ref": "8f2c1a"},
 	"gateway-refused":       {"Recipients": "  carol@example.net: no usable key (Not Found)", "Ref": "8f2c1a"},

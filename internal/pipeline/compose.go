@@ -214,12 +214,12 @@ func (p *Pipeline) wrapNotices(ctx context.Context, list *store.List, r *roster,
 		}
 		out = append(out, n)
 	}
-	if len(noKey) > 0 && list.Owner != "" {
-		n, err := p.unservedNotice(ctx, list, r, noKey, ref)
+	if len(noKey) > 0 {
+		ns, err := p.unservedNotice(ctx, list, r, noKey, ref)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, n)
+		out = append(out, ns...)
 	}
 	return out, nil
 }

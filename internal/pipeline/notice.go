@@ -32,23 +32,28 @@ func (p *Pipeline) render(list *store.List, name string, data map[string]any) (s
 	return notices.Set{Lang: list.Settings.Language, Overrides: list.Settings.Templates}.Render(name, data)
 }
 
-// ownerNotice tells the list owner what happened to a message, with the
-// template name (owner-held, owner-rejected). A list without an owner
-// gets none.
+// ownerNotice tells the list's owners what happened to a message, with
+// the template name (owner-held, owner-rejected); a held message's
+// notice goes to its moderators too. A list without an owner gets none.
 func (p *Pipeline) ownerNotice(ctx context.Context, list *store.List, in *store.Inbound, name, reason string) ([]store.Delivery, error) {
-	if list.Owner == "" {
-		return nil, nil
+	to, err := p.owners(ctx, list, name == "owner-held")
+	if err != nil || len(to) == 0 {
+		return nil, err
 	}
 	subject, text, err := p.render(list, name, map[string]any{"Reason": reason, "EnvelopeFrom": in.EnvelopeFrom,
 		"Received": in.ReceivedAt.UTC().Format(time.RFC1123Z), "Ref": in.ID})
 	if err != nil {
 		return nil, err
 	}
-	d, err := p.secureNotice(ctx, list, nil, list.Owner, subject, text, in.ID)
-	if err != nil {
-		return nil, err
+	var out []store.Delivery
+	for _, addr := range to {
+		d, err := p.secureNotice(ctx, list, nil, addr, subject, text, in.ID)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, d)
 	}
-	return []store.Delivery{d}, nil
+	return out, nil
 }
 
 // noKeyNotice tells a member that they missed a post because their key
@@ -63,9 +68,9 @@ func (p *Pipeline) noKeyNotice(list *store.List, to string, rc recipient, ref st
 	return p.signedNotice(list, to, subject, text, ref)
 }
 
-// unservedNotice tells the owner, once per post, which members got no
+// unservedNotice tells the owners, once per post, which members got no
 // copy for want of a usable key, and why (RT's reasons).
-func (p *Pipeline) unservedNotice(ctx context.Context, list *store.List, r *roster, unserved []policy.Member, ref string) (store.Delivery, error) {
+func (p *Pipeline) unservedNotice(ctx context.Context, list *store.List, r *roster, unserved []policy.Member, ref string) ([]store.Delivery, error) {
 	var members []map[string]any
 	noListCert := false
 	for _, m := range unserved {
@@ -83,9 +88,21 @@ func (p *Pipeline) unservedNotice(ctx context.Context, list *store.List, r *rost
 	subject, text, err := p.render(list, "owner-unserved", map[string]any{"Members": members, "Ref": ref,
 		"NoListCertificate": noListCert})
 	if err != nil {
-		return store.Delivery{}, err
+		return nil, err
 	}
-	return p.secureNotice(ctx, list, r, list.Owner, subject, text, ref)
+	owners, err := p.owners(ctx, list, false)
+	if err != nil {
+		return nil, err
+	}
+	var out []store.Delivery
+	for _, to := range owners {
+		d, err := p.secureNotice(ctx, list, r, to, subject, text, ref)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	return out, nil
 }
 
 // noListCertStatus is the status, in the owner's notice, of a member

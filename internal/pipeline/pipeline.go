@@ -36,6 +36,8 @@ import (
 // its replay mark exists (DESIGN §4.4).
 type Store interface {
 	ListByAddress(ctx context.Context, addr string) (*store.List, error)
+	// ListRoles are the list's further owners and its moderators.
+	ListRoles(ctx context.Context, listID int64) ([]store.ListRole, error)
 	ListByID(ctx context.Context, id int64) (*store.List, error)
 	Members(ctx context.Context, listID int64) ([]store.Member, error)
 	// Admit spools in and claims it for this attempt, or returns the
@@ -472,16 +474,42 @@ func (p *Pipeline) hold(ctx context.Context, list *store.List, in *store.Inbound
 	return err
 }
 
-// forwardToOwner relays mail for LIST-owner to the owner unchanged.
+// forwardToOwner relays mail for LIST-owner to the owners unchanged.
 func (p *Pipeline) forwardToOwner(ctx context.Context, log *slog.Logger, list *store.List, in *store.Inbound) error {
-	if list.Owner == "" {
+	owners, err := p.owners(ctx, list, false)
+	if err != nil {
+		return err
+	}
+	if len(owners) == 0 {
 		return p.hold(ctx, list, in, "message to the -owner address, but the list has no owner")
 	}
-	log.Info("forwarding to owner")
-	return p.commit(ctx, store.Outcome{SpoolID: in.ID, ListID: list.ID, Deliveries: []store.Delivery{{
-		Ref: in.ID, ListID: list.ID, Kind: store.KindNotice,
-		From: mail.RoleAddress(list.Address, mail.RoleBounce), To: list.Owner, Data: in.Raw,
-	}}})
+	log.Info("forwarding to owner", "owners", len(owners))
+	var ds []store.Delivery
+	for _, to := range owners {
+		ds = append(ds, store.Delivery{Ref: in.ID, ListID: list.ID, Kind: store.KindNotice,
+			From: mail.RoleAddress(list.Address, mail.RoleBounce), To: to, Data: in.Raw})
+	}
+	return p.commit(ctx, store.Outcome{SpoolID: in.ID, ListID: list.ID, Deliveries: ds})
+}
+
+// owners are the addresses the list's owner notices go to: its owner
+// address and its further owners, and with moderators its moderators too
+// (for what they decide: held messages).
+func (p *Pipeline) owners(ctx context.Context, list *store.List, moderators bool) ([]string, error) {
+	var out []string
+	if list.Owner != "" {
+		out = append(out, list.Owner)
+	}
+	roles, err := p.store.ListRoles(ctx, list.ID)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range roles {
+		if r.Role == store.ListOwner || (moderators && r.Role == store.ListModerator) {
+			out = append(out, r.Email)
+		}
+	}
+	return out, nil
 }
 
 // commit stamps the outcome's deliveries with the pipeline's clock and

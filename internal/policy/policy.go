@@ -344,6 +344,12 @@ func checkPost(in Input) Reason {
 	return BadSignature
 }
 
+// FindSender returns the member who made in's good signature as their
+// From address, the check Decide makes (DESIGN §4.2), or why there is
+// none: FromMismatch for a member's key signing for another address,
+// UnknownSigner for a key that is no member's.
+func FindSender(in Input) (*Member, Reason) { return findSender(in) }
+
 // findSender matches the signer to a member whose pinned key made the
 // signature and whose address is the From addr-spec (DESIGN §4.2).
 func findSender(in Input) (*Member, Reason) {

@@ -666,6 +666,22 @@ const (
 	RoleOwner = "owner" // the lists whose owner address is the account's
 )
 
+// ListRole gives the account of Email a role on one list: ListOwner
+// (manages everything of the list, like its owner address) or
+// ListModerator (decides on its held messages only).
+type ListRole struct {
+	ListID  int64
+	Email   string
+	Role    string
+	AddedAt time.Time
+}
+
+// Roles on one list (ListRole.Role).
+const (
+	ListOwner     = "owner"
+	ListModerator = "moderator"
+)
+
 // Account is a person who may sign in to the admin UI or hold API tokens.
 type Account struct {
 	ID           int64

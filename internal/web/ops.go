@@ -30,7 +30,7 @@ type holdsData struct {
 
 func holdsPage(q *request) error {
 	ctx := q.r.Context()
-	l, err := q.svc.List(ctx, q.list())
+	l, _, err := q.svc.ListAccess(ctx, q.list()) // a moderator's too
 	if err != nil {
 		return err
 	}
@@ -89,7 +89,7 @@ func holdAction(action string) actionFunc {
 			err = q.svc.ReleaseHold(ctx, list, id)
 			msg = fmt.Sprintf("Released held message %d: it goes out now.", id)
 		case "reject":
-			err = q.svc.RejectHold(ctx, list, id)
+			err = q.svc.RejectHold(ctx, list, id, q.r.PostFormValue("reason"))
 			msg = fmt.Sprintf("Rejected held message %d; its sender is told, without any of its content.", id)
 		case "discard":
 			err = q.svc.DiscardHold(ctx, list, id)

@@ -323,18 +323,7 @@ func TestUsers(t *testing.T) {
 // hold puts a held message on list, as the pipeline would.
 func (f *fixture) hold(list, subject string) int64 {
 	f.t.Helper()
-	ctx := context.Background()
-	l, err := f.svc.List(ctx, list)
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	raw := "From: Mallory <mallory@example.net>\r\nTo: " + list + "\r\nSubject: " + subject + "\r\n\r\nnot encrypted\r\n"
-	if err := f.db.Commit(ctx, store.Outcome{ListID: l.ID, Hold: &store.Hold{ListID: l.ID, Ref: subject, EnvelopeFrom: "mallory@example.net",
-		Reason: "not encrypted", Raw: []byte(raw), CreatedAt: time.Now()}}); err != nil {
-		f.t.Fatal(err)
-	}
-	hs, _ := f.svc.Holds(ctx, list)
-	return hs[len(hs)-1].ID
+	return f.holdRaw(list, subject, "From: Mallory <mallory@example.net>\r\nTo: "+list+"\r\nSubject: "+subject+"\r\n\r\nnot encrypted\r\n")
 }
 
 // TestHolds: held messages show their outer headers as unverified; a
@@ -391,7 +380,7 @@ func TestQueueActions(t *testing.T) {
 	f := newFixture(t)
 	f.hold(listA, "x")
 	hs, _ := f.svc.Holds(context.Background(), listA)
-	if err := f.svc.RejectHold(context.Background(), listA, hs[0].ID); err != nil {
+	if err := f.svc.RejectHold(context.Background(), listA, hs[0].ID, ""); err != nil {
 		t.Fatal(err)
 	}
 	ds, _ := f.svc.Queue(context.Background(), listA, nil, 10)

@@ -122,11 +122,7 @@ func (s *server) routes(mux *http.ServeMux) {
 	s.action(mux, "POST /lists/{list}/options", setOptions, listPage)
 	s.action(mux, "POST /lists/{list}/delete", deleteList, listPage)
 
-	s.page(mux, "GET /lists/{list}/holds", holdsPage)
-	s.action(mux, "POST /lists/{list}/holds/{id}", holdAction(""), holdsPage)
-	for _, a := range []string{"release", "reject", "discard"} {
-		s.action(mux, "POST /lists/{list}/holds/{id}/"+a, holdAction(a), holdsPage)
-	}
+	s.holdRoutes(mux)
 
 	s.page(mux, "GET /lists/{list}/archive", archivePage)
 	s.page(mux, "GET /lists/{list}/archive/{thread}", conversationPage)
@@ -306,8 +302,8 @@ func (q *request) checkList() error {
 	if list == "" {
 		return nil
 	}
-	_, err := q.svc.List(q.r.Context(), list)
-	return err
+	// Moderators reach the held messages' pages only.
+	return q.svc.CheckList(q.r.Context(), list, strings.Contains(q.r.Pattern, "/holds"))
 }
 
 // readForm reads a posted form, multipart or not, bounded by maxUpload.
