@@ -6,6 +6,7 @@
 package admin
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/x509"
@@ -91,6 +92,7 @@ type Store interface {
 	DropHold(ctx context.Context, listID, id int64, notices []store.Delivery) error
 	EnableMember(ctx context.Context, listID int64, email string) error
 	DeleteKey(ctx context.Context, fpr string) error
+	KeyringStore
 	Threads(ctx context.Context, listID int64, limit int) ([]store.Thread, error)
 	Archived(ctx context.Context, listID int64, thread string) ([]store.Archived, error)
 
@@ -668,7 +670,11 @@ func (s *Service) memberViewsOf(ctx context.Context, l *store.List, ms []store.M
 	if err != nil {
 		return nil, err
 	}
-	return s.memberViews(ms, s.revocations(anchors, nil)), nil
+	rev, err := s.revocations(ctx, anchors, nil)
+	if err != nil {
+		return nil, err
+	}
+	return s.memberViews(ms, rev), nil
 }
 
 // memberViews describes each member's keys as they stand now; a
@@ -702,15 +708,9 @@ func (s *Service) AddTrustAnchors(ctx context.Context, list string, data []byte)
 	if err != nil {
 		return nil, err
 	}
-	first, rest, err := smime.ParseCertificate(data)
+	certs, err := caCertificates(data)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
-	}
-	certs := append([]*x509.Certificate{first}, rest...)
-	for _, c := range certs {
-		if !c.IsCA {
-			return nil, fmt.Errorf("%w: %s is not a CA certificate", ErrInvalid, c.Subject)
-		}
+		return nil, err
 	}
 	for _, c := range certs {
 		if err := s.st.AddTrustAnchor(ctx, l.ID, smime.Fingerprint(c), c.Raw); err != nil {
@@ -738,7 +738,8 @@ func (s *Service) RemoveTrustAnchor(ctx context.Context, list, fingerprint strin
 	return s.audit(ctx, "trust.remove", l.Address, strings.ToUpper(fingerprint), "")
 }
 
-// TrustAnchors returns the list's own trust anchors.
+// TrustAnchors returns the list's own trust anchors (not those every
+// list trusts, GlobalTrustAnchors).
 func (s *Service) TrustAnchors(ctx context.Context, list string) ([]*x509.Certificate, error) {
 	l, err := s.List(ctx, list)
 	if err != nil {
@@ -748,6 +749,13 @@ func (s *Service) TrustAnchors(ctx context.Context, list string) ([]*x509.Certif
 	if err != nil {
 		return nil, err
 	}
+	inst, err := s.st.InstallationTrustAnchors(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ders = slices.DeleteFunc(ders, func(der []byte) bool {
+		return slices.ContainsFunc(inst, func(a store.TrustAnchor) bool { return bytes.Equal(a.Cert, der) })
+	})
 	out := make([]*x509.Certificate, 0, len(ders))
 	for _, der := range ders {
 		c, err := x509.ParseCertificate(der)

@@ -66,7 +66,10 @@ func (s *Service) checkKeys(ctx context.Context, list string, days int, weak boo
 		if err != nil {
 			return nil, err
 		}
-		rev := s.revocations(anchors, nil)
+		rev, err := s.revocations(ctx, anchors, nil)
+		if err != nil {
+			return nil, err
+		}
 		if info, err := s.KeyInfo(&l); err == nil {
 			report(KeyFinding{List: l.Address, Holder: "list", Engine: crypto.OpenPGP, Fingerprint: info.Fingerprint,
 				Status: listKeyStatus(info, now), Expires: info.Expires}, info)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/x509"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -257,7 +258,7 @@ func (im *importer) putCerts(ctx context.Context, certs []*x509.Certificate, not
 			r.Notes = append(r.Notes, note)
 		}
 		if c.IsCA {
-			r.Notes = append(r.Notes, "a CA certificate: kept, but not trusted (to trust it for a list: sealpost list trust add)")
+			r.Notes = append(r.Notes, "a CA certificate: kept, but not trusted (to trust it: add it as a trust anchor on the keys page, or for one list with sealpost list trust add)")
 		}
 		out = append(out, r)
 		batch, slots = append(batch, rec), append(slots, len(out)-1)
@@ -277,7 +278,10 @@ func (im *importer) pkcs12(ctx context.Context, data []byte) ([]ImportResult, er
 	id, err := smime.ParsePKCS12(data, string(password))
 	if err != nil {
 		r := ImportResult{File: im.file, Engine: crypto.SMIME, Outcome: Refused, Reason: err.Error()}
-		if password == nil {
+		switch {
+		case errors.Is(err, smime.ErrIntegrity) && len(password) > 0:
+			r.Reason = "the PKCS#12 password is wrong, or the file is damaged"
+		case password == nil:
 			r.Reason = "PKCS#12 file needs its password (give it with --passphrase-file, SEALPOST_PASSPHRASE or a systemd credential): " + err.Error()
 		}
 		return []ImportResult{r}, nil
@@ -406,17 +410,10 @@ func (s *Service) details(ctx context.Context, k store.Key) (KeyDetails, error) 
 	if err != nil {
 		return d, err
 	}
+	d.Users = userLabels(users)
 	for _, u := range users {
 		if !slices.Contains(d.Lists, u.List) {
 			d.Lists = append(d.Lists, u.List)
-		}
-		switch {
-		case !u.RetiredUntil.IsZero():
-			d.Users = append(d.Users, "list "+u.List+" (replaced; decrypts until "+u.RetiredUntil.Format(time.DateOnly)+")")
-		case u.Email == "":
-			d.Users = append(d.Users, "list "+u.List)
-		default:
-			d.Users = append(d.Users, u.Email+" on "+u.List)
 		}
 	}
 	if k.Engine == store.EngineSMIME {
@@ -429,9 +426,11 @@ func (s *Service) details(ctx context.Context, k store.Key) (KeyDetails, error) 
 	return d, nil
 }
 
-// chain finds a certificate's path to a trust anchor: the global ones,
-// those of the lists that use it, or the system's; and marks the
-// certificate revoked when a loaded CRL revokes it.
+// chain finds a certificate's path to a trust anchor: the global ones
+// (the configuration's and the installation's), those of the lists that
+// use it, or the system's; and marks the certificate revoked when a
+// loaded CRL revokes it. Without a path it names the issuer where it
+// knows it (issuerStatus).
 func (s *Service) chain(ctx context.Context, d *KeyDetails) error {
 	c, err := x509.ParseCertificate(d.Data)
 	if err != nil {
@@ -451,22 +450,80 @@ func (s *Service) chain(ctx context.Context, d *KeyDetails) error {
 	if err != nil {
 		return err
 	}
-	for _, a := range slices.Concat(s.anchors, anchors) {
+	inst, err := s.installationAnchors(ctx)
+	if err != nil {
+		return err
+	}
+	trusted := slices.Concat(s.anchors, inst, anchors)
+	for _, a := range trusted {
 		roots.AddCert(a)
 	}
 	d.Chain = []*x509.Certificate{c}
-	chains, err := c.Verify(x509.VerifyOptions{Roots: roots, CurrentTime: s.now(), KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}})
+	chains, verr := c.Verify(x509.VerifyOptions{Roots: roots, CurrentTime: s.now(), KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}})
 	switch {
-	case err == nil && len(chains) > 0:
+	case verr == nil && len(chains) > 0:
 		d.Chain = chains[0]
 		d.ChainStatus = "chains to a trusted certification authority"
 	case bytes.Equal(c.RawIssuer, c.RawSubject) && c.CheckSignatureFrom(c) == nil:
 		d.ChainStatus = "self-signed: trusted only as pinned for its holder"
 	default:
-		d.ChainStatus = "issuer not known: " + c.Issuer.String()
+		issuer, status, err := s.issuerStatus(ctx, c, trusted, verr)
+		if err != nil {
+			return err
+		}
+		if issuer != nil {
+			d.Chain = append(d.Chain, issuer)
+		}
+		d.ChainStatus = status
 	}
-	markRevoked(s.revocations(anchors, d.Chain[1:]), d.Data, &d.Info)
-	return nil
+	rev, err := s.revocations(ctx, anchors, d.Chain[1:])
+	markRevoked(rev, d.Data, &d.Info)
+	return err
+}
+
+// issuerStatus looks for the issuer of a certificate that does not chain
+// to a trust anchor of its users where issuers are: the trust anchors
+// (trusted, those that apply to it; then every list's), the certificates
+// loaded beside the CRLs, and the keyring (by the authority key
+// identifier). It returns the issuer it found, if any, and what to say.
+func (s *Service) issuerStatus(ctx context.Context, c *x509.Certificate, trusted []*x509.Certificate, verr error) (*x509.Certificate, string, error) {
+	signed := func(cand *x509.Certificate) bool { return c.CheckSignatureFrom(cand) == nil }
+	why := "the chain does not verify"
+	var cie x509.CertificateInvalidError
+	if errors.As(verr, &cie) && cie.Reason == x509.Expired {
+		why = "but the certificate or its issuer is expired or not yet valid"
+	}
+	for _, a := range trusted {
+		if signed(a) {
+			return a, "issued by " + smime.NameString(a.RawSubject) + ", a trust anchor, " + why, nil
+		}
+	}
+	others, err := s.st.ListAnchors(ctx)
+	if err != nil {
+		return nil, "", err
+	}
+	for _, la := range others {
+		if a, err := x509.ParseCertificate(la.Cert); err == nil && signed(a) {
+			return a, "issued by " + smime.NameString(a.RawSubject) + ", a trust anchor of " + la.List + " only (no list that uses it trusts it)", nil
+		}
+	}
+	for _, a := range s.crlIssuers {
+		if signed(a) {
+			return a, "issued by " + smime.NameString(a.RawSubject) + ", known as a CRL issuer only, not a trust anchor", nil
+		}
+	}
+	if len(c.AuthorityKeyId) > 0 {
+		keys, err := s.st.FindKeys(ctx, store.IndexSKI, strings.ToUpper(hex.EncodeToString(c.AuthorityKeyId)))
+		if err != nil {
+			return nil, "", err
+		}
+		for _, k := range keys {
+			if cand, err := x509.ParseCertificate(k.Data); err == nil && signed(cand) {
+				return cand, "issued by " + smime.NameString(cand.RawSubject) + ", in the keyring but not a trust anchor", nil
+			}
+		}
+	}
+	return nil, "issuer not known: " + smime.NameString(c.RawIssuer), nil
 }
 
 // keyStatus judges a key of the keyring on its own: it must sign or
@@ -610,16 +667,64 @@ func (s *Service) keepListKeys(ctx context.Context, l *store.List) error {
 	return err
 }
 
+// userLabels says who uses a key, for people: "list ADDRESS" (its own
+// key, or a replaced one that still decrypts) or "EMAIL on LIST".
+func userLabels(users []store.KeyUser) []string {
+	out := make([]string, 0, len(users))
+	for _, u := range users {
+		switch {
+		case !u.RetiredUntil.IsZero():
+			out = append(out, "list "+u.List+" (replaced; decrypts until "+u.RetiredUntil.Format(time.DateOnly)+")")
+		case u.Email == "":
+			out = append(out, "list "+u.List)
+		default:
+			out = append(out, u.Email+" on "+u.List)
+		}
+	}
+	return out
+}
+
+// KeyInUseError refuses to delete a key that lists or members use; it
+// is an ErrInvalid.
+type KeyInUseError struct {
+	Fingerprint string
+	Users       []string // as KeyDetails.Users
+}
+
+func (e *KeyInUseError) Error() string {
+	return fmt.Sprintf("key %s is in use, by %s: remove it from them first", e.Fingerprint, strings.Join(e.Users, ", "))
+}
+
+// Unwrap makes a KeyInUseError an ErrInvalid.
+func (e *KeyInUseError) Unwrap() error { return ErrInvalid }
+
 // DeleteKey removes a key from the keyring, unless a list or member uses
-// it. Only an admin may.
+// it (a *KeyInUseError names them). Only an admin may.
 func (s *Service) DeleteKey(ctx context.Context, fpr string) error {
 	if err := s.requireAdmin("delete keys from the keyring"); err != nil {
 		return err
 	}
-	fpr = strings.ToUpper(strings.TrimPrefix(strings.ReplaceAll(fpr, " ", ""), "0x"))
+	fpr = strings.ToUpper(strings.TrimPrefix(strings.TrimPrefix(strings.ReplaceAll(fpr, " ", ""), "0x"), "0X"))
+	users, err := s.st.KeyUsers(ctx, fpr)
+	if err != nil {
+		return err
+	}
+	labels := userLabels(users)
+	lists, err := s.st.Lists(ctx)
+	if err != nil {
+		return err
+	}
+	for _, l := range lists {
+		if c, err := x509.ParseCertificate(l.SMIMECert); err == nil && smime.Fingerprint(c) == fpr {
+			labels = append(labels, "list "+l.Address+" (its S/MIME certificate)")
+		}
+	}
+	if len(labels) > 0 {
+		return &KeyInUseError{Fingerprint: fpr, Users: labels}
+	}
 	switch err := s.st.DeleteKey(ctx, fpr); {
 	case errors.Is(err, store.ErrInUse):
-		return fmt.Errorf("%w: key %s is used by a member or list", ErrInvalid, fpr)
+		return &KeyInUseError{Fingerprint: fpr, Users: []string{"a member"}} // one was added meanwhile
 	case errors.Is(err, store.ErrNotFound):
 		return fmt.Errorf("%w: the keyring has no key %s", ErrNotFound, fpr)
 	case err != nil:

@@ -10,17 +10,23 @@ import (
 	"github.com/sealpost/sealpost/internal/store"
 )
 
-// revocations are the loaded CRLs as they apply to certificates trusted
-// by themselves (a member's pinned or harvested certificate, a list's
-// own), judged as the pipeline judges them (smime.Revocations): a CRL
-// counts when a global trust anchor, a certificate loaded beside the
-// CRLs, one of listAnchors or of chain verifies it. Nil when no CRL is
-// loaded.
-func (s *Service) revocations(listAnchors, chain []*x509.Certificate) *smime.Revocations {
-	if len(s.crls) == 0 {
-		return nil
+// revocations are the loaded CRLs (the configuration's and those an
+// admin added, Service.AddCRL) as they apply to certificates trusted by
+// themselves (a member's pinned or harvested certificate, a list's own),
+// judged as the pipeline judges them (smime.Revocations): a CRL counts
+// when a global or installation trust anchor, a certificate loaded
+// beside the CRLs, one of listAnchors or of chain verifies it. Nil when
+// no CRL is loaded.
+func (s *Service) revocations(ctx context.Context, listAnchors, chain []*x509.Certificate) (*smime.Revocations, error) {
+	crls, err := s.loadedCRLs(ctx)
+	if err != nil || len(crls) == 0 {
+		return nil, err
 	}
-	return smime.NewRevocations(s.crls, slices.Concat(s.anchors, s.crlIssuers, listAnchors, chain))
+	inst, err := s.installationAnchors(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return smime.NewRevocations(crls, slices.Concat(s.anchors, inst, s.crlIssuers, listAnchors, chain)), nil
 }
 
 // anchorsOf are the lists' own trust anchors (one that does not parse is
@@ -57,15 +63,13 @@ func markRevoked(rev *smime.Revocations, data []byte, info *crypto.KeyInfo) {
 // judgeCRLs marks info, the description of key data offered for a member
 // of l, revoked when a loaded CRL revokes it.
 func (s *Service) judgeCRLs(ctx context.Context, l *store.List, data []byte, info *crypto.KeyInfo) error {
-	if len(s.crls) == 0 {
-		return nil
-	}
 	anchors, err := s.anchorsOf(ctx, l)
 	if err != nil {
 		return err
 	}
-	markRevoked(s.revocations(anchors, nil), data, info)
-	return nil
+	rev, err := s.revocations(ctx, anchors, nil)
+	markRevoked(rev, data, info)
+	return err
 }
 
 // UnverifiedCRLs are the loaded CRLs that no certificate Sealpost knows
@@ -76,9 +80,20 @@ func (s *Service) UnverifiedCRLs(ctx context.Context) ([]*x509.RevocationList, e
 	if err := s.requireAdmin("inspect the loaded CRLs"); err != nil {
 		return nil, err
 	}
-	if len(s.crls) == 0 {
-		return nil, nil
+	anchors, err := s.everyListsAnchors(ctx)
+	if err != nil {
+		return nil, err
 	}
+	rev, err := s.revocations(ctx, anchors, nil)
+	if err != nil || rev == nil {
+		return nil, err
+	}
+	return rev.Unverified(), nil
+}
+
+// everyListsAnchors are the trust anchors of every list (with the
+// installation's, which every list trusts).
+func (s *Service) everyListsAnchors(ctx context.Context) ([]*x509.Certificate, error) {
 	lists, err := s.st.Lists(ctx)
 	if err != nil {
 		return nil, err
@@ -87,9 +102,5 @@ func (s *Service) UnverifiedCRLs(ctx context.Context) ([]*x509.RevocationList, e
 	for i := range lists {
 		ptrs[i] = &lists[i]
 	}
-	anchors, err := s.anchorsOf(ctx, ptrs...)
-	if err != nil {
-		return nil, err
-	}
-	return s.revocations(anchors, nil).Unverified(), nil
+	return s.anchorsOf(ctx, ptrs...)
 }

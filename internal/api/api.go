@@ -12,6 +12,7 @@
 package api
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -175,6 +176,7 @@ func (e *Error) Error() string { return e.Message }
 func classify(err error) *Error {
 	var ae *Error
 	var rl *auth.RateLimited
+	var inUse *admin.KeyInUseError
 	msg := func(sentinel error) string {
 		return strings.TrimPrefix(err.Error(), sentinel.Error()+": ")
 	}
@@ -191,6 +193,8 @@ func classify(err error) *Error {
 		return &Error{http.StatusNotFound, "not_found", msg(admin.ErrNotFound)}
 	case errors.Is(err, admin.ErrExists):
 		return &Error{http.StatusConflict, "exists", msg(admin.ErrExists)}
+	case errors.As(err, &inUse):
+		return keyInUse(inUse)
 	case errors.Is(err, admin.ErrInvalid):
 		return &Error{http.StatusUnprocessableEntity, "invalid", msg(admin.ErrInvalid)}
 	case errors.As(err, &rl):
@@ -319,6 +323,25 @@ func (c *call) keyUpload() (data []byte, name string, form map[string]string, er
 		if len(data) == 0 {
 			return nil, "", nil, invalid("the form has no key file (field \"key\")")
 		}
+	case "application/json":
+		// The file base64-encoded, for clients that do not make forms.
+		var up struct {
+			Name     string  `json:"name"`
+			Data     []byte  `json:"data"` // base64 (standard, padded)
+			Password *string `json:"password"`
+		}
+		dec := json.NewDecoder(body)
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&up); err != nil {
+			return nil, "", nil, tooBig(err)
+		}
+		if len(up.Data) == 0 {
+			return nil, "", nil, invalid("the JSON body has no file: send it base64-encoded in \"data\"")
+		}
+		data, name, form = up.Data, cmp.Or(up.Name, "upload"), map[string]string{}
+		if up.Password != nil {
+			form["password"] = *up.Password
+		}
 	case "application/pgp-keys", "application/pkix-cert", "application/x-pem-file", "application/x-x509-ca-cert",
 		"application/pkcs12", "application/octet-stream", "text/plain":
 		if data, err = io.ReadAll(body); err != nil {
@@ -333,7 +356,7 @@ func (c *call) keyUpload() (data []byte, name string, form map[string]string, er
 		}
 	default:
 		return nil, "", nil, &Error{http.StatusUnsupportedMediaType, "unsupported_media_type",
-			"send the key as multipart/form-data (field \"key\") or as the body with its own type, e.g. application/pgp-keys"}
+			"send the file as multipart/form-data (field \"key\"), as JSON with it base64-encoded in \"data\", or as the body with its own type, e.g. application/pgp-keys"}
 	}
 	return data, name, form, nil
 }

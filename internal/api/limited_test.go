@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"io"
 	"net/http"
@@ -18,7 +19,9 @@ import (
 
 	"github.com/sealpost/sealpost/internal/api"
 	"github.com/sealpost/sealpost/internal/crypto/pgp"
+	"github.com/sealpost/sealpost/internal/crypto/smime"
 	"github.com/sealpost/sealpost/internal/keyring"
+	"github.com/sealpost/sealpost/internal/openssltest"
 	"github.com/sealpost/sealpost/internal/store"
 )
 
@@ -165,8 +168,14 @@ func newLimitedWalk(t *testing.T, account string) *limitedWalk {
 			accounts = append(accounts, limitedValue{value: u})
 		}
 	}
+	// A trust anchor every list trusts, which no limited token may remove.
+	ca := openssltest.NewCA(t, openssltest.P256)
+	if _, err := f.svc.AddGlobalTrustAnchors(ctx, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.Cert.Raw})); err != nil {
+		t.Fatal(err)
+	}
 	w.global = map[string][]limitedValue{
-		"queue/{id}": {{value: fmt.Sprint(w.deliveryA), own: true}, {value: fmt.Sprint(w.deliveryB)}},
+		"trust-anchors/{fingerprint}": {{value: smime.Fingerprint(ca.Cert)}},
+		"queue/{id}":                  {{value: fmt.Sprint(w.deliveryA), own: true}, {value: fmt.Sprint(w.deliveryB)}},
 		"keys/{fingerprint}": {{value: daveKey}, {value: carolKey}, {value: lists[listA].KeyFingerprint},
 			{value: lists[gateway].KeyFingerprint}, {value: smimeFingerprint(t, a)}},
 		"users/{email}": accounts,

@@ -353,6 +353,7 @@ var openAPIViews = map[string]any{
 	"Token": tokenJSON{}, "KeyDetails": keyDetailsJSON{}, "Certificate": certJSON{}, "Template": templateJSON{},
 	"Conversation": threadJSON{}, "ImportResult": importJSON{}, "Status": statusJSON{}, "Node": nodeJSON{}, "JobRun": jobRunJSON{},
 	"HoldContent": holdContentJSON{}, "HoldAttachment": holdAttachmentJSON{}, "HeaderField": headerFieldJSON{}, "HoldDecision": holdDecisionJSON{},
+	"Keyring": keyringJSON{}, "TrustAnchor": trustAnchorJSON{}, "CRL": crlJSON{},
 }
 
 // TestOpenAPISchemas checks each view's schema against its Go type: the

@@ -67,6 +67,12 @@ func routes() []route {
 		{method: "GET", path: "/keys/{fingerprint}/download", handle: downloadKey},
 		{method: "GET", path: "/keys/{fingerprint}/fingerprint", handle: keyFingerprintFile},
 		{method: "DELETE", path: "/keys/{fingerprint}", handle: deleteKey},
+		{method: "GET", path: "/keyring", handle: keyring},
+		{method: "GET", path: "/trust-anchors", handle: trustAnchors},
+		{method: "POST", path: "/trust-anchors", handle: addTrustAnchors, created: true},
+		{method: "DELETE", path: "/trust-anchors/{fingerprint}", handle: removeTrustAnchor},
+		{method: "GET", path: "/crls", handle: crls},
+		{method: "POST", path: "/crls", handle: addCRLs, created: true},
 
 		{method: "GET", path: "/queue", handle: queue},
 		{method: "POST", path: "/queue/{id}/retry", handle: retryDelivery},

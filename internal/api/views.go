@@ -234,6 +234,7 @@ type keyDetailsJSON struct {
 	Lists  []string   `json:"lists"`
 	Chain  []certJSON `json:"certificate_chain,omitempty"`
 	Trust  string     `json:"chain_status,omitempty"`
+	Weak   string     `json:"weak,omitempty"`
 }
 
 type certJSON struct {
@@ -255,10 +256,10 @@ func keyDetailsView(d admin.KeyDetails) keyDetailsJSON {
 		v.Lists = []string{}
 	}
 	for _, c := range d.Chain {
-		v.Chain = append(v.Chain, certJSON{Subject: c.Subject.String(), Issuer: c.Issuer.String(), Serial: c.SerialNumber.Text(16),
+		v.Chain = append(v.Chain, certJSON{Subject: smime.NameString(c.RawSubject), Issuer: smime.NameString(c.RawIssuer), Serial: c.SerialNumber.Text(16),
 			Fingerprint: smime.Fingerprint(c), NotBefore: stamp(c.NotBefore), NotAfter: stamp(c.NotAfter), CA: c.IsCA})
 	}
-	v.Trust = d.ChainStatus
+	v.Trust, v.Weak = d.ChainStatus, d.Weak
 	return v
 }
 

@@ -17,8 +17,9 @@ import (
 )
 
 // IndexVersion identifies how Record indexes keys. Keys indexed by an
-// older version are indexed again when Sealpost starts.
-const IndexVersion = 1
+// older version are indexed again when Sealpost starts. Version 2 flags
+// weak keys (store.Key.Weak), which the keyring listing filters by.
+const IndexVersion = 2
 
 // IsCertificate tells an X.509 certificate (PEM, or DER: a SEQUENCE)
 // from an OpenPGP key (armored, or binary packets, whose first byte has
@@ -60,7 +61,7 @@ func OpenPGPRecord(k *pgp.Key, now time.Time) (store.Key, crypto.KeyInfo) {
 	}
 	idx = appendEmails(idx, info.Addresses)
 	return store.Key{Fingerprint: info.Fingerprint, Engine: store.EngineOpenPGP, Data: k.PublicBytes(), Index: idx,
-		IndexVersion: IndexVersion, KeyCreated: info.Created, Expires: info.Expires, Revoked: info.Revoked}, info
+		IndexVersion: IndexVersion, KeyCreated: info.Created, Expires: info.Expires, Revoked: info.Revoked, Weak: Weakness(info) != ""}, info
 }
 
 // CertificateRecord is the keyring record of an X.509 certificate,
@@ -74,7 +75,7 @@ func CertificateRecord(c *x509.Certificate) (store.Key, crypto.KeyInfo) {
 	}
 	idx = appendEmails(idx, info.Addresses)
 	return store.Key{Fingerprint: info.Fingerprint, Engine: store.EngineSMIME, Data: c.Raw, Index: idx,
-		IndexVersion: IndexVersion, KeyCreated: c.NotBefore, Expires: c.NotAfter, Revoked: info.Revoked}, info
+		IndexVersion: IndexVersion, KeyCreated: c.NotBefore, Expires: c.NotAfter, Revoked: info.Revoked, Weak: Weakness(info) != ""}, info
 }
 
 // IssuerSerial is the index value of a certificate's issuer (its DER

@@ -302,9 +302,13 @@ func (p *Pipeline) chains(ctx context.Context, gw *store.List, o *opened, from s
 	if err != nil {
 		return false
 	}
+	loaded, err := p.loadedCRLs(ctx)
+	if err != nil {
+		return false
+	}
 	return smime.CheckCertificate(o.smime.Signer, from, smime.TrustOptions{
 		Roots: roots, Intermediates: o.smime.Certificates, Now: p.opt.Now(),
-		CRLs: append(p.fetchCRLs(ctx, o.smime.Certificates), p.opt.CRLs...), RequireCRL: p.opt.RequireCRL,
+		CRLs: append(p.fetchCRLs(ctx, o.smime.Certificates), loaded...), RequireCRL: p.opt.RequireCRL,
 	}) == nil
 }
 

@@ -241,9 +241,13 @@ func (p *Pipeline) certify(ctx context.Context, list *store.List, o *opened, fro
 	if err != nil {
 		return false, err
 	}
+	loaded, err := p.loadedCRLs(ctx)
+	if err != nil {
+		return false, err
+	}
 	err = smime.CheckCertificate(cert, from, smime.TrustOptions{
 		Roots: roots, Intermediates: o.smime.Certificates, Now: now,
-		CRLs: append(p.fetchCRLs(ctx, o.smime.Certificates), p.opt.CRLs...), RequireCRL: p.opt.RequireCRL,
+		CRLs: append(p.fetchCRLs(ctx, o.smime.Certificates), loaded...), RequireCRL: p.opt.RequireCRL,
 	})
 	if err != nil {
 		o.status, o.reason, o.signer = spcrypto.StatusUntrusted, err.Error(), nil

@@ -49,7 +49,10 @@ type Store interface {
 	// Decided returns the decision taken on a message that is not
 	// spooled (a submission), or nil.
 	Decided(ctx context.Context, listID int64, digest string) (*store.Decision, error)
+	// TrustAnchors are the list's own and the installation's.
 	TrustAnchors(ctx context.Context, listID int64) ([][]byte, error)
+	// CRLs are the revocation lists an admin added, one per issuer.
+	CRLs(ctx context.Context) ([]store.CRL, error)
 	Commit(ctx context.Context, o store.Outcome) error
 	// PostBody returns a post's stored body (store.ErrNotFound when it
 	// is no longer kept).
@@ -129,6 +132,8 @@ type Pipeline struct {
 	sealer *keyring.Sealer
 	opt    Options
 	keys   *keyCache
+	// added are the CRLs an admin added, as last read (revocation.go).
+	added  addedCRLs
 	bodies *bodyCache // opened post bodies, for their copies (render.go)
 	// members are the lists' members between posts (roster.go).
 	members memberCache

@@ -7,12 +7,14 @@ import (
 	"encoding/binary"
 	"fmt"
 	"slices"
+	"sync"
+	"time"
 
 	"github.com/sealpost/sealpost/internal/crypto/smime"
 	"github.com/sealpost/sealpost/internal/store"
 )
 
-// revocations are the CRLs as they apply to list's certificates that are
+// revocations are the CRLs (loadedCRLs and fetched) as they apply to list's certificates that are
 // trusted by themselves: pinned, harvested, or on file for a gateway's
 // correspondent. A chained certificate is checked with its chain instead
 // (smime.CheckCertificate); the same CRLs apply to both. A CRL counts
@@ -23,7 +25,11 @@ import (
 // it at start-up). fetched are CRLs fetched for a message. Nil when there
 // is no CRL at all.
 func (p *Pipeline) revocations(ctx context.Context, list *store.List, chain []*x509.Certificate, fetched []*x509.RevocationList) (*smime.Revocations, error) {
-	crls := append(slices.Clip(fetched), p.opt.CRLs...)
+	loaded, err := p.loadedCRLs(ctx)
+	if err != nil {
+		return nil, err
+	}
+	crls := append(slices.Clip(fetched), loaded...)
 	if len(crls) == 0 {
 		return nil, nil
 	}
@@ -88,4 +94,39 @@ func (p *Pipeline) signerRevoked(ctx context.Context, list *store.List, v *smime
 		return false, err
 	}
 	return rev.Check(v.Signer) != nil, nil
+}
+
+// addedCRLsFor is how long the CRLs an admin added are used before the
+// store is read again: a CRL is issued for days, and a node sees
+// another's addition within this.
+const addedCRLsFor = time.Minute
+
+// addedCRLs are the CRLs an admin added (the store's), as last read.
+type addedCRLs struct {
+	mu   sync.Mutex
+	at   time.Time
+	crls []*x509.RevocationList
+}
+
+// loadedCRLs are the configuration's CRLs and those an admin added
+// (Service.AddCRLs checked their issuers; one that does not parse
+// revokes nothing).
+func (p *Pipeline) loadedCRLs(ctx context.Context) ([]*x509.RevocationList, error) {
+	a := &p.added
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if now := p.opt.Now(); a.at.IsZero() || now.Sub(a.at) >= addedCRLsFor || now.Before(a.at) {
+		stored, err := p.store.CRLs(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline: CRLs: %w", err)
+		}
+		a.crls = a.crls[:0:0]
+		for _, c := range stored {
+			if crl, err := x509.ParseRevocationList(c.Data); err == nil {
+				a.crls = append(a.crls, crl)
+			}
+		}
+		a.at = now
+	}
+	return slices.Concat(p.opt.CRLs, a.crls), nil
 }

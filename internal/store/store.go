@@ -314,6 +314,7 @@ type Key struct {
 	KeyCreated   time.Time // when the key or certificate was made
 	Expires      time.Time // zero: does not expire
 	Revoked      bool
+	Weak         bool // under keyring.WeakBits: flagged, not refused
 	AddedAt      time.Time
 	UpdatedAt    time.Time
 }

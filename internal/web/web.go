@@ -130,10 +130,7 @@ func (s *server) routes(mux *http.ServeMux) {
 	s.page(mux, "GET /lists/{list}/archive/{thread}", conversationPage)
 	s.page(mux, "GET /lists/{list}/archive/{thread}/mbox", mboxFile)
 
-	s.page(mux, "GET /keys", keysPage)
-	s.page(mux, "GET /keys/{fingerprint}", keyPage)
-	s.page(mux, "GET /keys/{fingerprint}/download", keyFile)
-	s.page(mux, "GET /keys/{fingerprint}/fingerprint.txt", keyFingerprintFile)
+	s.keyRoutes(mux)
 
 	s.page(mux, "GET /queue", queuePage)
 	s.action(mux, "POST /queue/{id}/retry", retryDelivery, queuePage)

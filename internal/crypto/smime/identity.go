@@ -272,11 +272,23 @@ var oidEmailAddress = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 1}
 // its rfc822Name SANs and, as RFC 8550 §3 requires receiving agents to
 // recognise, PKCS #9 emailAddress attributes of the subject DN (which
 // older certificates, NSS's test certificates among them, use alone).
+// A certificate that names an address both ways names it once here.
 func certAddresses(c *x509.Certificate) []string {
-	out := append([]string(nil), c.EmailAddresses...)
+	var out []string
+	add := func(a string) {
+		for _, o := range out {
+			if strings.EqualFold(o, a) {
+				return
+			}
+		}
+		out = append(out, a)
+	}
+	for _, a := range c.EmailAddresses {
+		add(a)
+	}
 	for _, n := range c.Subject.Names {
 		if a, ok := n.Value.(string); ok && n.Type.Equal(oidEmailAddress) {
-			out = append(out, a)
+			add(a)
 		}
 	}
 	return out
