@@ -42,17 +42,19 @@ func TestSignInInBrowser(t *testing.T) {
 	srv := startServe(t, data)
 	b := newBrowser(t, srv.httpAddr(t))
 
-	// signIn signs in on the sign-in page (where signing out ends).
-	signIn := func() {
+	// signIn signs in on the sign-in page (where signing out ends) and
+	// waits for what comes next to be shown (sel): the navigation must be
+	// over before the test opens another page.
+	signIn := func(sel string) {
 		b.do("sign in with the password", chromedp.SendKeys(`#email`, "alice@example.org"), chromedp.SendKeys(`#password`, password),
-			chromedp.Click(`form[action="/login"] button[type=submit]`), chromedp.WaitReady(`main`))
+			chromedp.Click(`form[action="/login"] button[type=submit]`), chromedp.WaitVisible(sel))
 	}
 	signOut := func() {
 		b.do("sign out", chromedp.Click(`form[action="/logout"] button[type=submit]`), chromedp.WaitVisible(`#password`))
 	}
 
 	b.open("/login")
-	signIn()
+	signIn(`main.main`)
 	b.open("/account/two-factor")
 	b.do("the set-up page", chromedp.WaitVisible(`img[alt^="QR code"]`))
 	secret := strings.ReplaceAll(b.text(`[data-secret]`), " ", "")
@@ -65,8 +67,7 @@ func TestSignInInBrowser(t *testing.T) {
 	b.open("/account")
 	signOut()
 
-	signIn()
-	b.do("the code page", chromedp.WaitVisible(`#code`))
+	signIn(`#code`)
 	b.screenshot("login-code")
 	// The code of the next 30 seconds: the current one may be the one
 	// that turned it on, which counts once.
