@@ -25,7 +25,9 @@ import (
 	"github.com/sealpost/sealpost/internal/api"
 	"github.com/sealpost/sealpost/internal/auth"
 	"github.com/sealpost/sealpost/internal/crypto/pgp"
+	"github.com/sealpost/sealpost/internal/crypto/smime"
 	"github.com/sealpost/sealpost/internal/keyring"
+	"github.com/sealpost/sealpost/internal/openssltest"
 	"github.com/sealpost/sealpost/internal/pipeline"
 	"github.com/sealpost/sealpost/internal/store"
 	"github.com/sealpost/sealpost/internal/store/sqlstore"
@@ -753,5 +755,41 @@ func TestPaging(t *testing.T) {
 		if r := f.get("alice@example.org", api.Prefix+"/lists/"+a+"/members?"+q); r.status != http.StatusUnprocessableEntity {
 			t.Errorf("?%s: %d, want 422", q, r.status)
 		}
+	}
+}
+
+// TestChangeListKeysAPI: an owner rotates the list key with grace days,
+// and gives the list a certificate from a PKCS#12 file openssl made (a
+// wrong password refused), each answered with what changed.
+func TestChangeListKeysAPI(t *testing.T) {
+	f := newFixture(t)
+	const a = "a@lists.example.org"
+	var rot struct {
+		Old          string    `json:"old_fingerprint"`
+		New          string    `json:"new_fingerprint"`
+		DecryptUntil time.Time `json:"decrypt_until"`
+	}
+	r := f.sendJSON("alice@example.org", "POST", api.Prefix+"/lists/"+a+"/key/rotate", map[string]any{"grace_days": 10})
+	r.json(t, &rot)
+	if r.status != http.StatusOK || rot.Old == rot.New || rot.DecryptUntil.Sub(time.Now().Add(10*24*time.Hour)).Abs() > time.Hour {
+		t.Fatalf("rotation: %d %s", r.status, r.body)
+	}
+	if r := f.sendJSON("alice@example.org", "POST", api.Prefix+"/lists/"+a+"/key/rotate", map[string]any{"grace_days": 366}); r.status != http.StatusUnprocessableEntity {
+		t.Errorf("366 grace days: %d, want 422", r.status)
+	}
+	ca := openssltest.NewCA(t, openssltest.RSA2048)
+	leaf := ca.Issue(a, openssltest.RSA2048, openssltest.LeafOptions{})
+	p12 := openssltest.New(t).PKCS12(leaf.Cert, leaf.Key, "secret")
+	if r := f.sendJSON("alice@example.org", "POST", api.Prefix+"/lists/"+a+"/certificate", map[string]any{"pkcs12": p12, "password": "wrong"}); r.status != http.StatusUnprocessableEntity {
+		t.Errorf("a wrong PKCS#12 password: %d %s", r.status, r.body)
+	}
+	var cert struct{ Fingerprint string }
+	r = f.sendJSON("alice@example.org", "POST", api.Prefix+"/lists/"+a+"/certificate", map[string]any{"pkcs12": p12, "password": "secret"})
+	r.json(t, &cert)
+	if r.status != http.StatusOK || cert.Fingerprint != smime.Fingerprint(leaf.Cert) {
+		t.Errorf("the PKCS#12 certificate: %d %s", r.status, r.body)
+	}
+	if r := f.sendJSON("bob@example.org", "POST", api.Prefix+"/lists/"+a+"/key/rotate", map[string]any{}); r.status != http.StatusForbidden {
+		t.Errorf("bob rotates alice's list key: %d", r.status)
 	}
 }

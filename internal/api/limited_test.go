@@ -420,6 +420,10 @@ func (w *limitedWalk) body(o docOperation, rq limitedRequest) (io.Reader, map[st
 		return multipartKey(w.t, newMember, w.keys[newMember]), multipartType
 	case "PATCH /lists/{list}/members/{email}":
 		return jsonBody(map[string]string{"format": "inline"})
+	case "POST /lists/{list}/key/rotate":
+		return jsonBody(map[string]any{"grace_days": 7})
+	case "POST /lists/{list}/certificate":
+		return jsonBody(map[string]any{"generate": true})
 	case "POST /lists/{list}/roles":
 		return jsonBody(map[string]string{"email": newMember, "role": "moderator"})
 	case "POST /lists/{list}/members/{email}/keys":

@@ -3,6 +3,7 @@ package api
 import (
 	"bytes"
 	"cmp"
+	"crypto/x509"
 	"fmt"
 	"slices"
 	"strconv"
@@ -12,6 +13,7 @@ import (
 	"github.com/sealpost/sealpost/internal/admin"
 	"github.com/sealpost/sealpost/internal/crypto"
 	"github.com/sealpost/sealpost/internal/crypto/pgp"
+	"github.com/sealpost/sealpost/internal/crypto/smime"
 	"github.com/sealpost/sealpost/internal/store"
 )
 
@@ -28,6 +30,8 @@ func routes() []route {
 		{method: "GET", path: "/lists/{list}/key", handle: listKey},
 		{method: "GET", path: "/lists/{list}/key/fingerprint", handle: listKeyFingerprint},
 		{method: "GET", path: "/lists/{list}/certificate", handle: listCertificate},
+		{method: "POST", path: "/lists/{list}/key/rotate", handle: rotateListKey},
+		{method: "POST", path: "/lists/{list}/certificate", handle: replaceCertificate},
 
 		{method: "GET", path: "/lists/{list}/members", handle: members},
 		{method: "POST", path: "/lists/{list}/members", handle: addMember, created: true},
@@ -218,6 +222,90 @@ func listCertificate(c *call) (any, error) {
 		return nil, err
 	}
 	return &download{"application/x-pem-file", c.path("list") + ".pem", data}, nil
+}
+
+// graceDays is a request's grace_days (admin.DefaultGrace when absent).
+func graceDays(days *int) (time.Duration, error) {
+	if days == nil {
+		return admin.DefaultGrace, nil
+	}
+	if *days < 0 || *days > 365 {
+		return 0, invalid("grace_days=%d: give a number of days from 0 to 365", *days)
+	}
+	return time.Duration(*days) * 24 * time.Hour, nil
+}
+
+func rotateListKey(c *call) (any, error) {
+	var req struct {
+		Algorithm string `json:"algorithm"`
+		GraceDays *int   `json:"grace_days"`
+	}
+	if err := c.decode(&req); err != nil {
+		return nil, err
+	}
+	algo, err := pgp.ParseAlgorithm(cmp.Or(req.Algorithm, string(pgp.Ed25519)))
+	if err != nil {
+		return nil, invalid("algorithm: %v", err)
+	}
+	grace, err := graceDays(req.GraceDays)
+	if err != nil {
+		return nil, err
+	}
+	r, err := c.svc.RotateListKey(c.r.Context(), c.path("list"), algo, grace)
+	if err != nil {
+		return nil, err
+	}
+	if c.opt.Notify != nil {
+		c.opt.Notify()
+	}
+	unreachable := r.Unreachable
+	if unreachable == nil {
+		unreachable = []string{}
+	}
+	return map[string]any{"old_fingerprint": r.Old.Fingerprint, "new_fingerprint": r.New.Fingerprint,
+		"decrypt_until": r.DecryptUntil.UTC(), "announced": r.Announced, "unreachable": unreachable}, nil
+}
+
+func replaceCertificate(c *call) (any, error) {
+	var req struct {
+		Generate  bool   `json:"generate"`
+		PKCS12    []byte `json:"pkcs12"` // base64 in JSON
+		Password  string `json:"password"`
+		GraceDays *int   `json:"grace_days"`
+	}
+	if err := c.decode(&req); err != nil {
+		return nil, err
+	}
+	grace, err := graceDays(req.GraceDays)
+	if err != nil {
+		return nil, err
+	}
+	l, err := c.svc.List(c.r.Context(), c.path("list"))
+	if err != nil {
+		return nil, err
+	}
+	var id *smime.Identity
+	switch {
+	case req.Generate == (len(req.PKCS12) > 0):
+		return nil, invalid("give either generate: true or the pkcs12 file (base64)")
+	case req.Generate:
+		id, err = smime.GenerateIdentity(l.Name, l.Address, time.Now(), nil)
+	default:
+		if id, err = smime.ParsePKCS12(req.PKCS12, req.Password); err != nil {
+			return nil, invalid("the PKCS#12 file: %v (is the password right?)", err)
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	if l, err = c.svc.ReplaceSMIMEIdentity(c.r.Context(), l.Address, id, grace); err != nil {
+		return nil, err
+	}
+	cert, err := x509.ParseCertificate(l.SMIMECert)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"fingerprint": smime.Fingerprint(cert), "expires": cert.NotAfter.UTC()}, nil
 }
 
 func members(c *call) (any, error) {

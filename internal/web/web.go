@@ -111,6 +111,8 @@ func (s *server) routes(mux *http.ServeMux) {
 	s.action(mux, "POST /lists", createList, newListPage)
 	s.page(mux, "GET /lists/{list}", listPage)
 	s.action(mux, "POST /lists/{list}/roles", addListRole, listPage)
+	s.action(mux, "POST /lists/{list}/key/rotate", rotateListKey, listPage)
+	s.action(mux, "POST /lists/{list}/certificate", replaceCertificate, listPage)
 	s.action(mux, "POST /lists/{list}/roles/{email}/remove", removeListRole, listPage)
 	s.page(mux, "GET /lists/{list}/key.asc", listKeyFile)
 	s.page(mux, "GET /lists/{list}/fingerprint.txt", listFingerprintFile)
