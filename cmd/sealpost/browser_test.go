@@ -162,7 +162,7 @@ func TestAdminUIInBrowser(t *testing.T) {
 	keyFile := writeFile(t, data, "dave.asc", dave.Armored())
 	b.do("add a member by uploading a key file", chromedp.SendKeys(`#member-email`, "dave@example.org"),
 		chromedp.SetUploadFiles(`#member-key`, []string{keyFile}),
-		chromedp.Click(`form[enctype="multipart/form-data"] button[type=submit]`),
+		chromedp.Click(`form[action$="/members"] button[type=submit]`),
 		chromedp.WaitVisible(`tr[data-member="dave@example.org"] [data-badge="valid"]`))
 	if got := b.text(`tr[data-member="dave@example.org"] [data-badge]`); got != "valid" {
 		t.Errorf("dave's badge says %q", got)
