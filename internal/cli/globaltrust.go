@@ -2,7 +2,6 @@ package cli
 
 import (
 	"fmt"
-	"os"
 	"text/tabwriter"
 	"time"
 
@@ -29,11 +28,7 @@ email-protection usage, names their address and is not revoked is taken.`,
 		Short: "Trust the CA certificate(s) in FILE (PEM or DER) for every list",
 		Args:  args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, a []string) error {
-			data, err := os.ReadFile(a[0])
-			if err != nil {
-				return usagef("%v", err)
-			}
-			return e.withApp(cmd, func(ap *app.App) error {
+			return e.withFile(cmd, a[0], func(ap *app.App, data []byte) error {
 				as, err := ap.Admin.AddGlobalTrustAnchors(cmd.Context(), data)
 				if err != nil {
 					return err
@@ -96,11 +91,7 @@ listed too.`,
 		Short: "Load the CRL(s) in FILE (PEM or DER)",
 		Args:  args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, a []string) error {
-			data, err := os.ReadFile(a[0])
-			if err != nil {
-				return usagef("%v", err)
-			}
-			return e.withApp(cmd, func(ap *app.App) error {
+			return e.withFile(cmd, a[0], func(ap *app.App, data []byte) error {
 				cs, err := ap.Admin.AddCRLs(cmd.Context(), data)
 				if err != nil {
 					return err

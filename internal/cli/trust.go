@@ -28,11 +28,7 @@ every list, plus each list's own, managed here (Sympa's cafile).`,
 		Short: "Trust the CA certificate(s) in FILE (PEM or DER) for LIST",
 		Args:  args(cobra.ExactArgs(2)),
 		RunE: func(cmd *cobra.Command, a []string) error {
-			data, err := os.ReadFile(a[1])
-			if err != nil {
-				return usagef("%v", err)
-			}
-			return e.withApp(cmd, func(ap *app.App) error {
+			return e.withFile(cmd, a[1], func(ap *app.App, data []byte) error {
 				certs, err := ap.Admin.AddTrustAnchors(cmd.Context(), a[0], data)
 				if err != nil {
 					return err
@@ -76,4 +72,14 @@ every list, plus each list's own, managed here (Sympa's cafile).`,
 		},
 	})
 	return c
+}
+
+// withFile reads the file at path (a usage error when it cannot) and runs
+// fn with the application and its contents.
+func (e *env) withFile(cmd *cobra.Command, path string, fn func(ap *app.App, data []byte) error) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return usagef("%v", err)
+	}
+	return e.withApp(cmd, func(ap *app.App) error { return fn(ap, data) })
 }

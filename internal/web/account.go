@@ -110,8 +110,7 @@ func login(q *request) error {
 	case errors.Is(err, admin.ErrUnauthenticated):
 		q.status, q.flash = http.StatusUnauthorized, &flash{Error: true, Text: wrongCredentials}
 	case errors.As(err, &rl):
-		q.status, q.flash = http.StatusTooManyRequests, &flash{Error: true, Text: sentence(rl.Error())}
-		q.w.Header().Set("Retry-After", fmt.Sprint(int(rl.RetryAfter.Seconds())+1))
+		q.tooMany(rl.RetryAfter, sentence(rl.Error()))
 	default:
 		return err
 	}

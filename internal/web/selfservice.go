@@ -97,9 +97,13 @@ func (q *request) selfServiceRefused(msg string) error {
 }
 
 func (q *request) selfServiceLimited(after time.Duration) error {
-	q.w.Header().Set("Retry-After", fmt.Sprint(int(after.Seconds())+1))
-	q.status = http.StatusTooManyRequests
-	q.flash = &flash{Error: true, Text: "That is more key updates than Sealpost takes in an hour. Please try again in " +
-		auth.Wait(after) + "."}
+	q.tooMany(after, "That is more key updates than Sealpost takes in an hour. Please try again in "+auth.Wait(after)+".")
 	return q.render("self-service", "Update your key", "", selfServiceData{})
+}
+
+// tooMany answers a public form refused by its rate limit: 429, when to
+// try again (Retry-After), and text for the person.
+func (q *request) tooMany(after time.Duration, text string) {
+	q.w.Header().Set("Retry-After", fmt.Sprint(int(after.Seconds())+1))
+	q.status, q.flash = http.StatusTooManyRequests, &flash{Error: true, Text: text}
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/base64"
 	"errors"
-	"fmt"
 	"html/template"
 	"image/png"
 	"net/http"
@@ -68,8 +67,7 @@ func enterCode(q *request) error {
 	case errors.Is(err, admin.ErrUnauthenticated):
 		q.status, q.flash = http.StatusUnauthorized, &flash{Error: true, Text: wrongCode}
 	case errors.As(err, &rl):
-		q.status, q.flash = http.StatusTooManyRequests, &flash{Error: true, Text: "Too many wrong codes. Try again in " + auth.Wait(rl.RetryAfter) + "."}
-		q.w.Header().Set("Retry-After", fmt.Sprint(int(rl.RetryAfter.Seconds())+1))
+		q.tooMany(rl.RetryAfter, "Too many wrong codes. Try again in "+auth.Wait(rl.RetryAfter)+".")
 	default:
 		return err
 	}
