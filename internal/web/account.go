@@ -92,10 +92,7 @@ func finishSSO(q *request) error {
 }
 
 func login(q *request) error {
-	if err := auth.CheckOrigin(q.r); err != nil {
-		return err
-	}
-	if err := q.readForm(); err != nil {
+	if err := q.publicForm(); err != nil {
 		return err
 	}
 	defer q.cleanup()

@@ -45,10 +45,7 @@ func codePage(q *request) error {
 }
 
 func enterCode(q *request) error {
-	if err := auth.CheckOrigin(q.r); err != nil {
-		return err
-	}
-	if err := q.readForm(); err != nil {
+	if err := q.publicForm(); err != nil {
 		return err
 	}
 	defer q.cleanup()

@@ -310,6 +310,16 @@ func (q *request) checkList() error {
 	return q.svc.CheckList(q.r.Context(), list, strings.Contains(q.r.Pattern, "/holds"))
 }
 
+// publicForm reads the form posted to a page without a session (sign-in,
+// its two-factor code): only from Sealpost's own pages (CheckOrigin), as
+// readForm reads it. The caller defers cleanup.
+func (q *request) publicForm() error {
+	if err := auth.CheckOrigin(q.r); err != nil {
+		return err
+	}
+	return q.readForm()
+}
+
 // readForm reads a posted form, multipart or not, bounded by maxUpload.
 func (q *request) readForm() error {
 	q.r.Body = http.MaxBytesReader(q.w, q.r.Body, maxUpload)
