@@ -54,6 +54,9 @@ type Store interface {
 	AddAudit(ctx context.Context, e *store.AuditEntry) error
 
 	MembersByEmail(ctx context.Context, listID int64, emails []string) ([]store.Member, error)
+	SubscriptionByToken(ctx context.Context, tokenHash []byte, now time.Time) (*store.Subscription, error)
+	Subscriptions(ctx context.Context, listID int64, now time.Time) ([]store.Subscription, error)
+	DeleteSubscription(ctx context.Context, listID int64, email, action string) error
 
 	CreateAccount(ctx context.Context, a *store.Account) error
 	Account(ctx context.Context, email string) (*store.Account, error)

@@ -90,6 +90,22 @@ func ListOptions() []Option {
 				l.Owner = a
 				return err
 			}},
+		{Name: "subscribe", Help: "whether people may join by themselves, on the public subscription page or by mail " +
+			"(X-SUBSCRIBE to LIST-request): closed (default: only owners add members), confirm (once they answer the " +
+			"challenge sent to their address, encrypted to the key they offer) or moderate (then also once an owner approves)",
+			Type: TypeChoice, Choices: []string{store.SubscribeClosed, store.SubscribeConfirm, store.SubscribeModerate},
+			get: func(l *store.List) string { return orDefault(l.Settings.Subscribe, store.SubscribeClosed) },
+			set: func(l *store.List, v string) error {
+				switch v {
+				case store.SubscribeClosed, store.SubscribeConfirm, store.SubscribeModerate:
+					l.Settings.Subscribe = v
+					if v == store.SubscribeClosed {
+						l.Settings.Subscribe = ""
+					}
+					return nil
+				}
+				return fmt.Errorf("not closed, confirm or moderate")
+			}},
 		{Name: "outgoing_format", Help: "format of copies for members who choose none: pgpmime (default), inline (RT's Inline: " +
 			"text parts inline-encrypted, attachments NAME.pgp) or smime; members without a key for it get the other format",
 			Type: TypeChoice, Choices: []string{store.FormatPGPMIME, store.FormatInline, store.FormatSMIME},

@@ -79,6 +79,9 @@ type Flow interface {
 	Announce(ctx context.Context, list *store.List, a pipeline.Announcement) ([]store.Delivery, []string, error)
 	Notice(ctx context.Context, list *store.List, to, subject, text, ref string) (store.Delivery, error)
 	ChallengeKey(ctx context.Context, list *store.List, email string, key *pgp.Key, ref string) (store.Outcome, error)
+	ChallengeSubscription(ctx context.Context, list *store.List, sub *store.Subscription, key *store.MemberKey, ref string) (store.Outcome, error)
+	SubscriptionNotices(ctx context.Context, list *store.List, sub *store.Subscription, ref string) ([]store.Delivery, error)
+	SubscriptionDeclined(ctx context.Context, list *store.List, sub *store.Subscription, key *store.MemberKey, reason, ref string) ([]store.Delivery, error)
 }
 
 // Rotation reports a list key rotation.

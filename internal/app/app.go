@@ -147,6 +147,7 @@ func OpenWith(ctx context.Context, cfg *Config, logger *slog.Logger, opt Options
 		CRLIssuers:        crlIssuers,
 		RequireCRL:        cfg.SMIME.RequireCRL,
 		Metrics:           a.Metrics,
+		PublicURL:         cfg.HTTP.PublicURL,
 	})
 	helpdesks := &routes{hostname: cfg.Hostname}
 	a.Queue = queue.New(db, tr, queue.Options{Logger: logger, Failed: func(ctx context.Context, d store.Delivery, reason string) {

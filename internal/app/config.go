@@ -53,6 +53,11 @@ type Config struct {
 		// applies to that has none sets it up at its next sign-in,
 		// before anything else.
 		Require2FA string `toml:"require_2fa"`
+		// PublicURL is where people reach the UI ("https://lists.example.org"):
+		// messages that ask a person to confirm something (joining or
+		// leaving a list) carry a link there. Without it they carry
+		// only a code, to enter on the subscription page.
+		PublicURL string `toml:"public_url"`
 	} `toml:"http"`
 	SMIME struct {
 		// TrustAnchors is a PEM file, or a directory of them, with the
@@ -289,6 +294,11 @@ func (c *Config) Validate() error {
 	problems = append(problems, c.oidcProblems()...)
 	if err := admin.CheckRequire2FA(c.HTTP.Require2FA); err != nil {
 		problems = append(problems, "http."+strings.TrimPrefix(err.Error(), admin.ErrInvalid.Error()+": "))
+	}
+	if u := c.HTTP.PublicURL; u != "" {
+		if pu, err := url.Parse(u); err != nil || (pu.Scheme != "https" && pu.Scheme != "http") || pu.Host == "" || pu.RawQuery != "" {
+			problems = append(problems, fmt.Sprintf("http.public_url: %q should be the address people open, like https://lists.example.org", u))
+		}
 	}
 	if (c.HTTP.TLSCert == "") != (c.HTTP.TLSKey == "") {
 		problems = append(problems, "http.tls_cert and http.tls_key: give both or neither")

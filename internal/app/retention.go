@@ -63,6 +63,9 @@ func (a *App) purgeOld(ctx context.Context, now time.Time) {
 	n += a.purge(ctx, "decisions on received messages forgotten (past any retry)", func(ctx context.Context) (int64, error) {
 		return a.Store.PurgeDecisions(ctx, now.Add(-SpoolRetention), purgeBatch)
 	})
+	n += a.purge(ctx, "expired subscription requests removed", func(ctx context.Context) (int64, error) {
+		return a.Store.PurgeSubscriptions(ctx, now)
+	})
 	n += a.purgeBounces(ctx, now)
 	if n > 0 {
 		a.reclaimSpace(ctx)

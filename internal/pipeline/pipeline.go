@@ -124,6 +124,10 @@ type Options struct {
 	// SendKey limits the answers to LIST-sendkey, which anyone may ask
 	// for under any sender address; the zero value is the default limits.
 	SendKey SendKeyLimits
+	// PublicURL is the address of Sealpost's web pages as people reach
+	// them ("https://lists.example.org"): challenges to subscribe carry
+	// a link there. Without it they carry only the code.
+	PublicURL string
 }
 
 // Pipeline processes inbound messages for the lists in a store.

@@ -160,6 +160,12 @@ type RetiredKey struct {
 // ListSettings are a list's policy options. The zero value is the secure
 // default.
 type ListSettings struct {
+	// Subscribe says whether people may join by themselves:
+	// SubscribeClosed (the default, also for ""), SubscribeConfirm (once
+	// they answer the challenge sent to their address, encrypted to the
+	// key they offer) or SubscribeModerate (then also once an owner
+	// approves).
+	Subscribe string `json:"subscribe,omitempty"`
 	// AllowSEIPDv2 lets outbound copies use SEIPD v2 (AEAD) for members
 	// whose keys advertise it. Off by default: GnuPG 2.2 cannot read it.
 	AllowSEIPDv2 bool `json:"allow_seipd_v2,omitempty"`
@@ -532,6 +538,10 @@ type Outcome struct {
 	// (its key arrives through Harvest).
 	Pending   *PendingKey
 	Confirmed *PendingKey
+	// Subscription records a request to join or leave the list, with its
+	// challenge among Deliveries, replacing any earlier one of the same
+	// address and action.
+	Subscription *Subscription
 	// Warned records expiry warnings sent with Deliveries.
 	Warned []KeyWarning
 	// Released is the hold this outcome releases (removed with it), or 0.
@@ -648,6 +658,44 @@ type PendingKey struct {
 	TokenHash []byte // SHA-256 of the challenge code
 	CreatedAt time.Time
 	ExpiresAt time.Time
+}
+
+// The values of ListSettings.Subscribe.
+const (
+	SubscribeClosed   = "closed"
+	SubscribeConfirm  = "confirm"
+	SubscribeModerate = "moderate"
+)
+
+// Subscription actions and states.
+const (
+	ActionSubscribe   = "subscribe"
+	ActionUnsubscribe = "unsubscribe"
+	// StateChallenged waits for the person's answer to the challenge;
+	// StateApproval, answered, waits for an owner (subscribe = moderate).
+	StateChallenged = "challenged"
+	StateApproval   = "approval"
+)
+
+// Subscription is a person's request to join a list (with the key they
+// offer) or to leave it, waiting for their answer to the challenge sent
+// to the address (proof that they hold the key and read the mailbox)
+// and, where the list says so, for an owner's approval.
+type Subscription struct {
+	ListID int64
+	Email  string
+	Action string // ActionSubscribe or ActionUnsubscribe
+	State  string // StateChallenged or StateApproval
+	// Key is the offered key or certificate (subscribe); it reaches the
+	// keyring only once the person is a member.
+	Key         []byte
+	Engine      string
+	Fingerprint string
+	TokenHash   []byte // SHA-256 of the challenge code
+	Via         string // where it was asked: "web" or "mail"
+	CreatedAt   time.Time
+	ExpiresAt   time.Time
+	AnsweredAt  time.Time
 }
 
 // Harvested is a member key learnt from a validly signed post. With

@@ -64,10 +64,9 @@ func memberChange(name, v string) string {
 	return strings.ReplaceAll(name, "_", " ") + " " + v
 }
 
-// addMemberKey gives a member a further key or certificate, uploaded as
-// a file or pasted as text, as `member key` does; with "challenge" the
-// member must prove they hold the OpenPGP key first.
-func addMemberKey(q *request) (*done, error) {
+// keyInput is the key of a form that takes one as a file ("key") or
+// pasted as text ("key_text").
+func (q *request) keyInput() ([]byte, error) {
 	key, err := q.uploaded("key")
 	if err != nil {
 		return nil, err
@@ -80,6 +79,17 @@ func addMemberKey(q *request) (*done, error) {
 		return nil, fmt.Errorf("%w: choose a key file or paste the key (armored OpenPGP key or PEM certificate)", admin.ErrInvalid)
 	case pasted != "":
 		key = []byte(pasted + "\n")
+	}
+	return key, nil
+}
+
+// addMemberKey gives a member a further key or certificate, uploaded as
+// a file or pasted as text, as `member key` does; with "challenge" the
+// member must prove they hold the OpenPGP key first.
+func addMemberKey(q *request) (*done, error) {
+	key, err := q.keyInput()
+	if err != nil {
+		return nil, err
 	}
 	ctx, list, email := q.r.Context(), q.list(), q.r.PathValue("email")
 	if q.r.PostFormValue("challenge") != "" {

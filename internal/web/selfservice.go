@@ -38,7 +38,7 @@ func selfService(q *request) error {
 		return err
 	}
 	ctx := q.r.Context()
-	if limited, err := q.count(ctx, q.s.selfIP, auth.ClientIP(q.r)); limited || err != nil {
+	if limited, err := q.count(ctx, q.s.selfIP, auth.ClientIP(q.r), q.selfServiceLimited); limited || err != nil {
 		return err
 	}
 	if err := q.readForm(); err != nil {
@@ -48,7 +48,7 @@ func selfService(q *request) error {
 	f := q.r.PostForm
 	list, email := strings.TrimSpace(f.Get("list")), strings.TrimSpace(f.Get("email"))
 	addrKey := strings.ToLower(list) + "\x00" + strings.ToLower(email)
-	if limited, err := q.count(ctx, q.s.selfAddr, addrKey); limited || err != nil {
+	if limited, err := q.count(ctx, q.s.selfAddr, addrKey, q.selfServiceLimited); limited || err != nil {
 		return err
 	}
 	key, err := q.uploaded("key")
@@ -78,15 +78,15 @@ func selfService(q *request) error {
 }
 
 // count counts a request of key against lim. When key is over the limit
-// it answers the request itself and reports limited; err is the answer's
-// error, or the store's.
-func (q *request) count(ctx context.Context, lim *auth.Limiter, key string) (limited bool, err error) {
+// it answers the request itself with refuse (given when to try again)
+// and reports limited; err is the answer's error, or the store's.
+func (q *request) count(ctx context.Context, lim *auth.Limiter, key string, refuse func(after time.Duration) error) (limited bool, err error) {
 	ok, after, err := lim.Allow(ctx, key)
 	if err != nil {
 		return false, err
 	}
 	if !ok {
-		return true, q.selfServiceLimited(after)
+		return true, refuse(after)
 	}
 	return false, lim.Fail(ctx, key)
 }

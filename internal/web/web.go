@@ -66,6 +66,9 @@ const (
 	selfServiceWindow  = time.Hour
 	selfServicePerIP   = 10
 	selfServicePerAddr = 3
+	// confirmPerIP bounds the confirmation codes one client tries (one
+	// code cannot be guessed: 160 random bits).
+	confirmPerIP = 30
 )
 
 // server is the admin UI.
@@ -75,6 +78,11 @@ type server struct {
 	assets   map[string]asset
 	selfIP   *auth.Limiter
 	selfAddr *auth.Limiter
+	// subIP and subAddr limit the subscription page (subscribe.go).
+	subIP   *auth.Limiter
+	subAddr *auth.Limiter
+	// confirmIP limits the codes tried per client.
+	confirmIP *auth.Limiter
 }
 
 // Handler returns the admin UI, to be mounted at "/". The REST API,
@@ -85,8 +93,11 @@ func Handler(opt Options) http.Handler {
 	}
 	assets := loadAssets()
 	s := &server{opt: opt, pages: parsePages(funcs(assets)), assets: assets,
-		selfIP:   opt.Auth.Limiter("self-service per client", selfServicePerIP, selfServiceWindow),
-		selfAddr: opt.Auth.Limiter("self-service per address", selfServicePerAddr, selfServiceWindow)}
+		selfIP:    opt.Auth.Limiter("self-service per client", selfServicePerIP, selfServiceWindow),
+		selfAddr:  opt.Auth.Limiter("self-service per address", selfServicePerAddr, selfServiceWindow),
+		subIP:     opt.Auth.Limiter("subscription per client", selfServicePerIP, selfServiceWindow),
+		subAddr:   opt.Auth.Limiter("subscription per address", selfServicePerAddr, selfServiceWindow),
+		confirmIP: opt.Auth.Limiter("confirmation codes per client", confirmPerIP, selfServiceWindow)}
 	mux := http.NewServeMux()
 	s.routes(mux)
 	return headers(mux)
@@ -103,6 +114,11 @@ func (s *server) routes(mux *http.ServeMux) {
 	s.public(mux, "GET /login/oidc/callback", finishSSO)
 	s.public(mux, "GET /self-service", selfServicePage)
 	s.public(mux, "POST /self-service", selfService)
+	s.public(mux, "GET /subscribe", subscribePage)
+	s.public(mux, "POST /subscribe", subscribe)
+	s.public(mux, "GET /subscribe/key.asc", subscribeKey)
+	s.public(mux, "GET /subscribe/confirm", confirmPage)
+	s.public(mux, "POST /subscribe/confirm", confirm)
 	mux.Handle("GET /static/{name}", s.opt.Metrics.Instrument("GET /static/{name}", http.HandlerFunc(s.static)))
 
 	s.page(mux, "GET /{$}", dashboard)

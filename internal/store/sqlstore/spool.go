@@ -159,6 +159,11 @@ func (s *DB) Commit(ctx context.Context, o store.Outcome) error {
 				return err
 			}
 		}
+		if sub := o.Subscription; sub != nil {
+			if err := putSubscription(ctx, tx, sub); err != nil {
+				return err
+			}
+		}
 		if o.Released != 0 {
 			res, err := tx.ExecContext(ctx, `DELETE FROM holds WHERE id = $1 AND list_id = $2`, o.Released, o.ListID)
 			if err != nil {

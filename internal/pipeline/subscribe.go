@@ -1,0 +1,137 @@
+package pipeline
+
+import (
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/sealpost/sealpost/internal/crypto"
+	"github.com/sealpost/sealpost/internal/mail"
+	"github.com/sealpost/sealpost/internal/store"
+)
+
+// SubscriptionTTL is how long a person has to answer the challenge of a
+// request to join or leave a list; ApprovalTTL how long an answered
+// request waits for an owner's decision.
+const (
+	SubscriptionTTL = 3 * 24 * time.Hour
+	ApprovalTTL     = 30 * 24 * time.Hour
+)
+
+// ConfirmPath is the page, under Options.PublicURL, where a person
+// confirms a request to join or leave a list with its code.
+const ConfirmPath = "/subscribe/confirm"
+
+// ChallengeSubscription asks sub.Email to confirm a request to join list
+// (store.ActionSubscribe: key is the key or certificate they offer, and
+// the challenge is encrypted to it) or to leave it
+// (store.ActionUnsubscribe: key is nil, and the challenge goes to the key
+// the list holds for them). It fills in sub's code, state and times; the
+// returned outcome records sub and carries the challenge, for the caller
+// to commit. Nothing leaves unencrypted: a key nobody can encrypt to is
+// an error.
+func (p *Pipeline) ChallengeSubscription(ctx context.Context, list *store.List, sub *store.Subscription, key *store.MemberKey, ref string) (store.Outcome, error) {
+	token, err := newToken(p.opt.Rand)
+	if err != nil {
+		return store.Outcome{}, err
+	}
+	sum := sha256.Sum256([]byte(token))
+	now := p.opt.Now()
+	sub.State, sub.TokenHash, sub.CreatedAt, sub.ExpiresAt, sub.AnsweredAt = store.StateChallenged, sum[:], now, now.Add(SubscriptionTTL), time.Time{}
+	data := map[string]any{"Code": token, "Expires": sub.ExpiresAt.UTC().Format(time.DateOnly), "Link": p.confirmLink(token)}
+	a := Announcement{Ref: ref}
+	name := "unsubscribe-challenge"
+	if sub.Action == store.ActionSubscribe {
+		name = "subscribe-challenge"
+		data["Fingerprint"] = crypto.FormatFingerprint(sub.Fingerprint)
+		data["Moderated"] = list.Settings.Subscribe == store.SubscribeModerate
+		data["Request"] = ""
+		if a.direct, err = p.newcomer(ctx, list, sub.Email, key); err != nil {
+			return store.Outcome{}, err
+		}
+	} else {
+		a.To = []string{sub.Email}
+	}
+	if a.Subject, a.Text, err = p.render(list, name, data); err != nil {
+		return store.Outcome{}, err
+	}
+	ds, _, err := p.Announce(ctx, list, a)
+	if err != nil {
+		return store.Outcome{}, err
+	}
+	if len(ds) != 1 {
+		return store.Outcome{}, fmt.Errorf("pipeline: %s has no key the challenge can be encrypted to", sub.Email)
+	}
+	return store.Outcome{ListID: list.ID, Deliveries: ds, Subscription: sub}, nil
+}
+
+// confirmLink is the link to confirm a request with token, or "" when
+// Sealpost's web address is not known.
+func (p *Pipeline) confirmLink(token string) string {
+	if p.opt.PublicURL == "" {
+		return ""
+	}
+	return strings.TrimRight(p.opt.PublicURL, "/") + ConfirmPath + "?code=" + url.QueryEscape(token)
+}
+
+// newcomer is the recipient of a message to email, not (yet) a member of
+// list, encrypted to key as the list would encrypt to a member holding
+// it; an error when the list could not use key.
+func (p *Pipeline) newcomer(ctx context.Context, list *store.List, email string, key *store.MemberKey) (*directRecipient, error) {
+	rev, err := p.revocations(ctx, list, nil, nil)
+	if err != nil {
+		return nil, err
+	}
+	r := p.rosterOf(list, []store.Member{{ListID: list.ID, Email: email, Keys: []store.MemberKey{*key}}}, rev)
+	to := r.to[email]
+	if to.pgp == nil && to.cert == nil {
+		return nil, fmt.Errorf("pipeline: the list cannot encrypt to %s's key: %s", email, to.status)
+	}
+	return &directRecipient{email: email, to: to}, nil
+}
+
+// SubscriptionNotices tell the owners that sub, answered, waits for their
+// decision (the list is moderated), encrypted to each where the list
+// knows their key.
+func (p *Pipeline) SubscriptionNotices(ctx context.Context, list *store.List, sub *store.Subscription, ref string) ([]store.Delivery, error) {
+	owners, err := p.owners(ctx, list, false)
+	if err != nil || len(owners) == 0 {
+		return nil, err
+	}
+	subject, text, err := p.render(list, "owner-subscription", map[string]any{"Email": sub.Email,
+		"Fingerprint": crypto.FormatFingerprint(sub.Fingerprint), "Expires": sub.ExpiresAt.UTC().Format(time.DateOnly)})
+	if err != nil {
+		return nil, err
+	}
+	var out []store.Delivery
+	for _, to := range owners {
+		d, err := p.secureNotice(ctx, list, nil, to, subject, text, ref)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	return out, nil
+}
+
+// SubscriptionDeclined tells the person of sub that the owners declined
+// it, with their reason, encrypted to the key they offered.
+func (p *Pipeline) SubscriptionDeclined(ctx context.Context, list *store.List, sub *store.Subscription, key *store.MemberKey, reason, ref string) ([]store.Delivery, error) {
+	to, err := p.newcomer(ctx, list, sub.Email, key)
+	if err != nil {
+		return nil, err
+	}
+	subject, text, err := p.render(list, "subscription-declined", map[string]any{"Reason": reason})
+	if err != nil {
+		return nil, err
+	}
+	ds, _, err := p.Announce(ctx, list, Announcement{direct: to, Ref: ref, Subject: subject, Text: text})
+	return ds, err
+}
+
+// requestAddress is LIST-request, where a challenge may be answered by
+// mail.
+func requestAddress(list *store.List) string { return mail.RoleAddress(list.Address, mail.RoleRequest) }
