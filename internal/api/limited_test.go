@@ -138,16 +138,28 @@ func newLimitedWalk(t *testing.T, account string) *limitedWalk {
 			t.Fatal(err)
 		}
 	}
+	// Two requests to join list A, answered and waiting for an owner: one
+	// to approve, one to decline.
+	for _, addr := range []string{"henry@example.org", "ivan@example.org"} {
+		now := time.Now()
+		if err := f.db.Commit(ctx, store.Outcome{ListID: lists[listA].ID, Subscription: &store.Subscription{ListID: lists[listA].ID,
+			Email: addr, Action: store.ActionSubscribe, State: store.StateApproval, Key: memberKey(t, addr), Engine: store.EngineOpenPGP,
+			Fingerprint: "0000", TokenHash: []byte(addr), Via: "web", CreatedAt: now, AnsweredAt: now, ExpiresAt: now.Add(time.Hour)}}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	onList := func(member, hold string) map[string]string {
 		return map[string]string{"members/{email}": member, "holds/{id}": hold, "templates/{lang}": "en",
-			"{lang}/{name}": "owner-held", "conversations/{thread}": thread, "roles/{email}": "greta@example.org"}
+			"{lang}/{name}": "owner-held", "conversations/{thread}": thread, "roles/{email}": "greta@example.org",
+			"subscriptions/{email}": "henry@example.org"}
 	}
 	w.scopes = []limitedScope{
 		{list: listA, own: true, values: onList("dave@example.org", holdsA[0]), byOp: map[string]map[string]string{
-			"POST /lists/{list}/holds/{id}/release": {"holds/{id}": holdsA[1]},
-			"POST /lists/{list}/holds/{id}/reject":  {"holds/{id}": holdsA[2]},
-			"POST /lists/{list}/holds/{id}/discard": {"holds/{id}": holdsA[3]},
-			"DELETE /lists/{list}/members/{email}":  {"members/{email}": "erin@example.org"},
+			"POST /lists/{list}/holds/{id}/release":           {"holds/{id}": holdsA[1]},
+			"POST /lists/{list}/holds/{id}/reject":            {"holds/{id}": holdsA[2]},
+			"POST /lists/{list}/holds/{id}/discard":           {"holds/{id}": holdsA[3]},
+			"DELETE /lists/{list}/members/{email}":            {"members/{email}": "erin@example.org"},
+			"POST /lists/{list}/subscriptions/{email}/reject": {"subscriptions/{email}": "ivan@example.org"},
 		}},
 		{list: listB, values: onList("carol@example.org", holdB)},
 		{list: gateway, values: onList("carol@example.org", holdB)},

@@ -44,6 +44,9 @@ func routes() []route {
 		{method: "GET", path: "/lists/{list}/roles", handle: listRoles},
 		{method: "POST", path: "/lists/{list}/roles", handle: addListRole, created: true},
 		{method: "DELETE", path: "/lists/{list}/roles/{email}", handle: removeListRole},
+		{method: "GET", path: "/lists/{list}/subscriptions", handle: listSubscriptions},
+		{method: "POST", path: "/lists/{list}/subscriptions/{email}/approve", handle: approveSubscription},
+		{method: "POST", path: "/lists/{list}/subscriptions/{email}/reject", handle: rejectSubscription},
 
 		// Typed settings: the options table with types, groups and help.
 		{method: "GET", path: "/lists/{list}/options", handle: listOptions},
@@ -438,6 +441,34 @@ func addListRole(c *call) (any, error) {
 		}
 	}
 	return nil, fmt.Errorf("api: the role of %s was not recorded", req.Email)
+}
+
+func listSubscriptions(c *call) (any, error) {
+	return c.svc.Subscriptions(c.r.Context(), c.path("list"))
+}
+
+func approveSubscription(c *call) (any, error) {
+	_, err := c.svc.ApproveSubscription(c.r.Context(), c.path("list"), c.path("email"))
+	if err == nil && c.opt.Notify != nil {
+		c.opt.Notify()
+	}
+	return nil, err
+}
+
+func rejectSubscription(c *call) (any, error) {
+	var req struct {
+		Reason string `json:"reason"`
+	}
+	if c.r.ContentLength != 0 {
+		if err := c.decode(&req); err != nil {
+			return nil, err
+		}
+	}
+	err := c.svc.RejectSubscription(c.r.Context(), c.path("list"), c.path("email"), req.Reason)
+	if err == nil && c.opt.Notify != nil {
+		c.opt.Notify()
+	}
+	return nil, err
 }
 
 func removeListRole(c *call) (any, error) {
