@@ -132,7 +132,7 @@ Start with 'sealpost demo' for a walkthrough that needs nothing set up.`,
 	root.PersistentFlags().StringVar(&e.database, "database", "", "PostgreSQL database URL shared by several nodes, e.g. postgres://sealpost@db/sealpost (env "+app.DatabaseURLEnv+"; default: [database] url, else SQLite in the data directory)")
 	root.PersistentFlags().BoolVarP(&e.verbose, "verbose", "v", false, "log every step to stderr")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(creates(e.serveCmd()), e.listCmd(), e.gatewayCmd(), e.memberCmd(), e.keyCmd(), e.trustCmd(), e.crlCmd(), e.holdCmd(), dataUse(e.processCmd(), dataMTA), e.checkCmd(), dataUse(e.demoCmd(), dataNone),
+	root.AddCommand(creates(e.serveCmd()), e.listCmd(), e.gatewayCmd(), e.memberCmd(), e.keyCmd(), e.trustCmd(), e.crlCmd(), e.holdCmd(), e.subscriptionCmd(), dataUse(e.processCmd(), dataMTA), e.checkCmd(), dataUse(e.demoCmd(), dataNone),
 		e.userCmd(), e.tokenCmd(), e.queueCmd(), e.auditCmd(), e.statusCmd(), e.migrateCmd(), dataUse(e.manCmd(), dataNone))
 	// Only commands that create state may create a data directory; the
 	// others say where they looked (datadir.go).

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"cmp"
 	"context"
 	"crypto/x509"
 	"errors"
@@ -349,7 +350,11 @@ type listData struct {
 	Options  []optionGroup
 	// Roles are the owners and moderators the list names besides its
 	// owner address.
-	Roles                   []store.ListRole
+	Roles []store.ListRole
+	// Subscriptions are the open requests to join or leave; Subscribe
+	// is the list's subscribe option.
+	Subscriptions           []admin.SubscriptionView
+	Subscribe               string
 	MemberForm, OptionsForm bool // which form is shown again
 }
 
@@ -436,6 +441,12 @@ func listPage(q *request) error {
 	d.Options = q.listOptions(l, d.OptionsForm)
 	if d.Roles, err = q.svc.ListRoles(ctx, l.Address); err != nil {
 		return err
+	}
+	if !l.IsGateway() {
+		if d.Subscriptions, err = q.svc.Subscriptions(ctx, l.Address); err != nil {
+			return err
+		}
+		d.Subscribe = cmp.Or(l.Settings.Subscribe, store.SubscribeClosed)
 	}
 	return q.render("list", l.Address, "lists", d)
 }
@@ -634,6 +645,28 @@ func addListRole(q *request) (*done, error) {
 }
 
 // removeListRole takes an owner's or a moderator's role away.
+// decideSubscription approves or declines (with a reason) a request to
+// join that waits for an owner.
+func decideSubscription(q *request) (*done, error) {
+	ctx, list, email := q.r.Context(), q.list(), q.r.PathValue("email")
+	to := listPath(list) + "#subscriptions"
+	if q.r.PathValue("decision") == "approve" {
+		if _, err := q.svc.ApproveSubscription(ctx, list, email); err != nil {
+			return nil, err
+		}
+		q.notify()
+		return &done{to, email + " is now a member; a welcome message is on its way."}, nil
+	}
+	if q.r.PathValue("decision") != "reject" {
+		return nil, fmt.Errorf("%w: approve or reject", admin.ErrInvalid)
+	}
+	if err := q.svc.RejectSubscription(ctx, list, email, q.r.PostFormValue("reason")); err != nil {
+		return nil, err
+	}
+	q.notify()
+	return &done{to, "Declined " + email + "'s request; they are told."}, nil
+}
+
 func removeListRole(q *request) (*done, error) {
 	email := q.r.PathValue("email")
 	if err := q.svc.RemoveListRole(q.r.Context(), q.list(), email); err != nil {

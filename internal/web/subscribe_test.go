@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sealpost/sealpost/internal/admin"
 	"github.com/sealpost/sealpost/internal/gpgtest"
@@ -194,5 +195,38 @@ func TestSubscribeByPage(t *testing.T) {
 	// Three requests for dave on the list this hour: the fourth waits.
 	if p := join(listA, "dave@example.org", daveKey); p.status != http.StatusTooManyRequests || p.header.Get("Retry-After") == "" {
 		t.Errorf("a fourth request for one address: %d", p.status)
+	}
+}
+
+// TestSubscriptionsOnListPage: the owner sees a request waiting for them
+// on the list's page and approves it there; a moderator of the list
+// cannot.
+func TestSubscriptionsOnListPage(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	if _, err := f.svc.SetOptions(ctx, listA, []string{"subscribe=moderate"}); err != nil {
+		t.Fatal(err)
+	}
+	l, err := f.svc.List(ctx, listA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := f.svc.Now()
+	if err := f.db.Commit(ctx, store.Outcome{ListID: l.ID, Subscription: &store.Subscription{ListID: l.ID, Email: "henry@example.org",
+		Action: store.ActionSubscribe, State: store.StateApproval, Key: memberKey(t, "henry@example.org"), Engine: store.EngineOpenPGP,
+		Fingerprint: "00112233445566778899AABBCCDDEEFF00112233", TokenHash: []byte("h"), Via: "web", CreatedAt: now, AnsweredAt: now,
+		ExpiresAt: now.Add(time.Hour)}}); err != nil {
+		t.Fatal(err)
+	}
+	alice := f.signedIn("alice@example.org")
+	p := alice.get("/lists/" + listA)
+	if r := row(p.body, "data-subscription", "henry@example.org"); !strings.Contains(r, "Approve") {
+		t.Fatalf("the owner's list page does not offer to approve henry:\n%s", r)
+	}
+	if p := alice.post("/lists/"+listA+"/subscriptions/henry@example.org/approve", nil); !strings.Contains(p.body, "is now a member") {
+		t.Fatalf("approving: %d", p.status)
+	}
+	if _, err := f.svc.Member(ctx, listA, "henry@example.org"); err != nil {
+		t.Errorf("henry after approval: %v", err)
 	}
 }

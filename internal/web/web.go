@@ -130,6 +130,7 @@ func (s *server) routes(mux *http.ServeMux) {
 	s.action(mux, "POST /lists/{list}/key/rotate", rotateListKey, listPage)
 	s.action(mux, "POST /lists/{list}/certificate", replaceCertificate, listPage)
 	s.action(mux, "POST /lists/{list}/roles/{email}/remove", removeListRole, listPage)
+	s.action(mux, "POST /lists/{list}/subscriptions/{email}/{decision}", decideSubscription, listPage)
 	s.page(mux, "GET /lists/{list}/key.asc", listKeyFile)
 	s.page(mux, "GET /lists/{list}/fingerprint.txt", listFingerprintFile)
 	s.page(mux, "GET /lists/{list}/certificate.pem", listCertFile)
