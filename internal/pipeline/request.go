@@ -64,6 +64,9 @@ func (p *Pipeline) request(ctx context.Context, log *slog.Logger, list *store.Li
 		RequireBinding: list.Settings.RequireBinding,
 	})
 	if !dec.Authenticated() {
+		if handled, err := p.subscribeByMail(ctx, log, list, msg, content, in); handled || err != nil {
+			return err
+		}
 		log.Info("request rejected", "reason", dec.Reason.String(), "status", o.status.String(), "detail", o.reason)
 		return p.refuse(ctx, list, in, dec.Reason)
 	}

@@ -3,13 +3,20 @@ package pipeline
 import (
 	"context"
 	"crypto/sha256"
+	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/sealpost/sealpost/internal/crypto"
+	"github.com/sealpost/sealpost/internal/crypto/pgp"
+	"github.com/sealpost/sealpost/internal/keyring"
 	"github.com/sealpost/sealpost/internal/mail"
+	"github.com/sealpost/sealpost/internal/mime"
+	"github.com/sealpost/sealpost/internal/policy"
 	"github.com/sealpost/sealpost/internal/store"
 )
 
@@ -48,7 +55,6 @@ func (p *Pipeline) ChallengeSubscription(ctx context.Context, list *store.List, 
 		name = "subscribe-challenge"
 		data["Fingerprint"] = crypto.FormatFingerprint(sub.Fingerprint)
 		data["Moderated"] = list.Settings.Subscribe == store.SubscribeModerate
-		data["Request"] = ""
 		if a.direct, err = p.newcomer(ctx, list, sub.Email, key); err != nil {
 			return store.Outcome{}, err
 		}
@@ -135,3 +141,70 @@ func (p *Pipeline) SubscriptionDeclined(ctx context.Context, list *store.List, s
 // requestAddress is LIST-request, where a challenge may be answered by
 // mail.
 func requestAddress(list *store.List) string { return mail.RoleAddress(list.Address, mail.RoleRequest) }
+
+// subscribeByMail takes a request to join list by mail: X-SUBSCRIBE to
+// LIST-request from someone who is not a member, with their OpenPGP key
+// attached (or pasted), encrypted to the list and signed with that key,
+// From the address the key names. It is answered like the public page:
+// a challenge to the address, encrypted to the key. handled is false
+// when the message is not such a request (or the list takes none), and
+// it is refused as before, alike for every reason.
+func (p *Pipeline) subscribeByMail(ctx context.Context, log *slog.Logger, list *store.List, msg, content *mime.Part, in *store.Inbound) (handled bool, err error) {
+	if s := list.Settings.Subscribe; (s != store.SubscribeConfirm && s != store.SubscribeModerate) || !asksToSubscribe(content) {
+		return false, nil
+	}
+	data := findKey(content)
+	if data == nil {
+		return false, nil
+	}
+	from := readHeaders(msg, content).from.addr
+	key, problem := p.memberKeyFromMail(data, from)
+	if problem != "" {
+		return false, nil
+	}
+	// The signature must be the offered key's: open again with it alone.
+	o, err := p.open(list, &roster{pgpKeys: []*pgp.Key{key}}, msg)
+	if err != nil || o.status != crypto.StatusGood || o.signer == nil || o.signer.Fingerprint != key.Fingerprint() ||
+		o.protection.Integrity == "" || !o.protection.Encrypted {
+		return false, nil
+	}
+	if ms, err := p.store.MembersByEmail(ctx, list.ID, []string{from}); err != nil || len(ms) > 0 {
+		return false, err
+	}
+	rec, _ := keyring.OpenPGPRecord(key, p.opt.Now())
+	mk := store.MemberKey{Key: rec, Source: store.SourcePinned, CreatedAt: p.opt.Now()}
+	sub := &store.Subscription{ListID: list.ID, Email: from, Action: store.ActionSubscribe, Key: rec.Data,
+		Engine: store.EngineOpenPGP, Fingerprint: key.Fingerprint(), Via: "mail"}
+	out, err := p.ChallengeSubscription(ctx, list, sub, &mk, in.ID)
+	if err != nil {
+		return true, err
+	}
+	out.SpoolID, out.Replay = in.ID, o.signatureMarks()
+	out.Unbound = !slices.Contains(listNames(content), list.Address) && !slices.Contains(listNames(content), requestAddress(list))
+	err = p.commit(ctx, out)
+	if errors.Is(err, store.ErrReplay) {
+		log.Info("request rejected", "reason", policy.Replay.String(), "sender", from)
+		return true, p.refuse(ctx, list, in, policy.Replay)
+	}
+	if err == nil {
+		log.Info("subscription asked by mail", "sender", from)
+	}
+	return true, err
+}
+
+// asksToSubscribe reports whether content's keywords are X-SUBSCRIBE for
+// the sender alone (no address, or none but X-LIST-NAME beside it).
+func asksToSubscribe(content *mime.Part) bool {
+	kws, _ := mail.ParseKeywords(requestText(content))
+	asked := false
+	for _, kw := range kws {
+		switch {
+		case kw.Name == "SUBSCRIBE" && len(kw.Args) == 0:
+			asked = true
+		case kw.Name == "LIST-NAME":
+		default:
+			return false
+		}
+	}
+	return asked
+}

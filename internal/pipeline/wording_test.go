@@ -45,6 +45,10 @@ var listOnlyTemplates = map[string]string{
 	"member-missed":         "about a post's copies; a gateway sends none",
 	"owner-unserved":        "about a post's copies; a gateway sends none",
 	"owner-bounce-disabled": "a gateway's bounces go to its helpdesk, not to its delivery counts",
+	"subscribe-challenge":   "a gateway takes no subscriptions (admin.subscribable)",
+	"unsubscribe-challenge": "a gateway takes no subscriptions (admin.subscribable)",
+	"owner-subscription":    "a gateway takes no subscriptions (admin.subscribable)",
+	"subscription-declined": "a gateway takes no subscriptions (admin.subscribable)",
 }
 
 // gatewayOnlyTemplates are never sent by a list.
