@@ -83,6 +83,8 @@ type server struct {
 	subAddr *auth.Limiter
 	// confirmIP limits the codes tried per client.
 	confirmIP *auth.Limiter
+	// table, when set, collects the routes (Routes).
+	table *[]Route
 }
 
 // Handler returns the admin UI, to be mounted at "/". The REST API,
@@ -91,16 +93,44 @@ func Handler(opt Options) http.Handler {
 	if opt.Logger == nil {
 		opt.Logger = slog.New(slog.DiscardHandler)
 	}
+	s := newServer(opt)
+	mux := http.NewServeMux()
+	s.routes(mux)
+	return headers(mux)
+}
+
+// newServer is the UI's server, its routes not yet registered.
+func newServer(opt Options) *server {
 	assets := loadAssets()
-	s := &server{opt: opt, pages: parsePages(funcs(assets)), assets: assets,
+	return &server{opt: opt, pages: parsePages(funcs(assets)), assets: assets,
 		selfIP:    opt.Auth.Limiter("self-service per client", selfServicePerIP, selfServiceWindow),
 		selfAddr:  opt.Auth.Limiter("self-service per address", selfServicePerAddr, selfServiceWindow),
 		subIP:     opt.Auth.Limiter("subscription per client", selfServicePerIP, selfServiceWindow),
 		subAddr:   opt.Auth.Limiter("subscription per address", selfServicePerAddr, selfServiceWindow),
 		confirmIP: opt.Auth.Limiter("confirmation codes per client", confirmPerIP, selfServiceWindow)}
-	mux := http.NewServeMux()
-	s.routes(mux)
-	return headers(mux)
+}
+
+// Route is one page or action of the UI, for the tests that walk them
+// all.
+type Route struct {
+	Pattern string // "POST /subscribe"
+	Public  bool   // served without a session
+}
+
+// Routes returns every page and action Handler(opt) serves (not the
+// static files).
+func Routes(opt Options) []Route {
+	s := newServer(opt)
+	s.table = &[]Route{}
+	s.routes(http.NewServeMux())
+	return *s.table
+}
+
+// note records a route in the table Routes returns.
+func (s *server) note(pattern string, public bool) {
+	if s.table != nil {
+		*s.table = append(*s.table, Route{Pattern: pattern, Public: public})
+	}
 }
 
 // routes registers every page and action.
@@ -221,6 +251,7 @@ type done struct {
 
 // public registers a page that needs no session.
 func (s *server) public(mux *http.ServeMux, pattern string, fn pageFunc) {
+	s.note(pattern, true)
 	mux.Handle(pattern, s.opt.Metrics.Instrument(pattern, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		q := &request{s: s, w: w, r: r, svc: s.opt.Admin.As(admin.Actor{Via: admin.ViaWeb})}
 		q.run(fn)
@@ -235,6 +266,7 @@ func (s *server) page(mux *http.ServeMux, pattern string, fn pageFunc) {
 // pageAt is page, open also to a session at stage (store.SessionEnrol:
 // the pages that set two-factor sign-in up); "" is none.
 func (s *server) pageAt(mux *http.ServeMux, pattern, stage string, fn pageFunc) {
+	s.note(pattern, false)
 	mux.Handle(pattern, s.opt.Metrics.Instrument(pattern, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		q, ok := s.signedIn(w, r, stage)
 		if !ok {
@@ -256,6 +288,7 @@ func (s *server) action(mux *http.ServeMux, pattern string, fn actionFunc, formP
 
 // actionAt is action, open also to a session at stage (see pageAt).
 func (s *server) actionAt(mux *http.ServeMux, pattern, stage string, fn actionFunc, formPage pageFunc) {
+	s.note(pattern, false)
 	mux.Handle(pattern, s.opt.Metrics.Instrument(pattern, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		q, ok := s.signedIn(w, r, stage)
 		if !ok {
