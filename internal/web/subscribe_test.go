@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"encoding/pem"
 	"net/http"
 	"regexp"
 	"strings"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/sealpost/sealpost/internal/admin"
 	"github.com/sealpost/sealpost/internal/gpgtest"
+	"github.com/sealpost/sealpost/internal/openssltest"
 	"github.com/sealpost/sealpost/internal/store"
 )
 
@@ -228,5 +230,47 @@ func TestSubscriptionsOnListPage(t *testing.T) {
 	}
 	if _, err := f.svc.Member(ctx, listA, "henry@example.org"); err != nil {
 		t.Errorf("henry after approval: %v", err)
+	}
+}
+
+// TestSubscribeWithCertificate: a person joins an S/MIME list with their
+// certificate; the challenge is S/MIME, opened by openssl with their key,
+// and its code makes the certificate theirs on the list.
+func TestSubscribeWithCertificate(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	if _, err := f.svc.SetOptions(ctx, listA, []string{"subscribe=confirm", "outgoing_format=smime"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.GenerateSMIMEIdentity(ctx, listA); err != nil {
+		t.Fatal(err)
+	}
+	o := openssltest.New(t)
+	erin := openssltest.NewCA(t, openssltest.RSA2048).Issue("erin@example.org", openssltest.RSA2048, openssltest.LeafOptions{})
+	o.WriteCert("erin.pem", erin.Cert)
+	o.WriteKey("erin.key", erin.Key)
+	cl := f.client()
+	cl.postFile("/subscribe", map[string]string{"action": "join", "list": listA, "email": "erin@example.org"},
+		pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: erin.Cert.Raw}))
+	ds, err := f.svc.Queue(ctx, listA, nil, 10)
+	if err != nil || len(ds) != 1 || ds[0].To != "erin@example.org" {
+		t.Fatalf("queued: %+v, %v; want one challenge to erin", ds, err)
+	}
+	full, err := f.db.Delivery(ctx, ds[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.Write("challenge.eml", full.Data)
+	dec := o.MustRun(nil, "cms", "-decrypt", "-in", "challenge.eml", "-recip", "erin.pem", "-inkey", "erin.key")
+	code := regexp.MustCompile(`Confirmation code: (SP-[A-Z2-7]+)`).FindSubmatch(dec.Stdout)
+	if code == nil {
+		t.Fatalf("openssl finds no code in the challenge:\n%s", dec.Stdout)
+	}
+	if p := cl.post("/subscribe/confirm", map[string][]string{"code": {string(code[1])}}); !strings.Contains(p.body, "is now a member") {
+		t.Fatalf("confirming: %d", p.status)
+	}
+	m, err := f.svc.Member(ctx, listA, "erin@example.org")
+	if err != nil || len(m.Keys) != 1 || m.Keys[0].Engine != store.EngineSMIME {
+		t.Fatalf("erin after confirming: %+v, %v", m, err)
 	}
 }
