@@ -34,23 +34,11 @@ func selfServicePage(q *request) error {
 // client's address and against the list and address it names.
 func selfService(q *request) error {
 	start := time.Now()
-	if err := auth.CheckOrigin(q.r); err != nil {
-		return err
-	}
-	ctx := q.r.Context()
-	if limited, err := q.count(ctx, q.s.selfIP, auth.ClientIP(q.r), q.selfServiceLimited); limited || err != nil {
-		return err
-	}
-	if err := q.readForm(); err != nil {
+	list, email, limited, err := q.listRequest(q.s.selfIP, q.s.selfAddr, q.selfServiceLimited)
+	if limited || err != nil {
 		return err
 	}
 	defer q.cleanup()
-	f := q.r.PostForm
-	list, email := strings.TrimSpace(f.Get("list")), strings.TrimSpace(f.Get("email"))
-	addrKey := strings.ToLower(list) + "\x00" + strings.ToLower(email)
-	if limited, err := q.count(ctx, q.s.selfAddr, addrKey, q.selfServiceLimited); limited || err != nil {
-		return err
-	}
 	key, err := q.uploaded("key")
 	if err != nil {
 		return err
@@ -58,23 +46,56 @@ func selfService(q *request) error {
 	if list == "" || email == "" || len(key) == 0 {
 		return q.selfServiceRefused("Give the list's address, your own email address and your new key file.")
 	}
-	err = q.svc.OfferOwnKey(ctx, list, email, key)
+	if refused := q.alike(q.svc.OfferOwnKey(q.r.Context(), list, email, key), "member self-service", start); refused != "" {
+		return q.selfServiceRefused(refused)
+	}
+	q.flash = &flash{Text: selfServiceAnswer}
+	return q.render("self-service", "Update your key", "", selfServiceData{Sent: true})
+}
+
+// listRequest starts a public form about one address on one list (key
+// self-service, joining or leaving): the same-origin check, the limit of
+// the client (perIP), the form, then the limit of the list and address
+// it names (perAddr). Every request counts, whatever it asks. When a
+// limit is reached it has answered with refuse and reports limited.
+// Unless it returns an error, the caller defers q.cleanup().
+func (q *request) listRequest(perIP, perAddr *auth.Limiter, refuse func(after time.Duration) error) (list, email string, limited bool, err error) {
+	if err := auth.CheckOrigin(q.r); err != nil {
+		return "", "", false, err
+	}
+	ctx := q.r.Context()
+	if limited, err := q.count(ctx, perIP, auth.ClientIP(q.r), refuse); limited || err != nil {
+		return "", "", limited, err
+	}
+	if err := q.readForm(); err != nil {
+		return "", "", false, err
+	}
+	list, email = strings.TrimSpace(q.r.PostForm.Get("list")), strings.TrimSpace(q.r.PostForm.Get("email"))
+	addrKey := strings.ToLower(list) + "\x00" + strings.ToLower(email)
+	limited, err = q.count(ctx, perAddr, addrKey, refuse)
+	if limited || err != nil {
+		q.cleanup()
+	}
+	return list, email, limited, err
+}
+
+// alike takes the outcome err of a public request that must be answered
+// the same whoever asks: it returns the text to refuse the request with
+// when the input itself was wrong (admin.ErrInvalid, which tells nothing
+// about anyone), else "" after logging any other error (which might tell
+// that an address is a member) and waiting out the floor from start
+// (the work done for a member must not tell either).
+func (q *request) alike(err error, what string, start time.Time) (refused string) {
 	switch {
 	case errors.Is(err, admin.ErrInvalid):
-		return q.selfServiceRefused(userMessage(err))
+		return userMessage(err)
 	case err != nil:
-		// The same answer as for anyone: an error here would tell that
-		// the address is a member. The log has it.
-		q.s.opt.Logger.Error("web: member self-service", "ref", obs.Ref(), "err", err)
+		q.s.opt.Logger.Error("web: "+what, "ref", obs.Ref(), "err", err)
 	default:
 		q.notify()
 	}
-	// A member's offer does more work (a challenge is made, encrypted and
-	// queued) than anyone else's: answer no sooner than the floor, so that
-	// the time taken does not tell either.
 	time.Sleep(time.Until(start.Add(selfServiceFloor)))
-	q.flash = &flash{Text: selfServiceAnswer}
-	return q.render("self-service", "Update your key", "", selfServiceData{Sent: true})
+	return ""
 }
 
 // count counts a request of key against lim. When key is over the limit

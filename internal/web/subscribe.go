@@ -8,7 +8,6 @@ import (
 
 	"github.com/sealpost/sealpost/internal/admin"
 	"github.com/sealpost/sealpost/internal/auth"
-	"github.com/sealpost/sealpost/internal/obs"
 )
 
 // The public subscription page: anyone asks to join a list that takes
@@ -71,49 +70,30 @@ func subscribeKey(q *request) error {
 // address and against the list and address it names.
 func subscribe(q *request) error {
 	start := time.Now()
-	if err := auth.CheckOrigin(q.r); err != nil {
-		return err
-	}
-	ctx := q.r.Context()
-	if limited, err := q.count(ctx, q.s.subIP, auth.ClientIP(q.r), q.subscribeLimited); limited || err != nil {
-		return err
-	}
-	if err := q.readForm(); err != nil {
+	list, email, limited, err := q.listRequest(q.s.subIP, q.s.subAddr, q.subscribeLimited)
+	if limited || err != nil {
 		return err
 	}
 	defer q.cleanup()
-	f := q.r.PostForm
-	list, email, action := strings.TrimSpace(f.Get("list")), strings.TrimSpace(f.Get("email")), f.Get("action")
+	action := q.r.PostForm.Get("action")
 	if action != "leave" {
 		action = "join"
 	}
 	if list == "" || email == "" {
 		return q.subscribeRefused("Give the list's address and your own email address.")
 	}
-	addrKey := strings.ToLower(list) + "\x00" + strings.ToLower(email)
-	if limited, err := q.count(ctx, q.s.subAddr, addrKey, q.subscribeLimited); limited || err != nil {
-		return err
-	}
-	var err error
 	if action == "join" {
 		var key []byte
 		if key, err = q.keyInput(); err != nil {
 			return q.subscribeRefused(userMessage(err))
 		}
-		err = q.svc.OfferSubscription(ctx, list, email, key)
+		err = q.svc.OfferSubscription(q.r.Context(), list, email, key)
 	} else {
-		err = q.svc.OfferUnsubscription(ctx, list, email)
+		err = q.svc.OfferUnsubscription(q.r.Context(), list, email)
 	}
-	switch {
-	case errors.Is(err, admin.ErrInvalid):
-		return q.subscribeRefused(userMessage(err))
-	case err != nil:
-		// The same answer as for anyone; the log has it.
-		q.s.opt.Logger.Error("web: subscription request", "ref", obs.Ref(), "err", err)
-	default:
-		q.notify()
+	if refused := q.alike(err, "subscription request", start); refused != "" {
+		return q.subscribeRefused(refused)
 	}
-	time.Sleep(time.Until(start.Add(selfServiceFloor)))
 	q.flash = &flash{Text: subscribeAnswer[action]}
 	return q.render("subscribe", subscribeTitle, "", subscribeData{Sent: action})
 }
