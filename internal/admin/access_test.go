@@ -98,6 +98,7 @@ var limitedExempt = map[string]string{
 	"OfferSubscription":   "the public subscription page: needs no account; acts only by proof of possession, answering alike for every list",
 	"OfferUnsubscription": "the public subscription page: needs no account; acts only by proof of possession, answering alike for every list",
 	"ConfirmSubscription": "the public subscription page: the code, sent encrypted to the person's key, is the authority",
+	"AnswerSubscription":  "an answer by mail to a subscription challenge: the code, sent encrypted to the person's key, is the authority",
 	"PublicListInfo":      "the public subscription page: what anyone may see of a list that takes subscriptions",
 	"KeyInfo":             "works on a list the caller holds, which List gives only to who may manage it",
 	"OpenListKey":         "works on a list the caller holds, which List gives only to who may manage it",

@@ -182,6 +182,13 @@ func (s *Service) ConfirmSubscription(ctx context.Context, code string) (*Confir
 	return c, nil
 }
 
+// AnswerSubscription is ConfirmSubscription for an answer by mail
+// (pipeline.Commands).
+func (s *Service) AnswerSubscription(ctx context.Context, code string) error {
+	_, err := s.As(Actor{Via: ViaMail}).ConfirmSubscription(ctx, code)
+	return err
+}
+
 // awaitApproval marks sub answered and tells the list's owners it waits
 // for them.
 func (s *Service) awaitApproval(ctx context.Context, l *store.List, sub *store.Subscription) error {

@@ -12,7 +12,8 @@ import (
 // TestSubscribeByMail: someone who is not a member sends X-SUBSCRIBE to
 // LIST-request with their gpg key attached, encrypted to the list and
 // signed with that key; the challenge comes back encrypted to it, and
-// the code it carries makes them a member. The same request to a list
+// their answer by mail, signed with that key and quoting
+// the code, makes them a member. The same request to a list
 // that takes no subscriptions is refused like any stranger's.
 func TestSubscribeByMail(t *testing.T) {
 	s := startServer(t)
@@ -46,9 +47,20 @@ func TestSubscribeByMail(t *testing.T) {
 	if _, err := s.app.Admin.Member(ctx, team, g.addr); err == nil {
 		t.Fatal("dave is a member before answering")
 	}
-	c, err := s.app.Admin.ConfirmSubscription(ctx, string(code[1]))
-	if err != nil || c.Email != g.addr {
-		t.Fatalf("confirming: %+v, %v", c, err)
+	// An answer with a wrong code, or signed by another key, does nothing.
+	wrong := requestEntity(g.addr, "Content-Type: text/plain\r\n\r\nConfirmation code: SP-"+strings.Repeat("A", 32)+"\r\n")
+	if err := s.send(t, g.addr, []string{teamRequest}, request(t, g, listFpr, g.fpr, wrong)); err == nil {
+		t.Error("an answer with a wrong code was accepted")
+	}
+	otherFpr := g.gpg.GenKey("Dave Other <dave@example.org>")
+	other := requestEntity(g.addr, "Content-Type: text/plain\r\n\r\nConfirmation code: "+string(code[1])+"\r\n")
+	if err := s.send(t, g.addr, []string{teamRequest}, request(t, g, listFpr, otherFpr, other)); err == nil {
+		t.Error("an answer signed by another key was accepted")
+	}
+	// The answer by mail, signed with the key offered, quoting the code.
+	answer := requestEntity(g.addr, "Content-Type: text/plain\r\n\r\n> Confirmation code: "+string(code[1])+"\r\n")
+	if err := s.send(t, g.addr, []string{teamRequest}, request(t, g, listFpr, g.fpr, answer)); err != nil {
+		t.Fatalf("the answer was refused: %v", err)
 	}
 	m, err := s.app.Admin.Member(ctx, team, g.addr)
 	if err != nil || len(m.Keys) != 1 || m.Keys[0].Fingerprint != g.fpr {

@@ -18,6 +18,10 @@ import (
 // OpenPGP keys attached to it.
 type Commands interface {
 	RunCommands(ctx context.Context, list *store.List, sender string, req Request) (reply Reply, err error)
+	// AnswerSubscription answers, by mail, the challenge of a request
+	// to join with its code: the person joins (with the welcome), or
+	// the request waits for an owner.
+	AnswerSubscription(ctx context.Context, code string) error
 }
 
 // SetCommands gives the pipeline what runs members' requests; the admin

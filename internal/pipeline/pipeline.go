@@ -58,6 +58,7 @@ type Store interface {
 	// is no longer kept).
 	PostBody(ctx context.Context, id int64) (*store.PostBody, error)
 	PendingKeys(ctx context.Context, listID int64, now time.Time) ([]store.PendingKey, error)
+	Subscriptions(ctx context.Context, listID int64, now time.Time) ([]store.Subscription, error)
 	Bounces(ctx context.Context, listID int64, email string, since time.Time) (int, error)
 	// CopySent reports whether a copy from envelope sender from to rcpt,
 	// created since, was delivered.

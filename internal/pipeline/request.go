@@ -278,14 +278,17 @@ func (p *Pipeline) confirmKey(ctx context.Context, list *store.List, pk *store.P
 var tokenPattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`SP-[A-Z2-7]{32}`) })
 
 // hasToken reports whether content carries a code whose SHA-256 is sum.
-func hasToken(content, sum []byte) bool {
+func hasToken(content, sum []byte) bool { return tokenFor(content, sum) != "" }
+
+// tokenFor returns the code in content whose SHA-256 is sum, or "".
+func tokenFor(content, sum []byte) string {
 	for _, t := range tokenPattern().FindAll(content, 16) {
 		got := sha256.Sum256(t)
 		if subtle.ConstantTimeCompare(got[:], sum) == 1 {
-			return true
+			return string(t)
 		}
 	}
-	return false
+	return ""
 }
 
 func newToken(rnd io.Reader) (string, error) {

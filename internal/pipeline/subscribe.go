@@ -55,6 +55,10 @@ func (p *Pipeline) ChallengeSubscription(ctx context.Context, list *store.List, 
 		name = "subscribe-challenge"
 		data["Fingerprint"] = crypto.FormatFingerprint(sub.Fingerprint)
 		data["Moderated"] = list.Settings.Subscribe == store.SubscribeModerate
+		data["Request"] = ""
+		if sub.Engine == store.EngineOpenPGP {
+			data["Request"] = requestAddress(list) // answerByMail
+		}
 		if a.direct, err = p.newcomer(ctx, list, sub.Email, key); err != nil {
 			return store.Outcome{}, err
 		}
@@ -150,8 +154,11 @@ func requestAddress(list *store.List) string { return mail.RoleAddress(list.Addr
 // when the message is not such a request (or the list takes none), and
 // it is refused as before, alike for every reason.
 func (p *Pipeline) subscribeByMail(ctx context.Context, log *slog.Logger, list *store.List, msg, content *mime.Part, in *store.Inbound) (handled bool, err error) {
-	if s := list.Settings.Subscribe; (s != store.SubscribeConfirm && s != store.SubscribeModerate) || !asksToSubscribe(content) {
+	if s := list.Settings.Subscribe; s != store.SubscribeConfirm && s != store.SubscribeModerate {
 		return false, nil
+	}
+	if !asksToSubscribe(content) {
+		return p.answerByMail(ctx, log, list, msg, content, in)
 	}
 	data := findKey(content)
 	if data == nil {
@@ -207,4 +214,54 @@ func asksToSubscribe(content *mime.Part) bool {
 		}
 	}
 	return asked
+}
+
+// answerByMail takes the answer to a challenge of a request to join:
+// mail to LIST-request, encrypted to the list and signed with the key
+// offered, from its address, quoting the code. handled is false when
+// the message is no such answer.
+func (p *Pipeline) answerByMail(ctx context.Context, log *slog.Logger, list *store.List, msg, content *mime.Part, in *store.Inbound) (handled bool, err error) {
+	if p.opt.Commands == nil {
+		return false, nil
+	}
+	from := readHeaders(msg, content).from.addr
+	subs, err := p.store.Subscriptions(ctx, list.ID, p.opt.Now())
+	if err != nil {
+		return false, err
+	}
+	var sub *store.Subscription
+	for i := range subs {
+		if s := &subs[i]; s.Email == from && s.Action == store.ActionSubscribe && s.Engine == store.EngineOpenPGP {
+			sub = s
+		}
+	}
+	if sub == nil {
+		return false, nil
+	}
+	key, err := p.publicKey(sub.Fingerprint, sub.Key)
+	if err != nil {
+		return false, nil
+	}
+	o, err := p.open(list, &roster{pgpKeys: []*pgp.Key{key}}, msg)
+	if err != nil || o.status != crypto.StatusGood || o.signer == nil || o.signer.Fingerprint != key.Fingerprint() ||
+		o.protection.Integrity == "" || !o.protection.Encrypted {
+		return false, nil
+	}
+	signed, err := p.parseContent(o.content)
+	if err != nil {
+		return false, nil
+	}
+	code := tokenFor(signed.Raw, sub.TokenHash)
+	if code == "" {
+		return false, nil
+	}
+	if err := p.opt.Commands.AnswerSubscription(ctx, code); err != nil {
+		return true, err
+	}
+	out := store.Outcome{SpoolID: in.ID, ListID: list.ID, Replay: o.signatureMarks(), Unbound: true}
+	if err := p.commit(ctx, out); err != nil && !errors.Is(err, store.ErrReplay) {
+		return true, err
+	}
+	log.Info("subscription answered by mail", "sender", from)
+	return true, nil
 }
