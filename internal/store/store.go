@@ -8,6 +8,8 @@
 package store
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"time"
 )
@@ -757,6 +759,25 @@ type Token struct {
 	ListID    int64  // the one list it may act on; 0 for all of the account's
 	CreatedAt time.Time
 	LastUsed  time.Time
+}
+
+// PasswordReset is a link, sent by mail, that sets an account's password
+// once. Only the SHA-256 of the link's secret is kept.
+type PasswordReset struct {
+	TokenHash string // hex SHA-256 of the link's secret
+	AccountID int64
+	// Stamp is PasswordStamp of the account's password hash when the
+	// link was made: the link is void once the password changed.
+	Stamp     string
+	CreatedAt time.Time
+	ExpiresAt time.Time
+}
+
+// PasswordStamp is the hex SHA-256 of a password hash (the PHC string),
+// which a PasswordReset keeps to tell whether the password changed since.
+func PasswordStamp(passwordHash string) string {
+	sum := sha256.Sum256([]byte(passwordHash))
+	return hex.EncodeToString(sum[:])
 }
 
 // Session is a signed-in browser. Only the SHA-256 of the cookie's secret
