@@ -70,6 +70,9 @@ type Store interface {
 	RecoveryCodesLeft(ctx context.Context, id int64) (int, error)
 	DeleteAccount(ctx context.Context, email string) error
 	DeleteAccountSessions(ctx context.Context, accountID int64) error
+	AddPasswordReset(ctx context.Context, r store.PasswordReset) error
+	PasswordReset(ctx context.Context, tokenHash string, now time.Time) (*store.Account, error)
+	UsePasswordReset(ctx context.Context, tokenHash string, now time.Time, passwordHash string) (*store.Account, error)
 	CreateToken(ctx context.Context, t *store.Token) error
 	TokenByHash(ctx context.Context, hash string, now time.Time) (*store.Token, error)
 	Tokens(ctx context.Context, accountID int64) ([]store.Token, error)
@@ -136,6 +139,13 @@ type Options struct {
 	// Require2FA is whose sign-in needs a second factor: "" nobody's
 	// (each account may set it up), Require2FAAdmins or Require2FAAll.
 	Require2FA string
+	// ResetURL is the admin UI's address as people reach it
+	// ("https://sealpost.example.org"): password reset links start with
+	// it. Without it, RequestPasswordReset sends nothing.
+	ResetURL string
+	// ResetSender is the From field of a password reset mail that no list
+	// sends ("Sealpost <postmaster@example.org>"; see AccountMail).
+	ResetSender string
 }
 
 // Service runs the use cases.
@@ -153,6 +163,8 @@ type Service struct {
 	crlIssuers []*x509.Certificate
 	database   string // Options.Database
 	require2FA string // Options.Require2FA
+	// resetURL and resetSender are Options.ResetURL and ResetSender.
+	resetURL, resetSender string
 }
 
 // New returns a Service over st; sealer seals the lists' secret keys.
@@ -164,7 +176,8 @@ func New(st Store, sealer *keyring.Sealer, opt Options) *Service {
 		opt.Rand = rand.Reader
 	}
 	return &Service{st: st, sealer: sealer, now: opt.Now, rand: opt.Rand, flow: opt.Flow, actor: Operator,
-		anchors: opt.TrustAnchors, crls: opt.CRLs, crlIssuers: opt.CRLIssuers, database: opt.Database, require2FA: opt.Require2FA}
+		anchors: opt.TrustAnchors, crls: opt.CRLs, crlIssuers: opt.CRLIssuers, database: opt.Database, require2FA: opt.Require2FA,
+		resetURL: opt.ResetURL, resetSender: opt.ResetSender}
 }
 
 // CreateList creates a list at address with a freshly generated key.

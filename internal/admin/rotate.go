@@ -82,6 +82,9 @@ type Flow interface {
 	ChallengeSubscription(ctx context.Context, list *store.List, sub *store.Subscription, key *store.MemberKey, ref string) (store.Outcome, error)
 	SubscriptionNotices(ctx context.Context, list *store.List, sub *store.Subscription, ref string) ([]store.Delivery, error)
 	SubscriptionDeclined(ctx context.Context, list *store.List, sub *store.Subscription, key *store.MemberKey, reason, ref string) ([]store.Delivery, error)
+	// AccountMail writes a message to the holder of an account (a
+	// password reset link), to be committed by the caller.
+	AccountMail(ctx context.Context, m pipeline.AccountMail) (store.Delivery, pipeline.AccountMailSent, error)
 }
 
 // Rotation reports a list key rotation.

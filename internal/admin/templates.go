@@ -25,6 +25,9 @@ func (s *Service) Templates(ctx context.Context, list string) ([]TemplateInfo, e
 	lang := listLang(l.Settings.Language)
 	var out []TemplateInfo
 	for _, n := range notices.Names() {
+		if !notices.Replaceable(n) {
+			continue
+		}
 		_, custom := l.Settings.Templates[lang+"/"+n]
 		out = append(out, TemplateInfo{Name: n, Lang: lang, Custom: custom})
 	}
@@ -53,6 +56,9 @@ func (s *Service) Template(ctx context.Context, list, lang, name string) (string
 // notice, so that a broken template is refused now and not when a notice
 // is due.
 func (s *Service) SetTemplate(ctx context.Context, list, lang, name, text string) error {
+	if !notices.Replaceable(name) {
+		return fmt.Errorf("%w: %s is Sealpost's own mail to the holder of an account, which no list's text replaces", ErrInvalid, name)
+	}
 	return s.changeTemplate(ctx, list, lang, name, "template.set", func(ts map[string]string, key string) error {
 		for _, gateway := range []bool{false, true} {
 			if err := notices.Check(text, notices.SampleFor(name, gateway)); err != nil {

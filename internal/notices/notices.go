@@ -35,6 +35,15 @@ func Names() []string {
 	return out
 }
 
+// installationTexts are the templates of Sealpost's own mail to the
+// holders of accounts (a password reset link), which no list's text
+// replaces: a list owner must not write what an account's holder is sent.
+var installationTexts = []string{"password-reset"}
+
+// Replaceable reports whether a list may replace template name with its
+// own text.
+func Replaceable(name string) bool { return !slices.Contains(installationTexts, name) }
+
 // Shipped returns the text of a template as Sealpost ships it.
 func Shipped(lang, name string) (string, error) {
 	if !slices.Contains(Languages, lang) {

@@ -35,6 +35,9 @@ type Announcement struct {
 	// direct sends it to one address with the given recipient key,
 	// member or not (the reply to a member who just left).
 	direct *directRecipient
+	// fromOwner sends it From the list's -owner address, so that an
+	// answer reaches the owners, never the members (a password reset).
+	fromOwner bool
 }
 
 type directRecipient struct {
@@ -92,6 +95,11 @@ func (p *Pipeline) Announce(ctx context.Context, list *store.List, a Announcemen
 	h := headers{from: address{name: "Sealpost", addr: list.Address}, subject: a.Subject,
 		date: p.opt.Now().Format(time.RFC1123Z), messageID: id, replyTo: list.Address}
 	h.fromField = mail.FormatAddress(viaName(list, h.from), list.Address)
+	if a.fromOwner && !list.IsGateway() {
+		owner := mail.RoleAddress(list.Address, mail.RoleOwner)
+		h.from, h.replyTo = address{name: "Sealpost for " + list.Address, addr: owner}, owner
+		h.fromField = mail.FormatAddress(h.from.name, owner)
+	}
 	inner, err := p.announcementEntity(list, h, a)
 	if err != nil {
 		return nil, nil, err
