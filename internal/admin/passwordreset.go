@@ -148,6 +148,10 @@ func (s *Service) ResetPassword(ctx context.Context, token, password string) err
 	if err := validPassword(password); err != nil {
 		return err
 	}
+	// A link that does not work costs no password hashing.
+	if err := s.CheckPasswordReset(ctx, token); err != nil {
+		return err
+	}
 	hash, err := hashPassword(s.rand, password)
 	if err != nil {
 		return err

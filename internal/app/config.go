@@ -56,7 +56,9 @@ type Config struct {
 		// PublicURL is where people reach the UI ("https://lists.example.org"):
 		// messages that ask a person to confirm something (joining or
 		// leaving a list) carry a link there. Without it they carry
-		// only a code, to enter on the subscription page.
+		// only a code, to enter on the subscription page. Password
+		// reset links start with it too (without it, with the
+		// listener's own address: set it behind a proxy).
 		PublicURL string `toml:"public_url"`
 	} `toml:"http"`
 	SMIME struct {

@@ -34,7 +34,8 @@ type pageTemplate struct {
 }
 
 // barePages are shown without the navigation, to people not signed in.
-var barePages = map[string]bool{"login": true, "login-code": true, "self-service": true, "subscribe": true}
+var barePages = map[string]bool{"login": true, "login-code": true, "self-service": true, "subscribe": true,
+	"login-reset": true, "login-reset-set": true}
 
 // parsePages parses every page with the layout. A template that does not
 // parse is a bug of this package: it panics.

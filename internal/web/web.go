@@ -85,6 +85,8 @@ type server struct {
 	confirmIP *auth.Limiter
 	// table, when set, collects the routes (Routes).
 	table *[]Route
+	// resetIP and resetAddr limit the requests for password reset links.
+	resetIP, resetAddr *auth.Limiter
 }
 
 // Handler returns the admin UI, to be mounted at "/". The REST API,
@@ -107,7 +109,9 @@ func newServer(opt Options) *server {
 		selfAddr:  opt.Auth.Limiter("self-service per address", selfServicePerAddr, selfServiceWindow),
 		subIP:     opt.Auth.Limiter("subscription per client", selfServicePerIP, selfServiceWindow),
 		subAddr:   opt.Auth.Limiter("subscription per address", selfServicePerAddr, selfServiceWindow),
-		confirmIP: opt.Auth.Limiter("confirmation codes per client", confirmPerIP, selfServiceWindow)}
+		confirmIP: opt.Auth.Limiter("confirmation codes per client", confirmPerIP, selfServiceWindow),
+		resetIP:   opt.Auth.Limiter("password reset per client", resetPerIP, selfServiceWindow),
+		resetAddr: opt.Auth.Limiter("password reset per address", resetPerAddr, selfServiceWindow)}
 }
 
 // Route is one page or action of the UI, for the tests that walk them
@@ -149,6 +153,10 @@ func (s *server) routes(mux *http.ServeMux) {
 	s.public(mux, "GET /subscribe/key.asc", subscribeKey)
 	s.public(mux, "GET /subscribe/confirm", confirmPage)
 	s.public(mux, "POST /subscribe/confirm", confirm)
+	s.public(mux, "GET /login/reset", resetPage)
+	s.public(mux, "POST /login/reset", requestReset)
+	s.public(mux, "GET /login/reset/{token}", resetLinkPage)
+	s.public(mux, "POST /login/reset/{token}", resetPassword)
 	mux.Handle("GET /static/{name}", s.opt.Metrics.Instrument("GET /static/{name}", http.HandlerFunc(s.static)))
 
 	s.page(mux, "GET /{$}", dashboard)
