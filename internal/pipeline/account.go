@@ -28,7 +28,7 @@ import (
 //     Sender.
 //   - Else it is plain text From Sender: the template must then hold
 //     nothing but what the person needs (the link), as anyone on the way
-//     can read it.
+//     can read it. In the queue it is sealed, like every plaintext copy.
 //
 // A list's own templates never replace the shipped one: no list owner
 // writes what an account's holder is sent.
@@ -74,6 +74,11 @@ func (p *Pipeline) AccountMail(ctx context.Context, m AccountMail) (store.Delive
 	}
 	if key == nil {
 		d, err := p.accountMessage(m, subject, "text/plain; charset=utf-8", crlf(text))
+		if err == nil {
+			// Plain text, with a secret in it: sealed in the queue
+			// (DESIGN §4.6).
+			err = p.sealDelivery(&d, d.Data)
+		}
 		return d, AccountMailSent{}, err
 	}
 	d, err := p.encryptedAccountMail(m, key, subject, text)

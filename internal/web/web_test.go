@@ -469,7 +469,7 @@ func TestPages(t *testing.T) {
 		checkHeaders(t, path, p.header)
 	}
 	// The public pages and the static files carry the headers too.
-	for _, path := range []string{"/login", "/self-service"} {
+	for _, path := range []string{"/login", "/self-service", "/login/reset"} {
 		p := f.client().get(path)
 		if p.status != http.StatusOK {
 			t.Errorf("%s: %d", path, p.status)
