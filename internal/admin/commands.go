@@ -41,7 +41,7 @@ var keywords = map[string]keyword{
 	"HOLD-LIST":          {"the held messages (admins)", (*commandRun).holdList},
 	"HOLD-SHOW":          {"ID: a held message, decrypted: signer, why it is held, headers, text, attachment names (admins)", (*commandRun).holdShow},
 	"HOLD-RELEASE":       {"ID...: distribute held messages, waiving the rule each broke (admins)", (*commandRun).holdRelease},
-	"HOLD-REJECT":        {"ID...: drop held messages and tell their senders (admins)", (*commandRun).holdReject},
+	"HOLD-REJECT":        {"ID... [-- REASON]: drop held messages and tell their senders, with the reason when given (admins)", (*commandRun).holdReject},
 	"HOLD-DISCARD":       {"ID...: drop held messages silently (admins)", (*commandRun).holdDiscard},
 }
 
@@ -411,8 +411,23 @@ func (c *commandRun) holdRelease(args []string) (string, error) {
 	return c.eachHold(args, "Released", func(id int64) error { return c.s.ReleaseHold(c.ctx, c.list.Address, id) })
 }
 
+// holdReject rejects the held messages named, telling each sender the
+// reason that follows a lone "--", if any, as the UI, the API and
+// `hold reject --reason` do:
+//
+//	X-HOLD-REJECT: 12 14 -- Please sign your posts with your own key.
 func (c *commandRun) holdReject(args []string) (string, error) {
-	return c.eachHold(args, "Rejected", func(id int64) error { return c.s.RejectHold(c.ctx, c.list.Address, id, "") })
+	ids, reason := args, ""
+	if i := slices.Index(args, "--"); i >= 0 {
+		ids, reason = args[:i], strings.Join(args[i+1:], " ")
+		if reason == "" {
+			return "", errors.New("give the reason after -- (or leave the -- out to give none)")
+		}
+	}
+	if _, err := rejectReason(reason); err != nil {
+		return "", err // checked once, not for each message
+	}
+	return c.eachHold(ids, "Rejected", func(id int64) error { return c.s.RejectHold(c.ctx, c.list.Address, id, reason) })
 }
 
 func (c *commandRun) holdDiscard(args []string) (string, error) {
