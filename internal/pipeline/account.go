@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/sealpost/sealpost/internal/crypto/pgp"
-	"github.com/sealpost/sealpost/internal/keyring"
 	"github.com/sealpost/sealpost/internal/mail"
 	"github.com/sealpost/sealpost/internal/mime"
 	"github.com/sealpost/sealpost/internal/notices"
@@ -68,7 +67,10 @@ func (p *Pipeline) AccountMail(ctx context.Context, m AccountMail) (store.Delive
 	if err != nil {
 		return store.Delivery{}, AccountMailSent{}, err
 	}
-	key, err := p.operatorKey(ctx, m.To)
+	// Only a key no list uses (one the operator imported): a key only
+	// lists' members hold was vouched for by their owners, and no list
+	// owner may choose the key the installation's own mail is encrypted to.
+	key, err := p.keyringKey(ctx, nil, m.To)
 	if err != nil {
 		return store.Delivery{}, AccountMailSent{}, err
 	}
@@ -109,34 +111,6 @@ func withList(data map[string]any, list string) map[string]any {
 		out[k] = v
 	}
 	return out
-}
-
-// operatorKey is a usable OpenPGP key for addr in the keyring that no
-// list uses (the operator imported it), or nil. A key only lists'
-// members hold is not taken: their owners vouched for it, and no list
-// owner may choose the key the installation's own mail is encrypted to.
-func (p *Pipeline) operatorKey(ctx context.Context, addr string) (*pgp.Key, error) {
-	keys, err := p.store.FindKeys(ctx, store.IndexEmail, addr)
-	if err != nil {
-		return nil, err
-	}
-	for _, k := range keys {
-		if k.Engine != store.EngineOpenPGP {
-			continue
-		}
-		users, err := p.store.KeyUsers(ctx, k.Fingerprint)
-		if err != nil {
-			return nil, err
-		}
-		if len(users) > 0 {
-			continue
-		}
-		pk, err := p.publicKey(k.Fingerprint, k.Data)
-		if err == nil && keyring.CheckMemberKey(pk.Info(p.opt.Now()), addr, p.opt.Now()) == nil {
-			return pk, nil
-		}
-	}
-	return nil, nil
 }
 
 // encryptedAccountMail is m encrypted to key, unsigned, PGP/MIME (RFC

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/sealpost/sealpost/internal/crypto"
+	"github.com/sealpost/sealpost/internal/crypto/pgp"
 	"github.com/sealpost/sealpost/internal/keyring"
 	"github.com/sealpost/sealpost/internal/mail"
 	"github.com/sealpost/sealpost/internal/mime"
@@ -154,7 +155,17 @@ func (p *Pipeline) noticeKey(ctx context.Context, list *store.List, r *roster, t
 	if rc, ok := r.to[to]; ok && (rc.pgp != nil || rc.cert != nil) {
 		return &rc, nil
 	}
-	keys, err := p.store.FindKeys(ctx, store.IndexEmail, to)
+	pk, err := p.keyringKey(ctx, list, to)
+	if err != nil || pk == nil {
+		return nil, err
+	}
+	return &recipient{pgp: pk, fingerprint: pk.Fingerprint()}, nil
+}
+
+// keyringKey is a usable OpenPGP key in the keyring that names addr and
+// that list may use (keyringKeyFor), or nil.
+func (p *Pipeline) keyringKey(ctx context.Context, list *store.List, addr string) (*pgp.Key, error) {
+	keys, err := p.store.FindKeys(ctx, store.IndexEmail, addr)
 	if err != nil {
 		return nil, err
 	}
@@ -168,8 +179,8 @@ func (p *Pipeline) noticeKey(ctx context.Context, list *store.List, r *roster, t
 			continue
 		}
 		pk, err := p.publicKey(k.Fingerprint, k.Data)
-		if err == nil && keyring.CheckMemberKey(pk.Info(p.opt.Now()), to, p.opt.Now()) == nil {
-			return &recipient{pgp: pk, fingerprint: pk.Fingerprint()}, nil
+		if err == nil && keyring.CheckMemberKey(pk.Info(p.opt.Now()), addr, p.opt.Now()) == nil {
+			return pk, nil
 		}
 	}
 	return nil, nil
@@ -269,13 +280,14 @@ func (p *Pipeline) sendKey(ctx context.Context, log *slog.Logger, list *store.Li
 // uses it) or one this list uses too. A key that only other lists'
 // members hold was vouched for by those lists' owners alone, and an
 // owner must not be able to choose the key another list encrypts to.
+// With a nil list (mail in no list's name), only a key no list uses.
 func (p *Pipeline) keyringKeyFor(ctx context.Context, list *store.List, fpr string) (bool, error) {
 	users, err := p.store.KeyUsers(ctx, fpr)
 	if err != nil {
 		return false, err
 	}
 	for _, u := range users {
-		if u.List == list.Address {
+		if list != nil && u.List == list.Address {
 			return true, nil
 		}
 	}
