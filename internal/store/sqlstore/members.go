@@ -91,6 +91,45 @@ func (s *DB) Members(ctx context.Context, listID int64) ([]store.Member, error) 
 	return out, s.memberKeys(ctx, listID, out, index)
 }
 
+// MembersPage returns the members of a list from offset, at most limit
+// of them, by email as Members orders them, with their keys; and how many
+// members the list has in all. Only the page's rows and keys are read.
+func (s *DB) MembersPage(ctx context.Context, listID int64, offset, limit int) ([]store.Member, int, error) {
+	var total int
+	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM members WHERE list_id = $1`, listID).Scan(&total); err != nil {
+		return nil, 0, fmt.Errorf("sqlstore: count members: %w", err)
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT `+memberColumns+` FROM members WHERE list_id = $1 ORDER BY email LIMIT $2 OFFSET $3`,
+		listID, limit, offset)
+	if err != nil {
+		return nil, 0, fmt.Errorf("sqlstore: members: %w", err)
+	}
+	var out []store.Member
+	index := map[string]int{}
+	for rows.Next() {
+		m, err := scanMember(rows, listID)
+		if err != nil {
+			rows.Close()
+			return nil, 0, fmt.Errorf("sqlstore: members: %w", err)
+		}
+		index[m.Email] = len(out)
+		out = append(out, m)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, 0, fmt.Errorf("sqlstore: members: %w", err)
+	}
+	if len(out) == 0 {
+		return nil, total, nil
+	}
+	// The page's keys: those of the emails from its first to its last, in
+	// the order the page was cut in.
+	return out, total, s.memberKeysOf(ctx, out, index, `SELECT `+keyColumns+`, m.email, m.source, m.capabilities, m.created_at
+		FROM member_keys m JOIN keys k ON k.fingerprint = m.fingerprint
+		WHERE m.list_id = $1 AND m.email >= $2 AND m.email <= $3 ORDER BY m.email, m.created_at`,
+		listID, out[0].Email, out[len(out)-1].Email)
+}
+
 const memberColumns = `email, admin, format, smime_cipher, smime_keytransport, created_at, disabled_at, disabled_reason`
 
 // scanMember reads a member row of memberColumns.
@@ -107,9 +146,16 @@ func scanMember(r scanner, listID int64) (store.Member, error) {
 
 // memberKeys fills in the keys of the members of one list.
 func (s *DB) memberKeys(ctx context.Context, listID int64, ms []store.Member, index map[string]int) error {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+keyColumns+`, m.email, m.source, m.capabilities, m.created_at
+	return s.memberKeysOf(ctx, ms, index, `SELECT `+keyColumns+`, m.email, m.source, m.capabilities, m.created_at
 		FROM member_keys m JOIN keys k ON k.fingerprint = m.fingerprint
 		WHERE m.list_id = $1 ORDER BY m.email, m.created_at`, listID)
+}
+
+// memberKeysOf fills in the keys that query (of member keys, with the
+// member's email after the key's columns) returns for the members ms,
+// found by email through index.
+func (s *DB) memberKeysOf(ctx context.Context, ms []store.Member, index map[string]int, query string, args ...any) error {
+	rows, err := s.db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return fmt.Errorf("sqlstore: member keys: %w", err)
 	}

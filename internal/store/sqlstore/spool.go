@@ -285,6 +285,18 @@ func (s *DB) Holds(ctx context.Context, listID int64) ([]store.Hold, error) {
 	return s.holds(ctx, `SELECT `+holdColumns+` FROM holds WHERE list_id = $1 ORDER BY id`, listID)
 }
 
+// HoldsPage returns the held messages of a list from offset, at most
+// limit of them, oldest first as Holds orders them; and how many the
+// list has in all.
+func (s *DB) HoldsPage(ctx context.Context, listID int64, offset, limit int) ([]store.Hold, int, error) {
+	var total int
+	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM holds WHERE list_id = $1`, listID).Scan(&total); err != nil {
+		return nil, 0, fmt.Errorf("sqlstore: count holds: %w", err)
+	}
+	hs, err := s.holds(ctx, `SELECT `+holdColumns+` FROM holds WHERE list_id = $1 ORDER BY id LIMIT $2 OFFSET $3`, listID, limit, offset)
+	return hs, total, err
+}
+
 // Hold returns one held message of a list.
 func (s *DB) Hold(ctx context.Context, listID, id int64) (*store.Hold, error) {
 	hs, err := s.holds(ctx, `SELECT `+holdColumns+` FROM holds WHERE list_id = $1 AND id = $2`, listID, id)
