@@ -43,6 +43,7 @@ type Store interface {
 	TrustAnchors(ctx context.Context, listID int64) ([][]byte, error)
 	RemoveMember(ctx context.Context, listID int64, email string) error
 	Members(ctx context.Context, listID int64) ([]store.Member, error)
+	MembersPage(ctx context.Context, listID int64, offset, limit int) ([]store.Member, int, error)
 	ReplaceListKey(ctx context.Context, l *store.List, retired store.RetiredKey, announce []store.Delivery) error
 	ReplaceSMIMEIdentity(ctx context.Context, l *store.List, newFingerprint string, retired *store.RetiredKey) error
 	SetListRole(ctx context.Context, listID int64, email, role string, at time.Time) error
@@ -94,6 +95,7 @@ type Store interface {
 	KeyWarnings(ctx context.Context, listID int64) (map[store.KeyWarning]time.Time, error)
 	Commit(ctx context.Context, o store.Outcome) error
 	Holds(ctx context.Context, listID int64) ([]store.Hold, error)
+	HoldsPage(ctx context.Context, listID int64, offset, limit int) ([]store.Hold, int, error)
 	Hold(ctx context.Context, listID, id int64) (*store.Hold, error)
 	DropHold(ctx context.Context, listID, id int64, notices []store.Delivery) error
 	EnableMember(ctx context.Context, listID int64, email string) error
@@ -653,6 +655,21 @@ func (s *Service) Members(ctx context.Context, list string) ([]MemberView, error
 		return nil, err
 	}
 	return s.memberViewsOf(ctx, l, ms)
+}
+
+// MembersPage is Members from offset, at most limit of them, and how
+// many members the list has in all: only the page is read.
+func (s *Service) MembersPage(ctx context.Context, list string, offset, limit int) ([]MemberView, int, error) {
+	l, err := s.List(ctx, list)
+	if err != nil {
+		return nil, 0, err
+	}
+	ms, total, err := s.st.MembersPage(ctx, l.ID, offset, limit)
+	if err != nil {
+		return nil, 0, err
+	}
+	vs, err := s.memberViewsOf(ctx, l, ms)
+	return vs, total, err
 }
 
 // Member returns one member of the list with key status.

@@ -25,6 +25,26 @@ func (s *Service) Holds(ctx context.Context, list string) ([]store.Hold, error) 
 	if err != nil {
 		return nil, err
 	}
+	return s.openHolds(hs)
+}
+
+// HoldsPage is Holds from offset, at most limit of them, and how many
+// the list holds in all: only the page is read.
+func (s *Service) HoldsPage(ctx context.Context, list string, offset, limit int) ([]store.Hold, int, error) {
+	l, err := s.holdList(ctx, list)
+	if err != nil {
+		return nil, 0, err
+	}
+	hs, total, err := s.st.HoldsPage(ctx, l.ID, offset, limit)
+	if err != nil {
+		return nil, 0, err
+	}
+	hs, err = s.openHolds(hs)
+	return hs, total, err
+}
+
+// openHolds opens held messages for the moderator.
+func (s *Service) openHolds(hs []store.Hold) ([]store.Hold, error) {
 	for i := range hs {
 		h, err := s.sealer.OpenHold(&hs[i])
 		if err != nil {

@@ -700,9 +700,10 @@ func TestModeratorAPI(t *testing.T) {
 	}
 }
 
-// TestPaging: a list's members come a page at a time, in the same order
-// as all at once, with the total and a link to the next page that leads
-// through them all; a limit out of bounds is 422.
+// TestPaging: a list's members and its held messages come a page at a
+// time (cut by the store), in the same order as all at once, with the
+// total and a link to the next page that leads through them all; a
+// limit out of bounds is 422.
 func TestPaging(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
@@ -719,30 +720,7 @@ func TestPaging(t *testing.T) {
 	if len(all) != 7 || r.header.Get("X-Total-Count") != "7" || r.header.Get("Link") != "" {
 		t.Fatalf("all at once: %d members, total %q, link %q", len(all), r.header.Get("X-Total-Count"), r.header.Get("Link"))
 	}
-	var paged []string
-	next := api.Prefix + "/lists/" + a + "/members?limit=3"
-	for pages := 0; next != ""; pages++ {
-		if pages > 3 {
-			t.Fatal("the pages do not end")
-		}
-		r := f.get("alice@example.org", next)
-		var page []struct{ Email string }
-		r.json(t, &page)
-		if len(page) > 3 || r.header.Get("X-Total-Count") != "7" {
-			t.Fatalf("%s: %d members, total %q", next, len(page), r.header.Get("X-Total-Count"))
-		}
-		for _, m := range page {
-			paged = append(paged, m.Email)
-		}
-		next = ""
-		if link := r.header.Get("Link"); link != "" {
-			start, end := strings.Index(link, "<"), strings.Index(link, ">")
-			if start < 0 || end < start || !strings.HasSuffix(link, `rel="next"`) {
-				t.Fatalf("Link %q", link)
-			}
-			next = link[start+1 : end]
-		}
-	}
+	paged := f.walkPages(t, api.Prefix+"/lists/"+a+"/members?limit=3", 3, 7)
 	for i, m := range all {
 		if i >= len(paged) || paged[i] != m.Email {
 			t.Fatalf("paged %q, all at once %v", paged, all)
@@ -751,11 +729,65 @@ func TestPaging(t *testing.T) {
 	if len(paged) != 7 {
 		t.Errorf("paged through %d members, want 7", len(paged))
 	}
+	// Held messages too, oldest first.
+	l, _ := f.svc.List(ctx, a)
+	var ids []string
+	for i := range 5 {
+		h := &store.Hold{ListID: l.ID, Ref: fmt.Sprint("r", i), EnvelopeFrom: "x@example.org", Reason: "held", Raw: []byte("x"), CreatedAt: time.Now()}
+		if err := f.db.Commit(ctx, store.Outcome{ListID: l.ID, Hold: h}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	hs, _ := f.svc.Holds(ctx, a)
+	for _, h := range hs {
+		ids = append(ids, fmt.Sprint(h.ID))
+	}
+	if got := f.walkPages(t, api.Prefix+"/lists/"+a+"/holds?limit=2", 2, 5); strings.Join(got, " ") != strings.Join(ids, " ") {
+		t.Errorf("paged holds %v, all %v", got, ids)
+	}
 	for _, q := range []string{"limit=0", "limit=501", "offset=-1", "limit=x"} {
 		if r := f.get("alice@example.org", api.Prefix+"/lists/"+a+"/members?"+q); r.status != http.StatusUnprocessableEntity {
 			t.Errorf("?%s: %d, want 422", q, r.status)
 		}
 	}
+}
+
+// walkPages follows the pages of a collection from path (each of at most
+// limit items, total in all, by the headers) through the Link headers,
+// and returns each item's email or id, in order.
+func (f *fixture) walkPages(t *testing.T, path string, limit, total int) []string {
+	t.Helper()
+	var out []string
+	for pages := 0; path != ""; pages++ {
+		if pages > total {
+			t.Fatal("the pages do not end")
+		}
+		r := f.get("alice@example.org", path)
+		var page []struct {
+			Email string
+			ID    int64
+		}
+		r.json(t, &page)
+		if len(page) > limit || r.header.Get("X-Total-Count") != fmt.Sprint(total) {
+			t.Fatalf("%s: %d items, total %q", path, len(page), r.header.Get("X-Total-Count"))
+		}
+		for _, it := range page {
+			if it.Email != "" {
+				out = append(out, it.Email)
+			} else {
+				out = append(out, fmt.Sprint(it.ID))
+			}
+		}
+		path = ""
+		if link := r.header.Get("Link"); link != "" {
+			start, end := strings.Index(link, "<"), strings.Index(link, ">")
+			if start < 0 || end < start || !strings.HasSuffix(link, `rel="next"`) {
+				t.Fatalf("Link %q", link)
+			}
+			path = link[start+1 : end]
+		}
+	}
+	return out
 }
 
 // TestChangeListKeysAPI: an owner rotates the list key with grace days,

@@ -18,21 +18,35 @@ const maxPageSize = 500
 // page returns the bounds of the requested page of a collection of
 // total items, and sets the headers that describe it.
 func (c *call) page(total int) (lo, hi int, err error) {
-	offset, err := c.queryInt("offset", 0)
+	offset, limit, err := c.pageAsked()
 	if err != nil {
 		return 0, 0, err
 	}
-	limit, err := c.queryInt("limit", maxPageSize)
-	if err != nil {
+	c.pageHeaders(offset, limit, total)
+	lo = min(offset, total)
+	return lo, min(lo+limit, total), nil
+}
+
+// pageAsked returns the offset and limit the request asks for, checked.
+func (c *call) pageAsked() (offset, limit int, err error) {
+	if offset, err = c.queryInt("offset", 0); err != nil {
+		return 0, 0, err
+	}
+	if limit, err = c.queryInt("limit", maxPageSize); err != nil {
 		return 0, 0, err
 	}
 	if limit < 1 || limit > maxPageSize {
 		return 0, 0, invalid("limit=%d: a page holds 1 to %d items", limit, maxPageSize)
 	}
-	lo, hi = min(offset, total), min(offset+limit, total)
+	return offset, limit, nil
+}
+
+// pageHeaders sets the headers that describe the page from offset, of at
+// most limit items, of a collection of total items.
+func (c *call) pageHeaders(offset, limit, total int) {
 	h := c.w.Header()
 	h.Set("X-Total-Count", strconv.Itoa(total))
-	if hi < total {
+	if hi := offset + limit; offset < total && hi < total { // offset < total: no overflow
 		next := *c.r.URL
 		q := next.Query()
 		q.Set("offset", strconv.Itoa(hi))
@@ -40,10 +54,10 @@ func (c *call) page(total int) (lo, hi int, err error) {
 		next.RawQuery = q.Encode()
 		h.Set("Link", "<"+(&url.URL{Path: next.Path, RawQuery: next.RawQuery}).String()+`>; rel="next"`)
 	}
-	return lo, hi, nil
 }
 
-// paged is the page of items the request asks for.
+// paged is the page of items the request asks for, of all of them in
+// memory (a collection the store does not page).
 func paged[T any](c *call, items []T) ([]T, error) {
 	lo, hi, err := c.page(len(items))
 	if err != nil {

@@ -312,13 +312,15 @@ func replaceCertificate(c *call) (any, error) {
 }
 
 func members(c *call) (any, error) {
-	ms, err := c.svc.Members(c.r.Context(), c.path("list"))
+	offset, limit, err := c.pageAsked()
 	if err != nil {
 		return nil, err
 	}
-	if ms, err = paged(c, ms); err != nil {
+	ms, total, err := c.svc.MembersPage(c.r.Context(), c.path("list"), offset, limit)
+	if err != nil {
 		return nil, err
 	}
+	c.pageHeaders(offset, limit, total)
 	out := make([]memberJSON, 0, len(ms))
 	for _, m := range ms {
 		out = append(out, memberView(m, c.svc.Now()))
@@ -501,13 +503,15 @@ func addMemberKey(c *call) (any, error) {
 }
 
 func holds(c *call) (any, error) {
-	hs, err := c.svc.Holds(c.r.Context(), c.path("list"))
+	offset, limit, err := c.pageAsked()
 	if err != nil {
 		return nil, err
 	}
-	if hs, err = paged(c, hs); err != nil {
+	hs, total, err := c.svc.HoldsPage(c.r.Context(), c.path("list"), offset, limit)
+	if err != nil {
 		return nil, err
 	}
+	c.pageHeaders(offset, limit, total)
 	out := make([]holdJSON, 0, len(hs))
 	for i := range hs {
 		out = append(out, holdView(&hs[i]))
