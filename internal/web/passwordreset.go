@@ -1,7 +1,6 @@
 package web
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -54,11 +53,11 @@ func requestReset(q *request) error {
 	}
 	defer q.cleanup()
 	ctx := q.r.Context()
-	if limited, err := q.limit(ctx, q.s.resetIP, auth.ClientIP(q.r), q.resetLimited); limited || err != nil {
+	if limited, err := q.count(ctx, q.s.resetIP, auth.ClientIP(q.r), q.resetLimited); limited || err != nil {
 		return err
 	}
 	email := strings.TrimSpace(q.r.PostForm.Get("email"))
-	if limited, err := q.limit(ctx, q.s.resetAddr, strings.ToLower(email), q.resetLimited); limited || err != nil {
+	if limited, err := q.count(ctx, q.s.resetAddr, strings.ToLower(email), q.resetLimited); limited || err != nil {
 		return err
 	}
 	err := q.svc.RequestPasswordReset(ctx, email)
@@ -84,20 +83,6 @@ func requestReset(q *request) error {
 func (q *request) resetLimited(after time.Duration) error {
 	q.tooMany(after, "That is more requests for a new password than Sealpost takes in an hour. Please try again in "+auth.Wait(after)+".")
 	return q.render("login-reset", "Forgot your password?", "", resetData{})
-}
-
-// limit counts a request of key against lim. When key is over the limit
-// it answers the request with refused (which calls tooMany) and reports
-// limited; err is the answer's error, or the store's.
-func (q *request) limit(ctx context.Context, lim *auth.Limiter, key string, refused func(after time.Duration) error) (limited bool, err error) {
-	ok, after, err := lim.Allow(ctx, key)
-	if err != nil {
-		return false, err
-	}
-	if !ok {
-		return true, refused(after)
-	}
-	return false, lim.Fail(ctx, key)
 }
 
 // resetLinkPage is the page a reset link opens: the form for the new
