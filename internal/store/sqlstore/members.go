@@ -69,24 +69,9 @@ func (s *DB) RemoveMember(ctx context.Context, listID int64, email string) error
 
 // Members returns a list's members ordered by address, with their keys.
 func (s *DB) Members(ctx context.Context, listID int64) ([]store.Member, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+memberColumns+` FROM members WHERE list_id = $1 ORDER BY email`, listID)
+	out, index, err := s.memberRows(ctx, listID, `SELECT `+memberColumns+` FROM members WHERE list_id = $1 ORDER BY email`, listID)
 	if err != nil {
-		return nil, fmt.Errorf("sqlstore: members: %w", err)
-	}
-	var out []store.Member
-	index := map[string]int{}
-	for rows.Next() {
-		m, err := scanMember(rows, listID)
-		if err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("sqlstore: members: %w", err)
-		}
-		index[m.Email] = len(out)
-		out = append(out, m)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlstore: members: %w", err)
+		return nil, err
 	}
 	return out, s.memberKeys(ctx, listID, out, index)
 }
@@ -99,28 +84,10 @@ func (s *DB) MembersPage(ctx context.Context, listID int64, offset, limit int) (
 	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM members WHERE list_id = $1`, listID).Scan(&total); err != nil {
 		return nil, 0, fmt.Errorf("sqlstore: count members: %w", err)
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT `+memberColumns+` FROM members WHERE list_id = $1 ORDER BY email LIMIT $2 OFFSET $3`,
+	out, index, err := s.memberRows(ctx, listID, `SELECT `+memberColumns+` FROM members WHERE list_id = $1 ORDER BY email LIMIT $2 OFFSET $3`,
 		listID, limit, offset)
-	if err != nil {
-		return nil, 0, fmt.Errorf("sqlstore: members: %w", err)
-	}
-	var out []store.Member
-	index := map[string]int{}
-	for rows.Next() {
-		m, err := scanMember(rows, listID)
-		if err != nil {
-			rows.Close()
-			return nil, 0, fmt.Errorf("sqlstore: members: %w", err)
-		}
-		index[m.Email] = len(out)
-		out = append(out, m)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, 0, fmt.Errorf("sqlstore: members: %w", err)
-	}
-	if len(out) == 0 {
-		return nil, total, nil
+	if err != nil || len(out) == 0 {
+		return nil, total, err
 	}
 	// The page's keys: those of the emails from its first to its last, in
 	// the order the page was cut in.
@@ -128,6 +95,30 @@ func (s *DB) MembersPage(ctx context.Context, listID int64, offset, limit int) (
 		FROM member_keys m JOIN keys k ON k.fingerprint = m.fingerprint
 		WHERE m.list_id = $1 AND m.email >= $2 AND m.email <= $3 ORDER BY m.email, m.created_at`,
 		listID, out[0].Email, out[len(out)-1].Email)
+}
+
+// memberRows reads the member rows (memberColumns) of list listID that
+// query returns, without their keys, and an index of them by email.
+func (s *DB) memberRows(ctx context.Context, listID int64, query string, args ...any) ([]store.Member, map[string]int, error) {
+	rows, err := s.db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, nil, fmt.Errorf("sqlstore: members: %w", err)
+	}
+	defer rows.Close()
+	var out []store.Member
+	index := map[string]int{}
+	for rows.Next() {
+		m, err := scanMember(rows, listID)
+		if err != nil {
+			return nil, nil, fmt.Errorf("sqlstore: members: %w", err)
+		}
+		index[m.Email] = len(out)
+		out = append(out, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, fmt.Errorf("sqlstore: members: %w", err)
+	}
+	return out, index, nil
 }
 
 const memberColumns = `email, admin, format, smime_cipher, smime_keytransport, created_at, disabled_at, disabled_reason`
