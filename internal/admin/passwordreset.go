@@ -57,7 +57,7 @@ func (s *Service) RequestPasswordReset(ctx context.Context, email string) error 
 		return err
 	}
 	if s.flow == nil || s.resetURL == "" {
-		return errors.New("admin: password reset by mail: no flow or no base URL configured")
+		return errors.New("admin: password reset by mail: no message flow, or no web address ([http] public_url or listen) for the link")
 	}
 	token, hash, err := newResetToken(s.rand)
 	if err != nil {
