@@ -10,7 +10,6 @@ import (
 
 	"github.com/sealpost/sealpost/internal/admin"
 	"github.com/sealpost/sealpost/internal/auth"
-	"github.com/sealpost/sealpost/internal/obs"
 )
 
 // Password reset by mail: public pages, like the member self-service.
@@ -60,22 +59,12 @@ func requestReset(q *request) error {
 	if limited, err := q.count(ctx, q.s.resetAddr, strings.ToLower(email), q.resetLimited); limited || err != nil {
 		return err
 	}
-	err := q.svc.RequestPasswordReset(ctx, email)
-	switch {
-	case errors.Is(err, admin.ErrInvalid):
-		q.status, q.flash, q.form = http.StatusUnprocessableEntity, &flash{Error: true, Text: userMessage(err)}, q.r.PostForm
+	// The same answer for anyone, no sooner than the floor (alike): an
+	// account's request does more work than anyone else's.
+	if refused := q.alike(q.svc.RequestPasswordReset(ctx, email), "password reset by mail", start); refused != "" {
+		q.status, q.flash, q.form = http.StatusUnprocessableEntity, &flash{Error: true, Text: refused}, q.r.PostForm
 		return q.render("login-reset", "Forgot your password?", "", resetData{})
-	case err != nil:
-		// The same answer as for anyone: an error here would tell that
-		// the address has an account. The log has it.
-		q.s.opt.Logger.Error("web: password reset by mail", "ref", obs.Ref(), "err", err)
-	default:
-		q.notify()
 	}
-	// An account's request does more work (a link is made, the mail
-	// written, encrypted and queued) than anyone else's: answer no sooner
-	// than the floor, so that the time taken does not tell either.
-	time.Sleep(time.Until(start.Add(selfServiceFloor)))
 	q.flash = &flash{Text: resetAnswer}
 	return q.render("login-reset", "Forgot your password?", "", resetData{Sent: true})
 }

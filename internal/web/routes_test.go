@@ -16,6 +16,8 @@ import (
 var publicUnlimited = map[string]string{
 	"POST /login/code":   "reached only by a session halfway through sign-in; its codes are limited per account (TestTwoFactor)",
 	"POST /login/cancel": "ends the caller's own half-made session; changes and sends nothing else",
+	"POST /login/reset/{token}": "the link's secret (32 random bytes, sent by mail) is the authority; a link that does not work " +
+		"costs one lookup, no password hashing (TestPasswordResetLimits limits asking for links)",
 }
 
 // TestRouteWalk walks every page and action the UI serves (web.Routes),
