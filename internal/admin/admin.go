@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"slices"
 	"strings"
 	"time"
@@ -148,6 +149,9 @@ type Options struct {
 	// ResetSender is the From field of a password reset mail that no list
 	// sends ("Sealpost <postmaster@example.org>"; see AccountMail).
 	ResetSender string
+	// Logger records what fails beside a change that was made (a
+	// welcome message that could not be queued); nil: slog.Default().
+	Logger *slog.Logger
 }
 
 // Service runs the use cases.
@@ -167,6 +171,7 @@ type Service struct {
 	require2FA string // Options.Require2FA
 	// resetURL and resetSender are Options.ResetURL and ResetSender.
 	resetURL, resetSender string
+	log                   *slog.Logger
 }
 
 // New returns a Service over st; sealer seals the lists' secret keys.
@@ -177,7 +182,10 @@ func New(st Store, sealer *keyring.Sealer, opt Options) *Service {
 	if opt.Rand == nil {
 		opt.Rand = rand.Reader
 	}
-	return &Service{st: st, sealer: sealer, now: opt.Now, rand: opt.Rand, flow: opt.Flow, actor: Operator,
+	if opt.Logger == nil {
+		opt.Logger = slog.Default()
+	}
+	return &Service{log: opt.Logger, st: st, sealer: sealer, now: opt.Now, rand: opt.Rand, flow: opt.Flow, actor: Operator,
 		anchors: opt.TrustAnchors, crls: opt.CRLs, crlIssuers: opt.CRLIssuers, database: opt.Database, require2FA: opt.Require2FA,
 		resetURL: opt.ResetURL, resetSender: opt.ResetSender}
 }
@@ -361,34 +369,68 @@ func (s *Service) KeyInfo(l *store.List) (crypto.KeyInfo, error) {
 // AddMember pins keyData for email on the list: an OpenPGP public key
 // (armored or binary) or an X.509 certificate (PEM or DER). A key or
 // certificate that does not name email, is expired or revoked, or cannot
-// be used for encryption is refused, saying which.
+// be used for encryption is refused, saying which. The new member gets
+// the welcome message unless the list turned it off (AddMemberWith).
 func (s *Service) AddMember(ctx context.Context, list, email string, keyData []byte, isAdmin bool) (*store.Member, crypto.KeyInfo, error) {
+	return s.AddMemberWith(ctx, list, email, keyData, MemberOptions{Admin: isAdmin})
+}
+
+// MemberOptions are how AddMemberWith adds a member. The zero value adds
+// a member who is no list admin and who gets the welcome message when
+// the list sends one.
+type MemberOptions struct {
+	Admin bool // a list admin
+	// NoWelcome skips the welcome message for this one member (a bulk
+	// import), whatever the list's welcome option says.
+	NoWelcome bool
+}
+
+// AddMemberWith is AddMember with options. The welcome message (Welcome)
+// is queued after the member is stored; when it cannot be, the member
+// stays, and the log and the audit entry say why.
+func (s *Service) AddMemberWith(ctx context.Context, list, email string, keyData []byte, opt MemberOptions) (*store.Member, crypto.KeyInfo, error) {
+	l, m, info, err := s.addMember(ctx, list, email, keyData, opt.Admin)
+	if err != nil {
+		return nil, info, err
+	}
+	ds, note := s.welcome(ctx, l, m, opt)
+	if len(ds) > 0 {
+		if err := s.st.Commit(ctx, store.Outcome{ListID: l.ID, Deliveries: ds}); err != nil {
+			note = s.welcomeFailed(l, m.Email, err)
+		}
+	}
+	return m, info, s.audit(ctx, "member.add", l.Address, m.Email, memberDetail(info, opt.Admin)+"; "+note)
+}
+
+// addMember checks and stores a new member of list, without the welcome
+// message and without an audit entry.
+func (s *Service) addMember(ctx context.Context, list, email string, keyData []byte, isAdmin bool) (*store.List, *store.Member, crypto.KeyInfo, error) {
 	l, err := s.List(ctx, list)
 	if err != nil {
-		return nil, crypto.KeyInfo{}, err
+		return nil, nil, crypto.KeyInfo{}, err
 	}
 	_, addr, err := mail.ParseAddress(email)
 	if err != nil {
-		return nil, crypto.KeyInfo{}, fmt.Errorf("%w: %q is not an email address", ErrInvalid, email)
+		return nil, nil, crypto.KeyInfo{}, fmt.Errorf("%w: %q is not an email address", ErrInvalid, email)
 	}
 	key, info, err := s.memberKey(keyData)
 	if err != nil {
-		return nil, info, err
+		return nil, nil, info, err
 	}
 	if err := s.judgeCRLs(ctx, l, key.Data, &info); err != nil {
-		return nil, info, err
+		return nil, nil, info, err
 	}
 	if err := keyring.CheckMemberKey(info, addr, s.now()); err != nil {
-		return nil, info, fmt.Errorf("%w: %v", ErrInvalid, err)
+		return nil, nil, info, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
 	m := &store.Member{ListID: l.ID, Email: addr, Admin: isAdmin, CreatedAt: s.now(), Keys: []store.MemberKey{key}}
 	if err := s.st.AddMember(ctx, m); err != nil {
 		if errors.Is(err, store.ErrExists) {
-			return nil, info, fmt.Errorf("%w: %s is already a member of %s", ErrExists, addr, l.Address)
+			return nil, nil, info, fmt.Errorf("%w: %s is already a member of %s", ErrExists, addr, l.Address)
 		}
-		return nil, info, err
+		return nil, nil, info, err
 	}
-	return m, info, s.audit(ctx, "member.add", l.Address, addr, memberDetail(info, isAdmin))
+	return l, m, info, nil
 }
 
 // memberDetail describes a member's key for the audit log.

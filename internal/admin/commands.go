@@ -183,11 +183,24 @@ func (c *commandRun) subscribe(args []string) (string, error) {
 		k = &keys[0]
 	}
 	isAdmin := args[len(args)-1] == "true"
-	m, info, err := c.s.AddMember(c.ctx, c.list.Address, addr, k.Data, isAdmin)
+	m, info, err := c.addMember(addr, k.Data, isAdmin)
 	if err != nil {
 		return "", err
 	}
 	return c.withWarnings(fmt.Sprintf("Subscribed %s with key %s (admin: %v).", m.Email, crypto.FormatFingerprint(info.Fingerprint), isAdmin), m.Email, info)
+}
+
+// addMember adds addr as AddMember does, but the welcome message goes
+// into the reply's deliveries: the pipeline commits it with the reply,
+// so that one request is one transaction.
+func (c *commandRun) addMember(addr string, keyData []byte, isAdmin bool) (*store.Member, crypto.KeyInfo, error) {
+	l, m, info, err := c.s.addMember(c.ctx, c.list.Address, addr, keyData, isAdmin)
+	if err != nil {
+		return nil, info, err
+	}
+	ds, note := c.s.welcome(c.ctx, l, m, MemberOptions{Admin: isAdmin})
+	c.reply.Deliveries = append(c.reply.Deliveries, ds...)
+	return m, info, c.s.audit(c.ctx, "member.add", l.Address, m.Email, memberDetail(info, isAdmin)+"; "+note)
 }
 
 // withWarnings adds to answer what keeps the list from using the key

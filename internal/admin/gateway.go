@@ -91,7 +91,7 @@ func (s *Service) Gateway(ctx context.Context, address string) (*store.List, err
 
 // listOptionsForGateways are the list options that mean something for a
 // gateway too.
-var listOptionsForGateways = []string{"name", "owner", "language", "autocrypt", "openpgp_header", "autocrypt_import",
+var listOptionsForGateways = []string{"name", "owner", "language", "welcome", "autocrypt", "openpgp_header", "autocrypt_import",
 	"allow_seipd_v2", "max_message_size", "smime_opaque", "smime_cipher", "smime_keytransport", "hold_days"}
 
 // GatewayOptions returns the settable gateway options, sorted by name.

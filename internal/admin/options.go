@@ -132,6 +132,9 @@ func ListOptions() []Option {
 			"send them; by default they are accepted, marked as not bound to the list, and refused by every other list "+
 			"as replays (default false)",
 			func(s *store.ListSettings) *bool { return &s.RequireBinding }),
+		onOption("welcome", "false to add members without the welcome message (signed by the list, encrypted to the new member, "+
+			"with the list's key attached and how to post); one add can skip it too (default true)",
+			func(s *store.ListSettings) *bool { return &s.NoWelcome }),
 		onOption("autocrypt", "false to leave out the Autocrypt header with the list key on copies (default true)",
 			func(s *store.ListSettings) *bool { return &s.NoAutocrypt }),
 		onOption("openpgp_header", "false to leave out the OpenPGP: id=...; preference=signencrypt header (default true)",

@@ -44,7 +44,7 @@ func OptionGroups() []OptionGroup {
 	}
 	moderation = append(moderation, "hold_days")
 	return []OptionGroup{
-		{"general", "General", []string{"name", "owner", "subscribe", "deliver_to", "language", "archive"}},
+		{"general", "General", []string{"name", "owner", "subscribe", "welcome", "deliver_to", "language", "archive"}},
 		{"receiving", "Receiving", []string{"receive_encrypted_only", "receive_signed_only", "receive_authenticated_only",
 			"receive_admin_only", "signer_must_match_from", "require_binding", "require_encryption", "require_signature",
 			"keywords_admin_only", "max_message_size", "verdict_banner", "attach_original"}},

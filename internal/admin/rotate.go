@@ -70,7 +70,7 @@ func (s *Service) replaceListKey(ctx context.Context, l *store.List, k *pgp.Key,
 
 // Flow is what the use cases need from the message flow (the pipeline):
 // announcements signed and encrypted to members, notices, challenges,
-// and held posts released.
+// welcome messages, and held posts released.
 type Flow interface {
 	Release(ctx context.Context, list *store.List, h *store.Hold, ref string) error
 	// ReadHeld opens a held post in memory for one reading; it changes
@@ -85,6 +85,9 @@ type Flow interface {
 	// AccountMail writes a message to the holder of an account (a
 	// password reset link), to be committed by the caller.
 	AccountMail(ctx context.Context, m pipeline.AccountMail) (store.Delivery, pipeline.AccountMailSent, error)
+	// Welcome writes the welcome message to a new member (pipeline.Welcome);
+	// the caller commits the deliveries.
+	Welcome(ctx context.Context, list *store.List, email string, key store.MemberKey, ref string) ([]store.Delivery, error)
 }
 
 // Rotation reports a list key rotation.

@@ -157,7 +157,8 @@ func OpenWith(ctx context.Context, cfg *Config, logger *slog.Logger, opt Options
 		}
 	}, Route: helpdesks.transport, Render: a.Pipeline.WriteDelivery, Recorded: a.countAttempt})
 	a.Admin = admin.New(db, sealer, admin.Options{Flow: a.Pipeline, TrustAnchors: anchors, CRLs: crls, CRLIssuers: crlIssuers,
-		Database: a.DatabaseName(), Require2FA: cfg.HTTP.Require2FA, ResetURL: cfg.WebURL(), ResetSender: cfg.MailSender()})
+		Database: a.DatabaseName(), Require2FA: cfg.HTTP.Require2FA, ResetURL: cfg.WebURL(), ResetSender: cfg.MailSender(),
+		Logger: logger})
 	a.registerGauges()
 	a.Pipeline.SetCommands(a.Admin) // members' requests by mail run the admin use cases
 	// Maintenance, not a reason to stay down (startup.go): without the

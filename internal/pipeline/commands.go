@@ -40,6 +40,10 @@ type Request struct {
 type Reply struct {
 	Text        string
 	Attachments []Attachment
+	// Deliveries are further messages the request caused (a new
+	// member's welcome), committed with the reply, in the request's one
+	// transaction.
+	Deliveries []store.Delivery
 }
 
 // maxRequestText bounds the text of a request read for keywords.
@@ -152,7 +156,7 @@ func (p *Pipeline) commands(ctx context.Context, log *slog.Logger, list *store.L
 	if err != nil {
 		return err
 	}
-	out.Deliveries = ds
+	out.Deliveries = append(ds, reply.Deliveries...)
 	log.Info("request handled", "sender", email, "keywords", len(kws))
 	return p.commit(ctx, out)
 }

@@ -199,6 +199,9 @@ type ListSettings struct {
 	// announces in an Autocrypt header, when that header is inside the
 	// signed content or announces the very key that signed.
 	AutocryptImport bool `json:"autocrypt_import,omitempty"`
+	// NoWelcome stops the welcome message (notices template "welcome")
+	// that every new member gets by default (welcome=false).
+	NoWelcome bool `json:"no_welcome,omitempty"`
 	// LegacyDisplay adds a part showing the protected headers to clients
 	// that do not read them (RFC 9788 §4.5).
 	LegacyDisplay bool `json:"legacy_display,omitempty"`
