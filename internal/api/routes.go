@@ -343,7 +343,15 @@ func addMember(c *call) (any, error) {
 		return nil, invalid("the form needs the member's address (field \"email\")")
 	}
 	isAdmin, _ := strconv.ParseBool(form["admin"])
-	added, _, err := c.svc.AddMember(c.r.Context(), c.path("list"), email, data, isAdmin)
+	opt := admin.MemberOptions{Admin: isAdmin}
+	if w, ok := form["welcome"]; ok {
+		send, err := strconv.ParseBool(w)
+		if err != nil {
+			return nil, invalid("the field \"welcome\" must be true or false")
+		}
+		opt.NoWelcome = !send
+	}
+	added, _, err := c.svc.AddMemberWith(c.r.Context(), c.path("list"), email, data, opt)
 	if err != nil {
 		return nil, err
 	}

@@ -30,7 +30,7 @@ func (e *env) memberCmd() *cobra.Command {
 
 func (e *env) memberAddCmd() *cobra.Command {
 	var keyFile string
-	var isAdmin bool
+	var isAdmin, noWelcome bool
 	c := &cobra.Command{
 		Use:   "add LIST EMAIL --key FILE",
 		Short: "Add a member and pin their OpenPGP key or S/MIME certificate",
@@ -43,7 +43,12 @@ OpenPGP key, S/MIME for a certificate.
 The key is refused if it does not name EMAIL, is expired or revoked, or
 cannot be used for encryption. S/MIME copies are signed with the list's
 own certificate: a certificate added to a list that has none is kept,
-with a warning that names the command that gives the list one.`,
+with a warning that names the command that gives the list one.
+
+The new member is sent a welcome message, signed by the list and
+encrypted to their key, with the list's key (and certificate) attached
+and how to post. --no-welcome skips it for this member (a bulk import);
+'sealpost list set LIST welcome=false' turns it off for the list.`,
 		Example: `  gpg --export --armor bob@example.org > bob.asc
   sealpost member add team@lists.example.org bob@example.org --key bob.asc
   sealpost member add team@lists.example.org carol@example.org --key carol.crt`,
@@ -54,7 +59,8 @@ with a warning that names the command that gives the list one.`,
 				return err
 			}
 			return e.withApp(cmd, func(ap *app.App) error {
-				m, info, err := ap.Admin.AddMember(cmd.Context(), a[0], a[1], data, isAdmin)
+				m, info, err := ap.Admin.AddMemberWith(cmd.Context(), a[0], a[1], data,
+					admin.MemberOptions{Admin: isAdmin, NoWelcome: noWelcome})
 				if err != nil {
 					return err
 				}
@@ -68,6 +74,7 @@ with a warning that names the command that gives the list one.`,
 	}
 	c.Flags().StringVar(&keyFile, "key", "", "file with the member's OpenPGP key or X.509 certificate ('-' for standard input)")
 	c.Flags().BoolVar(&isAdmin, "admin", false, "make the member a list admin")
+	c.Flags().BoolVar(&noWelcome, "no-welcome", false, "do not send this member the welcome message")
 	return c
 }
 

@@ -532,7 +532,11 @@ func addMember(q *request) (*done, error) {
 		return nil, fmt.Errorf("%w: choose the member's key file: their OpenPGP public key or S/MIME certificate", admin.ErrInvalid)
 	}
 	isAdmin := slices.Contains([]string{"on", "true", "1", "yes"}, q.r.PostFormValue("admin"))
-	m, info, err := q.svc.AddMember(q.r.Context(), q.list(), email, key, isAdmin)
+	// The "Send welcome" checkbox comes before a hidden "off": the
+	// first value is "off" only when the box is unchecked. A form
+	// without the field sends it, as the list says.
+	noWelcome := q.r.PostFormValue("welcome") == "off"
+	m, info, err := q.svc.AddMemberWith(q.r.Context(), q.list(), email, key, admin.MemberOptions{Admin: isAdmin, NoWelcome: noWelcome})
 	if err != nil {
 		return nil, err
 	}
