@@ -86,7 +86,7 @@ func (e *env) demo(ctx context.Context, dir string) error {
 	}
 	fmt.Fprintf(out, "   list key %s\n", l.KeyFingerprint)
 
-	fmt.Fprintln(out, "2. Generating keys for three members and pinning them")
+	fmt.Fprintln(out, "2. Generating keys for three members and pinning them (each is sent a welcome with the list key)")
 	keys := map[string]*pgp.Key{}
 	for _, m := range demoMembers {
 		k, err := pgp.GenerateKey(m.name, m.addr, pgp.Ed25519, pgp.Options{})
@@ -129,19 +129,27 @@ func (e *env) demo(ctx context.Context, dir string) error {
 	}
 	fmt.Fprintln(out, "   the list accepted it (250)")
 
-	files, err := waitOutbox(ctx, filepath.Join(dir, app.OutboxDir, "new"), len(demoMembers))
+	// Each member's welcome and their copy of the post.
+	files, err := waitOutbox(ctx, filepath.Join(dir, app.OutboxDir, "new"), 2*len(demoMembers))
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "5. Opening each member's copy from the outbox with that member's own key\n")
+	fmt.Fprintf(out, "5. Opening each member's welcome and copy from the outbox with that member's own key\n")
+	copies := 0
 	for _, f := range files {
-		line, err := checkCopy(f, keys, listPub)
+		line, post, err := checkCopy(f, keys, listPub)
 		if err != nil {
 			return err
 		}
+		if post {
+			copies++
+		}
 		fmt.Fprintf(out, "   %s\n", line)
 	}
-	fmt.Fprintf(out, "Done: %d members each got their own copy, signed by the list key and encrypted to their key.\n", len(files))
+	if copies != len(demoMembers) {
+		return fmt.Errorf("%d members got a copy of the post, want %d", copies, len(demoMembers))
+	}
+	fmt.Fprintf(out, "Done: %d members each got their own welcome and copy, signed by the list key and encrypted to their key.\n", copies)
 	return nil
 }
 
@@ -188,35 +196,41 @@ func waitOutbox(ctx context.Context, dir string, want int) ([]string, error) {
 }
 
 // checkCopy decrypts one outbox file with its recipient's key and checks
-// the list's signature.
-func checkCopy(file string, keys map[string]*pgp.Key, list *pgp.Key) (string, error) {
+// the list's signature; post says whether it is a copy of the post
+// rather than the member's welcome.
+func checkCopy(file string, keys map[string]*pgp.Key, list *pgp.Key) (line string, post bool, err error) {
 	raw, err := os.ReadFile(file)
 	if err != nil {
-		return "", err
+		return "", false, err
 	}
 	msg, err := mime.Parse(raw, mime.Limits{})
 	if err != nil {
-		return "", err
+		return "", false, err
 	}
 	to := strings.Trim(strings.TrimSpace(msg.Header.Get("Delivered-To")), "<>")
 	key := keys[to]
 	if key == nil {
-		return "", fmt.Errorf("copy for unexpected recipient %q", to)
+		return "", false, fmt.Errorf("copy for unexpected recipient %q", to)
 	}
 	u, err := pgp.Unwrap(msg, key, []*pgp.Key{list}, pgp.Options{})
 	if err != nil {
-		return "", fmt.Errorf("%s cannot open their copy: %w", to, err)
+		return "", false, fmt.Errorf("%s cannot open their copy: %w", to, err)
 	}
 	if u.Status != spcrypto.StatusGood || u.Signer == nil || u.Signer.Fingerprint != list.Fingerprint() {
-		return "", errors.New(to + ": signature is not a good signature by the list key")
+		return "", false, errors.New(to + ": signature is not a good signature by the list key")
 	}
 	inner, err := mime.Parse(u.Content, mime.Limits{})
 	if err != nil {
-		return "", err
+		return "", false, err
 	}
-	if !bytes.Contains(u.Content, []byte("signed by Alice")) {
-		return "", errors.New(to + ": decrypted copy lacks the post's text")
+	switch {
+	case bytes.Contains(u.Content, []byte("signed by Alice")):
+		post = true
+	case strings.HasPrefix(inner.Header.Get("Subject"), "["+demoList+"] Welcome") &&
+		bytes.Contains(u.Content, []byte("-----BEGIN PGP PUBLIC KEY BLOCK-----")):
+	default:
+		return "", false, errors.New(to + ": decrypted message is neither the post nor the welcome with the list key")
 	}
 	return fmt.Sprintf("%-18s decrypted with own key, good signature by list key, outer Subject %q, inner Subject %q",
-		to, msg.Header.Get("Subject"), inner.Header.Get("Subject")), nil
+		to, msg.Header.Get("Subject"), inner.Header.Get("Subject")), post, nil
 }
