@@ -355,6 +355,9 @@ func addMember(c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	if c.opt.Notify != nil {
+		c.opt.Notify() // the welcome
+	}
 	c.r.SetPathValue("email", added.Email)
 	m, err := c.member()
 	if err != nil {

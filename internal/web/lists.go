@@ -540,6 +540,7 @@ func addMember(q *request) (*done, error) {
 	if err != nil {
 		return nil, err
 	}
+	q.notify() // the welcome
 	msg := fmt.Sprintf("Added %s with the %s key %s.", m.Email, engineName(string(info.Engine)), crypto.FormatFingerprint(info.Fingerprint))
 	return &done{listPath(q.list()), msg}, nil
 }
