@@ -224,7 +224,7 @@ func team2(t *testing.T, s *server, ms map[string]*member) string {
 	}
 	for _, m := range ms {
 		m.gpg.Import(key)
-		if _, _, err := s.app.Admin.AddMember(ctx, addr, m.addr, m.gpg.Export(m.fpr), false); err != nil {
+		if _, _, err := s.app.Admin.AddMemberWith(ctx, addr, m.addr, m.gpg.Export(m.fpr), quiet(false)); err != nil {
 			t.Fatal(err)
 		}
 	}

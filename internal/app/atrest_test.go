@@ -37,7 +37,7 @@ func TestNothingInClearAtRest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := a.Admin.AddMember(ctx, team, "alice@example.org", alice.PublicBytes(), false); err != nil {
+	if _, _, err := a.Admin.AddMemberWith(ctx, team, "alice@example.org", alice.PublicBytes(), quiet(false)); err != nil {
 		t.Fatal(err)
 	}
 	listPub, _ := pgp.ParseKey(l.PublicKey)

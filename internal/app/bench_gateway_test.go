@@ -34,7 +34,7 @@ func BenchmarkGateway(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	if _, _, err := a.Admin.AddMember(ctx, support, customer, k.PublicBytes(), false); err != nil {
+	if _, _, err := a.Admin.AddMemberWith(ctx, support, customer, k.PublicBytes(), quiet(false)); err != nil {
 		b.Fatal(err)
 	}
 	// Each message is new: the same bytes again would be answered as a

@@ -116,7 +116,7 @@ func newBenchList(b *testing.B, a *app.App, dir string, members int, senderKey [
 		if k != nil {
 			pub = k.PublicBytes()
 		}
-		if _, _, err := a.Admin.AddMember(ctx, team, memberAddr(i), pub, false); err != nil {
+		if _, _, err := a.Admin.AddMemberWith(ctx, team, memberAddr(i), pub, quiet(false)); err != nil {
 			b.Fatal(err)
 		}
 	}

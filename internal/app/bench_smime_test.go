@@ -70,7 +70,7 @@ func benchFanoutSMIME(b *testing.B, kt openssltest.KeyType, members int) {
 		b.Fatal(err)
 	}
 	for i, m := range certs.members {
-		if _, _, err := a.Admin.AddMember(ctx, team, fmt.Sprintf("member%03d@example.org", i), m.Cert.Raw, false); err != nil {
+		if _, _, err := a.Admin.AddMemberWith(ctx, team, fmt.Sprintf("member%03d@example.org", i), m.Cert.Raw, quiet(false)); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -99,7 +99,7 @@ func addBenchMembers(b *testing.B, a *app.App, members int) *pgp.Key {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, _, err := a.Admin.AddMember(context.Background(), team, addr, k.PublicBytes(), false); err != nil {
+		if _, _, err := a.Admin.AddMemberWith(context.Background(), team, addr, k.PublicBytes(), quiet(false)); err != nil {
 			b.Fatal(err)
 		}
 		if i == 0 {

@@ -116,7 +116,7 @@ func (sc *scenario) setupList(t *testing.T) {
 	for _, addr := range []string{pgpReader, inlineReader} {
 		g := sc.home(t, addr)
 		fpr := g.GenKey(addr + " <" + addr + ">")
-		if _, _, err := adm.AddMember(ctx, team, addr, g.Export(fpr), false); err != nil {
+		if _, _, err := adm.AddMemberWith(ctx, team, addr, g.Export(fpr), quiet(false)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -129,7 +129,7 @@ func (sc *scenario) setupList(t *testing.T) {
 		sc.o.WriteCert(name+".pem", leaf.Cert)
 		sc.o.WriteKey(name+".key", leaf.Key)
 		sc.home(t, addr).ImportPKCS12("", func() []byte { return sc.o.PKCS12(leaf.Cert, leaf.Key, "") })
-		if _, _, err := adm.AddMember(ctx, team, addr, smime.CertsPEM(leaf.Cert), false); err != nil {
+		if _, _, err := adm.AddMemberWith(ctx, team, addr, smime.CertsPEM(leaf.Cert), quiet(false)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -248,7 +248,7 @@ func (sc *scenario) gatewaySteps(t *testing.T) {
 	carol := sc.home(t, gwCustomer)
 	carol.Import(gwKey)
 	carolFpr := carol.GenKey("Carol <" + gwCustomer + ">")
-	if _, _, err := s.app.Admin.AddMember(ctx, support, gwCustomer, carol.Export(carolFpr), false); err != nil {
+	if _, _, err := s.app.Admin.AddMemberWith(ctx, support, gwCustomer, carol.Export(carolFpr), quiet(false)); err != nil {
 		t.Fatal(err)
 	}
 	dan := sc.home(t, keylessClient)

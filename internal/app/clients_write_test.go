@@ -62,7 +62,7 @@ func startWriters(t *testing.T) *writers {
 		g.TrustKey(w.listFpr)
 		w.keys[addr] = g.GenKey(addr + " <" + addr + ">")
 		w.homes[addr] = g
-		if _, _, err := adm.AddMember(ctx, team, addr, g.Export(w.keys[addr]), false); err != nil {
+		if _, _, err := adm.AddMemberWith(ctx, team, addr, g.Export(w.keys[addr]), quiet(false)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -77,7 +77,7 @@ func startWriters(t *testing.T) *writers {
 		name := strings.Split(addr, "@")[0]
 		w.o.WriteCert(name+".pem", leaf.Cert)
 		w.o.WriteKey(name+".key", leaf.Key)
-		if _, _, err := adm.AddMember(ctx, team, addr, smime.CertsPEM(leaf.Cert), false); err != nil {
+		if _, _, err := adm.AddMemberWith(ctx, team, addr, smime.CertsPEM(leaf.Cert), quiet(false)); err != nil {
 			t.Fatal(err)
 		}
 	}

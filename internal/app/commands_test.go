@@ -10,8 +10,9 @@ import (
 
 // TestEmailCommands: members send Schleuder's keywords to LIST-request,
 // encrypted and signed with gpg; the reply comes back encrypted to them.
-// An admin adds a key and subscribes its holder; a member may not; a
-// request with an unknown keyword or without X-LIST-NAME does nothing;
+// An admin adds a key and subscribes its holder, who gets the welcome; a
+// member may not; a request with an unknown keyword or without
+// X-LIST-NAME does nothing;
 // X-GET-KEY and X-SIGN-THIS answer with attachments gpg reads; a replayed
 // request is refused.
 func TestEmailCommands(t *testing.T) {
@@ -23,11 +24,12 @@ func TestEmailCommands(t *testing.T) {
 	bob := &member{addr: "bob@example.org", gpg: gpgtest.New(t)}
 	bob.fpr = bob.gpg.GenKey("Bob <bob@example.org>")
 	bob.gpg.Import(listKey)
-	if _, _, err := s.app.Admin.AddMember(ctx, team, bob.addr, bob.gpg.Export(bob.fpr), true); err != nil {
+	if _, _, err := s.app.Admin.AddMemberWith(ctx, team, bob.addr, bob.gpg.Export(bob.fpr), quiet(true)); err != nil {
 		t.Fatal(err)
 	}
 	carol := gpgtest.New(t)
 	carolFpr := carol.GenKey("Carol <carol@example.org>")
+	carol.Import(listKey)
 
 	ask := func(m *member, lines string) string {
 		t.Helper()
@@ -49,6 +51,11 @@ func TestEmailCommands(t *testing.T) {
 		if !strings.Contains(reply, want) {
 			t.Errorf("admin's reply lacks %q:\n%s", want, reply)
 		}
+	}
+	// The member subscribed by mail gets the welcome, queued with the reply.
+	if r := carol.Run(s.waitFor(t, "carol@example.org"), "--decrypt"); !r.HasStatus("DECRYPTION_OKAY") ||
+		!r.Verified(listFpr) || !strings.Contains(string(r.Stdout), "Welcome to the list "+team) {
+		t.Errorf("carol's welcome after X-SUBSCRIBE:\n%s\n%s", r.Report(), r.Stdout)
 	}
 	if reply := ask(alice, head+"X-SUBSCRIBE: dave@example.org\r\n"); !strings.Contains(reply, "Nothing was done") ||
 		!strings.Contains(reply, "X-SUBSCRIBE is for the list's admins only") {

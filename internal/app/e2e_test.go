@@ -18,6 +18,7 @@ import (
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
 
+	"github.com/sealpost/sealpost/internal/admin"
 	"github.com/sealpost/sealpost/internal/app"
 	"github.com/sealpost/sealpost/internal/crypto/pgp"
 	"github.com/sealpost/sealpost/internal/gpgtest"
@@ -168,6 +169,13 @@ func smtpCode(err error) int {
 	return 0
 }
 
+// quiet are the options of a member added as a test's setup: without
+// the welcome message (TestWelcome covers it), so that outboxes and
+// queues hold only what the test counts.
+func quiet(isAdmin bool) admin.MemberOptions {
+	return admin.MemberOptions{Admin: isAdmin, NoWelcome: true}
+}
+
 // member is a list member with their own GnuPG home.
 type member struct {
 	addr string
@@ -191,7 +199,7 @@ func setupList(t *testing.T, s *server, addrs ...string) (listFpr string, member
 		g := gpgtest.New(t)
 		fpr := g.GenKey(a + " <" + a + ">")
 		g.Import(listKey)
-		if _, _, err := s.app.Admin.AddMember(ctx, team, a, g.Export(fpr), false); err != nil {
+		if _, _, err := s.app.Admin.AddMemberWith(ctx, team, a, g.Export(fpr), quiet(false)); err != nil {
 			t.Fatal(err)
 		}
 		members[a] = &member{addr: a, fpr: fpr, gpg: g}

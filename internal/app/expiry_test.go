@@ -30,7 +30,7 @@ func TestExpiryReminders(t *testing.T) {
 		if g == carol {
 			fpr = carolFpr
 		}
-		if _, _, err := s.app.Admin.AddMember(ctx, team, addr, g.Export(fpr), false); err != nil {
+		if _, _, err := s.app.Admin.AddMemberWith(ctx, team, addr, g.Export(fpr), quiet(false)); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -129,7 +129,7 @@ func customer(t *testing.T, s *server, addr string, pinned bool) *member {
 	fpr := g.GenKey(addr + " <" + addr + ">")
 	g.Import(gwKey)
 	if pinned {
-		if _, _, err := s.app.Admin.AddMember(ctx, support, addr, g.Export(fpr), false); err != nil {
+		if _, _, err := s.app.Admin.AddMemberWith(ctx, support, addr, g.Export(fpr), quiet(false)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -457,7 +457,7 @@ func TestGatewayOptions(t *testing.T) {
 	alice := gpgtest.New(t)
 	aliceFpr := alice.GenKey("Alice <alice@example.net>")
 	alice.Import(gwKey)
-	if _, _, err := s.app.Admin.AddMember(ctx, support, "alice@example.net", alice.Export(aliceFpr), false); err != nil {
+	if _, _, err := s.app.Admin.AddMemberWith(ctx, support, "alice@example.net", alice.Export(aliceFpr), quiet(false)); err != nil {
 		t.Fatal(err) // the administrator pins alice's key
 	}
 	n := 0
@@ -699,7 +699,7 @@ func TestKeyringKeysOfOtherLists(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := mallory.AddMember(ctx, "other@lists.example.org", "victim@example.net", planted.Armored(), false); err != nil {
+	if _, _, err := mallory.AddMemberWith(ctx, "other@lists.example.org", "victim@example.net", planted.Armored(), quiet(false)); err != nil {
 		t.Fatal(err)
 	}
 	s.clearOutbox(t)

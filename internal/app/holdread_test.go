@@ -145,7 +145,7 @@ func TestReadHold(t *testing.T) {
 	if err := s.app.Admin.RemoveMember(ctx, team, alice.addr); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := s.app.Admin.AddMember(ctx, team, alice.addr, alice.gpg.Export(alice.fpr), true); err != nil {
+	if _, _, err := s.app.Admin.AddMemberWith(ctx, team, alice.addr, alice.gpg.Export(alice.fpr), quiet(true)); err != nil {
 		t.Fatal(err)
 	}
 	s.clearOutbox(t)
@@ -212,7 +212,7 @@ func TestReadHoldSMIME(t *testing.T) {
 	}
 	o.WriteCert("list.pem", listLeaf.Cert)
 	alice := ca.Issue("alice@example.org", openssltest.P256, openssltest.LeafOptions{})
-	if _, _, err := s.app.Admin.AddMember(ctx, team, "alice@example.org", smime.CertsPEM(alice.Cert), false); err != nil {
+	if _, _, err := s.app.Admin.AddMemberWith(ctx, team, "alice@example.org", smime.CertsPEM(alice.Cert), quiet(false)); err != nil {
 		t.Fatal(err)
 	}
 	o.WriteCert("alice.pem", alice.Cert)

@@ -71,7 +71,7 @@ func TestDSAElGamalMemberWithGnuPG(t *testing.T) {
 		t.Fatal(err)
 	}
 	old.Import(listKey)
-	if _, _, err := s.app.Admin.AddMember(ctx, team, "old@example.org", old.Export(fpr), false); err != nil {
+	if _, _, err := s.app.Admin.AddMemberWith(ctx, team, "old@example.org", old.Export(fpr), quiet(false)); err != nil {
 		t.Fatalf("member add of a DSA/ElGamal key: %v", err)
 	}
 	ct := old.MustRun(entity("old@example.org"), "--armor", "--sign", "--encrypt", "-r", listFpr, "-u", fpr).Stdout
@@ -331,7 +331,7 @@ func TestGatewayOldOpenPGP(t *testing.T) {
 	alice := gpgtest.New(t)
 	fpr := alice.GenKey("Alice <alice@example.net>")
 	alice.Import(gwKey)
-	if _, _, err := s.app.Admin.AddMember(ctx, support, "alice@example.net", alice.Export(fpr), false); err != nil {
+	if _, _, err := s.app.Admin.AddMemberWith(ctx, support, "alice@example.net", alice.Export(fpr), quiet(false)); err != nil {
 		t.Fatal(err)
 	}
 	head := "From: alice@example.net\r\nTo: " + support + "\r\nSubject: ticket\r\nMIME-Version: 1.0\r\n"

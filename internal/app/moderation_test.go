@@ -91,7 +91,7 @@ func TestModeration(t *testing.T) {
 	if err := s.app.Admin.RemoveMember(ctx, team, bob.addr); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := s.app.Admin.AddMember(ctx, team, bob.addr, bob.gpg.Export(bob.fpr), true); err != nil {
+	if _, _, err := s.app.Admin.AddMemberWith(ctx, team, bob.addr, bob.gpg.Export(bob.fpr), quiet(true)); err != nil {
 		t.Fatal(err)
 	}
 	s.clearOutbox(t)

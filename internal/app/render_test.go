@@ -40,7 +40,7 @@ func renderList(t testing.TB, a *app.App, n int) (*pgp.Key, []*pgp.Key) {
 		if keys[i], err = pgp.GenerateKey("", addr, pgp.Ed25519, pgp.Options{}); err != nil {
 			t.Fatal(err)
 		}
-		if _, _, err := a.Admin.AddMember(ctx, team, addr, keys[i].PublicBytes(), false); err != nil {
+		if _, _, err := a.Admin.AddMemberWith(ctx, team, addr, keys[i].PublicBytes(), quiet(false)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -297,7 +297,7 @@ func TestCopyKeyGoneBeforeDelivery(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := a.Admin.AddMember(ctx, team, bob, newKey.PublicBytes(), false); err != nil {
+	if _, _, err := a.Admin.AddMemberWith(ctx, team, bob, newKey.PublicBytes(), quiet(false)); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := a.Queue.Flush(ctx); err != nil {

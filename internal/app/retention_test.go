@@ -75,7 +75,7 @@ func TestDailyRetention(t *testing.T) {
 		t.Fatal(err)
 	}
 	for addr, k := range map[string]*pgp.Key{"alice@example.org": alice, "bob@example.org": bob} {
-		if _, _, err := a.Admin.AddMember(ctx, team, addr, k.PublicBytes(), false); err != nil {
+		if _, _, err := a.Admin.AddMemberWith(ctx, team, addr, k.PublicBytes(), quiet(false)); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -104,7 +104,7 @@ func TestCRLRevokesPinnedCertificates(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, id := range []*smime.Identity{alice, carol} { // member add
-		if _, _, err := a.Admin.AddMember(ctx, team, id.Cert.EmailAddresses[0], smime.CertsPEM(id.Cert), false); err != nil {
+		if _, _, err := a.Admin.AddMemberWith(ctx, team, id.Cert.EmailAddresses[0], smime.CertsPEM(id.Cert), quiet(false)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -112,7 +112,7 @@ func TestCRLRevokesPinnedCertificates(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := a.Admin.AddMember(ctx, team, "bob@example.org", bobPGP.Armored(), false); err != nil {
+	if _, _, err := a.Admin.AddMemberWith(ctx, team, "bob@example.org", bobPGP.Armored(), quiet(false)); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := a.Admin.AddMemberKey(ctx, team, "bob@example.org", smime.CertsPEM(bob.Cert)); err != nil { // member key
@@ -219,7 +219,7 @@ func TestCRLRevokesPinnedCertificates(t *testing.T) {
 	})
 
 	t.Run("a revoked certificate is not pinned", func(t *testing.T) {
-		_, _, err := a.Admin.AddMember(ctx, team, "dave@example.org", smime.CertsPEM(dave.Cert), false)
+		_, _, err := a.Admin.AddMemberWith(ctx, team, "dave@example.org", smime.CertsPEM(dave.Cert), quiet(false))
 		if !errors.Is(err, admin.ErrInvalid) || !strings.Contains(err.Error(), "revoked") {
 			t.Errorf("member add with a revoked certificate: %v", err)
 		}

@@ -565,7 +565,7 @@ func TestRequestTracker(t *testing.T) {
 	agent := gpgtest.New(t)
 	agentFpr := agent.GenKey("Agent <" + rtAgent + ">")
 	agent.Import(gwKey)
-	if _, _, err := s.app.Admin.AddMember(ctx, support, rtAgent, agent.Export(agentFpr), false); err != nil {
+	if _, _, err := s.app.Admin.AddMemberWith(ctx, support, rtAgent, agent.Export(agentFpr), quiet(false)); err != nil {
 		t.Fatal(err) // the administrator pins the staff member's key
 	}
 	rt := startRT(t, s.app.SubmissionAddr().String())

@@ -34,7 +34,7 @@ func TestMixedListWithOpenSSLAndGnuPG(t *testing.T) {
 		"bob@example.org":   ca.Issue("bob@example.org", openssltest.RSA2048, openssltest.LeafOptions{}),
 	}
 	for addr, leaf := range smimeMembers {
-		if _, _, err := s.app.Admin.AddMember(ctx, team, addr, smime.CertsPEM(leaf.Cert), false); err != nil {
+		if _, _, err := s.app.Admin.AddMemberWith(ctx, team, addr, smime.CertsPEM(leaf.Cert), quiet(false)); err != nil {
 			t.Fatal(err)
 		}
 		name := strings.Split(addr, "@")[0]
@@ -142,7 +142,7 @@ func TestSMIMEIdentityGrace(t *testing.T) {
 	setupList(t, s, "carol@example.org")
 	ctx := context.Background()
 	alice := ca.Issue("alice@example.org", openssltest.P256, openssltest.LeafOptions{})
-	if _, _, err := s.app.Admin.AddMember(ctx, team, "alice@example.org", smime.CertsPEM(alice.Cert), false); err != nil {
+	if _, _, err := s.app.Admin.AddMemberWith(ctx, team, "alice@example.org", smime.CertsPEM(alice.Cert), quiet(false)); err != nil {
 		t.Fatal(err)
 	}
 	o.WriteCert("alice.pem", alice.Cert)

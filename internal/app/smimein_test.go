@@ -22,7 +22,7 @@ func TestGatewaySMIMESignatures(t *testing.T) {
 	ctx := context.Background()
 	ca := openssltest.NewCA(t, openssltest.RSA2048) // not a trust anchor
 	carol := ca.Issue("carol@example.net", openssltest.RSA2048, openssltest.LeafOptions{})
-	if _, _, err := s.app.Admin.AddMember(ctx, support, "carol@example.net", pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: carol.Cert.Raw}), false); err != nil {
+	if _, _, err := s.app.Admin.AddMemberWith(ctx, support, "carol@example.net", pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: carol.Cert.Raw}), quiet(false)); err != nil {
 		t.Fatal(err)
 	}
 	o := openssltest.New(t)
