@@ -127,7 +127,9 @@ func TestWelcome(t *testing.T) {
 // TestWelcomeSMIME: a member added with an S/MIME certificate gets the
 // welcome as S/MIME: openssl cms decrypts it with their key and verifies
 // the list's signature up to the CA; it carries the list's certificate,
-// the very one the list signs with, and its OpenPGP key too.
+// the very one the list signs with, and its OpenPGP key too. A member the
+// list cannot write to yet (a certificate, and the list has none) is
+// added all the same, without the welcome, and the audit log says why.
 func TestWelcomeSMIME(t *testing.T) {
 	ca := openssltest.NewCA(t, openssltest.RSA2048)
 	o := openssltest.New(t)
@@ -137,6 +139,20 @@ func TestWelcomeSMIME(t *testing.T) {
 	l, err := s.app.Admin.CreateList(ctx, team, "owner@example.org", "", pgp.Ed25519)
 	if err != nil {
 		t.Fatal(err)
+	}
+	// Before the list has a certificate to sign S/MIME with, a member
+	// with a certificate alone is added without the welcome, and the
+	// audit log says why.
+	erin := ca.Issue("erin@example.org", openssltest.RSA2048, openssltest.LeafOptions{})
+	if _, _, err := s.app.Admin.AddMember(ctx, team, "erin@example.org", smime.CertsPEM(erin.Cert), false); err != nil {
+		t.Fatalf("a member whose welcome cannot be sent is not added: %v", err)
+	}
+	if n := queuedTo(t, s, "erin@example.org"); n != 0 {
+		t.Errorf("%d messages for erin, whom the list cannot write S/MIME to yet", n)
+	}
+	if es, err := s.app.Admin.Audit(ctx, team, 0, 1); err != nil || len(es) != 1 || es[0].Target != "erin@example.org" ||
+		!strings.Contains(es[0].Detail, "welcome not sent: the welcome cannot be encrypted to the member's key: The list has no S/MIME certificate") {
+		t.Errorf("audit of adding erin: %+v %v", es, err)
 	}
 	listLeaf := ca.Issue(team, openssltest.RSA2048, openssltest.LeafOptions{})
 	if _, err := s.app.Admin.SetSMIMEIdentity(ctx, team, &smime.Identity{Cert: listLeaf.Cert, Key: listLeaf.Key}); err != nil {

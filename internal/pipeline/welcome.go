@@ -16,7 +16,7 @@ import (
 // ErrNoWelcomeKey is returned by Welcome when the new member's key cannot
 // be encrypted to in any format the list sends (DESIGN §4.5: no welcome
 // in clear).
-var ErrNoWelcomeKey = errors.New("pipeline: the new member's key cannot be encrypted to")
+var ErrNoWelcomeKey = errors.New("the welcome cannot be encrypted to the member's key")
 
 // Welcome writes the welcome message to email, a new member of list whose key is key (as it will
 // be stored): signed by the list, encrypted to key, the list's public key (and S/MIME certificate,
@@ -35,7 +35,11 @@ func (p *Pipeline) Welcome(ctx context.Context, list *store.List, email string, 
 	r := p.rosterOf(list, []store.Member{{ListID: list.ID, Email: email, Keys: []store.MemberKey{key}}}, rev)
 	to, ok := r.to[email]
 	if !ok || to.pgp == nil && to.cert == nil {
-		return nil, fmt.Errorf("%w (%s)", ErrNoWelcomeKey, to.status)
+		why := to.status.String()
+		if to.noListCert {
+			why = noListCertStatus
+		}
+		return nil, fmt.Errorf("%w: %s", ErrNoWelcomeKey, why)
 	}
 	a, err := p.welcome(list, to.cert != nil)
 	if err != nil {
