@@ -33,14 +33,12 @@ func TestAddMemberWelcome(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		n := 0
+		to := map[string]int{}
 		for _, q := range qs {
-			if q.To == tc.addr {
-				n++
-			}
+			to[q.To]++
 		}
-		if n != tc.want {
-			t.Errorf("%s (form %v): %d messages queued, want %d", tc.addr, tc.form, n, tc.want)
+		if to[tc.addr] != tc.want {
+			t.Errorf("%s (form %v): %d messages queued, want %d", tc.addr, tc.form, to[tc.addr], tc.want)
 		}
 	}
 }
