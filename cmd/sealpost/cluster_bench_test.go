@@ -70,7 +70,7 @@ func benchCluster(b *testing.B, pg *pgtest.Server, nodes int) {
 		if err := os.WriteFile(f, k.Armored(), 0o600); err != nil {
 			b.Fatal(err)
 		}
-		sealpost(b, dirs[0], nil, "member", "add", postfixListAddr, addr, "--key", f).want(b, exitOK)
+		sealpost(b, dirs[0], nil, "member", "add", postfixListAddr, addr, "--key", f, "--no-welcome").want(b, exitOK)
 	}
 	master, err := os.ReadFile(filepath.Join(dirs[0], "secrets", "master.key"))
 	if err != nil {

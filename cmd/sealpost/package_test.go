@@ -145,7 +145,7 @@ func TestDebianPackage(t *testing.T) {
 		if err := os.WriteFile(file, k.Armored(), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		installedRun(t, as, "member", "add", postfixListAddr, addr, "--key", file)
+		installedRun(t, as, "member", "add", postfixListAddr, addr, "--key", file, "--no-welcome")
 		keys[addr] = k
 	}
 	// An admin who forgets sudo -u is told, and changes nothing.

@@ -53,7 +53,7 @@ func newPostfixList(t *testing.T) *postfixList {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sealpost(t, data, nil, "member", "add", postfixListAddr, dave, "--key", writeFile(t, data, "dave.asc", k.Armored())).want(t, exitOK)
+	sealpost(t, data, nil, "member", "add", postfixListAddr, dave, "--key", writeFile(t, data, "dave.asc", k.Armored()), "--no-welcome").want(t, exitOK)
 	sealpost(t, data, nil, "list", "set", postfixListAddr, "bounce_threshold=1").want(t, exitOK)
 	return &postfixList{data: data, keys: keys, listPub: listPub}
 }
