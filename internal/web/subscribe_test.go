@@ -20,6 +20,19 @@ import (
 // the message is signed by the list.
 func (f *fixture) challengeCode(t *testing.T, g *gpgtest.GPG, list, addr string, seen map[int64]bool) string {
 	t.Helper()
+	text := f.newMessage(t, g, list, addr, seen)
+	m := regexp.MustCompile(`Confirmation code: (SP-[A-Z2-7]+)`).FindStringSubmatch(text)
+	if m == nil {
+		t.Fatalf("no code in the challenge:\n%s", text)
+	}
+	return m[1]
+}
+
+// newMessage decrypts the one message queued for addr since the outbox
+// was last taken, with gpg in g, checks it is signed by the list and
+// returns its text.
+func (f *fixture) newMessage(t *testing.T, g *gpgtest.GPG, list, addr string, seen map[int64]bool) string {
+	t.Helper()
 	ds, err := f.svc.Queue(context.Background(), list, nil, 100)
 	if err != nil {
 		t.Fatal(err)
@@ -44,17 +57,14 @@ func (f *fixture) challengeCode(t *testing.T, g *gpgtest.GPG, list, addr string,
 		t.Fatal(err)
 	}
 	if !res.Verified(l.KeyFingerprint) {
-		t.Fatalf("the challenge to %s does not decrypt to a message signed by the list:\n%s", addr, res.Report())
+		t.Fatalf("the message to %s does not decrypt to a message signed by the list:\n%s", addr, res.Report())
 	}
-	m := regexp.MustCompile(`Confirmation code: (SP-[A-Z2-7]+)`).FindSubmatch(res.Stdout)
-	if m == nil {
-		t.Fatalf("no code in the challenge:\n%s", res.Stdout)
-	}
-	return string(m[1])
+	return string(res.Stdout)
 }
 
 // TestSubscribeByPage: a person joins a list through the public page
-// with a key made by gpg, answers the challenge gpg decrypts, and leaves
+// with a key made by gpg, answers the challenge gpg decrypts, gets the
+// welcome, and leaves
 // the same way; the page answers alike for every list and address; a
 // moderated list waits for an owner, who approves or declines.
 func TestSubscribeByPage(t *testing.T) {
@@ -115,6 +125,9 @@ func TestSubscribeByPage(t *testing.T) {
 	if err != nil || len(m.Keys) != 1 || m.Keys[0].Fingerprint != daveFpr {
 		t.Fatalf("dave after confirming: %+v, %v", m, err)
 	}
+	if text := f.newMessage(t, g, listA, "dave@example.org", seen); !strings.Contains(text, "Welcome to the list "+listA) {
+		t.Errorf("dave's welcome after confirming:\n%s", text)
+	}
 	if p := cl.post("/subscribe/confirm", map[string][]string{"code": {code}}); p.status != http.StatusNotFound {
 		t.Errorf("the code used again: %d", p.status)
 	}
@@ -166,6 +179,9 @@ func TestSubscribeByPage(t *testing.T) {
 	}
 	if _, err := f.svc.Member(ctx, listA, "frank@example.org"); err != nil {
 		t.Errorf("frank after approval: %v", err)
+	}
+	if text := f.newMessage(t, g, listA, "frank@example.org", seen); !strings.Contains(text, "Welcome to the list "+listA) {
+		t.Errorf("frank's welcome after approval:\n%s", text)
 	}
 
 	// Declined: the person is told why, encrypted to their key.
