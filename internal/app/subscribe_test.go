@@ -59,6 +59,7 @@ func TestSubscribeByMail(t *testing.T) {
 	}
 	// The answer by mail, signed with the key offered, quoting the code.
 	answer := requestEntity(g.addr, "Content-Type: text/plain\r\n\r\n> Confirmation code: "+string(code[1])+"\r\n")
+	s.clearOutbox(t)
 	if err := s.send(t, g.addr, []string{teamRequest}, request(t, g, listFpr, g.fpr, answer)); err != nil {
 		t.Fatalf("the answer was refused: %v", err)
 	}
@@ -68,6 +69,11 @@ func TestSubscribeByMail(t *testing.T) {
 	}
 	if !strings.Contains(string(res.Stdout), team) {
 		t.Errorf("the challenge does not name the list:\n%s", res.Stdout)
+	}
+	// The new member gets the welcome, with the list's key.
+	if w := g.gpg.Run(s.waitFor(t, g.addr), "--decrypt"); !w.Verified(listFpr) ||
+		!strings.Contains(string(w.Stdout), "Welcome to the list "+team) || !strings.Contains(string(w.Stdout), "BEGIN PGP PUBLIC KEY BLOCK") {
+		t.Errorf("dave's welcome:\n%s\n%s", w.Report(), w.Stdout)
 	}
 }
 
