@@ -34,6 +34,6 @@ func (s *Service) welcome(ctx context.Context, l *store.List, m *store.Member, o
 // returns the note for the audit entry. The member stays: the welcome
 // is a courtesy, not a condition of membership.
 func (s *Service) welcomeFailed(l *store.List, email string, err error) string {
-	s.log.Error("welcome message not sent", "list", l.Address, "member", email, "err", err)
+	s.log.Warn("welcome message not sent", "list", l.Address, "member", email, "err", err)
 	return "welcome not sent: " + err.Error()
 }
