@@ -33,7 +33,7 @@ func TestHoldRejectByMail(t *testing.T) {
 	if err := s.app.Admin.RemoveMember(ctx, team, bob.addr); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := s.app.Admin.AddMember(ctx, team, bob.addr, bob.gpg.Export(bob.fpr), true); err != nil {
+	if _, _, err := s.app.Admin.AddMemberWith(ctx, team, bob.addr, bob.gpg.Export(bob.fpr), quiet(true)); err != nil {
 		t.Fatal(err)
 	}
 	ask := func(line string) string {
