@@ -53,7 +53,7 @@ var samples = map[string]map[string]any{
 	"owner-subscription":    {"Email": "dave@example.org", "Fingerprint": fpr, "Expires": "2026-12-22"},
 	"subscription-declined": {"Reason": "This list is for the staff of the clinic only."},
 	"password-reset":        {"Link": "https://sealpost.example.org/login/reset/3q2-7wAbCdEfGhIjKlMnOpQrStUvWxYz0123456789a", "Expires": "2026-11-22 11:00 UTC"},
-	"welcome": {"Name": "Team", "Fingerprint": fpr, "Certificate": fpr + " " + fpr, "Request": "team-request@lists.example.org",
+	"welcome": {"Page": "https://lists.example.org/subscribe?list=team@lists.example.org", "Name": "Team", "Fingerprint": fpr, "Certificate": fpr + " " + fpr, "Request": "team-request@lists.example.org",
 		"Owner": "team-owner@lists.example.org", "Unsubscribe": true, "AdminOnly": false, "SMIME": false, "Footer": "Thank you for joining us."},
 	"request-reply":         {"Answer": "> X-LIST-KEYS:\n  ..."},
 	"post-keywords-refused": {"Problems": []string{"X-FROBNICATE is not a keyword Sealpost knows in posts."}},

@@ -87,6 +87,15 @@ func (p *Pipeline) confirmLink(token string) string {
 	return strings.TrimRight(p.opt.PublicURL, "/") + ConfirmPath + "?code=" + url.QueryEscape(token)
 }
 
+// subscribePage is the list's public page, where members may leave (""
+// when Sealpost's web address is not known).
+func (p *Pipeline) subscribePage(list *store.List) string {
+	if p.opt.PublicURL == "" || list.IsGateway() {
+		return ""
+	}
+	return strings.TrimRight(p.opt.PublicURL, "/") + "/subscribe?list=" + url.QueryEscape(list.Address)
+}
+
 // newcomer is the recipient of a message to email, not (yet) a member of
 // list, encrypted to key as the list would encrypt to a member holding
 // it; an error when the list could not use key.

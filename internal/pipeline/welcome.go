@@ -77,6 +77,7 @@ func (p *Pipeline) welcome(list *store.List, smimeCopy bool) (Announcement, erro
 		"Unsubscribe": !slices.Contains(list.Settings.AdminKeywords, "UNSUBSCRIBE"),
 		"AdminOnly":   list.Settings.AdminOnly,
 		"Footer":      list.Settings.Footer,
+		"Page":        p.subscribePage(list),
 	}
 	attach := []Attachment{{Name: "list-key.asc", ContentType: "application/pgp-keys", Data: key.Armored()}}
 	if len(list.SMIMECert) > 0 {
