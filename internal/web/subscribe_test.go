@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/sealpost/sealpost/internal/admin"
+	"github.com/sealpost/sealpost/internal/clienttest"
 	"github.com/sealpost/sealpost/internal/gpgtest"
 	"github.com/sealpost/sealpost/internal/openssltest"
 	"github.com/sealpost/sealpost/internal/store"
@@ -166,6 +167,27 @@ func TestSubscribeByPage(t *testing.T) {
 	if _, err := f.svc.Member(ctx, listA, "frank@example.org"); err == nil {
 		t.Fatal("frank is a member before an owner approved")
 	}
+	// The owner is told, in a notice signed by the list that gpg checks
+	// (alice has no key on file, so it is signed only).
+	ds, err := f.svc.Queue(ctx, listA, nil, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	toldOwner := false
+	for _, d := range ds {
+		if !seen[d.ID] && d.To == "alice@example.org" {
+			full, err := f.db.Delivery(ctx, d.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := clienttest.GPGRead(t, g, full.Data)
+			toldOwner = r.GoodSignature && strings.Contains(r.Text, "frank@example.org asked to join") &&
+				strings.Contains(r.Text, "sealpost subscription approve")
+		}
+	}
+	if !toldOwner {
+		t.Error("the owner was not told of frank's request in a notice signed by the list")
+	}
 	alice := f.svc.As(admin.Actor{Email: "alice@example.org", Role: store.RoleOwner, Via: admin.ViaWeb})
 	subs, err := alice.Subscriptions(ctx, listA)
 	if err != nil || len(subs) != 1 || subs[0].State != store.StateApproval || subs[0].Fingerprint != frankFpr {
@@ -192,7 +214,7 @@ func TestSubscribeByPage(t *testing.T) {
 	if err := alice.RejectSubscription(ctx, listA, "erin@example.org", "This list is for the clinic's staff."); err != nil {
 		t.Fatal(err)
 	}
-	ds, _ := f.svc.Queue(ctx, listA, nil, 100)
+	ds, _ = f.svc.Queue(ctx, listA, nil, 100)
 	var told bool
 	for _, d := range ds {
 		if !seen[d.ID] && d.To == "erin@example.org" {
