@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/ProtonMail/go-crypto/openpgp/armor"
+	pgperrors "github.com/ProtonMail/go-crypto/openpgp/errors"
 	"github.com/ProtonMail/go-crypto/openpgp/packet"
 	openpgp "github.com/ProtonMail/go-crypto/openpgp/v2"
 )
@@ -212,9 +213,26 @@ func readKeyStream(bin []byte, opt ImportOptions) ([]Imported, error) {
 
 // keyPacket is one packet as it appears in the input, header included.
 type keyPacket struct {
-	tag byte
-	raw []byte
+	tag  byte
+	raw  []byte
+	body int // where the body starts in raw
 }
+
+// version is the first octet of the packet's body: a key packet's version.
+func (p keyPacket) version() byte {
+	if p.body >= len(p.raw) {
+		return 0
+	}
+	return p.raw[p.body]
+}
+
+// librePGPKeyVersion is the key packet version of LibrePGP, the format
+// GnuPG 2.5 writes its "Kyber" (ML-KEM) subkeys in. It is not OpenPGP
+// (RFC 9580 has v4 and v6), and go-crypto's readers differ on it
+// (openpgp.ReadKeyRing refuses the whole key, v2's ReadEntity skips the
+// subkey): such subkeys are dropped on import, saying so, and the key's
+// classical subkeys serve.
+const librePGPKeyVersion = 5
 
 // splitKeyPacket frames the first packet of data and returns it with its total
 // length (RFC 9580 §4.2). Partial and indeterminate lengths are refused:
@@ -239,7 +257,7 @@ func splitKeyPacket(data []byte) (keyPacket, int, error) {
 		return keyPacket{}, 0, errors.New("truncated packet")
 	}
 	n := 1 + hdr + body
-	return keyPacket{tag: tag, raw: data[:n]}, n, nil
+	return keyPacket{tag: tag, raw: data[:n], body: 1 + hdr}, n, nil
 }
 
 // newFormatBodyLen decodes an RFC 9580 §4.2.1 length: the length octets
@@ -297,11 +315,16 @@ type keyFilter struct {
 	cur     *keyElement // where signatures go; nil while skipping a dropped part
 	counts  map[byte]int
 	// dropped parts, for Notes
-	overLimit, unsigned, attributes, unknown, unreadable int
+	overLimit, unsigned, attributes, unknown, unreadable, librePGP, unknownAlgo int
 }
 
 func newKeyFilter(p keyPacket) *keyFilter {
 	f := &keyFilter{head: p.raw, counts: map[byte]int{}}
+	if p.version() == librePGPKeyVersion {
+		f.imp.Err = errors.New("pgp: a GnuPG 2.5 (LibrePGP) version 5 key, which is not OpenPGP (RFC 9580); " +
+			"use a version 4 key (GnuPG makes them by default)")
+		return f
+	}
 	pkt, err := packet.Read(bytes.NewReader(p.raw))
 	switch k := pkt.(type) {
 	case *packet.PublicKey:
@@ -349,6 +372,9 @@ func (f *keyFilter) open(p keyPacket) {
 	if kind == ptSecretSubkey {
 		kind = ptPublicSubkey
 	}
+	if kind == ptPublicSubkey && !f.readableSubkey(p) {
+		return // and its binding signature goes with it (f.cur is nil)
+	}
 	limit := map[byte]int{ptUserID: maxUserIDs, ptPublicSubkey: maxSubkeys}[kind]
 	if f.counts[kind] >= limit {
 		f.overLimit++
@@ -357,6 +383,24 @@ func (f *keyFilter) open(p keyPacket) {
 	f.counts[kind]++
 	f.cur = &keyElement{head: p.raw, tag: kind}
 	f.elems = append(f.elems, f.cur)
+}
+
+// readableSubkey reports whether go-crypto can read subkey packet p, which
+// it needs to read the key at all: a LibrePGP subkey (GnuPG 2.5's
+// "Kyber") or one of an algorithm it does not know is counted for Notes
+// instead, to be dropped.
+func (f *keyFilter) readableSubkey(p keyPacket) bool {
+	if p.version() == librePGPKeyVersion {
+		f.librePGP++
+		return false
+	}
+	_, err := packet.Read(bytes.NewReader(p.raw))
+	var unsupported pgperrors.UnsupportedError
+	if errors.As(err, &unsupported) {
+		f.unknownAlgo++
+		return false
+	}
+	return true
 }
 
 // closeElement ends the current element; a user ID or subkey that kept no
@@ -459,6 +503,9 @@ func (f *keyFilter) noteDrops() {
 		{f.attributes, "user attributes (photo IDs) dropped"},
 		{f.unknown, "packets of an unexpected type dropped"},
 		{f.unreadable, "unreadable signatures dropped"},
+		{f.librePGP, "GnuPG 2.5 (LibrePGP) post-quantum \"Kyber\" subkeys dropped: that format is not OpenPGP's (RFC 9980); " +
+			"the key's classical subkeys are used"},
+		{f.unknownAlgo, "subkeys of an algorithm Sealpost does not know dropped"},
 	} {
 		if d.n > 0 {
 			f.imp.Notes = append(f.imp.Notes, fmt.Sprintf("%d %s", d.n, d.what))
