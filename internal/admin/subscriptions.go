@@ -156,6 +156,10 @@ func (s *Service) ConfirmSubscription(ctx context.Context, code string) (*Confir
 		return nil, err
 	}
 	c := &Confirmation{List: l.Address, Email: sub.Email, Action: sub.Action}
+	// The code, sent encrypted to the person's key, is the authority to
+	// change this one membership: the person acts on this list alone, as
+	// themselves in the audit log, through the same use cases an owner's
+	// change goes through (the welcome, the checks of the key).
 	self := s.As(Actor{Email: sub.Email, Role: store.RoleAdmin, List: l.Address, Via: s.actor.Via})
 	switch {
 	case sub.Action == store.ActionUnsubscribe:

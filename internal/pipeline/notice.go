@@ -46,9 +46,16 @@ func (p *Pipeline) ownerNotice(ctx context.Context, list *store.List, in *store.
 	if err != nil {
 		return nil, err
 	}
+	return p.noticesTo(ctx, list, nil, to, subject, text, in.ID)
+}
+
+// noticesTo writes one notice to each of to (a list's owners), each
+// encrypted to their key where the list knows one (secureNotice). r is
+// the list's roster when the caller has it, nil to load it.
+func (p *Pipeline) noticesTo(ctx context.Context, list *store.List, r *roster, to []string, subject, text, ref string) ([]store.Delivery, error) {
 	var out []store.Delivery
 	for _, addr := range to {
-		d, err := p.secureNotice(ctx, list, nil, addr, subject, text, in.ID)
+		d, err := p.secureNotice(ctx, list, r, addr, subject, text, ref)
 		if err != nil {
 			return nil, err
 		}
@@ -95,15 +102,7 @@ func (p *Pipeline) unservedNotice(ctx context.Context, list *store.List, r *rost
 	if err != nil {
 		return nil, err
 	}
-	var out []store.Delivery
-	for _, to := range owners {
-		d, err := p.secureNotice(ctx, list, r, to, subject, text, ref)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, d)
-	}
-	return out, nil
+	return p.noticesTo(ctx, list, r, owners, subject, text, ref)
 }
 
 // noListCertStatus is the status, in the owner's notice, of a member

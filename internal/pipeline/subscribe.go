@@ -125,15 +125,7 @@ func (p *Pipeline) SubscriptionNotices(ctx context.Context, list *store.List, su
 	if err != nil {
 		return nil, err
 	}
-	var out []store.Delivery
-	for _, to := range owners {
-		d, err := p.secureNotice(ctx, list, nil, to, subject, text, ref)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, d)
-	}
-	return out, nil
+	return p.noticesTo(ctx, list, nil, owners, subject, text, ref)
 }
 
 // SubscriptionDeclined tells the person of sub that the owners declined
@@ -178,10 +170,9 @@ func (p *Pipeline) subscribeByMail(ctx context.Context, log *slog.Logger, list *
 	if problem != "" {
 		return false, nil
 	}
-	// The signature must be the offered key's: open again with it alone.
-	o, err := p.open(list, &roster{pgpKeys: []*pgp.Key{key}}, msg)
-	if err != nil || o.status != crypto.StatusGood || o.signer == nil || o.signer.Fingerprint != key.Fingerprint() ||
-		o.protection.Integrity == "" || !o.protection.Encrypted {
+	// The signature must be the offered key's.
+	o := p.openSignedBy(list, msg, key)
+	if o == nil {
 		return false, nil
 	}
 	if ms, err := p.store.MembersByEmail(ctx, list.ID, []string{from}); err != nil || len(ms) > 0 {
@@ -206,6 +197,18 @@ func (p *Pipeline) subscribeByMail(ctx context.Context, log *slog.Logger, list *
 		log.Info("subscription asked by mail", "sender", from)
 	}
 	return true, err
+}
+
+// openSignedBy opens msg again with key as the only signer the list
+// knows: the message, encrypted to the list with integrity protection,
+// when key made its good signature; nil otherwise.
+func (p *Pipeline) openSignedBy(list *store.List, msg *mime.Part, key *pgp.Key) *opened {
+	o, err := p.open(list, &roster{pgpKeys: []*pgp.Key{key}}, msg)
+	if err != nil || o.status != crypto.StatusGood || o.signer == nil || o.signer.Fingerprint != key.Fingerprint() ||
+		o.protection.Integrity == "" || !o.protection.Encrypted {
+		return nil
+	}
+	return o
 }
 
 // asksToSubscribe reports whether content's keywords are X-SUBSCRIBE for
@@ -251,9 +254,8 @@ func (p *Pipeline) answerByMail(ctx context.Context, log *slog.Logger, list *sto
 	if err != nil {
 		return false, nil
 	}
-	o, err := p.open(list, &roster{pgpKeys: []*pgp.Key{key}}, msg)
-	if err != nil || o.status != crypto.StatusGood || o.signer == nil || o.signer.Fingerprint != key.Fingerprint() ||
-		o.protection.Integrity == "" || !o.protection.Encrypted {
+	o := p.openSignedBy(list, msg, key)
+	if o == nil {
 		return false, nil
 	}
 	signed, err := p.parseContent(o.content)
