@@ -120,6 +120,16 @@ type KeyInfo struct {
 	// that would encrypt (sign) but that Sealpost cannot use, e.g.
 	// "RSA-768", when that is why CanEncrypt (CanSign) is false.
 	EncryptRefused, SignRefused string
+	// PostQuantum reports that what is encrypted to the key is protected
+	// against a quantum computer: a currently valid ML-KEM encryption
+	// (sub)key exists (RFC 9980 ML-KEM-768+X25519 or ML-KEM-1024+X448
+	// for OpenPGP, an ML-KEM certificate, RFC 9935, for S/MIME), and
+	// Sealpost encrypts to it.
+	PostQuantum bool
+	// Notes say what of the key Sealpost leaves unused and why (a
+	// GnuPG 2.5 "Kyber" subkey in LibrePGP's format, say), in words for
+	// the person who added it; none for most keys.
+	Notes []string
 }
 
 // Expired reports whether the key had expired at now.
