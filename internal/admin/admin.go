@@ -684,6 +684,11 @@ type MemberView struct {
 	store.Member
 	// Keys describes each of Member.Keys, in the same order.
 	Keys []crypto.KeyInfo
+	// CopyKey is the fingerprint of the key the member's copies are
+	// encrypted to now, "" when they get none; PostQuantum says that
+	// key is an ML-KEM one (pipeline.CopyKeys).
+	CopyKey     string
+	PostQuantum bool
 }
 
 // Members returns the list's members with key status.
@@ -749,7 +754,24 @@ func (s *Service) memberViewsOf(ctx context.Context, l *store.List, ms []store.M
 	if err != nil {
 		return nil, err
 	}
-	return s.memberViews(ms, rev), nil
+	vs := s.memberViews(ms, rev)
+	return vs, s.markCopyKeys(ctx, l, vs)
+}
+
+// markCopyKeys sets each view's CopyKey and PostQuantum.
+func (s *Service) markCopyKeys(ctx context.Context, l *store.List, vs []MemberView) error {
+	if s.flow == nil {
+		return nil
+	}
+	keys, err := s.flow.CopyKeys(ctx, l)
+	if err != nil {
+		return err
+	}
+	for i := range vs {
+		k := keys[vs[i].Email]
+		vs[i].CopyKey, vs[i].PostQuantum = k.Fingerprint, k.PostQuantum
+	}
+	return nil
 }
 
 // memberViews describes each member's keys as they stand now; a

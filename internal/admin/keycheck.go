@@ -8,7 +8,6 @@ import (
 	"github.com/sealpost/sealpost/internal/crypto"
 	"github.com/sealpost/sealpost/internal/crypto/smime"
 	"github.com/sealpost/sealpost/internal/keyring"
-	"github.com/sealpost/sealpost/internal/store"
 )
 
 // KeyFinding is a key or certificate that is unusable or expires soon.
@@ -38,19 +37,9 @@ func (s *Service) CheckKeysWeak(ctx context.Context, list string, days int) ([]K
 }
 
 func (s *Service) checkKeys(ctx context.Context, list string, days int, weak bool) ([]KeyFinding, error) {
-	var lists []store.List
-	if list == "" {
-		all, err := s.Lists(ctx)
-		if err != nil {
-			return nil, err
-		}
-		lists = all
-	} else {
-		l, err := s.List(ctx, list)
-		if err != nil {
-			return nil, err
-		}
-		lists = []store.List{*l}
+	lists, err := s.listsToCheck(ctx, list)
+	if err != nil {
+		return nil, err
 	}
 	now := s.now()
 	soon := now.AddDate(0, 0, days)

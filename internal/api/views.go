@@ -23,6 +23,8 @@ type keyJSON struct {
 	Revoked     bool     `json:"revoked"`
 	CanEncrypt  bool     `json:"can_encrypt"`
 	CanSign     bool     `json:"can_sign"`
+	PostQuantum bool     `json:"post_quantum"`
+	Notes       []string `json:"notes,omitempty"`
 }
 
 func keyView(info crypto.KeyInfo) keyJSON {
@@ -31,7 +33,8 @@ func keyView(info crypto.KeyInfo) keyJSON {
 		addrs = []string{}
 	}
 	return keyJSON{Engine: string(info.Engine), Fingerprint: info.Fingerprint, Algorithm: info.Algorithm, Addresses: addrs,
-		Created: stamp(info.Created), Expires: stamp(info.Expires), Revoked: info.Revoked, CanEncrypt: info.CanEncrypt, CanSign: info.CanSign}
+		Created: stamp(info.Created), Expires: stamp(info.Expires), Revoked: info.Revoked, CanEncrypt: info.CanEncrypt, CanSign: info.CanSign,
+		PostQuantum: info.PostQuantum, Notes: info.Notes}
 }
 
 type listJSON struct {
@@ -76,6 +79,7 @@ type memberJSON struct {
 	Admin      bool            `json:"admin"`
 	Format     string          `json:"format"`
 	Badge      string          `json:"badge"`
+	Copies     string          `json:"copies"`
 	Keys       []memberKeyJSON `json:"keys"`
 	Disabled   *string         `json:"delivery_disabled"`
 	DisabledBy string          `json:"delivery_disabled_reason,omitempty"`
@@ -87,7 +91,7 @@ type memberJSON struct {
 }
 
 func memberView(m admin.MemberView, now time.Time) memberJSON {
-	v := memberJSON{Email: m.Email, Admin: m.Admin, Format: m.Format, Badge: m.Badge(now), Keys: []memberKeyJSON{},
+	v := memberJSON{Email: m.Email, Admin: m.Admin, Format: m.Format, Badge: m.Badge(now), Copies: m.Copies(), Keys: []memberKeyJSON{},
 		Disabled: stamp(m.DisabledAt), DisabledBy: m.DisabledReason, CreatedAt: stamp(m.CreatedAt),
 		SMIMECipher:       admin.MemberSettingValue(m.Member, "smime_cipher"),
 		SMIMEKeyTransport: admin.MemberSettingValue(m.Member, "smime_keytransport")}

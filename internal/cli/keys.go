@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -190,6 +191,8 @@ type keyShowJSON struct {
 	Status      string    `json:"status"`
 	Bits        int       `json:"bits,omitempty"`
 	Weak        string    `json:"weak,omitempty"`
+	PostQuantum bool      `json:"post_quantum"`
+	Notes       []string  `json:"notes,omitempty"`
 	UsedBy      []string  `json:"used_by"`
 	Updated     time.Time `json:"updated_at"`
 }
@@ -197,7 +200,7 @@ type keyShowJSON struct {
 func keyShow(d admin.KeyDetails) keyShowJSON {
 	v := keyShowJSON{Fingerprint: d.Fingerprint, Engine: d.Engine, Addresses: d.Info.Addresses, Algorithm: d.Info.Algorithm,
 		Usage: []string{}, Created: d.Info.Created.UTC().Format(time.DateOnly), Status: d.Status.String(),
-		Bits: d.Info.Bits, Weak: d.Weak, UsedBy: d.Users, Updated: d.UpdatedAt}
+		Bits: d.Info.Bits, Weak: d.Weak, PostQuantum: d.Info.PostQuantum, Notes: d.Info.Notes, UsedBy: d.Users, Updated: d.UpdatedAt}
 	if v.Addresses == nil {
 		v.Addresses = []string{}
 	}
@@ -232,9 +235,25 @@ func (e *env) printKey(v keyShowJSON) {
 	if v.Weak != "" {
 		status += "; " + v.Weak + ": ask for a new key"
 	}
-	fmt.Fprintf(w, "fingerprint:\t%s\nengine:\t%s\naddresses:\t%s\nalgorithm:\t%s\nusage:\t%s\ncreated:\t%s\nexpires:\t%s\nstatus:\t%s\nused by:\t%s\n",
-		crypto.FormatFingerprint(v.Fingerprint), v.Engine, strings.Join(v.Addresses, ", "), v.Algorithm, usage, v.Created, expires, status, used)
+	fmt.Fprintf(w, "fingerprint:\t%s\nengine:\t%s\naddresses:\t%s\nalgorithm:\t%s\nusage:\t%s\npost-quantum:\t%s\ncreated:\t%s\nexpires:\t%s\nstatus:\t%s\nused by:\t%s\n",
+		crypto.FormatFingerprint(v.Fingerprint), v.Engine, strings.Join(v.Addresses, ", "), v.Algorithm, usage, postQuantumWord(v.PostQuantum, slices.Contains(v.Usage, "encrypt")),
+		v.Created, expires, status, used)
+	for _, n := range v.Notes {
+		fmt.Fprintf(w, "note:\t%s\n", n)
+	}
 	w.Flush()
+}
+
+// postQuantumWord says whether what is encrypted to a key is protected
+// against a quantum computer, for key show and member add.
+func postQuantumWord(pq, encrypts bool) string {
+	switch {
+	case pq:
+		return "yes (encrypted with ML-KEM)"
+	case encrypts:
+		return "no (classical encryption only)"
+	}
+	return "no (the key does not encrypt)"
 }
 
 func (e *env) keyExportCmd() *cobra.Command {
@@ -318,8 +337,9 @@ func (e *env) readFile(name string, limit int64) ([]byte, error) {
 func (e *env) keyCheckCmd() *cobra.Command {
 	var list string
 	var days int
+	var pq bool
 	check := &cobra.Command{
-		Use:   "check [--list LIST] [--days N]",
+		Use:   "check [--list LIST] [--days N | --post-quantum]",
 		Short: "List keys and certificates that are unusable or expire within N days",
 		Long: `Report every list key, list certificate and member key or certificate that
 cannot be used now (Key expired, Key revoked, Wrong key usage, Policy
@@ -327,11 +347,24 @@ mismatch, ...; a certificate that a CRL loaded from [smime] crls lists is
 Key revoked), that is weak (an RSA, DSA or ElGamal key under 2048 bits:
 "Weak key (1024 bits)"; still used), or that expires within the next N
 days (default 14), so that fresh keys can be asked for in time. Prints nothing else when there
-is nothing to report; suitable for a daily cron job.`,
+is nothing to report; suitable for a daily cron job.
+
+--post-quantum reports instead who is protected against a quantum
+computer: for each list, its own keys (whether members can encrypt
+posts to it with ML-KEM) and each member (whether their copies are
+encrypted with ML-KEM: "post-quantum", "classical", or "no copies"),
+then how many members' copies are post-quantum. A member becomes
+post-quantum by giving the list a key with an ML-KEM-768+X25519 subkey
+(RFC 9980) or an ML-KEM certificate; see the README's "Post-quantum".`,
+		Example: `  sealpost key check --days 30
+  sealpost key check --list team@lists.example.org --post-quantum`,
 		Args: args(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if days < 0 {
 				return usagef("--days must not be negative")
+			}
+			if pq {
+				return e.withApp(cmd, func(ap *app.App) error { return e.printPostQuantum(cmd, ap, list) })
 			}
 			return e.withApp(cmd, func(ap *app.App) error {
 				fs, err := ap.Admin.CheckKeysWeak(cmd.Context(), list, days)
@@ -360,6 +393,55 @@ is nothing to report; suitable for a daily cron job.`,
 	}
 	check.Flags().StringVar(&list, "list", "", "check only this list")
 	check.Flags().IntVar(&days, "days", 14, "also report keys that expire within this many days")
+	check.Flags().BoolVar(&pq, "post-quantum", false, "report which list keys and members' copies are post-quantum (ML-KEM) instead")
 
 	return check
+}
+
+// printPostQuantum writes key check --post-quantum: each list's keys and
+// members, whether they are post-quantum, and a count per list.
+func (e *env) printPostQuantum(cmd *cobra.Command, ap *app.App, list string) error {
+	rs, err := ap.Admin.PostQuantum(cmd.Context(), list)
+	if err != nil {
+		return err
+	}
+	w := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(w, "LIST\tHOLDER\tENGINE\tFINGERPRINT\tENCRYPTION")
+	type count struct{ members, pq int }
+	var order []string
+	counts := map[string]*count{}
+	for _, r := range rs {
+		c := counts[r.List]
+		if c == nil {
+			c = &count{}
+			counts[r.List] = c
+			order = append(order, r.List)
+		}
+		word := "classical"
+		switch {
+		case r.PostQuantum:
+			word = "post-quantum"
+		case r.Fingerprint == "":
+			word = "no copies"
+		}
+		if r.Holder != "list" {
+			c.members++
+			if r.PostQuantum {
+				c.pq++
+			}
+		}
+		engine, fpr := string(r.Engine), r.Fingerprint
+		if fpr == "" {
+			engine, fpr = "-", "-"
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", r.List, r.Holder, engine, fpr, word)
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	for _, l := range order {
+		c := counts[l]
+		fmt.Fprintf(e.stdout, "%s: %d of %d members' copies are post-quantum\n", l, c.pq, c.members)
+	}
+	return nil
 }

@@ -65,9 +65,7 @@ and how to post. --no-welcome skips it for this member (a bulk import);
 					return err
 				}
 				fmt.Fprintf(e.stdout, "Added %s to %s\n  key: %s (%s)\n", m.Email, a[0], info.Fingerprint, info.Algorithm)
-				if !info.Expires.IsZero() {
-					fmt.Fprintf(e.stdout, "  expires: %s\n", info.Expires.Format("2006-01-02"))
-				}
+				e.printKeyFacts(info)
 				return e.keyWarnings(cmd, ap, a[0], m.Email, info)
 			})
 		},
@@ -76,6 +74,19 @@ and how to post. --no-welcome skips it for this member (a bulk import);
 	c.Flags().BoolVar(&isAdmin, "admin", false, "make the member a list admin")
 	c.Flags().BoolVar(&noWelcome, "no-welcome", false, "do not send this member the welcome message")
 	return c
+}
+
+// printKeyFacts writes, under the line that names a key just added, when
+// it expires, whether copies to it are post-quantum, and what of it
+// Sealpost leaves unused (a GnuPG 2.5 "Kyber" subkey).
+func (e *env) printKeyFacts(info crypto.KeyInfo) {
+	if !info.Expires.IsZero() {
+		fmt.Fprintf(e.stdout, "  expires: %s\n", info.Expires.Format("2006-01-02"))
+	}
+	fmt.Fprintf(e.stdout, "  post-quantum: %s\n", postQuantumWord(info.PostQuantum, info.CanEncrypt))
+	for _, n := range info.Notes {
+		fmt.Fprintf(e.stdout, "  note: %s\n", n)
+	}
 }
 
 // keyWarnings writes to standard error what keeps the list from using
@@ -106,8 +117,8 @@ func (e *env) readKey(name string) ([]byte, error) {
 }
 
 // memberJSON is the --json form of `member list`. The key_* fields
-// describe the member's first usable key (else their first key); keys
-// lists all of them.
+// describe the key the member's copies are encrypted to (else their
+// first usable key, else their first key); keys lists all of them.
 type memberJSON struct {
 	Email          string    `json:"email"`
 	Admin          bool      `json:"admin"`
@@ -118,6 +129,9 @@ type memberJSON struct {
 	AddedAt        time.Time `json:"added_at"`
 	// Delivery is "on", or "off" with why (bounces, an administrator).
 	Delivery string `json:"delivery"`
+	// Copies says how the member's copies are encrypted: "post-quantum"
+	// (ML-KEM), "classical", or "none" when they get none.
+	Copies string `json:"copies"`
 }
 
 type keyJSON struct {
@@ -126,20 +140,23 @@ type keyJSON struct {
 	Source      string `json:"source"`
 	Status      string `json:"status"`
 	Expires     string `json:"expires,omitempty"`
+	// PostQuantum: the key has an ML-KEM encryption key (KeyInfo.PostQuantum).
+	PostQuantum bool `json:"post_quantum"`
 }
 
 func memberView(m admin.MemberView, now time.Time) memberJSON {
-	v := memberJSON{Email: m.Email, Admin: m.Admin, AddedAt: m.CreatedAt, KeyStatus: "no key", Keys: []keyJSON{}, Delivery: "on"}
+	v := memberJSON{Email: m.Email, Admin: m.Admin, AddedAt: m.CreatedAt, KeyStatus: "no key", Keys: []keyJSON{}, Delivery: "on",
+		Copies: m.Copies()}
 	if !m.DisabledAt.IsZero() {
 		v.Delivery = "off (" + m.DisabledReason + ")"
 	}
 	chosen := -1
 	for i, mk := range m.Member.Keys {
-		k := keyJSON{Engine: mk.Engine, Fingerprint: mk.Fingerprint, Source: mk.Source, Status: "usable"}
 		info := m.Keys[i]
+		k := keyJSON{Engine: mk.Engine, Fingerprint: mk.Fingerprint, Source: mk.Source, Status: "usable", PostQuantum: info.PostQuantum}
 		if err := keyring.CheckMemberKey(info, m.Email, now); err != nil {
 			k.Status = err.Error()
-		} else if chosen < 0 {
+		} else if chosen < 0 || mk.Fingerprint == m.CopyKey {
 			chosen = i
 		}
 		if !info.Expires.IsZero() {
@@ -162,7 +179,13 @@ func (e *env) memberListCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "list LIST",
 		Short: "List a list's members and the state of their keys",
-		Args:  args(cobra.ExactArgs(1)),
+		Long: `List the members of LIST: whether they are list admins, whether mail is
+delivered to them, the key their copies are encrypted to and its state,
+and COPIES: "post-quantum" when their copies are encrypted with ML-KEM
+(their OpenPGP key has an ML-KEM-768+X25519 subkey, or their S/MIME
+certificate is an ML-KEM one), so that a quantum computer could not open
+them later; "classical" otherwise; "none" when they get no copies.`,
+		Args: args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, a []string) error {
 			return e.withApp(cmd, func(ap *app.App) error {
 				ms, err := ap.Admin.Members(cmd.Context(), a[0])
@@ -177,9 +200,9 @@ func (e *env) memberListCmd() *cobra.Command {
 					return writeJSON(e, out)
 				}
 				w := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
-				fmt.Fprintln(w, "EMAIL\tADMIN\tDELIVERY\tKEY\tSTATUS")
+				fmt.Fprintln(w, "EMAIL\tADMIN\tDELIVERY\tKEY\tSTATUS\tCOPIES")
 				for _, m := range out {
-					fmt.Fprintf(w, "%s\t%v\t%s\t%s\t%s\n", m.Email, m.Admin, m.Delivery, m.KeyFingerprint, m.KeyStatus)
+					fmt.Fprintf(w, "%s\t%v\t%s\t%s\t%s\t%s\n", m.Email, m.Admin, m.Delivery, m.KeyFingerprint, m.KeyStatus, m.Copies)
 				}
 				return w.Flush()
 			})
@@ -228,6 +251,7 @@ current key; a member who lost their key needs you.`,
 					return err
 				}
 				fmt.Fprintf(e.stdout, "Added %s key %s (%s) to %s on %s\n", info.Engine, info.Fingerprint, info.Algorithm, a[1], a[0])
+				e.printKeyFacts(info)
 				return e.keyWarnings(cmd, ap, a[0], a[1], info)
 			})
 		},

@@ -354,3 +354,32 @@ func (p *Pipeline) unusableStatus(m *store.Member, rev *smime.Revocations) keyri
 	}
 	return keyring.PolicyMismatch // usable, but not in a format the list sends (a certificate, no list certificate)
 }
+
+// CopyKey is the key a member's copies are encrypted to.
+type CopyKey struct {
+	Fingerprint string
+	// PostQuantum reports that the copies are encrypted with ML-KEM, so
+	// that a quantum computer could not open them (KeyInfo.PostQuantum).
+	PostQuantum bool
+}
+
+// CopyKeys returns, by member address, the key each member's copy of a
+// post to list would be encrypted to now, chosen as the fan-out chooses
+// it; members who would get no copy are absent.
+func (p *Pipeline) CopyKeys(ctx context.Context, list *store.List) (map[string]CopyKey, error) {
+	r, err := p.roster(ctx, list)
+	if err != nil {
+		return nil, err
+	}
+	now := p.opt.Now()
+	out := make(map[string]CopyKey, len(r.to))
+	for addr, to := range r.to {
+		switch {
+		case to.pgp != nil:
+			out[addr] = CopyKey{Fingerprint: to.fingerprint, PostQuantum: to.pgp.Info(now).PostQuantum}
+		case to.cert != nil:
+			out[addr] = CopyKey{Fingerprint: to.fingerprint, PostQuantum: smime.CertInfo(to.cert).PostQuantum}
+		}
+	}
+	return out, nil
+}

@@ -346,8 +346,10 @@ type listData struct {
 	KeyText  string
 	Cert     *crypto.KeyInfo
 	Members  []memberRow
-	Held     int
-	Options  []optionGroup
+	// Protection counts the members whose copies are post-quantum.
+	Protection admin.CopyProtection
+	Held       int
+	Options    []optionGroup
 	// Roles are the owners and moderators the list names besides its
 	// owner address.
 	Roles []store.ListRole
@@ -388,6 +390,9 @@ var memberChoiceLabels = map[string]string{"format": "Format of the copies", "sm
 type memberKeyRow struct {
 	Engine, Fingerprint, Source, Badge string
 	Expires                            time.Time
+	// PostQuantum: the key has an ML-KEM encryption key; Copies: the
+	// member's copies are encrypted to this key.
+	PostQuantum, Copies bool
 }
 
 // optionGroup is a heading of the options form and its options.
@@ -424,7 +429,8 @@ func listPage(q *request) error {
 	if err != nil {
 		return err
 	}
-	d := listData{L: l, Held: counts[l.Address].Held, Members: q.memberRows(l.Address, ms), KeyBadge: "missing", KeyText: "unreadable"}
+	d := listData{L: l, Held: counts[l.Address].Held, Members: q.memberRows(l.Address, ms), KeyBadge: "missing", KeyText: "unreadable",
+		Protection: admin.ProtectionOf(ms)}
 	// A refused form is shown again with what was typed into it.
 	if q.r.Method == http.MethodPost {
 		d.MemberForm = strings.HasSuffix(q.r.URL.Path, "/members")
@@ -498,7 +504,8 @@ func (q *request) memberRows(list string, ms []admin.MemberView) []memberRow {
 		for i, mk := range m.Member.Keys {
 			info := m.Keys[i]
 			r.Keys = append(r.Keys, memberKeyRow{Engine: mk.Engine, Fingerprint: mk.Fingerprint, Source: mk.Source,
-				Badge: admin.KeyBadge(info, m.Email, now), Expires: info.Expires})
+				Badge: admin.KeyBadge(info, m.Email, now), Expires: info.Expires,
+				PostQuantum: info.PostQuantum, Copies: mk.Fingerprint == m.CopyKey})
 		}
 		out = append(out, r)
 	}
