@@ -201,7 +201,7 @@ func (s *Signed) encryptToAll(out io.Writer, to []*Key, allowV2 bool) error {
 	cipher := packet.CipherAES256
 	var encKeys []*packet.PublicKey
 	for _, k := range to {
-		enc, ok := k.e.EncryptionKey(now, cfg)
+		enc, ok := k.encryptionKey(now, cfg)
 		if !ok {
 			return ErrNoUsableKey
 		}

@@ -22,7 +22,6 @@ import (
 	"time"
 
 	"github.com/ProtonMail/go-crypto/openpgp/armor"
-	pgperrors "github.com/ProtonMail/go-crypto/openpgp/errors"
 	"github.com/ProtonMail/go-crypto/openpgp/packet"
 	openpgp "github.com/ProtonMail/go-crypto/openpgp/v2"
 )
@@ -390,17 +389,14 @@ func (f *keyFilter) open(p keyPacket) {
 // "Kyber") or one of an algorithm it does not know is counted for Notes
 // instead, to be dropped.
 func (f *keyFilter) readableSubkey(p keyPacket) bool {
-	if p.version() == librePGPKeyVersion {
+	librePGP, unknownAlgo := unreadableSubkey(p)
+	switch {
+	case librePGP:
 		f.librePGP++
-		return false
-	}
-	_, err := packet.Read(bytes.NewReader(p.raw))
-	var unsupported pgperrors.UnsupportedError
-	if errors.As(err, &unsupported) {
+	case unknownAlgo:
 		f.unknownAlgo++
-		return false
 	}
-	return true
+	return !librePGP && !unknownAlgo
 }
 
 // closeElement ends the current element; a user ID or subkey that kept no
@@ -489,7 +485,7 @@ func (f *keyFilter) finish(opt ImportOptions) Imported {
 		imp.Err = err
 		return imp
 	}
-	imp.Key = &Key{e: e}
+	imp.Key = &Key{e: e, notes: dropNotes(f.librePGP, f.unknownAlgo)}
 	return imp
 }
 

@@ -36,22 +36,33 @@ const (
 	Ed25519 Algorithm = "ed25519" // EdDSA (legacy OID) primary + Cv25519 ECDH subkey, v4
 	RSA3072 Algorithm = "rsa3072"
 	RSA4096 Algorithm = "rsa4096"
+	// PQ is Ed25519 with, besides its Cv25519 subkey, an RFC 9980
+	// ML-KEM-768+X25519 encryption subkey, v4: members whose software
+	// knows RFC 9980 encrypt to the post-quantum subkey, the others (GnuPG
+	// 2.2 among them, which keeps the subkey it cannot use) to Cv25519.
+	PQ Algorithm = "pq"
 )
+
+// AlgorithmHelp lists the --key-algo spellings for help texts.
+const AlgorithmHelp = "ed25519, rsa3072, rsa4096 or pq (ed25519 plus a post-quantum ML-KEM-768+X25519 subkey, RFC 9980)"
 
 // ParseAlgorithm accepts the --key-algo spellings.
 func ParseAlgorithm(s string) (Algorithm, error) {
 	switch a := Algorithm(strings.ToLower(s)); a {
-	case Ed25519, RSA3072, RSA4096:
+	case Ed25519, RSA3072, RSA4096, PQ:
 		return a, nil
 	case "":
 		return Ed25519, nil
 	}
-	return "", fmt.Errorf("pgp: unknown key algorithm %q (want ed25519, rsa3072 or rsa4096)", s)
+	return "", fmt.Errorf("pgp: unknown key algorithm %q (want ed25519, rsa3072, rsa4096 or pq)", s)
 }
 
 // Key is one OpenPGP transferable key: public, or with its secret parts.
 type Key struct {
 	e *openpgp.Entity
+	// notes say what was dropped from the key as it was read (a LibrePGP
+	// subkey), for Info.
+	notes []string
 }
 
 // Fingerprint returns the primary key's fingerprint in upper-case hex.
@@ -63,7 +74,8 @@ func (k *Key) Fingerprint() string {
 func (k *Key) HasSecret() bool { return k.e.PrivateKey != nil && !k.e.PrivateKey.Dummy() }
 
 // GenerateKey makes a new v4 key for a list: name and addr form its only
-// user ID, and it has a signing primary key and an encryption subkey.
+// user ID, and it has a signing primary key and an encryption subkey (two
+// for PQ: Cv25519, then ML-KEM-768+X25519).
 func GenerateKey(name, addr string, algo Algorithm, opt Options) (*Key, error) {
 	cfg := opt.config()
 	cfg.V6Keys = false
@@ -71,6 +83,8 @@ func GenerateKey(name, addr string, algo Algorithm, opt Options) (*Key, error) {
 	case Ed25519, "":
 		cfg.Algorithm = packet.PubKeyAlgoEdDSA
 		cfg.Curve = packet.Curve25519
+	case PQ:
+		return generatePQ(name, addr, cfg)
 	case RSA3072, RSA4096:
 		cfg.Algorithm = packet.PubKeyAlgoRSA
 		cfg.RSABits = 3072
@@ -83,6 +97,30 @@ func GenerateKey(name, addr string, algo Algorithm, opt Options) (*Key, error) {
 	e, err := openpgp.NewEntity(name, "", addr, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("pgp: generate: %w", err)
+	}
+	return &Key{e: e}, nil
+}
+
+// generatePQ makes the PQ layout: a legacy EdDSA Ed25519 primary key
+// (algorithm 22) with an ECDH Cv25519 subkey (18), which GnuPG 2.2 uses,
+// and an ML-KEM-768+X25519 subkey (35) added last, which RFC 9980 §4.2
+// allows in a v4 key. RFC 9980 §9 (symmetric algorithms): a certificate
+// with a post-quantum key should prefer AES-256 and advertise SEIPD v2
+// with AES-256+OCB; GnuPG 2.2 imports the key all the same and keeps
+// encrypting with SEIPD v1.
+func generatePQ(name, addr string, cfg *packet.Config) (*Key, error) {
+	cfg.Algorithm = packet.PubKeyAlgoEdDSA
+	cfg.Curve = packet.Curve25519
+	cfg.DefaultCipher = packet.CipherAES256
+	cfg.AEADConfig = &packet.AEADConfig{DefaultMode: packet.AEADModeOCB}
+	e, err := openpgp.NewEntity(name, "", addr, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("pgp: generate: %w", err)
+	}
+	sub := *cfg
+	sub.Algorithm = packet.PubKeyAlgoMlkem768X25519
+	if err := e.AddEncryptionSubkey(&sub); err != nil {
+		return nil, fmt.Errorf("pgp: generate: ML-KEM subkey: %w", err)
 	}
 	return &Key{e: e}, nil
 }
@@ -105,7 +143,14 @@ func ParseKey(data []byte) (*Key, error) {
 		}
 		r = block.Body
 	}
-	list, err := openpgp.ReadKeyRing(r)
+	bin, err := io.ReadAll(io.LimitReader(r, maxKeyBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("pgp: read key: %w", err)
+	}
+	// As ReadKeys does: go-crypto refuses a whole key for one subkey it
+	// cannot read, and a member's GnuPG 2.5 key has one (LibrePGP Kyber).
+	bin, librePGP, unknownAlgo := dropUnreadableSubkeys(bin)
+	list, err := openpgp.ReadKeyRing(bytes.NewReader(bin))
 	if err != nil {
 		return nil, fmt.Errorf("pgp: read key: %w", err)
 	}
@@ -119,7 +164,7 @@ func ParseKey(data []byte) (*Key, error) {
 	if e.PrivateKey != nil && e.PrivateKey.Encrypted {
 		return nil, errors.New("pgp: secret key is protected by a passphrase; export it without one")
 	}
-	return &Key{e: e}, nil
+	return &Key{e: e, notes: dropNotes(librePGP, unknownAlgo)}, nil
 }
 
 func checkKeyLimits(e *openpgp.Entity) error {
@@ -218,7 +263,8 @@ func (k *Key) Info(now time.Time) spcrypto.KeyInfo {
 		info.SEIPDv2 = selfSig.SEIPDv2
 	}
 	inUse := []*packet.PublicKey{e.PrimaryKey}
-	enc, encOK := e.EncryptionKey(now, cfg)
+	enc, encOK := k.encryptionKey(now, cfg)
+	info.PostQuantum = encOK && isMLKEM(enc.PublicKey.PubKeyAlgo)
 	sign, signOK := e.SigningKey(now, cfg)
 	info.CanEncrypt, info.CanSign = encOK, signOK
 	// A key that could encrypt or sign but for its algorithm: name it.
@@ -237,6 +283,7 @@ func (k *Key) Info(now time.Time) spcrypto.KeyInfo {
 		inUse = append(inUse, sign.PublicKey)
 	}
 	info.Bits = smallestBits(inUse)
+	info.Notes = k.keyNotes(info.CanEncrypt)
 	return info
 }
 
@@ -309,16 +356,6 @@ func (k *Key) addresses(now time.Time) ([]string, map[string]string) {
 	return out, names
 }
 
-func algorithmName(e *openpgp.Entity) string {
-	name := pubAlgoName(e.PrimaryKey)
-	for _, s := range e.Subkeys {
-		if sub := pubAlgoName(s.PublicKey); sub != name {
-			return name + "/" + sub
-		}
-	}
-	return name
-}
-
 func pubAlgoName(pk *packet.PublicKey) string {
 	switch pk.PubKeyAlgo {
 	case packet.PubKeyAlgoRSA, packet.PubKeyAlgoRSAEncryptOnly, packet.PubKeyAlgoRSASignOnly:
@@ -360,6 +397,9 @@ func pubAlgoName(pk *packet.PublicKey) string {
 			return "ECDSA-secp256k1"
 		}
 		return "ECDSA-" + string(curve)
+	}
+	if name, ok := pqAlgoNames[pk.PubKeyAlgo]; ok {
+		return name
 	}
 	return fmt.Sprintf("algo-%d", pk.PubKeyAlgo)
 }
