@@ -208,7 +208,7 @@ func (s *Signed) encryptToAll(out io.Writer, to []*Key, allowV2 bool) error {
 		encKeys = append(encKeys, enc.PublicKey)
 		prefs := recipientPrefs(k.e, now)
 		useV2 = useV2 && prefs != nil && prefs.SEIPDv2
-		if c := chooseCipher(prefs); c.KeySize() < cipher.KeySize() {
+		if c := chooseCipher(prefs, k.hasPQKey()); c.KeySize() < cipher.KeySize() {
 			cipher = c
 		}
 	}
@@ -250,8 +250,13 @@ func recipientPrefs(e *openpgp.Entity, now time.Time) *packet.Signature {
 }
 
 // chooseCipher picks the strongest AES the recipient lists, else AES-128,
-// which RFC 9580 §9.3 makes mandatory to implement.
-func chooseCipher(prefs *packet.Signature) packet.CipherFunction {
+// which RFC 9580 §9.3 makes mandatory to implement. RFC 9980 §9.1: a
+// certificate with a post-quantum key (pq) lists AES-256 implicitly,
+// every implementation of RFC 9980 having it, and it should be used.
+func chooseCipher(prefs *packet.Signature, pq bool) packet.CipherFunction {
+	if pq {
+		return packet.CipherAES256
+	}
 	if prefs == nil {
 		return packet.CipherAES128
 	}

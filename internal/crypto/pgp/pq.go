@@ -86,6 +86,12 @@ func (k *Key) HasPQSubkey() bool {
 	return false
 }
 
+// hasPQKey reports whether the key's primary key or any subkey is of an
+// RFC 9980 algorithm.
+func (k *Key) hasPQKey() bool {
+	return k.e.PrimaryKey.IsPQ() || k.HasPQSubkey()
+}
+
 // dropUnreadableSubkeys removes from a binary transferable key the subkeys
 // go-crypto cannot read, with the signatures that follow each: GnuPG
 // 2.5's LibrePGP "Kyber" subkeys (version 5) and subkeys of an algorithm

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -179,4 +180,135 @@ func TestEncryptToPQSubkey(t *testing.T) {
 			t.Errorf("allowV2 %v: plaintext %q", c.allowV2, plain)
 		}
 	}
+}
+
+// TestParseKeyLibrePGPSubkey: ParseKey (a member's key, through the
+// keyring) reads past a GnuPG 2.5 LibrePGP "Kyber" subkey as ReadKeys
+// does: the classical subkey serves and Info says why the other is
+// unused; a key whose only encryption subkey is one cannot encrypt, and
+// Info says that too.
+func TestParseKeyLibrePGPSubkey(t *testing.T) {
+	k, err := GenerateKey("Kim", "kim@example.org", Ed25519, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kyber := append(packetOf(ptPublicSubkey, subkeyBody(5, 8, 1200)), bindingSig(t, k)...)
+	withKyber := append(slices.Clone(k.PublicBytes()), kyber...)
+	pub, err := ParseKey(withKyber)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info := pub.Info(time.Now())
+	if !info.CanEncrypt || info.PostQuantum || len(info.Notes) != 1 || !strings.Contains(info.Notes[0], "LibrePGP") ||
+		!strings.Contains(info.Notes[0], "classical subkey") {
+		t.Errorf("with a Kyber subkey: Info = %+v", info)
+	}
+	if !slices.Equal(pub.SubkeyFingerprints(), k.SubkeyFingerprints()) {
+		t.Errorf("subkeys %v, want %v", pub.SubkeyFingerprints(), k.SubkeyFingerprints())
+	}
+	// The same key with its Cv25519 subkey taken out: only the Kyber one.
+	bare := *k.e
+	bare.Subkeys = nil
+	var b bytes.Buffer
+	if err := serializePublic(&b, &bare); err != nil {
+		t.Fatal(err)
+	}
+	only, err := ParseKey(append(b.Bytes(), kyber...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	info = only.Info(time.Now())
+	if info.CanEncrypt || len(info.Notes) != 1 || !strings.Contains(info.Notes[0], "nothing can be encrypted") {
+		t.Errorf("with only a Kyber subkey: Info = %+v", info)
+	}
+	// What ReadKeys reads, Info notes as well.
+	imps, err := ReadKeys(withKyber, ImportOptions{})
+	if err != nil || len(imps) != 1 || imps[0].Key == nil {
+		t.Fatalf("ReadKeys: %+v, %v", imps, err)
+	}
+	if notes := imps[0].Key.Info(time.Now()).Notes; len(notes) != 1 || !strings.Contains(notes[0], "LibrePGP") {
+		t.Errorf("ReadKeys: Info notes %q", notes)
+	}
+}
+
+// TestClassicArmored: the classical export of a pq key is the same key
+// (same fingerprint, same Cv25519 subkey) without its ML-KEM subkey, and
+// a key without one exports the same as Armored.
+func TestClassicArmored(t *testing.T) {
+	k, err := GenerateKey("Team", listAddr, PQ, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := mustParse(t, k.ClassicArmored())
+	if c.Fingerprint() != k.Fingerprint() || len(c.e.Subkeys) != 1 || c.e.Subkeys[0].PublicKey.PubKeyAlgo != packet.PubKeyAlgoECDH ||
+		c.SubkeyFingerprints()[0] != k.SubkeyFingerprints()[0] || c.HasPQSubkey() || !k.HasPQSubkey() {
+		t.Errorf("classic export: %s %v, key %s %v", c.Fingerprint(), c.SubkeyFingerprints(), k.Fingerprint(), k.SubkeyFingerprints())
+	}
+	if info := c.Info(time.Now()); !info.CanEncrypt || info.PostQuantum || info.Algorithm != "Ed25519/Cv25519" {
+		t.Errorf("classic export: Info = %+v", info)
+	}
+	plain := newListKey(t)
+	if !bytes.Equal(plain.ClassicArmored(), plain.Armored()) {
+		t.Errorf("a classical key's classic export differs from its export")
+	}
+}
+
+// newV6Member makes an RFC 9980 v6 key, ML-DSA-65+Ed25519 primary with an
+// ML-KEM-768+X25519 subkey, as an RFC 9980 client makes one.
+func newV6Member(t testing.TB, addr string) *Key {
+	t.Helper()
+	e, err := openpgp.NewEntity("", "", addr, &packet.Config{V6Keys: true,
+		Algorithm: packet.PubKeyAlgoMldsa65Ed25519, AEADConfig: &packet.AEADConfig{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &Key{e: e}
+}
+
+// TestV6MLDSAMember: a v6 ML-DSA-65 member key is read (its armored public
+// key is some 18 KB), can encrypt and sign; a post it signs and encrypts
+// to a pq list's ML-KEM subkey unwraps with a good signature; the copy to
+// it goes to its ML-KEM subkey, as PKESK v6 + SEIPD v2 when the caller
+// allows v2 (its key advertises it).
+func TestV6MLDSAMember(t *testing.T) {
+	member := newV6Member(t, "m6@example.org")
+	pub := mustParse(t, member.Armored())
+	t.Logf("v6 ML-DSA-65 public key: %d bytes armored", len(member.Armored()))
+	info := pub.Info(time.Now())
+	if !info.CanEncrypt || !info.CanSign || !info.PostQuantum || info.Algorithm != "ML-DSA-65+Ed25519/ML-KEM-768+X25519" {
+		t.Errorf("Info = %+v", info)
+	}
+	list, err := GenerateKey("Team", listAddr, PQ, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	listPub := mustParse(t, list.Armored())
+	post, err := Sign(member, []byte(entity), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg, err := post.EncryptTo(listPub, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := shapeOf(t, msg, nil); !slices.Equal(got.pkesk, []string{"v3/35"}) {
+		t.Errorf("post to the list: %+v, want one PKESK to ML-KEM (35)", got)
+	}
+	u, err := Unwrap(pgpMIME(t, msg), list, []*Key{pub}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkGoodBy(t, u, pub.Fingerprint())
+	signed, err := Sign(list, []byte(entity), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := signed.EncryptTo(pub, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := shapeOf(t, out, member); !slices.Equal(got.pkesk, []string{"v6/35"}) || got.seipd != 2 || got.cipher != packet.CipherAES256 {
+		t.Errorf("copy to the v6 member: %+v, want PKESK v6 to ML-KEM (35), SEIPD v2, AES-256", got)
+	}
+	openWith(t, out, member, list)
 }
