@@ -344,8 +344,21 @@ func (s *Service) DeleteList(ctx context.Context, address string) error {
 	return s.audit(ctx, kindOf(l)+".delete", l.Address, "", "")
 }
 
-// ListKey returns the list's armored public key.
+// ListKey returns the list's armored public key: the whole key, which
+// is what members should use.
 func (s *Service) ListKey(ctx context.Context, address string) ([]byte, error) {
+	return s.listKey(ctx, address, false)
+}
+
+// ListClassicKey returns the list's armored public key without its
+// post-quantum (RFC 9980 ML-KEM) subkey, for OpenPGP software that
+// refuses a key holding one (pgp.Key.ClassicArmored). For a list key
+// without one it is ListKey.
+func (s *Service) ListClassicKey(ctx context.Context, address string) ([]byte, error) {
+	return s.listKey(ctx, address, true)
+}
+
+func (s *Service) listKey(ctx context.Context, address string, classic bool) ([]byte, error) {
 	l, err := s.List(ctx, address)
 	if err != nil {
 		return nil, err
@@ -353,6 +366,9 @@ func (s *Service) ListKey(ctx context.Context, address string) ([]byte, error) {
 	k, err := pgp.ParseKey(l.PublicKey)
 	if err != nil {
 		return nil, err
+	}
+	if classic {
+		return k.ClassicArmored(), nil
 	}
 	return k.Armored(), nil
 }

@@ -268,6 +268,19 @@ func (c *call) queryInt(name string, def int) (int, error) {
 	return n, nil
 }
 
+// queryBool reads a true/false query parameter, false when absent.
+func (c *call) queryBool(name string) (bool, error) {
+	v := c.r.URL.Query().Get(name)
+	if v == "" {
+		return false, nil
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return false, invalid("query parameter %s=%q is not true or false", name, v)
+	}
+	return b, nil
+}
+
 // decode reads a JSON request body into v, refusing unknown fields.
 func (c *call) decode(v any) error {
 	if ct, _, _ := mime.ParseMediaType(c.r.Header.Get("Content-Type")); ct != "application/json" {

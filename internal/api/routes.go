@@ -198,11 +198,21 @@ func deleteList(c *call) (any, error) {
 }
 
 func listKey(c *call) (any, error) {
-	data, err := c.svc.ListKey(c.r.Context(), c.path("list"))
+	classic, err := c.queryBool("classic")
 	if err != nil {
 		return nil, err
 	}
-	return &download{"application/pgp-keys", c.path("list") + ".asc", data}, nil
+	data, name := []byte(nil), c.path("list")+".asc"
+	if classic {
+		data, err = c.svc.ListClassicKey(c.r.Context(), c.path("list"))
+		name = c.path("list") + ".classic.asc"
+	} else {
+		data, err = c.svc.ListKey(c.r.Context(), c.path("list"))
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &download{"application/pgp-keys", name, data}, nil
 }
 
 func listKeyFingerprint(c *call) (any, error) {

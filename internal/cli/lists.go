@@ -88,7 +88,7 @@ type identityFlags struct {
 func (f *identityFlags) register(c *cobra.Command, what string) {
 	c.Flags().StringVar(&f.owner, "owner", "", "address that receives the "+what+"'s notices")
 	c.Flags().StringVar(&f.name, "name", "", "display name of the "+what+" (default: the address)")
-	c.Flags().StringVar(&f.algo, "key-algo", "ed25519", what+" key algorithm: ed25519, rsa3072 or rsa4096")
+	c.Flags().StringVar(&f.algo, "key-algo", "ed25519", what+" key algorithm: "+pgp.AlgorithmHelp)
 	c.Flags().StringVar(&f.p12File, "smime-cert", "", "PKCS#12 file with the "+what+"'s S/MIME certificate and key")
 	c.Flags().StringVar(&f.passFile, "smime-pass-file", "", "file whose first line is the PKCS#12 password")
 	c.Flags().BoolVar(&f.generate, "smime-generate", false, "make a self-signed S/MIME certificate for the "+what+" (for trying it out)")
@@ -308,10 +308,27 @@ func optionValues(o admin.Option) string {
 }
 
 func (e *env) listKeyCmd() *cobra.Command {
-	return e.printCmd("key ADDRESS", "Print the list's public key, armored, for members to encrypt to",
+	var classic bool
+	c := e.printCmd("key ADDRESS [--classic]", "Print the list's public key, armored, for members to encrypt to",
 		func(ap *app.App, cmd *cobra.Command, list string) ([]byte, error) {
+			if classic {
+				return ap.Admin.ListClassicKey(cmd.Context(), list)
+			}
 			return ap.Admin.ListKey(cmd.Context(), list)
 		})
+	c.Long = `Print the list's public key, armored, for members to encrypt to.
+
+A list made with --key-algo pq has a post-quantum encryption subkey
+(ML-KEM-768+X25519, RFC 9980) beside its Cv25519 one. Give members the
+whole key: RFC 9980 software encrypts to the post-quantum subkey, older
+software (GnuPG 2.2) keeps it and encrypts to Cv25519.
+
+--classic prints the same key (same fingerprint) without the post-quantum
+subkey, for a member whose software refuses the whole key because of it:
+Thunderbird builds whose RNP predates RFC 9980 do. What they send is then
+not protected against a quantum computer.`
+	c.Flags().BoolVar(&classic, "classic", false, "leave out the post-quantum subkey, for software that refuses it")
+	return c
 }
 
 // printCmd is a command that prints what fetch returns for a list.

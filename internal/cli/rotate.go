@@ -28,7 +28,8 @@ Posts encrypted to the old key are still accepted for N days (default
 30); after that only the new key decrypts. Members without a usable key
 are listed: they must get the new key from the owner.`,
 		Example: `  sealpost list rotate-key team@lists.example.org
-  sealpost list rotate-key team@lists.example.org --key-algo rsa4096 --grace-days 60`,
+  sealpost list rotate-key team@lists.example.org --key-algo rsa4096 --grace-days 60
+  sealpost list rotate-key team@lists.example.org --key-algo pq`,
 		Args: args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, a []string) error {
 			alg, err := pgp.ParseAlgorithm(algo)
@@ -53,7 +54,7 @@ are listed: they must get the new key from the owner.`,
 			})
 		},
 	}
-	c.Flags().StringVar(&algo, "key-algo", "ed25519", "new key algorithm: ed25519, rsa3072 or rsa4096")
+	c.Flags().StringVar(&algo, "key-algo", "ed25519", "new key algorithm: "+pgp.AlgorithmHelp)
 	c.Flags().IntVar(&graceDays, "grace-days", int(admin.DefaultGrace/(24*time.Hour)), "days the old key keeps decrypting posts")
 	return c
 }

@@ -216,7 +216,7 @@ func newListPage(q *request) error {
 	if err := q.svc.CheckAdmin("create lists"); err != nil {
 		return err
 	}
-	return q.render("list-new", "New list", "lists", newListData{Algorithms: []string{string(pgp.Ed25519), string(pgp.RSA3072), string(pgp.RSA4096)}})
+	return q.render("list-new", "New list", "lists", newListData{Algorithms: []string{string(pgp.Ed25519), string(pgp.RSA3072), string(pgp.RSA4096), string(pgp.PQ)}})
 }
 
 func createList(q *request) (*done, error) {
@@ -619,11 +619,18 @@ func listKeyFile(q *request) error {
 	if err != nil {
 		return err
 	}
-	data, err := q.svc.ListKey(q.r.Context(), l.Address)
+	// ?classic=1: without the post-quantum subkey (admin.Service.ListClassicKey).
+	data, name := []byte(nil), l.Address+".asc"
+	if q.r.URL.Query().Get("classic") != "" {
+		data, err = q.svc.ListClassicKey(q.r.Context(), l.Address)
+		name = l.Address + ".classic.asc"
+	} else {
+		data, err = q.svc.ListKey(q.r.Context(), l.Address)
+	}
 	if err != nil {
 		return err
 	}
-	return q.download("application/pgp-keys", l.Address+".asc", data)
+	return q.download("application/pgp-keys", name, data)
 }
 
 func listFingerprintFile(q *request) error {
