@@ -19,7 +19,11 @@
 #
 #   micro_bench              sets DV_NS, SIGN_NS, ENC_NS: median ns/op of
 #                            BenchmarkDecryptVerify, BenchmarkSignOnce and
-#                            BenchmarkEncryptTo (internal/crypto/pgp)
+#                            BenchmarkEncryptTo/cv25519 (internal/crypto/pgp);
+#                            ENC_PQ_NS, ENC_BYTES and ENC_PQ_BYTES: the
+#                            ns/op of BenchmarkEncryptTo/pq (a copy to an
+#                            RFC 9980 ML-KEM-768+X25519 subkey) and the
+#                            size of one copy of each
 #   lower_bound_ns N         the cryptographic lower bound of one post to N
 #                            members: decrypt+verify once + sign once +
 #                            encrypt per member × N / cores
@@ -47,7 +51,10 @@ micro_bench() {
   echo "$out"
   DV_NS=$(echo "$out" | awk '$1 ~ /^BenchmarkDecryptVerify-/ {print $3}' | median)
   SIGN_NS=$(echo "$out" | awk '$1 ~ /^BenchmarkSignOnce-/ {print $3}' | median)
-  ENC_NS=$(echo "$out" | awk '$1 ~ /^BenchmarkEncryptTo-/ {print $3}' | median)
+  ENC_NS=$(echo "$out" | awk '$1 ~ /^BenchmarkEncryptTo\/cv25519-/ {print $3}' | median)
+  ENC_PQ_NS=$(echo "$out" | awk '$1 ~ /^BenchmarkEncryptTo\/pq-/ {print $3}' | median)
+  ENC_BYTES=$(echo "$out" | awk '$1 ~ /^BenchmarkEncryptTo\/cv25519-/ {for (i = 3; i < NF; i++) if ($(i+1) == "bytes/copy") print $i}' | median)
+  ENC_PQ_BYTES=$(echo "$out" | awk '$1 ~ /^BenchmarkEncryptTo\/pq-/ {for (i = 3; i < NF; i++) if ($(i+1) == "bytes/copy") print $i}' | median)
 }
 
 lower_bound_ns() {

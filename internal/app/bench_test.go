@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"fmt"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -29,6 +30,11 @@ func BenchmarkFanout(b *testing.B) {
 	// Up to the durable commit of the 100 encrypted copies in the queue,
 	// which is when SMTP answers 250; delivery is not included.
 	b.Run("members=100/until-queued", func(b *testing.B) { benchFanout(b, 100, false) })
+	// A --key-algo pq list whose 100 members have RFC 9980 keys (v4,
+	// Ed25519/Cv25519/ML-KEM-768+X25519): the post goes to the list's
+	// ML-KEM subkey, each copy to the member's. Next to members=100,
+	// where list and members have Ed25519/Cv25519 keys.
+	b.Run("members=100/pq", func(b *testing.B) { benchFanoutAlgo(b, pgp.PQ, 100) })
 }
 
 // BenchmarkEngines is one post to 100 members taken up to the durable
@@ -62,9 +68,12 @@ func openBenchAppOn(b *testing.B, url string) (*app.App, string) {
 
 // newTeam creates the list team (an Ed25519 list key, owner
 // owner@example.org) and returns its public key.
-func newTeam(tb testing.TB, a *app.App) *pgp.Key {
+func newTeam(tb testing.TB, a *app.App) *pgp.Key { return newTeamAlgo(tb, a, pgp.Ed25519) }
+
+// newTeamAlgo is newTeam with a list key of algo.
+func newTeamAlgo(tb testing.TB, a *app.App, algo pgp.Algorithm) *pgp.Key {
 	tb.Helper()
-	l, err := a.Admin.CreateList(context.Background(), team, "owner@example.org", "", pgp.Ed25519)
+	l, err := a.Admin.CreateList(context.Background(), team, "owner@example.org", "", algo)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -76,6 +85,18 @@ func newTeam(tb testing.TB, a *app.App) *pgp.Key {
 }
 
 func benchFanout(b *testing.B, members int, deliver bool) { benchFanoutOn(b, "", members, deliver) }
+
+// benchFanoutAlgo is benchFanout to the outbox with the list's and the
+// members' keys of algo.
+func benchFanoutAlgo(b *testing.B, algo pgp.Algorithm, members int) {
+	a, dir := openBenchApp(b)
+	listKey := newTeamAlgo(b, a, algo)
+	sender := addBenchMembersAlgo(b, a, algo, members)
+	b.ResetTimer()
+	runFanout(b, a, dir, members, true, func(i int) []byte {
+		return benchPost(b, sender, "member000@example.org", listKey, i, benchBody)
+	})
+}
 
 // benchFanoutOn is benchFanout with the records in the PostgreSQL
 // database at url ("": SQLite).
@@ -92,10 +113,15 @@ func benchFanoutOn(b *testing.B, url string, members int, deliver bool) {
 // addBenchMembers adds members member000@example.org, ... with Ed25519
 // keys to team, and returns the first one's key, the sender of the posts.
 func addBenchMembers(b *testing.B, a *app.App, members int) *pgp.Key {
+	return addBenchMembersAlgo(b, a, pgp.Ed25519, members)
+}
+
+// addBenchMembersAlgo is addBenchMembers with keys of algo.
+func addBenchMembersAlgo(b *testing.B, a *app.App, algo pgp.Algorithm, members int) *pgp.Key {
 	var sender *pgp.Key
 	for i := range members {
 		addr := fmt.Sprintf("member%03d@example.org", i)
-		k, err := pgp.GenerateKey("", addr, pgp.Ed25519, pgp.Options{})
+		k, err := pgp.GenerateKey("", addr, algo, pgp.Options{})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -119,6 +145,7 @@ func runFanout(b *testing.B, a *app.App, dir string, members int, deliver bool, 
 	ctx := context.Background()
 	outbox := filepath.Join(dir, app.OutboxDir, "new")
 	peak := startPeakRSS()
+	copyBytes := 0.0
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
 		raw := post(i)
@@ -135,15 +162,33 @@ func runFanout(b *testing.B, a *app.App, dir string, members int, deliver bool, 
 		}
 		b.StopTimer()
 		if i == 0 {
-			if files, _ := filepath.Glob(filepath.Join(outbox, "*")); len(files) != members {
+			files, _ := filepath.Glob(filepath.Join(outbox, "*"))
+			if len(files) != members {
 				b.Fatalf("outbox has %d copies, want %d", len(files), members)
 			}
+			copyBytes = meanFileSize(b, files)
 		}
 		benchdir.Park(b, outbox)
 		b.StartTimer()
 	}
 	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N*members), "µs/recipient")
+	if copyBytes > 0 {
+		b.ReportMetric(copyBytes, "bytes/copy")
+	}
 	peak.report(b)
+}
+
+// meanFileSize is the mean size of files, the copies in the outbox.
+func meanFileSize(b *testing.B, files []string) float64 {
+	total := int64(0)
+	for _, f := range files {
+		st, err := os.Stat(f)
+		if err != nil {
+			b.Fatal(err)
+		}
+		total += st.Size()
+	}
+	return float64(total) / float64(len(files))
 }
 
 // benchPost makes the i-th post from sender: signed and encrypted to the

@@ -20,21 +20,33 @@ func BenchmarkSignOnce(b *testing.B) {
 }
 
 // BenchmarkEncryptTo is the per-recipient cost: one session key encrypted
-// to a Cv25519 key and the signed 4 KiB post encrypted and armored.
+// to the member's key and the signed 4 KiB post encrypted and armored.
+// cv25519: an Ed25519/Cv25519 key (ECDH); pq: a key with an RFC 9980
+// ML-KEM-768+X25519 subkey (--key-algo pq), which the copy goes to. It
+// reports the size of one armored copy.
 func BenchmarkEncryptTo(b *testing.B) {
 	list := newListKeyB(b)
-	member, err := GenerateKey("", "m@example.org", Ed25519, Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
 	signed, err := Sign(list, bytes.Repeat([]byte("0123456789abcdef"), 256), Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
-	for b.Loop() {
-		if _, err := signed.EncryptTo(member, false); err != nil {
-			b.Fatal(err)
-		}
+	for _, algo := range []Algorithm{Ed25519, PQ} {
+		name := map[Algorithm]string{Ed25519: "cv25519", PQ: "pq"}[algo]
+		b.Run(name, func(b *testing.B) {
+			member, err := GenerateKey("", "m@example.org", algo, Options{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			var size int
+			for b.Loop() {
+				out, err := signed.EncryptTo(member, false)
+				if err != nil {
+					b.Fatal(err)
+				}
+				size = len(out)
+			}
+			b.ReportMetric(float64(size), "bytes/copy")
+		})
 	}
 }
 
