@@ -25,6 +25,12 @@
 # cryptography), the floor no code above the file system can go below
 # while each copy is its own fsynced file (DESIGN §3).
 #
+# Post-quantum rows: BenchmarkFanout/members=100/pq is the same post on a
+# --key-algo pq list whose members have RFC 9980 ML-KEM-768+X25519
+# subkeys (the post to the list's ML-KEM subkey, each copy to the
+# member's), and BenchmarkEncryptTo/pq one copy to such a key; the last
+# table sets them beside Cv25519, per recipient and in bytes per copy.
+#
 # Run time on a 2-core machine: about 3 minutes (1 of them process.sh's
 # 100 gpg keys).
 set -euo pipefail
@@ -35,12 +41,14 @@ members=${MEMBERS:-100}
 command -v gpg >/dev/null || { echo "fanout.sh: gpg is not installed (apt-get install -y gnupg)" >&2; exit 1; }
 
 echo "== Sealpost: one post to 100 members (and 10), 4 KiB body =="
-echo "   BenchmarkFanout: OpenPGP, Ed25519/Cv25519 keys; BenchmarkFanoutSMIME: S/MIME, RSA-2048 or P-256 certificates"
+echo "   BenchmarkFanout: OpenPGP, Ed25519/Cv25519 keys (members=100/pq: a --key-algo pq list, members with ML-KEM-768+X25519 subkeys);"
+echo "   BenchmarkFanoutSMIME: S/MIME, RSA-2048 or P-256 certificates"
 out=$(go test -run '^$' -bench '^Benchmark(Fanout|FanoutSMIME|SMTPFanout)$' -benchtime 20x -count 3 ./internal/app/ | grep '^Benchmark')
 echo "$out"
 # Median ns/op of three runs.
 bmedian() { echo "$out" | awk -v pat="$1" '$1 ~ pat {print $3}' | sort -n | sed -n 2p; }
 ns=$(bmedian '^BenchmarkFanout/members=100-')
+pq=$(bmedian '^BenchmarkFanout/members=100/pq-')
 smime_rsa=$(bmedian '^BenchmarkFanoutSMIME/members=100/rsa2048-')
 smime_p256=$(bmedian '^BenchmarkFanoutSMIME/members=100/p256-')
 queued=$(bmedian '^BenchmarkFanout/members=100/until-queued-')
@@ -48,6 +56,8 @@ queued=$(bmedian '^BenchmarkFanout/members=100/until-queued-')
 metric() { echo "$out" | awk -v pat="$1" -v unit="$2" '$1 ~ pat {for (i = 3; i < NF; i++) if ($(i+1) == unit) print $i}' | sort -n | sed -n 2p; }
 smtp250=$(metric '^BenchmarkSMTPFanout-' ms-to-250)
 smtpout=$(metric '^BenchmarkSMTPFanout-' ms-to-outbox)
+bytes=$(metric '^BenchmarkFanout/members=100-' bytes/copy)
+pq_bytes=$(metric '^BenchmarkFanout/members=100/pq-' bytes/copy)
 
 echo
 echo "== micro-benchmarks: the cryptographic lower bound =="
@@ -89,9 +99,10 @@ done
 end=$(date +%s%N)
 gpg_ns=$((end - start))
 
-awk -v s="$ns" -v g="$gpg_ns" -v n="$members" -v sr="$smime_rsa" -v sp="$smime_p256" 'BEGIN {
+awk -v s="$ns" -v g="$gpg_ns" -v n="$members" -v sr="$smime_rsa" -v sp="$smime_p256" -v pq="$pq" 'BEGIN {
   printf "\n== Result for one post to %d members ==\n", n
   printf "Sealpost, OpenPGP:           %8.1f ms per post   %6.0f µs per recipient   %7.1f posts/s\n", s/1e6, s/1e3/n, 1e9/s
+  printf "Sealpost, OpenPGP PQ:        %8.1f ms per post   %6.0f µs per recipient   %7.1f posts/s\n", pq/1e6, pq/1e3/100, 1e9/pq
   printf "Sealpost, S/MIME RSA-2048:   %8.1f ms per post   %6.0f µs per recipient   %7.1f posts/s\n", sr/1e6, sr/1e3/100, 1e9/sr
   printf "Sealpost, S/MIME P-256:      %8.1f ms per post   %6.0f µs per recipient   %7.1f posts/s\n", sp/1e6, sp/1e3/100, 1e9/sp
   printf "gpg, one process per step:   %8.1f ms per post   %6.0f µs per recipient   %7.1f posts/s\n", g/1e6, g/1e3/n, 1e9/g
@@ -110,4 +121,12 @@ awk -v lb="$lb" -v fl="$files_ns" -v q="$queued" -v o="$ns" -v s250="$smtp250" -
   if (p != "") printf "%-40s %7.1f ms %7.1fx %9.1fx\n", "sealpost process, whole", p*1e3, p*1e9/lb, p*1e9/(lb+fl)
   # The gpg baseline against the lower bound for its own member count (MEMBERS).
   printf "%-40s %7.1f ms %7.1fx\n", sprintf("gpg per step, %d members", n), g/1e6, g/(dv + sg + e*n/c)
+}'
+awk -v e="$ENC_NS" -v ep="$ENC_PQ_NS" -v eb="$ENC_BYTES" -v epb="$ENC_PQ_BYTES" -v s="$ns" -v pq="$pq" -v b="$bytes" -v pb="$pq_bytes" 'BEGIN {
+  printf "\n== Post-quantum (RFC 9980 ML-KEM-768+X25519) next to Cv25519, per recipient ==\n"
+  printf "%-44s %12s %12s %8s\n", "", "Cv25519", "ML-KEM-768", "ratio"
+  printf "%-44s %9.0f µs %9.0f µs %7.2fx\n", "encrypt one copy (BenchmarkEncryptTo)", e/1e3, ep/1e3, ep/e
+  printf "%-44s %9.0f µs %9.0f µs %7.2fx\n", "one post to 100, per member (BenchmarkFanout)", s/1e3/100, pq/1e3/100, pq/s
+  printf "%-44s %10.0f B %10.0f B %+7.0f B\n", "one encrypted copy (BenchmarkEncryptTo)", eb, epb, epb-eb
+  printf "%-44s %10.0f B %10.0f B %+7.0f B\n", "one copy in the outbox (BenchmarkFanout)", b, pb, pb-b
 }'

@@ -25,8 +25,12 @@
 // line GnuPG 2.2 needs to accept a signature.
 //
 // Keys Sealpost writes are v4 keys (Ed25519 legacy EdDSA with Cv25519 ECDH,
-// or RSA) and messages are SEIPD v1 unless a recipient key advertises v2
-// and the caller allows it: GnuPG 2.2 reads neither v6 keys nor SEIPD v2.
+// with an RFC 9980 ML-KEM-768+X25519 subkey besides for PQ, or RSA) and
+// messages are SEIPD v1 unless a recipient key advertises v2 and the
+// caller allows it: GnuPG 2.2 reads neither v6 keys nor SEIPD v2. A copy
+// goes to the recipient's ML-KEM subkey when it has a valid one (pq.go),
+// and a member's RFC 9980 v6 key (ML-DSA-65+Ed25519) signs and is
+// verified like any other.
 //
 // UnwrapInline does the same for inline PGP: text bodies that are one
 // armored message (possibly a cleartext-signed text inside), *.pgp, *.gpg
