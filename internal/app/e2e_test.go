@@ -185,8 +185,14 @@ type member struct {
 
 func setupList(t *testing.T, s *server, addrs ...string) (listFpr string, members map[string]*member) {
 	t.Helper()
+	return setupListAlgo(t, s, pgp.Ed25519, addrs...)
+}
+
+// setupListAlgo is setupList with a list key of algo.
+func setupListAlgo(t *testing.T, s *server, algo pgp.Algorithm, addrs ...string) (listFpr string, members map[string]*member) {
+	t.Helper()
 	ctx := context.Background()
-	l, err := s.app.Admin.CreateList(ctx, team, "owner@example.org", "", pgp.Ed25519)
+	l, err := s.app.Admin.CreateList(ctx, team, "owner@example.org", "", algo)
 	if err != nil {
 		t.Fatal(err)
 	}

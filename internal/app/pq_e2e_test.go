@@ -18,7 +18,6 @@ import (
 	openpgp "github.com/ProtonMail/go-crypto/openpgp/v2"
 
 	"github.com/sealpost/sealpost/internal/crypto/pgp"
-	"github.com/sealpost/sealpost/internal/gpgtest"
 )
 
 // pqMember is a list member whose RFC 9980 key go-crypto made and holds.
@@ -144,11 +143,11 @@ func openPQCopy(t *testing.T, c []byte, m *pqMember, list *openpgp.Entity) strin
 func TestPQListMixedMembers(t *testing.T) {
 	s := startServer(t)
 	ctx := context.Background()
-	l, err := s.app.Admin.CreateList(ctx, team, "owner@example.org", "", pgp.PQ)
+	listFpr, classic := setupListAlgo(t, s, pgp.PQ, "alice@example.org", "bob@example.org")
+	l, err := s.app.Admin.List(ctx, team)
 	if err != nil {
 		t.Fatal(err)
 	}
-	listFpr := l.KeyFingerprint
 	listKey, err := s.app.Admin.ListKey(ctx, team)
 	if err != nil {
 		t.Fatal(err)
@@ -156,16 +155,6 @@ func TestPQListMixedMembers(t *testing.T) {
 	listPub, err := openpgp.ReadArmoredKeyRing(bytes.NewReader(listKey))
 	if err != nil {
 		t.Fatal(err)
-	}
-	classic := map[string]*member{}
-	for _, a := range []string{"alice@example.org", "bob@example.org"} {
-		g := gpgtest.New(t)
-		fpr := g.GenKey(a + " <" + a + ">")
-		g.Import(listKey)
-		if _, _, err := s.app.Admin.AddMemberWith(ctx, team, a, g.Export(fpr), quiet(false)); err != nil {
-			t.Fatal(err)
-		}
-		classic[a] = &member{addr: a, fpr: fpr, gpg: g}
 	}
 	pq := map[string]*pqMember{}
 	for a, v6 := range map[string]bool{"carol@example.org": false, "dave@example.org": true} {

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"context"
 	"strings"
 	"testing"
 	"time"
@@ -14,16 +13,8 @@ import (
 // --classic` without that subkey (same fingerprint), `list rotate-key
 // --key-algo pq` makes a new one, and the help texts name pq.
 func TestListKeyAlgoPQ(t *testing.T) {
-	dir := t.TempDir()
 	const team = "team@lists.example.org"
-	run := func(args ...string) string {
-		t.Helper()
-		code, out, errs := runIn(context.Background(), "", append([]string{"--data", dir}, args...)...)
-		if code != ExitOK {
-			t.Fatalf("sealpost %s: exit %d\n%s%s", strings.Join(args, " "), code, out, errs)
-		}
-		return out
-	}
+	run := runOK(t, t.TempDir())
 	key := func(args ...string) *pgp.Key {
 		t.Helper()
 		k, err := pgp.ParseKey([]byte(run(append([]string{"list", "key", team}, args...)...)))

@@ -11,13 +11,10 @@ import (
 	"github.com/sealpost/sealpost/internal/crypto/pgp"
 )
 
-// TestMemberAddWelcome: `member add` queues the welcome for the new
-// member and --no-welcome skips it for that one member; `list set`
-// turns it off for the list; the audit log says which happened.
-func TestMemberAddWelcome(t *testing.T) {
-	dir := t.TempDir()
-	const team = "team@lists.example.org"
-	run := func(args ...string) string {
+// runOK returns a function that runs sealpost on the data directory dir
+// and returns its output, failing t unless it exits ExitOK.
+func runOK(t *testing.T, dir string) func(args ...string) string {
+	return func(args ...string) string {
 		t.Helper()
 		code, out, errs := runIn(context.Background(), "", append([]string{"--data", dir}, args...)...)
 		if code != ExitOK {
@@ -25,6 +22,14 @@ func TestMemberAddWelcome(t *testing.T) {
 		}
 		return out
 	}
+}
+
+// TestMemberAddWelcome: `member add` queues the welcome for the new
+// member and --no-welcome skips it for that one member; `list set`
+// turns it off for the list; the audit log says which happened.
+func TestMemberAddWelcome(t *testing.T) {
+	const team = "team@lists.example.org"
+	run := runOK(t, t.TempDir())
 	key := func(addr string) string {
 		t.Helper()
 		k, err := pgp.GenerateKey("", addr, pgp.Ed25519, pgp.Options{})
