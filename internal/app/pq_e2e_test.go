@@ -223,15 +223,22 @@ func TestPQListMixedMembers(t *testing.T) {
 			}
 		})
 	}
-	// What key show and member list are told.
-	for addr, m := range pq {
-		info, err := s.app.Admin.KeyInfo(l)
-		if err != nil || !info.PostQuantum {
-			t.Errorf("list key: %+v, %v", info, err)
+	// What key show, member list and the list page are told.
+	if info, err := s.app.Admin.KeyInfo(l); err != nil || !info.PostQuantum {
+		t.Errorf("list key: %+v, %v", info, err)
+	}
+	copyKeys, err := s.app.Pipeline.CopyKeys(ctx, l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for addr := range classic {
+		if k := copyKeys[addr]; k.Fingerprint == "" || k.PostQuantum {
+			t.Errorf("%s: copies go to %+v, want a classical key", addr, k)
 		}
-		ds, err := s.app.Admin.FindKey(ctx, m.fpr())
-		if err != nil || len(ds) != 1 || !ds[0].Info.PostQuantum {
-			t.Errorf("%s: key details %+v, %v; want PostQuantum", addr, ds, err)
+	}
+	for addr, m := range pq {
+		if k := copyKeys[addr]; k.Fingerprint != m.fpr() || !k.PostQuantum {
+			t.Errorf("%s: copies go to %+v, want post-quantum to %s", addr, k, m.fpr())
 		}
 	}
 }
