@@ -1,11 +1,15 @@
 package cli
 
 import (
+	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/sealpost/sealpost/internal/crypto/pgp"
+	"github.com/sealpost/sealpost/internal/gpgtest"
 )
 
 // TestListKeyAlgoPQ: `list create --key-algo pq` gives the list a key
@@ -42,5 +46,87 @@ func TestListKeyAlgoPQ(t *testing.T) {
 	}
 	if help := run("list", "key", "--help"); !strings.Contains(help, "--classic") || !strings.Contains(help, "Thunderbird") {
 		t.Errorf("list key --help does not tell of --classic:\n%s", help)
+	}
+}
+
+// TestPostQuantumDisplays: who is post-quantum, as the commands show it.
+// On a pq list a member whose key has an ML-KEM subkey is "post-quantum"
+// and a member with a key made by GnuPG 2.2 "classical", in member add,
+// member list (text and JSON), key show and key check --post-quantum,
+// which counts them; key check without the flag still prints nothing.
+func TestPostQuantumDisplays(t *testing.T) {
+	const team = "team@lists.example.org"
+	dir := t.TempDir()
+	run := runOK(t, dir)
+	g := gpgtest.New(t)
+	bobFpr := g.GenKey("Bob <bob@example.org>")
+	bob := filepath.Join(t.TempDir(), "bob.asc")
+	if err := os.WriteFile(bob, g.MustRun(nil, "--export", "--armor", bobFpr).Stdout, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	pq, err := pgp.GenerateKey("Pia", "pia@example.org", pgp.PQ, pgp.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pia := filepath.Join(t.TempDir(), "pia.asc")
+	if err := os.WriteFile(pia, pq.Armored(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	run("list", "create", team, "--key-algo", "pq")
+	if out := run("member", "add", team, "pia@example.org", "--key", pia, "--no-welcome"); !strings.Contains(out, "post-quantum: yes") {
+		t.Errorf("member add of an ML-KEM key:\n%s", out)
+	}
+	if out := run("member", "add", team, "bob@example.org", "--key", bob, "--no-welcome"); !strings.Contains(out, "post-quantum: no (classical encryption only)") {
+		t.Errorf("member add of a gpg key:\n%s", out)
+	}
+
+	want := map[string]string{"pia@example.org": "post-quantum", "bob@example.org": "classical"}
+	list := run("member", "list", team)
+	for _, line := range strings.Split(list, "\n")[1:] {
+		if f := strings.Fields(line); len(f) > 0 && f[len(f)-1] != want[f[0]] {
+			t.Errorf("member list: %q, want COPIES %s", line, want[f[0]])
+		}
+	}
+	var ms []memberJSON
+	if err := json.Unmarshal([]byte(run("member", "list", team, "--json")), &ms); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range ms {
+		if m.Copies != want[m.Email] || len(m.Keys) != 1 || m.Keys[0].PostQuantum != (m.Email == "pia@example.org") {
+			t.Errorf("member list --json: %+v", m)
+		}
+	}
+
+	var shown []keyShowJSON
+	if err := json.Unmarshal([]byte(run("key", "show", pq.Fingerprint(), "--json")), &shown); err != nil {
+		t.Fatal(err)
+	}
+	if len(shown) != 1 || !shown[0].PostQuantum || !strings.Contains(shown[0].Algorithm, "ML-KEM-768+X25519") {
+		t.Errorf("key show --json of pia's key: %+v", shown)
+	}
+	if out := run("key", "show", bobFpr); !strings.Contains(out, "post-quantum:  no (classical encryption only)") {
+		t.Errorf("key show of bob's key:\n%s", out)
+	}
+
+	report := run("key", "check", "--list", team, "--post-quantum")
+	rows := map[string]string{}
+	for _, line := range strings.Split(report, "\n") {
+		if f := strings.Fields(line); len(f) == 5 && f[0] == team {
+			rows[f[1]] = strings.Join(f[2:], " ")
+		}
+	}
+	listKey, err := pgp.ParseKey([]byte(run("list", "key", team)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantRows := map[string]string{"list": "openpgp " + listKey.Fingerprint() + " post-quantum",
+		"pia@example.org": "openpgp " + pq.Fingerprint() + " post-quantum", "bob@example.org": "openpgp " + bobFpr + " classical"}
+	if len(rows) != 3 || rows["list"] != wantRows["list"] || rows["pia@example.org"] != wantRows["pia@example.org"] ||
+		rows["bob@example.org"] != wantRows["bob@example.org"] || !strings.Contains(report, team+": 1 of 2 members' copies are post-quantum") {
+		t.Errorf("key check --post-quantum:\n%s\nwant rows %v and 1 of 2 counted", report, wantRows)
+	}
+	if out := run("key", "check", "--list", team); out != "" {
+		t.Errorf("key check without --post-quantum printed:\n%s", out)
 	}
 }

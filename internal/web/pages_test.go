@@ -546,3 +546,41 @@ func TestDashboardNodes(t *testing.T) {
 		t.Errorf("a list owner's dashboard shows the nodes (%d):\n%s", p.status, p.body)
 	}
 }
+
+// TestPostQuantumOnPages: the list page counts the members whose copies
+// are post-quantum and tags their key; the key page says whether a key
+// is post-quantum.
+func TestPostQuantumOnPages(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	pq, err := pgp.GenerateKey("", "pia@example.org", pgp.PQ, pgp.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for addr, key := range map[string][]byte{"pia@example.org": pq.Armored(), "dave@example.org": memberKey(t, "dave@example.org")} {
+		if _, _, err := f.svc.AddMember(ctx, listA, addr, key, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	alice := f.signedIn("alice@example.org")
+	p := alice.get("/lists/" + listA)
+	share := p.body[strings.Index(p.body, "data-post-quantum>")+len("data-post-quantum>"):]
+	if share = share[:strings.Index(share, "<")]; share != "1 of 2 members (50%)" {
+		t.Errorf("the list page's post-quantum share is %q, want 1 of 2 members (50%%)", share)
+	}
+	if strings.Contains(p.body, "data-classic-key") {
+		t.Errorf("the page of a list without a post-quantum key offers a key without it")
+	}
+	if pia, dave := row(p.body, "data-member", "pia@example.org"), row(p.body, "data-member", "dave@example.org"); !strings.Contains(pia, ">post-quantum</span>") || strings.Contains(dave, "tag-pq") {
+		t.Errorf("post-quantum tags: pia's row\n%s\ndave's row\n%s", pia, dave)
+	}
+	if _, err := f.svc.RotateListKey(ctx, listA, pgp.PQ, 0); err != nil {
+		t.Fatal(err)
+	}
+	if p := alice.get("/lists/" + listA); !strings.Contains(p.body, "data-classic-key") || !strings.Contains(p.body, "ML-KEM (RFC 9980) encrypt posts") {
+		t.Errorf("the page of a list with a post-quantum key does not say so or offer the key without it:\n%s", p.body)
+	}
+	if p := alice.get("/keys/" + pq.Fingerprint()); !strings.Contains(p.body, `<dd data-post-quantum><span class="tag tag-pq">yes</span> encrypted with ML-KEM`) {
+		t.Errorf("pia's key page does not say post-quantum:\n%s", p.body)
+	}
+}
