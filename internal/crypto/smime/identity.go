@@ -30,6 +30,9 @@ type Identity struct {
 	Cert  *x509.Certificate
 	Key   crypto.Signer // *rsa.PrivateKey or *ecdsa.PrivateKey
 	Chain []*x509.Certificate
+	// KEM is the list's ML-KEM certificate and key beside Cert, when it
+	// has one: Unwrap decrypts messages encrypted to either.
+	KEM *KEMIdentity
 }
 
 // maxCertBytes bounds a certificate or PKCS#12 file on import (DESIGN §4.8).

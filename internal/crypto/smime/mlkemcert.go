@@ -8,6 +8,7 @@ import (
 	"crypto/sha1"
 	"crypto/x509"
 	"encoding/asn1"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
@@ -160,4 +161,62 @@ func GenerateMLKEMCertificate(id *Identity, now time.Time, rnd io.Reader) (*x509
 		return nil, nil, err
 	}
 	return c, k, nil
+}
+
+// KEMIdentity is an ML-KEM certificate (RFC 9935) with its private key:
+// a list's second recipient certificate beside its RSA/EC identity. It
+// only decrypts (a KEM cannot sign).
+type KEMIdentity struct {
+	Cert *x509.Certificate
+	Key  *MLKEMPrivateKey
+}
+
+// NewKEMIdentity pairs an ML-KEM certificate with its private key,
+// refusing a certificate that is not ML-KEM or a key that is not its.
+func NewKEMIdentity(cert *x509.Certificate, key *MLKEMPrivateKey) (*KEMIdentity, error) {
+	if _, ok := MLKEMAlgorithm(cert); !ok {
+		return nil, errors.New("smime: the certificate is not an ML-KEM certificate (RFC 9935)")
+	}
+	if key == nil || !key.matches(cert) {
+		return nil, errors.New("smime: the ML-KEM private key does not belong to the certificate")
+	}
+	return &KEMIdentity{Cert: cert, Key: key}, nil
+}
+
+// MarshalSecret serialises the identity as PEM (PKCS#8 seed-form key,
+// then the certificate): the caller must seal it before storing it.
+func (k *KEMIdentity) MarshalSecret() ([]byte, error) {
+	der, err := k.Key.MarshalPKCS8()
+	if err != nil {
+		return nil, err
+	}
+	out := pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})
+	return append(out, CertsPEM(k.Cert)...), nil
+}
+
+// ParseKEMIdentity reads an ML-KEM certificate and private key, each PEM
+// or DER (what MarshalSecret writes can be given as both): `list
+// cert-kem --import CERT KEY`.
+func ParseKEMIdentity(certData, keyData []byte) (*KEMIdentity, error) {
+	cert, _, err := ParseCertificate(certData)
+	if err != nil {
+		return nil, err
+	}
+	keyDER := keyData
+	for block, rest := pem.Decode(keyData); block != nil; block, rest = pem.Decode(rest) {
+		if block.Type == "PRIVATE KEY" {
+			keyDER = block.Bytes
+			break
+		}
+	}
+	key, err := ParseMLKEMPrivateKey(keyDER)
+	if err != nil {
+		return nil, err
+	}
+	return NewKEMIdentity(cert, key)
+}
+
+// ParseKEMSecret reads what MarshalSecret wrote.
+func ParseKEMSecret(data []byte) (*KEMIdentity, error) {
+	return ParseKEMIdentity(data, data)
 }
