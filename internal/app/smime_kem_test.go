@@ -28,7 +28,7 @@ type kemMember struct {
 	key  *smime.MLKEMPrivateKey
 }
 
-func newKEMMember(t *testing.T, ca *openssltest.CA, addr string) kemMember {
+func newKEMMember(t testing.TB, ca *openssltest.CA, addr string) kemMember {
 	t.Helper()
 	key, err := smime.GenerateMLKEM768()
 	if err != nil {
@@ -69,7 +69,7 @@ var oriKEM = func() []byte {
 }()
 
 // smimeBody decodes the base64 body of an S/MIME copy.
-func smimeBody(t *testing.T, msg []byte) []byte {
+func smimeBody(t testing.TB, msg []byte) []byte {
 	t.Helper()
 	loc := regexp.MustCompile(`\r?\n\r?\n`).FindIndex(msg)
 	if loc == nil {
