@@ -39,7 +39,7 @@ type kemTestLeaf struct {
 	Key  *MLKEMPrivateKey
 }
 
-func kemTestIssue(t *testing.T, ca *openssltest.CA, email string, oid asn1.ObjectIdentifier, withSKI bool) kemTestLeaf {
+func kemTestIssue(t testing.TB, ca *openssltest.CA, email string, oid asn1.ObjectIdentifier, withSKI bool) kemTestLeaf {
 	t.Helper()
 	p, _ := mlkemParamsByOID(oid)
 	seed := make([]byte, 64)
@@ -72,7 +72,7 @@ func kemTestIssue(t *testing.T, ca *openssltest.CA, email string, oid asn1.Objec
 
 // kemTestWithoutSKI re-issues der's TBSCertificate without the
 // subjectKeyIdentifier extension.
-func kemTestWithoutSKI(t *testing.T, der []byte, ca *openssltest.CA) []byte {
+func kemTestWithoutSKI(t testing.TB, der []byte, ca *openssltest.CA) []byte {
 	t.Helper()
 	c, err := x509.ParseCertificate(der)
 	envMust(t, err)
@@ -383,4 +383,44 @@ func kemTestOriLines(out []byte) string {
 		}
 	}
 	return strings.Join(keep, "\n")
+}
+
+// BenchmarkEncryptPerRecipient is the cost of one 4 KiB copy
+// (AES-256-GCM) by the kind of the recipient's certificate: RSA-2048
+// with OAEP, P-256 ECDH, ML-KEM-768 and ML-KEM-1024 KEMRecipientInfo.
+func BenchmarkEncryptPerRecipient(b *testing.B) {
+	ca := openssltest.NewCA(b, openssltest.P256)
+	entity := bytes.Repeat([]byte("0123456789abcdef"), 256)
+	certs := []struct {
+		name string
+		cert *x509.Certificate
+	}{
+		{"rsa2048", ca.Issue("rsa@example.org", openssltest.RSA2048, openssltest.LeafOptions{}).Cert},
+		{"p256", ca.Issue("ec@example.org", openssltest.P256, openssltest.LeafOptions{}).Cert},
+		{"mlkem768", kemTestIssue(b, ca, "pq@example.org", oidMLKEM768, true).Cert},
+		{"mlkem1024", kemTestIssue(b, ca, "pq@example.org", oidMLKEM1024, true).Cert},
+	}
+	for _, c := range certs {
+		b.Run(c.name, func(b *testing.B) {
+			for b.Loop() {
+				if _, err := Encrypt(entity, []*x509.Certificate{c.cert}, EncryptOptions{}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkDecryptMLKEM768 is the list's cost of opening one 4 KiB post
+// encrypted to its ML-KEM-768 certificate.
+func BenchmarkDecryptMLKEM768(b *testing.B) {
+	ca := openssltest.NewCA(b, openssltest.P256)
+	leaf := kemTestIssue(b, ca, "pq@example.org", oidMLKEM768, true)
+	der, err := Encrypt(bytes.Repeat([]byte("x"), 4096), []*x509.Certificate{leaf.Cert}, EncryptOptions{})
+	envMust(b, err)
+	for b.Loop() {
+		if _, _, err := Decrypt(der, leaf.Cert, leaf.Key); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
