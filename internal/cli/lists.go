@@ -117,7 +117,7 @@ func (e *env) listCertKEMCmd() *cobra.Command {
 	var generate bool
 	var certFile, keyFile string
 	c := &cobra.Command{
-		Use:   "cert-kem ADDRESS (--generate | --import CERT --key KEY)",
+		Use:   "cert-kem ADDRESS --generate|--import CERT --key KEY",
 		Short: "Give the list a post-quantum ML-KEM certificate beside its S/MIME one",
 		Long: `Give the list an ML-KEM certificate (RFC 9935) beside its RSA or EC S/MIME
 certificate. S/MIME clients that know ML-KEM (RFC 9629 KEMRecipientInfo,
