@@ -424,3 +424,31 @@ func BenchmarkDecryptMLKEM768(b *testing.B) {
 		}
 	}
 }
+
+// TestRFC9935Example: the ML-KEM-768 example certificate of RFC 9935
+// Appendix C.3 (issued by an ML-DSA-65 CA) and the seed-form private key
+// of C.1.2.1 (seed 00..3f): the seed's key is the certificate's, the
+// certificate reads as an ML-KEM-768 encryption certificate, and a
+// message encrypted to it opens with the seed key.
+func TestRFC9935Example(t *testing.T) {
+	const dir = "testdata/rfc9935/"
+	cert, err := x509.ParseCertificate(kemTestPEM(t, dir+"ML-KEM-768.crt.pem"))
+	envMust(t, err)
+	key, err := ParseMLKEMPrivateKey(kemTestPEM(t, dir+"ML-KEM-768-seed.priv.pem"))
+	envMust(t, err)
+	if !key.matches(cert) {
+		t.Fatal("the seed-derived ML-KEM-768 key is not the certificate's")
+	}
+	ski, _ := hex.DecodeString("42bcb5a167fa330449612dbd8187056a7518f787")
+	if name, ok := MLKEMAlgorithm(cert); !ok || name != "ML-KEM-768" || cert.KeyUsage != x509.KeyUsageKeyEncipherment || !bytes.Equal(cert.SubjectKeyId, ski) {
+		t.Errorf("certificate: %q %v, usage %v, SKI %x", name, ok, cert.KeyUsage, cert.SubjectKeyId)
+	}
+	if info := CertInfo(cert); info.Algorithm != "ML-KEM-768" || !info.CanEncrypt || info.CanSign || !info.PostQuantum {
+		t.Errorf("CertInfo %+v", info)
+	}
+	der, err := Encrypt(envTestContent, []*x509.Certificate{cert}, EncryptOptions{})
+	envMust(t, err)
+	if pt, _, err := Decrypt(der, cert, key); err != nil || !bytes.Equal(pt, envTestContent) {
+		t.Errorf("round trip with the RFC's certificate and key: %q, %v", pt, err)
+	}
+}
