@@ -275,6 +275,9 @@ func mlkemCertInfo(c *x509.Certificate, info *spcrypto.KeyInfo, emailEKU bool) {
 }
 
 func keyAlgorithm(c *x509.Certificate) string {
+	if name, ok := MLKEMAlgorithm(c); ok {
+		return name
+	}
 	switch k := c.PublicKey.(type) {
 	case *rsa.PublicKey:
 		return fmt.Sprintf("RSA-%d", k.N.BitLen())
@@ -288,9 +291,6 @@ func keyAlgorithm(c *x509.Certificate) string {
 			return "ECDSA-P521"
 		}
 		return "ECDSA"
-	}
-	if name, ok := MLKEMAlgorithm(c); ok {
-		return name
 	}
 	return c.PublicKeyAlgorithm.String()
 }
