@@ -58,8 +58,9 @@ func mlkemParamsByOID(oid asn1.ObjectIdentifier) (mlkemParams, bool) {
 	return mlkemParams{}, false
 }
 
-// spki is RFC 5280 §4.1 SubjectPublicKeyInfo.
-type spki struct {
+// mlkemSPKI is RFC 5280 §4.1 SubjectPublicKeyInfo (the ML-DSA side,
+// mldsa.go, has the same type as spki).
+type mlkemSPKI struct {
 	Algorithm pkix.AlgorithmIdentifier
 	PublicKey asn1.BitString
 }
@@ -75,7 +76,7 @@ func certMLKEM(c *x509.Certificate) (p mlkemParams, ek []byte, ok bool) {
 }
 
 func parseMLKEMSPKI(der []byte) (mlkemParams, []byte, bool) {
-	var s spki
+	var s mlkemSPKI
 	if rest, err := asn1.Unmarshal(der, &s); err != nil || len(rest) != 0 {
 		return mlkemParams{}, nil, false
 	}
@@ -178,7 +179,7 @@ func (k *MLKEMPrivateKey) PublicKeyBytes() []byte { return bytes.Clone(k.ek) }
 // RawSubjectPublicKeyInfo only when the public key is of a type it knows,
 // so CreateMLKEMCertificate writes it itself).
 func (k *MLKEMPrivateKey) MarshalPKIXPublicKey() ([]byte, error) {
-	return asn1.Marshal(spki{
+	return asn1.Marshal(mlkemSPKI{
 		Algorithm: pkix.AlgorithmIdentifier{Algorithm: k.params.oid},
 		PublicKey: asn1.BitString{Bytes: k.ek, BitLength: 8 * len(k.ek)},
 	})
