@@ -58,8 +58,9 @@ func mlkemParamsByOID(oid asn1.ObjectIdentifier) (mlkemParams, bool) {
 	return mlkemParams{}, false
 }
 
-// mlkemSPKI is RFC 5280 §4.1 SubjectPublicKeyInfo (the ML-DSA side,
-// mldsa.go, has the same type as spki).
+// mlkemSPKI is RFC 5280 §4.1 SubjectPublicKeyInfo. (The ML-DSA code,
+// written at the same time, declares the same type as spki; one can go
+// once both are in.)
 type mlkemSPKI struct {
 	Algorithm pkix.AlgorithmIdentifier
 	PublicKey asn1.BitString
