@@ -21,9 +21,8 @@ func (s *Service) SetListKEM(ctx context.Context, list string, k *smime.KEMIdent
 	if err != nil {
 		return nil, err
 	}
-	if len(l.SMIMECert) == 0 {
-		return nil, fmt.Errorf("%w: list %s has no S/MIME certificate for the ML-KEM one to go beside (give it one with: %s)",
-			ErrInvalid, l.Address, IdentityCommand(l.Address))
+	if err := needSMIMEIdentity(l); err != nil {
+		return nil, err
 	}
 	if k == nil {
 		return nil, fmt.Errorf("%w: no ML-KEM certificate", ErrInvalid)
@@ -60,9 +59,8 @@ func (s *Service) GenerateListKEM(ctx context.Context, list string) (*store.List
 	if err != nil {
 		return nil, err
 	}
-	if len(l.SMIMECert) == 0 {
-		return nil, fmt.Errorf("%w: list %s has no S/MIME certificate to issue the ML-KEM one (give it one with: %s)",
-			ErrInvalid, l.Address, IdentityCommand(l.Address))
+	if err := needSMIMEIdentity(l); err != nil {
+		return nil, err
 	}
 	id, err := s.sealer.OpenListIdentity(l)
 	if err != nil {
@@ -77,4 +75,15 @@ func (s *Service) GenerateListKEM(ctx context.Context, list string) (*store.List
 		return nil, err
 	}
 	return s.SetListKEM(ctx, list, k)
+}
+
+// needSMIMEIdentity refuses an ML-KEM certificate to a list without an
+// S/MIME identity: that one signs the list's copies, and issues the
+// ML-KEM certificate GenerateListKEM makes.
+func needSMIMEIdentity(l *store.List) error {
+	if len(l.SMIMECert) == 0 {
+		return fmt.Errorf("%w: list %s has no S/MIME certificate for the ML-KEM one to go beside (give it one with: %s)",
+			ErrInvalid, l.Address, IdentityCommand(l.Address))
+	}
+	return nil
 }
