@@ -209,6 +209,24 @@ func TestMLKEMListAndMember(t *testing.T) {
 		checkCopies(t, marker)
 	})
 
+	t.Run("welcome to an ML-KEM member", func(t *testing.T) {
+		s.clearOutbox(t)
+		pq2 := newKEMMember(t, ca, "pq2@example.org")
+		if _, _, err := s.app.Admin.AddMember(ctx, team, "pq2@example.org", smime.CertsPEM(pq2.cert), false); err != nil {
+			t.Fatal(err)
+		}
+		s.app.Queue.Notify()
+		der := smimeBody(t, s.waitFor(t, "pq2@example.org"))
+		plain, info, err := smime.Decrypt(der, pq2.cert, pq2.key)
+		if err != nil || info.KeyTransport != "ML-KEM-768-HKDF-SHA256" {
+			t.Fatalf("welcome: Decrypt: %+v, %v", info, err)
+		}
+		// It carries the list's ML-KEM certificate beside its S/MIME one.
+		if !bytes.Contains(plain, []byte("list-cert-mlkem.pem")) || !bytes.Contains(plain, []byte("list-cert.pem")) {
+			t.Errorf("welcome lacks the list's certificates:\n%.600s", plain)
+		}
+	})
+
 	t.Run("ML-KEM certificate of another address refused", func(t *testing.T) {
 		other := newKEMMember(t, ca, "someone@example.org")
 		if _, err := s.app.Admin.SetListKEM(ctx, team, &smime.KEMIdentity{Cert: other.cert, Key: other.key}); err == nil ||
