@@ -109,6 +109,9 @@ awk -v s="$ns" -v g="$gpg_ns" -v n="$members" -v sr="$smime_rsa" -v sp="$smime_p
   printf "Sealpost (OpenPGP) needs %.2f%% of the gpg-per-step time (%.0fx faster),\n", 100*s/g, g/s
   printf "and %.2f%% of the ~18 s Schleuder 4.0.3 needs for one post to 100 subscribers.\n", 100*s/18e9
 }'
+# S/MIME members with ML-KEM-768 certificates (issue 21): a KEMRecipientInfo per copy.
+smime_kem=$(bmedian '^BenchmarkFanoutSMIME/members=100/mlkem768-')
+awk -v k="$smime_kem" 'BEGIN { printf "Sealpost, S/MIME ML-KEM-768: %8.1f ms per post   %6.0f µs per recipient   %7.1f posts/s\n", k/1e6, k/1e3/100, 1e9/k }'
 awk -v lb="$lb" -v fl="$files_ns" -v q="$queued" -v o="$ns" -v s250="$smtp250" -v sout="$smtpout" -v p="$proc" -v g="$gpg_ns" -v n="$members" \
   -v dv="$DV_NS" -v sg="$SIGN_NS" -v e="$ENC_NS" -v c="$CORES" 'BEGIN {
   printf "\n== Ratio to the cryptographic lower bound, one 4 KiB post to 100 members (%.1f ms) ==\n", lb/1e6

@@ -656,7 +656,8 @@ func (s *Service) GenerateSMIMEIdentity(ctx context.Context, list string) (*stor
 	return s.SetSMIMEIdentity(ctx, list, id)
 }
 
-// ListCert returns the list's S/MIME certificate in PEM.
+// ListCert returns the list's S/MIME certificate in PEM, followed by its
+// ML-KEM certificate when it has one.
 func (s *Service) ListCert(ctx context.Context, list string) ([]byte, error) {
 	l, err := s.List(ctx, list)
 	if err != nil {
@@ -669,7 +670,17 @@ func (s *Service) ListCert(ctx context.Context, list string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return smime.CertsPEM(cert), nil
+	certs := []*x509.Certificate{cert}
+	if len(l.SMIMEKEMCert) > 0 {
+		// The list's ML-KEM certificate (SetListKEM) follows: clients
+		// that know ML-KEM (RFC 9936) encrypt to it, the others ignore it.
+		kem, err := x509.ParseCertificate(l.SMIMEKEMCert)
+		if err != nil {
+			return nil, err
+		}
+		certs = append(certs, kem)
+	}
+	return smime.CertsPEM(certs...), nil
 }
 
 // OpenSMIMEIdentity unseals the list's S/MIME identity.

@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"context"
+	"crypto/x509"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -24,7 +25,14 @@ type benchCertSet struct {
 	ca      *openssltest.CA
 	list    *openssltest.Leaf
 	members []*openssltest.Leaf
+	// kem are the members' ML-KEM-768 certificates (benchMLKEM768):
+	// member000, the sender, also holds members[0], a P-256 one to sign.
+	kem []*x509.Certificate
 }
+
+// benchMLKEM768 makes members whose certificates are ML-KEM-768 (RFC
+// 9935), issued by the same classical CA.
+const benchMLKEM768 openssltest.KeyType = "mlkem768"
 
 func certSet(b *testing.B, kt openssltest.KeyType, n int) *benchCertSet {
 	v, _ := benchCertsOnce.LoadOrStore(kt, &benchCertSet{})
@@ -32,6 +40,13 @@ func certSet(b *testing.B, kt openssltest.KeyType, n int) *benchCertSet {
 	s.once.Do(func() {
 		s.ca = openssltest.NewCA(b, openssltest.RSA2048)
 		s.list = s.ca.Issue(team, openssltest.RSA2048, openssltest.LeafOptions{})
+		if kt == benchMLKEM768 {
+			s.members = []*openssltest.Leaf{s.ca.Issue("member000@example.org", openssltest.P256, openssltest.LeafOptions{})}
+			for i := range n {
+				s.kem = append(s.kem, newKEMMember(b, s.ca, fmt.Sprintf("member%03d@example.org", i)).cert)
+			}
+			return
+		}
 		for i := range n {
 			s.members = append(s.members, s.ca.Issue(fmt.Sprintf("member%03d@example.org", i), kt, openssltest.LeafOptions{}))
 		}
@@ -43,9 +58,11 @@ func certSet(b *testing.B, kt openssltest.KeyType, n int) *benchCertSet {
 // body) from a member to 100 members holding RSA-2048 or P-256
 // certificates, through decrypt, verify, chain check, policy, one
 // signature by the list (RSA-2048), 100 AES-256-GCM AuthEnvelopedData
-// encryptions and delivery into the Maildir outbox.
+// encryptions and delivery into the Maildir outbox. mlkem768: the 100
+// members hold ML-KEM-768 certificates (each copy a KEMRecipientInfo;
+// the sender also a P-256 certificate to sign with).
 func BenchmarkFanoutSMIME(b *testing.B) {
-	for _, kt := range []openssltest.KeyType{openssltest.RSA2048, openssltest.P256} {
+	for _, kt := range []openssltest.KeyType{openssltest.RSA2048, openssltest.P256, benchMLKEM768} {
 		b.Run(fmt.Sprintf("members=100/%s", kt), func(b *testing.B) { benchFanoutSMIME(b, kt, 100) })
 	}
 }
@@ -71,6 +88,18 @@ func benchFanoutSMIME(b *testing.B, kt openssltest.KeyType, members int) {
 	}
 	for i, m := range certs.members {
 		if _, _, err := a.Admin.AddMemberWith(ctx, team, fmt.Sprintf("member%03d@example.org", i), m.Cert.Raw, quiet(false)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for i, c := range certs.kem {
+		addr := fmt.Sprintf("member%03d@example.org", i)
+		if i == 0 {
+			if _, err := a.Admin.AddMemberKey(ctx, team, addr, c.Raw); err != nil {
+				b.Fatal(err)
+			}
+			continue
+		}
+		if _, _, err := a.Admin.AddMemberWith(ctx, team, addr, c.Raw, quiet(false)); err != nil {
 			b.Fatal(err)
 		}
 	}

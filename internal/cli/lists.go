@@ -25,12 +25,13 @@ func (e *env) listCmd() *cobra.Command {
 		Short: "Create, inspect, configure and delete lists",
 	}
 	groupCommand(c)
-	c.AddCommand(creates(e.listCreateCmd()), e.listShowCmd(), e.listSetCmd(), e.listKeyCmd(), e.listRotateKeyCmd(), e.listTemplateCmd(), e.listCertCmd(), e.listTrustCmd(), e.listRoleCmd(store.ListOwner), e.listRoleCmd(store.ListModerator), e.listDeleteCmd())
+	c.AddCommand(creates(e.listCreateCmd()), e.listShowCmd(), e.listSetCmd(), e.listKeyCmd(), e.listRotateKeyCmd(), e.listTemplateCmd(), e.listCertCmd(), e.listCertKEMCmd(), e.listTrustCmd(), e.listRoleCmd(store.ListOwner), e.listRoleCmd(store.ListModerator), e.listDeleteCmd())
 	return c
 }
 
 func (e *env) listCreateCmd() *cobra.Command {
 	var f identityFlags
+	var kemGenerate bool
 	c := &cobra.Command{
 		Use:   "create ADDRESS",
 		Short: "Create a list with its own newly generated OpenPGP key",
@@ -44,14 +45,21 @@ must be encrypted to it and signed with the member's own key.
 For S/MIME members the list also needs a certificate for ADDRESS: give
 its PKCS#12 file with --smime-cert (the password is read from the file
 named by --smime-pass-file), or let Sealpost make a self-signed one with
---smime-generate to try it out. 'sealpost list cert ADDRESS' prints it.`,
+--smime-generate to try it out. 'sealpost list cert ADDRESS' prints it.
+With --smime-kem-generate the list also gets a post-quantum ML-KEM-768
+certificate (RFC 9935) issued by that certificate, for clients that
+encrypt with ML-KEM (RFC 9936); see 'sealpost list cert-kem'.`,
 		Example: `  sealpost list create team@lists.example.org --owner alice@example.org
-  sealpost list create team@lists.example.org --smime-cert team.p12 --smime-pass-file team.pass`,
+  sealpost list create team@lists.example.org --smime-cert team.p12 --smime-pass-file team.pass
+  sealpost list create team@lists.example.org --smime-generate --smime-kem-generate`,
 		Args: args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, a []string) error {
 			alg, id, err := e.readIdentityFlags(&f)
 			if err != nil {
 				return err
+			}
+			if kemGenerate && id == nil && !f.generate {
+				return usagef("--smime-kem-generate needs --smime-cert or --smime-generate: the list's S/MIME certificate issues the ML-KEM one")
 			}
 			return e.withApp(cmd, func(ap *app.App) error {
 				if err := checkIdentity(ap, a[0], id, "list"); err != nil {
@@ -65,6 +73,13 @@ named by --smime-pass-file), or let Sealpost make a self-signed one with
 				if err != nil {
 					return err
 				}
+				if kemGenerate {
+					kl, err := ap.Admin.GenerateListKEM(cmd.Context(), l.Address)
+					if err != nil {
+						return e.undoCreate(cmd, ap, l.Address, err)
+					}
+					cert += kemCertLine(kl)
+				}
 				fmt.Fprintf(e.stdout, "Created list %s\n  key:   %s (%s)\n%s", l.Address, l.KeyFingerprint, alg, cert)
 				if l.Owner != "" {
 					fmt.Fprintf(e.stdout, "  owner: %s\n", l.Owner)
@@ -75,6 +90,90 @@ named by --smime-pass-file), or let Sealpost make a self-signed one with
 		},
 	}
 	f.register(c, "list")
+	c.Flags().BoolVar(&kemGenerate, "smime-kem-generate", false,
+		"also make a post-quantum ML-KEM-768 certificate for the list, issued by its S/MIME certificate (needs --smime-cert or --smime-generate)")
+	return c
+}
+
+// undoCreate deletes the list just created after a later step failed
+// with err, so that nothing half-made stays behind.
+func (e *env) undoCreate(cmd *cobra.Command, ap *app.App, list string, err error) error {
+	if derr := ap.Admin.DeleteList(cmd.Context(), list); derr != nil {
+		return fmt.Errorf("%w; the list %s was created without it, and removing it failed: %v", err, list, derr)
+	}
+	return fmt.Errorf("%w; the list was not created", err)
+}
+
+// kemCertLine describes the list's ML-KEM certificate ("" without one).
+func kemCertLine(l *store.List) string {
+	c, err := x509.ParseCertificate(l.SMIMEKEMCert)
+	if err != nil {
+		return ""
+	}
+	return fmt.Sprintf("  ML-KEM certificate: %s (%s)\n", smime.Fingerprint(c), smime.CertInfo(c).Algorithm)
+}
+
+func (e *env) listCertKEMCmd() *cobra.Command {
+	var generate bool
+	var certFile, keyFile string
+	c := &cobra.Command{
+		Use:   "cert-kem ADDRESS --generate|--import CERT --key KEY",
+		Short: "Give the list a post-quantum ML-KEM certificate beside its S/MIME one",
+		Long: `Give the list an ML-KEM certificate (RFC 9935) beside its RSA or EC S/MIME
+certificate. S/MIME clients that know ML-KEM (RFC 9629 KEMRecipientInfo,
+RFC 9936) can then encrypt posts to it, protected against a future quantum
+computer; the list decrypts them. Clients that do not know ML-KEM keep
+encrypting to the list's S/MIME certificate, which stays as it is. The list
+keeps signing with its S/MIME certificate (ML-KEM cannot sign).
+
+--generate makes an ML-KEM-768 key and a certificate for the list's
+address issued by the list's S/MIME certificate (keyUsage keyEncipherment
+only). --import takes a certificate issued elsewhere, with its private key
+in --key (PEM or DER; PKCS#8 in RFC 9935's "seed" or "both" form). Either
+replaces an ML-KEM certificate the list had. 'sealpost list cert ADDRESS'
+prints both certificates.`,
+		Example: `  sealpost list cert-kem team@lists.example.org --generate
+  sealpost list cert-kem team@lists.example.org --import team-mlkem.pem --key team-mlkem.key`,
+		Args: args(cobra.ExactArgs(1)),
+		RunE: func(cmd *cobra.Command, a []string) error {
+			var k *smime.KEMIdentity
+			switch {
+			case generate == (certFile != ""):
+				return usagef("give either --generate or --import CERT --key KEY")
+			case (certFile == "") != (keyFile == ""):
+				return usagef("--import and --key go together")
+			case certFile != "":
+				certData, err := os.ReadFile(certFile)
+				if err != nil {
+					return usagef("--import: %v", err)
+				}
+				keyData, err := os.ReadFile(keyFile)
+				if err != nil {
+					return usagef("--key: %v", err)
+				}
+				if k, err = smime.ParseKEMIdentity(certData, keyData); err != nil {
+					return fmt.Errorf("%w: --import: %v", admin.ErrInvalid, err)
+				}
+			}
+			return e.withApp(cmd, func(ap *app.App) error {
+				var l *store.List
+				var err error
+				if generate {
+					l, err = ap.Admin.GenerateListKEM(cmd.Context(), a[0])
+				} else {
+					l, err = ap.Admin.SetListKEM(cmd.Context(), a[0], k)
+				}
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(e.stdout, "List %s\n%s", l.Address, kemCertLine(l))
+				return nil
+			})
+		},
+	}
+	c.Flags().BoolVar(&generate, "generate", false, "make an ML-KEM-768 key and a certificate issued by the list's S/MIME certificate")
+	c.Flags().StringVar(&certFile, "import", "", "file with the ML-KEM certificate to use (PEM or DER)")
+	c.Flags().StringVar(&keyFile, "key", "", "file with the private key of the --import certificate (PKCS#8, PEM or DER)")
 	return c
 }
 
@@ -178,7 +277,7 @@ func (e *env) addSMIMEIdentity(cmd *cobra.Command, ap *app.App, list, what strin
 }
 
 func (e *env) listCertCmd() *cobra.Command {
-	return e.printCmd("cert ADDRESS", "Print the list's S/MIME certificate (PEM) for members to install",
+	return e.printCmd("cert ADDRESS", "Print the list's S/MIME certificate (PEM) for members to install, then its ML-KEM certificate if it has one",
 		func(ap *app.App, cmd *cobra.Command, list string) ([]byte, error) {
 			return ap.Admin.ListCert(cmd.Context(), list)
 		})

@@ -332,7 +332,8 @@ func (s *Sealer) OpenRetiredIdentity(l *store.List, r *store.RetiredKey) (*smime
 // S/MIME identity.
 var ErrNoIdentity = errors.New("keyring: list has no S/MIME identity")
 
-// OpenListIdentity unseals a list's S/MIME identity.
+// OpenListIdentity unseals a list's S/MIME identity, with its ML-KEM
+// certificate and key (Identity.KEM) when it has them.
 func (s *Sealer) OpenListIdentity(l *store.List) (*smime.Identity, error) {
 	if len(l.SMIMECert) == 0 {
 		return nil, ErrNoIdentity
@@ -349,7 +350,32 @@ func (s *Sealer) OpenListIdentity(l *store.List) (*smime.Identity, error) {
 	if err != nil {
 		return nil, fmt.Errorf("keyring: S/MIME identity of %s: %w", l.Address, err)
 	}
+	if id.KEM, err = s.openListKEM(l); err != nil {
+		return nil, err
+	}
 	return id, nil
+}
+
+// openListKEM unseals a list's ML-KEM certificate and key; nil when it
+// has none.
+func (s *Sealer) openListKEM(l *store.List) (*smime.KEMIdentity, error) {
+	if len(l.SMIMEKEMCert) == 0 {
+		return nil, nil
+	}
+	cert, err := x509.ParseCertificate(l.SMIMEKEMCert)
+	if err != nil {
+		return nil, fmt.Errorf("keyring: ML-KEM certificate of %s: %w", l.Address, err)
+	}
+	secret, err := s.Open(l.SMIMEKEMSealed, ListKeyLabel(l.Address, smime.Fingerprint(cert)))
+	if err != nil {
+		return nil, fmt.Errorf("keyring: ML-KEM key of %s: %w", l.Address, err)
+	}
+	defer clear(secret)
+	k, err := smime.ParseKEMSecret(secret)
+	if err != nil {
+		return nil, fmt.Errorf("keyring: ML-KEM key of %s: %w", l.Address, err)
+	}
+	return k, nil
 }
 
 // Status names why a key or certificate cannot be used, in the words of

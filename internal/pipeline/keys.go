@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/sealpost/sealpost/internal/crypto/pgp"
@@ -183,9 +184,14 @@ func (p *Pipeline) retiredIdentities(l *store.List) []*smime.Identity {
 	return out
 }
 
-// listIdentity returns the list's S/MIME identity, unsealed.
+// listIdentity returns the list's S/MIME identity, unsealed, with its
+// ML-KEM certificate when it has one (both sealed secrets key the cache).
 func (p *Pipeline) listIdentity(l *store.List) (*smime.Identity, error) {
-	return cached(p.keys, cacheListIdentity, l.Address, l.SMIMESealed, func() (*smime.Identity, error) { return p.sealer.OpenListIdentity(l) })
+	sealed := l.SMIMESealed
+	if len(l.SMIMEKEMSealed) > 0 {
+		sealed = append(slices.Clip(l.SMIMESealed), l.SMIMEKEMSealed...)
+	}
+	return cached(p.keys, cacheListIdentity, l.Address, sealed, func() (*smime.Identity, error) { return p.sealer.OpenListIdentity(l) })
 }
 
 // memberKey returns a member's OpenPGP public key, parsed and checked.

@@ -174,8 +174,8 @@ func (p *Pipeline) rosterOf(list *store.List, ms []store.Member, rev *smime.Revo
 					if usable && !canSMIME {
 						blocked = recipient{fingerprint: mk.Fingerprint, status: keyring.PolicyMismatch, noListCert: true}
 					}
-					if canSMIME && usable && (viaSMIME.cert == nil || c.NotAfter.After(viaSMIME.cert.NotAfter)) {
-						enc := p.smimeEncryption(list, m, mk)
+					if canSMIME && usable && (viaSMIME.cert == nil || betterCert(c, viaSMIME.cert)) {
+						enc := p.smimeEncryption(list, m, mk, c)
 						viaSMIME = recipient{cert: c, fingerprint: mk.Fingerprint, cipher: enc.Cipher, keyTransport: enc.KeyTransport}
 					}
 				}
@@ -297,14 +297,29 @@ func certEncryptable(c *x509.Certificate, addr string, now time.Time) bool {
 	return info.CanEncrypt && !info.Expired(now) && !now.Before(c.NotBefore) && slices.Contains(info.Addresses, addr)
 }
 
+// betterCert reports whether a member's certificate c is to be
+// encrypted to rather than old: an ML-KEM one (post-quantum) before a
+// classical one, else the one that expires last.
+func betterCert(c, old *x509.Certificate) bool {
+	_, pq := smime.MLKEMAlgorithm(c)
+	_, oldPQ := smime.MLKEMAlgorithm(old)
+	if pq != oldPQ {
+		return pq
+	}
+	return c.NotAfter.After(old.NotAfter)
+}
+
 // smimeEncryption is how a copy to member m's certificate mk is
 // encrypted (smime.Choose): the member's own setting, else what their
 // client announced in the SMIMECapabilities of their signed posts
 // (RFC 8551 §2.7.1), else the list's setting, else, for the key
 // transport, the server's [smime] key_transport, else what every client
-// reads: AES-256-CBC with RSA PKCS#1 v1.5.
-func (p *Pipeline) smimeEncryption(list *store.List, m *store.Member, mk *store.MemberKey) smime.EncryptOptions {
+// reads: AES-256-CBC with RSA PKCS#1 v1.5. An ML-KEM certificate c
+// changes the last levels (smime.Preferences.MLKEM).
+func (p *Pipeline) smimeEncryption(list *store.List, m *store.Member, mk *store.MemberKey, c *x509.Certificate) smime.EncryptOptions {
+	_, pq := smime.MLKEMAlgorithm(c)
 	return smime.Choose(smime.Preferences{
+		MLKEM:              pq,
 		Cipher:             m.SMIMECipher,
 		KeyTransport:       m.SMIMEKeyTransport,
 		Announced:          splitCaps(mk.Capabilities),

@@ -88,6 +88,16 @@ func (p *Pipeline) welcome(list *store.List, smimeCopy bool) (Announcement, erro
 		data["Certificate"] = crypto.FormatFingerprint(smime.CertInfo(cert).Fingerprint)
 		attach = append(attach, Attachment{Name: "list-cert.pem", ContentType: "application/x-pem-file", Data: smime.CertsPEM(cert)})
 	}
+	if len(list.SMIMEKEMCert) > 0 {
+		// The list's ML-KEM certificate, for clients that encrypt with
+		// ML-KEM (RFC 9936); a file of its own, as other clients cannot
+		// use it.
+		kem, err := x509.ParseCertificate(list.SMIMEKEMCert)
+		if err != nil {
+			return Announcement{}, fmt.Errorf("pipeline: the list's ML-KEM certificate: %w", err)
+		}
+		attach = append(attach, Attachment{Name: "list-cert-mlkem.pem", ContentType: "application/x-pem-file", Data: smime.CertsPEM(kem)})
+	}
 	subject, text, err := p.render(list, "welcome", data)
 	if err != nil {
 		return Announcement{}, err

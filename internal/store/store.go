@@ -52,6 +52,11 @@ type List struct {
 	// when the list has no S/MIME identity.
 	SMIMECert   []byte
 	SMIMESealed []byte
+	// SMIMEKEMCert is the list's ML-KEM certificate (RFC 9935, DER)
+	// beside its S/MIME identity, SMIMEKEMSealed its private key (PKCS#8)
+	// sealed under the master key; both empty when the list has none.
+	SMIMEKEMCert   []byte
+	SMIMEKEMSealed []byte
 	// Retired are the OpenPGP keys this list's key replaced, newest first;
 	// they decrypt until their grace period ends.
 	Retired  []RetiredKey

@@ -128,6 +128,11 @@ type Preferences struct {
 	ListCipher, ListKeyTransport string
 	// ServerKeyTransport is the server's default key transport.
 	ServerKeyTransport string
+	// MLKEM says the recipient's certificate is ML-KEM (RFC 9935): their
+	// client is one that writes KEMRecipientInfo (RFC 9629), which the
+	// list's cipher setting, made for the classical clients, does not
+	// speak for.
+	MLKEM bool
 }
 
 // Default content encryption and key transport for a recipient about
@@ -161,10 +166,24 @@ const (
 //  4. DefaultCipher and DefaultKeyTransport.
 //
 // The key transport applies to RSA certificates only: EC certificates
-// always get ECDH with the KDF and AES key wrap matching the cipher.
+// always get ECDH with the KDF and AES key wrap matching the cipher, and
+// ML-KEM certificates a KEMRecipientInfo.
+//
+// For an ML-KEM certificate (p.MLKEM) levels 3 and 4 give way to
+// AES-256-GCM: the list's setting and DefaultCipher exist for the
+// classical clients that read no AuthEnvelopedData, while a client that
+// reads KEMRecipientInfo implements RFC 8551, whose MUST is AES-GCM
+// (§2.7), and AES-256 matches the post-quantum strength the certificate
+// was chosen for (RFC 9936 §3 pairs ML-KEM-768/1024 with AES-256 key
+// wrap); AuthEnvelopedData also needs no signature to detect a changed
+// ciphertext, which CBC does.
 func Choose(p Preferences) EncryptOptions {
+	listCipher := p.ListCipher
+	if p.MLKEM {
+		listCipher = "aes256-gcm"
+	}
 	return EncryptOptions{
-		Cipher: firstCipher(p.Cipher, strongest(p.Announced, CipherNames()), p.ListCipher),
+		Cipher: firstCipher(p.Cipher, strongest(p.Announced, CipherNames()), listCipher),
 		KeyTransport: firstKeyTransport(p.KeyTransport, strongest(p.Announced, KeyTransportNames()),
 			p.ListKeyTransport, p.ServerKeyTransport),
 	}

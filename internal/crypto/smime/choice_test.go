@@ -103,3 +103,25 @@ func TestCapabilitiesFromOpenSSL(t *testing.T) {
 		t.Errorf("for openssl's announcement: %+v", got)
 	}
 }
+
+// TestChooseMLKEM: an ML-KEM recipient gets AES-256-GCM over the list's
+// setting and the default, which are for classical clients; the member's
+// own setting and their client's announcement still come first.
+func TestChooseMLKEM(t *testing.T) {
+	cases := []struct {
+		p    Preferences
+		want Cipher
+	}{
+		{Preferences{MLKEM: true}, AES256GCM},
+		{Preferences{MLKEM: true, ListCipher: "aes128-cbc"}, AES256GCM},
+		{Preferences{MLKEM: true, Announced: []string{"aes128-gcm"}}, AES128GCM},
+		{Preferences{MLKEM: true, Cipher: "aes256-cbc"}, AES256CBC},
+		{Preferences{ListCipher: "aes128-cbc"}, AES128CBC},
+		{Preferences{}, DefaultCipher},
+	}
+	for _, c := range cases {
+		if got := Choose(c.p).Cipher; got != c.want {
+			t.Errorf("Choose(%+v).Cipher = %v, want %v", c.p, got, c.want)
+		}
+	}
+}

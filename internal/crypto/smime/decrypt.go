@@ -18,11 +18,13 @@ import (
 // Decrypt decrypts an EnvelopedData (RFC 5652 §6: AES-CBC) or
 // AuthEnvelopedData (RFC 5083: AES-GCM) ContentInfo, DER or BER, for the
 // recipient cert whose private key is key (*rsa.PrivateKey,
-// *ecdsa.PrivateKey or *ecdh.PrivateKey).
+// *ecdsa.PrivateKey, *ecdh.PrivateKey or, for an ML-KEM certificate,
+// *MLKEMPrivateKey).
 //
 // It finds the RecipientInfo for cert (KeyTransRecipientInfo by
 // issuerAndSerialNumber or subjectKeyIdentifier; KeyAgreeRecipientInfo
-// with an originatorKey, by issuerAndSerialNumber or rKeyId), recovers
+// with an originatorKey, by issuerAndSerialNumber or rKeyId;
+// KEMRecipientInfo in an ori, by either), recovers
 // the content-encryption key and decrypts. Plaintext is returned only
 // when all of that succeeded.
 //
@@ -31,7 +33,8 @@ import (
 // bytes, with a 16-byte tag when it is not 12); RSA PKCS#1 v1.5 and
 // RSA-OAEP with SHA-1/256/384/512, MGF1 and an optional label; ECDH
 // P-256/P-384/P-521 with dhSinglePass-stdDH-sha1/256/384/512kdf and
-// aes128/192/256-wrap. Limits: 1000 recipients, 64 MiB of ciphertext.
+// aes128/192/256-wrap; ML-KEM-512/768/1024 (RFC 9936) with
+// HKDF-SHA256/384/512 and aes128/192/256-wrap. Limits: 1000 recipients, 64 MiB of ciphertext.
 //
 // Errors: ErrMalformed for structure errors and exceeded limits;
 // ErrWeak (a kind of ErrUnsupported) for DES, 3DES, RC2 and RC4;
@@ -94,6 +97,8 @@ func envCheckKeyPair(cert *x509.Certificate, key crypto.PrivateKey) error {
 			epub, err := pub.ECDH()
 			match = err == nil && epub.Equal(k.PublicKey())
 		}
+	case *MLKEMPrivateKey:
+		match = k.matches(cert)
 	default:
 		return fmt.Errorf("%w: decryption key of type %T", ErrUnsupported, key)
 	}
@@ -335,9 +340,17 @@ func envRecoverCEK(ris []asn1.RawValue, cert *x509.Certificate, key crypto.Priva
 			if rek != nil {
 				return kariDecrypt(&ka, rek, key, keyLen)
 			}
+		case ri.Class == asn1.ClassContextSpecific && ri.Tag == 4 && ri.IsCompound:
+			kr, err := kemriFind(ri, cert)
+			if err != nil {
+				return nil, "", err
+			}
+			if kr != nil {
+				return kemriDecrypt(kr, key, keyLen)
+			}
 		default:
-			// KEKRecipientInfo [2], PasswordRecipientInfo [3] and
-			// OtherRecipientInfo [4] are for someone else.
+			// KEKRecipientInfo [2] and PasswordRecipientInfo [3] are for
+			// someone else.
 		}
 	}
 	return nil, "", ErrNoRecipient

@@ -2,6 +2,7 @@ package smime
 
 import (
 	"bytes"
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/x509"
 	"encoding/asn1"
@@ -309,15 +310,19 @@ func TestDecryptGCMParameters(t *testing.T) {
 }
 
 // FuzzDecrypt: Decrypt never panics, and whatever it accepts it reports
-// fully. The fuzzed input is tried against an RSA and an EC recipient
-// whose messages seed the corpus.
+// fully. The fuzzed input is tried against an RSA, an EC and an ML-KEM-768
+// recipient whose messages seed the corpus.
 func FuzzDecrypt(f *testing.F) {
 	ca := openssltest.NewCA(f, openssltest.P256)
-	leaves := []*openssltest.Leaf{
-		ca.Issue("rsa@example.org", openssltest.RSA2048, openssltest.LeafOptions{}),
-		ca.Issue("ec@example.org", openssltest.P256, openssltest.LeafOptions{}),
+	kem := kemTestIssue(f, ca, "pq@example.org", oidMLKEM768, true)
+	rsaLeaf := ca.Issue("rsa@example.org", openssltest.RSA2048, openssltest.LeafOptions{})
+	ecLeaf := ca.Issue("ec@example.org", openssltest.P256, openssltest.LeafOptions{})
+	type recipient struct {
+		Cert *x509.Certificate
+		Key  crypto.PrivateKey
 	}
-	certs := []*x509.Certificate{leaves[0].Cert, leaves[1].Cert}
+	leaves := []recipient{{rsaLeaf.Cert, rsaLeaf.Key}, {ecLeaf.Cert, ecLeaf.Key}, {kem.Cert, kem.Key}}
+	certs := []*x509.Certificate{leaves[0].Cert, leaves[1].Cert, kem.Cert}
 	for _, opt := range []EncryptOptions{{}, {Cipher: AES128CBC, KeyTransport: RSAPKCS1v15}, {Cipher: AES256CBC, KeyTransport: RSAOAEPSHA1}} {
 		der, err := Encrypt([]byte("Content-Type: text/plain\r\n\r\nfuzz\r\n"), certs, opt)
 		envMust(f, err)

@@ -26,7 +26,9 @@ import (
 // KeyAgreeRecipientInfo with ephemeral-static ECDH,
 // dhSinglePass-stdDH-sha256kdf-scheme (sha384 for P-384, sha512 for
 // P-521), the X9.63 KDF over ECC-CMS-SharedInfo (RFC 5753 §7.2) and
-// aes128-wrap or aes256-wrap matching the content key. The
+// aes128-wrap or aes256-wrap matching the content key; ML-KEM-768 and
+// ML-KEM-1024 certificates (RFC 9935) a KEMRecipientInfo (RFC 9629,
+// RFC 9936) with HKDF-SHA256 and aes256-wrap. The
 // content-encryption key, IV and nonce are fresh for every call.
 //
 // Encrypt does not judge the certificates (validity, key usage,
@@ -54,7 +56,7 @@ func Encrypt(content []byte, recipients []*x509.Certificate, opt EncryptOptions)
 	if _, err := io.ReadFull(rnd, cek); err != nil {
 		return nil, fmt.Errorf("smime: encrypt: content key: %w", err)
 	}
-	ris, allV0, err := envRecipientInfos(rnd, recipients, cek, opt.KeyTransport)
+	ris, version, err := envRecipientInfos(rnd, recipients, cek, opt.KeyTransport)
 	if err != nil {
 		return nil, err
 	}
@@ -70,13 +72,6 @@ func Encrypt(content []byte, recipients []*x509.Certificate, opt EncryptOptions)
 		}
 		return marshalContentInfo(oidAuthEnvelopedData, der)
 	}
-	// RFC 5652 §6.1: version 0 when there is no originatorInfo, no
-	// unprotectedAttrs and every RecipientInfo is version 0; else 2
-	// (a KeyAgreeRecipientInfo is version 3).
-	version := 2
-	if allV0 {
-		version = 0
-	}
 	der, err := asn1.Marshal(envelopedData{Version: version, RecipientInfos: ris, EncryptedContentInfo: eci})
 	if err != nil {
 		return nil, fmt.Errorf("smime: encrypt: %w", err)
@@ -85,13 +80,17 @@ func Encrypt(content []byte, recipients []*x509.Certificate, opt EncryptOptions)
 }
 
 // envRecipientInfos builds the RecipientInfos SET (DER: members sorted,
-// X.690 §11.6) and reports whether all members are version 0.
-func envRecipientInfos(rnd io.Reader, recipients []*x509.Certificate, cek []byte, kt KeyTransport) (asn1.RawValue, bool, error) {
+// X.690 §11.6) and returns the EnvelopedData version they call for
+// (RFC 5652 §6.1, with no originatorInfo and no unprotectedAttrs): 3
+// when there is an ori (a KEMRecipientInfo), else 0 when every member is
+// version 0 (KeyTransRecipientInfos by issuerAndSerialNumber), else 2
+// (a KeyAgreeRecipientInfo is version 3).
+func envRecipientInfos(rnd io.Reader, recipients []*x509.Certificate, cek []byte, kt KeyTransport) (asn1.RawValue, int, error) {
 	members := make([][]byte, 0, len(recipients))
-	allV0 := true
+	version := 0
 	for i, cert := range recipients {
 		if cert == nil {
-			return asn1.RawValue{}, false, fmt.Errorf("smime: encrypt: recipient %d: no certificate", i)
+			return asn1.RawValue{}, 0, fmt.Errorf("smime: encrypt: recipient %d: no certificate", i)
 		}
 		var (
 			ri  []byte
@@ -102,17 +101,22 @@ func envRecipientInfos(rnd io.Reader, recipients []*x509.Certificate, cek []byte
 			ri, err = ktriEncrypt(rnd, cert, pub, cek, kt)
 		case *ecdsa.PublicKey:
 			ri, err = kariEncrypt(rnd, cert, pub, cek)
-			allV0 = false
+			version = max(version, 2)
 		default:
+			if p, ek, ok := certMLKEM(cert); ok {
+				ri, err = kemriEncrypt(cert, p, ek, cek)
+				version = 3
+				break
+			}
 			err = fmt.Errorf("%w: recipient key %T", ErrUnsupported, cert.PublicKey)
 		}
 		if err != nil {
-			return asn1.RawValue{}, false, fmt.Errorf("smime: encrypt: recipient %d: %w", i, err)
+			return asn1.RawValue{}, 0, fmt.Errorf("smime: encrypt: recipient %d: %w", i, err)
 		}
 		members = append(members, ri)
 	}
 	slices.SortFunc(members, bytes.Compare)
-	return asn1.RawValue{Class: asn1.ClassUniversal, Tag: asn1.TagSet, IsCompound: true, Bytes: bytes.Join(members, nil)}, allV0, nil
+	return asn1.RawValue{Class: asn1.ClassUniversal, Tag: asn1.TagSet, IsCompound: true, Bytes: bytes.Join(members, nil)}, version, nil
 }
 
 // envSeal encrypts content under cek and returns the

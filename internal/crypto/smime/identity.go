@@ -30,6 +30,9 @@ type Identity struct {
 	Cert  *x509.Certificate
 	Key   crypto.Signer // *rsa.PrivateKey or *ecdsa.PrivateKey
 	Chain []*x509.Certificate
+	// KEM is the list's ML-KEM certificate and key beside Cert, when it
+	// has one: Unwrap decrypts messages encrypted to either.
+	KEM *KEMIdentity
 }
 
 // maxCertBytes bounds a certificate or PKCS#12 file on import (DESIGN §4.8).
@@ -243,11 +246,38 @@ func CertInfo(c *x509.Certificate) spcrypto.KeyInfo {
 		info.CanEncrypt = emailEKU && (ku == 0 || ku&x509.KeyUsageKeyEncipherment != 0)
 	case *ecdsa.PublicKey:
 		info.CanEncrypt = emailEKU && (ku == 0 || ku&x509.KeyUsageKeyAgreement != 0)
+	case nil:
+		mlkemCertInfo(c, &info, emailEKU)
 	}
 	return info
 }
 
+// mlkemCertInfo fills in what an ML-KEM certificate (RFC 9935) is good
+// for: encryption only (a KEM cannot sign), and only with the key usage
+// RFC 9935 §5 allows, keyEncipherment alone. ML-KEM-512 is refused:
+// Encrypt writes ML-KEM-768 and -1024 only.
+func mlkemCertInfo(c *x509.Certificate, info *spcrypto.KeyInfo, emailEKU bool) {
+	p, _, ok := certMLKEM(c)
+	if !ok {
+		return
+	}
+	info.CanSign = false
+	switch {
+	case p.oid.Equal(oidMLKEM512):
+		info.EncryptRefused = p.name
+	case c.KeyUsage != 0 && c.KeyUsage != x509.KeyUsageKeyEncipherment:
+		// RFC 9935 §5: keyEncipherment MUST be the only key usage set.
+		info.Notes = append(info.Notes, "the certificate's key usage is not keyEncipherment alone (RFC 9935 §5): not used")
+	default:
+		info.CanEncrypt = emailEKU
+		info.PostQuantum = info.CanEncrypt
+	}
+}
+
 func keyAlgorithm(c *x509.Certificate) string {
+	if name, ok := MLKEMAlgorithm(c); ok {
+		return name
+	}
 	switch k := c.PublicKey.(type) {
 	case *rsa.PublicKey:
 		return fmt.Sprintf("RSA-%d", k.N.BitLen())

@@ -14,7 +14,8 @@ import (
 	"io"
 )
 
-// ktriMatches reports whether rid, a RecipientIdentifier, names cert.
+// ktriMatches reports whether rid, a RecipientIdentifier (of a
+// KeyTransRecipientInfo or a KEMRecipientInfo), names cert.
 func ktriMatches(rid asn1.RawValue, cert *x509.Certificate) (bool, error) {
 	switch {
 	case rid.Class == asn1.ClassUniversal && rid.Tag == asn1.TagSequence && rid.IsCompound:
@@ -23,7 +24,7 @@ func ktriMatches(rid asn1.RawValue, cert *x509.Certificate) (bool, error) {
 		// RFC 5652 §6.2.1: subjectKeyIdentifier [0] IMPLICIT OCTET STRING.
 		return envSKIMatches(rid.Bytes, cert), nil
 	}
-	return false, envMalformed("KeyTransRecipientInfo rid", nil)
+	return false, envMalformed("RecipientIdentifier (KeyTransRecipientInfo or KEMRecipientInfo rid)", nil)
 }
 
 // ktriDecrypt recovers the content-encryption key of keyLen bytes.

@@ -78,7 +78,7 @@ func (u *Unwrapped) Signed() bool { return u.Verified != nil || u.SignatureError
 
 // Unwrap decrypts an S/MIME enveloped message (RFC 8551 §3.3) with id
 // and verifies a signature inside it, detached (§3.5.3) or opaque
-// (§3.5.2). Errors: ErrNotEncrypted (also for signed-data, which is
+// (§3.5.2), to id's certificate or to its ML-KEM one (id.KEM). Errors: ErrNotEncrypted (also for signed-data, which is
 // signed and not encrypted), ErrNoRecipient, ErrIntegrity, ErrMalformed,
 // ErrWeak, ErrUnsupported; a missing or bad signature is not an error but
 // shows in the result.
@@ -94,6 +94,11 @@ func Unwrap(msg *mime.Part, id *Identity, opt Options) (*Unwrapped, error) {
 		return nil, fmt.Errorf("%w: signed-data", ErrNotEncrypted)
 	}
 	plain, info, err := Decrypt(der, id.Cert, id.Key)
+	if errors.Is(err, ErrNoRecipient) && id.KEM != nil {
+		// Not to the RSA/EC certificate: to the ML-KEM one, if any
+		// RecipientInfo names it (Decrypt matches by rid).
+		plain, info, err = Decrypt(der, id.KEM.Cert, id.KEM.Key)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -58,7 +58,7 @@ func EncryptEntityTo(w io.Writer, entity []byte, to *x509.Certificate, opt Encry
 	if _, err := io.ReadFull(rnd, cek); err != nil {
 		return fmt.Errorf("smime: encrypt: content key: %w", err)
 	}
-	ris, allV0, err := envRecipientInfos(rnd, []*x509.Certificate{to}, cek, opt.KeyTransport)
+	ris, version, err := envRecipientInfos(rnd, []*x509.Certificate{to}, cek, opt.KeyTransport)
 	if err != nil {
 		return err
 	}
@@ -71,7 +71,7 @@ func EncryptEntityTo(w io.Writer, entity []byte, to *x509.Certificate, opt Encry
 	if alg.gcm {
 		err = streamGCM(enc, rnd, alg, block, ris, entity, n)
 	} else {
-		err = streamCBC(enc, rnd, alg, block, ris, allV0, entity, n)
+		err = streamCBC(enc, rnd, alg, block, ris, version, entity, n)
 	}
 	if err == nil {
 		err = enc.Close()
@@ -87,7 +87,7 @@ func EncryptEntityTo(w io.Writer, entity []byte, to *x509.Certificate, opt Encry
 
 // streamCBC writes the EnvelopedData ContentInfo (RFC 5652 §6.1) of the
 // canonical entity, n bytes, encrypting it a chunk at a time.
-func streamCBC(w io.Writer, rnd io.Reader, alg envContentAlg, block cipher.Block, ris asn1.RawValue, allV0 bool, entity []byte, n int) error {
+func streamCBC(w io.Writer, rnd io.Reader, alg envContentAlg, block cipher.Block, ris asn1.RawValue, version int, entity []byte, n int) error {
 	iv := make([]byte, aes.BlockSize)
 	if _, err := io.ReadFull(rnd, iv); err != nil {
 		return err
@@ -99,12 +99,7 @@ func streamCBC(w io.Writer, rnd io.Reader, alg envContentAlg, block cipher.Block
 	}
 	// RFC 5652 §6.3: 1 to 16 bytes of padding, each the padding's length.
 	pad := aes.BlockSize - n%aes.BlockSize
-	// RFC 5652 §6.1: version 0 when there is no originatorInfo, no
-	// unprotectedAttrs and every RecipientInfo is version 0; else 2.
-	version := 2
-	if allV0 {
-		version = 0
-	}
+	// version: RFC 5652 §6.1, as envRecipientInfos says.
 	head, err := envHead(oidEnvelopedData, version, ris, alg, params, n+pad, 0)
 	if err != nil {
 		return err

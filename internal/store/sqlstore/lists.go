@@ -10,7 +10,7 @@ import (
 	"github.com/sealpost/sealpost/internal/store"
 )
 
-const listColumns = `id, mode, address, name, owner, key_fingerprint, public_key, sealed_key, smime_cert, smime_sealed, settings, gateway, created_at, roster_version`
+const listColumns = `id, mode, address, name, owner, key_fingerprint, public_key, sealed_key, smime_cert, smime_sealed, smime_kem_cert, smime_kem_sealed, settings, gateway, created_at, roster_version`
 
 // CreateList inserts l and sets l.ID. It returns store.ErrExists when a
 // list with the address exists.
@@ -19,10 +19,10 @@ func (s *DB) CreateList(ctx context.Context, l *store.List) error {
 	if err != nil {
 		return fmt.Errorf("sqlstore: create list: %w", err)
 	}
-	err = s.writeRow(ctx, []any{&l.ID}, `INSERT INTO lists (mode, address, name, owner, key_fingerprint, public_key, sealed_key, smime_cert, smime_sealed, settings, gateway, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id`,
+	err = s.writeRow(ctx, []any{&l.ID}, `INSERT INTO lists (mode, address, name, owner, key_fingerprint, public_key, sealed_key, smime_cert, smime_sealed, smime_kem_cert, smime_kem_sealed, settings, gateway, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id`,
 		listMode(l), l.Address, l.Name, l.Owner, l.KeyFingerprint, l.PublicKey, l.SealedKey, nonNil(l.SMIMECert), nonNil(l.SMIMESealed),
-		settings, gateway, millis(l.CreatedAt))
+		nonNil(l.SMIMEKEMCert), nonNil(l.SMIMEKEMSealed), settings, gateway, millis(l.CreatedAt))
 	if isUnique(err) {
 		return store.ErrExists
 	}
@@ -174,16 +174,16 @@ func (s *DB) Lists(ctx context.Context) ([]store.List, error) {
 	return out, rows.Err()
 }
 
-// UpdateList saves a list's name, owner, settings, gateway options and
-// S/MIME identity.
+// UpdateList saves a list's name, owner, settings, gateway options,
+// S/MIME identity and ML-KEM certificate.
 func (s *DB) UpdateList(ctx context.Context, l *store.List) error {
 	settings, gateway, err := listJSON(l)
 	if err != nil {
 		return fmt.Errorf("sqlstore: update list: %w", err)
 	}
 	return s.execOne(ctx, "update list", `UPDATE lists SET name = $1, owner = $2, settings = $3, gateway = $4,
-		smime_cert = $5, smime_sealed = $6 WHERE id = $7`,
-		l.Name, l.Owner, settings, gateway, nonNil(l.SMIMECert), nonNil(l.SMIMESealed), l.ID)
+		smime_cert = $5, smime_sealed = $6, smime_kem_cert = $7, smime_kem_sealed = $8 WHERE id = $9`,
+		l.Name, l.Owner, settings, gateway, nonNil(l.SMIMECert), nonNil(l.SMIMESealed), nonNil(l.SMIMEKEMCert), nonNil(l.SMIMEKEMSealed), l.ID)
 }
 
 // listJSON encodes a list's settings and gateway options.
@@ -231,7 +231,7 @@ func scanList(r scanner) (*store.List, error) {
 	var settings, gateway string
 	var created int64
 	if err := r.Scan(&l.ID, &l.Mode, &l.Address, &l.Name, &l.Owner, &l.KeyFingerprint, &l.PublicKey, &l.SealedKey,
-		&l.SMIMECert, &l.SMIMESealed, &settings, &gateway, &created, &l.RosterVersion); err != nil {
+		&l.SMIMECert, &l.SMIMESealed, &l.SMIMEKEMCert, &l.SMIMEKEMSealed, &settings, &gateway, &created, &l.RosterVersion); err != nil {
 		return nil, err
 	}
 	if err := json.Unmarshal([]byte(settings), &l.Settings); err != nil {

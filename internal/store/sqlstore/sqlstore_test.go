@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"path/filepath"
@@ -316,5 +317,34 @@ func TestDueNow(t *testing.T) {
 	due, err := db.ClaimDue(ctx, now, time.Minute, "r", 10)
 	if err != nil || len(due) != 1 || due[0].To != "waits@x.org" {
 		t.Errorf("due after DueNow = %+v, %v; want waits@x.org only", due, err)
+	}
+}
+
+// TestListKEMCertificate: a list's ML-KEM certificate and sealed key
+// (migration 035) are saved by CreateList and UpdateList and read back,
+// and stay empty on a list that has none.
+func TestListKEMCertificate(t *testing.T) {
+	ctx := context.Background()
+	db := open(t)
+	plain := newList(t, db, "plain@lists.example.org")
+	l := &store.List{Address: "team@lists.example.org", PublicKey: []byte{1}, SealedKey: []byte{2},
+		SMIMECert: []byte{3}, SMIMESealed: []byte{4}, SMIMEKEMCert: []byte{5, 5}, SMIMEKEMSealed: []byte{6, 6}, CreatedAt: time.Now()}
+	if err := db.CreateList(ctx, l); err != nil {
+		t.Fatal(err)
+	}
+	got, err := db.ListByAddress(ctx, l.Address)
+	if err != nil || !bytes.Equal(got.SMIMEKEMCert, []byte{5, 5}) || !bytes.Equal(got.SMIMEKEMSealed, []byte{6, 6}) {
+		t.Fatalf("after CreateList: %x %x, %v", got.SMIMEKEMCert, got.SMIMEKEMSealed, err)
+	}
+	got.SMIMEKEMCert, got.SMIMEKEMSealed = []byte{7}, []byte{8}
+	if err := db.UpdateList(ctx, got); err != nil {
+		t.Fatal(err)
+	}
+	if got, err = db.ListByID(ctx, l.ID); err != nil || !bytes.Equal(got.SMIMEKEMCert, []byte{7}) || !bytes.Equal(got.SMIMEKEMSealed, []byte{8}) ||
+		!bytes.Equal(got.SMIMECert, []byte{3}) {
+		t.Fatalf("after UpdateList: %x %x %x, %v", got.SMIMEKEMCert, got.SMIMEKEMSealed, got.SMIMECert, err)
+	}
+	if p, err := db.ListByID(ctx, plain.ID); err != nil || len(p.SMIMEKEMCert) != 0 || len(p.SMIMEKEMSealed) != 0 {
+		t.Errorf("list without one: %x %x, %v", p.SMIMEKEMCert, p.SMIMEKEMSealed, err)
 	}
 }
