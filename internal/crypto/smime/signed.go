@@ -93,13 +93,15 @@ const (
 	sigSchemePSS                           // RFC 4056
 	sigSchemeECDSA                         // RFC 5753 §2.1.1, RFC 5758 §3.2
 	sigSchemeEd25519                       // RFC 8419: PureEdDSA over the signed bytes
+	sigSchemeMLDSA                         // RFC 9882: pure ML-DSA over the signed bytes
 )
 
 // sigAlgorithm is a SignerInfo's digest and signature algorithm pair.
 type sigAlgorithm struct {
 	hash       crypto.Hash
 	scheme     sigScheme
-	saltLength int // RSA-PSS only
+	saltLength int          // RSA-PSS only
+	mldsa      *mldsaParams // ML-DSA only
 }
 
 // sigHashTable pairs hash-specific algorithm OIDs with their hashes.
@@ -222,6 +224,15 @@ func sigParseAlgorithm(digestID, sigID pkix.AlgorithmIdentifier) (sigAlgorithm, 
 		}
 		if len(sigID.Parameters.FullBytes) != 0 {
 			return sigAlgorithm{}, fmt.Errorf("%w: parameters of Ed25519", ErrMalformed)
+		}
+		return alg, nil
+	case mldsaByOID(oid) != nil:
+		// RFC 9882 §3.3: pure ML-DSA, parameters absent. The digest
+		// algorithm's strength is checked once the signed attributes are
+		// known (mldsaDigestStrong).
+		alg.scheme, alg.mldsa = sigSchemeMLDSA, mldsaByOID(oid)
+		if len(sigID.Parameters.FullBytes) != 0 {
+			return sigAlgorithm{}, fmt.Errorf("%w: parameters of %s", ErrMalformed, alg.mldsa.name)
 		}
 		return alg, nil
 	default:
