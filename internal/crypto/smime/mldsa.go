@@ -204,8 +204,8 @@ func signerKey(cert *x509.Certificate) any {
 // meaning and is not checked (RFC 9882 §3.3).
 func mldsaDigestStrong(p *mldsaParams, h crypto.Hash) error {
 	if h.Size() < p.minDigest {
-		return fmt.Errorf("%w: %s signature over a %v digest, which is weaker than %s (RFC 9882 asks for %d bits or more)",
-			ErrUnsupported, p.name, h, p.name, p.minDigest*8)
+		return fmt.Errorf("%w: %s signature over a %v digest (RFC 9882 asks for a digest of %d bits or more)",
+			ErrUnsupported, p.name, h, p.minDigest*8)
 	}
 	return nil
 }

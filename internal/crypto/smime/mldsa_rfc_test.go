@@ -2,7 +2,9 @@ package smime
 
 import (
 	"crypto/x509"
+	"encoding/asn1"
 	"encoding/pem"
+	"errors"
 	"os"
 	"testing"
 )
@@ -60,5 +62,28 @@ func TestMLDSARFCExamples(t *testing.T) {
 				t.Errorf("content %q, signer %v", v.Content, v.Signer.Subject)
 			}
 		})
+	}
+}
+
+// TestMLDSARFCExamplesTampered: the RFC 9882 examples with their content
+// changed do not verify, and given both example certificates (same
+// issuer and serial number) the signer is the one whose parameter set
+// made the signature.
+func TestMLDSARFCExamplesTampered(t *testing.T) {
+	c44, c65 := rfcCert(t, "rfc9881-ML-DSA-44.crt"), rfcCert(t, "rfc9881-ML-DSA-65.crt")
+	der := rfcCMS(t, "rfc9882-mldsa65-signed-attrs.pem")
+	v, err := Verify(der, nil, []*x509.Certificate{c44, c65})
+	if err != nil || !v.Signer.Equal(c65) {
+		t.Fatalf("both certificates given: %v", err)
+	}
+	if _, err := Verify(der, nil, []*x509.Certificate{c44}); !errors.Is(err, ErrBadSignature) {
+		t.Errorf("ML-DSA-44 certificate for the ML-DSA-65 example: %v, want ErrBadSignature", err)
+	}
+	changed := sigRewrite(t, der, func(sd *sigSignedData) {
+		oct, _ := asn1.Marshal([]byte("ML-DSA-65 signed-data example with signed attributeZ"))
+		sd.EncapContentInfo.EContent.Bytes, sd.EncapContentInfo.EContent.FullBytes = oct, nil
+	})
+	if _, err := Verify(changed, nil, []*x509.Certificate{c65}); !errors.Is(err, ErrBadSignature) {
+		t.Errorf("changed content: %v, want ErrBadSignature", err)
 	}
 }

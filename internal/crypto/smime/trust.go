@@ -54,7 +54,7 @@ func (e *TrustError) Error() string {
 // TrustOptions are the inputs of a trust decision.
 type TrustOptions struct {
 	// Roots are the trust anchors (a list's own plus the global ones).
-	Roots *x509.CertPool
+	Roots []*x509.Certificate
 	// Intermediates are candidate intermediate certificates, typically
 	// those carried in the signed message.
 	Intermediates []*x509.Certificate
@@ -69,11 +69,15 @@ type TrustOptions struct {
 
 // CheckCertificate decides whether cert may be used for addr: it must
 // chain to a trust anchor at Now with the email-protection EKU (RFC 8550
-// §4.4.4, checked along the whole chain by crypto/x509), carry addr as
-// an address (RFC 8550 §3: an rfc822Name SAN or a PKCS #9 emailAddress in
-// the subject; compared without regard to case, the whole addr-spec,
-// never the display name), and not be revoked by a CRL
-// of its issuer.
+// §4.4.4, checked along the whole chain), carry addr as an address
+// (RFC 8550 §3: an rfc822Name SAN or a PKCS #9 emailAddress in the
+// subject; compared without regard to case, the whole addr-spec, never
+// the display name), and not be revoked by a CRL of its issuer.
+//
+// crypto/x509 builds and checks the chain, except when a certificate
+// involved is signed with ML-DSA, which it cannot verify: then the chain
+// is built here (pqchain.go) with the same rules, and the same reasons
+// are given for a refusal.
 func CheckCertificate(cert *x509.Certificate, addr string, opt TrustOptions) error {
 	if opt.Now.Before(cert.NotBefore) || opt.Now.After(cert.NotAfter) {
 		return &TrustError{Reason: Expired, Detail: fmt.Sprintf("valid %s to %s",
@@ -82,13 +86,28 @@ func CheckCertificate(cert *x509.Certificate, addr string, opt TrustOptions) err
 	if !hasAddress(cert, addr) {
 		return &TrustError{Reason: AddressMismatch, Detail: fmt.Sprintf("%s is not among %v", addr, certAddresses(cert))}
 	}
+	var chain []*x509.Certificate
+	var err error
+	if mldsaSigned(cert) || slices.ContainsFunc(opt.Intermediates, mldsaSigned) {
+		chain, err = pqChain(cert, opt)
+	} else {
+		chain, err = x509Chain(cert, opt)
+	}
+	if err != nil {
+		return err
+	}
+	return checkRevocation(chain, opt)
+}
+
+// x509Chain is the chain crypto/x509 builds from cert to a trust anchor.
+func x509Chain(cert *x509.Certificate, opt TrustOptions) ([]*x509.Certificate, error) {
 	pool := x509.NewCertPool()
 	for _, c := range opt.Intermediates {
 		pool.AddCert(c)
 	}
-	roots := opt.Roots
-	if roots == nil {
-		roots = x509.NewCertPool()
+	roots := x509.NewCertPool()
+	for _, c := range opt.Roots {
+		roots.AddCert(c)
 	}
 	chains, err := cert.Verify(x509.VerifyOptions{
 		Roots:         roots,
@@ -99,14 +118,14 @@ func CheckCertificate(cert *x509.Certificate, addr string, opt TrustOptions) err
 	if err != nil {
 		var inv x509.CertificateInvalidError
 		if errors.As(err, &inv) && inv.Reason == x509.IncompatibleUsage {
-			return &TrustError{Reason: NoEmailEKU}
+			return nil, &TrustError{Reason: NoEmailEKU}
 		}
 		if errors.As(err, &inv) && inv.Reason == x509.Expired {
-			return &TrustError{Reason: Expired, Detail: "a certificate in the chain"}
+			return nil, &TrustError{Reason: Expired, Detail: "a certificate in the chain"}
 		}
-		return &TrustError{Reason: Untrusted, Detail: err.Error()}
+		return nil, &TrustError{Reason: Untrusted, Detail: err.Error()}
 	}
-	return checkRevocation(chains[0], opt)
+	return chains[0], nil
 }
 
 func hasAddress(cert *x509.Certificate, addr string) bool {
@@ -151,7 +170,7 @@ func revokedError(at time.Time) error {
 func issuerCRL(issuer *x509.Certificate, crls []*x509.RevocationList) *x509.RevocationList {
 	var best *x509.RevocationList
 	for _, crl := range crls {
-		if !bytes.Equal(crl.RawIssuer, issuer.RawSubject) || crl.CheckSignatureFrom(issuer) != nil {
+		if !bytes.Equal(crl.RawIssuer, issuer.RawSubject) || crlSignedBy(crl, issuer) != nil {
 			continue
 		}
 		if best == nil || crl.ThisUpdate.After(best.ThisUpdate) {
@@ -203,7 +222,7 @@ func NewRevocations(crls []*x509.RevocationList, issuers []*x509.Certificate) *R
 	for _, crl := range crls {
 		verified := false
 		for i, issuer := range distinct {
-			if !bytes.Equal(crl.RawIssuer, issuer.RawSubject) || crl.CheckSignatureFrom(issuer) != nil {
+			if !bytes.Equal(crl.RawIssuer, issuer.RawSubject) || crlSignedBy(crl, issuer) != nil {
 				continue
 			}
 			verified = true
@@ -238,11 +257,10 @@ func (r *Revocations) Check(cert *x509.Certificate) error {
 	serial := serialKey(cert.SerialNumber)
 	for _, ic := range r.issued {
 		at, listed := ic.revoked[serial]
-		// The issuer's key signed cert. CheckSignature, unlike
-		// CheckSignatureFrom, accepts a SHA-1 signature: an old
-		// certificate is revoked like any other.
-		if listed && bytes.Equal(ic.issuer.RawSubject, cert.RawIssuer) &&
-			ic.issuer.CheckSignature(cert.SignatureAlgorithm, cert.RawTBSCertificate, cert.Signature) == nil {
+		// The issuer's key signed cert. certSignedBy, like
+		// CheckSignature and unlike CheckSignatureFrom, accepts a SHA-1
+		// signature: an old certificate is revoked like any other.
+		if listed && bytes.Equal(ic.issuer.RawSubject, cert.RawIssuer) && certSignedBy(cert, ic.issuer) == nil {
 			return revokedError(at)
 		}
 	}

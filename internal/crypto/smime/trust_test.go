@@ -36,10 +36,8 @@ func TestCheckCertificate(t *testing.T) {
 	alice := ca.Issue("Alice@Example.com", openssltest.P256, openssltest.LeafOptions{})
 	noEKU := ca.Issue("alice@example.com", openssltest.P256, openssltest.LeafOptions{NoEmailEKU: true})
 	stranger := other.Issue("alice@example.com", openssltest.P256, openssltest.LeafOptions{})
-	roots := x509.NewCertPool()
-	roots.AddCert(ca.Cert)
 	now := time.Now()
-	base := TrustOptions{Roots: roots, Now: now}
+	base := TrustOptions{Roots: []*x509.Certificate{ca.Cert}, Now: now}
 	tests := []struct {
 		name string
 		cert *x509.Certificate
