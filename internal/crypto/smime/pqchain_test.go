@@ -1,0 +1,151 @@
+package smime
+
+import (
+	"crypto/x509"
+	"errors"
+	"math/big"
+	"testing"
+	"time"
+
+	"github.com/sealpost/sealpost/internal/openssltest"
+)
+
+// TestCheckCertificateMLDSA: CheckCertificate over chains signed with
+// ML-DSA, start valid, break one thing; each refusal has the reason a
+// classical chain gets for the same fault (TestCheckCertificate).
+func TestCheckCertificateMLDSA(t *testing.T) {
+	ca := openssltest.NewMLDSACA(t, openssltest.MLDSA65, "PQ Root")
+	inter := ca.Intermediate(openssltest.MLDSA87, "PQ Intermediate")
+	// Same name as ca, another key: it can sign nothing ca vouches for.
+	impostor := openssltest.NewMLDSACA(t, openssltest.MLDSA65, "PQ Root")
+	other := openssltest.NewMLDSACA(t, openssltest.MLDSA65, "Other PQ Root")
+	alice := ca.Issue("Alice@Example.com", openssltest.MLDSA65, openssltest.LeafOptions{})
+	alice87 := inter.Issue("alice@example.com", openssltest.MLDSA87, openssltest.LeafOptions{})
+	classical := ca.IssueClassical("alice@example.com", openssltest.P256, openssltest.LeafOptions{})
+	noEKU := ca.Issue("alice@example.com", openssltest.MLDSA65, openssltest.LeafOptions{NoEmailEKU: true})
+	stranger := other.Issue("alice@example.com", openssltest.MLDSA65, openssltest.LeafOptions{})
+	forged := impostor.Issue("alice@example.com", openssltest.MLDSA65, openssltest.LeafOptions{})
+	notCA := ca.Issue("carol@example.com", openssltest.MLDSA65, openssltest.LeafOptions{})
+	underLeaf := openssltest.MLDSACertificate(t, &x509.Certificate{
+		SerialNumber: big.NewInt(77), Subject: alice.Cert.Subject, EmailAddresses: []string{"alice@example.com"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().AddDate(1, 0, 0),
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageEmailProtection},
+	}, &openssltest.MLDSACA{Cert: notCA.Cert, Key: notCA.Key}, nil, openssltest.NewMLDSAKey(t, openssltest.MLDSA65).Public)
+	now := time.Now()
+	base := TrustOptions{Roots: []*x509.Certificate{ca.Cert}, Now: now}
+	withInter := func(o TrustOptions) TrustOptions { o.Intermediates = []*x509.Certificate{inter.Cert}; return o }
+	tests := []struct {
+		name string
+		cert *x509.Certificate
+		addr string
+		opt  func(TrustOptions) TrustOptions
+		want TrustReason
+	}{
+		{"valid ML-DSA-65 leaf", alice.Cert, "alice@example.com", nil, 0},
+		{"valid through an ML-DSA-87 intermediate", alice87.Cert, "alice@example.com", withInter, 0},
+		{"intermediate missing", alice87.Cert, "alice@example.com", nil, Untrusted},
+		{"classical key, ML-DSA-signed", classical.Cert, "alice@example.com", nil, 0},
+		{"another address", alice.Cert, "bob@example.com", nil, AddressMismatch},
+		{"untrusted CA", stranger.Cert, "alice@example.com", nil, Untrusted},
+		{"CA name, another key", forged.Cert, "alice@example.com", nil, Untrusted},
+		{"issued by a leaf", underLeaf, "alice@example.com", func(o TrustOptions) TrustOptions {
+			o.Intermediates = []*x509.Certificate{notCA.Cert}
+			return o
+		}, Untrusted},
+		{"no email-protection EKU", noEKU.Cert, "alice@example.com", nil, NoEmailEKU},
+		{"expired", alice.Cert, "alice@example.com", func(o TrustOptions) TrustOptions { o.Now = now.AddDate(5, 0, 0); return o }, Expired},
+		{"anchor expired", alice.Cert, "alice@example.com", func(o TrustOptions) TrustOptions {
+			o.Now = now.AddDate(1, 0, 0)
+			o.Roots = []*x509.Certificate{expiredCopy(t, ca)}
+			return o
+		}, Expired},
+		{"revoked by an ML-DSA CRL", alice.Cert, "alice@example.com", func(o TrustOptions) TrustOptions {
+			o.CRLs = []*x509.RevocationList{ca.CRL(now.Add(time.Hour), alice.Cert.SerialNumber)}
+			return o
+		}, Revoked},
+		{"intermediate revoked", alice87.Cert, "alice@example.com", func(o TrustOptions) TrustOptions {
+			o = withInter(o)
+			o.CRLs = []*x509.RevocationList{ca.CRL(now.Add(time.Hour), inter.Cert.SerialNumber)}
+			return o
+		}, Revoked},
+		{"CRL of the impostor does not count", alice.Cert, "alice@example.com", func(o TrustOptions) TrustOptions {
+			o.CRLs = []*x509.RevocationList{impostor.CRL(now.Add(time.Hour), alice.Cert.SerialNumber)}
+			return o
+		}, 0},
+		{"CRL too old", alice.Cert, "alice@example.com", func(o TrustOptions) TrustOptions {
+			o.CRLs = []*x509.RevocationList{ca.CRL(now.Add(-time.Minute))}
+			return o
+		}, CRLTooOld},
+		{"No CRL known", alice.Cert, "alice@example.com", func(o TrustOptions) TrustOptions { o.RequireCRL = true; return o }, NoCRL},
+		{"current ML-DSA CRL, not listed", alice.Cert, "alice@example.com", func(o TrustOptions) TrustOptions {
+			o.RequireCRL = true
+			o.CRLs = []*x509.RevocationList{ca.CRL(now.Add(time.Hour), big.NewInt(999))}
+			return o
+		}, 0},
+	}
+	for _, tt := range tests {
+		opt := base
+		if tt.opt != nil {
+			opt = tt.opt(opt)
+		}
+		err := CheckCertificate(tt.cert, tt.addr, opt)
+		t.Logf("%s: %v", tt.name, err)
+		var te *TrustError
+		switch {
+		case tt.want == 0 && err != nil:
+			t.Errorf("%s: %v", tt.name, err)
+		case tt.want != 0 && (!errors.As(err, &te) || te.Reason != tt.want):
+			t.Errorf("%s: err = %v, want %v", tt.name, err, tt.want)
+		}
+	}
+}
+
+// expiredCopy is ca's certificate re-issued (same name and key) to expire
+// within the next year.
+func expiredCopy(t *testing.T, ca *openssltest.MLDSACA) *x509.Certificate {
+	t.Helper()
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(5), Subject: ca.Cert.Subject,
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().AddDate(0, 6, 0),
+		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
+		BasicConstraintsValid: true, IsCA: true,
+	}
+	return openssltest.MLDSACertificate(t, tmpl, nil, ca.Key, ca.Key.Public)
+}
+
+// TestUntrustedSameReason: an ML-DSA certificate from a CA that is not a
+// trust anchor is refused for the reason a classical one is.
+func TestUntrustedSameReason(t *testing.T) {
+	trusted := openssltest.NewCA(t, openssltest.P256)
+	pqTrusted := openssltest.NewMLDSACA(t, openssltest.MLDSA65, "PQ Root")
+	opt := TrustOptions{Roots: []*x509.Certificate{trusted.Cert, pqTrusted.Cert}, Now: time.Now()}
+	classical := openssltest.NewCA(t, openssltest.RSA2048).Issue("alice@example.com", openssltest.P256, openssltest.LeafOptions{})
+	pq := openssltest.NewMLDSACA(t, openssltest.MLDSA65, "Untrusted PQ Root").Issue("alice@example.com", openssltest.MLDSA65, openssltest.LeafOptions{})
+	var classicalErr, pqErr *TrustError
+	if !errors.As(CheckCertificate(classical.Cert, "alice@example.com", opt), &classicalErr) ||
+		!errors.As(CheckCertificate(pq.Cert, "alice@example.com", opt), &pqErr) {
+		t.Fatal("an untrusted certificate was accepted")
+	}
+	if classicalErr.Reason != Untrusted || pqErr.Reason != classicalErr.Reason {
+		t.Errorf("classical: %v; ML-DSA: %v; want both %v", classicalErr, pqErr, Untrusted)
+	}
+	t.Logf("classical: %v\nML-DSA: %v", classicalErr, pqErr)
+}
+
+// TestRevocationsMLDSA: a pinned ML-DSA certificate is revoked by its
+// ML-DSA issuer's CRL, not by an impostor's of the same name.
+func TestRevocationsMLDSA(t *testing.T) {
+	ca := openssltest.NewMLDSACA(t, openssltest.MLDSA65, "PQ Root")
+	impostor := openssltest.NewMLDSACA(t, openssltest.MLDSA65, "PQ Root")
+	alice := ca.Issue("alice@example.com", openssltest.MLDSA65, openssltest.LeafOptions{})
+	next := time.Now().Add(time.Hour)
+	r := NewRevocations([]*x509.RevocationList{ca.CRL(next, alice.Cert.SerialNumber)}, []*x509.Certificate{ca.Cert})
+	var te *TrustError
+	if err := r.Check(alice.Cert); !errors.As(err, &te) || te.Reason != Revoked {
+		t.Errorf("issuer's CRL: %v, want Revoked", err)
+	}
+	r = NewRevocations([]*x509.RevocationList{impostor.CRL(next, alice.Cert.SerialNumber)}, []*x509.Certificate{ca.Cert})
+	if err := r.Check(alice.Cert); err != nil || len(r.Unverified()) != 1 {
+		t.Errorf("impostor's CRL: %v, %d unverified; want nil, 1", err, len(r.Unverified()))
+	}
+}
