@@ -5,11 +5,13 @@ package smime
 // crypto/x509 parses such certificates but leaves PublicKey nil and
 // SignatureAlgorithm 0, so the key and the signature algorithm are read
 // here from the DER and verified with circl's ML-DSA (pure mode, empty
-// context). Only verification is implemented: Sealpost signs with a
-// list's RSA or EC key, which every member can verify.
+// context). Sign signs with ML-DSA too, for tests and for a list that
+// would have an ML-DSA certificate; Sealpost's lists sign with their RSA
+// or EC key, which every member can verify.
 
 import (
 	"crypto"
+	"crypto/ed25519"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/asn1"
@@ -208,4 +210,47 @@ func mldsaDigestStrong(p *mldsaParams, h crypto.Hash) error {
 			ErrUnsupported, p.name, h, p.minDigest*8)
 	}
 	return nil
+}
+
+// mldsaByScheme returns the parameter set of a circl scheme, or nil.
+func mldsaByScheme(s sign.Scheme) *mldsaParams {
+	for _, p := range mldsaParamSets {
+		if p.scheme.Name() == s.Name() {
+			return p
+		}
+	}
+	return nil
+}
+
+// mldsaPlan completes a signing plan for an ML-DSA key (RFC 9882 §3):
+// pure ML-DSA over the signed attributes, SHA-512 for the content
+// digest unless a hash strong enough for the set was asked for, the
+// set's OID without parameters.
+func mldsaPlan(p sigPlan, k sign.PublicKey, opt SignOptions) (sigPlan, error) {
+	params := mldsaByScheme(k.Scheme())
+	if params == nil || opt.PSS {
+		return p, fmt.Errorf("%w: key type %T", ErrUnsupported, k)
+	}
+	if opt.Hash == 0 {
+		p.hash = crypto.SHA512
+	}
+	if err := mldsaDigestStrong(params, p.hash); err != nil {
+		return p, err
+	}
+	var err error
+	p.digestID, err = sigDigestID(p.hash)
+	p.pure, p.signerOpts = true, crypto.Hash(0)
+	p.signatureID = pkix.AlgorithmIdentifier{Algorithm: params.oid}
+	return p, err
+}
+
+// micalgOf is the micalg parameter (RFC 8551 §3.5.3.2) for signatures by
+// key: SHA-512 for Ed25519 (RFC 8419 §3.1) and ML-DSA (Sign's default,
+// RFC 9882 §3.3), SHA-256 otherwise.
+func micalgOf(key crypto.Signer) string {
+	switch key.Public().(type) {
+	case ed25519.PublicKey, sign.PublicKey:
+		return "sha-512"
+	}
+	return "sha-256"
 }

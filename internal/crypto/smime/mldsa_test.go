@@ -167,3 +167,33 @@ func TestMLDSATamper(t *testing.T) {
 		})
 	}
 }
+
+// TestMLDSASign: Sign and SignEntity make ML-DSA signatures (SHA-512,
+// pure ML-DSA, RFC 9882) that Verify accepts; a key that is not the
+// certificate's is refused; a digest too weak for the set is refused.
+func TestMLDSASign(t *testing.T) {
+	ca := openssltest.NewMLDSACA(t, openssltest.MLDSA65, "PQ Root")
+	leaf := ca.Issue("alice@example.org", openssltest.MLDSA87, openssltest.LeafOptions{})
+	der, err := Sign(sigTestContent, leaf.Cert, leaf.Key.Signer(), SignOptions{Now: sigFixedNow})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := Verify(der, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sigCheckVerified(t, v, leaf.Cert, sigTestContent)
+	if _, err := Sign(sigTestContent, leaf.Cert, openssltest.NewMLDSAKey(t, openssltest.MLDSA87).Signer(), SignOptions{}); !errors.Is(err, ErrKeyMismatch) {
+		t.Errorf("another key: %v, want ErrKeyMismatch", err)
+	}
+	if _, err := Sign(sigTestContent, leaf.Cert, leaf.Key.Signer(), SignOptions{Hash: crypto.SHA384}); !errors.Is(err, ErrUnsupported) {
+		t.Errorf("ML-DSA-87 with SHA-384: %v, want ErrUnsupported", err)
+	}
+	entity, err := SignEntity(sigTestContent, &Identity{Cert: leaf.Cert, Key: leaf.Key.Signer()}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(entity, []byte(`micalg=sha-512`)) {
+		t.Errorf("multipart/signed without micalg=sha-512:\n%.300s", entity)
+	}
+}
