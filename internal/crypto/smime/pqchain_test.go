@@ -23,6 +23,7 @@ func TestCheckCertificateMLDSA(t *testing.T) {
 	alice87 := inter.Issue("alice@example.com", openssltest.MLDSA87, openssltest.LeafOptions{})
 	classical := ca.IssueClassical("alice@example.com", openssltest.P256, openssltest.LeafOptions{})
 	noEKU := ca.Issue("alice@example.com", openssltest.MLDSA65, openssltest.LeafOptions{NoEmailEKU: true})
+	notForSigning := ca.Issue("alice@example.com", openssltest.MLDSA65, openssltest.LeafOptions{Usage: x509.KeyUsageCRLSign})
 	stranger := other.Issue("alice@example.com", openssltest.MLDSA65, openssltest.LeafOptions{})
 	forged := impostor.Issue("alice@example.com", openssltest.MLDSA65, openssltest.LeafOptions{})
 	notCA := ca.Issue("carol@example.com", openssltest.MLDSA65, openssltest.LeafOptions{})
@@ -53,6 +54,7 @@ func TestCheckCertificateMLDSA(t *testing.T) {
 			return o
 		}, Untrusted},
 		{"no email-protection EKU", noEKU.Cert, "alice@example.com", nil, NoEmailEKU},
+		{"key usage without digitalSignature", notForSigning.Cert, "alice@example.com", nil, NotForSigning},
 		{"expired", alice.Cert, "alice@example.com", func(o TrustOptions) TrustOptions { o.Now = now.AddDate(5, 0, 0); return o }, Expired},
 		{"anchor expired", alice.Cert, "alice@example.com", func(o TrustOptions) TrustOptions {
 			o.Now = now.AddDate(1, 0, 0)

@@ -24,6 +24,7 @@ const (
 	Revoked                                // listed on a CRL of its issuer
 	CRLTooOld                              // the issuer's CRL is past its nextUpdate
 	NoCRL                                  // CRLs are required and none is known for the issuer
+	NotForSigning                          // its key usage does not allow signing
 )
 
 var trustReasonText = map[TrustReason]string{
@@ -34,6 +35,7 @@ var trustReasonText = map[TrustReason]string{
 	Revoked:         "certificate is revoked",
 	CRLTooOld:       "CRL too old",
 	NoCRL:           "No CRL known",
+	NotForSigning:   "certificate is not for signing",
 }
 
 func (r TrustReason) String() string { return trustReasonText[r] }
@@ -67,12 +69,14 @@ type TrustOptions struct {
 	RequireCRL bool
 }
 
-// CheckCertificate decides whether cert may be used for addr: it must
+// CheckCertificate decides whether cert may sign for addr: it must
 // chain to a trust anchor at Now with the email-protection EKU (RFC 8550
 // §4.4.4, checked along the whole chain), carry addr as an address
 // (RFC 8550 §3: an rfc822Name SAN or a PKCS #9 emailAddress in the
 // subject; compared without regard to case, the whole addr-spec, never
-// the display name), and not be revoked by a CRL of its issuer.
+// the display name), allow signing when it has a key usage extension
+// (RFC 8550 §4.4.2: digitalSignature or nonRepudiation), and not be
+// revoked by a CRL of its issuer.
 //
 // crypto/x509 builds and checks the chain, except when a certificate
 // involved is signed with ML-DSA, which it cannot verify: then the chain
@@ -85,6 +89,9 @@ func CheckCertificate(cert *x509.Certificate, addr string, opt TrustOptions) err
 	}
 	if !hasAddress(cert, addr) {
 		return &TrustError{Reason: AddressMismatch, Detail: fmt.Sprintf("%s is not among %v", addr, certAddresses(cert))}
+	}
+	if cert.KeyUsage != 0 && cert.KeyUsage&(x509.KeyUsageDigitalSignature|x509.KeyUsageContentCommitment) == 0 {
+		return &TrustError{Reason: NotForSigning}
 	}
 	var chain []*x509.Certificate
 	var err error

@@ -36,6 +36,7 @@ func TestCheckCertificate(t *testing.T) {
 	alice := ca.Issue("Alice@Example.com", openssltest.P256, openssltest.LeafOptions{})
 	noEKU := ca.Issue("alice@example.com", openssltest.P256, openssltest.LeafOptions{NoEmailEKU: true})
 	stranger := other.Issue("alice@example.com", openssltest.P256, openssltest.LeafOptions{})
+	encOnly := ca.Issue("alice@example.com", openssltest.RSA2048, openssltest.LeafOptions{Usage: x509.KeyUsageKeyEncipherment})
 	now := time.Now()
 	base := TrustOptions{Roots: []*x509.Certificate{ca.Cert}, Now: now}
 	tests := []struct {
@@ -50,6 +51,7 @@ func TestCheckCertificate(t *testing.T) {
 		{"display name is not an address", alice.Cert, "Alice", nil, AddressMismatch},
 		{"unknown authority", stranger.Cert, "alice@example.com", nil, Untrusted},
 		{"no email-protection EKU", noEKU.Cert, "alice@example.com", nil, NoEmailEKU},
+		{"key usage without digitalSignature", encOnly.Cert, "alice@example.com", nil, NotForSigning},
 		{"expired", alice.Cert, "alice@example.com", func(o TrustOptions) TrustOptions { o.Now = now.AddDate(5, 0, 0); return o }, Expired},
 		{"revoked", alice.Cert, "alice@example.com", func(o TrustOptions) TrustOptions {
 			o.CRLs = []*x509.RevocationList{crl(t, ca, now.Add(time.Hour), alice.Cert.SerialNumber)}
