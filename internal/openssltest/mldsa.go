@@ -127,7 +127,7 @@ func (ca *MLDSACA) Intermediate(m MLDSA, name string) *MLDSACA {
 func (ca *MLDSACA) Issue(email string, m MLDSA, opt LeafOptions) *MLDSALeaf {
 	ca.t.Helper()
 	key := NewMLDSAKey(ca.t, m)
-	return &MLDSALeaf{Cert: MLDSACertificate(ca.t, leafTemplate(ca.t, email, opt), ca, key, key.Public), Key: key}
+	return &MLDSALeaf{Cert: MLDSACertificate(ca.t, leafTemplate(email, x509.KeyUsageDigitalSignature, serial(ca.t), opt), ca, key, key.Public), Key: key}
 }
 
 // IssueClassical makes an S/MIME certificate for email with a classical
@@ -135,42 +135,8 @@ func (ca *MLDSACA) Issue(email string, m MLDSA, opt LeafOptions) *MLDSALeaf {
 func (ca *MLDSACA) IssueClassical(email string, kt KeyType, opt LeafOptions) *Leaf {
 	ca.t.Helper()
 	key := NewKey(ca.t, kt)
-	if opt.Usage == 0 {
-		opt.Usage = x509.KeyUsageDigitalSignature
-	}
-	return &Leaf{Cert: MLDSACertificate(ca.t, leafTemplate(ca.t, email, opt), ca, nil, key.Public()), Key: key}
-}
-
-func leafTemplate(t testing.TB, email string, opt LeafOptions) *x509.Certificate {
-	usage := x509.KeyUsageDigitalSignature
-	if opt.Usage != 0 {
-		usage = opt.Usage
-	}
-	eku := []x509.ExtKeyUsage{x509.ExtKeyUsageEmailProtection}
-	if opt.NoEmailEKU {
-		eku = []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}
-	}
-	notAfter := opt.NotAfter
-	if notAfter.IsZero() {
-		notAfter = time.Now().AddDate(2, 0, 0)
-	}
-	cn := opt.CommonName
-	if cn == "" {
-		cn = email
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:   big.NewInt(serial(t)),
-		Subject:        pkix.Name{CommonName: cn},
-		EmailAddresses: []string{email},
-		NotBefore:      time.Now().Add(-time.Hour),
-		NotAfter:       notAfter,
-		KeyUsage:       usage,
-		ExtKeyUsage:    eku,
-	}
-	if opt.CRLURL != "" {
-		tmpl.CRLDistributionPoints = []string{opt.CRLURL}
-	}
-	return tmpl
+	tmpl := leafTemplate(email, x509.KeyUsageDigitalSignature, serial(ca.t), opt)
+	return &Leaf{Cert: MLDSACertificate(ca.t, tmpl, ca, nil, key.Public()), Key: key}
 }
 
 func serial(t testing.TB) int64 {

@@ -35,13 +35,7 @@ func TestCheckCertificateMLDSA(t *testing.T) {
 	now := time.Now()
 	base := TrustOptions{Roots: []*x509.Certificate{ca.Cert}, Now: now}
 	withInter := func(o TrustOptions) TrustOptions { o.Intermediates = []*x509.Certificate{inter.Cert}; return o }
-	tests := []struct {
-		name string
-		cert *x509.Certificate
-		addr string
-		opt  func(TrustOptions) TrustOptions
-		want TrustReason
-	}{
+	tests := []trustCase{
 		{"valid ML-DSA-65 leaf", alice.Cert, "alice@example.com", nil, 0},
 		{"valid through an ML-DSA-87 intermediate", alice87.Cert, "alice@example.com", withInter, 0},
 		{"intermediate missing", alice87.Cert, "alice@example.com", nil, Untrusted},
@@ -85,21 +79,7 @@ func TestCheckCertificateMLDSA(t *testing.T) {
 			return o
 		}, 0},
 	}
-	for _, tt := range tests {
-		opt := base
-		if tt.opt != nil {
-			opt = tt.opt(opt)
-		}
-		err := CheckCertificate(tt.cert, tt.addr, opt)
-		t.Logf("%s: %v", tt.name, err)
-		var te *TrustError
-		switch {
-		case tt.want == 0 && err != nil:
-			t.Errorf("%s: %v", tt.name, err)
-		case tt.want != 0 && (!errors.As(err, &te) || te.Reason != tt.want):
-			t.Errorf("%s: err = %v, want %v", tt.name, err, tt.want)
-		}
-	}
+	runTrustCases(t, base, tests)
 }
 
 // expiredCopy is ca's certificate re-issued (same name and key) to expire
