@@ -45,6 +45,7 @@ func TestMLDSARFCExamples(t *testing.T) {
 	for _, tc := range []struct{ level, cert, cms, content string }{
 		{"ML-DSA-44", "rfc9881-ML-DSA-44.crt", "rfc9882-mldsa44-signed-attrs.pem", "ML-DSA-44 signed-data example with signed attributes"},
 		{"ML-DSA-65", "rfc9881-ML-DSA-65.crt", "rfc9882-mldsa65-signed-attrs.pem", "ML-DSA-65 signed-data example with signed attributes"},
+		{"ML-DSA-87", "rfc9881-ML-DSA-87.crt", "rfc9882-mldsa87-signed-attrs.pem", "ML-DSA-87 signed-data example with signed attributes"},
 	} {
 		t.Run(tc.level, func(t *testing.T) {
 			cert := rfcCert(t, tc.cert)
