@@ -6,9 +6,10 @@ package smime
 // implements it), so that the trust decision does not depend on the
 // algorithm: validity dates of every certificate, CA basic constraints
 // and keyCertSign on every issuer, path length constraints, no unhandled
-// critical extension, and the email-protection EKU nested along the
-// chain (RFC 8550 §4.4.4). Name constraints are not evaluated: a chain
-// through an authority that has any is refused (fail closed).
+// critical extension, SHA-1 refused on classical links, and the
+// email-protection EKU nested along the chain (RFC 8550 §4.4.4). Name
+// and policy constraints are not evaluated: a chain through a
+// certificate that has any is refused (fail closed).
 
 import (
 	"bytes"
@@ -95,7 +96,7 @@ func (b *pqBuilder) linkOK(cert, issuer *x509.Certificate, below int) *TrustErro
 	case pqHasNameConstraints(issuer):
 		return &TrustError{Reason: Untrusted, Detail: "name constraints of " + issuer.Subject.String() + " are not checked on an ML-DSA chain"}
 	}
-	if err := certSignedBy(cert, issuer); err != nil {
+	if err := linkSignedBy(cert, issuer); err != nil {
 		return &TrustError{Reason: Untrusted, Detail: fmt.Sprintf("%s: %v", cert.Subject, err)}
 	}
 	return nil
@@ -109,7 +110,33 @@ func (b *pqBuilder) certOK(c *x509.Certificate) *TrustError {
 	if len(c.UnhandledCriticalExtensions) > 0 {
 		return &TrustError{Reason: Untrusted, Detail: fmt.Sprintf("unhandled critical extension in %s", c.Subject)}
 	}
+	if pqHasPolicyConstraints(c) {
+		return &TrustError{Reason: Untrusted, Detail: fmt.Sprintf("policy constraints of %s are not checked on an ML-DSA chain", c.Subject)}
+	}
 	return nil
+}
+
+// linkSignedBy checks issuer's signature on cert in a chain: ML-DSA with
+// circl, other algorithms as crypto/x509's chain building does
+// (CheckSignatureFrom, which refuses SHA-1).
+func linkSignedBy(cert, issuer *x509.Certificate) error {
+	p, err := mldsaSignedWith(cert.Raw)
+	if err != nil {
+		return err
+	}
+	if p == nil {
+		return cert.CheckSignatureFrom(issuer)
+	}
+	return mldsaCheck(issuer, p, cert.RawTBSCertificate, cert.Signature)
+}
+
+// pqHasPolicyConstraints reports whether c constrains certificate
+// policies (RFC 5280 §4.2.1.11, §4.2.1.14), which crypto/x509 evaluates
+// and this chain building does not: such a chain is refused.
+func pqHasPolicyConstraints(c *x509.Certificate) bool {
+	return c.RequireExplicitPolicy > 0 || c.RequireExplicitPolicyZero ||
+		c.InhibitPolicyMapping > 0 || c.InhibitPolicyMappingZero ||
+		c.InhibitAnyPolicy > 0 || c.InhibitAnyPolicyZero
 }
 
 // pqHasNameConstraints reports whether c constrains names.

@@ -2,6 +2,7 @@ package smime
 
 import (
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"errors"
 	"math/big"
 	"testing"
@@ -32,6 +33,8 @@ func TestCheckCertificateMLDSA(t *testing.T) {
 		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().AddDate(1, 0, 0),
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageEmailProtection},
 	}, &openssltest.MLDSACA{Cert: notCA.Cert, Key: notCA.Key}, nil, openssltest.NewMLDSAKey(t, openssltest.MLDSA65).Public)
+	classicalInter, classicalLeaf := mixedChain(t, ca)
+	constrainedInter, constrainedLeaf := constrainedChain(t, ca)
 	now := time.Now()
 	base := TrustOptions{Roots: []*x509.Certificate{ca.Cert}, Now: now}
 	withInter := func(o TrustOptions) TrustOptions { o.Intermediates = []*x509.Certificate{inter.Cert}; return o }
@@ -40,6 +43,14 @@ func TestCheckCertificateMLDSA(t *testing.T) {
 		{"valid through an ML-DSA-87 intermediate", alice87.Cert, "alice@example.com", withInter, 0},
 		{"intermediate missing", alice87.Cert, "alice@example.com", nil, Untrusted},
 		{"classical key, ML-DSA-signed", classical.Cert, "alice@example.com", nil, 0},
+		{"classical intermediate under an ML-DSA root", classicalLeaf, "alice@example.com", func(o TrustOptions) TrustOptions {
+			o.Intermediates = []*x509.Certificate{classicalInter}
+			return o
+		}, 0},
+		{"name constraints are not evaluated: refused", constrainedLeaf, "alice@example.com", func(o TrustOptions) TrustOptions {
+			o.Intermediates = []*x509.Certificate{constrainedInter}
+			return o
+		}, Untrusted},
 		{"another address", alice.Cert, "bob@example.com", nil, AddressMismatch},
 		{"untrusted CA", stranger.Cert, "alice@example.com", nil, Untrusted},
 		{"CA name, another key", forged.Cert, "alice@example.com", nil, Untrusted},
@@ -130,4 +141,52 @@ func TestRevocationsMLDSA(t *testing.T) {
 	if err := r.Check(alice.Cert); err != nil || len(r.Unverified()) != 1 {
 		t.Errorf("impostor's CRL: %v, %d unverified; want nil, 1", err, len(r.Unverified()))
 	}
+}
+
+// mixedChain is a P-256 intermediate signed by ca's ML-DSA key and a
+// P-256 leaf for alice@example.com that it signs (a classical link above
+// an ML-DSA one).
+func mixedChain(t *testing.T, ca *openssltest.MLDSACA) (inter, leaf *x509.Certificate) {
+	t.Helper()
+	ikey := openssltest.NewKey(t, openssltest.P256)
+	inter = openssltest.MLDSACertificate(t, &x509.Certificate{
+		SerialNumber: big.NewInt(300), Subject: pkix.Name{CommonName: "Classical Intermediate"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().AddDate(5, 0, 0),
+		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
+		BasicConstraintsValid: true, IsCA: true,
+	}, ca, nil, ikey.Public())
+	lkey := openssltest.NewKey(t, openssltest.P256)
+	leaf = sigCreateCert(t, &x509.Certificate{
+		SerialNumber: big.NewInt(301), Subject: pkix.Name{CommonName: "alice@example.com"},
+		EmailAddresses: []string{"alice@example.com"},
+		NotBefore:      time.Now().Add(-time.Hour), NotAfter: time.Now().AddDate(2, 0, 0),
+		KeyUsage:    x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageEmailProtection},
+	}, inter, lkey.Public(), ikey)
+	return inter, leaf
+}
+
+// constrainedChain is an ML-DSA intermediate under ca permitted only
+// example.com addresses (RFC 5280 §4.2.1.10) and an ML-DSA leaf for
+// alice@example.com under it: allowed by the constraint, but the chain
+// builder does not evaluate constraints and refuses it.
+func constrainedChain(t *testing.T, ca *openssltest.MLDSACA) (inter, leaf *x509.Certificate) {
+	t.Helper()
+	ikey := openssltest.NewMLDSAKey(t, openssltest.MLDSA65)
+	inter = openssltest.MLDSACertificate(t, &x509.Certificate{
+		SerialNumber: big.NewInt(302), Subject: pkix.Name{CommonName: "Constrained Intermediate"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().AddDate(5, 0, 0),
+		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
+		BasicConstraintsValid: true, IsCA: true,
+		PermittedEmailAddresses: []string{"example.com"},
+	}, ca, nil, ikey.Public)
+	lkey := openssltest.NewMLDSAKey(t, openssltest.MLDSA65)
+	leaf = openssltest.MLDSACertificate(t, &x509.Certificate{
+		SerialNumber: big.NewInt(303), Subject: pkix.Name{CommonName: "alice@example.com"},
+		EmailAddresses: []string{"alice@example.com"},
+		NotBefore:      time.Now().Add(-time.Hour), NotAfter: time.Now().AddDate(2, 0, 0),
+		KeyUsage:    x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageEmailProtection},
+	}, &openssltest.MLDSACA{Cert: inter, Key: ikey}, nil, lkey.Public)
+	return inter, leaf
 }
