@@ -179,6 +179,12 @@ func crlSignedBy(crl *x509.RevocationList, issuer *x509.Certificate) error {
 	return mldsaCheck(issuer, p, crl.RawTBSRevocationList, crl.Signature)
 }
 
+// CRLSignedBy reports whether issuer signed crl (crypto/x509's
+// CheckSignatureFrom, which also verifies ML-DSA signatures here).
+func CRLSignedBy(crl *x509.RevocationList, issuer *x509.Certificate) bool {
+	return crlSignedBy(crl, issuer) == nil
+}
+
 // mldsaSigned reports whether cert was signed with ML-DSA (a link that
 // crypto/x509's chain building cannot check).
 func mldsaSigned(cert *x509.Certificate) bool {

@@ -14,8 +14,10 @@ package smime
 import (
 	"bytes"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"slices"
+	"time"
 )
 
 // pqMaxChain bounds the chain length (leaf, intermediates, anchor), as a
@@ -27,21 +29,30 @@ const pqMaxChain = 8
 // and every certificate passes the rules above. Errors are *TrustError,
 // with the reasons crypto/x509's errors map to in x509Chain.
 func pqChain(cert *x509.Certificate, opt TrustOptions) ([]*x509.Certificate, error) {
-	b := pqBuilder{opt: opt, candidates: slices.Concat(opt.Intermediates, opt.Roots)}
-	if err := b.certOK(cert); err != nil {
+	chain, err := pqBuild(cert, opt)
+	if err != nil {
 		return nil, err
-	}
-	chain := b.extend([]*x509.Certificate{cert})
-	if chain == nil {
-		if b.firstErr != nil {
-			return nil, b.firstErr
-		}
-		return nil, &TrustError{Reason: Untrusted, Detail: "no chain to a trust anchor for " + cert.Issuer.String()}
 	}
 	if !pqEmailEKU(chain) {
 		return nil, &TrustError{Reason: NoEmailEKU}
 	}
 	return chain, nil
+}
+
+// pqBuild returns a chain from cert to one of opt.Roots that passes the
+// rules above except the EKU, or a *TrustError.
+func pqBuild(cert *x509.Certificate, opt TrustOptions) ([]*x509.Certificate, error) {
+	b := pqBuilder{opt: opt, candidates: slices.Concat(opt.Intermediates, opt.Roots)}
+	if err := b.certOK(cert); err != nil {
+		return nil, err
+	}
+	if chain := b.extend([]*x509.Certificate{cert}); chain != nil {
+		return chain, nil
+	}
+	if b.firstErr != nil {
+		return nil, b.firstErr
+	}
+	return nil, &TrustError{Reason: Untrusted, Detail: "no chain to a trust anchor for " + cert.Issuer.String()}
 }
 
 // pqBuilder searches depth-first for a chain to an anchor.
@@ -118,7 +129,8 @@ func (b *pqBuilder) certOK(c *x509.Certificate) *TrustError {
 
 // linkSignedBy checks issuer's signature on cert in a chain: ML-DSA with
 // circl, other algorithms as crypto/x509's chain building does
-// (CheckSignatureFrom, which refuses SHA-1).
+// (CheckSignatureFrom, which refuses SHA-1). With ML-DSA, like
+// CheckSignatureFrom, the issuer must be a CA that may sign certificates.
 func linkSignedBy(cert, issuer *x509.Certificate) error {
 	p, err := mldsaSignedWith(cert.Raw)
 	if err != nil {
@@ -127,7 +139,32 @@ func linkSignedBy(cert, issuer *x509.Certificate) error {
 	if p == nil {
 		return cert.CheckSignatureFrom(issuer)
 	}
+	if !issuer.BasicConstraintsValid || !issuer.IsCA || issuer.KeyUsage != 0 && issuer.KeyUsage&x509.KeyUsageCertSign == 0 {
+		return errors.New("the issuer may not sign certificates")
+	}
 	return mldsaCheck(issuer, p, cert.RawTBSCertificate, cert.Signature)
+}
+
+// IssuedBy reports whether issuer, a CA allowed to sign certificates,
+// signed cert: crypto/x509's CheckSignatureFrom, which also verifies
+// ML-DSA signatures (RFC 9881) here.
+func IssuedBy(cert, issuer *x509.Certificate) bool {
+	return linkSignedBy(cert, issuer) == nil
+}
+
+// MLDSAChain is for describing a certificate (admin's key details)
+// rather than accepting a signature: when a link of cert's chain is
+// signed with ML-DSA, which crypto/x509's Verify cannot check, it builds
+// the chain to one of roots through intermediates at now with
+// CheckCertificate's rules but without the address, key usage and EKU
+// requirements. involved is false when no ML-DSA signature is involved:
+// crypto/x509's answer then stands.
+func MLDSAChain(cert *x509.Certificate, roots, intermediates []*x509.Certificate, now time.Time) (chain []*x509.Certificate, involved bool, err error) {
+	if !mldsaInvolved(cert, intermediates) {
+		return nil, false, nil
+	}
+	chain, err = pqBuild(cert, TrustOptions{Roots: roots, Intermediates: intermediates, Now: now})
+	return chain, true, err
 }
 
 // pqHasPolicyConstraints reports whether c constrains certificate
@@ -159,4 +196,10 @@ func pqEmailEKU(chain []*x509.Certificate) bool {
 		}
 	}
 	return true
+}
+
+// mldsaInvolved reports whether cert or one of the candidate
+// intermediates is signed with ML-DSA.
+func mldsaInvolved(cert *x509.Certificate, intermediates []*x509.Certificate) bool {
+	return mldsaSigned(cert) || slices.ContainsFunc(intermediates, mldsaSigned)
 }

@@ -95,7 +95,7 @@ func CheckCertificate(cert *x509.Certificate, addr string, opt TrustOptions) err
 	}
 	var chain []*x509.Certificate
 	var err error
-	if mldsaSigned(cert) || slices.ContainsFunc(opt.Intermediates, mldsaSigned) {
+	if mldsaInvolved(cert, opt.Intermediates) {
 		chain, err = pqChain(cert, opt)
 	} else {
 		chain, err = x509Chain(cert, opt)
