@@ -204,6 +204,40 @@ func signerKey(cert *x509.Certificate) any {
 	return nil
 }
 
+// RFC 8702 §2: id-shake256 (parameters absent). As a CMS message digest
+// its output is 512 bits (RFC 8702 §3.1).
+var oidSHAKE256 = asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 12}
+
+const shake256DigestSize = 64
+
+// hashSHAKE256 stands for SHAKE256 with a 512-bit output where the
+// SignedData code expects a crypto.Hash, which has no value for an XOF.
+// It is outside crypto.Hash's range and is accepted only with ML-DSA
+// (mldsaAlgorithm), so it never reaches crypto/rsa or crypto/ecdsa; only
+// sigDigest and mldsaDigestStrong see it.
+const hashSHAKE256 = crypto.Hash(1 << 16)
+
+// mldsaAlgorithm is sigParseAlgorithm for an ML-DSA signatureAlgorithm
+// (RFC 9882 §3.3): pure ML-DSA, parameters absent; the digest
+// algorithm SHA-256/384/512 or SHAKE256 (which RFC 9882 says SHOULD be
+// supported). Its strength is checked once the signed attributes are
+// known (mldsaDigestStrong): without them it has no meaning.
+func mldsaAlgorithm(p *mldsaParams, digestID, sigID pkix.AlgorithmIdentifier) (sigAlgorithm, error) {
+	if len(sigID.Parameters.FullBytes) != 0 {
+		return sigAlgorithm{}, fmt.Errorf("%w: parameters of %s", ErrMalformed, p.name)
+	}
+	alg := sigAlgorithm{scheme: sigSchemeMLDSA, mldsa: p, hash: hashSHAKE256}
+	if digestID.Algorithm.Equal(oidSHAKE256) {
+		if len(digestID.Parameters.FullBytes) != 0 {
+			return sigAlgorithm{}, fmt.Errorf("%w: parameters of SHAKE256", ErrMalformed)
+		}
+		return alg, nil
+	}
+	var err error
+	alg.hash, err = sigHashFromID(digestID)
+	return alg, err
+}
+
 // mldsaDigestStrong checks the digest algorithm of a SignerInfo with
 // signed attributes against its ML-DSA parameter set (RFC 9882 §3.3: the
 // digest SHOULD be at least twice the collision strength: SHA-256 and
@@ -211,6 +245,9 @@ func signerKey(cert *x509.Certificate) any {
 // ML-DSA-87). Without signed attributes the digest algorithm has no
 // meaning and is not checked (RFC 9882 §3.3).
 func mldsaDigestStrong(p *mldsaParams, h crypto.Hash) error {
+	if h == hashSHAKE256 {
+		return nil // 256-bit collision strength, enough for every set
+	}
 	if h.Size() < p.minDigest {
 		return fmt.Errorf("%w: %s signature over a %v digest (RFC 9882 asks for a digest of %d bits or more)",
 			ErrUnsupported, p.name, h, p.minDigest*8)

@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/asn1"
+	"encoding/hex"
 	"errors"
 	"testing"
 	"time"
@@ -22,10 +23,14 @@ import (
 // change the plan before signing.
 func mldsaCraft(t *testing.T, cert *x509.Certificate, key *openssltest.MLDSAKey, content []byte, h crypto.Hash, extra []*x509.Certificate, edit func(p *sigPlan)) []byte {
 	t.Helper()
+	digestOID := sigHashes.oidOf(h)
+	if h == hashSHAKE256 {
+		digestOID = oidSHAKE256
+	}
 	p := sigPlan{
 		hash:        h,
 		signerOpts:  crypto.Hash(0),
-		digestID:    pkix.AlgorithmIdentifier{Algorithm: sigHashes.oidOf(h)},
+		digestID:    pkix.AlgorithmIdentifier{Algorithm: digestOID},
 		signatureID: pkix.AlgorithmIdentifier{Algorithm: key.Set.OID()},
 		attrs:       sigTestAttrs(t, content, h),
 		pure:        true,
@@ -90,6 +95,8 @@ func TestMLDSADigestStrength(t *testing.T) {
 		{openssltest.MLDSA65, crypto.SHA512, true},
 		{openssltest.MLDSA87, crypto.SHA384, false},
 		{openssltest.MLDSA87, crypto.SHA512, true},
+		{openssltest.MLDSA65, hashSHAKE256, true},
+		{openssltest.MLDSA87, hashSHAKE256, true},
 	} {
 		leaf := leaves[tc.set]
 		der := mldsaCraft(t, leaf.Cert, leaf.Key, sigTestContent, tc.hash, nil, nil)
@@ -98,6 +105,14 @@ func TestMLDSADigestStrength(t *testing.T) {
 		if tc.ok != (err == nil) || (err != nil && (!errors.Is(err, ErrUnsupported) || errors.Is(err, ErrBadSignature))) {
 			t.Errorf("%s with %v: %v, want ok=%v (else ErrUnsupported)", tc.set, tc.hash, err, tc.ok)
 		}
+	}
+	// SHAKE256 is for ML-DSA only here: with ECDSA it is refused.
+	ec := openssltest.NewCA(t, openssltest.P256).Issue("alice@example.org", openssltest.P256, openssltest.LeafOptions{})
+	ecShake := sigRewriteSignerInfo(t, sigCraft(t, ec, sigTestContent, SignOptions{Hash: crypto.SHA512}, nil), func(si *sigSignerInfo) {
+		si.DigestAlgorithm = pkix.AlgorithmIdentifier{Algorithm: oidSHAKE256}
+	})
+	if _, err := Verify(ecShake, nil, nil); !errors.Is(err, ErrUnsupported) {
+		t.Errorf("ECDSA with a SHAKE256 digest: %v, want ErrUnsupported", err)
 	}
 	leaf := leaves[openssltest.MLDSA87]
 	noAttrs := mldsaCraft(t, leaf.Cert, leaf.Key, sigTestContent, crypto.SHA256, nil, func(p *sigPlan) { p.attrs = nil })
@@ -195,5 +210,16 @@ func TestMLDSASign(t *testing.T) {
 	}
 	if !bytes.Contains(entity, []byte(`micalg=sha-512`)) {
 		t.Errorf("multipart/signed without micalg=sha-512:\n%.300s", entity)
+	}
+}
+
+// TestSHAKE256Digest: the message digest for id-shake256 is SHAKE256
+// with 512 bits of output (RFC 8702 §3.1); the empty input's is the
+// FIPS 202 known answer.
+func TestSHAKE256Digest(t *testing.T) {
+	const want = "46b9dd2b0ba88d13233b3feb743eeb243fcd52ea62b81b82b50c27646ed5762f" +
+		"d75dc4ddd8c0f200cb05019d67b592f6fc821c49479ab48640292eacb3b7c4be"
+	if got := hex.EncodeToString(sigDigest(hashSHAKE256, nil)); got != want {
+		t.Errorf("SHAKE256(\"\", 512) = %s", got)
 	}
 }

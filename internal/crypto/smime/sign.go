@@ -8,6 +8,7 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/sha3"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/asn1"
@@ -262,6 +263,9 @@ func sigSortAttrs(attrs [][]byte) {
 
 // sigDigest hashes b with h.
 func sigDigest(h crypto.Hash, b []byte) []byte {
+	if h == hashSHAKE256 {
+		return sha3.SumSHAKE256(b, shake256DigestSize)
+	}
 	d := h.New()
 	d.Write(b)
 	return d.Sum(nil)

@@ -187,6 +187,9 @@ func sigParseAlgorithm(digestID, sigID pkix.AlgorithmIdentifier) (sigAlgorithm, 
 	if sigID.Algorithm.Equal(sigOIDMD5WithRSA) {
 		return sigAlgorithm{}, fmt.Errorf("%w: signed with MD5 (signature algorithm %v)", ErrWeak, sigID.Algorithm)
 	}
+	if p := mldsaByOID(sigID.Algorithm); p != nil {
+		return mldsaAlgorithm(p, digestID, sigID)
+	}
 	hash, err := sigHashFromID(digestID)
 	if err != nil {
 		return sigAlgorithm{}, err
@@ -224,15 +227,6 @@ func sigParseAlgorithm(digestID, sigID pkix.AlgorithmIdentifier) (sigAlgorithm, 
 		}
 		if len(sigID.Parameters.FullBytes) != 0 {
 			return sigAlgorithm{}, fmt.Errorf("%w: parameters of Ed25519", ErrMalformed)
-		}
-		return alg, nil
-	case mldsaByOID(oid) != nil:
-		// RFC 9882 §3.3: pure ML-DSA, parameters absent. The digest
-		// algorithm's strength is checked once the signed attributes are
-		// known (mldsaDigestStrong).
-		alg.scheme, alg.mldsa = sigSchemeMLDSA, mldsaByOID(oid)
-		if len(sigID.Parameters.FullBytes) != 0 {
-			return sigAlgorithm{}, fmt.Errorf("%w: parameters of %s", ErrMalformed, alg.mldsa.name)
 		}
 		return alg, nil
 	default:

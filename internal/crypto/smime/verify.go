@@ -65,8 +65,9 @@ type sigAttrs struct {
 // the message hash, any salt length), ECDSA on P-256/384/521, Ed25519
 // with SHA-512 (RFC 8419) and pure ML-DSA-44/65/87 (RFC 9882) whose
 // digest, with signed attributes, is at least as strong as the parameter
-// set (SHA-384 for ML-DSA-65, SHA-512 for ML-DSA-87; a weaker one is
-// ErrUnsupported).
+// set (SHA-384 for ML-DSA-65, SHA-512 or SHAKE256 for ML-DSA-87; a weaker
+// one is ErrUnsupported). SHAKE256 (RFC 8702) is accepted with ML-DSA
+// only.
 //
 // Signed attributes, when present, must hold content-type equal to the
 // eContentType and message-digest equal to the content's digest, and the
