@@ -109,7 +109,7 @@ func (ca *CA) Issue(email string, kt KeyType, opt LeafOptions) *Leaf {
 	if kt != RSA2048 {
 		usage = x509.KeyUsageDigitalSignature | x509.KeyUsageKeyAgreement
 	}
-	tmpl := leafTemplate(email, usage, ca.next, opt)
+	tmpl := LeafTemplate(email, usage, ca.next, opt)
 	ca.next++
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.Cert, key.Public(), ca.Key)
 	if err != nil {
@@ -149,11 +149,11 @@ func ServerCert(t testing.TB, name string) tls.Certificate {
 	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
 }
 
-// leafTemplate is an S/MIME end-entity certificate for email: usage
+// LeafTemplate is an S/MIME end-entity certificate template for email: usage
 // unless opt.Usage replaces it, the email-protection EKU unless
 // opt.NoEmailEKU, valid from an hour ago for two years unless
 // opt.NotAfter.
-func leafTemplate(email string, usage x509.KeyUsage, serial int64, opt LeafOptions) *x509.Certificate {
+func LeafTemplate(email string, usage x509.KeyUsage, serial int64, opt LeafOptions) *x509.Certificate {
 	if opt.Usage != 0 {
 		usage = opt.Usage
 	}

@@ -97,11 +97,13 @@ type MLDSALeaf struct {
 func NewMLDSACA(t testing.TB, m MLDSA, name string) *MLDSACA {
 	t.Helper()
 	key := NewMLDSAKey(t, m)
-	tmpl := caTemplate(name, 1)
+	tmpl := CATemplate(name, 1)
 	return &MLDSACA{t: t, Cert: MLDSACertificate(t, tmpl, nil, key, key.Public), Key: key}
 }
 
-func caTemplate(name string, serial int64) *x509.Certificate {
+// CATemplate is a CA certificate template named name: certificate and
+// CRL signing, valid from an hour ago for ten years.
+func CATemplate(name string, serial int64) *x509.Certificate {
 	return &x509.Certificate{
 		SerialNumber:          big.NewInt(serial),
 		Subject:               pkix.Name{CommonName: name},
@@ -117,7 +119,7 @@ func caTemplate(name string, serial int64) *x509.Certificate {
 func (ca *MLDSACA) Intermediate(m MLDSA, name string) *MLDSACA {
 	ca.t.Helper()
 	key := NewMLDSAKey(ca.t, m)
-	cert := MLDSACertificate(ca.t, caTemplate(name, serial(ca.t)), ca, key, key.Public)
+	cert := MLDSACertificate(ca.t, CATemplate(name, serial(ca.t)), ca, key, key.Public)
 	return &MLDSACA{t: ca.t, Cert: cert, Key: key}
 }
 
@@ -127,7 +129,7 @@ func (ca *MLDSACA) Intermediate(m MLDSA, name string) *MLDSACA {
 func (ca *MLDSACA) Issue(email string, m MLDSA, opt LeafOptions) *MLDSALeaf {
 	ca.t.Helper()
 	key := NewMLDSAKey(ca.t, m)
-	return &MLDSALeaf{Cert: MLDSACertificate(ca.t, leafTemplate(email, x509.KeyUsageDigitalSignature, serial(ca.t), opt), ca, key, key.Public), Key: key}
+	return &MLDSALeaf{Cert: MLDSACertificate(ca.t, LeafTemplate(email, x509.KeyUsageDigitalSignature, serial(ca.t), opt), ca, key, key.Public), Key: key}
 }
 
 // IssueClassical makes an S/MIME certificate for email with a classical
@@ -135,7 +137,7 @@ func (ca *MLDSACA) Issue(email string, m MLDSA, opt LeafOptions) *MLDSALeaf {
 func (ca *MLDSACA) IssueClassical(email string, kt KeyType, opt LeafOptions) *Leaf {
 	ca.t.Helper()
 	key := NewKey(ca.t, kt)
-	tmpl := leafTemplate(email, x509.KeyUsageDigitalSignature, serial(ca.t), opt)
+	tmpl := LeafTemplate(email, x509.KeyUsageDigitalSignature, serial(ca.t), opt)
 	return &Leaf{Cert: MLDSACertificate(ca.t, tmpl, ca, nil, key.Public()), Key: key}
 }
 

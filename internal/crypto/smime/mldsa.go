@@ -148,18 +148,31 @@ func mldsaCheck(issuer *x509.Certificate, p *mldsaParams, tbs, sig []byte) error
 }
 
 // certSignedBy reports whether issuer's key signed cert, with ML-DSA when
-// cert says so, else through crypto/x509 (CheckSignature, which unlike
-// CheckSignatureFrom checks neither the issuer's CA flag nor SHA-1: the
-// caller decides those).
-func certSignedBy(cert, issuer *x509.Certificate) error {
+// cert says so. asLink applies crypto/x509's chain rules
+// (CheckSignatureFrom): the issuer must be a CA that may sign
+// certificates, and SHA-1 is refused. Without, any issuer certificate
+// counts and SHA-1 is accepted (CheckSignature): a CRL revokes an old
+// certificate like any other.
+func certSignedBy(cert, issuer *x509.Certificate, asLink bool) error {
 	p, err := mldsaSignedWith(cert.Raw)
-	if err != nil {
+	switch {
+	case err != nil:
 		return err
-	}
-	if p == nil {
+	case p == nil && asLink:
+		return cert.CheckSignatureFrom(issuer)
+	case p == nil:
 		return issuer.CheckSignature(cert.SignatureAlgorithm, cert.RawTBSCertificate, cert.Signature)
+	case asLink && (!issuer.BasicConstraintsValid || !issuer.IsCA || issuer.KeyUsage != 0 && issuer.KeyUsage&x509.KeyUsageCertSign == 0):
+		return errors.New("the issuer may not sign certificates")
 	}
 	return mldsaCheck(issuer, p, cert.RawTBSCertificate, cert.Signature)
+}
+
+// IssuedBy reports whether issuer, a CA allowed to sign certificates,
+// signed cert: crypto/x509's CheckSignatureFrom, which also verifies
+// ML-DSA signatures (RFC 9881) here.
+func IssuedBy(cert, issuer *x509.Certificate) bool {
+	return certSignedBy(cert, issuer, true) == nil
 }
 
 // crlSignedBy is crl.CheckSignatureFrom(issuer) that also knows ML-DSA:

@@ -52,7 +52,7 @@ func TestMLDSARFCExamples(t *testing.T) {
 			if got := CertInfo(cert).Algorithm; got != tc.level {
 				t.Errorf("CertInfo.Algorithm = %q, want %q", got, tc.level)
 			}
-			if err := certSignedBy(cert, cert); err != nil {
+			if err := certSignedBy(cert, cert, true); err != nil {
 				t.Errorf("self-signature: %v", err)
 			}
 			v, err := Verify(rfcCMS(t, tc.cms), nil, []*x509.Certificate{cert})

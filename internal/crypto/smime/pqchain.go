@@ -14,7 +14,6 @@ package smime
 import (
 	"bytes"
 	"crypto/x509"
-	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -107,7 +106,7 @@ func (b *pqBuilder) linkOK(cert, issuer *x509.Certificate, below int) *TrustErro
 	case pqHasNameConstraints(issuer):
 		return &TrustError{Reason: Untrusted, Detail: "name constraints of " + issuer.Subject.String() + " are not checked on an ML-DSA chain"}
 	}
-	if err := linkSignedBy(cert, issuer); err != nil {
+	if err := certSignedBy(cert, issuer, true); err != nil {
 		return &TrustError{Reason: Untrusted, Detail: fmt.Sprintf("%s: %v", cert.Subject, err)}
 	}
 	return nil
@@ -125,31 +124,6 @@ func (b *pqBuilder) certOK(c *x509.Certificate) *TrustError {
 		return &TrustError{Reason: Untrusted, Detail: fmt.Sprintf("policy constraints of %s are not checked on an ML-DSA chain", c.Subject)}
 	}
 	return nil
-}
-
-// linkSignedBy checks issuer's signature on cert in a chain: ML-DSA with
-// circl, other algorithms as crypto/x509's chain building does
-// (CheckSignatureFrom, which refuses SHA-1). With ML-DSA, like
-// CheckSignatureFrom, the issuer must be a CA that may sign certificates.
-func linkSignedBy(cert, issuer *x509.Certificate) error {
-	p, err := mldsaSignedWith(cert.Raw)
-	if err != nil {
-		return err
-	}
-	if p == nil {
-		return cert.CheckSignatureFrom(issuer)
-	}
-	if !issuer.BasicConstraintsValid || !issuer.IsCA || issuer.KeyUsage != 0 && issuer.KeyUsage&x509.KeyUsageCertSign == 0 {
-		return errors.New("the issuer may not sign certificates")
-	}
-	return mldsaCheck(issuer, p, cert.RawTBSCertificate, cert.Signature)
-}
-
-// IssuedBy reports whether issuer, a CA allowed to sign certificates,
-// signed cert: crypto/x509's CheckSignatureFrom, which also verifies
-// ML-DSA signatures (RFC 9881) here.
-func IssuedBy(cert, issuer *x509.Certificate) bool {
-	return linkSignedBy(cert, issuer) == nil
 }
 
 // MLDSAChain is for describing a certificate (admin's key details)

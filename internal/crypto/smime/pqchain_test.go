@@ -2,7 +2,6 @@ package smime
 
 import (
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"errors"
 	"math/big"
 	"testing"
@@ -97,12 +96,8 @@ func TestCheckCertificateMLDSA(t *testing.T) {
 // within the next year.
 func expiredCopy(t *testing.T, ca *openssltest.MLDSACA) *x509.Certificate {
 	t.Helper()
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(5), Subject: ca.Cert.Subject,
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().AddDate(0, 6, 0),
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
-		BasicConstraintsValid: true, IsCA: true,
-	}
+	tmpl := openssltest.CATemplate(ca.Cert.Subject.CommonName, 5)
+	tmpl.NotAfter = time.Now().AddDate(0, 6, 0)
 	return openssltest.MLDSACertificate(t, tmpl, nil, ca.Key, ca.Key.Public)
 }
 
@@ -149,21 +144,10 @@ func TestRevocationsMLDSA(t *testing.T) {
 func mixedChain(t *testing.T, ca *openssltest.MLDSACA) (inter, leaf *x509.Certificate) {
 	t.Helper()
 	ikey := openssltest.NewKey(t, openssltest.P256)
-	inter = openssltest.MLDSACertificate(t, &x509.Certificate{
-		SerialNumber: big.NewInt(300), Subject: pkix.Name{CommonName: "Classical Intermediate"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().AddDate(5, 0, 0),
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
-		BasicConstraintsValid: true, IsCA: true,
-	}, ca, nil, ikey.Public())
+	inter = openssltest.MLDSACertificate(t, openssltest.CATemplate("Classical Intermediate", 300), ca, nil, ikey.Public())
 	lkey := openssltest.NewKey(t, openssltest.P256)
-	leaf = sigCreateCert(t, &x509.Certificate{
-		SerialNumber: big.NewInt(301), Subject: pkix.Name{CommonName: "alice@example.com"},
-		EmailAddresses: []string{"alice@example.com"},
-		NotBefore:      time.Now().Add(-time.Hour), NotAfter: time.Now().AddDate(2, 0, 0),
-		KeyUsage:    x509.KeyUsageDigitalSignature,
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageEmailProtection},
-	}, inter, lkey.Public(), ikey)
-	return inter, leaf
+	tmpl := openssltest.LeafTemplate("alice@example.com", x509.KeyUsageDigitalSignature, 301, openssltest.LeafOptions{})
+	return inter, sigCreateCert(t, tmpl, inter, lkey.Public(), ikey)
 }
 
 // constrainedChain is an ML-DSA intermediate under ca permitted only
@@ -173,20 +157,10 @@ func mixedChain(t *testing.T, ca *openssltest.MLDSACA) (inter, leaf *x509.Certif
 func constrainedChain(t *testing.T, ca *openssltest.MLDSACA) (inter, leaf *x509.Certificate) {
 	t.Helper()
 	ikey := openssltest.NewMLDSAKey(t, openssltest.MLDSA65)
-	inter = openssltest.MLDSACertificate(t, &x509.Certificate{
-		SerialNumber: big.NewInt(302), Subject: pkix.Name{CommonName: "Constrained Intermediate"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().AddDate(5, 0, 0),
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
-		BasicConstraintsValid: true, IsCA: true,
-		PermittedEmailAddresses: []string{"example.com"},
-	}, ca, nil, ikey.Public)
+	itmpl := openssltest.CATemplate("Constrained Intermediate", 302)
+	itmpl.PermittedEmailAddresses = []string{"example.com"}
+	inter = openssltest.MLDSACertificate(t, itmpl, ca, nil, ikey.Public)
 	lkey := openssltest.NewMLDSAKey(t, openssltest.MLDSA65)
-	leaf = openssltest.MLDSACertificate(t, &x509.Certificate{
-		SerialNumber: big.NewInt(303), Subject: pkix.Name{CommonName: "alice@example.com"},
-		EmailAddresses: []string{"alice@example.com"},
-		NotBefore:      time.Now().Add(-time.Hour), NotAfter: time.Now().AddDate(2, 0, 0),
-		KeyUsage:    x509.KeyUsageDigitalSignature,
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageEmailProtection},
-	}, &openssltest.MLDSACA{Cert: inter, Key: ikey}, nil, lkey.Public)
-	return inter, leaf
+	tmpl := openssltest.LeafTemplate("alice@example.com", x509.KeyUsageDigitalSignature, 303, openssltest.LeafOptions{})
+	return inter, openssltest.MLDSACertificate(t, tmpl, &openssltest.MLDSACA{Cert: inter, Key: ikey}, nil, lkey.Public)
 }

@@ -264,10 +264,9 @@ func (r *Revocations) Check(cert *x509.Certificate) error {
 	serial := serialKey(cert.SerialNumber)
 	for _, ic := range r.issued {
 		at, listed := ic.revoked[serial]
-		// The issuer's key signed cert. certSignedBy, like
-		// CheckSignature and unlike CheckSignatureFrom, accepts a SHA-1
-		// signature: an old certificate is revoked like any other.
-		if listed && bytes.Equal(ic.issuer.RawSubject, cert.RawIssuer) && certSignedBy(cert, ic.issuer) == nil {
+		// The issuer's key signed cert, SHA-1 accepted: an old
+		// certificate is revoked like any other.
+		if listed && bytes.Equal(ic.issuer.RawSubject, cert.RawIssuer) && certSignedBy(cert, ic.issuer, false) == nil {
 			return revokedError(at)
 		}
 	}
