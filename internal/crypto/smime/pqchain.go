@@ -23,6 +23,11 @@ import (
 // guard against loops and wide searches over untrusted certificates.
 const pqMaxChain = 8
 
+// pqMaxSignatureChecks bounds the signatures verified for one chain, as
+// crypto/x509 bounds its own (maxChainSignatureChecks): certificates that
+// share a name and a key could otherwise make the search exponential.
+const pqMaxSignatureChecks = 100
+
 // pqChain returns a chain from cert to one of opt.Roots in which every
 // link verifies (ML-DSA with circl, other algorithms with crypto/x509)
 // and every certificate passes the rules above. Errors are *TrustError,
@@ -61,6 +66,8 @@ type pqBuilder struct {
 	// firstErr is why the first rejected issuer candidate was rejected:
 	// the reason given when no chain is found.
 	firstErr *TrustError
+	// checks counts the signatures verified, up to pqMaxSignatureChecks.
+	checks int
 }
 
 // extend returns chain completed to an anchor, or nil.
@@ -69,7 +76,7 @@ func (b *pqBuilder) extend(chain []*x509.Certificate) []*x509.Certificate {
 	if slices.ContainsFunc(b.opt.Roots, cur.Equal) {
 		return chain
 	}
-	if len(chain) == pqMaxChain {
+	if len(chain) == pqMaxChain || b.checks > pqMaxSignatureChecks {
 		return nil
 	}
 	for _, issuer := range b.candidates {
@@ -105,6 +112,9 @@ func (b *pqBuilder) linkOK(cert, issuer *x509.Certificate, below int) *TrustErro
 		return &TrustError{Reason: Untrusted, Detail: "too many intermediates for the path length constraint of " + issuer.Subject.String()}
 	case pqHasNameConstraints(issuer):
 		return &TrustError{Reason: Untrusted, Detail: "name constraints of " + issuer.Subject.String() + " are not checked on an ML-DSA chain"}
+	}
+	if b.checks++; b.checks > pqMaxSignatureChecks {
+		return &TrustError{Reason: Untrusted, Detail: "too many certificates to try for the chain"}
 	}
 	if err := certSignedBy(cert, issuer, true); err != nil {
 		return &TrustError{Reason: Untrusted, Detail: fmt.Sprintf("%s: %v", cert.Subject, err)}

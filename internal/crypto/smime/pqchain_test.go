@@ -164,3 +164,25 @@ func constrainedChain(t *testing.T, ca *openssltest.MLDSACA) (inter, leaf *x509.
 	tmpl := openssltest.LeafTemplate("alice@example.com", x509.KeyUsageDigitalSignature, 303, openssltest.LeafOptions{})
 	return inter, openssltest.MLDSACertificate(t, tmpl, &openssltest.MLDSACA{Cert: inter, Key: ikey}, nil, lkey.Public)
 }
+
+// TestMLDSAChainSearchBounded: certificates that share a name and a key
+// sign each other in every order; the search for a chain to an anchor
+// that none reaches stops after a bounded number of signature checks
+// (as crypto/x509's does) and the certificate is untrusted.
+func TestMLDSAChainSearchBounded(t *testing.T) {
+	key := openssltest.NewMLDSAKey(t, openssltest.MLDSA44)
+	var loop []*x509.Certificate
+	for i := range 12 {
+		loop = append(loop, openssltest.MLDSACertificate(t, openssltest.CATemplate("Loop CA", int64(10+i)), nil, key, key.Public))
+	}
+	leaf := openssltest.MLDSACertificate(t, openssltest.LeafTemplate("alice@example.com", x509.KeyUsageDigitalSignature, 9, openssltest.LeafOptions{}),
+		&openssltest.MLDSACA{Cert: loop[0], Key: key}, nil, openssltest.NewMLDSAKey(t, openssltest.MLDSA44).Public)
+	anchor := openssltest.NewMLDSACA(t, openssltest.MLDSA44, "Anchor")
+	start := time.Now()
+	err := CheckCertificate(leaf, "alice@example.com", TrustOptions{Roots: []*x509.Certificate{anchor.Cert}, Intermediates: loop, Now: time.Now()})
+	var te *TrustError
+	if !errors.As(err, &te) || te.Reason != Untrusted {
+		t.Errorf("CheckCertificate = %v, want untrusted", err)
+	}
+	t.Logf("%v in %v", err, time.Since(start))
+}
