@@ -294,7 +294,7 @@ func (s *Service) AddCRLs(ctx context.Context, data []byte) ([]CRLView, error) {
 	out := make([]CRLView, 0, len(crls))
 	for _, crl := range crls {
 		name := smime.NameString(crl.RawIssuer)
-		if !slices.ContainsFunc(issuers, func(c *x509.Certificate) bool { return crl.CheckSignatureFrom(c) == nil }) {
+		if !slices.ContainsFunc(issuers, func(c *x509.Certificate) bool { return smime.CRLSignedBy(crl, c) }) {
 			return out, fmt.Errorf("%w: the CRL of %s is signed by no certification authority Sealpost knows: add the authority's certificate as a trust anchor first", ErrInvalid, name)
 		}
 		sum := sha256.Sum256(crl.RawIssuer)

@@ -460,11 +460,20 @@ func (s *Service) chain(ctx context.Context, d *KeyDetails) error {
 	}
 	d.Chain = []*x509.Certificate{c}
 	chains, verr := c.Verify(x509.VerifyOptions{Roots: roots, CurrentTime: s.now(), KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}})
+	if verr != nil {
+		// An ML-DSA signature in the chain (RFC 9881), which
+		// crypto/x509 cannot verify.
+		if pq, involved, err := smime.MLDSAChain(c, trusted, nil, s.now()); involved {
+			if verr = err; err == nil {
+				chains = [][]*x509.Certificate{pq}
+			}
+		}
+	}
 	switch {
 	case verr == nil && len(chains) > 0:
 		d.Chain = chains[0]
 		d.ChainStatus = "chains to a trusted certification authority"
-	case bytes.Equal(c.RawIssuer, c.RawSubject) && c.CheckSignatureFrom(c) == nil:
+	case bytes.Equal(c.RawIssuer, c.RawSubject) && smime.IssuedBy(c, c):
 		d.ChainStatus = "self-signed: trusted only as pinned for its holder"
 	default:
 		issuer, status, err := s.issuerStatus(ctx, c, trusted, verr)
@@ -487,10 +496,11 @@ func (s *Service) chain(ctx context.Context, d *KeyDetails) error {
 // loaded beside the CRLs, and the keyring (by the authority key
 // identifier). It returns the issuer it found, if any, and what to say.
 func (s *Service) issuerStatus(ctx context.Context, c *x509.Certificate, trusted []*x509.Certificate, verr error) (*x509.Certificate, string, error) {
-	signed := func(cand *x509.Certificate) bool { return c.CheckSignatureFrom(cand) == nil }
+	signed := func(cand *x509.Certificate) bool { return smime.IssuedBy(c, cand) }
 	why := "the chain does not verify"
 	var cie x509.CertificateInvalidError
-	if errors.As(verr, &cie) && cie.Reason == x509.Expired {
+	var te *smime.TrustError
+	if errors.As(verr, &cie) && cie.Reason == x509.Expired || errors.As(verr, &te) && te.Reason == smime.Expired {
 		why = "but the certificate or its issuer is expired or not yet valid"
 	}
 	for _, a := range trusted {

@@ -424,7 +424,7 @@ func StatusOf(err error) Status {
 			return KeyNotTrusted
 		case smime.Expired:
 			return KeyExpired
-		case smime.NoEmailEKU:
+		case smime.NoEmailEKU, smime.NotForSigning:
 			return WrongKeyUsage
 		case smime.AddressMismatch:
 			return PolicyMismatch

@@ -126,6 +126,7 @@ func TestStatusOf(t *testing.T) {
 		{&smime.TrustError{Reason: smime.NoCRL}, NoCRLKnown},
 		{&smime.TrustError{Reason: smime.CRLTooOld}, CRLTooOld},
 		{&smime.TrustError{Reason: smime.Untrusted}, KeyNotTrusted},
+		{&smime.TrustError{Reason: smime.NotForSigning}, WrongKeyUsage},
 		{errors.New("other"), NoSpecificReason},
 	}
 	for _, tt := range tests {

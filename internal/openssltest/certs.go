@@ -109,33 +109,7 @@ func (ca *CA) Issue(email string, kt KeyType, opt LeafOptions) *Leaf {
 	if kt != RSA2048 {
 		usage = x509.KeyUsageDigitalSignature | x509.KeyUsageKeyAgreement
 	}
-	if opt.Usage != 0 {
-		usage = opt.Usage
-	}
-	eku := []x509.ExtKeyUsage{x509.ExtKeyUsageEmailProtection}
-	if opt.NoEmailEKU {
-		eku = []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}
-	}
-	notAfter := opt.NotAfter
-	if notAfter.IsZero() {
-		notAfter = time.Now().AddDate(2, 0, 0)
-	}
-	cn := opt.CommonName
-	if cn == "" {
-		cn = email
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:   big.NewInt(ca.next),
-		Subject:        pkix.Name{CommonName: cn},
-		EmailAddresses: []string{email},
-		NotBefore:      time.Now().Add(-time.Hour),
-		NotAfter:       notAfter,
-		KeyUsage:       usage,
-		ExtKeyUsage:    eku,
-	}
-	if opt.CRLURL != "" {
-		tmpl.CRLDistributionPoints = []string{opt.CRLURL}
-	}
+	tmpl := LeafTemplate(email, usage, ca.next, opt)
 	ca.next++
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.Cert, key.Public(), ca.Key)
 	if err != nil {
@@ -173,4 +147,39 @@ func ServerCert(t testing.TB, name string) tls.Certificate {
 		t.Fatal(err)
 	}
 	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
+}
+
+// LeafTemplate is an S/MIME end-entity certificate template for email: usage
+// unless opt.Usage replaces it, the email-protection EKU unless
+// opt.NoEmailEKU, valid from an hour ago for two years unless
+// opt.NotAfter.
+func LeafTemplate(email string, usage x509.KeyUsage, serial int64, opt LeafOptions) *x509.Certificate {
+	if opt.Usage != 0 {
+		usage = opt.Usage
+	}
+	eku := []x509.ExtKeyUsage{x509.ExtKeyUsageEmailProtection}
+	if opt.NoEmailEKU {
+		eku = []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}
+	}
+	notAfter := opt.NotAfter
+	if notAfter.IsZero() {
+		notAfter = time.Now().AddDate(2, 0, 0)
+	}
+	cn := opt.CommonName
+	if cn == "" {
+		cn = email
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:   big.NewInt(serial),
+		Subject:        pkix.Name{CommonName: cn},
+		EmailAddresses: []string{email},
+		NotBefore:      time.Now().Add(-time.Hour),
+		NotAfter:       notAfter,
+		KeyUsage:       usage,
+		ExtKeyUsage:    eku,
+	}
+	if opt.CRLURL != "" {
+		tmpl.CRLDistributionPoints = []string{opt.CRLURL}
+	}
+	return tmpl
 }

@@ -284,16 +284,12 @@ func (p *Pipeline) fetchCRLs(ctx context.Context, certs []*x509.Certificate) []*
 }
 
 // trustAnchors are the global anchors and the list's own.
-func (p *Pipeline) trustAnchors(ctx context.Context, list *store.List) (*x509.CertPool, error) {
+func (p *Pipeline) trustAnchors(ctx context.Context, list *store.List) ([]*x509.Certificate, error) {
 	anchors, err := p.listAnchors(ctx, list)
 	if err != nil {
 		return nil, err
 	}
-	pool := x509.NewCertPool()
-	for _, c := range append(anchors, p.opt.TrustAnchors...) {
-		pool.AddCert(c)
-	}
-	return pool, nil
+	return slices.Concat(anchors, p.opt.TrustAnchors), nil
 }
 
 // engineError is an engine's refusal with the policy reason it maps to.

@@ -291,6 +291,10 @@ func keyAlgorithm(c *x509.Certificate) string {
 			return "ECDSA-P521"
 		}
 		return "ECDSA"
+	case nil:
+		if k, err := mldsaCertKey(c); err == nil && k != nil {
+			return k.params.name // RFC 9881: signing only, CanEncrypt stays false
+		}
 	}
 	return c.PublicKeyAlgorithm.String()
 }

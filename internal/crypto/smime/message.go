@@ -2,7 +2,6 @@ package smime
 
 import (
 	"bytes"
-	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/x509"
 	"encoding/asn1"
@@ -272,12 +271,8 @@ func SignEntity(entity []byte, id *Identity, opt Options) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	// RFC 8551 §3.5.3.2: micalg names the digest; RFC 8419 §3.1: SHA-512
-	// with Ed25519.
-	micalg := "sha-256"
-	if _, ok := id.Key.(ed25519.PrivateKey); ok {
-		micalg = "sha-512"
-	}
+	// RFC 8551 §3.5.3.2: micalg names the digest.
+	micalg := micalgOf(id.Key)
 	var b bytes.Buffer
 	b.WriteString("Content-Type: " + stdmime.FormatMediaType("multipart/signed", map[string]string{
 		"protocol": "application/pkcs7-signature", "micalg": micalg, "boundary": boundary}) + "\r\n\r\n")

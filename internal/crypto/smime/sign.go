@@ -8,6 +8,7 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/sha3"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/asn1"
@@ -16,6 +17,8 @@ import (
 	"io"
 	"slices"
 	"time"
+
+	"github.com/cloudflare/circl/sign"
 )
 
 // SignOptions adjust Sign. The zero value signs with SHA-256 and
@@ -124,7 +127,11 @@ func Sign(content []byte, cert *x509.Certificate, key crypto.Signer, opt SignOpt
 // sigKeyMatches checks that key is the private half of cert's public key.
 func sigKeyMatches(cert *x509.Certificate, key crypto.Signer) error {
 	pub, ok := key.Public().(interface{ Equal(crypto.PublicKey) bool })
-	if !ok || !pub.Equal(cert.PublicKey) {
+	certPub := signerKey(cert)
+	if k, isPQ := certPub.(*mldsaPublicKey); isPQ {
+		certPub = k.key
+	}
+	if !ok || !pub.Equal(certPub) {
 		return ErrKeyMismatch
 	}
 	return nil
@@ -168,6 +175,8 @@ func sigNewPlan(pub crypto.PublicKey, opt SignOptions) (sigPlan, error) {
 		}
 		p.signerOpts = p.hash
 		p.signatureID = pkix.AlgorithmIdentifier{Algorithm: sigECDSAHashes.oidOf(p.hash)}
+	case sign.PublicKey:
+		return mldsaPlan(p, k, opt)
 	default:
 		return p, fmt.Errorf("%w: key type %T", ErrUnsupported, pub)
 	}
@@ -254,6 +263,9 @@ func sigSortAttrs(attrs [][]byte) {
 
 // sigDigest hashes b with h.
 func sigDigest(h crypto.Hash, b []byte) []byte {
+	if h == hashSHAKE256 {
+		return sha3.SumSHAKE256(b, shake256DigestSize)
+	}
 	d := h.New()
 	d.Write(b)
 	return d.Sum(nil)

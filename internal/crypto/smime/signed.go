@@ -93,13 +93,15 @@ const (
 	sigSchemePSS                           // RFC 4056
 	sigSchemeECDSA                         // RFC 5753 §2.1.1, RFC 5758 §3.2
 	sigSchemeEd25519                       // RFC 8419: PureEdDSA over the signed bytes
+	sigSchemeMLDSA                         // RFC 9882: pure ML-DSA over the signed bytes
 )
 
 // sigAlgorithm is a SignerInfo's digest and signature algorithm pair.
 type sigAlgorithm struct {
 	hash       crypto.Hash
 	scheme     sigScheme
-	saltLength int // RSA-PSS only
+	saltLength int          // RSA-PSS only
+	mldsa      *mldsaParams // ML-DSA only
 }
 
 // sigHashTable pairs hash-specific algorithm OIDs with their hashes.
@@ -184,6 +186,9 @@ func sigParseAlgorithm(digestID, sigID pkix.AlgorithmIdentifier) (sigAlgorithm, 
 	}
 	if sigID.Algorithm.Equal(sigOIDMD5WithRSA) {
 		return sigAlgorithm{}, fmt.Errorf("%w: signed with MD5 (signature algorithm %v)", ErrWeak, sigID.Algorithm)
+	}
+	if p := mldsaByOID(sigID.Algorithm); p != nil {
+		return mldsaAlgorithm(p, digestID, sigID)
 	}
 	hash, err := sigHashFromID(digestID)
 	if err != nil {

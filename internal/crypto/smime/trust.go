@@ -24,6 +24,7 @@ const (
 	Revoked                                // listed on a CRL of its issuer
 	CRLTooOld                              // the issuer's CRL is past its nextUpdate
 	NoCRL                                  // CRLs are required and none is known for the issuer
+	NotForSigning                          // its key usage does not allow signing
 )
 
 var trustReasonText = map[TrustReason]string{
@@ -34,6 +35,7 @@ var trustReasonText = map[TrustReason]string{
 	Revoked:         "certificate is revoked",
 	CRLTooOld:       "CRL too old",
 	NoCRL:           "No CRL known",
+	NotForSigning:   "certificate is not for signing",
 }
 
 func (r TrustReason) String() string { return trustReasonText[r] }
@@ -54,7 +56,7 @@ func (e *TrustError) Error() string {
 // TrustOptions are the inputs of a trust decision.
 type TrustOptions struct {
 	// Roots are the trust anchors (a list's own plus the global ones).
-	Roots *x509.CertPool
+	Roots []*x509.Certificate
 	// Intermediates are candidate intermediate certificates, typically
 	// those carried in the signed message.
 	Intermediates []*x509.Certificate
@@ -67,13 +69,19 @@ type TrustOptions struct {
 	RequireCRL bool
 }
 
-// CheckCertificate decides whether cert may be used for addr: it must
+// CheckCertificate decides whether cert may sign for addr: it must
 // chain to a trust anchor at Now with the email-protection EKU (RFC 8550
-// §4.4.4, checked along the whole chain by crypto/x509), carry addr as
-// an address (RFC 8550 §3: an rfc822Name SAN or a PKCS #9 emailAddress in
-// the subject; compared without regard to case, the whole addr-spec,
-// never the display name), and not be revoked by a CRL
-// of its issuer.
+// §4.4.4, checked along the whole chain), carry addr as an address
+// (RFC 8550 §3: an rfc822Name SAN or a PKCS #9 emailAddress in the
+// subject; compared without regard to case, the whole addr-spec, never
+// the display name), allow signing when it has a key usage extension
+// (RFC 8550 §4.4.2: digitalSignature or nonRepudiation), and not be
+// revoked by a CRL of its issuer.
+//
+// crypto/x509 builds and checks the chain, except when a certificate
+// involved is signed with ML-DSA, which it cannot verify: then the chain
+// is built here (pqchain.go) with the same rules, and the same reasons
+// are given for a refusal.
 func CheckCertificate(cert *x509.Certificate, addr string, opt TrustOptions) error {
 	if opt.Now.Before(cert.NotBefore) || opt.Now.After(cert.NotAfter) {
 		return &TrustError{Reason: Expired, Detail: fmt.Sprintf("valid %s to %s",
@@ -82,13 +90,31 @@ func CheckCertificate(cert *x509.Certificate, addr string, opt TrustOptions) err
 	if !hasAddress(cert, addr) {
 		return &TrustError{Reason: AddressMismatch, Detail: fmt.Sprintf("%s is not among %v", addr, certAddresses(cert))}
 	}
+	if cert.KeyUsage != 0 && cert.KeyUsage&(x509.KeyUsageDigitalSignature|x509.KeyUsageContentCommitment) == 0 {
+		return &TrustError{Reason: NotForSigning}
+	}
+	var chain []*x509.Certificate
+	var err error
+	if mldsaInvolved(cert, opt.Intermediates) {
+		chain, err = pqChain(cert, opt)
+	} else {
+		chain, err = x509Chain(cert, opt)
+	}
+	if err != nil {
+		return err
+	}
+	return checkRevocation(chain, opt)
+}
+
+// x509Chain is the chain crypto/x509 builds from cert to a trust anchor.
+func x509Chain(cert *x509.Certificate, opt TrustOptions) ([]*x509.Certificate, error) {
 	pool := x509.NewCertPool()
 	for _, c := range opt.Intermediates {
 		pool.AddCert(c)
 	}
-	roots := opt.Roots
-	if roots == nil {
-		roots = x509.NewCertPool()
+	roots := x509.NewCertPool()
+	for _, c := range opt.Roots {
+		roots.AddCert(c)
 	}
 	chains, err := cert.Verify(x509.VerifyOptions{
 		Roots:         roots,
@@ -99,14 +125,14 @@ func CheckCertificate(cert *x509.Certificate, addr string, opt TrustOptions) err
 	if err != nil {
 		var inv x509.CertificateInvalidError
 		if errors.As(err, &inv) && inv.Reason == x509.IncompatibleUsage {
-			return &TrustError{Reason: NoEmailEKU}
+			return nil, &TrustError{Reason: NoEmailEKU}
 		}
 		if errors.As(err, &inv) && inv.Reason == x509.Expired {
-			return &TrustError{Reason: Expired, Detail: "a certificate in the chain"}
+			return nil, &TrustError{Reason: Expired, Detail: "a certificate in the chain"}
 		}
-		return &TrustError{Reason: Untrusted, Detail: err.Error()}
+		return nil, &TrustError{Reason: Untrusted, Detail: err.Error()}
 	}
-	return checkRevocation(chains[0], opt)
+	return chains[0], nil
 }
 
 func hasAddress(cert *x509.Certificate, addr string) bool {
@@ -151,7 +177,7 @@ func revokedError(at time.Time) error {
 func issuerCRL(issuer *x509.Certificate, crls []*x509.RevocationList) *x509.RevocationList {
 	var best *x509.RevocationList
 	for _, crl := range crls {
-		if !bytes.Equal(crl.RawIssuer, issuer.RawSubject) || crl.CheckSignatureFrom(issuer) != nil {
+		if !bytes.Equal(crl.RawIssuer, issuer.RawSubject) || crlSignedBy(crl, issuer) != nil {
 			continue
 		}
 		if best == nil || crl.ThisUpdate.After(best.ThisUpdate) {
@@ -203,7 +229,7 @@ func NewRevocations(crls []*x509.RevocationList, issuers []*x509.Certificate) *R
 	for _, crl := range crls {
 		verified := false
 		for i, issuer := range distinct {
-			if !bytes.Equal(crl.RawIssuer, issuer.RawSubject) || crl.CheckSignatureFrom(issuer) != nil {
+			if !bytes.Equal(crl.RawIssuer, issuer.RawSubject) || crlSignedBy(crl, issuer) != nil {
 				continue
 			}
 			verified = true
@@ -238,11 +264,9 @@ func (r *Revocations) Check(cert *x509.Certificate) error {
 	serial := serialKey(cert.SerialNumber)
 	for _, ic := range r.issued {
 		at, listed := ic.revoked[serial]
-		// The issuer's key signed cert. CheckSignature, unlike
-		// CheckSignatureFrom, accepts a SHA-1 signature: an old
+		// The issuer's key signed cert, SHA-1 accepted: an old
 		// certificate is revoked like any other.
-		if listed && bytes.Equal(ic.issuer.RawSubject, cert.RawIssuer) &&
-			ic.issuer.CheckSignature(cert.SignatureAlgorithm, cert.RawTBSCertificate, cert.Signature) == nil {
+		if listed && bytes.Equal(ic.issuer.RawSubject, cert.RawIssuer) && certSignedBy(cert, ic.issuer, false) == nil {
 			return revokedError(at)
 		}
 	}

@@ -36,22 +36,16 @@ func TestCheckCertificate(t *testing.T) {
 	alice := ca.Issue("Alice@Example.com", openssltest.P256, openssltest.LeafOptions{})
 	noEKU := ca.Issue("alice@example.com", openssltest.P256, openssltest.LeafOptions{NoEmailEKU: true})
 	stranger := other.Issue("alice@example.com", openssltest.P256, openssltest.LeafOptions{})
-	roots := x509.NewCertPool()
-	roots.AddCert(ca.Cert)
+	encOnly := ca.Issue("alice@example.com", openssltest.RSA2048, openssltest.LeafOptions{Usage: x509.KeyUsageKeyEncipherment})
 	now := time.Now()
-	base := TrustOptions{Roots: roots, Now: now}
-	tests := []struct {
-		name string
-		cert *x509.Certificate
-		addr string
-		opt  func(TrustOptions) TrustOptions
-		want TrustReason
-	}{
+	base := TrustOptions{Roots: []*x509.Certificate{ca.Cert}, Now: now}
+	tests := []trustCase{
 		{"valid", alice.Cert, "alice@example.com", nil, 0},
 		{"another address", alice.Cert, "bob@example.com", nil, AddressMismatch},
 		{"display name is not an address", alice.Cert, "Alice", nil, AddressMismatch},
 		{"unknown authority", stranger.Cert, "alice@example.com", nil, Untrusted},
 		{"no email-protection EKU", noEKU.Cert, "alice@example.com", nil, NoEmailEKU},
+		{"key usage without digitalSignature", encOnly.Cert, "alice@example.com", nil, NotForSigning},
 		{"expired", alice.Cert, "alice@example.com", func(o TrustOptions) TrustOptions { o.Now = now.AddDate(5, 0, 0); return o }, Expired},
 		{"revoked", alice.Cert, "alice@example.com", func(o TrustOptions) TrustOptions {
 			o.CRLs = []*x509.RevocationList{crl(t, ca, now.Add(time.Hour), alice.Cert.SerialNumber)}
@@ -72,12 +66,28 @@ func TestCheckCertificate(t *testing.T) {
 			return o
 		}, 0},
 	}
+	runTrustCases(t, base, tests)
+}
+
+// trustCase is one CheckCertificate case: the reason wanted, 0 for none.
+type trustCase struct {
+	name string
+	cert *x509.Certificate
+	addr string
+	opt  func(TrustOptions) TrustOptions
+	want TrustReason
+}
+
+// runTrustCases checks each case with base, changed by the case's opt.
+func runTrustCases(t *testing.T, base TrustOptions, tests []trustCase) {
+	t.Helper()
 	for _, tt := range tests {
 		opt := base
 		if tt.opt != nil {
 			opt = tt.opt(opt)
 		}
 		err := CheckCertificate(tt.cert, tt.addr, opt)
+		t.Logf("%s: %v", tt.name, err)
 		var te *TrustError
 		switch {
 		case tt.want == 0 && err != nil:

@@ -62,8 +62,12 @@ type sigAttrs struct {
 // extra (certificates the caller already knows).
 //
 // Accepted: digest SHA-256/384/512; RSA PKCS#1 v1.5, RSASSA-PSS (MGF1 with
-// the message hash, any salt length), ECDSA on P-256/384/521 and Ed25519
-// with SHA-512 (RFC 8419).
+// the message hash, any salt length), ECDSA on P-256/384/521, Ed25519
+// with SHA-512 (RFC 8419) and pure ML-DSA-44/65/87 (RFC 9882) whose
+// digest, with signed attributes, is at least as strong as the parameter
+// set (SHA-384 for ML-DSA-65, SHA-512 or SHAKE256 for ML-DSA-87; a weaker
+// one is ErrUnsupported). SHAKE256 (RFC 8702) is accepted with ML-DSA
+// only.
 //
 // Signed attributes, when present, must hold content-type equal to the
 // eContentType and message-digest equal to the content's digest, and the
@@ -112,6 +116,11 @@ func Verify(ber []byte, detached []byte, extra []*x509.Certificate) (*Verified, 
 	attrs, err := sigParseSignedAttrs(si.SignedAttrs)
 	if err != nil {
 		return nil, err
+	}
+	if alg.scheme == sigSchemeMLDSA && attrs.present {
+		if err := mldsaDigestStrong(alg.mldsa, alg.hash); err != nil {
+			return nil, err
+		}
 	}
 	toSign, err := sigSignedBytes(attrs, sd.EncapContentInfo.EContentType, alg.hash, content)
 	if err != nil {
@@ -370,7 +379,7 @@ func sigFindSigner(si *sigSignerInfo, candidates []*x509.Certificate, alg sigAlg
 		if c == nil || !match(c) {
 			continue
 		}
-		err := sigCheckSignature(c.PublicKey, alg, signed, si.Signature)
+		err := sigCheckSignature(signerKey(c), alg, signed, si.Signature)
 		if err == nil {
 			return c, nil
 		}
@@ -413,6 +422,23 @@ func sigSameSerial(a, b *big.Int) bool {
 // sigCheckSignature verifies sig over signed with pub.
 func sigCheckSignature(pub any, alg sigAlgorithm, signed, sig []byte) error {
 	var err error
+	if k, ok := pub.(*mldsaPublicKey); ok {
+		// RFC 9882 §3.2: pure ML-DSA over the signed bytes, empty
+		// context. The signature algorithm must be the key's parameter
+		// set: an ML-DSA-44 key does not verify an "ML-DSA-65" signature.
+		switch {
+		case alg.scheme != sigSchemeMLDSA:
+			return fmt.Errorf("%w: %s key, non-ML-DSA signature algorithm", ErrBadSignature, k.params.name)
+		case alg.mldsa != k.params:
+			return fmt.Errorf("%w: %s signature algorithm on an %s key", ErrBadSignature, alg.mldsa.name, k.params.name)
+		case !k.verify(signed, sig):
+			return fmt.Errorf("%w: %s verification failed", ErrBadSignature, k.params.name)
+		}
+		return nil
+	}
+	if alg.scheme == sigSchemeMLDSA {
+		return fmt.Errorf("%w: %s signature algorithm on a %T key", ErrBadSignature, alg.mldsa.name, pub)
+	}
 	if k, ok := pub.(ed25519.PublicKey); ok {
 		// RFC 8419 §3.1: PureEdDSA over the signed bytes themselves, no
 		// context string.

@@ -11,6 +11,8 @@ import (
 	"math/big"
 	"testing"
 	"time"
+
+	"github.com/sealpost/sealpost/internal/openssltest"
 )
 
 // FuzzVerify: Verify never panics whatever the input, and returns either
@@ -36,6 +38,13 @@ func FuzzVerify(f *testing.F) {
 	for _, s := range seeds {
 		f.Add(sigFuzzSeed(f, s.key, s.opt), s.opt.Detached)
 	}
+	// ML-DSA (RFC 9882), its certificate (RFC 9881) in the message.
+	pq := openssltest.NewMLDSACA(f, openssltest.MLDSA65, "PQ Root").Issue("fuzz@example.org", openssltest.MLDSA44, openssltest.LeafOptions{})
+	pqMsg, err := Sign(sigTestContent, pq.Cert, pq.Key.Signer(), SignOptions{})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(pqMsg, false)
 	// A streamed (indefinite-length) SignedData shell.
 	f.Add([]byte{0x30, 0x80, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x02, 0xa0, 0x80, 0x00, 0x00, 0x00, 0x00}, false)
 	f.Fuzz(func(t *testing.T, msg []byte, detached bool) {
