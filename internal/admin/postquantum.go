@@ -40,6 +40,11 @@ func (s *Service) PostQuantum(ctx context.Context, list string) ([]Readiness, er
 			out = append(out, Readiness{List: l.Address, Holder: "list", Engine: crypto.SMIME,
 				Fingerprint: info.Fingerprint, PostQuantum: info.PostQuantum})
 		}
+		if c, err := x509.ParseCertificate(l.SMIMEKEMCert); err == nil {
+			info := smime.CertInfo(c)
+			out = append(out, Readiness{List: l.Address, Holder: "list", Engine: crypto.SMIME,
+				Fingerprint: info.Fingerprint, PostQuantum: info.PostQuantum})
+		}
 		vs, err := s.Members(ctx, l.Address)
 		if err != nil {
 			return nil, err

@@ -44,6 +44,7 @@ type listJSON struct {
 	Owner     string            `json:"owner"`
 	Key       *keyJSON          `json:"key"`
 	SMIME     *keyJSON          `json:"smime_certificate"`
+	SMIMEKEM  *keyJSON          `json:"smime_kem_certificate"`
 	Options   map[string]string `json:"options"`
 	CreatedAt *string           `json:"created_at"`
 }
@@ -61,6 +62,10 @@ func listView(svc *admin.Service, l *store.List) listJSON {
 	if c, err := x509.ParseCertificate(l.SMIMECert); err == nil {
 		k := keyView(smime.CertInfo(c))
 		v.SMIME = &k
+	}
+	if c, err := x509.ParseCertificate(l.SMIMEKEMCert); err == nil {
+		k := keyView(smime.CertInfo(c))
+		v.SMIMEKEM = &k
 	}
 	for _, o := range admin.OptionsFor(l) {
 		v.Options[o.Name] = o.Value(l)

@@ -126,6 +126,17 @@ func TestPostQuantumDisplays(t *testing.T) {
 		rows["bob@example.org"] != wantRows["bob@example.org"] || !strings.Contains(report, team+": 1 of 2 members' copies are post-quantum") {
 		t.Errorf("key check --post-quantum:\n%s\nwant rows %v and 1 of 2 counted", report, wantRows)
 	}
+	const desk = "desk@lists.example.org"
+	run("list", "create", desk, "--smime-generate", "--smime-kem-generate")
+	var smimeRows []string
+	for _, line := range strings.Split(run("key", "check", "--list", desk, "--post-quantum"), "\n") {
+		if f := strings.Fields(line); len(f) == 5 && f[1] == "list" && f[2] == "smime" {
+			smimeRows = append(smimeRows, f[4])
+		}
+	}
+	if strings.Join(smimeRows, " ") != "classical post-quantum" {
+		t.Errorf("key check --post-quantum: the S/MIME certificates of a list with an ML-KEM one are %v, want classical and post-quantum", smimeRows)
+	}
 	if out := run("key", "check", "--list", team); out != "" {
 		t.Errorf("key check without --post-quantum printed:\n%s", out)
 	}

@@ -345,7 +345,9 @@ type listData struct {
 	KeyBadge string
 	KeyText  string
 	Cert     *crypto.KeyInfo
-	Members  []memberRow
+	// KEMCert is the list's ML-KEM certificate, when it has one.
+	KEMCert *crypto.KeyInfo
+	Members []memberRow
 	// Protection counts the members whose copies are post-quantum.
 	Protection admin.CopyProtection
 	Held       int
@@ -443,6 +445,10 @@ func listPage(q *request) error {
 	if c, err := x509.ParseCertificate(l.SMIMECert); err == nil {
 		info := smime.CertInfo(c)
 		d.Cert = &info
+	}
+	if c, err := x509.ParseCertificate(l.SMIMEKEMCert); err == nil {
+		info := smime.CertInfo(c)
+		d.KEMCert = &info
 	}
 	d.Options = q.listOptions(l, d.OptionsForm)
 	if d.Roles, err = q.svc.ListRoles(ctx, l.Address); err != nil {

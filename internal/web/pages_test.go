@@ -580,6 +580,18 @@ func TestPostQuantumOnPages(t *testing.T) {
 	if p := alice.get("/lists/" + listA); !strings.Contains(p.body, "data-classic-key") || !strings.Contains(p.body, "ML-KEM (RFC 9980) encrypt posts") {
 		t.Errorf("the page of a list with a post-quantum key does not say so or offer the key without it:\n%s", p.body)
 	}
+	if strings.Contains(alice.get("/lists/"+listA).body, "data-kem-cert") {
+		t.Errorf("a list without an ML-KEM certificate shows one")
+	}
+	if _, err := f.svc.GenerateSMIMEIdentity(ctx, listA); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.GenerateListKEM(ctx, listA); err != nil {
+		t.Fatal(err)
+	}
+	if p := alice.get("/lists/" + listA); !strings.Contains(p.body, `<span class="tag tag-pq">ML-KEM-768</span>`) {
+		t.Errorf("the list's ML-KEM certificate is not shown:\n%s", p.body)
+	}
 	if p := alice.get("/keys/" + pq.Fingerprint()); !strings.Contains(p.body, `<dd data-post-quantum><span class="tag tag-pq">yes</span> encrypted with ML-KEM`) {
 		t.Errorf("pia's key page does not say post-quantum:\n%s", p.body)
 	}
