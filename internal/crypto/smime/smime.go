@@ -2,12 +2,15 @@
 // the Cryptographic Message Syntax (RFC 5652), with AuthEnvelopedData
 // (RFC 5083, AES-GCM per RFC 5084), RSA-OAEP (RFC 3560, RFC 8017), RSA-PSS
 // (RFC 4056), ECDH key agreement (RFC 5753), Ed25519 signatures
-// (RFC 8419), and ML-KEM recipients: KEMRecipientInfo (RFC 9629) with
-// ML-KEM (RFC 9936) for ML-KEM certificates and keys (RFC 9935).
+// (RFC 8419), ML-KEM recipients: KEMRecipientInfo (RFC 9629) with
+// ML-KEM (RFC 9936) for ML-KEM certificates and keys (RFC 9935), and
+// ML-DSA signatures (RFC 9882) by ML-DSA certificates (RFC 9881), whose
+// chains and CRLs are checked here (pqchain.go) as crypto/x509 checks
+// classical ones.
 //
 // The CMS structures are written here on encoding/asn1 and the standard
-// library's crypto packages (and circl for ML-KEM-512, which
-// crypto/mlkem lacks): no Go CMS library gets AuthEnvelopedData,
+// library's crypto packages (and circl for ML-KEM-512 and ML-DSA, which
+// Go 1.26 lacks): no Go CMS library gets AuthEnvelopedData,
 // OAEP-SHA256 parameters and ECDH key agreement right. No cryptographic
 // primitive is implemented here.
 //
@@ -15,7 +18,9 @@
 // are refused by name (ErrWeak); password (PWRI) and KEK recipients;
 // EncryptedData and DigestedData content types; Ed448; encrypting to
 // ML-KEM-512 (it decrypts); ML-KEM private keys in RFC 9935's
-// expandedKey form alone (ErrExpandedOnly: crypto/mlkem loads seeds).
+// expandedKey form alone (ErrExpandedOnly: crypto/mlkem loads seeds);
+// name and policy constraints on a chain with an ML-DSA link (such a
+// chain is refused).
 //
 // Known divergences: a detached signature verifies over either of two
 // canonical forms of the signed part, OpenSSL's and the literal one of
