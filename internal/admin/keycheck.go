@@ -37,7 +37,7 @@ func (s *Service) CheckKeysWeak(ctx context.Context, list string, days int) ([]K
 }
 
 func (s *Service) checkKeys(ctx context.Context, list string, days int, weak bool) ([]KeyFinding, error) {
-	lists, err := s.listsToCheck(ctx, list)
+	lists, err := s.scope(ctx, list)
 	if err != nil {
 		return nil, err
 	}

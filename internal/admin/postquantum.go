@@ -6,7 +6,6 @@ import (
 
 	"github.com/sealpost/sealpost/internal/crypto"
 	"github.com/sealpost/sealpost/internal/crypto/smime"
-	"github.com/sealpost/sealpost/internal/store"
 )
 
 // Readiness is whether one key of a list, or one member's copies, is
@@ -25,7 +24,7 @@ type Readiness struct {
 // list's own encryption keys and each member's copies: which are
 // encrypted with ML-KEM. "key check --post-quantum" prints it.
 func (s *Service) PostQuantum(ctx context.Context, list string) ([]Readiness, error) {
-	lists, err := s.listsToCheck(ctx, list)
+	lists, err := s.scope(ctx, list)
 	if err != nil {
 		return nil, err
 	}
@@ -110,17 +109,4 @@ func ProtectionOf(vs []MemberView) CopyProtection {
 		}
 	}
 	return p
-}
-
-// listsToCheck is the list named, or every list the actor sees when
-// list is empty.
-func (s *Service) listsToCheck(ctx context.Context, list string) ([]store.List, error) {
-	if list == "" {
-		return s.Lists(ctx)
-	}
-	l, err := s.List(ctx, list)
-	if err != nil {
-		return nil, err
-	}
-	return []store.List{*l}, nil
 }

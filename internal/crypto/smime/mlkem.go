@@ -58,14 +58,6 @@ func mlkemParamsByOID(oid asn1.ObjectIdentifier) (mlkemParams, bool) {
 	return mlkemParams{}, false
 }
 
-// mlkemSPKI is RFC 5280 §4.1 SubjectPublicKeyInfo. (The ML-DSA code,
-// written at the same time, declares the same type as spki; one can go
-// once both are in.)
-type mlkemSPKI struct {
-	Algorithm pkix.AlgorithmIdentifier
-	PublicKey asn1.BitString
-}
-
 // certMLKEM returns the ML-KEM parameter set and encapsulation key of an
 // ML-KEM certificate; ok is false for any other certificate and for a
 // malformed ML-KEM SPKI (parameters present, wrong key length).
@@ -77,7 +69,7 @@ func certMLKEM(c *x509.Certificate) (p mlkemParams, ek []byte, ok bool) {
 }
 
 func parseMLKEMSPKI(der []byte) (mlkemParams, []byte, bool) {
-	var s mlkemSPKI
+	var s spki
 	if rest, err := asn1.Unmarshal(der, &s); err != nil || len(rest) != 0 {
 		return mlkemParams{}, nil, false
 	}
@@ -180,7 +172,7 @@ func (k *MLKEMPrivateKey) PublicKeyBytes() []byte { return bytes.Clone(k.ek) }
 // RawSubjectPublicKeyInfo only when the public key is of a type it knows,
 // so CreateMLKEMCertificate writes it itself).
 func (k *MLKEMPrivateKey) MarshalPKIXPublicKey() ([]byte, error) {
-	return asn1.Marshal(mlkemSPKI{
+	return asn1.Marshal(spki{
 		Algorithm: pkix.AlgorithmIdentifier{Algorithm: k.params.oid},
 		PublicKey: asn1.BitString{Bytes: k.ek, BitLength: 8 * len(k.ek)},
 	})
