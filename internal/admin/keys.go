@@ -406,6 +406,7 @@ func (s *Service) details(ctx context.Context, k store.Key) (KeyDetails, error) 
 		return d, fmt.Errorf("key %s: %w", k.Fingerprint, err)
 	}
 	d.Info = info
+	d.Info.Notes = keyring.JoinNotes(k.Notes, info.Notes) // what was dropped before the key was stored
 	users, err := s.st.KeyUsers(ctx, k.Fingerprint)
 	if err != nil {
 		return d, err

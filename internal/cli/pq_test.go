@@ -1,12 +1,21 @@
 package cli
 
 import (
+	"bytes"
+	"crypto"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	v1 "github.com/ProtonMail/go-crypto/openpgp"
+	"github.com/ProtonMail/go-crypto/openpgp/packet"
 
 	"github.com/sealpost/sealpost/internal/crypto/pgp"
 	"github.com/sealpost/sealpost/internal/gpgtest"
@@ -139,5 +148,61 @@ func TestPostQuantumDisplays(t *testing.T) {
 	}
 	if out := run("key", "check", "--list", team); out != "" {
 		t.Errorf("key check without --post-quantum printed:\n%s", out)
+	}
+}
+
+// TestKyberSubkeyNotes: a key with a GnuPG 2.5 "Kyber" subkey (LibrePGP
+// v5, algorithm 8, framed here as GnuPG writes it: no GnuPG 2.5 on this
+// machine) is added with its classical subkey, and both member add and,
+// later, key show say the Kyber subkey was left unused, though the stored
+// key no longer holds it.
+func TestKyberSubkeyNotes(t *testing.T) {
+	const team = "team@lists.example.org"
+	run := runOK(t, t.TempDir())
+	e, err := v1.NewEntity("Kim", "", "kim@example.org", &packet.Config{Algorithm: packet.PubKeyAlgoEdDSA, Curve: packet.Curve25519})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var key bytes.Buffer
+	if err := e.Serialize(&key); err != nil {
+		t.Fatal(err)
+	}
+	frame := func(tag byte, body []byte) []byte {
+		return append(binary.BigEndian.AppendUint32([]byte{0xc0 | tag, 255}, uint32(len(body))), body...)
+	}
+	kyber := binary.BigEndian.AppendUint32([]byte{5, 0x67, 0, 0, 0, 8}, 1227) // v5, created, algorithm 8, key material length
+	key.Write(frame(14, append(kyber, make([]byte, 1227)...)))
+	id := e.PrimaryKey.KeyId
+	sig := &packet.Signature{Version: 4, SigType: packet.SigTypeSubkeyBinding, PubKeyAlgo: e.PrimaryKey.PubKeyAlgo,
+		Hash: crypto.SHA256, CreationTime: time.Now(), IssuerKeyId: &id}
+	if err := sig.Sign(sha256.New(), e.PrivateKey, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := sig.Serialize(&key); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "kim.gpg")
+	if err := os.WriteFile(path, key.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	run("list", "create", team, "--key-algo", "pq")
+	out := run("member", "add", team, "kim@example.org", "--key", path, "--no-welcome")
+	if !strings.Contains(out, "  note: ") || !strings.Contains(out, `"Kyber"`) || !strings.Contains(out, "post-quantum: no") {
+		t.Errorf("member add of a key with a Kyber subkey:\n%s", out)
+	}
+	fpr := strings.ToUpper(hex.EncodeToString(e.PrimaryKey.Fingerprint))
+	if out := run("key", "show", fpr); !strings.Contains(out, "note:") || !strings.Contains(out, `"Kyber"`) {
+		t.Errorf("key show of the stored key does not say the Kyber subkey was dropped:\n%s", out)
+	}
+	var shown []keyShowJSON
+	if err := json.Unmarshal([]byte(run("key", "show", fpr, "--json")), &shown); err != nil {
+		t.Fatal(err)
+	}
+	if len(shown) != 1 || len(shown[0].Notes) != 1 || !slices.Contains(shown[0].Usage, "encrypt") {
+		t.Errorf("key show --json: %+v, want one note and the classical subkey encrypting", shown)
+	}
+	if out := run("member", "list", team); !strings.Contains(out, "classical") {
+		t.Errorf("member list: kim's copies are not classical:\n%s", out)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"math/big"
+	"slices"
 	"strings"
 	"time"
 
@@ -61,7 +62,8 @@ func OpenPGPRecord(k *pgp.Key, now time.Time) (store.Key, crypto.KeyInfo) {
 	}
 	idx = appendEmails(idx, info.Addresses)
 	return store.Key{Fingerprint: info.Fingerprint, Engine: store.EngineOpenPGP, Data: k.PublicBytes(), Index: idx,
-		IndexVersion: IndexVersion, KeyCreated: info.Created, Expires: info.Expires, Revoked: info.Revoked, Weak: Weakness(info) != ""}, info
+		IndexVersion: IndexVersion, KeyCreated: info.Created, Expires: info.Expires, Revoked: info.Revoked, Weak: Weakness(info) != "",
+		Notes: info.Notes}, info
 }
 
 // CertificateRecord is the keyring record of an X.509 certificate,
@@ -107,5 +109,17 @@ func Reindex(k store.Key, now time.Time) (store.Key, error) {
 		return k, fmt.Errorf("keyring: key %s: stored data has fingerprint %s", k.Fingerprint, rec.Fingerprint)
 	}
 	rec.Data, rec.AddedAt, rec.UpdatedAt = k.Data, k.AddedAt, k.UpdatedAt
+	rec.Notes = JoinNotes(k.Notes, rec.Notes) // what was dropped before the data were stored
 	return rec, nil
+}
+
+// JoinNotes returns the notes of a, then those of b that a lacks.
+func JoinNotes(a, b []string) []string {
+	out := slices.Clone(a)
+	for _, n := range b {
+		if !slices.Contains(out, n) {
+			out = append(out, n)
+		}
+	}
+	return out
 }

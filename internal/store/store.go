@@ -331,8 +331,11 @@ type Key struct {
 	Expires      time.Time // zero: does not expire
 	Revoked      bool
 	Weak         bool // under keyring.WeakBits: flagged, not refused
-	AddedAt      time.Time
-	UpdatedAt    time.Time
+	// Notes say what Sealpost left unused of the key as it was given and
+	// why (a GnuPG 2.5 "Kyber" subkey): Data no longer shows it.
+	Notes     []string
+	AddedAt   time.Time
+	UpdatedAt time.Time
 }
 
 // Addresses returns the email addresses the key is indexed under.

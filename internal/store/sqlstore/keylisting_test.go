@@ -213,3 +213,26 @@ func BenchmarkListKeys(b *testing.B) {
 		})
 	}
 }
+
+// TestKeyNotes: a key's notes are kept with it, and replaced with the
+// key's data, on both engines.
+func TestKeyNotes(t *testing.T) {
+	ctx := context.Background()
+	db := open(t)
+	k := store.Key{Fingerprint: "C1", Engine: store.EngineOpenPGP, Data: []byte("one"), IndexVersion: 2,
+		Notes: []string{"a Kyber subkey was dropped", "a second note"}}
+	if _, err := db.PutKeys(ctx, []store.Key{k}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := db.Key(ctx, "C1")
+	if err != nil || strings.Join(got.Notes, "|") != "a Kyber subkey was dropped|a second note" {
+		t.Fatalf("notes read back: %q, %v", got.Notes, err)
+	}
+	k.Data, k.Notes = []byte("two"), nil
+	if _, err := db.PutKeys(ctx, []store.Key{k}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := db.Key(ctx, "C1"); err != nil || got.Notes != nil {
+		t.Errorf("notes after new data without notes: %q, %v", got.Notes, err)
+	}
+}

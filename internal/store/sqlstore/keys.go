@@ -13,7 +13,7 @@ import (
 )
 
 // keyColumns are the columns scanKey reads, in order.
-const keyColumns = `k.fingerprint, k.engine, k.data, k.index_version, k.key_created, k.expires_at, k.revoked, k.weak, k.added_at, k.updated_at`
+const keyColumns = `k.fingerprint, k.engine, k.data, k.index_version, k.key_created, k.expires_at, k.revoked, k.weak, k.added_at, k.updated_at, k.notes`
 
 // The keyring's lookups. Each must use an index: with a million keys a
 // table scan takes seconds (TestKeyringQueriesUseIndexes).
@@ -60,9 +60,10 @@ func putKeyTx(ctx context.Context, tx *sql.Tx, k *store.Key) (store.PutResult, e
 	result := store.KeyNew
 	switch {
 	case err == sql.ErrNoRows:
-		_, err = tx.ExecContext(ctx, `INSERT INTO keys (fingerprint, engine, data, index_version, key_created, expires_at, revoked, weak, added_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-			k.Fingerprint, k.Engine, k.Data, k.IndexVersion, millis(k.KeyCreated), millis(k.Expires), boolInt(k.Revoked), boolInt(k.Weak), millis(k.AddedAt), millis(k.UpdatedAt))
+		_, err = tx.ExecContext(ctx, `INSERT INTO keys (fingerprint, engine, data, index_version, key_created, expires_at, revoked, weak, added_at, updated_at, notes)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+			k.Fingerprint, k.Engine, k.Data, k.IndexVersion, millis(k.KeyCreated), millis(k.Expires), boolInt(k.Revoked), boolInt(k.Weak), millis(k.AddedAt), millis(k.UpdatedAt),
+			strings.Join(k.Notes, "\n"))
 	case err != nil:
 		return 0, err
 	case bytes.Equal(old, k.Data) && (k.Index == nil || oldVersion == k.IndexVersion):
@@ -72,9 +73,10 @@ func putKeyTx(ctx context.Context, tx *sql.Tx, k *store.Key) (store.PutResult, e
 		if bytes.Equal(old, k.Data) {
 			result = store.KeyUnchanged // only re-indexed
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE keys SET data = $1, index_version = $2, key_created = $3, expires_at = $4, revoked = $5, weak = $6, updated_at = $7
-			WHERE fingerprint = $8`,
-			k.Data, k.IndexVersion, millis(k.KeyCreated), millis(k.Expires), boolInt(k.Revoked), boolInt(k.Weak), millis(k.UpdatedAt), k.Fingerprint)
+		_, err = tx.ExecContext(ctx, `UPDATE keys SET data = $1, index_version = $2, key_created = $3, expires_at = $4, revoked = $5, weak = $6, updated_at = $7, notes = $8
+			WHERE fingerprint = $9`,
+			k.Data, k.IndexVersion, millis(k.KeyCreated), millis(k.Expires), boolInt(k.Revoked), boolInt(k.Weak), millis(k.UpdatedAt),
+			strings.Join(k.Notes, "\n"), k.Fingerprint)
 	}
 	if err != nil || k.Index == nil {
 		return result, err
@@ -168,12 +170,16 @@ func (s *DB) queryKeys(ctx context.Context, query string, args ...any) ([]store.
 func scanKey(rows scanner, k *store.Key, extra ...any) error {
 	var created, expires, added, updated int64
 	var revoked, weak int
-	dest := append([]any{&k.Fingerprint, &k.Engine, &k.Data, &k.IndexVersion, &created, &expires, &revoked, &weak, &added, &updated}, extra...)
+	var notes string
+	dest := append([]any{&k.Fingerprint, &k.Engine, &k.Data, &k.IndexVersion, &created, &expires, &revoked, &weak, &added, &updated, &notes}, extra...)
 	if err := rows.Scan(dest...); err != nil {
 		return err
 	}
 	k.KeyCreated, k.Expires, k.Revoked, k.Weak = fromMillis(created), fromMillis(expires), revoked != 0, weak != 0
 	k.AddedAt, k.UpdatedAt = fromMillis(added), fromMillis(updated)
+	if notes != "" {
+		k.Notes = strings.Split(notes, "\n")
+	}
 	k.Fingerprint = strings.ToUpper(k.Fingerprint)
 	return nil
 }
