@@ -6,15 +6,22 @@
 #   bench/process.sh            # 100 members, 4 KiB body, 5 posts
 #   MEMBERS=10 POSTS=10 bench/process.sh
 #   SEALPOST=/path/to/other/sealpost bench/process.sh   # another build, same members
+#   PQ=1 bench/process.sh       # post-quantum: a --key-algo pq list, members with ML-KEM subkeys
 #
 # The members' keys and the posts are made by gpg (Ed25519/Cv25519), like
 # bench/fanout.sh's baseline; each post is a new message (the same bytes
-# again would be answered as a retry, without the work).
+# again would be answered as a retry, without the work). With PQ=1 the
+# list has a --key-algo pq key and every member but the poster (m1, whose
+# key gpg makes, to sign the posts) has a key with an RFC 9980
+# ML-KEM-768+X25519 subkey, made by bench/keygen (GnuPG 2.2 makes none),
+# so that their copies are encrypted with ML-KEM.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 members=${MEMBERS:-100}
 posts=${POSTS:-5}
+algo=ed25519
+[ "${PQ:-0}" = 1 ] && algo=pq
 command -v gpg >/dev/null || { echo "process.sh: gpg is not installed (apt-get install -y gnupg)" >&2; exit 1; }
 [ -x /usr/bin/time ] || { echo "process.sh: /usr/bin/time is not installed (apt-get install -y time)" >&2; exit 1; }
 
@@ -30,12 +37,21 @@ list=team@lists.example.org
 mkdir -m 700 "$work/gnupg"
 g() { gpg --homedir "$work/gnupg" --batch --yes --no-tty --pinentry-mode loopback --passphrase '' --trust-model always "$@"; }
 
-"$bin" --data "$data" list create "$list" --owner owner@example.org >/dev/null
+"$bin" --data "$data" list create "$list" --owner owner@example.org --key-algo "$algo" >/dev/null
 "$bin" --data "$data" list key "$list" | g --import 2>/dev/null
-for i in $(seq 1 "$members"); do
+gpg_members=$members
+if [ "$algo" = pq ]; then
+  gpg_members=1
+  go run ./bench/keygen -n "$((members - 1))" -per 1 -algo pq -out "$work/pqkeys" 2>/dev/null
+  for f in "$work"/pqkeys/*.pgp; do
+    n=$((10#$(basename "$f" .pgp | sed 's/keys-//')))
+    "$bin" --data "$data" member add "$list" "$(printf 'user-%07d@bench.example' "$n")" --key "$f" --no-welcome >/dev/null
+  done
+fi
+for i in $(seq 1 "$gpg_members"); do
   g --quick-generate-key "m$i <m$i@example.org>" future-default default never 2>/dev/null
   g --export "m$i@example.org" > "$work/m$i.pgp"
-  "$bin" --data "$data" member add "$list" "m$i@example.org" --key "$work/m$i.pgp" >/dev/null
+  "$bin" --data "$data" member add "$list" "m$i@example.org" --key "$work/m$i.pgp" --no-welcome >/dev/null
 done
 body=$(head -c 3072 /dev/urandom | base64 -w 76)
 printf '%-8s %10s %12s\n' post seconds "peak RSS"
