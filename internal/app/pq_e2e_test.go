@@ -1,15 +1,17 @@
 package app_test
 
-// Issue 21 (OpenPGP) end to end, over SMTP: a list with a post-quantum
-// key (--key-algo pq) whose members are classical (gpg 2.2) and
-// post-quantum (RFC 9980 keys made by go-crypto, v4 and v6). Each member
-// opens their own copy with their own software and key.
+// Issue 21 end to end, over SMTP: a list with a post-quantum key
+// (--key-algo pq) whose members are classical (gpg 2.2), post-quantum in
+// OpenPGP (RFC 9980 keys made by go-crypto, v4 and v6) and post-quantum
+// in S/MIME (an ML-KEM-768 certificate). Each member opens their own copy
+// with their own software and key.
 
 import (
 	"bytes"
 	"context"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -18,6 +20,8 @@ import (
 	openpgp "github.com/ProtonMail/go-crypto/openpgp/v2"
 
 	"github.com/sealpost/sealpost/internal/crypto/pgp"
+	"github.com/sealpost/sealpost/internal/crypto/smime"
+	"github.com/sealpost/sealpost/internal/openssltest"
 )
 
 // pqMember is a list member whose RFC 9980 key go-crypto made and holds.
@@ -132,18 +136,33 @@ func openPQCopy(t *testing.T, c []byte, m *pqMember, list *openpgp.Entity) strin
 	return strings.NewReplacer("\r\n ", " ", "\n ", " ").Replace(string(plain))
 }
 
-// TestPQListMixedMembers: a pq list with two gpg 2.2 members and two RFC
-// 9980 members (v4 with ML-KEM, v6 ML-DSA-65). The v6 member's post,
+// TestPQListMixedMembers: a pq list with two gpg 2.2 members, two RFC
+// 9980 members (v4 with ML-KEM, v6 ML-DSA-65) and an S/MIME member with
+// an ML-KEM-768 certificate (the list has an RSA S/MIME identity to sign
+// that member's copies). The v6 member's post,
 // signed with ML-DSA and encrypted by go-crypto to the list's ML-KEM
 // subkey, is accepted as signed by them and fanned out: gpg opens each
 // classical copy and checks the list's signature; each PQ copy is
 // encrypted to the member's ML-KEM subkey and opened with the member's
-// key alone. A gpg member's post (gpg encrypts to the list's Cv25519
-// subkey) goes the same way.
+// key alone; the S/MIME member's copy holds one KEMRecipientInfo, is
+// opened with their ML-KEM seed key alone, and openssl verifies the
+// list's signature inside. A gpg member's post (gpg encrypts to the
+// list's Cv25519 subkey) goes the same way.
 func TestPQListMixedMembers(t *testing.T) {
-	s := startServer(t)
+	ca := openssltest.NewCA(t, openssltest.P256)
+	o := openssltest.New(t)
+	caFile := o.WriteCert("ca.pem", ca.Cert)
+	s := startServerWithConfig(t, "[smime]\ntrust_anchors = \""+filepath.Join(o.Dir, caFile)+"\"\n")
 	ctx := context.Background()
 	listFpr, classic := setupListAlgo(t, s, pgp.PQ, "alice@example.org", "bob@example.org")
+	listLeaf := ca.Issue(team, openssltest.RSA2048, openssltest.LeafOptions{})
+	if _, err := s.app.Admin.SetSMIMEIdentity(ctx, team, &smime.Identity{Cert: listLeaf.Cert, Key: listLeaf.Key}); err != nil {
+		t.Fatal(err)
+	}
+	erin := newKEMMember(t, ca, "erin@example.org")
+	if _, _, err := s.app.Admin.AddMemberWith(ctx, team, "erin@example.org", smime.CertsPEM(erin.cert), quiet(false)); err != nil {
+		t.Fatal(err)
+	}
 	l, err := s.app.Admin.List(ctx, team)
 	if err != nil {
 		t.Fatal(err)
@@ -209,7 +228,7 @@ func TestPQListMixedMembers(t *testing.T) {
 			if err := s.send(t, tc.from, []string{team}, wrap(tc.from, tc.armored)); err != nil {
 				t.Fatalf("post refused: %v", err)
 			}
-			copies := s.outbox(t, len(classic)+len(pq))
+			copies := s.outbox(t, len(classic)+len(pq)+1)
 			signedBy := "X-Sealpost-Verified: signed by " + tc.from + "; key " + tc.fpr
 			for addr, m := range classic {
 				if text := readCopy(t, m.gpg, copyFor(t, copies, addr), listFpr); !strings.Contains(text, signedBy) {
@@ -220,6 +239,20 @@ func TestPQListMixedMembers(t *testing.T) {
 				if text := openPQCopy(t, copyFor(t, copies, addr), m, listPub[0]); !strings.Contains(text, signedBy) {
 					t.Errorf("%s: copy not marked %q:\n%s", addr, signedBy, text)
 				}
+			}
+			der := smimeBody(t, copyFor(t, copies, "erin@example.org"))
+			if n := bytes.Count(der, oriKEM); n != 1 {
+				t.Errorf("erin: copy holds %d KEMRecipientInfos, want 1", n)
+			}
+			plain, info, err := smime.Decrypt(der, erin.cert, erin.key)
+			if err != nil || info.KeyTransport != "ML-KEM-768-HKDF-SHA256" {
+				t.Fatalf("erin: Decrypt with the seed key alone: %+v, %v", info, err)
+			}
+			o.Write("erin.eml", plain)
+			ver := o.Run(nil, "cms", "-verify", "-in", "erin.eml", "-CAfile", caFile)
+			if text := strings.NewReplacer("\r\n ", " ", "\n ", " ").Replace(string(ver.Stdout)); ver.Err != nil ||
+				!strings.Contains(text, canary) || !strings.Contains(text, signedBy) {
+				t.Errorf("erin: openssl cms -verify of the decrypted copy: %v\n%s\n%s", ver.Err, ver.Stderr, text)
 			}
 		})
 	}
@@ -240,5 +273,8 @@ func TestPQListMixedMembers(t *testing.T) {
 		if k := copyKeys[addr]; k.Fingerprint != m.fpr() || !k.PostQuantum {
 			t.Errorf("%s: copies go to %+v, want post-quantum to %s", addr, k, m.fpr())
 		}
+	}
+	if k := copyKeys["erin@example.org"]; k.Fingerprint != smime.Fingerprint(erin.cert) || !k.PostQuantum {
+		t.Errorf("erin: copies go to %+v, want post-quantum to her ML-KEM certificate", k)
 	}
 }
