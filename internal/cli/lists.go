@@ -128,7 +128,10 @@ keeps signing with its S/MIME certificate (ML-KEM cannot sign).
 
 --generate makes an ML-KEM-768 key and a certificate for the list's
 address issued by the list's S/MIME certificate (keyUsage keyEncipherment
-only). --import takes a certificate issued elsewhere, with its private key
+only). The list's certificate is no certification authority, so a
+client that checks the chain will not accept it: members must trust the
+ML-KEM certificate itself. --import takes a certificate issued elsewhere
+(by your CA, which chains normally), with its private key
 in --key (PEM or DER; PKCS#8 in RFC 9935's "seed" or "both" form). Either
 replaces an ML-KEM certificate the list had. 'sealpost list cert ADDRESS'
 prints both certificates.`,
