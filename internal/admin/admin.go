@@ -47,6 +47,7 @@ type Store interface {
 	MembersPage(ctx context.Context, listID int64, offset, limit int) ([]store.Member, int, error)
 	ReplaceListKey(ctx context.Context, l *store.List, retired store.RetiredKey, announce []store.Delivery) error
 	ReplaceSMIMEIdentity(ctx context.Context, l *store.List, newFingerprint string, retired *store.RetiredKey) error
+	ReplaceListKEM(ctx context.Context, l *store.List, newFingerprint string, retired *store.RetiredKey) error
 	SetListRole(ctx context.Context, listID int64, email, role string, at time.Time) error
 	RemoveListRole(ctx context.Context, listID int64, email string) error
 	ListRoles(ctx context.Context, listID int64) ([]store.ListRole, error)

@@ -2,7 +2,9 @@ package admin
 
 import (
 	"context"
+	"crypto/x509"
 	"fmt"
+	"time"
 
 	"github.com/sealpost/sealpost/internal/crypto/smime"
 	"github.com/sealpost/sealpost/internal/keyring"
@@ -15,7 +17,8 @@ import (
 // must have an S/MIME identity (it signs the copies); the certificate
 // must name the list's address, be valid now and be ML-KEM-768 or -1024
 // with keyEncipherment as its only key usage. It replaces the list's
-// ML-KEM certificate, if it had one.
+// ML-KEM certificate, if it had one; that one keeps decrypting posts for
+// DefaultGrace.
 func (s *Service) SetListKEM(ctx context.Context, list string, k *smime.KEMIdentity) (*store.List, error) {
 	l, err := s.List(ctx, list)
 	if err != nil {
@@ -43,11 +46,21 @@ func (s *Service) SetListKEM(ctx context.Context, list string, k *smime.KEMIdent
 	if err != nil {
 		return nil, err
 	}
+	detail := "ML-KEM certificate " + info.Fingerprint + " (" + info.Algorithm + ")"
+	var retired *store.RetiredKey
+	if old, err := x509.ParseCertificate(l.SMIMEKEMCert); err == nil && len(l.SMIMEKEMSealed) > 0 {
+		if oldFpr := smime.Fingerprint(old); oldFpr != info.Fingerprint {
+			now := s.now()
+			retired = &store.RetiredKey{Engine: store.RetiredMLKEM, Fingerprint: oldFpr, PublicKey: l.SMIMEKEMCert,
+				SealedKey: l.SMIMEKEMSealed, RetiredAt: now, DecryptUntil: now.Add(DefaultGrace)}
+			detail += fmt.Sprintf("; ML-KEM certificate %s decrypts until %s", oldFpr, retired.DecryptUntil.UTC().Format(time.DateOnly))
+		}
+	}
 	l.SMIMEKEMCert, l.SMIMEKEMSealed = k.Cert.Raw, sealed
-	if err := s.st.UpdateList(ctx, l); err != nil {
+	if err := s.st.ReplaceListKEM(ctx, l, info.Fingerprint, retired); err != nil {
 		return nil, err
 	}
-	return l, s.audit(ctx, "list.smime-kem", l.Address, "", "ML-KEM certificate "+info.Fingerprint+" ("+info.Algorithm+")")
+	return l, s.audit(ctx, "list.smime-kem", l.Address, "", detail)
 }
 
 // GenerateListKEM gives the list a new ML-KEM-768 key and a certificate

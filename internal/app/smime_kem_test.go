@@ -186,27 +186,54 @@ func TestMLKEMListAndMember(t *testing.T) {
 		checkCopies(t, marker)
 	})
 
-	t.Run("post to the list's ML-KEM certificate", func(t *testing.T) {
-		s.clearOutbox(t)
-		const marker = "CANARY-kem-to-list"
+	// postToKEM is alice's post, signed by her and encrypted to an ML-KEM
+	// certificate of the list alone (with Sealpost's Encrypt, as no
+	// client here writes one).
+	postToKEM := func(t *testing.T, marker string, to *x509.Certificate) []byte {
+		t.Helper()
 		signed, err := smime.SignEntity([]byte("Content-Type: text/plain\r\nFrom: alice@example.org\r\nTo: "+team+"\r\n\r\n"+marker+"\r\n"),
 			&smime.Identity{Cert: alice.Cert, Key: alice.Key}, smime.Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		ct, body, err := smime.EncryptEntity(signed, listKEM, smime.EncryptOptions{})
+		ct, body, err := smime.EncryptEntity(signed, to, smime.EncryptOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if der := smimeBody(t, append([]byte("\r\n\r\n"), body...)); bytes.Count(der, oriKEM) != 1 {
 			t.Fatalf("post to the list has no KEMRecipientInfo")
 		}
-		post := append([]byte("From: alice@example.org\r\nTo: "+team+"\r\nMIME-Version: 1.0\r\nContent-Type: "+ct+
+		return append([]byte("From: alice@example.org\r\nTo: "+team+"\r\nMIME-Version: 1.0\r\nContent-Type: "+ct+
 			"\r\nContent-Transfer-Encoding: base64\r\n\r\n"), body...)
-		if err := s.send(t, "alice@example.org", []string{team}, post); err != nil {
+	}
+
+	t.Run("post to the list's ML-KEM certificate", func(t *testing.T) {
+		s.clearOutbox(t)
+		const marker = "CANARY-kem-to-list"
+		if err := s.send(t, "alice@example.org", []string{team}, postToKEM(t, marker, listKEM)); err != nil {
 			t.Fatalf("post refused: %v", err)
 		}
 		checkCopies(t, marker)
+	})
+
+	t.Run("post to a replaced ML-KEM certificate in its grace period", func(t *testing.T) {
+		s.clearOutbox(t)
+		const marker = "CANARY-kem-replaced"
+		post := postToKEM(t, marker, listKEM)
+		l, err := s.app.Admin.GenerateListKEM(ctx, team)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bytes.Equal(l.SMIMEKEMCert, listKEM.Raw) {
+			t.Fatal("GenerateListKEM kept the certificate")
+		}
+		if err := s.send(t, "alice@example.org", []string{team}, post); err != nil {
+			t.Fatalf("post to the replaced certificate refused: %v", err)
+		}
+		checkCopies(t, marker)
+		if listKEM, err = x509.ParseCertificate(l.SMIMEKEMCert); err != nil {
+			t.Fatal(err)
+		}
 	})
 
 	t.Run("welcome to an ML-KEM member", func(t *testing.T) {

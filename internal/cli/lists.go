@@ -133,7 +133,8 @@ client that checks the chain will not accept it: members must trust the
 ML-KEM certificate itself. --import takes a certificate issued elsewhere
 (by your CA, which chains normally), with its private key
 in --key (PEM or DER; PKCS#8 in RFC 9935's "seed" or "both" form). Either
-replaces an ML-KEM certificate the list had. 'sealpost list cert ADDRESS'
+replaces an ML-KEM certificate the list had, which keeps decrypting posts
+for 30 days. 'sealpost list cert ADDRESS'
 prints both certificates.`,
 		Example: `  sealpost list cert-kem team@lists.example.org --generate
   sealpost list cert-kem team@lists.example.org --import team-mlkem.pem --key team-mlkem.key`,

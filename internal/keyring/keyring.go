@@ -328,6 +328,21 @@ func (s *Sealer) OpenRetiredIdentity(l *store.List, r *store.RetiredKey) (*smime
 	return id, nil
 }
 
+// OpenRetiredKEM unseals a retired ML-KEM certificate of l (r.Engine
+// store.RetiredMLKEM): an identity that holds only it (Identity.KEM).
+func (s *Sealer) OpenRetiredKEM(l *store.List, r *store.RetiredKey) (*smime.Identity, error) {
+	secret, err := s.Open(r.SealedKey, ListKeyLabel(l.Address, r.Fingerprint))
+	if err != nil {
+		return nil, fmt.Errorf("keyring: retired ML-KEM certificate %s of %s: %w", r.Fingerprint, l.Address, err)
+	}
+	defer clear(secret)
+	k, err := smime.ParseKEMSecret(secret)
+	if err != nil {
+		return nil, fmt.Errorf("keyring: retired ML-KEM certificate %s of %s: %w", r.Fingerprint, l.Address, err)
+	}
+	return &smime.Identity{KEM: k}, nil
+}
+
 // ErrNoIdentity is returned by OpenListIdentity for a list without an
 // S/MIME identity.
 var ErrNoIdentity = errors.New("keyring: list has no S/MIME identity")

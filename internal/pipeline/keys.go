@@ -147,7 +147,7 @@ func (p *Pipeline) retiredKeys(l *store.List) []*pgp.Key {
 	var out []*pgp.Key
 	for i := range l.Retired {
 		r := &l.Retired[i]
-		if r.Engine == store.EngineSMIME || !p.opt.Now().Before(r.DecryptUntil) {
+		if r.Engine == store.EngineSMIME || r.Engine == store.RetiredMLKEM || !p.opt.Now().Before(r.DecryptUntil) {
 			continue
 		}
 		k, err := cached(p.keys, cacheListKey, r.Fingerprint, r.SealedKey, func() (*pgp.Key, error) {
@@ -162,17 +162,21 @@ func (p *Pipeline) retiredKeys(l *store.List) []*pgp.Key {
 	return out
 }
 
-// retiredIdentities returns the list's former S/MIME identities whose
+// retiredIdentities returns the list's former S/MIME identities and
+// ML-KEM certificates (as identities holding only Identity.KEM) whose
 // grace period has not ended, newest first: they still decrypt. One that
 // cannot be opened is skipped (and logged).
 func (p *Pipeline) retiredIdentities(l *store.List) []*smime.Identity {
 	var out []*smime.Identity
 	for i := range l.Retired {
 		r := &l.Retired[i]
-		if r.Engine != store.EngineSMIME || !p.opt.Now().Before(r.DecryptUntil) {
+		if r.Engine != store.EngineSMIME && r.Engine != store.RetiredMLKEM || !p.opt.Now().Before(r.DecryptUntil) {
 			continue
 		}
 		id, err := cached(p.keys, cacheListIdentity, r.Fingerprint, r.SealedKey, func() (*smime.Identity, error) {
+			if r.Engine == store.RetiredMLKEM {
+				return p.sealer.OpenRetiredKEM(l, r)
+			}
 			return p.sealer.OpenRetiredIdentity(l, r)
 		})
 		if err != nil {

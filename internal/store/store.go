@@ -152,11 +152,12 @@ const (
 	EncryptAlways       = "always"
 )
 
-// RetiredKey is a list key that a newer one replaced: an OpenPGP key, or
-// an S/MIME identity (Engine EngineSMIME: PublicKey is its certificate's
-// DER).
+// RetiredKey is a list key that a newer one replaced: an OpenPGP key, an
+// S/MIME identity (Engine EngineSMIME: PublicKey is its certificate's
+// DER), or an ML-KEM certificate (Engine RetiredMLKEM: PublicKey is its
+// DER, SealedKey its sealed private key).
 type RetiredKey struct {
-	Engine       string // EngineOpenPGP ("" too) or EngineSMIME
+	Engine       string // EngineOpenPGP ("" too), EngineSMIME or RetiredMLKEM
 	Fingerprint  string
 	PublicKey    []byte
 	SealedKey    []byte // sealed under the master key with the list's label
@@ -307,6 +308,11 @@ const (
 	EngineOpenPGP = "openpgp"
 	EngineSMIME   = "smime"
 )
+
+// RetiredMLKEM is the Engine of a retired list ML-KEM certificate
+// (List.SMIMEKEMCert): it decrypts posts sent to it during its grace
+// period, beside the list's S/MIME identity. Only retired keys have it.
+const RetiredMLKEM = "smime-kem"
 
 // Key sources.
 const (

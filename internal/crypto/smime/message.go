@@ -92,7 +92,12 @@ func Unwrap(msg *mime.Part, id *Identity, opt Options) (*Unwrapped, error) {
 	if signedDataType(msg, der) {
 		return nil, fmt.Errorf("%w: signed-data", ErrNotEncrypted)
 	}
-	plain, info, err := Decrypt(der, id.Cert, id.Key)
+	var plain []byte
+	var info DecryptInfo
+	err = ErrNoRecipient // an identity may hold an ML-KEM certificate alone (a retired one)
+	if id.Cert != nil {
+		plain, info, err = Decrypt(der, id.Cert, id.Key)
+	}
 	if errors.Is(err, ErrNoRecipient) && id.KEM != nil {
 		// Not to the RSA/EC certificate: to the ML-KEM one, if any
 		// RecipientInfo names it (Decrypt matches by rid).

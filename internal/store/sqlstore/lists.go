@@ -156,6 +156,38 @@ func (s *DB) ReplaceSMIMEIdentity(ctx context.Context, l *store.List, newFingerp
 	return nil
 }
 
+// ReplaceListKEM makes l's SMIMEKEMCert and SMIMEKEMSealed the list's
+// ML-KEM certificate and keeps the one they replace as retired (when
+// there was one: retired is nil otherwise), in one transaction.
+// newFingerprint is the new certificate's: one that comes back is no
+// longer retired.
+func (s *DB) ReplaceListKEM(ctx context.Context, l *store.List, newFingerprint string, retired *store.RetiredKey) error {
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		if retired != nil {
+			retired.Engine = store.RetiredMLKEM
+			if err := retireKey(ctx, tx, l.ID, *retired); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM retired_list_keys WHERE list_id = $1 AND fingerprint = $2`, l.ID, newFingerprint); err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE lists SET smime_kem_cert = $1, smime_kem_sealed = $2 WHERE id = $3`,
+			nonNil(l.SMIMEKEMCert), nonNil(l.SMIMEKEMSealed), l.ID)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return store.ErrNotFound
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("sqlstore: replace ML-KEM certificate: %w", err)
+	}
+	return nil
+}
+
 // Lists returns all lists ordered by address.
 func (s *DB) Lists(ctx context.Context) ([]store.List, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT `+listColumns+` FROM lists ORDER BY address`)

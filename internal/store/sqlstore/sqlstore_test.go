@@ -347,4 +347,16 @@ func TestListKEMCertificate(t *testing.T) {
 	if p, err := db.ListByID(ctx, plain.ID); err != nil || len(p.SMIMEKEMCert) != 0 || len(p.SMIMEKEMSealed) != 0 {
 		t.Errorf("list without one: %x %x, %v", p.SMIMEKEMCert, p.SMIMEKEMSealed, err)
 	}
+	// Replacing it keeps the old one as retired, in one transaction.
+	until := time.Now().Add(time.Hour).Truncate(time.Millisecond)
+	got.SMIMEKEMCert, got.SMIMEKEMSealed = []byte{9}, []byte{10}
+	if err := db.ReplaceListKEM(ctx, got, "NEW", &store.RetiredKey{Fingerprint: "OLD", PublicKey: []byte{7}, SealedKey: []byte{8},
+		RetiredAt: time.Now(), DecryptUntil: until}); err != nil {
+		t.Fatal(err)
+	}
+	got, err = db.ListByID(ctx, l.ID)
+	if err != nil || !bytes.Equal(got.SMIMEKEMCert, []byte{9}) || len(got.Retired) != 1 || got.Retired[0].Engine != store.RetiredMLKEM ||
+		got.Retired[0].Fingerprint != "OLD" || !bytes.Equal(got.Retired[0].SealedKey, []byte{8}) || !got.Retired[0].DecryptUntil.Equal(until) {
+		t.Errorf("after ReplaceListKEM: %x %+v, %v", got.SMIMEKEMCert, got.Retired, err)
+	}
 }
