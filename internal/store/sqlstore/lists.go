@@ -130,50 +130,33 @@ func retireKey(ctx context.Context, tx *sql.Tx, id int64, retired store.RetiredK
 // was one: retired is nil otherwise), in one transaction. newFingerprint
 // is the new certificate's: one that comes back is no longer retired.
 func (s *DB) ReplaceSMIMEIdentity(ctx context.Context, l *store.List, newFingerprint string, retired *store.RetiredKey) error {
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		if retired != nil {
-			retired.Engine = store.EngineSMIME
-			if err := retireKey(ctx, tx, l.ID, *retired); err != nil {
-				return err
-			}
-		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM retired_list_keys WHERE list_id = $1 AND fingerprint = $2`, l.ID, newFingerprint); err != nil {
-			return err
-		}
-		res, err := tx.ExecContext(ctx, `UPDATE lists SET smime_cert = $1, smime_sealed = $2 WHERE id = $3`,
-			nonNil(l.SMIMECert), nonNil(l.SMIMESealed), l.ID)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n != 1 {
-			return store.ErrNotFound
-		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("sqlstore: replace S/MIME identity: %w", err)
-	}
-	return nil
+	return s.replaceListCert(ctx, l.ID, store.EngineSMIME, newFingerprint, retired, "S/MIME identity",
+		`UPDATE lists SET smime_cert = $1, smime_sealed = $2 WHERE id = $3`, l.SMIMECert, l.SMIMESealed)
 }
 
-// ReplaceListKEM makes l's SMIMEKEMCert and SMIMEKEMSealed the list's
-// ML-KEM certificate and keeps the one they replace as retired (when
-// there was one: retired is nil otherwise), in one transaction.
-// newFingerprint is the new certificate's: one that comes back is no
-// longer retired.
+// ReplaceListKEM is ReplaceSMIMEIdentity for l's SMIMEKEMCert and
+// SMIMEKEMSealed, the list's ML-KEM certificate (retired as
+// store.RetiredMLKEM).
 func (s *DB) ReplaceListKEM(ctx context.Context, l *store.List, newFingerprint string, retired *store.RetiredKey) error {
+	return s.replaceListCert(ctx, l.ID, store.RetiredMLKEM, newFingerprint, retired, "ML-KEM certificate",
+		`UPDATE lists SET smime_kem_cert = $1, smime_kem_sealed = $2 WHERE id = $3`, l.SMIMEKEMCert, l.SMIMEKEMSealed)
+}
+
+// replaceListCert sets one of list id's certificates and its sealed key
+// (update, given cert, sealed and id), retiring the one replaced as
+// engine, in one transaction.
+func (s *DB) replaceListCert(ctx context.Context, id int64, engine, newFingerprint string, retired *store.RetiredKey, what, update string, cert, sealed []byte) error {
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		if retired != nil {
-			retired.Engine = store.RetiredMLKEM
-			if err := retireKey(ctx, tx, l.ID, *retired); err != nil {
+			retired.Engine = engine
+			if err := retireKey(ctx, tx, id, *retired); err != nil {
 				return err
 			}
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM retired_list_keys WHERE list_id = $1 AND fingerprint = $2`, l.ID, newFingerprint); err != nil {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM retired_list_keys WHERE list_id = $1 AND fingerprint = $2`, id, newFingerprint); err != nil {
 			return err
 		}
-		res, err := tx.ExecContext(ctx, `UPDATE lists SET smime_kem_cert = $1, smime_kem_sealed = $2 WHERE id = $3`,
-			nonNil(l.SMIMEKEMCert), nonNil(l.SMIMEKEMSealed), l.ID)
+		res, err := tx.ExecContext(ctx, update, nonNil(cert), nonNil(sealed), id)
 		if err != nil {
 			return err
 		}
@@ -183,7 +166,7 @@ func (s *DB) ReplaceListKEM(ctx context.Context, l *store.List, newFingerprint s
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("sqlstore: replace ML-KEM certificate: %w", err)
+		return fmt.Errorf("sqlstore: replace %s: %w", what, err)
 	}
 	return nil
 }
