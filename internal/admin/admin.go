@@ -622,17 +622,9 @@ func (s *Service) ReplaceSMIMEIdentity(ctx context.Context, list string, id *smi
 	if err != nil {
 		return nil, err
 	}
-	var retired *store.RetiredKey
 	detail := "certificate " + info.Fingerprint
-	if old, err := x509.ParseCertificate(l.SMIMECert); err == nil && len(l.SMIMESealed) > 0 && grace > 0 {
-		oldFpr := smime.Fingerprint(old)
-		if oldFpr != info.Fingerprint {
-			now := s.now()
-			retired = &store.RetiredKey{Engine: store.EngineSMIME, Fingerprint: oldFpr, PublicKey: l.SMIMECert,
-				SealedKey: l.SMIMESealed, RetiredAt: now, DecryptUntil: now.Add(grace)}
-			detail += fmt.Sprintf("; certificate %s decrypts until %s", oldFpr, retired.DecryptUntil.UTC().Format(time.DateOnly))
-		}
-	}
+	retired, said := s.retireCert(store.EngineSMIME, "certificate", l.SMIMECert, l.SMIMESealed, info.Fingerprint, grace)
+	detail += said
 	l.SMIMECert, l.SMIMESealed = id.Cert.Raw, sealed
 	if err := s.st.ReplaceSMIMEIdentity(ctx, l, info.Fingerprint, retired); err != nil {
 		return nil, err
@@ -641,6 +633,21 @@ func (s *Service) ReplaceSMIMEIdentity(ctx context.Context, list string, id *smi
 		return nil, err
 	}
 	return l, s.audit(ctx, "list.smime", l.Address, "", detail)
+}
+
+// retireCert is the retired record of a list certificate (its DER old
+// and sealed key) that the one with newFpr replaces, decrypting for
+// grace, and what the audit says of it; nil and "" when there was none,
+// it comes back, or grace is zero.
+func (s *Service) retireCert(engine, what string, old, sealed []byte, newFpr string, grace time.Duration) (*store.RetiredKey, string) {
+	c, err := x509.ParseCertificate(old)
+	if err != nil || len(sealed) == 0 || grace <= 0 || smime.Fingerprint(c) == newFpr {
+		return nil, ""
+	}
+	now := s.now()
+	r := &store.RetiredKey{Engine: engine, Fingerprint: smime.Fingerprint(c), PublicKey: old, SealedKey: sealed,
+		RetiredAt: now, DecryptUntil: now.Add(grace)}
+	return r, fmt.Sprintf("; %s %s decrypts until %s", what, r.Fingerprint, r.DecryptUntil.UTC().Format(time.DateOnly))
 }
 
 // GenerateSMIMEIdentity gives the list a new self-signed S/MIME identity,

@@ -2,9 +2,7 @@ package admin
 
 import (
 	"context"
-	"crypto/x509"
 	"fmt"
-	"time"
 
 	"github.com/sealpost/sealpost/internal/crypto/smime"
 	"github.com/sealpost/sealpost/internal/keyring"
@@ -47,15 +45,8 @@ func (s *Service) SetListKEM(ctx context.Context, list string, k *smime.KEMIdent
 		return nil, err
 	}
 	detail := "ML-KEM certificate " + info.Fingerprint + " (" + info.Algorithm + ")"
-	var retired *store.RetiredKey
-	if old, err := x509.ParseCertificate(l.SMIMEKEMCert); err == nil && len(l.SMIMEKEMSealed) > 0 {
-		if oldFpr := smime.Fingerprint(old); oldFpr != info.Fingerprint {
-			now := s.now()
-			retired = &store.RetiredKey{Engine: store.RetiredMLKEM, Fingerprint: oldFpr, PublicKey: l.SMIMEKEMCert,
-				SealedKey: l.SMIMEKEMSealed, RetiredAt: now, DecryptUntil: now.Add(DefaultGrace)}
-			detail += fmt.Sprintf("; ML-KEM certificate %s decrypts until %s", oldFpr, retired.DecryptUntil.UTC().Format(time.DateOnly))
-		}
-	}
+	retired, said := s.retireCert(store.RetiredMLKEM, "ML-KEM certificate", l.SMIMEKEMCert, l.SMIMEKEMSealed, info.Fingerprint, DefaultGrace)
+	detail += said
 	l.SMIMEKEMCert, l.SMIMEKEMSealed = k.Cert.Raw, sealed
 	if err := s.st.ReplaceListKEM(ctx, l, info.Fingerprint, retired); err != nil {
 		return nil, err
