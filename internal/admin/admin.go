@@ -790,15 +790,16 @@ func (s *Service) memberViewsOf(ctx context.Context, l *store.List, ms []store.M
 		return nil, err
 	}
 	vs := s.memberViews(ms, rev)
-	return vs, s.markCopyKeys(ctx, l, vs)
+	return vs, s.markCopyKeys(ctx, l, ms, vs)
 }
 
-// markCopyKeys sets each view's CopyKey and PostQuantum.
-func (s *Service) markCopyKeys(ctx context.Context, l *store.List, vs []MemberView) error {
+// markCopyKeys sets the CopyKey and PostQuantum of each view vs of the
+// members ms.
+func (s *Service) markCopyKeys(ctx context.Context, l *store.List, ms []store.Member, vs []MemberView) error {
 	if s.flow == nil {
 		return nil
 	}
-	keys, err := s.flow.CopyKeys(ctx, l)
+	keys, err := s.flow.CopyKeys(ctx, l, ms)
 	if err != nil {
 		return err
 	}

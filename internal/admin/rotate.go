@@ -88,9 +88,9 @@ type Flow interface {
 	// Welcome writes the welcome message to a new member (pipeline.Welcome);
 	// the caller commits the deliveries.
 	Welcome(ctx context.Context, list *store.List, email string, key store.MemberKey, ref string) ([]store.Delivery, error)
-	// CopyKeys is the key each member's copies go to now, by address
-	// (pipeline.CopyKeys).
-	CopyKeys(ctx context.Context, list *store.List) (map[string]pipeline.CopyKey, error)
+	// CopyKeys is the key each of the members ms gets copies encrypted
+	// to now, by address (pipeline.CopyKeys).
+	CopyKeys(ctx context.Context, list *store.List, ms []store.Member) (map[string]pipeline.CopyKey, error)
 }
 
 // Rotation reports a list key rotation.

@@ -260,7 +260,11 @@ func TestPQListMixedMembers(t *testing.T) {
 	if info, err := s.app.Admin.KeyInfo(l); err != nil || !info.PostQuantum {
 		t.Errorf("list key: %+v, %v", info, err)
 	}
-	copyKeys, err := s.app.Pipeline.CopyKeys(ctx, l)
+	ms, err := s.app.Store.Members(ctx, l.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	copyKeys, err := s.app.Pipeline.CopyKeys(ctx, l, ms)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -378,14 +378,16 @@ type CopyKey struct {
 	PostQuantum bool
 }
 
-// CopyKeys returns, by member address, the key each member's copy of a
-// post to list would be encrypted to now, chosen as the fan-out chooses
-// it; members who would get no copy are absent.
-func (p *Pipeline) CopyKeys(ctx context.Context, list *store.List) (map[string]CopyKey, error) {
-	r, err := p.roster(ctx, list)
+// CopyKeys returns, by address, the key each of the members ms of list
+// would have their copy of a post encrypted to now, chosen as the fan-out
+// chooses it (rosterOf); members who would get no copy are absent. Only
+// ms are judged: a page of a large list costs the page.
+func (p *Pipeline) CopyKeys(ctx context.Context, list *store.List, ms []store.Member) (map[string]CopyKey, error) {
+	rev, err := p.revocations(ctx, list, nil, nil)
 	if err != nil {
 		return nil, err
 	}
+	r := p.rosterOf(list, ms, rev)
 	now := p.opt.Now()
 	out := make(map[string]CopyKey, len(r.to))
 	for addr, to := range r.to {
